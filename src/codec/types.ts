@@ -1,0 +1,119 @@
+// The TypeScript face of the Wasm codec. Everything above src/codec/ sees only these types;
+// only src/codec/ touches WebAssembly. Byte arrays returned by encoders are fresh copies the
+// caller owns; `data` spans in decoder events are views into the chunk the caller passed in
+// (never into Wasm memory) and stay valid as long as that chunk does.
+
+/** FastCGI record types (FastCGI 1.0 spec, section 8). */
+export const FcgiType = {
+  BEGIN_REQUEST: 1,
+  ABORT_REQUEST: 2,
+  END_REQUEST: 3,
+  PARAMS: 4,
+  STDIN: 5,
+  STDOUT: 6,
+  STDERR: 7,
+  DATA: 8,
+  GET_VALUES: 9,
+  GET_VALUES_RESULT: 10,
+  UNKNOWN_TYPE: 11,
+} as const;
+
+export const FcgiRole = { RESPONDER: 1, AUTHORIZER: 2, FILTER: 3 } as const;
+export const FcgiFlags = { KEEP_CONN: 1 } as const;
+export const FcgiProtocolStatus = {
+  REQUEST_COMPLETE: 0,
+  CANT_MPX_CONN: 1,
+  OVERLOADED: 2,
+  UNKNOWN_ROLE: 3,
+} as const;
+
+/** One decoded piece of the FastCGI byte stream. A record's content may arrive as several
+ *  events of the same type (one per chunk it spans); `data` is empty only for the record that
+ *  closes a stream (content length 0). */
+export type FcgiEvent =
+  | { kind: "stream"; type: number; requestId: number; data: Uint8Array; end: boolean }
+  | { kind: "end-request"; requestId: number; appStatus: number; protocolStatus: number }
+  | { kind: "begin-request"; requestId: number; role: number; flags: number }
+  | { kind: "abort-request"; requestId: number }
+  | { kind: "values"; type: number; requestId: number; pairs: Array<[string, string]> }
+  | { kind: "unknown-type"; requestId: number; unknownType: number };
+
+export interface FcgiDecoder {
+  /** Ids the decoder accepts records for (client side: ids of requests in flight). */
+  track(requestId: number): void;
+  untrack(requestId: number): void;
+  /** Feed the next chunk (any size, any split). Returns the events completed or advanced by
+   *  it, in stream order. Throws CodecError on a protocol violation; the decoder is then dead. */
+  push(chunk: Uint8Array): FcgiEvent[];
+  /** True when no record is partially received (a clean place for the stream to end). */
+  readonly atBoundary: boolean;
+  /** Releases the Wasm-side state. */
+  free(): void;
+}
+
+export interface CgiHead {
+  status: number;
+  /** Reason phrase from "Status: NNN reason", or "" */
+  reason: string;
+  /** In arrival order, repeated names kept separate (Set-Cookie!), Status line removed. */
+  headers: Array<[string, string]>;
+  /** Offset in the buffer passed to parseCgiHead where the body begins. */
+  bodyOffset: number;
+}
+
+export type ParamsFormat = "fastcgi" | "scgi" | "uwsgi";
+
+export interface CgiParamsInput {
+  /** Gateway-owned and configured params, in order; they always win and are sent once. */
+  owned: Array<[string, string]>;
+  /** Client request headers as received (repeats allowed, any case). */
+  headers: Array<[string, string]>;
+  /** false (default, like nginx): headers whose name contains "_" are dropped. */
+  underscoresInHeaders?: boolean;
+  format?: ParamsFormat; // default "fastcgi"
+}
+
+export interface Codec {
+  // --- FastCGI, client (gateway) side ---
+  fcgiBeginRequest(requestId: number, role: number, flags: number): Uint8Array;
+  /** Wraps an encoded name-value stream into PARAMS records (split at 65,535 bytes, padded
+   *  to 8) followed by the empty PARAMS record. */
+  fcgiParams(requestId: number, encodedPairs: Uint8Array): Uint8Array;
+  /** Wraps `data` into STDIN records (or another stream type) of <= 65,535 bytes padded to 8.
+   *  An empty `data` yields the empty record that closes the stream. */
+  fcgiStream(type: number, requestId: number, data: Uint8Array): Uint8Array;
+  fcgiAbortRequest(requestId: number): Uint8Array;
+  fcgiGetValues(names: string[]): Uint8Array;
+  // --- FastCGI, server (app) side; used by the demo origin and test origins ---
+  fcgiEndRequest(requestId: number, appStatus: number, protocolStatus: number): Uint8Array;
+  fcgiGetValuesResult(pairs: Array<[string, string]>): Uint8Array;
+  /** Decodes a complete FastCGI name-value stream (the joined PARAMS content). */
+  fcgiDecodePairs(encoded: Uint8Array): Array<[string, string]>;
+  /** mode "client": accepts STDOUT/STDERR/END_REQUEST/GET_VALUES_RESULT/UNKNOWN_TYPE and
+   *  only tracked request ids (id 0 for management records). mode "server": accepts
+   *  BEGIN_REQUEST (which tracks the id), PARAMS, STDIN, DATA, ABORT_REQUEST, GET_VALUES. */
+  fcgiDecoder(mode: "client" | "server"): FcgiDecoder;
+  // --- CGI ---
+  /** Builds the request's parameter block: owned params first, then HTTP_* from headers
+   *  (upper-case, "-" -> "_", underscore names dropped unless allowed, Proxy never,
+   *  Content-Length/Content-Type never (they are CONTENT_LENGTH/CONTENT_TYPE), repeats joined
+   *  with ", " and Cookie with "; ", a derived name equal to an owned one dropped).
+   *  Throws CodecError on CR, LF or NUL in any name or value. */
+  buildCgiParams(input: CgiParamsInput): Uint8Array;
+  /** Parses a CGI response head at the start of `buf` (lines end in CRLF or LF, head ends at
+   *  an empty line). Returns null when more bytes are needed; throws CodecError when the head
+   *  is malformed or longer than `limit` bytes. */
+  parseCgiHead(buf: Uint8Array, limit: number): CgiHead | null;
+}
+
+/** Stable codes; numbers are defined in wasm/abi and only ever appended. */
+export class CodecError extends Error {
+  constructor(
+    readonly code: string,
+    readonly num: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "CodecError";
+  }
+}

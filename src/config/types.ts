@@ -1,0 +1,65 @@
+// The validated, normalized configuration every part of edgepass reads.
+// Produced only by loadConfig() (src/config/load.ts); durations are milliseconds, sizes bytes.
+
+export type Protocol = "fastcgi"; // later: "scgi" | "uwsgi" | "http"
+
+export interface ServerAddress {
+  host: string;
+  port: number;
+}
+
+export interface UpstreamConfig {
+  name: string;
+  protocol: Protocol;
+  servers: ServerAddress[];
+  /** connect_timeout, default "5s": TCP connect must finish within this. */
+  connectTimeoutMs: number;
+  /** send_timeout, default "60s": each write to the origin must finish within this. */
+  sendTimeoutMs: number;
+  /** read_timeout, default "60s": max wait for the first byte, and between two reads. */
+  readTimeoutMs: number;
+}
+
+/** nginx location modifiers: "= /x" exact, "^~ /x" prefix that stops the regex search,
+ *  "~ re" regex, "~* re" case-insensitive regex, "/x" plain prefix. */
+export type MatchKind = "exact" | "prefix" | "prefix-stop" | "regex" | "regex-i";
+
+export interface RouteConfig {
+  /** The `match` string as written, for messages. */
+  match: string;
+  kind: MatchKind;
+  /** The path for exact/prefix kinds, the regex source for regex kinds. */
+  pattern: string;
+  /** Compiled once at load for regex kinds. */
+  regex?: RegExp;
+  upstream: string;
+  /** DOCUMENT_ROOT; absent means "app mode": SCRIPT_NAME "", PATH_INFO = decoded path. */
+  root?: string;
+  /** Appended to paths ending in "/" (default "index.php" when root is set). */
+  index?: string;
+  /** Script extensions (default [".php"] when root is set). */
+  split: string[];
+  /** Extra CGI params; can never override a gateway-owned name (checked at load). */
+  params: Record<string, string>;
+  /** 0-based position in the file, for logs. */
+  index_in_file: number;
+}
+
+export interface GatewaySettings {
+  /** max_body_buffer, default "8m": cap for buffering a request body of unknown length. */
+  maxBodyBuffer: number;
+  /** response_head_limit, default "16k": largest CGI response head accepted from an origin. */
+  responseHeadLimit: number;
+  /** underscores_in_headers, default false: like nginx, drop client headers with "_" in the name. */
+  underscoresInHeaders: boolean;
+  /** server_name, default "": SERVER_NAME when set, else the request's Host name. */
+  serverName: string;
+}
+
+export interface GatewayConfig {
+  /** Where it came from (a file path or "EDGEPASS_CONFIG"), for messages. */
+  source: string;
+  gateway: GatewaySettings;
+  upstreams: Record<string, UpstreamConfig>;
+  routes: RouteConfig[];
+}
