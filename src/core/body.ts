@@ -1,0 +1,61 @@
+// Request bodies reach the origin with an exact length: CGI origins (PHP-FPM above all) read
+// CONTENT_LENGTH and nothing else. A body whose length the client did not declare (chunked
+// upload) is buffered up to max_body_buffer so the length becomes known; past the cap the
+// request is refused with 413 before a byte goes upstream.
+import type { RequestBody } from "./exchange.js";
+import { Codes, GatewayError } from "./errors.js";
+
+export function formatBytes(n: number): string {
+  if (n >= 1 << 30 && n % (1 << 30) === 0) return `${n / (1 << 30)} GiB`;
+  if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n / (1 << 20)} MiB`;
+  if (n >= 1 << 10 && n % (1 << 10) === 0) return `${n / (1 << 10)} KiB`;
+  return `${n} bytes`;
+}
+
+export async function prepareBody(
+  body: ReadableStream<Uint8Array> | null,
+  declaredLength: string | null,
+  maxBuffer: number,
+): Promise<RequestBody | null> {
+  if (body === null) return null;
+  if (declaredLength !== null) {
+    const length = Number(declaredLength);
+    // The platform has already refused malformed Content-Length; this guards other hosts.
+    if (!/^[0-9]{1,15}$/.test(declaredLength) || !Number.isSafeInteger(length)) {
+      throw new GatewayError(Codes.REQUEST_INVALID, 400, `The Content-Length header "${declaredLength}" is not a valid length.`);
+    }
+    return { length, stream: body };
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBuffer) {
+        throw new GatewayError(
+          Codes.BODY_TOO_LARGE,
+          413,
+          `The request body has no Content-Length and is larger than ${formatBytes(maxBuffer)}, ` +
+            `the most this gateway buffers to learn its length (max_body_buffer). ` +
+            `Send a Content-Length header, or raise max_body_buffer in the [gateway] section.`,
+        );
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    if (e instanceof GatewayError) throw e;
+    throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The request body could not be read to its end.", String(e));
+  }
+  let i = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (i < chunks.length) controller.enqueue(chunks[i++]);
+      else controller.close();
+    },
+  });
+  return { length: total, stream };
+}

@@ -1,0 +1,67 @@
+// The CGI meta-variables the gateway owns: the full set nginx's fastcgi_params and
+// fastcgi.conf send (RFC 3875 section 4.1), plus PATH_INFO. They always win over anything
+// derived from client headers (the codec drops a derived name equal to one of these).
+import type { RouteConfig } from "../config/types.js";
+
+export interface ScriptSplit {
+  scriptName: string;
+  pathInfo: string;
+  scriptFilename: string;
+  documentRoot: string;
+}
+
+export interface ClientInfo {
+  remoteAddr?: string;
+  remotePort?: string;
+  serverAddr?: string;
+}
+
+export interface CgiEnvInput {
+  method: string;
+  url: URL;
+  /** The normalized, decoded path ($uri / $document_uri in nginx). */
+  path: string;
+  split: ScriptSplit;
+  route: RouteConfig;
+  contentType: string | null;
+  contentLength: number | null;
+  protocol: string;
+  serverName: string;
+  client: ClientInfo;
+  software: string;
+}
+
+export function cgiEnv(i: CgiEnvInput): Array<[string, string]> {
+  const https = i.url.protocol === "https:";
+  const port = i.url.port || (https ? "443" : "80");
+  const env: Array<[string, string]> = [
+    ["QUERY_STRING", i.url.search.length > 1 ? i.url.search.slice(1) : ""],
+    ["REQUEST_METHOD", i.method],
+    ["CONTENT_TYPE", i.contentType ?? ""],
+    ["CONTENT_LENGTH", i.contentLength === null ? "" : String(i.contentLength)],
+    ["SCRIPT_NAME", i.split.scriptName],
+  ];
+  if (i.split.scriptFilename) env.push(["SCRIPT_FILENAME", i.split.scriptFilename]);
+  env.push(
+    ["PATH_INFO", i.split.pathInfo],
+    ["REQUEST_URI", i.url.pathname + i.url.search],
+    ["DOCUMENT_URI", i.path],
+    ["DOCUMENT_ROOT", i.split.documentRoot],
+    ["SERVER_PROTOCOL", i.protocol],
+    ["REQUEST_SCHEME", https ? "https" : "http"],
+  );
+  if (https) env.push(["HTTPS", "on"]);
+  env.push(
+    ["GATEWAY_INTERFACE", "CGI/1.1"],
+    ["SERVER_SOFTWARE", i.software],
+    ["REMOTE_ADDR", i.client.remoteAddr ?? ""],
+    ["REMOTE_PORT", i.client.remotePort ?? ""],
+    ["SERVER_ADDR", i.client.serverAddr ?? ""],
+    ["SERVER_PORT", port],
+    ["SERVER_NAME", i.serverName],
+    // PHP built with --enable-force-cgi-redirect refuses to run without it.
+    ["REDIRECT_STATUS", "200"],
+  );
+  for (const [k, v] of Object.entries(i.route.params)) env.push([k, v]);
+  return env;
+}

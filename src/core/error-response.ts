@@ -1,0 +1,37 @@
+// The error page: the status, one sentence on what went wrong, and the request id to quote
+// when asking the operator. Internal detail (codec codes, socket errors) goes to the log only.
+import { isGatewayError } from "./errors.js";
+import type { Logger } from "./log.js";
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  404: "Not Found",
+  408: "Request Timeout",
+  411: "Length Required",
+  413: "Content Too Large",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+export function errorResponse(e: unknown, requestId: string, log: Logger): Response {
+  const status = isGatewayError(e) ? e.status : 500;
+  const code = isGatewayError(e) ? e.code : "INTERNAL";
+  const message = isGatewayError(e) ? e.message : "The gateway failed unexpectedly; the log has the details.";
+  log.log(status >= 500 ? "error" : "warn", "request_failed", {
+    status,
+    code,
+    message,
+    detail: isGatewayError(e) ? e.detail : e instanceof Error ? (e.stack ?? e.message) : String(e),
+  });
+  const body = `${status} ${REASONS[status] ?? "Error"}\n\n${message}\n\nerror: ${code}\nrequest id: ${requestId}\n`;
+  const headers = new Headers({
+    "content-type": "text/plain; charset=utf-8",
+    "x-edgepass-error": code,
+    "x-request-id": requestId,
+  });
+  if (status === 503) headers.set("retry-after", "1");
+  return new Response(body, { status, headers });
+}

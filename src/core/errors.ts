@@ -1,0 +1,36 @@
+// One class for every failure a client can see, each with a stable `code` (logs, tests and
+// docs refer to it) and the HTTP status it maps to. The message is written for the person
+// reading the error page: what went wrong and, where possible, what to do.
+
+export class GatewayError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    /** Extra detail for the log only (never sent to the client). */
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = "GatewayError";
+  }
+}
+
+export const isGatewayError = (e: unknown): e is GatewayError => e instanceof GatewayError;
+
+/** Codes are appended, never renamed: operators grep logs for them. */
+export const Codes = {
+  CONFIG_INVALID: "CONFIG_INVALID",
+  ROUTE_NOT_FOUND: "ROUTE_NOT_FOUND",
+  REQUEST_INVALID: "REQUEST_INVALID",
+  BODY_TOO_LARGE: "BODY_TOO_LARGE",
+  BODY_READ_FAILED: "BODY_READ_FAILED",
+  UPSTREAM_CONNECT_FAILED: "UPSTREAM_CONNECT_FAILED",
+  UPSTREAM_CONNECT_TIMEOUT: "UPSTREAM_CONNECT_TIMEOUT",
+  UPSTREAM_SEND_TIMEOUT: "UPSTREAM_SEND_TIMEOUT",
+  UPSTREAM_READ_TIMEOUT: "UPSTREAM_READ_TIMEOUT",
+  UPSTREAM_BAD_RESPONSE: "UPSTREAM_BAD_RESPONSE",
+  UPSTREAM_CLOSED_EARLY: "UPSTREAM_CLOSED_EARLY",
+  UPSTREAM_OVERLOADED: "UPSTREAM_OVERLOADED",
+  UPSTREAM_REJECTED: "UPSTREAM_REJECTED",
+  UPSTREAM_IO: "UPSTREAM_IO",
+} as const;

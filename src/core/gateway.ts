@@ -1,0 +1,89 @@
+// The request pipeline, free of any runtime: route → check the path → frame the body →
+// forward through the upstream's Exchange → stream the answer back. Every failure becomes a
+// status, a body that says what was wrong, and one log line carrying the request id.
+import type { Codec } from "../codec/types.js";
+import type { GatewayConfig } from "../config/types.js";
+import { matchRoute } from "../edge/locations.js";
+import { normalizePath, splitScript } from "../edge/script-path.js";
+import { exchanges } from "../protocol/index.js";
+import { prepareBody } from "./body.js";
+import { cgiEnv, type ClientInfo } from "./cgi-env.js";
+import { errorResponse } from "./error-response.js";
+import { Codes, GatewayError } from "./errors.js";
+import type { Exchange } from "./exchange.js";
+import { requestLogger, type LogSink } from "./log.js";
+import type { Dial } from "./transport.js";
+
+export const SOFTWARE = "edgepass/0.1.0";
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  codec: Codec;
+  dial: Dial;
+  sink?: LogSink;
+  exchanges?: Partial<Record<string, Exchange>>;
+}
+
+export interface RequestInfo extends ClientInfo {
+  requestId?: string;
+  /** "HTTP/1.1", "HTTP/2"…; the platform's view of the client protocol. */
+  protocol?: string;
+}
+
+export type Gateway = (request: Request, info?: RequestInfo) => Promise<Response>;
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { config, codec, dial } = deps;
+  return async (request, info = {}) => {
+    const requestId = info.requestId ?? randomId();
+    const log = requestLogger(requestId, deps.sink);
+    try {
+      const url = new URL(request.url);
+      const norm = normalizePath(url.pathname);
+      if ("error" in norm) throw new GatewayError(norm.error, 400, norm.message);
+      const route = matchRoute(config.routes, norm.path);
+      if (!route) {
+        throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${norm.path}.`);
+      }
+      const split = splitScript(route, norm.path);
+      if ("error" in split) throw new GatewayError(split.error, 400, split.message);
+      const upstream = config.upstreams[route.upstream];
+      const exchange = deps.exchanges?.[upstream.protocol] ?? exchanges[upstream.protocol];
+
+      const body = await prepareBody(request.body, request.headers.get("content-length"), config.gateway.maxBodyBuffer);
+      const headers: Array<[string, string]> = [];
+      request.headers.forEach((v, k) => headers.push([k, v]));
+      const cgi = cgiEnv({
+        method: request.method,
+        url,
+        path: norm.path,
+        split,
+        route,
+        contentType: request.headers.get("content-type"),
+        contentLength: body ? body.length : null,
+        protocol: info.protocol ?? "HTTP/1.1",
+        serverName: config.gateway.serverName || url.hostname,
+        client: info,
+        software: SOFTWARE,
+      });
+      const res = await exchange.forward(
+        { requestId, log, method: request.method, headers, body, cgi, signal: request.signal },
+        { upstream, settings: config.gateway, codec, dial },
+      );
+      const out = new Headers();
+      for (const [k, v] of res.headers) out.append(k, v);
+      log.log("info", "response", { method: request.method, path: norm.path, route: route.match, status: res.status });
+      return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
+    } catch (e) {
+      return errorResponse(e, requestId, log);
+    }
+  };
+}
+
+function randomId(): string {
+  const b = new Uint8Array(8);
+  crypto.getRandomValues(b);
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
+}

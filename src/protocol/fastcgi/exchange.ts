@@ -1,0 +1,141 @@
+// FastCGI responder exchange (FastCGI 1.0 spec): BEGIN_REQUEST, PARAMS, STDIN out;
+// STDOUT, STDERR, END_REQUEST in. One connection per request here (direct mode); the pool of
+// a later issue reuses this framing over kept connections.
+import { CodecError, FcgiRole, FcgiType } from "../../codec/types.js";
+import { Codes, GatewayError } from "../../core/errors.js";
+import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse, RequestBody } from "../../core/exchange.js";
+import { bodilessStatus, bodyStream, HOP_BY_HOP } from "../body-stream.js";
+import { connectUpstream } from "../connect.js";
+import { concatBytes, UpstreamIO } from "../io.js";
+import { FcgiResponse } from "./response.js";
+
+const REQUEST_ID = 1;
+const EMPTY = new Uint8Array(0);
+
+export const fastcgiExchange: Exchange = {
+  async forward(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse> {
+    const { codec, settings, upstream } = ctx;
+    let params: Uint8Array;
+    try {
+      params = codec.buildCgiParams({
+        owned: req.cgi,
+        headers: req.headers,
+        underscoresInHeaders: settings.underscoresInHeaders,
+        format: "fastcgi",
+      });
+    } catch (e) {
+      if (e instanceof CodecError) {
+        throw new GatewayError(Codes.REQUEST_INVALID, 400, `The request cannot be forwarded: ${e.message}`, e.code);
+      }
+      throw e;
+    }
+
+    const { conn, origin } = await connectUpstream(ctx, req.log);
+    const io = new UpstreamIO(conn, origin, upstream.readTimeoutMs, upstream.sendTimeoutMs);
+    const decoder = codec.fcgiDecoder("client");
+    decoder.track(REQUEST_ID);
+    const res = new FcgiResponse(codec, decoder, REQUEST_ID, settings.responseHeadLimit, req.log, origin);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      decoder.free();
+      void io.close();
+    };
+
+    // The body is sent while the response is read: an app may answer (an error, a redirect)
+    // before it has read the whole upload, and must not deadlock against us.
+    let sendError: unknown = null;
+    // Direct mode: no FCGI_KEEP_CONN, so the app closes the connection after END_REQUEST.
+    const preamble = concatBytes([
+      codec.fcgiBeginRequest(REQUEST_ID, FcgiRole.RESPONDER, 0),
+      codec.fcgiParams(REQUEST_ID, params),
+      req.body ? EMPTY : codec.fcgiStream(FcgiType.STDIN, REQUEST_ID, EMPTY),
+    ]);
+    const sending = (async () => {
+      await io.write(preamble);
+      if (req.body) await sendBody(req.body, io, (d) => codec.fcgiStream(FcgiType.STDIN, REQUEST_ID, d));
+    })().catch((e) => {
+      sendError = e;
+      if (!released) req.log.log("warn", "upstream_send_failed", { origin, error: e instanceof GatewayError ? e.code : String(e) });
+      release();
+    });
+
+    const step = async () => {
+      const chunk = await io.read();
+      if (chunk === null) {
+        if (sendError instanceof GatewayError) throw sendError;
+        throw new GatewayError(
+          Codes.UPSTREAM_CLOSED_EARLY,
+          502,
+          `The origin ${origin} closed the connection before the end of the response.`,
+        );
+      }
+      res.feed(chunk);
+    };
+
+    try {
+      while (!res.head) {
+        if (res.ended) throw res.endedWithoutHead();
+        await step();
+      }
+    } catch (e) {
+      release();
+      void sending;
+      throw e;
+    }
+
+    const head = res.head;
+    const headers = head.headers.filter(([n]) => !HOP_BY_HOP.has(n.toLowerCase()));
+    if (head.status < 200 || head.status > 599) {
+      release();
+      throw new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, `The origin ${origin} sent the invalid status ${head.status}.`);
+    }
+    const noBody = req.method === "HEAD" || bodilessStatus(head.status);
+    if (noBody) release();
+    return {
+      status: head.status,
+      statusText: head.reason,
+      headers,
+      body: noBody
+        ? null
+        : bodyStream({
+            pending: res.pending,
+            done: () => res.ended,
+            step,
+            release: () => release(),
+            onError: (e) =>
+              req.log.log("error", "response_cut", {
+                origin,
+                code: e instanceof GatewayError ? e.code : "INTERNAL",
+                detail: e instanceof GatewayError ? (e.detail ?? e.message) : String(e),
+              }),
+          }),
+    };
+  },
+};
+
+/** Streams the client body as records; a client that sends more or less than it declared
+ *  ends the exchange (the origin must never see a body that disagrees with CONTENT_LENGTH). */
+async function sendBody(body: RequestBody, io: UpstreamIO, frame: (d: Uint8Array) => Uint8Array): Promise<void> {
+  const reader = body.stream.getReader();
+  let sent = 0;
+  for (;;) {
+    let r: ReadableStreamReadResult<Uint8Array>;
+    try {
+      r = await reader.read();
+    } catch (e) {
+      throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The client stopped sending the request body.", String(e));
+    }
+    if (r.done) break;
+    sent += r.value.byteLength;
+    if (sent > body.length) {
+      throw new GatewayError(Codes.REQUEST_INVALID, 400, "The request body is longer than its Content-Length.");
+    }
+    if (r.value.byteLength) await io.write(frame(r.value));
+  }
+  if (sent !== body.length) {
+    throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The request body is shorter than its Content-Length.");
+  }
+  await io.write(frame(EMPTY));
+}

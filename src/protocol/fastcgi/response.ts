@@ -1,0 +1,118 @@
+// Turns the decoder's events for one request into a CGI head and a queue of body pieces.
+// STDOUT before the blank line is the head (bounded by response_head_limit), after it the
+// body; STDERR goes to the log, escaped and bounded, never into the body; END_REQUEST ends it.
+import { CodecError, FcgiProtocolStatus, FcgiType, type CgiHead, type Codec, type FcgiDecoder } from "../../codec/types.js";
+import { Codes, GatewayError } from "../../core/errors.js";
+import type { Logger } from "../../core/log.js";
+import { concatBytes } from "../io.js";
+
+/** How much of an origin's STDERR one request may put in the log. */
+const STDERR_LOG_BUDGET = 64 * 1024;
+
+export class FcgiResponse {
+  head: CgiHead | null = null;
+  /** Body pieces received and not yet handed on. */
+  readonly pending: Uint8Array[] = [];
+  ended = false;
+  appStatus = 0;
+  protocolStatus = 0;
+  private headParts: Uint8Array[] = [];
+  private headBytes = 0;
+  private stderrLogged = 0;
+  private readonly utf8 = new TextDecoder();
+
+  constructor(
+    private readonly codec: Codec,
+    private readonly decoder: FcgiDecoder,
+    private readonly requestId: number,
+    private readonly headLimit: number,
+    private readonly log: Logger,
+    private readonly origin: string,
+  ) {}
+
+  feed(chunk: Uint8Array): void {
+    let events;
+    try {
+      events = this.decoder.push(chunk);
+    } catch (e) {
+      throw this.malformed(e);
+    }
+    for (const ev of events) {
+      if (ev.kind === "stream" && ev.requestId === this.requestId) {
+        if (ev.type === FcgiType.STDOUT) this.stdout(ev.data);
+        else if (ev.type === FcgiType.STDERR) this.stderr(ev.data);
+      } else if (ev.kind === "end-request" && ev.requestId === this.requestId) {
+        this.ended = true;
+        this.appStatus = ev.appStatus;
+        this.protocolStatus = ev.protocolStatus;
+      } else if (ev.kind === "unknown-type") {
+        this.log.log("warn", "fastcgi_unknown_type", { origin: this.origin, type: ev.unknownType });
+      }
+    }
+  }
+
+  /** Why the origin ended without a usable head, as a client-facing error. */
+  endedWithoutHead(): GatewayError {
+    if (this.protocolStatus === FcgiProtocolStatus.OVERLOADED) {
+      return new GatewayError(
+        Codes.UPSTREAM_OVERLOADED,
+        503,
+        `The origin ${this.origin} is overloaded and refused the request; it is safe to retry.`,
+      );
+    }
+    if (this.protocolStatus !== FcgiProtocolStatus.REQUEST_COMPLETE) {
+      const why = this.protocolStatus === FcgiProtocolStatus.CANT_MPX_CONN ? "cannot multiplex" : this.protocolStatus === FcgiProtocolStatus.UNKNOWN_ROLE ? "does not know the RESPONDER role" : `answered protocol status ${this.protocolStatus}`;
+      return new GatewayError(Codes.UPSTREAM_REJECTED, 502, `The origin ${this.origin} rejected the request: it ${why}.`);
+    }
+    return new GatewayError(
+      Codes.UPSTREAM_BAD_RESPONSE,
+      502,
+      this.headBytes === 0
+        ? `The origin ${this.origin} ended the request without sending a response.`
+        : `The origin ${this.origin} ended the request before its response headers were complete.`,
+    );
+  }
+
+  private stdout(data: Uint8Array): void {
+    if (this.head) {
+      if (data.byteLength) this.pending.push(data);
+      return;
+    }
+    if (data.byteLength === 0) return;
+    this.headParts.push(data);
+    this.headBytes += data.byteLength;
+    const buf = this.headParts.length === 1 ? this.headParts[0] : concatBytes(this.headParts);
+    this.headParts = [buf];
+    let head: CgiHead | null;
+    try {
+      head = this.codec.parseCgiHead(buf, this.headLimit);
+    } catch (e) {
+      throw this.malformed(e);
+    }
+    if (!head) return;
+    this.head = head;
+    this.headParts = [];
+    if (head.bodyOffset < buf.byteLength) this.pending.push(buf.subarray(head.bodyOffset));
+  }
+
+  private stderr(data: Uint8Array): void {
+    if (this.stderrLogged >= STDERR_LOG_BUDGET || data.byteLength === 0) return;
+    const take = data.subarray(0, STDERR_LOG_BUDGET - this.stderrLogged);
+    this.stderrLogged += take.byteLength;
+    this.log.log("warn", "origin_stderr", {
+      origin: this.origin,
+      text: this.utf8.decode(take),
+      truncated: this.stderrLogged >= STDERR_LOG_BUDGET ? "yes" : undefined,
+    });
+  }
+
+  private malformed(e: unknown): GatewayError {
+    const detail = e instanceof CodecError ? `${e.code}: ${e.message}` : String(e);
+    return new GatewayError(
+      Codes.UPSTREAM_BAD_RESPONSE,
+      502,
+      `The origin ${this.origin} sent a malformed FastCGI response.`,
+      detail,
+    );
+  }
+}

@@ -1,0 +1,118 @@
+// Starts a real php-fpm on a free loopback port with its own temporary configuration, for
+// tests and benchmarks. No php-fpm installed → a clear error with the install hint (tests
+// must fail, not skip, when their real peer is missing).
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface PhpFpm {
+  port: number;
+  /** The php-fpm master's error log (pool and worker messages). */
+  logFile: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export interface PhpFpmOptions {
+  maxChildren?: number;
+  maxRequests?: number;
+  /** Extra lines for the pool section. */
+  pool?: string[];
+}
+
+export function findPhpFpm(): string {
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/local/sbin"])) {
+    if (!dir || !existsSync(dir)) continue;
+    if (existsSync(join(dir, "php-fpm"))) return join(dir, "php-fpm");
+    const versioned = readdirSync(dir).filter((f) => /^php-fpm\d+(\.\d+)?$/.test(f)).sort();
+    if (versioned.length) return join(dir, versioned[versioned.length - 1]);
+  }
+  throw new Error(
+    "php-fpm is not installed, and the integration tests need a real one. " +
+      "Run `npm run setup:test` (it installs Debian's php-fpm package), then `npm test` again.",
+  );
+}
+
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+export async function waitForPort(port: number, ms: number, proc?: ChildProcess, what = "server"): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (proc && proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode} before listening`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => (s.destroy(), resolve(true)));
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startPhpFpm(opts: PhpFpmOptions = {}): Promise<PhpFpm> {
+  const bin = findPhpFpm();
+  const dir = mkdtempSync(join(tmpdir(), "edgepass-fpm-"));
+  const port = await freePort();
+  const logFile = join(dir, "error.log");
+  const isRoot = process.getuid?.() === 0;
+  const conf = [
+    "[global]",
+    `error_log = ${logFile}`,
+    `pid = ${join(dir, "fpm.pid")}`,
+    "daemonize = no",
+    "log_level = notice",
+    "[edgepass_test]",
+    `listen = 127.0.0.1:${port}`,
+    // php-fpm refuses to start as root unless told; run the workers as nobody then.
+    ...(isRoot ? ["user = nobody", "group = nogroup"] : []),
+    "pm = static",
+    `pm.max_children = ${opts.maxChildren ?? 4}`,
+    ...(opts.maxRequests ? [`pm.max_requests = ${opts.maxRequests}`] : []),
+    "clear_env = no",
+    "catch_workers_output = yes",
+    // error_log() with no file configured goes to the FastCGI STDERR stream.
+    "php_admin_flag[log_errors] = on",
+    "php_admin_value[display_errors] = stderr",
+    "php_admin_value[output_buffering] = 0",
+    "php_admin_value[memory_limit] = 256M",
+    ...(opts.pool ?? []),
+    "",
+  ].join("\n");
+  const confFile = join(dir, "php-fpm.conf");
+  writeFileSync(confFile, conf);
+  const proc = spawn(bin, ["--nodaemonize", "--fpm-config", confFile, ...(isRoot ? ["--allow-to-run-as-root"] : [])], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  proc.stdout!.on("data", (d) => (output += d));
+  proc.stderr!.on("data", (d) => (output += d));
+  try {
+    await waitForPort(port, 15_000, proc, "php-fpm");
+  } catch (e) {
+    proc.kill("SIGKILL");
+    throw new Error(`${(e as Error).message}\n${output}\n${existsSync(logFile) ? readFileSync(logFile, "utf8") : ""}`);
+  }
+  return {
+    port,
+    logFile,
+    log: () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "") + output,
+    stop: async () => {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once("exit", r));
+        proc.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        if (proc.exitCode === null) proc.kill("SIGKILL");
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
