@@ -20,6 +20,9 @@ export default defineConfig({
             miniflare: {
               compatibilityDate: "2026-04-20",
               compatibilityFlags: ["nodejs_compat"],
+              // The Worker imports the .wasm as a compiled module (workerd refuses to compile
+              // Wasm from bytes); this rule makes the test runner load it the way wrangler does.
+              modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
             },
           }),
         ],

@@ -39,6 +39,9 @@ export interface RouteConfig {
   index?: string;
   /** Script extensions (default [".php"] when root is set). */
   split: string[];
+  /** Front controller (needs root): every request on the route runs this script, e.g.
+   *  "/index.php" — nginx's `try_files $uri /index.php`. SCRIPT_NAME = script, PATH_INFO "". */
+  script?: string;
   /** Extra CGI params; can never override a gateway-owned name (checked at load). */
   params: Record<string, string>;
   /** 0-based position in the file, for logs. */

@@ -53,6 +53,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const body = await prepareBody(request.body, request.headers.get("content-length"), config.gateway.maxBodyBuffer);
       const headers: Array<[string, string]> = [];
       request.headers.forEach((v, k) => headers.push([k, v]));
+      // HTTP/1.1 requests always carry Host; a Request built in code may not. Apps need it.
+      if (!request.headers.has("host")) headers.push(["host", url.host]);
       const cgi = cgiEnv({
         method: request.method,
         url,

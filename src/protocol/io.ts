@@ -56,8 +56,9 @@ export class UpstreamIO {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.reader.cancel().catch(() => {});
-    this.writer.abort().catch(() => {});
+    // Only close the socket: in workerd, cancelling the reader and aborting the writer first
+    // leaves the TCP connection open (seen with php-fpm, which then waits for our FIN with a
+    // worker pinned). Closing the socket ends both directions and any pending read.
     await this.conn.close().catch(() => {});
   }
 }

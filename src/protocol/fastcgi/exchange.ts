@@ -39,8 +39,10 @@ export const fastcgiExchange: Exchange = {
     const release = () => {
       if (released) return;
       released = true;
-      decoder.free();
+      // Close first: php-fpm drains the connection until we close it, so a worker stays
+      // pinned to this request until then.
       void io.close();
+      decoder.free();
     };
 
     // The body is sent while the response is read: an app may answer (an error, a redirect)

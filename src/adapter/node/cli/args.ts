@@ -1,0 +1,44 @@
+// Flag parsing shared by the commands: strict (an unknown flag is a usage error, exit 2).
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { DEFAULT_HOST, DEFAULT_PORT } from "../miniflare.js";
+
+/** Bad command line: main prints the message and the usage, exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Exit code for a config or command-line mistake (before anything started). */
+export const EXIT_USAGE = 2;
+/** Exit code for a failure while starting or running (port in use, bundling failed…). */
+export const EXIT_FAILURE = 1;
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+export const listenOptions = {
+  port: { type: "string" },
+  host: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies Options;
+
+export function parseFlags<O extends Options>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    // node's messages name the flag and say what is wrong ("Unknown option '--x'").
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export function parsePort(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_PORT;
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
+    throw new UsageError(`--port expects a number from 0 to 65535, got "${value}"`);
+  }
+  return Number(value);
+}
+
+export function parseHost(value: string | undefined): string {
+  if (value === undefined) return DEFAULT_HOST;
+  if (value === "" || /[\s/]/.test(value)) throw new UsageError(`--host expects an address, got "${value}"`);
+  return value;
+}

@@ -1,0 +1,53 @@
+// The `edgepass` command line (bin/edgepass.mjs; `npm start` runs `demo`).
+// Exit codes: 0 ok, 1 failed while starting or running, 2 bad command line or config.
+// Commands load on demand, so `--help` and usage errors answer without loading Miniflare.
+import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.js";
+
+const USAGE = `usage:
+  edgepass dev --config FILE [--port N] [--host H]
+      Validate FILE, then run the gateway Worker locally (workerd via Miniflare) with FILE as
+      its config. Nothing starts when FILE is invalid.
+  edgepass demo [--port N] [--host H]
+      Start a built-in FastCGI demo app (no PHP needed) and the gateway in front of it.
+  edgepass help
+
+options:
+  -c, --config FILE   edgepass config (TOML)
+      --port N        port to listen on (default 8787; 0 picks a free one)
+      --host H        address to listen on (default 127.0.0.1)
+  -h, --help          show this help
+`;
+
+type Command = (argv: string[]) => Promise<number | "help">;
+const commands: Record<string, () => Promise<Command>> = {
+  dev: async () => (await import("./dev.js")).dev,
+  demo: async () => (await import("./demo.js")).demo,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    (name === undefined ? process.stderr : process.stdout).write(USAGE);
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  try {
+    if (!Object.hasOwn(commands, name)) throw new UsageError(`unknown command "${name}"`);
+    const command = await commands[name]!();
+    const result = await command(rest);
+    if (result === "help") {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    return result;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`edgepass: ${err.message}\n\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    const e = err as Error & { code?: string };
+    process.stderr.write(`edgepass: ${e.code ? `[${e.code}] ` : ""}${e.message}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,69 @@
+// CGI parameter building and response-head parsing over the Wasm exports.
+
+import {
+  FIELD_NAME_END, FIELD_NAME_START, FIELD_SIZE, FIELD_VALUE_END, FIELD_VALUE_START, FORMAT_FASTCGI,
+  FORMAT_SCGI, FORMAT_UWSGI, HEAD_FIELD_COUNT, HEAD_FIELDS, HEAD_REASON_END, HEAD_REASON_START, HEAD_STATUS,
+  PARAMS_FORMAT_SHIFT, PARAMS_UNDERSCORES,
+} from "../../wasm/abi/layout";
+import { check } from "./errors";
+import type { Scratch, WasmHeap } from "./memory";
+import { flatten, latin1, writeLists } from "./text";
+import type { CgiHead, CgiParamsInput, ParamsFormat } from "./types";
+
+/** Most header fields a response head may carry; more is treated as a hostile origin. */
+export const MAX_HEAD_FIELDS = 1000;
+
+const FORMATS: Record<ParamsFormat, number> = { fastcgi: FORMAT_FASTCGI, scgi: FORMAT_SCGI, uwsgi: FORMAT_UWSGI };
+
+export class CgiCodec {
+  constructor(
+    private readonly heap: WasmHeap,
+    private readonly input: Scratch,
+    private readonly output: Scratch,
+  ) {}
+
+  buildParams(input: CgiParamsInput): Uint8Array {
+    const format = FORMATS[input.format ?? "fastcgi"];
+    if (format === undefined) throw new TypeError(`buildCgiParams: unknown format ${String(input.format)}`);
+    const { ptr, lengths } = writeLists(this.heap, this.input, [
+      { strings: flatten(input.owned), enc: "utf8" },
+      { strings: flatten(input.headers), enc: "bytestring" },
+    ]);
+    const [ownedLen, headersLen] = lengths;
+    const wasm = this.heap.wasm;
+    const bound = wasm.cgi_params_bound(ownedLen, headersLen);
+    const out = this.output.ensure(bound);
+    const options = (input.underscoresInHeaders ? PARAMS_UNDERSCORES : 0) | (format << PARAMS_FORMAT_SHIFT);
+    const n = check(wasm.cgi_build_params(out, bound, ptr, ownedLen, headersLen, options), "buildCgiParams");
+    return this.heap.copyOut(out, n);
+  }
+
+  parseHead(buf: Uint8Array, limit: number): CgiHead | null {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`parseCgiHead: limit must be a positive integer, got ${limit}`);
+    // Bytes past the limit can never belong to an acceptable head.
+    const len = Math.min(buf.length, limit);
+    const cap = Math.min(Math.floor(limit / 3) + 1, MAX_HEAD_FIELDS); // "a:\n" is the shortest field line
+    const ptr = this.input.ensure(len);
+    this.heap.u8().set(buf.subarray(0, len), ptr);
+    const table = this.output.ensure(HEAD_FIELDS + cap * FIELD_SIZE);
+    const bodyOffset = check(this.heap.wasm.cgi_parse_head(ptr, len, limit, table, cap), "CGI response head");
+    if (bodyOffset === 0) return null;
+    const i32 = this.heap.i32();
+    const t = table >>> 2;
+    const headers: Array<[string, string]> = [];
+    const count = i32[t + HEAD_FIELD_COUNT / 4];
+    for (let i = 0; i < count; i++) {
+      const f = (table + HEAD_FIELDS + i * FIELD_SIZE) >>> 2;
+      headers.push([
+        latin1(buf.subarray(i32[f + FIELD_NAME_START / 4], i32[f + FIELD_NAME_END / 4])),
+        latin1(buf.subarray(i32[f + FIELD_VALUE_START / 4], i32[f + FIELD_VALUE_END / 4])),
+      ]);
+    }
+    return {
+      status: i32[t + HEAD_STATUS / 4],
+      reason: latin1(buf.subarray(i32[t + HEAD_REASON_START / 4], i32[t + HEAD_REASON_END / 4])),
+      headers,
+      bodyOffset,
+    };
+  }
+}

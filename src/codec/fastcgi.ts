@@ -1,0 +1,112 @@
+// FastCGI encoders and the name-value pair decoder, over the Wasm exports. Each call copies its
+// input into the input scratch, lets the module frame it into the output scratch, and returns
+// a fresh copy the caller owns.
+
+import { FCGI_GET_VALUES, FCGI_GET_VALUES_RESULT, FCGI_PARAMS } from "../../wasm/abi/fastcgi";
+import { PAIR_NAME_END, PAIR_NAME_START, PAIR_SIZE, PAIR_VALUE_END, PAIR_VALUE_START } from "../../wasm/abi/layout";
+import { check } from "./errors";
+import type { Scratch, WasmHeap } from "./memory";
+import { flatten, text, writeLists } from "./text";
+
+export class FastcgiCodec {
+  constructor(
+    private readonly heap: WasmHeap,
+    private readonly input: Scratch,
+    private readonly output: Scratch,
+  ) {}
+
+  private get wasm() {
+    return this.heap.wasm;
+  }
+
+  private fixed(size: number, context: string, write: (out: number) => number): Uint8Array {
+    const out = this.output.ensure(size);
+    const n = check(write(out), context);
+    return this.heap.copyOut(out, n);
+  }
+
+  beginRequest(requestId: number, role: number, flags: number): Uint8Array {
+    return this.fixed(16, "fcgiBeginRequest", (out) => this.wasm.fcgi_begin_request(out, 16, requestId, role, flags));
+  }
+
+  abortRequest(requestId: number): Uint8Array {
+    return this.fixed(8, "fcgiAbortRequest", (out) => this.wasm.fcgi_abort_request(out, 8, requestId));
+  }
+
+  endRequest(requestId: number, appStatus: number, protocolStatus: number): Uint8Array {
+    return this.fixed(16, "fcgiEndRequest", (out) =>
+      this.wasm.fcgi_end_request(out, 16, requestId, appStatus >>> 0, protocolStatus),
+    );
+  }
+
+  unknownType(type: number): Uint8Array {
+    return this.fixed(16, "fcgiUnknownType", (out) => this.wasm.fcgi_unknown_type(out, 16, type));
+  }
+
+  /** Copies `data` into the input scratch; returns its address there. */
+  private load(data: Uint8Array): number {
+    const ptr = this.input.ensure(data.length);
+    this.heap.u8().set(data, ptr);
+    return ptr;
+  }
+
+  stream(type: number, requestId: number, data: Uint8Array): Uint8Array {
+    const inPtr = this.load(data);
+    const size = this.wasm.fcgi_stream_size(data.length);
+    const out = this.output.ensure(size);
+    const n = check(this.wasm.fcgi_stream(out, size, type, requestId, inPtr, data.length), "fcgiStream");
+    return this.heap.copyOut(out, n);
+  }
+
+  params(requestId: number, encodedPairs: Uint8Array): Uint8Array {
+    const len = encodedPairs.length;
+    const inPtr = this.load(encodedPairs);
+    const body = len > 0 ? this.wasm.fcgi_stream_size(len) : 0;
+    const size = body + 8;
+    const out = this.output.ensure(size);
+    if (len > 0) check(this.wasm.fcgi_stream(out, body, FCGI_PARAMS, requestId, inPtr, len), "fcgiParams");
+    check(this.wasm.fcgi_stream(out + body, 8, FCGI_PARAMS, requestId, inPtr, 0), "fcgiParams");
+    return this.heap.copyOut(out, size);
+  }
+
+  private values(type: number, pairs: Array<[string, string]>, context: string): Uint8Array {
+    const { ptr, lengths } = writeLists(this.heap, this.input, [{ strings: flatten(pairs), enc: "utf8" }]);
+    const size = check(this.wasm.fcgi_values_size(ptr, lengths[0]), context);
+    const out = this.output.ensure(size);
+    const n = check(this.wasm.fcgi_values(out, size, type, ptr, lengths[0]), context);
+    return this.heap.copyOut(out, n);
+  }
+
+  getValues(names: string[]): Uint8Array {
+    return this.values(FCGI_GET_VALUES, names.map((n): [string, string] => [n, ""]), "fcgiGetValues");
+  }
+
+  getValuesResult(pairs: Array<[string, string]>): Uint8Array {
+    return this.values(FCGI_GET_VALUES_RESULT, pairs, "fcgiGetValuesResult");
+  }
+
+  /** Encodes pairs as a bare FastCGI name-value stream (spec 3.4), e.g. to feed fcgiParams. */
+  encodePairs(pairs: Array<[string, string]>): Uint8Array {
+    const { ptr, lengths } = writeLists(this.heap, this.input, [{ strings: flatten(pairs), enc: "utf8" }]);
+    const size = check(this.wasm.fcgi_pairs_size(ptr, lengths[0]), "fcgiEncodePairs");
+    const out = this.output.ensure(size);
+    const n = check(this.wasm.fcgi_encode_pairs(out, size, ptr, lengths[0]), "fcgiEncodePairs");
+    return this.heap.copyOut(out, n);
+  }
+
+  decodePairs(encoded: Uint8Array): Array<[string, string]> {
+    const inPtr = this.load(encoded);
+    const cap = (encoded.length >>> 1) + 1; // a pair takes at least two bytes
+    const table = this.output.ensure(cap * PAIR_SIZE);
+    const count = check(this.wasm.fcgi_decode_pairs(inPtr, encoded.length, table, cap), "fcgiDecodePairs");
+    const i32 = this.heap.i32();
+    const pairs: Array<[string, string]> = [];
+    for (let i = 0; i < count; i++) {
+      const t = (table + i * PAIR_SIZE) >>> 2;
+      const name = encoded.subarray(i32[t + PAIR_NAME_START / 4], i32[t + PAIR_NAME_END / 4]);
+      const value = encoded.subarray(i32[t + PAIR_VALUE_START / 4], i32[t + PAIR_VALUE_END / 4]);
+      pairs.push([text(name), text(value)]);
+    }
+    return pairs;
+  }
+}

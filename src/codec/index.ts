@@ -1,0 +1,52 @@
+// createCodec: the one place a WebAssembly instance is made. It is handed a compiled Module
+// (the Cloudflare Worker imports the .wasm as one and may not compile bytes; Node callers
+// compile it themselves, see src/adapter/node/wasm.ts) and instantiates it synchronously.
+// The codec is not re-entrant: each call runs to completion before the next uses the scratch
+// buffers, which JavaScript's run-to-completion guarantees as long as nothing awaits inside.
+
+import { ABI_VERSION } from "../../wasm/abi/layout";
+import { CgiCodec } from "./cgi";
+import { checkExports } from "./exports";
+import { FastcgiCodec } from "./fastcgi";
+import { WasmFcgiDecoder } from "./fcgi-decoder";
+import { Scratch, WasmHeap } from "./memory";
+import type { Codec } from "./types";
+
+export * from "./types";
+export { codecError } from "./errors";
+
+/** The Codec plus additions that are not (yet) part of the shared contract in types.ts. */
+export interface CodecExt extends Codec {
+  /** UNKNOWN_TYPE management record (spec 4.2): an app's answer to a management type it does not know. */
+  fcgiUnknownType(type: number): Uint8Array;
+  /** A bare FastCGI name-value stream (spec 3.4) from pairs, e.g. for fcgiParams. */
+  fcgiEncodePairs(pairs: Array<[string, string]>): Uint8Array;
+}
+
+export function createCodec(module: WebAssembly.Module): CodecExt {
+  const instance = new WebAssembly.Instance(module, {});
+  const wasm = checkExports(instance.exports);
+  if (wasm.abi_version() !== ABI_VERSION) {
+    throw new Error(`edgepass codec: Wasm ABI version ${wasm.abi_version()}, codec expects ${ABI_VERSION}; rebuild with \`npm run build\``);
+  }
+  const heap = new WasmHeap(wasm);
+  const input = new Scratch(heap, 64 * 1024);
+  const output = new Scratch(heap, 64 * 1024);
+  const fastcgi = new FastcgiCodec(heap, input, output);
+  const cgi = new CgiCodec(heap, input, output);
+  return {
+    fcgiBeginRequest: (id, role, flags) => fastcgi.beginRequest(id, role, flags),
+    fcgiParams: (id, encoded) => fastcgi.params(id, encoded),
+    fcgiStream: (type, id, data) => fastcgi.stream(type, id, data),
+    fcgiAbortRequest: (id) => fastcgi.abortRequest(id),
+    fcgiGetValues: (names) => fastcgi.getValues(names),
+    fcgiEndRequest: (id, appStatus, protocolStatus) => fastcgi.endRequest(id, appStatus, protocolStatus),
+    fcgiGetValuesResult: (pairs) => fastcgi.getValuesResult(pairs),
+    fcgiDecodePairs: (encoded) => fastcgi.decodePairs(encoded),
+    fcgiDecoder: (mode) => new WasmFcgiDecoder(heap, input, fastcgi, mode),
+    buildCgiParams: (input) => cgi.buildParams(input),
+    parseCgiHead: (buf, limit) => cgi.parseHead(buf, limit),
+    fcgiUnknownType: (type) => fastcgi.unknownType(type),
+    fcgiEncodePairs: (pairs) => fastcgi.encodePairs(pairs),
+  };
+}

@@ -1,0 +1,60 @@
+// Views over Wasm memory and the codec's reusable scratch buffers. Memory can grow during any
+// alloc (TLSF asks memory.grow), which detaches the old ArrayBuffer, so views are re-created
+// whenever the buffer changed instead of being cached forever.
+
+import type { WasmExports } from "./exports";
+
+export class WasmHeap {
+  private u8View: Uint8Array;
+  private i32View: Int32Array;
+
+  constructor(readonly wasm: WasmExports) {
+    this.u8View = new Uint8Array(wasm.memory.buffer);
+    this.i32View = new Int32Array(wasm.memory.buffer);
+  }
+
+  u8(): Uint8Array {
+    if (this.u8View.buffer !== this.wasm.memory.buffer) this.u8View = new Uint8Array(this.wasm.memory.buffer);
+    return this.u8View;
+  }
+
+  i32(): Int32Array {
+    if (this.i32View.buffer !== this.wasm.memory.buffer) this.i32View = new Int32Array(this.wasm.memory.buffer);
+    return this.i32View;
+  }
+
+  /** The i32 at byte address `ptr` (4-aligned). */
+  readI32(ptr: number): number {
+    return this.i32()[ptr >>> 2];
+  }
+
+  /** A fresh copy of [ptr, ptr + len) that the caller owns. */
+  copyOut(ptr: number, len: number): Uint8Array {
+    return this.u8().slice(ptr, ptr + len);
+  }
+}
+
+/** One reusable buffer in Wasm memory that grows (never shrinks below its first size) when a
+ *  call needs more. Returned pointers are valid until the next ensure() on the same scratch. */
+export class Scratch {
+  private ptr = 0;
+  private cap = 0;
+
+  constructor(
+    private readonly heap: WasmHeap,
+    private readonly initial: number,
+  ) {}
+
+  ensure(size: number): number {
+    if (size > this.cap) {
+      if (this.ptr !== 0) this.heap.wasm.free(this.ptr);
+      this.cap = Math.max(size, this.initial, this.cap * 2);
+      this.ptr = this.heap.wasm.alloc(this.cap);
+    }
+    return this.ptr;
+  }
+
+  get capacity(): number {
+    return this.cap;
+  }
+}

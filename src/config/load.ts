@@ -1,0 +1,221 @@
+// edgepass.toml → GatewayConfig. Everything is checked here, once: unknown keys (typos must
+// not be silently ignored), types, units, addresses, route syntax and cross-references.
+// The first problem found is thrown as a ConfigError whose message names the file, the line,
+// the key and what was expected.
+import { parse, TomlError } from "smol-toml";
+import type { GatewayConfig, GatewaySettings, ServerAddress, UpstreamConfig } from "./types.js";
+import { Checker, CONTROL_RE, type Table } from "./checker.js";
+import { ConfigError } from "./error.js";
+import { checkRoutes } from "./routes.js";
+import { didYouMean } from "./suggest.js";
+import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
+
+export { ConfigError } from "./error.js";
+
+const TOP_KEYS = ["gateway", "upstreams", "routes"] as const;
+const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway" };
+const GATEWAY_KEYS = ["max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name"] as const;
+const GATEWAY_ALIASES: Record<string, string> = {
+  client_max_body_size: "max_body_buffer",
+  client_body_buffer_size: "max_body_buffer",
+  fastcgi_buffer_size: "response_head_limit",
+};
+const UPSTREAM_KEYS = ["protocol", "servers", "connect_timeout", "send_timeout", "read_timeout"] as const;
+const UPSTREAM_ALIASES: Record<string, string> = {
+  server: "servers",
+  address: "servers",
+  fastcgi_connect_timeout: "connect_timeout",
+  fastcgi_send_timeout: "send_timeout",
+  fastcgi_read_timeout: "read_timeout",
+};
+const NOT_YET = ["scgi", "uwsgi", "http"];
+const UPSTREAM_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+const DEFAULTS = {
+  maxBodyBuffer: 8 * 1024 * 1024,
+  responseHeadLimit: 16 * 1024,
+  connectTimeoutMs: 5_000,
+  sendTimeoutMs: 60_000,
+  readTimeoutMs: 60_000,
+};
+
+/** Parses and validates an edgepass.toml. `source` names the text in messages (a file path,
+ *  or "EDGEPASS_CONFIG" for the Worker's variable). Throws ConfigError. */
+export function loadConfig(text: string, source: string): GatewayConfig {
+  let doc: Table;
+  try {
+    doc = parse(text) as Table;
+  } catch (e) {
+    if (!(e instanceof TomlError)) throw e;
+    const reason = e.message.replace(/^Invalid TOML document: /, "").split("\n")[0];
+    throw new ConfigError({
+      source,
+      line: e.line,
+      key: "",
+      problem: `TOML syntax error at column ${e.column}: ${reason}`,
+      expected: "valid TOML (https://toml.io)",
+      detail: e.codeblock.trimEnd(),
+    });
+  }
+
+  const c = new Checker(text, source);
+  c.onlyKeys([], doc, TOP_KEYS, TOP_ALIASES);
+  const gateway = checkGateway(c, doc.gateway);
+  const upstreams = checkUpstreams(c, doc.upstreams);
+  const routes = checkRoutes(c, doc.routes, Object.keys(upstreams));
+  return { source, gateway, upstreams, routes };
+}
+
+function checkGateway(c: Checker, raw: unknown): GatewaySettings {
+  const settings: GatewaySettings = {
+    maxBodyBuffer: DEFAULTS.maxBodyBuffer,
+    responseHeadLimit: DEFAULTS.responseHeadLimit,
+    underscoresInHeaders: false,
+    serverName: "",
+  };
+  if (raw === undefined) return settings;
+  const at = ["gateway"];
+  const t = c.table(at, raw, "a table ([gateway])");
+  c.onlyKeys(at, t, GATEWAY_KEYS, GATEWAY_ALIASES);
+
+  if (t.max_body_buffer !== undefined) settings.maxBodyBuffer = size(c, [...at, "max_body_buffer"], t.max_body_buffer, 0);
+  if (t.response_head_limit !== undefined) {
+    settings.responseHeadLimit = size(c, [...at, "response_head_limit"], t.response_head_limit, 1);
+  }
+  if (t.underscores_in_headers !== undefined) {
+    if (typeof t.underscores_in_headers !== "boolean") {
+      c.fail([...at, "underscores_in_headers"], "true or false", { got: t.underscores_in_headers });
+    }
+    settings.underscoresInHeaders = t.underscores_in_headers;
+  }
+  if (t.server_name !== undefined) {
+    const expected = 'a host name such as "example.com", or "" for the request\'s Host';
+    const name = c.string([...at, "server_name"], t.server_name, expected);
+    if (/\s/.test(name) || CONTROL_RE.test(name) || name.includes("/")) {
+      c.fail([...at, "server_name"], expected, { got: name });
+    }
+    settings.serverName = name;
+  }
+  return settings;
+}
+
+function size(c: Checker, at: string[], v: unknown, min: number): number {
+  const r = parseSize(v);
+  if (!r.ok) c.fail(at, SIZE_EXPECTED, { got: v, problem: r.reason });
+  if (r.value < min) c.fail(at, `${SIZE_EXPECTED}, at least ${min}`, { got: v });
+  return r.value;
+}
+
+function duration(c: Checker, at: string[], v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  const r = parseDuration(v);
+  if (!r.ok) {
+    c.fail(at, DURATION_EXPECTED, {
+      got: v,
+      problem: r.reason,
+      hint: typeof v === "string" && /^\d+\s*(sec|secs|seconds?|msec|mins?|minutes?)$/i.test(v.trim()) ? "units are ms, s, m, h, d" : undefined,
+    });
+  }
+  return r.value;
+}
+
+function checkUpstreams(c: Checker, raw: unknown): Record<string, UpstreamConfig> {
+  // Null prototype: a route naming "constructor" must find nothing, not Object's.
+  const out = Object.create(null) as Record<string, UpstreamConfig>;
+  if (raw === undefined) return out;
+  const t = c.table(["upstreams"], raw, "a table of named upstreams ([upstreams.NAME])");
+  for (const [name, value] of Object.entries(t)) {
+    const at = ["upstreams", name];
+    if (!UPSTREAM_NAME_RE.test(name)) {
+      c.fail(at, "an upstream name of 1 to 64 letters, digits, _ or -", { problem: `invalid upstream name ${JSON.stringify(name)}` });
+    }
+    const u = c.table(at, value, `a table ([upstreams.${name}])`);
+    c.onlyKeys(at, u, UPSTREAM_KEYS, UPSTREAM_ALIASES);
+    out[name] = {
+      name,
+      protocol: protocol(c, [...at, "protocol"], u.protocol),
+      servers: servers(c, [...at, "servers"], u.servers),
+      connectTimeoutMs: duration(c, [...at, "connect_timeout"], u.connect_timeout, DEFAULTS.connectTimeoutMs),
+      sendTimeoutMs: duration(c, [...at, "send_timeout"], u.send_timeout, DEFAULTS.sendTimeoutMs),
+      readTimeoutMs: duration(c, [...at, "read_timeout"], u.read_timeout, DEFAULTS.readTimeoutMs),
+    };
+  }
+  return out;
+}
+
+function protocol(c: Checker, at: string[], v: unknown): "fastcgi" {
+  const expected = '"fastcgi"';
+  if (v === undefined) c.fail(at, expected, { problem: "missing required key" });
+  const p = c.string(at, v, expected);
+  if (p === "fastcgi") return p;
+  if (NOT_YET.includes(p.toLowerCase())) {
+    c.fail(at, expected, { problem: `protocol ${JSON.stringify(p)} is not supported yet` });
+  }
+  c.fail(at, expected, { got: p, hint: didYouMean(p, ["fastcgi"]) });
+}
+
+const SERVER_EXPECTED = 'a server address "host:port" or "[IPv6]:port" with a port from 1 to 65535';
+
+function servers(c: Checker, at: string[], v: unknown): ServerAddress[] {
+  const expected = `an array of at least one server, e.g. ["127.0.0.1:9000"]`;
+  if (v === undefined) c.fail(at, expected, { problem: "missing required key" });
+  if (typeof v === "string") c.fail(at, expected, { got: v, hint: `write [${JSON.stringify(v)}]` });
+  if (!Array.isArray(v) || v.length === 0) c.fail(at, expected, { got: v });
+  return v.map((s, i) => server(c, [...at, i], s));
+}
+
+function server(c: Checker, at: Array<string | number>, v: unknown): ServerAddress {
+  const s = c.string(at, v, SERVER_EXPECTED).trim();
+  if (s.startsWith("unix:") || s.startsWith("/")) {
+    c.fail(at, SERVER_EXPECTED, {
+      got: v,
+      problem: "Unix sockets cannot be reached from the edge",
+      hint: "make the app server listen on TCP, e.g. listen = 127.0.0.1:9000 in a PHP-FPM pool",
+    });
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
+    c.fail(at, SERVER_EXPECTED, { got: v, hint: "leave out the scheme; the upstream's protocol says how to talk to it" });
+  }
+  let host: string;
+  let portText: string;
+  const v6 = /^\[([^\]]*)\]:(.*)$/.exec(s);
+  if (v6) {
+    host = v6[1];
+    portText = v6[2];
+    if (!isIPv6(host)) c.fail(at, SERVER_EXPECTED, { got: v, problem: `${JSON.stringify(host)} is not an IPv6 address` });
+  } else {
+    const colon = s.lastIndexOf(":");
+    if (colon < 0) c.fail(at, SERVER_EXPECTED, { got: v, problem: "the port is missing", hint: `e.g. "${s}:9000"` });
+    host = s.slice(0, colon);
+    portText = s.slice(colon + 1);
+    if (host.includes(":")) {
+      c.fail(at, SERVER_EXPECTED, { got: v, hint: isIPv6(host) || isIPv6(s) ? "put an IPv6 address in brackets: [::1]:9000" : undefined });
+    }
+    if (!isHostName(host)) c.fail(at, SERVER_EXPECTED, { got: v, problem: `${JSON.stringify(host)} is not a host name or IPv4 address` });
+  }
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+    c.fail(at, SERVER_EXPECTED, { got: v, problem: `${JSON.stringify(portText)} is not a port from 1 to 65535` });
+  }
+  return { host, port: Number(portText) };
+}
+
+function isHostName(h: string): boolean {
+  if (h.length === 0 || h.length > 253) return false;
+  if (/^[\d.]+$/.test(h)) {
+    const parts = h.split(".");
+    return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+  }
+  // Docker and similar name services hand out names with "_", so it is allowed in labels.
+  return h.split(".").every((l) => /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(l));
+}
+
+function isIPv6(h: string): boolean {
+  if (!h.includes(":") || !/^[0-9A-Fa-f:.]+$/.test(h)) return false;
+  try {
+    // The WHATWG URL parser implements the full IPv6 grammar and exists in every host.
+    new URL(`http://[${h}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}

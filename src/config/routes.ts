@@ -1,0 +1,230 @@
+// [[routes]]: one nginx-style location each, checked and compiled at load so that a typo in
+// a regex or an upstream name is a startup error, never a 500 at request time.
+import type { RouteConfig } from "./types.js";
+import { parseLocationMatch } from "../edge/locations.js";
+import { isOwnedParam } from "../edge/owned-params.js";
+import { Checker, CONTROL_RE, isTable, type Table } from "./checker.js";
+import { pcreOnlySyntax } from "./pcre.js";
+
+const ROUTE_KEYS = ["match", "upstream", "root", "index", "split", "script", "params"] as const;
+const ROUTE_ALIASES: Record<string, string> = {
+  location: "match",
+  pass: "upstream",
+  fastcgi_pass: "upstream",
+  backend: "upstream",
+  document_root: "root",
+  docroot: "root",
+  fastcgi_index: "index",
+  split_path: "split",
+  fastcgi_split_path_info: "split",
+  fastcgi_param: "params",
+  env: "params",
+};
+
+const MATCH_EXPECTED =
+  'an nginx location: "= /exact", "^~ /prefix", "~ regex", "~* regex" (case-insensitive) or "/prefix"';
+const EXTENSION_RE = /^\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
+const PARAM_NAME_RE = /^[A-Za-z0-9_]+$/;
+
+export function checkRoutes(c: Checker, raw: unknown, upstreamNames: readonly string[]): RouteConfig[] {
+  if (raw === undefined) {
+    c.fail(["routes"], "at least one [[routes]] table", { problem: "no routes are defined" });
+  }
+  if (isTable(raw)) {
+    c.fail(["routes"], "an array of tables: write each route under its own [[routes]] header", {
+      problem: "routes is a single table ([routes])",
+    });
+  }
+  if (!Array.isArray(raw)) c.fail(["routes"], "an array of tables ([[routes]])", { got: raw });
+  if (raw.length === 0) c.fail(["routes"], "at least one route", { got: raw });
+
+  const routes: RouteConfig[] = [];
+  // nginx rejects two prefix locations (plain or ^~) with one path, and two exact ones.
+  const seen = new Map<string, number>();
+  raw.forEach((r, i) => {
+    const route = checkRoute(c, r, i, upstreamNames);
+    if (route.kind === "exact" || route.kind === "prefix" || route.kind === "prefix-stop") {
+      const key = `${route.kind === "exact" ? "=" : ""}${route.pattern}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        c.fail(["routes", i, "match"], "each exact or prefix location to appear once", {
+          problem: `duplicate location ${JSON.stringify(route.pattern)} (routes[${first}] has it already)`,
+        });
+      }
+      seen.set(key, i);
+    }
+    routes.push(route);
+  });
+  return routes;
+}
+
+function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly string[]): RouteConfig {
+  const at = ["routes", i];
+  const t = c.table(at, raw, "a table ([[routes]])");
+  c.onlyKeys(at, t, ROUTE_KEYS, ROUTE_ALIASES);
+
+  if (t.match === undefined) c.fail([...at, "match"], MATCH_EXPECTED, { problem: "missing required key" });
+  const match = c.string([...at, "match"], t.match, MATCH_EXPECTED);
+  const { kind, pattern, regex } = checkMatch(c, [...at, "match"], match);
+
+  const defined = upstreamNames.length ? upstreamNames.map((n) => JSON.stringify(n)).join(", ") : "none are defined";
+  const upstreamExpected = `the name of an upstream defined under [upstreams] (${defined})`;
+  if (t.upstream === undefined) c.fail([...at, "upstream"], upstreamExpected, { problem: "missing required key" });
+  const upstream = c.string([...at, "upstream"], t.upstream, upstreamExpected);
+  if (!upstreamNames.includes(upstream)) {
+    c.fail([...at, "upstream"], upstreamExpected, { got: upstream });
+  }
+
+  const route: RouteConfig = {
+    match,
+    kind,
+    pattern,
+    upstream,
+    split: [],
+    params: checkParams(c, [...at, "params"], t.params),
+    index_in_file: i,
+  };
+  if (regex) route.regex = regex;
+
+  if (t.root === undefined) {
+    for (const k of ["index", "split", "script"] as const) {
+      if (t[k] !== undefined) {
+        c.fail([...at, k], `no ${k} without root`, {
+          problem: `${k} only applies to routes with a root (this route is in app mode: the whole path goes to PATH_INFO)`,
+          hint: "add root = \"/path/to/docroot\" or remove " + k,
+        });
+      }
+    }
+    return route;
+  }
+  route.root = checkRoot(c, [...at, "root"], t.root);
+  if (t.script !== undefined) {
+    route.script = checkScript(c, [...at, "script"], t.script);
+    for (const k of ["index", "split"] as const) {
+      if (t[k] !== undefined) {
+        c.fail([...at, k], `no ${k} together with script`, {
+          problem: `${k} has no effect when every request runs the script ${JSON.stringify(route.script)}`,
+          hint: `remove ${k}`,
+        });
+      }
+    }
+  }
+  route.index = t.index === undefined ? "index.php" : checkIndex(c, [...at, "index"], t.index);
+  route.split = t.split === undefined ? [".php"] : checkSplit(c, [...at, "split"], t.split);
+  return route;
+}
+
+function checkMatch(c: Checker, at: Array<string | number>, match: string): Pick<RouteConfig, "kind" | "pattern" | "regex"> {
+  const parsed = parseLocationMatch(match);
+  if ("problem" in parsed) c.fail(at, MATCH_EXPECTED, { problem: parsed.problem, got: match });
+  const { kind, pattern } = parsed;
+
+  if (kind === "regex" || kind === "regex-i") {
+    const pcre = pcreOnlySyntax(pattern);
+    if (pcre) c.fail(at, "a regex JavaScript reads the way PCRE does", { problem: pcre.problem, hint: pcre.hint, got: match });
+    try {
+      return { kind, pattern, regex: new RegExp(pattern, kind === "regex-i" ? "i" : "") };
+    } catch (e) {
+      c.fail(at, "a valid regular expression", { problem: (e as Error).message, got: match });
+    }
+  }
+
+  if (!pattern.startsWith("/")) {
+    c.fail(at, MATCH_EXPECTED, {
+      problem: `the path ${JSON.stringify(pattern)} does not start with "/", so no request can match it`,
+      hint: pattern.startsWith("\\") || /[$^*()|]/.test(pattern) ? 'for a regex, write "~ ' + pattern + '"' : undefined,
+      got: match,
+    });
+  }
+  if (CONTROL_RE.test(pattern)) c.fail(at, "a path without control characters", { got: match });
+  if (/\/\/|\/\.\.?(?:\/|$)/.test(pattern)) {
+    c.fail(at, 'a path without "//", "/./" or "/../"', {
+      problem: "request paths are normalized before matching, so this location could never match",
+      got: match,
+    });
+  }
+  return { kind, pattern };
+}
+
+function checkRoot(c: Checker, at: Array<string | number>, v: unknown): string {
+  const expected = 'an absolute directory path, e.g. "/srv/www"';
+  const root = c.string(at, v, expected);
+  if (!root.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(root)) c.fail(at, expected, { got: v });
+  if (CONTROL_RE.test(root)) c.fail(at, `${expected} without control characters`, { got: v });
+  // SCRIPT_FILENAME is root + SCRIPT_NAME, and SCRIPT_NAME starts with "/".
+  let trimmed = root;
+  while (trimmed.length > 1 && /[\\/]$/.test(trimmed) && !/^[A-Za-z]:[\\/]$/.test(trimmed)) trimmed = trimmed.slice(0, -1);
+  return trimmed;
+}
+
+function checkScript(c: Checker, at: Array<string | number>, v: unknown): string {
+  const expected = 'a script path under root starting with "/", e.g. "/index.php"';
+  const script = c.string(at, v, expected);
+  if (!script.startsWith("/") || script.endsWith("/") || /\/\/|\/\.\.?(?:\/|$)|\\/.test(script) || CONTROL_RE.test(script)) {
+    c.fail(at, expected, { got: v });
+  }
+  return script;
+}
+
+function checkIndex(c: Checker, at: Array<string | number>, v: unknown): string {
+  const expected = 'a file name such as "index.php" (no "/")';
+  const index = c.string(at, v, expected);
+  if (index === "" || index === "." || index === ".." || /[\\/]/.test(index) || CONTROL_RE.test(index)) {
+    c.fail(at, expected, { got: v });
+  }
+  return index;
+}
+
+function checkSplit(c: Checker, at: Array<string | number>, v: unknown): string[] {
+  const expected = 'an array of script extensions, each starting with "." (e.g. [".php"])';
+  if (typeof v === "string") c.fail(at, expected, { got: v, hint: `write [${JSON.stringify(v)}]` });
+  if (!Array.isArray(v)) c.fail(at, expected, { got: v });
+  const out: string[] = [];
+  v.forEach((ext, j) => {
+    const e = c.string([...at, j], ext, 'an extension starting with "."');
+    if (!EXTENSION_RE.test(e)) {
+      c.fail([...at, j], 'an extension: "." followed by ASCII letters, digits, "_" or "-" (e.g. ".php")', {
+        got: e,
+        hint: /^[A-Za-z0-9_-]+$/.test(e) ? `write ".${e}"` : undefined,
+      });
+    }
+    if (!out.includes(e)) out.push(e);
+  });
+  return out;
+}
+
+function checkParams(c: Checker, at: Array<string | number>, v: unknown): Record<string, string> {
+  // Null prototype: "__proto__" is a legal param name and must stay an ordinary key.
+  const params = Object.create(null) as Record<string, string>;
+  if (v === undefined) return params;
+  const t: Table = c.table(at, v, 'a table of CGI params, e.g. { APP_ENV = "prod" }');
+  for (const [name, value] of Object.entries(t)) {
+    const p = [...at, name];
+    if (!PARAM_NAME_RE.test(name)) {
+      c.fail(p, "a param name made of A-Z, a-z, 0-9 and _", { problem: `invalid param name ${JSON.stringify(name)}` });
+    }
+    if (isOwnedParam(name)) {
+      const upper = name.toUpperCase();
+      c.fail(p, "a name the gateway does not set itself", {
+        problem: upper.startsWith("HTTP_")
+          ? `${name} is in the HTTP_* namespace, which carries the client's request headers`
+          : `${name} is set by the gateway from the request and cannot be overridden`,
+        hint: upper === name ? undefined : `names are compared ignoring case, ${name} would shadow ${upper}`,
+      });
+    }
+    if (typeof value !== "string") {
+      c.fail(p, "a string value", {
+        got: value,
+        hint:
+          typeof value === "number" || typeof value === "boolean"
+            ? `quote it: ${name} = ${JSON.stringify(String(value))}`
+            : undefined,
+      });
+    }
+    if (CONTROL_RE.test(value.replace(/\t/g, ""))) {
+      c.fail(p, "a value without control characters (CR, LF, NUL…)", { got: value });
+    }
+    params[name] = value;
+  }
+  return params;
+}

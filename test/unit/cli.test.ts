@@ -1,0 +1,139 @@
+// The `edgepass` command as a user runs it (node bin/edgepass.mjs …): a bad config stops it
+// before anything starts, with exit code 2 and a message naming the file and the key; a good
+// one runs the real gateway under workerd until a signal stops it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = path.join(root, "bin/edgepass.mjs");
+const dir = mkdtempSync(path.join(tmpdir(), "edgepass-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  exit: Promise<number | null>;
+}
+
+function start(args: string[]): Run {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const run: Run = { child, stdout: "", stderr: "", exit: new Promise((r) => child.on("exit", (code) => r(code))) };
+  child.stdout!.on("data", (d) => (run.stdout += d));
+  child.stderr!.on("data", (d) => (run.stderr += d));
+  return run;
+}
+
+async function finished(args: string[]) {
+  const run = start(args);
+  const code = await run.exit;
+  return { code, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** Resolves with the match once `re` appears on stdout; rejects if the process exits first. */
+async function waitFor(run: Run, re: RegExp, ms = 45_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const m = run.stdout.match(re);
+    if (m) return m;
+    if (run.child.exitCode !== null) throw new Error(`exited ${run.child.exitCode}: ${run.stderr}`);
+    if (Date.now() > deadline) throw new Error(`timed out; stdout: ${run.stdout} stderr: ${run.stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function writeConfig(name: string, text: string): string {
+  writeFileSync(path.join(dir, name), text);
+  return name;
+}
+
+async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+const goodConfig = (port: number) => `[upstreams.app]
+protocol = "fastcgi"
+servers = ["127.0.0.1:${port}"]
+connect_timeout = "1s"
+
+[[routes]]
+match = "/"
+upstream = "app"
+`;
+
+describe("edgepass CLI", () => {
+  it("--help prints the usage and exits 0", async () => {
+    const { code, stdout } = await finished(["--help"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("edgepass dev --config FILE [--port N] [--host H]");
+    expect(stdout).toContain("edgepass demo");
+    const sub = await finished(["dev", "--help"]);
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toContain("edgepass dev --config FILE");
+  });
+
+  it("rejects an unknown flag, a missing --config and an unknown command with usage and exit 2", async () => {
+    for (const args of [["dev", "--config", "x.toml", "--verbose"], ["dev"], ["serve"], ["dev", "--config", "x.toml", "--port", "http"]]) {
+      const { code, stderr } = await finished(args);
+      expect(code, args.join(" ")).toBe(2);
+      expect(stderr, args.join(" ")).toContain("usage:");
+    }
+    const { stderr } = await finished(["dev", "--config", "x.toml", "--verbose"]);
+    expect(stderr).toContain("--verbose");
+  });
+
+  it("refuses an invalid config before starting anything: exit 2, file and key named", async () => {
+    const file = writeConfig("bad.toml", goodConfig(9000).replace('protocol = "fastcgi"', 'protocol = "gopher"'));
+    const { code, stdout, stderr } = await finished(["dev", "--config", file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("bad.toml");
+    expect(stderr).toContain("protocol");
+    expect(stdout).not.toContain("listening");
+  });
+
+  it("exits 2 when the config file cannot be read", async () => {
+    const { code, stderr } = await finished(["dev", "--config", "missing.toml"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("cannot read config missing.toml");
+  });
+
+  it("runs the gateway with the given config and stops cleanly on SIGTERM", async () => {
+    const file = writeConfig("good.toml", goodConfig(await closedPort()));
+    const run = start(["dev", "--config", file, "--port", "0"]);
+    try {
+      const [, url] = await waitFor(run, /edgepass: listening on (http:\/\/127\.0\.0\.1:\d+) \(config good\.toml\)/);
+      // The route's origin is not running: the gateway itself answers, with a 502 page.
+      const res = await fetch(`${url}/index.php`);
+      expect(res.status).toBe(502);
+      expect(res.headers.get("x-edgepass-error")).toBe("UPSTREAM_CONNECT_FAILED");
+    } finally {
+      run.child.kill("SIGTERM");
+    }
+    expect(await run.exit).toBe(0);
+    expect(run.stderr).toContain("SIGTERM, stopping");
+  });
+
+  it("demo serves the built-in FastCGI app through the gateway and stops on SIGINT", async () => {
+    const run = start(["demo", "--port", "0"]);
+    try {
+      const [, url] = await waitFor(run, /edgepass: open (http:\/\/127\.0\.0\.1:\d+\/) in a browser/);
+      const res = await fetch(`${url}hello?who=%3Cyou%3E`, { headers: { "X-Demo": "<b>" } });
+      expect(res.status).toBe(200);
+      const page = await res.text();
+      expect(page).toContain("<th>REQUEST_URI</th><td>/hello?who=%3Cyou%3E</td>");
+      expect(page).toContain("<th>HTTP_X_DEMO</th><td>&lt;b&gt;</td>");
+    } finally {
+      run.child.kill("SIGINT");
+    }
+    expect(await run.exit).toBe(0);
+  });
+});

@@ -1,0 +1,155 @@
+// The raw Wasm ABI as wasm/ABI.md documents it, exercised without the TypeScript codec: no
+// imports, the export list, frozen code numbers, the worked example, memory growth and that
+// decoder states are really freed. Also checks that ABI.md lists every export and code.
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import * as Codes from "../../wasm/abi/codes";
+import * as Layout from "../../wasm/abi/layout";
+import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm";
+import { createCodec, FcgiType } from "../../src/codec/index";
+import type { WasmExports } from "../../src/codec/exports";
+
+const module = loadWasmModuleFromDisk();
+const instantiate = () => new WebAssembly.Instance(module, {}).exports as unknown as WasmExports;
+const abiDoc = readFileSync(new URL("../../wasm/ABI.md", import.meta.url), "utf8");
+
+// Written out by hand: renumbering or removing a code breaks every host; this list may only grow.
+const FROZEN_CODES: Record<string, number> = {
+  OUTPUT_TOO_SMALL: -1, BAD_LIST: -2, BAD_ARGUMENT: -3, FCGI_BAD_VERSION: -4, FCGI_UNDEFINED_TYPE: -5,
+  FCGI_UNEXPECTED_TYPE: -6, FCGI_NOT_IN_FLIGHT: -7, FCGI_BAD_REQUEST_ID: -8, FCGI_BAD_LENGTH: -9,
+  FCGI_DUPLICATE_ID: -10, FCGI_BAD_PAIRS: -11, FCGI_RECORD_TOO_LARGE: -12, CGI_PARAM_CONTROL_CHAR: -13,
+  CGI_HEADER_NAME_INVALID: -14, CGI_PARAM_NAME_EMPTY: -15, CGI_PARAM_TOO_LONG: -16, CGI_HEAD_BARE_CR: -17,
+  CGI_HEAD_NUL: -18, CGI_HEAD_BAD_VALUE: -19, CGI_HEAD_NO_COLON: -20, CGI_HEAD_BAD_NAME: -21,
+  CGI_HEAD_SPACE_BEFORE_COLON: -22, CGI_HEAD_OBS_FOLD: -23, CGI_HEAD_BAD_STATUS: -24, CGI_HEAD_STATUS_RANGE: -25,
+  CGI_HEAD_DUPLICATE_STATUS: -26, CGI_HEAD_TOO_LARGE: -27, CGI_HEAD_TOO_MANY_FIELDS: -28,
+};
+
+describe("module surface", () => {
+  it("imports nothing", () => {
+    expect(WebAssembly.Module.imports(module)).toEqual([]);
+  });
+
+  it("exports exactly what ABI.md section 3 lists", () => {
+    const section = abiDoc.slice(abiDoc.indexOf("## 3. Exports"), abiDoc.indexOf("## 4."));
+    const documented = [...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]).sort();
+    const actual = WebAssembly.Module.exports(module).map((e) => e.name).sort();
+    expect(actual).toEqual(documented);
+  });
+
+  it("reports ABI version 1", () => {
+    expect(instantiate().abi_version()).toBe(1);
+    expect(Layout.ABI_VERSION).toBe(1);
+  });
+});
+
+describe("result codes", () => {
+  it("keep the numbers they were given; new ones are appended", () => {
+    const current = Object.fromEntries(Object.entries(Codes));
+    for (const [name, num] of Object.entries(FROZEN_CODES)) expect(current[name], name).toBe(num);
+    const extra = Object.entries(current).filter(([name]) => !(name in FROZEN_CODES));
+    const lowest = Math.min(...Object.values(FROZEN_CODES));
+    for (const [name, num] of extra) expect(num, `${name} must be appended below ${lowest}`).toBeLessThan(lowest);
+  });
+
+  it("are unique and negative", () => {
+    const nums = Object.values(Codes);
+    expect(new Set(nums).size).toBe(nums.length);
+    expect(nums.every((n) => n < 0)).toBe(true);
+  });
+
+  it("are all listed in ABI.md section 8 with their numbers", () => {
+    const section = abiDoc.slice(abiDoc.indexOf("## 8."), abiDoc.indexOf("## 9."));
+    const documented = Object.fromEntries([...section.matchAll(/^\| (-\d+) \| `(\w+)` \|/gm)].map((m) => [m[2], Number(m[1])]));
+    expect(documented).toEqual(Object.fromEntries(Object.entries(Codes)));
+  });
+});
+
+describe("ABI.md worked example (section 9)", () => {
+  const response = Uint8Array.of(
+    0x01, 0x06, 0x00, 0x01, 0x00, 0x05, 0x03, 0x00, 0x68, 0x65, 0x6c, 0x6c, 0x6f, 0x00, 0x00, 0x00,
+    0x01, 0x06, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x03, 0x00, 0x01, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  );
+  const events = (w: WasmExports, state: number, n: number) => {
+    const i32 = new Int32Array(w.memory.buffer);
+    return Array.from({ length: n }, (_, k) => Array.from(i32.subarray((state + 64 + 20 * k) >> 2, (state + 64 + 20 * k + 20) >> 2)));
+  };
+
+  it("decodes in one feed", () => {
+    const w = instantiate();
+    const state = w.fcgi_decoder_new(0);
+    expect(w.fcgi_decoder_track(state, 1)).toBe(0);
+    const buf = w.alloc(64);
+    new Uint8Array(w.memory.buffer).set(response, buf);
+    expect(w.fcgi_decoder_feed(state, buf, 40)).toBe(3);
+    expect(new Int32Array(w.memory.buffer)[(state + 12) >> 2]).toBe(40);
+    expect(events(w, state, 3)).toEqual([[1, 6, 1, 8, 13], [2, 6, 1, 24, 24], [3, 3, 1, 0, 0]]);
+    expect(w.fcgi_decoder_at_boundary(state)).toBe(1);
+    w.fcgi_decoder_free(state);
+    w.free(buf);
+  });
+
+  it("decodes in two feeds of 10 and 30 bytes", () => {
+    const w = instantiate();
+    const state = w.fcgi_decoder_new(0);
+    w.fcgi_decoder_track(state, 1);
+    const buf = w.alloc(64);
+    new Uint8Array(w.memory.buffer).set(response, buf);
+    expect(w.fcgi_decoder_feed(state, buf, 10)).toBe(1);
+    expect(events(w, state, 1)).toEqual([[1, 6, 1, 8, 10]]);
+    expect(w.fcgi_decoder_at_boundary(state)).toBe(0);
+    expect(w.fcgi_decoder_feed(state, buf + 10, 30)).toBe(3);
+    expect(events(w, state, 3)).toEqual([[1, 6, 1, 0, 3], [2, 6, 1, 14, 14], [3, 3, 1, 0, 0]]);
+  });
+
+  it("fails with -4 on a bad version, and keeps failing", () => {
+    const w = instantiate();
+    const state = w.fcgi_decoder_new(0);
+    w.fcgi_decoder_track(state, 1);
+    const buf = w.alloc(64);
+    const bad = response.slice();
+    bad[0] = 2;
+    new Uint8Array(w.memory.buffer).set(bad, buf);
+    expect(w.fcgi_decoder_feed(state, buf, 40)).toBe(-4);
+    expect(w.fcgi_decoder_feed(state, buf + 8, 8)).toBe(-4);
+  });
+});
+
+describe("memory", () => {
+  it("decoder states and buffers are really freed", () => {
+    const w = instantiate();
+    for (let i = 0; i < 20; i++) w.fcgi_decoder_free(w.fcgi_decoder_new(0));
+    const before = w.memory.buffer.byteLength;
+    for (let i = 0; i < 5000; i++) {
+      const s = w.fcgi_decoder_new(i & 1);
+      const b = w.alloc(4096);
+      w.free(b);
+      w.fcgi_decoder_free(s);
+    }
+    expect(w.memory.buffer.byteLength).toBe(before);
+  });
+
+  it("returns codes, not traps, for bad arguments", () => {
+    const w = instantiate();
+    expect(w.fcgi_decoder_new(7)).toBe(Codes.BAD_ARGUMENT);
+    expect(w.cgi_parse_head(0, 0, 0, 0, 0)).toBe(Codes.BAD_ARGUMENT);
+    const out = w.alloc(64);
+    expect(w.fcgi_begin_request(out, 15, 1, 1, 0)).toBe(Codes.OUTPUT_TOO_SMALL);
+    expect(w.fcgi_stream(out, 64, 5, 1, out, 100)).toBe(Codes.OUTPUT_TOO_SMALL);
+    expect(w.cgi_build_params(out, 64, out, 3, 0, 0)).toBe(Codes.BAD_LIST);
+    expect(w.cgi_build_params(out, 64, out, 0, 0, 3 << 8)).toBe(Codes.BAD_ARGUMENT);
+  });
+
+  it("the codec keeps working after memory grows under it", () => {
+    const codec = createCodec(module);
+    const d = codec.fcgiDecoder("client");
+    d.track(1);
+    const small = codec.fcgiStream(FcgiType.STDOUT, 1, Uint8Array.of(1, 2, 3));
+    expect(d.push(small.subarray(0, 4))).toEqual([]);
+    const big = new Uint8Array(8 << 20).fill(7); // forces memory.grow in both scratch buffers
+    expect(codec.fcgiStream(FcgiType.STDOUT, 1, big).length).toBeGreaterThan(big.length);
+    const [event] = d.push(small.subarray(4));
+    expect(event).toMatchObject({ kind: "stream", data: Uint8Array.of(1, 2, 3) });
+  });
+});

@@ -1,0 +1,121 @@
+// The whole export surface of edgepass.wasm: thin functions over the pointer-level code in
+// util/, fastcgi/ and cgi/. Only numbers cross this boundary (ARCHITECTURE.md rule 1): pointers
+// and lengths in, an i32 out (>= 0 a result, < 0 a code from wasm/abi/codes.ts), structured
+// results in offset tables in linear memory. Documented for other hosts in wasm/ABI.md; an
+// export, once published, keeps its name and signature.
+
+import { ABI_VERSION } from "../abi/layout";
+import { buildParams, paramsBound } from "./cgi/params";
+import { parseHead } from "./cgi/head";
+import {
+  abortRequest, beginRequest, endRequest, streamRecords, streamSize, unknownType, valuesRecord, valuesSize,
+} from "./fastcgi/encode";
+import { decodePairs, encodedPairsSize, encodePairs } from "./fastcgi/pairs";
+import { decoderAtBoundary, decoderFeed, decoderNew } from "./fastcgi/decoder";
+import { setInFlight } from "./fastcgi/inflight";
+import { BAD_ARGUMENT } from "../abi/codes";
+
+// --- module ---
+
+export function abi_version(): i32 {
+  return ABI_VERSION;
+}
+
+/** Host-owned buffers (inputs, outputs, tables). 16-byte aligned; may grow memory. */
+export function alloc(size: u32): usize {
+  return heap.alloc(size);
+}
+
+export function free(ptr: usize): void {
+  if (ptr != 0) heap.free(ptr);
+}
+
+// --- FastCGI encoders ---
+
+export function fcgi_begin_request(out: usize, cap: u32, id: u32, role: u32, flags: u32): i32 {
+  return beginRequest(out, cap, id, role, flags);
+}
+
+export function fcgi_abort_request(out: usize, cap: u32, id: u32): i32 {
+  return abortRequest(out, cap, id);
+}
+
+export function fcgi_end_request(out: usize, cap: u32, id: u32, appStatus: u32, protocolStatus: u32): i32 {
+  return endRequest(out, cap, id, appStatus, protocolStatus);
+}
+
+export function fcgi_unknown_type(out: usize, cap: u32, type: u32): i32 {
+  return unknownType(out, cap, type);
+}
+
+export function fcgi_stream_size(len: u32): i32 {
+  return <i32>streamSize(len);
+}
+
+export function fcgi_stream(out: usize, cap: u32, type: u32, id: u32, data: usize, len: u32): i32 {
+  return streamRecords(out, cap, type, id, data, len);
+}
+
+export function fcgi_values_size(list: usize, listLen: u32): i32 {
+  return valuesSize(list, listLen);
+}
+
+export function fcgi_values(out: usize, cap: u32, type: u32, list: usize, listLen: u32): i32 {
+  return valuesRecord(out, cap, type, list, listLen);
+}
+
+export function fcgi_pairs_size(list: usize, listLen: u32): i32 {
+  return encodedPairsSize(list, listLen);
+}
+
+export function fcgi_encode_pairs(out: usize, cap: u32, list: usize, listLen: u32): i32 {
+  return encodePairs(out, cap, list, listLen);
+}
+
+export function fcgi_decode_pairs(buf: usize, len: u32, table: usize, cap: u32): i32 {
+  return decodePairs(buf, len, table, cap);
+}
+
+// --- FastCGI decoder ---
+
+export function fcgi_decoder_new(mode: i32): i32 {
+  return decoderNew(mode);
+}
+
+export function fcgi_decoder_free(state: usize): void {
+  if (state != 0) heap.free(state);
+}
+
+export function fcgi_decoder_track(state: usize, id: u32): i32 {
+  if (id < 1 || id > 0xffff) return BAD_ARGUMENT;
+  setInFlight(state, id, true);
+  return 0;
+}
+
+export function fcgi_decoder_untrack(state: usize, id: u32): i32 {
+  if (id < 1 || id > 0xffff) return BAD_ARGUMENT;
+  setInFlight(state, id, false);
+  return 0;
+}
+
+export function fcgi_decoder_feed(state: usize, buf: usize, len: u32): i32 {
+  return decoderFeed(state, buf, len);
+}
+
+export function fcgi_decoder_at_boundary(state: usize): i32 {
+  return decoderAtBoundary(state) ? 1 : 0;
+}
+
+// --- CGI ---
+
+export function cgi_params_bound(ownedLen: u32, headersLen: u32): i32 {
+  return <i32>paramsBound(ownedLen, headersLen);
+}
+
+export function cgi_build_params(out: usize, cap: u32, list: usize, ownedLen: u32, headersLen: u32, options: u32): i32 {
+  return buildParams(out, cap, list, ownedLen, headersLen, options);
+}
+
+export function cgi_parse_head(buf: usize, len: u32, limit: u32, table: usize, cap: u32): i32 {
+  return parseHead(buf, len, limit, table, cap);
+}
