@@ -45,8 +45,8 @@ const FUNCTIONS = [
 /** Checks that an instance has every export this codec calls, so a stale or foreign module
  *  fails at creation with a message instead of later with "x is not a function". */
 export function checkExports(exports: WebAssembly.Exports): WasmExports {
-  const missing = FUNCTIONS.filter((name) => typeof exports[name] !== "function");
-  if (!(exports.memory instanceof WebAssembly.Memory)) missing.push("memory" as never);
+  const missing: string[] = FUNCTIONS.filter((name) => typeof exports[name] !== "function");
+  if (!(exports.memory instanceof WebAssembly.Memory)) missing.push("memory");
   if (missing.length > 0) {
     throw new Error(
       `edgepass codec: the Wasm module lacks export(s) ${missing.join(", ")}; ` +

@@ -10,18 +10,9 @@ import { checkExports } from "./exports";
 import { FastcgiCodec } from "./fastcgi";
 import { WasmFcgiDecoder } from "./fcgi-decoder";
 import { Scratch, WasmHeap } from "./memory";
-import type { Codec } from "./types";
+import type { CodecExt } from "./types";
 
 export * from "./types";
-export { codecError } from "./errors";
-
-/** The Codec plus additions that are not (yet) part of the shared contract in types.ts. */
-export interface CodecExt extends Codec {
-  /** UNKNOWN_TYPE management record (spec 4.2): an app's answer to a management type it does not know. */
-  fcgiUnknownType(type: number): Uint8Array;
-  /** A bare FastCGI name-value stream (spec 3.4) from pairs, e.g. for fcgiParams. */
-  fcgiEncodePairs(pairs: Array<[string, string]>): Uint8Array;
-}
 
 export function createCodec(module: WebAssembly.Module): CodecExt {
   const instance = new WebAssembly.Instance(module, {});

@@ -117,3 +117,14 @@ export class CodecError extends Error {
     this.name = "CodecError";
   }
 }
+
+// --- Additions (appended; nothing above changed) ---
+
+/** Codec plus encoders the server side and tests need; createCodec returns one. */
+export interface CodecExt extends Codec {
+  /** UNKNOWN_TYPE management record (spec 4.2): an app's answer to a management record type
+   *  it does not know (the decoder reports those as "unknown-type" events in server mode). */
+  fcgiUnknownType(type: number): Uint8Array;
+  /** A bare FastCGI name-value stream (spec 3.4) from pairs (UTF-8), e.g. for fcgiParams. */
+  fcgiEncodePairs(pairs: Array<[string, string]>): Uint8Array;
+}

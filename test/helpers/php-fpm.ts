@@ -2,7 +2,7 @@
 // tests and benchmarks. No php-fpm installed → a clear error with the install hint (tests
 // must fail, not skip, when their real peer is missing).
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -115,4 +115,18 @@ export async function startPhpFpm(opts: PhpFpmOptions = {}): Promise<PhpFpm> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** php-fpm's workers run as an unprivileged user: give them a world-readable copy of a
+ *  document root (a fresh clone or a temp dir may be private). Returns the copy's path. */
+export function publicCopy(src: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "edgepass-www-"));
+  cpSync(src, dir, { recursive: true });
+  const walk = (p: string) => {
+    const isDir = statSync(p).isDirectory();
+    chmodSync(p, isDir ? 0o755 : 0o644);
+    if (isDir) for (const f of readdirSync(p)) walk(join(p, f));
+  };
+  walk(dir);
+  return dir;
 }

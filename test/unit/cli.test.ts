@@ -1,51 +1,22 @@
 // The `edgepass` command as a user runs it (node bin/edgepass.mjs …): a bad config stops it
 // before anything starts, with exit code 2 and a message naming the file and the key; a good
 // one runs the real gateway under workerd until a signal stops it.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { edgepass, waitFor } from "../helpers/process.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const bin = path.join(root, "bin/edgepass.mjs");
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exit: Promise<number | null>;
-}
-
-function start(args: string[]): Run {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  const run: Run = { child, stdout: "", stderr: "", exit: new Promise((r) => child.on("exit", (code) => r(code))) };
-  child.stdout!.on("data", (d) => (run.stdout += d));
-  child.stderr!.on("data", (d) => (run.stderr += d));
-  return run;
-}
-
-async function finished(args: string[]) {
+const start = (args: string[]) => edgepass(args, dir);
+const finished = async (args: string[]) => {
   const run = start(args);
   const code = await run.exit;
   return { code, stdout: run.stdout, stderr: run.stderr };
-}
-
-/** Resolves with the match once `re` appears on stdout; rejects if the process exits first. */
-async function waitFor(run: Run, re: RegExp, ms = 45_000): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const m = run.stdout.match(re);
-    if (m) return m;
-    if (run.child.exitCode !== null) throw new Error(`exited ${run.child.exitCode}: ${run.stderr}`);
-    if (Date.now() > deadline) throw new Error(`timed out; stdout: ${run.stdout} stderr: ${run.stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+};
 
 function writeConfig(name: string, text: string): string {
   writeFileSync(path.join(dir, name), text);

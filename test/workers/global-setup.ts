@@ -1,25 +1,12 @@
 // Starts the real origins the workerd tests talk to (Node side), and hands their ports to
 // the tests through vitest's provide/inject.
-import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
-import { freePort, startPhpFpm } from "../helpers/php-fpm.js";
+import { freePort, publicCopy, startPhpFpm } from "../helpers/php-fpm.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-/** php-fpm's workers run as an unprivileged user: give them a world-readable copy. */
-function publicCopy(src: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "edgepass-www-"));
-  cpSync(src, dir, { recursive: true });
-  const walk = (p: string) => {
-    chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
-    if (statSync(p).isDirectory()) for (const f of readdirSync(p)) walk(join(p, f));
-  };
-  walk(dir);
-  return dir;
-}
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -2,6 +2,7 @@
 // configuration on a free port). Each case is a promise the README makes.
 import { describe, expect, inject, it } from "vitest";
 import { harness, pattern, sha256Hex } from "./gateway-harness.js";
+import { setCookies } from "../helpers/headers.js";
 
 const port = inject("phpPort");
 const root = inject("phpRoot");
@@ -145,7 +146,7 @@ describe("gateway → php-fpm", () => {
   it("two Set-Cookie headers stay two headers; repeated headers are kept", async () => {
     const res = await gw.fetch("/cookies.php");
     expect(res.status).toBe(200);
-    const cookies = res.headers.getSetCookie();
+    const cookies = setCookies(res.headers);
     expect(cookies).toHaveLength(2);
     expect(cookies[0]).toMatch(/^first=one; path=\//);
     expect(cookies[1]).toMatch(/^second=two; path=\/; HttpOnly/);
