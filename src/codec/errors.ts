@@ -36,6 +36,7 @@ const MESSAGES: Record<CodeName, string> = {
   CGI_HEAD_DUPLICATE_STATUS: "the upstream response head has more than one Status header",
   CGI_HEAD_TOO_LARGE: "the upstream response head does not end within the response head limit; raise response_head_limit if the app is legitimate",
   CGI_HEAD_TOO_MANY_FIELDS: "the upstream response head has more header fields than the codec accepts",
+  CGI_TOO_MANY_HEADERS: "the request has more than 1000 header fields; answer 431",
 };
 
 const NAMES = new Map<number, CodeName>();

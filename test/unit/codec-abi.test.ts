@@ -23,6 +23,7 @@ const FROZEN_CODES: Record<string, number> = {
   CGI_HEAD_NUL: -18, CGI_HEAD_BAD_VALUE: -19, CGI_HEAD_NO_COLON: -20, CGI_HEAD_BAD_NAME: -21,
   CGI_HEAD_SPACE_BEFORE_COLON: -22, CGI_HEAD_OBS_FOLD: -23, CGI_HEAD_BAD_STATUS: -24, CGI_HEAD_STATUS_RANGE: -25,
   CGI_HEAD_DUPLICATE_STATUS: -26, CGI_HEAD_TOO_LARGE: -27, CGI_HEAD_TOO_MANY_FIELDS: -28,
+  CGI_TOO_MANY_HEADERS: -29,
 };
 
 describe("module surface", () => {
@@ -35,6 +36,14 @@ describe("module surface", () => {
     const documented = [...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]).sort();
     const actual = WebAssembly.Module.exports(module).map((e) => e.name).sort();
     expect(actual).toEqual(documented);
+  });
+
+  it("has a decoder state layout whose parts do not overlap", () => {
+    const L = Layout;
+    expect(L.DEC_BODY + 8).toBeLessThanOrEqual(L.DEC_EVENTS);
+    expect(L.DEC_BITMAP).toBe(L.DEC_EVENTS + L.DEC_EVENT_CAP * L.EVENT_SIZE);
+    expect(L.DEC_STATE_SIZE).toBe(L.DEC_BITMAP + 65536 / 8);
+    expect(abiDoc).toContain(`**${L.DEC_STATE_SIZE.toLocaleString("en-US")} bytes**`);
   });
 
   it("reports ABI version 1", () => {

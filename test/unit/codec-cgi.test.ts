@@ -63,6 +63,12 @@ describe("buildCgiParams output formats", () => {
     expect(pairs[250]).toEqual(["HTTP_X_H249", "v249, v499"]);
   });
 
+  it("accepts 1000 header fields and refuses 1001 (a flood would cost quadratic time)", () => {
+    const headers = (n: number) => Array.from({ length: n }, (_, i): [string, string] => [`X-${i}`, "v"]);
+    expect(codec.fcgiDecodePairs(codec.buildCgiParams({ owned: [], headers: headers(1000) })).length).toBe(1000);
+    expect(errorCode(() => codec.buildCgiParams({ owned: [], headers: headers(1001) }))).toBe("CGI_TOO_MANY_HEADERS");
+  });
+
   it("round-trips through fcgiDecodePairs", () => {
     const out = codec.buildCgiParams({ owned: [["REQUEST_METHOD", "GET"]], headers: [["Cookie", "a=1"], ["Cookie", "b=2"]] });
     expect(codec.fcgiDecodePairs(out)).toEqual([["REQUEST_METHOD", "GET"], ["HTTP_COOKIE", "a=1; b=2"]]);

@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { freePort, publicCopy, startPhpFpm } from "../helpers/php-fpm.js";
+import { startRogueFastcgi } from "../helpers/rogue-fastcgi.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -13,6 +14,7 @@ declare module "vitest" {
     phpPort: number;
     phpRoot: string;
     deadPort: number;
+    roguePort: number;
   }
 }
 
@@ -23,8 +25,11 @@ export default async function setup(project: TestProject) {
   project.provide("phpRoot", root);
   // A port nothing listens on, for the "origin not running" case.
   project.provide("deadPort", await freePort());
+  const rogue = await startRogueFastcgi();
+  project.provide("roguePort", rogue.port);
   return async () => {
     await fpm.stop();
+    await rogue.close();
     rmSync(root, { recursive: true, force: true });
   };
 }

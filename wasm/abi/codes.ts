@@ -74,3 +74,5 @@ export const CGI_HEAD_DUPLICATE_STATUS = -26;
 export const CGI_HEAD_TOO_LARGE = -27;
 /** More header fields than the caller's offset table holds. */
 export const CGI_HEAD_TOO_MANY_FIELDS = -28;
+/** More client header fields than PARAMS_MAX_HEADERS (the name checks are quadratic). */
+export const CGI_TOO_MANY_HEADERS = -29;

@@ -94,3 +94,8 @@ export const PARAMS_FORMAT_SHIFT = 8;
 export const FORMAT_FASTCGI = 0;
 export const FORMAT_SCGI = 1;
 export const FORMAT_UWSGI = 2;
+/** Most client header fields cgi_build_params accepts. Each header's name is compared with the
+ *  others (joins) and with the owned names, so the work grows with the square of the count; a
+ *  cap keeps a flood of tiny headers from costing seconds of CPU. Apache allows 100 fields,
+ *  HAProxy 101; this is generous. */
+export const PARAMS_MAX_HEADERS = 1000;

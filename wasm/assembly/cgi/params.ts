@@ -12,9 +12,9 @@
 
 import {
   BAD_ARGUMENT, CGI_HEADER_NAME_INVALID, CGI_PARAM_CONTROL_CHAR, CGI_PARAM_NAME_EMPTY, CGI_PARAM_TOO_LONG,
-  OUTPUT_TOO_SMALL,
+  CGI_TOO_MANY_HEADERS, OUTPUT_TOO_SMALL,
 } from "../../abi/codes";
-import { FORMAT_UWSGI, PARAMS_FORMAT_SHIFT, PARAMS_UNDERSCORES } from "../../abi/layout";
+import { FORMAT_UWSGI, PARAMS_FORMAT_SHIFT, PARAMS_MAX_HEADERS, PARAMS_UNDERSCORES } from "../../abi/layout";
 import { countPairs, entryData, entryLen, nextEntry } from "../util/list";
 import { pairBytes, putAfterValue, putBeforeName, putBetween } from "./format";
 import {
@@ -100,6 +100,7 @@ export function buildParams(out: usize, cap: u32, list: usize, ownedLen: u32, he
   if (ownedPairs < 0) return ownedPairs;
   const headerPairs = countPairs(headers, headersLen);
   if (headerPairs < 0) return headerPairs;
+  if (headerPairs > PARAMS_MAX_HEADERS) return CGI_TOO_MANY_HEADERS;
   const bad = validate(owned, ownedPairs, headers, headerPairs);
   if (bad < 0) return bad;
 

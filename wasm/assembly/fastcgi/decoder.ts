@@ -67,8 +67,7 @@ function emit(s: usize, n: u32, kind: i32, type: u32, id: u32, a: u32, b: u32): 
  *  DEC_PHASE. May report one event (e.g. for an empty stream record); returns the new event
  *  count or a negative code. */
 function onHeader(s: usize, pos: u32, n: u32): i32 {
-  const h = s + DEC_HDR;
-  if (load<u8>(h) != FCGI_VERSION_1) return FCGI_BAD_VERSION;
+  const h = s + DEC_HDR; // version already checked in decoderFeed
   const type = <u32>load<u8>(h + 1);
   const id = getU16BE(h + 2);
   const contentLength = getU16BE(h + 4);
@@ -127,6 +126,13 @@ function onBody(s: usize, n: u32): u32 {
   return emit(s, n, EVK_UNKNOWN_TYPE, type, id, load<u8>(b), 0);
 }
 
+/** Records a protocol error; the state stays failed from now on. */
+function fail(s: usize, pos: u32, code: i32): i32 {
+  store<i32>(s + DEC_ERROR, code);
+  store<u32>(s + DEC_CONSUMED, pos);
+  return code;
+}
+
 /** Feeds [buf, buf + len). Returns the number of events written to the event table (and
  *  stores the bytes consumed at DEC_CONSUMED), or a negative code. It stops early only when
  *  the table is full; the host then feeds the rest. After an error every call returns it. */
@@ -146,6 +152,10 @@ export function decoderFeed(s: usize, buf: usize, len: u32): i32 {
     const avail = len - pos;
     if (phase == PH_HEADER) {
       const have = load<u32>(s + DEC_HDR_LEN);
+      // The version byte is checked as soon as it arrives: a peer that is not speaking
+      // FastCGI (an HTTP server on the port, a desynchronised stream) fails at once instead
+      // of after seven more bytes that may never come.
+      if (have == 0 && load<u8>(buf + pos) != FCGI_VERSION_1) return fail(s, pos, FCGI_BAD_VERSION);
       const take = min<u32>(FCGI_HEADER_LEN - have, avail);
       memory.copy(s + DEC_HDR + have, buf + pos, take);
       pos += take;
@@ -155,11 +165,7 @@ export function decoderFeed(s: usize, buf: usize, len: u32): i32 {
       }
       store<u32>(s + DEC_HDR_LEN, 0);
       const r = onHeader(s, pos, n);
-      if (r < 0) {
-        store<i32>(s + DEC_ERROR, r);
-        store<u32>(s + DEC_CONSUMED, pos);
-        return r;
-      }
+      if (r < 0) return fail(s, pos, r);
       n = <u32>r;
       phase = load<i32>(s + DEC_PHASE);
     } else if (phase == PH_CONTENT || phase == PH_SKIP) {
