@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Records a real PHP-FPM response as a test fixture:
 //   node test/helpers/record-fpm.mjs
-// starts php-fpm (Debian package php-fpm; override with PHP_FPM=/path/to/php-fpm) on a free
+// starts php-fpm (Debian package php-fpm, found on PATH or in the sbin directories; override
+// with PHP_FPM=/path/to/php-fpm) on a free
 // loopback port with a throwaway config, sends one hand-built FastCGI request for the script
 // test/vectors/fixtures/php-fpm-script.php, and writes the raw response bytes to
 // test/vectors/fixtures/php-fpm-response.bin. The request is built here byte by byte from the
 // FastCGI spec (not with our encoder), so the fixture does not depend on the code it tests.
 
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -16,7 +17,14 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, "..", "vectors", "fixtures");
-const fpmBinary = process.env.PHP_FPM ?? "/usr/sbin/php-fpm8.2";
+function findFpm() {
+  if (process.env.PHP_FPM) return process.env.PHP_FPM;
+  const dirs = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/sbin", "/usr/local/sbin"];
+  const names = ["php-fpm", "php-fpm8.4", "php-fpm8.3", "php-fpm8.2", "php-fpm8.1"];
+  for (const name of names) for (const dir of dirs) if (dir && existsSync(path.join(dir, name))) return path.join(dir, name);
+  throw new Error("php-fpm not found: install the php-fpm package or set PHP_FPM");
+}
+const fpmBinary = findFpm();
 
 // --- FastCGI 1.0 by hand (spec 3.3 record header, 3.4 name-value pairs, 5.1 BEGIN_REQUEST) ---
 function record(type, id, content) {

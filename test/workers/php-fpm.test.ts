@@ -240,6 +240,20 @@ describe("gateway → php-fpm", () => {
     expect(await res.text()).toContain("read_timeout");
   });
 
+  it("a client that goes away mid-response frees the php-fpm worker (no pinned connections)", async () => {
+    // php-fpm has 4 workers. Abandon 6 big responses after their first chunk: if the gateway
+    // kept those upstream connections open, the requests after them would find no worker.
+    for (let i = 0; i < 6; i++) {
+      const res = await gw.fetch("/big.php");
+      const reader = res.body!.getReader();
+      await reader.read();
+      await reader.cancel();
+    }
+    const results = await Promise.all([1, 2, 3, 4, 5].map(() => gw.fetch("/status.php?code=201")));
+    expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
+    await Promise.all(results.map((r) => r.text()));
+  });
+
   it("a missing script: php-fpm's own 404 comes through", async () => {
     const res = await gw.fetch("/nope.php");
     expect(res.status).toBe(404);

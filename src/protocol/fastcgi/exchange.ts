@@ -74,6 +74,9 @@ export const fastcgiExchange: Exchange = {
         );
       }
       res.feed(chunk);
+      // END_REQUEST: everything is in memory now. Let go of the connection at once — php-fpm
+      // keeps a worker pinned until we close, and a slow client must not hold it.
+      if (res.ended) release();
     };
 
     try {
