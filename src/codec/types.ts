@@ -128,3 +128,62 @@ export interface CodecExt extends Codec {
   /** A bare FastCGI name-value stream (spec 3.4) from pairs (UTF-8), e.g. for fcgiParams. */
   fcgiEncodePairs(pairs: Array<[string, string]>): Uint8Array;
 }
+
+// --- HTTP/1.1 (issue: every protocol the classic deployments speak) ---
+
+/** How the body that follows a head is delimited (RFC 9112 section 6). */
+export type BodyFraming =
+  | { kind: "none" } // HEAD, 1xx, 204, 304 responses; requests without a body
+  | { kind: "length"; length: number }
+  | { kind: "chunked" }
+  | { kind: "close" }; // responses only: read until the connection closes
+
+export interface HttpResponseHead {
+  /** 10 for HTTP/1.0, 11 for HTTP/1.1 */
+  version: number;
+  status: number;
+  reason: string;
+  /** In arrival order, repeats kept (every Set-Cookie separate), names as received. */
+  headers: Array<[string, string]>;
+  /** Offset in the buffer where the body starts. */
+  bodyOffset: number;
+  framing: BodyFraming;
+  /** May the connection carry another exchange after this one? (version, Connection) */
+  keepAlive: boolean;
+}
+
+export interface HttpRequestHead {
+  method: string;
+  /** The request-target exactly as sent (origin-form, absolute-form, authority or "*"). */
+  target: string;
+  version: number;
+  headers: Array<[string, string]>;
+  bodyOffset: number;
+  framing: BodyFraming;
+  keepAlive: boolean;
+  /** True when "Expect: 100-continue" was sent. */
+  expectContinue: boolean;
+}
+
+export interface ChunkedDecoder {
+  /** Feeds the next piece of a chunked body. Returns the data spans found (views into
+   *  `chunk`), whether the body ended (last chunk + trailers read), and how many bytes of
+   *  `chunk` belong to the body (bytes after the end belong to the next message). Chunk
+   *  extensions are validated, bounded and never returned; trailers are read and dropped.
+   *  Throws CodecError on malformed framing; the decoder is then dead. */
+  push(chunk: Uint8Array): { data: Uint8Array[]; done: boolean; consumed: number };
+  free(): void;
+}
+
+export interface Http1Codec {
+  /** Parses a response head at the start of `buf` (strict RFC 9112; see wasm/ABI.md for the
+   *  few tolerances). `requestMethod` decides framing for HEAD and CONNECT. Returns null when
+   *  more bytes are needed; throws CodecError on malformed input or a head over `limit`. */
+  parseHttpResponseHead(buf: Uint8Array, limit: number, requestMethod: string): HttpResponseHead | null;
+  /** Parses a request head (strict RFC 9112 + SECURITY.md: CL with TE, bad CL, non-chunked TE,
+   *  bare LF, obs-fold, CR/NUL in values, whitespace before colon, non-token names → error). */
+  parseHttpRequestHead(buf: Uint8Array, limit: number): HttpRequestHead | null;
+  chunkedDecoder(): ChunkedDecoder;
+  /** Frames `data` as one chunk ("<hex>\r\n<data>\r\n"); empty data gives the last chunk "0\r\n\r\n". */
+  encodeChunk(data: Uint8Array): Uint8Array;
+}
