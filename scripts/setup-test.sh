@@ -1,17 +1,44 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the integration tests need (real origins): php-fpm and php-cli.
+# Installs the Debian packages the integration tests need: the real origins edgepass is tested
+# against (php-fpm; fcgiwrap and spawn-fcgi; uWSGI with its Python 3 plugin; gunicorn; gevent's
+# WSGI server; Apache with mod_wsgi and mod_python) and php-cli.
 # Idempotent: installs only what is missing, runs `apt-get update` at most once, and says what
 # it did. Runs as root directly, otherwise through sudo when that is available.
+# The tests start every server themselves, on free loopback ports with their own temporary
+# configs; none of the system services these packages ship is needed, so none is started.
 set -euo pipefail
 
-# Each check looks for the program, not the package name: Debian ships versioned binaries
-# (php-fpm8.2 in /usr/sbin, often off a user's PATH) under versioned packages.
-has_php_cli() { command -v php >/dev/null 2>&1; }
-has_php_fpm() { compgen -G "/usr/sbin/php-fpm*" >/dev/null || compgen -c php-fpm | grep -q .; }
+# Each check looks for the installed file, not the package name: Debian ships versioned
+# binaries (php-fpm8.2 in /usr/sbin, often off a user's PATH) under versioned packages, and a
+# plugin or an Apache module is only a shared object.
+has() { command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 || -x /usr/bin/$1 ]]; }
+has_glob() { compgen -G "$1" >/dev/null; }
+# Debian's own interpreter, which the python3-* packages install into (a pyenv or venv python
+# earlier on PATH would not see them).
+debian_python_has() { [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c "import $1" >/dev/null 2>&1; }
 
 missing=()
-has_php_cli && echo "setup-test: php-cli already installed" || missing+=(php-cli)
-has_php_fpm && echo "setup-test: php-fpm already installed" || missing+=(php-fpm)
+need() { # need PACKAGE CHECK...
+  local pkg=$1
+  shift
+  if "$@"; then
+    echo "setup-test: $pkg already installed"
+  else
+    missing+=("$pkg")
+  fi
+}
+need python3 test -x /usr/bin/python3
+need php-cli has php
+need php-fpm has_glob "/usr/sbin/php-fpm*"
+need fcgiwrap has fcgiwrap
+need spawn-fcgi has spawn-fcgi
+need uwsgi has uwsgi
+need uwsgi-plugin-python3 has_glob "/usr/lib/uwsgi/plugins/python3*_plugin.so"
+need gunicorn has gunicorn
+need python3-gevent debian_python_has gevent
+need apache2 test -x /usr/sbin/apache2
+need libapache2-mod-wsgi-py3 test -e /usr/lib/apache2/modules/mod_wsgi.so
+need libapache2-mod-python test -e /usr/lib/apache2/modules/mod_python.so
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "setup-test: nothing to install"
@@ -29,6 +56,18 @@ elif command -v sudo >/dev/null 2>&1; then
 else
   echo "setup-test: need root or sudo to install: ${missing[*]}" >&2
   exit 1
+fi
+
+# Installing apache2, php-fpm, uwsgi or fcgiwrap would otherwise start their system services
+# (apache2 on port 80). Debian's policy-rc.d hook vetoes service starts from maintainer
+# scripts; when the machine has none, put one in place for this install only.
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\n# Temporary: edgepass setup-test.sh keeps apt-get from starting services.\nexit 101\n' |
+    "${as_root[@]}" tee "$policy" >/dev/null
+  "${as_root[@]}" chmod 755 "$policy"
+  trap '"${as_root[@]}" rm -f "$policy"' EXIT
+  echo "setup-test: service starts are held off during the install"
 fi
 
 echo "setup-test: apt-get update"

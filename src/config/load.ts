@@ -3,7 +3,7 @@
 // The first problem found is thrown as a ConfigError whose message names the file, the line,
 // the key and what was expected.
 import { parse, TomlError } from "smol-toml";
-import type { GatewayConfig, GatewaySettings, ServerAddress, UpstreamConfig } from "./types.js";
+import type { GatewayConfig, GatewaySettings, HttpUpstreamOptions, Protocol, ServerAddress, UpstreamConfig } from "./types.js";
 import { Checker, CONTROL_RE, type Table } from "./checker.js";
 import { ConfigError } from "./error.js";
 import { checkRoutes } from "./routes.js";
@@ -20,15 +20,22 @@ const GATEWAY_ALIASES: Record<string, string> = {
   client_body_buffer_size: "max_body_buffer",
   fastcgi_buffer_size: "response_head_limit",
 };
-const UPSTREAM_KEYS = ["protocol", "servers", "connect_timeout", "send_timeout", "read_timeout"] as const;
+const UPSTREAM_KEYS = ["protocol", "servers", "connect_timeout", "send_timeout", "read_timeout", "modifier1", "modifier2", "host", "via", "url"] as const;
+const PROTOCOLS = ["fastcgi", "scgi", "uwsgi", "http"] as const;
+/** Keys that belong to one protocol only. */
+const PROTOCOL_KEYS: Record<string, (typeof PROTOCOLS)[number]> = { modifier1: "uwsgi", modifier2: "uwsgi", host: "http", via: "http", url: "http" };
 const UPSTREAM_ALIASES: Record<string, string> = {
   server: "servers",
   address: "servers",
   fastcgi_connect_timeout: "connect_timeout",
   fastcgi_send_timeout: "send_timeout",
   fastcgi_read_timeout: "read_timeout",
+  proxy_connect_timeout: "connect_timeout",
+  proxy_send_timeout: "send_timeout",
+  proxy_read_timeout: "read_timeout",
+  uwsgi_modifier1: "modifier1",
+  uwsgi_modifier2: "modifier2",
 };
-const NOT_YET = ["scgi", "uwsgi", "http"];
 const UPSTREAM_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 const DEFAULTS = {
@@ -131,27 +138,76 @@ function checkUpstreams(c: Checker, raw: unknown): Record<string, UpstreamConfig
     }
     const u = c.table(at, value, `a table ([upstreams.${name}])`);
     c.onlyKeys(at, u, UPSTREAM_KEYS, UPSTREAM_ALIASES);
+    const proto = protocol(c, [...at, "protocol"], u.protocol);
+    for (const [key, owner] of Object.entries(PROTOCOL_KEYS)) {
+      if (u[key] !== undefined && owner !== proto) {
+        c.fail([...at, key], `no ${key} for protocol "${proto}"`, { problem: `${key} applies to protocol "${owner}" only` });
+      }
+    }
+    const via = u.via === undefined ? "socket" : c.string([...at, "via"], u.via, '"socket" or "fetch"');
+    if (via !== "socket" && via !== "fetch") c.fail([...at, "via"], '"socket" or "fetch"', { got: via });
     out[name] = {
       name,
-      protocol: protocol(c, [...at, "protocol"], u.protocol),
-      servers: servers(c, [...at, "servers"], u.servers),
+      protocol: proto,
+      servers: via === "fetch" && u.servers === undefined ? [] : servers(c, [...at, "servers"], u.servers),
       connectTimeoutMs: duration(c, [...at, "connect_timeout"], u.connect_timeout, DEFAULTS.connectTimeoutMs),
       sendTimeoutMs: duration(c, [...at, "send_timeout"], u.send_timeout, DEFAULTS.sendTimeoutMs),
       readTimeoutMs: duration(c, [...at, "read_timeout"], u.read_timeout, DEFAULTS.readTimeoutMs),
     };
+    if (proto === "uwsgi") {
+      out[name].uwsgi = {
+        modifier1: byte(c, [...at, "modifier1"], u.modifier1, 0),
+        modifier2: byte(c, [...at, "modifier2"], u.modifier2, 0),
+      };
+    }
+    if (proto === "http") out[name].http = httpOptions(c, at, u, via);
   }
   return out;
 }
 
-function protocol(c: Checker, at: string[], v: unknown): "fastcgi" {
-  const expected = '"fastcgi"';
+function byte(c: Checker, at: string[], v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 255) c.fail(at, "an integer from 0 to 255", { got: v });
+  return v;
+}
+
+function httpOptions(c: Checker, at: string[], u: Table, via: "socket" | "fetch"): HttpUpstreamOptions {
+  const opts: HttpUpstreamOptions = { via };
+  if (u.host !== undefined) {
+    const expected = 'the Host header to send, e.g. "app.internal" or "app.internal:8080"';
+    const host = c.string([...at, "host"], u.host, expected);
+    if (!/^[A-Za-z0-9._-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) c.fail([...at, "host"], expected, { got: host });
+    opts.host = host;
+  }
+  if (via === "fetch") {
+    const expected = 'the origin\'s base URL, e.g. "https://app.example.com"';
+    if (u.url === undefined) c.fail([...at, "url"], expected, { problem: 'missing: via = "fetch" needs a url' });
+    const raw = c.string([...at, "url"], u.url, expected);
+    let url: URL | undefined;
+    try {
+      url = new URL(raw);
+    } catch {
+      c.fail([...at, "url"], expected, { got: raw });
+    }
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) c.fail([...at, "url"], expected, { got: raw });
+    opts.url = url.origin + url.pathname.replace(/\/$/, "");
+  } else if (u.url !== undefined) {
+    c.fail([...at, "url"], 'no url unless via = "fetch"', { hint: 'set via = "fetch", or list the origin under servers' });
+  }
+  return opts;
+}
+
+function protocol(c: Checker, at: string[], v: unknown): Protocol {
+  const expected = '"fastcgi", "scgi", "uwsgi" or "http"';
   if (v === undefined) c.fail(at, expected, { problem: "missing required key" });
   const p = c.string(at, v, expected);
-  if (p === "fastcgi") return p;
-  if (NOT_YET.includes(p.toLowerCase())) {
-    c.fail(at, expected, { problem: `protocol ${JSON.stringify(p)} is not supported yet` });
-  }
-  c.fail(at, expected, { got: p, hint: didYouMean(p, ["fastcgi"]) });
+  if ((PROTOCOLS as readonly string[]).includes(p)) return p as Protocol;
+  const lower = p.toLowerCase();
+  const hint =
+    (PROTOCOLS as readonly string[]).includes(lower) ? `write it in lower case: "${lower}"`
+    : lower === "https" ? 'use protocol = "http" with via = "fetch" and url = "https://…"'
+    : didYouMean(p, [...PROTOCOLS]);
+  c.fail(at, expected, { got: p, hint });
 }
 
 const SERVER_EXPECTED = 'a server address "host:port" or "[IPv6]:port" with a port from 1 to 65535';

@@ -1,7 +1,7 @@
 // The validated, normalized configuration every part of edgepass reads.
 // Produced only by loadConfig() (src/config/load.ts); durations are milliseconds, sizes bytes.
 
-export type Protocol = "fastcgi"; // later: "scgi" | "uwsgi" | "http"
+export type Protocol = "fastcgi" | "scgi" | "uwsgi" | "http";
 
 export interface ServerAddress {
   host: string;
@@ -18,6 +18,20 @@ export interface UpstreamConfig {
   sendTimeoutMs: number;
   /** read_timeout, default "60s": max wait for the first byte, and between two reads. */
   readTimeoutMs: number;
+  /** protocol = "uwsgi": the packet header's modifiers (0/0 = a WSGI request). */
+  uwsgi?: { modifier1: number; modifier2: number };
+  /** protocol = "http". */
+  http?: HttpUpstreamOptions;
+}
+
+export interface HttpUpstreamOptions {
+  /** host: the Host header sent to the origin; undefined passes the client's Host through. */
+  host?: string;
+  /** via = "socket" (default): our HTTP/1.1 client over connect(); "fetch": the platform's
+   *  fetch() to `url` (origins reachable by URL, TLS included). */
+  via: "socket" | "fetch";
+  /** url, with via = "fetch": the origin's base URL, e.g. "https://app.example.com". */
+  url?: string;
 }
 
 /** nginx location modifiers: "= /x" exact, "^~ /x" prefix that stops the regex search,

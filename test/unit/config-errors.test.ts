@@ -181,20 +181,49 @@ describe("[upstreams]", () => {
     });
   });
 
-  it.each(["scgi", "uwsgi", "http"])('protocol "%s" is not supported yet', (p) => {
-    expectError(UPSTREAM.replace('"fastcgi"', `"${p}"`) + ROUTE, {
+  it("an unknown protocol names the four that exist", () => {
+    expectError(UPSTREAM.replace('"fastcgi"', '"gopher"') + ROUTE, {
       line: 2,
       key: "upstreams.php.protocol",
-      says: [`protocol "${p}" is not supported yet`, 'expected "fastcgi"'],
+      says: ['got "gopher"', 'expected "fastcgi", "scgi", "uwsgi" or "http"'],
     });
   });
 
-  it("a misspelt protocol gets a hint", () => {
+  it("a protocol in the wrong case gets a hint", () => {
     expectError(UPSTREAM.replace('"fastcgi"', '"FastCGI"') + ROUTE, {
       line: 2,
       key: "upstreams.php.protocol",
       says: ['got "FastCGI"'],
-      hint: 'did you mean "fastcgi"?',
+      hint: 'write it in lower case: "fastcgi"',
+    });
+  });
+
+  it("a key of another protocol is refused (modifier1 on fastcgi)", () => {
+    expectError(UPSTREAM + "modifier1 = 5\n" + ROUTE, {
+      line: 4,
+      key: "upstreams.php.modifier1",
+      says: ['modifier1 applies to protocol "uwsgi" only'],
+    });
+  });
+
+  it("uwsgi modifiers are bytes", () => {
+    expectError(UPSTREAM.replace('"fastcgi"', '"uwsgi"') + "modifier1 = 300\n" + ROUTE, {
+      line: 4,
+      key: "upstreams.php.modifier1",
+      says: ["expected an integer from 0 to 255", "got the integer 300"],
+    });
+  });
+
+  it('via = "fetch" needs a url, and url needs via = "fetch"', () => {
+    expectError(UPSTREAM.replace('"fastcgi"', '"http"') + 'via = "fetch"\n' + ROUTE, {
+      line: 1,
+      key: "upstreams.php.url",
+      says: ['via = "fetch" needs a url'],
+    });
+    expectError(UPSTREAM.replace('"fastcgi"', '"http"') + 'url = "https://a.example"\n' + ROUTE, {
+      line: 4,
+      key: "upstreams.php.url",
+      says: ['no url unless via = "fetch"'],
     });
   });
 
