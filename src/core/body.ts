@@ -16,6 +16,7 @@ export async function prepareBody(
   body: ReadableStream<Uint8Array> | null,
   declaredLength: string | null,
   maxBuffer: number,
+  needsLength = true,
 ): Promise<RequestBody | null> {
   if (body === null) return null;
   if (declaredLength !== null) {
@@ -26,6 +27,7 @@ export async function prepareBody(
     }
     return { length, stream: body };
   }
+  if (!needsLength) return { length: null, stream: body };
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = body.getReader();

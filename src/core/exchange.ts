@@ -7,8 +7,9 @@ import type { Logger } from "./log.js";
 import type { Dial } from "./transport.js";
 
 export interface RequestBody {
-  /** Exact length in bytes; the pipeline guarantees it (buffering unknown lengths to a cap). */
-  length: number;
+  /** Exact length in bytes, or null when unknown (only for exchanges that can stream bodies
+   *  of unknown length; for the others the pipeline buffers to max_body_buffer first). */
+  length: number | null;
   stream: ReadableStream<Uint8Array>;
 }
 
@@ -16,6 +17,12 @@ export interface ForwardRequest {
   requestId: string;
   log: Logger;
   method: string;
+  /** The request-target as the client sent it (path and query, not normalized). */
+  target: string;
+  /** "http" or "https": how the client reached the gateway. */
+  scheme: string;
+  /** The client's address, when known (X-Forwarded-For). */
+  clientAddr?: string;
   /** Client headers as received (names as the platform gives them, repeats allowed). */
   headers: Array<[string, string]>;
   /** null when the request has no body. */
@@ -43,5 +50,7 @@ export interface ExchangeContext {
 }
 
 export interface Exchange {
+  /** true: the origin needs the exact body length up front (CGI's CONTENT_LENGTH). */
+  readonly needsLength: boolean;
   forward(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse>;
 }

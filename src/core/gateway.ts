@@ -50,7 +50,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const upstream = config.upstreams[route.upstream];
       const exchange = deps.exchanges?.[upstream.protocol] ?? exchanges[upstream.protocol];
 
-      const body = await prepareBody(request.body, request.headers.get("content-length"), config.gateway.maxBodyBuffer);
+      const body = await prepareBody(
+        request.body,
+        request.headers.get("content-length"),
+        config.gateway.maxBodyBuffer,
+        exchange.needsLength,
+      );
       const headers: Array<[string, string]> = [];
       request.headers.forEach((v, k) => headers.push([k, v]));
       // HTTP/1.1 requests always carry Host; a Request built in code may not. Apps need it.
@@ -69,7 +74,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
         software: SOFTWARE,
       });
       const res = await exchange.forward(
-        { requestId, log, method: request.method, headers, body, cgi, signal: request.signal },
+        {
+          requestId,
+          log,
+          method: request.method,
+          target: url.pathname + url.search,
+          scheme: url.protocol.slice(0, -1),
+          clientAddr: info.remoteAddr,
+          headers,
+          body,
+          cgi,
+          signal: request.signal,
+        },
         { upstream, settings: config.gateway, codec, dial },
       );
       const out = new Headers();

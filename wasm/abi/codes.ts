@@ -76,3 +76,78 @@ export const CGI_HEAD_TOO_LARGE = -27;
 export const CGI_HEAD_TOO_MANY_FIELDS = -28;
 /** More client header fields than PARAMS_MAX_HEADERS (the name checks are quadratic). */
 export const CGI_TOO_MANY_HEADERS = -29;
+
+// --- HTTP/1.1 heads (RFC 9112 2-6; SECURITY.md "Client request framing", "Upstream responses") ---
+// Shared by the request and the response head parsers; the host maps them to 400 (request) or
+// 502 (response) unless a comment names another status.
+
+/** A CR not followed by LF anywhere in a head (RFC 9112 2.2: reject, never guess). */
+export const HTTP_BARE_CR = -30;
+/** A line ending in LF without CR in a request head (RFC 9112 2.2; responses tolerate it). */
+export const HTTP_BARE_LF = -31;
+/** A field line without a colon. */
+export const HTTP_NO_COLON = -32;
+/** A field name that is empty or has a byte outside RFC 9110 5.6.2 tchar. */
+export const HTTP_BAD_NAME = -33;
+/** Whitespace between a field name and its colon (RFC 9112 5.1: must be rejected). */
+export const HTTP_SPACE_BEFORE_COLON = -34;
+/** A field line starting with SP or HTAB: obs-fold (RFC 9112 5.2), or whitespace before the first field (2.2). */
+export const HTTP_OBS_FOLD = -35;
+/** NUL, another control byte except HTAB, or DEL in a field value (RFC 9110 5.5). */
+export const HTTP_BAD_VALUE = -36;
+/** The head does not end within the limit. Requests: answer 431. */
+export const HTTP_HEAD_TOO_LARGE = -37;
+/** More field lines than the caller's table holds. Requests: answer 431. */
+export const HTTP_TOO_MANY_FIELDS = -38;
+/** A status line that is not "HTTP/x.y SP 3DIGIT [SP reason]" (RFC 9112 4). */
+export const HTTP_BAD_STATUS_LINE = -39;
+/** A status code that is not three digits in 100..599 (RFC 9110 15). */
+export const HTTP_BAD_STATUS = -40;
+/** A request line that is not "method SP request-target SP HTTP-version" (RFC 9112 3). */
+export const HTTP_BAD_REQUEST_LINE = -41;
+/** A method that is not a token (RFC 9110 9.1). */
+export const HTTP_BAD_METHOD = -42;
+/** A request-target with a control byte, DEL or whitespace, or in a form the method does not allow (RFC 9112 3.2). */
+export const HTTP_BAD_TARGET = -43;
+/** An HTTP-version that is not "HTTP/" DIGIT "." DIGIT (RFC 9112 2.3). */
+export const HTTP_BAD_VERSION = -44;
+/** A well-formed version other than HTTP/1.0 and HTTP/1.1. Requests: answer 505. */
+export const HTTP_VERSION_UNSUPPORTED = -45;
+/** Content-Length and Transfer-Encoding in one message (RFC 9112 6.1, 6.3: request smuggling). */
+export const HTTP_CL_AND_TE = -46;
+/** A Content-Length that is not 1*DIGIT (empty, signed, hex, a list in a request, junk). */
+export const HTTP_BAD_CONTENT_LENGTH = -47;
+/** Requests: Content-Length sent twice. Responses: Content-Length values that differ. */
+export const HTTP_DUPLICATE_CONTENT_LENGTH = -48;
+/** A Content-Length above 2^53-1 (the largest length every host can represent exactly). */
+export const HTTP_CONTENT_LENGTH_TOO_LARGE = -49;
+/** Transfer-Encoding other than one field with the single coding "chunked". Requests: 501 for
+ *  an unknown coding is allowed by RFC 9112 6.1; edgepass answers 400 (it is the smuggling shape). */
+export const HTTP_TE_NOT_CHUNKED = -50;
+/** Transfer-Encoding in an HTTP/1.0 message (RFC 9112 6.1: faulty framing). */
+export const HTTP_TE_HTTP10 = -51;
+/** An HTTP/1.1 request without a Host field (RFC 9112 3.2). */
+export const HTTP_MISSING_HOST = -52;
+/** A request with more than one Host field (RFC 9112 3.2). */
+export const HTTP_DUPLICATE_HOST = -53;
+/** A Host value that is not uri-host [":" port] (RFC 9110 7.2; RFC 3986 3.2.2). */
+export const HTTP_BAD_HOST = -54;
+
+// --- HTTP/1.1 chunked transfer coding (RFC 9112 7.1) ---
+
+/** A chunk-size that is missing or followed by a byte other than ";" or CRLF. */
+export const HTTP_CHUNK_BAD_SIZE = -55;
+/** A chunk-size of more than 16 hex digits or above 2^53-1. */
+export const HTTP_CHUNK_SIZE_TOO_LARGE = -56;
+/** A chunk extension that does not match ";" token ["=" (token / quoted-string)] (RFC 9112 7.1.1). */
+export const HTTP_CHUNK_BAD_EXTENSION = -57;
+/** Chunk extensions over the per-chunk or per-body cap (Node CVE-2024-22019). */
+export const HTTP_CHUNK_EXTENSIONS_TOO_LARGE = -58;
+/** A bare CR or bare LF where chunked framing needs CRLF (size line, trailer lines). */
+export const HTTP_CHUNK_BAD_LINE_END = -59;
+/** Chunk data not followed by CRLF: the chunk is longer than its size says. */
+export const HTTP_CHUNK_MISSING_CRLF = -60;
+/** A trailer line that is not a valid field line (RFC 9112 7.1.2). */
+export const HTTP_CHUNK_BAD_TRAILER = -61;
+/** The trailer section is over its cap. */
+export const HTTP_CHUNK_TRAILERS_TOO_LARGE = -62;

@@ -3,16 +3,19 @@
 // a later issue reuses this framing over kept connections.
 import { CodecError, FcgiRole, FcgiType } from "../../codec/types.js";
 import { Codes, GatewayError } from "../../core/errors.js";
-import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse, RequestBody } from "../../core/exchange.js";
+import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
 import { bodilessStatus, bodyStream, HOP_BY_HOP } from "../body-stream.js";
 import { connectUpstream } from "../connect.js";
 import { concatBytes, UpstreamIO } from "../io.js";
+import { paramsError } from "../params-error.js";
+import { sendBody } from "../send-body.js";
 import { FcgiResponse } from "./response.js";
 
 const REQUEST_ID = 1;
 const EMPTY = new Uint8Array(0);
 
 export const fastcgiExchange: Exchange = {
+  needsLength: true,
   async forward(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse> {
     const { codec, settings, upstream } = ctx;
     let params: Uint8Array;
@@ -24,10 +27,7 @@ export const fastcgiExchange: Exchange = {
         format: "fastcgi",
       });
     } catch (e) {
-      if (e instanceof CodecError) {
-        throw new GatewayError(Codes.REQUEST_INVALID, 400, `The request cannot be forwarded: ${e.message}`, e.code);
-      }
-      throw e;
+      throw paramsError(e);
     }
 
     const { conn, origin } = await connectUpstream(ctx, req.log);
@@ -119,28 +119,3 @@ export const fastcgiExchange: Exchange = {
     };
   },
 };
-
-/** Streams the client body as records; a client that sends more or less than it declared
- *  ends the exchange (the origin must never see a body that disagrees with CONTENT_LENGTH). */
-async function sendBody(body: RequestBody, io: UpstreamIO, frame: (d: Uint8Array) => Uint8Array): Promise<void> {
-  const reader = body.stream.getReader();
-  let sent = 0;
-  for (;;) {
-    let r: ReadableStreamReadResult<Uint8Array>;
-    try {
-      r = await reader.read();
-    } catch (e) {
-      throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The client stopped sending the request body.", String(e));
-    }
-    if (r.done) break;
-    sent += r.value.byteLength;
-    if (sent > body.length) {
-      throw new GatewayError(Codes.REQUEST_INVALID, 400, "The request body is longer than its Content-Length.");
-    }
-    if (r.value.byteLength) await io.write(frame(r.value));
-  }
-  if (sent !== body.length) {
-    throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The request body is shorter than its Content-Length.");
-  }
-  await io.write(frame(EMPTY));
-}

@@ -1,0 +1,20 @@
+// SCGI (python.ca/scgi/protocol.txt): the variables as one netstring "<len>:<block>," with
+// CONTENT_LENGTH first and SCGI=1, then the body; the server closes after its response.
+import type { Exchange } from "../../core/exchange.js";
+import { forwardCgiStream } from "../cgi-stream.js";
+import { concatBytes } from "../io.js";
+
+const ascii = new TextEncoder();
+
+export const scgiExchange: Exchange = {
+  needsLength: true,
+  forward: (req, ctx) =>
+    forwardCgiStream(
+      {
+        format: "scgi",
+        frame: (vars) => concatBytes([ascii.encode(`${vars.byteLength}:`), vars, ascii.encode(",")]),
+      },
+      req,
+      ctx,
+    ),
+};

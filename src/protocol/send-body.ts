@@ -1,0 +1,33 @@
+// Streams the client's body to the origin, framed the way the protocol wants (FastCGI STDIN
+// records, chunked encoding, or raw bytes). A client that sends more or less than it declared
+// ends the exchange: the origin must never see a body that disagrees with its length.
+import { Codes, GatewayError } from "../core/errors.js";
+import type { RequestBody } from "../core/exchange.js";
+import type { UpstreamIO } from "./io.js";
+
+/** `frame(empty)` yields the protocol's end-of-body marker (may itself be empty). */
+export async function sendBody(body: RequestBody, io: UpstreamIO, frame: (d: Uint8Array) => Uint8Array): Promise<void> {
+  const reader = body.stream.getReader();
+  let sent = 0;
+  for (;;) {
+    let r: ReadableStreamReadResult<Uint8Array>;
+    try {
+      r = await reader.read();
+    } catch (e) {
+      throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The client stopped sending the request body.", String(e));
+    }
+    if (r.done) break;
+    sent += r.value.byteLength;
+    if (body.length !== null && sent > body.length) {
+      throw new GatewayError(Codes.REQUEST_INVALID, 400, "The request body is longer than its Content-Length.");
+    }
+    if (r.value.byteLength) await io.write(frame(r.value));
+  }
+  if (body.length !== null && sent !== body.length) {
+    throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The request body is shorter than its Content-Length.");
+  }
+  const end = frame(new Uint8Array(0));
+  if (end.byteLength) await io.write(end);
+}
+
+export const raw = (d: Uint8Array): Uint8Array => d;

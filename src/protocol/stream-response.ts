@@ -1,0 +1,194 @@
+// Reads a response from a byte-stream origin (HTTP/1.1, SCGI, uwsgi): the head — an HTTP
+// status line, or for the CGI protocols possibly a CGI head with "Status:" — then a body
+// delimited the way the head says (length, chunked, or connection close), streamed with
+// backpressure. Interim 1xx heads are skipped.
+import { CodecError, type BodyFraming, type Codec, type Http1Codec } from "../codec/types.js";
+import { Codes, GatewayError } from "../core/errors.js";
+import type { ForwardResponse } from "../core/exchange.js";
+import type { Logger } from "../core/log.js";
+import { bodilessStatus, bodyStream, HOP_BY_HOP } from "./body-stream.js";
+import { concatBytes, type UpstreamIO } from "./io.js";
+
+export interface ResponseOptions {
+  io: UpstreamIO;
+  codec: Codec & Http1Codec;
+  origin: string;
+  /** "http": a status line is required; "cgi-or-http": SCGI/uwsgi apps may send either. */
+  mode: "http" | "cgi-or-http";
+  method: string;
+  headLimit: number;
+  log: Logger;
+  /** Called once when the exchange is over; `clean` = the message ended where it said. */
+  release(clean: boolean): void;
+  /** Error to report if the origin closes early because sending the request failed. */
+  sendError?: () => unknown;
+}
+
+interface Head {
+  status: number;
+  reason: string;
+  headers: Array<[string, string]>;
+  bodyOffset: number;
+  framing: BodyFraming;
+}
+
+export async function readStreamResponse(o: ResponseOptions): Promise<ForwardResponse> {
+  let buf: Uint8Array = new Uint8Array(0);
+  let head: Head | null = null;
+  let eof = false;
+  try {
+    while (!head) {
+      const chunk = eof ? null : await o.io.read();
+      if (chunk === null) {
+        eof = true;
+        if (buf.byteLength === 0) throw closedEarly(o, "before sending a response");
+      } else {
+        buf = buf.byteLength ? concatBytes([buf, chunk]) : chunk;
+      }
+      head = parseHead(o, buf, eof);
+      if (head && head.status < 200) {
+        // 1xx interim response (100 Continue, 103 Early Hints): skip it, read the final one.
+        if (head.status === 101) throw malformed(o, "switched protocols, which this gateway does not forward");
+        buf = buf.subarray(head.bodyOffset);
+        head = null;
+        continue;
+      }
+      if (!head && eof) throw closedEarly(o, "before its response headers were complete");
+    }
+  } catch (e) {
+    o.release(false);
+    throw e;
+  }
+
+  const headers = stripHopByHop(head.headers);
+  const noBody = o.method === "HEAD" || bodilessStatus(head.status) || head.framing.kind === "none";
+  if (noBody) {
+    o.release(true);
+    return { status: head.status, statusText: head.reason, headers, body: null };
+  }
+  const source = new BodyReader(o, head.framing, buf.subarray(head.bodyOffset), eof);
+  return {
+    status: head.status,
+    statusText: head.reason,
+    headers,
+    body: bodyStream({
+      pending: source.pending,
+      done: () => source.done,
+      step: () => source.step(),
+      release: (clean) => o.release(clean),
+      onError: (e) =>
+        o.log.log("error", "response_cut", {
+          origin: o.origin,
+          code: e instanceof GatewayError ? e.code : "INTERNAL",
+          detail: e instanceof GatewayError ? (e.detail ?? e.message) : String(e),
+        }),
+    }),
+  };
+}
+
+function parseHead(o: ResponseOptions, buf: Uint8Array, eof: boolean): Head | null {
+  const isHttp = o.mode === "http" || startsWithHttp(buf);
+  if (!isHttp && buf.byteLength < 5 && !eof && isPrefixOfHttp(buf)) return null;
+  try {
+    if (isHttp) return o.codec.parseHttpResponseHead(buf, o.headLimit, o.method);
+    const cgi = o.codec.parseCgiHead(buf, o.headLimit);
+    if (!cgi) return null;
+    return { ...cgi, framing: cgiFraming(o, cgi.headers) };
+  } catch (e) {
+    throw malformed(o, "sent a malformed response head", e);
+  }
+}
+
+/** A CGI head has no framing of its own: a valid Content-Length delimits the body, otherwise
+ *  the body runs to the end of the connection (SCGI and uwsgi close after each response). */
+function cgiFraming(o: ResponseOptions, headers: Array<[string, string]>): BodyFraming {
+  const cl = headers.filter(([n]) => n.toLowerCase() === "content-length").map(([, v]) => v.trim());
+  if (cl.length === 0) return { kind: "close" };
+  if (new Set(cl).size !== 1 || !/^\d{1,15}$/.test(cl[0])) throw malformed(o, `sent an invalid Content-Length (${cl.join(", ")})`);
+  return { kind: "length", length: Number(cl[0]) };
+}
+
+const HTTP_PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f]; // "HTTP/"
+const startsWithHttp = (b: Uint8Array) => b.byteLength >= 5 && HTTP_PREFIX.every((c, i) => b[i] === c);
+const isPrefixOfHttp = (b: Uint8Array) => [...b].every((c, i) => HTTP_PREFIX[i] === c);
+
+/** Removes hop-by-hop fields and the ones the origin's Connection header names (RFC 9110 7.6.1). */
+export function stripHopByHop(headers: Array<[string, string]>): Array<[string, string]> {
+  const named = new Set<string>();
+  for (const [n, v] of headers) {
+    if (n.toLowerCase() === "connection") for (const t of v.split(",")) named.add(t.trim().toLowerCase());
+  }
+  return headers.filter(([n]) => {
+    const l = n.toLowerCase();
+    return !HOP_BY_HOP.has(l) && !named.has(l);
+  });
+}
+
+class BodyReader {
+  readonly pending: Uint8Array[] = [];
+  done = false;
+  private remaining = 0;
+  private chunked: ReturnType<Http1Codec["chunkedDecoder"]> | null = null;
+
+  constructor(
+    private readonly o: ResponseOptions,
+    private readonly framing: BodyFraming,
+    first: Uint8Array,
+    private eof: boolean,
+  ) {
+    if (framing.kind === "length") this.remaining = framing.length;
+    if (framing.kind === "chunked") this.chunked = o.codec.chunkedDecoder();
+    if (first.byteLength) this.take(first);
+    else if (framing.kind === "length" && framing.length === 0) this.finish();
+  }
+
+  async step(): Promise<void> {
+    const chunk = this.eof ? null : await this.o.io.read();
+    if (chunk === null) {
+      this.eof = true;
+      if (this.framing.kind === "close") return this.finish();
+      const err = this.o.sendError?.();
+      if (err instanceof GatewayError) throw err;
+      throw closedEarly(this.o, "before the end of the response body");
+    }
+    this.take(chunk);
+  }
+
+  private take(chunk: Uint8Array): void {
+    if (this.framing.kind === "close") {
+      this.pending.push(chunk);
+    } else if (this.framing.kind === "length") {
+      const piece = chunk.subarray(0, this.remaining);
+      this.remaining -= piece.byteLength;
+      if (piece.byteLength) this.pending.push(piece);
+      if (this.remaining === 0) this.finish();
+    } else if (this.chunked) {
+      let r;
+      try {
+        r = this.chunked.push(chunk);
+      } catch (e) {
+        throw malformed(this.o, "sent a malformed chunked body", e);
+      }
+      for (const d of r.data) if (d.byteLength) this.pending.push(d);
+      if (r.done) this.finish();
+    }
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.chunked?.free();
+    this.chunked = null;
+    // The message is complete: let the connection go now, before the client reads the rest.
+    this.o.release(true);
+  }
+}
+
+function closedEarly(o: ResponseOptions, when: string): GatewayError {
+  return new GatewayError(Codes.UPSTREAM_CLOSED_EARLY, 502, `The origin ${o.origin} closed the connection ${when}.`);
+}
+
+function malformed(o: ResponseOptions, what: string, e?: unknown): GatewayError {
+  const detail = e instanceof CodecError ? `${e.code}: ${e.message}` : e instanceof GatewayError ? e.message : e ? String(e) : undefined;
+  return new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, `The origin ${o.origin} ${what}.`, detail);
+}

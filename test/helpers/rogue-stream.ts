@@ -1,0 +1,49 @@
+// A byte-stream origin (HTTP, SCGI or uwsgi — it does not care which) that misbehaves on
+// purpose. It finds "/rogue/<case>" anywhere in what the gateway sent (the request line for
+// HTTP, REQUEST_URI in an SCGI or uwsgi block), answers with that case's scripted bytes, and
+// closes. Hand-written bytes, independent of the code under test.
+import net from "node:net";
+
+export const streamCases: Record<string, string> = {
+  ok: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nfine\n",
+  "cgi-ok": "Status: 201 Created\r\nContent-Type: text/plain\r\n\r\ncgi head\n",
+  "short-body": "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this much",
+  "close-in-head": "HTTP/1.1 200 OK\r\nContent-Ty",
+  "bad-status": "HTTP/1.1 2x0 OK\r\n\r\n",
+  "nul-in-value": "HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 0\r\n\r\n",
+  "cl-and-te": "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+  "bad-chunk": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+  "cgi-bad-status": "Status: abc\r\n\r\nbody",
+  "interim-then-final": "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal",
+  "chunked-ok": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: dropped\r\n\r\n",
+  "close-delimited": "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end",
+};
+
+export async function startRogueStream(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on("close", () => sockets.delete(sock));
+    sock.on("error", () => {});
+    let seen = "";
+    let answered = false;
+    sock.on("data", (d) => {
+      if (answered) return;
+      seen += d.toString("latin1");
+      const m = /\/rogue\/([a-z-]+)/.exec(seen);
+      // Wait for the end of the request head (HTTP) or enough of the block (SCGI/uwsgi).
+      if (!m || (!seen.includes("\r\n\r\n") && seen.length < 64 && !seen.includes("\0"))) return;
+      answered = true;
+      sock.end(Buffer.from(streamCases[m[1]] ?? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", "latin1"));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
