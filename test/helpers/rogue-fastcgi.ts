@@ -123,7 +123,8 @@ export async function startRogueFastcgi(): Promise<{ port: number; close(): Prom
       const req = readParams(buf);
       if (!req) return;
       started = true;
-      const path = req.params.get("DOCUMENT_URI") ?? "";
+      // The last path segment names the case, whatever prefix a route put in front of it.
+      const path = "/" + (req.params.get("DOCUMENT_URI") ?? "").split("/").pop();
       const script = scripts[path] ?? scripts["/ok"];
       void script(req.id, (b) => sock.write(b), () => sock.end());
     });
