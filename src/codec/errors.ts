@@ -3,6 +3,7 @@
 // what to do about it.
 
 import * as Codes from "../../wasm/abi/codes";
+import { CH_EXT_MAX, CH_EXT_TOTAL_MAX, CH_TRAILER_MAX } from "../../wasm/abi/http1";
 import { CodecError } from "./types";
 
 type CodeName = keyof typeof Codes;
@@ -37,6 +38,39 @@ const MESSAGES: Record<CodeName, string> = {
   CGI_HEAD_TOO_LARGE: "the upstream response head does not end within the response head limit; raise response_head_limit if the app is legitimate",
   CGI_HEAD_TOO_MANY_FIELDS: "the upstream response head has more header fields than the codec accepts",
   CGI_TOO_MANY_HEADERS: "the request has more than 1000 header fields; answer 431",
+  HTTP_BARE_CR: "the HTTP head contains a CR that is not followed by LF",
+  HTTP_BARE_LF: "a line of the request head ends in LF without CR; HTTP/1.1 requires CRLF",
+  HTTP_NO_COLON: "an HTTP header line has no colon",
+  HTTP_BAD_NAME: "an HTTP header name is empty or contains a byte that is not a token character",
+  HTTP_SPACE_BEFORE_COLON: "an HTTP header has whitespace between its name and the colon (RFC 9112 5.1)",
+  HTTP_OBS_FOLD: "an HTTP header line starts with whitespace (obsolete line folding, or space before the first header)",
+  HTTP_BAD_VALUE: "an HTTP header value contains NUL, another control character or DEL",
+  HTTP_HEAD_TOO_LARGE: "the HTTP head does not end within the head size limit (a request: answer 431; a response: raise the response head limit if the origin is legitimate)",
+  HTTP_TOO_MANY_FIELDS: "the HTTP head has more header fields than the codec accepts (a request: answer 431)",
+  HTTP_BAD_STATUS_LINE: "the upstream status line is not \"HTTP/x.y code reason\"",
+  HTTP_BAD_STATUS: "the upstream status code is not three digits in 100..599",
+  HTTP_BAD_REQUEST_LINE: "the request line is not \"METHOD target HTTP/x.y\" with single spaces",
+  HTTP_BAD_METHOD: "the request method contains a byte that is not a token character",
+  HTTP_BAD_TARGET: "the request target contains whitespace or a control byte, or has a form its method does not allow",
+  HTTP_BAD_VERSION: "the HTTP version is not of the form HTTP/1.1",
+  HTTP_VERSION_UNSUPPORTED: "the HTTP version is neither 1.0 nor 1.1 (a request: answer 505)",
+  HTTP_CL_AND_TE: "the message has both Content-Length and Transfer-Encoding (request smuggling shape)",
+  HTTP_BAD_CONTENT_LENGTH: "Content-Length is not a plain decimal number (empty, signed, hex, a list in a request, or junk)",
+  HTTP_DUPLICATE_CONTENT_LENGTH: "Content-Length appears more than once (a request), or with differing values (a response)",
+  HTTP_CONTENT_LENGTH_TOO_LARGE: "Content-Length is larger than 2^53-1",
+  HTTP_TE_NOT_CHUNKED: "Transfer-Encoding is not exactly one \"chunked\" (unknown or stacked codings, or the field repeated)",
+  HTTP_TE_HTTP10: "an HTTP/1.0 message carries Transfer-Encoding, which HTTP/1.0 does not have",
+  HTTP_MISSING_HOST: "the HTTP/1.1 request has no Host header",
+  HTTP_DUPLICATE_HOST: "the request has more than one Host header",
+  HTTP_BAD_HOST: "the Host header is not host[:port]",
+  HTTP_CHUNK_BAD_SIZE: "a chunk size is missing or followed by something other than \";\" or CRLF",
+  HTTP_CHUNK_SIZE_TOO_LARGE: "a chunk size has more than 16 hex digits or exceeds 2^53-1",
+  HTTP_CHUNK_BAD_EXTENSION: "a chunk extension does not match ;name[=value]",
+  HTTP_CHUNK_EXTENSIONS_TOO_LARGE: `chunk extensions exceed ${CH_EXT_MAX} bytes in a chunk or ${CH_EXT_TOTAL_MAX} bytes in the body`,
+  HTTP_CHUNK_BAD_LINE_END: "a bare CR or LF in chunked framing where CRLF is required",
+  HTTP_CHUNK_MISSING_CRLF: "chunk data is not followed by CRLF (the chunk is longer than its size says)",
+  HTTP_CHUNK_BAD_TRAILER: "a trailer line of a chunked body is not a valid header line",
+  HTTP_CHUNK_TRAILERS_TOO_LARGE: `the trailer section of a chunked body exceeds ${CH_TRAILER_MAX} bytes`,
 };
 
 const NAMES = new Map<number, CodeName>();

@@ -30,6 +30,14 @@ export interface WasmExports {
   cgi_params_bound(ownedLen: number, headersLen: number): number;
   cgi_build_params(out: number, cap: number, list: number, ownedLen: number, headersLen: number, options: number): number;
   cgi_parse_head(buf: number, len: number, limit: number, table: number, cap: number): number;
+
+  http_parse_request_head(buf: number, len: number, limit: number, table: number, cap: number): number;
+  http_parse_response_head(buf: number, len: number, limit: number, request: number, table: number, cap: number): number;
+  http_chunked_new(): number;
+  http_chunked_free(state: number): void;
+  http_chunked_feed(state: number, buf: number, len: number): number;
+  http_chunk_size(len: number): number;
+  http_encode_chunk(out: number, cap: number, data: number, len: number): number;
 }
 
 const FUNCTIONS = [
@@ -40,6 +48,8 @@ const FUNCTIONS = [
   "fcgi_decoder_new", "fcgi_decoder_free", "fcgi_decoder_track", "fcgi_decoder_untrack",
   "fcgi_decoder_feed", "fcgi_decoder_at_boundary",
   "cgi_params_bound", "cgi_build_params", "cgi_parse_head",
+  "http_parse_request_head", "http_parse_response_head", "http_chunked_new", "http_chunked_free",
+  "http_chunked_feed", "http_chunk_size", "http_encode_chunk",
 ] as const;
 
 /** Checks that an instance has every export this codec calls, so a stale or foreign module

@@ -9,12 +9,14 @@ import { CgiCodec } from "./cgi";
 import { checkExports } from "./exports";
 import { FastcgiCodec } from "./fastcgi";
 import { WasmFcgiDecoder } from "./fcgi-decoder";
+import { WasmChunkedDecoder } from "./http-chunked";
+import { Http1 } from "./http1";
 import { Scratch, WasmHeap } from "./memory";
-import type { CodecExt } from "./types";
+import type { EdgeCodec } from "./types";
 
 export * from "./types";
 
-export function createCodec(module: WebAssembly.Module): CodecExt {
+export function createCodec(module: WebAssembly.Module): EdgeCodec {
   const instance = new WebAssembly.Instance(module, {});
   const wasm = checkExports(instance.exports);
   if (wasm.abi_version() !== ABI_VERSION) {
@@ -25,6 +27,7 @@ export function createCodec(module: WebAssembly.Module): CodecExt {
   const output = new Scratch(heap, 64 * 1024);
   const fastcgi = new FastcgiCodec(heap, input, output);
   const cgi = new CgiCodec(heap, input, output);
+  const http1 = new Http1(heap, input, output);
   return {
     fcgiBeginRequest: (id, role, flags) => fastcgi.beginRequest(id, role, flags),
     fcgiParams: (id, encoded) => fastcgi.params(id, encoded),
@@ -39,5 +42,9 @@ export function createCodec(module: WebAssembly.Module): CodecExt {
     parseCgiHead: (buf, limit) => cgi.parseHead(buf, limit),
     fcgiUnknownType: (type) => fastcgi.unknownType(type),
     fcgiEncodePairs: (pairs) => fastcgi.encodePairs(pairs),
+    parseHttpResponseHead: (buf, limit, requestMethod) => http1.parseResponseHead(buf, limit, requestMethod),
+    parseHttpRequestHead: (buf, limit) => http1.parseRequestHead(buf, limit),
+    chunkedDecoder: () => new WasmChunkedDecoder(heap, input),
+    encodeChunk: (data) => http1.encodeChunk(data),
   };
 }

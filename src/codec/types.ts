@@ -187,3 +187,6 @@ export interface Http1Codec {
   /** Frames `data` as one chunk ("<hex>\r\n<data>\r\n"); empty data gives the last chunk "0\r\n\r\n". */
   encodeChunk(data: Uint8Array): Uint8Array;
 }
+
+/** Everything createCodec returns: CodecExt plus HTTP/1.1. */
+export interface EdgeCodec extends CodecExt, Http1Codec {}

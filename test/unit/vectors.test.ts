@@ -1,12 +1,15 @@
 // Runs every markdown vector in test/vectors through the harness its kind names. Streaming
-// harnesses (fastcgi, cgi-head) re-run each input whole, at every chunk split and byte by byte
-// and require the same result every time. New kinds (e.g. http1 vectors) register here.
+// harnesses (fastcgi, cgi-head, http-request, http-response, http-chunked) re-run each input
+// whole, at every chunk split and byte by byte and require the same result every time. New
+// kinds register in HARNESSES below.
 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm";
-import { CodecError, createCodec, FcgiProtocolStatus, FcgiRole, FcgiType, type FcgiEvent } from "../../src/codec/index";
+import {
+  CodecError, createCodec, FcgiProtocolStatus, FcgiRole, FcgiType, type BodyFraming, type FcgiEvent,
+} from "../../src/codec/index";
 import {
   block, canonicalQuotes, caseInput, chunkings, escape, expectedLines, loadVectors, refDecodeFcgiPairs,
   refDecodeScgi, refDecodeUwsgi, unescape, type VectorCase,
@@ -188,12 +191,162 @@ function cgiParamsHarness(c: VectorCase): void {
   expect(got).toEqual(expectedLines(c).map(canonicalQuotes));
 }
 
+// --- http-request, http-response, http-chunked ---------------------------------------------
+// The host's loop is simulated: chunks are appended to a buffer and the head is parsed again
+// from its start after each one; the first non-null result (a head or an error) is final. A
+// response head with a 1xx status other than 101 is followed by the next head, parsed from its
+// body offset. When the (final) head says chunked, the bytes after it, in the same chunking,
+// go to a ChunkedDecoder. Options: limit=N (head limit, default 8192); http-response also
+// method=HEAD|CONNECT|... (the request's method, default GET).
+// Expected lines, per head: method: "M", target: "T" (requests) or status: N, reason: "R"
+// (responses); version: 10|11; header: "name" "value" (in order); framing: none | length N |
+// chunked | close; keep-alive: true|false; expect-continue (requests, only when set); body: N
+// (the body offset, from the start of the input). For a chunked body: data: "..." (all data
+// joined; omitted when empty) and end: N (where the message ended, from the start of the
+// input), or incomplete. An `error: CODE` line ends the log: a head error replaces that head's
+// lines, a body error the data line. `incomplete` alone: the input never completes a head.
+// http-chunked runs the input as a body alone: data / end / incomplete / error.
+
+const framingLine = (f: BodyFraming): string => (f.kind === "length" ? `framing: length ${f.length}` : `framing: ${f.kind}`);
+const quoted = (s: string): string => `"${escape(latin1Bytes(s))}"`;
+
+type HeadStep = { lines: string[]; bodyOffset: number; framing: BodyFraming; interim: boolean } | { error: string } | null;
+
+function parseHeadStep(kind: "http-request" | "http-response", buf: Uint8Array, limit: number, method: string): HeadStep {
+  try {
+    if (kind === "http-request") {
+      const h = codec.parseHttpRequestHead(buf, limit);
+      if (!h) return null;
+      return {
+        lines: [
+          `method: ${quoted(h.method)}`, `target: ${quoted(h.target)}`, `version: ${h.version}`,
+          ...h.headers.map(([n, v]) => `header: ${quoted(n)} ${quoted(v)}`),
+          framingLine(h.framing), `keep-alive: ${h.keepAlive}`, ...(h.expectContinue ? ["expect-continue"] : []),
+        ],
+        bodyOffset: h.bodyOffset,
+        framing: h.framing,
+        interim: false,
+      };
+    }
+    const h = codec.parseHttpResponseHead(buf, limit, method);
+    if (!h) return null;
+    return {
+      lines: [
+        `status: ${h.status}`, `reason: ${quoted(h.reason)}`, `version: ${h.version}`,
+        ...h.headers.map(([n, v]) => `header: ${quoted(n)} ${quoted(v)}`),
+        framingLine(h.framing), `keep-alive: ${h.keepAlive}`,
+      ],
+      bodyOffset: h.bodyOffset,
+      framing: h.framing,
+      interim: h.status >= 100 && h.status < 200 && h.status !== 101,
+    };
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+    return { error: e.code };
+  }
+}
+
+/** Feeds `chunks` to a fresh ChunkedDecoder; `base` is where the body starts in the input. */
+class BodyRun {
+  private readonly d = codec.chunkedDecoder();
+  private data: number[] = [];
+  private consumed = 0;
+  result: string[] | null = null;
+
+  constructor(private readonly base: number) {}
+
+  push(chunk: Uint8Array): void {
+    if (this.result) return;
+    try {
+      const r = this.d.push(chunk);
+      for (const piece of r.data) this.data.push(...piece);
+      this.consumed += r.consumed;
+      if (r.done) this.result = [...this.dataLine(), `end: ${this.base + this.consumed}`];
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      this.result = [`error: ${e.code}`];
+    }
+  }
+
+  finish(): string[] {
+    this.d.free();
+    return this.result ?? [...this.dataLine(), "incomplete"];
+  }
+
+  private dataLine(): string[] {
+    return this.data.length > 0 ? [`data: "${escape(Uint8Array.from(this.data))}"`] : [];
+  }
+}
+
+function runHttp(kind: "http-request" | "http-response", chunks: Uint8Array[], limit: number, method: string): string[] {
+  const lines: string[] = [];
+  let buf = new Uint8Array(0);
+  let pos = 0; // start of the head being parsed
+  let body: BodyRun | null = null;
+  let finished = false;
+  for (const chunk of chunks) {
+    if (finished) break;
+    if (body) {
+      body.push(chunk);
+      continue;
+    }
+    const next = new Uint8Array(buf.length + chunk.length);
+    next.set(buf);
+    next.set(chunk, buf.length);
+    buf = next;
+    while (!finished && !body) {
+      const step = parseHeadStep(kind, buf.subarray(pos), limit, method);
+      if (step === null) break;
+      if ("error" in step) {
+        lines.push(`error: ${step.error}`);
+        finished = true;
+        break;
+      }
+      pos += step.bodyOffset;
+      lines.push(...step.lines, `body: ${pos}`);
+      if (step.interim) continue;
+      if (step.framing.kind !== "chunked") {
+        finished = true;
+        break;
+      }
+      body = new BodyRun(pos);
+      if (buf.length > pos) body.push(buf.subarray(pos));
+    }
+  }
+  if (body) return [...lines, ...body.finish()];
+  if (!finished) lines.push("incomplete");
+  return lines;
+}
+
+function httpHeadHarness(kind: "http-request" | "http-response") {
+  return (c: VectorCase): void => {
+    const input = caseInput(c);
+    const want = expectedLines(c);
+    const limit = Number(c.options.limit ?? 8192);
+    const method = c.options.method ?? "GET";
+    for (const { label, chunks } of chunkings(input)) expect(runHttp(kind, chunks, limit, method), label).toEqual(want);
+  };
+}
+
+function httpChunkedHarness(c: VectorCase): void {
+  const input = caseInput(c);
+  const want = expectedLines(c);
+  for (const { label, chunks } of chunkings(input)) {
+    const run = new BodyRun(0);
+    for (const chunk of chunks) run.push(chunk);
+    expect(run.finish(), label).toEqual(want);
+  }
+}
+
 // --- registry --------------------------------------------------------------------------------
 
 const HARNESSES: Record<string, (c: VectorCase) => void> = {
   fastcgi: fastcgiHarness,
   "cgi-head": cgiHeadHarness,
   "cgi-params": cgiParamsHarness,
+  "http-request": httpHeadHarness("http-request"),
+  "http-response": httpHeadHarness("http-response"),
+  "http-chunked": httpChunkedHarness,
 };
 
 const cases = loadVectors(vectorDir);
@@ -206,6 +359,11 @@ describe("markdown vectors", () => {
     expect(count("fastcgi")).toBeGreaterThanOrEqual(25);
     expect(count("cgi-head")).toBeGreaterThanOrEqual(25);
     expect(count("cgi-params")).toBeGreaterThanOrEqual(15);
+    // The HTTP/1.1 corpus: request and response classes of SECURITY.md, chunked bodies.
+    expect(count("http-request")).toBeGreaterThanOrEqual(70);
+    expect(count("http-response")).toBeGreaterThanOrEqual(40);
+    expect(count("http-chunked")).toBeGreaterThanOrEqual(30);
+    expect(count("http-request") + count("http-response") + count("http-chunked")).toBeGreaterThanOrEqual(150);
   });
   for (const [file, list] of byFile) {
     describe(file, () => {

@@ -1,5 +1,5 @@
 // The whole export surface of edgepass.wasm: thin functions over the pointer-level code in
-// util/, fastcgi/ and cgi/. Only numbers cross this boundary (ARCHITECTURE.md rule 1): pointers
+// util/, fastcgi/, cgi/ and http1/. Only numbers cross this boundary (ARCHITECTURE.md rule 1): pointers
 // and lengths in, an i32 out (>= 0 a result, < 0 a code from wasm/abi/codes.ts), structured
 // results in offset tables in linear memory. Documented for other hosts in wasm/ABI.md; an
 // export, once published, keeps its name and signature.
@@ -14,6 +14,10 @@ import { decodePairs, encodedPairsSize, encodePairs } from "./fastcgi/pairs";
 import { decoderAtBoundary, decoderFeed, decoderNew } from "./fastcgi/decoder";
 import { setInFlight } from "./fastcgi/inflight";
 import { BAD_ARGUMENT } from "../abi/codes";
+import { parseRequestHead } from "./http1/request";
+import { parseResponseHead } from "./http1/response";
+import { chunkedFeed, chunkedNew } from "./http1/chunked";
+import { chunkSize, encodeChunk } from "./http1/encode";
 
 // --- module ---
 
@@ -118,4 +122,34 @@ export function cgi_build_params(out: usize, cap: u32, list: usize, ownedLen: u3
 
 export function cgi_parse_head(buf: usize, len: u32, limit: u32, table: usize, cap: u32): i32 {
   return parseHead(buf, len, limit, table, cap);
+}
+
+// --- HTTP/1.1 ---
+
+export function http_parse_request_head(buf: usize, len: u32, limit: u32, table: usize, cap: u32): i32 {
+  return parseRequestHead(buf, len, limit, table, cap);
+}
+
+export function http_parse_response_head(buf: usize, len: u32, limit: u32, request: u32, table: usize, cap: u32): i32 {
+  return parseResponseHead(buf, len, limit, request, table, cap);
+}
+
+export function http_chunked_new(): i32 {
+  return chunkedNew();
+}
+
+export function http_chunked_free(state: usize): void {
+  if (state != 0) heap.free(state);
+}
+
+export function http_chunked_feed(state: usize, buf: usize, len: u32): i32 {
+  return chunkedFeed(state, buf, len);
+}
+
+export function http_chunk_size(len: u32): i32 {
+  return chunkSize(len);
+}
+
+export function http_encode_chunk(out: usize, cap: u32, data: usize, len: u32): i32 {
+  return encodeChunk(out, cap, data, len);
 }

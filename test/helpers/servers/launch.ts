@@ -79,7 +79,8 @@ export async function launch(o: LaunchOptions): Promise<Server> {
   const stop = async () => {
     if (proc.pid !== undefined) {
       if (proc.exitCode === null && proc.signalCode === null) {
-        signalGroup("SIGTERM");
+        // The master alone: it stops its workers in its own order.
+        proc.kill("SIGTERM");
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       }
       // Workers that outlived their master, or a master that ignored SIGTERM.

@@ -1,0 +1,125 @@
+// HTTP/1.1 heads and chunk framing over the Wasm exports: copies the head bytes into the input
+// scratch, lets the module fill an offset table, and turns the table into strings only here,
+// at the edge (header names and values as latin-1 ByteStrings, like the fetch API).
+
+import { FIELD_NAME_END, FIELD_NAME_START, FIELD_SIZE, FIELD_VALUE_END, FIELD_VALUE_START } from "../../wasm/abi/layout";
+import {
+  H1_FIELD_COUNT, H1_FIELDS, H1_FLAGS, H1_FRAMING, H1_FRAMING_CHUNKED, H1_FRAMING_CLOSE, H1_FRAMING_LENGTH,
+  H1_FRAMING_NONE, H1_LENGTH_HI, H1_LENGTH_LO, H1_METHOD_END, H1_METHOD_START, H1_REASON_END, H1_REASON_START,
+  H1_REQ_CONNECT, H1_REQ_HEAD, H1_REQ_OTHER, H1_STATUS, H1_TARGET_END, H1_TARGET_START, H1_VERSION,
+  H1F_EXPECT_CONTINUE, H1F_KEEP_ALIVE,
+} from "../../wasm/abi/http1";
+import { MAX_HEAD_FIELDS } from "./cgi";
+import { check } from "./errors";
+import type { Scratch, WasmHeap } from "./memory";
+import { latin1 } from "./text";
+import type { BodyFraming, HttpRequestHead, HttpResponseHead } from "./types";
+
+const NONE: BodyFraming = Object.freeze({ kind: "none" });
+const CHUNKED: BodyFraming = Object.freeze({ kind: "chunked" });
+const CLOSE: BodyFraming = Object.freeze({ kind: "close" });
+
+/** What the table says about framing. */
+function framingOf(i32: Int32Array, t: number): BodyFraming {
+  switch (i32[t + H1_FRAMING / 4]) {
+    case H1_FRAMING_NONE:
+      return NONE;
+    case H1_FRAMING_LENGTH:
+      // Two u32 halves of a value <= 2^53-1: exact as a number.
+      return { kind: "length", length: (i32[t + H1_LENGTH_HI / 4] >>> 0) * 2 ** 32 + (i32[t + H1_LENGTH_LO / 4] >>> 0) };
+    case H1_FRAMING_CHUNKED:
+      return CHUNKED;
+    case H1_FRAMING_CLOSE:
+      return CLOSE;
+    default:
+      throw new Error(`http1: unknown framing ${i32[t + H1_FRAMING / 4]} (module newer than the codec?)`);
+  }
+}
+
+function checkLimit(limit: number, what: string): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > 0x7fffffff) {
+    throw new RangeError(`${what}: limit must be an integer in 1..2^31-1, got ${limit}`);
+  }
+}
+
+export class Http1 {
+  constructor(
+    private readonly heap: WasmHeap,
+    private readonly input: Scratch,
+    private readonly output: Scratch,
+  ) {}
+
+  /** Copies the part of `buf` that can belong to a head into Wasm memory; sizes the table. */
+  private stage(buf: Uint8Array, limit: number): { ptr: number; len: number; table: number; cap: number } {
+    const len = Math.min(buf.length, limit); // bytes past the limit never belong to a head
+    const cap = Math.min(Math.floor(limit / 3) + 1, MAX_HEAD_FIELDS); // "a:\n" is the shortest field line
+    const ptr = this.input.ensure(len);
+    const table = this.output.ensure(H1_FIELDS + cap * FIELD_SIZE);
+    this.heap.u8().set(buf.subarray(0, len), ptr);
+    return { ptr, len, table, cap };
+  }
+
+  private headers(buf: Uint8Array, table: number): Array<[string, string]> {
+    const i32 = this.heap.i32();
+    const count = i32[(table + H1_FIELD_COUNT) >>> 2];
+    const out: Array<[string, string]> = [];
+    for (let i = 0; i < count; i++) {
+      const f = (table + H1_FIELDS + i * FIELD_SIZE) >>> 2;
+      out.push([
+        latin1(buf.subarray(i32[f + FIELD_NAME_START / 4], i32[f + FIELD_NAME_END / 4])),
+        latin1(buf.subarray(i32[f + FIELD_VALUE_START / 4], i32[f + FIELD_VALUE_END / 4])),
+      ]);
+    }
+    return out;
+  }
+
+  parseResponseHead(buf: Uint8Array, limit: number, requestMethod: string): HttpResponseHead | null {
+    checkLimit(limit, "parseHttpResponseHead");
+    const request = requestMethod === "HEAD" ? H1_REQ_HEAD : requestMethod === "CONNECT" ? H1_REQ_CONNECT : H1_REQ_OTHER;
+    const { ptr, len, table, cap } = this.stage(buf, limit);
+    const bodyOffset = check(this.heap.wasm.http_parse_response_head(ptr, len, limit, request, table, cap), "HTTP response head");
+    if (bodyOffset === 0) return null;
+    const i32 = this.heap.i32();
+    const t = table >>> 2;
+    return {
+      version: i32[t + H1_VERSION / 4],
+      status: i32[t + H1_STATUS / 4],
+      reason: latin1(buf.subarray(i32[t + H1_REASON_START / 4], i32[t + H1_REASON_END / 4])),
+      headers: this.headers(buf, table),
+      bodyOffset,
+      framing: framingOf(i32, t),
+      keepAlive: (i32[t + H1_FLAGS / 4] & H1F_KEEP_ALIVE) !== 0,
+    };
+  }
+
+  parseRequestHead(buf: Uint8Array, limit: number): HttpRequestHead | null {
+    checkLimit(limit, "parseHttpRequestHead");
+    const { ptr, len, table, cap } = this.stage(buf, limit);
+    const bodyOffset = check(this.heap.wasm.http_parse_request_head(ptr, len, limit, table, cap), "HTTP request head");
+    if (bodyOffset === 0) return null;
+    const i32 = this.heap.i32();
+    const t = table >>> 2;
+    const flags = i32[t + H1_FLAGS / 4];
+    return {
+      method: latin1(buf.subarray(i32[t + H1_METHOD_START / 4], i32[t + H1_METHOD_END / 4])),
+      target: latin1(buf.subarray(i32[t + H1_TARGET_START / 4], i32[t + H1_TARGET_END / 4])),
+      version: i32[t + H1_VERSION / 4],
+      headers: this.headers(buf, table),
+      bodyOffset,
+      framing: framingOf(i32, t),
+      keepAlive: (flags & H1F_KEEP_ALIVE) !== 0,
+      expectContinue: (flags & H1F_EXPECT_CONTINUE) !== 0,
+    };
+  }
+
+  encodeChunk(data: Uint8Array): Uint8Array {
+    const wasm = this.heap.wasm;
+    const size = check(wasm.http_chunk_size(data.length), "encodeChunk");
+    const out = this.output.ensure(size);
+    // The data goes straight to where it belongs in the chunk; the module frames it in place.
+    const at = data.length === 0 ? out : out + size - data.length - 2;
+    this.heap.u8().set(data, at);
+    const n = check(wasm.http_encode_chunk(out, size, at, data.length), "encodeChunk");
+    return this.heap.copyOut(out, n);
+  }
+}
