@@ -20,10 +20,10 @@ const GATEWAY_ALIASES: Record<string, string> = {
   client_body_buffer_size: "max_body_buffer",
   fastcgi_buffer_size: "response_head_limit",
 };
-const UPSTREAM_KEYS = ["protocol", "servers", "connect_timeout", "send_timeout", "read_timeout", "modifier1", "modifier2", "host", "via", "url"] as const;
+const UPSTREAM_KEYS = ["protocol", "servers", "connect_timeout", "send_timeout", "read_timeout", "modifier1", "modifier2", "host", "via", "url", "request_buffering"] as const;
 const PROTOCOLS = ["fastcgi", "scgi", "uwsgi", "http"] as const;
 /** Keys that belong to one protocol only. */
-const PROTOCOL_KEYS: Record<string, (typeof PROTOCOLS)[number]> = { modifier1: "uwsgi", modifier2: "uwsgi", host: "http", via: "http", url: "http" };
+const PROTOCOL_KEYS: Record<string, (typeof PROTOCOLS)[number]> = { modifier1: "uwsgi", modifier2: "uwsgi", host: "http", via: "http", url: "http", request_buffering: "http" };
 const UPSTREAM_ALIASES: Record<string, string> = {
   server: "servers",
   address: "servers",
@@ -35,6 +35,7 @@ const UPSTREAM_ALIASES: Record<string, string> = {
   proxy_read_timeout: "read_timeout",
   uwsgi_modifier1: "modifier1",
   uwsgi_modifier2: "modifier2",
+  proxy_request_buffering: "request_buffering",
 };
 const UPSTREAM_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -172,7 +173,11 @@ function byte(c: Checker, at: string[], v: unknown, fallback: number): number {
 }
 
 function httpOptions(c: Checker, at: string[], u: Table, via: "socket" | "fetch"): HttpUpstreamOptions {
-  const opts: HttpUpstreamOptions = { via };
+  const opts: HttpUpstreamOptions = { via, requestBuffering: false };
+  if (u.request_buffering !== undefined) {
+    if (typeof u.request_buffering !== "boolean") c.fail([...at, "request_buffering"], "true or false", { got: u.request_buffering });
+    opts.requestBuffering = u.request_buffering;
+  }
   if (u.host !== undefined) {
     const expected = 'the Host header to send, e.g. "app.internal" or "app.internal:8080"';
     const host = c.string([...at, "host"], u.host, expected);

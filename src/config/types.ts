@@ -32,6 +32,10 @@ export interface HttpUpstreamOptions {
   via: "socket" | "fetch";
   /** url, with via = "fetch": the origin's base URL, e.g. "https://app.example.com". */
   url?: string;
+  /** request_buffering (nginx's proxy_request_buffering), default false: a body of unknown
+   *  length streams chunked; true buffers it to max_body_buffer and sends Content-Length, for
+   *  origins that refuse chunked requests (Apache mod_wsgi and mod_python answer 411). */
+  requestBuffering: boolean;
 }
 
 /** nginx location modifiers: "= /x" exact, "^~ /x" prefix that stops the regex search,

@@ -50,7 +50,8 @@ export interface ExchangeContext {
 }
 
 export interface Exchange {
-  /** true: the origin needs the exact body length up front (CGI's CONTENT_LENGTH). */
-  readonly needsLength: boolean;
+  /** true: this origin needs the exact body length up front (CGI's CONTENT_LENGTH, or an
+   *  HTTP origin that refuses chunked requests), so unknown lengths are buffered first. */
+  needsLength(upstream: UpstreamConfig): boolean;
   forward(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse>;
 }

@@ -54,7 +54,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         request.body,
         request.headers.get("content-length"),
         config.gateway.maxBodyBuffer,
-        exchange.needsLength,
+        exchange.needsLength(upstream),
       );
       const headers: Array<[string, string]> = [];
       request.headers.forEach((v, k) => headers.push([k, v]));

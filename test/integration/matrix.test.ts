@@ -133,6 +133,20 @@ describe.each(rows.map((row) => [row.title, row] as const))("%s", (_title, row) 
       expect(createHash("sha256").update(got).digest("hex")).toBe(createHash("sha256").update(upload).digest("hex"));
     }));
 
+  it("POST of unknown length (chunked from the client) makes the round trip", () =>
+    check(row, async (url) => {
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let o = 0; o < upload.length; o += 50_000) c.enqueue(upload.subarray(o, o + 50_000));
+          c.close();
+        },
+      });
+      const res = await fetch(url("echo"), { method: "POST", body, duplex: "half" } as RequestInit);
+      expect(res.status).toBe(200);
+      const got = Buffer.from(await res.arrayBuffer());
+      expect(createHash("sha256").update(got).digest("hex")).toBe(createHash("sha256").update(upload).digest("hex"));
+    }));
+
   it("a non-200 status (418) passes through with the app's body", () =>
     check(row, async (url) => {
       const res = await fetch(url("status", "?code=418"));

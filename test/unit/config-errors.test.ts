@@ -214,6 +214,19 @@ describe("[upstreams]", () => {
     });
   });
 
+  it("request_buffering is a boolean, for http upstreams only", () => {
+    expectError(UPSTREAM.replace('"fastcgi"', '"http"') + 'request_buffering = "yes"\n' + ROUTE, {
+      line: 4,
+      key: "upstreams.php.request_buffering",
+      says: ["expected true or false"],
+    });
+    expectError(UPSTREAM + "request_buffering = true\n" + ROUTE, {
+      line: 4,
+      key: "upstreams.php.request_buffering",
+      says: ['request_buffering applies to protocol "http" only'],
+    });
+  });
+
   it('via = "fetch" needs a url, and url needs via = "fetch"', () => {
     expectError(UPSTREAM.replace('"fastcgi"', '"http"') + 'via = "fetch"\n' + ROUTE, {
       line: 1,

@@ -15,7 +15,7 @@ const REQUEST_ID = 1;
 const EMPTY = new Uint8Array(0);
 
 export const fastcgiExchange: Exchange = {
-  needsLength: true,
+  needsLength: () => true,
   async forward(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse> {
     const { codec, settings, upstream } = ctx;
     let params: Uint8Array;

@@ -13,7 +13,7 @@ import { readStreamResponse, stripHopByHop } from "../stream-response.js";
 import { encodeRequestHead, requestHeaders } from "./request-head.js";
 
 export const httpExchange: Exchange = {
-  needsLength: false,
+  needsLength: (u) => u.http?.requestBuffering === true,
   forward(req, ctx) {
     return ctx.upstream.http?.via === "fetch" ? viaFetch(req, ctx) : viaSocket(req, ctx);
   },

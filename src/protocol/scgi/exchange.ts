@@ -7,7 +7,7 @@ import { concatBytes } from "../io.js";
 const ascii = new TextEncoder();
 
 export const scgiExchange: Exchange = {
-  needsLength: true,
+  needsLength: () => true,
   forward: (req, ctx) =>
     forwardCgiStream(
       {

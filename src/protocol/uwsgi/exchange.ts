@@ -8,7 +8,7 @@ import { forwardCgiStream } from "../cgi-stream.js";
 import { concatBytes } from "../io.js";
 
 export const uwsgiExchange: Exchange = {
-  needsLength: true,
+  needsLength: () => true,
   forward: (req, ctx) =>
     forwardCgiStream(
       {

@@ -29,6 +29,8 @@ export interface Row {
   /** For the query action: SCRIPT_NAME and PATH_INFO as edgepass must build them (CGI-style
    *  protocols only; an HTTP origin computes its own). */
   cgi?: { scriptName: string; pathInfo: string };
+  /** HTTP origins that refuse chunked request bodies (411) get request_buffering = true. */
+  requestBuffering?: boolean;
 }
 
 /** An app-mode row: /<name>/<action>, with SCRIPT_NAME "" and the whole path in PATH_INFO
@@ -67,17 +69,24 @@ export const rows: Row[] = [
   appMode("uwsgi-uwsgi", "5. uWSGI --socket (uwsgi protocol)", "uwsgi", (apps) => startUwsgi({ socket: "uwsgi", wsgiFile: wsgiFile(apps) })),
   appMode("gevent", "6. gevent WSGIServer (HTTP)", "http", (apps) => startGevent({ appDir: join(apps, "wsgi") })),
   appMode("gunicorn", "7. gunicorn (HTTP)", "http", (apps) => startGunicorn({ wsgiFile: wsgiFile(apps) })),
-  appMode("mod-wsgi", "8. Apache + mod_wsgi (HTTP)", "http", (apps) => startApache({ kind: "wsgi", wsgiFile: wsgiFile(apps) })),
-  appMode("mod-python", "9. Apache + mod_python (HTTP)", "http", (apps) =>
-    startApache({ kind: "python", dir: join(apps, "mod_python"), module: "handler" }),
-  ),
+  // Apache answers 411 to a chunked request body (mod_wsgi unless WSGIChunkedRequest On):
+  // these two rows buffer unknown-length bodies the way nginx's proxy_request_buffering does.
+  { ...appMode("mod-wsgi", "8. Apache + mod_wsgi (HTTP)", "http", (apps) => startApache({ kind: "wsgi", wsgiFile: wsgiFile(apps) })), requestBuffering: true },
+  {
+    ...appMode("mod-python", "9. Apache + mod_python (HTTP)", "http", (apps) =>
+      startApache({ kind: "python", dir: join(apps, "mod_python"), module: "handler" }),
+    ),
+    requestBuffering: true,
+  },
 ];
 
 /** One edgepass config routing every row's prefix to its origin. */
 export function matrixConfig(entries: Array<{ row: Row; port: number }>, docroot: string): string {
   const out: string[] = ["# Written by test/integration/matrix.test.ts: one route per deployment row.", ""];
   for (const { row, port } of entries) {
-    out.push(`[upstreams.${row.name}]`, `protocol = "${row.protocol}"`, `servers = ["127.0.0.1:${port}"]`, "");
+    out.push(`[upstreams.${row.name}]`, `protocol = "${row.protocol}"`, `servers = ["127.0.0.1:${port}"]`);
+    if (row.requestBuffering) out.push("request_buffering = true");
+    out.push("");
   }
   for (const { row } of entries) {
     out.push("[[routes]]", `match = "^~ /${row.name}/"`, `upstream = "${row.name}"`);
