@@ -1,14 +1,11 @@
 // The exchange shared by SCGI and uwsgi: both send a block of CGI variables, then the body,
 // and read back an HTTP status line or a CGI head on a connection that closes after each
 // response. Only the framing of the variable block differs.
-import { CodecError, type Codec, type Http1Codec } from "../codec/types.js";
-import { Codes, GatewayError } from "../core/errors.js";
+import type { Codec, Http1Codec } from "../codec/types.js";
 import type { ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
-import { connectUpstream } from "./connect.js";
-import { UpstreamIO } from "./io.js";
 import { paramsError } from "./params-error.js";
-import { raw, sendBody } from "./send-body.js";
-import { readStreamResponse } from "./stream-response.js";
+import { raw } from "./send-body.js";
+import { streamExchange } from "./stream-exchange.js";
 
 export interface CgiStreamProtocol {
   format: "scgi" | "uwsgi";
@@ -35,36 +32,5 @@ export async function forwardCgiStream(p: CgiStreamProtocol, req: ForwardRequest
   } catch (e) {
     throw paramsError(e);
   }
-  const head = p.frame(vars, ctx);
-
-  const { conn, origin } = await connectUpstream(ctx, req.log);
-  const io = new UpstreamIO(conn, origin, ctx.upstream.readTimeoutMs, ctx.upstream.sendTimeoutMs);
-  let released = false;
-  const release = () => {
-    if (!released) {
-      released = true;
-      void io.close();
-    }
-  };
-  let sendError: unknown = null;
-  void (async () => {
-    // One write for head and a small body; large bodies follow as they arrive.
-    await io.write(head);
-    if (req.body) await sendBody(req.body, io, raw);
-  })().catch((e) => {
-    sendError = e;
-    if (!released) req.log.log("warn", "upstream_send_failed", { origin, error: e instanceof GatewayError ? e.code : String(e) });
-    release();
-  });
-  return readStreamResponse({
-    io,
-    codec,
-    origin,
-    mode: "cgi-or-http",
-    method: req.method,
-    headLimit: ctx.settings.responseHeadLimit,
-    log: req.log,
-    release,
-    sendError: () => sendError,
-  });
+  return streamExchange(req, ctx, p.frame(vars, ctx), raw, "cgi-or-http");
 }

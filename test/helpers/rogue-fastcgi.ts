@@ -1,7 +1,7 @@
 // A FastCGI origin that misbehaves on purpose, one way per path (SECURITY.md, "Upstream
 // responses"). Its bytes are built here by hand from the FastCGI 1.0 spec, independently of
 // the codec under test, so a bug in the codec cannot hide itself.
-import net from "node:net";
+import { scriptedServer, type ScriptedServer } from "./scripted-server.js";
 
 const STDOUT = 6;
 const STDERR = 7;
@@ -109,12 +109,8 @@ export const scripts: Record<string, Script> = {
   },
 };
 
-export async function startRogueFastcgi(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((sock) => {
-    sockets.add(sock);
-    sock.on("close", () => sockets.delete(sock));
-    sock.on("error", () => {});
+export async function startRogueFastcgi(): Promise<ScriptedServer> {
+  return scriptedServer((sock) => {
     let buf = Buffer.alloc(0);
     let started = false;
     sock.on("data", (d) => {
@@ -129,13 +125,4 @@ export async function startRogueFastcgi(): Promise<{ port: number; close(): Prom
       void script(req.id, (b) => sock.write(b), () => sock.end());
     });
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
 }

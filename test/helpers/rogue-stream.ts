@@ -2,7 +2,7 @@
 // purpose. It finds "/rogue/<case>" anywhere in what the gateway sent (the request line for
 // HTTP, REQUEST_URI in an SCGI or uwsgi block), answers with that case's scripted bytes, and
 // closes. Hand-written bytes, independent of the code under test.
-import net from "node:net";
+import { scriptedServer, type ScriptedServer } from "./scripted-server.js";
 
 export const streamCases: Record<string, string> = {
   ok: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nfine\n",
@@ -19,12 +19,8 @@ export const streamCases: Record<string, string> = {
   "close-delimited": "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end",
 };
 
-export async function startRogueStream(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((sock) => {
-    sockets.add(sock);
-    sock.on("close", () => sockets.delete(sock));
-    sock.on("error", () => {});
+export async function startRogueStream(): Promise<ScriptedServer> {
+  return scriptedServer((sock) => {
     let seen = "";
     let answered = false;
     sock.on("data", (d) => {
@@ -37,13 +33,4 @@ export async function startRogueStream(): Promise<{ port: number; close(): Promi
       sock.end(Buffer.from(streamCases[m[1]] ?? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", "latin1"));
     });
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
 }

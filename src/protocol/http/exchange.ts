@@ -6,10 +6,9 @@ import type { Codec, Http1Codec } from "../../codec/types.js";
 import { withTimeout } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
-import { connectUpstream } from "../connect.js";
-import { UpstreamIO } from "../io.js";
-import { raw, sendBody } from "../send-body.js";
-import { readStreamResponse, stripHopByHop } from "../stream-response.js";
+import { raw } from "../send-body.js";
+import { streamExchange } from "../stream-exchange.js";
+import { stripHopByHop } from "../stream-response.js";
 import { encodeRequestHead, requestHeaders } from "./request-head.js";
 
 export const httpExchange: Exchange = {
@@ -27,36 +26,8 @@ async function viaSocket(req: ForwardRequest, ctx: ExchangeContext): Promise<For
   } catch (e) {
     throw new GatewayError(Codes.REQUEST_INVALID, 400, "The request cannot be forwarded: its request line or a header holds forbidden bytes.", String(e));
   }
-  const { conn, origin } = await connectUpstream(ctx, req.log);
-  const io = new UpstreamIO(conn, origin, ctx.upstream.readTimeoutMs, ctx.upstream.sendTimeoutMs);
-  let released = false;
-  const release = () => {
-    if (!released) {
-      released = true;
-      void io.close();
-    }
-  };
-  let sendError: unknown = null;
   const frame = req.body?.length === null ? (d: Uint8Array) => codec.encodeChunk(d) : raw;
-  void (async () => {
-    await io.write(head);
-    if (req.body) await sendBody(req.body, io, frame);
-  })().catch((e) => {
-    sendError = e;
-    if (!released) req.log.log("warn", "upstream_send_failed", { origin, error: e instanceof GatewayError ? e.code : String(e) });
-    release();
-  });
-  return readStreamResponse({
-    io,
-    codec,
-    origin,
-    mode: "http",
-    method: req.method,
-    headLimit: ctx.settings.responseHeadLimit,
-    log: req.log,
-    release,
-    sendError: () => sendError,
-  });
+  return streamExchange(req, ctx, head, frame, "http");
 }
 
 async function viaFetch(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse> {

@@ -1,0 +1,49 @@
+// One exchange over a byte-stream connection (SCGI, uwsgi, HTTP/1.1): connect, send the
+// request head and then the body while the response is read, release the connection once.
+// The body is sent concurrently because an origin may answer (an error, a redirect) before it
+// has read the whole upload, and must not deadlock against us.
+import type { Codec, Http1Codec } from "../codec/types.js";
+import { GatewayError } from "../core/errors.js";
+import type { ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
+import { connectUpstream } from "./connect.js";
+import { UpstreamIO } from "./io.js";
+import { sendBody } from "./send-body.js";
+import { readStreamResponse } from "./stream-response.js";
+
+export async function streamExchange(
+  req: ForwardRequest,
+  ctx: ExchangeContext,
+  head: Uint8Array,
+  frameBody: (d: Uint8Array) => Uint8Array,
+  mode: "http" | "cgi-or-http",
+): Promise<ForwardResponse> {
+  const { conn, origin } = await connectUpstream(ctx, req.log);
+  const io = new UpstreamIO(conn, origin, ctx.upstream.readTimeoutMs, ctx.upstream.sendTimeoutMs);
+  let released = false;
+  const release = () => {
+    if (!released) {
+      released = true;
+      void io.close();
+    }
+  };
+  let sendError: unknown = null;
+  void (async () => {
+    await io.write(head);
+    if (req.body) await sendBody(req.body, io, frameBody);
+  })().catch((e) => {
+    sendError = e;
+    if (!released) req.log.log("warn", "upstream_send_failed", { origin, error: e instanceof GatewayError ? e.code : String(e) });
+    release();
+  });
+  return readStreamResponse({
+    io,
+    codec: ctx.codec as Codec & Http1Codec,
+    origin,
+    mode,
+    method: req.method,
+    headLimit: ctx.settings.responseHeadLimit,
+    log: req.log,
+    release,
+    sendError: () => sendError,
+  });
+}
