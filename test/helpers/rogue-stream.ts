@@ -30,6 +30,23 @@ export async function startRogueStream(): Promise<ScriptedServer> {
       // Wait for the end of the request head (HTTP) or enough of the block (SCGI/uwsgi).
       if (!m || (!seen.includes("\r\n\r\n") && seen.length < 64 && !seen.includes("\0"))) return;
       answered = true;
+      if (m[1] === "echo-head") {
+        // Answers with exactly what arrived (the request head, and the body once it is
+        // complete), so a test can check what the gateway sent.
+        const done = () => {
+          const body = Buffer.from(seen, "latin1");
+          sock.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+        };
+        const framed = /\r\ncontent-length: (\d+)\r\n/i.exec(seen);
+        const headEnd = seen.indexOf("\r\n\r\n") + 4;
+        const complete = () => (framed ? seen.length >= headEnd + Number(framed[1]) : /\r\n0\r\n\r\n$/.test(seen) || !/chunked/i.test(seen));
+        if (complete()) return done();
+        sock.on("data", (more) => {
+          seen += more.toString("latin1");
+          if (complete()) done();
+        });
+        return;
+      }
       sock.end(Buffer.from(streamCases[m[1]] ?? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", "latin1"));
     });
   });
