@@ -148,3 +148,12 @@ describe("stream protocols (HTTP, SCGI, uwsgi): framing from the origin's head",
     expect(res.status).toBe(502);
   });
 });
+
+describe("uwsgi: the 16-bit vars size", () => {
+  it("a request whose variables exceed 64 KiB is refused with 431 and a body that says why", async () => {
+    const res = await gw.fetch("/uwsgi/query", { headers: { Cookie: "big=" + "x".repeat(70_000) } });
+    expect(res.status).toBe(431);
+    expect(res.headers.get("x-edgepass-error")).toBe("HEADERS_TOO_LARGE");
+    expect(await res.text()).toMatch(/65,535/);
+  });
+});
