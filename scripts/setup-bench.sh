@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what the benchmarks need beyond the test origins: nginx (the anchor edgepass is
+# compared with) and wrk (the load generator). Idempotent; root or sudo.
+set -euo pipefail
+bash "$(dirname "${BASH_SOURCE[0]}")/setup-test.sh"
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+{ command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]]; } || missing+=(nginx-light)
+if [[ ${#missing[@]} -eq 0 ]]; then echo "setup-bench: nothing to install"; exit 0; fi
+as_root=(env); [[ $(id -u) -eq 0 ]] || as_root=(sudo env)
+"${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup-bench: installed ${missing[*]}"
