@@ -157,3 +157,33 @@ describe("uwsgi: the 16-bit vars size", () => {
     expect(await res.text()).toMatch(/65,535/);
   });
 });
+
+describe('http with via = "fetch": the platform\'s fetch() to the origin\'s URL', () => {
+  const viaFetch = harness(`
+[upstreams.web]
+protocol = "http"
+via = "fetch"
+url = "http://127.0.0.1:${ports.http}"
+
+[[routes]]
+match = "/"
+upstream = "web"
+`);
+
+  it("GET, POST round trip, Set-Cookie and a streamed body all pass through fetch()", async () => {
+    const q = await viaFetch.fetch("/app/query?a=1");
+    expect(q.status).toBe(200);
+    expect(((await q.json()) as { query: string }).query).toBe("a=1");
+
+    const body = pattern(100_000, 5);
+    const echo = await viaFetch.fetch("/app/echo", { method: "POST", body });
+    expect(await sha256Hex(await echo.arrayBuffer())).toBe(await sha256Hex(body));
+
+    const c = await viaFetch.fetch("/app/cookies");
+    expect(setCookies(c.headers)).toHaveLength(2);
+    await c.text();
+
+    const big = await viaFetch.fetch("/app/big");
+    expect((await big.arrayBuffer()).byteLength).toBe(4 * 1024 * 1024);
+  });
+});
