@@ -51,7 +51,7 @@ const MESSAGES: Record<CodeName, string> = {
   HTTP_BAD_STATUS: "the upstream status code is not three digits in 100..599",
   HTTP_BAD_REQUEST_LINE: "the request line is not \"METHOD target HTTP/x.y\" with single spaces",
   HTTP_BAD_METHOD: "the request method contains a byte that is not a token character",
-  HTTP_BAD_TARGET: "the request target contains whitespace or a control byte, or has a form its method does not allow",
+  HTTP_BAD_TARGET: "the request target contains whitespace, a control byte or a raw non-ASCII byte, or has a form its method does not allow",
   HTTP_BAD_VERSION: "the HTTP version is not of the form HTTP/1.1",
   HTTP_VERSION_UNSUPPORTED: "the HTTP version is neither 1.0 nor 1.1 (a request: answer 505)",
   HTTP_CL_AND_TE: "the message has both Content-Length and Transfer-Encoding (request smuggling shape)",
@@ -71,6 +71,7 @@ const MESSAGES: Record<CodeName, string> = {
   HTTP_CHUNK_MISSING_CRLF: "chunk data is not followed by CRLF (the chunk is longer than its size says)",
   HTTP_CHUNK_BAD_TRAILER: "a trailer line of a chunked body is not a valid header line",
   HTTP_CHUNK_TRAILERS_TOO_LARGE: `the trailer section of a chunked body exceeds ${CH_TRAILER_MAX} bytes`,
+  HTTP_CHUNK_FRAMING_TRAILER: "a chunked body carries Content-Length or Transfer-Encoding as a trailer field (framing fields cannot be trailers)",
 };
 
 const NAMES = new Map<number, CodeName>();

@@ -3,7 +3,9 @@
 // A vector file is markdown. Everything before the first "## " heading is the preamble; a
 // `kind: NAME` line there selects the harness for the file (otherwise the file-name prefix
 // does: "fastcgi-*.md" -> fastcgi, "cgi-head-*.md" -> cgi-head, "cgi-params-*.md" ->
-// cgi-params). Each "## " heading starts a case:
+// cgi-params, "http-request-*.md" -> http-request, "http-response-*.md" -> http-response,
+// "http-chunked-*.md" -> http-chunked). Each "## " heading starts a case; a file without
+// one (e.g. http-differential.md, which uses "### ") holds no cases:
 //
 //   ## Title
 //   <!-- key=value key=value -->     options for the harness (optional, any number)
@@ -33,6 +35,9 @@ const PREFIX_KINDS: Array<[string, string]> = [
   ["fastcgi-", "fastcgi"],
   ["cgi-head-", "cgi-head"],
   ["cgi-params-", "cgi-params"],
+  ["http-request-", "http-request"],
+  ["http-response-", "http-response"],
+  ["http-chunked-", "http-chunked"],
 ];
 
 export function kindFromFileName(file: string): string | undefined {

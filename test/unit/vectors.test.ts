@@ -360,9 +360,9 @@ describe("markdown vectors", () => {
     expect(count("cgi-head")).toBeGreaterThanOrEqual(25);
     expect(count("cgi-params")).toBeGreaterThanOrEqual(15);
     // The HTTP/1.1 corpus: request and response classes of SECURITY.md, chunked bodies.
-    expect(count("http-request")).toBeGreaterThanOrEqual(70);
-    expect(count("http-response")).toBeGreaterThanOrEqual(40);
-    expect(count("http-chunked")).toBeGreaterThanOrEqual(30);
+    expect(count("http-request")).toBeGreaterThanOrEqual(140);
+    expect(count("http-response")).toBeGreaterThanOrEqual(70);
+    expect(count("http-chunked")).toBeGreaterThanOrEqual(60);
     expect(count("http-request") + count("http-response") + count("http-chunked")).toBeGreaterThanOrEqual(150);
   });
   for (const [file, list] of byFile) {

@@ -107,7 +107,7 @@ export const HTTP_BAD_STATUS = -40;
 export const HTTP_BAD_REQUEST_LINE = -41;
 /** A method that is not a token (RFC 9110 9.1). */
 export const HTTP_BAD_METHOD = -42;
-/** A request-target with a control byte, DEL or whitespace, or in a form the method does not allow (RFC 9112 3.2). */
+/** A request-target with a byte other than VCHAR, or in a form the method does not allow (RFC 9112 3.2). */
 export const HTTP_BAD_TARGET = -43;
 /** An HTTP-version that is not "HTTP/" DIGIT "." DIGIT (RFC 9112 2.3). */
 export const HTTP_BAD_VERSION = -44;
@@ -151,3 +151,6 @@ export const HTTP_CHUNK_MISSING_CRLF = -60;
 export const HTTP_CHUNK_BAD_TRAILER = -61;
 /** The trailer section is over its cap. */
 export const HTTP_CHUNK_TRAILERS_TOO_LARGE = -62;
+/** Content-Length or Transfer-Encoding in the trailer section (RFC 9110 6.5.1: framing fields
+ *  cannot be trailers; llhttp rejects them; a server that merges trailers would re-frame). */
+export const HTTP_CHUNK_FRAMING_TRAILER = -63;

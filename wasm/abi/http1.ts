@@ -67,6 +67,9 @@ export const CH_DIGITS = 24;
 export const CH_EXT_LEN = 28;
 export const CH_EXT_TOTAL = 32;
 export const CH_TRAILER_LEN = 36;
+/** Length of the trailer field name being read, and which framing names it may still be. */
+export const CH_NAME_LEN = 40;
+export const CH_NAME_MATCH = 44;
 /** The span table: CH_SPAN_CAP entries of CH_SPAN_SIZE bytes (start, end offsets into buf). */
 export const CH_SPANS = 64;
 export const CH_SPAN_CAP = 64;

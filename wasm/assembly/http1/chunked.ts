@@ -2,8 +2,9 @@
 // size and split, state carried in a fixed block allocated once per body. Data is reported as
 // spans of the fed buffer (no copy); chunk extensions are checked against the grammar, counted
 // against a per-line and a per-body cap (Node CVE-2024-22019 was an unbounded extension read)
-// and dropped; the trailer section is checked field line by field line, capped and dropped, so a
-// trailer can neither smuggle a request (Puma CVE-2023-40175) nor grow without bound.
+// and dropped; the trailer section is checked field line by field line (framing fields are
+// refused), capped and dropped, so a trailer can neither smuggle a request or a length (Puma
+// CVE-2023-40175) nor grow without bound.
 // Every line end is CRLF: a bare CR or LF in framing is where parsers disagree.
 // Extensions follow llhttp's reading of RFC 9112 7.1.1: no BWS around ";" and "=" (the RFC
 // allows it, no sender emits it, and a gateway must not accept what the server behind it
@@ -11,14 +12,17 @@
 
 import {
   HTTP_CHUNK_BAD_EXTENSION, HTTP_CHUNK_BAD_LINE_END, HTTP_CHUNK_BAD_SIZE, HTTP_CHUNK_BAD_TRAILER,
-  HTTP_CHUNK_EXTENSIONS_TOO_LARGE, HTTP_CHUNK_MISSING_CRLF, HTTP_CHUNK_SIZE_TOO_LARGE, HTTP_CHUNK_TRAILERS_TOO_LARGE,
+  HTTP_CHUNK_EXTENSIONS_TOO_LARGE, HTTP_CHUNK_FRAMING_TRAILER, HTTP_CHUNK_MISSING_CRLF, HTTP_CHUNK_SIZE_TOO_LARGE,
+  HTTP_CHUNK_TRAILERS_TOO_LARGE,
 } from "../../abi/codes";
 import {
-  CH_CONSUMED, CH_DIGITS, CH_DONE, CH_ERROR, CH_EXT_LEN, CH_EXT_MAX, CH_EXT_TOTAL, CH_EXT_TOTAL_MAX, CH_PHASE,
-  CH_REMAINING, CH_SIZE_MAX_DIGITS, CH_SPAN_CAP, CH_SPAN_SIZE, CH_SPANS, CH_STATE_SIZE, CH_TRAILER_LEN,
+  CH_CONSUMED, CH_DIGITS, CH_DONE, CH_ERROR, CH_EXT_LEN, CH_EXT_MAX, CH_EXT_TOTAL, CH_EXT_TOTAL_MAX, CH_NAME_LEN,
+  CH_NAME_MATCH, CH_PHASE, CH_REMAINING, CH_SIZE_MAX_DIGITS, CH_SPAN_CAP, CH_SPAN_SIZE, CH_SPANS, CH_STATE_SIZE, CH_TRAILER_LEN,
   CH_TRAILER_MAX,
 } from "../../abi/http1";
+import { lowerAscii } from "../util/bytes";
 import { isFieldValueByte, isTchar } from "../util/tables";
+import { CONTENT_LENGTH, TRANSFER_ENCODING } from "./fields";
 import { MAX_LENGTH } from "./length";
 import { hexValue, isQdtext } from "./tables";
 
@@ -67,6 +71,30 @@ function extByte(s: usize): i32 {
   store<u32>(s + CH_EXT_LEN, line);
   store<u32>(s + CH_EXT_TOTAL, total);
   return line > <u32>CH_EXT_MAX || total > <u32>CH_EXT_TOTAL_MAX ? HTTP_CHUNK_EXTENSIONS_TOO_LARGE : 0;
+}
+
+// A trailer name is matched against the framing fields as its bytes arrive (it may span
+// feeds): bit 0 "content-length", bit 1 "transfer-encoding" while still possible.
+const MATCH_CL: u32 = 1;
+const MATCH_TE: u32 = 2;
+
+/** Takes the next byte `b` of a trailer field name (`first`: its first byte). */
+function trailerNameByte(s: usize, b: u32, first: bool): void {
+  const i = first ? 0 : load<u32>(s + CH_NAME_LEN);
+  let match = first ? MATCH_CL | MATCH_TE : load<u32>(s + CH_NAME_MATCH);
+  const l = lowerAscii(b);
+  if (i >= 14 || l != <u32>load<u8>(CONTENT_LENGTH + i)) match &= ~MATCH_CL;
+  if (i >= 17 || l != <u32>load<u8>(TRANSFER_ENCODING + i)) match &= ~MATCH_TE;
+  store<u32>(s + CH_NAME_LEN, i + 1);
+  store<u32>(s + CH_NAME_MATCH, match);
+}
+
+/** At the colon: a trailer named exactly Content-Length or Transfer-Encoding is an error. */
+function trailerNameEnd(s: usize): i32 {
+  const n = load<u32>(s + CH_NAME_LEN);
+  const match = load<u32>(s + CH_NAME_MATCH);
+  if ((match & MATCH_CL && n == 14) || (match & MATCH_TE && n == 17)) return HTTP_CHUNK_FRAMING_TRAILER;
+  return PH_TRAILER_VALUE;
 }
 
 /** The phase after an extension name or value: ";" starts another, CR ends the line. */
@@ -119,10 +147,17 @@ function step(s: usize, phase: i32, b: u32): i32 {
       if (b == CR) return PH_END_LF;
       if (b == LF) return HTTP_CHUNK_BAD_LINE_END;
       // A trailer line is a field line (RFC 9112 7.1.2): name token, no obs-fold.
-      return isTchar(b) ? PH_TRAILER_NAME : HTTP_CHUNK_BAD_TRAILER;
+      if (!isTchar(b)) return HTTP_CHUNK_BAD_TRAILER;
+      trailerNameByte(s, b, true);
+      return PH_TRAILER_NAME;
     case PH_TRAILER_NAME:
-      if (isTchar(b)) return PH_TRAILER_NAME;
-      return b == 0x3a ? PH_TRAILER_VALUE : HTTP_CHUNK_BAD_TRAILER;
+      if (isTchar(b)) {
+        trailerNameByte(s, b, false);
+        return PH_TRAILER_NAME;
+      }
+      // RFC 9110 6.5.1: framing fields cannot be trailers. Dropping them would be safe here,
+      // but a server behind us that merges trailers would re-frame (Puma CVE-2023-40175).
+      return b == 0x3a ? trailerNameEnd(s) : HTTP_CHUNK_BAD_TRAILER;
     case PH_TRAILER_VALUE:
       if (b == CR) return PH_TRAILER_LF;
       if (b == LF) return HTTP_CHUNK_BAD_LINE_END;

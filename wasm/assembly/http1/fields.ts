@@ -5,7 +5,7 @@
 // a long name never aliases a short one (HAProxy CVE-2021-40346 kept the length in 8 bits).
 
 import {
-  HTTP_BAD_NAME, HTTP_BAD_VALUE, HTTP_DUPLICATE_HOST, HTTP_NO_COLON, HTTP_OBS_FOLD,
+  HTTP_BAD_CONTENT_LENGTH, HTTP_BAD_NAME, HTTP_BAD_VALUE, HTTP_DUPLICATE_HOST, HTTP_NO_COLON, HTTP_OBS_FOLD,
   HTTP_SPACE_BEFORE_COLON, HTTP_TE_NOT_CHUNKED, HTTP_TOO_MANY_FIELDS,
 } from "../../abi/codes";
 import { FIELD_NAME_END, FIELD_NAME_START, FIELD_SIZE, FIELD_VALUE_END, FIELD_VALUE_START } from "../../abi/layout";
@@ -16,8 +16,8 @@ import { findLine, lineEnd, lineNext } from "./lines";
 import { contentLength, parsedLength } from "./length";
 import { validHost } from "./host";
 
-const CONTENT_LENGTH: usize = memory.data<u8>([0x63, 0x6f, 0x6e, 0x74, 0x65, 0x6e, 0x74, 0x2d, 0x6c, 0x65, 0x6e, 0x67, 0x74, 0x68]); // "content-length"
-const TRANSFER_ENCODING: usize = memory.data<u8>([0x74, 0x72, 0x61, 0x6e, 0x73, 0x66, 0x65, 0x72, 0x2d, 0x65, 0x6e, 0x63, 0x6f, 0x64, 0x69, 0x6e, 0x67]); // "transfer-encoding"
+export const CONTENT_LENGTH: usize = memory.data<u8>([0x63, 0x6f, 0x6e, 0x74, 0x65, 0x6e, 0x74, 0x2d, 0x6c, 0x65, 0x6e, 0x67, 0x74, 0x68]); // "content-length"
+export const TRANSFER_ENCODING: usize = memory.data<u8>([0x74, 0x72, 0x61, 0x6e, 0x73, 0x66, 0x65, 0x72, 0x2d, 0x65, 0x6e, 0x63, 0x6f, 0x64, 0x69, 0x6e, 0x67]); // "transfer-encoding"
 const HOST: usize = memory.data<u8>([0x68, 0x6f, 0x73, 0x74]); // "host"
 const CONNECTION: usize = memory.data<u8>([0x63, 0x6f, 0x6e, 0x6e, 0x65, 0x63, 0x74, 0x69, 0x6f, 0x6e]); // "connection"
 const EXPECT: usize = memory.data<u8>([0x65, 0x78, 0x70, 0x65, 0x63, 0x74]); // "expect"
@@ -70,14 +70,23 @@ function noteConnection(p: usize, n: u32): void {
   }
 }
 
+/** True when the trimmed-off whitespace after a value, [p, end), holds an HTAB. */
+function tabAfter(p: usize, end: usize): bool {
+  for (let q = p; q < end; q++) if (load<u8>(q) == 0x09) return true;
+  return false;
+}
+
 /** Applies what a field means for framing; the value [p, p + n) is already OWS-trimmed and
- *  byte-checked. Returns 0 or a code. */
-function noteField(name: usize, nameLen: u32, p: usize, n: u32, request: bool): i32 {
+ *  byte-checked, `end` is where the line's raw value ended. Returns 0 or a code. */
+function noteField(name: usize, nameLen: u32, p: usize, n: u32, end: usize, request: bool): i32 {
   // Only names of a length we care about are compared at all; the comparison then covers every
   // byte, so "Content-Length" followed by 256 more characters is just an unknown field.
   switch (nameLen) {
     case 14:
       if (equalsLowerLiteral(name, nameLen, CONTENT_LENGTH, 14)) {
+        // OWS is SP or HTAB, but llhttp rejects an HTAB after the digits (and after "chunked"
+        // below); in a request's framing fields the gateway is not the more lenient hop.
+        if (request && tabAfter(p + n, end)) return HTTP_BAD_CONTENT_LENGTH;
         const r = contentLength(p, n, request, clSeen, clValue);
         if (r < 0) return r;
         clSeen = true;
@@ -89,7 +98,7 @@ function noteField(name: usize, nameLen: u32, p: usize, n: u32, request: bool): 
         // Only one coding is accepted: a single "chunked" (RFC 9112 7: never applied twice;
         // any other coding would have to be undone here, and a list is where parsers differ).
         // A second field line would make the list "chunked, chunked" or "x, chunked".
-        if (teSeen || !equalsLowerLiteral(p, n, CHUNKED, 7)) return HTTP_TE_NOT_CHUNKED;
+        if (teSeen || !equalsLowerLiteral(p, n, CHUNKED, 7) || (request && tabAfter(p + n, end))) return HTTP_TE_NOT_CHUNKED;
         teSeen = true;
       }
       break;
@@ -148,7 +157,7 @@ function fieldLine(buf: usize, s: u32, e: u32, table: usize, cap: u32, request: 
   store<u32>(f + FIELD_VALUE_START, vs);
   store<u32>(f + FIELD_VALUE_END, ve);
   store<u32>(table + H1_FIELD_COUNT, count + 1);
-  return noteField(buf + s, c - s, buf + vs, ve - vs, request);
+  return noteField(buf + s, c - s, buf + vs, ve - vs, buf + e, request);
 }
 
 /** Scans field lines from `pos` up to and including the empty line that ends the head.

@@ -20,7 +20,7 @@ import {
 } from "./fields";
 import { validHost } from "./host";
 import { findLine, lineEnd, lineNext, parseVersion } from "./lines";
-import { isAlpha, isDigit, isTargetByte } from "./tables";
+import { isAlpha, isRegNameByte, isTargetByte } from "./tables";
 
 const SP: u32 = 0x20;
 
@@ -43,14 +43,30 @@ function checkTargetForm(buf: usize, ms: u32, me: u32, ts: u32, te: u32): i32 {
     // 3.2.4 asterisk-form: OPTIONS only.
     return isMethod(buf + ms, me - ms, OPTIONS_LE) ? 0 : HTTP_BAD_TARGET;
   }
-  // 3.2.2 absolute-form: scheme ":" ... with scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
-  if (!isAlpha(first)) return HTTP_BAD_TARGET;
-  for (let i = ts + 1; i < te; i++) {
+  return absoluteForm(buf, ts, te);
+}
+
+/** RFC 9112 3.2.2 absolute-form, as a proxy receives it for http(s): scheme "://" authority
+ *  [ path-abempty ] [ "?" query ]. Narrower than RFC 3986 absolute-URI in two ways llhttp is
+ *  narrower too, so the gateway is never the lenient hop: the scheme is letters only and the
+ *  authority is required ("http:@//x" is a valid URI and no HTTP request). */
+function absoluteForm(buf: usize, ts: u32, te: u32): i32 {
+  let i = ts;
+  while (i < te && isAlpha(load<u8>(buf + i))) i++;
+  if (i == ts || te - i < 3 || load<u8>(buf + i) != 0x3a || load<u16>(buf + i + 1) != 0x2f2f) return HTTP_BAD_TARGET;
+  i += 3;
+  // authority = [ userinfo "@" ] host [ ":" port ] (RFC 3986 3.2): reg-name bytes, ":", "[",
+  // "]" and at most one "@", up to the path or query.
+  let at = false;
+  for (; i < te; i++) {
     const b = <u32>load<u8>(buf + i);
-    if (b == 0x3a) return 0;
-    if (!isAlpha(b) && !isDigit(b) && b != 0x2b && b != 0x2d && b != 0x2e) return HTTP_BAD_TARGET;
+    if (b == 0x2f || b == 0x3f) break;
+    if (b == 0x40) {
+      if (at) return HTTP_BAD_TARGET;
+      at = true;
+    } else if (!isRegNameByte(b) && b != 0x3a && b != 0x5b && b != 0x5d) return HTTP_BAD_TARGET;
   }
-  return HTTP_BAD_TARGET;
+  return 0;
 }
 
 /** RFC 9112 3: request-line = method SP request-target SP HTTP-version, on [s, e). */
