@@ -7,6 +7,7 @@ import {
 } from "../../wasm/abi/layout";
 import { check } from "./errors";
 import type { Scratch, WasmHeap } from "./memory";
+import { readFields } from "./fields";
 import { flatten, latin1, writeLists } from "./text";
 import type { CgiHead, CgiParamsInput, ParamsFormat } from "./types";
 
@@ -50,19 +51,11 @@ export class CgiCodec {
     if (bodyOffset === 0) return null;
     const i32 = this.heap.i32();
     const t = table >>> 2;
-    const headers: Array<[string, string]> = [];
-    const count = i32[t + HEAD_FIELD_COUNT / 4];
-    for (let i = 0; i < count; i++) {
-      const f = (table + HEAD_FIELDS + i * FIELD_SIZE) >>> 2;
-      headers.push([
-        latin1(buf.subarray(i32[f + FIELD_NAME_START / 4], i32[f + FIELD_NAME_END / 4])),
-        latin1(buf.subarray(i32[f + FIELD_VALUE_START / 4], i32[f + FIELD_VALUE_END / 4])),
-      ]);
-    }
+    const head = latin1(buf.subarray(0, bodyOffset));
     return {
       status: i32[t + HEAD_STATUS / 4],
-      reason: latin1(buf.subarray(i32[t + HEAD_REASON_START / 4], i32[t + HEAD_REASON_END / 4])),
-      headers,
+      reason: head.slice(i32[t + HEAD_REASON_START / 4], i32[t + HEAD_REASON_END / 4]),
+      headers: readFields(i32, table + HEAD_FIELDS, i32[t + HEAD_FIELD_COUNT / 4], head),
       bodyOffset,
     };
   }

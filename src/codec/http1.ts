@@ -2,7 +2,7 @@
 // scratch, lets the module fill an offset table, and turns the table into strings only here,
 // at the edge (header names and values as latin-1 ByteStrings, like the fetch API).
 
-import { FIELD_NAME_END, FIELD_NAME_START, FIELD_SIZE, FIELD_VALUE_END, FIELD_VALUE_START } from "../../wasm/abi/layout";
+import { FIELD_SIZE } from "../../wasm/abi/layout";
 import {
   H1_FIELD_COUNT, H1_FIELDS, H1_FLAGS, H1_FRAMING, H1_FRAMING_CHUNKED, H1_FRAMING_CLOSE, H1_FRAMING_LENGTH,
   H1_FRAMING_NONE, H1_LENGTH_HI, H1_LENGTH_LO, H1_METHOD_END, H1_METHOD_START, H1_REASON_END, H1_REASON_START,
@@ -12,6 +12,7 @@ import {
 import { MAX_HEAD_FIELDS } from "./cgi";
 import { check } from "./errors";
 import type { Scratch, WasmHeap } from "./memory";
+import { readFields } from "./fields";
 import { latin1 } from "./text";
 import type { BodyFraming, HttpRequestHead, HttpResponseHead } from "./types";
 
@@ -59,18 +60,8 @@ export class Http1 {
     return { ptr, len, table, cap };
   }
 
-  private headers(buf: Uint8Array, table: number): Array<[string, string]> {
-    const i32 = this.heap.i32();
-    const count = i32[(table + H1_FIELD_COUNT) >>> 2];
-    const out: Array<[string, string]> = [];
-    for (let i = 0; i < count; i++) {
-      const f = (table + H1_FIELDS + i * FIELD_SIZE) >>> 2;
-      out.push([
-        latin1(buf.subarray(i32[f + FIELD_NAME_START / 4], i32[f + FIELD_NAME_END / 4])),
-        latin1(buf.subarray(i32[f + FIELD_VALUE_START / 4], i32[f + FIELD_VALUE_END / 4])),
-      ]);
-    }
-    return out;
+  private headers(head: string, table: number): Array<[string, string]> {
+    return readFields(this.heap.i32(), table + H1_FIELDS, this.heap.i32()[(table + H1_FIELD_COUNT) >>> 2], head);
   }
 
   parseResponseHead(buf: Uint8Array, limit: number, requestMethod: string): HttpResponseHead | null {
@@ -81,11 +72,12 @@ export class Http1 {
     if (bodyOffset === 0) return null;
     const i32 = this.heap.i32();
     const t = table >>> 2;
+    const head = latin1(buf.subarray(0, bodyOffset));
     return {
       version: i32[t + H1_VERSION / 4],
       status: i32[t + H1_STATUS / 4],
-      reason: latin1(buf.subarray(i32[t + H1_REASON_START / 4], i32[t + H1_REASON_END / 4])),
-      headers: this.headers(buf, table),
+      reason: head.slice(i32[t + H1_REASON_START / 4], i32[t + H1_REASON_END / 4]),
+      headers: this.headers(head, table),
       bodyOffset,
       framing: framingOf(i32, t),
       keepAlive: (i32[t + H1_FLAGS / 4] & H1F_KEEP_ALIVE) !== 0,
@@ -100,11 +92,12 @@ export class Http1 {
     const i32 = this.heap.i32();
     const t = table >>> 2;
     const flags = i32[t + H1_FLAGS / 4];
+    const head = latin1(buf.subarray(0, bodyOffset));
     return {
-      method: latin1(buf.subarray(i32[t + H1_METHOD_START / 4], i32[t + H1_METHOD_END / 4])),
-      target: latin1(buf.subarray(i32[t + H1_TARGET_START / 4], i32[t + H1_TARGET_END / 4])),
+      method: head.slice(i32[t + H1_METHOD_START / 4], i32[t + H1_METHOD_END / 4]),
+      target: head.slice(i32[t + H1_TARGET_START / 4], i32[t + H1_TARGET_END / 4]),
       version: i32[t + H1_VERSION / 4],
-      headers: this.headers(buf, table),
+      headers: this.headers(head, table),
       bodyOffset,
       framing: framingOf(i32, t),
       keepAlive: (flags & H1F_KEEP_ALIVE) !== 0,
