@@ -35,6 +35,7 @@ const PREFIX_KINDS: Array<[string, string]> = [
   ["fastcgi-", "fastcgi"],
   ["cgi-head-", "cgi-head"],
   ["cgi-params-", "cgi-params"],
+  ["cgi-request-", "cgi-request"],
   ["http-request-", "http-request"],
   ["http-response-", "http-response"],
   ["http-chunked-", "http-chunked"],

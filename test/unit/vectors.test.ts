@@ -14,6 +14,9 @@ import {
   block, canonicalQuotes, caseInput, chunkings, escape, expectedLines, loadVectors, refDecodeFcgiPairs,
   refDecodeScgi, refDecodeUwsgi, unescape, type VectorCase,
 } from "../helpers/vectors";
+import { GatewayError } from "../../src/core/errors";
+import { scgiFrame } from "../../src/protocol/scgi/exchange";
+import { uwsgiFrame } from "../../src/protocol/uwsgi/exchange";
 
 const codec = createCodec(loadWasmModuleFromDisk());
 const vectorDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "vectors");
@@ -191,6 +194,47 @@ function cgiParamsHarness(c: VectorCase): void {
   expect(got).toEqual(expectedLines(c).map(canonicalQuotes));
 }
 
+// --- cgi-request ---------------------------------------------------------------------------
+// The complete SCGI or uwsgi request head as the gateway sends it: the variable block from the
+// codec, framed by the protocol's exchange (src/protocol/scgi, src/protocol/uwsgi). Blocks
+// `owned` and `headers` as for cgi-params; options protocol=scgi|uwsgi, modifier1=N,
+// modifier2=N. The framing is checked by an independent reading here, then the block decoded
+// by the reference decoder. Expected: a first line `netstring length=N` or `uwsgi
+// modifier1=N size=N modifier2=N`, then NAME = "value" lines; or `error: CODE`.
+
+function cgiRequestHarness(c: VectorCase): void {
+  const protocol = c.options.protocol as "scgi" | "uwsgi";
+  const owned = pairLines(c, "owned", (b) => new TextDecoder().decode(b));
+  const headers = pairLines(c, "headers", (b) => String.fromCharCode(...b));
+  let got: string[];
+  try {
+    const vars = codec.buildCgiParams({ owned, headers, format: protocol });
+    if (protocol === "scgi") {
+      const framed = scgiFrame(vars);
+      const colon = framed.indexOf(0x3a);
+      const digits = String.fromCharCode(...framed.subarray(0, colon));
+      expect(digits, "netstring length is decimal without leading zeros").toMatch(/^(0|[1-9][0-9]*)$/);
+      expect(framed[framed.length - 1], "netstring ends with a comma").toBe(0x2c);
+      const body = framed.subarray(colon + 1, framed.length - 1);
+      expect(body.length, "netstring length matches its content").toBe(Number(digits));
+      got = [`netstring length=${digits}`, ...refDecodeScgi(body).map(([n, v]) => `${escape(n)} = "${escape(v)}"`)];
+    } else {
+      const framed = uwsgiFrame(vars, Number(c.options.modifier1 ?? 0), Number(c.options.modifier2 ?? 0));
+      const size = framed[1] | (framed[2] << 8);
+      const body = framed.subarray(4);
+      expect(body.length, "uwsgi size matches the vars block").toBe(size);
+      got = [
+        `uwsgi modifier1=${framed[0]} size=${size} modifier2=${framed[3]}`,
+        ...refDecodeUwsgi(body).map(([n, v]) => `${escape(n)} = "${escape(v)}"`),
+      ];
+    }
+  } catch (e) {
+    if (e instanceof CodecError || e instanceof GatewayError) got = [`error: ${e.code}`];
+    else throw e;
+  }
+  expect(got).toEqual(expectedLines(c).map(canonicalQuotes));
+}
+
 // --- http-request, http-response, http-chunked ---------------------------------------------
 // The host's loop is simulated: chunks are appended to a buffer and the head is parsed again
 // from its start after each one; the first non-null result (a head or an error) is final. A
@@ -344,6 +388,7 @@ const HARNESSES: Record<string, (c: VectorCase) => void> = {
   fastcgi: fastcgiHarness,
   "cgi-head": cgiHeadHarness,
   "cgi-params": cgiParamsHarness,
+  "cgi-request": cgiRequestHarness,
   "http-request": httpHeadHarness("http-request"),
   "http-response": httpHeadHarness("http-response"),
   "http-chunked": httpChunkedHarness,
@@ -359,6 +404,7 @@ describe("markdown vectors", () => {
     expect(count("fastcgi")).toBeGreaterThanOrEqual(25);
     expect(count("cgi-head")).toBeGreaterThanOrEqual(25);
     expect(count("cgi-params")).toBeGreaterThanOrEqual(15);
+    expect(count("cgi-request")).toBeGreaterThanOrEqual(10);
     // The HTTP/1.1 corpus: request and response classes of SECURITY.md, chunked bodies.
     expect(count("http-request")).toBeGreaterThanOrEqual(140);
     expect(count("http-response")).toBeGreaterThanOrEqual(70);

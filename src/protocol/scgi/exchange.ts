@@ -6,15 +6,11 @@ import { concatBytes } from "../io.js";
 
 const ascii = new TextEncoder();
 
+/** The request head: the NUL-separated variable block as a netstring. */
+export const scgiFrame = (vars: Uint8Array): Uint8Array =>
+  concatBytes([ascii.encode(`${vars.byteLength}:`), vars, ascii.encode(",")]);
+
 export const scgiExchange: Exchange = {
   needsLength: () => true,
-  forward: (req, ctx) =>
-    forwardCgiStream(
-      {
-        format: "scgi",
-        frame: (vars) => concatBytes([ascii.encode(`${vars.byteLength}:`), vars, ascii.encode(",")]),
-      },
-      req,
-      ctx,
-    ),
+  forward: (req, ctx) => forwardCgiStream({ format: "scgi", frame: scgiFrame }, req, ctx),
 };

@@ -7,24 +7,25 @@ import type { Exchange } from "../../core/exchange.js";
 import { forwardCgiStream } from "../cgi-stream.js";
 import { concatBytes } from "../io.js";
 
+/** The request head: the packet header and the vars block. Throws 431 past 65,535 bytes. */
+export function uwsgiFrame(vars: Uint8Array, modifier1: number, modifier2: number): Uint8Array {
+  if (vars.byteLength > 0xffff) {
+    throw new GatewayError(
+      Codes.HEADERS_TOO_LARGE,
+      431,
+      `The request's headers and variables take ${vars.byteLength} bytes; the uwsgi protocol carries at most 65,535. Send fewer or smaller headers (cookies are the usual cause).`,
+    );
+  }
+  return concatBytes([new Uint8Array([modifier1, vars.byteLength & 0xff, vars.byteLength >> 8, modifier2]), vars]);
+}
+
 export const uwsgiExchange: Exchange = {
   needsLength: () => true,
   forward: (req, ctx) =>
     forwardCgiStream(
       {
         format: "uwsgi",
-        frame: (vars, c) => {
-          if (vars.byteLength > 0xffff) {
-            throw new GatewayError(
-              Codes.HEADERS_TOO_LARGE,
-              431,
-              `The request's headers and variables take ${vars.byteLength} bytes; the uwsgi protocol carries at most 65,535. Send fewer or smaller headers (cookies are the usual cause).`,
-            );
-          }
-          const { modifier1, modifier2 } = c.upstream.uwsgi ?? { modifier1: 0, modifier2: 0 };
-          const h = new Uint8Array([modifier1, vars.byteLength & 0xff, vars.byteLength >> 8, modifier2]);
-          return concatBytes([h, vars]);
-        },
+        frame: (vars, c) => uwsgiFrame(vars, c.upstream.uwsgi?.modifier1 ?? 0, c.upstream.uwsgi?.modifier2 ?? 0),
       },
       req,
       ctx,
