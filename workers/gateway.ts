@@ -1,9 +1,13 @@
-// Worker entry. Required bindings: none. Optional vars:
+// Worker entry. Required bindings: none. Optional:
 //   EDGEPASS_CONFIG          TOML text that replaces the bundled edgepass.toml
 //   EDGEPASS_CONFIG_SOURCE   the name to use for it in error messages
+//   UPSTREAM_POOL            the UpstreamPool Durable Object namespace: pooled upstreams keep
+//                            their connections there; without it every request dials
 import wasm from "../wasm/build/edgepass.wasm";
 import defaultConfig from "../edgepass.toml";
 import { handle, type GatewayEnv } from "../src/adapter/cloudflare/handler.js";
+
+export { UpstreamPool } from "./upstream-pool.js";
 
 export default {
   fetch(request, env) {

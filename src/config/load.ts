@@ -6,6 +6,7 @@ import { parse, TomlError } from "smol-toml";
 import type { GatewayConfig, GatewaySettings, HttpUpstreamOptions, Protocol, ServerAddress, UpstreamConfig } from "./types.js";
 import { Checker, CONTROL_RE, type Table } from "./checker.js";
 import { ConfigError } from "./error.js";
+import { checkPool, POOL_ALIASES, POOL_KEYS } from "./pool.js";
 import { checkRoutes } from "./routes.js";
 import { didYouMean } from "./suggest.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
@@ -14,13 +15,13 @@ export { ConfigError } from "./error.js";
 
 const TOP_KEYS = ["gateway", "upstreams", "routes"] as const;
 const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway" };
-const GATEWAY_KEYS = ["max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name"] as const;
+const GATEWAY_KEYS = ["max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path"] as const;
 const GATEWAY_ALIASES: Record<string, string> = {
   client_max_body_size: "max_body_buffer",
   client_body_buffer_size: "max_body_buffer",
   fastcgi_buffer_size: "response_head_limit",
 };
-const UPSTREAM_KEYS = ["protocol", "servers", "connect_timeout", "send_timeout", "read_timeout", "modifier1", "modifier2", "host", "via", "url", "request_buffering"] as const;
+const UPSTREAM_KEYS = ["protocol", "servers", "connect_timeout", "send_timeout", "read_timeout", "modifier1", "modifier2", "host", "via", "url", "request_buffering", ...POOL_KEYS] as const;
 const PROTOCOLS = ["fastcgi", "scgi", "uwsgi", "http"] as const;
 /** Keys that belong to one protocol only. */
 const PROTOCOL_KEYS: Record<string, (typeof PROTOCOLS)[number]> = { modifier1: "uwsgi", modifier2: "uwsgi", host: "http", via: "http", url: "http", request_buffering: "http" };
@@ -36,6 +37,7 @@ const UPSTREAM_ALIASES: Record<string, string> = {
   uwsgi_modifier1: "modifier1",
   uwsgi_modifier2: "modifier2",
   proxy_request_buffering: "request_buffering",
+  ...POOL_ALIASES,
 };
 const UPSTREAM_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -80,6 +82,7 @@ function checkGateway(c: Checker, raw: unknown): GatewaySettings {
     responseHeadLimit: DEFAULTS.responseHeadLimit,
     underscoresInHeaders: false,
     serverName: "",
+    adminPath: "",
   };
   if (raw === undefined) return settings;
   const at = ["gateway"];
@@ -103,6 +106,17 @@ function checkGateway(c: Checker, raw: unknown): GatewaySettings {
       c.fail([...at, "server_name"], expected, { got: name });
     }
     settings.serverName = name;
+  }
+  if (t.admin_path !== undefined) {
+    const expected = 'a path such as "/_edgepass/pools", or "" for no admin route';
+    const p = c.string([...at, "admin_path"], t.admin_path, expected);
+    if (p !== "" && (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@%\/-]*$/.test(p) || p.split("/").some((s) => s === "." || s === ".."))) {
+      c.fail([...at, "admin_path"], expected, {
+        got: p,
+        hint: p.startsWith("/") ? "no query, spaces or dot-segments" : `start it with "/": "/${p}"`,
+      });
+    }
+    settings.adminPath = p;
   }
   return settings;
 }
@@ -154,6 +168,7 @@ function checkUpstreams(c: Checker, raw: unknown): Record<string, UpstreamConfig
       connectTimeoutMs: duration(c, [...at, "connect_timeout"], u.connect_timeout, DEFAULTS.connectTimeoutMs),
       sendTimeoutMs: duration(c, [...at, "send_timeout"], u.send_timeout, DEFAULTS.sendTimeoutMs),
       readTimeoutMs: duration(c, [...at, "read_timeout"], u.read_timeout, DEFAULTS.readTimeoutMs),
+      pool: checkPool(c, at, u, proto),
     };
     if (proto === "uwsgi") {
       out[name].uwsgi = {

@@ -22,6 +22,27 @@ export interface UpstreamConfig {
   uwsgi?: { modifier1: number; modifier2: number };
   /** protocol = "http". */
   http?: HttpUpstreamOptions;
+  /** How connections to the origin are held (src/pool, the UpstreamPool Durable Object). */
+  pool: PoolConfig;
+}
+
+/** pool = "pooled" keeps a few long-lived connections per upstream in UpstreamPool Durable
+ *  Objects (FastCGI: FCGI_KEEP_CONN, multiplexing when the app offers it); "direct" opens one
+ *  connection per request. Only FastCGI pools today; the other protocols are always direct. */
+export interface PoolConfig {
+  mode: "pooled" | "direct";
+  /** shards, default 1: pool objects per upstream; each gets an equal share of the limits. */
+  shards: number;
+  /** max_connections, default 8: connections per server of the upstream (all shards together),
+   *  lowered further to the FCGI_MAX_CONNS the server reports. */
+  maxConnections: number;
+  /** idle_timeout, default "4s": an idle kept connection is closed after this, so it does not
+   *  pin an app worker (php-fpm serves one connection per child). */
+  idleTimeoutMs: number;
+  /** queue, default 100: requests that may wait for a connection; past it, 503. */
+  queue: number;
+  /** queue_timeout, default "5s": the longest a request waits for a connection; then 503. */
+  queueTimeoutMs: number;
 }
 
 export interface HttpUpstreamOptions {
@@ -75,6 +96,9 @@ export interface GatewaySettings {
   underscoresInHeaders: boolean;
   /** server_name, default "": SERVER_NAME when set, else the request's Host name. */
   serverName: string;
+  /** admin_path, default "" (off): a path such as "/_edgepass/pools" where GET answers the
+   *  pools' statistics as JSON. */
+  adminPath: string;
 }
 
 export interface GatewayConfig {

@@ -34,4 +34,12 @@ export const Codes = {
   UPSTREAM_REJECTED: "UPSTREAM_REJECTED",
   UPSTREAM_IO: "UPSTREAM_IO",
   HEADERS_TOO_LARGE: "HEADERS_TOO_LARGE",
+  /** Every pooled connection busy and the wait queue full, or the wait too long (503). */
+  POOL_SATURATED: "POOL_SATURATED",
+  /** A client too slow for a multiplexed connection; its request was aborted. */
+  CLIENT_TOO_SLOW: "CLIENT_TOO_SLOW",
+  /** The Worker could not hand the request to the upstream's pool object. */
+  UPSTREAM_POOL_FAILED: "UPSTREAM_POOL_FAILED",
+  /** The client went away before the answer (499, nginx's number; only the log sees it). */
+  CLIENT_GONE: "CLIENT_GONE",
 } as const;

@@ -2,7 +2,7 @@
 // forward through the upstream's Exchange → stream the answer back. Every failure becomes a
 // status, a body that says what was wrong, and one log line carrying the request id.
 import type { Codec } from "../codec/types.js";
-import type { GatewayConfig } from "../config/types.js";
+import type { GatewayConfig, UpstreamConfig } from "../config/types.js";
 import { matchRoute } from "../edge/locations.js";
 import { normalizePath, splitScript } from "../edge/script-path.js";
 import { exchanges } from "../protocol/index.js";
@@ -22,6 +22,10 @@ export interface GatewayDeps {
   dial: Dial;
   sink?: LogSink;
   exchanges?: Partial<Record<string, Exchange>>;
+  /** Hands a routed request to wherever its upstream's connections live (in the Worker: the
+   *  upstream's UpstreamPool Durable Object), or returns null to forward it from here. Called
+   *  before the body is touched, so it streams through. */
+  handOff?: (request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }) => Promise<Response> | null;
 }
 
 export interface RequestInfo extends ClientInfo {
@@ -48,6 +52,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const split = splitScript(route, norm.path);
       if ("error" in split) throw new GatewayError(split.error, 400, split.message);
       const upstream = config.upstreams[route.upstream];
+      const handed = deps.handOff?.(request, upstream, { ...info, requestId });
+      if (handed) return await handed;
       const exchange = deps.exchanges?.[upstream.protocol] ?? exchanges[upstream.protocol];
 
       const body = await prepareBody(

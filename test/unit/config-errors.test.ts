@@ -314,6 +314,81 @@ describe("[upstreams]", () => {
   });
 });
 
+describe("connection pool keys", () => {
+  it.each([
+    ['"keepalive"', 'write "pooled"'],
+    ['"off"', 'write "direct"'],
+    ["true", "the boolean true"],
+  ])("pool = %s", (v, says) => {
+    expectError(UPSTREAM + `pool = ${v}\n` + ROUTE, { line: 4, key: "upstreams.php.pool", says: ['expected "pooled" or "direct"', says] });
+  });
+
+  it("nginx's keepalive directive is pointed at max_connections", () => {
+    expectError(UPSTREAM + `keepalive = 8\n` + ROUTE, { line: 4, key: "upstreams.php.keepalive", hint: 'edgepass calls this "max_connections"' });
+    expectError(UPSTREAM + `keepalive_timeout = "4s"\n` + ROUTE, { line: 4, key: "upstreams.php.keepalive_timeout", hint: '"idle_timeout"' });
+  });
+
+  it.each([
+    ["max_connections", "0", "an integer from 1 to 1024", "the integer 0"],
+    ["max_connections", '"8"', "an integer from 1 to 1024", "write it without quotes: 8"],
+    ["max_connections", "2.5", "an integer from 1 to 1024", "the float 2.5"],
+    ["shards", "0", "an integer from 1 to 64", "the integer 0"],
+    ["queue", "-1", "an integer from 0 to 100000", "the integer -1"],
+    ["idle_timeout", '"0s"', "a duration", "longer than zero"],
+    ["queue_timeout", '"soon"', "a duration", '"soon"'],
+  ])("%s = %s", (key, v, expected, says) => {
+    expectError(UPSTREAM + `${key} = ${v}\n` + ROUTE, { line: 4, key: `upstreams.php.${key}`, says: [`expected ${expected}`, says] });
+  });
+
+  it("more shards than connections would exceed the connection limit", () => {
+    expectError(UPSTREAM + `max_connections = 2\nshards = 4\n` + ROUTE, {
+      line: 5,
+      key: "upstreams.php.shards",
+      says: ["every shard keeps its own connections", "expected at most max_connections (2) shards, got the integer 4"],
+      hint: "lower shards or raise max_connections",
+    });
+  });
+
+  it('a pool key on a direct upstream is refused, not ignored', () => {
+    expectError(UPSTREAM + `pool = "direct"\nmax_connections = 4\n` + ROUTE, {
+      line: 5,
+      key: "upstreams.php.max_connections",
+      says: ["tunes the connection pool", "expected no max_connections on a direct upstream"],
+      hint: 'remove it, or set pool = "pooled"',
+    });
+  });
+
+  it("SCGI and uwsgi cannot be pooled: the server closes after every response", () => {
+    expectError(`[upstreams.s]\nprotocol = "scgi"\nservers = ["127.0.0.1:4000"]\npool = "pooled"\n[[routes]]\nmatch = "/"\nupstream = "s"\n`, {
+      line: 4,
+      key: "upstreams.s.pool",
+      says: ["an SCGI server closes the connection after every response", 'expected pool = "direct" for protocol "scgi"'],
+    });
+    expectError(`[upstreams.u]\nprotocol = "uwsgi"\nservers = ["127.0.0.1:4000"]\nqueue = 5\n[[routes]]\nmatch = "/"\nupstream = "u"\n`, {
+      line: 4,
+      key: "upstreams.u.queue",
+      says: ["expected no queue on a direct upstream"],
+    });
+  });
+
+  it("HTTP upstreams are not pooled yet", () => {
+    expectError(`[upstreams.w]\nprotocol = "http"\nservers = ["127.0.0.1:8000"]\npool = "pooled"\n[[routes]]\nmatch = "/"\nupstream = "w"\n`, {
+      line: 4,
+      key: "upstreams.w.pool",
+      says: ["not pooled yet"],
+    });
+  });
+
+  it.each([
+    ['"pools"', 'start it with "/": "/pools"'],
+    ['"/_edgepass/pools?x=1"', "no query"],
+    ['"/a/../b"', "dot-segments"],
+    ["1", "the integer 1"],
+  ])("admin_path = %s", (v, says) => {
+    expectError(`[gateway]\nadmin_path = ${v}\n` + UPSTREAM + ROUTE, { line: 2, key: "gateway.admin_path", says: ['expected a path such as "/_edgepass/pools"', says] });
+  });
+});
+
 describe("[[routes]]", () => {
   it("at least one route is required", () => {
     expectError(UPSTREAM, { key: "routes", says: ["no routes are defined", "at least one [[routes]]"] });

@@ -22,6 +22,7 @@ describe("defaults", () => {
       responseHeadLimit: 16 * 1024,
       underscoresInHeaders: false,
       serverName: "",
+      adminPath: "",
     });
   });
 
@@ -33,6 +34,7 @@ describe("defaults", () => {
       connectTimeoutMs: 5000,
       sendTimeoutMs: 60000,
       readTimeoutMs: 60000,
+      pool: { mode: "pooled", shards: 1, maxConnections: 8, idleTimeoutMs: 4000, queue: 100, queueTimeoutMs: 5000 },
     });
   });
 
@@ -107,7 +109,51 @@ describe("gateway settings", () => {
       responseHeadLimit: 8192,
       underscoresInHeaders: true,
       serverName: "example.com",
+      adminPath: "",
     });
+  });
+});
+
+describe("connection pool", () => {
+  it("FastCGI upstreams are pooled by default; the other protocols are direct", () => {
+    const cfg = load(
+      UPSTREAM +
+        `[upstreams.s]\nprotocol = "scgi"\nservers = ["127.0.0.1:4000"]\n` +
+        `[upstreams.w]\nprotocol = "http"\nservers = ["127.0.0.1:8000"]\n` +
+        ROUTE,
+    );
+    expect(cfg.upstreams.php.pool.mode).toBe("pooled");
+    expect(cfg.upstreams.s.pool.mode).toBe("direct");
+    expect(cfg.upstreams.w.pool.mode).toBe("direct");
+  });
+
+  it("reads every pool key", () => {
+    const cfg = load(
+      UPSTREAM +
+        `pool = "pooled"\nshards = 2\nmax_connections = 16\nidle_timeout = "10s"\nqueue = 1000\nqueue_timeout = "1m"\n` +
+        ROUTE,
+    );
+    expect(cfg.upstreams.php.pool).toEqual({
+      mode: "pooled",
+      shards: 2,
+      maxConnections: 16,
+      idleTimeoutMs: 10_000,
+      queue: 1000,
+      queueTimeoutMs: 60_000,
+    });
+  });
+
+  it('pool = "direct" opens one connection per request', () => {
+    expect(load(UPSTREAM + `pool = "direct"\n` + ROUTE).upstreams.php.pool.mode).toBe("direct");
+  });
+
+  it("queue = 0 means no waiting: 503 as soon as every connection is busy", () => {
+    expect(load(UPSTREAM + "queue = 0\n" + ROUTE).upstreams.php.pool.queue).toBe(0);
+  });
+
+  it("admin_path turns the statistics route on", () => {
+    const cfg = load(`[gateway]\nadmin_path = "/_edgepass/pools"\n` + UPSTREAM + ROUTE);
+    expect(cfg.gateway.adminPath).toBe("/_edgepass/pools");
   });
 });
 

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDemoOrigin, type DemoOrigin } from "../../demo/origin.js";
+import { demoPattern } from "../../demo/responses.js";
 import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm.js";
 import { createCodec } from "../../src/codec/index.js";
 import { FcgiFlags, FcgiProtocolStatus, FcgiRole, FcgiType, type Codec, type FcgiEvent } from "../../src/codec/types.js";
@@ -168,6 +169,89 @@ describe("demo FastCGI origin", () => {
         ["FCGI_MPXS_CONNS", "0"],
       ],
     });
+    peer.socket.destroy();
+  });
+});
+
+describe("demo FastCGI origin, multiplexing (the test origin for pooled multiplexed connections)", () => {
+  let mpx: DemoOrigin;
+  beforeAll(async () => {
+    mpx = await startDemoOrigin({ codec, multiplex: { maxReqs: 8 }, onError: (e) => console.error(e) });
+  });
+  afterAll(() => mpx?.close());
+
+  const bytesParams = (n: number, seed: number): Array<[string, string]> => [
+    ["REQUEST_METHOD", "GET"],
+    ["PATH_INFO", `/bytes/${n}`],
+    ["QUERY_STRING", `seed=${seed}`],
+  ];
+
+  it("answers FCGI_MPXS_CONNS=1 and its FCGI_MAX_REQS", async () => {
+    const peer = new Peer(mpx.port);
+    peer.send(codec.fcgiGetValues(["FCGI_MAX_REQS", "FCGI_MPXS_CONNS"]));
+    const [result] = await peer.until((ev) => ev.kind === "values");
+    expect(result).toMatchObject({ pairs: [["FCGI_MAX_REQS", "8"], ["FCGI_MPXS_CONNS", "1"]] });
+    peer.socket.destroy();
+  });
+
+  it("serves several requests at once on one connection, records interleaved, each body exact", async () => {
+    const peer = new Peer(mpx.port);
+    const ids = [1, 2, 3, 4, 5, 6];
+    for (const id of ids) {
+      peer.decoder.track(id);
+      peer.send(
+        codec.fcgiBeginRequest(id, FcgiRole.RESPONDER, FcgiFlags.KEEP_CONN),
+        codec.fcgiParams(id, codec.buildCgiParams({ owned: bytesParams(8000 + id, id), headers: [] })),
+        codec.fcgiStream(FcgiType.STDIN, id, new Uint8Array(0)),
+      );
+    }
+    const events: FcgiEvent[] = [];
+    const ended = new Set<number>();
+    while (ended.size < ids.length) {
+      const [ev] = await peer.until(() => true);
+      events.push(ev);
+      if (ev.kind === "end-request") ended.add(ev.requestId);
+    }
+    // Interleaved: some request's STDOUT is followed by another's before it ended.
+    const order = events.filter((e) => e.kind === "stream" && e.data.length > 0).map((e) => e.requestId);
+    const switches = order.filter((id, i) => i > 0 && id !== order[i - 1]).length;
+    expect(switches).toBeGreaterThan(ids.length);
+    for (const id of ids) {
+      const out = Buffer.concat(events.flatMap((e) => (e.kind === "stream" && e.requestId === id ? [e.data] : [])));
+      const body = out.subarray(out.indexOf("\r\n\r\n") + 4);
+      expect(Buffer.compare(body, Buffer.from(demoPattern(8000 + id, id)))).toBe(0);
+    }
+    expect(mpx.stats.maxOpenPerConn).toBeGreaterThanOrEqual(2);
+    expect(peer.closed).toBe(false);
+    peer.socket.destroy();
+  });
+
+  it("answers ABORT_REQUEST with END_REQUEST, counts it, and keeps serving the connection", async () => {
+    const peer = new Peer(mpx.port);
+    const before = mpx.stats.aborts;
+    peer.decoder.track(1);
+    peer.send(
+      codec.fcgiBeginRequest(1, FcgiRole.RESPONDER, FcgiFlags.KEEP_CONN),
+      codec.fcgiParams(1, codec.buildCgiParams({ owned: [["REQUEST_METHOD", "GET"], ["PATH_INFO", "/drip/1000/20"]], headers: [] })),
+      codec.fcgiStream(FcgiType.STDIN, 1, new Uint8Array(0)),
+    );
+    await peer.until((ev) => ev.kind === "stream" && ev.requestId === 1 && ev.data.length > 0);
+    peer.send(codec.fcgiAbortRequest(1));
+    await peer.until((ev) => ev.kind === "end-request" && ev.requestId === 1);
+    expect(mpx.stats.aborts).toBe(before + 1);
+    const { stdout } = await peer.request(1, bytesParams(10, 3), undefined, true);
+    expect(stdout).toContain("X-Seed: 3");
+    peer.socket.destroy();
+  });
+
+  it("refuses requests past FCGI_MAX_REQS with OVERLOADED", async () => {
+    const peer = new Peer(mpx.port);
+    for (let id = 1; id <= 9; id++) {
+      peer.decoder.track(id);
+      peer.send(codec.fcgiBeginRequest(id, FcgiRole.RESPONDER, FcgiFlags.KEEP_CONN));
+    }
+    const [refused] = await peer.until((ev) => ev.kind === "end-request");
+    expect(refused).toMatchObject({ requestId: 9, protocolStatus: FcgiProtocolStatus.OVERLOADED });
     peer.socket.destroy();
   });
 });

@@ -48,3 +48,8 @@ it("uploads edgepass.toml as a Text module the bundle imports (the `rules` in wr
   const defaultConfig = readFileSync(path.join(root, "edgepass.toml"), "utf8");
   expect(readFileSync(path.join(outdir, toml[0]), "utf8")).toBe(defaultConfig);
 });
+
+it("exports the UpstreamPool Durable Object class the UPSTREAM_POOL binding names", () => {
+  expect(worker).toMatch(/export\s*\{[^}]*\bUpstreamPool\b[^}]*\}/);
+  expect(readFileSync(path.join(root, "wrangler.toml"), "utf8")).toMatch(/class_name = "UpstreamPool"[\s\S]*new_sqlite_classes = \["UpstreamPool"\]/);
+});

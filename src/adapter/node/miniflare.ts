@@ -12,6 +12,8 @@ import { Miniflare } from "miniflare";
 /** Must match wrangler.toml. */
 export const COMPATIBILITY_DATE = "2026-04-20";
 export const COMPATIBILITY_FLAGS = ["nodejs_compat"];
+/** wrangler.toml's Durable Object binding: pooled upstreams keep their connections there. */
+export const DURABLE_OBJECTS = { UPSTREAM_POOL: { className: "UpstreamPool", useSQLite: true } };
 
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 8787;
@@ -180,6 +182,7 @@ export async function runGateway(opts: RunGatewayOptions = {}): Promise<RunningG
         compatibilityDate: COMPATIBILITY_DATE,
         compatibilityFlags: COMPATIBILITY_FLAGS,
         bindings,
+        durableObjects: DURABLE_OBJECTS,
         host,
         port,
       }),

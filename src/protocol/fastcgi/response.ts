@@ -1,7 +1,7 @@
 // Turns the decoder's events for one request into a CGI head and a queue of body pieces.
 // STDOUT before the blank line is the head (bounded by response_head_limit), after it the
 // body; STDERR goes to the log, escaped and bounded, never into the body; END_REQUEST ends it.
-import { CodecError, FcgiProtocolStatus, FcgiType, type CgiHead, type Codec, type FcgiDecoder } from "../../codec/types.js";
+import { CodecError, FcgiProtocolStatus, FcgiType, type CgiHead, type Codec, type FcgiDecoder, type FcgiEvent } from "../../codec/types.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { concatBytes } from "../io.js";
@@ -13,6 +13,9 @@ export class FcgiResponse {
   head: CgiHead | null = null;
   /** Body pieces received and not yet handed on. */
   readonly pending: Uint8Array[] = [];
+  /** Bytes added to `pending` (whoever takes a piece out subtracts it; the pool uses this to
+   *  bound what one request may hold). */
+  pendingBytes = 0;
   ended = false;
   appStatus = 0;
   protocolStatus = 0;
@@ -23,7 +26,8 @@ export class FcgiResponse {
 
   constructor(
     private readonly codec: Codec,
-    private readonly decoder: FcgiDecoder,
+    /** null when records arrive already decoded (a pooled connection calls handle()). */
+    private readonly decoder: FcgiDecoder | null,
     private readonly requestId: number,
     private readonly headLimit: number,
     private readonly log: Logger,
@@ -33,21 +37,24 @@ export class FcgiResponse {
   feed(chunk: Uint8Array): void {
     let events;
     try {
-      events = this.decoder.push(chunk);
+      events = this.decoder!.push(chunk);
     } catch (e) {
       throw this.malformed(e);
     }
-    for (const ev of events) {
-      if (ev.kind === "stream" && ev.requestId === this.requestId) {
-        if (ev.type === FcgiType.STDOUT) this.stdout(ev.data);
-        else if (ev.type === FcgiType.STDERR) this.stderr(ev.data);
-      } else if (ev.kind === "end-request" && ev.requestId === this.requestId) {
-        this.ended = true;
-        this.appStatus = ev.appStatus;
-        this.protocolStatus = ev.protocolStatus;
-      } else if (ev.kind === "unknown-type") {
-        this.log.log("warn", "fastcgi_unknown_type", { origin: this.origin, type: ev.unknownType });
-      }
+    for (const ev of events) this.handle(ev);
+  }
+
+  /** One decoded event (a pooled connection demultiplexes and hands each request its own). */
+  handle(ev: FcgiEvent): void {
+    if (ev.kind === "stream" && ev.requestId === this.requestId) {
+      if (ev.type === FcgiType.STDOUT) this.stdout(ev.data);
+      else if (ev.type === FcgiType.STDERR) this.stderr(ev.data);
+    } else if (ev.kind === "end-request" && ev.requestId === this.requestId) {
+      this.ended = true;
+      this.appStatus = ev.appStatus;
+      this.protocolStatus = ev.protocolStatus;
+    } else if (ev.kind === "unknown-type") {
+      this.log.log("warn", "fastcgi_unknown_type", { origin: this.origin, type: ev.unknownType });
     }
   }
 
@@ -75,7 +82,7 @@ export class FcgiResponse {
 
   private stdout(data: Uint8Array): void {
     if (this.head) {
-      if (data.byteLength) this.pending.push(data);
+      if (data.byteLength) this.push(data);
       return;
     }
     if (data.byteLength === 0) return;
@@ -92,7 +99,12 @@ export class FcgiResponse {
     if (!head) return;
     this.head = head;
     this.headParts = [];
-    if (head.bodyOffset < buf.byteLength) this.pending.push(buf.subarray(head.bodyOffset));
+    if (head.bodyOffset < buf.byteLength) this.push(buf.subarray(head.bodyOffset));
+  }
+
+  private push(data: Uint8Array): void {
+    this.pending.push(data);
+    this.pendingBytes += data.byteLength;
   }
 
   private stderr(data: Uint8Array): void {

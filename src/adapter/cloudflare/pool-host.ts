@@ -1,0 +1,66 @@
+// The UpstreamPool Durable Object's logic (workers/upstream-pool.ts is only the class shell).
+// It runs the gateway pipeline for the requests the Worker hands it, with FastCGI exchanges
+// that lease kept connections from this object's pools; sockets outlive the request that
+// opened them here, which a Worker's do not.
+import { createCodec } from "../../codec/index.js";
+import type { GatewayConfig } from "../../config/types.js";
+import { loadConfig } from "../../config/load.js";
+import { errorResponse } from "../../core/error-response.js";
+import { Codes, GatewayError } from "../../core/errors.js";
+import { createGateway, type Gateway } from "../../core/gateway.js";
+import { requestLogger } from "../../core/log.js";
+import { PoolRegistry } from "../../pool/registry.js";
+import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js";
+import { dialCloudflare } from "./dial.js";
+import type { GatewayEnv } from "./handler.js";
+import { HOP_HEADER, type HopInfo } from "./pool-client.js";
+
+export class PoolHost {
+  private readonly pools = new PoolRegistry();
+  private cached: { key: string; gateway: Gateway | GatewayError; config?: GatewayConfig } | undefined;
+
+  constructor(
+    private readonly env: GatewayEnv,
+    private readonly wasm: WebAssembly.Module,
+    private readonly defaultConfig: string,
+  ) {}
+
+  async fetch(request: Request): Promise<Response> {
+    let hop: HopInfo;
+    try {
+      hop = JSON.parse(request.headers.get(HOP_HEADER) ?? "") as HopInfo;
+    } catch {
+      const e = new GatewayError(Codes.REQUEST_INVALID, 400, "The pool object only serves requests the gateway Worker hands it.");
+      return errorResponse(e, "-", requestLogger("-"));
+    }
+    if (hop.stats) {
+      return new Response(JSON.stringify(this.pools.stats()), { headers: { "content-type": "application/json" } });
+    }
+    const gateway = this.gateway();
+    if (gateway instanceof GatewayError) return errorResponse(gateway, hop.requestId, requestLogger(hop.requestId));
+    const headers = new Headers(request.headers);
+    headers.delete(HOP_HEADER);
+    const { stats: _, ...info } = hop;
+    return gateway(new Request(request, { headers, signal: request.signal }), info);
+  }
+
+  private gateway(): Gateway | GatewayError {
+    const text = this.env.EDGEPASS_CONFIG ?? this.defaultConfig;
+    const source = this.env.EDGEPASS_CONFIG ? (this.env.EDGEPASS_CONFIG_SOURCE ?? "EDGEPASS_CONFIG") : "edgepass.toml";
+    const key = source + "\0" + text;
+    if (this.cached?.key === key) return this.cached.gateway;
+    let gateway: Gateway | GatewayError;
+    try {
+      gateway = createGateway({
+        config: loadConfig(text, source),
+        codec: createCodec(this.wasm),
+        dial: dialCloudflare,
+        exchanges: { fastcgi: pooledFastcgiExchange(this.pools) },
+      });
+    } catch (e) {
+      gateway = new GatewayError(Codes.CONFIG_INVALID, 500, `The gateway configuration is invalid: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.cached = { key, gateway };
+    return gateway;
+  }
+}

@@ -1,0 +1,99 @@
+// The connection-pool keys of an upstream: pool, shards, max_connections, idle_timeout, queue,
+// queue_timeout. FastCGI upstreams are pooled by default; SCGI and uwsgi close the connection
+// after every response by protocol, and HTTP keep-alive pooling is not built yet, so those
+// are always direct and refuse pool = "pooled" or a pool key instead of ignoring it.
+import type { Checker, Table } from "./checker.js";
+import type { PoolConfig, Protocol } from "./types.js";
+import { DURATION_EXPECTED, parseDuration } from "./units.js";
+
+export const POOL_KEYS = ["pool", "shards", "max_connections", "idle_timeout", "queue", "queue_timeout"] as const;
+
+/** nginx (and nginx Plus) words for the same ideas. */
+export const POOL_ALIASES: Record<string, string> = {
+  keepalive: "max_connections",
+  max_conns: "max_connections",
+  keepalive_timeout: "idle_timeout",
+  fastcgi_keep_conn: "pool",
+};
+
+export const POOL_DEFAULTS = {
+  shards: 1,
+  maxConnections: 8,
+  idleTimeoutMs: 4_000,
+  queue: 100,
+  queueTimeoutMs: 5_000,
+} as const;
+
+const MAX = { shards: 64, maxConnections: 1024, queue: 100_000 } as const;
+
+const WHY_DIRECT: Record<Exclude<Protocol, "fastcgi">, string> = {
+  scgi: "an SCGI server closes the connection after every response, so there is nothing to keep",
+  uwsgi: "a uwsgi server closes the connection after every response, so there is nothing to keep",
+  http: "HTTP upstreams are not pooled yet (each request opens its own connection)",
+};
+
+export function checkPool(c: Checker, at: string[], u: Table, protocol: Protocol): PoolConfig {
+  const expectedMode = '"pooled" or "direct"';
+  let mode: "pooled" | "direct" = protocol === "fastcgi" ? "pooled" : "direct";
+  if (u.pool !== undefined) {
+    const m = c.string([...at, "pool"], u.pool, expectedMode);
+    if (m !== "pooled" && m !== "direct") {
+      c.fail([...at, "pool"], expectedMode, {
+        got: m,
+        hint: m === "keepalive" || m === "pool" || m === "pooling" ? 'write "pooled"' : m === "none" || m === "off" ? 'write "direct"' : undefined,
+      });
+    }
+    if (m === "pooled" && protocol !== "fastcgi") {
+      c.fail([...at, "pool"], `pool = "direct" for protocol "${protocol}"`, {
+        problem: WHY_DIRECT[protocol],
+        hint: "remove the key; only FastCGI upstreams are pooled",
+      });
+    }
+    mode = m;
+  }
+  if (mode === "direct") {
+    for (const key of POOL_KEYS) {
+      if (key === "pool" || u[key] === undefined) continue;
+      c.fail([...at, key], `no ${key} on a direct upstream`, {
+        problem: `${key} tunes the connection pool, and this upstream opens one connection per request`,
+        hint: protocol === "fastcgi" ? 'remove it, or set pool = "pooled"' : "remove it",
+      });
+    }
+  }
+  const pool: PoolConfig = {
+    mode,
+    shards: count(c, [...at, "shards"], u.shards, POOL_DEFAULTS.shards, 1, MAX.shards),
+    maxConnections: count(c, [...at, "max_connections"], u.max_connections, POOL_DEFAULTS.maxConnections, 1, MAX.maxConnections),
+    idleTimeoutMs: duration(c, [...at, "idle_timeout"], u.idle_timeout, POOL_DEFAULTS.idleTimeoutMs),
+    queue: count(c, [...at, "queue"], u.queue, POOL_DEFAULTS.queue, 0, MAX.queue),
+    queueTimeoutMs: duration(c, [...at, "queue_timeout"], u.queue_timeout, POOL_DEFAULTS.queueTimeoutMs),
+  };
+  if (pool.shards > pool.maxConnections) {
+    // Each shard holds at least one connection; more shards than connections would exceed
+    // the connection limit the operator set (usually php-fpm's pm.max_children).
+    c.fail([...at, "shards"], `at most max_connections (${pool.maxConnections}) shards`, {
+      got: pool.shards,
+      problem: "every shard keeps its own connections, at least one each",
+      hint: "lower shards or raise max_connections",
+    });
+  }
+  return pool;
+}
+
+function count(c: Checker, at: string[], v: unknown, fallback: number, min: number, max: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    c.fail(at, `an integer from ${min} to ${max}`, {
+      got: v,
+      hint: typeof v === "string" && /^\d+$/.test(v.trim()) ? `write it without quotes: ${v.trim()}` : undefined,
+    });
+  }
+  return v;
+}
+
+function duration(c: Checker, at: string[], v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  const r = parseDuration(v);
+  if (!r.ok) c.fail(at, DURATION_EXPECTED, { got: v, problem: r.reason });
+  return r.value;
+}

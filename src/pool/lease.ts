@@ -1,0 +1,62 @@
+// A place on a pooled connection, reserved for one request: what the exchange holds while it
+// sends the request and reads the answer.
+import type { FcgiConnection, RequestSink } from "./connection.js";
+
+/** A place on a connection, reserved for one request. */
+export class Lease {
+  private started = false;
+  private done = false;
+  id = 0;
+
+  constructor(
+    private readonly pool: { room(conn: FcgiConnection): void },
+    readonly conn: FcgiConnection,
+    /** The connection had completed requests and had nothing in flight when leased: it was
+     *  a kept idle connection, the kind a server may have closed meanwhile. */
+    readonly reused: boolean,
+  ) {}
+
+  get origin(): string {
+    return this.conn.origin;
+  }
+
+  get mpx(): boolean {
+    return this.conn.mpx;
+  }
+
+  start(sink: RequestSink): number {
+    this.started = true;
+    this.id = this.conn.start(sink);
+    return this.id;
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return this.conn.write(bytes);
+  }
+
+  sentAll(): void {
+    this.conn.sentAll(this.id);
+  }
+
+  resume(): void {
+    this.conn.resume();
+  }
+
+  /** Records of this request's response received so far. */
+  records(): number {
+    return this.conn.records(this.id);
+  }
+
+  /** The answer is no longer wanted (see FcgiConnection.abandon). */
+  abandon(abort: boolean): void {
+    if (this.started) this.conn.abandon(this.id, abort);
+  }
+
+  /** Gives back a place that was never started. */
+  cancel(): void {
+    if (this.started || this.done) return;
+    this.done = true;
+    this.conn.reserved = Math.max(0, this.conn.reserved - 1);
+    this.pool.room(this.conn);
+  }
+}

@@ -1,0 +1,93 @@
+// Requests waiting for a connection, first come first served, each with its own deadline.
+// A waiter leaves the queue when it is served, when its deadline passes, or when its client
+// goes away, whichever is first; nothing is ever resolved twice.
+
+export interface WaitOptions {
+  timeoutMs: number;
+  onTimeout: () => Error;
+  signal?: AbortSignal;
+  /** Retries go first: they were admitted before anyone now waiting. */
+  front?: boolean;
+  /** Passed back to the pool: this waiter needs a newly opened connection. */
+  fresh: boolean;
+}
+
+export interface Waiter<T> {
+  readonly fresh: boolean;
+  readonly since: number;
+  resolve(v: T | Promise<T>): void;
+}
+
+interface Entry<T> extends Waiter<T> {
+  reject(e: unknown): void;
+  cleanup(): void;
+}
+
+export class WaitQueue<T> {
+  private items: Entry<T>[] = [];
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  /** Milliseconds the oldest waiter has waited (0 when none). */
+  oldestWaitMs(now = Date.now()): number {
+    return this.items.length ? now - Math.min(...this.items.map((e) => e.since)) : 0;
+  }
+
+  wait(o: WaitOptions): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => {
+        if (this.remove(entry)) reject(o.signal?.reason ?? new Error("aborted"));
+      };
+      const entry: Entry<T> = {
+        fresh: o.fresh,
+        since: Date.now(),
+        resolve: (v) => {
+          entry.cleanup();
+          resolve(v);
+        },
+        reject: (e) => {
+          entry.cleanup();
+          reject(e);
+        },
+        cleanup: () => {
+          clearTimeout(timer);
+          o.signal?.removeEventListener("abort", onAbort);
+        },
+      };
+      if (o.signal?.aborted) return reject(o.signal.reason ?? new Error("aborted"));
+      timer = setTimeout(() => {
+        if (this.remove(entry)) reject(o.onTimeout());
+      }, o.timeoutMs);
+      o.signal?.addEventListener("abort", onAbort, { once: true });
+      if (o.front) this.items.unshift(entry);
+      else this.items.push(entry);
+    });
+  }
+
+  peek(): Waiter<T> | undefined {
+    return this.items[0];
+  }
+
+  /** Takes the first waiter out; the caller resolves it. */
+  shift(): Waiter<T> | undefined {
+    return this.items.shift();
+  }
+
+  /** Fails every waiter (the pool is shutting down). */
+  rejectAll(e: unknown): void {
+    const items = this.items;
+    this.items = [];
+    for (const w of items) w.reject(e);
+  }
+
+  private remove(entry: Entry<T>): boolean {
+    const i = this.items.indexOf(entry);
+    if (i < 0) return false;
+    this.items.splice(i, 1);
+    entry.cleanup();
+    return true;
+  }
+}

@@ -1,0 +1,45 @@
+// The pools one host keeps (in the Worker setup: one UpstreamPool Durable Object), one per
+// upstream, created on first use. A changed upstream definition (a new config) gets a new
+// pool and the old one is shut down.
+import type { Codec } from "../codec/types.js";
+import type { UpstreamConfig } from "../config/types.js";
+import { requestLogger, type LogSink, type Logger } from "../core/log.js";
+import type { Dial } from "../core/transport.js";
+import { FcgiPool } from "./pool.js";
+import type { PoolStats } from "./stats.js";
+
+export interface PoolContext {
+  upstream: UpstreamConfig;
+  codec: Codec;
+  dial: Dial;
+}
+
+export class PoolRegistry {
+  private readonly pools = new Map<string, { key: string; pool: FcgiPool }>();
+  private readonly log: Logger;
+
+  constructor(sink?: LogSink) {
+    // Pool events belong to no single request; "-" marks them in the log.
+    this.log = requestLogger("-", sink);
+  }
+
+  get(ctx: PoolContext): FcgiPool {
+    const u = ctx.upstream;
+    const key = JSON.stringify([u.protocol, u.servers, u.connectTimeoutMs, u.sendTimeoutMs, u.pool]);
+    const have = this.pools.get(u.name);
+    if (have?.key === key) return have.pool;
+    have?.pool.dispose();
+    const pool = new FcgiPool({ upstream: u, codec: ctx.codec, dial: ctx.dial, log: this.log });
+    this.pools.set(u.name, { key, pool });
+    return pool;
+  }
+
+  stats(): PoolStats[] {
+    return [...this.pools.values()].map((p) => p.pool.stats());
+  }
+
+  dispose(): void {
+    for (const { pool } of this.pools.values()) pool.dispose();
+    this.pools.clear();
+  }
+}

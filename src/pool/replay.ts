@@ -1,0 +1,99 @@
+// A request body that can be sent a second time, for the one retry a stale kept connection
+// allows. What has been read from the client is held until REPLAY_LIMIT; past it nothing is
+// held and the body can no longer be replayed (SECURITY.md: a streamed body is never
+// replayed). The client's stream is read by one shared pull, so a superseded sender and its
+// replacement never read it twice or out of order.
+import { Codes, GatewayError } from "../core/errors.js";
+import type { RequestBody } from "../core/exchange.js";
+
+/** Bodies up to this size are held for a retry. */
+export const REPLAY_LIMIT = 64 * 1024;
+
+export interface BodyCursor {
+  /** The next piece, "end" after the last, or null when a newer cursor replaced this one. */
+  next(): Promise<Uint8Array | "end" | null>;
+}
+
+export class ReplayableBody {
+  /** Pieces read from the client, from index `base` on (earlier ones were let go). */
+  private pieces: Uint8Array[] = [];
+  private base = 0;
+  private total = 0;
+  private done = false;
+  private reading: Promise<void> | null = null;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private generation = 0;
+
+  constructor(readonly body: RequestBody) {
+    this.reader = body.stream.getReader();
+  }
+
+  /** Can a new cursor start from the first byte? */
+  get canReplay(): boolean {
+    return this.base === 0 && this.total <= REPLAY_LIMIT;
+  }
+
+  /** Starts sending from the first byte; any earlier cursor stops at its next call. */
+  cursor(): BodyCursor {
+    if (this.generation > 0 && !this.canReplay) throw new Error("ReplayableBody: the body was not held, it cannot be sent again");
+    const gen = ++this.generation;
+    let i = 0;
+    let sent = 0;
+    const declared = this.body.length;
+    return {
+      next: async () => {
+        for (;;) {
+          if (gen !== this.generation) return null;
+          if (i < this.base + this.pieces.length) {
+            const piece = this.pieces[i - this.base];
+            i++;
+            // Past the limit nothing more will be replayed: let go of what this (the newest)
+            // cursor has sent.
+            if (this.total > REPLAY_LIMIT) {
+              this.pieces.splice(0, i - this.base);
+              this.base = i;
+            }
+            sent += piece.byteLength;
+            if (declared !== null && sent > declared) {
+              throw new GatewayError(Codes.REQUEST_INVALID, 400, "The request body is longer than its Content-Length.");
+            }
+            return piece;
+          }
+          if (this.done) {
+            if (declared !== null && sent !== declared) {
+              throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The request body is shorter than its Content-Length.");
+            }
+            return "end";
+          }
+          await this.pull();
+        }
+      },
+    };
+  }
+
+  /** Stops reading the client's body (the request is over). */
+  cancel(): void {
+    this.generation++;
+    this.pieces = [];
+    this.reader.cancel().catch(() => {});
+  }
+
+  private pull(): Promise<void> {
+    this.reading ??= (async () => {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await this.reader.read();
+      } catch (e) {
+        throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The client stopped sending the request body.", String(e));
+      } finally {
+        this.reading = null;
+      }
+      if (r.done) this.done = true;
+      else if (r.value.byteLength) {
+        this.pieces.push(r.value);
+        this.total += r.value.byteLength;
+      }
+    })();
+    return this.reading;
+  }
+}

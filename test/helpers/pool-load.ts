@@ -1,0 +1,105 @@
+// What the pool's integration tests share: `edgepass dev` with a config written for the test,
+// a bounded request loop, and a sampler counting ESTABLISHED TCP connections to a port with
+// `ss` (the kernel's view, not the gateway's own account).
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { edgepass, waitFor, type Run } from "./process.js";
+
+const run = promisify(execFile);
+
+export interface Dev {
+  base: string;
+  run: Run;
+  stop(): Promise<void>;
+}
+
+export async function startDev(toml: string): Promise<Dev> {
+  const dir = mkdtempSync(path.join(tmpdir(), "edgepass-pool-"));
+  writeFileSync(path.join(dir, "site.toml"), toml);
+  const r = edgepass(["dev", "--config", "site.toml", "--port", "0"], dir);
+  try {
+    const [, base] = await waitFor(r, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    return {
+      base: base!,
+      run: r,
+      stop: async () => {
+        if (r.child.exitCode === null) {
+          r.child.kill("SIGTERM");
+          await r.exit;
+        }
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    r.child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** ESTABLISHED connections whose destination port is `port` (the clients' side of them). */
+export async function establishedTo(port: number): Promise<number> {
+  const { stdout } = await run("ss", ["-Htn", "state", "established", `( dport = :${port} )`]);
+  return stdout.split("\n").filter((l) => l.trim()).length;
+}
+
+/** Samples establishedTo(port) about every `everyMs` until stop(); returns every sample. */
+export function sampleEstablished(port: number, everyMs = 50): { stop(): Promise<number[]> } {
+  const samples: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      samples.push(await establishedTo(port));
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return samples;
+    },
+  };
+}
+
+/** Runs `count` calls of `fn` with at most `concurrency` in flight; never more than `count`. */
+export async function bounded<T>(count: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= count) return;
+      out[i] = await fn(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return out;
+}
+
+export interface Outcome {
+  status: number;
+  body: string;
+  error?: string;
+}
+
+/** A GET that reports failures as values, so a load run can count them all. */
+export async function get(url: string, init?: RequestInit): Promise<Outcome> {
+  try {
+    const res = await fetch(url, init);
+    return { status: res.status, body: await res.text() };
+  } catch (e) {
+    return { status: 0, body: "", error: String((e as Error).cause ?? e) };
+  }
+}
+
+/** One shard's statistics from the admin route (`admin_path = "/_edgepass/pools"`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function poolShard(base: string, upstream: string, shard = 0): Promise<any> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const body = (await (await fetch(`${base}/_edgepass/pools`)).json()) as any;
+  return body.upstreams[upstream].shards[shard];
+}

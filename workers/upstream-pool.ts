@@ -1,0 +1,16 @@
+// The UpstreamPool Durable Object: holds the long-lived connections of one upstream shard
+// (named "<upstream>#<shard>"). A Worker cannot keep a socket across requests; a Durable
+// Object can. The logic is in src/adapter/cloudflare/pool-host.ts and src/pool/.
+import { DurableObject } from "cloudflare:workers";
+import wasm from "../wasm/build/edgepass.wasm";
+import defaultConfig from "../edgepass.toml";
+import type { GatewayEnv } from "../src/adapter/cloudflare/handler.js";
+import { PoolHost } from "../src/adapter/cloudflare/pool-host.js";
+
+export class UpstreamPool extends DurableObject<GatewayEnv> {
+  private readonly host = new PoolHost(this.env, wasm, defaultConfig);
+
+  override fetch(request: Request): Promise<Response> {
+    return this.host.fetch(request);
+  }
+}
