@@ -17,7 +17,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const wrk = findProgram("wrk", "wrk");
 const nginxBin = findProgram("nginx", "nginx");
 const www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
-const fpm = await startPhpFpm({ maxChildren: 4 });
+const PHP_WORKERS = 4;
+const fpm = await startPhpFpm({ maxChildren: PHP_WORKERS });
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-bench-"));
 
 // nginx the way a PHP site runs it: fastcgi_pass with the stock fastcgi_params.
@@ -51,12 +52,19 @@ http {
 const nginx = spawn(nginxBin, ["-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "inherit" });
 await waitForPort(nginxPort, 10_000, nginx, "nginx");
 
-writeFileSync(
-  path.join(dir, "edgepass.toml"),
-  `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\n\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`,
-);
-const gw = edgepass(["dev", "--config", "edgepass.toml", "--port", "0"], dir);
-const [, gwUrl] = await waitFor(gw, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+// Two gateways on the same php-fpm: pooled (the default; max_connections = pm.max_children, as
+// the README says — a larger pool would pin every worker with idle connections and starve
+// nginx's turn) and direct (a new connection per request).
+const gwConfig = (pool: "pooled" | "direct") =>
+  `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\npool = "${pool}"\n` +
+  (pool === "pooled" ? `max_connections = ${PHP_WORKERS}\nidle_timeout = "1s"\nqueue = 1000\n` : "") +
+  `\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
+writeFileSync(path.join(dir, "pooled.toml"), gwConfig("pooled"));
+writeFileSync(path.join(dir, "direct.toml"), gwConfig("direct"));
+const pooled = edgepass(["dev", "--config", "pooled.toml", "--port", "0"], dir);
+const [, pooledUrl] = await waitFor(pooled, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+const direct = edgepass(["dev", "--config", "direct.toml", "--port", "0"], dir);
+const [, directUrl] = await waitFor(direct, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
 
 // The platform's own ceiling: a Worker that answers "ok" at once, under the same miniflare.
 // What separates it from edgepass is ours; what separates it from nginx is the runtime's.
@@ -95,23 +103,29 @@ try {
     ["4 MiB PHP response (big.php)", "/big.php"],
   ] as const) {
     const ng = runWrk(`http://127.0.0.1:${nginxPort}${target}`);
-    const ep = runWrk(`${gwUrl}${target}`);
+    const dr = runWrk(`${directUrl}${target}`);
+    const po = runWrk(`${pooledUrl}${target}`);
+    // Let the pool's idle connections close before the next case's nginx run.
+    await new Promise((r) => setTimeout(r, 2000));
+    const fmt = (r: Result) => `${r.rps.toFixed(0)} req/s (p50 ${r.p50}, p99 ${r.p99})`;
     rows.push({
       case: name,
-      "nginx → php-fpm": `${ng.rps.toFixed(0)} req/s (p50 ${ng.p50}, p99 ${ng.p99})`,
-      "edgepass dev → php-fpm": `${ep.rps.toFixed(0)} req/s (p50 ${ep.p50}, p99 ${ep.p99})`,
-      "edgepass / nginx": `${(ep.rps / ng.rps).toFixed(2)}x`,
-      "edgepass / empty Worker": `${(ep.rps / ceiling.rps).toFixed(2)}x`,
-      "edgepass errors": ep.errors,
+      "nginx → php-fpm": fmt(ng),
+      "edgepass direct": fmt(dr),
+      "edgepass pooled": fmt(po),
+      "direct / nginx": `${(dr.rps / ng.rps).toFixed(2)}x`,
+      "pooled / nginx": `${(po.rps / ng.rps).toFixed(2)}x`,
+      "edgepass errors": `direct: ${dr.errors}; pooled: ${po.errors}`,
     });
   }
   console.log(`\nAnchor: an empty Worker under the same miniflare answers ${ceiling.rps.toFixed(0)} req/s (p50 ${ceiling.p50}, p99 ${ceiling.p99}).`);
   table(`Throughput, wrk -t2 -c${CONNECTIONS} -d${DURATION}s on one machine (2 cores shared by wrk, gateway and php-fpm)`, rows);
 } finally {
-  gw.child.kill("SIGTERM");
+  pooled.child.kill("SIGTERM");
+  direct.child.kill("SIGTERM");
   await hello.dispose();
   nginx.kill("SIGTERM");
-  await gw.exit;
+  await Promise.all([pooled.exit, direct.exit]);
   await fpm.stop();
   rmSync(dir, { recursive: true, force: true });
   rmSync(www, { recursive: true, force: true });
