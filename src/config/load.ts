@@ -168,7 +168,7 @@ function checkUpstreams(c: Checker, raw: unknown): Record<string, UpstreamConfig
       connectTimeoutMs: duration(c, [...at, "connect_timeout"], u.connect_timeout, DEFAULTS.connectTimeoutMs),
       sendTimeoutMs: duration(c, [...at, "send_timeout"], u.send_timeout, DEFAULTS.sendTimeoutMs),
       readTimeoutMs: duration(c, [...at, "read_timeout"], u.read_timeout, DEFAULTS.readTimeoutMs),
-      pool: checkPool(c, at, u, proto),
+      pool: checkPool(c, at, u, proto, via),
     };
     if (proto === "uwsgi") {
       out[name].uwsgi = {

@@ -1,7 +1,9 @@
 // The connection-pool keys of an upstream: pool, shards, max_connections, idle_timeout, queue,
-// queue_timeout. FastCGI upstreams are pooled by default; SCGI and uwsgi close the connection
-// after every response by protocol, and HTTP keep-alive pooling is not built yet, so those
-// are always direct and refuse pool = "pooled" or a pool key instead of ignoring it.
+// queue_timeout. FastCGI upstreams and HTTP upstreams over sockets (HTTP/1.1 keep-alive) are
+// pooled by default, unless pool = "direct"; with via = "fetch" the
+// platform holds the connections. SCGI and uwsgi close the connection after every response by
+// protocol, so those are always direct. Where there is no pool, pool = "pooled" or a pool key
+// is refused instead of ignored.
 import type { Checker, Table } from "./checker.js";
 import type { PoolConfig, Protocol } from "./types.js";
 import { DURATION_EXPECTED, parseDuration } from "./units.js";
@@ -26,15 +28,19 @@ export const POOL_DEFAULTS = {
 
 const MAX = { shards: 64, maxConnections: 1024, queue: 100_000 } as const;
 
-const WHY_DIRECT: Record<Exclude<Protocol, "fastcgi">, string> = {
+const WHY_DIRECT: Record<"scgi" | "uwsgi" | "fetch", string> = {
   scgi: "an SCGI server closes the connection after every response, so there is nothing to keep",
   uwsgi: "a uwsgi server closes the connection after every response, so there is nothing to keep",
-  http: "HTTP upstreams are not pooled yet (each request opens its own connection)",
+  fetch: "with via = \"fetch\" the platform's fetch() holds the connections, not edgepass",
 };
 
-export function checkPool(c: Checker, at: string[], u: Table, protocol: Protocol): PoolConfig {
+/** Can this upstream be pooled at all? */
+const poolable = (protocol: Protocol, via: "socket" | "fetch"): boolean => protocol === "fastcgi" || (protocol === "http" && via === "socket");
+
+export function checkPool(c: Checker, at: string[], u: Table, protocol: Protocol, via: "socket" | "fetch" = "socket"): PoolConfig {
   const expectedMode = '"pooled" or "direct"';
-  let mode: "pooled" | "direct" = protocol === "fastcgi" ? "pooled" : "direct";
+  // Pooled wherever a pool can exist (the issue: pooled is the default); direct elsewhere.
+  let mode: "pooled" | "direct" = poolable(protocol, via) ? "pooled" : "direct";
   if (u.pool !== undefined) {
     const m = c.string([...at, "pool"], u.pool, expectedMode);
     if (m !== "pooled" && m !== "direct") {
@@ -43,10 +49,11 @@ export function checkPool(c: Checker, at: string[], u: Table, protocol: Protocol
         hint: m === "keepalive" || m === "pool" || m === "pooling" ? 'write "pooled"' : m === "none" || m === "off" ? 'write "direct"' : undefined,
       });
     }
-    if (m === "pooled" && protocol !== "fastcgi") {
-      c.fail([...at, "pool"], `pool = "direct" for protocol "${protocol}"`, {
-        problem: WHY_DIRECT[protocol],
-        hint: "remove the key; only FastCGI upstreams are pooled",
+    if (m === "pooled" && !poolable(protocol, via)) {
+      const fetch = protocol === "http";
+      c.fail([...at, "pool"], fetch ? 'pool = "direct" with via = "fetch"' : `pool = "direct" for protocol "${protocol}"`, {
+        problem: WHY_DIRECT[fetch ? "fetch" : (protocol as "scgi" | "uwsgi")],
+        hint: fetch ? 'remove the key, or use via = "socket" with servers' : "remove the key; only FastCGI and HTTP (socket) upstreams are pooled",
       });
     }
     mode = m;
@@ -56,7 +63,7 @@ export function checkPool(c: Checker, at: string[], u: Table, protocol: Protocol
       if (key === "pool" || u[key] === undefined) continue;
       c.fail([...at, key], `no ${key} on a direct upstream`, {
         problem: `${key} tunes the connection pool, and this upstream opens one connection per request`,
-        hint: protocol === "fastcgi" ? 'remove it, or set pool = "pooled"' : "remove it",
+        hint: poolable(protocol, via) ? 'remove it, or set pool = "pooled"' : "remove it",
       });
     }
   }

@@ -27,8 +27,9 @@ export interface UpstreamConfig {
 }
 
 /** pool = "pooled" keeps a few long-lived connections per upstream in UpstreamPool Durable
- *  Objects (FastCGI: FCGI_KEEP_CONN, multiplexing when the app offers it); "direct" opens one
- *  connection per request. Only FastCGI pools today; the other protocols are always direct. */
+ *  Objects (FastCGI: FCGI_KEEP_CONN, multiplexing when the app offers it; HTTP over sockets:
+ *  HTTP/1.1 keep-alive); "direct" opens one connection per request. FastCGI is pooled by
+ *  default, HTTP only when asked; SCGI, uwsgi and HTTP via fetch() are always direct. */
 export interface PoolConfig {
   mode: "pooled" | "direct";
   /** shards, default 1: pool objects per upstream; each gets an equal share of the limits. */

@@ -47,6 +47,40 @@ export interface ExchangeContext {
   settings: GatewaySettings;
   codec: Codec;
   dial: Dial;
+  /** Kept connections to lease instead of dialing (the HTTP keep-alive pool, src/pool, in the
+   *  UpstreamPool object); absent: every request dials its own connection. */
+  connections?: ConnectionProvider;
+}
+
+/** Hands out kept byte-stream connections (HTTP/1.1 keep-alive), one request at a time each. */
+export interface ConnectionProvider {
+  /** A connection now or after a wait in the pool's queue (503 POOL_SATURATED past its
+   *  bounds). `fresh`: only a newly opened one will do (the stale-connection retry). */
+  acquire(o: { signal?: AbortSignal; fresh?: boolean }): Promise<LeasedStream>;
+  /** A request was sent again after a kept connection turned out stale (statistics). */
+  noteRetry(): void;
+}
+
+/** One leased connection, for one exchange. */
+export interface LeasedStream {
+  readonly origin: string;
+  /** It had completed requests and sat idle: the kind a server may have closed meanwhile. */
+  readonly reused: boolean;
+  /** The next chunk (null at end of stream), within read_timeout. */
+  read(): Promise<Uint8Array | null>;
+  /** Within send_timeout; a failed write ends the connection. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** The exchange is over; `clean`: the response was read to its end. `reuse` non-null: it
+   *  was delimited, the server allows another request and the request was sent whole, so
+   *  the connection goes back to the idle set (for less than `keepAliveMs` when the server
+   *  said Keep-Alive: timeout); null: it is closed. Only the first call counts. */
+  release(clean: boolean, reuse: Reuse | null): void;
+}
+
+/** What the end of an HTTP/1.1 response says about its connection (stream-response.ts). */
+export interface Reuse {
+  /** The server's Keep-Alive: timeout, in ms; null when it did not say. */
+  keepAliveMs: number | null;
 }
 
 export interface Exchange {

@@ -41,10 +41,10 @@ export interface AcquireOptions {
 }
 
 export class FcgiPool {
-  private readonly servers: Server[];
+  private readonly servers: Server<FcgiConnection>[];
   private readonly queue = new WaitQueue<Lease>();
   private readonly idleTimers = new Map<FcgiConnection, ReturnType<typeof setTimeout>>();
-  private readonly serverOf = new Map<FcgiConnection, Server>();
+  private readonly serverOf = new Map<FcgiConnection, Server<FcgiConnection>>();
   private cursor = 0;
   private pumping = false;
   private pumpAgain = false;
@@ -54,7 +54,7 @@ export class FcgiPool {
   private disposed = false;
 
   constructor(private readonly deps: PoolDeps) {
-    this.servers = deps.upstream.servers.map(newServer);
+    this.servers = deps.upstream.servers.map((a) => newServer<FcgiConnection>(a));
   }
 
   get upstream(): UpstreamConfig {
@@ -185,7 +185,7 @@ export class FcgiPool {
     return null;
   }
 
-  private leaseOn(s: Server, fresh: boolean): Lease | Promise<Lease> | null {
+  private leaseOn(s: Server<FcgiConnection>, fresh: boolean): Lease | Promise<Lease> | null {
     const limits = s.limits ?? DISCOVERING;
     const load = s.conns.reduce((n, c) => n + c.load, 0) + s.opening;
     if (load >= limits.maxReqs) return null;
@@ -219,7 +219,7 @@ export class FcgiPool {
   }
 
   /** `held`: the caller already counted this connection in `s.opening`. */
-  private async open(s: Server, held = false): Promise<Lease> {
+  private async open(s: Server<FcgiConnection>, held = false): Promise<Lease> {
     if (!held) s.opening++;
     let conn: FcgiConnection;
     try {
@@ -247,13 +247,13 @@ export class FcgiPool {
 
   /** FCGI_GET_VALUES goes out first on the server's first connection; the request that opened
    *  it follows at once, so discovery costs no round trip. */
-  private discover(s: Server, conn: FcgiConnection): void {
+  private discover(s: Server<FcgiConnection>, conn: FcgiConnection): void {
     s.discovery = "pending";
     conn.requestValues().catch(() => {});
     s.discoveryTimer = setTimeout(() => this.settle(s, null), DISCOVERY_TIMEOUT_MS);
   }
 
-  private settle(s: Server, reported: Reported | null): void {
+  private settle(s: Server<FcgiConnection>, reported: Reported | null): void {
     clearTimeout(s.discoveryTimer);
     // A late answer (libfcgi answers when the next request arrives) still counts.
     if (s.discovery === "done" && reported === null) return;
@@ -284,7 +284,7 @@ export class FcgiPool {
     this.pump();
   }
 
-  private hooks(s: Server): ConnectionHooks {
+  private hooks(s: Server<FcgiConnection>): ConnectionHooks {
     return {
       room: (conn) => this.room(conn),
       closed: (conn, byServer, err) => this.closed(s, conn, byServer, err),
@@ -293,7 +293,7 @@ export class FcgiPool {
     };
   }
 
-  private closed(s: Server, conn: FcgiConnection, byServer: boolean, err: GatewayError): void {
+  private closed(s: Server<FcgiConnection>, conn: FcgiConnection, byServer: boolean, err: GatewayError): void {
     const i = s.conns.indexOf(conn);
     if (i >= 0) s.conns.splice(i, 1);
     this.serverOf.delete(conn);

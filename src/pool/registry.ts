@@ -1,10 +1,11 @@
 // The pools one host keeps (in the Worker setup: one UpstreamPool Durable Object), one per
-// upstream, created on first use. A changed upstream definition (a new config) gets a new
+// upstream (FastCGI: FcgiPool; HTTP keep-alive: HttpPool), created on first use. A changed upstream definition (a new config) gets a new
 // pool and the old one is shut down.
 import type { Codec } from "../codec/types.js";
 import type { UpstreamConfig } from "../config/types.js";
 import { requestLogger, type LogSink, type Logger } from "../core/log.js";
 import type { Dial } from "../core/transport.js";
+import { HttpPool } from "./http-pool.js";
 import { FcgiPool } from "./pool.js";
 import type { PoolStats } from "./stats.js";
 
@@ -15,7 +16,7 @@ export interface PoolContext {
 }
 
 export class PoolRegistry {
-  private readonly pools = new Map<string, { key: string; pool: FcgiPool }>();
+  private readonly pools = new Map<string, { key: string; pool: FcgiPool | HttpPool }>();
   private readonly log: Logger;
 
   constructor(sink?: LogSink) {
@@ -24,12 +25,21 @@ export class PoolRegistry {
   }
 
   get(ctx: PoolContext): FcgiPool {
+    return this.pool(ctx, FcgiPool, () => new FcgiPool({ upstream: ctx.upstream, codec: ctx.codec, dial: ctx.dial, log: this.log }));
+  }
+
+  /** The HTTP keep-alive pool of an upstream with protocol = "http". */
+  http(ctx: Omit<PoolContext, "codec">): HttpPool {
+    return this.pool(ctx, HttpPool, () => new HttpPool({ upstream: ctx.upstream, dial: ctx.dial, log: this.log }));
+  }
+
+  private pool<P extends FcgiPool | HttpPool>(ctx: { upstream: UpstreamConfig }, kind: abstract new (...a: never[]) => P, make: () => P): P {
     const u = ctx.upstream;
-    const key = JSON.stringify([u.protocol, u.servers, u.connectTimeoutMs, u.sendTimeoutMs, u.pool]);
+    const key = JSON.stringify([u.protocol, u.servers, u.connectTimeoutMs, u.sendTimeoutMs, u.readTimeoutMs, u.pool]);
     const have = this.pools.get(u.name);
-    if (have?.key === key) return have.pool;
+    if (have?.key === key && have.pool instanceof kind) return have.pool;
     have?.pool.dispose();
-    const pool = new FcgiPool({ upstream: u, codec: ctx.codec, dial: ctx.dial, log: this.log });
+    const pool = make();
     this.pools.set(u.name, { key, pool });
     return pool;
   }

@@ -1,15 +1,29 @@
 // What a pool knows about one server of its upstream: its connections, what it said in answer
-// to FCGI_GET_VALUES, the limits that follow, and counters for the statistics.
+// to FCGI_GET_VALUES, the limits that follow, and counters for the statistics. Shared by the
+// FastCGI pool (pool.ts) and the HTTP keep-alive pool (http-pool.ts).
 import type { ServerAddress } from "../config/types.js";
 import { formatAddress } from "../core/transport.js";
-import type { FcgiConnection } from "./connection.js";
 import type { Limits, Reported } from "./limits.js";
 import type { ServerStats } from "./stats.js";
 
-export interface Server {
+/** What the statistics read from a pooled connection of either protocol. */
+export interface PooledConnection {
+  readonly id: number;
+  readonly openedAt: number;
+  served: number;
+  idleSince: number;
+  mpx: boolean;
+  draining: boolean;
+  closed: boolean;
+  /** Requests in flight plus those reserved. */
+  readonly load: number;
+  readonly inFlight: number;
+}
+
+export interface Server<C extends PooledConnection = PooledConnection> {
   address: ServerAddress;
   origin: string;
-  conns: FcgiConnection[];
+  conns: C[];
   opening: number;
   discovery: "none" | "pending" | "done";
   discoveryTimer?: ReturnType<typeof setTimeout>;
@@ -28,7 +42,7 @@ export interface Server {
   connectFailures: number;
 }
 
-export function newServer(address: ServerAddress): Server {
+export function newServer<C extends PooledConnection>(address: ServerAddress): Server<C> {
   return {
     address,
     origin: formatAddress(address),
@@ -49,7 +63,7 @@ export function newServer(address: ServerAddress): Server {
   };
 }
 
-export function serverStats(s: Server, now: number): ServerStats {
+export function serverStats(s: Server<PooledConnection>, now: number): ServerStats {
   const busy = s.conns.filter((c) => c.load > 0).length;
   return {
     server: s.origin,

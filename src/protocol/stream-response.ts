@@ -1,16 +1,21 @@
 // Reads a response from a byte-stream origin (HTTP/1.1, SCGI, uwsgi): the head — an HTTP
 // status line, or for the CGI protocols possibly a CGI head with "Status:" — then a body
 // delimited the way the head says (length, chunked, or connection close), streamed with
-// backpressure. Interim 1xx heads are skipped.
+// backpressure. Interim 1xx heads are skipped. On an HTTP/1.1 connection that may be kept
+// (the keep-alive pool), release() also says whether it may carry another exchange: only when
+// the response ended cleanly where its framing said (Content-Length or chunked; a bodiless
+// HEAD, 1xx, 204 or 304), no byte followed it, and the head allowed it (HTTP/1.1 without
+// Connection: close, Keep-Alive max not 0), with the server's Keep-Alive timeout.
 import { CodecError, type BodyFraming, type Codec, type Http1Codec } from "../codec/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
-import type { ForwardResponse } from "../core/exchange.js";
+import type { ForwardResponse, Reuse } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
 import { bodilessStatus, bodyStream, HOP_BY_HOP } from "./body-stream.js";
-import { concatBytes, type UpstreamIO } from "./io.js";
+import { concatBytes } from "./io.js";
 
 export interface ResponseOptions {
-  io: UpstreamIO;
+  /** Where the response comes from (an UpstreamIO, or a pooled connection). */
+  io: { read(): Promise<Uint8Array | null> };
   codec: Codec & Http1Codec;
   origin: string;
   /** "http": a status line is required; "cgi-or-http": SCGI/uwsgi apps may send either. */
@@ -18,8 +23,9 @@ export interface ResponseOptions {
   method: string;
   headLimit: number;
   log: Logger;
-  /** Called once when the exchange is over; `clean` = the message ended where it said. */
-  release(clean: boolean): void;
+  /** Called when the exchange is over (callers ignore repeats); `clean` = the message ended
+   *  where it said. `reuse` non-null: the connection may carry another exchange (see above). */
+  release(clean: boolean, reuse: Reuse | null): void;
   /** Error to report if the origin closes early because sending the request failed. */
   sendError?: () => unknown;
 }
@@ -30,6 +36,8 @@ interface Head {
   headers: Array<[string, string]>;
   bodyOffset: number;
   framing: BodyFraming;
+  /** HTTP heads only: the version and Connection allow another exchange. */
+  keepAlive?: boolean;
 }
 
 export async function readStreamResponse(o: ResponseOptions): Promise<ForwardResponse> {
@@ -56,17 +64,21 @@ export async function readStreamResponse(o: ResponseOptions): Promise<ForwardRes
       if (!head && eof) throw closedEarly(o, "before its response headers were complete");
     }
   } catch (e) {
-    o.release(false);
+    o.release(false, null);
     throw e;
   }
 
+  const reuse = o.mode === "http" ? keepAliveOf(head) : null;
   const headers = stripHopByHop(head.headers);
   const noBody = o.method === "HEAD" || bodilessStatus(head.status) || head.framing.kind === "none";
   if (noBody) {
-    o.release(true);
+    // Delimited only when nothing was meant to follow the head and nothing did.
+    const f = head.framing;
+    const delimited = (f.kind === "none" || (f.kind === "length" && f.length === 0)) && buf.byteLength === head.bodyOffset;
+    o.release(true, delimited ? reuse : null);
     return { status: head.status, statusText: head.reason, headers, body: null };
   }
-  const source = new BodyReader(o, head.framing, buf.subarray(head.bodyOffset), eof);
+  const source = new BodyReader(o, head.framing, buf.subarray(head.bodyOffset), eof, reuse);
   return {
     status: head.status,
     statusText: head.reason,
@@ -75,7 +87,8 @@ export async function readStreamResponse(o: ResponseOptions): Promise<ForwardRes
       pending: source.pending,
       done: () => source.done,
       step: () => source.step(),
-      release: (clean) => o.release(clean),
+      // A clean end was released by the reader already, with what it knew of the framing.
+      release: (clean) => o.release(clean, null),
       onError: (e) =>
         o.log.log("error", "response_cut", {
           origin: o.origin,
@@ -84,6 +97,25 @@ export async function readStreamResponse(o: ResponseOptions): Promise<ForwardRes
         }),
     }),
   };
+}
+
+/** May the connection carry another exchange after this response, and for how long idle?
+ *  The codec's keepAlive reads the version and Connection; Keep-Alive (RFC 2068 19.7.1, still
+ *  sent by Apache, Node and others) may add timeout=N and max=N. */
+function keepAliveOf(head: Head): Reuse | null {
+  if (!head.keepAlive) return null;
+  let keepAliveMs: number | null = null;
+  for (const [n, v] of head.headers) {
+    if (n.toLowerCase() !== "keep-alive") continue;
+    for (const param of v.split(",")) {
+      const m = /^\s*(timeout|max)\s*=\s*"?(\d{1,9})"?\s*$/i.exec(param);
+      if (!m) continue;
+      const value = Number(m[2]);
+      if (m[1].toLowerCase() === "max" && value === 0) return null;
+      if (m[1].toLowerCase() === "timeout") keepAliveMs = Math.min(keepAliveMs ?? Infinity, value * 1000);
+    }
+  }
+  return { keepAliveMs };
 }
 
 function parseHead(o: ResponseOptions, buf: Uint8Array, eof: boolean): Head | null {
@@ -135,7 +167,10 @@ class BodyReader {
     private readonly framing: BodyFraming,
     first: Uint8Array,
     private eof: boolean,
+    /** What the head allowed; lost when the body is close-delimited or followed by bytes. */
+    private reuse: Reuse | null,
   ) {
+    if (framing.kind === "close") this.reuse = null;
     if (framing.kind === "length") this.remaining = framing.length;
     if (framing.kind === "chunked") this.chunked = o.codec.chunkedDecoder();
     if (first.byteLength) this.take(first);
@@ -158,6 +193,8 @@ class BodyReader {
     if (this.framing.kind === "close") {
       this.pending.push(chunk);
     } else if (this.framing.kind === "length") {
+      // Bytes past the body belong to no request of ours: the connection is not reusable.
+      if (chunk.byteLength > this.remaining) this.reuse = null;
       const piece = chunk.subarray(0, this.remaining);
       this.remaining -= piece.byteLength;
       if (piece.byteLength) this.pending.push(piece);
@@ -170,7 +207,11 @@ class BodyReader {
         throw malformed(this.o, "sent a malformed chunked body", e);
       }
       for (const d of r.data) if (d.byteLength) this.pending.push(d);
-      if (r.done) this.finish();
+      if (r.done) {
+        // Bytes after the last chunk and trailers: pipelining garbage, never reused.
+        if (r.consumed < chunk.byteLength) this.reuse = null;
+        this.finish();
+      }
     }
   }
 
@@ -180,7 +221,7 @@ class BodyReader {
     this.chunked?.free();
     this.chunked = null;
     // The message is complete: let the connection go now, before the client reads the rest.
-    this.o.release(true);
+    this.o.release(true, this.reuse);
   }
 }
 

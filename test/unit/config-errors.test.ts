@@ -371,11 +371,21 @@ describe("connection pool keys", () => {
     });
   });
 
-  it("HTTP upstreams are not pooled yet", () => {
-    expectError(`[upstreams.w]\nprotocol = "http"\nservers = ["127.0.0.1:8000"]\npool = "pooled"\n[[routes]]\nmatch = "/"\nupstream = "w"\n`, {
-      line: 4,
+  it('an HTTP upstream with via = "fetch" cannot be pooled: fetch() holds the connections', () => {
+    expectError(`[upstreams.w]\nprotocol = "http"\nvia = "fetch"\nurl = "https://app.example.com"\npool = "pooled"\n[[routes]]\nmatch = "/"\nupstream = "w"\n`, {
+      line: 5,
       key: "upstreams.w.pool",
-      says: ["not pooled yet"],
+      says: ["the platform's fetch() holds the connections", 'expected pool = "direct" with via = "fetch"'],
+      hint: 'remove the key, or use via = "socket" with servers',
+    });
+  });
+
+  it("a pool key on an HTTP upstream made direct points at pool = \"pooled\"", () => {
+    expectError(`[upstreams.w]\nprotocol = "http"\nservers = ["127.0.0.1:8000"]\npool = "direct"\nmax_connections = 4\n[[routes]]\nmatch = "/"\nupstream = "w"\n`, {
+      line: 5,
+      key: "upstreams.w.max_connections",
+      says: ["expected no max_connections on a direct upstream"],
+      hint: 'remove it, or set pool = "pooled"',
     });
   });
 

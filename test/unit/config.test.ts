@@ -115,16 +115,20 @@ describe("gateway settings", () => {
 });
 
 describe("connection pool", () => {
-  it("FastCGI upstreams are pooled by default; the other protocols are direct", () => {
+  it("FastCGI and HTTP-over-socket upstreams are pooled by default; SCGI, uwsgi and fetch are direct", () => {
     const cfg = load(
       UPSTREAM +
         `[upstreams.s]\nprotocol = "scgi"\nservers = ["127.0.0.1:4000"]\n` +
+        `[upstreams.u]\nprotocol = "uwsgi"\nservers = ["127.0.0.1:3031"]\n` +
         `[upstreams.w]\nprotocol = "http"\nservers = ["127.0.0.1:8000"]\n` +
+        `[upstreams.f]\nprotocol = "http"\nvia = "fetch"\nurl = "https://app.example"\n` +
         ROUTE,
     );
     expect(cfg.upstreams.php.pool.mode).toBe("pooled");
     expect(cfg.upstreams.s.pool.mode).toBe("direct");
-    expect(cfg.upstreams.w.pool.mode).toBe("direct");
+    expect(cfg.upstreams.u.pool.mode).toBe("direct");
+    expect(cfg.upstreams.w.pool.mode).toBe("pooled");
+    expect(cfg.upstreams.f.pool.mode).toBe("direct");
   });
 
   it("reads every pool key", () => {
@@ -141,6 +145,14 @@ describe("connection pool", () => {
       queue: 1000,
       queueTimeoutMs: 60_000,
     });
+  });
+
+  it('HTTP upstreams over sockets may be pooled (keep-alive), with every pool key', () => {
+    const cfg = load(
+      `[upstreams.w]\nprotocol = "http"\nservers = ["127.0.0.1:8000"]\npool = "pooled"\nmax_connections = 4\nidle_timeout = "2s"\nqueue = 10\nqueue_timeout = "1s"\n` +
+        `[[routes]]\nmatch = "/"\nupstream = "w"\n`,
+    );
+    expect(cfg.upstreams.w.pool).toEqual({ mode: "pooled", shards: 1, maxConnections: 4, idleTimeoutMs: 2000, queue: 10, queueTimeoutMs: 1000 });
   });
 
   it('pool = "direct" opens one connection per request', () => {

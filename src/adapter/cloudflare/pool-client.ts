@@ -22,8 +22,10 @@ export interface HopInfo extends RequestInfo {
 /** The binding wrangler.toml declares; absent in setups without Durable Objects. */
 export type PoolNamespace = DurableObjectNamespace;
 
-/** Which upstreams go to a pool object. */
-export const isPooled = (u: UpstreamConfig): boolean => u.protocol === "fastcgi" && u.pool.mode === "pooled";
+/** Which upstreams go to a pool object: pooled FastCGI, and pooled HTTP over sockets
+ *  (keep-alive). */
+export const isPooled = (u: UpstreamConfig): boolean =>
+  u.pool.mode === "pooled" && (u.protocol === "fastcgi" || (u.protocol === "http" && u.http?.via === "socket"));
 
 export const shardName = (upstream: string, shard: number): string => `${upstream}#${shard}`;
 

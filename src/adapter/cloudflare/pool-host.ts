@@ -1,7 +1,7 @@
 // The UpstreamPool Durable Object's logic (workers/upstream-pool.ts is only the class shell).
-// It runs the gateway pipeline for the requests the Worker hands it, with FastCGI exchanges
-// that lease kept connections from this object's pools; sockets outlive the request that
-// opened them here, which a Worker's do not.
+// It runs the gateway pipeline for the requests the Worker hands it, with FastCGI and HTTP
+// exchanges that lease kept connections from this object's pools; sockets outlive the request
+// that opened them here, which a Worker's do not.
 import { createCodec } from "../../codec/index.js";
 import type { GatewayConfig } from "../../config/types.js";
 import { loadConfig } from "../../config/load.js";
@@ -11,6 +11,7 @@ import { createGateway, type Gateway } from "../../core/gateway.js";
 import { requestLogger } from "../../core/log.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js";
+import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { dialCloudflare } from "./dial.js";
 import type { GatewayEnv } from "./handler.js";
 import { HOP_HEADER, type HopInfo } from "./pool-client.js";
@@ -55,7 +56,7 @@ export class PoolHost {
         config: loadConfig(text, source),
         codec: createCodec(this.wasm),
         dial: dialCloudflare,
-        exchanges: { fastcgi: pooledFastcgiExchange(this.pools) },
+        exchanges: { fastcgi: pooledFastcgiExchange(this.pools), http: pooledHttpExchange(this.pools) },
       });
     } catch (e) {
       gateway = new GatewayError(Codes.CONFIG_INVALID, 500, `The gateway configuration is invalid: ${e instanceof Error ? e.message : String(e)}`);

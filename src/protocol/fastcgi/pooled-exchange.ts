@@ -21,6 +21,7 @@
 // 1-3 describe a server closing a connection it was done with. The one case these signs cannot
 // tell apart is an app that read the request and died before writing anything (a crashing
 // worker); such a request runs twice. Anything else fails as it would on a direct connection.
+// Pooled HTTP keep-alive connections follow this same rule (protocol/http/pooled.ts).
 import { Codes, type GatewayError, isGatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
 import type { Lease } from "../../pool/lease.js";

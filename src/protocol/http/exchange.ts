@@ -1,14 +1,18 @@
 // HTTP/1.1 to an origin: over a connect() socket with our own client (the Wasm response
 // parser and chunked decoder), or, with via = "fetch", through the platform's fetch() for
 // origins reachable by URL. Request bodies stream as they arrive (chunked when the client
-// did not say how long); responses stream back.
+// did not say how long); responses stream back. With a connection provider in the context
+// (pool = "pooled", in the UpstreamPool object) the socket is leased from the keep-alive pool
+// (pooled.ts) instead of dialed per request.
 import type { Codec, Http1Codec } from "../../codec/types.js";
 import { withTimeout } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
+import type { PoolRegistry } from "../../pool/registry.js";
 import { raw } from "../send-body.js";
 import { streamExchange } from "../stream-exchange.js";
 import { stripHopByHop } from "../stream-response.js";
+import { pooledHttp } from "./pooled.js";
 import { encodeRequestHead, requestHeaders } from "./request-head.js";
 
 export const httpExchange: Exchange = {
@@ -18,15 +22,29 @@ export const httpExchange: Exchange = {
   },
 };
 
+/** The HTTP exchange of the UpstreamPool object: pooled upstreams get their keep-alive pool
+ *  as the context's connection provider; the others go as they would anywhere. */
+export function pooledHttpExchange(pools: PoolRegistry): Exchange {
+  return {
+    needsLength: httpExchange.needsLength,
+    forward(req, ctx) {
+      if (ctx.upstream.pool.mode !== "pooled" || ctx.upstream.http?.via !== "socket") return httpExchange.forward(req, ctx);
+      return httpExchange.forward(req, { ...ctx, connections: pools.http(ctx) });
+    },
+  };
+}
+
 async function viaSocket(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse> {
   const codec = ctx.codec as Codec & Http1Codec;
   let head: Uint8Array;
   try {
-    head = encodeRequestHead(req, { host: ctx.upstream.http?.host, connection: "close" });
+    // A kept connection (the keep-alive pool) asks the server to keep it too.
+    head = encodeRequestHead(req, { host: ctx.upstream.http?.host, connection: ctx.connections ? "keep-alive" : "close" });
   } catch (e) {
     throw new GatewayError(Codes.REQUEST_INVALID, 400, "The request cannot be forwarded: its request line or a header holds forbidden bytes.", String(e));
   }
   const frame = req.body?.length === null ? (d: Uint8Array) => codec.encodeChunk(d) : raw;
+  if (ctx.connections) return pooledHttp(req, ctx, ctx.connections, head, frame);
   return streamExchange(req, ctx, head, frame, "http");
 }
 

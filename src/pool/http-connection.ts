@@ -1,0 +1,137 @@
+// One kept HTTP/1.1 connection (issue 4's keep-alive pool, http-pool.ts): one request at a
+// time. While it sits idle a read stays pending on it, so a server closing it (its own
+// keep-alive timeout, a restart) is noticed at once and the connection is never handed out
+// again; once leased, that pending read is the first one the request's response reader gets.
+import { withTimeout } from "../core/deadline.js";
+import { Codes, GatewayError } from "../core/errors.js";
+import type { Reuse } from "../core/exchange.js";
+import type { Duplex } from "../core/transport.js";
+import type { PooledConnection } from "./server.js";
+
+export interface HttpConnectionHooks {
+  /** An exchange ended and the connection may carry another one. */
+  idle(conn: HttpConnection, reuse: Reuse): void;
+  /** The connection is gone. byServer: the server closed it or it failed (not our close). */
+  closed(conn: HttpConnection, byServer: boolean, why: string): void;
+}
+
+let nextConnId = 1;
+
+export class HttpConnection implements PooledConnection {
+  readonly id = nextConnId++;
+  readonly openedAt = Date.now();
+  /** Exchanges it completed (the response read to its end). */
+  served = 0;
+  idleSince = Date.now();
+  /** Leased to a request (one at a time: HTTP/1.1 without pipelining). */
+  busy = false;
+  mpx = false;
+  draining = false;
+  closed = false;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The read left pending while idle; the next request's first read takes it. */
+  private pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+
+  constructor(
+    private readonly conn: Duplex,
+    readonly origin: string,
+    private readonly readTimeoutMs: number,
+    private readonly sendTimeoutMs: number,
+    private readonly hooks: HttpConnectionHooks,
+  ) {
+    this.reader = conn.readable.getReader();
+    this.writer = conn.writable.getWriter();
+  }
+
+  get load(): number {
+    return this.busy ? 1 : 0;
+  }
+
+  get inFlight(): number {
+    return this.busy ? 1 : 0;
+  }
+
+  /** The next chunk of the response, or null at end of stream (or once closed). */
+  async read(): Promise<Uint8Array | null> {
+    if (this.closed) return null;
+    const p = this.pending ?? this.reader.read();
+    this.pending = null;
+    try {
+      const r = await withTimeout(p, this.readTimeoutMs, () =>
+        new GatewayError(
+          Codes.UPSTREAM_READ_TIMEOUT,
+          504,
+          `The origin ${this.origin} did not send anything for ${this.readTimeoutMs / 1000} s (read_timeout).`,
+        ),
+      );
+      return r.done ? null : r.value;
+    } catch (e) {
+      if (e instanceof GatewayError) throw e;
+      if (this.closed) return null;
+      throw new GatewayError(Codes.UPSTREAM_IO, 502, `Reading from the origin ${this.origin} failed.`, String(e));
+    }
+  }
+
+  /** A failed or timed-out write leaves the stream in an unknown state: it ends the connection. */
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.closed) throw new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${this.origin} failed: the connection closed.`);
+    try {
+      await withTimeout(this.writer.write(bytes), this.sendTimeoutMs, () =>
+        new GatewayError(
+          Codes.UPSTREAM_SEND_TIMEOUT,
+          504,
+          `The origin ${this.origin} did not accept the request within ${this.sendTimeoutMs / 1000} s (send_timeout).`,
+        ),
+      );
+    } catch (e) {
+      const err = e instanceof GatewayError ? e : new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${this.origin} failed.`, String(e));
+      this.lose(err.code === Codes.UPSTREAM_IO, "closed after a failed write");
+      throw err;
+    }
+  }
+
+  /** The request on it is over: back to idle when `reuse` allows, else closed. */
+  finish(clean: boolean, reuse: Reuse | null): void {
+    if (!this.busy) return;
+    this.busy = false;
+    if (clean) this.served++;
+    if (this.closed) return;
+    if (!clean || !reuse) {
+      this.close(clean ? "closed after a response that ends the connection (Connection: close, no length, or extra bytes)" : "closed after an exchange that did not end cleanly");
+      return;
+    }
+    this.idleSince = Date.now();
+    this.watch();
+    this.hooks.idle(this, reuse);
+  }
+
+  close(why = "closed by the gateway"): void {
+    this.lose(false, why);
+  }
+
+  /** While idle: anything the server does (closes, resets, sends bytes nobody asked for)
+   *  ends the connection. */
+  private watch(): void {
+    const p = this.reader.read();
+    this.pending = p;
+    const idleEvent = (why: string) => {
+      // Taken by a request meanwhile: its response reader gets the result.
+      if (this.pending !== p || this.closed || this.busy) return;
+      this.lose(true, why);
+    };
+    p.then(
+      (r) => idleEvent(r.done ? "closed by the server while idle" : "closed: the server sent bytes while idle"),
+      () => idleEvent("reset by the server while idle"),
+    );
+  }
+
+  private lose(byServer: boolean, why: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = null;
+    // Only close the socket (see UpstreamIO.close): it ends both directions and a pending read.
+    void this.conn.close().catch(() => {});
+    this.hooks.closed(this, byServer, why);
+  }
+}

@@ -1,0 +1,294 @@
+// The kept HTTP/1.1 connections of one upstream (one shard of it), for protocol = "http" with
+// pool = "pooled" (issue 4: "HTTP upstreams over sockets get the same pool with HTTP/1.1
+// keep-alive"). It has the FastCGI pool's shape without the FastCGI parts: the same wait queue
+// (queue.ts), server records and statistics (server.ts, stats.ts) and limits (limits.ts, from
+// the config only: HTTP has no FCGI_GET_VALUES). One request at a time per connection; an
+// idle one is reused most recently used first, so surplus ones reach idle_timeout and close.
+//
+// A connection goes back to the idle set only when its response ended cleanly and was
+// delimited (Content-Length or chunked, never close-delimited, no byte after its end), the
+// server allowed another request (HTTP/1.1 without Connection: close, Keep-Alive max not 0)
+// and the request was sent whole (stream-response.ts and http/pooled.ts decide; the
+// connection is told through release()). A server's Keep-Alive: timeout=N shortens that
+// connection's idle time to N s less a margin, so we close before it does.
+import type { UpstreamConfig } from "../config/types.js";
+import { Codes, GatewayError } from "../core/errors.js";
+import type { ConnectionProvider, LeasedStream, Reuse } from "../core/exchange.js";
+import type { Logger } from "../core/log.js";
+import type { Dial } from "../core/transport.js";
+import { HttpConnection, type HttpConnectionHooks } from "./http-connection.js";
+import { limitsFor, type Limits } from "./limits.js";
+import { DOWN_MS, type AcquireOptions } from "./pool.js";
+import { WaitQueue } from "./queue.js";
+import { newServer, serverStats, type Server } from "./server.js";
+import type { PoolStats, ServerStats } from "./stats.js";
+
+/** Closed this long before the server's Keep-Alive timeout (half of it when that is ≤ 2 s),
+ *  so the server's close never crosses our next request. */
+export const KEEPALIVE_MARGIN_MS = 1000;
+
+export interface HttpPoolDeps {
+  upstream: UpstreamConfig;
+  dial: Dial;
+  log: Logger;
+}
+
+/** How long a connection may idle: idle_timeout, or less when the server keeps it shorter. */
+export function idleFor(idleTimeoutMs: number, keepAliveMs: number | null): number {
+  if (keepAliveMs === null) return idleTimeoutMs;
+  return Math.min(idleTimeoutMs, keepAliveMs - Math.min(KEEPALIVE_MARGIN_MS, keepAliveMs / 2));
+}
+
+/** A leased connection, for one exchange (http/pooled.ts). */
+export class HttpLease implements LeasedStream {
+  private done = false;
+
+  constructor(
+    readonly conn: HttpConnection,
+    readonly reused: boolean,
+  ) {}
+
+  get origin(): string {
+    return this.conn.origin;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    return this.conn.read();
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return this.conn.write(bytes);
+  }
+
+  release(clean: boolean, reuse: Reuse | null): void {
+    if (this.done) return;
+    this.done = true;
+    this.conn.finish(clean, reuse);
+  }
+}
+
+export class HttpPool implements ConnectionProvider {
+  private readonly servers: Server<HttpConnection>[];
+  private readonly limits: Limits;
+  private readonly queue = new WaitQueue<HttpLease>();
+  private readonly idleTimers = new Map<HttpConnection, ReturnType<typeof setTimeout>>();
+  private readonly serverOf = new Map<HttpConnection, Server<HttpConnection>>();
+  private cursor = 0;
+  private pumping = false;
+  private pumpAgain = false;
+  private retried = 0;
+  private rejectedFull = 0;
+  private rejectedTimeout = 0;
+  private disposed = false;
+
+  constructor(private readonly deps: HttpPoolDeps) {
+    this.limits = limitsFor(null, deps.upstream.pool);
+    this.servers = deps.upstream.servers.map((a) => {
+      const s = newServer<HttpConnection>(a);
+      s.discovery = "done";
+      s.limits = this.limits;
+      return s;
+    });
+  }
+
+  get upstream(): UpstreamConfig {
+    return this.deps.upstream;
+  }
+
+  /** A connection, now or after a wait; rejects with POOL_SATURATED (503) past `queue` or
+   *  `queue_timeout`, or with the connect error when a new connection could not be opened. */
+  acquire(o: AcquireOptions = {}): Promise<HttpLease> {
+    if (this.disposed) return Promise.reject(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The connection pool was shut down."));
+    const cfg = this.deps.upstream.pool;
+    if (this.queue.length === 0 || o.fresh) {
+      const now = this.tryLease(!!o.fresh);
+      if (now) return Promise.resolve(now);
+    }
+    if (!o.fresh && this.queue.length >= cfg.queue) {
+      this.rejectedFull++;
+      return Promise.reject(this.saturated(`${this.queue.length} requests are already waiting for one (queue = ${cfg.queue})`));
+    }
+    return this.queue.wait({
+      timeoutMs: cfg.queueTimeoutMs,
+      signal: o.signal,
+      front: !!o.fresh,
+      fresh: !!o.fresh,
+      onTimeout: () => {
+        this.rejectedTimeout++;
+        return this.saturated(`none became free within ${cfg.queueTimeoutMs / 1000} s (queue_timeout)`);
+      },
+    });
+  }
+
+  noteRetry(): void {
+    this.retried++;
+  }
+
+  stats(): PoolStats {
+    const now = Date.now();
+    const servers = this.servers.map((s) => serverStats(s, now));
+    const sum = (f: (s: ServerStats) => number) => servers.reduce((n, s) => n + f(s), 0);
+    return {
+      upstream: this.deps.upstream.name,
+      shards: this.deps.upstream.pool.shards,
+      open: sum((s) => s.open),
+      busy: sum((s) => s.busy),
+      idle: sum((s) => s.idle),
+      queued: this.queue.length,
+      queueLimit: this.deps.upstream.pool.queue,
+      oldestWaitMs: this.queue.oldestWaitMs(now),
+      served: sum((s) => s.served),
+      retried: this.retried,
+      rejected: { queueFull: this.rejectedFull, queueTimeout: this.rejectedTimeout },
+      servers,
+    };
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.queue.rejectAll(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The connection pool was shut down."));
+    for (const s of this.servers) for (const c of [...s.conns]) c.close("closed: the pool shut down");
+  }
+
+  private saturated(why: string): GatewayError {
+    const busy = this.servers.reduce((n, s) => n + s.conns.length, 0);
+    return new GatewayError(
+      Codes.POOL_SATURATED,
+      503,
+      `The upstream "${this.deps.upstream.name}" is saturated: all ${busy} of its connections are busy and ${why}. Try again in a moment.`,
+    );
+  }
+
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        for (;;) {
+          const w = this.queue.peek();
+          if (!w) break;
+          const lease = this.tryLease(w.fresh);
+          if (!lease) break;
+          this.queue.shift();
+          w.resolve(lease);
+        }
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private tryLease(fresh: boolean): HttpLease | Promise<HttpLease> | null {
+    const n = this.servers.length;
+    const now = Date.now();
+    const anyUp = this.servers.some((s) => s.downUntil <= now);
+    for (let k = 0; k < n; k++) {
+      const i = (this.cursor + k) % n;
+      const s = this.servers[i];
+      if (anyUp && s.downUntil > now) continue;
+      const lease = this.leaseOn(s, fresh);
+      if (lease) {
+        this.cursor = (i + 1) % n;
+        return lease;
+      }
+    }
+    return null;
+  }
+
+  private leaseOn(s: Server<HttpConnection>, fresh: boolean): HttpLease | Promise<HttpLease> | null {
+    let idle: HttpConnection | null = null;
+    for (const c of s.conns) {
+      if (!c.busy && !c.closed && (!idle || c.idleSince > idle.idleSince)) idle = c;
+    }
+    if (idle && !fresh) return this.lease(idle);
+    if (s.conns.length + s.opening < this.limits.maxConns) return this.open(s);
+    if (!fresh || !idle) return null;
+    // The retry needs a new connection and there is no room for one more: give up an idle
+    // kept one for it (it may be stale too). Hold the place first: closing pumps the queue.
+    s.opening++;
+    idle.close("closed to make room for a retry");
+    return this.open(s, true);
+  }
+
+  private lease(conn: HttpConnection): HttpLease {
+    this.disarmIdle(conn);
+    conn.busy = true;
+    return new HttpLease(conn, conn.served > 0);
+  }
+
+  private async open(s: Server<HttpConnection>, held = false): Promise<HttpLease> {
+    if (!held) s.opening++;
+    let conn: HttpConnection;
+    try {
+      const u = this.deps.upstream;
+      const duplex = await this.deps.dial(s.address, { connectTimeoutMs: u.connectTimeoutMs });
+      conn = new HttpConnection(duplex, s.origin, u.readTimeoutMs, u.sendTimeoutMs, this.hooks(s));
+    } catch (e) {
+      s.opening--;
+      s.connectFailures++;
+      s.downUntil = Date.now() + DOWN_MS;
+      const err = e instanceof GatewayError ? e : new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, `Could not connect to the origin ${s.origin}.`, String(e));
+      this.deps.log.log("warn", "upstream_connect_failed", { upstream: this.deps.upstream.name, origin: s.origin, code: err.code, detail: err.detail ?? err.message });
+      queueMicrotask(() => this.pump());
+      throw err;
+    }
+    s.opening--;
+    s.opened++;
+    s.downUntil = 0;
+    s.conns.push(conn);
+    this.serverOf.set(conn, s);
+    conn.busy = true;
+    if (this.disposed) conn.close("closed: the pool shut down");
+    return new HttpLease(conn, false);
+  }
+
+  private hooks(s: Server<HttpConnection>): HttpConnectionHooks {
+    return {
+      idle: (conn, reuse) => this.idle(s, conn, reuse),
+      closed: (conn, byServer, why) => this.closed(s, conn, byServer, why),
+    };
+  }
+
+  private idle(s: Server<HttpConnection>, conn: HttpConnection, reuse: Reuse): void {
+    const ms = idleFor(this.deps.upstream.pool.idleTimeoutMs, reuse.keepAliveMs);
+    if (this.disposed || ms <= 0 || s.conns.length > this.limits.maxConns) {
+      conn.close(ms <= 0 ? `closed: the server keeps idle connections only ${reuse.keepAliveMs! / 1000} s (Keep-Alive: timeout)` : "retired");
+      return;
+    }
+    this.disarmIdle(conn);
+    this.idleTimers.set(
+      conn,
+      setTimeout(() => {
+        this.idleTimers.delete(conn);
+        if (!conn.busy && !conn.closed) {
+          conn.close(ms < this.deps.upstream.pool.idleTimeoutMs ? `closed after ${ms / 1000} s idle (before the server's Keep-Alive timeout)` : `closed after ${ms / 1000} s idle (idle_timeout)`);
+        }
+      }, ms),
+    );
+    this.pump();
+  }
+
+  private closed(s: Server<HttpConnection>, conn: HttpConnection, byServer: boolean, why: string): void {
+    const i = s.conns.indexOf(conn);
+    if (i >= 0) s.conns.splice(i, 1);
+    this.serverOf.delete(conn);
+    this.disarmIdle(conn);
+    s.servedOnClosed += conn.served;
+    if (byServer) s.closedByServer++;
+    else s.closedByGateway++;
+    if (byServer) this.deps.log.log("info", "pool_connection_closed", { upstream: this.deps.upstream.name, origin: s.origin, conn: conn.id, why });
+    this.pump();
+  }
+
+  private disarmIdle(conn: HttpConnection): void {
+    const t = this.idleTimers.get(conn);
+    if (t !== undefined) {
+      clearTimeout(t);
+      this.idleTimers.delete(conn);
+    }
+  }
+}

@@ -1,0 +1,200 @@
+// HTTP/1.1 over kept connections: what viaSocket (exchange.ts) does when the context carries a
+// connection provider (ctx.connections, the HTTP keep-alive pool of src/pool, which lives in
+// the UpstreamPool object). The request head says Connection: keep-alive; the response reader
+// (stream-response.ts) says whether the connection may carry another request; the request
+// must have been sent whole too, else what is left of it would reach the next request.
+//
+// Stale connections: the rule of pooled FastCGI (fastcgi/pooled-exchange.ts, documented there
+// and in the README), unchanged. A request is sent once more, on a newly opened connection,
+// when the connection was reused (it had completed a request and sat idle), it failed at the
+// transport level (a write error, or end of stream / reset while reading; not a timeout, not
+// a malformed response), not one byte of the response had arrived, the body can be sent again
+// (none, or all of it still held: REPLAY_LIMIT), and the client is still there.
+import { Codes, GatewayError, isGatewayError } from "../../core/errors.js";
+import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedStream, Reuse } from "../../core/exchange.js";
+import type { Codec, Http1Codec } from "../../codec/types.js";
+import { ReplayableBody, type BodyCursor } from "../../pool/replay.js";
+import { CLIENT_STALL_MS } from "../fastcgi/pooled-attempt.js";
+import { readStreamResponse } from "../stream-response.js";
+
+const CONNECT_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CONNECT_FAILED, Codes.UPSTREAM_CONNECT_TIMEOUT]);
+const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO]);
+const EMPTY = new Uint8Array(0);
+
+/** A response that ended before the request was all sent: how long the rest may take before
+ *  the connection is closed instead of kept. */
+export const SEND_GRACE_MS = 1000;
+
+export async function pooledHttp(
+  req: ForwardRequest,
+  ctx: ExchangeContext,
+  pool: ConnectionProvider,
+  head: Uint8Array,
+  frame: (d: Uint8Array) => Uint8Array,
+): Promise<ForwardResponse> {
+  const body = req.body ? new ReplayableBody(req.body) : null;
+  let fresh = false;
+  let connectFailures = 0;
+  for (;;) {
+    let lease: LeasedStream;
+    try {
+      lease = await pool.acquire({ signal: req.signal, fresh });
+    } catch (e) {
+      // Nothing reached any origin: trying the next server is safe for every method.
+      if (isGatewayError(e) && CONNECT_CODES.has(e.code) && ++connectFailures < ctx.upstream.servers.length) continue;
+      body?.cancel();
+      if (req.signal?.aborted && !isGatewayError(e)) throw new GatewayError(Codes.CLIENT_GONE, 499, "The client went away before the response.");
+      throw e;
+    }
+    const attempt = new Attempt(lease, req, ctx, head, frame, body);
+    try {
+      return await attempt.run();
+    } catch (e) {
+      if (!fresh && attempt.staleRetryable(e)) {
+        pool.noteRetry();
+        req.log.log("warn", "pool_stale_retry", { origin: lease.origin, code: (e as GatewayError).code });
+        fresh = true;
+        continue;
+      }
+      body?.cancel();
+      throw e;
+    }
+  }
+}
+
+/** One try on one leased connection. */
+class Attempt {
+  private received = false;
+  private sendError: unknown = null;
+  private sentAll = false;
+  private released = false;
+  private delivered = false;
+  private sending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly lease: LeasedStream,
+    private readonly req: ForwardRequest,
+    private readonly ctx: ExchangeContext,
+    private readonly head: Uint8Array,
+    private readonly frame: (d: Uint8Array) => Uint8Array,
+    private readonly body: ReplayableBody | null,
+  ) {}
+
+  /** The stale-connection rule (see the top of this file). */
+  staleRetryable(e: unknown): boolean {
+    const transport = (x: unknown) => isGatewayError(x) && STALE_CODES.has(x.code);
+    return (
+      this.lease.reused &&
+      transport(e) &&
+      (this.sendError === null || transport(this.sendError)) &&
+      !this.received &&
+      (this.body === null || this.body.canReplay) &&
+      !this.req.signal?.aborted
+    );
+  }
+
+  async run(): Promise<ForwardResponse> {
+    this.sending = this.send(this.body?.cursor() ?? null);
+    const res = await readStreamResponse({
+      io: { read: () => this.read() },
+      codec: this.ctx.codec as Codec & Http1Codec,
+      origin: this.lease.origin,
+      mode: "http",
+      method: this.req.method,
+      headLimit: this.ctx.settings.responseHeadLimit,
+      log: this.req.log,
+      release: (clean, reuse) => this.release(clean, reuse),
+      sendError: () => this.sendError,
+    });
+    this.delivered = true;
+    return res.body ? { ...res, body: this.stallGuard(res.body) } : res;
+  }
+
+  /** A client that takes nothing for CLIENT_STALL_MS is treated as gone, as on pooled FastCGI
+   *  (see pooled-attempt.ts: workerd may leave a Durable Object's response stream neither read
+   *  nor cancelled after its client left), so it cannot pin a kept connection. */
+  private stallGuard(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    let stall: ReturnType<typeof setTimeout> | undefined;
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          clearTimeout(stall);
+          const r = await reader.read();
+          if (r.done) return controller.close();
+          controller.enqueue(r.value);
+          stall = setTimeout(() => {
+            if (this.released) return;
+            this.req.log.log("warn", "client_stalled", { origin: this.lease.origin, after_ms: CLIENT_STALL_MS });
+            controller.error(new GatewayError(Codes.CLIENT_GONE, 499, "The client took nothing of the response for too long."));
+            reader.cancel().catch(() => {});
+          }, CLIENT_STALL_MS);
+        },
+        cancel: (reason) => {
+          clearTimeout(stall);
+          return reader.cancel(reason);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  private async read(): Promise<Uint8Array | null> {
+    const chunk = await this.lease.read();
+    if (chunk && chunk.byteLength) this.received = true;
+    return chunk;
+  }
+
+  private async send(cursor: BodyCursor | null): Promise<void> {
+    try {
+      if (!cursor) {
+        // Marked sent as it is queued: the answer may end before the write's promise settles.
+        const p = this.lease.write(this.head);
+        this.sentAll = true;
+        return await p;
+      }
+      await this.lease.write(this.head);
+      for (;;) {
+        const piece = await cursor.next();
+        // Replaced by a retry, or the connection was let go.
+        if (piece === null) return;
+        if (piece === "end") break;
+        if (piece.byteLength) await this.lease.write(this.frame(piece));
+      }
+      const end = this.frame(EMPTY);
+      const p = end.byteLength ? this.lease.write(end) : Promise.resolve();
+      this.sentAll = true;
+      await p;
+    } catch (e) {
+      this.sendError ??= e;
+      if (this.released) return;
+      this.req.log.log("warn", "upstream_send_failed", { origin: this.lease.origin, error: isGatewayError(e) ? e.code : String(e) });
+      // The request cannot complete on this connection (its body failed, or the connection
+      // did): close it, so the response reader sees the end.
+      this.lease.release(false, null);
+    }
+  }
+
+  private release(clean: boolean, reuse: Reuse | null): void {
+    if (this.released) return;
+    this.released = true;
+    // Once the head has been read this try is the last one: what the client still sends
+    // has nowhere to go.
+    const final = clean || this.delivered;
+    if (!clean || !reuse || this.sentAll) {
+      this.lease.release(clean, clean && this.sentAll ? reuse : null);
+      if (final && !this.sentAll) this.body?.cancel();
+      return;
+    }
+    // The answer ended before the request was all sent (the app answered early): keep the
+    // connection only if the rest goes out promptly.
+    const timer = setTimeout(() => {
+      this.lease.release(true, null);
+      this.body?.cancel();
+    }, SEND_GRACE_MS);
+    void this.sending.then(() => {
+      clearTimeout(timer);
+      this.lease.release(true, this.sentAll ? reuse : null);
+    });
+  }
+}
