@@ -18,10 +18,8 @@ import type { Logger } from "../core/log.js";
 import type { Dial } from "../core/transport.js";
 import { HttpConnection, type HttpConnectionHooks } from "./http-connection.js";
 import { limitsFor, type Limits } from "./limits.js";
-import { DOWN_MS, type AcquireOptions } from "./pool.js";
-import { WaitQueue } from "./queue.js";
-import { newServer, serverStats, type Server } from "./server.js";
-import type { PoolStats, ServerStats } from "./stats.js";
+import { BasePool, DOWN_MS } from "./base-pool.js";
+import type { Server } from "./server.js";
 
 /** Closed this long before the server's Keep-Alive timeout (half of it when that is ≤ 2 s),
  *  so the server's close never crosses our next request. */
@@ -67,139 +65,20 @@ export class HttpLease implements LeasedStream {
   }
 }
 
-export class HttpPool implements ConnectionProvider {
-  private readonly servers: Server<HttpConnection>[];
+export class HttpPool extends BasePool<HttpConnection, HttpLease> implements ConnectionProvider {
   private readonly limits: Limits;
-  private readonly queue = new WaitQueue<HttpLease>();
-  private readonly idleTimers = new Map<HttpConnection, ReturnType<typeof setTimeout>>();
-  private readonly serverOf = new Map<HttpConnection, Server<HttpConnection>>();
-  private cursor = 0;
-  private pumping = false;
-  private pumpAgain = false;
-  private retried = 0;
-  private rejectedFull = 0;
-  private rejectedTimeout = 0;
-  private disposed = false;
 
   constructor(private readonly deps: HttpPoolDeps) {
+    super(deps.upstream);
+    // HTTP has no FCGI_GET_VALUES: the config's limits apply from the start.
     this.limits = limitsFor(null, deps.upstream.pool);
-    this.servers = deps.upstream.servers.map((a) => {
-      const s = newServer<HttpConnection>(a);
+    for (const s of this.servers) {
       s.discovery = "done";
       s.limits = this.limits;
-      return s;
-    });
-  }
-
-  get upstream(): UpstreamConfig {
-    return this.deps.upstream;
-  }
-
-  /** A connection, now or after a wait; rejects with POOL_SATURATED (503) past `queue` or
-   *  `queue_timeout`, or with the connect error when a new connection could not be opened. */
-  acquire(o: AcquireOptions = {}): Promise<HttpLease> {
-    if (this.disposed) return Promise.reject(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The connection pool was shut down."));
-    const cfg = this.deps.upstream.pool;
-    if (this.queue.length === 0 || o.fresh) {
-      const now = this.tryLease(!!o.fresh);
-      if (now) return Promise.resolve(now);
-    }
-    if (!o.fresh && this.queue.length >= cfg.queue) {
-      this.rejectedFull++;
-      return Promise.reject(this.saturated(`${this.queue.length} requests are already waiting for one (queue = ${cfg.queue})`));
-    }
-    return this.queue.wait({
-      timeoutMs: cfg.queueTimeoutMs,
-      signal: o.signal,
-      front: !!o.fresh,
-      fresh: !!o.fresh,
-      onTimeout: () => {
-        this.rejectedTimeout++;
-        return this.saturated(`none became free within ${cfg.queueTimeoutMs / 1000} s (queue_timeout)`);
-      },
-    });
-  }
-
-  noteRetry(): void {
-    this.retried++;
-  }
-
-  stats(): PoolStats {
-    const now = Date.now();
-    const servers = this.servers.map((s) => serverStats(s, now));
-    const sum = (f: (s: ServerStats) => number) => servers.reduce((n, s) => n + f(s), 0);
-    return {
-      upstream: this.deps.upstream.name,
-      shards: this.deps.upstream.pool.shards,
-      open: sum((s) => s.open),
-      busy: sum((s) => s.busy),
-      idle: sum((s) => s.idle),
-      queued: this.queue.length,
-      queueLimit: this.deps.upstream.pool.queue,
-      oldestWaitMs: this.queue.oldestWaitMs(now),
-      served: sum((s) => s.served),
-      retried: this.retried,
-      rejected: { queueFull: this.rejectedFull, queueTimeout: this.rejectedTimeout },
-      servers,
-    };
-  }
-
-  dispose(): void {
-    this.disposed = true;
-    this.queue.rejectAll(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The connection pool was shut down."));
-    for (const s of this.servers) for (const c of [...s.conns]) c.close("closed: the pool shut down");
-  }
-
-  private saturated(why: string): GatewayError {
-    const busy = this.servers.reduce((n, s) => n + s.conns.length, 0);
-    return new GatewayError(
-      Codes.POOL_SATURATED,
-      503,
-      `The upstream "${this.deps.upstream.name}" is saturated: all ${busy} of its connections are busy and ${why}. Try again in a moment.`,
-    );
-  }
-
-  private pump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      do {
-        this.pumpAgain = false;
-        for (;;) {
-          const w = this.queue.peek();
-          if (!w) break;
-          const lease = this.tryLease(w.fresh);
-          if (!lease) break;
-          this.queue.shift();
-          w.resolve(lease);
-        }
-      } while (this.pumpAgain);
-    } finally {
-      this.pumping = false;
     }
   }
 
-  private tryLease(fresh: boolean): HttpLease | Promise<HttpLease> | null {
-    const n = this.servers.length;
-    const now = Date.now();
-    const anyUp = this.servers.some((s) => s.downUntil <= now);
-    for (let k = 0; k < n; k++) {
-      const i = (this.cursor + k) % n;
-      const s = this.servers[i];
-      if (anyUp && s.downUntil > now) continue;
-      const lease = this.leaseOn(s, fresh);
-      if (lease) {
-        this.cursor = (i + 1) % n;
-        return lease;
-      }
-    }
-    return null;
-  }
-
-  private leaseOn(s: Server<HttpConnection>, fresh: boolean): HttpLease | Promise<HttpLease> | null {
+  protected leaseOn(s: Server<HttpConnection>, fresh: boolean): HttpLease | Promise<HttpLease> | null {
     let idle: HttpConnection | null = null;
     for (const c of s.conns) {
       if (!c.busy && !c.closed && (!idle || c.idleSince > idle.idleSince)) idle = c;
@@ -284,11 +163,4 @@ export class HttpPool implements ConnectionProvider {
     this.pump();
   }
 
-  private disarmIdle(conn: HttpConnection): void {
-    const t = this.idleTimers.get(conn);
-    if (t !== undefined) {
-      clearTimeout(t);
-      this.idleTimers.delete(conn);
-    }
-  }
 }

@@ -12,16 +12,14 @@ import type { Dial } from "../core/transport.js";
 import { FcgiConnection, type ConnectionHooks } from "./connection.js";
 import { Lease } from "./lease.js";
 import { limitsFor, parseValues, type Limits, type Reported } from "./limits.js";
-import { WaitQueue } from "./queue.js";
-import { newServer, serverStats, type Server } from "./server.js";
-import type { PoolStats, ServerStats } from "./stats.js";
+import { BasePool, DOWN_MS } from "./base-pool.js";
+import type { Server } from "./server.js";
 
 export { Lease } from "./lease.js";
+export { DOWN_MS, type AcquireOptions } from "./base-pool.js";
 
 /** How long the first request's neighbours wait for FCGI_GET_VALUES before the config applies. */
 export const DISCOVERY_TIMEOUT_MS = 500;
-/** A server whose connect failed is skipped this long while another server is available. */
-export const DOWN_MS = 2000;
 /** Until the server answers: one connection, one request. */
 const DISCOVERING: Limits = { maxConns: 1, maxReqs: 1, perConn: 1, mpxs: false, source: "config", reported: null };
 
@@ -33,63 +31,9 @@ export interface PoolDeps {
   log: Logger;
 }
 
-export interface AcquireOptions {
-  /** The client went away: leave the queue. */
-  signal?: AbortSignal;
-  /** Only a newly opened connection will do (the retry after a stale one failed). */
-  fresh?: boolean;
-}
-
-export class FcgiPool {
-  private readonly servers: Server<FcgiConnection>[];
-  private readonly queue = new WaitQueue<Lease>();
-  private readonly idleTimers = new Map<FcgiConnection, ReturnType<typeof setTimeout>>();
-  private readonly serverOf = new Map<FcgiConnection, Server<FcgiConnection>>();
-  private cursor = 0;
-  private pumping = false;
-  private pumpAgain = false;
-  private retried = 0;
-  private rejectedFull = 0;
-  private rejectedTimeout = 0;
-  private disposed = false;
-
+export class FcgiPool extends BasePool<FcgiConnection, Lease> {
   constructor(private readonly deps: PoolDeps) {
-    this.servers = deps.upstream.servers.map((a) => newServer<FcgiConnection>(a));
-  }
-
-  get upstream(): UpstreamConfig {
-    return this.deps.upstream;
-  }
-
-  /** A place on a connection, now or after a wait. Rejects with POOL_SATURATED (503) when the
-   *  queue is full or the wait passes queue_timeout, or with the connect error when a new
-   *  connection was needed and could not be opened. */
-  acquire(o: AcquireOptions = {}): Promise<Lease> {
-    if (this.disposed) return Promise.reject(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The connection pool was shut down."));
-    const cfg = this.deps.upstream.pool;
-    // First come, first served: take a place directly only when nobody is waiting for one.
-    if (this.queue.length === 0 || o.fresh) {
-      const now = this.tryLease(!!o.fresh);
-      if (now) return Promise.resolve(now);
-    }
-    if (!o.fresh && this.queue.length >= cfg.queue) {
-      this.rejectedFull++;
-      return Promise.reject(this.saturated(`${this.queue.length} requests are already waiting for one (queue = ${cfg.queue})`));
-    }
-    return this.queue.wait({
-      timeoutMs: cfg.queueTimeoutMs,
-      signal: o.signal,
-      front: !!o.fresh,
-      fresh: !!o.fresh,
-      onTimeout: () => {
-        this.rejectedTimeout++;
-        return this.saturated(`none became free within ${cfg.queueTimeoutMs / 1000} s (queue_timeout)`);
-      },
-    });
-  }
-
-  noteRetry(): void {
-    this.retried++;
+    super(deps.upstream);
   }
 
   /** A connection has room again (a request ended or a lease was given back). */
@@ -107,85 +51,7 @@ export class FcgiPool {
     this.pump();
   }
 
-  stats(): PoolStats {
-    const now = Date.now();
-    const servers = this.servers.map((s) => serverStats(s, now));
-    const sum = (f: (s: ServerStats) => number) => servers.reduce((n, s) => n + f(s), 0);
-    return {
-      upstream: this.deps.upstream.name,
-      shards: this.deps.upstream.pool.shards,
-      open: sum((s) => s.open),
-      busy: sum((s) => s.busy),
-      idle: sum((s) => s.idle),
-      queued: this.queue.length,
-      queueLimit: this.deps.upstream.pool.queue,
-      oldestWaitMs: this.queue.oldestWaitMs(now),
-      served: sum((s) => s.served),
-      retried: this.retried,
-      rejected: { queueFull: this.rejectedFull, queueTimeout: this.rejectedTimeout },
-      servers,
-    };
-  }
-
-  /** Closes every connection and fails every waiter. */
-  dispose(): void {
-    this.disposed = true;
-    this.queue.rejectAll(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The connection pool was shut down."));
-    for (const s of this.servers) for (const c of [...s.conns]) c.close("closed: the pool shut down");
-  }
-
-  private saturated(why: string): GatewayError {
-    const u = this.deps.upstream;
-    const busy = this.servers.reduce((n, s) => n + s.conns.length, 0);
-    return new GatewayError(
-      Codes.POOL_SATURATED,
-      503,
-      `The upstream "${u.name}" is saturated: all ${busy} of its connections are busy and ${why}. Try again in a moment.`,
-    );
-  }
-
-  /** Serves waiters in order while places are free. */
-  private pump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      do {
-        this.pumpAgain = false;
-        for (;;) {
-          const w = this.queue.peek();
-          if (!w) break;
-          const lease = this.tryLease(w.fresh);
-          if (!lease) break;
-          this.queue.shift();
-          w.resolve(lease);
-        }
-      } while (this.pumpAgain);
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  private tryLease(fresh: boolean): Lease | Promise<Lease> | null {
-    const n = this.servers.length;
-    const now = Date.now();
-    const anyUp = this.servers.some((s) => s.downUntil <= now);
-    for (let k = 0; k < n; k++) {
-      const i = (this.cursor + k) % n;
-      const s = this.servers[i];
-      if (anyUp && s.downUntil > now) continue;
-      const lease = this.leaseOn(s, fresh);
-      if (lease) {
-        this.cursor = (i + 1) % n;
-        return lease;
-      }
-    }
-    return null;
-  }
-
-  private leaseOn(s: Server<FcgiConnection>, fresh: boolean): Lease | Promise<Lease> | null {
+  protected leaseOn(s: Server<FcgiConnection>, fresh: boolean): Lease | Promise<Lease> | null {
     const limits = s.limits ?? DISCOVERING;
     const load = s.conns.reduce((n, c) => n + c.load, 0) + s.opening;
     if (load >= limits.maxReqs) return null;
@@ -327,11 +193,4 @@ export class FcgiPool {
     );
   }
 
-  private disarmIdle(conn: FcgiConnection): void {
-    const t = this.idleTimers.get(conn);
-    if (t !== undefined) {
-      clearTimeout(t);
-      this.idleTimers.delete(conn);
-    }
-  }
 }

@@ -1,0 +1,161 @@
+// What every pool of one upstream (one shard of it) shares, whatever the protocol: the
+// servers and their connections, the bounded wait queue served first come first served,
+// round robin over servers that are not marked down, saturation as 503, statistics, and
+// shutdown. A protocol's pool (pool.ts for FastCGI, http-pool.ts for HTTP keep-alive) says
+// only how a place is found on one server (leaseOn) and what a connection does when idle.
+import type { UpstreamConfig } from "../config/types.js";
+import { Codes, GatewayError } from "../core/errors.js";
+import { WaitQueue } from "./queue.js";
+import { newServer, serverStats, type PooledConnection, type Server } from "./server.js";
+import type { PoolStats, ServerStats } from "./stats.js";
+
+/** A server whose connect failed is skipped this long while another server is available. */
+export const DOWN_MS = 2000;
+
+export interface AcquireOptions {
+  /** The client went away: leave the queue. */
+  signal?: AbortSignal;
+  /** Only a newly opened connection will do (the retry after a stale one failed). */
+  fresh?: boolean;
+}
+
+export abstract class BasePool<C extends PooledConnection & { close(why: string): void }, L> {
+  protected readonly servers: Server<C>[];
+  protected readonly queue = new WaitQueue<L>();
+  protected readonly idleTimers = new Map<C, ReturnType<typeof setTimeout>>();
+  protected readonly serverOf = new Map<C, Server<C>>();
+  protected disposed = false;
+  private cursor = 0;
+  private pumping = false;
+  private pumpAgain = false;
+  private retried = 0;
+  private rejectedFull = 0;
+  private rejectedTimeout = 0;
+
+  constructor(private readonly config: UpstreamConfig) {
+    this.servers = config.servers.map((a) => newServer<C>(a));
+  }
+
+  get upstream(): UpstreamConfig {
+    return this.config;
+  }
+
+  /** A place on a connection, now or after a wait. Rejects with POOL_SATURATED (503) when the
+   *  queue is full or the wait passes queue_timeout, or with the connect error when a new
+   *  connection was needed and could not be opened. */
+  acquire(o: AcquireOptions = {}): Promise<L> {
+    if (this.disposed) return Promise.reject(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The connection pool was shut down."));
+    const cfg = this.config.pool;
+    // First come, first served: take a place directly only when nobody is waiting for one.
+    if (this.queue.length === 0 || o.fresh) {
+      const now = this.tryLease(!!o.fresh);
+      if (now) return Promise.resolve(now);
+    }
+    if (!o.fresh && this.queue.length >= cfg.queue) {
+      this.rejectedFull++;
+      return Promise.reject(this.saturated(`${this.queue.length} requests are already waiting for one (queue = ${cfg.queue})`));
+    }
+    return this.queue.wait({
+      timeoutMs: cfg.queueTimeoutMs,
+      signal: o.signal,
+      front: !!o.fresh,
+      fresh: !!o.fresh,
+      onTimeout: () => {
+        this.rejectedTimeout++;
+        return this.saturated(`none became free within ${cfg.queueTimeoutMs / 1000} s (queue_timeout)`);
+      },
+    });
+  }
+
+  noteRetry(): void {
+    this.retried++;
+  }
+
+  stats(): PoolStats {
+    const now = Date.now();
+    const servers = this.servers.map((s) => serverStats(s, now));
+    const sum = (f: (s: ServerStats) => number) => servers.reduce((n, s) => n + f(s), 0);
+    return {
+      upstream: this.config.name,
+      shards: this.config.pool.shards,
+      open: sum((s) => s.open),
+      busy: sum((s) => s.busy),
+      idle: sum((s) => s.idle),
+      queued: this.queue.length,
+      queueLimit: this.config.pool.queue,
+      oldestWaitMs: this.queue.oldestWaitMs(now),
+      served: sum((s) => s.served),
+      retried: this.retried,
+      rejected: { queueFull: this.rejectedFull, queueTimeout: this.rejectedTimeout },
+      servers,
+    };
+  }
+
+  /** Closes every connection and fails every waiter. */
+  dispose(): void {
+    this.disposed = true;
+    this.queue.rejectAll(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The connection pool was shut down."));
+    for (const s of this.servers) for (const c of [...s.conns]) c.close("closed: the pool shut down");
+  }
+
+  /** A place on server `s`: an idle connection, a new one, or null when it has no room. */
+  protected abstract leaseOn(s: Server<C>, fresh: boolean): L | Promise<L> | null;
+
+  protected saturated(why: string): GatewayError {
+    const busy = this.servers.reduce((n, s) => n + s.conns.length, 0);
+    return new GatewayError(
+      Codes.POOL_SATURATED,
+      503,
+      `The upstream "${this.config.name}" is saturated: all ${busy} of its connections are busy and ${why}. Try again in a moment.`,
+    );
+  }
+
+  /** Serves waiters in order while places are free. */
+  protected pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        for (;;) {
+          const w = this.queue.peek();
+          if (!w) break;
+          const lease = this.tryLease(w.fresh);
+          if (!lease) break;
+          this.queue.shift();
+          w.resolve(lease);
+        }
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private tryLease(fresh: boolean): L | Promise<L> | null {
+    const n = this.servers.length;
+    const now = Date.now();
+    const anyUp = this.servers.some((s) => s.downUntil <= now);
+    for (let k = 0; k < n; k++) {
+      const i = (this.cursor + k) % n;
+      const s = this.servers[i];
+      if (anyUp && s.downUntil > now) continue;
+      const lease = this.leaseOn(s, fresh);
+      if (lease) {
+        this.cursor = (i + 1) % n;
+        return lease;
+      }
+    }
+    return null;
+  }
+
+  protected disarmIdle(conn: C): void {
+    const t = this.idleTimers.get(conn);
+    if (t !== undefined) {
+      clearTimeout(t);
+      this.idleTimers.delete(conn);
+    }
+  }
+}
