@@ -2,7 +2,7 @@
 // time. While it sits idle a read stays pending on it, so a server closing it (its own
 // keep-alive timeout, a restart) is noticed at once and the connection is never handed out
 // again; once leased, that pending read is the first one the request's response reader gets.
-import { withTimeout } from "../core/deadline.js";
+import { timedRead, timedWrite } from "../core/deadline.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { Reuse } from "../core/exchange.js";
 import type { Duplex } from "../core/transport.js";
@@ -53,41 +53,21 @@ export class HttpConnection implements PooledConnection {
   }
 
   /** The next chunk of the response, or null at end of stream (or once closed). */
-  async read(): Promise<Uint8Array | null> {
-    if (this.closed) return null;
+  read(): Promise<Uint8Array | null> {
+    if (this.closed) return Promise.resolve(null);
     const p = this.pending ?? this.reader.read();
     this.pending = null;
-    try {
-      const r = await withTimeout(p, this.readTimeoutMs, () =>
-        new GatewayError(
-          Codes.UPSTREAM_READ_TIMEOUT,
-          504,
-          `The origin ${this.origin} did not send anything for ${this.readTimeoutMs / 1000} s (read_timeout).`,
-        ),
-      );
-      return r.done ? null : r.value;
-    } catch (e) {
-      if (e instanceof GatewayError) throw e;
-      if (this.closed) return null;
-      throw new GatewayError(Codes.UPSTREAM_IO, 502, `Reading from the origin ${this.origin} failed.`, String(e));
-    }
+    return timedRead(p, this.origin, this.readTimeoutMs, () => this.closed);
   }
 
   /** A failed or timed-out write leaves the stream in an unknown state: it ends the connection. */
   async write(bytes: Uint8Array): Promise<void> {
     if (this.closed) throw new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${this.origin} failed: the connection closed.`);
     try {
-      await withTimeout(this.writer.write(bytes), this.sendTimeoutMs, () =>
-        new GatewayError(
-          Codes.UPSTREAM_SEND_TIMEOUT,
-          504,
-          `The origin ${this.origin} did not accept the request within ${this.sendTimeoutMs / 1000} s (send_timeout).`,
-        ),
-      );
+      await timedWrite(this.writer.write(bytes), this.origin, this.sendTimeoutMs);
     } catch (e) {
-      const err = e instanceof GatewayError ? e : new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${this.origin} failed.`, String(e));
-      this.lose(err.code === Codes.UPSTREAM_IO, "closed after a failed write");
-      throw err;
+      this.lose(e instanceof GatewayError && e.code === Codes.UPSTREAM_IO, "closed after a failed write");
+      throw e;
     }
   }
 

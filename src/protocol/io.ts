@@ -1,8 +1,7 @@
 // Timed reads and writes on an upstream connection, shared by every protocol. A read that
 // waits longer than read_timeout (first byte, or between two reads) and a write that waits
 // longer than send_timeout fail with 504-class errors that name the origin.
-import { withTimeout } from "../core/deadline.js";
-import { Codes, GatewayError } from "../core/errors.js";
+import { timedRead, timedWrite } from "../core/deadline.js";
 import type { Duplex } from "../core/transport.js";
 
 export class UpstreamIO {
@@ -21,36 +20,12 @@ export class UpstreamIO {
   }
 
   /** The next chunk, or null at end of stream. */
-  async read(): Promise<Uint8Array | null> {
-    try {
-      const r = await withTimeout(this.reader.read(), this.readTimeoutMs, () =>
-        new GatewayError(
-          Codes.UPSTREAM_READ_TIMEOUT,
-          504,
-          `The origin ${this.origin} did not send anything for ${this.readTimeoutMs / 1000} s (read_timeout).`,
-        ),
-      );
-      return r.done ? null : r.value;
-    } catch (e) {
-      if (e instanceof GatewayError) throw e;
-      if (this.closed) return null;
-      throw new GatewayError(Codes.UPSTREAM_IO, 502, `Reading from the origin ${this.origin} failed.`, String(e));
-    }
+  read(): Promise<Uint8Array | null> {
+    return timedRead(this.reader.read(), this.origin, this.readTimeoutMs, () => this.closed);
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
-    try {
-      await withTimeout(this.writer.write(bytes), this.sendTimeoutMs, () =>
-        new GatewayError(
-          Codes.UPSTREAM_SEND_TIMEOUT,
-          504,
-          `The origin ${this.origin} did not accept the request within ${this.sendTimeoutMs / 1000} s (send_timeout).`,
-        ),
-      );
-    } catch (e) {
-      if (e instanceof GatewayError) throw e;
-      throw new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${this.origin} failed.`, String(e));
-    }
+  write(bytes: Uint8Array): Promise<void> {
+    return timedWrite(this.writer.write(bytes), this.origin, this.sendTimeoutMs);
   }
 
   async close(): Promise<void> {
