@@ -1,7 +1,7 @@
 // FastCGI responder exchange (FastCGI 1.0 spec): BEGIN_REQUEST, PARAMS, STDIN out;
 // STDOUT, STDERR, END_REQUEST in. One connection per request here (direct mode); the pool of
 // a later issue reuses this framing over kept connections.
-import { CodecError, FcgiRole, FcgiType } from "../../codec/types.js";
+import { FcgiRole, FcgiType } from "../../codec/types.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
 import { bodilessStatus, bodyStream, HOP_BY_HOP } from "../body-stream.js";

@@ -10,6 +10,7 @@ import type { RequestSink } from "../../pool/connection.js";
 import type { Lease } from "../../pool/lease.js";
 import type { BodyCursor, ReplayableBody } from "../../pool/replay.js";
 import { bodilessStatus, HOP_BY_HOP } from "../body-stream.js";
+import { clientGone } from "../pooled-lease.js";
 import { concatBytes } from "../io.js";
 import { FcgiResponse } from "./response.js";
 
@@ -23,7 +24,6 @@ const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, C
  *  one-request-at-a-time server like php-fpm, an app worker) for as long as the app runs. */
 export const CLIENT_STALL_MS = 60_000;
 
-export const clientGone = () => new GatewayError(Codes.CLIENT_GONE, 499, "The client went away before the response.");
 
 /** One try of the request on one leased connection; also the sink its records go to. */
 export class Attempt implements RequestSink {

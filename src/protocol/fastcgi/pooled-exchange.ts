@@ -22,29 +22,27 @@
 // tell apart is an app that read the request and died before writing anything (a crashing
 // worker); such a request runs twice. Anything else fails as it would on a direct connection.
 // Pooled HTTP keep-alive connections follow this same rule (protocol/http/pooled.ts).
-import { Codes, type GatewayError, isGatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
 import type { Lease } from "../../pool/lease.js";
 import type { FcgiPool } from "../../pool/pool.js";
 import type { PoolRegistry } from "../../pool/registry.js";
 import { ReplayableBody } from "../../pool/replay.js";
 import { paramsError } from "../params-error.js";
+import { forwardPooled } from "../pooled-lease.js";
 import { fastcgiExchange } from "./exchange.js";
-import { Attempt, clientGone } from "./pooled-attempt.js";
-
-const CONNECT_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CONNECT_FAILED, Codes.UPSTREAM_CONNECT_TIMEOUT]);
+import { Attempt } from "./pooled-attempt.js";
 
 export function pooledFastcgiExchange(pools: PoolRegistry): Exchange {
   return {
     needsLength: () => true,
     forward(req, ctx) {
       if (ctx.upstream.pool.mode !== "pooled") return fastcgiExchange.forward(req, ctx);
-      return forwardPooled(req, ctx, pools.get(ctx));
+      return forwardPooledFcgi(req, ctx, pools.get(ctx));
     },
   };
 }
 
-async function forwardPooled(req: ForwardRequest, ctx: ExchangeContext, pool: FcgiPool): Promise<ForwardResponse> {
+function forwardPooledFcgi(req: ForwardRequest, ctx: ExchangeContext, pool: FcgiPool): Promise<ForwardResponse> {
   let params: Uint8Array;
   try {
     params = ctx.codec.buildCgiParams({
@@ -57,32 +55,5 @@ async function forwardPooled(req: ForwardRequest, ctx: ExchangeContext, pool: Fc
     throw paramsError(e);
   }
   const body = req.body ? new ReplayableBody(req.body) : null;
-  let fresh = false;
-  let connectFailures = 0;
-  for (;;) {
-    let lease: Lease;
-    try {
-      lease = await pool.acquire({ signal: req.signal, fresh });
-    } catch (e) {
-      // Nothing reached any origin: trying the next server is safe for every method.
-      if (isGatewayError(e) && CONNECT_CODES.has(e.code) && ++connectFailures < ctx.upstream.servers.length) continue;
-      body?.cancel();
-      // Left the queue because the client went away.
-      if (req.signal?.aborted && !isGatewayError(e)) throw clientGone();
-      throw e;
-    }
-    const attempt = new Attempt(lease, req, ctx, params, body);
-    try {
-      return await attempt.run();
-    } catch (e) {
-      if (!fresh && attempt.staleRetryable(e)) {
-        pool.noteRetry();
-        req.log.log("warn", "pool_stale_retry", { origin: lease.origin, code: (e as GatewayError).code });
-        fresh = true;
-        continue;
-      }
-      body?.cancel();
-      throw e;
-    }
-  }
+  return forwardPooled(pool, req, ctx, body, (lease: Lease) => new Attempt(lease, req, ctx, params, body));
 }

@@ -15,9 +15,9 @@ import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardRespon
 import type { Codec, Http1Codec } from "../../codec/types.js";
 import { ReplayableBody, type BodyCursor } from "../../pool/replay.js";
 import { CLIENT_STALL_MS } from "../fastcgi/pooled-attempt.js";
+import { forwardPooled } from "../pooled-lease.js";
 import { readStreamResponse } from "../stream-response.js";
 
-const CONNECT_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CONNECT_FAILED, Codes.UPSTREAM_CONNECT_TIMEOUT]);
 const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO]);
 const EMPTY = new Uint8Array(0);
 
@@ -33,33 +33,7 @@ export async function pooledHttp(
   frame: (d: Uint8Array) => Uint8Array,
 ): Promise<ForwardResponse> {
   const body = req.body ? new ReplayableBody(req.body) : null;
-  let fresh = false;
-  let connectFailures = 0;
-  for (;;) {
-    let lease: LeasedStream;
-    try {
-      lease = await pool.acquire({ signal: req.signal, fresh });
-    } catch (e) {
-      // Nothing reached any origin: trying the next server is safe for every method.
-      if (isGatewayError(e) && CONNECT_CODES.has(e.code) && ++connectFailures < ctx.upstream.servers.length) continue;
-      body?.cancel();
-      if (req.signal?.aborted && !isGatewayError(e)) throw new GatewayError(Codes.CLIENT_GONE, 499, "The client went away before the response.");
-      throw e;
-    }
-    const attempt = new Attempt(lease, req, ctx, head, frame, body);
-    try {
-      return await attempt.run();
-    } catch (e) {
-      if (!fresh && attempt.staleRetryable(e)) {
-        pool.noteRetry();
-        req.log.log("warn", "pool_stale_retry", { origin: lease.origin, code: (e as GatewayError).code });
-        fresh = true;
-        continue;
-      }
-      body?.cancel();
-      throw e;
-    }
-  }
+  return forwardPooled(pool, req, ctx, body, (lease: LeasedStream) => new Attempt(lease, req, ctx, head, frame, body));
 }
 
 /** One try on one leased connection. */
