@@ -5,6 +5,7 @@
 // only how a place is found on one server (leaseOn) and what a connection does when idle.
 import type { UpstreamConfig } from "../config/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
 import { WaitQueue } from "./queue.js";
 import { newServer, serverStats, type PooledConnection, type Server } from "./server.js";
 import type { PoolStats, ServerStats } from "./stats.js";
@@ -149,6 +150,31 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
       }
     }
     return null;
+  }
+
+  /** Opens a connection to `s` with `make` (dial + wrap), keeping the server's counters; a
+   *  failed connect marks the server down for DOWN_MS and is logged. `held`: the caller has
+   *  already counted this connection in `s.opening`. */
+  protected async connect(s: Server<C>, held: boolean, log: Logger, make: () => Promise<C>): Promise<C> {
+    if (!held) s.opening++;
+    let conn: C;
+    try {
+      conn = await make();
+    } catch (e) {
+      s.opening--;
+      s.connectFailures++;
+      s.downUntil = Date.now() + DOWN_MS;
+      const err = e instanceof GatewayError ? e : new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, `Could not connect to the origin ${s.origin}.`, String(e));
+      log.log("warn", "upstream_connect_failed", { upstream: this.config.name, origin: s.origin, code: err.code, detail: err.detail ?? err.message });
+      queueMicrotask(() => this.pump());
+      throw err;
+    }
+    s.opening--;
+    s.opened++;
+    s.downUntil = 0;
+    s.conns.push(conn);
+    this.serverOf.set(conn, s);
+    return conn;
   }
 
   protected disarmIdle(conn: C): void {

@@ -12,13 +12,12 @@
 // connection is told through release()). A server's Keep-Alive: timeout=N shortens that
 // connection's idle time to N s less a margin, so we close before it does.
 import type { UpstreamConfig } from "../config/types.js";
-import { Codes, GatewayError } from "../core/errors.js";
 import type { ConnectionProvider, LeasedStream, Reuse } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
 import type { Dial } from "../core/transport.js";
 import { HttpConnection, type HttpConnectionHooks } from "./http-connection.js";
 import { limitsFor, type Limits } from "./limits.js";
-import { BasePool, DOWN_MS } from "./base-pool.js";
+import { BasePool } from "./base-pool.js";
 import type { Server } from "./server.js";
 
 /** Closed this long before the server's Keep-Alive timeout (half of it when that is ≤ 2 s),
@@ -100,26 +99,10 @@ export class HttpPool extends BasePool<HttpConnection, HttpLease> implements Con
   }
 
   private async open(s: Server<HttpConnection>, held = false): Promise<HttpLease> {
-    if (!held) s.opening++;
-    let conn: HttpConnection;
-    try {
-      const u = this.deps.upstream;
-      const duplex = await this.deps.dial(s.address, { connectTimeoutMs: u.connectTimeoutMs });
-      conn = new HttpConnection(duplex, s.origin, u.readTimeoutMs, u.sendTimeoutMs, this.hooks(s));
-    } catch (e) {
-      s.opening--;
-      s.connectFailures++;
-      s.downUntil = Date.now() + DOWN_MS;
-      const err = e instanceof GatewayError ? e : new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, `Could not connect to the origin ${s.origin}.`, String(e));
-      this.deps.log.log("warn", "upstream_connect_failed", { upstream: this.deps.upstream.name, origin: s.origin, code: err.code, detail: err.detail ?? err.message });
-      queueMicrotask(() => this.pump());
-      throw err;
-    }
-    s.opening--;
-    s.opened++;
-    s.downUntil = 0;
-    s.conns.push(conn);
-    this.serverOf.set(conn, s);
+    const u = this.deps.upstream;
+    const conn = await this.connect(s, held, this.deps.log, async () =>
+      new HttpConnection(await this.deps.dial(s.address, { connectTimeoutMs: u.connectTimeoutMs }), s.origin, u.readTimeoutMs, u.sendTimeoutMs, this.hooks(s)),
+    );
     conn.busy = true;
     if (this.disposed) conn.close("closed: the pool shut down");
     return new HttpLease(conn, false);

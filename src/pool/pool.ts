@@ -12,7 +12,7 @@ import type { Dial } from "../core/transport.js";
 import { FcgiConnection, type ConnectionHooks } from "./connection.js";
 import { Lease } from "./lease.js";
 import { limitsFor, parseValues, type Limits, type Reported } from "./limits.js";
-import { BasePool, DOWN_MS } from "./base-pool.js";
+import { BasePool } from "./base-pool.js";
 import type { Server } from "./server.js";
 
 export { Lease } from "./lease.js";
@@ -86,25 +86,10 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
 
   /** `held`: the caller already counted this connection in `s.opening`. */
   private async open(s: Server<FcgiConnection>, held = false): Promise<Lease> {
-    if (!held) s.opening++;
-    let conn: FcgiConnection;
-    try {
-      const duplex = await this.deps.dial(s.address, { connectTimeoutMs: this.deps.upstream.connectTimeoutMs });
-      conn = new FcgiConnection(duplex, s.origin, this.deps.codec, this.deps.upstream.sendTimeoutMs, this.hooks(s));
-    } catch (e) {
-      s.opening--;
-      s.connectFailures++;
-      s.downUntil = Date.now() + DOWN_MS;
-      const err = e instanceof GatewayError ? e : new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, `Could not connect to the origin ${s.origin}.`, String(e));
-      this.deps.log.log("warn", "upstream_connect_failed", { upstream: this.deps.upstream.name, origin: s.origin, code: err.code, detail: err.detail ?? err.message });
-      queueMicrotask(() => this.pump());
-      throw err;
-    }
-    s.opening--;
-    s.opened++;
-    s.downUntil = 0;
-    s.conns.push(conn);
-    this.serverOf.set(conn, s);
+    const u = this.deps.upstream;
+    const conn = await this.connect(s, held, this.deps.log, async () =>
+      new FcgiConnection(await this.deps.dial(s.address, { connectTimeoutMs: u.connectTimeoutMs }), s.origin, this.deps.codec, u.sendTimeoutMs, this.hooks(s)),
+    );
     if (s.limits?.mpxs) conn.mpx = true;
     if (s.discovery === "none") this.discover(s, conn);
     conn.reserved++;
