@@ -39,6 +39,8 @@ need python3-gevent debian_python_has gevent
 need apache2 test -x /usr/sbin/apache2
 need libapache2-mod-wsgi-py3 test -e /usr/lib/apache2/modules/mod_wsgi.so
 need libapache2-mod-python test -e /usr/lib/apache2/modules/mod_python.so
+# ss (the pool tests count ESTABLISHED connections to an origin with it).
+need iproute2 has ss
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "setup-test: nothing to install"
