@@ -177,6 +177,29 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
     return conn;
   }
 
+  /** Closes `conn` after `ms` unless it is in use or gone by then. */
+  protected armIdle(conn: C, ms: number, why: string): void {
+    this.disarmIdle(conn);
+    this.idleTimers.set(
+      conn,
+      setTimeout(() => {
+        this.idleTimers.delete(conn);
+        if (conn.load === 0 && !conn.closed) conn.close(why);
+      }, ms),
+    );
+  }
+
+  /** Takes a closed connection off its server's books. */
+  protected forget(s: Server<C>, conn: C, byServer: boolean): void {
+    const i = s.conns.indexOf(conn);
+    if (i >= 0) s.conns.splice(i, 1);
+    this.serverOf.delete(conn);
+    this.disarmIdle(conn);
+    s.servedOnClosed += conn.served;
+    if (byServer) s.closedByServer++;
+    else s.closedByGateway++;
+  }
+
   protected disarmIdle(conn: C): void {
     const t = this.idleTimers.get(conn);
     if (t !== undefined) {

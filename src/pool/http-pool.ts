@@ -121,29 +121,14 @@ export class HttpPool extends BasePool<HttpConnection, HttpLease> implements Con
       conn.close(ms <= 0 ? `closed: the server keeps idle connections only ${reuse.keepAliveMs! / 1000} s (Keep-Alive: timeout)` : "retired");
       return;
     }
-    this.disarmIdle(conn);
-    this.idleTimers.set(
-      conn,
-      setTimeout(() => {
-        this.idleTimers.delete(conn);
-        if (!conn.busy && !conn.closed) {
-          conn.close(ms < this.deps.upstream.pool.idleTimeoutMs ? `closed after ${ms / 1000} s idle (before the server's Keep-Alive timeout)` : `closed after ${ms / 1000} s idle (idle_timeout)`);
-        }
-      }, ms),
-    );
+    const why = ms < this.deps.upstream.pool.idleTimeoutMs ? "before the server's Keep-Alive timeout" : "idle_timeout";
+    this.armIdle(conn, ms, `closed after ${ms / 1000} s idle (${why})`);
     this.pump();
   }
 
   private closed(s: Server<HttpConnection>, conn: HttpConnection, byServer: boolean, why: string): void {
-    const i = s.conns.indexOf(conn);
-    if (i >= 0) s.conns.splice(i, 1);
-    this.serverOf.delete(conn);
-    this.disarmIdle(conn);
-    s.servedOnClosed += conn.served;
-    if (byServer) s.closedByServer++;
-    else s.closedByGateway++;
+    this.forget(s, conn, byServer);
     if (byServer) this.deps.log.log("info", "pool_connection_closed", { upstream: this.deps.upstream.name, origin: s.origin, conn: conn.id, why });
     this.pump();
   }
-
 }

@@ -46,7 +46,7 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
         conn.close(s.singleUse ? "closed after one request (the server does not keep connections)" : "retired");
         return;
       }
-      this.armIdle(conn);
+      this.armIdle(conn, this.deps.upstream.pool.idleTimeoutMs, `closed after ${this.deps.upstream.pool.idleTimeoutMs / 1000} s idle (idle_timeout)`);
     }
     this.pump();
   }
@@ -145,13 +145,7 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
   }
 
   private closed(s: Server<FcgiConnection>, conn: FcgiConnection, byServer: boolean, err: GatewayError): void {
-    const i = s.conns.indexOf(conn);
-    if (i >= 0) s.conns.splice(i, 1);
-    this.serverOf.delete(conn);
-    this.disarmIdle(conn);
-    s.servedOnClosed += conn.served;
-    if (byServer) s.closedByServer++;
-    else s.closedByGateway++;
+    this.forget(s, conn, byServer);
     if (conn.served >= 2) s.keepsAlive = true;
     // Connections the server closes right after their first request, again and again: it does
     // not honour FCGI_KEEP_CONN (uWSGI closes after every request). Stop reusing them, so
@@ -166,16 +160,4 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
     }
     this.pump();
   }
-
-  private armIdle(conn: FcgiConnection): void {
-    this.disarmIdle(conn);
-    this.idleTimers.set(
-      conn,
-      setTimeout(() => {
-        this.idleTimers.delete(conn);
-        if (conn.load === 0 && !conn.closed) conn.close(`closed after ${this.deps.upstream.pool.idleTimeoutMs / 1000} s idle (idle_timeout)`);
-      }, this.deps.upstream.pool.idleTimeoutMs),
-    );
-  }
-
 }
