@@ -11,6 +11,7 @@ import { check, codecError } from "./errors";
 import type { FastcgiCodec } from "./fastcgi";
 import type { Scratch, WasmHeap } from "./memory";
 import { CodecError, type FcgiDecoder, type FcgiEvent } from "./types";
+import { concatBytes } from "../core/bytes";
 
 /** Largest slice of a chunk copied into Wasm memory at once. */
 const WINDOW = 64 * 1024;
@@ -127,7 +128,7 @@ export class WasmFcgiDecoder implements FcgiDecoder {
         case EVK_VALUES_END: {
           const event: ValuesEvent = { kind: "values", type, requestId, pairs: [] };
           events.push(event);
-          completedValues.push([event, concat(this.valueParts)]);
+          completedValues.push([event, concatBytes(this.valueParts)]);
           this.valueParts = [];
           break;
         }
@@ -139,17 +140,4 @@ export class WasmFcgiDecoder implements FcgiDecoder {
       }
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -11,7 +11,7 @@ import { Codes, GatewayError } from "../core/errors.js";
 import type { ForwardResponse, Reuse } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
 import { bodilessStatus, bodyStream, HOP_BY_HOP } from "./body-stream.js";
-import { concatBytes } from "./io.js";
+import { concatBytes } from "../core/bytes.js";
 
 export interface ResponseOptions {
   /** Where the response comes from (an UpstreamIO, or a pooled connection). */

@@ -6,20 +6,12 @@ import { describe, expect, it } from "vitest";
 import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm";
 import { CodecError, createCodec } from "../../src/codec/index";
 import { refDecodeFcgiPairs } from "../helpers/vectors";
+import { codeOf } from "../helpers/code-of";
 
 const codec = createCodec(loadWasmModuleFromDisk());
 const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
 const bytes = (s: string) => Uint8Array.from(ascii(s));
 
-function errorCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CodecError) return e.code;
-    throw e;
-  }
-  return "no error";
-}
 
 describe("buildCgiParams output formats", () => {
   const input = { owned: [["A", "1"]] as Array<[string, string]>, headers: [["X-Y", "z"]] as Array<[string, string]> };
@@ -66,7 +58,7 @@ describe("buildCgiParams output formats", () => {
   it("accepts 1000 header fields and refuses 1001 (a flood would cost quadratic time)", () => {
     const headers = (n: number) => Array.from({ length: n }, (_, i): [string, string] => [`X-${i}`, "v"]);
     expect(codec.fcgiDecodePairs(codec.buildCgiParams({ owned: [], headers: headers(1000) })).length).toBe(1000);
-    expect(errorCode(() => codec.buildCgiParams({ owned: [], headers: headers(1001) }))).toBe("CGI_TOO_MANY_HEADERS");
+    expect(codeOf(() => codec.buildCgiParams({ owned: [], headers: headers(1001) }))).toBe("CGI_TOO_MANY_HEADERS");
   });
 
   it("round-trips through fcgiDecodePairs", () => {
@@ -91,12 +83,12 @@ describe("parseCgiHead", () => {
   it("counts the limit over the whole head, its empty line included", () => {
     const head = bytes("X-A: b\r\n\r\n"); // 10 bytes
     expect(codec.parseCgiHead(head, 10)?.bodyOffset).toBe(10);
-    expect(errorCode(() => codec.parseCgiHead(head, 9))).toBe("CGI_HEAD_TOO_LARGE");
+    expect(codeOf(() => codec.parseCgiHead(head, 9))).toBe("CGI_HEAD_TOO_LARGE");
   });
 
   it("caps the number of fields", () => {
     const many = bytes("a: b\n".repeat(1001) + "\n");
-    expect(errorCode(() => codec.parseCgiHead(many, 1 << 20))).toBe("CGI_HEAD_TOO_MANY_FIELDS");
+    expect(codeOf(() => codec.parseCgiHead(many, 1 << 20))).toBe("CGI_HEAD_TOO_MANY_FIELDS");
     const fine = bytes("a: b\n".repeat(1000) + "\n");
     expect(codec.parseCgiHead(fine, 1 << 20)?.headers.length).toBe(1000);
   });

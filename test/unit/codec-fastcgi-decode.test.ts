@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm";
 import { CodecError, createCodec, FcgiType, type FcgiEvent } from "../../src/codec/index";
 import { concatBytes, refRecord } from "../helpers/vectors";
+import { codeOf } from "../helpers/code-of";
 
 const codec = createCodec(loadWasmModuleFromDisk());
 const STDOUT = FcgiType.STDOUT;
@@ -21,15 +22,6 @@ function stdoutOf(events: FcgiEvent[], id = 1): number[] {
   return events.flatMap((e) => (e.kind === "stream" && e.type === STDOUT && e.requestId === id ? [...e.data] : []));
 }
 
-function errorCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CodecError) return e.code;
-    throw e;
-  }
-  return "no error";
-}
 
 describe("FastCGI decoder", () => {
   it("reports more events than its 64-entry table holds, in order", () => {
@@ -92,10 +84,10 @@ describe("FastCGI decoder", () => {
   it("untrack takes an id out of flight; END_REQUEST does so by itself", () => {
     const d = client(1, 2);
     d.untrack(2);
-    expect(errorCode(() => d.push(refRecord(STDOUT, 2, [1])))).toBe("FCGI_NOT_IN_FLIGHT");
+    expect(codeOf(() => d.push(refRecord(STDOUT, 2, [1])))).toBe("FCGI_NOT_IN_FLIGHT");
     const e = client(1);
     e.push(endRequest(1));
-    expect(errorCode(() => e.push(refRecord(STDOUT, 1, [1])))).toBe("FCGI_NOT_IN_FLIGHT");
+    expect(codeOf(() => e.push(refRecord(STDOUT, 1, [1])))).toBe("FCGI_NOT_IN_FLIGHT");
     const f = client(1);
     f.push(endRequest(1));
     f.track(1); // ids are reused after END_REQUEST (keep-alive)
@@ -104,17 +96,17 @@ describe("FastCGI decoder", () => {
 
   it("rejects ids outside 1..65535 for track and untrack", () => {
     const d = client();
-    expect(errorCode(() => d.track(0))).toBe("BAD_ARGUMENT");
-    expect(errorCode(() => d.track(65536))).toBe("BAD_ARGUMENT");
-    expect(errorCode(() => d.untrack(0))).toBe("BAD_ARGUMENT");
+    expect(codeOf(() => d.track(0))).toBe("BAD_ARGUMENT");
+    expect(codeOf(() => d.track(65536))).toBe("BAD_ARGUMENT");
+    expect(codeOf(() => d.untrack(0))).toBe("BAD_ARGUMENT");
     d.track(65535);
     expect(stdoutOf(d.push(refRecord(STDOUT, 65535, [1])), 65535)).toEqual([1]);
   });
 
   it("stays failed after an error, with the same code", () => {
     const d = client(1);
-    expect(errorCode(() => d.push(Uint8Array.of(2, 6, 0, 1, 0, 0, 0, 0)))).toBe("FCGI_BAD_VERSION");
-    expect(errorCode(() => d.push(refRecord(STDOUT, 1, [1])))).toBe("FCGI_BAD_VERSION");
+    expect(codeOf(() => d.push(Uint8Array.of(2, 6, 0, 1, 0, 0, 0, 0)))).toBe("FCGI_BAD_VERSION");
+    expect(codeOf(() => d.push(refRecord(STDOUT, 1, [1])))).toBe("FCGI_BAD_VERSION");
     expect(d.atBoundary).toBe(false);
   });
 

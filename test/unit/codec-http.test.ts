@@ -6,19 +6,11 @@
 import { describe, expect, it } from "vitest";
 import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm";
 import { CodecError, createCodec, type BodyFraming, type HttpResponseHead } from "../../src/codec/index";
+import { codeOf } from "../helpers/code-of";
 
 const codec = createCodec(loadWasmModuleFromDisk());
 const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const text = (b: Uint8Array) => String.fromCharCode(...b);
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CodecError) return e.code;
-    throw e;
-  }
-  return "no error";
-};
 
 function response(head: string, method = "GET"): HttpResponseHead {
   const h = codec.parseHttpResponseHead(bytes(head), 8192, method);

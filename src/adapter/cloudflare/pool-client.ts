@@ -22,10 +22,9 @@ export interface HopInfo extends RequestInfo {
 /** The binding wrangler.toml declares; absent in setups without Durable Objects. */
 export type PoolNamespace = DurableObjectNamespace;
 
-/** Which upstreams go to a pool object: pooled FastCGI, and pooled HTTP over sockets
- *  (keep-alive). */
-export const isPooled = (u: UpstreamConfig): boolean =>
-  u.pool.mode === "pooled" && (u.protocol === "fastcgi" || (u.protocol === "http" && u.http?.via === "socket"));
+/** Which upstreams go to a pool object. The config refuses pool = "pooled" where no pool can
+ *  exist (SCGI, uwsgi, HTTP via fetch), so the mode says it all. */
+export const isPooled = (u: UpstreamConfig): boolean => u.pool.mode === "pooled";
 
 export const shardName = (upstream: string, shard: number): string => `${upstream}#${shard}`;
 

@@ -4,12 +4,13 @@
 import { FcgiRole, FcgiType } from "../../codec/types.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
-import { bodilessStatus, bodyStream, HOP_BY_HOP } from "../body-stream.js";
+import { bodyStream } from "../body-stream.js";
 import { connectUpstream } from "../connect.js";
-import { concatBytes, UpstreamIO } from "../io.js";
+import { concatBytes } from "../../core/bytes.js";
+import { UpstreamIO } from "../io.js";
 import { paramsError } from "../params-error.js";
 import { sendBody } from "../send-body.js";
-import { FcgiResponse } from "./response.js";
+import { clientHead, FcgiResponse } from "./response.js";
 
 const REQUEST_ID = 1;
 const EMPTY = new Uint8Array(0);
@@ -91,12 +92,14 @@ export const fastcgiExchange: Exchange = {
     }
 
     const head = res.head;
-    const headers = head.headers.filter(([n]) => !HOP_BY_HOP.has(n.toLowerCase()));
-    if (head.status < 200 || head.status > 599) {
+    let headers: Array<[string, string]>;
+    let noBody: boolean;
+    try {
+      ({ headers, noBody } = clientHead(head, req.method, origin));
+    } catch (e) {
       release();
-      throw new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, `The origin ${origin} sent the invalid status ${head.status}.`);
+      throw e;
     }
-    const noBody = req.method === "HEAD" || bodilessStatus(head.status);
     if (noBody) release();
     return {
       status: head.status,

@@ -9,10 +9,9 @@ import type { ExchangeContext, ForwardRequest, ForwardResponse } from "../../cor
 import type { RequestSink } from "../../pool/connection.js";
 import type { Lease } from "../../pool/lease.js";
 import type { BodyCursor, ReplayableBody } from "../../pool/replay.js";
-import { bodilessStatus, HOP_BY_HOP } from "../body-stream.js";
 import { clientGone } from "../pooled-lease.js";
-import { concatBytes } from "../io.js";
-import { FcgiResponse } from "./response.js";
+import { concatBytes } from "../../core/bytes.js";
+import { clientHead, FcgiResponse } from "./response.js";
 
 const EMPTY = new Uint8Array(0);
 const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO]);
@@ -114,13 +113,15 @@ export class Attempt implements RequestSink {
       throw e;
     }
     const head = this.res.head;
-    if (head.status < 200 || head.status > 599) {
+    let headers: Array<[string, string]>;
+    let noBody: boolean;
+    try {
+      ({ headers, noBody } = clientHead(head, this.req.method, origin));
+    } catch (e) {
       this.finish(false);
-      throw new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, `The origin ${origin} sent the invalid status ${head.status}.`);
+      throw e;
     }
     this.delivered = true;
-    const headers = head.headers.filter(([n]) => !HOP_BY_HOP.has(n.toLowerCase()));
-    const noBody = this.req.method === "HEAD" || bodilessStatus(head.status);
     // No body to pass on: let the app finish (what it still sends is dropped) without an
     // abort, so the connection can be kept.
     if (noBody) this.finish(true);

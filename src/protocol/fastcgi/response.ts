@@ -4,7 +4,8 @@
 import { CodecError, FcgiProtocolStatus, FcgiType, type CgiHead, type Codec, type FcgiDecoder, type FcgiEvent } from "../../codec/types.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
-import { concatBytes } from "../io.js";
+import { concatBytes } from "../../core/bytes.js";
+import { bodilessStatus, HOP_BY_HOP } from "../body-stream.js";
 
 /** How much of an origin's STDERR one request may put in the log. */
 const STDERR_LOG_BUDGET = 64 * 1024;
@@ -88,7 +89,7 @@ export class FcgiResponse {
     if (data.byteLength === 0) return;
     this.headParts.push(data);
     this.headBytes += data.byteLength;
-    const buf = this.headParts.length === 1 ? this.headParts[0] : concatBytes(this.headParts);
+    const buf = concatBytes(this.headParts);
     this.headParts = [buf];
     let head: CgiHead | null;
     try {
@@ -127,4 +128,16 @@ export class FcgiResponse {
       detail,
     );
   }
+}
+
+/** What a complete CGI head means for the client's response: its status must be a final one
+ *  (else 502), hop-by-hop fields are dropped, and HEAD or a bodiless status carries no body. */
+export function clientHead(head: CgiHead, method: string, origin: string): { headers: Array<[string, string]>; noBody: boolean } {
+  if (head.status < 200 || head.status > 599) {
+    throw new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, `The origin ${origin} sent the invalid status ${head.status}.`);
+  }
+  return {
+    headers: head.headers.filter(([n]) => !HOP_BY_HOP.has(n.toLowerCase())),
+    noBody: method === "HEAD" || bodilessStatus(head.status),
+  };
 }

@@ -2,7 +2,7 @@
 // CONTENT_LENGTH first and SCGI=1, then the body; the server closes after its response.
 import type { Exchange } from "../../core/exchange.js";
 import { forwardCgiStream } from "../cgi-stream.js";
-import { concatBytes } from "../io.js";
+import { concatBytes } from "../../core/bytes.js";
 
 const ascii = new TextEncoder();
 

@@ -5,7 +5,7 @@
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Exchange } from "../../core/exchange.js";
 import { forwardCgiStream } from "../cgi-stream.js";
-import { concatBytes } from "../io.js";
+import { concatBytes } from "../../core/bytes.js";
 
 /** The request head: the packet header and the vars block. Throws 431 past 65,535 bytes. */
 export function uwsgiFrame(vars: Uint8Array, modifier1: number, modifier2: number): Uint8Array {
