@@ -28,7 +28,7 @@ export default defineConfig({
           cloudflareTest({
             miniflare: {
               compatibilityDate: "2026-04-20",
-              compatibilityFlags: ["nodejs_compat"],
+              compatibilityFlags: ["nodejs_compat", "enable_request_signal"],
               // The Worker imports the .wasm as a compiled module (workerd refuses to compile
               // Wasm from bytes); this rule makes the test runner load it the way wrangler does.
               modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],

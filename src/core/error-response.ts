@@ -1,5 +1,6 @@
 // The error page: the status, one sentence on what went wrong, and the request id to quote
 // when asking the operator. Internal detail (codec codes, socket errors) goes to the log only.
+import { httpDate } from "../edge/headers.js";
 import { isGatewayError } from "./errors.js";
 import type { Logger } from "./log.js";
 
@@ -31,6 +32,7 @@ export function errorResponse(e: unknown, requestId: string, log: Logger): Respo
     "content-type": "text/plain; charset=utf-8",
     "x-edgepass-error": code,
     "x-request-id": requestId,
+    date: httpDate(Date.now()),
   });
   if (status === 503) headers.set("retry-after", "1");
   return new Response(body, { status, headers });

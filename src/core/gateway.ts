@@ -12,6 +12,7 @@ import { errorResponse } from "./error-response.js";
 import { Codes, GatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
+import { plainRespond, toClient, type Respond } from "./respond.js";
 import type { Dial } from "./transport.js";
 
 export const SOFTWARE = "edgepass/0.1.0";
@@ -26,12 +27,18 @@ export interface GatewayDeps {
    *  upstream's UpstreamPool Durable Object), or returns null to forward it from here. Called
    *  before the body is touched, so it streams through. */
   handOff?: (request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }) => Promise<Response> | null;
+  /** Writes the client's response the host's way (lengths kept, encoded bodies untouched). */
+  respond?: Respond;
 }
 
 export interface RequestInfo extends ClientInfo {
   requestId?: string;
   /** "HTTP/1.1", "HTTP/2"…; the platform's view of the client protocol. */
   protocol?: string;
+  /** The client's own Accept-Encoding where the platform rewrites the header (workerd hands a
+   *  Worker "br, gzip" whatever the client sent, and keeps the original in
+   *  cf.clientAcceptEncoding); "" = the client sent none. Undefined: the header is the client's. */
+  acceptEncoding?: string;
 }
 
 export type Gateway = (request: Request, info?: RequestInfo) => Promise<Response>;
@@ -62,8 +69,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
         config.gateway.maxBodyBuffer,
         exchange.needsLength(upstream),
       );
+      // The origin must see what the client accepts, not the platform's rewrite of it, or it
+      // sends codings the client cannot read.
+      const acceptEncoding = info.acceptEncoding ?? request.headers.get("accept-encoding");
       const headers: Array<[string, string]> = [];
-      request.headers.forEach((v, k) => headers.push([k, v]));
+      request.headers.forEach((v, k) => {
+        if (k !== "accept-encoding") headers.push([k, v]);
+      });
+      if (acceptEncoding) headers.push(["accept-encoding", acceptEncoding]);
       // HTTP/1.1 requests always carry Host; a Request built in code may not. Apps need it.
       if (!request.headers.has("host")) headers.push(["host", url.host]);
       const cgi = cgiEnv({
@@ -94,10 +107,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
         },
         { upstream, settings: config.gateway, codec, dial },
       );
-      const out = new Headers();
-      for (const [k, v] of res.headers) out.append(k, v);
+      const client = toClient(res, acceptEncoding, upstream.name, log);
       log.log("info", "response", { method: request.method, path: norm.path, route: route.match, status: res.status });
-      return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
+      return (deps.respond ?? plainRespond)(client);
     } catch (e) {
       return errorResponse(e, requestId, log);
     }

@@ -53,17 +53,3 @@ export function bodyStream(src: BodySource): ReadableStream<Uint8Array> {
     { highWaterMark: 0 },
   );
 }
-
-/** Response headers that describe one hop and must not be copied to the client. */
-export const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-]);
-
-/** Statuses whose responses never carry a body (RFC 9110 6.4.1). */
-export const bodilessStatus = (status: number): boolean => status === 204 || status === 205 || status === 304;

@@ -10,7 +10,8 @@ import { CodecError, type BodyFraming, type Codec, type Http1Codec } from "../co
 import { Codes, GatewayError } from "../core/errors.js";
 import type { ForwardResponse, Reuse } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
-import { bodilessStatus, bodyStream, HOP_BY_HOP } from "./body-stream.js";
+import { bodyStream } from "./body-stream.js";
+import { noBodyFor } from "../edge/headers.js";
 import { concatBytes } from "../core/bytes.js";
 
 export interface ResponseOptions {
@@ -69,8 +70,8 @@ export async function readStreamResponse(o: ResponseOptions): Promise<ForwardRes
   }
 
   const reuse = o.mode === "http" ? keepAliveOf(head) : null;
-  const headers = stripHopByHop(head.headers);
-  const noBody = o.method === "HEAD" || bodilessStatus(head.status) || head.framing.kind === "none";
+  const headers = head.headers;
+  const noBody = noBodyFor(o.method, head.status) || head.framing.kind === "none";
   if (noBody) {
     // Delimited only when nothing was meant to follow the head and nothing did.
     const f = head.framing;
@@ -143,18 +144,6 @@ function cgiFraming(o: ResponseOptions, headers: Array<[string, string]>): BodyF
 const HTTP_PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f]; // "HTTP/"
 const startsWithHttp = (b: Uint8Array) => b.byteLength >= 5 && HTTP_PREFIX.every((c, i) => b[i] === c);
 const isPrefixOfHttp = (b: Uint8Array) => [...b].every((c, i) => HTTP_PREFIX[i] === c);
-
-/** Removes hop-by-hop fields and the ones the origin's Connection header names (RFC 9110 7.6.1). */
-export function stripHopByHop(headers: Array<[string, string]>): Array<[string, string]> {
-  const named = new Set<string>();
-  for (const [n, v] of headers) {
-    if (n.toLowerCase() === "connection") for (const t of v.split(",")) named.add(t.trim().toLowerCase());
-  }
-  return headers.filter(([n]) => {
-    const l = n.toLowerCase();
-    return !HOP_BY_HOP.has(l) && !named.has(l);
-  });
-}
 
 class BodyReader {
   readonly pending: Uint8Array[] = [];

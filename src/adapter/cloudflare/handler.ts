@@ -11,6 +11,7 @@ import { requestLogger } from "../../core/log.js";
 import { GatewayError, Codes } from "../../core/errors.js";
 import { errorResponse } from "../../core/error-response.js";
 import { dialCloudflare } from "./dial.js";
+import { respondWorkerd } from "./respond.js";
 import { handOffTo, poolStatsResponse, type PoolNamespace } from "./pool-client.js";
 
 export interface GatewayEnv {
@@ -44,6 +45,7 @@ function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string)
       config,
       codec: createCodec(wasm),
       dial: dialCloudflare,
+      respond: respondWorkerd,
       handOff: env.UPSTREAM_POOL ? handOffTo(env.UPSTREAM_POOL) : undefined,
     });
     built = { gateway, config };
@@ -73,5 +75,6 @@ export async function handle(request: Request, env: GatewayEnv, wasm: WebAssembl
     requestId,
     remoteAddr: request.headers.get("cf-connecting-ip") ?? undefined,
     protocol: (request.cf?.httpProtocol as string | undefined) ?? "HTTP/1.1",
+    acceptEncoding: request.cf?.clientAcceptEncoding as string | undefined,
   });
 }

@@ -13,6 +13,7 @@ import { PoolRegistry } from "../../pool/registry.js";
 import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js";
 import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { dialCloudflare } from "./dial.js";
+import { respondToWorker } from "./respond.js";
 import type { GatewayEnv } from "./handler.js";
 import { HOP_HEADER, type HopInfo } from "./pool-client.js";
 
@@ -56,6 +57,7 @@ export class PoolHost {
         config: loadConfig(text, source),
         codec: createCodec(this.wasm),
         dial: dialCloudflare,
+        respond: respondToWorker,
         exchanges: { fastcgi: pooledFastcgiExchange(this.pools), http: pooledHttpExchange(this.pools) },
       });
     } catch (e) {

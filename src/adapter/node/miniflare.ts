@@ -11,7 +11,7 @@ import { Miniflare } from "miniflare";
 
 /** Must match wrangler.toml. */
 export const COMPATIBILITY_DATE = "2026-04-20";
-export const COMPATIBILITY_FLAGS = ["nodejs_compat"];
+export const COMPATIBILITY_FLAGS = ["nodejs_compat", "enable_request_signal"];
 /** wrangler.toml's Durable Object binding: pooled upstreams keep their connections there. */
 export const DURABLE_OBJECTS = { UPSTREAM_POOL: { className: "UpstreamPool", useSQLite: true } };
 

@@ -5,7 +5,7 @@ import { CodecError, FcgiProtocolStatus, FcgiType, type CgiHead, type Codec, typ
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { concatBytes } from "../../core/bytes.js";
-import { bodilessStatus, HOP_BY_HOP } from "../body-stream.js";
+import { noBodyFor } from "../../edge/headers.js";
 
 /** How much of an origin's STDERR one request may put in the log. */
 const STDERR_LOG_BUDGET = 64 * 1024;
@@ -131,13 +131,11 @@ export class FcgiResponse {
 }
 
 /** What a complete CGI head means for the client's response: its status must be a final one
- *  (else 502), hop-by-hop fields are dropped, and HEAD or a bodiless status carries no body. */
+ *  (else 502), and HEAD or a bodiless status carries no body. The fields go to the client
+ *  through the gateway's one header policy (edge/headers.ts). */
 export function clientHead(head: CgiHead, method: string, origin: string): { headers: Array<[string, string]>; noBody: boolean } {
   if (head.status < 200 || head.status > 599) {
     throw new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, `The origin ${origin} sent the invalid status ${head.status}.`);
   }
-  return {
-    headers: head.headers.filter(([n]) => !HOP_BY_HOP.has(n.toLowerCase())),
-    noBody: method === "HEAD" || bodilessStatus(head.status),
-  };
+  return { headers: head.headers, noBody: noBodyFor(method, head.status) };
 }

@@ -11,7 +11,6 @@ import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from 
 import type { PoolRegistry } from "../../pool/registry.js";
 import { raw } from "../send-body.js";
 import { streamExchange } from "../stream-exchange.js";
-import { stripHopByHop } from "../stream-response.js";
 import { pooledHttp } from "./pooled.js";
 import { encodeRequestHead, requestHeaders } from "./request-head.js";
 
@@ -54,7 +53,9 @@ async function viaFetch(req: ForwardRequest, ctx: ExchangeContext): Promise<Forw
   // fetch() sets Host from the URL and owns framing; everything else is ours to send.
   for (const [n, v] of requestHeaders(req, {})) if (n !== "Host") headers.append(n, v);
   if (ctx.upstream.http?.host) headers.set("X-Forwarded-Host", ctx.upstream.http.host);
-  const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, redirect: "manual" };
+  // encodeResponseBody "manual": an encoded body arrives as the origin sent it, so it can pass
+  // to the client byte for byte (or be decoded by the one policy in core/respond.ts).
+  const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, redirect: "manual", encodeResponseBody: "manual" };
   if (req.body) {
     init.body = req.body.stream;
     init.duplex = "half";
@@ -73,5 +74,5 @@ async function viaFetch(req: ForwardRequest, ctx: ExchangeContext): Promise<Forw
     if (k !== "set-cookie") out.push([k, v]);
   });
   for (const c of (res.headers as unknown as { getSetCookie(): string[] }).getSetCookie()) out.push(["set-cookie", c]);
-  return { status: res.status, statusText: res.statusText, headers: stripHopByHop(out), body: res.body };
+  return { status: res.status, statusText: res.statusText, headers: out, body: res.body };
 }

@@ -4,7 +4,7 @@
 // proxy_set_header recipes do; a client's own X-Forwarded-Proto/-Host are replaced, never
 // trusted), and framing decided by us: Content-Length when known, chunked otherwise.
 import type { ForwardRequest } from "../../core/exchange.js";
-import { HOP_BY_HOP } from "../body-stream.js";
+import { HOP_BY_HOP } from "../../edge/headers.js";
 
 /** Request fields that describe one hop, or that we set ourselves. */
 const DROP = new Set([

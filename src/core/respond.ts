@@ -1,0 +1,71 @@
+// The last step of every proxied response, the same for every protocol and both paths (direct
+// and pooled): the one header policy (edge/headers.ts), the origin's content coding kept or
+// decoded for the client (encoding.ts), and the body's length known to the host, which writes
+// the response so that a declared length stays on the wire (a short body is then detectable)
+// and an encoded body is never encoded again. How a host does that is its own: `Respond`.
+import { clientFields } from "../edge/headers.js";
+import { acceptsCoding, contentCoding, decoderFor } from "./encoding.js";
+import { Codes, GatewayError } from "./errors.js";
+import type { ForwardResponse } from "./exchange.js";
+import type { Logger } from "./log.js";
+
+export interface ClientResponse {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  /** null: no body (HEAD, 204, 304…); the headers may still declare a length. */
+  body: ReadableStream<Uint8Array> | null;
+  /** The body's exact length when the origin declared one: the host must send it as
+   *  Content-Length and end the connection, not the message, if fewer bytes arrive. */
+  length: number | null;
+  /** The body is in the origin's content coding: the host must pass it as is. */
+  encoded: boolean;
+}
+
+/** Writes a ClientResponse as the host's Response (cloudflare/respond.ts for workerd). */
+export type Respond = (r: ClientResponse) => Response;
+
+/** For hosts whose Response needs no special handling of lengths or codings. */
+export const plainRespond: Respond = (r) => new Response(r.body, { status: r.status, statusText: r.statusText, headers: r.headers });
+
+export function toClient(res: ForwardResponse, acceptEncoding: string | null | undefined, origin: string, log: Logger, now = Date.now()): ClientResponse {
+  const headers = new Headers();
+  for (const [k, v] of clientFields(res.headers, now)) headers.append(k, v);
+  let body = res.body;
+  let length = declaredLength(headers, origin, body);
+  let encoded = false;
+  const coding = contentCoding(headers.get("content-encoding"));
+  if (coding !== "") {
+    const format = coding === null ? null : decoderFor(coding);
+    if (coding !== null && format && !acceptsCoding(acceptEncoding, coding)) {
+      // nginx's gunzip: the client cannot read this coding, so it gets the decoded body. Its
+      // length is unknown until the end; a strong validator no longer matches the bytes.
+      headers.delete("content-encoding");
+      headers.delete("content-length");
+      const etag = headers.get("etag");
+      if (etag && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
+      if (body) body = body.pipeThrough(new DecompressionStream(format));
+      length = null;
+      log.log("debug", "response_decoded", { coding });
+    } else {
+      encoded = true;
+    }
+  }
+  return { status: res.status, statusText: res.statusText, headers, body, length, encoded };
+}
+
+/** The Content-Length the origin declared, or null. Several different values, or one that
+ *  is not a plain decimal number, cannot delimit anything: 502 (for HTTP origins the codec
+ *  refused these already; CGI heads arrive here unchecked). */
+function declaredLength(headers: Headers, origin: string, body: ReadableStream<Uint8Array> | null): number | null {
+  const v = headers.get("content-length");
+  if (v === null) return null;
+  const values = new Set(v.split(",").map((s) => s.trim()));
+  const [only] = values;
+  if (values.size !== 1 || !/^\d{1,15}$/.test(only)) {
+    void body?.cancel().catch(() => {});
+    throw new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, `The origin ${origin} sent an invalid Content-Length (${v}).`);
+  }
+  headers.set("content-length", only);
+  return Number(only);
+}

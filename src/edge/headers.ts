@@ -1,0 +1,45 @@
+// The one header policy for what an origin's response head becomes on the client's side,
+// whatever the protocol (FastCGI, SCGI, uwsgi, HTTP over a socket or fetch()) and whether
+// the request went direct or through a pool: hop-by-hop fields and the ones the origin's
+// Connection header names are dropped (RFC 9110 7.6.1), a Date is added when the origin sent
+// none (RFC 9110 6.6.1: an origin server with a clock must send one; nginx adds it too), and
+// a bodiless status or a HEAD carries no body.
+
+/** Response fields that describe one hop and must not be copied to the client. */
+export const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+]);
+
+/** Statuses whose responses never carry a body (RFC 9110 6.4.1, 15.3.5, 15.3.6, 15.4.5). */
+export const bodilessStatus = (status: number): boolean => status === 204 || status === 205 || status === 304;
+
+/** Does a response to `method` with `status` carry no body? */
+export const noBodyFor = (method: string, status: number): boolean => method === "HEAD" || bodilessStatus(status);
+
+/** The origin's fields minus hop-by-hop ones and those its Connection header names. */
+export function endToEnd(headers: Array<[string, string]>): Array<[string, string]> {
+  const named = new Set<string>();
+  for (const [n, v] of headers) {
+    if (n.toLowerCase() === "connection") for (const t of v.split(",")) named.add(t.trim().toLowerCase());
+  }
+  return headers.filter(([n]) => {
+    const l = n.toLowerCase();
+    return !HOP_BY_HOP.has(l) && !named.has(l);
+  });
+}
+
+/** An IMF-fixdate (RFC 9110 5.6.7), the only form a sender may generate. */
+export const httpDate = (ms: number): string => new Date(ms).toUTCString();
+
+/** What the client gets in place of the origin's head fields. */
+export function clientFields(origin: Array<[string, string]>, now: number): Array<[string, string]> {
+  const out = endToEnd(origin);
+  if (!out.some(([n]) => n.toLowerCase() === "date")) out.push(["date", httpDate(now)]);
+  return out;
+}

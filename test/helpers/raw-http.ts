@@ -1,0 +1,102 @@
+// An HTTP/1.1 client that shows what crossed the wire: the exact head, whether the body was
+// framed by Content-Length or chunked, whether a chunked body ended with its terminator, and
+// whether the connection ended before the declared length. A fetch() client hides all of
+// this (it decodes codings and merges framing errors into one exception).
+import net from "node:net";
+
+export interface WireResponse {
+  status: number;
+  /** Lower-case names, in order; repeats kept. */
+  headers: Array<[string, string]>;
+  get(name: string): string | null;
+  /** The body as framed on the wire (de-chunked, never decoded). */
+  body: Buffer;
+  framing: "length" | "chunked" | "close" | "none";
+  /** Length-framed: every declared byte arrived. Chunked: the 0-size chunk arrived. */
+  complete: boolean;
+  /** Bytes on the wire, head included. */
+  raw: Buffer;
+}
+
+export interface WireRequest {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: Buffer | string;
+  /** Give up after this long (the response is parsed from what arrived). Default 15 s. */
+  timeoutMs?: number;
+}
+
+/** Sends one request on a new connection (Connection: close) and reads until the server
+ *  closes it or the timeout passes. */
+export function rawRequest(origin: string, req: WireRequest): Promise<WireResponse> {
+  const u = new URL(origin);
+  const body = req.body === undefined ? null : Buffer.from(req.body);
+  let head = `${req.method ?? "GET"} ${req.path} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n`;
+  for (const [k, v] of Object.entries(req.headers ?? {})) head += `${k}: ${v}\r\n`;
+  if (body) head += `Content-Length: ${body.length}\r\n`;
+  head += "\r\n";
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(u.port), u.hostname);
+    const parts: Buffer[] = [];
+    const done = () => {
+      clearTimeout(timer);
+      sock.destroy();
+      try {
+        resolve(parseWire(Buffer.concat(parts), req.method ?? "GET"));
+      } catch (e) {
+        reject(e);
+      }
+    };
+    const timer = setTimeout(done, req.timeoutMs ?? 15_000);
+    sock.on("connect", () => sock.end(body ? Buffer.concat([Buffer.from(head), body]) : Buffer.from(head)));
+    sock.on("data", (d) => parts.push(d));
+    sock.on("close", done);
+    sock.on("error", () => {}); // a reset still leaves what arrived to judge
+  });
+}
+
+export function parseWire(raw: Buffer, method: string): WireResponse {
+  const end = raw.indexOf("\r\n\r\n");
+  if (end < 0) throw new Error(`no complete response head in ${raw.length} bytes: ${JSON.stringify(raw.subarray(0, 200).toString("latin1"))}`);
+  const lines = raw.subarray(0, end).toString("latin1").split("\r\n");
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0])?.[1]);
+  const headers = lines.slice(1).map((l) => {
+    const i = l.indexOf(":");
+    return [l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim()] as [string, string];
+  });
+  const get = (n: string) => headers.find(([k]) => k === n)?.[1] ?? null;
+  const rest = raw.subarray(end + 4);
+  const te = get("transfer-encoding");
+  const cl = get("content-length");
+  if (method === "HEAD" || status === 204 || status === 304) {
+    return { status, headers, get, body: Buffer.alloc(0), framing: "none", complete: rest.length === 0, raw };
+  }
+  if (te && /chunked/i.test(te)) {
+    const { body, complete } = dechunk(rest);
+    return { status, headers, get, body, framing: "chunked", complete, raw };
+  }
+  if (cl !== null) {
+    const n = Number(cl);
+    return { status, headers, get, body: rest.subarray(0, n), framing: "length", complete: rest.length >= n, raw };
+  }
+  return { status, headers, get, body: rest, framing: "close", complete: true, raw };
+}
+
+function dechunk(buf: Buffer): { body: Buffer; complete: boolean } {
+  const out: Buffer[] = [];
+  let i = 0;
+  for (;;) {
+    const eol = buf.indexOf("\r\n", i);
+    if (eol < 0) return { body: Buffer.concat(out), complete: false };
+    const size = parseInt(buf.subarray(i, eol).toString("latin1").split(";")[0], 16);
+    if (Number.isNaN(size)) return { body: Buffer.concat(out), complete: false };
+    if (size === 0) return { body: Buffer.concat(out), complete: buf.indexOf("\r\n\r\n", eol) === eol };
+    if (eol + 2 + size + 2 > buf.length) {
+      out.push(buf.subarray(eol + 2, Math.min(buf.length, eol + 2 + size)));
+      return { body: Buffer.concat(out), complete: false };
+    }
+    out.push(buf.subarray(eol + 2, eol + 2 + size));
+    i = eol + 2 + size + 2;
+  }
+}
