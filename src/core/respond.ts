@@ -20,6 +20,8 @@ export interface ClientResponse {
   length: number | null;
   /** The body is in the origin's content coding: the host must pass it as is. */
   encoded: boolean;
+  /** Called when the body runs past `length` (the host stops at the declared length). */
+  overrun?: () => void;
 }
 
 /** Writes a ClientResponse as the host's Response (cloudflare/respond.ts for workerd). */
@@ -51,7 +53,8 @@ export function toClient(res: ForwardResponse, acceptEncoding: string | null | u
       encoded = true;
     }
   }
-  return { status: res.status, statusText: res.statusText, headers, body, length, encoded };
+  const overrun = () => log.log("warn", "response_longer_than_declared", { origin, length });
+  return { status: res.status, statusText: res.statusText, headers, body, length, encoded, overrun };
 }
 
 /** The Content-Length the origin declared, or null. Several different values, or one that

@@ -41,10 +41,14 @@ interface Head {
   keepAlive?: boolean;
 }
 
+/** Interim responses accepted before the final one (a 100 Continue and a few 103s are normal). */
+const MAX_INTERIM = 16;
+
 export async function readStreamResponse(o: ResponseOptions): Promise<ForwardResponse> {
   let buf: Uint8Array = new Uint8Array(0);
   let head: Head | null = null;
   let eof = false;
+  let interim = 0;
   try {
     while (!head) {
       const chunk = eof ? null : await o.io.read();
@@ -58,6 +62,8 @@ export async function readStreamResponse(o: ResponseOptions): Promise<ForwardRes
       if (head && head.status < 200) {
         // 1xx interim response (100 Continue, 103 Early Hints): skip it, read the final one.
         if (head.status === 101) throw malformed(o, "switched protocols, which this gateway does not forward");
+        // An origin must not keep the gateway reading interim heads forever.
+        if (++interim > MAX_INTERIM) throw malformed(o, `sent more than ${MAX_INTERIM} interim (1xx) responses`);
         buf = buf.subarray(head.bodyOffset);
         head = null;
         continue;

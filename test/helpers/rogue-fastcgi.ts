@@ -97,6 +97,11 @@ export const scripts: Record<string, Script> = {
     ok(id, "body survived\n").forEach(send);
     end();
   },
+  // A declared Content-Length the STDOUT stream does not keep, either way.
+  "/short-declared": (id, send, end) => (send(record(STDOUT, id, "Content-Length: 100\r\n\r\nonly this much")), send(record(STDOUT, id, "")), send(endRequest(id, 0, 0)), end()),
+  "/long-declared": (id, send, end) => (send(record(STDOUT, id, "Content-Length: 5\r\n\r\nfive!and these bytes are not the body")), send(record(STDOUT, id, "")), send(endRequest(id, 0, 0)), end()),
+  "/connection-named": (id, send, end) => (send(record(STDOUT, id, "Connection: X-Internal\r\nX-Internal: secret\r\nContent-Length: 3\r\n\r\nok\n")), send(record(STDOUT, id, "")), send(endRequest(id, 0, 0)), end()),
+  "/bad-length": (id, send, end) => (send(record(STDOUT, id, "Content-Length: 12abc\r\n\r\nbody")), send(record(STDOUT, id, "")), send(endRequest(id, 0, 0)), end()),
   "/max-padding": (id, send, end) => {
     // A maximal record: 65,535 content bytes plus 255 padding bytes.
     const body = Buffer.alloc(65_535, 0x61);

@@ -17,6 +17,22 @@ export const streamCases: Record<string, string> = {
   "interim-then-final": "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal",
   "chunked-ok": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: dropped\r\n\r\n",
   "close-delimited": "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end",
+  "cr-in-value": "HTTP/1.1 200 OK\r\nLocation: /a\rSet-Cookie: x=1\r\nContent-Length: 0\r\n\r\n",
+  "no-colon": "HTTP/1.1 200 OK\r\nContent-Type text/plain\r\nContent-Length: 0\r\n\r\n",
+  "cgi-no-colon": "Content-Type text/plain\r\n\r\nbody",
+  "huge-head": "HTTP/1.1 200 OK\r\n" + "X-Big: " + "a".repeat(20_000) + "\r\nContent-Length: 0\r\n\r\n",
+  "interim-flood": "HTTP/1.1 100 Continue\r\n\r\n".repeat(1000) + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal",
+  "long-body": "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfive!and these bytes are not the body",
+  "cgi-short-body": "Status: 200 OK\r\nContent-Length: 100\r\n\r\nonly this much",
+  "cut-chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+  "connection-named": "HTTP/1.1 200 OK\r\nConnection: X-Internal, keep-alive\r\nX-Internal: secret\r\nKeep-Alive: timeout=5\r\nContent-Length: 3\r\n\r\nok\n",
+  "cgi-connection-named": "Status: 200 OK\r\nConnection: X-Internal\r\nX-Internal: secret\r\nContent-Length: 3\r\n\r\nok\n",
+};
+
+/** Cases that send a head and then go silent, holding the connection open. */
+export const silentCases: Record<string, string> = {
+  "silence-after-head": "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nten bytes.",
+  "silence-chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
 };
 
 export async function startRogueStream(): Promise<ScriptedServer> {
@@ -45,6 +61,10 @@ export async function startRogueStream(): Promise<ScriptedServer> {
           seen += more.toString("latin1");
           if (complete()) done();
         });
+        return;
+      }
+      if (silentCases[m[1]] !== undefined) {
+        sock.write(Buffer.from(silentCases[m[1]], "latin1"));
         return;
       }
       sock.end(Buffer.from(streamCases[m[1]] ?? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", "latin1"));

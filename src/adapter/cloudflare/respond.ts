@@ -10,8 +10,7 @@ export const respondWorkerd: Respond = (r: ClientResponse) => {
   let body = r.body;
   if (body && r.length !== null) {
     const fixed = new FixedLengthStream(r.length);
-    // A failing or short source aborts the FixedLengthStream; the client's connection is cut.
-    body.pipeTo(fixed.writable).catch(() => {});
+    void pumpExactly(body, fixed.writable, r.length, r.overrun);
     body = fixed.readable;
   }
   return new Response(body, {
@@ -57,4 +56,35 @@ export function relayResponse(res: Response): Response {
     length,
     encoded: res.headers.has("content-encoding"),
   });
+}
+
+/** Copies exactly `length` bytes: more from the source are dropped (the origin broke its own
+ *  Content-Length; the client gets what was declared), fewer abort the destination, which
+ *  cuts the client's connection instead of ending the message. Backpressure: one chunk in
+ *  flight; a client that leaves cancels the source. */
+async function pumpExactly(src: ReadableStream<Uint8Array>, dst: WritableStream<Uint8Array>, length: number, overrun?: () => void): Promise<void> {
+  const reader = src.getReader();
+  const writer = dst.getWriter();
+  let sent = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = length - sent;
+      if (value.byteLength > room) {
+        if (room > 0) await writer.write(value.subarray(0, room));
+        sent = length;
+        overrun?.();
+        await reader.cancel();
+        break;
+      }
+      await writer.write(value);
+      sent += value.byteLength;
+    }
+    if (sent < length) throw new Error(`the body ended after ${sent} of ${length} declared bytes`);
+    await writer.close();
+  } catch (e) {
+    writer.abort(e).catch(() => {});
+    reader.cancel(e).catch(() => {});
+  }
 }
