@@ -161,14 +161,15 @@ function checkUpstreams(c: Checker, raw: unknown): Record<string, UpstreamConfig
     }
     const via = u.via === undefined ? "socket" : c.string([...at, "via"], u.via, '"socket" or "fetch"');
     if (via !== "socket" && via !== "fetch") c.fail([...at, "via"], '"socket" or "fetch"', { got: via });
+    const list = via === "fetch" && u.servers === undefined ? [] : servers(c, [...at, "servers"], u.servers);
     out[name] = {
       name,
       protocol: proto,
-      servers: via === "fetch" && u.servers === undefined ? [] : servers(c, [...at, "servers"], u.servers),
+      servers: list,
       connectTimeoutMs: duration(c, [...at, "connect_timeout"], u.connect_timeout, DEFAULTS.connectTimeoutMs),
       sendTimeoutMs: duration(c, [...at, "send_timeout"], u.send_timeout, DEFAULTS.sendTimeoutMs),
       readTimeoutMs: duration(c, [...at, "read_timeout"], u.read_timeout, DEFAULTS.readTimeoutMs),
-      pool: checkPool(c, at, u, proto, via),
+      pool: checkPool(c, at, u, proto, via, Math.max(1, list.length)),
     };
     if (proto === "uwsgi") {
       out[name].uwsgi = {

@@ -19,14 +19,21 @@ export const POOL_ALIASES: Record<string, string> = {
 };
 
 export const POOL_DEFAULTS = {
-  shards: 1,
   maxConnections: 8,
   idleTimeoutMs: 4_000,
-  queue: 100,
-  queueTimeoutMs: 5_000,
+  // A burst waits for a connection rather than failing: a cold pool object (Durable Objects
+  // are evicted when idle) meeting a burst is the normal case. queue_timeout bounds the wait;
+  // the count only bounds the memory one pool object spends on waiting requests.
+  queue: 5_000,
+  queueTimeoutMs: 30_000,
 } as const;
 
-const MAX = { shards: 64, maxConnections: 1024, queue: 100_000 } as const;
+/** Cloudflare allows a Worker invocation, and a Durable Object, 6 simultaneous outgoing
+ *  connections; more wait for one to close, which a kept connection never does. So one pool
+ *  object holds at most this many, and `shards` defaults to as many objects as that takes. */
+export const CONNECTIONS_PER_OBJECT = 6;
+
+const MAX = { shards: 64, maxConnections: 1024, queue: 1_000_000 } as const;
 
 const WHY_DIRECT: Record<"scgi" | "uwsgi" | "fetch", string> = {
   scgi: "an SCGI server closes the connection after every response, so there is nothing to keep",
@@ -37,7 +44,7 @@ const WHY_DIRECT: Record<"scgi" | "uwsgi" | "fetch", string> = {
 /** Can this upstream be pooled at all? */
 const poolable = (protocol: Protocol, via: "socket" | "fetch"): boolean => protocol === "fastcgi" || (protocol === "http" && via === "socket");
 
-export function checkPool(c: Checker, at: string[], u: Table, protocol: Protocol, via: "socket" | "fetch" = "socket"): PoolConfig {
+export function checkPool(c: Checker, at: string[], u: Table, protocol: Protocol, via: "socket" | "fetch" = "socket", servers = 1): PoolConfig {
   const expectedMode = '"pooled" or "direct"';
   // Pooled wherever a pool can exist (the issue: pooled is the default); direct elsewhere.
   let mode: "pooled" | "direct" = poolable(protocol, via) ? "pooled" : "direct";
@@ -67,10 +74,11 @@ export function checkPool(c: Checker, at: string[], u: Table, protocol: Protocol
       });
     }
   }
+  const maxConnections = count(c, [...at, "max_connections"], u.max_connections, POOL_DEFAULTS.maxConnections, 1, MAX.maxConnections);
   const pool: PoolConfig = {
     mode,
-    shards: count(c, [...at, "shards"], u.shards, POOL_DEFAULTS.shards, 1, MAX.shards),
-    maxConnections: count(c, [...at, "max_connections"], u.max_connections, POOL_DEFAULTS.maxConnections, 1, MAX.maxConnections),
+    shards: u.shards === undefined ? autoShards(maxConnections, servers) : count(c, [...at, "shards"], u.shards, 1, 1, MAX.shards),
+    maxConnections,
     idleTimeoutMs: duration(c, [...at, "idle_timeout"], u.idle_timeout, POOL_DEFAULTS.idleTimeoutMs),
     queue: count(c, [...at, "queue"], u.queue, POOL_DEFAULTS.queue, 0, MAX.queue),
     queueTimeoutMs: duration(c, [...at, "queue_timeout"], u.queue_timeout, POOL_DEFAULTS.queueTimeoutMs),
@@ -84,7 +92,25 @@ export function checkPool(c: Checker, at: string[], u: Table, protocol: Protocol
       hint: "lower shards or raise max_connections",
     });
   }
+  const perObject = servers * Math.max(1, Math.floor(pool.maxConnections / pool.shards));
+  if (mode === "pooled" && perObject > CONNECTIONS_PER_OBJECT) {
+    const fits = autoShards(pool.maxConnections, servers);
+    c.fail([...at, u.shards === undefined ? "servers" : "shards"], `at most ${CONNECTIONS_PER_OBJECT} connections per pool object`, {
+      got: u.shards ?? pool.shards,
+      problem: `each pool object would hold ${perObject} connections (${servers} server(s) × max_connections ${pool.maxConnections} / shards ${pool.shards}), and Cloudflare lets one object have only ${CONNECTIONS_PER_OBJECT} open at once; the rest would wait for a kept connection to close`,
+      hint: servers * Math.max(1, Math.floor(pool.maxConnections / fits)) <= CONNECTIONS_PER_OBJECT ? `remove shards (it then defaults to ${fits}) or set shards = ${fits}` : "split the servers over several upstreams",
+    });
+  }
   return pool;
+}
+
+/** The fewest pool objects that keep each within CONNECTIONS_PER_OBJECT (at most one per
+ *  connection: every object holds at least one per server). */
+export function autoShards(maxConnections: number, servers: number): number {
+  for (let s = 1; s <= maxConnections; s++) {
+    if (servers * Math.max(1, Math.floor(maxConnections / s)) <= CONNECTIONS_PER_OBJECT) return s;
+  }
+  return maxConnections;
 }
 
 function count(c: Checker, at: string[], v: unknown, fallback: number, min: number, max: number): number {

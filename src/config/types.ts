@@ -32,7 +32,8 @@ export interface UpstreamConfig {
  *  default, HTTP only when asked; SCGI, uwsgi and HTTP via fetch() are always direct. */
 export interface PoolConfig {
   mode: "pooled" | "direct";
-  /** shards, default 1: pool objects per upstream; each gets an equal share of the limits. */
+  /** shards: pool objects per upstream, each with an equal share of the limits; by default as
+   *  few as keep every object within 6 connections (Cloudflare's limit per object). */
   shards: number;
   /** max_connections, default 8: connections per server of the upstream (all shards together),
    *  lowered further to the FCGI_MAX_CONNS the server reports. */
@@ -40,9 +41,9 @@ export interface PoolConfig {
   /** idle_timeout, default "4s": an idle kept connection is closed after this, so it does not
    *  pin an app worker (php-fpm serves one connection per child). */
   idleTimeoutMs: number;
-  /** queue, default 100: requests that may wait for a connection; past it, 503. */
+  /** queue, default 5000: requests one pool object lets wait for a connection; past it, 503. */
   queue: number;
-  /** queue_timeout, default "5s": the longest a request waits for a connection; then 503. */
+  /** queue_timeout, default "30s": the longest a request waits for a connection; then 503. */
   queueTimeoutMs: number;
 }
 

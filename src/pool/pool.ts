@@ -3,7 +3,7 @@
 // ones reach idle_timeout and close), else a new connection while the server's limit allows,
 // else, on a multiplexing server, the least loaded connection with room; otherwise it waits
 // in a bounded queue. Limits come from FCGI_GET_VALUES and the config (limits.ts); until the
-// first answer (or a short timeout) a server gets one connection and one request.
+// first answer (or a short timeout) the configured limits apply, one request per connection.
 import type { Codec } from "../codec/types.js";
 import type { UpstreamConfig } from "../config/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
@@ -20,8 +20,6 @@ export { DOWN_MS, type AcquireOptions } from "./base-pool.js";
 
 /** How long the first request's neighbours wait for FCGI_GET_VALUES before the config applies. */
 export const DISCOVERY_TIMEOUT_MS = 500;
-/** Until the server answers: one connection, one request. */
-const DISCOVERING: Limits = { maxConns: 1, maxReqs: 1, perConn: 1, mpxs: false, source: "config", reported: null };
 
 export interface PoolDeps {
   upstream: UpstreamConfig;
@@ -32,8 +30,13 @@ export interface PoolDeps {
 }
 
 export class FcgiPool extends BasePool<FcgiConnection, Lease> {
+  /** Until a server answers: the configured limits, one request per connection (a burst on a
+   *  cold pool must not queue behind one connection while FCGI_GET_VALUES is pending). */
+  private readonly discovering: Limits;
+
   constructor(private readonly deps: PoolDeps) {
     super(deps.upstream);
+    this.discovering = limitsFor(null, deps.upstream.pool);
   }
 
   /** A connection has room again (a request ended or a lease was given back). */
@@ -41,7 +44,7 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
     const s = this.serverOf.get(conn);
     if (!s || conn.closed) return this.pump();
     if (conn.load === 0) {
-      const limits = s.limits ?? DISCOVERING;
+      const limits = s.limits ?? this.discovering;
       if (s.singleUse || conn.draining || s.conns.length > limits.maxConns) {
         conn.close(s.singleUse ? "closed after one request (the server does not keep connections)" : "retired");
         return;
@@ -52,7 +55,7 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
   }
 
   protected leaseOn(s: Server<FcgiConnection>, fresh: boolean): Lease | Promise<Lease> | null {
-    const limits = s.limits ?? DISCOVERING;
+    const limits = s.limits ?? this.discovering;
     const load = s.conns.reduce((n, c) => n + c.load, 0) + s.opening;
     if (load >= limits.maxReqs) return null;
     let idle: FcgiConnection | null = null;

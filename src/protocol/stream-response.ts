@@ -82,7 +82,10 @@ export async function readStreamResponse(o: ResponseOptions): Promise<ForwardRes
     // Delimited only when nothing was meant to follow the head and nothing did.
     const f = head.framing;
     const delimited = (f.kind === "none" || (f.kind === "length" && f.length === 0)) && buf.byteLength === head.bodyOffset;
-    o.release(true, delimited ? reuse : null);
+    // Never after a HEAD: servers that send the GET's body anyway (gevent's WSGIServer does)
+    // would put it in front of the next response on this connection, failing a client that
+    // did nothing wrong. One new connection per HEAD is the cheaper mistake.
+    o.release(true, delimited && o.method !== "HEAD" ? reuse : null);
     return { status: head.status, statusText: head.reason, headers, body: null };
   }
   const source = new BodyReader(o, head.framing, buf.subarray(head.bodyOffset), eof, reuse);

@@ -103,3 +103,11 @@ export async function poolShard(base: string, upstream: string, shard = 0): Prom
   const body = (await (await fetch(`${base}/_edgepass/pools`)).json()) as any;
   return body.upstreams[upstream].shards[shard];
 }
+
+/** Every shard's statistics for an upstream. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function poolShards(base: string, upstream: string): Promise<any[]> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const body = (await (await fetch(`${base}/_edgepass/pools`)).json()) as any;
+  return body.upstreams[upstream].shards;
+}

@@ -97,6 +97,16 @@ describe("gevent WSGIServer (keeps connections open)", () => {
     expect(shard.served).toBeGreaterThanOrEqual(200);
   }, 120_000);
 
+  it("HEAD then GET, 90 times: gevent sends a body after a HEAD response, and no GET pays for it", async () => {
+    const results = await bounded(90, 3, async (i) => {
+      const head = await fetch(`${dev.base}/query?head=${i}`, { method: "HEAD" });
+      const r = await get(`${dev.base}/query?after=${i}`);
+      return { head: head.status, get: r.status, ok: r.status === 200 && r.body.includes(`"query": "after=${i}"`) };
+    });
+    expect(results.filter((r) => r.head !== 200)).toEqual([]);
+    expect(results.filter((r) => !r.ok).slice(0, 5)).toEqual([]);
+  });
+
   it("POST bodies round-trip over kept connections: small, empty, streamed (chunked), and larger than the replay hold", async () => {
     const before = (await poolShard(dev.base, "web")).servers[0].opened;
     const bodyOf = (i: number) => {

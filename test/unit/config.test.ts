@@ -34,7 +34,8 @@ describe("defaults", () => {
       connectTimeoutMs: 5000,
       sendTimeoutMs: 60000,
       readTimeoutMs: 60000,
-      pool: { mode: "pooled", shards: 1, maxConnections: 8, idleTimeoutMs: 4000, queue: 100, queueTimeoutMs: 5000 },
+      // Two pool objects of 4 connections each: Cloudflare allows an object 6 at once.
+      pool: { mode: "pooled", shards: 2, maxConnections: 8, idleTimeoutMs: 4000, queue: 5000, queueTimeoutMs: 30_000 },
     });
   });
 
@@ -134,12 +135,12 @@ describe("connection pool", () => {
   it("reads every pool key", () => {
     const cfg = load(
       UPSTREAM +
-        `pool = "pooled"\nshards = 2\nmax_connections = 16\nidle_timeout = "10s"\nqueue = 1000\nqueue_timeout = "1m"\n` +
+        `pool = "pooled"\nshards = 4\nmax_connections = 16\nidle_timeout = "10s"\nqueue = 1000\nqueue_timeout = "1m"\n` +
         ROUTE,
     );
     expect(cfg.upstreams.php.pool).toEqual({
       mode: "pooled",
-      shards: 2,
+      shards: 4,
       maxConnections: 16,
       idleTimeoutMs: 10_000,
       queue: 1000,
@@ -153,6 +154,21 @@ describe("connection pool", () => {
         `[[routes]]\nmatch = "/"\nupstream = "w"\n`,
     );
     expect(cfg.upstreams.w.pool).toEqual({ mode: "pooled", shards: 1, maxConnections: 4, idleTimeoutMs: 2000, queue: 10, queueTimeoutMs: 1000 });
+  });
+
+  it("shards default to as few pool objects as keep each within 6 connections", () => {
+    const pool = (extra: string, servers = `"127.0.0.1:9000"`) =>
+      load(`[upstreams.php]\nprotocol = "fastcgi"\nservers = [${servers}]\n${extra}` + ROUTE).upstreams.php.pool;
+    expect(pool("max_connections = 6\n").shards).toBe(1);
+    expect(pool("max_connections = 7\n").shards).toBe(2);
+    expect(pool("max_connections = 32\n").shards).toBe(5);
+    expect(pool("max_connections = 4\n", `"a:9000", "b:9000"`).shards).toBe(2);
+  });
+
+  it("an explicit shards that puts more than 6 connections on one pool object is refused, with the number that fits", () => {
+    expect(() => load(UPSTREAM + `shards = 1\nmax_connections = 8\n` + ROUTE)).toThrow(
+      /upstreams\.php\.shards: .*8 connections.*only 6 open at once.*set shards = 2/,
+    );
   });
 
   it('pool = "direct" opens one connection per request', () => {

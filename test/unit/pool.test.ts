@@ -36,8 +36,11 @@ function setup(upstreamKeys: string, script: PeerScript, servers = `["127.0.0.1:
   const sink = (_: string, line: string) => void lines.push(line);
   pools = new PoolRegistry(sink);
   const toml = `[upstreams.app]\nprotocol = "fastcgi"\nservers = ${servers}\nread_timeout = "5s"\n${upstreamKeys}\n[[routes]]\nmatch = "/"\nupstream = "app"\n`;
+  const config = loadConfig(toml, "test.toml");
+  // One pool object holds the whole upstream here, as on a host without Durable Objects.
+  config.upstreams.app.pool.shards = 1;
   const gateway = createGateway({
-    config: loadConfig(toml, "test.toml"),
+    config,
     codec,
     dial: peer.dial,
     sink,
@@ -95,9 +98,14 @@ describe("keeping connections", () => {
     expect(s.servers[0]!.connections[0]).toMatchObject({ served: 5, inFlight: 0 });
   });
 
-  it("never opens more connections than FCGI_MAX_CONNS, even with max_connections higher", async () => {
+  it("once the server has said FCGI_MAX_CONNS, never opens more connections than it, even with max_connections higher", async () => {
     const h = held();
     const t = setup("max_connections = 16", { values: () => [["FCGI_MAX_CONNS", "2"], ["FCGI_MAX_REQS", "2"], ["FCGI_MPXS_CONNS", "0"]], request: h.script });
+    const warm = t.fetch("/warm");
+    await until(() => h.waiting.length === 1);
+    h.releaseAll();
+    await (await warm).text();
+    await until(() => t.stats().servers[0]!.discovery === "done");
     const responses = Array.from({ length: 6 }, (_, i) => t.fetch(`/r${i}`));
     await until(() => h.waiting.length === 2);
     expect(t.stats()).toMatchObject({ open: 2, busy: 2, queued: 4 });
@@ -111,7 +119,7 @@ describe("keeping connections", () => {
     expect(t.stats().servers[0]!.limits).toMatchObject({ maxConns: 2, source: "server" });
   });
 
-  it("an unanswered FCGI_GET_VALUES falls back to max_connections; a late answer still lowers it", async () => {
+  it("max_connections applies while FCGI_GET_VALUES is pending and when it goes unanswered; a late answer still lowers it", async () => {
     const h = held();
     let answerLate = false;
     const t = setup("max_connections = 3", {
@@ -123,11 +131,12 @@ describe("keeping connections", () => {
       },
     });
     const first = Array.from({ length: 4 }, (_, i) => t.fetch(`/a${i}`));
-    // One connection and one request until the answer or the timeout…
-    await until(() => h.waiting.length === 1);
-    expect(t.stats().servers[0]!.discovery).toBe("pending");
-    // …then the config's three.
+    // A cold burst gets the config's three connections at once, while the answer is pending…
     await until(() => h.waiting.length === 3);
+    expect(t.stats().servers[0]!.discovery).toBe("pending");
+    expect(t.stats()).toMatchObject({ open: 3, queued: 1 });
+    // …and keeps them when no answer comes.
+    await until(() => t.stats().servers[0]!.discovery === "done");
     expect(t.stats().servers[0]!.limits).toMatchObject({ maxConns: 3, source: "config" });
     h.releaseAll();
     await until(() => h.waiting.length === 1);
