@@ -1,0 +1,79 @@
+// An HTTP/1.1 origin that counts every request that reaches it, by path, and misbehaves on
+// cue, so a test can prove how often the gateway sent a request (SECURITY.md's retry rules).
+//   /ok           200, kept open
+//   /drop-next    200, kept open; the next request on that connection is read, then the
+//                 connection is dropped unanswered (a server closing a kept connection just
+//                 as the next request crosses it)
+//   /half         the request is read, part of a head goes back, then the connection drops
+//   /silent       the request is read and never answered
+// Requests are counted once their head and body (Content-Length or chunked) have arrived.
+import type net from "node:net";
+import { scriptedServer, type ScriptedServer } from "./scripted-server.js";
+
+export interface CountingOrigin extends ScriptedServer {
+  /** Requests that arrived, by path (query dropped). */
+  arrived: Map<string, number>;
+  /** Requests answered with a complete response, by path. */
+  answered: Map<string, number>;
+  connections: number;
+}
+
+export async function startCountingOrigin(): Promise<CountingOrigin> {
+  const arrived = new Map<string, number>();
+  const answered = new Map<string, number>();
+  const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  const origin: Partial<CountingOrigin> = { arrived, answered, connections: 0 };
+  const server = await scriptedServer((sock: net.Socket) => {
+    origin.connections!++;
+    let buf = Buffer.alloc(0);
+    let dropNext = false;
+    sock.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const req = takeRequest(buf);
+        if (!req) return;
+        buf = buf.subarray(req.consumed);
+        const path = req.path.split("?")[0];
+        bump(arrived, path);
+        if (dropNext) return void sock.destroy();
+        if (path.endsWith("/half")) return void (sock.write("HTTP/1.1 200 OK\r\nContent-Le"), setTimeout(() => sock.destroy(), 20));
+        if (path.endsWith("/silent")) return;
+        if (path.endsWith("/drop-next")) dropNext = true;
+        const body = `${path} ${req.bodyLength}\n`;
+        sock.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        bump(answered, path);
+      }
+    });
+  });
+  return Object.assign(origin, server) as CountingOrigin;
+}
+
+/** One whole request from the front of `buf`, or null while it is incomplete. */
+function takeRequest(buf: Buffer): { path: string; bodyLength: number; consumed: number } | null {
+  const end = buf.indexOf("\r\n\r\n");
+  if (end < 0) return null;
+  const head = buf.subarray(0, end).toString("latin1");
+  const path = head.split(" ")[1] ?? "/";
+  const cl = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  if (cl) {
+    const n = Number(cl[1]);
+    return buf.length >= end + 4 + n ? { path, bodyLength: n, consumed: end + 4 + n } : null;
+  }
+  if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+    let i = end + 4;
+    let total = 0;
+    for (;;) {
+      const eol = buf.indexOf("\r\n", i);
+      if (eol < 0) return null;
+      const size = parseInt(buf.subarray(i, eol).toString("latin1"), 16);
+      if (size === 0) {
+        const fin = buf.indexOf("\r\n\r\n", eol);
+        return fin === eol ? { path, bodyLength: total, consumed: fin + 4 } : null;
+      }
+      if (buf.length < eol + 2 + size + 2) return null;
+      total += size;
+      i = eol + 2 + size + 2;
+    }
+  }
+  return { path, bodyLength: 0, consumed: end + 4 };
+}

@@ -1,0 +1,103 @@
+// SECURITY.md's retry rules, proven by counting what the origin received, through `edgepass
+// dev` with the default pooled HTTP upstream: a connect failure moves on to the next server
+// (nothing reached any origin); a kept connection that the server closes as the request
+// crosses it is tried once more on a new one (README, "Stale connections"); once any byte of
+// the response arrived, or the origin went silent, or the body was streamed past what can be
+// held, the request is never sent again.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startCountingOrigin, type CountingOrigin } from "../helpers/counting-origin.js";
+import { freePort } from "../helpers/php-fpm.js";
+import { edgepass, waitFor, type Run } from "../helpers/process.js";
+import { rawRequest } from "../helpers/raw-http.js";
+
+let origin: CountingOrigin;
+let dir: string;
+let run: Run;
+let base: string;
+
+beforeAll(async () => {
+  origin = await startCountingOrigin();
+  const dead = await freePort(); // nothing listens there
+  dir = mkdtempSync(path.join(tmpdir(), "edgepass-retry-"));
+  writeFileSync(
+    path.join(dir, "site.toml"),
+    `[upstreams.one]
+protocol = "http"
+servers = ["127.0.0.1:${origin.port}"]
+read_timeout = "1s"
+max_connections = 2
+
+[upstreams.two]
+protocol = "http"
+servers = ["127.0.0.1:${dead}", "127.0.0.1:${origin.port}"]
+max_connections = 2
+
+[[routes]]
+match = "/two/"
+upstream = "two"
+
+[[routes]]
+match = "/"
+upstream = "one"
+`,
+  );
+  run = edgepass(["dev", "--config", "site.toml", "--port", "0"], dir);
+  [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+});
+
+afterAll(async () => {
+  run?.child.kill("SIGTERM");
+  await run?.exit;
+  await origin?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  origin.arrived.clear();
+  origin.answered.clear();
+});
+
+const post = (p: string, body: string | Buffer) => rawRequest(base, { method: "POST", path: p, body });
+
+describe("what the origin receives, counted", () => {
+  it("a connect failure: the POST goes to the next server, and arrives once", async () => {
+    const res = await post("/two/ok", "a=1");
+    expect(res.status).toBe(200);
+    expect(origin.arrived.get("/two/ok")).toBe(1);
+    // A fresh pool starts its round robin at the first server, the dead one.
+    expect(run.stdout + run.stderr).toMatch(/event=upstream_connect_failed upstream=two/);
+  });
+
+  it("a kept connection closed as the POST crosses it: sent once more on a new connection, answered once", async () => {
+    expect((await rawRequest(base, { path: "/drop-next" })).status).toBe(200);
+    const res = await post("/victim", "a=1");
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe("/victim 3\n");
+    // The first copy was read by a server that then closed without answering (the case the
+    // README names: a server done with the connection), the second answered.
+    expect(origin.arrived.get("/victim")).toBe(2);
+    expect(origin.answered.get("/victim")).toBe(1);
+  });
+
+  it("the same with a body too large to hold for a replay (128 KiB): never sent twice, 502", async () => {
+    expect((await rawRequest(base, { path: "/drop-next" })).status).toBe(200);
+    const res = await post("/big-victim", Buffer.alloc(128 * 1024, 0x61));
+    expect(res.status).toBe(502);
+    expect(origin.arrived.get("/big-victim")).toBe(1);
+  });
+
+  it.each([["GET"], ["POST"]])("%s: part of the response arrived, then the connection broke: never sent again, 502", async (method) => {
+    const res = await rawRequest(base, { method, path: "/half", body: method === "POST" ? "a=1" : undefined });
+    expect(res.status).toBe(502);
+    expect(origin.arrived.get("/half")).toBe(1);
+  });
+
+  it("the origin read the request and went silent: 504 after read_timeout, sent once", async () => {
+    const res = await rawRequest(base, { path: "/silent" });
+    expect(res.status).toBe(504);
+    expect(origin.arrived.get("/silent")).toBe(1);
+  });
+});
