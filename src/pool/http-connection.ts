@@ -1,4 +1,4 @@
-// One kept HTTP/1.1 connection (issue 4's keep-alive pool, http-pool.ts): one request at a
+// One kept HTTP/1.1 connection of the keep-alive pool (http-pool.ts): one request at a
 // time. While it sits idle a read stays pending on it, so a server closing it (its own
 // keep-alive timeout, a restart) is noticed at once and the connection is never handed out
 // again; once leased, that pending read is the first one the request's response reader gets.

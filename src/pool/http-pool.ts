@@ -1,6 +1,6 @@
 // The kept HTTP/1.1 connections of one upstream (one shard of it), for protocol = "http" with
-// pool = "pooled" (issue 4: "HTTP upstreams over sockets get the same pool with HTTP/1.1
-// keep-alive"). It has the FastCGI pool's shape without the FastCGI parts: the same wait queue
+// pool = "pooled": HTTP upstreams over sockets get the same pool as FastCGI, with HTTP/1.1
+// keep-alive. It has the FastCGI pool's shape without the FastCGI parts: the same wait queue
 // (queue.ts), server records and statistics (server.ts, stats.ts) and limits (limits.ts, from
 // the config only: HTTP has no FCGI_GET_VALUES). One request at a time per connection; an
 // idle one is reused most recently used first, so surplus ones reach idle_timeout and close.

@@ -4,11 +4,9 @@
 // deploy is obvious rather than silent. With the UPSTREAM_POOL binding, requests for pooled
 // upstreams go to their pool object (pool-client.ts); without it everything is direct.
 import { createCodec } from "../../codec/index.js";
-import type { GatewayConfig } from "../../config/types.js";
-import { loadConfig } from "../../config/load.js";
-import { createGateway, type Gateway } from "../../core/gateway.js";
+import { gatewayBuilder, type Built } from "../../core/compose.js";
 import { requestLogger } from "../../core/log.js";
-import { GatewayError, Codes } from "../../core/errors.js";
+import { GatewayError } from "../../core/errors.js";
 import { errorResponse } from "../../core/error-response.js";
 import { dialCloudflare } from "./dial.js";
 import { respondWorkerd } from "./respond.js";
@@ -21,39 +19,31 @@ export interface GatewayEnv {
   UPSTREAM_POOL?: PoolNamespace;
 }
 
-interface Built {
-  gateway: Gateway;
-  config: GatewayConfig;
+/** The config text and the name errors give it: EDGEPASS_CONFIG when set, else the bundled file. */
+export function configOf(env: GatewayEnv, defaultConfig: string): { text: string; source: string } {
+  if (env.EDGEPASS_CONFIG === undefined) return { text: defaultConfig, source: "edgepass.toml" };
+  return { text: env.EDGEPASS_CONFIG, source: env.EDGEPASS_CONFIG_SOURCE ?? "EDGEPASS_CONFIG" };
 }
 
-let cached: { key: string; built: Built | GatewayError; pool: PoolNamespace | undefined } | undefined;
-
-export function gatewayFor(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string): Gateway | GatewayError {
-  const built = build(env, wasm, defaultConfig);
-  return built instanceof GatewayError ? built : built.gateway;
-}
+// One builder per isolate and pool binding (a test may run the handler with and without one).
+let builder: { pool: PoolNamespace | undefined; wasm: WebAssembly.Module; build: ReturnType<typeof gatewayBuilder> } | undefined;
 
 function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string): Built | GatewayError {
-  const text = env.EDGEPASS_CONFIG ?? defaultConfig;
-  const source = env.EDGEPASS_CONFIG ? (env.EDGEPASS_CONFIG_SOURCE ?? "EDGEPASS_CONFIG") : "edgepass.toml";
-  const key = source + "\0" + text;
-  if (cached?.key === key && cached.pool === env.UPSTREAM_POOL) return cached.built;
-  let built: Built | GatewayError;
-  try {
-    const config = loadConfig(text, source);
-    const gateway = createGateway({
-      config,
-      codec: createCodec(wasm),
-      dial: dialCloudflare,
-      respond: respondWorkerd,
-      handOff: env.UPSTREAM_POOL ? handOffTo(env.UPSTREAM_POOL) : undefined,
-    });
-    built = { gateway, config };
-  } catch (e) {
-    built = new GatewayError(Codes.CONFIG_INVALID, 500, `The gateway configuration is invalid: ${e instanceof Error ? e.message : String(e)}`);
+  if (!builder || builder.pool !== env.UPSTREAM_POOL || builder.wasm !== wasm) {
+    const pool = env.UPSTREAM_POOL;
+    builder = {
+      pool,
+      wasm,
+      build: gatewayBuilder(() => ({
+        codec: createCodec(wasm),
+        dial: dialCloudflare,
+        respond: respondWorkerd,
+        handOff: pool ? handOffTo(pool) : undefined,
+      })),
+    };
   }
-  cached = { key, built, pool: env.UPSTREAM_POOL };
-  return built;
+  const { text, source } = configOf(env, defaultConfig);
+  return builder.build(text, source);
 }
 
 export async function handle(request: Request, env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string): Promise<Response> {

@@ -3,23 +3,27 @@
 // exchanges that lease kept connections from this object's pools; sockets outlive the request
 // that opened them here, which a Worker's do not.
 import { createCodec } from "../../codec/index.js";
-import type { GatewayConfig } from "../../config/types.js";
-import { loadConfig } from "../../config/load.js";
+import { gatewayBuilder } from "../../core/compose.js";
 import { errorResponse } from "../../core/error-response.js";
 import { Codes, GatewayError } from "../../core/errors.js";
-import { createGateway, type Gateway } from "../../core/gateway.js";
+import type { Gateway } from "../../core/gateway.js";
 import { requestLogger } from "../../core/log.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js";
 import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { dialCloudflare } from "./dial.js";
 import { respondToWorker } from "./respond.js";
-import type { GatewayEnv } from "./handler.js";
+import { configOf, type GatewayEnv } from "./handler.js";
 import { HOP_HEADER, type HopInfo } from "./pool-client.js";
 
 export class PoolHost {
   private readonly pools = new PoolRegistry();
-  private cached: { key: string; gateway: Gateway | GatewayError; config?: GatewayConfig } | undefined;
+  private readonly build = gatewayBuilder(() => ({
+    codec: createCodec(this.wasm),
+    dial: dialCloudflare,
+    respond: respondToWorker,
+    exchanges: { fastcgi: pooledFastcgiExchange(this.pools), http: pooledHttpExchange(this.pools) },
+  }));
 
   constructor(
     private readonly env: GatewayEnv,
@@ -47,23 +51,8 @@ export class PoolHost {
   }
 
   private gateway(): Gateway | GatewayError {
-    const text = this.env.EDGEPASS_CONFIG ?? this.defaultConfig;
-    const source = this.env.EDGEPASS_CONFIG ? (this.env.EDGEPASS_CONFIG_SOURCE ?? "EDGEPASS_CONFIG") : "edgepass.toml";
-    const key = source + "\0" + text;
-    if (this.cached?.key === key) return this.cached.gateway;
-    let gateway: Gateway | GatewayError;
-    try {
-      gateway = createGateway({
-        config: loadConfig(text, source),
-        codec: createCodec(this.wasm),
-        dial: dialCloudflare,
-        respond: respondToWorker,
-        exchanges: { fastcgi: pooledFastcgiExchange(this.pools), http: pooledHttpExchange(this.pools) },
-      });
-    } catch (e) {
-      gateway = new GatewayError(Codes.CONFIG_INVALID, 500, `The gateway configuration is invalid: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    this.cached = { key, gateway };
-    return gateway;
+    const { text, source } = configOf(this.env, this.defaultConfig);
+    const built = this.build(text, source);
+    return built instanceof GatewayError ? built : built.gateway;
   }
 }

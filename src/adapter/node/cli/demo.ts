@@ -5,7 +5,7 @@ import { startDemoOrigin } from "../../../../demo/origin.js";
 import { loadConfig } from "../../../config/load.js";
 import { runGateway } from "../miniflare.js";
 import { listenOptions, parseFlags, parseHost, parsePort } from "./args.js";
-import { serveUntilSignal } from "./serve.js";
+import { serveUntilSignal } from "./until-signal.js";
 
 /** Names the generated config in the gateway's messages. */
 const SOURCE = "demo config";

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { ConfigError, loadConfig } from "../../../config/load.js";
 import { runGateway } from "../miniflare.js";
 import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, UsageError } from "./args.js";
-import { serveUntilSignal } from "./serve.js";
+import { serveUntilSignal } from "./until-signal.js";
 
 export async function dev(argv: string[]): Promise<number | "help"> {
   const flags = parseFlags(argv, { ...listenOptions, config: { type: "string", short: "c" } });
