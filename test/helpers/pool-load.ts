@@ -1,44 +1,11 @@
-// What the pool's integration tests share: `edgepass dev` with a config written for the test,
-// a bounded request loop, and a sampler counting ESTABLISHED TCP connections to a port with
+// What the pool's integration tests share: `edgepass dev` (process.ts), a bounded request loop, and a sampler counting ESTABLISHED TCP connections to a port with
 // `ss` (the kernel's view, not the gateway's own account).
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { promisify } from "node:util";
-import { edgepass, waitFor, type Run } from "./process.js";
+
+export { startDev, type Dev } from "./process.js";
 
 const run = promisify(execFile);
-
-export interface Dev {
-  base: string;
-  run: Run;
-  stop(): Promise<void>;
-}
-
-export async function startDev(toml: string): Promise<Dev> {
-  const dir = mkdtempSync(path.join(tmpdir(), "edgepass-pool-"));
-  writeFileSync(path.join(dir, "site.toml"), toml);
-  const r = edgepass(["dev", "--config", "site.toml", "--port", "0"], dir);
-  try {
-    const [, base] = await waitFor(r, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
-    return {
-      base: base!,
-      run: r,
-      stop: async () => {
-        if (r.child.exitCode === null) {
-          r.child.kill("SIGTERM");
-          await r.exit;
-        }
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (e) {
-    r.child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
-}
 
 /** ESTABLISHED connections whose destination port is `port` (the clients' side of them). */
 export async function establishedTo(port: number): Promise<number> {

@@ -1,6 +1,8 @@
 // Runs the `edgepass` command as a user would (node bin/edgepass.mjs …) and waits for what
 // it prints.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -31,5 +33,36 @@ export async function waitFor(run: Run, re: RegExp, ms = 45_000): Promise<RegExp
     if (run.child.exitCode !== null) throw new Error(`exited ${run.child.exitCode}: ${run.stderr}`);
     if (Date.now() > deadline) throw new Error(`timed out; stdout: ${run.stdout} stderr: ${run.stderr}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `edgepass dev --config site.toml --port 0` in a temporary directory holding `toml`. */
+export interface Dev {
+  base: string;
+  run: Run;
+  stop(): Promise<void>;
+}
+
+export async function startDev(toml: string): Promise<Dev> {
+  const dir = mkdtempSync(path.join(tmpdir(), "edgepass-dev-"));
+  writeFileSync(path.join(dir, "site.toml"), toml);
+  const r = edgepass(["dev", "--config", "site.toml", "--port", "0"], dir);
+  try {
+    const [, base] = await waitFor(r, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    return {
+      base: base!,
+      run: r,
+      stop: async () => {
+        if (r.child.exitCode === null) {
+          r.child.kill("SIGTERM");
+          await r.exit;
+        }
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    r.child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   }
 }

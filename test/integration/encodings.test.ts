@@ -5,12 +5,11 @@
 // Real php-fpm (ob_gzhandler), gunicorn and uWSGI apps; FastCGI and HTTP both pooled and
 // direct; a scripted origin for the coding nothing here can decode (br sent regardless).
 import { brotliCompressSync, gunzipSync, inflateSync } from "node:zlib";
-import { mkdirSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
-import { edgepass, repoRoot, waitFor, type Run } from "../helpers/process.js";
+import { repoRoot, startDev, type Dev } from "../helpers/process.js";
 import { rawRequest, type WireResponse } from "../helpers/raw-http.js";
 import { scriptedServer, type ScriptedServer } from "../helpers/scripted-server.js";
 import { appsCopy } from "../helpers/servers/apps.js";
@@ -27,8 +26,7 @@ let uwsgi: Server;
 let rogue: ScriptedServer;
 let www: string;
 let apps: string;
-let dir: string;
-let run: Run;
+let dev: Dev;
 let base: string;
 
 beforeAll(async () => {
@@ -53,10 +51,8 @@ beforeAll(async () => {
       );
     });
   });
-  dir = mkdtempSync(path.join(tmpdir(), "edgepass-enc-"));
   const fcgi = `protocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\nmax_connections = 3`;
-  writeFileSync(
-    path.join(dir, "site.toml"),
+  dev = await startDev(
     `[upstreams.php]
 ${fcgi}
 
@@ -109,15 +105,13 @@ match = "/rogue/"
 upstream = "rogue"
 `,
   );
-  run = edgepass(["dev", "--config", "site.toml", "--port", "0"], dir);
-  [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  base = dev.base;
 });
 
 afterAll(async () => {
-  run?.child.kill("SIGTERM");
-  await run?.exit;
+  await dev?.stop();
   await Promise.all([fpm?.stop(), gunicorn?.stop(), uwsgi?.stop(), rogue?.close()]);
-  for (const d of [dir, www, apps]) if (d) rmSync(d, { recursive: true, force: true });
+  for (const d of [www, apps]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 const get = (p: string, acceptEncoding?: string) =>

@@ -3,11 +3,8 @@
 // is a 502 that says so; after the head, a body that breaks its framing never ends as if it
 // were complete; nothing the origin names in Connection reaches the client; every response
 // carries a Date. Scripted origins (test/helpers/rogue-*.ts) send hand-written bytes.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { edgepass, waitFor, type Run } from "../helpers/process.js";
+import { startDev, type Dev } from "../helpers/process.js";
 import { rawRequest } from "../helpers/raw-http.js";
 import { startRogueFastcgi } from "../helpers/rogue-fastcgi.js";
 import { startRogueStream } from "../helpers/rogue-stream.js";
@@ -15,8 +12,7 @@ import type { ScriptedServer } from "../helpers/scripted-server.js";
 
 let stream: ScriptedServer;
 let fcgi: ScriptedServer;
-let dir: string;
-let run: Run;
+let dev: Dev;
 let base: string;
 
 // Each stream protocol, and the prefix its route has. SCGI and uwsgi apps may answer with an
@@ -34,12 +30,10 @@ const FASTCGI = [
 
 beforeAll(async () => {
   [stream, fcgi] = await Promise.all([startRogueStream(), startRogueFastcgi()]);
-  dir = mkdtempSync(path.join(tmpdir(), "edgepass-hostile-"));
   const up = (name: string, protocol: string, port: number, extra = "") =>
     `[upstreams.${name}]\nprotocol = "${protocol}"\nservers = ["127.0.0.1:${port}"]\nread_timeout = "1s"\n${extra}\n`;
   const route = (prefix: string, upstream: string) => `[[routes]]\nmatch = "${prefix}"\nupstream = "${upstream}"\n\n`;
-  writeFileSync(
-    path.join(dir, "site.toml"),
+  dev = await startDev(
     up("http", "http", stream.port) +
       up("http_direct", "http", stream.port, 'pool = "direct"') +
       up("scgi", "scgi", stream.port) +
@@ -53,15 +47,12 @@ beforeAll(async () => {
       route("/fcgi/", "fcgi") +
       route("/fcgi-direct/", "fcgi_direct"),
   );
-  run = edgepass(["dev", "--config", "site.toml", "--port", "0"], dir);
-  [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  base = dev.base;
 });
 
 afterAll(async () => {
-  run?.child.kill("SIGTERM");
-  await run?.exit;
+  await dev?.stop();
   await Promise.all([stream?.close(), fcgi?.close()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const get = (p: string) => rawRequest(base, { path: p, timeoutMs: 10_000 });
@@ -131,13 +122,13 @@ describe.each(STREAM)("%s origin", (_name, prefix) => {
   // can do is log the cut with the request id. If this starts failing on `complete`, the
   // platform has been fixed: assert the opposite and update the README's truncation section.
   it.each([["cut-chunked"], ["silence-chunked"]])("%s: chunked from the origin, cut: logged; workerd still ends it cleanly", async (c) => {
-    const before = run.stdout.length + run.stderr.length;
+    const before = dev.run.stdout.length + dev.run.stderr.length;
     const res = await get(p(c));
     expect(res.status).toBe(200);
     expect(res.framing).toBe("chunked");
     expect(res.body.toString()).toBe("hello");
     expect(res.complete).toBe(true);
-    await waitUntil(() => (run.stdout + run.stderr).slice(before).includes("event=response_cut"));
+    await waitUntil(() => (dev.run.stdout + dev.run.stderr).slice(before).includes("event=response_cut"));
   });
 
   it("the origin's own Date is kept", async () => {

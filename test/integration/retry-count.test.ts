@@ -4,26 +4,20 @@
 // crosses it is tried once more on a new one (README, "Stale connections"); once any byte of
 // the response arrived, or the origin went silent, or the body was streamed past what can be
 // held, the request is never sent again.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startCountingOrigin, type CountingOrigin } from "../helpers/counting-origin.js";
 import { freePort } from "../helpers/php-fpm.js";
-import { edgepass, waitFor, type Run } from "../helpers/process.js";
+import { startDev, type Dev } from "../helpers/process.js";
 import { rawRequest } from "../helpers/raw-http.js";
 
 let origin: CountingOrigin;
-let dir: string;
-let run: Run;
+let dev: Dev;
 let base: string;
 
 beforeAll(async () => {
   origin = await startCountingOrigin();
   const dead = await freePort(); // nothing listens there
-  dir = mkdtempSync(path.join(tmpdir(), "edgepass-retry-"));
-  writeFileSync(
-    path.join(dir, "site.toml"),
+  dev = await startDev(
     `[upstreams.one]
 protocol = "http"
 servers = ["127.0.0.1:${origin.port}"]
@@ -44,15 +38,12 @@ match = "/"
 upstream = "one"
 `,
   );
-  run = edgepass(["dev", "--config", "site.toml", "--port", "0"], dir);
-  [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  base = dev.base;
 });
 
 afterAll(async () => {
-  run?.child.kill("SIGTERM");
-  await run?.exit;
+  await dev?.stop();
   await origin?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 beforeEach(() => {
@@ -68,7 +59,7 @@ describe("what the origin receives, counted", () => {
     expect(res.status).toBe(200);
     expect(origin.arrived.get("/two/ok")).toBe(1);
     // A fresh pool starts its round robin at the first server, the dead one.
-    expect(run.stdout + run.stderr).toMatch(/event=upstream_connect_failed upstream=two/);
+    expect(dev.run.stdout + dev.run.stderr).toMatch(/event=upstream_connect_failed upstream=two/);
   });
 
   it("a kept connection closed as the POST crosses it: sent once more on a new connection, answered once", async () => {
