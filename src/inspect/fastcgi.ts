@@ -96,6 +96,7 @@ export class FastcgiInspector implements StreamInspector {
         const so = this.stdout.get(ev.requestId);
         if (so && !so.head) hints.push("the app ended the request before its STDOUT held a complete CGI head; edgepass answers 502.");
         this.stdout.delete(ev.requestId);
+        for (const type of [FcgiType.STDOUT, FcgiType.STDERR]) this.streamed.delete(`${type}/${ev.requestId}`);
         return;
       }
       case "values":
@@ -113,7 +114,10 @@ export class FastcgiInspector implements StreamInspector {
     const key = `${ev.type}/${ev.requestId}`;
     const total = (this.streamed.get(key) ?? 0) + ev.data.length;
     this.streamed.set(key, total);
-    if (ev.end) detail.push(`stream closed (${total} bytes in all)`);
+    if (ev.end) {
+      detail.push(`stream closed (${total} bytes in all)`);
+      this.streamed.delete(key);
+    }
     switch (ev.type) {
       case FcgiType.PARAMS: {
         const parts = this.params.get(ev.requestId) ?? [];
