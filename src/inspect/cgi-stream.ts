@@ -6,8 +6,8 @@
 
 import type { BodyFraming, Codec } from "../codec/types.js";
 import { RESPONSE_ERROR_HINT } from "./explain.js";
-import { latin1, type Dir, type SectionBuilder, type StreamInspector } from "./listing.js";
-import { framingText, headerLines, INSPECT_HEAD_LIMIT, MessageSide, type HeadSyntax, type ParsedHead } from "./messages.js";
+import { latin1, type SectionBuilder, type StreamInspector } from "./listing.js";
+import { framingText, headerLines, INSPECT_HEAD_LIMIT, messageInspector, type HeadSyntax, type ParsedHead } from "./messages.js";
 import { httpResponseHead } from "./http.js";
 import { FramingError } from "./problem.js";
 
@@ -90,22 +90,9 @@ export function cgiOrHttpResponse(codec: Codec, buf: Uint8Array): ParsedHead | n
   return { title: `CGI head: status ${h.status}${h.reason ? ` ${h.reason}` : ""}`, detail: [...headerLines(h.headers), `body: ${framingText(framing)}`], bodyOffset: h.bodyOffset, framing };
 }
 
-export class CgiStreamInspector implements StreamInspector {
-  private readonly sides: Record<Dir, MessageSide>;
-
-  constructor(codec: Codec, out: SectionBuilder, protocol: "scgi" | "uwsgi") {
-    const name = protocol === "scgi" ? "SCGI" : "uwsgi";
-    const request: HeadSyntax = { parse: protocol === "scgi" ? scgiRequest : uwsgiRequest, expected: name, errorHint: () => REQUEST_HINT };
-    const response: HeadSyntax = { parse: (buf) => cgiOrHttpResponse(codec, buf), expected: `${name} response`, errorHint: () => RESPONSE_ERROR_HINT };
-    this.sides = { request: new MessageSide(codec, out, "request", request), response: new MessageSide(codec, out, "response", response) };
-  }
-
-  push(dir: Dir, bytes: Uint8Array): void {
-    this.sides[dir].push(bytes);
-  }
-
-  end(closed: Record<Dir, boolean>): void {
-    this.sides.request.end(closed.request);
-    this.sides.response.end(closed.response);
-  }
+export function cgiStreamInspector(codec: Codec, out: SectionBuilder, protocol: "scgi" | "uwsgi"): StreamInspector {
+  const name = protocol === "scgi" ? "SCGI" : "uwsgi";
+  const request: HeadSyntax = { parse: protocol === "scgi" ? scgiRequest : uwsgiRequest, expected: name, errorHint: () => REQUEST_HINT };
+  const response: HeadSyntax = { parse: (buf) => cgiOrHttpResponse(codec, buf), expected: `${name} response`, errorHint: () => RESPONSE_ERROR_HINT };
+  return messageInspector(codec, out, request, response);
 }

@@ -3,11 +3,11 @@
 // explained. Runtime-free: the CLI (src/adapter/node/cli/inspect.ts) and inspect.html share it.
 
 import type { Codec } from "../codec/types.js";
-import { CgiStreamInspector } from "./cgi-stream.js";
+import { cgiStreamInspector } from "./cgi-stream.js";
 import { classify, type Protocol } from "./detect.js";
 import { FastcgiInspector } from "./fastcgi.js";
 import { isText, parseHex } from "./hex.js";
-import { HttpInspector } from "./http.js";
+import { httpInspector } from "./http.js";
 import { SectionBuilder, type Dir, type Listing, type StreamInspector } from "./listing.js";
 import { isPcap, isPcapng, readPcap, type Conversation } from "./pcap.js";
 import { FramingError } from "./problem.js";
@@ -74,8 +74,8 @@ function inspectConversation(codec: Codec, c: Conversation, wanted: Protocol | u
   const out = new SectionBuilder(c.label, NAMES[protocol] + (wanted ? "" : ", as detected"));
   const inspector: StreamInspector =
     protocol === "fastcgi" ? new FastcgiInspector(codec, out, req !== undefined)
-    : protocol === "http" ? new HttpInspector(codec, out)
-    : new CgiStreamInspector(codec, out, protocol);
+    : protocol === "http" ? httpInspector(codec, out)
+    : cgiStreamInspector(codec, out, protocol);
   for (const s of c.segments) inspector.push(s.dir, s.bytes);
   inspector.end(c.closed);
   for (const n of c.notes) out.note(n);

@@ -66,10 +66,10 @@ export function renderText(listing: Listing): string {
   return out.join("\n") + "\n";
 }
 
-/** Printable ASCII as itself, \r \n \t \0 \\ \", other bytes \xNN; at most `max` bytes shown. */
-export function preview(bytes: Uint8Array, max = 120): string {
+/** Printable ASCII as itself, \r \n \t \0 \\ \", other bytes \xNN (the test vectors' form). */
+export function escapeBytes(bytes: Uint8Array): string {
   let s = "";
-  for (const b of bytes.subarray(0, max)) {
+  for (const b of bytes) {
     if (b === 13) s += "\\r";
     else if (b === 10) s += "\\n";
     else if (b === 9) s += "\\t";
@@ -79,7 +79,12 @@ export function preview(bytes: Uint8Array, max = 120): string {
     else if (b >= 0x20 && b < 0x7f) s += String.fromCharCode(b);
     else s += "\\x" + b.toString(16).padStart(2, "0");
   }
-  return `"${s}"${bytes.length > max ? `… (${bytes.length} bytes)` : ""}`;
+  return s;
+}
+
+/** The first `max` bytes, escaped and quoted; the length when there are more. */
+export function preview(bytes: Uint8Array, max = 120): string {
+  return `"${escapeBytes(bytes.subarray(0, max))}"${bytes.length > max ? `… (${bytes.length} bytes)` : ""}`;
 }
 
 export const latin1 = (bytes: Uint8Array): string => {

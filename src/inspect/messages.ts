@@ -5,7 +5,7 @@
 import type { BodyFraming, Codec } from "../codec/types.js";
 import { BodyReader } from "./body.js";
 import { looksLike } from "./explain.js";
-import { preview, type Dir, type Problem, type SectionBuilder } from "./listing.js";
+import { preview, type Dir, type Problem, type SectionBuilder, type StreamInspector } from "./listing.js";
 import { problemOf } from "./problem.js";
 import { ByteQueue } from "./queue.js";
 
@@ -93,6 +93,18 @@ export class MessageSide {
     p.hint ??= this.syntax.errorHint(p.code);
     this.out.fail(this.dir, offset, title, p);
   }
+}
+
+/** A protocol that is one sequence of messages each way (HTTP/1.1, SCGI, uwsgi). */
+export function messageInspector(codec: Codec, out: SectionBuilder, request: HeadSyntax, response: HeadSyntax): StreamInspector {
+  const sides: Record<Dir, MessageSide> = { request: new MessageSide(codec, out, "request", request), response: new MessageSide(codec, out, "response", response) };
+  return {
+    push: (dir, bytes) => sides[dir].push(bytes),
+    end: (closed) => {
+      sides.request.end(closed.request);
+      sides.response.end(closed.response);
+    },
+  };
 }
 
 function firstLine(b: Uint8Array): Uint8Array {

@@ -21,6 +21,8 @@
 // Runtime-free (no Node built-ins): the host corpus runner (test/hosts) bundles it for Deno, Bun,
 // browsers and workerd. test/helpers/vectors.ts adds loading from disk.
 
+import { escapeBytes } from "../../src/inspect/listing";
+
 export interface VectorCase {
   file: string;
   title: string;
@@ -128,21 +130,9 @@ export function unescape(text: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** The inverse, canonical form: printable ASCII as itself, the named escapes, else \xNN. */
-export function escape(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) {
-    if (b === 13) s += "\\r";
-    else if (b === 10) s += "\\n";
-    else if (b === 9) s += "\\t";
-    else if (b === 0) s += "\\0";
-    else if (b === 0x5c) s += "\\\\";
-    else if (b === 0x22) s += '\\"';
-    else if (b >= 0x20 && b < 0x7f) s += String.fromCharCode(b);
-    else s += "\\x" + b.toString(16).padStart(2, "0");
-  }
-  return s;
-}
+/** The inverse, canonical form: printable ASCII as itself, the named escapes, else \xNN (the
+ *  inspector prints bytes the same way). */
+export const escape = escapeBytes;
 
 /** Raw input of a case: an `input` block (escaped text, line breaks dropped) or a `hex` block. */
 export function caseInput(c: VectorCase): Uint8Array {
