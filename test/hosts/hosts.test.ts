@@ -56,6 +56,17 @@ describe("the package entry edgepass/codec", () => {
     expect(pkg.exports["./codec/edgepass.wasm"]).toBe("./wasm/build/edgepass.wasm");
   });
 
+  it("ships in the package npm pack makes (built output is git-ignored, not npm-ignored)", async () => {
+    const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+    const { stdout } = await promisify(execFile)(npm, ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: ROOT });
+    const files = (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path);
+    for (const f of ["dist/codec/index.js", "dist/codec/types/src/codec/index.d.ts", "wasm/build/edgepass.wasm", "dist/inspect.html"]) {
+      expect(files, f).toContain(f);
+    }
+    expect(files.filter((f) => f.startsWith("node_modules/") || f.startsWith(".tmp/"))).toEqual([]);
+    expect(pkg.scripts.prepack).toBe("npm run build");
+  });
+
   it("names no Node built-in and no host API", () => {
     const js = readFileSync(path.join(ROOT, "dist/codec/index.js"), "utf8");
     expect(js.match(/\b(from\s*["']node:|require\(|process\.|Deno\.|Bun\.)/g)).toBeNull();
