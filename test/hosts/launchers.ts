@@ -20,8 +20,15 @@ const bin = (name: string) => path.join(ROOT, "node_modules", ".bin", name);
 
 async function runScript(command: string, args: string[], hint: string): Promise<CorpusReport> {
   if (!existsSync(command)) throw new Error(`${command} is missing; ${hint}`);
-  const { stdout } = await run(command, args, { cwd: ROOT, maxBuffer: 64 << 20 });
-  return JSON.parse(stdout) as CorpusReport;
+  try {
+    const { stdout } = await run(command, args, { cwd: ROOT, maxBuffer: 64 << 20 });
+    return JSON.parse(stdout) as CorpusReport;
+  } catch (e) {
+    // Bun's npm package ships a placeholder binary that its postinstall replaces: installing
+    // with --ignore-scripts leaves a host that only prints how to fix it.
+    const err = e as Error & { stderr?: string };
+    throw new Error(`${path.basename(command)} ${args.join(" ")} failed: ${err.stderr?.slice(0, 2000) || err.message}${hint ? `\n(${hint}, without --ignore-scripts)` : ""}`);
+  }
 }
 
 export const runNode = () => runScript(process.execPath, ["test/hosts/run/node.mjs"], "");
