@@ -26,7 +26,12 @@ export async function captureLoopback(file: string, port: number): Promise<Captu
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const deadline = Date.now() + 10_000;
   while (!/listening on lo/.test(stderr)) {
-    if (child.exitCode !== null) throw new Error(`tcpdump exited ${child.exitCode}: ${stderr}`);
+    if (child.exitCode !== null) {
+      const perm = /permission|Operation not permitted/i.test(stderr)
+        ? " (capturing needs root, or: sudo setcap cap_net_raw,cap_net_admin=eip $(command -v tcpdump))"
+        : "";
+      throw new Error(`tcpdump exited ${child.exitCode}: ${stderr}${perm}`);
+    }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`tcpdump did not start listening within 10 s: ${stderr}`);
