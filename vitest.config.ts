@@ -1,8 +1,9 @@
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 
-// Two projects: "unit" runs in Node (codec, config, routing, vectors, CLI); "workers" runs
-// inside workerd through the real gateway code against real origins started by globalSetup.
+// Projects: "unit" runs in Node (codec, config, routing, vectors, CLI); "integration" runs real
+// origins behind `edgepass dev`; "hosts" runs the codec corpus in five JavaScript hosts;
+// "workers" runs inside workerd through the real gateway code against real origins.
 export default defineConfig({
   test: {
     projects: [
@@ -21,6 +22,16 @@ export default defineConfig({
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 90_000,
+        },
+      },
+      {
+        // The codec corpus in Node, Deno, Bun, Chromium and workerd (npm run test:hosts).
+        test: {
+          name: "hosts",
+          include: ["test/hosts/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
         },
       },
       {

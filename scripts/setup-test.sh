@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests need: the real origins edgepass is tested
 # against (php-fpm; fcgiwrap and spawn-fcgi; uWSGI with its Python 3 plugin; gunicorn; gevent's
-# WSGI server; Apache with mod_wsgi and mod_python) and php-cli.
+# WSGI server; Apache with mod_wsgi and mod_python) and php-cli; Chromium for the codec's
+# browser host and tcpdump for the capture `edgepass inspect` is tested on.
 # Idempotent: installs only what is missing, runs `apt-get update` at most once, and says what
 # it did. Runs as root directly, otherwise through sudo when that is available.
 # The tests start every server themselves, on free loopback ports with their own temporary
@@ -41,6 +42,10 @@ need libapache2-mod-wsgi-py3 test -e /usr/lib/apache2/modules/mod_wsgi.so
 need libapache2-mod-python test -e /usr/lib/apache2/modules/mod_python.so
 # ss (the pool tests count ESTABLISHED connections to an origin with it).
 need iproute2 has ss
+# Chromium runs the codec corpus and inspect.html headless (test/hosts, driven by playwright-core).
+need chromium has chromium
+# tcpdump records the php-fpm capture `edgepass inspect` is tested on.
+need tcpdump has tcpdump
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "setup-test: nothing to install"

@@ -4,7 +4,7 @@ export { GatewayError, Codes } from "./core/errors.js";
 export type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse, RequestBody } from "./core/exchange.js";
 export type { Dial, Duplex, DialOptions } from "./core/transport.js";
 export type { Logger, LogSink, Level } from "./core/log.js";
-export { createCodec } from "./codec/index.js";
+export { createCodec, loadCodec, type WasmSource } from "./codec/index.js";
 export * from "./codec/types.js";
 export { loadConfig, ConfigError } from "./config/load.js";
 export type * from "./config/types.js";

@@ -4,12 +4,12 @@ import {
   FIELD_SIZE, FORMAT_FASTCGI,
   FORMAT_SCGI, FORMAT_UWSGI, HEAD_FIELD_COUNT, HEAD_FIELDS, HEAD_REASON_END, HEAD_REASON_START, HEAD_STATUS,
   PARAMS_FORMAT_SHIFT, PARAMS_UNDERSCORES,
-} from "../../wasm/abi/layout";
-import { check } from "./errors";
-import type { Scratch, WasmHeap } from "./memory";
-import { readFields } from "./fields";
-import { flatten, latin1, writeLists } from "./text";
-import type { CgiHead, CgiParamsInput, ParamsFormat } from "./types";
+} from "../../wasm/abi/layout.js";
+import { check } from "./errors.js";
+import type { Scratch, WasmHeap } from "./memory.js";
+import { readFields } from "./fields.js";
+import { flatten, latin1, writeLists } from "./text.js";
+import type { CgiHead, CgiParamsInput, ParamsFormat } from "./types.js";
 
 /** Most header fields a response head may carry; more is treated as a hostile origin. */
 export const MAX_HEAD_FIELDS = 1000;

@@ -2,9 +2,9 @@
 // (one source for names and numbers); the message says what was wrong and, where it helps,
 // what to do about it.
 
-import * as Codes from "../../wasm/abi/codes";
-import { CH_EXT_MAX, CH_EXT_TOTAL_MAX, CH_TRAILER_MAX } from "../../wasm/abi/http1";
-import { CodecError } from "./types";
+import * as Codes from "../../wasm/abi/codes.js";
+import { CH_EXT_MAX, CH_EXT_TOTAL_MAX, CH_TRAILER_MAX } from "../../wasm/abi/http1.js";
+import { CodecError } from "./types.js";
 
 type CodeName = keyof typeof Codes;
 

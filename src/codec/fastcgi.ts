@@ -2,11 +2,11 @@
 // input into the input scratch, lets the module frame it into the output scratch, and returns
 // a fresh copy the caller owns.
 
-import { FCGI_GET_VALUES, FCGI_GET_VALUES_RESULT, FCGI_PARAMS } from "../../wasm/abi/fastcgi";
-import { PAIR_NAME_END, PAIR_NAME_START, PAIR_SIZE, PAIR_VALUE_END, PAIR_VALUE_START } from "../../wasm/abi/layout";
-import { check } from "./errors";
-import type { Scratch, WasmHeap } from "./memory";
-import { flatten, text, writeLists } from "./text";
+import { FCGI_GET_VALUES, FCGI_GET_VALUES_RESULT, FCGI_PARAMS } from "../../wasm/abi/fastcgi.js";
+import { PAIR_NAME_END, PAIR_NAME_START, PAIR_SIZE, PAIR_VALUE_END, PAIR_VALUE_START } from "../../wasm/abi/layout.js";
+import { check } from "./errors.js";
+import type { Scratch, WasmHeap } from "./memory.js";
+import { flatten, text, writeLists } from "./text.js";
 
 export class FastcgiCodec {
   constructor(

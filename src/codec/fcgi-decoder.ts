@@ -6,12 +6,12 @@ import {
   DEC_CONSUMED, DEC_EVENT_CAP, DEC_EVENTS, EV_A, EV_B, EV_KIND, EV_REQUEST_ID, EV_TYPE, EVENT_SIZE,
   EVK_ABORT_REQUEST, EVK_BEGIN_REQUEST, EVK_END_REQUEST, EVK_STREAM_DATA, EVK_STREAM_END, EVK_UNKNOWN_TYPE,
   EVK_VALUES_DATA, EVK_VALUES_END, MODE_CLIENT, MODE_SERVER,
-} from "../../wasm/abi/layout";
-import { check, codecError } from "./errors";
-import type { FastcgiCodec } from "./fastcgi";
-import type { Scratch, WasmHeap } from "./memory";
-import { CodecError, type FcgiDecoder, type FcgiEvent } from "./types";
-import { concatBytes } from "../core/bytes";
+} from "../../wasm/abi/layout.js";
+import { check, codecError } from "./errors.js";
+import type { FastcgiCodec } from "./fastcgi.js";
+import type { Scratch, WasmHeap } from "./memory.js";
+import { CodecError, type FcgiDecoder, type FcgiEvent } from "./types.js";
+import { concatBytes } from "../core/bytes.js";
 
 /** Largest slice of a chunk copied into Wasm memory at once. */
 const WINDOW = 64 * 1024;

@@ -1,7 +1,7 @@
 // Header fields out of an offset table (wasm/ABI.md "Field tables"): the head is decoded to
 // one latin-1 string once and each name and value is a slice of it — several times cheaper
 // than a decode per field (bench/codec.bench.ts), and slices share the parent's storage.
-import { FIELD_NAME_END, FIELD_NAME_START, FIELD_SIZE, FIELD_VALUE_END, FIELD_VALUE_START } from "../../wasm/abi/layout";
+import { FIELD_NAME_END, FIELD_NAME_START, FIELD_SIZE, FIELD_VALUE_END, FIELD_VALUE_START } from "../../wasm/abi/layout.js";
 
 /** `fields` is the byte address of the first field entry, `count` how many there are. */
 export function readFields(i32: Int32Array, fields: number, count: number, head: string): Array<[string, string]> {

@@ -2,10 +2,10 @@
 // windows, feeds until the window is consumed or the body ends, and turns the span table into
 // views of the caller's chunk.
 
-import { CH_CONSUMED, CH_DONE, CH_SPAN_SIZE, CH_SPANS } from "../../wasm/abi/http1";
-import { check, codecError } from "./errors";
-import type { Scratch, WasmHeap } from "./memory";
-import type { ChunkedDecoder, CodecError } from "./types";
+import { CH_CONSUMED, CH_DONE, CH_SPAN_SIZE, CH_SPANS } from "../../wasm/abi/http1.js";
+import { check, codecError } from "./errors.js";
+import type { Scratch, WasmHeap } from "./memory.js";
+import type { ChunkedDecoder, CodecError } from "./types.js";
 
 /** Largest slice of a chunk copied into Wasm memory at once. */
 const WINDOW = 64 * 1024;

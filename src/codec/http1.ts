@@ -2,19 +2,19 @@
 // scratch, lets the module fill an offset table, and turns the table into strings only here,
 // at the edge (header names and values as latin-1 ByteStrings, like the fetch API).
 
-import { FIELD_SIZE } from "../../wasm/abi/layout";
+import { FIELD_SIZE } from "../../wasm/abi/layout.js";
 import {
   H1_FIELD_COUNT, H1_FIELDS, H1_FLAGS, H1_FRAMING, H1_FRAMING_CHUNKED, H1_FRAMING_CLOSE, H1_FRAMING_LENGTH,
   H1_FRAMING_NONE, H1_LENGTH_HI, H1_LENGTH_LO, H1_METHOD_END, H1_METHOD_START, H1_REASON_END, H1_REASON_START,
   H1_REQ_CONNECT, H1_REQ_HEAD, H1_REQ_OTHER, H1_STATUS, H1_TARGET_END, H1_TARGET_START, H1_VERSION,
   H1F_EXPECT_CONTINUE, H1F_KEEP_ALIVE,
-} from "../../wasm/abi/http1";
-import { MAX_HEAD_FIELDS } from "./cgi";
-import { check } from "./errors";
-import type { Scratch, WasmHeap } from "./memory";
-import { readFields } from "./fields";
-import { latin1 } from "./text";
-import type { BodyFraming, HttpRequestHead, HttpResponseHead } from "./types";
+} from "../../wasm/abi/http1.js";
+import { MAX_HEAD_FIELDS } from "./cgi.js";
+import { check } from "./errors.js";
+import type { Scratch, WasmHeap } from "./memory.js";
+import { readFields } from "./fields.js";
+import { latin1 } from "./text.js";
+import type { BodyFraming, HttpRequestHead, HttpResponseHead } from "./types.js";
 
 const NONE: BodyFraming = Object.freeze({ kind: "none" });
 const CHUNKED: BodyFraming = Object.freeze({ kind: "chunked" });

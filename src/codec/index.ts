@@ -1,22 +1,82 @@
-// createCodec: the one place a WebAssembly instance is made. It is handed a compiled Module
-// (the Cloudflare Worker imports the .wasm as one and may not compile bytes; Node callers
-// compile it themselves, see src/adapter/node/wasm.ts) and instantiates it synchronously.
-// The codec is not re-entrant: each call runs to completion before the next uses the scratch
-// buffers, which JavaScript's run-to-completion guarantees as long as nothing awaits inside.
+// The codec's entry point, published as `edgepass/codec`: the one place a WebAssembly instance
+// is made. It runs in any JavaScript host (Node, Deno, Bun, browsers, workerd) and so names no
+// host API: the caller hands it the module, compiled or as bytes. Cloudflare Workers import the
+// .wasm as a compiled Module (they refuse to compile bytes); other hosts may pass bytes or a
+// fetch() Response. The codec is not re-entrant: each call runs to completion before the next
+// uses the scratch buffers, which JavaScript's run-to-completion guarantees as nothing awaits.
 
-import { ABI_VERSION } from "../../wasm/abi/layout";
-import { CgiCodec } from "./cgi";
-import { checkExports } from "./exports";
-import { FastcgiCodec } from "./fastcgi";
-import { WasmFcgiDecoder } from "./fcgi-decoder";
-import { WasmChunkedDecoder } from "./http-chunked";
-import { Http1 } from "./http1";
-import { Scratch, WasmHeap } from "./memory";
-import type { EdgeCodec } from "./types";
+import { ABI_VERSION } from "../../wasm/abi/layout.js";
+import { CgiCodec } from "./cgi.js";
+import { checkExports } from "./exports.js";
+import { FastcgiCodec } from "./fastcgi.js";
+import { WasmFcgiDecoder } from "./fcgi-decoder.js";
+import { WasmChunkedDecoder } from "./http-chunked.js";
+import { Http1 } from "./http1.js";
+import { Scratch, WasmHeap } from "./memory.js";
+import type { Codec } from "./types.js";
 
-export * from "./types";
+export * from "./types.js";
+export { ABI_VERSION };
 
-export function createCodec(module: WebAssembly.Module): EdgeCodec {
+/** What the codec can be made from: the compiled module, or the bytes of edgepass.wasm. */
+export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView;
+
+/** Synchronous: from a compiled module, or from bytes where the host may compile them
+ *  synchronously (Node, Deno, Bun, browser workers; not Cloudflare Workers, and browsers' main
+ *  thread only for small modules — use loadCodec there). */
+export function createCodec(source: WasmSource): Codec {
+  return instantiate(source instanceof WebAssembly.Module ? source : compileSync(source));
+}
+
+/** Asynchronous: also takes a fetch() Response (or its promise), compiled while it streams
+ *  when the host supports that and the server sends `Content-Type: application/wasm`. */
+export async function loadCodec(source: WasmSource | Response | PromiseLike<Response>): Promise<Codec> {
+  if (source instanceof WebAssembly.Module) return instantiate(source);
+  if (isBytes(source)) return instantiate(await compile(source));
+  const res = await source;
+  if (!res.ok) throw new Error(`edgepass codec: fetching the Wasm module answered ${res.status} ${res.statusText}`);
+  const streaming = (WebAssembly as { compileStreaming?: (r: Response) => Promise<WebAssembly.Module> }).compileStreaming;
+  if (streaming && res.headers.get("content-type")?.split(";")[0].trim() === "application/wasm") {
+    return instantiate(await streaming(res));
+  }
+  return instantiate(await compile(await res.arrayBuffer()));
+}
+
+function isBytes(x: unknown): x is ArrayBuffer | ArrayBufferView {
+  return x instanceof ArrayBuffer || ArrayBuffer.isView(x);
+}
+
+// Declared here because the Workers types in this project leave it out.
+type WasmCompile = { compile(bytes: BufferSource): Promise<WebAssembly.Module> };
+
+async function compile(bytes: ArrayBuffer | ArrayBufferView): Promise<WebAssembly.Module> {
+  try {
+    return await (WebAssembly as unknown as WasmCompile).compile(bytes as BufferSource);
+  } catch (e) {
+    throw compileError(e);
+  }
+}
+
+function compileSync(bytes: ArrayBuffer | ArrayBufferView): WebAssembly.Module {
+  // The Workers types declare Module non-constructible; every other host can construct it.
+  const Module = WebAssembly.Module as unknown as new (bytes: BufferSource) => WebAssembly.Module;
+  try {
+    return new Module(bytes as BufferSource);
+  } catch (e) {
+    throw compileError(e);
+  }
+}
+
+function compileError(e: unknown): Error {
+  const why = e instanceof Error ? e.message : String(e);
+  return new Error(
+    `edgepass codec: cannot compile the Wasm module (${why}). If this host refuses to compile ` +
+      "Wasm from bytes (Cloudflare Workers), import edgepass.wasm as a module and pass that; " +
+      "if the bytes are not edgepass.wasm, rebuild it with `npm run build`",
+  );
+}
+
+function instantiate(module: WebAssembly.Module): Codec {
   const instance = new WebAssembly.Instance(module, {});
   const wasm = checkExports(instance.exports);
   if (wasm.abi_version() !== ABI_VERSION) {
@@ -37,11 +97,11 @@ export function createCodec(module: WebAssembly.Module): EdgeCodec {
     fcgiEndRequest: (id, appStatus, protocolStatus) => fastcgi.endRequest(id, appStatus, protocolStatus),
     fcgiGetValuesResult: (pairs) => fastcgi.getValuesResult(pairs),
     fcgiDecodePairs: (encoded) => fastcgi.decodePairs(encoded),
+    fcgiUnknownType: (type) => fastcgi.unknownType(type),
+    fcgiEncodePairs: (pairs) => fastcgi.encodePairs(pairs),
     fcgiDecoder: (mode) => new WasmFcgiDecoder(heap, input, fastcgi, mode),
     buildCgiParams: (input) => cgi.buildParams(input),
     parseCgiHead: (buf, limit) => cgi.parseHead(buf, limit),
-    fcgiUnknownType: (type) => fastcgi.unknownType(type),
-    fcgiEncodePairs: (pairs) => fastcgi.encodePairs(pairs),
     parseHttpResponseHead: (buf, limit, requestMethod) => http1.parseResponseHead(buf, limit, requestMethod),
     parseHttpRequestHead: (buf, limit) => http1.parseRequestHead(buf, limit),
     chunkedDecoder: () => new WasmChunkedDecoder(heap, input),

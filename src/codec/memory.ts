@@ -2,7 +2,7 @@
 // alloc (TLSF asks memory.grow), which detaches the old ArrayBuffer, so views are re-created
 // whenever the buffer changed instead of being cached forever.
 
-import type { WasmExports } from "./exports";
+import type { WasmExports } from "./exports.js";
 
 export class WasmHeap {
   private u8View: Uint8Array;

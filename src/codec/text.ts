@@ -5,7 +5,7 @@
 // so they are written byte-for-byte and read back as latin-1; anything else (configured and
 // computed parameters, paths) is UTF-8.
 
-import type { Scratch, WasmHeap } from "./memory";
+import type { Scratch, WasmHeap } from "./memory.js";
 
 export type Encoding = "utf8" | "bytestring";
 

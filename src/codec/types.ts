@@ -73,39 +73,6 @@ export interface CgiParamsInput {
   format?: ParamsFormat; // default "fastcgi"
 }
 
-export interface Codec {
-  // --- FastCGI, client (gateway) side ---
-  fcgiBeginRequest(requestId: number, role: number, flags: number): Uint8Array;
-  /** Wraps an encoded name-value stream into PARAMS records (split at 65,535 bytes, padded
-   *  to 8) followed by the empty PARAMS record. */
-  fcgiParams(requestId: number, encodedPairs: Uint8Array): Uint8Array;
-  /** Wraps `data` into STDIN records (or another stream type) of <= 65,535 bytes padded to 8.
-   *  An empty `data` yields the empty record that closes the stream. */
-  fcgiStream(type: number, requestId: number, data: Uint8Array): Uint8Array;
-  fcgiAbortRequest(requestId: number): Uint8Array;
-  fcgiGetValues(names: string[]): Uint8Array;
-  // --- FastCGI, server (app) side; used by the demo origin and test origins ---
-  fcgiEndRequest(requestId: number, appStatus: number, protocolStatus: number): Uint8Array;
-  fcgiGetValuesResult(pairs: Array<[string, string]>): Uint8Array;
-  /** Decodes a complete FastCGI name-value stream (the joined PARAMS content). */
-  fcgiDecodePairs(encoded: Uint8Array): Array<[string, string]>;
-  /** mode "client": accepts STDOUT/STDERR/END_REQUEST/GET_VALUES_RESULT/UNKNOWN_TYPE and
-   *  only tracked request ids (id 0 for management records). mode "server": accepts
-   *  BEGIN_REQUEST (which tracks the id), PARAMS, STDIN, DATA, ABORT_REQUEST, GET_VALUES. */
-  fcgiDecoder(mode: "client" | "server"): FcgiDecoder;
-  // --- CGI ---
-  /** Builds the request's parameter block: owned params first, then HTTP_* from headers
-   *  (upper-case, "-" -> "_", underscore names dropped unless allowed, Proxy never,
-   *  Content-Length/Content-Type never (they are CONTENT_LENGTH/CONTENT_TYPE), repeats joined
-   *  with ", " and Cookie with "; ", a derived name equal to an owned one dropped).
-   *  Throws CodecError on CR, LF or NUL in any name or value. */
-  buildCgiParams(input: CgiParamsInput): Uint8Array;
-  /** Parses a CGI response head at the start of `buf` (lines end in CRLF or LF, head ends at
-   *  an empty line). Returns null when more bytes are needed; throws CodecError when the head
-   *  is malformed or longer than `limit` bytes. */
-  parseCgiHead(buf: Uint8Array, limit: number): CgiHead | null;
-}
-
 /** Stable codes; numbers are defined in wasm/abi and only ever appended. */
 export class CodecError extends Error {
   constructor(
@@ -118,18 +85,7 @@ export class CodecError extends Error {
   }
 }
 
-// --- Additions (appended; nothing above changed) ---
-
-/** Codec plus encoders the server side and tests need; createCodec returns one. */
-export interface CodecExt extends Codec {
-  /** UNKNOWN_TYPE management record (spec 4.2): an app's answer to a management record type
-   *  it does not know (the decoder reports those as "unknown-type" events in server mode). */
-  fcgiUnknownType(type: number): Uint8Array;
-  /** A bare FastCGI name-value stream (spec 3.4) from pairs (UTF-8), e.g. for fcgiParams. */
-  fcgiEncodePairs(pairs: Array<[string, string]>): Uint8Array;
-}
-
-// --- HTTP/1.1 (issue: every protocol the classic deployments speak) ---
+// --- HTTP/1.1 ---
 
 /** How the body that follows a head is delimited (RFC 9112 section 6). */
 export type BodyFraming =
@@ -175,7 +131,44 @@ export interface ChunkedDecoder {
   free(): void;
 }
 
-export interface Http1Codec {
+/** The whole codec: what createCodec and loadCodec return, and every layer above uses. */
+export interface Codec {
+  // --- FastCGI, client (gateway) side ---
+  fcgiBeginRequest(requestId: number, role: number, flags: number): Uint8Array;
+  /** Wraps an encoded name-value stream into PARAMS records (split at 65,535 bytes, padded
+   *  to 8) followed by the empty PARAMS record. */
+  fcgiParams(requestId: number, encodedPairs: Uint8Array): Uint8Array;
+  /** Wraps `data` into STDIN records (or another stream type) of <= 65,535 bytes padded to 8.
+   *  An empty `data` yields the empty record that closes the stream. */
+  fcgiStream(type: number, requestId: number, data: Uint8Array): Uint8Array;
+  fcgiAbortRequest(requestId: number): Uint8Array;
+  fcgiGetValues(names: string[]): Uint8Array;
+  // --- FastCGI, server (app) side; used by the demo origin and test origins ---
+  fcgiEndRequest(requestId: number, appStatus: number, protocolStatus: number): Uint8Array;
+  fcgiGetValuesResult(pairs: Array<[string, string]>): Uint8Array;
+  /** Decodes a complete FastCGI name-value stream (the joined PARAMS content). */
+  fcgiDecodePairs(encoded: Uint8Array): Array<[string, string]>;
+  /** UNKNOWN_TYPE management record (spec 4.2): an app's answer to a management record type
+   *  it does not know (the decoder reports those as "unknown-type" events in server mode). */
+  fcgiUnknownType(type: number): Uint8Array;
+  /** A bare FastCGI name-value stream (spec 3.4) from pairs (UTF-8), e.g. for fcgiParams. */
+  fcgiEncodePairs(pairs: Array<[string, string]>): Uint8Array;
+  /** mode "client": accepts STDOUT/STDERR/END_REQUEST/GET_VALUES_RESULT/UNKNOWN_TYPE and
+   *  only tracked request ids (id 0 for management records). mode "server": accepts
+   *  BEGIN_REQUEST (which tracks the id), PARAMS, STDIN, DATA, ABORT_REQUEST, GET_VALUES. */
+  fcgiDecoder(mode: "client" | "server"): FcgiDecoder;
+  // --- CGI ---
+  /** Builds the request's parameter block: owned params first, then HTTP_* from headers
+   *  (upper-case, "-" -> "_", underscore names dropped unless allowed, Proxy never,
+   *  Content-Length/Content-Type never (they are CONTENT_LENGTH/CONTENT_TYPE), repeats joined
+   *  with ", " and Cookie with "; ", a derived name equal to an owned one dropped).
+   *  Throws CodecError on CR, LF or NUL in any name or value. */
+  buildCgiParams(input: CgiParamsInput): Uint8Array;
+  /** Parses a CGI response head at the start of `buf` (lines end in CRLF or LF, head ends at
+   *  an empty line). Returns null when more bytes are needed; throws CodecError when the head
+   *  is malformed or longer than `limit` bytes. */
+  parseCgiHead(buf: Uint8Array, limit: number): CgiHead | null;
+  // --- HTTP/1.1 ---
   /** Parses a response head at the start of `buf` (strict RFC 9112; see wasm/ABI.md for the
    *  few tolerances). `requestMethod` decides framing for HEAD and CONNECT. Returns null when
    *  more bytes are needed; throws CodecError on malformed input or a head over `limit`. */
@@ -187,6 +180,3 @@ export interface Http1Codec {
   /** Frames `data` as one chunk ("<hex>\r\n<data>\r\n"); empty data gives the last chunk "0\r\n\r\n". */
   encodeChunk(data: Uint8Array): Uint8Array;
 }
-
-/** Everything createCodec returns: CodecExt plus HTTP/1.1. */
-export interface EdgeCodec extends CodecExt, Http1Codec {}

@@ -1,7 +1,6 @@
 // The exchange shared by SCGI and uwsgi: both send a block of CGI variables, then the body,
 // and read back an HTTP status line or a CGI head on a connection that closes after each
 // response. Only the framing of the variable block differs.
-import type { Codec, Http1Codec } from "../codec/types.js";
 import type { ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
 import { paramsError } from "./params-error.js";
 import { raw } from "./send-body.js";
@@ -14,7 +13,7 @@ export interface CgiStreamProtocol {
 }
 
 export async function forwardCgiStream(p: CgiStreamProtocol, req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse> {
-  const codec = ctx.codec as Codec & Http1Codec;
+  const codec = ctx.codec;
   // SCGI requires CONTENT_LENGTH first and always present ("0" without a body); uWSGI reads
   // exactly CONTENT_LENGTH bytes of body. Either way it leads the block.
   const length = String(req.body?.length ?? 0);

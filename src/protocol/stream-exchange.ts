@@ -2,7 +2,6 @@
 // request head and then the body while the response is read, release the connection once.
 // The body is sent concurrently because an origin may answer (an error, a redirect) before it
 // has read the whole upload, and must not deadlock against us.
-import type { Codec, Http1Codec } from "../codec/types.js";
 import { GatewayError } from "../core/errors.js";
 import type { ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
 import { connectUpstream } from "./connect.js";
@@ -37,7 +36,7 @@ export async function streamExchange(
   });
   return readStreamResponse({
     io,
-    codec: ctx.codec as Codec & Http1Codec,
+    codec: ctx.codec,
     origin,
     mode,
     method: req.method,

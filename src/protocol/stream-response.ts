@@ -6,7 +6,7 @@
 // the response ended cleanly where its framing said (Content-Length or chunked; a bodiless
 // HEAD, 1xx, 204 or 304), no byte followed it, and the head allowed it (HTTP/1.1 without
 // Connection: close, Keep-Alive max not 0), with the server's Keep-Alive timeout.
-import { CodecError, type BodyFraming, type Codec, type Http1Codec } from "../codec/types.js";
+import { CodecError, type BodyFraming, type ChunkedDecoder, type Codec } from "../codec/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { ForwardResponse, Reuse } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
@@ -17,7 +17,7 @@ import { concatBytes } from "../core/bytes.js";
 export interface ResponseOptions {
   /** Where the response comes from (an UpstreamIO, or a pooled connection). */
   io: { read(): Promise<Uint8Array | null> };
-  codec: Codec & Http1Codec;
+  codec: Codec;
   origin: string;
   /** "http": a status line is required; "cgi-or-http": SCGI/uwsgi apps may send either. */
   mode: "http" | "cgi-or-http";
@@ -158,7 +158,7 @@ class BodyReader {
   readonly pending: Uint8Array[] = [];
   done = false;
   private remaining = 0;
-  private chunked: ReturnType<Http1Codec["chunkedDecoder"]> | null = null;
+  private chunked: ChunkedDecoder | null = null;
 
   constructor(
     private readonly o: ResponseOptions,

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import * as Codes from "../../wasm/abi/codes";
 import * as Layout from "../../wasm/abi/layout";
+import * as H1 from "../../wasm/abi/http1";
 import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm";
 import { createCodec, FcgiType } from "../../src/codec/index";
 import type { WasmExports } from "../../src/codec/exports";
@@ -23,7 +24,16 @@ const FROZEN_CODES: Record<string, number> = {
   CGI_HEAD_NUL: -18, CGI_HEAD_BAD_VALUE: -19, CGI_HEAD_NO_COLON: -20, CGI_HEAD_BAD_NAME: -21,
   CGI_HEAD_SPACE_BEFORE_COLON: -22, CGI_HEAD_OBS_FOLD: -23, CGI_HEAD_BAD_STATUS: -24, CGI_HEAD_STATUS_RANGE: -25,
   CGI_HEAD_DUPLICATE_STATUS: -26, CGI_HEAD_TOO_LARGE: -27, CGI_HEAD_TOO_MANY_FIELDS: -28,
-  CGI_TOO_MANY_HEADERS: -29,
+  CGI_TOO_MANY_HEADERS: -29, HTTP_BARE_CR: -30, HTTP_BARE_LF: -31, HTTP_NO_COLON: -32, HTTP_BAD_NAME: -33,
+  HTTP_SPACE_BEFORE_COLON: -34, HTTP_OBS_FOLD: -35, HTTP_BAD_VALUE: -36, HTTP_HEAD_TOO_LARGE: -37,
+  HTTP_TOO_MANY_FIELDS: -38, HTTP_BAD_STATUS_LINE: -39, HTTP_BAD_STATUS: -40, HTTP_BAD_REQUEST_LINE: -41,
+  HTTP_BAD_METHOD: -42, HTTP_BAD_TARGET: -43, HTTP_BAD_VERSION: -44, HTTP_VERSION_UNSUPPORTED: -45,
+  HTTP_CL_AND_TE: -46, HTTP_BAD_CONTENT_LENGTH: -47, HTTP_DUPLICATE_CONTENT_LENGTH: -48,
+  HTTP_CONTENT_LENGTH_TOO_LARGE: -49, HTTP_TE_NOT_CHUNKED: -50, HTTP_TE_HTTP10: -51, HTTP_MISSING_HOST: -52,
+  HTTP_DUPLICATE_HOST: -53, HTTP_BAD_HOST: -54, HTTP_CHUNK_BAD_SIZE: -55, HTTP_CHUNK_SIZE_TOO_LARGE: -56,
+  HTTP_CHUNK_BAD_EXTENSION: -57, HTTP_CHUNK_EXTENSIONS_TOO_LARGE: -58, HTTP_CHUNK_BAD_LINE_END: -59,
+  HTTP_CHUNK_MISSING_CRLF: -60, HTTP_CHUNK_BAD_TRAILER: -61, HTTP_CHUNK_TRAILERS_TOO_LARGE: -62,
+  HTTP_CHUNK_FRAMING_TRAILER: -63,
 };
 
 describe("module surface", () => {
@@ -44,6 +54,11 @@ describe("module surface", () => {
     expect(L.DEC_BITMAP).toBe(L.DEC_EVENTS + L.DEC_EVENT_CAP * L.EVENT_SIZE);
     expect(L.DEC_STATE_SIZE).toBe(L.DEC_BITMAP + 65536 / 8);
     expect(abiDoc).toContain(`**${L.DEC_STATE_SIZE.toLocaleString("en-US")} bytes**`);
+  });
+
+  it("stays under 64 KB, so embedding it costs little anywhere", () => {
+    const bytes = readFileSync(new URL("../../wasm/build/edgepass.wasm", import.meta.url));
+    expect(bytes.length).toBeLessThan(64 * 1024);
   });
 
   it("reports ABI version 1", () => {
@@ -71,6 +86,34 @@ describe("result codes", () => {
     const section = abiDoc.slice(abiDoc.indexOf("## 8."), abiDoc.indexOf("## 9."));
     const documented = Object.fromEntries([...section.matchAll(/^\| (-\d+) \| `(\w+)` \|/gm)].map((m) => [m[2], Number(m[1])]));
     expect(documented).toEqual(Object.fromEntries(Object.entries(Codes)));
+  });
+});
+
+// The offsets a host reads, written out by hand like the codes: they never move.
+const FROZEN_LAYOUT: Record<string, number> = {
+  DEC_CONSUMED: 12, DEC_EVENTS: 64, DEC_EVENT_CAP: 64, DEC_STATE_SIZE: 9536, EVENT_SIZE: 20, EV_KIND: 0, EV_TYPE: 4,
+  EV_REQUEST_ID: 8, EV_A: 12, EV_B: 16, EVK_STREAM_DATA: 1, EVK_STREAM_END: 2, EVK_END_REQUEST: 3, EVK_BEGIN_REQUEST: 4,
+  EVK_ABORT_REQUEST: 5, EVK_VALUES_DATA: 6, EVK_VALUES_END: 7, EVK_UNKNOWN_TYPE: 8, PAIR_SIZE: 16, HEAD_STATUS: 0,
+  HEAD_REASON_START: 4, HEAD_REASON_END: 8, HEAD_FIELD_COUNT: 12, HEAD_FIELDS: 16, FIELD_SIZE: 16, MODE_CLIENT: 0,
+  MODE_SERVER: 1, PARAMS_UNDERSCORES: 1, PARAMS_FORMAT_SHIFT: 8, FORMAT_FASTCGI: 0, FORMAT_SCGI: 1, FORMAT_UWSGI: 2,
+  H1_VERSION: 0, H1_STATUS: 4, H1_REASON_START: 8, H1_REASON_END: 12, H1_METHOD_START: 16, H1_METHOD_END: 20,
+  H1_TARGET_START: 24, H1_TARGET_END: 28, H1_FRAMING: 32, H1_LENGTH_LO: 36, H1_LENGTH_HI: 40, H1_FLAGS: 44,
+  H1_FIELD_COUNT: 48, H1_FIELDS: 64, CH_CONSUMED: 8, CH_DONE: 12, CH_SPANS: 64, CH_SPAN_CAP: 64, CH_SPAN_SIZE: 8,
+  CH_STATE_SIZE: 576,
+};
+
+describe("memory layouts", () => {
+  it("keep the offsets hosts read", () => {
+    const all: Record<string, number> = { ...Layout, ...H1 };
+    for (const [name, value] of Object.entries(FROZEN_LAYOUT)) expect(all[name], name).toBe(value);
+  });
+
+  it("agree with every `offset NAME` row of ABI.md", () => {
+    const all: Record<string, number> = { ...Layout, ...H1 };
+    const rows = [...abiDoc.matchAll(/^\| (\d+)(?:, \d+)? `(\w+)` \|/gm)].map((m) => [m[2], Number(m[1])] as const);
+    expect(rows.length).toBeGreaterThan(10);
+    for (const [name, offset] of rows) if (name in all) expect(all[name], name).toBe(offset);
+    expect(rows.filter(([name]) => !(name in all) && !/^H1_\w+_START\/END$/.test(name))).toEqual([]);
   });
 });
 

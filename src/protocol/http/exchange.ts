@@ -4,7 +4,6 @@
 // did not say how long); responses stream back. With a connection provider in the context
 // (pool = "pooled", in the UpstreamPool object) the socket is leased from the keep-alive pool
 // (pooled.ts) instead of dialed per request.
-import type { Codec, Http1Codec } from "../../codec/types.js";
 import { withTimeout } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
@@ -34,7 +33,7 @@ export function pooledHttpExchange(pools: PoolRegistry): Exchange {
 }
 
 async function viaSocket(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse> {
-  const codec = ctx.codec as Codec & Http1Codec;
+  const codec = ctx.codec;
   let head: Uint8Array;
   try {
     // A kept connection (the keep-alive pool) asks the server to keep it too.

@@ -12,7 +12,6 @@
 // (none, or all of it still held: REPLAY_LIMIT), and the client is still there.
 import { Codes, GatewayError, isGatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedStream, Reuse } from "../../core/exchange.js";
-import type { Codec, Http1Codec } from "../../codec/types.js";
 import { ReplayableBody, type BodyCursor } from "../../pool/replay.js";
 import { CLIENT_STALL_MS } from "../fastcgi/pooled-attempt.js";
 import { forwardPooled } from "../pooled-lease.js";
@@ -71,7 +70,7 @@ class Attempt {
     this.sending = this.send(this.body?.cursor() ?? null);
     const res = await readStreamResponse({
       io: { read: () => this.read() },
-      codec: this.ctx.codec as Codec & Http1Codec,
+      codec: this.ctx.codec,
       origin: this.lease.origin,
       mode: "http",
       method: this.req.method,

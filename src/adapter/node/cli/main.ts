@@ -9,6 +9,12 @@ const USAGE = `usage:
       its config. Nothing starts when FILE is invalid.
   edgepass demo [--port N] [--host H]
       Start a built-in FastCGI demo app (no PHP needed) and the gateway in front of it.
+  edgepass inspect FILE [--protocol P] [--as SIDE] [--format F]
+      Decode a capture of FastCGI, SCGI, uwsgi or HTTP/1.1 bytes (a pcap from tcpdump -w, hex
+      text, or raw bytes; - reads standard input) record by record, explaining every framing
+      error. P: fastcgi, scgi, uwsgi, http; SIDE (raw or hex bytes): request, response;
+      F: pcap, hex, raw (all detected when not given). Exit 1 when the capture has framing
+      errors.
   edgepass help
 
 options:
@@ -22,6 +28,7 @@ type Command = (argv: string[]) => Promise<number | "help">;
 const commands: Record<string, () => Promise<Command>> = {
   dev: async () => (await import("./dev.js")).dev,
   demo: async () => (await import("./demo.js")).demo,
+  inspect: async () => (await import("./inspect.js")).inspect,
 };
 
 async function main(argv: string[]): Promise<number> {
