@@ -17,6 +17,8 @@ import {
 import { GatewayError } from "../../src/core/errors";
 import { scgiFrame } from "../../src/protocol/scgi/exchange";
 import { uwsgiFrame } from "../../src/protocol/uwsgi/exchange";
+import { targetNamed } from "../fuzz/targets";
+import { fuzzCodec, type FuzzCodec } from "../fuzz/wasm";
 
 const codec = createCodec(loadWasmModuleFromDisk());
 const vectorDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "vectors");
@@ -382,6 +384,17 @@ function httpChunkedHarness(c: VectorCase): void {
   }
 }
 
+// --- fuzz ----------------------------------------------------------------------------------
+// Inputs that once broke a fuzz target's property (test/fuzz/targets.ts); the comment names
+// the target. The property is the expectation, checked exhaustively (every split).
+
+let fuzz: FuzzCodec | undefined;
+function fuzzHarness(c: VectorCase): void {
+  const target = targetNamed(c.options.target ?? "");
+  fuzz ??= fuzzCodec();
+  target.check(fuzz, target.fromVector(c), true);
+}
+
 // --- registry --------------------------------------------------------------------------------
 
 const HARNESSES: Record<string, (c: VectorCase) => void> = {
@@ -392,6 +405,7 @@ const HARNESSES: Record<string, (c: VectorCase) => void> = {
   "http-request": httpHeadHarness("http-request"),
   "http-response": httpHeadHarness("http-response"),
   "http-chunked": httpChunkedHarness,
+  fuzz: fuzzHarness,
 };
 
 const cases = loadVectors(vectorDir);
