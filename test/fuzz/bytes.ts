@@ -3,6 +3,7 @@
 // chunkings every streaming property is run at.
 
 import fc from "fast-check";
+import { concatBytes as concat } from "../../src/core/bytes";
 
 /** Bytes as a latin-1 string (one char per byte): survives JSON and vector files exactly. */
 export function toLatin1(b: Uint8Array): string {
@@ -17,15 +18,7 @@ export function fromLatin1(s: string): Uint8Array {
   return out;
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { concat };
 
 /** Bytes that sit on a grammar edge somewhere: line ends, separators, controls, hex digits,
  *  the first and last byte values. */
