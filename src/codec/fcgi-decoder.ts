@@ -70,7 +70,13 @@ export class WasmFcgiDecoder implements FcgiDecoder {
       let n = 0;
       do {
         n = this.heap.wasm.fcgi_decoder_feed(state, ptr + off, piece.length - off);
-        if (n < 0) throw (this.failure = codecError(n, "FastCGI stream"));
+        if (n < 0) {
+          // A values record completed earlier in this chunk fails first if it is malformed:
+          // errors come in stream order, whatever the chunking. (Its pairs are decoded only
+          // now, at the end of feeding, because decoding reuses the input scratch.)
+          this.decodeValues(completedValues);
+          throw (this.failure = codecError(n, "FastCGI stream"));
+        }
         const consumed = this.heap.readI32(state + DEC_CONSUMED);
         if (n === 0 && consumed === 0 && off < piece.length) throw new Error("FcgiDecoder: no progress (module bug)");
         this.collect(n, chunk, base + off, events, completedValues);
@@ -79,7 +85,12 @@ export class WasmFcgiDecoder implements FcgiDecoder {
       base += piece.length;
     } while (base < chunk.length);
 
-    for (const [event, bytes] of completedValues) {
+    this.decodeValues(completedValues);
+    return events;
+  }
+
+  private decodeValues(completed: Array<[ValuesEvent, Uint8Array]>): void {
+    for (const [event, bytes] of completed.splice(0)) {
       try {
         event.pairs = this.fastcgi.decodePairs(bytes);
       } catch (e) {
@@ -87,7 +98,6 @@ export class WasmFcgiDecoder implements FcgiDecoder {
         throw e;
       }
     }
-    return events;
   }
 
   /** Turns the `n` events in the table into FcgiEvents; spans are relative to `at` in `chunk`. */

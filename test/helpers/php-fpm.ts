@@ -20,6 +20,8 @@ export interface PhpFpmOptions {
   maxRequests?: number;
   /** Extra lines for the pool section. */
   pool?: string[];
+  /** Listen on this port (e.g. to restart an origin where it was); default: a free one. */
+  port?: number;
 }
 
 export function findPhpFpm(): string {
@@ -61,7 +63,7 @@ export async function waitForPort(port: number, ms: number, proc?: ChildProcess,
 export async function startPhpFpm(opts: PhpFpmOptions = {}): Promise<PhpFpm> {
   const bin = findPhpFpm();
   const dir = mkdtempSync(join(tmpdir(), "edgepass-fpm-"));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const logFile = join(dir, "error.log");
   const isRoot = process.getuid?.() === 0;
   const conf = [

@@ -4,7 +4,8 @@
 // `kind: NAME` line there selects the harness for the file (otherwise the file-name prefix
 // does: "fastcgi-*.md" -> fastcgi, "cgi-head-*.md" -> cgi-head, "cgi-params-*.md" ->
 // cgi-params, "http-request-*.md" -> http-request, "http-response-*.md" -> http-response,
-// "http-chunked-*.md" -> http-chunked). Each "## " heading starts a case; a file without
+// "http-chunked-*.md" -> http-chunked, "fuzz-*.md" -> fuzz: inputs a fuzz target once broke,
+// replayed in Node by vectors.test.ts against the target's property). Each "## " heading starts a case; a file without
 // one (e.g. http-differential.md, which uses "### ") holds no cases:
 //
 //   ## Title
@@ -41,6 +42,7 @@ const PREFIX_KINDS: Array<[string, string]> = [
   ["http-request-", "http-request"],
   ["http-response-", "http-response"],
   ["http-chunked-", "http-chunked"],
+  ["fuzz-", "fuzz"],
 ];
 
 export function kindFromFileName(file: string): string | undefined {

@@ -11,6 +11,8 @@ import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm";
 import { createCodec } from "../../src/codec/index";
 import { checkCase } from "../helpers/harness/index";
 import { loadVectors, type VectorCase } from "../helpers/vectors";
+import { targetNamed } from "../fuzz/targets";
+import { fuzzCodec, type FuzzCodec } from "../fuzz/wasm";
 
 const codec = createCodec(loadWasmModuleFromDisk());
 const vectorDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "vectors");
@@ -36,6 +38,7 @@ describe("markdown vectors", () => {
     describe(file, () => {
       for (const c of list) {
         it(c.title, () => {
+          if (c.kind === "fuzz") return fuzzCase(c);
           const checks = checkCase(codec, c);
           expect(checks.length).toBeGreaterThan(0);
           expect(checks.filter((k) => !k.ok)).toEqual([]);
@@ -44,3 +47,13 @@ describe("markdown vectors", () => {
     });
   }
 });
+
+// Inputs that once broke a fuzz target's property (test/fuzz/targets.ts; the case's options
+// name the target). The property is the expectation, checked at every split; it throws when
+// broken.
+let fuzz: FuzzCodec | undefined;
+function fuzzCase(c: VectorCase): void {
+  const target = targetNamed(c.options.target ?? "");
+  fuzz ??= fuzzCodec();
+  target.check(fuzz, target.fromVector(c), true);
+}

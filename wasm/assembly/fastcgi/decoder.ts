@@ -134,8 +134,9 @@ function fail(s: usize, pos: u32, code: i32): i32 {
 }
 
 /** Feeds [buf, buf + len). Returns the number of events written to the event table (and
- *  stores the bytes consumed at DEC_CONSUMED), or a negative code. It stops early only when
- *  the table is full; the host then feeds the rest. After an error every call returns it. */
+ *  stores the bytes consumed at DEC_CONSUMED), or a negative code. It stops early when the
+ *  table is full or a values record is complete; the host then feeds the rest. After an error
+ *  every call returns it. */
 export function decoderFeed(s: usize, buf: usize, len: u32): i32 {
   const failed = load<i32>(s + DEC_ERROR);
   if (failed < 0) return failed;
@@ -146,7 +147,10 @@ export function decoderFeed(s: usize, buf: usize, len: u32): i32 {
     if (phase == PH_VALUES_END) {
       n = emit(s, n, EVK_VALUES_END, load<u32>(s + DEC_TYPE), 0, pos, pos);
       phase = afterContent(s);
-      continue;
+      // Return with it: the host decodes the record's pairs before feeding on, so a malformed
+      // values record fails before any later record's error does (errors in stream order),
+      // and events are lost only with the call that fails.
+      break;
     }
     if (pos >= len) break;
     const avail = len - pos;
