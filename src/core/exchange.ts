@@ -55,8 +55,9 @@ export interface ExchangeContext {
 /** Hands out kept byte-stream connections (HTTP/1.1 keep-alive), one request at a time each. */
 export interface ConnectionProvider {
   /** A connection now or after a wait in the pool's queue (503 POOL_SATURATED past its
-   *  bounds). `fresh`: only a newly opened one will do (the stale-connection retry). */
-  acquire(o: { signal?: AbortSignal; fresh?: boolean }): Promise<LeasedStream>;
+   *  bounds). `fresh`: only a newly opened one will do; `retry`: the stale-connection retry,
+   *  served ahead of the queue. */
+  acquire(o: { signal?: AbortSignal; fresh?: boolean; retry?: boolean }): Promise<LeasedStream>;
   /** A request was sent again after a kept connection turned out stale (statistics). */
   noteRetry(): void;
 }

@@ -8,6 +8,7 @@ import { normalizePath, splitScript } from "../edge/script-path.js";
 import { exchanges } from "../protocol/index.js";
 import { prepareBody } from "./body.js";
 import { cgiEnv, type ClientInfo } from "./cgi-env.js";
+import { drainUnread } from "./drain.js";
 import { errorResponse } from "./error-response.js";
 import { Codes, GatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
@@ -111,6 +112,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       log.log("info", "response", { method: request.method, path: norm.path, route: route.match, status: res.status });
       return (deps.respond ?? plainRespond)(client);
     } catch (e) {
+      // An unread body left behind would cost the client its connection (drain.ts).
+      await drainUnread(request.body);
       return errorResponse(e, requestId, log);
     }
   };

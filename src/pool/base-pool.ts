@@ -18,6 +18,8 @@ export interface AcquireOptions {
   signal?: AbortSignal;
   /** Only a newly opened connection will do (the retry after a stale one failed). */
   fresh?: boolean;
+  /** Ahead of every waiter (the stale-connection retry: this request already waited its turn). */
+  retry?: boolean;
 }
 
 export abstract class BasePool<C extends PooledConnection & { close(why: string): void }, L> {
@@ -48,18 +50,18 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
     if (this.disposed) return Promise.reject(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The connection pool was shut down."));
     const cfg = this.config.pool;
     // First come, first served: take a place directly only when nobody is waiting for one.
-    if (this.queue.length === 0 || o.fresh) {
+    if (this.queue.length === 0 || o.retry) {
       const now = this.tryLease(!!o.fresh);
       if (now) return Promise.resolve(now);
     }
-    if (!o.fresh && this.queue.length >= cfg.queue) {
+    if (!o.retry && this.queue.length >= cfg.queue) {
       this.rejectedFull++;
       return Promise.reject(this.saturated(`${this.queue.length} requests are already waiting for one (queue = ${cfg.queue})`));
     }
     return this.queue.wait({
       timeoutMs: cfg.queueTimeoutMs,
       signal: o.signal,
-      front: !!o.fresh,
+      front: !!o.retry,
       fresh: !!o.fresh,
       onTimeout: () => {
         this.rejectedTimeout++;

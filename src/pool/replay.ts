@@ -4,6 +4,7 @@
 // replayed). The client's stream is read by one shared pull, so a superseded sender and its
 // replacement never read it twice or out of order.
 import { Codes, GatewayError } from "../core/errors.js";
+import { drain } from "../core/drain.js";
 import type { RequestBody } from "../core/exchange.js";
 
 /** Bodies up to this size are held for a retry. */
@@ -23,9 +24,15 @@ export class ReplayableBody {
   private reading: Promise<void> | null = null;
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
   private generation = 0;
+  private draining: Promise<void> | null = null;
 
   constructor(readonly body: RequestBody) {
     this.reader = body.stream.getReader();
+  }
+
+  /** Will the whole body be held, so that it can be sent a second time if need be? */
+  get mayReplay(): boolean {
+    return this.body.length !== null && this.body.length <= REPLAY_LIMIT;
   }
 
   /** Can a new cursor start from the first byte? */
@@ -71,11 +78,18 @@ export class ReplayableBody {
     };
   }
 
-  /** Stops reading the client's body (the request is over). */
+  /** The request is over: what the client still sends is read and dropped, within bounds
+   *  (core/drain.ts), so its connection can carry its next request. */
   cancel(): void {
     this.generation++;
     this.pieces = [];
-    this.reader.cancel().catch(() => {});
+    this.draining ??= this.done ? Promise.resolve() : drain(this.reader);
+  }
+
+  /** Resolves once cancel()'s drain is over (answer the client only then: a body left unread
+   *  when the response ends costs the client its connection). */
+  settled(): Promise<void> {
+    return this.draining ?? Promise.resolve();
   }
 
   private pull(): Promise<void> {

@@ -13,12 +13,17 @@ export const clientGone = (): GatewayError => new GatewayError(Codes.CLIENT_GONE
 
 /** Counts connect failures across the calls for one request (one per server at most). */
 export interface LeaseState {
+  /** Only a newly opened connection will do. */
   fresh: boolean;
+  /** This is the stale-connection retry (it goes ahead of the queue). */
+  retry: boolean;
   connectFailures: number;
 }
 
+type Acquire<L> = (o: { signal?: AbortSignal; fresh?: boolean; retry?: boolean }) => Promise<L>;
+
 export async function leaseFor<L>(
-  acquire: (o: { signal?: AbortSignal; fresh?: boolean }) => Promise<L>,
+  acquire: Acquire<L>,
   req: ForwardRequest,
   ctx: ExchangeContext,
   state: LeaseState,
@@ -26,10 +31,11 @@ export async function leaseFor<L>(
 ): Promise<L> {
   for (;;) {
     try {
-      return await acquire({ signal: req.signal, fresh: state.fresh });
+      return await acquire({ signal: req.signal, fresh: state.fresh, retry: state.retry });
     } catch (e) {
       if (isGatewayError(e) && CONNECT_CODES.has(e.code) && ++state.connectFailures < ctx.upstream.servers.length) continue;
       body?.cancel();
+      await body?.settled();
       if (req.signal?.aborted && !isGatewayError(e)) throw clientGone();
       throw e;
     }
@@ -43,26 +49,31 @@ export interface PooledAttempt {
 }
 
 export async function forwardPooled<L extends { origin: string }>(
-  pool: { acquire(o: { signal?: AbortSignal; fresh?: boolean }): Promise<L>; noteRetry(): void },
+  pool: { acquire: Acquire<L>; noteRetry(): void },
   req: ForwardRequest,
   ctx: ExchangeContext,
   body: ReplayableBody | null,
   attemptOn: (lease: L) => PooledAttempt,
 ): Promise<ForwardResponse> {
-  const state: LeaseState = { fresh: false, connectFailures: 0 };
+  // A body that cannot be sent twice never rides a kept connection, which the server may be
+  // closing just as the request crosses it (php-fpm at pm.max_requests): the retry that saves
+  // other requests then would be impossible. A new connection costs one connect.
+  const state: LeaseState = { fresh: body !== null && !body.mayReplay, retry: false, connectFailures: 0 };
   for (;;) {
     const lease = await leaseFor((o) => pool.acquire(o), req, ctx, state, body);
     const attempt = attemptOn(lease);
     try {
       return await attempt.run();
     } catch (e) {
-      if (!state.fresh && attempt.staleRetryable(e)) {
+      if (!state.retry && attempt.staleRetryable(e)) {
         pool.noteRetry();
         req.log.log("warn", "pool_stale_retry", { origin: lease.origin, code: (e as GatewayError).code });
         state.fresh = true;
+        state.retry = true;
         continue;
       }
       body?.cancel();
+      await body?.settled();
       throw e;
     }
   }

@@ -16,15 +16,20 @@ export interface CountingOrigin extends ScriptedServer {
   /** Requests answered with a complete response, by path. */
   answered: Map<string, number>;
   connections: number;
+  /** Drops every open connection (kept ones included), so a test starts from none. */
+  hangUpAll(): void;
 }
 
 export async function startCountingOrigin(): Promise<CountingOrigin> {
   const arrived = new Map<string, number>();
   const answered = new Map<string, number>();
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
-  const origin: Partial<CountingOrigin> = { arrived, answered, connections: 0 };
+  const open = new Set<net.Socket>();
+  const origin: Partial<CountingOrigin> = { arrived, answered, connections: 0, hangUpAll: () => open.forEach((s) => s.destroy()) };
   const server = await scriptedServer((sock: net.Socket) => {
     origin.connections!++;
+    open.add(sock);
+    sock.on("close", () => open.delete(sock));
     let buf = Buffer.alloc(0);
     let dropNext = false;
     sock.on("data", (d) => {

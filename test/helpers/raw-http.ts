@@ -100,3 +100,73 @@ function dechunk(buf: Buffer): { body: Buffer; complete: boolean } {
     i = eol + 2 + size + 2;
   }
 }
+
+/** One keep-alive connection: each request waits for its whole response (Content-Length or
+ *  chunked) before the next is sent; a reset shows as a rejected promise. */
+export interface RawSession {
+  request(req: WireRequest): Promise<WireResponse>;
+  close(): void;
+}
+
+export async function rawSession(origin: string): Promise<RawSession> {
+  const u = new URL(origin);
+  const sock = net.connect(Number(u.port), u.hostname);
+  await new Promise<void>((resolve, reject) => {
+    sock.once("connect", () => resolve());
+    sock.once("error", reject);
+  });
+  let buf = Buffer.alloc(0);
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  sock.on("data", (d) => {
+    buf = Buffer.concat([buf, d]);
+    wake?.();
+  });
+  const fail = (e: Error) => {
+    failure = e;
+    wake?.();
+  };
+  sock.on("error", fail);
+  sock.on("close", () => fail(new Error("connection closed")));
+  return {
+    async request(req) {
+      const body = req.body === undefined ? null : Buffer.from(req.body);
+      let head = `${req.method ?? "GET"} ${req.path} HTTP/1.1\r\nHost: ${u.host}\r\n`;
+      for (const [k, v] of Object.entries(req.headers ?? {})) head += `${k}: ${v}\r\n`;
+      if (body) head += `Content-Length: ${body.length}\r\n`;
+      sock.write(body ? Buffer.concat([Buffer.from(head + "\r\n"), body]) : Buffer.from(head + "\r\n"));
+      const deadline = Date.now() + (req.timeoutMs ?? 15_000);
+      for (;;) {
+        const n = wholeResponseLength(buf, req.method ?? "GET");
+        if (n !== null) {
+          const res = parseWire(buf.subarray(0, n), req.method ?? "GET");
+          buf = buf.subarray(n);
+          return res;
+        }
+        if (failure) throw failure;
+        if (Date.now() > deadline) throw new Error("timed out waiting for a whole response");
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 50);
+        });
+      }
+    },
+    close: () => sock.destroy(),
+  };
+}
+
+/** The length of the first whole response in `buf`, or null while it is incomplete. */
+function wholeResponseLength(buf: Buffer, method: string): number | null {
+  const end = buf.indexOf("\r\n\r\n");
+  if (end < 0) return null;
+  const head = buf.subarray(0, end).toString("latin1");
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1]);
+  if (method === "HEAD" || status === 204 || status === 304) return end + 4;
+  const cl = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  if (cl) return buf.length >= end + 4 + Number(cl[1]) ? end + 4 + Number(cl[1]) : null;
+  if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+    const fin = buf.indexOf("\r\n0\r\n\r\n", end);
+    return fin < 0 ? null : fin + 7;
+  }
+  return null;
+}

@@ -139,7 +139,10 @@ describe("gevent WSGIServer (keeps connections open)", () => {
     });
     expect(results.filter((x) => !x.ok)).toEqual([]);
     const shard = await poolShard(dev.base, "web");
-    expect(shard.servers[0].opened - before).toBeLessThanOrEqual(2 * MAX);
+    // A body that cannot be held for a resend (streamed, or over 64 KiB) goes on a new
+    // connection each time; the rest share kept ones.
+    const oneOff = Array.from({ length: 60 }, (_, i) => i).filter((i) => bodyOf(i).byteLength > 64 * 1024 || (i % 3 === 0 && bodyOf(i).byteLength > 0)).length;
+    expect(shard.servers[0].opened - before).toBeLessThanOrEqual(2 * MAX + oneOff);
     expect(shard.busy).toBe(0);
   }, 120_000);
 });

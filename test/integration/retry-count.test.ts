@@ -2,13 +2,13 @@
 // dev` with the default pooled HTTP upstream: a connect failure moves on to the next server
 // (nothing reached any origin); a kept connection that the server closes as the request
 // crosses it is tried once more on a new one (README, "Stale connections"); once any byte of
-// the response arrived, or the origin went silent, or the body was streamed past what can be
-// held, the request is never sent again.
+// the response arrived, or the origin went silent, the request is never sent again; a body
+// too large to hold for a resend never rides a kept connection at all.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startCountingOrigin, type CountingOrigin } from "../helpers/counting-origin.js";
 import { freePort } from "../helpers/php-fpm.js";
 import { startDev, type Dev } from "../helpers/process.js";
-import { rawRequest } from "../helpers/raw-http.js";
+import { rawRequest, rawSession } from "../helpers/raw-http.js";
 
 let origin: CountingOrigin;
 let dev: Dev;
@@ -23,6 +23,22 @@ protocol = "http"
 servers = ["127.0.0.1:${origin.port}"]
 read_timeout = "1s"
 max_connections = 2
+
+[upstreams.down]
+protocol = "http"
+servers = ["127.0.0.1:${dead}"]
+
+[upstreams.down_fcgi]
+protocol = "fastcgi"
+servers = ["127.0.0.1:${dead}"]
+
+[[routes]]
+match = "/down/"
+upstream = "down"
+
+[[routes]]
+match = "/down-fcgi/"
+upstream = "down_fcgi"
 
 [upstreams.two]
 protocol = "http"
@@ -46,7 +62,10 @@ afterAll(async () => {
   await origin?.close();
 });
 
-beforeEach(() => {
+beforeEach(async () => {
+  // No kept connection carries over from one case to the next.
+  origin.hangUpAll();
+  await new Promise((r) => setTimeout(r, 100));
   origin.arrived.clear();
   origin.answered.clear();
 });
@@ -73,11 +92,14 @@ describe("what the origin receives, counted", () => {
     expect(origin.answered.get("/victim")).toBe(1);
   });
 
-  it("the same with a body too large to hold for a replay (128 KiB): never sent twice, 502", async () => {
+  it("a body too large to hold for a resend (128 KiB) never rides a kept connection: a new one, sent once, answered", async () => {
     expect((await rawRequest(base, { path: "/drop-next" })).status).toBe(200);
+    const before = origin.connections;
     const res = await post("/big-victim", Buffer.alloc(128 * 1024, 0x61));
-    expect(res.status).toBe(502);
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe(`/big-victim ${128 * 1024}\n`);
     expect(origin.arrived.get("/big-victim")).toBe(1);
+    expect(origin.connections).toBe(before + 1);
   });
 
   it.each([["GET"], ["POST"]])("%s: part of the response arrived, then the connection broke: never sent again, 502", async (method) => {
@@ -90,5 +112,20 @@ describe("what the origin receives, counted", () => {
     const res = await rawRequest(base, { path: "/silent" });
     expect(res.status).toBe(504);
     expect(origin.arrived.get("/silent")).toBe(1);
+  });
+});
+
+describe("an error before the body was read costs the client nothing more", () => {
+  it.each([["/down/"], ["/down-fcgi/"]])("%s: a 1 MiB POST to an origin that is down gets 502, and the same connection carries the next request", async (prefix) => {
+    const session = await rawSession(base);
+    try {
+      const first = await session.request({ method: "POST", path: `${prefix}upload`, body: Buffer.alloc(1024 * 1024, 0x62) });
+      expect(first.status).toBe(502);
+      expect(first.get("x-edgepass-error")).toBe("UPSTREAM_CONNECT_FAILED");
+      const second = await session.request({ method: "POST", path: `${prefix}again`, body: "a=1" });
+      expect(second.status).toBe(502);
+    } finally {
+      session.close();
+    }
   });
 });

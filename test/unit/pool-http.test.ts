@@ -217,6 +217,7 @@ describe("the HTTP keep-alive pool, when an exchange does not end cleanly", () =
     await until(() => gw.stats().open === 0);
     expect(gw.stats().servers[0].closedByGateway).toBe(1);
     expect(gw.stats().served).toBe(1);
-    expect(cancelled).toBe(true);
+    // What the client still sends is drained within bounds (core/drain.ts), then let go.
+    await until(() => cancelled, 5000);
   });
 });

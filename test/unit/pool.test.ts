@@ -374,13 +374,16 @@ describe("stale kept connections", () => {
     expect(t.lines.some((l) => l.includes("event=pool_stale_retry"))).toBe(true);
   });
 
-  it("never when the body was too large to hold (a streamed body is not replayed)", async () => {
+  it("a body too large to hold for a resend never rides a kept connection: it gets a new one", async () => {
     const t = setup("", recycling(1));
     await (await t.fetch("/")).text();
     const res = await t.fetch("/", { method: "POST", body: new Uint8Array(REPLAY_LIMIT + 1) });
-    expect(res.status).toBe(502);
-    expect(res.headers.get("x-edgepass-error")).toBe("UPSTREAM_CLOSED_EARLY");
+    expect(res.status).toBe(200);
+    await res.text();
+    // Nothing was resent: the kept connection (which would have failed) was never used for it.
     expect(t.stats().retried).toBe(0);
+    expect(t.peer.conns).toHaveLength(2);
+    expect(t.peer.conns[0]!.all).toHaveLength(1);
   });
 
   it("never on a connection that had not been used before", async () => {
