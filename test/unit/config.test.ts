@@ -23,6 +23,7 @@ describe("defaults", () => {
       underscoresInHeaders: false,
       serverName: "",
       adminPath: "",
+      errorPages: {},
     });
   });
 
@@ -110,6 +111,7 @@ describe("gateway settings", () => {
       underscoresInHeaders: true,
       serverName: "example.com",
       adminPath: "",
+      errorPages: {},
     });
   });
 });
