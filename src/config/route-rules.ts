@@ -88,7 +88,7 @@ export function checkExpires(c: Checker, at: At, v: unknown): RouteConfig["expir
   const expected = 'a duration such as "30d" or "12h", or "epoch" (no-cache), "max" or "off"';
   if (v === "off") return undefined;
   if (v === "epoch" || v === "max") return v;
-  const r = parseDuration(v);
+  const r = parseDuration(v, Number.MAX_SAFE_INTEGER);
   if (!r.ok) c.fail(at, expected, { got: v, problem: r.reason });
   return Math.floor(r.value / 1000);
 }

@@ -32,6 +32,8 @@ export interface DispatchState {
   /** The route that answered (or failed), for error pages and the header policy. */
   route?: RouteConfig;
   vars: RequestVars;
+  /** The client's own Accept-Encoding (see StaticRequest). */
+  acceptEncoding: string | null;
 }
 
 const MAX_INTERNAL_REDIRECTS = 10;
@@ -68,7 +70,7 @@ export async function dispatch(site: Site, request: Request, state: DispatchStat
 
     const files = needFiles(site);
     const search = vars.args ? `?${vars.args}` : "";
-    const out = await serveStatic(files, { method: request.method, headers: request.headers, path, search }, {
+    const out = await serveStatic(files, { method: request.method, headers: request.headers, path, search, acceptEncoding: state.acceptEncoding }, {
       exclude: site.exclude,
       indexFiles: route.indexFiles,
       gzipStatic: route.gzipStatic,

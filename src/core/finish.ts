@@ -45,7 +45,7 @@ async function accel(ctx: FinishContext, res: Response): Promise<Response> {
       throw new GatewayError(Codes.ACCEL_REFUSED, 404, "The file the application named does not exist.", `${target.header}: ${target.path}`);
     }
     const method = request.method === "HEAD" ? "HEAD" : "GET";
-    const file = await respondWithFile(null, hit, target.path, { method, headers: request.headers, path: target.path, search: "" }, false);
+    const file = await respondWithFile(null, hit, target.path, { method, headers: request.headers, path: target.path, search: "", acceptEncoding: null }, false);
     const out = new Response(file.body, file);
     for (const name of KEPT_ON_REDIRECT) {
       const values = name === "set-cookie" ? (res.headers as unknown as { getSetCookie(): string[] }).getSetCookie() : [res.headers.get(name)].filter((v): v is string => v !== null);

@@ -44,6 +44,9 @@ export interface RequestInfo extends ClientInfo {
   /** Set by a gateway that already dispatched the request and hands it on (to the pool
    *  object): forward this URI through its route, as is, with no file or policy step. */
   dispatched?: { path: string; query: string; rewritten: boolean };
+  /** The client's own Accept-Encoding where the platform replaced the header (Cloudflare:
+   *  request.cf.clientAcceptEncoding); absent: the request's header is the client's. */
+  acceptEncoding?: string | null;
 }
 
 export type Gateway = (request: Request, info?: RequestInfo) => Promise<Response>;
@@ -56,6 +59,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const log = requestLogger(requestId, deps.sink);
     const url = new URL(request.url);
     const state: DispatchState = {
+      acceptEncoding: info.acceptEncoding !== undefined ? info.acceptEncoding : request.headers.get("accept-encoding"),
       vars: {
         uri: "",
         args: url.search.slice(1),

@@ -21,6 +21,9 @@ export interface StaticRequest {
   path: string;
   /** "?a=1" or "". */
   search: string;
+  /** The client's Accept-Encoding. On Cloudflare the Worker's request carries the platform's
+   *  ("br, gzip") instead; the client's own is request.cf.clientAcceptEncoding. */
+  acceptEncoding: string | null;
 }
 
 export type StaticOutcome =
@@ -101,7 +104,7 @@ export async function respondWithFile(store: FileStore | null, file: StoredFile,
   const headers = new Headers({ "content-type": file.contentType ?? contentTypeFor(name) });
   let chosen = file;
   if (store && gzipStatic && !req.headers.has("range")) {
-    const accepted = acceptedEncodings(req.headers.get("accept-encoding"));
+    const accepted = acceptedEncodings(req.acceptEncoding);
     for (const [token, suffix] of ENCODINGS) {
       if (!accepted.has(token)) continue;
       const sibling = await store.open(name + suffix);

@@ -10,6 +10,9 @@ import { createGateway, type Gateway } from "../../core/gateway.js";
 import { requestLogger } from "../../core/log.js";
 import { GatewayError, Codes } from "../../core/errors.js";
 import { errorResponse } from "../../core/error-response.js";
+import { layeredStore, type FileStore } from "../../edge/file-store.js";
+import { storeOverFetch } from "../../edge/store-wire.js";
+import { assetsStore, r2Store } from "./assets-store.js";
 import { dialCloudflare } from "./dial.js";
 import { handOffTo, poolStatsResponse, type PoolNamespace } from "./pool-client.js";
 
@@ -18,6 +21,28 @@ export interface GatewayEnv {
   EDGEPASS_CONFIG_SOURCE?: string;
   /** The UpstreamPool Durable Object namespace (wrangler.toml); optional. */
   UPSTREAM_POOL?: PoolNamespace;
+  /** The folder a relative [assets] directory is resolved against (`edgepass dev` sets it to
+   *  the config file's folder); X-Sendfile paths must lie inside that directory. */
+  EDGEPASS_CONFIG_DIR?: string;
+  /** Workers Static Assets (wrangler.toml [assets] binding). */
+  ASSETS?: Fetcher;
+  /** `edgepass dev`: the assets directory on the Node side, read live (store-wire.ts). Wins
+   *  over ASSETS when both are bound. */
+  EDGEPASS_FILES?: Fetcher;
+  /** [assets] r2 names an R2 bucket binding; it is looked up here by that name. */
+  [binding: string]: unknown;
+}
+
+/** The files the config's [assets] are served from: the assets (deployed, or dev's live
+ *  directory), then the R2 bucket for files added at run time. */
+export function filesFor(config: GatewayConfig, env: GatewayEnv): FileStore | null {
+  if (!config.assets) return null;
+  const stores: FileStore[] = [];
+  if (env.EDGEPASS_FILES) stores.push(storeOverFetch((r) => env.EDGEPASS_FILES!.fetch(r)));
+  else if (env.ASSETS) stores.push(assetsStore(env.ASSETS));
+  const r2 = config.assets.r2 ? (env[config.assets.r2] as R2Bucket | undefined) : undefined;
+  if (r2) stores.push(r2Store(r2));
+  return stores.length ? layeredStore(stores) : null;
 }
 
 interface Built {
@@ -25,7 +50,10 @@ interface Built {
   config: GatewayConfig;
 }
 
-let cached: { key: string; built: Built | GatewayError; pool: PoolNamespace | undefined } | undefined;
+let cached: { key: string; built: Built | GatewayError; bindings: unknown[] } | undefined;
+
+/** The bindings a built gateway holds on to; another set (a test's env) rebuilds it. */
+const bindingsOf = (env: GatewayEnv): unknown[] => Object.values(env).filter((v) => typeof v === "object");
 
 export function gatewayFor(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string): Gateway | GatewayError {
   const built = build(env, wasm, defaultConfig);
@@ -36,21 +64,23 @@ function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string)
   const text = env.EDGEPASS_CONFIG ?? defaultConfig;
   const source = env.EDGEPASS_CONFIG ? (env.EDGEPASS_CONFIG_SOURCE ?? "EDGEPASS_CONFIG") : "edgepass.toml";
   const key = source + "\0" + text;
-  if (cached?.key === key && cached.pool === env.UPSTREAM_POOL) return cached.built;
+  const bindings = bindingsOf(env);
+  if (cached?.key === key && cached.bindings.length === bindings.length && cached.bindings.every((b, i) => b === bindings[i])) return cached.built;
   let built: Built | GatewayError;
   try {
-    const config = loadConfig(text, source);
+    const config = loadConfig(text, source, env.EDGEPASS_CONFIG_DIR);
     const gateway = createGateway({
       config,
       codec: createCodec(wasm),
       dial: dialCloudflare,
       handOff: env.UPSTREAM_POOL ? handOffTo(env.UPSTREAM_POOL) : undefined,
+      files: filesFor(config, env),
     });
     built = { gateway, config };
   } catch (e) {
     built = new GatewayError(Codes.CONFIG_INVALID, 500, `The gateway configuration is invalid: ${e instanceof Error ? e.message : String(e)}`);
   }
-  cached = { key, built, pool: env.UPSTREAM_POOL };
+  cached = { key, built, bindings };
   return built;
 }
 
@@ -73,5 +103,8 @@ export async function handle(request: Request, env: GatewayEnv, wasm: WebAssembl
     requestId,
     remoteAddr: request.headers.get("cf-connecting-ip") ?? undefined,
     protocol: (request.cf?.httpProtocol as string | undefined) ?? "HTTP/1.1",
+    // The platform sends every Worker "Accept-Encoding: br, gzip" and re-encodes for the
+    // client; precompressed files are chosen by what the client itself accepts.
+    acceptEncoding: typeof request.cf?.clientAcceptEncoding === "string" ? request.cf.clientAcceptEncoding : undefined,
   });
 }

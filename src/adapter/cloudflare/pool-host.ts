@@ -53,7 +53,7 @@ export class PoolHost {
     let gateway: Gateway | GatewayError;
     try {
       gateway = createGateway({
-        config: loadConfig(text, source),
+        config: loadConfig(text, source, this.env.EDGEPASS_CONFIG_DIR),
         codec: createCodec(this.wasm),
         dial: dialCloudflare,
         exchanges: { fastcgi: pooledFastcgiExchange(this.pools), http: pooledHttpExchange(this.pools) },
