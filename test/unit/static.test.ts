@@ -109,7 +109,8 @@ describe("ranges", () => {
   });
 
   it("several ranges, another unit, or a stale If-Range get the whole file", async () => {
-    for (const h of [{ range: "bytes=0-1,5-6" }, { range: "items=0-1" }, { range: "bytes=0-1", "if-range": '"stale"' }]) {
+    const cases: Array<Record<string, string>> = [{ range: "bytes=0-1,5-6" }, { range: "items=0-1" }, { range: "bytes=0-1", "if-range": '"stale"' }];
+    for (const h of cases) {
       const r = await res("/range.txt", h);
       expect(r.status, JSON.stringify(h)).toBe(200);
       expect((await r.arrayBuffer()).byteLength).toBe(10000);
@@ -180,7 +181,8 @@ describe("precompressed siblings (gzip_static)", () => {
   });
 
   it("the file itself when the client takes neither, or asks for a range", async () => {
-    for (const h of [{}, { "accept-encoding": "identity" }, { "accept-encoding": "gzip;q=0" }, { "accept-encoding": "gzip", range: "bytes=0-3" }]) {
+    const cases: Array<Record<string, string>> = [{}, { "accept-encoding": "identity" }, { "accept-encoding": "gzip;q=0" }, { "accept-encoding": "gzip", range: "bytes=0-3" }];
+    for (const h of cases) {
       const r = await res("/css/site.css", h);
       expect(r.headers.get("content-encoding"), JSON.stringify(h)).toBeNull();
     }
