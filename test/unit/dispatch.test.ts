@@ -1,5 +1,6 @@
 // Before any origin: internal paths, access, return, try_files and index files routing a
 // request again (nginx's internal redirects), on the disk store over test/fixtures/site.
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { diskStore } from "../../src/adapter/node/disk-store.js";
@@ -145,5 +146,58 @@ describe("deny, return, internal", () => {
     const { error } = await run(`[[routes]]\nmatch = "/"\nupstream = "php"\n`, "/protected/report.txt");
     expect(error?.status).toBe(404);
     expect(error?.code).toBe("FILE_NOT_FOUND");
+  });
+});
+
+describe("the shipped examples route like the nginx server blocks they replace", () => {
+  const example = (name: string, docroot: string) => readFileSync(path.join(repoRoot, "examples", name), "utf8").replaceAll(docroot, dir);
+
+  async function runExample(text: string, target: string, method = "GET") {
+    const config = loadConfig(text, "example.toml");
+    const s = { config, files: diskStore(dir), exclude: excludeMatcher(config.assets!.exclude) };
+    const url = new URL(`http://gw.test${target}`);
+    const state: DispatchState = {
+      acceptEncoding: null,
+      vars: { uri: decodeURIComponent(url.pathname), args: url.search.slice(1), requestUri: target, host: "gw.test", scheme: "http", method, serverName: "gw.test" },
+    };
+    try {
+      return { out: await dispatch(s, new Request(url, { method }), state), state };
+    } catch (e) {
+      if (e instanceof GatewayError) return { error: e, state };
+      throw e;
+    }
+  }
+
+  it("WordPress: front controller, dashboard index, PHP in uploads refused, assets with expires", async () => {
+    const wp = example("wordpress.toml", "/var/www/wordpress");
+    const permalink = await runExample(wp, "/2024/05/hello-world/?utm=x");
+    expect(forward(permalink.out)).toMatchObject({ path: "/index.php", query: "utm=x" });
+    expect(forward(permalink.out).route.params.SERVER_SOFTWARE).toMatch(/^nginx/);
+    expect(forward((await runExample(wp, "/wp-admin/")).out).path).toBe("/wp-admin/index.php");
+    expect(forward((await runExample(wp, "/wp-login.php", "POST")).out).path).toBe("/wp-login.php");
+    expect((await runExample(wp, "/uploads/evil.php")).error?.status).toBe(403);
+    expect((await runExample(wp, "/wp-content/uploads/2024/05/x.php")).error?.status).toBe(403);
+    expect((await runExample(wp, "/.env")).error?.status).toBe(403);
+    const css = await runExample(wp, "/css/site.css");
+    expect((css.out as Response).status).toBe(200);
+    expect(css.state.route?.expires).toBe(30 * 86400);
+    const photo = await runExample(wp, "/uploads/photo.jpg");
+    expect(await (photo.out as Response).text()).toBe("uploaded picture bytes\n");
+  });
+
+  it("DokuWiki: doku.php as the index, its deny list, /data/ internal", async () => {
+    const dw = example("dokuwiki.toml", "/var/www/dokuwiki");
+    for (const p of ["/conf/local.php", "/inc/init.php", "/bin/indexer.php", "/vendor/autoload.php", "/install.php", "/.htaccess"]) {
+      expect((await runExample(dw, p)).error?.status, p).toBe(403);
+    }
+    expect((await runExample(dw, "/data/pages/start.txt")).error?.status).toBe(404);
+  });
+
+  it("Django: /static/ from the assets (missing files never reach Django), the rest to the app", async () => {
+    const dj = example("django.toml", "/srv/app/public");
+    const css = await runExample(dj, "/static/app.css");
+    expect(await (css.out as Response).text()).toContain("collectstatic");
+    expect((await runExample(dj, "/static/missing.css")).error?.status).toBe(404);
+    expect(forward((await runExample(dj, "/admin/login/?next=/admin/")).out)).toMatchObject({ path: "/admin/login/", rewritten: false });
   });
 });
