@@ -20,6 +20,7 @@ import { Codes, GatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
 import type { Dial } from "./transport.js";
+import { encodePath } from "../edge/uri.js";
 
 export const SOFTWARE = "edgepass/0.1.0";
 
@@ -144,11 +145,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return await finished(errorResponse(e, requestId, log), false);
     }
   };
-}
-
-/** A decoded path as a request-target: each segment percent-encoded where it must be. */
-function encodePath(path: string): string {
-  return path.split("/").map((s) => encodeURIComponent(s).replace(/%40/g, "@").replace(/%3A/gi, ":")).join("/");
 }
 
 function randomId(): string {

@@ -7,12 +7,9 @@
 //   GET  /<encoded path> [+ Range]  → the bytes (206 for a range)
 //   404                             → nothing there
 import type { ByteRange, FileStore, StoredFile } from "./file-store.js";
+import { encodePath } from "./uri.js";
 
 const KIND = "x-edgepass-kind";
-
-function encodePath(path: string): string {
-  return path.split("/").map(encodeURIComponent).join("/");
-}
 
 export function storeOverFetch(fetcher: (request: Request) => Promise<Response>, base = "http://files.internal"): FileStore {
   return {

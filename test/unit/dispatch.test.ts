@@ -28,12 +28,10 @@ upstream = "php"
 root = "/srv/www"
 `;
 
-function site(routes: string) {
-  const config = loadConfig(BASE + routes, "site.toml");
-  return { config, files: diskStore(dir), exclude: excludeMatcher(config.assets!.exclude) };
-}
-
-async function run(routes: string, target: string, init: RequestInit & { host?: string } = {}) {
+/** dispatch() for a request to `target` under the config `text`, on the fixture docroot. */
+async function dispatchIn(text: string, target: string, init: RequestInit & { host?: string } = {}) {
+  const config = loadConfig(text, "site.toml");
+  const site = { config, files: diskStore(dir), exclude: excludeMatcher(config.assets!.exclude) };
   const url = new URL(`http://gw.test${target}`);
   const request = new Request(url, { ...init, headers: { host: init.host ?? "gw.test", ...(init.headers as Record<string, string>) } });
   const state: DispatchState = {
@@ -49,12 +47,14 @@ async function run(routes: string, target: string, init: RequestInit & { host?: 
     },
   };
   try {
-    return { out: await dispatch(site(routes), request, state), state };
+    return { out: await dispatch(site, request, state), state };
   } catch (e) {
     if (e instanceof GatewayError) return { error: e, state };
     throw e;
   }
 }
+
+const run = (routes: string, target: string, init: RequestInit & { host?: string } = {}) => dispatchIn(BASE + routes, target, init);
 
 const forward = (x: unknown) => x as Forward;
 
@@ -152,21 +152,7 @@ describe("deny, return, internal", () => {
 describe("the shipped examples route like the nginx server blocks they replace", () => {
   const example = (name: string, docroot: string) => readFileSync(path.join(repoRoot, "examples", name), "utf8").replaceAll(docroot, dir);
 
-  async function runExample(text: string, target: string, method = "GET") {
-    const config = loadConfig(text, "example.toml");
-    const s = { config, files: diskStore(dir), exclude: excludeMatcher(config.assets!.exclude) };
-    const url = new URL(`http://gw.test${target}`);
-    const state: DispatchState = {
-      acceptEncoding: null,
-      vars: { uri: decodeURIComponent(url.pathname), args: url.search.slice(1), requestUri: target, host: "gw.test", scheme: "http", method, serverName: "gw.test" },
-    };
-    try {
-      return { out: await dispatch(s, new Request(url, { method }), state), state };
-    } catch (e) {
-      if (e instanceof GatewayError) return { error: e, state };
-      throw e;
-    }
-  }
+  const runExample = (text: string, target: string, method = "GET") => dispatchIn(text, target, { method });
 
   it("WordPress: front controller, dashboard index, PHP in uploads refused, assets with expires", async () => {
     const wp = example("wordpress.toml", "/var/www/wordpress");

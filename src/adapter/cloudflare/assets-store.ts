@@ -3,10 +3,7 @@
 // The platform's own conditional and range handling is not used: static.ts does it once for
 // every host. Assets have no modification time, so they carry their ETag only.
 import type { FileStore, StoredFile } from "../../edge/file-store.js";
-
-function encodePath(path: string): string {
-  return path.split("/").map(encodeURIComponent).join("/");
-}
+import { encodePath } from "../../edge/uri.js";
 
 /** env.ASSETS, with html_handling = "none" and not_found_handling = "none" (wrangler.toml), so
  *  a path means that file and nothing else. Directories are invisible to it. */
