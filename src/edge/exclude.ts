@@ -1,6 +1,8 @@
 // [assets] exclude: globs matched against each segment of a path ("*" any run of characters,
 // "?" one character), so ".*" keeps every dotfile and dot-directory (.git/config, .env,
 // .htaccess) from being served and "*.php" keeps the app's source private wherever it sits.
+// Matching ignores case: on a case-insensitive filesystem (macOS, Windows) "/CONFIG.PHP" opens
+// config.php, and must be refused like it.
 
 export const DEFAULT_EXCLUDE: readonly string[] = Object.freeze([".*", "*.php"]);
 
@@ -13,7 +15,7 @@ function globToRegExp(glob: string): RegExp {
     else if (ch === "?") re += "[^/]";
     else re += ch.replace(/[.+^${}()|[\]\\]/g, "\\$&");
   }
-  return new RegExp(`^${re}$`);
+  return new RegExp(`^${re}$`, "i");
 }
 
 /** A matcher for decoded paths ("/a/b.php"): true when any segment matches any glob. */

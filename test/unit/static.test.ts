@@ -158,6 +158,8 @@ describe("never served as files by default: dotfiles and the app's source", () =
     expect(m("/.env")).toBe(false);
     expect(m("/x.php")).toBe(false);
     expect(m("/privately/x")).toBe(false);
+    // case-insensitive filesystems open config.php for /CONFIG.PHP
+    expect(excludeMatcher(DEFAULT_EXCLUDE)("/CONFIG.PHP")).toBe(true);
   });
 });
 
