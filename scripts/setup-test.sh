@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests need: the real origins edgepass is tested
 # against (php-fpm; fcgiwrap and spawn-fcgi; uWSGI with its Python 3 plugin; gunicorn; gevent's
-# WSGI server; Apache with mod_wsgi and mod_python), php-cli and DokuWiki.
+# WSGI server; Apache with mod_wsgi and mod_python), php-cli, DokuWiki and Django.
 # Idempotent: installs only what is missing, runs `apt-get update` at most once, and says what
 # it did. Runs as root directly, otherwise through sudo when that is available.
 # The tests start every server themselves, on free loopback ports with their own temporary
@@ -42,6 +42,9 @@ need libapache2-mod-python test -e /usr/lib/apache2/modules/mod_python.so
 # DokuWiki (the whole-site test runs the real wiki behind edgepass with its example config; it
 # needs no database, only php-fpm).
 need dokuwiki test -e /usr/share/dokuwiki/doku.php
+# Django (the whole-site test runs a Django project's admin behind gunicorn with
+# examples/django.toml).
+need python3-django debian_python_has django
 # ss (the pool tests count ESTABLISHED connections to an origin with it).
 need iproute2 has ss
 

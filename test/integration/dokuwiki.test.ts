@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDokuWiki, type DokuWiki } from "../helpers/dokuwiki.js";
-import { setCookies } from "../helpers/headers.js";
+import { browser } from "../helpers/browser.js";
 import { startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { edgepass, repoRoot, waitFor, type Run } from "../helpers/process.js";
 
@@ -34,21 +34,7 @@ afterAll(async () => {
   wiki?.remove();
 });
 
-/** A browser's cookie jar, just enough for DokuWiki's session and login cookies. */
-const jar = new Map<string, string>();
-async function browse(p: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (jar.size) headers.set("cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
-  const res = await fetch(base + p, { ...init, headers, redirect: "manual" });
-  for (const c of setCookies(res.headers)) {
-    const [pair] = c.split(";");
-    const eq = pair.indexOf("=");
-    const [name, value] = [pair.slice(0, eq), pair.slice(eq + 1)];
-    if (value === "deleted") jar.delete(name);
-    else jar.set(name, value);
-  }
-  return res;
-}
+const browse = browser(() => base);
 
 /** The fields of the form with this id: hidden inputs and their values, as a browser sends them. */
 function formFields(html: string, id: string): Record<string, string> {
