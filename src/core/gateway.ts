@@ -9,7 +9,7 @@ import { excludeMatcher } from "../edge/exclude.js";
 import type { FileStore } from "../edge/file-store.js";
 import { matchRoute } from "../edge/locations.js";
 import { normalizePath, splitScript } from "../edge/script-path.js";
-import { hostVariable } from "../edge/variables.js";
+import { requestVars } from "../edge/variables.js";
 import { dispatch, type DispatchState, type Forward, type Site } from "./dispatch.js";
 import { finish, type FinishContext } from "./finish.js";
 import { exchanges } from "../protocol/index.js";
@@ -61,15 +61,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const url = new URL(request.url);
     const state: DispatchState = {
       acceptEncoding: info.acceptEncoding !== undefined ? info.acceptEncoding : request.headers.get("accept-encoding"),
-      vars: {
-        uri: "",
-        args: url.search.slice(1),
-        requestUri: url.pathname + url.search,
-        host: hostVariable(request.headers.get("host") ?? url.host, config.gateway.serverName || url.hostname),
-        scheme: url.protocol.slice(0, -1),
-        method: request.method,
-        serverName: config.gateway.serverName || hostVariable(request.headers.get("host") ?? url.host, url.hostname),
-      },
+      vars: requestVars(request, url, config.gateway.serverName),
     };
     const fin: FinishContext = { site, request, state, requestId, log };
     // A request a front gateway already dispatched is only forwarded; the front finishes it.
@@ -87,7 +79,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       } else {
         plan = await dispatch(site, request, state);
       }
-      if (plan instanceof Response) return await finished(plan, false);
+      if (plan instanceof Response) {
+        log.log("info", "response", { method: request.method, path: state.vars.uri, route: state.route?.match, status: plan.status, from: "gateway" });
+        return await finished(plan, false);
+      }
       const route = plan.route;
       const split = splitScript(route, plan.path);
       if ("error" in split) throw new GatewayError(split.error, 400, split.message);

@@ -60,3 +60,17 @@ export function hostVariable(hostHeader: string | null, fallback: string): strin
   const name = h.startsWith("[") ? h.slice(0, h.indexOf("]") + 1) : h.replace(/:\d*$/, "");
   return name.toLowerCase();
 }
+
+/** The variables of a request as it arrived; $uri is set once the path is normalized. */
+export function requestVars(request: Request, url: URL, serverNameSetting: string): RequestVars {
+  const host = hostVariable(request.headers.get("host") ?? url.host, serverNameSetting || url.hostname);
+  return {
+    uri: "",
+    args: url.search.slice(1),
+    requestUri: url.pathname + url.search,
+    host,
+    scheme: url.protocol.slice(0, -1),
+    method: request.method,
+    serverName: serverNameSetting || host,
+  };
+}

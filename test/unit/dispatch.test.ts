@@ -8,7 +8,7 @@ import { loadConfig } from "../../src/config/load.js";
 import { dispatch, type DispatchState, type Forward } from "../../src/core/dispatch.js";
 import { GatewayError } from "../../src/core/errors.js";
 import { excludeMatcher } from "../../src/edge/exclude.js";
-import { hostVariable } from "../../src/edge/variables.js";
+import { requestVars } from "../../src/edge/variables.js";
 import { repoRoot } from "../helpers/process.js";
 
 const dir = path.join(repoRoot, "test/fixtures/site");
@@ -34,18 +34,7 @@ async function dispatchIn(text: string, target: string, init: RequestInit & { ho
   const site = { config, files: diskStore(dir), exclude: excludeMatcher(config.assets!.exclude) };
   const url = new URL(`http://gw.test${target}`);
   const request = new Request(url, { ...init, headers: { host: init.host ?? "gw.test", ...(init.headers as Record<string, string>) } });
-  const state: DispatchState = {
-    acceptEncoding: null,
-    vars: {
-      uri: decodeURIComponent(url.pathname),
-      args: url.search.slice(1),
-      requestUri: url.pathname + url.search,
-      host: hostVariable(request.headers.get("host"), "gw.test"),
-      scheme: "http",
-      method: request.method,
-      serverName: "gw.test",
-    },
-  };
+  const state: DispatchState = { acceptEncoding: null, vars: { ...requestVars(request, url, ""), uri: decodeURIComponent(url.pathname) } };
   try {
     return { out: await dispatch(site, request, state), state };
   } catch (e) {
