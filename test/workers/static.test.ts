@@ -62,6 +62,14 @@ expires = "30d"
 match = "^~ /docs"
 
 [[routes]]
+match = "^~ /uploads/private/"
+access = ["deny all"]
+
+[[routes]]
+match = "= /moved"
+return = "301 https://$host$request_uri"
+
+[[routes]]
 match = "/"
 try_files = ["$uri", "$uri/", "/info.php?$args"]
 ${extra}
@@ -154,6 +162,8 @@ describe("files added at run time, from R2", () => {
     expect(await res.text()).toBe("bytes uploaded at run time\n");
     const etag = res.headers.get("etag")!;
     expect((await gw.fetch("/uploads/2026/11/new-photo.jpg", { headers: { "if-none-match": etag } })).status).toBe(304);
+    const lm = res.headers.get("last-modified")!;
+    expect((await gw.fetch("/uploads/2026/11/new-photo.jpg", { headers: { "if-modified-since": lm } })).status).toBe(304);
     const dir = await gw.fetch("/uploads/2026?a=1", { redirect: "manual" });
     expect(dir.status).toBe(301);
     expect(dir.headers.get("location")).toBe("/uploads/2026/?a=1");
@@ -209,6 +219,22 @@ describe("X-Accel-Redirect and X-Sendfile", () => {
     const res = await gw.fetch("/accel.php?to=/config.php");
     expect(res.status).toBe(404);
     expect(await res.text()).not.toContain("s3cr3t");
+  });
+});
+
+describe("deny and return", () => {
+  it('access = ["deny all"]: 403, and the file is not read', async () => {
+    await bindings.UPLOADS.put("uploads/private/x.txt", "private upload\n");
+    const res = await gw.fetch("/uploads/private/x.txt");
+    expect(res.status).toBe(403);
+    expect(res.headers.get("x-edgepass-error")).toBe("ACCESS_DENIED");
+    expect(await res.text()).not.toContain("private upload");
+  });
+
+  it('return = "301 https://$host$request_uri"', async () => {
+    const res = await gw.fetch("/moved?a=1", { redirect: "manual", headers: { host: "Gw.Test:8443" } });
+    expect(res.status).toBe(301);
+    expect(res.headers.get("location")).toBe("https://gw.test/moved?a=1");
   });
 });
 
