@@ -6,7 +6,7 @@ import type { FileStore } from "./file-store.js";
 import { contentTypeFor } from "./mime.js";
 
 /** Headers of the original answer that stay on the page: the error code and request id (the
- *  operator's handles) and Retry-After (what a client should do). */
+ *  operator's handles), and what a client should do next (Retry-After, Allow, Content-Range). */
 const KEPT = ["x-edgepass-error", "x-request-id", "retry-after", "allow", "content-range"];
 
 export function errorPagePath(status: number, route: RouteConfig | undefined, settings: GatewaySettings): string | undefined {
