@@ -40,7 +40,7 @@ async function accel(ctx: FinishContext, res: Response): Promise<Response> {
   try {
     if ("refused" in target) throw new GatewayError(Codes.ACCEL_REFUSED, 404, "The file the application named cannot be served.", target.refused);
     const files = needFiles(site);
-    const hit = site.exclude(target.path) ? null : await files.open(target.path);
+    const hit = site.exclude(target.path) ? null : await files.open(target.path, { fileOnly: true });
     if (hit === null || hit === "dir") {
       throw new GatewayError(Codes.ACCEL_REFUSED, 404, "The file the application named does not exist.", `${target.header}: ${target.path}`);
     }

@@ -16,7 +16,7 @@ export function errorPagePath(status: number, route: RouteConfig | undefined, se
 
 /** The page in place of `res`'s body, or null when the store does not have it. */
 export async function withErrorPage(res: Response, page: string, store: FileStore, method: string): Promise<Response | null> {
-  const hit = await store.open(page);
+  const hit = await store.open(page, { fileOnly: true });
   if (hit === null || hit === "dir") return null;
   const headers = new Headers({ "content-type": hit.contentType ?? contentTypeFor(page), "content-length": String(hit.size) });
   for (const name of KEPT) {

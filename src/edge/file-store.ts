@@ -28,7 +28,13 @@ export interface FileStore {
   /** `path` is decoded and normalized ("/css/site.css"). A file, "dir" for a directory, or null.
    *  A store that cannot see directories (Workers Static Assets) answers null for them; the
    *  caller then recognizes a directory by its index file. */
-  open(path: string): Promise<StoredFile | "dir" | null>;
+  open(path: string, opts?: OpenOptions): Promise<StoredFile | "dir" | null>;
+}
+
+export interface OpenOptions {
+  /** Only a file will do: a store may skip finding out whether the path is a directory (R2
+   *  needs a list request for that; try_files and index lookups ask this way). */
+  fileOnly?: boolean;
 }
 
 /** Several stores as one: the first that has the path wins (the deployed assets, then the
@@ -36,10 +42,10 @@ export interface FileStore {
 export function layeredStore(stores: readonly FileStore[]): FileStore {
   if (stores.length === 1) return stores[0];
   return {
-    async open(path) {
+    async open(path, opts) {
       let dir = false;
       for (const s of stores) {
-        const hit = await s.open(path);
+        const hit = await s.open(path, opts);
         if (hit === "dir") dir = true;
         else if (hit) return hit;
       }

@@ -37,7 +37,7 @@ export type StaticOutcome =
 /** Is there a file to serve at `path` (try_files' test)? Excluded files do not count. */
 export async function fileExists(store: FileStore, path: string, exclude: ExcludeMatcher): Promise<boolean> {
   if (exclude(path)) return false;
-  const hit = await store.open(path);
+  const hit = await store.open(path, { fileOnly: true });
   if (hit && hit !== "dir") hit.discard();
   return hit !== null && hit !== "dir";
 }
@@ -48,7 +48,7 @@ export async function directoryExists(store: FileStore, path: string, indexFiles
   if (hit === "dir") return true;
   if (hit) hit.discard();
   for (const name of indexFiles) {
-    const f = await store.open(path + name);
+    const f = await store.open(path + name, { fileOnly: true });
     if (f && f !== "dir") {
       f.discard();
       return true;
@@ -71,7 +71,7 @@ export async function serveStatic(store: FileStore, req: StaticRequest, opts: St
 async function serveIndex(store: FileStore, req: StaticRequest, opts: StaticOptions): Promise<StaticOutcome> {
   for (const name of opts.indexFiles) {
     const candidate = req.path + name;
-    const hit = await store.open(candidate);
+    const hit = await store.open(candidate, { fileOnly: true });
     if (hit === null || hit === "dir") continue;
     if (opts.exclude(candidate)) {
       hit.discard();
@@ -107,7 +107,7 @@ export async function respondWithFile(store: FileStore | null, file: StoredFile,
     const accepted = acceptedEncodings(req.acceptEncoding);
     for (const [token, suffix] of ENCODINGS) {
       if (!accepted.has(token)) continue;
-      const sibling = await store.open(name + suffix);
+      const sibling = await store.open(name + suffix, { fileOnly: true });
       if (sibling === null || sibling === "dir") continue;
       file.discard();
       chosen = sibling;

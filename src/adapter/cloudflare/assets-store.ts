@@ -65,11 +65,11 @@ function sliced(body: ReadableStream<Uint8Array> | ArrayBuffer, size: number, ra
  *  directory. */
 export function r2Store(bucket: R2Bucket): FileStore {
   return {
-    async open(path) {
+    async open(path, opts) {
       const key = path.slice(1);
-      if (key === "" || key.endsWith("/")) return (await isPrefix(bucket, key)) ? "dir" : null;
+      if (key === "" || key.endsWith("/")) return !opts?.fileOnly && (await isPrefix(bucket, key)) ? "dir" : null;
       const head = await bucket.head(key);
-      if (head === null) return (await isPrefix(bucket, key + "/")) ? "dir" : null;
+      if (head === null) return !opts?.fileOnly && (await isPrefix(bucket, key + "/")) ? "dir" : null;
       const file: StoredFile = {
         size: head.size,
         etag: head.httpEtag,
