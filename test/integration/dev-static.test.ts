@@ -138,6 +138,17 @@ describe.each([
   });
 });
 
+describe("files from disk", () => {
+  it("carry Last-Modified, and If-Modified-Since with it is 304 (Workers Static Assets keep no mtime)", async () => {
+    const first = await raw(`${base}/js/app.js`);
+    const lm = first.headers["last-modified"] as string;
+    expect(new Date(lm).getTime()).toBeGreaterThan(0);
+    expect((await raw(`${base}/js/app.js`, { headers: { "if-modified-since": lm } })).status).toBe(304);
+    const older = new Date(Date.parse(lm) - 60_000).toUTCString();
+    expect((await raw(`${base}/js/app.js`, { headers: { "if-modified-since": older } })).status).toBe(200);
+  });
+});
+
 describe("files that change while edgepass dev runs", () => {
   it("an upload written after start is served at once (disk), with the route's expires", async () => {
     const name = `late-${Date.now()}.jpg`;
