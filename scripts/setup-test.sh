@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests need: the real origins edgepass is tested
 # against (php-fpm; fcgiwrap and spawn-fcgi; uWSGI with its Python 3 plugin; gunicorn; gevent's
-# WSGI server; Apache with mod_wsgi and mod_python), php-cli, DokuWiki and Django.
+# WSGI server; Apache with mod_wsgi and mod_python), php-cli, DokuWiki, Django, WordPress and MariaDB.
 # Idempotent: installs only what is missing, runs `apt-get update` at most once, and says what
 # it did. Runs as root directly, otherwise through sudo when that is available.
 # The tests start every server themselves, on free loopback ports with their own temporary
@@ -45,6 +45,11 @@ need dokuwiki test -e /usr/share/dokuwiki/doku.php
 # Django (the whole-site test runs a Django project's admin behind gunicorn with
 # examples/django.toml).
 need python3-django debian_python_has django
+# WordPress and its database server (the whole-site test installs a private WordPress on a
+# MariaDB it starts with its own data directory).
+need wordpress test -e /usr/share/wordpress/wp-settings.php
+need wordpress-theme-twentytwentythree test -d /usr/share/wordpress/wp-content/themes/twentytwentythree
+need mariadb-server test -x /usr/sbin/mariadbd
 # ss (the pool tests count ESTABLISHED connections to an origin with it).
 need iproute2 has ss
 

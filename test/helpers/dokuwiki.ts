@@ -3,10 +3,11 @@
 // configuration and a data directory inside the docroot (the upstream tarball's layout), one
 // user, and X-Accel-Redirect for media downloads. Nothing outside the temporary folder is
 // written.
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
+import { chmodTree } from "./php-fpm.js";
 
 const PACKAGE = "/usr/share/dokuwiki";
 
@@ -53,12 +54,7 @@ $conf['userewrite'] = 0;
   // php-fpm's workers run as an unprivileged user when the tests run as root: the code must
   // be readable and the data directory writable by them.
   chmodSync(base, 0o755);
-  const walk = (p: string, mode: (dir: boolean) => number) => {
-    const dir = statSync(p).isDirectory();
-    chmodSync(p, mode(dir));
-    if (dir) for (const f of readdirSync(p)) walk(path.join(p, f), mode);
-  };
-  walk(root, (dir) => (dir ? 0o755 : 0o644));
-  walk(data, (dir) => (dir ? 0o777 : 0o666));
+  chmodTree(root, false);
+  chmodTree(data, true);
   return { root, user, password, remove: () => rmSync(base, { recursive: true, force: true }) };
 }
