@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 
@@ -43,6 +44,14 @@ export default defineConfig({
               // The Worker imports the .wasm as a compiled module (workerd refuses to compile
               // Wasm from bytes); this rule makes the test runner load it the way wrangler does.
               modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+              // Workers Static Assets and an R2 bucket, as wrangler.toml binds them, for the
+              // gateway's file stores (test/workers/static.test.ts).
+              assets: {
+                directory: fileURLToPath(new URL("./test/fixtures/site", import.meta.url)),
+                binding: "ASSETS",
+                assetConfig: { html_handling: "none", not_found_handling: "none" },
+              },
+              r2Buckets: ["UPLOADS"],
             },
           }),
         ],

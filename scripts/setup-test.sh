@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests need: the real origins edgepass is tested
 # against (php-fpm; fcgiwrap and spawn-fcgi; uWSGI with its Python 3 plugin; gunicorn; gevent's
-# WSGI server; Apache with mod_wsgi and mod_python) and php-cli; Chromium for the codec's
-# browser host and tcpdump for the capture `edgepass inspect` is tested on.
+# WSGI server; Apache with mod_wsgi and mod_python), php-cli, DokuWiki, Django, WordPress and
+# MariaDB; Chromium for the codec's browser host and tcpdump for the capture `edgepass inspect`
+# is tested on.
 # Idempotent: installs only what is missing, runs `apt-get update` at most once, and says what
 # it did. Runs as root directly, otherwise through sudo when that is available.
 # The tests start every server themselves, on free loopback ports with their own temporary
@@ -40,6 +41,17 @@ need python3-gevent debian_python_has gevent
 need apache2 test -x /usr/sbin/apache2
 need libapache2-mod-wsgi-py3 test -e /usr/lib/apache2/modules/mod_wsgi.so
 need libapache2-mod-python test -e /usr/lib/apache2/modules/mod_python.so
+# DokuWiki (the whole-site test runs the real wiki behind edgepass with its example config; it
+# needs no database, only php-fpm).
+need dokuwiki test -e /usr/share/dokuwiki/doku.php
+# Django (the whole-site test runs a Django project's admin behind gunicorn with
+# examples/django.toml).
+need python3-django debian_python_has django
+# WordPress and its database server (the whole-site test installs a private WordPress on a
+# MariaDB it starts with its own data directory).
+need wordpress test -e /usr/share/wordpress/wp-settings.php
+need wordpress-theme-twentytwentythree test -d /usr/share/wordpress/wp-content/themes/twentytwentythree
+need mariadb-server test -x /usr/sbin/mariadbd
 # ss (the pool tests count ESTABLISHED connections to an origin with it).
 need iproute2 has ss
 # Chromium runs the codec corpus and inspect.html headless (test/hosts, driven by playwright-core).

@@ -8,15 +8,18 @@ import { Checker, CONTROL_RE, type Table } from "./checker.js";
 import { ConfigError } from "./error.js";
 import { checkPool, POOL_ALIASES, POOL_KEYS } from "./pool.js";
 import { checkRoutes } from "./routes.js";
+import { checkAssets } from "./assets.js";
+import { checkErrorPages } from "./route-rules.js";
 import { didYouMean } from "./suggest.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
 export { ConfigError } from "./error.js";
 
-const TOP_KEYS = ["gateway", "upstreams", "routes"] as const;
-const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway" };
-const GATEWAY_KEYS = ["max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path"] as const;
+const TOP_KEYS = ["gateway", "upstreams", "routes", "assets"] as const;
+const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway", static: "assets", files: "assets" };
+const GATEWAY_KEYS = ["max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path", "error_pages"] as const;
 const GATEWAY_ALIASES: Record<string, string> = {
+  error_page: "error_pages",
   client_max_body_size: "max_body_buffer",
   client_body_buffer_size: "max_body_buffer",
   fastcgi_buffer_size: "response_head_limit",
@@ -50,8 +53,9 @@ const DEFAULTS = {
 };
 
 /** Parses and validates an edgepass.toml. `source` names the text in messages (a file path,
- *  or "EDGEPASS_CONFIG" for the Worker's variable). Throws ConfigError. */
-export function loadConfig(text: string, source: string): GatewayConfig {
+ *  or "EDGEPASS_CONFIG" for the Worker's variable). `baseDir`, the config file's folder,
+ *  resolves a relative [assets] directory. Throws ConfigError. */
+export function loadConfig(text: string, source: string, baseDir?: string): GatewayConfig {
   let doc: Table;
   try {
     doc = parse(text) as Table;
@@ -72,8 +76,11 @@ export function loadConfig(text: string, source: string): GatewayConfig {
   c.onlyKeys([], doc, TOP_KEYS, TOP_ALIASES);
   const gateway = checkGateway(c, doc.gateway);
   const upstreams = checkUpstreams(c, doc.upstreams);
-  const routes = checkRoutes(c, doc.routes, Object.keys(upstreams));
-  return { source, gateway, upstreams, routes };
+  const assets = checkAssets(c, doc.assets, baseDir);
+  const routes = checkRoutes(c, doc.routes, Object.keys(upstreams), assets !== undefined);
+  const config: GatewayConfig = { source, gateway, upstreams, routes };
+  if (assets) config.assets = assets;
+  return config;
 }
 
 function checkGateway(c: Checker, raw: unknown): GatewaySettings {
@@ -83,6 +90,7 @@ function checkGateway(c: Checker, raw: unknown): GatewaySettings {
     underscoresInHeaders: false,
     serverName: "",
     adminPath: "",
+    errorPages: Object.create(null) as GatewaySettings["errorPages"],
   };
   if (raw === undefined) return settings;
   const at = ["gateway"];
@@ -118,6 +126,7 @@ function checkGateway(c: Checker, raw: unknown): GatewaySettings {
     }
     settings.adminPath = p;
   }
+  if (t.error_pages !== undefined) settings.errorPages = checkErrorPages(c, [...at, "error_pages"], t.error_pages);
   return settings;
 }
 

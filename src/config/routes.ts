@@ -1,12 +1,19 @@
 // [[routes]]: one nginx-style location each, checked and compiled at load so that a typo in
 // a regex or an upstream name is a startup error, never a 500 at request time.
 import type { RouteConfig } from "./types.js";
+import { checkAccess, checkAddHeaders, checkBool, checkErrorPages, checkExpires, checkHideHeaders, checkIndexList, checkReturn, checkTryFiles } from "./route-rules.js";
 import { parseLocationMatch } from "../edge/locations.js";
 import { isOwnedParam } from "../edge/owned-params.js";
 import { Checker, CONTROL_RE, isTable, type Table } from "./checker.js";
 import { pcreOnlySyntax } from "./pcre.js";
 
-const ROUTE_KEYS = ["match", "upstream", "root", "index", "split", "script", "params"] as const;
+const ROUTE_KEYS = [
+  "match", "upstream", "root", "index", "split", "script", "params",
+  "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static",
+] as const;
+/** params a route may set although the gateway has a value of its own: WordPress offers pretty
+ *  permalinks only when SERVER_SOFTWARE names nginx or Apache (wp-includes/vars.php). */
+const OVERRIDABLE_PARAMS = ["SERVER_SOFTWARE"];
 const ROUTE_ALIASES: Record<string, string> = {
   location: "match",
   pass: "upstream",
@@ -19,6 +26,15 @@ const ROUTE_ALIASES: Record<string, string> = {
   fastcgi_split_path_info: "split",
   fastcgi_param: "params",
   env: "params",
+  error_page: "error_pages",
+  fastcgi_intercept_errors: "intercept_errors",
+  proxy_intercept_errors: "intercept_errors",
+  add_header: "add_headers",
+  fastcgi_hide_header: "hide_headers",
+  proxy_hide_header: "hide_headers",
+  hide_header: "hide_headers",
+  deny: "access",
+  allow: "access",
 };
 
 const MATCH_EXPECTED =
@@ -26,7 +42,7 @@ const MATCH_EXPECTED =
 const EXTENSION_RE = /^\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
 const PARAM_NAME_RE = /^[A-Za-z0-9_]+$/;
 
-export function checkRoutes(c: Checker, raw: unknown, upstreamNames: readonly string[]): RouteConfig[] {
+export function checkRoutes(c: Checker, raw: unknown, upstreamNames: readonly string[], hasAssets: boolean): RouteConfig[] {
   if (raw === undefined) {
     c.fail(["routes"], "at least one [[routes]] table", { problem: "no routes are defined" });
   }
@@ -42,7 +58,7 @@ export function checkRoutes(c: Checker, raw: unknown, upstreamNames: readonly st
   // nginx rejects two prefix locations (plain or ^~) with one path, and two exact ones.
   const seen = new Map<string, number>();
   raw.forEach((r, i) => {
-    const route = checkRoute(c, r, i, upstreamNames);
+    const route = checkRoute(c, r, i, upstreamNames, hasAssets);
     if (route.kind === "exact" || route.kind === "prefix" || route.kind === "prefix-stop") {
       const key = `${route.kind === "exact" ? "=" : ""}${route.pattern}`;
       const first = seen.get(key);
@@ -58,7 +74,7 @@ export function checkRoutes(c: Checker, raw: unknown, upstreamNames: readonly st
   return routes;
 }
 
-function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly string[]): RouteConfig {
+function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly string[], hasAssets: boolean): RouteConfig {
   const at = ["routes", i];
   const t = c.table(at, raw, "a table ([[routes]])");
   c.onlyKeys(at, t, ROUTE_KEYS, ROUTE_ALIASES);
@@ -67,24 +83,65 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
   const match = c.string([...at, "match"], t.match, MATCH_EXPECTED);
   const { kind, pattern, regex } = checkMatch(c, [...at, "match"], match);
 
-  const defined = upstreamNames.length ? upstreamNames.map((n) => JSON.stringify(n)).join(", ") : "none are defined";
-  const upstreamExpected = `the name of an upstream defined under [upstreams] (${defined})`;
-  if (t.upstream === undefined) c.fail([...at, "upstream"], upstreamExpected, { problem: "missing required key" });
-  const upstream = c.string([...at, "upstream"], t.upstream, upstreamExpected);
-  if (!upstreamNames.includes(upstream)) {
-    c.fail([...at, "upstream"], upstreamExpected, { got: upstream });
-  }
-
   const route: RouteConfig = {
     match,
     kind,
     pattern,
-    upstream,
     split: [],
+    indexFiles: ["index.html"],
     params: checkParams(c, [...at, "params"], t.params),
     index_in_file: i,
+    deny: t.access === undefined ? false : checkAccess(c, [...at, "access"], t.access),
+    interceptErrors: t.intercept_errors === undefined ? false : checkBool(c, [...at, "intercept_errors"], t.intercept_errors),
+    addHeaders: t.add_headers === undefined ? [] : checkAddHeaders(c, [...at, "add_headers"], t.add_headers),
+    hideHeaders: t.hide_headers === undefined ? [] : checkHideHeaders(c, [...at, "hide_headers"], t.hide_headers),
+    gzipStatic: t.gzip_static === undefined ? true : checkBool(c, [...at, "gzip_static"], t.gzip_static),
   };
   if (regex) route.regex = regex;
+  if (t.return !== undefined) route.return = checkReturn(c, [...at, "return"], t.return);
+  if (t.error_pages !== undefined) route.errorPages = checkErrorPages(c, [...at, "error_pages"], t.error_pages);
+  if (t.expires !== undefined) {
+    const e = checkExpires(c, [...at, "expires"], t.expires);
+    if (e !== undefined) route.expires = e;
+  }
+  const needsAssets = (key: string, why: string) => {
+    if (!hasAssets) {
+      c.fail([...at, key], "an [assets] table to serve files from", {
+        problem: why,
+        hint: 'add [assets] with directory = "public" (relative to this file), or give the route an upstream',
+      });
+    }
+  };
+  if (t.try_files !== undefined) {
+    route.tryFiles = checkTryFiles(c, [...at, "try_files"], t.try_files);
+    needsAssets("try_files", "try_files looks for files, and no [assets] are configured");
+  }
+
+  const defined = upstreamNames.length ? upstreamNames.map((n) => JSON.stringify(n)).join(", ") : "none are defined";
+  const upstreamExpected = `the name of an upstream defined under [upstreams] (${defined})`;
+  if (t.upstream === undefined) {
+    for (const k of ["root", "split", "script"] as const) {
+      if (t[k] !== undefined) {
+        c.fail([...at, k], `no ${k} without upstream`, {
+          problem: `${k} says how to run a script on an upstream; this route has none (it serves files from [assets])`,
+          hint: `add upstream = "..." or remove ${k}`,
+        });
+      }
+    }
+    if (t.index !== undefined) route.indexFiles = checkIndexList(c, [...at, "index"], t.index);
+    if (route.return === undefined && !route.deny && route.tryFiles === undefined && !hasAssets) {
+      c.fail([...at, "upstream"], `${upstreamExpected}, or an [assets] table for the route to serve files from`, {
+        problem: "missing: a route without an upstream serves files, and no [assets] are configured",
+      });
+    }
+    return route;
+  }
+
+  const upstream = c.string([...at, "upstream"], t.upstream, upstreamExpected);
+  if (!upstreamNames.includes(upstream)) {
+    c.fail([...at, "upstream"], upstreamExpected, { got: upstream });
+  }
+  route.upstream = upstream;
 
   if (t.root === undefined) {
     for (const k of ["index", "split", "script"] as const) {
@@ -110,6 +167,7 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
     }
   }
   route.index = t.index === undefined ? "index.php" : checkIndex(c, [...at, "index"], t.index);
+  route.indexFiles = [route.index];
   route.split = t.split === undefined ? [".php"] : checkSplit(c, [...at, "split"], t.split);
   return route;
 }
@@ -203,7 +261,7 @@ function checkParams(c: Checker, at: Array<string | number>, v: unknown): Record
     if (!PARAM_NAME_RE.test(name)) {
       c.fail(p, "a param name made of A-Z, a-z, 0-9 and _", { problem: `invalid param name ${JSON.stringify(name)}` });
     }
-    if (isOwnedParam(name)) {
+    if (isOwnedParam(name) && !OVERRIDABLE_PARAMS.includes(name)) {
       const upper = name.toUpperCase();
       c.fail(p, "a name the gateway does not set itself", {
         problem: upper.startsWith("HTTP_")

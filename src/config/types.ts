@@ -73,11 +73,16 @@ export interface RouteConfig {
   pattern: string;
   /** Compiled once at load for regex kinds. */
   regex?: RegExp;
-  upstream: string;
+  /** Absent: the route serves files from [assets] (or only returns / denies). */
+  upstream?: string;
   /** DOCUMENT_ROOT; absent means "app mode": SCRIPT_NAME "", PATH_INFO = decoded path. */
   root?: string;
-  /** Appended to paths ending in "/" (default "index.php" when root is set). */
+  /** Appended to paths ending in "/" before splitting (default "index.php" when root is set). */
   index?: string;
+  /** index, as a list: tried in order for a directory URL on a files route (default
+   *  ["index.html"]); a name the exclude list keeps from being served ("index.php") is routed
+   *  again as <dir>/<name>, query kept. */
+  indexFiles: string[];
   /** Script extensions (default [".php"] when root is set). */
   split: string[];
   /** Front controller (needs root): every request on the route runs this script, e.g.
@@ -87,6 +92,54 @@ export interface RouteConfig {
   params: Record<string, string>;
   /** 0-based position in the file, for logs. */
   index_in_file: number;
+  /** try_files, nginx's: every entry but the last is a file (or, ending in "/", a directory)
+   *  to look for; the last is a URI routed again, or "=CODE". Variables are expanded. */
+  tryFiles?: string[];
+  /** access = ["deny all"]: answered 403, nothing forwarded. */
+  deny: boolean;
+  /** return, nginx's: a status with an optional text or (3xx) URL, variables expanded. */
+  return?: ReturnRule;
+  /** error_pages on this route; replaces [gateway] error_pages entirely when set (nginx's
+   *  inheritance). */
+  errorPages?: ErrorPages;
+  /** intercept_errors, default false: the origin's 4xx/5xx answers get the error pages too. */
+  interceptErrors: boolean;
+  /** expires: seconds for Cache-Control max-age / Expires; "epoch" = -1 (no-cache);
+   *  "max" = 10 years; absent = no header. */
+  expires?: number | "epoch" | "max";
+  /** add_headers, set on every response of the route (nginx's add_header … always). */
+  addHeaders: Array<[string, string]>;
+  /** hide_headers, lower-case: removed from the route's responses. */
+  hideHeaders: string[];
+  /** gzip_static, default true: a .br or .gz sibling is served to a client that accepts it. */
+  gzipStatic: boolean;
+}
+
+export interface ReturnRule {
+  status: number;
+  /** The body text (for non-redirects) or the Location (for 301, 302, 303, 307, 308). */
+  text?: string;
+}
+
+/** Status → a path in the assets (an error page keeps the original status). */
+export type ErrorPages = Record<number, string>;
+
+/** [assets]: the files the gateway serves (Workers Static Assets on the edge, a directory in
+ *  `edgepass dev` and on the Node host). */
+export interface AssetsConfig {
+  /** directory as written in the config. */
+  directory: string;
+  /** The directory resolved against the config file's folder, when that is known; X-Sendfile
+   *  paths must lie inside it. */
+  absoluteDirectory?: string;
+  /** r2: the name of an R2 bucket binding that holds files added at run time (uploads). */
+  r2?: string;
+  /** exclude, default [".*", "*.php"]: globs matched against each path segment; a match is
+   *  never served as a file. */
+  exclude: string[];
+  /** internal: path prefixes served only through X-Accel-Redirect / X-Sendfile (404 when
+   *  requested directly). */
+  internal: string[];
 }
 
 export interface GatewaySettings {
@@ -101,6 +154,9 @@ export interface GatewaySettings {
   /** admin_path, default "" (off): a path such as "/_edgepass/pools" where GET answers the
    *  pools' statistics as JSON. */
   adminPath: string;
+  /** error_pages, default {}: status → a page in the assets, for the gateway's own errors and
+   *  (with intercept_errors) the origin's. */
+  errorPages: ErrorPages;
 }
 
 export interface GatewayConfig {
@@ -109,4 +165,6 @@ export interface GatewayConfig {
   gateway: GatewaySettings;
   upstreams: Record<string, UpstreamConfig>;
   routes: RouteConfig[];
+  /** [assets]; absent: no files are served. */
+  assets?: AssetsConfig;
 }

@@ -37,7 +37,9 @@ export const MAX_DURATION_MS = 2 ** 31 - 1;
 export const DURATION_EXPECTED =
   'a duration: a string like "250ms", "5s", "2m" or "1m30s", or an integer number of seconds';
 
-export function parseDuration(v: unknown): Parsed {
+/** `max`: timers past 2^31-1 ms fire at once, so timeouts stop there; a cache lifetime
+ *  (expires) is no timer and may be longer. */
+export function parseDuration(v: unknown, max = MAX_DURATION_MS): Parsed {
   let ms: number;
   if (typeof v === "number") {
     if (!Number.isInteger(v)) return { ok: false };
@@ -66,6 +68,6 @@ export function parseDuration(v: unknown): Parsed {
     return { ok: false };
   }
   if (ms <= 0) return { ok: false, reason: "a timeout must be longer than zero" };
-  if (ms > MAX_DURATION_MS) return { ok: false, reason: `the longest timeout is ${MAX_DURATION_MS} ms (about 24 days)` };
+  if (ms > max) return { ok: false, reason: `the longest timeout is ${MAX_DURATION_MS} ms (about 24 days)` };
   return { ok: true, value: ms };
 }

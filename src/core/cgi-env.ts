@@ -21,6 +21,8 @@ export interface CgiEnvInput {
   url: URL;
   /** The normalized, decoded path ($uri / $document_uri in nginx). */
   path: string;
+  /** The query without "?" ($args; try_files may have changed it). */
+  query?: string;
   split: ScriptSplit;
   route: RouteConfig;
   contentType: string | null;
@@ -35,7 +37,7 @@ export function cgiEnv(i: CgiEnvInput): Array<[string, string]> {
   const https = i.url.protocol === "https:";
   const port = i.url.port || (https ? "443" : "80");
   const env: Array<[string, string]> = [
-    ["QUERY_STRING", i.url.search.length > 1 ? i.url.search.slice(1) : ""],
+    ["QUERY_STRING", i.query ?? (i.url.search.length > 1 ? i.url.search.slice(1) : "")],
     ["REQUEST_METHOD", i.method],
     ["CONTENT_TYPE", i.contentType ?? ""],
     ["CONTENT_LENGTH", i.contentLength === null ? "" : String(i.contentLength)],
@@ -53,7 +55,8 @@ export function cgiEnv(i: CgiEnvInput): Array<[string, string]> {
   if (https) env.push(["HTTPS", "on"]);
   env.push(
     ["GATEWAY_INTERFACE", "CGI/1.1"],
-    ["SERVER_SOFTWARE", i.software],
+    // A route's params may name it (WordPress looks for "nginx" or "Apache" in it).
+    ["SERVER_SOFTWARE", i.route.params.SERVER_SOFTWARE ?? i.software],
     ["REMOTE_ADDR", i.client.remoteAddr ?? ""],
     ["REMOTE_PORT", i.client.remotePort ?? ""],
     ["SERVER_ADDR", i.client.serverAddr ?? ""],
@@ -62,6 +65,6 @@ export function cgiEnv(i: CgiEnvInput): Array<[string, string]> {
     // PHP built with --enable-force-cgi-redirect refuses to run without it.
     ["REDIRECT_STATUS", "200"],
   );
-  for (const [k, v] of Object.entries(i.route.params)) env.push([k, v]);
+  for (const [k, v] of Object.entries(i.route.params)) if (k !== "SERVER_SOFTWARE") env.push([k, v]);
   return env;
 }

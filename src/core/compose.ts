@@ -15,16 +15,20 @@ export interface Built {
 /** Everything createGateway needs but the config. */
 export type HostDeps = Omit<GatewayDeps, "config">;
 
-/** Returns a builder that keeps the last result for the same text and source. */
-export function gatewayBuilder(deps: () => HostDeps): (text: string, source: string) => Built | GatewayError {
+/** How a host reads its config text (where relative paths resolve, which host it runs on). */
+export type Load = (text: string, source: string) => GatewayConfig;
+
+/** Returns a builder that keeps the last result for the same text and source. `deps` may
+ *  depend on the config (the file store its [assets] name). */
+export function gatewayBuilder(deps: (config: GatewayConfig) => HostDeps, load: Load = loadConfig): (text: string, source: string) => Built | GatewayError {
   let cached: { key: string; built: Built | GatewayError } | undefined;
   return (text, source) => {
     const key = source + "\0" + text;
     if (cached?.key === key) return cached.built;
     let built: Built | GatewayError;
     try {
-      const config = loadConfig(text, source);
-      built = { gateway: createGateway({ config, ...deps() }), config };
+      const config = load(text, source);
+      built = { gateway: createGateway({ config, ...deps(config) }), config };
     } catch (e) {
       built = new GatewayError(Codes.CONFIG_INVALID, 500, `The gateway configuration is invalid: ${e instanceof Error ? e.message : String(e)}`);
     }

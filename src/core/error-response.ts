@@ -6,10 +6,14 @@ import type { Logger } from "./log.js";
 
 const REASONS: Record<number, string> = {
   400: "Bad Request",
+  403: "Forbidden",
   404: "Not Found",
+  405: "Method Not Allowed",
   408: "Request Timeout",
   411: "Length Required",
+  412: "Precondition Failed",
   413: "Content Too Large",
+  416: "Range Not Satisfiable",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   502: "Bad Gateway",

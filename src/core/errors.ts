@@ -42,4 +42,18 @@ export const Codes = {
   UPSTREAM_POOL_FAILED: "UPSTREAM_POOL_FAILED",
   /** The client went away before the answer (499, nginx's number; only the log sees it). */
   CLIENT_GONE: "CLIENT_GONE",
+  /** No file at the path (or one the exclude list keeps private, or an internal path). */
+  FILE_NOT_FOUND: "FILE_NOT_FOUND",
+  /** access = ["deny all"] on the route. */
+  ACCESS_DENIED: "ACCESS_DENIED",
+  /** A directory URL with no index file (nginx: "directory index … is forbidden"). */
+  DIRECTORY_INDEX_FORBIDDEN: "DIRECTORY_INDEX_FORBIDDEN",
+  /** try_files or an index routed a request again more than 10 times. */
+  INTERNAL_REDIRECT_CYCLE: "INTERNAL_REDIRECT_CYCLE",
+  /** [assets] is configured but the host gave the gateway no file store (binding missing). */
+  ASSETS_UNAVAILABLE: "ASSETS_UNAVAILABLE",
+  /** A route's return = "CODE" answered an error status. */
+  RETURNED: "RETURNED",
+  /** The origin's X-Accel-Redirect / X-Sendfile named a file that cannot be served. */
+  ACCEL_REFUSED: "ACCEL_REFUSED",
 } as const;

@@ -124,11 +124,14 @@ export async function startPhpFpm(opts: PhpFpmOptions = {}): Promise<PhpFpm> {
 export function publicCopy(src: string): string {
   const dir = mkdtempSync(join(tmpdir(), "edgepass-www-"));
   cpSync(src, dir, { recursive: true });
-  const walk = (p: string) => {
-    const isDir = statSync(p).isDirectory();
-    chmodSync(p, isDir ? 0o755 : 0o644);
-    if (isDir) for (const f of readdirSync(p)) walk(join(p, f));
-  };
-  walk(dir);
+  chmodTree(dir, false);
   return dir;
+}
+
+/** Every directory and file under `root`: readable by all (0755/0644), or with `writable`
+ *  writable by all too (0777/0666), for php-fpm's unprivileged workers. */
+export function chmodTree(root: string, writable: boolean): void {
+  const isDir = statSync(root).isDirectory();
+  chmodSync(root, isDir ? (writable ? 0o777 : 0o755) : writable ? 0o666 : 0o644);
+  if (isDir) for (const f of readdirSync(root)) chmodTree(join(root, f), writable);
 }

@@ -2,6 +2,7 @@
 // framed by Content-Length or chunked, whether a chunked body ended with its terminator, and
 // whether the connection ended before the declared length. A fetch() client hides all of
 // this (it decodes codings and merges framing errors into one exception).
+import http from "node:http";
 import net from "node:net";
 
 export interface WireResponse {
@@ -169,4 +170,25 @@ function wholeResponseLength(buf: Buffer, method: string): number | null {
     return fin < 0 ? null : fin + 7;
   }
   return null;
+}
+
+/** One exchange through node:http (its framing, our view of the bytes): no decompression and no
+ *  redirect following, which fetch() would do. */
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export function raw(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: opts.method ?? "GET", headers: opts.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(opts.body);
+  });
 }

@@ -71,6 +71,17 @@ describe("edgepass CLI", () => {
     expect(stdout).not.toContain("listening");
   });
 
+  it("refuses --files other than disk or assets, and an [assets] directory that is not there", async () => {
+    const files = await finished(["dev", "--config", writeConfig("ok.toml", goodConfig(9000)), "--files", "r2"]);
+    expect(files.code).toBe(2);
+    expect(files.stderr).toContain('--files takes "disk" or "assets", got "r2"');
+    const file = writeConfig("site.toml", `[assets]\ndirectory = "no-such-dir"\n[[routes]]\nmatch = "/"\n`);
+    const missing = await finished(["dev", "--config", file]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`assets.directory: ${path.join(dir, "no-such-dir")} is not a directory`);
+    expect(missing.stdout).not.toContain("listening");
+  });
+
   it("exits 2 when the config file cannot be read", async () => {
     const { code, stderr } = await finished(["dev", "--config", "missing.toml"]);
     expect(code).toBe(2);

@@ -418,7 +418,7 @@ describe("[[routes]]", () => {
     expectError(UPSTREAM + ROUTE + `[[routes]]\nmatch = "/x"\n`, {
       line: 7,
       key: "routes[1].upstream",
-      says: ["missing required key", 'under [upstreams] ("php")'],
+      says: ["missing: a route without an upstream serves files, and no [assets] are configured", 'under [upstreams] ("php")'],
     });
   });
 

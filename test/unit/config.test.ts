@@ -23,6 +23,7 @@ describe("defaults", () => {
       underscoresInHeaders: false,
       serverName: "",
       adminPath: "",
+      errorPages: {},
     });
   });
 
@@ -111,6 +112,7 @@ describe("gateway settings", () => {
       underscoresInHeaders: true,
       serverName: "example.com",
       adminPath: "",
+      errorPages: {},
     });
   });
 });

@@ -16,6 +16,12 @@ function route(over: Partial<RouteConfig> = {}): RouteConfig {
     split: [".php"],
     params: {},
     index_in_file: 0,
+    indexFiles: ["index.php"],
+    deny: false,
+    interceptErrors: false,
+    addHeaders: [],
+    hideHeaders: [],
+    gzipStatic: true,
     ...over,
   };
 }

@@ -53,3 +53,10 @@ it("exports the UpstreamPool Durable Object class the UPSTREAM_POOL binding name
   expect(worker).toMatch(/export\s*\{[^}]*\bUpstreamPool\b[^}]*\}/);
   expect(readFileSync(path.join(root, "wrangler.toml"), "utf8")).toMatch(/class_name = "UpstreamPool"[\s\S]*new_sqlite_classes = \["UpstreamPool"\]/);
 });
+
+it("wrangler.toml serves Workers Static Assets the way edgepass dev --files assets does: the Worker first, a path is that file", async () => {
+  const { parse } = await import("smol-toml");
+  const { ASSETS_BINDING, ASSETS_CONFIG } = await import("../../src/adapter/node/miniflare.js");
+  const assets = (parse(readFileSync(path.join(root, "wrangler.toml"), "utf8")) as { assets: Record<string, unknown> }).assets;
+  expect(assets).toMatchObject({ binding: ASSETS_BINDING, run_worker_first: true, ...ASSETS_CONFIG });
+});

@@ -5,24 +5,33 @@ import { createCodec } from "../../src/codec/index.js";
 import { loadConfig } from "../../src/config/load.js";
 import { createGateway } from "../../src/core/gateway.js";
 import { dialCloudflare } from "../../src/adapter/cloudflare/dial.js";
+import { filesFor, type GatewayEnv } from "../../src/adapter/cloudflare/handler.js";
 
 export interface Harness {
   fetch(path: string, init?: RequestInit): Promise<Response>;
   lines: string[];
 }
 
-export function harness(toml: string): Harness {
+/** `env`: the bindings the gateway's file stores come from (ASSETS, an R2 bucket), as the
+ *  Worker handler finds them. */
+export function harness(toml: string, env?: GatewayEnv): Harness {
   const lines: string[] = [];
+  const config = loadConfig(toml, "test.toml");
   const gateway = createGateway({
-    config: loadConfig(toml, "test.toml"),
+    config,
     codec: createCodec(wasm),
     dial: dialCloudflare,
     sink: (_level, line) => lines.push(line),
+    files: env ? filesFor(config, env) : null,
   });
   return {
     lines,
     fetch: (path, init) =>
-      gateway(new Request(`http://gw.test${path}`, init), { remoteAddr: "203.0.113.7", requestId: `t${lines.length}` }),
+      gateway(new Request(`http://gw.test${path}`, init), {
+        remoteAddr: "203.0.113.7",
+        requestId: `t${lines.length}`,
+        acceptEncoding: init?.headers ? new Headers(init.headers).get("accept-encoding") : null,
+      }),
   };
 }
 

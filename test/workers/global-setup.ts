@@ -20,6 +20,8 @@ declare module "vitest" {
     roguePort: number;
     rogueStreamPort: number;
     uwsgiPorts: { fastcgi: number; scgi: number; uwsgi: number; http: number };
+    /** test/fixtures/site, absolute: the ASSETS binding's directory (X-Sendfile paths). */
+    siteDir: string;
   }
 }
 
@@ -28,6 +30,7 @@ export default async function setup(project: TestProject) {
   const fpm = await startPhpFpm({ maxChildren: 4 });
   project.provide("phpPort", fpm.port);
   project.provide("phpRoot", root);
+  project.provide("siteDir", join(here, "..", "fixtures", "site"));
   // A port nothing listens on, for the "origin not running" case.
   project.provide("deadPort", await freePort());
   const rogue = await startRogueFastcgi();

@@ -4,6 +4,11 @@
 // deploy is obvious rather than silent. With the UPSTREAM_POOL binding, requests for pooled
 // upstreams go to their pool object (pool-client.ts); without it everything is direct.
 import { createCodec } from "../../codec/index.js";
+import type { GatewayConfig } from "../../config/types.js";
+import { loadConfig } from "../../config/load.js";
+import { layeredStore, type FileStore } from "../../edge/file-store.js";
+import { storeOverFetch } from "../../edge/store-wire.js";
+import { assetsStore, r2Store } from "./assets-store.js";
 import { gatewayBuilder, type Built } from "../../core/compose.js";
 import { requestLogger } from "../../core/log.js";
 import { GatewayError } from "../../core/errors.js";
@@ -17,7 +22,35 @@ export interface GatewayEnv {
   EDGEPASS_CONFIG_SOURCE?: string;
   /** The UpstreamPool Durable Object namespace (wrangler.toml); optional. */
   UPSTREAM_POOL?: PoolNamespace;
+  /** The folder a relative [assets] directory is resolved against (`edgepass dev` sets it to
+   *  the config file's folder); X-Sendfile paths must lie inside that directory. */
+  EDGEPASS_CONFIG_DIR?: string;
+  /** Workers Static Assets (wrangler.toml [assets] binding). */
+  ASSETS?: Fetcher;
+  /** `edgepass dev`: the assets directory on the Node side, read live (store-wire.ts). Wins
+   *  over ASSETS when both are bound. */
+  EDGEPASS_FILES?: Fetcher;
+  /** [assets] r2 names an R2 bucket binding; it is looked up here by that name. */
+  [binding: string]: unknown;
 }
+
+/** The files the config's [assets] are served from: the assets (deployed, or dev's live
+ *  directory), then the R2 bucket for files added at run time. */
+export function filesFor(config: GatewayConfig, env: GatewayEnv): FileStore | null {
+  if (!config.assets) return null;
+  const stores: FileStore[] = [];
+  if (env.EDGEPASS_FILES) stores.push(storeOverFetch((r) => env.EDGEPASS_FILES!.fetch(r)));
+  else if (env.ASSETS) stores.push(assetsStore(env.ASSETS));
+  const r2 = config.assets.r2 ? (env[config.assets.r2] as R2Bucket | undefined) : undefined;
+  if (r2) stores.push(r2Store(r2));
+  return stores.length ? layeredStore(stores) : null;
+}
+
+/** How the Worker and the pool object read the config text. */
+export const loaderFor = (env: GatewayEnv) => (text: string, source: string) => loadConfig(text, source, env.EDGEPASS_CONFIG_DIR);
+
+/** The bindings a built gateway holds on to; another set (a test's env) rebuilds it. */
+export const bindingsOf = (env: GatewayEnv): unknown[] => Object.values(env).filter((v) => typeof v === "object");
 
 /** The config text and the name errors give it: EDGEPASS_CONFIG when set, else the bundled file. */
 export function configOf(env: GatewayEnv, defaultConfig: string): { text: string; source: string } {
@@ -25,21 +58,26 @@ export function configOf(env: GatewayEnv, defaultConfig: string): { text: string
   return { text: env.EDGEPASS_CONFIG, source: env.EDGEPASS_CONFIG_SOURCE ?? "EDGEPASS_CONFIG" };
 }
 
-// One builder per isolate and pool binding (a test may run the handler with and without one).
-let builder: { pool: PoolNamespace | undefined; wasm: WebAssembly.Module; build: ReturnType<typeof gatewayBuilder> } | undefined;
+// One builder per isolate and set of bindings (a test may run the handler with several).
+let builder: { bindings: unknown[]; wasm: WebAssembly.Module; build: ReturnType<typeof gatewayBuilder> } | undefined;
 
 function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string): Built | GatewayError {
-  if (!builder || builder.pool !== env.UPSTREAM_POOL || builder.wasm !== wasm) {
+  const bindings = bindingsOf(env);
+  if (!builder || builder.wasm !== wasm || builder.bindings.length !== bindings.length || builder.bindings.some((b, i) => b !== bindings[i])) {
     const pool = env.UPSTREAM_POOL;
     builder = {
-      pool,
+      bindings,
       wasm,
-      build: gatewayBuilder(() => ({
-        codec: createCodec(wasm),
-        dial: dialCloudflare,
-        respond: respondWorkerd,
-        handOff: pool ? handOffTo(pool) : undefined,
-      })),
+      build: gatewayBuilder(
+        (config) => ({
+          codec: createCodec(wasm),
+          dial: dialCloudflare,
+          respond: respondWorkerd,
+          files: filesFor(config, env),
+          handOff: pool ? handOffTo(pool) : undefined,
+        }),
+        loaderFor(env),
+      ),
     };
   }
   const { text, source } = configOf(env, defaultConfig);

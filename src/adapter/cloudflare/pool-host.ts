@@ -13,17 +13,21 @@ import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js
 import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { dialCloudflare } from "./dial.js";
 import { respondToWorker } from "./respond.js";
-import { configOf, type GatewayEnv } from "./handler.js";
+import { configOf, loaderFor, type GatewayEnv } from "./handler.js";
 import { HOP_HEADER, type HopInfo } from "./pool-client.js";
 
 export class PoolHost {
   private readonly pools = new PoolRegistry();
-  private readonly build = gatewayBuilder(() => ({
-    codec: createCodec(this.wasm),
-    dial: dialCloudflare,
-    respond: respondToWorker,
-    exchanges: { fastcgi: pooledFastcgiExchange(this.pools), http: pooledHttpExchange(this.pools) },
-  }));
+  private readonly build = gatewayBuilder(
+    () => ({
+      codec: createCodec(this.wasm),
+      dial: dialCloudflare,
+      respond: respondToWorker,
+      exchanges: { fastcgi: pooledFastcgiExchange(this.pools), http: pooledHttpExchange(this.pools) },
+    }),
+    // Lazy: the constructor's parameters are not assigned yet when fields initialize.
+    (text, source) => loaderFor(this.env)(text, source),
+  );
 
   constructor(
     private readonly env: GatewayEnv,

@@ -7,7 +7,9 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
-import { Miniflare } from "miniflare";
+import { Miniflare, Response as MiniflareResponse, type Request as MiniflareRequest } from "miniflare";
+import { serveStoreRequest } from "../../edge/store-wire.js";
+import { diskStore } from "./disk-store.js";
 
 /** Must match wrangler.toml. */
 export const COMPATIBILITY_DATE = "2026-04-20";
@@ -126,6 +128,17 @@ export interface RunGatewayOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
+  /** The config file's folder (env.EDGEPASS_CONFIG_DIR): a relative [assets] directory and
+   *  X-Sendfile paths are resolved against it. */
+  configDir?: string;
+  /** The [assets] directory, absolute, when the config has one. */
+  assetsDirectory?: string;
+  /** "disk" (default): the directory read live on every request, through a service binding,
+   *  so files added while running are served. "assets": Workers Static Assets, exactly as
+   *  deployed (a snapshot miniflare takes at start). */
+  filesFrom?: "disk" | "assets";
+  /** [assets] r2: a local R2 bucket under that binding name (in memory). */
+  r2Bucket?: string;
 }
 
 export interface RunningGateway {
@@ -174,15 +187,19 @@ export async function runGateway(opts: RunGatewayOptions = {}): Promise<RunningG
   const bindings: Record<string, string> = {};
   if (opts.configText !== undefined) bindings.EDGEPASS_CONFIG = opts.configText;
   if (opts.configSource !== undefined) bindings.EDGEPASS_CONFIG_SOURCE = opts.configSource;
+  if (opts.configDir !== undefined) bindings.EDGEPASS_CONFIG_DIR = opts.configDir;
+  const files = filesOptions(opts);
   const mf = withoutSignalExit(
     () =>
       new Miniflare({
+        name: "edgepass",
         modules: bundle.modules,
         modulesRoot: bundle.modulesRoot,
         compatibilityDate: COMPATIBILITY_DATE,
         compatibilityFlags: COMPATIBILITY_FLAGS,
         bindings,
         durableObjects: DURABLE_OBJECTS,
+        ...files,
         host,
         port,
       }),
@@ -197,4 +214,32 @@ export async function runGateway(opts: RunGatewayOptions = {}): Promise<RunningG
   const shownHost = host.includes(":") ? `[${host}]` : host;
   const actualPort = Number(url.port);
   return { origin: `http://${shownHost}:${actualPort}`, port: actualPort, dispose: () => mf.dispose() };
+}
+
+/** wrangler.toml's [assets] settings, for the "assets" mode: the Worker runs first on every
+ *  request, and a path means exactly that file (no .html guessing, no 404 page of its own). */
+export const ASSETS_BINDING = "ASSETS";
+export const ASSETS_CONFIG = { html_handling: "none", not_found_handling: "none" } as const;
+
+function filesOptions(opts: RunGatewayOptions) {
+  const out: {
+    serviceBindings?: Record<string, (request: MiniflareRequest) => Promise<MiniflareResponse>>;
+    assets?: { directory: string; binding: string; routerConfig: { invoke_user_worker_ahead_of_assets: boolean; has_user_worker: boolean }; assetConfig: typeof ASSETS_CONFIG };
+    r2Buckets?: string[];
+  } = {};
+  if (opts.r2Bucket) out.r2Buckets = [opts.r2Bucket];
+  const dir = opts.assetsDirectory;
+  if (dir === undefined) return out;
+  if (opts.filesFrom === "assets") {
+    out.assets = { directory: dir, binding: ASSETS_BINDING, routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true }, assetConfig: ASSETS_CONFIG };
+    return out;
+  }
+  const store = diskStore(dir);
+  out.serviceBindings = {
+    EDGEPASS_FILES: async (request) => {
+      const res = await serveStoreRequest(store, new Request(request.url, { method: request.method, headers: request.headers as unknown as HeadersInit }));
+      return new MiniflareResponse(res.body as never, { status: res.status, headers: [...res.headers] });
+    },
+  };
+  return out;
 }

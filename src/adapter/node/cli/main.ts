@@ -4,9 +4,11 @@
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.js";
 
 const USAGE = `usage:
-  edgepass dev --config FILE [--port N] [--host H]
+  edgepass dev --config FILE [--port N] [--host H] [--files disk|assets]
       Validate FILE, then run the gateway Worker locally (workerd via Miniflare) with FILE as
-      its config. Nothing starts when FILE is invalid.
+      its config. Nothing starts when FILE is invalid. [assets] files are read from disk on
+      every request (--files disk, the default: files added while running are served), or
+      through Workers Static Assets as deployed (--files assets: a snapshot taken at start).
   edgepass demo [--port N] [--host H]
       Start a built-in FastCGI demo app (no PHP needed) and the gateway in front of it.
   edgepass inspect FILE [--protocol P] [--as SIDE] [--format F]
@@ -21,6 +23,7 @@ options:
   -c, --config FILE   edgepass config (TOML)
       --port N        port to listen on (default 8787; 0 picks a free one)
       --host H        address to listen on (default 127.0.0.1)
+      --files MODE    where dev serves [assets] from: disk (default) or assets
   -h, --help          show this help
 `;
 

@@ -1,0 +1,129 @@
+// The keys that make a route more than a pass-through: try_files, access, return, error
+// pages, expires and the header policy. Each is parsed once at load, variables included, so a
+// typo is a startup error with the line, never a 500 at request time.
+import type { ErrorPages, ReturnRule, RouteConfig } from "./types.js";
+import { KNOWN_VARIABLES, unknownVariable } from "../edge/variables.js";
+import { stringList } from "./assets.js";
+import { Checker, CONTROL_RE, type Table } from "./checker.js";
+import { parseDuration } from "./units.js";
+
+type At = Array<string | number>;
+
+const REDIRECTS = [301, 302, 303, 307, 308];
+const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function checkVariables(c: Checker, at: At, s: string): void {
+  const unknown = unknownVariable(s);
+  if (unknown !== null) {
+    c.fail(at, `only the variables ${KNOWN_VARIABLES.map((v) => "$" + v).join(", ")}`, { problem: `unknown variable $${unknown}`, got: s });
+  }
+}
+
+export function checkTryFiles(c: Checker, at: At, v: unknown): string[] {
+  const expected = 'an array of files to try and a last URI or "=CODE", e.g. ["$uri", "$uri/", "/index.php?$args"]';
+  const list = stringList(c, at, v, expected, (s) => (s === "" || CONTROL_RE.test(s) ? "a non-empty entry without control characters" : null));
+  if (list.length < 2) c.fail(at, expected, { got: v, problem: "try_files needs at least one file and a last URI or =CODE" });
+  list.forEach((s, i) => {
+    checkVariables(c, [...at, i], s);
+    if (s.startsWith("@")) {
+      c.fail([...at, i], 'a file, a URI or "=CODE"', { problem: "named locations (@name) do not exist in edgepass", hint: "route to a path instead, e.g. \"/index.php?$args\"", got: s });
+    }
+    const last = i === list.length - 1;
+    if (s.startsWith("=")) {
+      if (!last) c.fail([...at, i], "=CODE only as the last entry", { got: s });
+      const code = Number(s.slice(1));
+      if (!/^=\d{3}$/.test(s) || code < 200 || code > 599) c.fail([...at, i], 'a status such as "=404"', { got: s });
+    } else if (!s.startsWith("/") && !s.startsWith("$")) {
+      c.fail([...at, i], 'a path starting with "/" or a variable such as "$uri"', { got: s });
+    }
+  });
+  return list;
+}
+
+/** access: only "deny all" and "allow all" for now; address rules need the client-address
+ *  machinery of the firewall. Returns true when the route denies. */
+export function checkAccess(c: Checker, at: At, v: unknown): boolean {
+  const expected = 'an array of rules; "deny all" (or "allow all")';
+  const rules = stringList(c, at, v, expected, (s) => (/^(allow|deny)\s+all$/.test(s.trim()) ? null : '"deny all" or "allow all" (rules for addresses are not supported yet)'));
+  // nginx applies the first rule that matches; with "all" that is the first rule.
+  return rules.length > 0 && rules[0].trim().startsWith("deny");
+}
+
+export function checkReturn(c: Checker, at: At, v: unknown): ReturnRule {
+  const expected = 'nginx\'s return: "404", "301 https://$host$request_uri", "200 text", or a URL (302)';
+  if (typeof v === "number") v = String(v);
+  const s = c.string(at, v, expected).trim();
+  if (CONTROL_RE.test(s)) c.fail(at, expected, { got: s });
+  checkVariables(c, at, s);
+  const m = /^(\d{3})(?:\s+([\s\S]*))?$/.exec(s);
+  if (!m) {
+    if (/^(https?:\/\/|\$scheme)/.test(s)) return { status: 302, text: s };
+    c.fail(at, expected, { got: s });
+  }
+  const status = Number(m[1]);
+  if (status < 200 || status > 599 || status === 204 && m[2]) c.fail(at, expected, { got: s, problem: `${status} is not a status return can send` + (status === 204 ? " with a body" : "") });
+  const rule: ReturnRule = { status };
+  if (m[2] !== undefined && m[2] !== "") rule.text = m[2];
+  if (REDIRECTS.includes(status) && rule.text === undefined) c.fail(at, expected, { got: s, problem: `a ${status} needs the URL to redirect to` });
+  return rule;
+}
+
+export function checkErrorPages(c: Checker, at: At, v: unknown): ErrorPages {
+  const expected = 'a table of status = page, e.g. { 404 = "/errors/404.html", 502 = "/errors/50x.html" }';
+  const t: Table = c.table(at, v, expected);
+  const pages = Object.create(null) as ErrorPages;
+  for (const [k, page] of Object.entries(t)) {
+    const code = Number(k);
+    if (!/^\d{3}$/.test(k) || code < 300 || code > 599) c.fail([...at, k], "a status from 300 to 599", { got: k });
+    const p = c.string([...at, k], page, 'a path in the assets, e.g. "/errors/404.html"');
+    if (!p.startsWith("/") || CONTROL_RE.test(p) || p.includes("?") || /\/\.\.?(\/|$)/.test(p)) {
+      c.fail([...at, k], 'a path in the assets starting with "/", e.g. "/errors/404.html"', { got: p });
+    }
+    pages[code] = p;
+  }
+  return pages;
+}
+
+export function checkExpires(c: Checker, at: At, v: unknown): RouteConfig["expires"] {
+  const expected = 'a duration such as "30d" or "12h", or "epoch" (no-cache), "max" or "off"';
+  if (v === "off") return undefined;
+  if (v === "epoch" || v === "max") return v;
+  const r = parseDuration(v, Number.MAX_SAFE_INTEGER);
+  if (!r.ok) c.fail(at, expected, { got: v, problem: r.reason });
+  return Math.floor(r.value / 1000);
+}
+
+export function checkAddHeaders(c: Checker, at: At, v: unknown): Array<[string, string]> {
+  const t: Table = c.table(at, v, 'a table of header = value, e.g. { "Strict-Transport-Security" = "max-age=63072000" }');
+  const out: Array<[string, string]> = [];
+  for (const [name, value] of Object.entries(t)) {
+    if (!HEADER_NAME_RE.test(name)) c.fail([...at, name], "a header name (letters, digits, -)", { got: name });
+    const s = c.string([...at, name], value, "a string value");
+    if (/[\r\n\0]/.test(s)) c.fail([...at, name], "a value without CR, LF or NUL", { got: s });
+    checkVariables(c, [...at, name], s);
+    out.push([name, s]);
+  }
+  return out;
+}
+
+export function checkHideHeaders(c: Checker, at: At, v: unknown): string[] {
+  return stringList(c, at, v, 'an array of header names, e.g. ["X-Powered-By"]', (s) => (HEADER_NAME_RE.test(s) ? null : "a header name (letters, digits, -)")).map((s) =>
+    s.toLowerCase(),
+  );
+}
+
+export function checkBool(c: Checker, at: At, v: unknown): boolean {
+  if (typeof v !== "boolean") c.fail(at, "true or false", { got: v });
+  return v;
+}
+
+/** index: one name or a list; each a file name without "/". */
+export function checkIndexList(c: Checker, at: At, v: unknown): string[] {
+  const expected = 'a file name such as "index.php", or a list of them (no "/")';
+  const names = typeof v === "string" ? [v] : stringList(c, at, v, expected, () => null);
+  if (names.length === 0) c.fail(at, expected, { got: v });
+  names.forEach((n, i) => {
+    if (n === "" || n === "." || n === ".." || /[\\/]/.test(n) || CONTROL_RE.test(n)) c.fail(typeof v === "string" ? at : [...at, i], expected, { got: n });
+  });
+  return names;
+}

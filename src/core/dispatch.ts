@@ -1,0 +1,145 @@
+// What to do with a request before any origin is involved: nginx's location phase and the
+// static module. Internal paths are refused, the route is picked, access and return apply,
+// try_files and index files may route the request again (nginx's internal redirects, at most
+// 10), and a route without an upstream serves the file. What is left is a decision to forward:
+// the route and the URI (changed by try_files) the origin should see.
+import type { GatewayConfig, RouteConfig } from "../config/types.js";
+import type { ExcludeMatcher } from "../edge/exclude.js";
+import type { FileStore } from "../edge/file-store.js";
+import { matchRoute } from "../edge/locations.js";
+import { directoryExists, fileExists, serveStatic } from "../edge/static.js";
+import { expandVariables, type RequestVars } from "../edge/variables.js";
+import { Codes, GatewayError } from "./errors.js";
+
+export interface Site {
+  config: GatewayConfig;
+  /** Where files come from; null when the host has none (no [assets], or no binding). */
+  files: FileStore | null;
+  exclude: ExcludeMatcher;
+}
+
+export interface Forward {
+  route: RouteConfig;
+  /** Decoded path the origin should see as its URI ($uri after try_files). */
+  path: string;
+  /** Query without "?" ($args after try_files). */
+  query: string;
+  /** try_files or an index changed the URI. */
+  rewritten: boolean;
+}
+
+export interface DispatchState {
+  /** The route that answered (or failed), for error pages and the header policy. */
+  route?: RouteConfig;
+  vars: RequestVars;
+  /** The client's own Accept-Encoding (see StaticRequest). */
+  acceptEncoding: string | null;
+}
+
+const MAX_INTERNAL_REDIRECTS = 10;
+const noExclude: ExcludeMatcher = () => false;
+
+export async function dispatch(site: Site, request: Request, state: DispatchState): Promise<Response | Forward> {
+  const vars = state.vars;
+  if (isInternal(site.config, vars.uri)) {
+    throw new GatewayError(Codes.FILE_NOT_FOUND, 404, `Nothing is served at ${vars.uri}.`, "internal path requested directly");
+  }
+  let rewritten = false;
+  for (let hops = 0; ; hops++) {
+    if (hops > MAX_INTERNAL_REDIRECTS) {
+      throw new GatewayError(Codes.INTERNAL_REDIRECT_CYCLE, 500, "The configuration routes this request in a cycle (try_files or index).", vars.uri);
+    }
+    const route = matchRoute(site.config.routes, vars.uri);
+    if (!route) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${vars.uri}.`);
+    state.route = route;
+    if (route.deny) throw new GatewayError(Codes.ACCESS_DENIED, 403, "Access to this path is denied.", `route ${route.match}`);
+    if (route.return) return answerReturn(route, vars);
+
+    let path = vars.uri;
+    if (route.tryFiles) {
+      const t = await tryFiles(site, route, vars);
+      if ("status" in t) throw new GatewayError(t.status === 404 ? Codes.FILE_NOT_FOUND : Codes.RETURNED, t.status, `Nothing is served at ${vars.uri}.`, "try_files");
+      if ("uri" in t) {
+        [vars.uri, vars.args] = [t.uri, t.args];
+        rewritten = true;
+        continue;
+      }
+      path = t.found;
+    }
+    if (route.upstream !== undefined) return { route, path, query: vars.args, rewritten: rewritten || path !== vars.uri };
+
+    const files = needFiles(site);
+    const search = vars.args ? `?${vars.args}` : "";
+    const out = await serveStatic(files, { method: request.method, headers: request.headers, path, search, acceptEncoding: state.acceptEncoding }, {
+      exclude: site.exclude,
+      indexFiles: route.indexFiles,
+      gzipStatic: route.gzipStatic,
+    });
+    switch (out.kind) {
+      case "response":
+        return out.response;
+      case "reroute":
+        vars.uri = out.path;
+        rewritten = true;
+        continue;
+      case "missing":
+        throw new GatewayError(Codes.FILE_NOT_FOUND, 404, `Nothing is served at ${vars.uri}.`);
+      case "forbidden":
+        throw new GatewayError(Codes.DIRECTORY_INDEX_FORBIDDEN, 403, "This directory has no index file.", path);
+    }
+  }
+}
+
+export function needFiles(site: Site): FileStore {
+  if (site.files) return site.files;
+  throw new GatewayError(
+    Codes.ASSETS_UNAVAILABLE,
+    500,
+    "This route serves files, but the gateway has no file store.",
+    "no ASSETS binding (wrangler.toml [assets] binding = \"ASSETS\") or no [assets] in the config",
+  );
+}
+
+export function isInternal(config: GatewayConfig, path: string): boolean {
+  return config.assets?.internal.some((p) => path.startsWith(p)) ?? false;
+}
+
+type TryResult = { found: string } | { uri: string; args: string } | { status: number };
+
+/** nginx's try_files: the first entry that names a file (or, ending in "/", a directory)
+ *  wins; otherwise the last entry is a URI routed again (its query replaces the request's
+ *  only when it has "?"), or "=CODE". A route with an upstream counts any file, the app's
+ *  own scripts included (try_files $uri =404 before PHP); a files route only what it may serve. */
+async function tryFiles(site: Site, route: RouteConfig, vars: RequestVars): Promise<TryResult> {
+  const files = needFiles(site);
+  const entries = route.tryFiles!;
+  const exclude = route.upstream !== undefined ? noExclude : site.exclude;
+  for (const entry of entries.slice(0, -1)) {
+    const p = expandVariables(entry, vars);
+    if (!p.startsWith("/")) continue;
+    if (p.endsWith("/")) {
+      if (!exclude(p) && (await directoryExists(files, p, route.indexFiles))) return { found: p };
+    } else if (await fileExists(files, p, exclude)) {
+      return { found: p };
+    }
+  }
+  const last = entries[entries.length - 1];
+  if (last.startsWith("=")) return { status: Number(last.slice(1)) };
+  const target = expandVariables(last, vars);
+  const q = target.indexOf("?");
+  return q < 0 ? { uri: target, args: vars.args } : { uri: target.slice(0, q), args: target.slice(q + 1) };
+}
+
+/** nginx's return: a redirect with Location, a text body, or an error status (which gets the
+ *  error pages like any other). */
+function answerReturn(route: RouteConfig, vars: RequestVars): Response {
+  const { status, text } = route.return!;
+  const value = text === undefined ? undefined : expandVariables(text, vars);
+  if ([301, 302, 303, 307, 308].includes(status)) {
+    return new Response(null, { status, headers: { location: value! } });
+  }
+  if (value === undefined && status >= 400) {
+    throw new GatewayError(status === 404 ? Codes.FILE_NOT_FOUND : Codes.RETURNED, status, `The configuration answers ${status} here.`, `route ${route.match}`);
+  }
+  return new Response(value ?? null, { status, headers: value === undefined ? {} : { "content-type": "text/plain; charset=utf-8" } });
+}

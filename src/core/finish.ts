@@ -1,0 +1,77 @@
+// The last step for every answer, whoever made it: an origin's X-Accel-Redirect / X-Sendfile
+// becomes the file, errors get their error page, and the route's header policy applies.
+import { accelTarget, KEPT_ON_REDIRECT } from "../edge/accel.js";
+import { errorPagePath, withErrorPage } from "../edge/error-pages.js";
+import { applyHeaderPolicy } from "../edge/headers.js";
+import { respondWithFile } from "../edge/static.js";
+import type { DispatchState, Site } from "./dispatch.js";
+import { needFiles } from "./dispatch.js";
+import { errorResponse } from "./error-response.js";
+import { Codes, GatewayError } from "./errors.js";
+import type { Logger } from "./log.js";
+
+export interface FinishContext {
+  site: Site;
+  request: Request;
+  state: DispatchState;
+  requestId: string;
+  log: Logger;
+}
+
+/** `fromOrigin`: the answer came from the upstream (X-Accel-Redirect and intercept_errors
+ *  apply); otherwise the gateway made it. */
+export async function finish(ctx: FinishContext, res: Response, fromOrigin: boolean): Promise<Response> {
+  let out = res;
+  if (fromOrigin) out = await accel(ctx, out);
+  out = await errorPage(ctx, out, fromOrigin);
+  const route = ctx.state.route;
+  if (route && (route.addHeaders.length || route.hideHeaders.length || route.expires !== undefined)) {
+    // Same rule as the hosts' writers: a body with a Content-Encoding is passed as is, never
+    // encoded again (workerd's encodeBody; other hosts ignore the key).
+    out = new Response(out.body, { status: out.status, statusText: out.statusText, headers: new Headers(out.headers), encodeBody: out.headers.has("content-encoding") ? "manual" : "automatic" });
+    applyHeaderPolicy(out.headers, out.status, route, ctx.state.vars);
+  }
+  return out;
+}
+
+async function accel(ctx: FinishContext, res: Response): Promise<Response> {
+  const { site, request } = ctx;
+  const target = accelTarget(res.headers, site.config.assets);
+  if (target === null) return res;
+  await res.body?.cancel().catch(() => {});
+  try {
+    if ("refused" in target) throw new GatewayError(Codes.ACCEL_REFUSED, 404, "The file the application named cannot be served.", target.refused);
+    const files = needFiles(site);
+    const hit = site.exclude(target.path) ? null : await files.open(target.path, { fileOnly: true });
+    if (hit === null || hit === "dir") {
+      throw new GatewayError(Codes.ACCEL_REFUSED, 404, "The file the application named does not exist.", `${target.header}: ${target.path}`);
+    }
+    const method = request.method === "HEAD" ? "HEAD" : "GET";
+    const file = await respondWithFile(null, hit, target.path, { method, headers: request.headers, path: target.path, search: "", acceptEncoding: null }, false);
+    const out = new Response(file.body, file);
+    for (const name of KEPT_ON_REDIRECT) {
+      const values = name === "set-cookie" ? (res.headers as unknown as { getSetCookie(): string[] }).getSetCookie() : [res.headers.get(name)].filter((v): v is string => v !== null);
+      if (values.length === 0) continue;
+      out.headers.delete(name);
+      for (const v of values) out.headers.append(name, v);
+    }
+    ctx.log.log("info", "accel", { header: target.header, path: target.path, status: out.status });
+    return out;
+  } catch (e) {
+    return errorResponse(e, ctx.requestId, ctx.log);
+  }
+}
+
+async function errorPage(ctx: FinishContext, res: Response, fromOrigin: boolean): Promise<Response> {
+  if (res.status < 300) return res;
+  const own = res.headers.has("x-edgepass-error");
+  if (!own && !(fromOrigin && ctx.state.route?.interceptErrors)) return res;
+  const page = errorPagePath(res.status, ctx.state.route, ctx.site.config.gateway);
+  if (page === undefined || !ctx.site.files) return res;
+  try {
+    return (await withErrorPage(res, page, ctx.site.files, ctx.request.method)) ?? res;
+  } catch (e) {
+    ctx.log.log("warn", "error_page_failed", { page, error: e });
+    return res;
+  }
+}

@@ -1,0 +1,32 @@
+// error_pages: a page from the assets in place of an error's body, keeping the status (nginx's
+// `error_page 404 /404.html`, without "=code"). The gateway's own errors always get it; the
+// origin's only on routes with intercept_errors. A missing page leaves the answer as it was.
+import type { GatewaySettings, RouteConfig } from "../config/types.js";
+import type { FileStore } from "./file-store.js";
+import { contentTypeFor } from "./mime.js";
+
+/** Headers of the original answer that stay on the page: the error code and request id (the
+ *  operator's handles), and what a client should do next (Retry-After, Allow, Content-Range). */
+const KEPT = ["x-edgepass-error", "x-request-id", "retry-after", "allow", "content-range"];
+
+export function errorPagePath(status: number, route: RouteConfig | undefined, settings: GatewaySettings): string | undefined {
+  const pages = route?.errorPages ?? settings.errorPages;
+  return pages[status];
+}
+
+/** The page in place of `res`'s body, or null when the store does not have it. */
+export async function withErrorPage(res: Response, page: string, store: FileStore, method: string): Promise<Response | null> {
+  const hit = await store.open(page, { fileOnly: true });
+  if (hit === null || hit === "dir") return null;
+  const headers = new Headers({ "content-type": hit.contentType ?? contentTypeFor(page), "content-length": String(hit.size) });
+  for (const name of KEPT) {
+    const v = res.headers.get(name);
+    if (v !== null) headers.set(name, v);
+  }
+  await res.body?.cancel().catch(() => {});
+  if (method === "HEAD") {
+    hit.discard();
+    return new Response(null, { status: res.status, headers });
+  }
+  return new Response(await hit.read(), { status: res.status, headers });
+}

@@ -1,0 +1,76 @@
+// nginx variables in try_files, return and add_headers values: "$name" or "${name}". Only the
+// request's own facts are known; anything else is refused when the config loads, as nginx
+// refuses an unknown variable at startup.
+
+export interface RequestVars {
+  /** $uri / $document_uri: the normalized, decoded path (changed by try_files). */
+  uri: string;
+  /** $args / $query_string: the query without "?" (changed by try_files "…?$args"). */
+  args: string;
+  /** $request_uri: the original path and query as the client sent them. */
+  requestUri: string;
+  /** $host: the Host header's name, lower-case, without port (or server_name). */
+  host: string;
+  /** $scheme: "http" or "https". */
+  scheme: string;
+  /** $request_method. */
+  method: string;
+  /** $server_name: [gateway] server_name, else $host. */
+  serverName: string;
+}
+
+const NAMES: Record<string, (v: RequestVars) => string> = {
+  uri: (v) => v.uri,
+  document_uri: (v) => v.uri,
+  args: (v) => v.args,
+  query_string: (v) => v.args,
+  is_args: (v) => (v.args ? "?" : ""),
+  request_uri: (v) => v.requestUri,
+  host: (v) => v.host,
+  scheme: (v) => v.scheme,
+  request_method: (v) => v.method,
+  server_name: (v) => v.serverName,
+};
+
+export const KNOWN_VARIABLES: readonly string[] = Object.keys(NAMES);
+
+const VAR_RE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+
+/** The first variable `template` names that edgepass does not know, or null. */
+export function unknownVariable(template: string): string | null {
+  for (const m of template.matchAll(VAR_RE)) {
+    const name = m[1] ?? m[2];
+    if (!Object.hasOwn(NAMES, name)) return name;
+  }
+  return null;
+}
+
+export function expandVariables(template: string, vars: RequestVars): string {
+  if (!template.includes("$")) return template;
+  return template.replace(VAR_RE, (whole, braced: string | undefined, bare: string) => {
+    const f = NAMES[braced ?? bare];
+    return f ? f(vars) : whole;
+  });
+}
+
+/** nginx's $host: the Host header's name part, lower-cased, without the port. */
+export function hostVariable(hostHeader: string | null, fallback: string): string {
+  const h = (hostHeader ?? "").trim();
+  if (!h) return fallback.toLowerCase();
+  const name = h.startsWith("[") ? h.slice(0, h.indexOf("]") + 1) : h.replace(/:\d*$/, "");
+  return name.toLowerCase();
+}
+
+/** The variables of a request as it arrived; $uri is set once the path is normalized. */
+export function requestVars(request: Request, url: URL, serverNameSetting: string): RequestVars {
+  const host = hostVariable(request.headers.get("host") ?? url.host, serverNameSetting || url.hostname);
+  return {
+    uri: "",
+    args: url.search.slice(1),
+    requestUri: url.pathname + url.search,
+    host,
+    scheme: url.protocol.slice(0, -1),
+    method: request.method,
+    serverName: serverNameSetting || host,
+  };
+}

@@ -1,0 +1,136 @@
+// DokuWiki from Debian's package, behind `edgepass dev` with examples/dokuwiki.toml (only the
+// docroot and php-fpm's port changed), used the way a person uses it: pages, stylesheets and
+// images, logging in, saving an edit, uploading a picture and getting it back (DokuWiki hands
+// the download to the gateway with X-Accel-Redirect), while the paths DokuWiki's nginx guide
+// denies stay refused.
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeDokuWiki, type DokuWiki } from "../helpers/dokuwiki.js";
+import { browser } from "../helpers/browser.js";
+import { startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { edgepass, repoRoot, waitFor, type Run } from "../helpers/process.js";
+
+let wiki: DokuWiki;
+let fpm: PhpFpm;
+let run: Run;
+let base: string;
+
+beforeAll(async () => {
+  wiki = makeDokuWiki();
+  fpm = await startPhpFpm({ maxChildren: 3 });
+  const example = readFileSync(path.join(repoRoot, "examples/dokuwiki.toml"), "utf8");
+  const toml = example.replaceAll("/var/www/dokuwiki", wiki.root).replace('servers = ["127.0.0.1:9000"]', `servers = ["127.0.0.1:${fpm.port}"]`);
+  expect(toml).toContain(`servers = ["127.0.0.1:${fpm.port}"]`);
+  writeFileSync(path.join(wiki.root, "..", "dokuwiki.toml"), toml);
+  run = edgepass(["dev", "--config", "dokuwiki.toml", "--port", "0"], path.join(wiki.root, ".."));
+  [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+});
+
+afterAll(async () => {
+  run?.child.kill("SIGTERM");
+  await run?.exit;
+  await fpm?.stop();
+  wiki?.remove();
+});
+
+const browse = browser(() => base);
+
+/** The fields of the form with this id: hidden inputs and their values, as a browser sends them. */
+function formFields(html: string, id: string): Record<string, string> {
+  const start = html.indexOf(`id="${id}"`);
+  if (start < 0) throw new Error(`no form ${id} in the page; forms: ${[...html.matchAll(/<form\b[^>]*>/g)].map((m) => m[0]).join(" ")}`);
+  const form = html.slice(html.lastIndexOf("<form", start), html.indexOf("</form>", start));
+  const fields: Record<string, string> = {};
+  for (const m of form.matchAll(/<input\b[^>]*>/g)) {
+    const name = /\bname="([^"]*)"/.exec(m[0])?.[1];
+    const type = /\btype="([^"]*)"/.exec(m[0])?.[1] ?? "text";
+    if (!name || type === "submit" || type === "file" || type === "checkbox") continue;
+    fields[name] = (/\bvalue="([^"]*)"/.exec(m[0])?.[1] ?? "").replace(/&amp;/g, "&").replace(/&quot;/g, '"');
+  }
+  return fields;
+}
+
+// A 1x1 PNG.
+const PNG = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000" + "1f15c4890000000d49444154789c63f8cfc0f01f0005000201" + "a0e9f1a20000000049454e44ae426082", "hex");
+
+describe("DokuWiki behind edgepass dev (examples/dokuwiki.toml)", () => {
+  it("the start page, and every stylesheet, script and image it links to", async () => {
+    const res = await browse("/");
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("This wiki runs behind edgepass.");
+    const assets = [...html.matchAll(/(?:href|src)="(\/lib\/[^"]+)"/g)].map((m) => m[1].replace(/&amp;/g, "&"));
+    expect(assets.some((a) => a.startsWith("/lib/exe/css.php"))).toBe(true);
+    expect(assets.some((a) => a.endsWith(".png"))).toBe(true);
+    for (const a of new Set(assets)) {
+      const r = await fetch(base + a);
+      expect(r.status, a).toBe(200);
+      const type = r.headers.get("content-type") ?? "";
+      if (a.includes("css.php")) expect(type, a).toMatch(/^text\/css/);
+      if (a.includes("js.php") || a.includes("jquery.php")) expect(type, a).toMatch(/javascript/);
+      if (/\.png$/.test(a)) {
+        expect(type, a).toBe("image/png");
+        // a file from the assets, with the expires the example gives /lib images
+        expect(r.headers.get("cache-control"), a).toBe("max-age=31536000");
+        expect(r.headers.get("etag"), a).not.toBeNull();
+      }
+      await r.arrayBuffer();
+    }
+  });
+
+  it("the paths DokuWiki's nginx guide denies are refused, and PHP source is never sent", async () => {
+    for (const p of ["/conf/local.php", "/conf/users.auth.php", "/inc/init.php", "/bin/indexer.php", "/vendor/autoload.php", "/install.php", "/.htaccess"]) {
+      const r = await fetch(base + p);
+      expect(r.status, p).toBe(403);
+      expect(await r.text(), p).not.toMatch(/<\?php|\$conf|password/);
+    }
+    const data = await fetch(base + "/data/pages/start.txt");
+    expect(data.status).toBe(404);
+    expect(await data.text()).not.toContain("This wiki runs behind edgepass.");
+  });
+
+  it("log in, save an edit, upload a picture and download it back", async () => {
+    const loginPage = await (await browse("/doku.php?id=start&do=login")).text();
+    const login = formFields(loginPage, "dw__login");
+    const loggedIn = await browse("/doku.php?id=start&do=login", {
+      method: "POST",
+      body: new URLSearchParams({ ...login, u: wiki.user, p: wiki.password }),
+    });
+    expect([302, 303]).toContain(loggedIn.status);
+    await loggedIn.arrayBuffer();
+    const home = await (await browse("/doku.php?id=start")).text();
+    expect(home).toMatch(/Logged in as[^<]*<bdi>Editor<\/bdi>/);
+
+    const editPage = await (await browse("/doku.php?id=playground:edgepass&do=edit")).text();
+    const edit = formFields(editPage, "dw__editform");
+    const saved = await browse("/doku.php?id=playground:edgepass", {
+      method: "POST",
+      body: new URLSearchParams({ ...edit, wikitext: "Saved through **edgepass** on the wire.", summary: "test", "do[save]": "1" }),
+    });
+    expect([200, 302, 303]).toContain(saved.status);
+    await saved.arrayBuffer();
+    const page = await (await browse("/doku.php?id=playground:edgepass")).text();
+    expect(page).toContain("Saved through <strong>edgepass</strong> on the wire.");
+
+    const mediaPage = await (await browse("/doku.php?id=start&do=media&ns=wiki&tab_files=upload")).text();
+    const upload = formFields(mediaPage, "dw__upload");
+    const action = /id="dw__upload"[^>]*action="([^"]*)"|action="([^"]*)"[^>]*id="dw__upload"/.exec(mediaPage)!;
+    const form = new FormData();
+    for (const [k, v] of Object.entries(upload)) form.set(k, v);
+    form.set("mediaid", "edgepass-dot.png");
+    form.set("upload", new Blob([PNG], { type: "image/png" }), "edgepass-dot.png");
+    const uploaded = await browse((action[1] ?? action[2]).replace(/&amp;/g, "&"), { method: "POST", body: form });
+    expect([200, 302, 303]).toContain(uploaded.status);
+    await uploaded.arrayBuffer();
+
+    const media = await browse("/lib/exe/fetch.php?media=wiki:edgepass-dot.png");
+    expect(media.status).toBe(200);
+    expect(media.headers.get("content-type")).toBe("image/png");
+    expect(Buffer.compare(Buffer.from(await media.arrayBuffer()), PNG)).toBe(0);
+    // DokuWiki ($conf['xsendfile'] = 3) answered with X-Accel-Redirect and the gateway sent the
+    // file, written after start, from the docroot; /data/ itself is internal.
+    await waitFor(run, /event=accel header=x-accel-redirect path=\/data\/media\/wiki\/edgepass-dot\.png status=200/, 5000);
+    expect((await fetch(base + "/data/media/wiki/edgepass-dot.png")).status).toBe(404);
+  });
+});

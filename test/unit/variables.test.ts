@@ -1,0 +1,33 @@
+// nginx variables in try_files, return and add_headers: $host as nginx computes it, and the
+// expansion of both spellings ($name and ${name}).
+import { describe, expect, it } from "vitest";
+import { expandVariables, hostVariable, requestVars, unknownVariable } from "../../src/edge/variables.js";
+
+describe("$host", () => {
+  it.each([
+    ["Example.COM", "example.com"],
+    ["Example.COM:8080", "example.com"],
+    ["[2001:DB8::1]:8443", "[2001:db8::1]"],
+    ["", "fallback.test"],
+  ])("Host %j → %j", (header, host) => {
+    expect(hostVariable(header, "Fallback.Test")).toBe(host);
+  });
+});
+
+describe("expansion", () => {
+  const url = new URL("http://gw.test/a/b?x=1&y=2");
+  const vars = { ...requestVars(new Request(url, { headers: { host: "WWW.Site.Test:81" } }), url, ""), uri: "/a/b" };
+
+  it("$name and ${name}, each known variable", () => {
+    expect(expandVariables("$scheme://$host$request_uri", vars)).toBe("http://www.site.test/a/b?x=1&y=2");
+    expect(expandVariables("${uri}.html$is_args$args", vars)).toBe("/a/b.html?x=1&y=2");
+    expect(expandVariables("$request_method $server_name $document_uri $query_string", vars)).toBe("GET www.site.test /a/b x=1&y=2");
+    expect(expandVariables("$is_args", { ...vars, args: "" })).toBe("");
+  });
+
+  it("an unknown variable is named (the config refuses it at load)", () => {
+    expect(unknownVariable("/index.php?$args")).toBeNull();
+    expect(unknownVariable("$uri/$remote_addr")).toBe("remote_addr");
+    expect(unknownVariable("${http_host}")).toBe("http_host");
+  });
+});
