@@ -42,4 +42,8 @@ export const Codes = {
   UPSTREAM_POOL_FAILED: "UPSTREAM_POOL_FAILED",
   /** The client went away before the answer (499, nginx's number; only the log sees it). */
   CLIENT_GONE: "CLIENT_GONE",
+  /** The plain server host: a request head not whole within header_timeout (408). */
+  CLIENT_HEADER_TIMEOUT: "CLIENT_HEADER_TIMEOUT",
+  /** The plain server host: a request body that stopped arriving for body_timeout (408). */
+  CLIENT_BODY_TIMEOUT: "CLIENT_BODY_TIMEOUT",
 } as const;

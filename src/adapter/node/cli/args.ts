@@ -1,6 +1,6 @@
 // Flag parsing shared by the commands: strict (an unknown flag is a usage error, exit 2).
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { DEFAULT_HOST, DEFAULT_PORT } from "../miniflare.js";
+import { DEFAULT_HOST, DEFAULT_PORT } from "../listen-defaults.js";
 
 /** Bad command line: main prints the message and the usage, exits 2. */
 export class UsageError extends Error {

@@ -7,6 +7,10 @@ const USAGE = `usage:
   edgepass dev --config FILE [--port N] [--host H]
       Validate FILE, then run the gateway Worker locally (workerd via Miniflare) with FILE as
       its config. Nothing starts when FILE is invalid.
+  edgepass serve --config FILE [--port N] [--host H]
+      Validate FILE, then serve it from this process: a plain Node HTTP/1.1 server (no
+      workerd) that parses every request with the Wasm parser and keeps the upstream pools
+      in process. Unix-socket upstreams ("unix:/run/php/php-fpm.sock") work here.
   edgepass demo [--port N] [--host H]
       Start a built-in FastCGI demo app (no PHP needed) and the gateway in front of it.
   edgepass help
@@ -21,6 +25,7 @@ options:
 type Command = (argv: string[]) => Promise<number | "help">;
 const commands: Record<string, () => Promise<Command>> = {
   dev: async () => (await import("./dev.js")).dev,
+  serve: async () => (await import("./serve.js")).serve,
   demo: async () => (await import("./demo.js")).demo,
 };
 
