@@ -8,7 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface PhpFpm {
+  /** The TCP port (0 when listening on a Unix socket). */
   port: number;
+  /** The Unix socket path, with `unixSocket: true`. */
+  socket?: string;
   /** The php-fpm master's error log (pool and worker messages). */
   logFile: string;
   log(): string;
@@ -20,6 +23,8 @@ export interface PhpFpmOptions {
   maxRequests?: number;
   /** Extra lines for the pool section. */
   pool?: string[];
+  /** Listen on a Unix socket in the temporary directory instead of a loopback port. */
+  unixSocket?: boolean;
 }
 
 export function findPhpFpm(): string {
@@ -58,10 +63,26 @@ export async function waitForPort(port: number, ms: number, proc?: ChildProcess,
   }
 }
 
+async function waitForSocket(file: string, ms: number, proc: ChildProcess): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`php-fpm exited with code ${proc.exitCode} before listening`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(file);
+      s.once("connect", () => (s.destroy(), resolve(true)));
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`php-fpm did not listen on ${file} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function startPhpFpm(opts: PhpFpmOptions = {}): Promise<PhpFpm> {
   const bin = findPhpFpm();
   const dir = mkdtempSync(join(tmpdir(), "edgepass-fpm-"));
-  const port = await freePort();
+  const socket = opts.unixSocket ? join(dir, "php-fpm.sock") : undefined;
+  const port = socket ? 0 : await freePort();
   const logFile = join(dir, "error.log");
   const isRoot = process.getuid?.() === 0;
   const conf = [
@@ -71,7 +92,9 @@ export async function startPhpFpm(opts: PhpFpmOptions = {}): Promise<PhpFpm> {
     "daemonize = no",
     "log_level = notice",
     "[edgepass_test]",
-    `listen = 127.0.0.1:${port}`,
+    socket ? `listen = ${socket}` : `listen = 127.0.0.1:${port}`,
+    // The socket must be reachable by the gateway when the workers run as nobody.
+    ...(socket ? ["listen.mode = 0666"] : []),
     // php-fpm refuses to start as root unless told; run the workers as nobody then.
     ...(isRoot ? ["user = nobody", "group = nogroup"] : []),
     "pm = static",
@@ -96,13 +119,15 @@ export async function startPhpFpm(opts: PhpFpmOptions = {}): Promise<PhpFpm> {
   proc.stdout!.on("data", (d) => (output += d));
   proc.stderr!.on("data", (d) => (output += d));
   try {
-    await waitForPort(port, 15_000, proc, "php-fpm");
+    if (socket) await waitForSocket(socket, 15_000, proc);
+    else await waitForPort(port, 15_000, proc, "php-fpm");
   } catch (e) {
     proc.kill("SIGKILL");
     throw new Error(`${(e as Error).message}\n${output}\n${existsSync(logFile) ? readFileSync(logFile, "utf8") : ""}`);
   }
   return {
     port,
+    socket,
     logFile,
     log: () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "") + output,
     stop: async () => {

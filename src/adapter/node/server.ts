@@ -54,7 +54,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let draining = false;
   const sockets = new Set<net.Socket>();
   const busy = new Set<net.Socket>();
-  const server = net.createServer({ pauseOnConnect: true }, (sock) => {
+  // allowHalfOpen: a client that sends its request and then shuts down its side still gets
+  // the answer (curl -T, and any client that ends its writes early).
+  const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => {
     sockets.add(sock);
     void serveConnection(sock, {
       codec,
