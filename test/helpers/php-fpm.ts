@@ -48,32 +48,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function waitForPort(port: number, ms: number, proc?: ChildProcess, what = "server"): Promise<void> {
+/** Waits until a loopback port (or a Unix socket path) accepts connections. */
+export async function waitForPort(port: number | string, ms: number, proc?: ChildProcess, what = "server"): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (proc && proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode} before listening`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
+      const s = typeof port === "string" ? net.connect(port) : net.connect(port, "127.0.0.1");
       s.once("connect", () => (s.destroy(), resolve(true)));
       s.once("error", () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function waitForSocket(file: string, ms: number, proc: ChildProcess): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`php-fpm exited with code ${proc.exitCode} before listening`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(file);
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`php-fpm did not listen on ${file} within ${ms} ms`);
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${typeof port === "string" ? port : `127.0.0.1:${port}`} within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -119,8 +105,7 @@ export async function startPhpFpm(opts: PhpFpmOptions = {}): Promise<PhpFpm> {
   proc.stdout!.on("data", (d) => (output += d));
   proc.stderr!.on("data", (d) => (output += d));
   try {
-    if (socket) await waitForSocket(socket, 15_000, proc);
-    else await waitForPort(port, 15_000, proc, "php-fpm");
+    await waitForPort(socket ?? port, 15_000, proc, "php-fpm");
   } catch (e) {
     proc.kill("SIGKILL");
     throw new Error(`${(e as Error).message}\n${output}\n${existsSync(logFile) ? readFileSync(logFile, "utf8") : ""}`);

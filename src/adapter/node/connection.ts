@@ -8,7 +8,7 @@ import { CodecError, type EdgeCodec, type HttpRequestHead } from "../../codec/ty
 import type { ServeSettings } from "../../config/types.js";
 import { errorResponse } from "../../core/error-response.js";
 import { Codes, GatewayError } from "../../core/errors.js";
-import type { RequestInfo } from "../../core/gateway.js";
+import { randomId, type RequestInfo } from "../../core/gateway.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { ConnReader } from "./conn-reader.js";
 import { requestBody, type BodyState } from "./request-body.js";
@@ -167,12 +167,4 @@ async function lingeringClose(sock: net.Socket, reader: ConnReader): Promise<voi
 /** A dual-stack listener reports IPv4 clients as "::ffff:a.b.c.d"; apps expect "a.b.c.d". */
 function plainAddress(a: string | undefined): string | undefined {
   return a?.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a;
-}
-
-function randomId(): string {
-  const b = new Uint8Array(8);
-  crypto.getRandomValues(b);
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
 }

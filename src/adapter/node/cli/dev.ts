@@ -1,9 +1,7 @@
 // `edgepass dev --config FILE [--port N] [--host H]`: validate FILE, then run the gateway
 // Worker under workerd with FILE as its config (env.EDGEPASS_CONFIG).
-import { readFileSync } from "node:fs";
-import { ConfigError, loadConfig } from "../../../config/load.js";
 import { runGateway } from "../miniflare.js";
-import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, UsageError } from "./args.js";
+import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, readValidConfig, UsageError } from "./args.js";
 import { serveUntilSignal } from "./until-signal.js";
 
 export async function dev(argv: string[]): Promise<number | "help"> {
@@ -14,20 +12,8 @@ export async function dev(argv: string[]): Promise<number | "help"> {
   const host = parseHost(flags.host);
   const file = flags.config;
 
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    process.stderr.write(`edgepass: cannot read config ${file}: ${(err as Error).message}\n`);
-    return EXIT_USAGE;
-  }
-  try {
-    loadConfig(text, file);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${(err as ConfigError).message}\n`);
-    return EXIT_USAGE;
-  }
+  const text = readValidConfig(file, "edge");
+  if (text === null) return EXIT_USAGE;
 
   const gateway = await runGateway({ configText: text, configSource: file, host, port });
   process.stdout.write(`edgepass: listening on ${gateway.origin} (config ${file})\n`);
