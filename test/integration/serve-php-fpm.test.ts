@@ -23,7 +23,10 @@ beforeAll(async () => {
   chmodSync(unixRoot, 0o755);
   symlinkSync(www, path.join(unixRoot, "u"));
   [tcp, unix] = await Promise.all([startPhpFpm({ maxChildren: 3 }), startPhpFpm({ maxChildren: 2, unixSocket: true })]);
-  serve = await startServe(`[upstreams.php]
+  serve = await startServe(`[gateway]
+admin_path = "/_edgepass/pools"
+
+[upstreams.php]
 protocol = "fastcgi"
 servers = ["127.0.0.1:${tcp.port}"]
 
@@ -118,6 +121,17 @@ describe("responses on the wire", () => {
     expect(r.get("content-length")).toBe("50");
     expect(r.body.toString()).toBe("0123456789");
     expect(r.complete).toBe(false);
+  });
+
+  it("admin_path answers the in-process pools' statistics", async () => {
+    await fetch(`${serve.base}/info.php`).then((r) => r.arrayBuffer());
+    const res = await fetch(`${serve.base}/_edgepass/pools`);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    const j: any = await res.json();
+    const php = j.upstreams.find((u: any) => u.upstream === "php");
+    expect(php).toBeDefined();
+    expect(php.shards).toBe(1);
+    expect(php.served).toBeGreaterThan(0);
   });
 
   it("SIGTERM lets the request in flight finish, then the process exits 0 and stops accepting", async () => {

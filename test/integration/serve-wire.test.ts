@@ -183,6 +183,15 @@ describe("what the client receives when the origin's body breaks", () => {
     expect(r.complete).toBe(false);
   });
 
+  it("an HTTP/1.0 client gets a body of unknown length delimited by the close, not chunked", async () => {
+    const { raw, closed } = await rawExchange(serve.base, "GET /rogue/chunked-ok HTTP/1.0\r\nHost: x\r\n\r\n");
+    const r = parseWire(raw, "GET");
+    expect(r.framing).toBe("close");
+    expect(r.get("connection")).toBe("close");
+    expect(r.body.toString()).toBe("hello world");
+    expect(closed).toBe(true);
+  });
+
   it("a whole chunked body does end with the 0-size chunk", async () => {
     const r = await rawRequest(serve.base, { path: "/rogue/chunked-ok", timeoutMs: 8_000 });
     expect(r.framing).toBe("chunked");
