@@ -105,6 +105,29 @@ describe("request framing refused before the origin", () => {
   });
 });
 
+describe("slow and cautious clients", () => {
+  it("a body that stops arriving: 408 CLIENT_BODY_TIMEOUT at body_timeout, closed, the origin never answers it", async () => {
+    const { raw, closed } = await rawExchange(serve.base, "POST /count/slowbody HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc", 8_000);
+    const r = parseWire(raw, "POST");
+    expect(r.status).toBe(408);
+    expect(r.get("x-edgepass-error")).toBe("CLIENT_BODY_TIMEOUT");
+    expect(closed).toBe(true);
+    expect(origin.answered.get("/count/slowbody") ?? 0).toBe(0);
+  });
+
+  it("Expect: 100-continue gets 100 Continue once the body is wanted, then the answer", async () => {
+    const { raw } = await rawExchange(serve.base, [
+      "POST /count/expect HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+      "body",
+    ]);
+    const text = raw.toString("latin1");
+    expect(text.startsWith("HTTP/1.1 100 Continue\r\n\r\n")).toBe(true);
+    const r = parseWire(raw.subarray("HTTP/1.1 100 Continue\r\n\r\n".length), "POST");
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe("/count/expect 4\n");
+  });
+});
+
 describe("keep-alive and pipelining", () => {
   it("two requests in one write are both answered, in order, on the same connection", async () => {
     const two = "GET /count/p1 HTTP/1.1\r\nHost: x\r\n\r\nGET /count/p2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
