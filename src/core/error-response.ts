@@ -7,6 +7,7 @@ import type { Logger } from "./log.js";
 const REASONS: Record<number, string> = {
   400: "Bad Request",
   404: "Not Found",
+  405: "Method Not Allowed",
   408: "Request Timeout",
   411: "Length Required",
   413: "Content Too Large",

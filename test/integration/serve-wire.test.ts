@@ -75,6 +75,14 @@ describe("request framing refused before the origin", () => {
     });
   }
 
+  it("TRACE (a method a gateway does not pass on): 405, never forwarded", async () => {
+    const { raw } = await rawExchange(serve.base, "TRACE /count/trace HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const r = parseWire(raw, "TRACE");
+    expect(r.status).toBe(405);
+    expect(r.get("x-edgepass-error")).toBe("REQUEST_INVALID");
+    expect(arrived("/count/trace")).toBe(0);
+  });
+
   it("a head over max_header (default 32k): 431 and closed", async () => {
     const { raw, closed } = await rawExchange(serve.base, `GET /count/big HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(40_000)}\r\n\r\n`);
     const r = parseWire(raw, "GET");

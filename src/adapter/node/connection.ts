@@ -20,6 +20,9 @@ export interface ConnectionDeps {
   handle: (request: Request, info: RequestInfo & { requestId: string }) => Promise<Response>;
   /** True once the server stops: finish the request in flight, then close. */
   draining: () => boolean;
+  /** Told true while the connection waits for a request's first byte (a drain may close it
+   *  then), false while a request is read, handled or answered. */
+  idle: (idle: boolean) => void;
   sink?: LogSink;
 }
 
@@ -34,7 +37,10 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       if (deps.draining()) break;
       // The wait for a request's first byte: keepalive_timeout between requests; the first
       // one gets header_timeout, as nginx's client_header_timeout covers it.
-      if ((await reader.more(first ? s.headerTimeoutMs : s.keepaliveTimeoutMs)) !== "data") break;
+      deps.idle(true);
+      const how = await reader.more(first ? s.headerTimeoutMs : s.keepaliveTimeoutMs);
+      deps.idle(false);
+      if (how !== "data") break;
     }
     const requestId = randomId();
     const log = requestLogger(requestId, deps.sink);
@@ -60,8 +66,16 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     const onClose = () => aborter.abort(new GatewayError(Codes.CLIENT_GONE, 499, "The client closed the connection."));
     sock.once("close", onClose);
     let res: Response;
+    let request: Request | GatewayError;
     try {
-      const request = toRequest(head, body, local, aborter.signal);
+      request = toRequest(head, body, local, aborter.signal);
+    } catch (e) {
+      // What the parser let through but a Request cannot hold (CONNECT, TRACE, a target
+      // that is no URL): the client's mistake, not ours.
+      request = e instanceof GatewayError ? e : new GatewayError(Codes.REQUEST_INVALID, TRACE_LIKE.has(head.method) ? 405 : 400, `The request cannot be served: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    try {
+      if (request instanceof GatewayError) throw request;
       res = await deps.handle(request, {
         requestId,
         remoteAddr: plainAddress(sock.remoteAddress),
@@ -136,6 +150,9 @@ function headError(e: unknown, limit: number): GatewayError {
       return new GatewayError(e.code, 400, `The request is malformed: ${e.message}.`);
   }
 }
+
+/** Methods a fetch Request refuses (Fetch standard, "forbidden method"). */
+const TRACE_LIKE = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 function toRequest(head: HttpRequestHead, body: ReadableStream<Uint8Array> | null, local: { addr: string; port: number }, signal: AbortSignal): Request {
   const host = head.headers.find(([k]) => k.toLowerCase() === "host")?.[1] ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);

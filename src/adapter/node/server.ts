@@ -53,7 +53,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 
   let draining = false;
   const sockets = new Set<net.Socket>();
-  const busy = new Set<net.Socket>();
+  const idle = new Set<net.Socket>();
   // allowHalfOpen: a client that sends its request and then shuts down its side still gets
   // the answer (curl -T, and any client that ends its writes early).
   const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => {
@@ -62,21 +62,18 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       codec,
       settings: config.serve,
       draining: () => draining,
+      idle: (yes) => void (yes ? idle.add(sock) : idle.delete(sock)),
       sink: o.sink,
       handle: async (request, info) => {
-        busy.add(sock);
-        try {
-          if (admin && new URL(request.url).pathname === admin) return adminResponse(request, pools, info.requestId, o.sink);
-          return await gateway(request, info);
-        } finally {
-          busy.delete(sock);
-        }
+        if (admin && new URL(request.url).pathname === admin) return adminResponse(request, pools, info.requestId, o.sink);
+        return gateway(request, info);
       },
     })
       .catch((e) => requestLogger("-", o.sink).log("error", "connection_failed", { detail: e instanceof Error ? e.stack : String(e) }))
       .finally(() => {
         sock.destroy();
         sockets.delete(sock);
+        idle.delete(sock);
       });
   });
   await new Promise<void>((resolve, reject) => {
@@ -95,8 +92,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     stop: async () => {
       draining = true;
       const closed = new Promise<void>((r) => server.close(() => r()));
-      // Idle kept-alive connections are waiting for a request that should go elsewhere now.
-      for (const s of sockets) if (!busy.has(s)) s.end();
+      // Idle kept-alive connections are waiting for a request that should go elsewhere now;
+      // the others close after the answer they are reading or writing.
+      for (const s of idle) s.end();
       const deadline = Date.now() + config.serve.drainTimeoutMs;
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const s of sockets) s.destroy();
