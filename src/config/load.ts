@@ -3,19 +3,20 @@
 // The first problem found is thrown as a ConfigError whose message names the file, the line,
 // the key and what was expected.
 import { parse, TomlError } from "smol-toml";
-import type { GatewayConfig, GatewaySettings, HttpUpstreamOptions, Protocol, ServerAddress, UpstreamConfig } from "./types.js";
+import type { ConfigHost, GatewayConfig, GatewaySettings, HttpUpstreamOptions, Protocol, ServerAddress, UpstreamConfig } from "./types.js";
 import { Checker, CONTROL_RE, type Table } from "./checker.js";
 import { ConfigError } from "./error.js";
 import { checkPool, POOL_ALIASES, POOL_KEYS } from "./pool.js";
 import { checkRoutes } from "./routes.js";
 import { checkAssets } from "./assets.js";
 import { checkErrorPages } from "./route-rules.js";
+import { checkServe } from "./serve.js";
 import { didYouMean } from "./suggest.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
 export { ConfigError } from "./error.js";
 
-const TOP_KEYS = ["gateway", "upstreams", "routes", "assets"] as const;
+const TOP_KEYS = ["gateway", "upstreams", "routes", "assets", "serve"] as const;
 const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway", static: "assets", files: "assets" };
 const GATEWAY_KEYS = ["max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path", "error_pages"] as const;
 const GATEWAY_ALIASES: Record<string, string> = {
@@ -54,8 +55,9 @@ const DEFAULTS = {
 
 /** Parses and validates an edgepass.toml. `source` names the text in messages (a file path,
  *  or "EDGEPASS_CONFIG" for the Worker's variable). `baseDir`, the config file's folder,
- *  resolves a relative [assets] directory. Throws ConfigError. */
-export function loadConfig(text: string, source: string, baseDir?: string): GatewayConfig {
+ *  resolves a relative [assets] directory; `host` is where it will run (types.ts, ConfigHost).
+ *  Throws ConfigError. */
+export function loadConfig(text: string, source: string, baseDir?: string, host: ConfigHost = "edge"): GatewayConfig {
   let doc: Table;
   try {
     doc = parse(text) as Table;
@@ -75,10 +77,11 @@ export function loadConfig(text: string, source: string, baseDir?: string): Gate
   const c = new Checker(text, source);
   c.onlyKeys([], doc, TOP_KEYS, TOP_ALIASES);
   const gateway = checkGateway(c, doc.gateway);
-  const upstreams = checkUpstreams(c, doc.upstreams);
+  const upstreams = checkUpstreams(c, doc.upstreams, host);
   const assets = checkAssets(c, doc.assets, baseDir);
   const routes = checkRoutes(c, doc.routes, Object.keys(upstreams), assets !== undefined);
-  const config: GatewayConfig = { source, gateway, upstreams, routes };
+  const serve = checkServe(c, doc.serve);
+  const config: GatewayConfig = { source, gateway, serve, upstreams, routes };
   if (assets) config.assets = assets;
   return config;
 }
@@ -150,7 +153,7 @@ function duration(c: Checker, at: string[], v: unknown, fallback: number): numbe
   return r.value;
 }
 
-function checkUpstreams(c: Checker, raw: unknown): Record<string, UpstreamConfig> {
+function checkUpstreams(c: Checker, raw: unknown, host: ConfigHost): Record<string, UpstreamConfig> {
   // Null prototype: a route naming "constructor" must find nothing, not Object's.
   const out = Object.create(null) as Record<string, UpstreamConfig>;
   if (raw === undefined) return out;
@@ -170,7 +173,7 @@ function checkUpstreams(c: Checker, raw: unknown): Record<string, UpstreamConfig
     }
     const via = u.via === undefined ? "socket" : c.string([...at, "via"], u.via, '"socket" or "fetch"');
     if (via !== "socket" && via !== "fetch") c.fail([...at, "via"], '"socket" or "fetch"', { got: via });
-    const list = via === "fetch" && u.servers === undefined ? [] : servers(c, [...at, "servers"], u.servers);
+    const list = via === "fetch" && u.servers === undefined ? [] : servers(c, [...at, "servers"], u.servers, host);
     out[name] = {
       name,
       protocol: proto,
@@ -178,7 +181,7 @@ function checkUpstreams(c: Checker, raw: unknown): Record<string, UpstreamConfig
       connectTimeoutMs: duration(c, [...at, "connect_timeout"], u.connect_timeout, DEFAULTS.connectTimeoutMs),
       sendTimeoutMs: duration(c, [...at, "send_timeout"], u.send_timeout, DEFAULTS.sendTimeoutMs),
       readTimeoutMs: duration(c, [...at, "read_timeout"], u.read_timeout, DEFAULTS.readTimeoutMs),
-      pool: checkPool(c, at, u, proto, via, Math.max(1, list.length)),
+      pool: checkPool(c, at, u, proto, via, Math.max(1, list.length), host),
     };
     if (proto === "uwsgi") {
       out[name].uwsgi = {
@@ -242,20 +245,30 @@ function protocol(c: Checker, at: string[], v: unknown): Protocol {
 
 const SERVER_EXPECTED = 'a server address "host:port" or "[IPv6]:port" with a port from 1 to 65535';
 
-function servers(c: Checker, at: string[], v: unknown): ServerAddress[] {
+function servers(c: Checker, at: string[], v: unknown, host: ConfigHost): ServerAddress[] {
   const expected = `an array of at least one server, e.g. ["127.0.0.1:9000"]`;
   if (v === undefined) c.fail(at, expected, { problem: "missing required key" });
   if (typeof v === "string") c.fail(at, expected, { got: v, hint: `write [${JSON.stringify(v)}]` });
   if (!Array.isArray(v) || v.length === 0) c.fail(at, expected, { got: v });
-  return v.map((s, i) => server(c, [...at, i], s));
+  return v.map((s, i) => server(c, [...at, i], s, host));
 }
 
-function server(c: Checker, at: Array<string | number>, v: unknown): ServerAddress {
+function server(c: Checker, at: Array<string | number>, v: unknown, where: ConfigHost): ServerAddress {
   const s = c.string(at, v, SERVER_EXPECTED).trim();
+  if (where === "server" && s.startsWith("unix:/") && !CONTROL_RE.test(s) && s.length <= 5 + 107) {
+    // 107: the longest path a sockaddr_un holds on Linux (108 bytes with the NUL).
+    return { host: "", port: 0, path: s.slice(5) };
+  }
   if (s.startsWith("unix:") || s.startsWith("/")) {
+    if (where === "server") {
+      c.fail(at, '"unix:" followed by an absolute socket path of at most 107 bytes', {
+        got: v,
+        hint: s.startsWith("/") ? `write "unix:${s}"` : undefined,
+      });
+    }
     c.fail(at, SERVER_EXPECTED, {
       got: v,
-      problem: "Unix sockets cannot be reached from the edge",
+      problem: "Unix sockets cannot be reached from the edge (edgepass serve can use them)",
       hint: "make the app server listen on TCP, e.g. listen = 127.0.0.1:9000 in a PHP-FPM pool",
     });
   }

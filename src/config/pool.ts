@@ -5,7 +5,7 @@
 // protocol, so those are always direct. Where there is no pool, pool = "pooled" or a pool key
 // is refused instead of ignored.
 import type { Checker, Table } from "./checker.js";
-import type { PoolConfig, Protocol } from "./types.js";
+import type { ConfigHost, PoolConfig, Protocol } from "./types.js";
 import { DURATION_EXPECTED, parseDuration } from "./units.js";
 
 export const POOL_KEYS = ["pool", "shards", "max_connections", "idle_timeout", "queue", "queue_timeout"] as const;
@@ -44,7 +44,7 @@ const WHY_DIRECT: Record<"scgi" | "uwsgi" | "fetch", string> = {
 /** Can this upstream be pooled at all? */
 const poolable = (protocol: Protocol, via: "socket" | "fetch"): boolean => protocol === "fastcgi" || (protocol === "http" && via === "socket");
 
-export function checkPool(c: Checker, at: string[], u: Table, protocol: Protocol, via: "socket" | "fetch" = "socket", servers = 1): PoolConfig {
+export function checkPool(c: Checker, at: string[], u: Table, protocol: Protocol, via: "socket" | "fetch" = "socket", servers = 1, host: ConfigHost = "edge"): PoolConfig {
   const expectedMode = '"pooled" or "direct"';
   // Pooled wherever a pool can exist (the issue: pooled is the default); direct elsewhere.
   let mode: "pooled" | "direct" = poolable(protocol, via) ? "pooled" : "direct";
@@ -83,6 +83,12 @@ export function checkPool(c: Checker, at: string[], u: Table, protocol: Protocol
     queue: count(c, [...at, "queue"], u.queue, POOL_DEFAULTS.queue, 0, MAX.queue),
     queueTimeoutMs: duration(c, [...at, "queue_timeout"], u.queue_timeout, POOL_DEFAULTS.queueTimeoutMs),
   };
+  if (host === "server") {
+    // One process holds every connection itself: shards split a limit among Durable Objects,
+    // and the 6-connection cap is Cloudflare's; neither applies here.
+    pool.shards = 1;
+    return pool;
+  }
   if (pool.shards > pool.maxConnections) {
     // Each shard holds at least one connection; more shards than connections would exceed
     // the connection limit the operator set (usually php-fpm's pm.max_children).

@@ -6,7 +6,15 @@ export type Protocol = "fastcgi" | "scgi" | "uwsgi" | "http";
 export interface ServerAddress {
   host: string;
   port: number;
+  /** A Unix socket ("unix:/run/php/php-fpm.sock"; the plain server host only): host "" and
+   *  port 0 then. */
+  path?: string;
 }
+
+/** Which host the config is loaded for: the Cloudflare Worker ("edge") or `edgepass serve`
+ *  ("server"). Unix sockets exist only on a server; the per-object connection cap and shards
+ *  are Durable Object ideas and apply only on the edge. */
+export type ConfigHost = "edge" | "server";
 
 export interface UpstreamConfig {
   name: string;
@@ -159,10 +167,31 @@ export interface GatewaySettings {
   errorPages: ErrorPages;
 }
 
+/** [serve]: how `edgepass serve` treats client connections (nginx's client_* directives).
+ *  The Worker ignores it: there the platform terminates HTTP. */
+export interface ServeSettings {
+  /** header_timeout, default "60s" (client_header_timeout): a request head must arrive whole
+   *  within this, counted from its first byte; else 408 and the connection closes. */
+  headerTimeoutMs: number;
+  /** body_timeout, default "60s" (client_body_timeout): the longest wait between two reads of
+   *  a request body. */
+  bodyTimeoutMs: number;
+  /** send_timeout, default "60s": the longest a write to the client may wait (a slow reader). */
+  sendTimeoutMs: number;
+  /** keepalive_timeout, default "75s": an idle kept-alive connection is closed after this. */
+  keepaliveTimeoutMs: number;
+  /** max_header, default "32k" (large_client_header_buffers): the largest request head; past
+   *  it, 431. */
+  maxHeader: number;
+  /** drain_timeout, default "10s": on SIGTERM, how long requests in flight may finish. */
+  drainTimeoutMs: number;
+}
+
 export interface GatewayConfig {
   /** Where it came from (a file path or "EDGEPASS_CONFIG"), for messages. */
   source: string;
   gateway: GatewaySettings;
+  serve: ServeSettings;
   upstreams: Record<string, UpstreamConfig>;
   routes: RouteConfig[];
   /** [assets]; absent: no files are served. */

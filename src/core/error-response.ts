@@ -19,6 +19,7 @@ const REASONS: Record<number, string> = {
   502: "Bad Gateway",
   503: "Service Unavailable",
   504: "Gateway Timeout",
+  505: "HTTP Version Not Supported",
 };
 
 export function errorResponse(e: unknown, requestId: string, log: Logger): Response {

@@ -56,4 +56,8 @@ export const Codes = {
   RETURNED: "RETURNED",
   /** The origin's X-Accel-Redirect / X-Sendfile named a file that cannot be served. */
   ACCEL_REFUSED: "ACCEL_REFUSED",
+  /** The plain server host: a request head not whole within header_timeout (408). */
+  CLIENT_HEADER_TIMEOUT: "CLIENT_HEADER_TIMEOUT",
+  /** The plain server host: a request body that stopped arriving for body_timeout (408). */
+  CLIENT_BODY_TIMEOUT: "CLIENT_BODY_TIMEOUT",
 } as const;

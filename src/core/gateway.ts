@@ -152,7 +152,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   };
 }
 
-function randomId(): string {
+/** A request id for hosts that have none from the platform (16 hex digits). */
+export function randomId(): string {
   const b = new Uint8Array(8);
   crypto.getRandomValues(b);
   let s = "";

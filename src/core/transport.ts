@@ -19,4 +19,5 @@ export interface DialOptions {
 export type Dial = (address: ServerAddress, options: DialOptions) => Promise<Duplex>;
 
 export const formatAddress = (a: ServerAddress): string =>
-  a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  a.path !== undefined ? `unix:${a.path}`
+  : a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;

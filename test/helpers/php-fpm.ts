@@ -8,7 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface PhpFpm {
+  /** The TCP port (0 when listening on a Unix socket). */
   port: number;
+  /** The Unix socket path, with `unixSocket: true`. */
+  socket?: string;
   /** The php-fpm master's error log (pool and worker messages). */
   logFile: string;
   log(): string;
@@ -22,6 +25,8 @@ export interface PhpFpmOptions {
   pool?: string[];
   /** Listen on this port (e.g. to restart an origin where it was); default: a free one. */
   port?: number;
+  /** Listen on a Unix socket in the temporary directory instead of a loopback port. */
+  unixSocket?: boolean;
 }
 
 export function findPhpFpm(): string {
@@ -45,17 +50,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function waitForPort(port: number, ms: number, proc?: ChildProcess, what = "server"): Promise<void> {
+/** Waits until a loopback port (or a Unix socket path) accepts connections. */
+export async function waitForPort(port: number | string, ms: number, proc?: ChildProcess, what = "server"): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (proc && proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode} before listening`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
+      const s = typeof port === "string" ? net.connect(port) : net.connect(port, "127.0.0.1");
       s.once("connect", () => (s.destroy(), resolve(true)));
       s.once("error", () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${ms} ms`);
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${typeof port === "string" ? port : `127.0.0.1:${port}`} within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -63,7 +69,8 @@ export async function waitForPort(port: number, ms: number, proc?: ChildProcess,
 export async function startPhpFpm(opts: PhpFpmOptions = {}): Promise<PhpFpm> {
   const bin = findPhpFpm();
   const dir = mkdtempSync(join(tmpdir(), "edgepass-fpm-"));
-  const port = opts.port ?? (await freePort());
+  const socket = opts.unixSocket ? join(dir, "php-fpm.sock") : undefined;
+  const port = socket ? 0 : (opts.port ?? (await freePort()));
   const logFile = join(dir, "error.log");
   const isRoot = process.getuid?.() === 0;
   const conf = [
@@ -73,7 +80,9 @@ export async function startPhpFpm(opts: PhpFpmOptions = {}): Promise<PhpFpm> {
     "daemonize = no",
     "log_level = notice",
     "[edgepass_test]",
-    `listen = 127.0.0.1:${port}`,
+    socket ? `listen = ${socket}` : `listen = 127.0.0.1:${port}`,
+    // The socket must be reachable by the gateway when the workers run as nobody.
+    ...(socket ? ["listen.mode = 0666"] : []),
     // php-fpm refuses to start as root unless told; run the workers as nobody then.
     ...(isRoot ? ["user = nobody", "group = nogroup"] : []),
     "pm = static",
@@ -98,13 +107,14 @@ export async function startPhpFpm(opts: PhpFpmOptions = {}): Promise<PhpFpm> {
   proc.stdout!.on("data", (d) => (output += d));
   proc.stderr!.on("data", (d) => (output += d));
   try {
-    await waitForPort(port, 15_000, proc, "php-fpm");
+    await waitForPort(socket ?? port, 15_000, proc, "php-fpm");
   } catch (e) {
     proc.kill("SIGKILL");
     throw new Error(`${(e as Error).message}\n${output}\n${existsSync(logFile) ? readFileSync(logFile, "utf8") : ""}`);
   }
   return {
     port,
+    socket,
     logFile,
     log: () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "") + output,
     stop: async () => {

@@ -36,17 +36,27 @@ export async function waitFor(run: Run, re: RegExp, ms = 45_000): Promise<RegExp
   }
 }
 
-/** `edgepass dev --config site.toml --port 0` in a temporary directory holding `toml`. */
+/** `edgepass dev` or `edgepass serve` with `--config site.toml --port 0`, in a temporary
+ *  directory holding `toml`. */
 export interface Dev {
   base: string;
   run: Run;
   stop(): Promise<void>;
 }
 
-export async function startDev(toml: string): Promise<Dev> {
-  const dir = mkdtempSync(path.join(tmpdir(), "edgepass-dev-"));
+export function startDev(toml: string): Promise<Dev> {
+  return start("dev", toml);
+}
+
+/** The plain server host: the same config, HTTP terminated by edgepass itself. */
+export function startServe(toml: string): Promise<Dev> {
+  return start("serve", toml);
+}
+
+async function start(command: "dev" | "serve", toml: string): Promise<Dev> {
+  const dir = mkdtempSync(path.join(tmpdir(), `edgepass-${command}-`));
   writeFileSync(path.join(dir, "site.toml"), toml);
-  const r = edgepass(["dev", "--config", "site.toml", "--port", "0"], dir);
+  const r = edgepass([command, "--config", "site.toml", "--port", "0"], dir);
   try {
     const [, base] = await waitFor(r, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
     return {

@@ -192,3 +192,50 @@ export function raw(url: string, opts: { method?: string; headers?: Record<strin
     req.end(opts.body);
   });
 }
+/** Writes `bytes` as they are (several requests, broken framing, a trickle) on one new
+ *  connection and collects everything that comes back until the server closes or `timeoutMs`
+ *  passes. `closed` says which of the two happened. */
+export function rawExchange(origin: string, bytes: Buffer | string | Array<Buffer | string>, timeoutMs = 10_000): Promise<{ raw: Buffer; closed: boolean }> {
+  const u = new URL(origin);
+  const pieces = Array.isArray(bytes) ? bytes : [bytes];
+  return new Promise((resolve) => {
+    const sock = net.connect(Number(u.port), u.hostname);
+    const parts: Buffer[] = [];
+    let closed = false;
+    const done = () => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ raw: Buffer.concat(parts), closed });
+    };
+    const timer = setTimeout(done, timeoutMs);
+    sock.on("connect", () => {
+      // Each piece is its own write, a little apart, so they can arrive as separate segments.
+      let i = 0;
+      const next = () => {
+        if (i >= pieces.length || sock.destroyed) return;
+        sock.write(pieces[i++]);
+        setTimeout(next, 20);
+      };
+      next();
+    });
+    sock.on("data", (d) => parts.push(d));
+    sock.on("close", () => ((closed = true), done()));
+    sock.on("error", () => {});
+  });
+}
+
+/** Splits what a kept-alive connection carried into its responses (in order). */
+export function parseWireAll(raw: Buffer, methods: string[]): WireResponse[] {
+  const out: WireResponse[] = [];
+  let rest = raw;
+  for (const method of methods) {
+    if (rest.indexOf("\r\n\r\n") < 0) break;
+    const r = parseWire(rest, method);
+    out.push(r);
+    const headLen = rest.indexOf("\r\n\r\n") + 4;
+    const used = r.framing === "length" ? headLen + r.body.length : r.framing === "none" ? headLen : rest.length;
+    if (r.framing === "chunked") return out; // a chunked body's end is not tracked here
+    rest = rest.subarray(used);
+  }
+  return out;
+}

@@ -47,6 +47,7 @@ describe("edgepass CLI", () => {
     expect(code).toBe(0);
     expect(stdout).toContain("edgepass dev --config FILE [--port N] [--host H]");
     expect(stdout).toContain("edgepass demo");
+    expect(stdout).toContain("edgepass serve --config FILE [--port N] [--host H]");
     const sub = await finished(["dev", "--help"]);
     expect(sub.code).toBe(0);
     expect(sub.stdout).toContain("edgepass dev --config FILE");
@@ -68,6 +69,15 @@ describe("edgepass CLI", () => {
     expect(code).toBe(2);
     expect(stderr).toContain("bad.toml");
     expect(stderr).toContain("protocol");
+    expect(stdout).not.toContain("listening");
+  });
+
+  it("serve refuses an invalid config the same way, and names a Unix socket path it cannot use", async () => {
+    const file = writeConfig("bad-serve.toml", goodConfig(9000).replace('"127.0.0.1:9000"', '"/run/php/php-fpm.sock"'));
+    const { code, stdout, stderr } = await finished(["serve", "--config", file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("bad-serve.toml");
+    expect(stderr).toContain('write "unix:/run/php/php-fpm.sock"');
     expect(stdout).not.toContain("listening");
   });
 

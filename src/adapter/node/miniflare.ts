@@ -17,8 +17,8 @@ export const COMPATIBILITY_FLAGS = ["nodejs_compat", "enable_request_signal"];
 /** wrangler.toml's Durable Object binding: pooled upstreams keep their connections there. */
 export const DURABLE_OBJECTS = { UPSTREAM_POOL: { className: "UpstreamPool", useSQLite: true } };
 
-export const DEFAULT_HOST = "127.0.0.1";
-export const DEFAULT_PORT = 8787;
+import { DEFAULT_HOST, DEFAULT_PORT } from "./listen-defaults.js";
+export { DEFAULT_HOST, DEFAULT_PORT };
 
 /** The repository (or installed package) root: this file lives in src/adapter/node/. */
 export function packageRoot(): string {

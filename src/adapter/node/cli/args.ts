@@ -1,6 +1,10 @@
 // Flag parsing shared by the commands: strict (an unknown flag is a usage error, exit 2).
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { DEFAULT_HOST, DEFAULT_PORT } from "../miniflare.js";
+import { ConfigError, loadConfig } from "../../../config/load.js";
+import type { ConfigHost } from "../../../config/types.js";
+import { DEFAULT_HOST, DEFAULT_PORT } from "../listen-defaults.js";
 
 /** Bad command line: main prints the message and the usage, exits 2. */
 export class UsageError extends Error {
@@ -41,4 +45,24 @@ export function parseHost(value: string | undefined): string {
   if (value === undefined) return DEFAULT_HOST;
   if (value === "" || /[\s/]/.test(value)) throw new UsageError(`--host expects an address, got "${value}"`);
   return value;
+}
+
+/** Reads FILE and validates it for `host` before anything starts; prints what is wrong and
+ *  returns null when it cannot be read or does not validate (the caller exits 2). */
+export function readValidConfig(file: string, host: ConfigHost): string | null {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    process.stderr.write(`edgepass: cannot read config ${file}: ${(err as Error).message}\n`);
+    return null;
+  }
+  try {
+    loadConfig(text, file, path.dirname(path.resolve(file)), host);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return null;
+  }
+  return text;
 }

@@ -9,6 +9,10 @@ const USAGE = `usage:
       its config. Nothing starts when FILE is invalid. [assets] files are read from disk on
       every request (--files disk, the default: files added while running are served), or
       through Workers Static Assets as deployed (--files assets: a snapshot taken at start).
+  edgepass serve --config FILE [--port N] [--host H]
+      Validate FILE, then serve it from this process: a plain Node HTTP/1.1 server (no
+      workerd) that parses every request with the Wasm parser and keeps the upstream pools
+      in process. Unix-socket upstreams ("unix:/run/php/php-fpm.sock") work here.
   edgepass demo [--port N] [--host H]
       Start a built-in FastCGI demo app (no PHP needed) and the gateway in front of it.
   edgepass inspect FILE [--protocol P] [--as SIDE] [--format F]
@@ -30,6 +34,7 @@ options:
 type Command = (argv: string[]) => Promise<number | "help">;
 const commands: Record<string, () => Promise<Command>> = {
   dev: async () => (await import("./dev.js")).dev,
+  serve: async () => (await import("./serve.js")).serve,
   demo: async () => (await import("./demo.js")).demo,
   inspect: async () => (await import("./inspect.js")).inspect,
 };

@@ -1,0 +1,22 @@
+// `edgepass serve --config FILE [--port N] [--host H]`: validate FILE for the plain server
+// host, then serve it from this process until SIGINT or SIGTERM (which drains first).
+import path from "node:path";
+import { startServer } from "../server.js";
+import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, readValidConfig, UsageError } from "./args.js";
+import { serveUntilSignal } from "./until-signal.js";
+
+export async function serve(argv: string[]): Promise<number | "help"> {
+  const flags = parseFlags(argv, { ...listenOptions, config: { type: "string", short: "c" } });
+  if (flags.help) return "help";
+  if (flags.config === undefined) throw new UsageError("serve needs --config FILE");
+  const port = parsePort(flags.port);
+  const host = parseHost(flags.host);
+  const file = flags.config;
+
+  const text = readValidConfig(file, "server");
+  if (text === null) return EXIT_USAGE;
+
+  const server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port });
+  process.stdout.write(`edgepass: listening on ${server.origin} (config ${file}, edgepass serve)\n`);
+  return serveUntilSignal([server.stop]);
+}

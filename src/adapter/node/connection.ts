@@ -1,0 +1,187 @@
+// One client connection of `edgepass serve`: read a head (the Wasm request parser frames it),
+// hand the request to the gateway, write the answer, and go on with the next request on the
+// same connection (keep-alive; pipelined requests wait in the reader, answered in order).
+// Anything that leaves the framing in doubt (a malformed head, a body that broke, a response
+// that was cut) ends the connection: a misread boundary is how requests get smuggled.
+import type net from "node:net";
+import { CodecError, type Codec, type HttpRequestHead } from "../../codec/types.js";
+import type { ServeSettings } from "../../config/types.js";
+import { errorResponse } from "../../core/error-response.js";
+import { Codes, GatewayError } from "../../core/errors.js";
+import { randomId, type RequestInfo } from "../../core/gateway.js";
+import { requestLogger, type LogSink } from "../../core/log.js";
+import { ConnReader } from "./conn-reader.js";
+import { requestBody, type BodyState } from "./request-body.js";
+import { writeResponse } from "./respond.js";
+
+export interface ConnectionDeps {
+  codec: Codec;
+  settings: ServeSettings;
+  handle: (request: Request, info: RequestInfo & { requestId: string }) => Promise<Response>;
+  /** True once the server stops: finish the request in flight, then close. */
+  draining: () => boolean;
+  /** Told true while the connection waits for a request's first byte (a drain may close it
+   *  then), false while a request is read, handled or answered. */
+  idle: (idle: boolean) => void;
+  sink?: LogSink;
+}
+
+export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): Promise<void> {
+  const { codec, settings: s } = deps;
+  sock.setNoDelay(true);
+  sock.on("error", () => {}); // a reset is the end of the connection, handled as EOF
+  const reader = new ConnReader(sock);
+  const local = { addr: sock.localAddress ?? "", port: sock.localPort ?? 0 };
+  for (let first = true; !sock.destroyed; first = false) {
+    if (reader.buf.length === 0) {
+      if (deps.draining()) break;
+      // The wait for a request's first byte: keepalive_timeout between requests; the first
+      // one gets header_timeout, as nginx's client_header_timeout covers it.
+      deps.idle(true);
+      const how = await reader.more(first ? s.headerTimeoutMs : s.keepaliveTimeoutMs);
+      deps.idle(false);
+      if (how !== "data") break;
+    }
+    const requestId = randomId();
+    const log = requestLogger(requestId, deps.sink);
+    const head = await readHead(reader, codec, s);
+    if (head === "eof") break;
+    if (head instanceof GatewayError) {
+      await writeResponse(sock, errorResponse(head, requestId, log), { method: "GET", version: 11, keepAlive: false, sendTimeoutMs: s.sendTimeoutMs, log });
+      break;
+    }
+    reader.take(head.bodyOffset);
+    const state: BodyState = { complete: head.framing.kind === "none", failure: null };
+    let body: ReadableStream<Uint8Array> | null = null;
+    if (head.framing.kind === "length" && head.framing.length === 0) state.complete = true;
+    else if (head.framing.kind === "length" || head.framing.kind === "chunked") {
+      // "Expect: 100-continue" is answered once the body is first wanted, so a request the
+      // gateway refuses first (404, 413) never makes the client send its body.
+      const cont = () => {
+        if (head.expectContinue && head.version >= 11) sock.write("HTTP/1.1 100 Continue\r\n\r\n");
+      };
+      body = requestBody(reader, head.framing, codec, s.bodyTimeoutMs, state, cont);
+    }
+    const aborter = new AbortController();
+    const onClose = () => aborter.abort(new GatewayError(Codes.CLIENT_GONE, 499, "The client closed the connection."));
+    sock.once("close", onClose);
+    let res: Response;
+    let request: Request | GatewayError;
+    try {
+      request = toRequest(head, body, local, aborter.signal);
+    } catch (e) {
+      // What the parser let through but a Request cannot hold (CONNECT, TRACE, a target
+      // that is no URL): the client's mistake, not ours.
+      request = e instanceof GatewayError ? e : new GatewayError(Codes.REQUEST_INVALID, TRACE_LIKE.has(head.method) ? 405 : 400, `The request cannot be served: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    try {
+      if (request instanceof GatewayError) throw request;
+      res = await deps.handle(request, {
+        requestId,
+        remoteAddr: plainAddress(sock.remoteAddress),
+        remotePort: sock.remotePort === undefined ? undefined : String(sock.remotePort),
+        serverAddr: plainAddress(local.addr),
+        protocol: `HTTP/1.${head.version % 10}`,
+      });
+    } catch (e) {
+      res = errorResponse(e, requestId, log);
+    }
+    if (state.failure) {
+      // The body broke before the answer: say why (408, 400), not what the origin made of it.
+      void res.body?.cancel().catch(() => {});
+      res = errorResponse(state.failure, requestId, log);
+    }
+    const keep = head.keepAlive && !deps.draining();
+    const whole = await writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log });
+    sock.off("close", onClose);
+    if (!whole || !keep) break;
+    if (!state.complete) {
+      // The gateway answered without reading the whole body (a 404, a 413): the next request
+      // starts after it, which only a read to the end would find. Close instead.
+      void body?.cancel().catch(() => {});
+      break;
+    }
+  }
+  await lingeringClose(sock, reader);
+}
+
+/** Reads one request head within header_timeout. */
+async function readHead(reader: ConnReader, codec: Codec, s: ServeSettings): Promise<HttpRequestHead | GatewayError | "eof"> {
+  const deadline = Date.now() + s.headerTimeoutMs;
+  let scanned = 0;
+  for (;;) {
+    // RFC 9112 2.2: a server SHOULD ignore empty lines before a request line (some clients
+    // send a CRLF after a POST body).
+    while (reader.buf.length >= 2 && reader.buf[0] === 13 && reader.buf[1] === 10) reader.take(2), (scanned = 0);
+    const buf = reader.buf;
+    // Parse only once the head can be complete (an empty line) or is over the limit: a head
+    // trickled byte by byte is then scanned once, not once per byte.
+    const from = Math.max(0, scanned - 2);
+    const blank = buf.indexOf("\n\n", from) >= 0 || buf.indexOf("\n\r\n", from) >= 0;
+    scanned = buf.length;
+    if (blank || buf.length >= s.maxHeader) {
+      try {
+        const head = codec.parseHttpRequestHead(buf, s.maxHeader);
+        if (head) return head;
+      } catch (e) {
+        return headError(e, s.maxHeader);
+      }
+    }
+    const left = deadline - Date.now();
+    const how = left > 0 ? await reader.more(left) : "timeout";
+    if (how === "timeout") {
+      return new GatewayError(Codes.CLIENT_HEADER_TIMEOUT, 408, `The request head did not arrive whole within ${s.headerTimeoutMs / 1000} s (header_timeout).`);
+    }
+    if (how === "eof") return "eof";
+  }
+}
+
+function headError(e: unknown, limit: number): GatewayError {
+  if (!(e instanceof CodecError)) throw e;
+  switch (e.code) {
+    case "HTTP_HEAD_TOO_LARGE":
+    case "HTTP_TOO_MANY_FIELDS":
+      return new GatewayError(e.code, 431, `The request head is larger than ${limit} bytes or has too many fields (max_header).`);
+    case "HTTP_VERSION_UNSUPPORTED":
+      return new GatewayError(e.code, 505, "Only HTTP/1.0 and HTTP/1.1 are served here.");
+    case "HTTP_CONTENT_LENGTH_TOO_LARGE":
+      return new GatewayError(e.code, 413, "The request's Content-Length is larger than any body this gateway accepts.");
+    default:
+      return new GatewayError(e.code, 400, `The request is malformed: ${e.message}.`);
+  }
+}
+
+/** Methods a fetch Request refuses (Fetch standard, "forbidden method"). */
+const TRACE_LIKE = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+function toRequest(head: HttpRequestHead, body: ReadableStream<Uint8Array> | null, local: { addr: string; port: number }, signal: AbortSignal): Request {
+  const host = head.headers.find(([k]) => k.toLowerCase() === "host")?.[1] ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);
+  let url: URL;
+  if (head.target.startsWith("/")) url = new URL(`http://${host}${head.target}`);
+  else if (/^https?:\/\//i.test(head.target)) url = new URL(head.target);
+  else throw new GatewayError(Codes.REQUEST_INVALID, 400, `The request target "${head.target}" is not served here (only paths and absolute URLs).`);
+  const headers = new Headers();
+  for (const [k, v] of head.headers) headers.append(k, v);
+  // The body below is already de-chunked: the framing fields describe the client's hop only.
+  headers.delete("transfer-encoding");
+  headers.delete("expect");
+  return new Request(url, { method: head.method, headers, body, signal, duplex: "half" } as RequestInit);
+}
+
+/** Half-closes, then reads and drops what the client still sends for a moment, so a client
+ *  mid-upload sees our answer instead of a reset (nginx's lingering_close). */
+async function lingeringClose(sock: net.Socket, reader: ConnReader): Promise<void> {
+  if (sock.destroyed) return;
+  sock.end();
+  const until = Date.now() + 2_000;
+  while (!reader.eof && Date.now() < until) {
+    reader.take(reader.buf.length);
+    if ((await reader.more(until - Date.now())) !== "data") break;
+  }
+  sock.destroy();
+}
+
+/** A dual-stack listener reports IPv4 clients as "::ffff:a.b.c.d"; apps expect "a.b.c.d". */
+function plainAddress(a: string | undefined): string | undefined {
+  return a?.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a;
+}

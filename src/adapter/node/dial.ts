@@ -1,0 +1,47 @@
+// Dials an origin with node:net: TCP, or a Unix socket (servers = ["unix:/run/php/php-fpm.sock"],
+// which only the plain server host accepts).
+import net from "node:net";
+import { Codes, GatewayError } from "../../core/errors.js";
+import { formatAddress, type Dial, type Duplex } from "../../core/transport.js";
+import { socketReadable, socketWritable } from "./socket-streams.js";
+
+export const dialNode: Dial = (address, { connectTimeoutMs }) => {
+  const origin = formatAddress(address);
+  return new Promise<Duplex>((resolve, reject) => {
+    const sock = address.path !== undefined ? net.connect({ path: address.path }) : net.connect({ host: address.host, port: address.port });
+    sock.setNoDelay(true);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(
+        new GatewayError(
+          Codes.UPSTREAM_CONNECT_TIMEOUT,
+          504,
+          `The origin ${origin} did not accept a connection within ${connectTimeoutMs / 1000} s (connect_timeout).`,
+        ),
+      );
+    }, connectTimeoutMs);
+    sock.once("error", (e) => {
+      clearTimeout(timer);
+      reject(
+        new GatewayError(
+          Codes.UPSTREAM_CONNECT_FAILED,
+          502,
+          `Could not connect to the origin ${origin}: the connection was refused or the host is unreachable.`,
+          String(e),
+        ),
+      );
+    });
+    sock.once("connect", () => {
+      clearTimeout(timer);
+      // Errors after this point reach the reader or writer; this keeps them from throwing.
+      sock.on("error", () => {});
+      resolve({
+        readable: socketReadable(sock),
+        writable: socketWritable(sock),
+        close: async () => {
+          sock.destroy();
+        },
+      });
+    });
+  });
+};

@@ -1,0 +1,138 @@
+// Writes responses on a client socket, which workerd never lets us do: the host decides the
+// framing. A declared length goes out as Content-Length and the connection is cut when fewer
+// bytes arrive (more are dropped at the length); a body of unknown length goes out chunked,
+// and when it fails after the head the connection is closed WITHOUT the 0-size chunk, so the
+// client can tell a cut body from a whole one (RFC 9112 7.1: the last chunk ends the message).
+import { STATUS_CODES } from "node:http";
+import type net from "node:net";
+import { httpDate } from "../../edge/headers.js";
+import type { ClientResponse, Respond } from "../../core/respond.js";
+import type { Logger } from "../../core/log.js";
+import { writeAll } from "./socket-streams.js";
+
+// The gateway hands back a Response (core/gateway.ts); the writer needs what Respond was told
+// (length, coding), so the Response is only a key to it.
+const told = new WeakMap<Response, ClientResponse>();
+
+export const respondNode: Respond = (r) => {
+  const res = new Response(null, { status: r.status, statusText: r.statusText, headers: r.headers });
+  told.set(res, r);
+  return res;
+};
+
+export interface WriteOptions {
+  method: string;
+  /** 10 or 11: an HTTP/1.0 client gets a close-delimited body instead of chunked. */
+  version: number;
+  keepAlive: boolean;
+  sendTimeoutMs: number;
+  log: Logger;
+}
+
+/** Framing fields are ours to set; these from the gateway or origin are replaced. */
+const OURS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
+
+/** Writes `res`; resolves true when the message went out whole and the connection may carry
+ *  another (false: it was cut, or must close). */
+export async function writeResponse(sock: net.Socket, res: Response, o: WriteOptions): Promise<boolean> {
+  const r = told.get(res) ?? (await ownResponse(res));
+  const noBody = o.method === "HEAD" || r.status === 204 || r.status === 304 || r.status < 200;
+  let keepAlive = o.keepAlive;
+  let framing: "length" | "chunked" | "close" | "none";
+  const fields: string[] = [];
+  for (const [k, v] of r.headers) if (!OURS.has(k)) fields.push(`${k}: ${v}`);
+  if (!r.headers.has("date")) fields.push(`date: ${httpDate(Date.now())}`);
+  if (r.length !== null) {
+    framing = noBody ? "none" : "length";
+    if (r.status !== 204 && r.status !== 304 && r.status >= 200) fields.push(`content-length: ${r.length}`);
+  } else if (noBody) {
+    framing = "none";
+  } else if (r.body === null) {
+    framing = "length";
+    fields.push("content-length: 0");
+  } else if (o.version >= 11) {
+    framing = "chunked";
+    fields.push("transfer-encoding: chunked");
+  } else {
+    framing = "close";
+    keepAlive = false;
+  }
+  fields.push(keepAlive ? "connection: keep-alive" : "connection: close");
+  const reason = (r.statusText || STATUS_CODES[r.status] || "").replace(/[^\t\x20-\x7e\x80-\xff]/g, "");
+  const head = `HTTP/1.1 ${r.status} ${reason}\r\n${fields.join("\r\n")}\r\n\r\n`;
+  const deadline = () => withSendTimeout(sock, o.sendTimeoutMs);
+  const body = framing === "none" ? null : r.body;
+  if (framing === "none" || body === null) {
+    if (r.body) void r.body.cancel().catch(() => {});
+    await deadline()(writeAll(sock, Buffer.from(head, "latin1")));
+    return keepAlive;
+  }
+  const reader = body.getReader();
+  const onClose = () => void reader.cancel(new Error("the client went away")).catch(() => {});
+  sock.once("close", onClose);
+  let sent = 0;
+  try {
+    await deadline()(writeAll(sock, Buffer.from(head, "latin1")));
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (value.byteLength === 0) continue;
+      if (framing === "length") {
+        const room = r.length! - sent;
+        if (value.byteLength > room) {
+          if (room > 0) await deadline()(writeAll(sock, value.subarray(0, room)));
+          sent = r.length!;
+          r.overrun?.();
+          void reader.cancel().catch(() => {});
+          break;
+        }
+        await deadline()(writeAll(sock, value));
+      } else if (framing === "chunked") {
+        sock.cork();
+        sock.write(value.byteLength.toString(16) + "\r\n");
+        sock.write(value);
+        const last = writeAll(sock, "\r\n");
+        sock.uncork();
+        await deadline()(last);
+      } else {
+        await deadline()(writeAll(sock, value));
+      }
+      sent += value.byteLength;
+    }
+    if (framing === "length" && sent < r.length!) throw new Error(`the body ended after ${sent} of ${r.length} declared bytes`);
+    if (framing === "chunked") await deadline()(writeAll(sock, "0\r\n\r\n"));
+    if (framing === "close") return false;
+    return keepAlive;
+  } catch (e) {
+    // The head is out; the only honest signal left is the connection itself.
+    if (!sock.destroyed) o.log.log("warn", "response_cut", { sent, length: r.length, framing, reason: e instanceof Error ? e.message : String(e) });
+    void reader.cancel(e).catch(() => {});
+    sock.destroy();
+    return false;
+  } finally {
+    sock.off("close", onClose);
+  }
+}
+
+/** A Response the gateway made itself (error pages, statistics): small, so it is read whole and
+ *  sent with its length. */
+async function ownResponse(res: Response): Promise<ClientResponse> {
+  const bytes = res.body ? new Uint8Array(await res.arrayBuffer()) : null;
+  const body = bytes && bytes.byteLength > 0 ? new Blob([bytes]).stream() : null;
+  return { status: res.status, statusText: res.statusText, headers: res.headers, body, length: bytes ? bytes.byteLength : null, encoded: true };
+}
+
+/** Wraps a write so a client that takes nothing for `ms` is dropped (nginx's send_timeout). */
+function withSendTimeout(sock: net.Socket, ms: number): <T>(p: Promise<T>) => Promise<T> {
+  return (p) =>
+    new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        reject(new Error(`the client took nothing for ${ms / 1000} s (send_timeout)`));
+        sock.destroy();
+      }, ms);
+      p.then(
+        (v) => (clearTimeout(t), resolve(v)),
+        (e) => (clearTimeout(t), reject(e)),
+      );
+    });
+}

@@ -1,0 +1,232 @@
+// `edgepass serve` judged on the wire (SECURITY.md, "Client request framing" and "What the
+// client receives"): edgepass parses every client request itself here, with the Wasm parser,
+// so smuggling shapes, broken framing, oversized and trickled heads must be refused before
+// anything reaches the origin, and responses must be framed so a cut body is visible. The
+// origins are scripted (test/helpers/counting-origin.ts counts what arrives; rogue-stream.ts
+// misbehaves on cue); the client is a raw socket.
+import net from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCountingOrigin, type CountingOrigin } from "../helpers/counting-origin.js";
+import { startServe, type Dev } from "../helpers/process.js";
+import { parseWire, parseWireAll, rawExchange, rawRequest } from "../helpers/raw-http.js";
+import { startRogueStream } from "../helpers/rogue-stream.js";
+import type { ScriptedServer } from "../helpers/scripted-server.js";
+
+let origin: CountingOrigin;
+let rogue: ScriptedServer;
+let serve: Dev;
+
+beforeAll(async () => {
+  [origin, rogue] = await Promise.all([startCountingOrigin(), startRogueStream()]);
+  serve = await startServe(
+    `[upstreams.count]\nprotocol = "http"\nservers = ["127.0.0.1:${origin.port}"]\n\n` +
+      `[upstreams.rogue]\nprotocol = "http"\nservers = ["127.0.0.1:${rogue.port}"]\nread_timeout = "1s"\npool = "direct"\n\n` +
+      `[[routes]]\nmatch = "^~ /count/"\nupstream = "count"\n\n` +
+      `[[routes]]\nmatch = "^~ /rogue/"\nupstream = "rogue"\n\n` +
+      // Short client timeouts so the slow-client cases end within a test's time.
+      `[serve]\nheader_timeout = "1s"\nbody_timeout = "1s"\n`,
+  );
+});
+
+afterAll(async () => {
+  await serve?.stop();
+  await Promise.all([origin?.close(), rogue?.close()]);
+});
+
+const arrived = (p: string) => origin.arrived.get(p) ?? 0;
+
+describe("request framing refused before the origin", () => {
+  it("CL+TE with a smuggled second request: 400 HTTP_CL_AND_TE, connection closed, nothing reaches the origin", async () => {
+    const smuggle =
+      "POST /count/front HTTP/1.1\r\nHost: x\r\nContent-Length: 44\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      "0\r\n\r\nGET /count/smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+    const { raw, closed } = await rawExchange(serve.base, smuggle);
+    const r = parseWire(raw, "POST");
+    expect(r.status).toBe(400);
+    expect(r.get("x-edgepass-error")).toBe("HTTP_CL_AND_TE");
+    expect(r.get("connection")).toBe("close");
+    expect(r.body.toString()).toContain("error: HTTP_CL_AND_TE");
+    expect(closed).toBe(true);
+    // Exactly one response: the bytes after it were never read as a request.
+    expect(raw.toString("latin1").match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(arrived("/count/front")).toBe(0);
+    expect(arrived("/count/smuggled")).toBe(0);
+  });
+
+  const bad: Array<[string, string, string]> = [
+    ["Transfer-Encoding other than chunked", "POST /count/te HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "HTTP_TE_NOT_CHUNKED"],
+    ["two Content-Length fields", "POST /count/cl2 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nab", "HTTP_DUPLICATE_CONTENT_LENGTH"],
+    ["a signed Content-Length", "POST /count/cls HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n\r\na", "HTTP_BAD_CONTENT_LENGTH"],
+    ["a bare LF line ending", "GET /count/lf HTTP/1.1\nHost: x\n\n", "HTTP_BARE_LF"],
+    ["obs-fold", "GET /count/fold HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", "HTTP_OBS_FOLD"],
+    ["whitespace before the colon", "GET /count/ws HTTP/1.1\r\nHost: x\r\nX-A : a\r\n\r\n", "HTTP_SPACE_BEFORE_COLON"],
+    ["no Host in HTTP/1.1", "GET /count/nohost HTTP/1.1\r\n\r\n", "HTTP_MISSING_HOST"],
+  ];
+  for (const [name, bytes, code] of bad) {
+    it(`${name}: 400 ${code} and the connection closed`, async () => {
+      const path = /^[A-Z]+ (\S+)/.exec(bytes)![1];
+      const { raw, closed } = await rawExchange(serve.base, bytes + "GET /count/after HTTP/1.1\r\nHost: x\r\n\r\n");
+      const r = parseWire(raw, "GET");
+      expect(r.status).toBe(400);
+      expect(r.get("x-edgepass-error")).toBe(code);
+      expect(r.get("connection")).toBe("close");
+      expect(closed).toBe(true);
+      expect(arrived(path)).toBe(0);
+    });
+  }
+
+  it("TRACE (a method a gateway does not pass on): 405, never forwarded", async () => {
+    const { raw } = await rawExchange(serve.base, "TRACE /count/trace HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const r = parseWire(raw, "TRACE");
+    expect(r.status).toBe(405);
+    expect(r.get("x-edgepass-error")).toBe("REQUEST_INVALID");
+    expect(arrived("/count/trace")).toBe(0);
+  });
+
+  it("a head over max_header (default 32k): 431 and closed", async () => {
+    const { raw, closed } = await rawExchange(serve.base, `GET /count/big HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(40_000)}\r\n\r\n`);
+    const r = parseWire(raw, "GET");
+    expect(r.status).toBe(431);
+    expect(r.get("x-edgepass-error")).toBe("HTTP_HEAD_TOO_LARGE");
+    expect(closed).toBe(true);
+    expect(arrived("/count/big")).toBe(0);
+  });
+
+  it("a head trickled past header_timeout: 408 CLIENT_HEADER_TIMEOUT and closed", async () => {
+    // 150 pieces, 20 ms apart: 3 s of a head that never ends, header_timeout is 1 s.
+    const pieces = ["GET /count/slow HTTP/1.1\r\nHost: x\r\n", ...Array.from({ length: 150 }, (_, i) => `X-${i}: y\r\n`)];
+    const { raw, closed } = await rawExchange(serve.base, pieces, 8_000);
+    const r = parseWire(raw, "GET");
+    expect(r.status).toBe(408);
+    expect(r.get("x-edgepass-error")).toBe("CLIENT_HEADER_TIMEOUT");
+    expect(closed).toBe(true);
+    expect(arrived("/count/slow")).toBe(0);
+  });
+
+  it("a malformed chunked body: 400 with the chunked decoder's code, closed", async () => {
+    const { raw, closed } = await rawExchange(serve.base, "POST /count/badchunk HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
+    const r = parseWire(raw, "POST");
+    expect(r.status).toBe(400);
+    expect(r.get("x-edgepass-error")).toBe("HTTP_CHUNK_BAD_SIZE");
+    expect(closed).toBe(true);
+    expect(origin.answered.get("/count/badchunk") ?? 0).toBe(0);
+  });
+});
+
+describe("slow and cautious clients", () => {
+  it("a body that stops arriving: 408 CLIENT_BODY_TIMEOUT at body_timeout, closed, the origin never answers it", async () => {
+    const { raw, closed } = await rawExchange(serve.base, "POST /count/slowbody HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc", 8_000);
+    const r = parseWire(raw, "POST");
+    expect(r.status).toBe(408);
+    expect(r.get("x-edgepass-error")).toBe("CLIENT_BODY_TIMEOUT");
+    expect(closed).toBe(true);
+    expect(origin.answered.get("/count/slowbody") ?? 0).toBe(0);
+  });
+
+  it("Expect: 100-continue gets 100 Continue once the body is wanted, then the answer", async () => {
+    const { raw } = await rawExchange(serve.base, [
+      "POST /count/expect HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+      "body",
+    ]);
+    const text = raw.toString("latin1");
+    expect(text.startsWith("HTTP/1.1 100 Continue\r\n\r\n")).toBe(true);
+    const r = parseWire(raw.subarray("HTTP/1.1 100 Continue\r\n\r\n".length), "POST");
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe("/count/expect 4\n");
+  });
+});
+
+describe("keep-alive and pipelining", () => {
+  it("two requests in one write are both answered, in order, on the same connection", async () => {
+    const two = "GET /count/p1 HTTP/1.1\r\nHost: x\r\n\r\nGET /count/p2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const { raw, closed } = await rawExchange(serve.base, two);
+    const [a, b] = parseWireAll(raw, ["GET", "GET"]);
+    expect(a.status).toBe(200);
+    expect(a.body.toString()).toBe("/count/p1 0\n");
+    expect(a.get("connection")).toBe("keep-alive");
+    expect(b.status).toBe(200);
+    expect(b.body.toString()).toBe("/count/p2 0\n");
+    expect(b.get("connection")).toBe("close");
+    expect(closed).toBe(true);
+  });
+
+  it("a chunked body decoded in Wasm reaches the origin whole, and the request pipelined behind it is answered next", async () => {
+    const bytes =
+      "POST /count/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n" +
+      "GET /count/behind HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const { raw } = await rawExchange(serve.base, bytes);
+    const [a, b] = parseWireAll(raw, ["POST", "GET"]);
+    expect(a.status).toBe(200);
+    expect(a.body.toString()).toBe("/count/chunked 11\n");
+    expect(b.status).toBe(200);
+    expect(b.body.toString()).toBe("/count/behind 0\n");
+  });
+
+  it("a second request sent after the first answer rides the same connection", async () => {
+    const sock = net.connect(Number(new URL(serve.base).port), "127.0.0.1");
+    let got = Buffer.alloc(0);
+    sock.on("data", (d) => (got = Buffer.concat([got, d])));
+    const until = async (ok: () => boolean) => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    await new Promise((r) => sock.once("connect", r));
+    sock.write("GET /count/k1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => got.toString().includes("/count/k1 0\n"));
+    sock.write("POST /count/k2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    await until(() => got.toString().includes("/count/k2 3\n"));
+    sock.destroy();
+    const [a, b] = parseWireAll(got, ["GET", "POST"]);
+    expect(a.body.toString()).toBe("/count/k1 0\n");
+    expect(b.body.toString()).toBe("/count/k2 3\n");
+    expect(b.get("connection")).toBe("keep-alive");
+  });
+});
+
+describe("what the client receives when the origin's body breaks", () => {
+  it("a body shorter than its Content-Length: the declared length is kept and the connection cut short of it", async () => {
+    const r = await rawRequest(serve.base, { path: "/rogue/short-body", timeoutMs: 8_000 });
+    expect(r.status).toBe(200);
+    expect(r.framing).toBe("length");
+    expect(r.get("content-length")).toBe("100");
+    expect(r.complete).toBe(false);
+  });
+
+  it("a body longer than its Content-Length: exactly the declared bytes", async () => {
+    const r = await rawRequest(serve.base, { path: "/rogue/long-body", timeoutMs: 8_000 });
+    expect(r.framing).toBe("length");
+    expect(r.body.toString()).toBe("five!");
+    expect(r.raw.toString("latin1").endsWith("\r\n\r\nfive!")).toBe(true);
+  });
+
+  it("a chunked body cut by the origin: chunked to the client, and it ends WITHOUT the 0-size chunk", async () => {
+    const r = await rawRequest(serve.base, { path: "/rogue/cut-chunked", timeoutMs: 8_000 });
+    expect(r.status).toBe(200);
+    expect(r.framing).toBe("chunked");
+    expect(r.body.toString()).toBe("hello");
+    expect(r.complete).toBe(false);
+    expect(r.raw.toString("latin1")).not.toContain("\r\n0\r\n\r\n");
+  });
+
+  it("a chunked body the origin stops sending (read_timeout): no 0-size chunk either", async () => {
+    const r = await rawRequest(serve.base, { path: "/rogue/silence-chunked", timeoutMs: 8_000 });
+    expect(r.framing).toBe("chunked");
+    expect(r.body.toString()).toBe("hello");
+    expect(r.complete).toBe(false);
+  });
+
+  it("an HTTP/1.0 client gets a body of unknown length delimited by the close, not chunked", async () => {
+    const { raw, closed } = await rawExchange(serve.base, "GET /rogue/chunked-ok HTTP/1.0\r\nHost: x\r\n\r\n");
+    const r = parseWire(raw, "GET");
+    expect(r.framing).toBe("close");
+    expect(r.get("connection")).toBe("close");
+    expect(r.body.toString()).toBe("hello world");
+    expect(closed).toBe(true);
+  });
+
+  it("a whole chunked body does end with the 0-size chunk", async () => {
+    const r = await rawRequest(serve.base, { path: "/rogue/chunked-ok", timeoutMs: 8_000 });
+    expect(r.framing).toBe("chunked");
+    expect(r.body.toString()).toBe("hello world");
+    expect(r.complete).toBe(true);
+  });
+});

@@ -1,0 +1,81 @@
+// The config as `edgepass serve` loads it ("server" host): Unix-socket upstreams, one pool per
+// upstream with no Cloudflare per-object cap, and the [serve] table of client limits. The same
+// texts loaded for the edge keep the edge's rules.
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config/load.js";
+
+const ROUTE = `[[routes]]\nmatch = "/"\nupstream = "php"\n`;
+const up = (servers: string, extra = "") => `[upstreams.php]\nprotocol = "fastcgi"\nservers = [${servers}]\n${extra}` + ROUTE;
+
+function messageOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message;
+    throw e;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("servers on the plain server host", () => {
+  it('"unix:/path" is a Unix socket there', () => {
+    const cfg = loadConfig(up('"unix:/run/php/php-fpm.sock", "127.0.0.1:9000"'), "s.toml", undefined, "server");
+    expect(cfg.upstreams.php.servers).toEqual([
+      { host: "", port: 0, path: "/run/php/php-fpm.sock" },
+      { host: "127.0.0.1", port: 9000 },
+    ]);
+  });
+
+  it("and refused on the edge, saying serve can use it", () => {
+    expect(messageOf(() => loadConfig(up('"unix:/run/php/php-fpm.sock"'), "s.toml"))).toContain("Unix sockets cannot be reached from the edge (edgepass serve can use them)");
+  });
+
+  it.each([
+    ['"/run/php/php-fpm.sock"', 'write "unix:/run/php/php-fpm.sock"'],
+    ['"unix:run/php.sock"', "an absolute socket path"],
+    [`"unix:/${"a".repeat(120)}"`, "at most 107 bytes"],
+  ])("%s is refused with what to write", (addr, says) => {
+    expect(messageOf(() => loadConfig(up(addr), "s.toml", undefined, "server"))).toContain(says);
+  });
+});
+
+describe("pools on the plain server host", () => {
+  it("one pool per upstream: shards is 1 and the 6-connection cap of a Durable Object does not apply", () => {
+    const text = up('"127.0.0.1:9000", "127.0.0.1:9001"', "max_connections = 32\nshards = 2\n");
+    expect(loadConfig(text, "s.toml", undefined, "server").upstreams.php.pool).toMatchObject({ shards: 1, maxConnections: 32 });
+    expect(messageOf(() => loadConfig(text, "s.toml"))).toContain("at most 6 connections per pool object");
+  });
+});
+
+describe("[serve]", () => {
+  it("defaults a new user gets", () => {
+    expect(loadConfig(up('"127.0.0.1:9000"'), "s.toml", undefined, "server").serve).toEqual({
+      headerTimeoutMs: 60_000,
+      bodyTimeoutMs: 60_000,
+      sendTimeoutMs: 60_000,
+      keepaliveTimeoutMs: 75_000,
+      maxHeader: 32 * 1024,
+      drainTimeoutMs: 10_000,
+    });
+  });
+
+  it("every key, in the usual units", () => {
+    const t = `[serve]\nheader_timeout = "5s"\nbody_timeout = "10s"\nsend_timeout = "1m"\nkeepalive_timeout = 30\nmax_header = "8k"\ndrain_timeout = "250ms"\n` + up('"127.0.0.1:9000"');
+    expect(loadConfig(t, "s.toml", undefined, "server").serve).toEqual({
+      headerTimeoutMs: 5_000,
+      bodyTimeoutMs: 10_000,
+      sendTimeoutMs: 60_000,
+      keepaliveTimeoutMs: 30_000,
+      maxHeader: 8 * 1024,
+      drainTimeoutMs: 250,
+    });
+  });
+
+  it.each([
+    ['client_header_timeout = "5s"', "header_timeout"],
+    ['max_header = "2m"', "from 256 bytes to 1m"],
+    ['header_timeout = "soon"', "serve.header_timeout"],
+  ])("%s is refused, naming %s", (line, says) => {
+    expect(messageOf(() => loadConfig(`[serve]\n${line}\n` + up('"127.0.0.1:9000"'), "s.toml", undefined, "server"))).toContain(says);
+  });
+});
