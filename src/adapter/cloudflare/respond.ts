@@ -4,6 +4,7 @@
 // dropped for a streamed body (sent chunked, so a body cut short ended with a clean
 // terminator: workerd issue 6818) unless the body comes through a FixedLengthStream, which
 // also ends the connection instead of the message when fewer bytes arrive.
+import { declaredChunks } from "../../core/declared-length.js";
 import type { ClientResponse, Respond } from "../../core/respond.js";
 
 export const respondWorkerd: Respond = (r: ClientResponse) => {
@@ -58,30 +59,14 @@ export function relayResponse(res: Response): Response {
   });
 }
 
-/** Copies exactly `length` bytes: more from the source are dropped (the origin broke its own
- *  Content-Length; the client gets what was declared), fewer abort the destination, which
- *  cuts the client's connection instead of ending the message. Backpressure: one chunk in
- *  flight; a client that leaves cancels the source. */
+/** Copies the body to the FixedLengthStream, held to `length` (core/declared-length.ts); a
+ *  failure aborts it, which cuts the client's connection. Backpressure: one chunk in flight; a
+ *  client that leaves cancels the source. */
 async function pumpExactly(src: ReadableStream<Uint8Array>, dst: WritableStream<Uint8Array>, length: number, overrun?: () => void): Promise<void> {
   const reader = src.getReader();
   const writer = dst.getWriter();
-  let sent = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const room = length - sent;
-      if (value.byteLength > room) {
-        if (room > 0) await writer.write(value.subarray(0, room));
-        sent = length;
-        overrun?.();
-        await reader.cancel();
-        break;
-      }
-      await writer.write(value);
-      sent += value.byteLength;
-    }
-    if (sent < length) throw new Error(`the body ended after ${sent} of ${length} declared bytes`);
+    for await (const chunk of declaredChunks(reader, length, overrun)) await writer.write(chunk);
     await writer.close();
   } catch (e) {
     writer.abort(e).catch(() => {});

@@ -5,6 +5,7 @@
 // client can tell a cut body from a whole one (RFC 9112 7.1: the last chunk ends the message).
 import { STATUS_CODES } from "node:http";
 import type net from "node:net";
+import { declaredChunks } from "../../core/declared-length.js";
 import { httpDate } from "../../edge/headers.js";
 import type { ClientResponse, Respond } from "../../core/respond.js";
 import type { Logger } from "../../core/log.js";
@@ -73,21 +74,8 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
   let sent = 0;
   try {
     await deadline()(writeAll(sock, Buffer.from(head, "latin1")));
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (value.byteLength === 0) continue;
-      if (framing === "length") {
-        const room = r.length! - sent;
-        if (value.byteLength > room) {
-          if (room > 0) await deadline()(writeAll(sock, value.subarray(0, room)));
-          sent = r.length!;
-          r.overrun?.();
-          void reader.cancel().catch(() => {});
-          break;
-        }
-        await deadline()(writeAll(sock, value));
-      } else if (framing === "chunked") {
+    for await (const value of declaredChunks(reader, framing === "length" ? r.length : null, r.overrun)) {
+      if (framing === "chunked") {
         sock.cork();
         sock.write(value.byteLength.toString(16) + "\r\n");
         sock.write(value);
@@ -99,7 +87,6 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
       }
       sent += value.byteLength;
     }
-    if (framing === "length" && sent < r.length!) throw new Error(`the body ended after ${sent} of ${r.length} declared bytes`);
     if (framing === "chunked") await deadline()(writeAll(sock, "0\r\n\r\n"));
     if (framing === "close") return false;
     return keepAlive;
