@@ -52,12 +52,22 @@ export interface ExchangeContext {
   connections?: ConnectionProvider;
 }
 
+/** How a request asks a pool for a place on a connection. */
+export interface AcquireOptions {
+  /** The client went away: leave the queue. */
+  signal?: AbortSignal;
+  /** Only a newly opened connection will do (the stale-connection retry, and a body that
+   *  could not be sent twice). */
+  fresh?: boolean;
+  /** Ahead of every waiter (the stale-connection retry: this request already waited its turn). */
+  retry?: boolean;
+}
+
 /** Hands out kept byte-stream connections (HTTP/1.1 keep-alive), one request at a time each. */
 export interface ConnectionProvider {
   /** A connection now or after a wait in the pool's queue (503 POOL_SATURATED past its
-   *  bounds). `fresh`: only a newly opened one will do; `retry`: the stale-connection retry,
-   *  served ahead of the queue. */
-  acquire(o: { signal?: AbortSignal; fresh?: boolean; retry?: boolean }): Promise<LeasedStream>;
+   *  bounds). */
+  acquire(o: AcquireOptions): Promise<LeasedStream>;
   /** A request was sent again after a kept connection turned out stale (statistics). */
   noteRetry(): void;
 }

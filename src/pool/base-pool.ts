@@ -5,6 +5,7 @@
 // only how a place is found on one server (leaseOn) and what a connection does when idle.
 import type { UpstreamConfig } from "../config/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
+import type { AcquireOptions } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
 import { WaitQueue } from "./queue.js";
 import { newServer, serverStats, type PooledConnection, type Server } from "./server.js";
@@ -12,15 +13,6 @@ import type { PoolStats, ServerStats } from "./stats.js";
 
 /** A server whose connect failed is skipped this long while another server is available. */
 export const DOWN_MS = 2000;
-
-export interface AcquireOptions {
-  /** The client went away: leave the queue. */
-  signal?: AbortSignal;
-  /** Only a newly opened connection will do (the retry after a stale one failed). */
-  fresh?: boolean;
-  /** Ahead of every waiter (the stale-connection retry: this request already waited its turn). */
-  retry?: boolean;
-}
 
 export abstract class BasePool<C extends PooledConnection & { close(why: string): void }, L> {
   protected readonly servers: Server<C>[];

@@ -16,7 +16,7 @@ import { BasePool } from "./base-pool.js";
 import type { Server } from "./server.js";
 
 export { Lease } from "./lease.js";
-export { DOWN_MS, type AcquireOptions } from "./base-pool.js";
+export { DOWN_MS } from "./base-pool.js";
 
 /** How long the first request's neighbours wait for FCGI_GET_VALUES before the config applies. */
 export const DISCOVERY_TIMEOUT_MS = 500;

@@ -4,7 +4,7 @@
 // it, and once — on a newly opened connection — again when the try failed the way a stale
 // kept connection fails (each protocol's Attempt decides: see README, "Stale connections").
 import { Codes, GatewayError, isGatewayError } from "../core/errors.js";
-import type { ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
+import type { AcquireOptions, ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
 import type { ReplayableBody } from "../pool/replay.js";
 
 const CONNECT_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CONNECT_FAILED, Codes.UPSTREAM_CONNECT_TIMEOUT]);
@@ -20,7 +20,7 @@ export interface LeaseState {
   connectFailures: number;
 }
 
-type Acquire<L> = (o: { signal?: AbortSignal; fresh?: boolean; retry?: boolean }) => Promise<L>;
+type Acquire<L> = (o: AcquireOptions) => Promise<L>;
 
 export async function leaseFor<L>(
   acquire: Acquire<L>,
