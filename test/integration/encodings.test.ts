@@ -183,11 +183,18 @@ describe("deflate", () => {
 });
 
 describe("an app that compresses whatever the client said", () => {
-  it.each([["/gunicorn/always-gzip"], ["/gunicorn-direct/always-gzip"], ["/uwsgi/always-gzip"]])("%s to a client without gzip: decoded", async (p) => {
+  it.each([["/gunicorn/always-gzip"], ["/gunicorn-direct/always-gzip"], ["/uwsgi/always-gzip"]])("%s to a client without gzip: decoded, its strong ETag made weak", async (p) => {
     const res = await get(p, "identity");
     expect(res.status).toBe(200);
     expect(res.get("content-encoding")).toBeNull();
     expect(res.body.toString()).toBe(TEXT + "accept-encoding=identity\n");
+    expect(res.get("etag")).toBe('W/"v1"');
+  });
+
+  it("the same page to a client that accepts gzip keeps its strong ETag", async () => {
+    const res = await get("/gunicorn/always-gzip", "gzip");
+    expect(res.get("content-encoding")).toBe("gzip");
+    expect(res.get("etag")).toBe('"v1"');
   });
 
   it("br, which the gateway cannot decode, keeps its Content-Encoding: never raw bytes without the header", async () => {
