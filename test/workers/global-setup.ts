@@ -68,6 +68,12 @@ async function startUwsgiAllProtocols(wsgiFile: string) {
       "--wsgi-file", wsgiFile,
       "--need-app", "--master", "--processes", "2", "--die-on-term",
       "--buffer-size", "32768",
+      // --http-socket answers HTTP/1.1 with a length and then closes the connection without
+      // saying so. A test runs its requests in one I/O context, where workerd's fetch() keeps
+      // that connection for the next request and fails it ("Network connection lost": the
+      // via = "fetch" case lost its Set-Cookie or its echo now and then). A deployed Worker
+      // makes one origin fetch per client request; this makes the test origin say it closes.
+      "--add-header", "Connection: close",
     ],
     port: ports.http,
   });
