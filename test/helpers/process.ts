@@ -40,6 +40,8 @@ export async function waitFor(run: Run, re: RegExp, ms = 45_000): Promise<RegExp
  *  directory holding `toml`. */
 export interface Dev {
   base: string;
+  /** The temporary directory holding site.toml. */
+  dir: string;
   run: Run;
   stop(): Promise<void>;
 }
@@ -61,6 +63,7 @@ async function start(command: "dev" | "serve", toml: string): Promise<Dev> {
     const [, base] = await waitFor(r, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
     return {
       base: base!,
+      dir,
       run: r,
       stop: async () => {
         if (r.child.exitCode === null) {

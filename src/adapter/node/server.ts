@@ -14,6 +14,7 @@ import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js
 import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { serveConnection } from "./connection.js";
 import { dialNode } from "./dial.js";
+import { Generations } from "./generations.js";
 import { respondNode } from "./respond.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
 
@@ -30,7 +31,12 @@ export interface ServeOptions {
 export interface RunningServer {
   /** "http://host:port" */
   origin: string;
-  config: GatewayConfig;
+  /** The config new requests are served with. */
+  readonly config: GatewayConfig;
+  /** Serves new requests with `configText` if it validates; requests in flight finish on the
+   *  gateway they started on, whose pools close after them. Returns the validation error
+   *  (the running config is kept) or null. */
+  reload(configText: string, configSource: string): GatewayError | null;
   /** Stops accepting, lets requests in flight finish within drain_timeout, then closes the
    *  rest and the pools. */
   stop(): Promise<void>;
@@ -38,43 +44,64 @@ export interface RunningServer {
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const codec = createCodec(loadWasmModuleFromDisk());
-  const pools = new PoolRegistry(o.sink);
-  const build = gatewayBuilder(
-    () => ({
-      codec,
-      dial: dialNode,
-      respond: respondNode,
-      sink: o.sink,
-      exchanges: { fastcgi: pooledFastcgiExchange(pools), http: pooledHttpExchange(pools) },
-    }),
-    (text, source) => loadConfig(text, source, o.configDir, "server"),
-  );
-  const built = build(o.configText, o.configSource);
-  if (built instanceof GatewayError) throw built;
-  const { gateway, config } = built;
-  const admin = config.gateway.adminPath;
+  // One builder (and so one set of pools) per generation: a reload never shares a pool with
+  // the gateway it replaces.
+  const build = (text: string, source: string) => {
+    const pools = new PoolRegistry(o.sink);
+    const built = gatewayBuilder(
+      () => ({
+        codec,
+        dial: dialNode,
+        respond: respondNode,
+        sink: o.sink,
+        exchanges: { fastcgi: pooledFastcgiExchange(pools), http: pooledHttpExchange(pools) },
+      }),
+      (t, src) => loadConfig(t, src, o.configDir, "server"),
+    )(text, source);
+    return built instanceof GatewayError ? built : { ...built, pools };
+  };
+  const first = build(o.configText, o.configSource);
+  if (first instanceof GatewayError) throw first;
+  const gens = new Generations(first);
 
   let draining = false;
   const sockets = new Set<net.Socket>();
   const idle = new Set<net.Socket>();
+  // The generation each connection's request in flight holds, released once it is answered.
+  const leases = new Map<net.Socket, () => void>();
+  const release = (sock: net.Socket) => {
+    leases.get(sock)?.();
+    leases.delete(sock);
+  };
   // allowHalfOpen: a client that sends its request and then shuts down its side still gets
   // the answer (curl -T, and any client that ends its writes early).
   const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => {
     sockets.add(sock);
     void serveConnection(sock, {
       codec,
-      settings: config.serve,
+      settings: gens.current.config.serve,
       draining: () => draining,
-      idle: (yes) => void (yes ? idle.add(sock) : idle.delete(sock)),
+      idle: (yes) => {
+        if (yes) {
+          idle.add(sock);
+          release(sock);
+        } else idle.delete(sock);
+      },
       sink: o.sink,
       handle: async (request, info) => {
-        if (admin && new URL(request.url).pathname === admin) return adminResponse(request, pools, info.requestId, o.sink);
-        return gateway(request, info);
+        // A pipelined request follows its predecessor without an idle wait between them.
+        release(sock);
+        const { gen, release: done } = gens.take();
+        leases.set(sock, done);
+        const admin = gen.config.gateway.adminPath;
+        if (admin && new URL(request.url).pathname === admin) return adminResponse(request, gen.pools, info.requestId, o.sink);
+        return gen.gateway(request, info);
       },
     })
       .catch((e) => requestLogger("-", o.sink).log("error", "connection_failed", { detail: e instanceof Error ? e.stack : String(e) }))
       .finally(() => {
         sock.destroy();
+        release(sock);
         sockets.delete(sock);
         idle.delete(sock);
       });
@@ -91,18 +118,26 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 
   return {
     origin,
-    config,
+    get config() {
+      return gens.current.config;
+    },
+    reload: (text, source) => {
+      const next = build(text, source);
+      if (next instanceof GatewayError) return next;
+      gens.replace(next);
+      return null;
+    },
     stop: async () => {
       draining = true;
       const closed = new Promise<void>((r) => server.close(() => r()));
       // Idle kept-alive connections are waiting for a request that should go elsewhere now;
       // the others close after the answer they are reading or writing.
       for (const s of idle) s.end();
-      const deadline = Date.now() + config.serve.drainTimeoutMs;
+      const deadline = Date.now() + gens.current.config.serve.drainTimeoutMs;
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const s of sockets) s.destroy();
       await closed;
-      pools.dispose();
+      gens.dispose();
     },
   };
 }

@@ -1,5 +1,8 @@
 // `edgepass serve --config FILE [--port N] [--host H]`: validate FILE for the plain server
-// host, then serve it from this process until SIGINT or SIGTERM (which drains first).
+// host, then serve it from this process until SIGINT or SIGTERM (which drains first). SIGHUP
+// reads FILE again: a config that validates serves new requests, one that does not is refused
+// on stderr and the running one kept.
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { startServer } from "../server.js";
 import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, readValidConfig, UsageError } from "./args.js";
@@ -18,5 +21,22 @@ export async function serve(argv: string[]): Promise<number | "help"> {
 
   const server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port });
   process.stdout.write(`edgepass: listening on ${server.origin} (config ${file}, edgepass serve)\n`);
-  return serveUntilSignal([server.stop]);
+  const reload = () => {
+    let next: string;
+    try {
+      next = readFileSync(file, "utf8");
+    } catch (err) {
+      process.stderr.write(`edgepass: SIGHUP: cannot read config ${file}: ${(err as Error).message}; keeping the running config\n`);
+      return;
+    }
+    const refused = server.reload(next, file);
+    if (refused) process.stderr.write(`edgepass: SIGHUP: ${refused.message}; keeping the running config\n`);
+    else process.stdout.write(`edgepass: reloaded config ${file}\n`);
+  };
+  process.on("SIGHUP", reload);
+  try {
+    return await serveUntilSignal([server.stop]);
+  } finally {
+    process.off("SIGHUP", reload);
+  }
 }
