@@ -55,7 +55,7 @@ const DEFAULTS = {
 
 /** Parses and validates an edgepass.toml. `source` names the text in messages (a file path,
  *  or "EDGEPASS_CONFIG" for the Worker's variable). `baseDir`, the config file's folder,
- *  resolves a relative [assets] directory; `host` is where it will run (types.ts, ConfigHost).
+ *  resolves a relative [assets] directory and [serve] tls files; `host` is where it will run (types.ts, ConfigHost).
  *  Throws ConfigError. */
 export function loadConfig(text: string, source: string, baseDir?: string, host: ConfigHost = "edge"): GatewayConfig {
   let doc: Table;
@@ -80,7 +80,7 @@ export function loadConfig(text: string, source: string, baseDir?: string, host:
   const upstreams = checkUpstreams(c, doc.upstreams, host);
   const assets = checkAssets(c, doc.assets, baseDir);
   const routes = checkRoutes(c, doc.routes, Object.keys(upstreams), assets !== undefined);
-  const serve = checkServe(c, doc.serve);
+  const serve = checkServe(c, doc.serve, baseDir);
   const config: GatewayConfig = { source, gateway, serve, upstreams, routes };
   if (assets) config.assets = assets;
   return config;

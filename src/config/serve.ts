@@ -5,7 +5,7 @@ import type { Checker } from "./checker.js";
 import type { ServeSettings } from "./types.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
-const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout"] as const;
+const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls"] as const;
 const SERVE_ALIASES: Record<string, string> = {
   client_header_timeout: "header_timeout",
   client_body_timeout: "body_timeout",
@@ -26,7 +26,9 @@ export const SERVE_DEFAULTS: ServeSettings = {
 /** The Wasm request parser's head buffer is bounded; a bigger head is a config mistake. */
 const MAX_HEADER_LIMIT = 1024 * 1024;
 
-export function checkServe(c: Checker, raw: unknown): ServeSettings {
+/** `baseDir`, the config file's folder, resolves relative tls file paths (left relative, to
+ *  the working directory, without one). */
+export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSettings {
   const s = { ...SERVE_DEFAULTS };
   if (raw === undefined) return s;
   const at = ["serve"];
@@ -51,5 +53,21 @@ export function checkServe(c: Checker, raw: unknown): ServeSettings {
     if (r.value < 256 || r.value > MAX_HEADER_LIMIT) c.fail([...at, "max_header"], `${SIZE_EXPECTED}, from 256 bytes to 1m`, { got: t.max_header });
     s.maxHeader = r.value;
   }
+  if (t.tls !== undefined) s.tls = checkTls(c, [...at, "tls"], t.tls, baseDir);
   return s;
+}
+
+/** Only the paths: the files are read where the listener starts (a Node host), and a file
+ *  that cannot be read is refused there as a config error too. */
+function checkTls(c: Checker, at: string[], raw: unknown, baseDir?: string): { cert: string; key: string } {
+  const t = c.table(at, raw, 'a table: tls = { cert = "cert.pem", key = "key.pem" }');
+  c.onlyKeys(at, t, ["cert", "key"], { certificate: "cert", ssl_certificate: "cert", ssl_certificate_key: "key" });
+  const file = (key: "cert" | "key"): string => {
+    if (t[key] === undefined) c.fail([...at, key], `a PEM file path (tls needs both cert and key)`);
+    const v = c.string([...at, key], t[key], "a PEM file path");
+    if (v.trim() === "") c.fail([...at, key], "a PEM file path", { got: v });
+    if (v.startsWith("/") || baseDir === undefined) return v;
+    return `${baseDir.replace(/\/+$/, "")}/${v}`;
+  };
+  return { cert: file("cert"), key: file("key") };
 }

@@ -185,6 +185,9 @@ export interface ServeSettings {
   maxHeader: number;
   /** drain_timeout, default "10s": on SIGTERM, how long requests in flight may finish. */
   drainTimeoutMs: number;
+  /** tls = { cert, key }: PEM files (paths resolved against the config file's folder); the
+   *  listener speaks TLS. Absent: plain HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 export interface GatewayConfig {

@@ -1,7 +1,7 @@
 // Runs the `edgepass` command as a user would (node bin/edgepass.mjs …) and waits for what
 // it prints.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,17 +50,22 @@ export function startDev(toml: string): Promise<Dev> {
   return start("dev", toml);
 }
 
-/** The plain server host: the same config, HTTP terminated by edgepass itself. */
-export function startServe(toml: string): Promise<Dev> {
-  return start("serve", toml);
+/** The plain server host: the same config, HTTP terminated by edgepass itself. `files`
+ *  (relative path → content) are written next to site.toml first. */
+export function startServe(toml: string, files: Record<string, string | Buffer> = {}): Promise<Dev> {
+  return start("serve", toml, files);
 }
 
-async function start(command: "dev" | "serve", toml: string): Promise<Dev> {
+async function start(command: "dev" | "serve", toml: string, files: Record<string, string | Buffer> = {}): Promise<Dev> {
   const dir = mkdtempSync(path.join(tmpdir(), `edgepass-${command}-`));
   writeFileSync(path.join(dir, "site.toml"), toml);
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), content);
+  }
   const r = edgepass([command, "--config", "site.toml", "--port", "0"], dir);
   try {
-    const [, base] = await waitFor(r, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const [, base] = await waitFor(r, /listening on (https?:\/\/127\.0\.0\.1:\d+)/);
     return {
       base: base!,
       dir,

@@ -2,7 +2,7 @@
 // validate is refused on stderr and the old one keeps serving, a good one serves new requests
 // while a request in flight finishes on the gateway it started on, and reloads under load
 // fail no request. Real php-fpm behind it, real clients.
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
@@ -15,6 +15,7 @@ let serve: Dev;
 const site = (version: string, phpPort: number) => `[upstreams.php]
 protocol = "fastcgi"
 servers = ["127.0.0.1:${phpPort}"]
+idle_timeout = "60s"   # longer than the test: a connection that closes was closed by the reload
 
 [[routes]]
 match = "= /version"
@@ -35,6 +36,26 @@ async function reload(toml: string): Promise<void> {
   while (serve.run.stdout.length === before.out && serve.run.stderr.length === before.err) {
     if (Date.now() > deadline) throw new Error(`no answer to SIGHUP; stderr: ${serve.run.stderr}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Established TCP connections whose far end is 127.0.0.1:port (Linux /proc/net/tcp). */
+function connectionsTo(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  return readFileSync("/proc/net/tcp", "utf8")
+    .split("\n")
+    .slice(1)
+    .filter((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[2] === `0100007F:${hex}` && f[3] === "01";
+    }).length;
+}
+
+async function until(ok: () => boolean, why: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(why());
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -78,6 +99,8 @@ describe("edgepass serve on SIGHUP", () => {
     await fresh.arrayBuffer();
     expect(fresh.status).toBe(502);
     expect(await slow).toBe("200 too late\n");
+    // The replaced gateway's pool closes its php-fpm connections once that request is answered.
+    await until(() => connectionsTo(php.port) === 0, () => `${connectionsTo(php.port)} connections to php-fpm still open`);
     // And back: the php upstream answers again through a fresh pool.
     await reload(site("four", php.port));
     const back = await fetch(`${serve.base}/info.php?a=1`);

@@ -78,4 +78,19 @@ describe("[serve]", () => {
   ])("%s is refused, naming %s", (line, says) => {
     expect(messageOf(() => loadConfig(`[serve]\n${line}\n` + up('"127.0.0.1:9000"'), "s.toml", undefined, "server"))).toContain(says);
   });
+
+  it("tls paths resolve against the config file's folder; absolute ones stay", () => {
+    const t = (cert: string) => `[serve]\ntls = { cert = "${cert}", key = "tls/key.pem" }\n` + up('"127.0.0.1:9000"');
+    expect(loadConfig(t("cert.pem"), "s.toml", "/srv/site", "server").serve.tls).toEqual({ cert: "/srv/site/cert.pem", key: "/srv/site/tls/key.pem" });
+    expect(loadConfig(t("/etc/ssl/site.pem"), "s.toml", "/srv/site/", "server").serve.tls).toEqual({ cert: "/etc/ssl/site.pem", key: "/srv/site/tls/key.pem" });
+  });
+
+  it.each([
+    ['tls = { cert = "c.pem" }', "serve.tls.key"],
+    ['tls = { cert = "c.pem", key = "" }', "a PEM file path"],
+    ['tls = "c.pem"', 'tls = { cert = "cert.pem", key = "key.pem" }'],
+    ['tls = { ssl_certificate = "c.pem", key = "k.pem" }', '"cert"'],
+  ])("%s is refused, naming %s", (line, says) => {
+    expect(messageOf(() => loadConfig(`[serve]\n${line}\n` + up('"127.0.0.1:9000"'), "s.toml", "/srv", "server"))).toContain(says);
+  });
 });

@@ -16,6 +16,8 @@ import { writeResponse } from "./respond.js";
 
 export interface ConnectionDeps {
   codec: Codec;
+  /** The request URL's scheme for an origin-form target: "https" behind the TLS listener. */
+  scheme: "http" | "https";
   settings: ServeSettings;
   handle: (request: Request, info: RequestInfo & { requestId: string }) => Promise<Response>;
   /** True once the server stops: finish the request in flight, then close. */
@@ -68,7 +70,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     let res: Response;
     let request: Request | GatewayError;
     try {
-      request = toRequest(head, body, local, aborter.signal);
+      request = toRequest(head, body, local, aborter.signal, deps.scheme);
     } catch (e) {
       // What the parser let through but a Request cannot hold (CONNECT, TRACE, a target
       // that is no URL): the client's mistake, not ours.
@@ -154,10 +156,10 @@ function headError(e: unknown, limit: number): GatewayError {
 /** Methods a fetch Request refuses (Fetch standard, "forbidden method"). */
 const TRACE_LIKE = new Set(["CONNECT", "TRACE", "TRACK"]);
 
-function toRequest(head: HttpRequestHead, body: ReadableStream<Uint8Array> | null, local: { addr: string; port: number }, signal: AbortSignal): Request {
+function toRequest(head: HttpRequestHead, body: ReadableStream<Uint8Array> | null, local: { addr: string; port: number }, signal: AbortSignal, scheme: "http" | "https"): Request {
   const host = head.headers.find(([k]) => k.toLowerCase() === "host")?.[1] ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);
   let url: URL;
-  if (head.target.startsWith("/")) url = new URL(`http://${host}${head.target}`);
+  if (head.target.startsWith("/")) url = new URL(`${scheme}://${host}${head.target}`);
   else if (/^https?:\/\//i.test(head.target)) url = new URL(head.target);
   else throw new GatewayError(Codes.REQUEST_INVALID, 400, `The request target "${head.target}" is not served here (only paths and absolute URLs).`);
   const headers = new Headers();

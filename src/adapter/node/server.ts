@@ -2,12 +2,13 @@
 // node:net dial, the socket response writer, and the pools (src/pool) held in this process,
 // where connections outlive requests without a Durable Object to keep them.
 import net from "node:net";
+import tls from "node:tls";
 import { createCodec } from "../../codec/index.js";
 import type { GatewayConfig } from "../../config/types.js";
 import { loadConfig } from "../../config/load.js";
 import { gatewayBuilder } from "../../core/compose.js";
 import { errorResponse } from "../../core/error-response.js";
-import { GatewayError } from "../../core/errors.js";
+import { Codes, GatewayError } from "../../core/errors.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js";
@@ -16,6 +17,7 @@ import { serveConnection } from "./connection.js";
 import { dialNode } from "./dial.js";
 import { Generations } from "./generations.js";
 import { respondNode } from "./respond.js";
+import { readTlsFiles } from "./tls-files.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
 
 export interface ServeOptions {
@@ -29,7 +31,7 @@ export interface ServeOptions {
 }
 
 export interface RunningServer {
-  /** "http://host:port" */
+  /** "http://host:port", or "https://host:port" with [serve] tls */
   origin: string;
   /** The config new requests are served with. */
   readonly config: GatewayConfig;
@@ -58,11 +60,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       }),
       (t, src) => loadConfig(t, src, o.configDir, "server"),
     )(text, source);
-    return built instanceof GatewayError ? built : { ...built, pools };
+    if (built instanceof GatewayError) return built;
+    const files = readTlsFiles(built.config.serve, source);
+    if (files instanceof GatewayError) return files;
+    return { gen: { ...built, pools }, tls: files };
   };
   const first = build(o.configText, o.configSource);
   if (first instanceof GatewayError) throw first;
-  const gens = new Generations(first);
+  const gens = new Generations(first.gen);
+  const scheme = first.tls ? "https" : "http";
 
   let draining = false;
   const sockets = new Set<net.Socket>();
@@ -73,12 +79,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     leases.get(sock)?.();
     leases.delete(sock);
   };
-  // allowHalfOpen: a client that sends its request and then shuts down its side still gets
-  // the answer (curl -T, and any client that ends its writes early).
-  const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => {
+  const onConnection = (sock: net.Socket) => {
     sockets.add(sock);
     void serveConnection(sock, {
       codec,
+      scheme,
       settings: gens.current.config.serve,
       draining: () => draining,
       idle: (yes) => {
@@ -105,6 +110,18 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         sockets.delete(sock);
         idle.delete(sock);
       });
+  };
+  // allowHalfOpen: a client that sends its request and then shuts down its side still gets
+  // the answer (curl -T, and any client that ends its writes early). A TLS connection is
+  // served once its handshake is done, which must end within header_timeout.
+  const server = first.tls
+    ? tls.createServer({ ...first.tls, allowHalfOpen: true, handshakeTimeout: first.gen.config.serve.headerTimeoutMs }, onConnection)
+    : net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, onConnection);
+  // Every TCP connection, a TLS one still in its handshake too, so a stop can end them all.
+  const raw = new Set<net.Socket>();
+  server.on("connection", (s: net.Socket) => {
+    raw.add(s);
+    s.once("close", () => raw.delete(s));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -114,7 +131,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     });
   });
   const addr = server.address() as net.AddressInfo;
-  const origin = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  const origin = `${scheme}://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
 
   return {
     origin,
@@ -124,7 +141,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     reload: (text, source) => {
       const next = build(text, source);
       if (next instanceof GatewayError) return next;
-      gens.replace(next);
+      if (!next.tls !== !first.tls) {
+        return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] tls cannot be turned ${next.tls ? "on" : "off"} by a reload; restart edgepass serve for that`);
+      }
+      if (next.tls) (server as tls.Server).setSecureContext(next.tls);
+      gens.replace(next.gen);
       return null;
     },
     stop: async () => {
@@ -136,6 +157,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       const deadline = Date.now() + gens.current.config.serve.drainTimeoutMs;
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const s of sockets) s.destroy();
+      for (const s of raw) s.destroy();
       await closed;
       gens.dispose();
     },

@@ -4,7 +4,8 @@
 // on stderr and the running one kept.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { startServer } from "../server.js";
+import { GatewayError } from "../../../core/errors.js";
+import { startServer, type RunningServer } from "../server.js";
 import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, readValidConfig, UsageError } from "./args.js";
 import { serveUntilSignal } from "./until-signal.js";
 
@@ -19,7 +20,15 @@ export async function serve(argv: string[]): Promise<number | "help"> {
   const text = readValidConfig(file, "server");
   if (text === null) return EXIT_USAGE;
 
-  const server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port });
+  let server: RunningServer;
+  try {
+    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port });
+  } catch (err) {
+    // What only starting can find (a [serve] tls file that cannot be read) is a config error.
+    if (!(err instanceof GatewayError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return EXIT_USAGE;
+  }
   process.stdout.write(`edgepass: listening on ${server.origin} (config ${file}, edgepass serve)\n`);
   const reload = () => {
     let next: string;

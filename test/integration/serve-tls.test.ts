@@ -1,0 +1,121 @@
+// `edgepass serve` with [serve] tls: a self-signed certificate made by openssl for this test,
+// real TLS clients that trust only it. The files are read again on SIGHUP; one that cannot be
+// read is a config error (exit 2 at start, refused on reload).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import tls from "node:tls";
+import { X509Certificate } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { edgepass, startServe, type Dev } from "../helpers/process.js";
+
+const TOML = `[serve]
+tls = { cert = "tls/cert.pem", key = "tls/key.pem" }
+
+[[routes]]
+match = "= /scheme"
+return = "200 $scheme"
+`;
+
+/** A fresh self-signed certificate for 127.0.0.1 (Node checks the IP against subjectAltName). */
+function selfSigned(cn: string): { cert: string; key: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), "edgepass-cert-"));
+  try {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${cn}`, "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "pipe" });
+    return { cert: readFileSync(path.join(dir, "cert.pem"), "utf8"), key: readFileSync(path.join(dir, "key.pem"), "utf8") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function get(base: string, ca: string, pathname: string): Promise<{ status: number; body: string; fingerprint: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(`${base}${pathname}`, { ca, agent: false }, (res) => {
+      const fingerprint = (res.socket as tls.TLSSocket).getPeerCertificate().fingerprint256;
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode!, body, fingerprint }));
+    });
+    req.on("error", reject);
+  });
+}
+
+let first: { cert: string; key: string };
+let serve: Dev;
+
+beforeAll(async () => {
+  first = selfSigned("first");
+  serve = await startServe(TOML, { "tls/cert.pem": first.cert, "tls/key.pem": first.key });
+});
+
+afterAll(async () => {
+  await serve?.stop();
+});
+
+describe("edgepass serve with [serve] tls", () => {
+  it("listens for https; a client trusting the certificate gets its answer, and $scheme is https", async () => {
+    expect(serve.base).toMatch(/^https:\/\//);
+    const r = await get(serve.base, first.cert, "/scheme");
+    expect(r).toMatchObject({ status: 200, body: "https" });
+    expect(r.fingerprint).toBe(new X509Certificate(first.cert).fingerprint256);
+  });
+
+  it("keeps a TLS connection alive: two pipelined requests answered in order on it", async () => {
+    const port = Number(new URL(serve.base).port);
+    const text = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: "127.0.0.1", port, ca: first.cert }, () => {
+        s.write("GET /scheme HTTP/1.1\r\nHost: a\r\n\r\nGET /nothing HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+      });
+      let got = "";
+      s.setEncoding("utf8");
+      s.on("data", (d) => (got += d));
+      s.on("end", () => resolve(got));
+      s.on("error", reject);
+    });
+    // The first body ("https") runs straight into the second status line.
+    expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(["HTTP/1.1 200", "HTTP/1.1 404"]);
+    expect(text).toContain("\r\n\r\nhttpsHTTP/1.1 404");
+  });
+
+  it("reads the certificate again on SIGHUP; a key that cannot be read then is refused and the old pair kept", async () => {
+    const second = selfSigned("second");
+    writeFileSync(path.join(serve.dir, "tls/cert.pem"), second.cert);
+    writeFileSync(path.join(serve.dir, "tls/key.pem"), second.key);
+    serve.run.child.kill("SIGHUP");
+    await waitUntil(() => /reloaded config/.test(serve.run.stdout));
+    const r = await get(serve.base, second.cert, "/scheme");
+    expect(r).toMatchObject({ status: 200, body: "https" });
+    expect(r.fingerprint).toBe(new X509Certificate(second.cert).fingerprint256);
+
+    unlinkSync(path.join(serve.dir, "tls/key.pem"));
+    serve.run.child.kill("SIGHUP");
+    await waitUntil(() => /SIGHUP: /.test(serve.run.stderr));
+    expect(serve.run.stderr).toMatch(/\[serve\] tls: cannot read the key file .*tls\/key\.pem: ENOENT.*keeping the running config/);
+    const still = await get(serve.base, second.cert, "/scheme");
+    expect(still.fingerprint).toBe(new X509Certificate(second.cert).fingerprint256);
+  });
+
+  it("a certificate file that does not exist stops the command with exit 2 and says which", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "edgepass-tls-missing-"));
+    try {
+      writeFileSync(path.join(dir, "site.toml"), TOML);
+      const run = edgepass(["serve", "--config", "site.toml", "--port", "0"], dir);
+      expect(await run.exit).toBe(2);
+      expect(run.stderr).toContain(`site.toml: [serve] tls: cannot read the cert file ${path.join(dir, "tls/cert.pem")}: ENOENT`);
+      expect(run.stdout).not.toMatch(/listening/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+async function waitUntil(ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out; stderr: ${serve.run.stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
