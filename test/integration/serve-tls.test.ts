@@ -2,7 +2,7 @@
 // real TLS clients that trust only it. The files are read again on SIGHUP; one that cannot be
 // read is a config error (exit 2 at start, refused on reload).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -44,6 +44,7 @@ function get(base: string, ca: string, pathname: string): Promise<{ status: numb
 }
 
 let first: { cert: string; key: string };
+let second: { cert: string; key: string };
 let serve: Dev;
 
 beforeAll(async () => {
@@ -81,7 +82,7 @@ describe("edgepass serve with [serve] tls", () => {
   });
 
   it("reads the certificate again on SIGHUP; a key that cannot be read then is refused and the old pair kept", async () => {
-    const second = selfSigned("second");
+    second = selfSigned("second");
     writeFileSync(path.join(serve.dir, "tls/cert.pem"), second.cert);
     writeFileSync(path.join(serve.dir, "tls/key.pem"), second.key);
     serve.run.child.kill("SIGHUP");
@@ -98,13 +99,28 @@ describe("edgepass serve with [serve] tls", () => {
     expect(still.fingerprint).toBe(new X509Certificate(second.cert).fingerprint256);
   });
 
-  it("a certificate file that does not exist stops the command with exit 2 and says which", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "edgepass-tls-missing-"));
+  it("a config without tls is refused on SIGHUP: the listener cannot change what it speaks", async () => {
+    const before = serve.run.stderr.length;
+    writeFileSync(path.join(serve.dir, "site.toml"), TOML.replace(/^\[serve\]\ntls = .*\n/, ""));
+    serve.run.child.kill("SIGHUP");
+    await waitUntil(() => serve.run.stderr.length > before);
+    expect(serve.run.stderr.slice(before)).toContain("[serve] tls cannot be turned off by a reload");
+    expect((await get(serve.base, second.cert, "/scheme")).body).toBe("https");
+    writeFileSync(path.join(serve.dir, "site.toml"), TOML);
+  });
+
+  it.each([
+    ["a certificate file that does not exist", () => ({}), "cannot read the cert file DIR/tls/cert.pem: ENOENT"],
+    ["a key that is not the certificate's", () => ({ "tls/cert.pem": first.cert, "tls/key.pem": selfSigned("other").key }), "DIR/tls/cert.pem and DIR/tls/key.pem do not make a TLS certificate and its key"],
+  ])("%s stops the command with exit 2 and says which file", async (_, files, says) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "edgepass-tls-bad-"));
     try {
       writeFileSync(path.join(dir, "site.toml"), TOML);
+      mkdirSync(path.join(dir, "tls"));
+      for (const [name, content] of Object.entries(files() as Record<string, string>)) writeFileSync(path.join(dir, name), content);
       const run = edgepass(["serve", "--config", "site.toml", "--port", "0"], dir);
       expect(await run.exit).toBe(2);
-      expect(run.stderr).toContain(`site.toml: [serve] tls: cannot read the cert file ${path.join(dir, "tls/cert.pem")}: ENOENT`);
+      expect(run.stderr).toContain(`site.toml: [serve] tls: ${says.replaceAll("DIR", dir)}`);
       expect(run.stdout).not.toMatch(/listening/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
