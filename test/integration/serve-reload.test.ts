@@ -15,7 +15,9 @@ let serve: Dev;
 const site = (version: string, phpPort: number) => `[upstreams.php]
 protocol = "fastcgi"
 servers = ["127.0.0.1:${phpPort}"]
+max_connections = 4    # php-fpm's children: each FastCGI connection pins one
 idle_timeout = "60s"   # longer than the test: a connection that closes was closed by the reload
+queue_timeout = "10s"  # a starved request fails as a 503 well within the test's time
 
 [[routes]]
 match = "= /version"
@@ -108,8 +110,8 @@ describe("edgepass serve on SIGHUP", () => {
     expect(((await back.json()) as { get: unknown }).get).toEqual({ a: "1" });
   });
 
-  // php-fpm has 4 children and FastCGI connections pin one each: a replaced gateway's pool that
-  // never closed would starve the new one's requests into its queue timeout.
+  // php-fpm has 4 children and each pool's connections pin one each for idle_timeout: a
+  // replaced gateway's pool that did not close would starve the new one's requests.
   it("fails none of 200 requests at concurrency 10 to php-fpm while reloading three times", async () => {
     const reloadedBefore = serve.run.stdout.match(/reloaded config/g)?.length ?? 0;
     const failures: string[] = [];
