@@ -58,6 +58,8 @@ need iproute2 has ss
 need chromium has chromium
 # tcpdump records the php-fpm capture `edgepass inspect` is tested on.
 need tcpdump has tcpdump
+# openssl makes the certificates edgepass serve's TLS test listens with.
+need openssl has openssl
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "setup-test: nothing to install"
