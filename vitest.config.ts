@@ -63,6 +63,44 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // The Worker entry and its UpstreamPool Durable Object together, so a test can restart
+        // the object mid-load (abortAllDurableObjects) and count what the clients and the
+        // origin saw. The config names the php-fpm the global setup starts.
+        plugins: [
+          // workers/gateway.ts imports the bundled edgepass.toml as text, as wrangler's rule does.
+          { name: "toml-as-text", transform: (code: string, id: string) => (id.endsWith(".toml") ? `export default ${JSON.stringify(code)};` : undefined) },
+          cloudflareTest(({ inject }) => ({
+            main: "./workers/gateway.ts",
+            miniflare: {
+              compatibilityDate: "2026-04-20",
+              compatibilityFlags: ["nodejs_compat", "enable_request_signal"],
+              modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+              durableObjects: { UPSTREAM_POOL: "UpstreamPool" },
+              bindings: {
+                EDGEPASS_CONFIG: [
+                  "[upstreams.php]",
+                  'protocol = "fastcgi"',
+                  `servers = ["127.0.0.1:${inject("poolPhpPort")}"]`,
+                  "max_connections = 1",
+                  "[[routes]]",
+                  'match = "/"',
+                  'upstream = "php"',
+                  `root = "${inject("poolPhpRoot")}"`,
+                  "",
+                ].join("\n"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers-pool",
+          include: ["test/workers-pool/**/*.test.ts"],
+          globalSetup: ["test/workers-pool/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });
