@@ -6,11 +6,17 @@ import wasm from "../wasm/build/edgepass.wasm";
 import defaultConfig from "../edgepass.toml";
 import type { GatewayEnv } from "../src/adapter/cloudflare/handler.js";
 import { PoolHost } from "../src/adapter/cloudflare/pool-host.js";
+import type { Reservation } from "../src/adapter/cloudflare/pool-client.js";
 
 export class UpstreamPool extends DurableObject<GatewayEnv> {
   private readonly host = new PoolHost(this.env, wasm, defaultConfig);
 
   override fetch(request: Request): Promise<Response> {
     return this.host.fetch(request);
+  }
+
+  /** RPC: hold a place on a connection for a request about to be sent (admission.ts). */
+  reserve(upstream: string, requestId: string, fresh: boolean): Promise<Reservation> {
+    return this.host.reserve(upstream, requestId, fresh);
   }
 }

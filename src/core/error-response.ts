@@ -1,7 +1,7 @@
 // The error page: the status, one sentence on what went wrong, and the request id to quote
 // when asking the operator. Internal detail (codec codes, socket errors) goes to the log only.
 import { httpDate } from "../edge/headers.js";
-import { isGatewayError } from "./errors.js";
+import { Codes, isGatewayError } from "./errors.js";
 import type { Logger } from "./log.js";
 
 const REASONS: Record<number, string> = {
@@ -26,7 +26,9 @@ export function errorResponse(e: unknown, requestId: string, log: Logger): Respo
   const status = isGatewayError(e) ? e.status : 500;
   const code = isGatewayError(e) ? e.code : "INTERNAL";
   const message = isGatewayError(e) ? e.message : "The gateway failed unexpectedly; the log has the details.";
-  log.log(status >= 500 ? "error" : "warn", "request_failed", {
+  // POOL_WAIT is a step between the Worker and a pool object, not a failure (pool/admission.ts).
+  const level = code === Codes.POOL_WAIT ? "debug" : status >= 500 ? "error" : "warn";
+  log.log(level, "request_failed", {
     status,
     code,
     message,

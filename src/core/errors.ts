@@ -38,6 +38,9 @@ export const Codes = {
   POOL_SATURATED: "POOL_SATURATED",
   /** A client too slow for a multiplexed connection; its request was aborted. */
   CLIENT_TOO_SLOW: "CLIENT_TOO_SLOW",
+  /** Between the Worker and a pool object only, never sent to a client: no place was free
+   *  for a request sent without one reserved; the Worker reserves one and sends it again. */
+  POOL_WAIT: "POOL_WAIT",
   /** The Worker could not hand the request to the upstream's pool object. */
   UPSTREAM_POOL_FAILED: "UPSTREAM_POOL_FAILED",
   /** The client went away before the answer (499, nginx's number; only the log sees it). */

@@ -61,6 +61,8 @@ export interface AcquireOptions {
   fresh?: boolean;
   /** Ahead of every waiter (the stale-connection retry: this request already waited its turn). */
   retry?: boolean;
+  /** A place now or none: rejects with POOL_WAIT instead of queueing (pool/admission.ts). */
+  noWait?: boolean;
 }
 
 /** Hands out kept byte-stream connections (HTTP/1.1 keep-alive), one request at a time each. */

@@ -46,6 +46,7 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
       const now = this.tryLease(!!o.fresh);
       if (now) return Promise.resolve(now);
     }
+    if (o.noWait) return Promise.reject(new GatewayError(Codes.POOL_WAIT, 503, `No connection of the upstream "${this.config.name}" is free now; reserve a place first.`));
     if (!o.retry && this.queue.length >= cfg.queue) {
       this.rejectedFull++;
       return Promise.reject(this.saturated(`${this.queue.length} requests are already waiting for one (queue = ${cfg.queue})`));

@@ -32,6 +32,8 @@ export class HttpConnection implements PooledConnection {
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   /** The read left pending while idle; the next request's first read takes it. */
   private pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+  /** What the last response said about keeping the connection (its Keep-Alive: timeout). */
+  private lastReuse: Reuse = { keepAliveMs: null };
 
   constructor(
     private readonly conn: Duplex,
@@ -82,8 +84,19 @@ export class HttpConnection implements PooledConnection {
       return;
     }
     this.idleSince = Date.now();
+    this.lastReuse = reuse;
     this.watch();
     this.hooks.idle(this, reuse);
+  }
+
+  /** Unused after all (a reserved place nobody claimed): idle again, as it was. */
+  giveBack(): void {
+    if (!this.busy) return;
+    this.busy = false;
+    if (this.closed) return;
+    this.idleSince = Date.now();
+    this.watch();
+    this.hooks.idle(this, this.lastReuse);
   }
 
   close(why = "closed by the gateway"): void {

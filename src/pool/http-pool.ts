@@ -62,6 +62,13 @@ export class HttpLease implements LeasedStream {
     this.done = true;
     this.conn.finish(clean, reuse);
   }
+
+  /** Gives back a connection no request was sent on. */
+  cancel(): void {
+    if (this.done) return;
+    this.done = true;
+    this.conn.giveBack();
+  }
 }
 
 export class HttpPool extends BasePool<HttpConnection, HttpLease> implements ConnectionProvider {

@@ -1,5 +1,5 @@
-// One php-fpm child behind a pooled upstream of one connection: every request but one waits
-// in the pool object's queue, which is what an object restart must not lose.
+// php-fpm behind a pooled upstream of one connection per pool object: every request but one
+// waits for it, which is what an object reset must not lose.
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,7 +17,9 @@ declare module "vitest" {
 
 export default async function setup(project: TestProject) {
   const root = publicCopy(join(here, "..", "fixtures", "www"));
-  const fpm = await startPhpFpm({ maxChildren: 1 });
+  // Four children for one connection per pool object: a replaced object and its successor each
+  // get one, as separate instances would in production.
+  const fpm = await startPhpFpm({ maxChildren: 4 });
   project.provide("poolPhpPort", fpm.port);
   project.provide("poolPhpRoot", root);
   return async () => {

@@ -8,6 +8,8 @@
 import type { GatewayConfig, UpstreamConfig } from "../../config/types.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { RequestInfo } from "../../core/gateway.js";
+import { REPLAY_LIMIT } from "../../pool/replay.js";
+import { clientGone } from "../../protocol/pooled-lease.js";
 import { relayResponse } from "./respond.js";
 
 /** Carries the request's id and client facts from the Worker to the pool object. Set by the
@@ -18,6 +20,18 @@ export interface HopInfo extends RequestInfo {
   requestId: string;
   /** Not a request: the object answers its pools' statistics. */
   stats?: boolean;
+  /** "reserved": a place was reserved for this request (PoolHost.reserve); "optimistic": none
+   *  was, and the request must not wait for one in the object (pool/admission.ts). */
+  admission?: "reserved" | "optimistic";
+}
+
+/** PoolHost.reserve's answer: a place is held, or why not (a status for the client). */
+export type Reservation = { ok: true } | { ok: false; code: string; status: number; message: string };
+
+/** The pool object as the Worker calls it. */
+interface PoolStub {
+  fetch(request: Request, init?: RequestInit): Promise<Response>;
+  reserve(upstream: string, requestId: string, fresh: boolean): Promise<Reservation>;
 }
 
 /** The binding wrangler.toml declares; absent in setups without Durable Objects. */
@@ -29,23 +43,88 @@ export const isPooled = (u: UpstreamConfig): boolean => u.pool.mode === "pooled"
 
 export const shardName = (upstream: string, shard: number): string => `${upstream}#${shard}`;
 
+/** Reserve calls the platform failed (the object was reset or moved) are made again this many
+ *  times at most, with backoff, within the upstream's queue_timeout. */
+const RESERVE_TRIES = 6;
+/** Methods a Worker sends again when the object went away with the request in it. */
+const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+
 export function handOffTo(ns: PoolNamespace) {
   return (request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }): Promise<Response> | null => {
     if (!isPooled(upstream)) return null;
-    const shard = Math.floor(Math.random() * upstream.pool.shards);
-    const headers = new Headers(request.headers);
-    headers.set(HOP_HEADER, JSON.stringify(info satisfies HopInfo));
-    const stub = ns.get(ns.idFromName(shardName(upstream.name, shard)));
-    // "manual": an encoded body must cross from the object undecoded (respond.ts).
-    return stub.fetch(new Request(request, { headers }), { encodeResponseBody: "manual" }).then(relayResponse, (e: unknown) => {
-      throw new GatewayError(
-        Codes.UPSTREAM_POOL_FAILED,
-        502,
-        `The connection pool of the upstream "${upstream.name}" could not be reached.`,
-        String(e),
-      );
-    });
+    return handOff(ns, request, upstream, info);
   };
+}
+
+// The request waits for a connection only inside reserve(), never inside fetch(): a reset
+// object loses the calls that reached it, and a reserve call is safe to make again where a
+// request that may have reached the origin is not (pool/admission.ts).
+async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }): Promise<Response> {
+  const id = ns.idFromName(shardName(upstream.name, Math.floor(Math.random() * upstream.pool.shards)));
+  const hasBody = request.body !== null;
+  const length = Number(request.headers.get("content-length") ?? NaN);
+  // Only a held body can be sent twice (pool/replay.ts); the others need a new connection.
+  const fresh = hasBody && !(length <= REPLAY_LIMIT);
+  const deadline = Date.now() + upstream.pool.queueTimeoutMs;
+  let reserve = hasBody;
+  let resent = false;
+  for (let tries = 0; ; ) {
+    // A stub that threw is broken for good: every attempt takes a new one.
+    const stub = ns.get(id) as unknown as PoolStub;
+    if (reserve) {
+      let r: Reservation;
+      try {
+        r = await untilGone(stub.reserve(upstream.name, info.requestId, fresh), request.signal);
+      } catch (e) {
+        if (e === GONE) throw clientGone();
+        if (!(e as { overloaded?: boolean }).overloaded && ++tries < RESERVE_TRIES && Date.now() < deadline) {
+          await new Promise((ok) => setTimeout(ok, 20 * 2 ** tries * (0.5 + Math.random())));
+          continue;
+        }
+        throw unreachable(upstream, e);
+      }
+      if (!r.ok) throw new GatewayError(r.code, r.status, r.message);
+    }
+    const headers = new Headers(request.headers);
+    headers.set(HOP_HEADER, JSON.stringify({ ...info, admission: reserve ? "reserved" : "optimistic" } satisfies HopInfo));
+    let res: Response;
+    try {
+      // "manual": an encoded body must cross from the object undecoded (respond.ts).
+      res = await stub.fetch(new Request(request, { headers }), { encodeResponseBody: "manual" });
+    } catch (e) {
+      // The object went away with the request in it, which may have reached the origin:
+      // sent again only when that is harmless (SECURITY.md), and once.
+      if (!hasBody && IDEMPOTENT.has(request.method) && !resent) {
+        resent = true;
+        reserve = true;
+        continue;
+      }
+      throw unreachable(upstream, e);
+    }
+    if (res.headers.get("x-edgepass-error") === Codes.POOL_WAIT) {
+      await res.body?.cancel();
+      reserve = true;
+      continue;
+    }
+    return relayResponse(res);
+  }
+}
+
+const GONE = Symbol("client gone");
+
+/** `p`, or GONE once the client went away (a place reserved meanwhile is given back after
+ *  PARK_MS unclaimed). */
+function untilGone<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(GONE);
+  return new Promise<T>((resolve, reject) => {
+    const gone = () => reject(GONE);
+    signal.addEventListener("abort", gone, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", gone));
+  });
+}
+
+function unreachable(upstream: UpstreamConfig, e: unknown): GatewayError {
+  return new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, `The connection pool of the upstream "${upstream.name}" could not be reached.`, String(e));
 }
 
 /** GET on [gateway] admin_path: every pooled upstream's shards, as JSON. */

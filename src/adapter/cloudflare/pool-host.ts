@@ -3,27 +3,31 @@
 // exchanges that lease kept connections from this object's pools; sockets outlive the request
 // that opened them here, which a Worker's do not.
 import { createCodec } from "../../codec/index.js";
+import type { Codec } from "../../codec/types.js";
 import { gatewayBuilder } from "../../core/compose.js";
 import { errorResponse } from "../../core/error-response.js";
-import { Codes, GatewayError } from "../../core/errors.js";
+import { Codes, GatewayError, isGatewayError } from "../../core/errors.js";
 import type { Gateway } from "../../core/gateway.js";
 import { requestLogger } from "../../core/log.js";
+import { Admissions } from "../../pool/admission.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js";
 import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { dialCloudflare } from "./dial.js";
 import { respondToWorker } from "./respond.js";
 import { configOf, loaderFor, type GatewayEnv } from "./handler.js";
-import { HOP_HEADER, type HopInfo } from "./pool-client.js";
+import { HOP_HEADER, isPooled, type HopInfo, type Reservation } from "./pool-client.js";
 
 export class PoolHost {
   private readonly pools = new PoolRegistry();
+  private readonly admissions = new Admissions();
+  private codecOnce: Codec | undefined;
   private readonly build = gatewayBuilder(
     () => ({
-      codec: createCodec(this.wasm),
+      codec: this.codec(),
       dial: dialCloudflare,
       respond: respondToWorker,
-      exchanges: { fastcgi: pooledFastcgiExchange(this.pools), http: pooledHttpExchange(this.pools) },
+      exchanges: { fastcgi: pooledFastcgiExchange(this.pools, this.admissions), http: pooledHttpExchange(this.pools, this.admissions) },
     }),
     // Lazy: the constructor's parameters are not assigned yet when fields initialize.
     (text, source) => loaderFor(this.env)(text, source),
@@ -50,13 +54,53 @@ export class PoolHost {
     if (gateway instanceof GatewayError) return errorResponse(gateway, hop.requestId, requestLogger(hop.requestId));
     const headers = new Headers(request.headers);
     headers.delete(HOP_HEADER);
-    const { stats: _, ...info } = hop;
-    return gateway(new Request(request, { headers, signal: request.signal }), info);
+    const { stats: _, admission, ...info } = hop;
+    if (admission === "optimistic") this.admissions.optimistic(hop.requestId);
+    try {
+      return await gateway(new Request(request, { headers, signal: request.signal }), info);
+    } finally {
+      this.admissions.drop(hop.requestId);
+    }
+  }
+
+  /** Waits for a place on a connection of `upstream` and holds it for the request `requestId`,
+   *  whose fetch() follows (admission.ts). `fresh`: its body cannot be sent twice, so only a
+   *  newly opened connection will do. Errors come back as values: a thrown one means the
+   *  object went away, which the Worker may answer by asking again. */
+  async reserve(upstream: string, requestId: string, fresh: boolean): Promise<Reservation> {
+    const built = this.built();
+    if (built instanceof GatewayError) return refusal(built);
+    const u = built.config.upstreams[upstream];
+    if (!u || !isPooled(u)) return refusal(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, `The upstream "${upstream}" has no pool here.`));
+    const pool = u.protocol === "http" ? this.pools.http({ upstream: u, dial: dialCloudflare }) : this.pools.get({ upstream: u, codec: this.codec(), dial: dialCloudflare });
+    // A connect failure moves on to the next server, as an exchange's own acquire does.
+    for (let failures = 0; ; ) {
+      try {
+        this.admissions.park(requestId, await pool.acquire({ fresh }));
+        return { ok: true };
+      } catch (e) {
+        const connect = isGatewayError(e) && (e.code === Codes.UPSTREAM_CONNECT_FAILED || e.code === Codes.UPSTREAM_CONNECT_TIMEOUT);
+        if (connect && ++failures < u.servers.length) continue;
+        return refusal(isGatewayError(e) ? e : new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The pool could not reserve a connection.", String(e)));
+      }
+    }
+  }
+
+  private codec(): Codec {
+    return (this.codecOnce ??= createCodec(this.wasm));
+  }
+
+  private built() {
+    const { text, source } = configOf(this.env, this.defaultConfig);
+    return this.build(text, source);
   }
 
   private gateway(): Gateway | GatewayError {
-    const { text, source } = configOf(this.env, this.defaultConfig);
-    const built = this.build(text, source);
+    const built = this.built();
     return built instanceof GatewayError ? built : built.gateway;
   }
+}
+
+function refusal(e: GatewayError): Reservation {
+  return { ok: false, code: e.code, status: e.status, message: e.message };
 }

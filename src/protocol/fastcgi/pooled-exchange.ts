@@ -24,7 +24,7 @@
 // Pooled HTTP keep-alive connections follow this same rule (protocol/http/pooled.ts).
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
 import type { Lease } from "../../pool/lease.js";
-import type { FcgiPool } from "../../pool/pool.js";
+import { admittedPool, type Admissions, type LeaseSource } from "../../pool/admission.js";
 import type { PoolRegistry } from "../../pool/registry.js";
 import { ReplayableBody } from "../../pool/replay.js";
 import { paramsError } from "../params-error.js";
@@ -32,17 +32,18 @@ import { forwardPooled } from "../pooled-lease.js";
 import { fastcgiExchange } from "./exchange.js";
 import { Attempt } from "./pooled-attempt.js";
 
-export function pooledFastcgiExchange(pools: PoolRegistry): Exchange {
+/** `admissions`: the places reserved for requests before they arrived (the pool object). */
+export function pooledFastcgiExchange(pools: PoolRegistry, admissions?: Admissions): Exchange {
   return {
     needsLength: () => true,
     forward(req, ctx) {
       if (ctx.upstream.pool.mode !== "pooled") return fastcgiExchange.forward(req, ctx);
-      return forwardPooledFcgi(req, ctx, pools.get(ctx));
+      return forwardPooledFcgi(req, ctx, admittedPool(pools.get(ctx), admissions, req.requestId));
     },
   };
 }
 
-function forwardPooledFcgi(req: ForwardRequest, ctx: ExchangeContext, pool: FcgiPool): Promise<ForwardResponse> {
+function forwardPooledFcgi(req: ForwardRequest, ctx: ExchangeContext, pool: LeaseSource<Lease>): Promise<ForwardResponse> {
   let params: Uint8Array;
   try {
     params = ctx.codec.buildCgiParams({

@@ -4,6 +4,7 @@
 // did not say how long); responses stream back. With a connection provider in the context
 // (pool = "pooled", in the UpstreamPool object) the socket is leased from the keep-alive pool
 // (pooled.ts) instead of dialed per request.
+import { admittedPool, type Admissions } from "../../pool/admission.js";
 import { withTimeout } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
@@ -22,12 +23,13 @@ export const httpExchange: Exchange = {
 
 /** The HTTP exchange of the UpstreamPool object: pooled upstreams get their keep-alive pool
  *  as the context's connection provider; the others go as they would anywhere. */
-export function pooledHttpExchange(pools: PoolRegistry): Exchange {
+/** `admissions`: the places reserved for requests before they arrived (the pool object). */
+export function pooledHttpExchange(pools: PoolRegistry, admissions?: Admissions): Exchange {
   return {
     needsLength: httpExchange.needsLength,
     forward(req, ctx) {
       if (ctx.upstream.pool.mode !== "pooled" || ctx.upstream.http?.via !== "socket") return httpExchange.forward(req, ctx);
-      return httpExchange.forward(req, { ...ctx, connections: pools.http(ctx) });
+      return httpExchange.forward(req, { ...ctx, connections: admittedPool(pools.http(ctx), admissions, req.requestId) });
     },
   };
 }
