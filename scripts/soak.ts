@@ -5,9 +5,16 @@
 // mix of GETs, form POSTs and uploads (known length and chunked), plus clients that hang up
 // mid-request. At 40% of the run php-fpm is stopped and started again on the same port.
 // Prints failures by cause, split into what no gateway could have avoided and what it could
-// have, and the workerd process's memory (RSS) after the warm-up and at the end.
-// Exit status 1 when there is an avoidable failure or memory grew by more than 25%. The last
-// three options narrow the run down to isolate a finding.
+// have, and memory after the warm-up and at the end: the JavaScript heap of the gateway's
+// isolate (the Worker and its pool objects, after a garbage collection, through workerd's
+// inspector: what our code holds) and the workerd process's RSS (what the machine pays).
+// Exit status 1 when there is an avoidable failure or the gateway's heap, less what workerd
+// itself keeps of the sockets it closed, grew by more than 25%. workerd keeps every outbound
+// socket a Durable Object ever opened, about 3.6 KB each, for the object's life (workerd issue
+// 7202; bench/socket-retention-anchor.mjs measures it at the start of the run and the soak
+// counts the sockets in the heap). RSS is reported, not judged: a Worker that only reads
+// request bodies grows it as fast (bench/upload-rss-anchor.mjs). The last three options
+// narrow the run down to isolate a finding.
 //
 // Which failures are unavoidable (only inside the restart window, from the moment php-fpm is
 // told to stop until a second after it listens again):
@@ -23,7 +30,9 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import http from "node:http";
 import path from "node:path";
-import { publicCopy, startPhpFpm, type PhpFpm } from "../test/helpers/php-fpm";
+import { freePort, publicCopy, startPhpFpm, type PhpFpm } from "../test/helpers/php-fpm";
+import { execFileSync } from "node:child_process";
+import { heapCensus, type HeapCensus } from "./heap-probe";
 import { poolShard, startDev, type Dev } from "../test/helpers/pool-load";
 import { repoRoot } from "../test/helpers/process";
 import { hangUp, mixed, type Result } from "./soak-clients";
@@ -81,6 +90,29 @@ function workerdPids(root: number): number[] {
   return [...name].filter(([pid, n]) => n.startsWith("workerd") && under(pid)).map(([pid]) => pid);
 }
 
+interface Heap {
+  liveMiB: number;
+  /** workerd Socket objects alive (closed ones included: workerd issue 7202). */
+  sockets: number;
+  /** Our own objects, by constructor, for the report when the heap grew. */
+  census: HeapCensus;
+}
+
+/** The gateway isolate's live heap (the Worker and its pool objects). */
+async function gatewayHeap(inspectorPort: number): Promise<Heap> {
+  const census = await heapCensus(inspectorPort);
+  const sockets = census.byName.find((r) => r.name === "synthetic:workerd / Socket")?.count ?? 0;
+  return { liveMiB: census.liveBytes / 2 ** 20, sockets, census };
+}
+
+/** What workerd keeps per closed socket here, from the anchor (bytes). */
+function socketRetentionBytes(): number {
+  const out = execFileSync(process.execPath, ["--import", "tsx", path.join(repoRoot, "bench/socket-retention-anchor.mjs"), "--sockets", "300", "--json"], { cwd: repoRoot, encoding: "utf8" });
+  const line = out.split("\n").find((l) => l.startsWith("{"));
+  if (!line) throw new Error(`bench/socket-retention-anchor.mjs printed no result:\n${out}`);
+  return (JSON.parse(line) as { bytesPerSocket: number }).bytesPerSocket;
+}
+
 /** Resident memory of the gateway's workerd process(es), in MiB. */
 function gatewayRssMiB(root: number): number {
   let kb = 0;
@@ -103,6 +135,8 @@ async function main(): Promise<number> {
     fpm = await startPhpFpm({ maxChildren: CHILDREN, maxRequests: MAX_REQUESTS });
     const port = fpm.port;
     // The config a user writes from the README: one pool, max_connections = pm.max_children.
+    const perSocket = socketRetentionBytes();
+    const inspectorPort = await freePort();
     dev = await startDev(`[gateway]
 admin_path = "/_edgepass/pools"
 
@@ -121,7 +155,7 @@ match = "/"
 upstream = "php"
 root = "${www}"
 script = "/wp-front.php"
-`);
+`, ["--inspector-port", String(inspectorPort)]);
     const base = new URL(dev.base);
     const root = dev.run.child.pid!;
     if (workerdPids(root).length === 0) throw new Error("no workerd process found under `edgepass dev`");
@@ -134,6 +168,7 @@ script = "/wp-front.php"
     const hangUps = new Map<string, number>();
     let counter = 0;
     let rssBefore = 0;
+    let heapBefore: Heap | undefined;
     let rssMax = 0;
     const rssSamples: number[] = [];
     const window = { down: Infinity, up: -Infinity };
@@ -154,6 +189,7 @@ script = "/wp-front.php"
         // working size under load first), then sampled every 2 s.
         await sleep(Math.max(20_000, minutes * 60_000 * 0.3));
         rssBefore = gatewayRssMiB(root);
+        heapBefore = await gatewayHeap(inspectorPort);
         while (Date.now() < deadline) {
           rssSamples.push(gatewayRssMiB(root));
           rssMax = Math.max(rssMax, rssSamples[rssSamples.length - 1]);
@@ -174,6 +210,7 @@ script = "/wp-front.php"
     agent.destroy();
     await sleep(3_000); // let hang-ups and pooled connections settle
     const rssAfter = gatewayRssMiB(root);
+    const heapAfter = await gatewayHeap(inspectorPort);
     const shard = await poolShard(dev.base, "php");
 
     // --- classification ---
@@ -209,6 +246,10 @@ script = "/wp-front.php"
     for (const r of results) byOp.set(r.op, (byOp.get(r.op) ?? 0) + 1);
 
     const growth = rssBefore > 0 ? (rssAfter - rssBefore) / rssBefore : 0;
+    if (!heapBefore) throw new Error("the run ended before the warm-up did");
+    const socketsKept = heapAfter.sockets - heapBefore.sockets;
+    const socketMiB = (socketsKept * perSocket) / 2 ** 20;
+    const heapGrowth = (heapAfter.liveMiB - socketMiB - heapBefore.liveMiB) / heapBefore.liveMiB;
     const lines = [
       "",
       `requests: ${results.length} in ${((Date.now() - started) / 1000).toFixed(0)} s (${[...byOp].map(([op, n]) => `${op} ${n}`).join(", ")})`,
@@ -219,11 +260,20 @@ script = "/wp-front.php"
       ...[...unavoidable].map(([why, n]) => `  ${n}  ${why}`),
       `avoidable failures: ${count(avoidable)}`,
       ...[...avoidable].map(([why, n]) => `  ${n}  ${why}`),
-      `gateway (workerd) RSS: ${rssBefore.toFixed(1)} MiB after the warm-up, ${rssAfter.toFixed(1)} MiB at the end (max ${rssMax.toFixed(1)}; ${(growth * 100).toFixed(1)}%)`,
+      `gateway isolate's live heap: ${heapBefore.liveMiB.toFixed(1)} MiB after the warm-up, ${heapAfter.liveMiB.toFixed(1)} MiB at the end; of that, ${socketsKept} closed sockets workerd keeps × ${perSocket} B (anchor) = ${socketMiB.toFixed(1)} MiB; the rest grew ${(heapGrowth * 100).toFixed(1)}%`,
+      `workerd process RSS: ${rssBefore.toFixed(1)} MiB after the warm-up, ${rssAfter.toFixed(1)} MiB at the end (max ${rssMax.toFixed(1)}; ${(growth * 100).toFixed(1)}%; reported, not judged)`,
     ];
     console.log(lines.join("\n"));
-    const ok = count(avoidable) === 0 && growth <= 0.25;
+    const ok = count(avoidable) === 0 && heapGrowth <= 0.25;
     console.log(ok ? "soak: PASS" : "soak: FAIL");
+    if (heapGrowth > 0.25 || process.env.SOAK_VERBOSE) {
+      const before = new Map(heapBefore.census.byName.map((r) => [r.name, r]));
+      const grown = heapAfter.census.byName
+        .map((r) => ({ name: r.name, count: r.count - (before.get(r.name)?.count ?? 0), bytes: r.bytes - (before.get(r.name)?.bytes ?? 0) }))
+        .sort((a, b) => b.bytes - a.bytes)
+        .slice(0, 15);
+      console.log("heap growth by kind (count, bytes):\n" + grown.map((g) => `  ${g.count}  ${g.bytes}  ${g.name}`).join("\n"));
+    }
     if (process.env.SOAK_VERBOSE) {
       for (const r of failures.slice(0, 50)) console.log(JSON.stringify(r));
       const file = path.join(tmpdir(), "edgepass-soak-gateway.log");

@@ -46,8 +46,9 @@ export interface Dev {
   stop(): Promise<void>;
 }
 
-export function startDev(toml: string): Promise<Dev> {
-  return start("dev", toml);
+/** `args`: more flags for the command (e.g. --inspector-port N). */
+export function startDev(toml: string, args: string[] = []): Promise<Dev> {
+  return start("dev", toml, {}, args);
 }
 
 /** The plain server host: the same config, HTTP terminated by edgepass itself. `files`
@@ -56,14 +57,14 @@ export function startServe(toml: string, files: Record<string, string | Buffer> 
   return start("serve", toml, files);
 }
 
-async function start(command: "dev" | "serve", toml: string, files: Record<string, string | Buffer> = {}): Promise<Dev> {
+async function start(command: "dev" | "serve", toml: string, files: Record<string, string | Buffer> = {}, args: string[] = []): Promise<Dev> {
   const dir = mkdtempSync(path.join(tmpdir(), `edgepass-${command}-`));
   writeFileSync(path.join(dir, "site.toml"), toml);
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileSync(path.join(dir, name), content);
   }
-  const r = edgepass([command, "--config", "site.toml", "--port", "0"], dir);
+  const r = edgepass([command, "--config", "site.toml", "--port", "0", ...args], dir);
   try {
     const [, base] = await waitFor(r, /listening on (https?:\/\/127\.0\.0\.1:\d+)/);
     return {

@@ -139,6 +139,9 @@ export interface RunGatewayOptions {
   filesFrom?: "disk" | "assets";
   /** [assets] r2: a local R2 bucket under that binding name (in memory). */
   r2Bucket?: string;
+  /** workerd's V8 inspector (Chrome DevTools protocol) on 127.0.0.1 at this port: profiles
+   *  and heap snapshots of the Worker and its pool objects. */
+  inspectorPort?: number;
 }
 
 export interface RunningGateway {
@@ -202,6 +205,7 @@ export async function runGateway(opts: RunGatewayOptions = {}): Promise<RunningG
         ...files,
         host,
         port,
+        ...(opts.inspectorPort !== undefined ? { inspectorPort: opts.inspectorPort, inspectorHost: "127.0.0.1" } : {}),
       }),
   );
   let url: URL;

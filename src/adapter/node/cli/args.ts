@@ -33,10 +33,10 @@ export function parseFlags<O extends Options>(argv: string[], options: O) {
   }
 }
 
-export function parsePort(value: string | undefined): number {
+export function parsePort(value: string | undefined, flag = "--port"): number {
   if (value === undefined) return DEFAULT_PORT;
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
-    throw new UsageError(`--port expects a number from 0 to 65535, got "${value}"`);
+    throw new UsageError(`${flag} expects a number from 0 to 65535, got "${value}"`);
   }
   return Number(value);
 }

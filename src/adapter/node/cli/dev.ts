@@ -8,12 +8,13 @@ import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, UsageError
 import { serveUntilSignal } from "./until-signal.js";
 
 export async function dev(argv: string[]): Promise<number | "help"> {
-  const flags = parseFlags(argv, { ...listenOptions, config: { type: "string", short: "c" }, files: { type: "string" } });
+  const flags = parseFlags(argv, { ...listenOptions, config: { type: "string", short: "c" }, files: { type: "string" }, "inspector-port": { type: "string" } });
   if (flags.help) return "help";
   if (flags.config === undefined) throw new UsageError("dev needs --config FILE");
   const port = parsePort(flags.port);
   const host = parseHost(flags.host);
   const file = flags.config;
+  const inspectorPort = flags["inspector-port"] === undefined ? undefined : parsePort(flags["inspector-port"], "--inspector-port");
 
   let text: string;
   try {
@@ -48,6 +49,7 @@ export async function dev(argv: string[]): Promise<number | "help"> {
     assetsDirectory,
     filesFrom,
     r2Bucket: config.assets?.r2,
+    inspectorPort,
   });
   process.stdout.write(`edgepass: listening on ${gateway.origin} (config ${file})\n`);
   return serveUntilSignal([gateway.dispose]);

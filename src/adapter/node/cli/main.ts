@@ -4,7 +4,7 @@
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.js";
 
 const USAGE = `usage:
-  edgepass dev --config FILE [--port N] [--host H] [--files disk|assets]
+  edgepass dev --config FILE [--port N] [--host H] [--files disk|assets] [--inspector-port N]
       Validate FILE, then run the gateway Worker locally (workerd via Miniflare) with FILE as
       its config. Nothing starts when FILE is invalid. [assets] files are read from disk on
       every request (--files disk, the default: files added while running are served), or
@@ -28,6 +28,7 @@ options:
       --port N        port to listen on (default 8787; 0 picks a free one)
       --host H        address to listen on (default 127.0.0.1)
       --files MODE    where dev serves [assets] from: disk (default) or assets
+      --inspector-port N  workerd's V8 inspector on 127.0.0.1:N (DevTools: heap, profiles)
   -h, --help          show this help
 `;
 
