@@ -61,6 +61,9 @@ describe("edgepass CLI", () => {
     }
     const { stderr } = await finished(["dev", "--config", "x.toml", "--verbose"]);
     expect(stderr).toContain("--verbose");
+    const inspector = await finished(["dev", "--config", "x.toml", "--inspector-port", "devtools"]);
+    expect(inspector.code).toBe(2);
+    expect(inspector.stderr).toContain('--inspector-port expects a number from 0 to 65535, got "devtools"');
   });
 
   it("refuses an invalid config before starting anything: exit 2, file and key named", async () => {
@@ -98,15 +101,19 @@ describe("edgepass CLI", () => {
     expect(stderr).toContain("cannot read config missing.toml");
   });
 
-  it("runs the gateway with the given config and stops cleanly on SIGTERM", async () => {
+  it("runs the gateway with the given config (and its inspector when asked) and stops cleanly on SIGTERM", async () => {
     const file = writeConfig("good.toml", goodConfig(await closedPort()));
-    const run = start(["dev", "--config", file, "--port", "0"]);
+    const inspectorPort = await closedPort();
+    const run = start(["dev", "--config", file, "--port", "0", "--inspector-port", String(inspectorPort)]);
     try {
       const [, url] = await waitFor(run, /edgepass: listening on (http:\/\/127\.0\.0\.1:\d+) \(config good\.toml\)/);
       // The route's origin is not running: the gateway itself answers, with a 502 page.
       const res = await fetch(`${url}/index.php`);
       expect(res.status).toBe(502);
       expect(res.headers.get("x-edgepass-error")).toBe("UPSTREAM_CONNECT_FAILED");
+      // --inspector-port: workerd's inspector lists the gateway's isolate.
+      const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ id: string }>;
+      expect(targets.map((t) => t.id)).toContain("core:user:edgepass");
     } finally {
       run.child.kill("SIGTERM");
     }
