@@ -59,6 +59,8 @@ export interface RequestInfo extends ClientInfo {
   /** The client's own Accept-Encoding where the platform replaced the header (Cloudflare:
    *  request.cf.clientAcceptEncoding); absent: the request's header is the client's. */
   acceptEncoding?: string | null;
+  /** Keeps the host running for work that outlives the response (the Worker's ctx.waitUntil). */
+  waitUntil?: (p: Promise<unknown>) => void;
 }
 
 export type Gateway = (request: Request, info?: RequestInfo) => Promise<Response>;
@@ -100,7 +102,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // nginx counts a request once, on the first location with limits it reaches.
       if (limits && !limited && hasLimits(route)) {
         limited = true;
-        await applyLimits(route, { store: limits, request, clientAddr: info.remoteAddr, log, held });
+        await applyLimits(route, { store: limits, request, clientAddr: info.remoteAddr, log, held, waitUntil: info.waitUntil });
       }
     };
     let cap: BodyCap | null = null;

@@ -17,6 +17,7 @@ export interface LimitContext {
   log: Logger;
   /** Places taken by limit_conn, released by the caller once the response is over. */
   held: ConnLease[];
+  waitUntil?: (p: Promise<unknown>) => void;
 }
 
 export async function applyLimits(route: RouteConfig, cx: LimitContext): Promise<void> {
@@ -24,7 +25,7 @@ export async function applyLimits(route: RouteConfig, cx: LimitContext): Promise
   if (conn) {
     const value = limitKeyValue(conn, cx.request, cx.clientAddr);
     if (value !== null) {
-      const lease = await cx.store.acquire(counterName("conn", route, conn, value), conn.max);
+      const lease = await cx.store.acquire(counterName("conn", route, conn, value), conn.max, cx.waitUntil);
       if (lease) cx.held.push(lease);
       else refuse(cx, route, conn, "limit_conn", value, `more than ${conn.max} request${conn.max === 1 ? "" : "s"} in flight`, 1);
     }

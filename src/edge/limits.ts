@@ -12,8 +12,9 @@ export interface ConnLease {
 export interface LimitStore {
   /** limit_req: one request through the bucket named `counter`. */
   request(counter: string, rate: number, burst: number, nodelay: boolean): Promise<BucketOutcome>;
-  /** limit_conn: a lease on one of `max` places, or null when all are taken. */
-  acquire(counter: string, max: number): Promise<ConnLease | null>;
+  /** limit_conn: a lease on one of `max` places, or null when all are taken. `waitUntil`
+   *  keeps the host alive for work the release starts after the response. */
+  acquire(counter: string, max: number, waitUntil?: (p: Promise<unknown>) => void): Promise<ConnLease | null>;
 }
 
 /** The value a limit counts by for this request; null: the request is not counted (nginx

@@ -30,14 +30,14 @@ export const isPooled = (u: UpstreamConfig): boolean => u.pool.mode === "pooled"
 export const shardName = (upstream: string, shard: number): string => `${upstream}#${shard}`;
 
 export function handOffTo(ns: PoolNamespace) {
-  return (request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }): Promise<Response> | null => {
+  return (request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }, onEnd?: () => void): Promise<Response> | null => {
     if (!isPooled(upstream)) return null;
     const shard = Math.floor(Math.random() * upstream.pool.shards);
     const headers = new Headers(request.headers);
     headers.set(HOP_HEADER, JSON.stringify(info satisfies HopInfo));
     const stub = ns.get(ns.idFromName(shardName(upstream.name, shard)));
     // "manual": an encoded body must cross from the object undecoded (respond.ts).
-    return stub.fetch(new Request(request, { headers }), { encodeResponseBody: "manual" }).then(relayResponse, (e: unknown) => {
+    return stub.fetch(new Request(request, { headers }), { encodeResponseBody: "manual" }).then((res) => relayResponse(res, onEnd), (e: unknown) => {
       throw new GatewayError(
         Codes.UPSTREAM_POOL_FAILED,
         502,
