@@ -77,6 +77,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       for (const l of held.splice(0)) l.release();
     };
     const hooked = { yes: false };
+    // A client that leaves while the origin still works (no response body yet to cancel)
+    // gives its place back at once.
+    request.signal?.addEventListener("abort", release, { once: true });
     try {
       const res = await handle(request, info, held, release, hooked);
       if (!hooked.yes) release();
@@ -132,24 +135,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if ("error" in split) throw new GatewayError(split.error, 400, split.message);
       const upstream = config.upstreams[route.upstream!];
       const dispatched = { path: plan.path, query: plan.query, rewritten: plan.rewritten };
-      const maxBody = maxBodyFor(route.maxBody, config.gateway.maxBody);
-      if (!info.dispatched && maxBody > 0 && request.body && request.headers.get("content-length") === null) {
-        cap = capBody(request.body, maxBody, route.match);
-        request = new Request(request, { body: cap.stream, duplex: "half" } as RequestInit);
-      }
       const handed = deps.handOff?.(request, upstream, { ...info, requestId, dispatched }, held.length ? ((hooked.yes = true), release) : undefined);
-      if (handed) {
-        const res = await handed;
-        if (cap?.tripped) {
-          void res.body?.cancel().catch(() => {});
-          throw cap.tripped;
-        }
-        return await finished(res, true);
-      }
+      if (handed) return await finished(await handed, true);
+      // Counted where the body is forwarded from (in the Worker setup: the pool object, which
+      // sees a body the Worker cut short as one that ended, so the Worker must not cut it).
+      const maxBody = maxBodyFor(route.maxBody, config.gateway.maxBody);
+      if (maxBody > 0 && request.body && request.headers.get("content-length") === null) cap = capBody(request.body, maxBody, route.match);
       const exchange = deps.exchanges?.[upstream.protocol] ?? exchanges[upstream.protocol];
 
       const body = await prepareBody(
-        request.body,
+        cap ? cap.stream : request.body,
         request.headers.get("content-length"),
         config.gateway.maxBodyBuffer,
         exchange.needsLength(upstream),
