@@ -67,4 +67,6 @@ export const Codes = {
   LIMIT_REQ: "LIMIT_REQ",
   /** A route's limit_conn refused the request (429, or its status). */
   LIMIT_CONN: "LIMIT_CONN",
+  /** The Worker could not reach the Durable Object holding a limit's count (503). */
+  LIMITS_UNAVAILABLE: "LIMITS_UNAVAILABLE",
 } as const;

@@ -14,7 +14,7 @@ type Stub = { [K in keyof LimitCounterApi]: (...a: Parameters<LimitCounterApi[K]
 export function durableLimitStore(ns: LimitNamespace): LimitStore {
   const stub = (counter: string) => ns.get(ns.idFromName(counter)) as unknown as Stub;
   const unreachable = (e: unknown) =>
-    new GatewayError(Codes.UPSTREAM_POOL_FAILED, 503, "The gateway's limit counters could not be reached; try again.", `limits: ${String(e)}`);
+    new GatewayError(Codes.LIMITS_UNAVAILABLE, 503, "The gateway's limit counters could not be reached; try again.", `limits: ${String(e)}`);
   return {
     async request(counter, rate, burst, nodelay): Promise<BucketOutcome> {
       try {
