@@ -40,7 +40,6 @@ const ROUTE_ALIASES: Record<string, string> = {
   deny: "access",
   allow: "access",
   client_max_body_size: "max_body",
-  proxy_pass: "strip_prefix",
 };
 
 const MATCH_EXPECTED =
