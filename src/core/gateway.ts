@@ -197,6 +197,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       log.log("info", "response", { method: request.method, path: plan.path, route: route.match, status: res.status });
       return await finished((deps.respond ?? plainRespond)(client), true);
     } catch (e) {
+      // The answer is this error page, not a streamed body: limit_conn places come back now.
+      hooked.yes = false;
       // An unread body left behind would cost the client its connection (drain.ts).
       await drainUnread(request.body);
       // A body cut at max_body fails the exchange in its own way; the client hears why.
