@@ -85,3 +85,14 @@ describe("strip_prefix", () => {
     expect(errorOf(route(`strip_prefix = "/other"`, "/app/")).message).toContain("never be removed");
   });
 });
+
+describe("stripPrefix", async () => {
+  const { stripPrefix } = await import("../../src/core/gateway.js");
+  it("removes a whole leading segment run only", () => {
+    expect(stripPrefix("/app", "/app/x.php")).toBe("/x.php");
+    expect(stripPrefix("/app", "/app")).toBe("/");
+    expect(stripPrefix("/app", "/application/x")).toBe("/application/x");
+    expect(stripPrefix("/app", "/other/app/x")).toBe("/other/app/x");
+    expect(stripPrefix(undefined, "/app/x")).toBe("/app/x");
+  });
+});
