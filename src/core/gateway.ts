@@ -137,11 +137,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const dispatched = { path: plan.path, query: plan.query, rewritten: plan.rewritten };
       const handed = deps.handOff?.(request, upstream, { ...info, requestId, dispatched }, held.length ? ((hooked.yes = true), release) : undefined);
       if (handed) return await finished(await handed, true);
-      // Counted where the body is forwarded from (in the Worker setup: the pool object, which
-      // sees a body the Worker cut short as one that ended, so the Worker must not cut it).
-      const maxBody = maxBodyFor(route.maxBody, config.gateway.maxBody);
-      if (maxBody > 0 && request.body && request.headers.get("content-length") === null) cap = capBody(request.body, maxBody, route.match);
       const exchange = deps.exchanges?.[upstream.protocol] ?? exchanges[upstream.protocol];
+      // A body of unknown length is counted where it is buffered for its length (in the Worker
+      // setup: the pool object, which sees a body the Worker cut short as one that ended, so
+      // the Worker must not cut it). A streamed one is left as it is: wrapping it would cost a
+      // body built in code its known length.
+      const maxBody = maxBodyFor(route.maxBody, config.gateway.maxBody);
+      if (maxBody > 0 && request.body && request.headers.get("content-length") === null && exchange.needsLength(upstream)) {
+        cap = capBody(request.body, maxBody, route.match);
+      }
 
       const body = await prepareBody(
         cap ? cap.stream : request.body,
