@@ -18,10 +18,10 @@ export { ConfigError } from "./error.js";
 
 const TOP_KEYS = ["gateway", "upstreams", "routes", "assets", "serve"] as const;
 const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway", static: "assets", files: "assets" };
-const GATEWAY_KEYS = ["max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path", "error_pages"] as const;
+const GATEWAY_KEYS = ["max_body", "max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path", "error_pages"] as const;
 const GATEWAY_ALIASES: Record<string, string> = {
   error_page: "error_pages",
-  client_max_body_size: "max_body_buffer",
+  client_max_body_size: "max_body",
   client_body_buffer_size: "max_body_buffer",
   fastcgi_buffer_size: "response_head_limit",
 };
@@ -46,6 +46,9 @@ const UPSTREAM_ALIASES: Record<string, string> = {
 const UPSTREAM_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 const DEFAULTS = {
+  // nginx's 1m refuses ordinary photo uploads, its best-known surprise; Cloudflare refuses
+  // bodies over 100 MB on its smaller plans anyway, so both hosts answer alike at 100m.
+  maxBody: 100 * 1024 * 1024,
   maxBodyBuffer: 8 * 1024 * 1024,
   responseHeadLimit: 16 * 1024,
   connectTimeoutMs: 5_000,
@@ -88,6 +91,7 @@ export function loadConfig(text: string, source: string, baseDir?: string, host:
 
 function checkGateway(c: Checker, raw: unknown): GatewaySettings {
   const settings: GatewaySettings = {
+    maxBody: DEFAULTS.maxBody,
     maxBodyBuffer: DEFAULTS.maxBodyBuffer,
     responseHeadLimit: DEFAULTS.responseHeadLimit,
     underscoresInHeaders: false,
@@ -100,6 +104,7 @@ function checkGateway(c: Checker, raw: unknown): GatewaySettings {
   const t = c.table(at, raw, "a table ([gateway])");
   c.onlyKeys(at, t, GATEWAY_KEYS, GATEWAY_ALIASES);
 
+  if (t.max_body !== undefined) settings.maxBody = size(c, [...at, "max_body"], t.max_body, 0);
   if (t.max_body_buffer !== undefined) settings.maxBodyBuffer = size(c, [...at, "max_body_buffer"], t.max_body_buffer, 0);
   if (t.response_head_limit !== undefined) {
     settings.responseHeadLimit = size(c, [...at, "response_head_limit"], t.response_head_limit, 1);

@@ -2,6 +2,7 @@
 // pages, expires and the header policy. Each is parsed once at load, variables included, so a
 // typo is a startup error with the line, never a 500 at request time.
 import type { ErrorPages, ReturnRule, RouteConfig } from "./types.js";
+import { parseAccessRule, type AccessRule } from "../edge/access.js";
 import { KNOWN_VARIABLES, unknownVariable } from "../edge/variables.js";
 import { stringList } from "./assets.js";
 import { Checker, CONTROL_RE, type Table } from "./checker.js";
@@ -42,11 +43,25 @@ export function checkTryFiles(c: Checker, at: At, v: unknown): string[] {
 
 /** access: only "deny all" and "allow all" for now; address rules need the client-address
  *  machinery of the firewall. Returns true when the route denies. */
-export function checkAccess(c: Checker, at: At, v: unknown): boolean {
-  const expected = 'an array of rules; "deny all" (or "allow all")';
-  const rules = stringList(c, at, v, expected, (s) => (/^(allow|deny)\s+all$/.test(s.trim()) ? null : '"deny all" or "allow all" (rules for addresses are not supported yet)'));
-  // nginx applies the first rule that matches; with "all" that is the first rule.
-  return rules.length > 0 && rules[0].trim().startsWith("deny");
+export function checkAccess(c: Checker, at: At, v: unknown): AccessRule[] {
+  const expected = 'an array of rules checked in order, e.g. ["allow 10.0.0.0/8", "allow 2001:db8::/32", "deny all"]';
+  const texts = stringList(c, at, v, expected, () => null);
+  return texts.map((s, i) => {
+    const r = parseAccessRule(s);
+    if ("problem" in r) c.fail([...at, i], '"allow" or "deny", then an address, a CIDR block ("10.0.0.0/8", "2001:db8::/32") or "all"', { got: s, problem: r.problem, hint: r.hint });
+    return r;
+  });
+}
+
+/** strip_prefix: a path the route's requests start with. */
+export function checkStripPrefix(c: Checker, at: At, v: unknown, route: Pick<RouteConfig, "kind" | "pattern">): string {
+  const expected = 'a path prefix such as "/app" (starting with "/", not ending with one)';
+  const p = c.string(at, v, expected);
+  if (!/^\/[^/]/.test(p) || p.endsWith("/") || /\/\/|\/\.\.?(?:\/|$)/.test(p) || CONTROL_RE.test(p)) c.fail(at, expected, { got: v });
+  if ((route.kind === "prefix" || route.kind === "prefix-stop" || route.kind === "exact") && !route.pattern.startsWith(p)) {
+    c.fail(at, `a prefix of the route's match path ${JSON.stringify(route.pattern)}`, { got: v, problem: "no request on this route starts with it, so it would never be removed" });
+  }
+  return p;
 }
 
 export function checkReturn(c: Checker, at: At, v: unknown): ReturnRule {

@@ -1,7 +1,10 @@
 // [[routes]]: one nginx-style location each, checked and compiled at load so that a typo in
 // a regex or an upstream name is a startup error, never a 500 at request time.
 import type { RouteConfig } from "./types.js";
-import { checkAccess, checkAddHeaders, checkBool, checkErrorPages, checkExpires, checkHideHeaders, checkIndexList, checkReturn, checkTryFiles } from "./route-rules.js";
+import { checkLimitConn, checkLimitReq, checkZones } from "./limits.js";
+import { deniesAll } from "../edge/access.js";
+import { parseSize, SIZE_EXPECTED } from "./units.js";
+import { checkAccess, checkStripPrefix, checkAddHeaders, checkBool, checkErrorPages, checkExpires, checkHideHeaders, checkIndexList, checkReturn, checkTryFiles } from "./route-rules.js";
 import { parseLocationMatch } from "../edge/locations.js";
 import { isOwnedParam } from "../edge/owned-params.js";
 import { Checker, CONTROL_RE, isTable, type Table } from "./checker.js";
@@ -10,6 +13,7 @@ import { pcreOnlySyntax } from "./pcre.js";
 const ROUTE_KEYS = [
   "match", "upstream", "root", "index", "split", "script", "params",
   "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static",
+  "limit_req", "limit_conn", "max_body", "strip_prefix",
 ] as const;
 /** params a route may set although the gateway has a value of its own: WordPress offers pretty
  *  permalinks only when SERVER_SOFTWARE names nginx or Apache (wp-includes/vars.php). */
@@ -35,6 +39,7 @@ const ROUTE_ALIASES: Record<string, string> = {
   hide_header: "hide_headers",
   deny: "access",
   allow: "access",
+  client_max_body_size: "max_body",
 };
 
 const MATCH_EXPECTED =
@@ -71,6 +76,7 @@ export function checkRoutes(c: Checker, raw: unknown, upstreamNames: readonly st
     }
     routes.push(route);
   });
+  checkZones(c, routes);
   return routes;
 }
 
@@ -91,13 +97,21 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
     indexFiles: ["index.html"],
     params: checkParams(c, [...at, "params"], t.params),
     index_in_file: i,
-    deny: t.access === undefined ? false : checkAccess(c, [...at, "access"], t.access),
+    access: t.access === undefined ? [] : checkAccess(c, [...at, "access"], t.access),
     interceptErrors: t.intercept_errors === undefined ? false : checkBool(c, [...at, "intercept_errors"], t.intercept_errors),
     addHeaders: t.add_headers === undefined ? [] : checkAddHeaders(c, [...at, "add_headers"], t.add_headers),
     hideHeaders: t.hide_headers === undefined ? [] : checkHideHeaders(c, [...at, "hide_headers"], t.hide_headers),
     gzipStatic: t.gzip_static === undefined ? true : checkBool(c, [...at, "gzip_static"], t.gzip_static),
   };
   if (regex) route.regex = regex;
+  if (t.limit_req !== undefined) route.limitReq = checkLimitReq(c, [...at, "limit_req"], t.limit_req);
+  if (t.limit_conn !== undefined) route.limitConn = checkLimitConn(c, [...at, "limit_conn"], t.limit_conn);
+  if (t.max_body !== undefined) {
+    const r = parseSize(t.max_body);
+    if (!r.ok) c.fail([...at, "max_body"], `${SIZE_EXPECTED}; 0 for no limit`, { got: t.max_body, problem: r.reason });
+    route.maxBody = r.value;
+  }
+  if (t.strip_prefix !== undefined) route.stripPrefix = checkStripPrefix(c, [...at, "strip_prefix"], t.strip_prefix, route);
   if (t.return !== undefined) route.return = checkReturn(c, [...at, "return"], t.return);
   if (t.error_pages !== undefined) route.errorPages = checkErrorPages(c, [...at, "error_pages"], t.error_pages);
   if (t.expires !== undefined) {
@@ -129,7 +143,7 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
       }
     }
     if (t.index !== undefined) route.indexFiles = checkIndexList(c, [...at, "index"], t.index);
-    if (route.return === undefined && !route.deny && route.tryFiles === undefined && !hasAssets) {
+    if (route.return === undefined && !deniesAll(route.access) && route.tryFiles === undefined && !hasAssets) {
       c.fail([...at, "upstream"], `${upstreamExpected}, or an [assets] table for the route to serve files from`, {
         problem: "missing: a route without an upstream serves files, and no [assets] are configured",
       });

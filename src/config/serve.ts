@@ -3,15 +3,19 @@
 // keepalive_timeout and large_client_header_buffers; those names are accepted as hints.
 import type { Checker } from "./checker.js";
 import type { ServeSettings } from "./types.js";
+import { parseCidr, type Cidr } from "../edge/cidr.js";
+import { stringList } from "./assets.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
-const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls"] as const;
+const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", "real_ip_from"] as const;
 const SERVE_ALIASES: Record<string, string> = {
   client_header_timeout: "header_timeout",
   client_body_timeout: "body_timeout",
   large_client_header_buffers: "max_header",
   client_header_buffer_size: "max_header",
   idle_timeout: "keepalive_timeout",
+  set_real_ip_from: "real_ip_from",
+  trusted_proxies: "real_ip_from",
 };
 
 export const SERVE_DEFAULTS: ServeSettings = {
@@ -21,6 +25,7 @@ export const SERVE_DEFAULTS: ServeSettings = {
   keepaliveTimeoutMs: 75_000,
   maxHeader: 32 * 1024,
   drainTimeoutMs: 10_000,
+  realIpFrom: [],
 };
 
 /** The Wasm request parser's head buffer is bounded; a bigger head is a config mistake. */
@@ -53,6 +58,7 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
     if (r.value < 256 || r.value > MAX_HEADER_LIMIT) c.fail([...at, "max_header"], `${SIZE_EXPECTED}, from 256 bytes to 1m`, { got: t.max_header });
     s.maxHeader = r.value;
   }
+  if (t.real_ip_from !== undefined) s.realIpFrom = checkRealIpFrom(c, [...at, "real_ip_from"], t.real_ip_from);
   if (t.tls !== undefined) s.tls = checkTls(c, [...at, "tls"], t.tls, baseDir);
   return s;
 }
@@ -70,4 +76,14 @@ function checkTls(c: Checker, at: string[], raw: unknown, baseDir?: string): { c
     return `${baseDir.replace(/\/+$/, "")}/${v}`;
   };
   return { cert: file("cert"), key: file("key") };
+}
+
+/** The proxies whose X-Forwarded-For names the client: CIDR blocks or single addresses. */
+function checkRealIpFrom(c: Checker, at: string[], raw: unknown): Cidr[] {
+  const expected = 'an array of proxy addresses or CIDR blocks, e.g. ["10.0.0.0/8", "::1"]';
+  return stringList(c, at, raw, expected, () => null).map((s, i) => {
+    const r = parseCidr(s.trim());
+    if ("problem" in r) c.fail([...at, i], "an IPv4 or IPv6 address or CIDR block", { got: s, problem: r.problem, hint: r.hint });
+    return r;
+  });
 }

@@ -1,5 +1,7 @@
 // The validated, normalized configuration every part of edgepass reads.
 // Produced only by loadConfig() (src/config/load.ts); durations are milliseconds, sizes bytes.
+import type { AccessRule } from "../edge/access.js";
+import type { Cidr } from "../edge/cidr.js";
 
 export type Protocol = "fastcgi" | "scgi" | "uwsgi" | "http";
 
@@ -103,8 +105,19 @@ export interface RouteConfig {
   /** try_files, nginx's: every entry but the last is a file (or, ending in "/", a directory)
    *  to look for; the last is a URI routed again, or "=CODE". Variables are expanded. */
   tryFiles?: string[];
-  /** access = ["deny all"]: answered 403, nothing forwarded. */
-  deny: boolean;
+  /** access, nginx's allow/deny in order (first match wins; none matching allows): a refused
+   *  client is answered 403, nothing forwarded. Empty: everyone. */
+  access: AccessRule[];
+  /** limit_req: the leaky bucket this route's requests go through. */
+  limitReq?: LimitReqConfig;
+  /** limit_conn: how many of this route's requests one key may have in flight. */
+  limitConn?: LimitConnConfig;
+  /** max_body (nginx's client_max_body_size) for this route; absent: [gateway] max_body.
+   *  0: unlimited. */
+  maxBody?: number;
+  /** strip_prefix: removed from the path the origin sees (SCRIPT_NAME, PATH_INFO,
+   *  DOCUMENT_URI, an HTTP origin's request-target); REQUEST_URI stays the client's. */
+  stripPrefix?: string;
   /** return, nginx's: a status with an optional text or (3xx) URL, variables expanded. */
   return?: ReturnRule;
   /** error_pages on this route; replaces [gateway] error_pages entirely when set (nginx's
@@ -121,6 +134,36 @@ export interface RouteConfig {
   hideHeaders: string[];
   /** gzip_static, default true: a .br or .gz sibling is served to a client that accepts it. */
   gzipStatic: boolean;
+}
+
+/** What a limit counts by: the client address, a request header's value, or the route
+ *  itself (one count for everyone). */
+export type LimitKey = { kind: "ip" } | { kind: "route" } | { kind: "header"; name: string };
+
+interface LimitCommon {
+  key: LimitKey;
+  /** The key as written ("ip", "header:X-Api-Key", "route"), for messages. */
+  keyText: string;
+  /** status, default 429: the answer to a refused request (429 or 503). */
+  status: number;
+  /** dry_run, default false: refusals are only logged. */
+  dryRun: boolean;
+  /** zone: counts shared by every route naming it; absent: the route's own. */
+  zone?: string;
+}
+
+export interface LimitReqConfig extends LimitCommon {
+  /** nginx's unit: requests per second × 1000 ("10r/s" = 10000, "30r/m" = 500). */
+  rate: number;
+  /** The rate as written, for messages. */
+  rateText: string;
+  /** burst, default 0: requests past the rate held (or, with nodelay, passed) before refusing. */
+  burst: number;
+  nodelay: boolean;
+}
+
+export interface LimitConnConfig extends LimitCommon {
+  max: number;
 }
 
 export interface ReturnRule {
@@ -151,6 +194,9 @@ export interface AssetsConfig {
 }
 
 export interface GatewaySettings {
+  /** max_body, default "100m" (nginx's client_max_body_size): the largest request body; past
+   *  it, 413 before the origin sees a byte. 0: unlimited. A route's max_body replaces it. */
+  maxBody: number;
   /** max_body_buffer, default "8m": cap for buffering a request body of unknown length. */
   maxBodyBuffer: number;
   /** response_head_limit, default "16k": largest CGI response head accepted from an origin. */
@@ -185,6 +231,9 @@ export interface ServeSettings {
   maxHeader: number;
   /** drain_timeout, default "10s": on SIGTERM, how long requests in flight may finish. */
   drainTimeoutMs: number;
+  /** real_ip_from, default []: proxies whose X-Forwarded-For is believed (nginx's
+   *  set_real_ip_from with real_ip_recursive on). */
+  realIpFrom: Cidr[];
   /** tls = { cert, key }: PEM files (paths resolved against the config file's folder); the
    *  listener speaks TLS. Absent: plain HTTP. */
   tls?: { cert: string; key: string };

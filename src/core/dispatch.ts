@@ -1,11 +1,13 @@
 // What to do with a request before any origin is involved: nginx's location phase and the
-// static module. Internal paths are refused, the route is picked, access and return apply,
+// static module. Internal paths are refused, the route is picked, access (allow/deny by client
+// address), the body limit and the route's limits and return apply,
 // try_files and index files may route the request again (nginx's internal redirects, at most
 // 10), and a route without an upstream serves the file. What is left is a decision to forward:
 // the route and the URI (changed by try_files) the origin should see.
 import type { GatewayConfig, RouteConfig } from "../config/types.js";
 import type { ExcludeMatcher } from "../edge/exclude.js";
 import type { FileStore } from "../edge/file-store.js";
+import { accessAllows } from "../edge/access.js";
 import { matchRoute } from "../edge/locations.js";
 import { directoryExists, fileExists, serveStatic } from "../edge/static.js";
 import { expandVariables, type RequestVars } from "../edge/variables.js";
@@ -34,6 +36,11 @@ export interface DispatchState {
   vars: RequestVars;
   /** The client's own Accept-Encoding (see StaticRequest). */
   acceptEncoding: string | null;
+  /** The client address access rules are checked against (undefined: unknown). */
+  clientAddr?: string;
+  /** Runs on every route the request is routed to, once access let it in: max_body on the
+   *  declared length, and the limits (gateway.ts). */
+  guard?: (route: RouteConfig) => Promise<void>;
 }
 
 const MAX_INTERNAL_REDIRECTS = 10;
@@ -52,7 +59,10 @@ export async function dispatch(site: Site, request: Request, state: DispatchStat
     const route = matchRoute(site.config.routes, vars.uri);
     if (!route) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${vars.uri}.`);
     state.route = route;
-    if (route.deny) throw new GatewayError(Codes.ACCESS_DENIED, 403, "Access to this path is denied.", `route ${route.match}`);
+    if (!accessAllows(route.access, state.clientAddr)) {
+      throw new GatewayError(Codes.ACCESS_DENIED, 403, "Access to this path is denied.", `route ${route.match} client ${state.clientAddr ?? "unknown"}`);
+    }
+    await state.guard?.(route);
     if (route.return) return answerReturn(route, vars);
 
     let path = vars.uri;

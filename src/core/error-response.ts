@@ -14,6 +14,7 @@ const REASONS: Record<number, string> = {
   412: "Precondition Failed",
   413: "Content Too Large",
   416: "Range Not Satisfiable",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   502: "Bad Gateway",
@@ -41,6 +42,7 @@ export function errorResponse(e: unknown, requestId: string, log: Logger): Respo
     "x-request-id": requestId,
     date: httpDate(Date.now()),
   });
-  if (status === 503) headers.set("retry-after", "1");
+  if (isGatewayError(e) && e.retryAfter !== undefined) headers.set("retry-after", String(e.retryAfter));
+  else if (status === 503) headers.set("retry-after", "1");
   return new Response(body, { status, headers });
 }

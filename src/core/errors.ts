@@ -13,6 +13,9 @@ export class GatewayError extends Error {
     super(message);
     this.name = "GatewayError";
   }
+
+  /** Seconds for Retry-After (a refusal by a limit says when to come back). */
+  retryAfter?: number;
 }
 
 export const isGatewayError = (e: unknown): e is GatewayError => e instanceof GatewayError;
@@ -47,7 +50,7 @@ export const Codes = {
   CLIENT_GONE: "CLIENT_GONE",
   /** No file at the path (or one the exclude list keeps private, or an internal path). */
   FILE_NOT_FOUND: "FILE_NOT_FOUND",
-  /** access = ["deny all"] on the route. */
+  /** The route's access rules refused the client address. */
   ACCESS_DENIED: "ACCESS_DENIED",
   /** A directory URL with no index file (nginx: "directory index … is forbidden"). */
   DIRECTORY_INDEX_FORBIDDEN: "DIRECTORY_INDEX_FORBIDDEN",
@@ -63,4 +66,10 @@ export const Codes = {
   CLIENT_HEADER_TIMEOUT: "CLIENT_HEADER_TIMEOUT",
   /** The plain server host: a request body that stopped arriving for body_timeout (408). */
   CLIENT_BODY_TIMEOUT: "CLIENT_BODY_TIMEOUT",
+  /** A route's limit_req refused the request (429, or its status). */
+  LIMIT_REQ: "LIMIT_REQ",
+  /** A route's limit_conn refused the request (429, or its status). */
+  LIMIT_CONN: "LIMIT_CONN",
+  /** The Worker could not reach the Durable Object holding a limit's count (503). */
+  LIMITS_UNAVAILABLE: "LIMITS_UNAVAILABLE",
 } as const;

@@ -23,6 +23,9 @@ import { requestLogger, type LogSink } from "./log.js";
 import { plainRespond, toClient, type Respond } from "./respond.js";
 import type { Dial } from "./transport.js";
 import { encodePath } from "../edge/uri.js";
+import { memoryLimitStore, type ConnLease, type LimitStore } from "../edge/limits.js";
+import { applyLimits, hasLimits, onBodyEnd } from "./limit-check.js";
+import { capBody, checkDeclaredLength, maxBodyFor, type BodyCap } from "./body-limit.js";
 
 export const SOFTWARE = "edgepass/0.1.0";
 
@@ -34,8 +37,12 @@ export interface GatewayDeps {
   exchanges?: Partial<Record<string, Exchange>>;
   /** Hands a routed request to wherever its upstream's connections live (in the Worker: the
    *  upstream's UpstreamPool Durable Object), or returns null to forward it from here. Called
-   *  before the body is touched, so it streams through. */
-  handOff?: (request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }) => Promise<Response> | null;
+   *  before the body is touched, so it streams through. `onEnd`, when given, is called once
+   *  the response body ends or the client leaves. */
+  handOff?: (request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }, onEnd?: () => void) => Promise<Response> | null;
+  /** Where limit_req / limit_conn count (a Durable Object per count in the Worker); absent:
+   *  in this isolate or process. */
+  limits?: LimitStore;
   /** The files [assets] serves (static routes, try_files, X-Accel-Redirect, error pages). */
   files?: FileStore | null;
   /** Writes the client's response the host's way (lengths kept, encoded bodies untouched). */
@@ -52,6 +59,8 @@ export interface RequestInfo extends ClientInfo {
   /** The client's own Accept-Encoding where the platform replaced the header (Cloudflare:
    *  request.cf.clientAcceptEncoding); absent: the request's header is the client's. */
   acceptEncoding?: string | null;
+  /** Keeps the host running for work that outlives the response (the Worker's ctx.waitUntil). */
+  waitUntil?: (p: Promise<unknown>) => void;
 }
 
 export type Gateway = (request: Request, info?: RequestInfo) => Promise<Response>;
@@ -59,14 +68,47 @@ export type Gateway = (request: Request, info?: RequestInfo) => Promise<Response
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, codec, dial } = deps;
   const site: Site = { config, files: deps.files ?? null, exclude: excludeMatcher(config.assets?.exclude ?? []) };
+  const limits = config.routes.some(hasLimits) ? (deps.limits ?? memoryLimitStore()) : null;
   return async (request, info = {}) => {
+    // limit_conn places this request holds: given back when its response body ends, or at
+    // once for an answer of the gateway's own.
+    const held: ConnLease[] = [];
+    const release = () => {
+      for (const l of held.splice(0)) l.release();
+    };
+    const hooked = { yes: false };
+    // A client that leaves while the origin still works (no response body yet to cancel)
+    // gives its place back at once.
+    request.signal?.addEventListener("abort", release, { once: true });
+    try {
+      const res = await handle(request, info, held, release, hooked);
+      if (!hooked.yes) release();
+      return res;
+    } catch (e) {
+      release();
+      throw e;
+    }
+  };
+
+  async function handle(request: Request, info: RequestInfo, held: ConnLease[], release: () => void, hooked: { yes: boolean }): Promise<Response> {
     const requestId = info.requestId ?? randomId();
     const log = requestLogger(requestId, deps.sink);
     const url = new URL(request.url);
     const state: DispatchState = {
       acceptEncoding: info.acceptEncoding !== undefined ? info.acceptEncoding : request.headers.get("accept-encoding"),
       vars: requestVars(request, url, config.gateway.serverName),
+      clientAddr: info.remoteAddr,
     };
+    let limited = false;
+    state.guard = async (route) => {
+      checkDeclaredLength(request.headers.get("content-length"), maxBodyFor(route.maxBody, config.gateway.maxBody), route.match);
+      // nginx counts a request once, on the first location with limits it reaches.
+      if (limits && !limited && hasLimits(route)) {
+        limited = true;
+        await applyLimits(route, { store: limits, request, clientAddr: info.remoteAddr, log, held, waitUntil: info.waitUntil });
+      }
+    };
+    let cap: BodyCap | null = null;
     const fin: FinishContext = { site, request, state, requestId, log };
     // A request a front gateway already dispatched is only forwarded; the front finishes it.
     const finished = info.dispatched ? (r: Response) => r : (r: Response, fromOrigin: boolean) => finish(fin, r, fromOrigin);
@@ -88,16 +130,25 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return await finished(plan, false);
       }
       const route = plan.route;
-      const split = splitScript(route, plan.path);
+      const path = stripPrefix(route.stripPrefix, plan.path);
+      const split = splitScript(route, path);
       if ("error" in split) throw new GatewayError(split.error, 400, split.message);
       const upstream = config.upstreams[route.upstream!];
       const dispatched = { path: plan.path, query: plan.query, rewritten: plan.rewritten };
-      const handed = deps.handOff?.(request, upstream, { ...info, requestId, dispatched });
+      const handed = deps.handOff?.(request, upstream, { ...info, requestId, dispatched }, held.length ? ((hooked.yes = true), release) : undefined);
       if (handed) return await finished(await handed, true);
       const exchange = deps.exchanges?.[upstream.protocol] ?? exchanges[upstream.protocol];
+      // A body of unknown length is counted where it is buffered for its length (in the Worker
+      // setup: the pool object, which sees a body the Worker cut short as one that ended, so
+      // the Worker must not cut it). A streamed one is left as it is: wrapping it would cost a
+      // body built in code its known length.
+      const maxBody = maxBodyFor(route.maxBody, config.gateway.maxBody);
+      if (maxBody > 0 && request.body && request.headers.get("content-length") === null && exchange.needsLength(upstream)) {
+        cap = capBody(request.body, maxBody, route.match);
+      }
 
       const body = await prepareBody(
-        request.body,
+        cap ? cap.stream : request.body,
         request.headers.get("content-length"),
         config.gateway.maxBodyBuffer,
         exchange.needsLength(upstream),
@@ -114,7 +165,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const cgi = cgiEnv({
         method: request.method,
         url,
-        path: plan.path,
+        path,
         query: plan.query,
         split,
         route,
@@ -131,7 +182,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           log,
           method: request.method,
           // nginx passes the client's request line, or the URI try_files changed it to.
-          target: plan.rewritten ? encodePath(plan.path) + (plan.query ? `?${plan.query}` : "") : url.pathname + url.search,
+          // strip_prefix sends the shortened URI, as proxy_pass with a URI part does.
+          target: plan.rewritten || path !== plan.path ? encodePath(path) + (plan.query ? `?${plan.query}` : "") : url.pathname + url.search,
           scheme: url.protocol.slice(0, -1),
           clientAddr: info.remoteAddr,
           headers,
@@ -142,14 +194,28 @@ export function createGateway(deps: GatewayDeps): Gateway {
         { upstream, settings: config.gateway, codec, dial },
       );
       const client = toClient(res, state.acceptEncoding, upstream.name, log);
+      if (held.length) {
+        hooked.yes = true;
+        client.body = onBodyEnd(client.body, release);
+      }
       log.log("info", "response", { method: request.method, path: plan.path, route: route.match, status: res.status });
       return await finished((deps.respond ?? plainRespond)(client), true);
     } catch (e) {
+      // The answer is this error page, not a streamed body: limit_conn places come back now.
+      hooked.yes = false;
       // An unread body left behind would cost the client its connection (drain.ts).
       await drainUnread(request.body);
-      return await finished(errorResponse(e, requestId, log), false);
+      // A body cut at max_body fails the exchange in its own way; the client hears why.
+      return await finished(errorResponse(cap?.tripped ?? e, requestId, log), false);
     }
-  };
+  }
+}
+
+/** strip_prefix: "/app/x" → "/x", "/app" → "/"; a path without the prefix stays. */
+export function stripPrefix(prefix: string | undefined, path: string): string {
+  if (prefix === undefined) return path;
+  if (path === prefix) return "/";
+  return path.startsWith(prefix + "/") ? path.slice(prefix.length) : path;
 }
 
 /** A request id for hosts that have none from the platform (16 hex digits). */

@@ -38,7 +38,7 @@ describe("[assets]", () => {
   it("a route without upstream needs [assets], unless it only returns or denies", () => {
     expect(errorOf(`[[routes]]\nmatch = "/"\n`).message).toContain("no [assets] are configured");
     expect(load(`[[routes]]\nmatch = "/"\nreturn = "404"\n`).routes[0].return).toEqual({ status: 404 });
-    expect(load(`[[routes]]\nmatch = "/"\naccess = ["deny all"]\n`).routes[0].deny).toBe(true);
+    expect(load(`[[routes]]\nmatch = "/"\naccess = ["deny all"]\n`).routes[0].access).toEqual([{ allow: false, net: null }]);
     expect(errorOf(`[[routes]]\nmatch = "/"\ntry_files = ["$uri", "=404"]\n`).key).toBe("routes[0].try_files");
   });
 
@@ -91,7 +91,10 @@ describe("route keys", () => {
     [`try_files = ["=404", "$uri"]`, "routes[0].try_files[0]", "=CODE only as the last entry"],
     [`try_files = ["$uri", "@app"]`, "routes[0].try_files[1]", "named locations"],
     [`try_files = ["$url", "=404"]`, "routes[0].try_files[0]", "unknown variable $url"],
-    [`access = ["deny 10.0.0.0/8"]`, "routes[0].access[0]", "not supported yet"],
+    [`access = ["deny 10.0.0.1/8"]`, "routes[0].access[0]", "the network is 10.0.0.0/8"],
+    [`access = ["permit 10.0.0.0/8"]`, "routes[0].access[0]", "is not \"allow ADDRESS\""],
+    [`access = ["allow 10.0.0.0/33"]`, "routes[0].access[0]", "from 0 to 32"],
+    [`access = ["allow 2001:db8::/32", "deny al"]`, "routes[0].access[1]", "not an IPv4 or IPv6 address"],
     [`return = "301"`, "routes[0].return", "needs the URL"],
     [`return = "hello"`, "routes[0].return", "nginx's return"],
     [`expires = "soon"`, "routes[0].expires", "a duration"],

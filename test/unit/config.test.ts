@@ -18,6 +18,7 @@ describe("defaults", () => {
 
   it("fills [gateway] when it is absent", () => {
     expect(cfg.gateway).toEqual({
+      maxBody: 100 * 1024 * 1024,
       maxBodyBuffer: 8 * 1024 * 1024,
       responseHeadLimit: 16 * 1024,
       underscoresInHeaders: false,
@@ -107,6 +108,7 @@ describe("gateway settings", () => {
         ROUTE,
     );
     expect(cfg.gateway).toEqual({
+      maxBody: 100 * 1024 * 1024,
       maxBodyBuffer: 1048576,
       responseHeadLimit: 8192,
       underscoresInHeaders: true,

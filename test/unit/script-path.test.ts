@@ -17,7 +17,7 @@ function route(over: Partial<RouteConfig> = {}): RouteConfig {
     params: {},
     index_in_file: 0,
     indexFiles: ["index.php"],
-    deny: false,
+    access: [],
     interceptErrors: false,
     addHeaders: [],
     hideHeaders: [],

@@ -54,6 +54,11 @@ it("exports the UpstreamPool Durable Object class the UPSTREAM_POOL binding name
   expect(readFileSync(path.join(root, "wrangler.toml"), "utf8")).toMatch(/class_name = "UpstreamPool"[\s\S]*new_sqlite_classes = \["UpstreamPool"\]/);
 });
 
+it("exports the LimitCounter Durable Object class the LIMITS binding names", () => {
+  expect(worker).toMatch(/export\s*\{[^}]*\bLimitCounter\b[^}]*\}/);
+  expect(readFileSync(path.join(root, "wrangler.toml"), "utf8")).toMatch(/name = "LIMITS"\nclass_name = "LimitCounter"[\s\S]*new_sqlite_classes = \["LimitCounter"\]/);
+});
+
 it("wrangler.toml serves Workers Static Assets the way edgepass dev --files assets does: the Worker first, a path is that file", async () => {
   const { parse } = await import("smol-toml");
   const { ASSETS_BINDING, ASSETS_CONFIG } = await import("../../src/adapter/node/miniflare.js");

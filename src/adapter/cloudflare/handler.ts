@@ -16,12 +16,16 @@ import { errorResponse } from "../../core/error-response.js";
 import { dialCloudflare } from "./dial.js";
 import { respondWorkerd } from "./respond.js";
 import { handOffTo, poolStatsResponse, type PoolNamespace } from "./pool-client.js";
+import { durableLimitStore, type LimitNamespace } from "./limit-client.js";
 
 export interface GatewayEnv {
   EDGEPASS_CONFIG?: string;
   EDGEPASS_CONFIG_SOURCE?: string;
   /** The UpstreamPool Durable Object namespace (wrangler.toml); optional. */
   UPSTREAM_POOL?: PoolNamespace;
+  /** The LimitCounter Durable Object namespace (wrangler.toml): limit_req / limit_conn
+   *  counts; without it each isolate counts alone. */
+  LIMITS?: LimitNamespace;
   /** The folder a relative [assets] directory is resolved against (`edgepass dev` sets it to
    *  the config file's folder); X-Sendfile paths must lie inside that directory. */
   EDGEPASS_CONFIG_DIR?: string;
@@ -75,6 +79,7 @@ function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string)
           respond: respondWorkerd,
           files: filesFor(config, env),
           handOff: pool ? handOffTo(pool) : undefined,
+          limits: env.LIMITS ? durableLimitStore(env.LIMITS) : undefined,
         }),
         loaderFor(env),
       ),
@@ -84,7 +89,7 @@ function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string)
   return builder.build(text, source);
 }
 
-export async function handle(request: Request, env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string): Promise<Response> {
+export async function handle(request: Request, env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string, ctx?: ExecutionContext): Promise<Response> {
   const built = build(env, wasm, defaultConfig);
   const requestId = request.headers.get("cf-ray") ?? undefined;
   if (built instanceof GatewayError) {
@@ -104,5 +109,6 @@ export async function handle(request: Request, env: GatewayEnv, wasm: WebAssembl
     remoteAddr: request.headers.get("cf-connecting-ip") ?? undefined,
     protocol: (request.cf?.httpProtocol as string | undefined) ?? "HTTP/1.1",
     acceptEncoding: request.cf?.clientAcceptEncoding as string | undefined,
+    waitUntil: ctx ? (p) => ctx.waitUntil(p) : undefined,
   });
 }

@@ -50,16 +50,16 @@ const RESERVE_TRIES = 6;
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
 export function handOffTo(ns: PoolNamespace) {
-  return (request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }): Promise<Response> | null => {
+  return (request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }, onEnd?: () => void): Promise<Response> | null => {
     if (!isPooled(upstream)) return null;
-    return handOff(ns, request, upstream, info);
+    return handOff(ns, request, upstream, info, onEnd);
   };
 }
 
 // The request waits for a connection only inside reserve(), never inside fetch(): a reset
 // object loses the calls that reached it, and a reserve call is safe to make again where a
 // request that may have reached the origin is not (pool/admission.ts).
-async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }): Promise<Response> {
+async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }, onEnd?: () => void): Promise<Response> {
   const id = ns.idFromName(shardName(upstream.name, Math.floor(Math.random() * upstream.pool.shards)));
   const hasBody = request.body !== null;
   const length = Number(request.headers.get("content-length") ?? NaN);
@@ -106,7 +106,7 @@ async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamCo
       reserve = true;
       continue;
     }
-    return relayResponse(res);
+    return relayResponse(res, onEnd);
   }
 }
 

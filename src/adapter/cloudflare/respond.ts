@@ -5,6 +5,7 @@
 // terminator: workerd issue 6818) unless the body comes through a FixedLengthStream, which
 // also ends the connection instead of the message when fewer bytes arrive.
 import { declaredChunks } from "../../core/declared-length.js";
+import { onBodyEnd } from "../../core/limit-check.js";
 import type { ClientResponse, Respond } from "../../core/respond.js";
 
 export const respondWorkerd: Respond = (r: ClientResponse) => {
@@ -37,8 +38,9 @@ export const respondToWorker: Respond = (r) => {
  *  encoded body arrives as the origin sent it, not decoded on the way). Its body always goes through a pipe this Worker
  *  pumps itself: handed over as is, workerd's native pipe sometimes neither read nor
  *  cancelled the object's body after the client left (measured: 6 of 12 client aborts never
- *  reached the object within 2 s; 60 of 60 with the pump), and the app never heard of it. */
-export function relayResponse(res: Response): Response {
+ *  reached the object within 2 s; 60 of 60 with the pump), and the app never heard of it.
+ *  `onEnd` is told when the body ends or the client leaves (limit_conn gives its place back). */
+export function relayResponse(res: Response, onEnd?: () => void): Response {
   const headers = new Headers(res.headers);
   const declared = headers.get(LENGTH_HEADER);
   headers.delete(LENGTH_HEADER);
@@ -49,6 +51,7 @@ export function relayResponse(res: Response): Response {
     body.pipeTo(pipe.writable).catch(() => {});
     body = pipe.readable;
   }
+  if (onEnd) body = onBodyEnd(body, onEnd);
   return respondWorkerd({
     status: res.status,
     statusText: res.statusText,

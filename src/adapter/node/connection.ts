@@ -10,6 +10,7 @@ import { errorResponse } from "../../core/error-response.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { randomId, type RequestInfo } from "../../core/gateway.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
+import { realClientAddress } from "../../edge/real-ip.js";
 import { ConnReader } from "./conn-reader.js";
 import { requestBody, type BodyState } from "./request-body.js";
 import { writeResponse } from "./respond.js";
@@ -80,7 +81,8 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       if (request instanceof GatewayError) throw request;
       res = await deps.handle(request, {
         requestId,
-        remoteAddr: plainAddress(sock.remoteAddress),
+        // The peer, or the client a trusted proxy names ([serve] real_ip_from).
+        remoteAddr: realClientAddress(plainAddress(sock.remoteAddress), request.headers.get("x-forwarded-for"), s.realIpFrom),
         remotePort: sock.remotePort === undefined ? undefined : String(sock.remotePort),
         serverAddr: plainAddress(local.addr),
         protocol: `HTTP/1.${head.version % 10}`,

@@ -14,8 +14,12 @@ import { diskStore } from "./disk-store.js";
 /** Must match wrangler.toml. */
 export const COMPATIBILITY_DATE = "2026-04-20";
 export const COMPATIBILITY_FLAGS = ["nodejs_compat", "enable_request_signal"];
-/** wrangler.toml's Durable Object binding: pooled upstreams keep their connections there. */
-export const DURABLE_OBJECTS = { UPSTREAM_POOL: { className: "UpstreamPool", useSQLite: true } };
+/** wrangler.toml's Durable Object bindings: pooled upstreams keep their connections in
+ *  UpstreamPool, limit_req / limit_conn counts live in LimitCounter. */
+export const DURABLE_OBJECTS = {
+  UPSTREAM_POOL: { className: "UpstreamPool", useSQLite: true },
+  LIMITS: { className: "LimitCounter", useSQLite: true },
+};
 
 import { DEFAULT_HOST, DEFAULT_PORT } from "./listen-defaults.js";
 export { DEFAULT_HOST, DEFAULT_PORT };

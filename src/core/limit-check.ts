@@ -1,0 +1,101 @@
+// A route's limits applied to one request (nginx's preaccess phase): limit_conn takes a place
+// that the caller gives back when the response ends, limit_req passes, holds or refuses. A
+// refusal is a GatewayError with the route's status, Retry-After, and a message naming the
+// limit, its key and the route; dry_run only logs what would have happened. A route without
+// limits never reaches the store.
+import type { LimitConnConfig, LimitReqConfig, RouteConfig } from "../config/types.js";
+import { counterName, limitKeyValue, type ConnLease, type LimitStore } from "../edge/limits.js";
+import { Codes, GatewayError } from "./errors.js";
+import type { Logger } from "./log.js";
+
+export const hasLimits = (route: RouteConfig): boolean => route.limitReq !== undefined || route.limitConn !== undefined;
+
+export interface LimitContext {
+  store: LimitStore;
+  request: Request;
+  clientAddr: string | undefined;
+  log: Logger;
+  /** Places taken by limit_conn, released by the caller once the response is over. */
+  held: ConnLease[];
+  waitUntil?: (p: Promise<unknown>) => void;
+}
+
+export async function applyLimits(route: RouteConfig, cx: LimitContext): Promise<void> {
+  const conn = route.limitConn;
+  if (conn) {
+    const value = limitKeyValue(conn, cx.request, cx.clientAddr);
+    if (value !== null) {
+      const lease = await cx.store.acquire(counterName("conn", route, conn, value), conn.max, cx.waitUntil);
+      if (lease) cx.held.push(lease);
+      else refuse(cx, route, conn, "limit_conn", value, `more than ${conn.max} request${conn.max === 1 ? "" : "s"} in flight`, 1);
+    }
+  }
+  const req = route.limitReq;
+  if (req) {
+    const value = limitKeyValue(req, cx.request, cx.clientAddr);
+    if (value === null) return;
+    const out = await cx.store.request(counterName("req", route, req, value), req.rate, req.burst, req.nodelay);
+    if (!out.ok) {
+      refuse(cx, route, req, "limit_req", value, `more than ${req.rateText}${req.burst ? ` with a burst of ${req.burst}` : ""}`, out.retryAfter);
+      return;
+    }
+    if (out.delayMs > 0) {
+      if (req.dryRun) {
+        cx.log.log("info", "limit_delay", { limit: "limit_req", dry_run: true, key: req.keyText, route: route.match, delay_ms: out.delayMs });
+        return;
+      }
+      cx.log.log("info", "limit_delay", { limit: "limit_req", key: req.keyText, route: route.match, delay_ms: out.delayMs });
+      await new Promise((r) => setTimeout(r, out.delayMs));
+    }
+  }
+}
+
+/** Throws the refusal, or (dry_run) logs it and lets the request on. */
+function refuse(cx: LimitContext, route: RouteConfig, l: LimitReqConfig | LimitConnConfig, name: "limit_req" | "limit_conn", value: string, what: string, retryAfter: number): void {
+  const fields = { limit: name, key: l.keyText, value: value || undefined, zone: l.zone, route: route.match, retry_after: retryAfter };
+  if (l.dryRun) {
+    cx.log.log("warn", "limit_would_refuse", { ...fields, dry_run: true });
+    return;
+  }
+  const zone = l.zone !== undefined ? ` (zone ${JSON.stringify(l.zone)})` : "";
+  const e = new GatewayError(
+    name === "limit_req" ? Codes.LIMIT_REQ : Codes.LIMIT_CONN,
+    l.status,
+    `Refused by the ${name} limit on key ${l.keyText}${zone} of route ${route.match}: ${what}. Retry after ${retryAfter} s.`,
+    `limit=${name} key=${l.keyText} route=${route.match}`,
+  );
+  e.retryAfter = retryAfter;
+  throw e;
+}
+
+/** The body with `done` called once when it ends, fails or is cancelled (the client left);
+ *  null (no body): `done` at once. */
+export function onBodyEnd(body: ReadableStream<Uint8Array> | null, done: () => void): ReadableStream<Uint8Array> | null {
+  let called = false;
+  const once = () => {
+    if (!called) (called = true), done();
+  };
+  if (!body) {
+    once();
+    return null;
+  }
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done: end, value } = await reader.read();
+        if (end) {
+          once();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (e) {
+        once();
+        controller.error(e);
+      }
+    },
+    cancel(reason) {
+      once();
+      return reader.cancel(reason);
+    },
+  });
+}
