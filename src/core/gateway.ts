@@ -23,6 +23,9 @@ import { requestLogger, type LogSink } from "./log.js";
 import { plainRespond, toClient, type Respond } from "./respond.js";
 import type { Dial } from "./transport.js";
 import { encodePath } from "../edge/uri.js";
+import { forwardBalanced } from "../balance/next-upstream.js";
+import type { Peers } from "../balance/peers.js";
+import { peersFor } from "../balance/registry.js";
 
 export const SOFTWARE = "edgepass/0.1.0";
 
@@ -40,6 +43,8 @@ export interface GatewayDeps {
   files?: FileStore | null;
   /** Writes the client's response the host's way (lengths kept, encoded bodies untouched). */
   respond?: Respond;
+  /** The balancer state of an upstream (health, load); default: one per isolate. */
+  peers?: (upstream: UpstreamConfig) => Peers;
 }
 
 export interface RequestInfo extends ClientInfo {
@@ -125,7 +130,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         client: info,
         software: SOFTWARE,
       });
-      const res = await exchange.forward(
+      const res = await forwardBalanced(
+        exchange,
         {
           requestId,
           log,
@@ -140,6 +146,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           signal: request.signal,
         },
         { upstream, settings: config.gateway, codec, dial },
+        (deps.peers ?? peersFor)(upstream),
       );
       const client = toClient(res, state.acceptEncoding, upstream.name, log);
       log.log("info", "response", { method: request.method, path: plan.path, route: route.match, status: res.status });

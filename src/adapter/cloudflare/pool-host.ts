@@ -24,6 +24,7 @@ export class PoolHost {
       dial: dialCloudflare,
       respond: respondToWorker,
       exchanges: { fastcgi: pooledFastcgiExchange(this.pools), http: pooledHttpExchange(this.pools) },
+      peers: (u) => this.pools.peers.get(u),
     }),
     // Lazy: the constructor's parameters are not assigned yet when fields initialize.
     (text, source) => loaderFor(this.env)(text, source),

@@ -57,6 +57,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         respond: respondNode,
         sink: o.sink,
         exchanges: { fastcgi: pooledFastcgiExchange(pools), http: pooledHttpExchange(pools) },
+        peers: (u) => pools.peers.get(u),
       }),
       (t, src) => loadConfig(t, src, o.configDir, "server"),
     )(text, source);
