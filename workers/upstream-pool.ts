@@ -8,9 +8,14 @@ import type { GatewayEnv } from "../src/adapter/cloudflare/handler.js";
 import { PoolHost } from "../src/adapter/cloudflare/pool-host.js";
 
 export class UpstreamPool extends DurableObject<GatewayEnv> {
-  private readonly host = new PoolHost(this.env, wasm, defaultConfig);
+  private readonly host = new PoolHost(this.env, wasm, defaultConfig, (at) => this.ctx.storage.setAlarm(at));
 
   override fetch(request: Request): Promise<Response> {
     return this.host.fetch(request);
+  }
+
+  /** health_check: each run checks what is due and sets the alarm for the next. */
+  override alarm(): Promise<void> {
+    return this.host.alarm();
   }
 }

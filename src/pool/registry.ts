@@ -21,6 +21,8 @@ export class PoolRegistry {
   private readonly log: Logger;
   /** The balancer state of every upstream this host forwards to (pooled or not). */
   readonly peers = new PeersRegistry();
+  /** Run once when the registry is disposed (a plain server's health-check timer). */
+  readonly onDispose: Array<() => void> = [];
 
   constructor(sink?: LogSink) {
     // Pool events belong to no single request; "-" marks them in the log.
@@ -57,6 +59,7 @@ export class PoolRegistry {
   }
 
   dispose(): void {
+    for (const f of this.onDispose.splice(0)) f();
     for (const { pool } of this.pools.values()) pool.dispose();
     this.pools.clear();
   }

@@ -15,6 +15,10 @@ import { dialCloudflare } from "./dial.js";
 import { respondToWorker } from "./respond.js";
 import { configOf, loaderFor, type GatewayEnv } from "./handler.js";
 import { HOP_HEADER, type HopInfo } from "./pool-client.js";
+import { HealthChecks } from "../../balance/health.js";
+
+/** Sets the object's alarm (ctx.storage.setAlarm); absent where there is no storage. */
+export type ScheduleAlarm = (at: number) => Promise<void>;
 
 export class PoolHost {
   private readonly pools = new PoolRegistry();
@@ -34,7 +38,34 @@ export class PoolHost {
     private readonly env: GatewayEnv,
     private readonly wasm: WebAssembly.Module,
     private readonly defaultConfig: string,
+    private readonly schedule?: ScheduleAlarm,
   ) {}
+
+  private checks: HealthChecks | undefined;
+  /** The alarm is set for this time (null: none). */
+  private alarmAt: number | null = null;
+
+  /** The object's alarm: the health checks of the upstreams this object holds that are due
+   *  (each shard checks for itself), then the alarm again for the next. */
+  async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const built = this.gateway();
+    if (built instanceof GatewayError) return;
+    this.checks ??= new HealthChecks(createCodec(this.wasm), dialCloudflare, requestLogger("-"));
+    const next = await this.checks.runDue(this.checkedPeers());
+    if (next !== null) await this.arm(next);
+  }
+
+  /** The balancer state of this object's upstreams that have health_check. */
+  private checkedPeers() {
+    return this.pools.peers.list().filter((p) => p.upstream.balance.healthCheck);
+  }
+
+  private async arm(at: number): Promise<void> {
+    if (!this.schedule || (this.alarmAt !== null && this.alarmAt <= at)) return;
+    this.alarmAt = at;
+    await this.schedule(at);
+  }
 
   async fetch(request: Request): Promise<Response> {
     let hop: HopInfo;
@@ -52,7 +83,13 @@ export class PoolHost {
     const headers = new Headers(request.headers);
     headers.delete(HOP_HEADER);
     const { stats: _, ...info } = hop;
-    return gateway(new Request(request, { headers, signal: request.signal }), info);
+    const res = gateway(new Request(request, { headers, signal: request.signal }), info);
+    // The first request for an upstream with health_check starts its checks (its balancer
+    // state exists once the request has been forwarded).
+    void res.finally(() => {
+      if (this.alarmAt === null && this.checkedPeers().length > 0) void this.arm(Date.now());
+    }).catch(() => {});
+    return res;
   }
 
   private gateway(): Gateway | GatewayError {
