@@ -233,3 +233,21 @@ describe("config", () => {
     });
   });
 });
+
+describe("Cloudflare's 6 connections per pool object, with several servers", () => {
+  const edge = (servers: string[], extra = "") =>
+    loadConfig(`[upstreams.app]\nprotocol = "fastcgi"\nservers = [${servers.map((x) => JSON.stringify(x)).join(", ")}]\n${extra}\n[[routes]]\nmatch = "/"\nupstream = "app"\n`, "t.toml").upstreams.app;
+
+  it("the default shards keep every object within 6 connections over all servers, backups included", () => {
+    for (const n of [1, 2, 3, 4, 6]) {
+      const servers = Array.from({ length: n }, (_, i) => `10.0.0.${i + 1}:9000${i === n - 1 && n > 1 ? " backup" : ""}`);
+      const u = edge(servers);
+      expect(n * Math.max(1, Math.floor(u.pool.maxConnections / u.pool.shards))).toBeLessThanOrEqual(6);
+    }
+  });
+
+  it("shards that would put more on one object are refused, naming the servers", () => {
+    expect(() => edge(["10.0.0.1:9000", "10.0.0.2:9000", "10.0.0.3:9000 backup"], "shards = 1\nmax_connections = 3")).toThrow(/3 server\(s\) × max_connections 3/);
+  });
+});
+
