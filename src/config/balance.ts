@@ -5,7 +5,8 @@
 import type { Checker, Table } from "./checker.js";
 import { isTable } from "./checker.js";
 import type { BalanceConfig, BalanceMethod, HashKey, HealthCheckConfig, Protocol, ServerAddress, UpstreamServer } from "./types.js";
-import { DURATION_EXPECTED, parseDuration } from "./units.js";
+import { parseDuration, DURATION_EXPECTED } from "./units.js";
+import { count, duration } from "./pool.js";
 
 export const BALANCE_KEYS = ["balance", "hash_key", "max_fails", "fail_timeout", "health_check", "next_upstream_tries", "next_upstream_timeout"] as const;
 
@@ -70,7 +71,7 @@ export function serverOptions(
 /** max_fails and fail_timeout at the upstream level: the defaults of every server. */
 export function upstreamFailPolicy(c: Checker, at: string[], u: Table): { maxFails: number; failTimeoutMs: number } {
   return {
-    maxFails: integer(c, [...at, "max_fails"], u.max_fails, BALANCE_DEFAULTS.maxFails, 0, 9999),
+    maxFails: count(c, [...at, "max_fails"], u.max_fails, BALANCE_DEFAULTS.maxFails, 0, 9999),
     failTimeoutMs: duration(c, [...at, "fail_timeout"], u.fail_timeout, BALANCE_DEFAULTS.failTimeoutMs),
   };
 }
@@ -92,7 +93,7 @@ export function checkBalance(c: Checker, at: string[], u: Table, protocol: Proto
     c.fail([...at, "servers"], "at least one server that is not a backup", { problem: "every server is marked backup" });
   }
   if (u.health_check !== undefined) out.healthCheck = healthCheck(c, [...at, "health_check"], u.health_check, protocol);
-  out.tries = integer(c, [...at, "next_upstream_tries"], u.next_upstream_tries, 0, 0, 1000);
+  out.tries = count(c, [...at, "next_upstream_tries"], u.next_upstream_tries, 0, 0, 1000);
   if (u.next_upstream_timeout !== undefined && u.next_upstream_timeout !== 0) {
     out.timeoutMs = duration(c, [...at, "next_upstream_timeout"], u.next_upstream_timeout, 0);
   }
@@ -117,8 +118,8 @@ function healthCheck(c: Checker, at: string[], v: unknown, protocol: Protocol): 
   const intervalMs = duration(c, [...at, "interval"], v.interval, BALANCE_DEFAULTS.healthIntervalMs);
   const out: HealthCheckConfig = {
     intervalMs,
-    fails: integer(c, [...at, "fails"], v.fails, BALANCE_DEFAULTS.healthFails, 1, 100),
-    passes: integer(c, [...at, "passes"], v.passes, BALANCE_DEFAULTS.healthPasses, 1, 100),
+    fails: count(c, [...at, "fails"], v.fails, BALANCE_DEFAULTS.healthFails, 1, 100),
+    passes: count(c, [...at, "passes"], v.passes, BALANCE_DEFAULTS.healthPasses, 1, 100),
     timeoutMs: duration(c, [...at, "timeout"], v.timeout, intervalMs),
   };
   if (v.path !== undefined) {
@@ -128,17 +129,4 @@ function healthCheck(c: Checker, at: string[], v: unknown, protocol: Protocol): 
     out.path = p;
   }
   return out;
-}
-
-function integer(c: Checker, at: string[], v: unknown, fallback: number, min: number, max: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) c.fail(at, `an integer from ${min} to ${max}`, { got: v });
-  return v;
-}
-
-function duration(c: Checker, at: string[], v: unknown, fallback: number): number {
-  if (v === undefined) return fallback;
-  const r = parseDuration(v);
-  if (!r.ok) c.fail(at, DURATION_EXPECTED, { got: v, problem: r.reason });
-  return r.value;
 }
