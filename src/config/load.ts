@@ -257,7 +257,7 @@ function servers(c: Checker, at: string[], v: unknown, host: ConfigHost, fails: 
   return v.map((s, i) => {
     const { address, options } = splitServer(c.string([...at, i], s, SERVER_EXPECTED));
     // "bad host:9000" is a bad address, not an address with an option "host:9000".
-    if (!/:\d+$/.test(address) && options.length) server(c, [...at, i], s, host);
+    if (!/:\d+$/.test(address) && !address.startsWith("unix:") && options.length) server(c, [...at, i], s, host);
     return serverOptions(c, [...at, i], server(c, [...at, i], address, host), options, fails);
   });
 }
