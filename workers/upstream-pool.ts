@@ -9,14 +9,19 @@ import { PoolHost } from "../src/adapter/cloudflare/pool-host.js";
 import type { Reservation } from "../src/adapter/cloudflare/pool-client.js";
 
 export class UpstreamPool extends DurableObject<GatewayEnv> {
-  private readonly host = new PoolHost(this.env, wasm, defaultConfig);
+  private readonly host = new PoolHost(this.env, wasm, defaultConfig, (at) => this.ctx.storage.setAlarm(at));
 
   override fetch(request: Request): Promise<Response> {
     return this.host.fetch(request);
   }
 
   /** RPC: hold a place on a connection for a request about to be sent (admission.ts). */
-  reserve(upstream: string, requestId: string, fresh: boolean): Promise<Reservation> {
-    return this.host.reserve(upstream, requestId, fresh);
+  reserve(upstream: string, requestId: string, fresh: boolean, key: string | null): Promise<Reservation> {
+    return this.host.reserve(upstream, requestId, fresh, key);
+  }
+
+  /** health_check: each run checks what is due and sets the alarm for the next. */
+  override alarm(): Promise<void> {
+    return this.host.alarm();
   }
 }

@@ -3,10 +3,11 @@
 // The first problem found is thrown as a ConfigError whose message names the file, the line,
 // the key and what was expected.
 import { parse, TomlError } from "smol-toml";
-import type { ConfigHost, GatewayConfig, GatewaySettings, HttpUpstreamOptions, Protocol, ServerAddress, UpstreamConfig } from "./types.js";
+import type { ConfigHost, GatewayConfig, GatewaySettings, HttpUpstreamOptions, Protocol, ServerAddress, UpstreamConfig, UpstreamServer } from "./types.js";
 import { Checker, CONTROL_RE, type Table } from "./checker.js";
 import { ConfigError } from "./error.js";
 import { checkPool, POOL_ALIASES, POOL_KEYS } from "./pool.js";
+import { BALANCE_ALIASES, BALANCE_KEYS, checkBalance, serverOptions, splitServer, upstreamFailPolicy } from "./balance.js";
 import { checkRoutes } from "./routes.js";
 import { checkAssets } from "./assets.js";
 import { checkErrorPages } from "./route-rules.js";
@@ -25,7 +26,7 @@ const GATEWAY_ALIASES: Record<string, string> = {
   client_body_buffer_size: "max_body_buffer",
   fastcgi_buffer_size: "response_head_limit",
 };
-const UPSTREAM_KEYS = ["protocol", "servers", "connect_timeout", "send_timeout", "read_timeout", "modifier1", "modifier2", "host", "via", "url", "request_buffering", ...POOL_KEYS] as const;
+const UPSTREAM_KEYS = ["protocol", "servers", "connect_timeout", "send_timeout", "read_timeout", "modifier1", "modifier2", "host", "via", "url", "request_buffering", ...POOL_KEYS, ...BALANCE_KEYS] as const;
 const PROTOCOLS = ["fastcgi", "scgi", "uwsgi", "http"] as const;
 /** Keys that belong to one protocol only. */
 const PROTOCOL_KEYS: Record<string, (typeof PROTOCOLS)[number]> = { modifier1: "uwsgi", modifier2: "uwsgi", host: "http", via: "http", url: "http", request_buffering: "http" };
@@ -42,6 +43,7 @@ const UPSTREAM_ALIASES: Record<string, string> = {
   uwsgi_modifier2: "modifier2",
   proxy_request_buffering: "request_buffering",
   ...POOL_ALIASES,
+  ...BALANCE_ALIASES,
 };
 const UPSTREAM_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -178,11 +180,13 @@ function checkUpstreams(c: Checker, raw: unknown, host: ConfigHost): Record<stri
     }
     const via = u.via === undefined ? "socket" : c.string([...at, "via"], u.via, '"socket" or "fetch"');
     if (via !== "socket" && via !== "fetch") c.fail([...at, "via"], '"socket" or "fetch"', { got: via });
-    const list = via === "fetch" && u.servers === undefined ? [] : servers(c, [...at, "servers"], u.servers, host);
+    const fails = upstreamFailPolicy(c, at, u);
+    const list = via === "fetch" && u.servers === undefined ? [] : servers(c, [...at, "servers"], u.servers, host, fails);
     out[name] = {
       name,
       protocol: proto,
       servers: list,
+      balance: checkBalance(c, at, u, proto, list),
       connectTimeoutMs: duration(c, [...at, "connect_timeout"], u.connect_timeout, DEFAULTS.connectTimeoutMs),
       sendTimeoutMs: duration(c, [...at, "send_timeout"], u.send_timeout, DEFAULTS.sendTimeoutMs),
       readTimeoutMs: duration(c, [...at, "read_timeout"], u.read_timeout, DEFAULTS.readTimeoutMs),
@@ -250,12 +254,17 @@ function protocol(c: Checker, at: string[], v: unknown): Protocol {
 
 const SERVER_EXPECTED = 'a server address "host:port" or "[IPv6]:port" with a port from 1 to 65535';
 
-function servers(c: Checker, at: string[], v: unknown, host: ConfigHost): ServerAddress[] {
+function servers(c: Checker, at: string[], v: unknown, host: ConfigHost, fails: { maxFails: number; failTimeoutMs: number }): UpstreamServer[] {
   const expected = `an array of at least one server, e.g. ["127.0.0.1:9000"]`;
   if (v === undefined) c.fail(at, expected, { problem: "missing required key" });
   if (typeof v === "string") c.fail(at, expected, { got: v, hint: `write [${JSON.stringify(v)}]` });
   if (!Array.isArray(v) || v.length === 0) c.fail(at, expected, { got: v });
-  return v.map((s, i) => server(c, [...at, i], s, host));
+  return v.map((s, i) => {
+    const { address, options } = splitServer(c.string([...at, i], s, SERVER_EXPECTED));
+    // "bad host:9000" is a bad address, not an address with an option "host:9000".
+    if (!/:\d+$/.test(address) && !address.startsWith("unix:") && options.length) server(c, [...at, i], s, host);
+    return serverOptions(c, [...at, i], server(c, [...at, i], address, host), options, fails);
+  });
 }
 
 function server(c: Checker, at: Array<string | number>, v: unknown, where: ConfigHost): ServerAddress {

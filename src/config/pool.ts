@@ -119,7 +119,7 @@ export function autoShards(maxConnections: number, servers: number): number {
   return maxConnections;
 }
 
-function count(c: Checker, at: string[], v: unknown, fallback: number, min: number, max: number): number {
+export function count(c: Checker, at: string[], v: unknown, fallback: number, min: number, max: number): number {
   if (v === undefined) return fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
     c.fail(at, `an integer from ${min} to ${max}`, {
@@ -130,7 +130,7 @@ function count(c: Checker, at: string[], v: unknown, fallback: number, min: numb
   return v;
 }
 
-function duration(c: Checker, at: string[], v: unknown, fallback: number): number {
+export function duration(c: Checker, at: string[], v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
   const r = parseDuration(v);
   if (!r.ok) c.fail(at, DURATION_EXPECTED, { got: v, problem: r.reason });

@@ -18,10 +18,58 @@ export interface ServerAddress {
  *  are Durable Object ideas and apply only on the edge. */
 export type ConfigHost = "edge" | "server";
 
+/** One entry of an upstream's servers, with its options ("b:9000 weight=2", "c:9000 backup"). */
+export interface UpstreamServer extends ServerAddress {
+  /** weight=N, default 1: its share of requests relative to the others. */
+  weight: number;
+  /** backup: used only when no primary server is available. */
+  backup: boolean;
+  /** max_fails=N (default: the upstream's max_fails): failures within fail_timeout that take
+   *  it out of rotation for fail_timeout; 0: never. */
+  maxFails: number;
+  /** fail_timeout= (default: the upstream's fail_timeout). */
+  failTimeoutMs: number;
+}
+
+export type BalanceMethod = "round_robin" | "least_conn" | "hash" | "random_two";
+
+/** What the hash balancer hashes: the client address, the request URI, a header or a cookie. */
+export type HashKey = { kind: "ip" } | { kind: "uri" } | { kind: "header"; name: string } | { kind: "cookie"; name: string };
+
+/** health_check = { interval, fails, passes, path, timeout }: active checks in the upstream's
+ *  protocol (src/balance/probe.ts). */
+export interface HealthCheckConfig {
+  intervalMs: number;
+  /** Consecutive failed checks that mark a server down. */
+  fails: number;
+  /** Consecutive passed checks that mark a down server up again. */
+  passes: number;
+  /** FastCGI: a request to this script path (php-fpm's ping.path); absent: FCGI_GET_VALUES.
+   *  HTTP: GET this path (default "/"). */
+  path?: string;
+  /** A check that has not answered within this fails (default: the interval). */
+  timeoutMs: number;
+}
+
+/** How an upstream spreads requests over its servers and steps around failing ones. */
+export interface BalanceConfig {
+  method: BalanceMethod;
+  /** balance = "hash" only. */
+  hashKey?: HashKey;
+  healthCheck?: HealthCheckConfig;
+  /** next_upstream_tries, default 0: servers one request may be tried on, the first included;
+   *  0 means each server once. */
+  tries: number;
+  /** next_upstream_timeout, default 0 (none): no new try starts this long after the first. */
+  timeoutMs: number;
+}
+
 export interface UpstreamConfig {
   name: string;
   protocol: Protocol;
-  servers: ServerAddress[];
+  servers: UpstreamServer[];
+  /** balance, hash_key, health_check, next_upstream_*, max_fails, fail_timeout (balance.ts). */
+  balance: BalanceConfig;
   /** connect_timeout, default "5s": TCP connect must finish within this. */
   connectTimeoutMs: number;
   /** send_timeout, default "60s": each write to the origin must finish within this. */

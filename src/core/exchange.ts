@@ -5,6 +5,7 @@ import type { Codec } from "../codec/types.js";
 import type { GatewaySettings, UpstreamConfig } from "../config/types.js";
 import type { Logger } from "./log.js";
 import type { Dial } from "./transport.js";
+import type { Plan } from "../balance/plan.js";
 
 export interface RequestBody {
   /** Exact length in bytes, or null when unknown (only for exchanges that can stream bodies
@@ -50,6 +51,9 @@ export interface ExchangeContext {
   /** Kept connections to lease instead of dialing (the HTTP keep-alive pool, src/pool, in the
    *  UpstreamPool object); absent: every request dials its own connection. */
   connections?: ConnectionProvider;
+  /** Which servers this request may try, in order (balance/plan.ts); absent: the upstream's
+   *  shared balancer with no hash key. */
+  plan?: Plan;
 }
 
 /** How a request asks a pool for a place on a connection. */
@@ -63,6 +67,9 @@ export interface AcquireOptions {
   retry?: boolean;
   /** A place now or none: rejects with POOL_WAIT instead of queueing (pool/admission.ts). */
   noWait?: boolean;
+  /** The request's walk over the servers: the pool tries them in its order and records the
+   *  one it leased. */
+  plan?: Plan;
 }
 
 /** Hands out kept byte-stream connections (HTTP/1.1 keep-alive), one request at a time each. */

@@ -26,6 +26,10 @@ import { encodePath } from "../edge/uri.js";
 import { memoryLimitStore, type ConnLease, type LimitStore } from "../edge/limits.js";
 import { applyLimits, hasLimits, onBodyEnd } from "./limit-check.js";
 import { capBody, checkDeclaredLength, maxBodyFor, type BodyCap } from "./body-limit.js";
+import { forwardBalanced } from "../balance/next-upstream.js";
+import { hashKeyOf } from "../balance/hash.js";
+import type { Peers } from "../balance/peers.js";
+import { peersFor } from "../balance/registry.js";
 
 export const SOFTWARE = "edgepass/0.1.0";
 
@@ -39,7 +43,7 @@ export interface GatewayDeps {
    *  upstream's UpstreamPool Durable Object), or returns null to forward it from here. Called
    *  before the body is touched, so it streams through. `onEnd`, when given, is called once
    *  the response body ends or the client leaves. */
-  handOff?: (request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }, onEnd?: () => void) => Promise<Response> | null;
+  handOff?: (request: Request, upstream: UpstreamConfig, info: HandOffInfo, onEnd?: () => void) => Promise<Response> | null;
   /** Where limit_req / limit_conn count (a Durable Object per count in the Worker); absent:
    *  in this isolate or process. */
   limits?: LimitStore;
@@ -47,6 +51,8 @@ export interface GatewayDeps {
   files?: FileStore | null;
   /** Writes the client's response the host's way (lengths kept, encoded bodies untouched). */
   respond?: Respond;
+  /** The balancer state of an upstream (health, load); default: one per isolate. */
+  peers?: (upstream: UpstreamConfig) => Peers;
 }
 
 export interface RequestInfo extends ClientInfo {
@@ -62,6 +68,10 @@ export interface RequestInfo extends ClientInfo {
   /** Keeps the host running for work that outlives the response (the Worker's ctx.waitUntil). */
   waitUntil?: (p: Promise<unknown>) => void;
 }
+
+/** What a hand-off gets besides the request: `balanceKey` is the request's hash key for
+ *  balance = "hash" (null when it has none or the upstream does not hash). */
+export type HandOffInfo = RequestInfo & { requestId: string; balanceKey?: string | null };
 
 export type Gateway = (request: Request, info?: RequestInfo) => Promise<Response>;
 
@@ -135,7 +145,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if ("error" in split) throw new GatewayError(split.error, 400, split.message);
       const upstream = config.upstreams[route.upstream!];
       const dispatched = { path: plan.path, query: plan.query, rewritten: plan.rewritten };
-      const handed = deps.handOff?.(request, upstream, { ...info, requestId, dispatched }, held.length ? ((hooked.yes = true), release) : undefined);
+      // nginx passes the client's request line, or the URI try_files changed it to.
+      // strip_prefix sends the shortened URI, as proxy_pass with a URI part does.
+      const target = plan.rewritten || path !== plan.path ? encodePath(path) + (plan.query ? `?${plan.query}` : "") : url.pathname + url.search;
+      const hashKey = upstream.balance.hashKey;
+      // The pool object reserves a place on the server this key picks (pool-client.ts).
+      const balanceKey = hashKey ? hashKeyOf(hashKey, { clientAddr: info.remoteAddr, target, headers: [...request.headers] }) : null;
+      const handed = deps.handOff?.(request, upstream, { ...info, requestId, dispatched, balanceKey }, held.length ? ((hooked.yes = true), release) : undefined);
       if (handed) return await finished(await handed, true);
       const exchange = deps.exchanges?.[upstream.protocol] ?? exchanges[upstream.protocol];
       // A body of unknown length is counted where it is buffered for its length (in the Worker
@@ -176,14 +192,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
         client: info,
         software: SOFTWARE,
       });
-      const res = await exchange.forward(
+      const res = await forwardBalanced(
+        exchange,
         {
           requestId,
           log,
           method: request.method,
-          // nginx passes the client's request line, or the URI try_files changed it to.
-          // strip_prefix sends the shortened URI, as proxy_pass with a URI part does.
-          target: plan.rewritten || path !== plan.path ? encodePath(path) + (plan.query ? `?${plan.query}` : "") : url.pathname + url.search,
+          target,
           scheme: url.protocol.slice(0, -1),
           clientAddr: info.remoteAddr,
           headers,
@@ -192,6 +207,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           signal: request.signal,
         },
         { upstream, settings: config.gateway, codec, dial },
+        (deps.peers ?? peersFor)(upstream),
       );
       const client = toClient(res, state.acceptEncoding, upstream.name, log);
       if (held.length) {

@@ -21,19 +21,28 @@ export interface Parkable {
   cancel(): void;
 }
 
-type Entry = { kind: "parked"; lease: Parkable; timer: ReturnType<typeof setTimeout> } | { kind: "optimistic" };
+type Entry = { kind: "parked"; lease: Parkable; server?: number; timer: ReturnType<typeof setTimeout> } | { kind: "optimistic" };
+
+/** What a request brought: its parked lease (on server `server` of its upstream), or that it
+ *  must not wait. */
+export interface Brought {
+  lease?: Parkable;
+  server?: number;
+  noWait?: boolean;
+}
 
 export class Admissions {
   private readonly entries = new Map<string, Entry>();
 
-  /** Holds `lease` for the request `id` until it is claimed or PARK_MS pass. */
-  park(id: string, lease: Parkable, ms = PARK_MS): void {
+  /** Holds `lease` (on server `server`) for the request `id` until it is claimed or PARK_MS
+   *  pass. */
+  park(id: string, lease: Parkable, server?: number, ms = PARK_MS): void {
     this.drop(id);
     const timer = setTimeout(() => {
       if (this.entries.get(id)?.kind === "parked") this.entries.delete(id);
       lease.cancel();
     }, ms);
-    this.entries.set(id, { kind: "parked", lease, timer });
+    this.entries.set(id, { kind: "parked", lease, server, timer });
   }
 
   /** The request `id` came without a reserved place: it must not queue. */
@@ -42,13 +51,13 @@ export class Admissions {
   }
 
   /** What the request `id` brought: its parked lease, or that it must not wait. */
-  take(id: string): { lease?: Parkable; noWait?: boolean } {
+  take(id: string): Brought {
     const e = this.entries.get(id);
     if (!e) return {};
     this.entries.delete(id);
     if (e.kind === "optimistic") return { noWait: true };
     clearTimeout(e.timer);
-    return { lease: e.lease };
+    return { lease: e.lease, server: e.server };
   }
 
   /** The request is over: a place it never claimed goes back. */
@@ -71,14 +80,21 @@ export interface LeaseSource<L> {
 /** `pool`, but the first acquire of request `id` takes what it brought (admissions). */
 export function admittedPool<L extends Parkable>(pool: LeaseSource<L>, admissions: Admissions | undefined, id: string): LeaseSource<L> {
   if (!admissions) return pool;
-  let brought: { lease?: Parkable; noWait?: boolean } | undefined;
+  let brought: Brought | undefined;
   return {
     acquire(o) {
       if (!brought) {
         brought = admissions.take(id);
         const lease = brought.lease;
         // A body that cannot be sent twice needs a new connection; a kept one will not do.
-        if (lease && !(o.fresh && lease.reused)) return Promise.resolve(lease as L);
+        if (lease && !(o.fresh && lease.reused)) {
+          // The request's walk over the servers starts on the one the place is on.
+          if (o.plan && brought.server !== undefined) {
+            o.plan.take(brought.server);
+            o.plan.connected(brought.server);
+          }
+          return Promise.resolve(lease as L);
+        }
         lease?.cancel();
       }
       // Not waiting holds until something was sent: the stale-connection retry (o.retry)

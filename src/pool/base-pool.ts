@@ -8,6 +8,7 @@ import { Codes, GatewayError } from "../core/errors.js";
 import type { AcquireOptions } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
 import { WaitQueue } from "./queue.js";
+import type { Plan } from "../balance/plan.js";
 import { newServer, serverStats, type PooledConnection, type Server } from "./server.js";
 import type { PoolStats, ServerStats } from "./stats.js";
 
@@ -43,7 +44,7 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
     const cfg = this.config.pool;
     // First come, first served: take a place directly only when nobody is waiting for one.
     if (this.queue.length === 0 || o.retry) {
-      const now = this.tryLease(!!o.fresh);
+      const now = this.tryLease(!!o.fresh, o.plan);
       if (now) return Promise.resolve(now);
     }
     if (o.noWait) return Promise.reject(new GatewayError(Codes.POOL_WAIT, 503, `No connection of the upstream "${this.config.name}" is free now; reserve a place first.`));
@@ -56,6 +57,7 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
       signal: o.signal,
       front: !!o.retry,
       fresh: !!o.fresh,
+      plan: o.plan,
       onTimeout: () => {
         this.rejectedTimeout++;
         return this.saturated(`none became free within ${cfg.queueTimeoutMs / 1000} s (queue_timeout)`);
@@ -119,7 +121,7 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
         for (;;) {
           const w = this.queue.peek();
           if (!w) break;
-          const lease = this.tryLease(w.fresh);
+          const lease = this.tryLease(w.fresh, w.plan);
           if (!lease) break;
           this.queue.shift();
           w.resolve(lease);
@@ -130,7 +132,13 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
     }
   }
 
-  private tryLease(fresh: boolean): L | Promise<L> | null {
+  /** Requests on server `s` in this pool (least_conn and random_two compare these). */
+  protected load(s: Server<C>): number {
+    return s.conns.reduce((n, c) => n + c.load, 0) + s.opening;
+  }
+
+  private tryLease(fresh: boolean, plan?: Plan): L | Promise<L> | null {
+    if (plan) return this.tryPlanned(fresh, plan);
     const n = this.servers.length;
     const now = Date.now();
     const anyUp = this.servers.some((s) => s.downUntil <= now);
@@ -143,6 +151,32 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
         this.cursor = (i + 1) % n;
         return lease;
       }
+    }
+    return null;
+  }
+
+  /** A place on the first server of the request's plan that has room. The plan's balancer
+   *  decides availability (max_fails, health checks) and order; a failed connect counts
+   *  against the server there. */
+  private tryPlanned(fresh: boolean, plan: Plan): L | Promise<L> | null {
+    for (const i of plan.candidates((k) => this.load(this.servers[k]))) {
+      const lease = this.leaseOn(this.servers[i], fresh);
+      if (!lease) continue;
+      plan.take(i);
+      if (!(lease instanceof Promise)) {
+        plan.connected(i);
+        return lease;
+      }
+      return lease.then(
+        (l) => {
+          plan.connected(i);
+          return l;
+        },
+        (e: unknown) => {
+          plan.peers.fail(i);
+          throw e;
+        },
+      );
     }
     return null;
   }

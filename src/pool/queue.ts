@@ -1,6 +1,7 @@
 // Requests waiting for a connection, first come first served, each with its own deadline.
 // A waiter leaves the queue when it is served, when its deadline passes, or when its client
 // goes away, whichever is first; nothing is ever resolved twice.
+import type { Plan } from "../balance/plan.js";
 
 export interface WaitOptions {
   timeoutMs: number;
@@ -10,10 +11,13 @@ export interface WaitOptions {
   front?: boolean;
   /** Passed back to the pool: this waiter needs a newly opened connection. */
   fresh: boolean;
+  /** Passed back to the pool: the servers this waiter may go to. */
+  plan?: Plan;
 }
 
 export interface Waiter<T> {
   readonly fresh: boolean;
+  readonly plan?: Plan;
   readonly since: number;
   resolve(v: T | Promise<T>): void;
 }
@@ -43,6 +47,7 @@ export class WaitQueue<T> {
       };
       const entry: Entry<T> = {
         fresh: o.fresh,
+        plan: o.plan,
         since: Date.now(),
         resolve: (v) => {
           entry.cleanup();

@@ -8,6 +8,7 @@ import type { Dial } from "../core/transport.js";
 import { HttpPool } from "./http-pool.js";
 import { FcgiPool } from "./pool.js";
 import type { PoolStats } from "./stats.js";
+import { PeersRegistry } from "../balance/registry.js";
 
 export interface PoolContext {
   upstream: UpstreamConfig;
@@ -18,6 +19,10 @@ export interface PoolContext {
 export class PoolRegistry {
   private readonly pools = new Map<string, { key: string; pool: FcgiPool | HttpPool }>();
   private readonly log: Logger;
+  /** The balancer state of every upstream this host forwards to (pooled or not). */
+  readonly peers = new PeersRegistry();
+  /** Run once when the registry is disposed (a plain server's health-check timer). */
+  readonly onDispose: Array<() => void> = [];
 
   constructor(sink?: LogSink) {
     // Pool events belong to no single request; "-" marks them in the log.
@@ -45,10 +50,16 @@ export class PoolRegistry {
   }
 
   stats(): PoolStats[] {
-    return [...this.pools.values()].map((p) => p.pool.stats());
+    return [...this.pools.values()].map((p) => {
+      const s = p.pool.stats();
+      const peers = this.peers.find(s.upstream)?.stats();
+      if (peers) s.servers.forEach((srv, i) => (srv.balance = peers[i]));
+      return s;
+    });
   }
 
   dispose(): void {
+    for (const f of this.onDispose.splice(0)) f();
     for (const { pool } of this.pools.values()) pool.dispose();
     this.pools.clear();
   }

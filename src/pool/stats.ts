@@ -1,4 +1,5 @@
 // What the admin route shows for a pool (one upstream, one shard). Plain JSON-able data.
+import type { PeerStats } from "../balance/peers.js";
 
 export interface ConnectionStats {
   id: number;
@@ -34,6 +35,8 @@ export interface ServerStats {
   closedByGateway: number;
   connectFailures: number;
   connections: ConnectionStats[];
+  /** The balancer's view: weight, backup, up or down (max_fails, health_check). */
+  balance?: PeerStats;
 }
 
 export interface PoolStats {

@@ -1,29 +1,51 @@
-// Picks a server of the upstream (round robin) and connects, moving on to the next server
-// when a connect fails: no byte has reached any origin yet, so this is safe for every method.
+// Picks a server of the upstream (the request's plan: balance method, health, backups) and
+// connects, moving on to the next server when a connect fails: no byte has reached any origin
+// yet, so this is safe for every method. A failed connect counts against the server's
+// max_fails; the connection is counted as in flight on its server until it closes (least_conn).
+import { peersFor } from "../balance/registry.js";
+import { Plan } from "../balance/plan.js";
 import { isGatewayError, GatewayError, Codes } from "../core/errors.js";
 import type { ExchangeContext } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
 import { formatAddress, type Duplex } from "../core/transport.js";
 
-const cursor = new Map<string, number>();
-
 export async function connectUpstream(ctx: ExchangeContext, log: Logger): Promise<{ conn: Duplex; origin: string }> {
   const { servers, name } = ctx.upstream;
-  const start = cursor.get(name) ?? 0;
-  cursor.set(name, (start + 1) % servers.length);
+  const plan = ctx.plan ?? new Plan(peersFor(ctx.upstream), null);
+  const peers = plan.peers;
   let last: GatewayError | undefined;
-  for (let i = 0; i < servers.length; i++) {
-    const server = servers[(start + i) % servers.length];
+  for (;;) {
+    const i = plan.candidates()[0];
+    if (i === undefined) throw last ?? new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, `No server of the upstream "${name}" may be tried.`);
+    plan.take(i);
+    const server = servers[i];
     const origin = formatAddress(server);
     try {
       const conn = await ctx.dial(server, { connectTimeoutMs: ctx.upstream.connectTimeoutMs });
-      return { conn, origin };
+      plan.connected(i);
+      const state = peers.states[i];
+      state.inFlight++;
+      let open = true;
+      return {
+        origin,
+        conn: {
+          readable: conn.readable,
+          writable: conn.writable,
+          close: () => {
+            if (open) {
+              open = false;
+              state.inFlight--;
+            }
+            return conn.close();
+          },
+        },
+      };
     } catch (e) {
+      peers.fail(i);
       last = isGatewayError(e)
         ? e
         : new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, `Could not connect to the origin ${origin}.`, String(e));
       log.log("warn", "upstream_connect_failed", { upstream: name, origin, code: last.code, detail: last.detail ?? last.message });
     }
   }
-  throw last!;
 }

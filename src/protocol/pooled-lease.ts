@@ -31,9 +31,10 @@ export async function leaseFor<L>(
 ): Promise<L> {
   for (;;) {
     try {
-      return await acquire({ signal: req.signal, fresh: state.fresh, retry: state.retry });
+      return await acquire({ signal: req.signal, fresh: state.fresh, retry: state.retry, plan: ctx.plan });
     } catch (e) {
-      if (isGatewayError(e) && CONNECT_CODES.has(e.code) && ++state.connectFailures < ctx.upstream.servers.length) continue;
+      const another = ctx.plan ? ctx.plan.hasNext() : ++state.connectFailures < ctx.upstream.servers.length;
+      if (isGatewayError(e) && CONNECT_CODES.has(e.code) && another) continue;
       body?.cancel();
       await body?.settled();
       if (req.signal?.aborted && !isGatewayError(e)) throw clientGone();
@@ -70,6 +71,7 @@ export async function forwardPooled<L extends { origin: string }>(
         req.log.log("warn", "pool_stale_retry", { origin: lease.origin, code: (e as GatewayError).code });
         state.fresh = true;
         state.retry = true;
+        if (ctx.plan?.current !== undefined) ctx.plan.again(ctx.plan.current);
         continue;
       }
       body?.cancel();

@@ -34,7 +34,7 @@ describe("Admissions", () => {
     try {
       const a = new Admissions();
       const late = lease();
-      a.park("late", late, 2000);
+      a.park("late", late, undefined, 2000);
       vi.advanceTimersByTime(1999);
       expect(late.cancelled).toBe(0);
       vi.advanceTimersByTime(1);

@@ -20,9 +20,18 @@ function messageOf(f: () => unknown): string {
 describe("servers on the plain server host", () => {
   it('"unix:/path" is a Unix socket there', () => {
     const cfg = loadConfig(up('"unix:/run/php/php-fpm.sock", "127.0.0.1:9000"'), "s.toml", undefined, "server");
+    const defaults = { weight: 1, backup: false, maxFails: 1, failTimeoutMs: 10_000 };
     expect(cfg.upstreams.php.servers).toEqual([
-      { host: "", port: 0, path: "/run/php/php-fpm.sock" },
-      { host: "127.0.0.1", port: 9000 },
+      { host: "", port: 0, path: "/run/php/php-fpm.sock", ...defaults },
+      { host: "127.0.0.1", port: 9000, ...defaults },
+    ]);
+  });
+
+  it('a Unix socket takes server options too: "unix:/path weight=2 backup"', () => {
+    const cfg = loadConfig(up('"unix:/run/php/a.sock weight=2", "unix:/run/php/b.sock backup"'), "s.toml", undefined, "server");
+    expect(cfg.upstreams.php.servers).toMatchObject([
+      { path: "/run/php/a.sock", weight: 2, backup: false },
+      { path: "/run/php/b.sock", weight: 1, backup: true },
     ]);
   });
 

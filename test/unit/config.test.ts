@@ -32,7 +32,9 @@ describe("defaults", () => {
     expect(cfg.upstreams.php).toEqual({
       name: "php",
       protocol: "fastcgi",
-      servers: [{ host: "127.0.0.1", port: 9000 }],
+      servers: [{ host: "127.0.0.1", port: 9000, ...DEFAULT_SERVER }],
+      // Round robin over the servers, each tried once at most; nginx's max_fails = 1, fail_timeout = 10s.
+      balance: { method: "round_robin", tries: 0, timeoutMs: 0 },
       connectTimeoutMs: 5000,
       sendTimeoutMs: 60000,
       readTimeoutMs: 60000,
@@ -189,6 +191,9 @@ describe("connection pool", () => {
   });
 });
 
+/** What a server written without options gets: nginx's defaults. */
+const DEFAULT_SERVER = { weight: 1, backup: false, maxFails: 1, failTimeoutMs: 10_000 };
+
 describe("servers", () => {
   it.each([
     ["127.0.0.1:9000", { host: "127.0.0.1", port: 9000 }],
@@ -198,14 +203,14 @@ describe("servers", () => {
     ["[2001:db8::10]:65535", { host: "2001:db8::10", port: 65535 }],
   ])("%s", (written, addr) => {
     const cfg = load(UPSTREAM.replace("127.0.0.1:9000", written) + ROUTE);
-    expect(cfg.upstreams.php.servers).toEqual([addr]);
+    expect(cfg.upstreams.php.servers).toEqual([{ ...addr, ...DEFAULT_SERVER }]);
   });
 
   it("keeps several servers in order", () => {
     const cfg = load(UPSTREAM.replace('"127.0.0.1:9000"', '"10.0.0.1:9000", "10.0.0.2:9001"') + ROUTE);
     expect(cfg.upstreams.php.servers).toEqual([
-      { host: "10.0.0.1", port: 9000 },
-      { host: "10.0.0.2", port: 9001 },
+      { host: "10.0.0.1", port: 9000, ...DEFAULT_SERVER },
+      { host: "10.0.0.2", port: 9001, ...DEFAULT_SERVER },
     ]);
   });
 });
@@ -275,7 +280,7 @@ describe("examples", () => {
 
   it("examples/php-fpm.toml loads and routes like nginx's WordPress server block", () => {
     const cfg = loadConfig(example("php-fpm.toml"), "examples/php-fpm.toml");
-    expect(cfg.upstreams.php.servers).toEqual([{ host: "127.0.0.1", port: 9000 }]);
+    expect(cfg.upstreams.php.servers).toEqual([{ host: "127.0.0.1", port: 9000, ...DEFAULT_SERVER }]);
     const run = (path: string) => {
       const route = matchRoute(cfg.routes, path);
       if (!route) return null;

@@ -7,7 +7,7 @@
 // call's returned stream was not cancelled at all when we tried.
 import type { GatewayConfig, UpstreamConfig } from "../../config/types.js";
 import { Codes, GatewayError } from "../../core/errors.js";
-import type { RequestInfo } from "../../core/gateway.js";
+import type { HandOffInfo, RequestInfo } from "../../core/gateway.js";
 import { REPLAY_LIMIT } from "../../pool/replay.js";
 import { clientGone } from "../../protocol/pooled-lease.js";
 import { relayResponse } from "./respond.js";
@@ -31,7 +31,7 @@ export type Reservation = { ok: true } | { ok: false; code: string; status: numb
 /** The pool object as the Worker calls it. */
 interface PoolStub {
   fetch(request: Request, init?: RequestInit): Promise<Response>;
-  reserve(upstream: string, requestId: string, fresh: boolean): Promise<Reservation>;
+  reserve(upstream: string, requestId: string, fresh: boolean, key: string | null): Promise<Reservation>;
 }
 
 /** The binding wrangler.toml declares; absent in setups without Durable Objects. */
@@ -50,7 +50,7 @@ const RESERVE_TRIES = 6;
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
 export function handOffTo(ns: PoolNamespace) {
-  return (request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }, onEnd?: () => void): Promise<Response> | null => {
+  return (request: Request, upstream: UpstreamConfig, info: HandOffInfo, onEnd?: () => void): Promise<Response> | null => {
     if (!isPooled(upstream)) return null;
     return handOff(ns, request, upstream, info, onEnd);
   };
@@ -59,7 +59,7 @@ export function handOffTo(ns: PoolNamespace) {
 // The request waits for a connection only inside reserve(), never inside fetch(): a reset
 // object loses the calls that reached it, and a reserve call is safe to make again where a
 // request that may have reached the origin is not (pool/admission.ts).
-async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamConfig, info: RequestInfo & { requestId: string }, onEnd?: () => void): Promise<Response> {
+async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamConfig, info: HandOffInfo, onEnd?: () => void): Promise<Response> {
   const id = ns.idFromName(shardName(upstream.name, Math.floor(Math.random() * upstream.pool.shards)));
   const hasBody = request.body !== null;
   const length = Number(request.headers.get("content-length") ?? NaN);
@@ -74,7 +74,7 @@ async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamCo
     if (reserve) {
       let r: Reservation;
       try {
-        r = await untilGone(stub.reserve(upstream.name, info.requestId, fresh), request.signal);
+        r = await untilGone(stub.reserve(upstream.name, info.requestId, fresh, info.balanceKey ?? null), request.signal);
       } catch (e) {
         if (e === GONE) throw clientGone();
         if (!(e as { overloaded?: boolean }).overloaded && ++tries < RESERVE_TRIES && Date.now() < deadline) {
@@ -86,7 +86,8 @@ async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamCo
       if (!r.ok) throw new GatewayError(r.code, r.status, r.message);
     }
     const headers = new Headers(request.headers);
-    headers.set(HOP_HEADER, JSON.stringify({ ...info, admission: reserve ? "reserved" : "optimistic" } satisfies HopInfo));
+    const { balanceKey: _, ...hop } = info;
+    headers.set(HOP_HEADER, JSON.stringify({ ...hop, admission: reserve ? "reserved" : "optimistic" } satisfies HopInfo));
     let res: Response;
     try {
       // "manual": an encoded body must cross from the object undecoded (respond.ts).

@@ -17,6 +17,11 @@ import { dialCloudflare } from "./dial.js";
 import { respondToWorker } from "./respond.js";
 import { configOf, loaderFor, type GatewayEnv } from "./handler.js";
 import { HOP_HEADER, isPooled, type HopInfo, type Reservation } from "./pool-client.js";
+import { HealthChecks } from "../../balance/health.js";
+import { Plan } from "../../balance/plan.js";
+
+/** Sets the object's alarm (ctx.storage.setAlarm); absent where there is no storage. */
+export type ScheduleAlarm = (at: number) => Promise<void>;
 
 export class PoolHost {
   private readonly pools = new PoolRegistry();
@@ -28,6 +33,7 @@ export class PoolHost {
       dial: dialCloudflare,
       respond: respondToWorker,
       exchanges: { fastcgi: pooledFastcgiExchange(this.pools, this.admissions), http: pooledHttpExchange(this.pools, this.admissions) },
+      peers: (u) => this.pools.peers.get(u),
     }),
     // Lazy: the constructor's parameters are not assigned yet when fields initialize.
     (text, source) => loaderFor(this.env)(text, source),
@@ -37,7 +43,34 @@ export class PoolHost {
     private readonly env: GatewayEnv,
     private readonly wasm: WebAssembly.Module,
     private readonly defaultConfig: string,
+    private readonly schedule?: ScheduleAlarm,
   ) {}
+
+  private checks: HealthChecks | undefined;
+  /** The alarm is set for this time (null: none). */
+  private alarmAt: number | null = null;
+
+  /** The object's alarm: the health checks of the upstreams this object holds that are due
+   *  (each shard checks for itself), then the alarm again for the next. */
+  async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const built = this.gateway();
+    if (built instanceof GatewayError) return;
+    this.checks ??= new HealthChecks(this.codec(), dialCloudflare, requestLogger("-"));
+    const next = await this.checks.runDue(this.checkedPeers());
+    if (next !== null) await this.arm(next);
+  }
+
+  /** The balancer state of this object's upstreams that have health_check. */
+  private checkedPeers() {
+    return this.pools.peers.list().filter((p) => p.upstream.balance.healthCheck);
+  }
+
+  private async arm(at: number): Promise<void> {
+    if (!this.schedule || (this.alarmAt !== null && this.alarmAt <= at)) return;
+    this.alarmAt = at;
+    await this.schedule(at);
+  }
 
   async fetch(request: Request): Promise<Response> {
     let hop: HopInfo;
@@ -60,27 +93,36 @@ export class PoolHost {
       return await gateway(new Request(request, { headers, signal: request.signal }), info);
     } finally {
       this.admissions.drop(hop.requestId);
+      // The first request for an upstream with health_check starts its checks (its balancer
+      // state exists once the request has been forwarded).
+      if (this.alarmAt === null && this.checkedPeers().length > 0) void this.arm(Date.now());
     }
   }
 
   /** Waits for a place on a connection of `upstream` and holds it for the request `requestId`,
    *  whose fetch() follows (admission.ts). `fresh`: its body cannot be sent twice, so only a
-   *  newly opened connection will do. Errors come back as values: a thrown one means the
+   *  newly opened connection will do. `key`: the request's balance hash key, so the place is
+   *  on the server the request would get. Errors come back as values: a thrown one means the
    *  object went away, which the Worker may answer by asking again. */
-  async reserve(upstream: string, requestId: string, fresh: boolean): Promise<Reservation> {
+  async reserve(upstream: string, requestId: string, fresh: boolean, key: string | null = null): Promise<Reservation> {
     const built = this.built();
     if (built instanceof GatewayError) return refusal(built);
     const u = built.config.upstreams[upstream];
     if (!u || !isPooled(u)) return refusal(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, `The upstream "${upstream}" has no pool here.`));
     const pool = u.protocol === "http" ? this.pools.http({ upstream: u, dial: dialCloudflare }) : this.pools.get({ upstream: u, codec: this.codec(), dial: dialCloudflare });
+    const plan = new Plan(this.pools.peers.get(u), key);
     // A connect failure moves on to the next server, as an exchange's own acquire does.
-    for (let failures = 0; ; ) {
+    for (;;) {
       try {
-        this.admissions.park(requestId, await pool.acquire({ fresh }));
+        const lease = await pool.acquire({ fresh, plan });
+        // The request's own plan takes the server when it claims the place (admission.ts).
+        const server = plan.current;
+        if (server !== undefined) plan.again(server);
+        this.admissions.park(requestId, lease, server);
         return { ok: true };
       } catch (e) {
         const connect = isGatewayError(e) && (e.code === Codes.UPSTREAM_CONNECT_FAILED || e.code === Codes.UPSTREAM_CONNECT_TIMEOUT);
-        if (connect && ++failures < u.servers.length) continue;
+        if (connect && plan.hasNext()) continue;
         return refusal(isGatewayError(e) ? e : new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The pool could not reserve a connection.", String(e)));
       }
     }

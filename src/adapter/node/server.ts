@@ -11,6 +11,7 @@ import { errorResponse } from "../../core/error-response.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { PoolRegistry } from "../../pool/registry.js";
+import { HealthChecks, healthTimer } from "../../balance/health.js";
 import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js";
 import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { serveConnection } from "./connection.js";
@@ -57,12 +58,20 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         respond: respondNode,
         sink: o.sink,
         exchanges: { fastcgi: pooledFastcgiExchange(pools), http: pooledHttpExchange(pools) },
+        peers: (u) => pools.peers.get(u),
       }),
       (t, src) => loadConfig(t, src, o.configDir, "server"),
     )(text, source);
     if (built instanceof GatewayError) return built;
     const files = readTlsFiles(built.config.serve, source);
     if (files instanceof GatewayError) return files;
+    // Active health checks on a timer; the pools of this generation and its direct upstreams
+    // share the same balancer state (pools.peers), so what the checks find is what requests see.
+    const checked = Object.values(built.config.upstreams).filter((u) => u.balance.healthCheck && u.servers.length > 0);
+    if (checked.length) {
+      const timer = healthTimer(new HealthChecks(codec, dialNode, requestLogger("-", o.sink)), () => checked.map((u) => pools.peers.get(u)));
+      pools.onDispose.push(() => timer.stop());
+    }
     return { gen: { ...built, pools }, tls: files };
   };
   const first = build(o.configText, o.configSource);
@@ -142,6 +151,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       const next = build(text, source);
       if (next instanceof GatewayError) return next;
       if (!next.tls !== !first.tls) {
+        next.gen.pools.dispose();
         return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] tls cannot be turned ${next.tls ? "on" : "off"} by a reload; restart edgepass serve for that`);
       }
       if (next.tls) (server as tls.Server).setSecureContext(next.tls);
@@ -169,7 +179,7 @@ function adminResponse(request: Request, pools: PoolRegistry, requestId: string,
     return new Response("405 Method Not Allowed\n\nThe pool statistics answer GET only.\n", { status: 405, headers: { allow: "GET, HEAD" } });
   }
   try {
-    return new Response(JSON.stringify({ upstreams: pools.stats() }), { headers: { "content-type": "application/json" } });
+    return new Response(JSON.stringify({ upstreams: pools.stats(), balance: pools.peers.stats() }), { headers: { "content-type": "application/json" } });
   } catch (e) {
     return errorResponse(e, requestId, requestLogger(requestId, sink));
   }

@@ -1,0 +1,75 @@
+// Forwards a request through its upstream's Exchange, moving on to the next server when a try
+// fails and moving on is safe (SECURITY.md, nginx's proxy_next_upstream "error timeout"):
+//   - a connect failure, for any method: nothing reached the origin (handled inside the try,
+//     protocol/connect.ts and the pools, which ask the same Plan for the next server);
+//   - the origin closed or reset the connection, went silent (read or send timeout), or
+//     answered FastCGI OVERLOADED, before the response head: only for an idempotent method
+//     (not POST, PATCH, LOCK), and only when the body can be sent again: none, or one of known
+//     length up to REPLAY_LIMIT, held here for the resend (a streamed body never is);
+//   - OVERLOADED means the app refused the request unread, so any method may move on.
+// Once the head arrived the response is the client's. Failures count against the server's
+// max_fails (passive health); an answer forgives them.
+import { Codes, isGatewayError } from "../core/errors.js";
+import { formatAddress } from "../core/transport.js";
+import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse, RequestBody } from "../core/exchange.js";
+import { ReplayableBody, REPLAY_LIMIT } from "../pool/replay.js";
+import { hashKeyOf } from "./hash.js";
+import type { Peers } from "./peers.js";
+import { Plan } from "./plan.js";
+
+/** Failures that say the server is unwell (counted for max_fails) and may move on. */
+const SERVER_FAILURES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO, Codes.UPSTREAM_READ_TIMEOUT, Codes.UPSTREAM_SEND_TIMEOUT]);
+const NON_IDEMPOTENT: ReadonlySet<string> = new Set(["POST", "PATCH", "LOCK"]);
+
+export function planFor(peers: Peers, req: ForwardRequest): Plan {
+  const hk = peers.upstream.balance.hashKey;
+  return new Plan(peers, hk ? hashKeyOf(hk, req) : null);
+}
+
+export async function forwardBalanced(exchange: Exchange, req: ForwardRequest, ctx: ExchangeContext, peers: Peers): Promise<ForwardResponse> {
+  const plan = planFor(peers, req);
+  const replay = peers.servers.length > 1 && req.body && req.body.length !== null && req.body.length <= REPLAY_LIMIT ? new ReplayableBody(req.body) : null;
+  for (;;) {
+    const body = replay ? replayStream(replay, req.body!.length) : req.body;
+    try {
+      const res = await exchange.forward({ ...req, body }, { ...ctx, plan });
+      if (plan.current !== undefined) peers.ok(plan.current);
+      return res;
+    } catch (e) {
+      const server = plan.current;
+      const code = isGatewayError(e) ? e.code : "";
+      if (server !== undefined && SERVER_FAILURES.has(code)) peers.fail(server);
+      const safe =
+        server !== undefined &&
+        (SERVER_FAILURES.has(code) || code === Codes.UPSTREAM_OVERLOADED) &&
+        (code === Codes.UPSTREAM_OVERLOADED || !NON_IDEMPOTENT.has(req.method)) &&
+        (req.body === null || (replay !== null && replay.canReplay));
+      if (safe && !req.signal?.aborted && plan.hasNext()) {
+        req.log.log("warn", "upstream_next", { upstream: ctx.upstream.name, origin: formatAddress(peers.servers[server]), code, tries: plan.count });
+        continue;
+      }
+      if (replay) {
+        replay.cancel();
+        await replay.settled();
+      }
+      throw e;
+    }
+  }
+}
+
+/** A fresh copy of the held body for one try; the exchange owns it like a client's. */
+function replayStream(replay: ReplayableBody, length: number | null): RequestBody {
+  const cursor = replay.cursor();
+  return {
+    length,
+    stream: new ReadableStream<Uint8Array>({
+      async pull(ctrl) {
+        const piece = await cursor.next();
+        if (piece === "end") ctrl.close();
+        else if (piece === null) ctrl.error(new Error("superseded by another try"));
+        else ctrl.enqueue(piece);
+      },
+      // A try that gives up its copy leaves the client's body to the next try.
+    }),
+  };
+}
