@@ -78,7 +78,7 @@ export function loadConfig(text: string, source: string, baseDir?: string, host:
   c.onlyKeys([], doc, TOP_KEYS, TOP_ALIASES);
   const gateway = checkGateway(c, doc.gateway);
   const upstreams = checkUpstreams(c, doc.upstreams, host);
-  const assets = checkAssets(c, doc.assets, baseDir);
+  const assets = checkAssets(c, doc.assets, baseDir, host);
   const routes = checkRoutes(c, doc.routes, Object.keys(upstreams), assets !== undefined);
   const serve = checkServe(c, doc.serve, baseDir);
   const config: GatewayConfig = { source, gateway, serve, upstreams, routes };

@@ -15,6 +15,7 @@ import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js
 import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { serveConnection } from "./connection.js";
 import { dialNode } from "./dial.js";
+import { diskStore } from "./disk-store.js";
 import { Generations } from "./generations.js";
 import { respondNode } from "./respond.js";
 import { readTlsFiles } from "./tls-files.js";
@@ -51,8 +52,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const build = (text: string, source: string) => {
     const pools = new PoolRegistry(o.sink);
     const built = gatewayBuilder(
-      () => ({
+      (config) => ({
         codec,
+        // [assets] from its directory on disk, looked at afresh on every request.
+        files: config.assets ? diskStore(config.assets.absoluteDirectory ?? config.assets.directory) : null,
         dial: dialNode,
         respond: respondNode,
         sink: o.sink,
