@@ -3,15 +3,17 @@
 // keepalive_timeout and large_client_header_buffers; those names are accepted as hints.
 import type { Checker } from "./checker.js";
 import type { ServeSettings } from "./types.js";
+import { checkCompress, COMPRESS_ALIASES, COMPRESS_DEFAULTS, COMPRESS_KEYS } from "./serve-extras.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
-const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls"] as const;
+const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", ...COMPRESS_KEYS] as const;
 const SERVE_ALIASES: Record<string, string> = {
   client_header_timeout: "header_timeout",
   client_body_timeout: "body_timeout",
   large_client_header_buffers: "max_header",
   client_header_buffer_size: "max_header",
   idle_timeout: "keepalive_timeout",
+  ...COMPRESS_ALIASES,
 };
 
 export const SERVE_DEFAULTS: ServeSettings = {
@@ -21,6 +23,7 @@ export const SERVE_DEFAULTS: ServeSettings = {
   keepaliveTimeoutMs: 75_000,
   maxHeader: 32 * 1024,
   drainTimeoutMs: 10_000,
+  ...COMPRESS_DEFAULTS,
 };
 
 /** The Wasm request parser's head buffer is bounded; a bigger head is a config mistake. */
@@ -29,7 +32,7 @@ const MAX_HEADER_LIMIT = 1024 * 1024;
 /** `baseDir`, the config file's folder, resolves relative tls file paths (left relative, to
  *  the working directory, without one). */
 export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSettings {
-  const s = { ...SERVE_DEFAULTS };
+  const s: ServeSettings = { ...SERVE_DEFAULTS, compress: [...SERVE_DEFAULTS.compress], compressTypes: [...SERVE_DEFAULTS.compressTypes] };
   if (raw === undefined) return s;
   const at = ["serve"];
   const t = c.table(at, raw, "a table ([serve])");
@@ -53,6 +56,7 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
     if (r.value < 256 || r.value > MAX_HEADER_LIMIT) c.fail([...at, "max_header"], `${SIZE_EXPECTED}, from 256 bytes to 1m`, { got: t.max_header });
     s.maxHeader = r.value;
   }
+  checkCompress(c, at, t, s);
   if (t.tls !== undefined) s.tls = checkTls(c, [...at, "tls"], t.tls, baseDir);
   return s;
 }

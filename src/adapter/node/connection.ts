@@ -94,7 +94,9 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       res = errorResponse(state.failure, requestId, log);
     }
     const keep = head.keepAlive && !deps.draining();
-    const whole = await writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log });
+    const acceptEncoding = head.headers.filter(([k]) => k.toLowerCase() === "accept-encoding").map(([, v]) => v).join(", ") || null;
+    const compress = { settings: s, acceptEncoding };
+    const whole = await writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log, compress });
     sock.off("close", onClose);
     if (!whole || !keep) break;
     if (!state.complete) {

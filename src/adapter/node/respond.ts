@@ -9,6 +9,8 @@ import { declaredChunks } from "../../core/declared-length.js";
 import { httpDate } from "../../edge/headers.js";
 import type { ClientResponse, Respond } from "../../core/respond.js";
 import type { Logger } from "../../core/log.js";
+import type { CompressSettings } from "../../edge/compress.js";
+import { compressed } from "./compress.js";
 import { writeAll } from "./socket-streams.js";
 
 // The gateway hands back a Response (core/gateway.ts); the writer needs what Respond was told
@@ -34,6 +36,8 @@ export interface WriteOptions {
   keepAlive: boolean;
   sendTimeoutMs: number;
   log: Logger;
+  /** [serve] compress and its settings, with the client's Accept-Encoding; absent: as is. */
+  compress?: { settings: CompressSettings; acceptEncoding: string | null };
 }
 
 /** Framing fields are ours to set; these from the gateway or origin are replaced. */
@@ -42,7 +46,8 @@ const OURS = new Set(["content-length", "transfer-encoding", "connection", "keep
 /** Writes `res`; resolves true when the message went out whole and the connection may carry
  *  another (false: it was cut, or must close). */
 export async function writeResponse(sock: net.Socket, res: Response, o: WriteOptions): Promise<boolean> {
-  const r = clientResponse(res) ?? (await ownResponse(res));
+  let r = clientResponse(res) ?? (await ownResponse(res));
+  if (o.compress) r = compressed(r, o.method, o.compress.acceptEncoding, o.compress.settings);
   const noBody = o.method === "HEAD" || r.status === 204 || r.status === 304 || r.status < 200;
   let keepAlive = o.keepAlive;
   let framing: "length" | "chunked" | "close" | "none";
