@@ -30,6 +30,7 @@ export async function serve(argv: string[]): Promise<number | "help"> {
     return EXIT_USAGE;
   }
   process.stdout.write(`edgepass: listening on ${server.origin} (config ${file}, edgepass serve)\n`);
+  if (server.metricsUrl) process.stdout.write(`edgepass: metrics on ${server.metricsUrl}\n`);
   const reload = () => {
     let next: string;
     try {
