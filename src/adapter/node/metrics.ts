@@ -26,6 +26,7 @@ const FAMILIES: Record<string, { type: "counter" | "gauge"; help: string }> = {
   edgepass_pool_server_served_total: { type: "counter", help: "Requests completed per upstream server." },
   edgepass_pool_server_connect_failures_total: { type: "counter", help: "Failed connection attempts per upstream server." },
   edgepass_pool_server_closed_total: { type: "counter", help: "Upstream connections closed, by who closed them." },
+  edgepass_worker_restarts_total: { type: "counter", help: "Worker processes started again after one died (--workers)." },
 };
 
 export class ServeMetrics {
