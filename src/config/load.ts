@@ -17,7 +17,7 @@ import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./un
 export { ConfigError } from "./error.js";
 
 const TOP_KEYS = ["gateway", "upstreams", "routes", "assets", "serve"] as const;
-const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway", static: "assets", files: "assets" };
+const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway", static: "assets", files: "assets", listen: "serve" };
 const GATEWAY_KEYS = ["max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path", "error_pages"] as const;
 const GATEWAY_ALIASES: Record<string, string> = {
   error_page: "error_pages",

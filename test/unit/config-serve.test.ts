@@ -137,3 +137,9 @@ describe("[assets] on the plain server host", () => {
     expect(messageOf(() => loadConfig(t, "s.toml", "/srv", "server"))).toContain("served from the directory itself");
   });
 });
+
+describe("[listen]", () => {
+  it("is refused, pointing at [serve] (where tls and the listener's settings live)", () => {
+    expect(messageOf(() => loadConfig(`[listen]\ntls = { cert = "c.pem", key = "k.pem" }\n` + up('"127.0.0.1:9000"'), "s.toml", "/srv", "server"))).toContain('edgepass calls this "serve"');
+  });
+});
