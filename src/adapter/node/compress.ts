@@ -44,7 +44,8 @@ function closing(body: ReadableStream<Uint8Array>, close: () => void): ReadableS
 }
 
 function held(body: ReadableStream<Uint8Array>, length: number, overrun?: () => void): ReadableStream<Uint8Array> {
-  const it = declaredChunks(body.getReader(), length, overrun);
+  const reader = body.getReader();
+  const it = declaredChunks(reader, length, overrun);
   return new ReadableStream({
     async pull(c) {
       const { done, value } = await it.next();
@@ -52,7 +53,8 @@ function held(body: ReadableStream<Uint8Array>, length: number, overrun?: () => 
       else c.enqueue(value);
     },
     async cancel(reason) {
-      await it.throw(reason).catch(() => {});
+      await it.return(undefined);
+      await reader.cancel(reason).catch(() => {});
     },
   });
 }
