@@ -7,7 +7,7 @@ import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../../config/load.js";
-import { listenMetrics } from "../server.js";
+import { listenMetrics } from "../metrics-listener.js";
 import { renderMetrics, type Sample } from "../metrics.js";
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.js";
 
