@@ -1,6 +1,6 @@
 // [assets]: where the files the gateway serves live, which of them it never serves, and which
 // paths only the origin may hand out (X-Accel-Redirect).
-import type { AssetsConfig } from "./types.js";
+import type { AssetsConfig, ConfigHost } from "./types.js";
 import { DEFAULT_EXCLUDE, isSegmentGlob } from "../edge/exclude.js";
 import { Checker, CONTROL_RE } from "./checker.js";
 
@@ -9,7 +9,7 @@ const ASSETS_ALIASES: Record<string, string> = { root: "directory", dir: "direct
 
 /** `baseDir`: the config file's folder, to resolve a relative directory against (absent for
  *  config text without a file, such as the Worker's EDGEPASS_CONFIG). */
-export function checkAssets(c: Checker, raw: unknown, baseDir?: string): AssetsConfig | undefined {
+export function checkAssets(c: Checker, raw: unknown, baseDir?: string, host: ConfigHost = "edge"): AssetsConfig | undefined {
   if (raw === undefined) return undefined;
   const at = ["assets"];
   const t = c.table(at, raw, "a table ([assets])");
@@ -29,6 +29,9 @@ export function checkAssets(c: Checker, raw: unknown, baseDir?: string): AssetsC
     const expected = 'the name of an R2 bucket binding, e.g. "UPLOADS"';
     const name = c.string([...at, "r2"], t.r2, expected);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) c.fail([...at, "r2"], expected, { got: name });
+    // A plain server has no R2 binding; files written at run time land in the directory,
+    // which is read afresh on every request there.
+    if (host === "server") c.fail([...at, "r2"], "no r2 key on edgepass serve (an R2 bucket is a Worker binding)", { got: name, hint: "files added while running are served from the directory itself on this host; remove r2 from this config" });
     assets.r2 = name;
   }
   if (t.exclude !== undefined) {

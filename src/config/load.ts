@@ -18,7 +18,7 @@ import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./un
 export { ConfigError } from "./error.js";
 
 const TOP_KEYS = ["gateway", "upstreams", "routes", "assets", "serve"] as const;
-const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway", static: "assets", files: "assets" };
+const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway", static: "assets", files: "assets", listen: "serve" };
 const GATEWAY_KEYS = ["max_body", "max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path", "error_pages"] as const;
 const GATEWAY_ALIASES: Record<string, string> = {
   error_page: "error_pages",
@@ -83,7 +83,7 @@ export function loadConfig(text: string, source: string, baseDir?: string, host:
   c.onlyKeys([], doc, TOP_KEYS, TOP_ALIASES);
   const gateway = checkGateway(c, doc.gateway);
   const upstreams = checkUpstreams(c, doc.upstreams, host);
-  const assets = checkAssets(c, doc.assets, baseDir);
+  const assets = checkAssets(c, doc.assets, baseDir, host);
   const routes = checkRoutes(c, doc.routes, Object.keys(upstreams), assets !== undefined);
   const serve = checkServe(c, doc.serve, baseDir);
   const config: GatewayConfig = { source, gateway, serve, upstreams, routes };

@@ -5,9 +5,10 @@ import type { Checker } from "./checker.js";
 import type { ServeSettings } from "./types.js";
 import { parseCidr, type Cidr } from "../edge/cidr.js";
 import { stringList } from "./assets.js";
+import { checkCompress, COMPRESS_ALIASES, COMPRESS_DEFAULTS, COMPRESS_KEYS } from "./serve-extras.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
-const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", "real_ip_from"] as const;
+const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", "real_ip_from", ...COMPRESS_KEYS] as const;
 const SERVE_ALIASES: Record<string, string> = {
   client_header_timeout: "header_timeout",
   client_body_timeout: "body_timeout",
@@ -16,6 +17,7 @@ const SERVE_ALIASES: Record<string, string> = {
   idle_timeout: "keepalive_timeout",
   set_real_ip_from: "real_ip_from",
   trusted_proxies: "real_ip_from",
+  ...COMPRESS_ALIASES,
 };
 
 export const SERVE_DEFAULTS: ServeSettings = {
@@ -26,6 +28,7 @@ export const SERVE_DEFAULTS: ServeSettings = {
   maxHeader: 32 * 1024,
   drainTimeoutMs: 10_000,
   realIpFrom: [],
+  ...COMPRESS_DEFAULTS,
 };
 
 /** The Wasm request parser's head buffer is bounded; a bigger head is a config mistake. */
@@ -34,7 +37,7 @@ const MAX_HEADER_LIMIT = 1024 * 1024;
 /** `baseDir`, the config file's folder, resolves relative tls file paths (left relative, to
  *  the working directory, without one). */
 export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSettings {
-  const s = { ...SERVE_DEFAULTS };
+  const s: ServeSettings = { ...SERVE_DEFAULTS, compress: [...SERVE_DEFAULTS.compress], compressTypes: [...SERVE_DEFAULTS.compressTypes] };
   if (raw === undefined) return s;
   const at = ["serve"];
   const t = c.table(at, raw, "a table ([serve])");
@@ -59,6 +62,7 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
     s.maxHeader = r.value;
   }
   if (t.real_ip_from !== undefined) s.realIpFrom = checkRealIpFrom(c, [...at, "real_ip_from"], t.real_ip_from);
+  checkCompress(c, at, t, s);
   if (t.tls !== undefined) s.tls = checkTls(c, [...at, "tls"], t.tls, baseDir);
   return s;
 }

@@ -285,6 +285,16 @@ export interface ServeSettings {
   /** tls = { cert, key }: PEM files (paths resolved against the config file's folder); the
    *  listener speaks TLS. Absent: plain HTTP. */
   tls?: { cert: string; key: string };
+  /** compress, default ["br", "gzip"]: the codings responses are compressed with, in order of
+   *  preference when the client's q-values tie; [] (or false) turns compression off. */
+  compress: Array<"br" | "gzip">;
+  /** compress_types: media types compressed ("text/*", "application/*+json" patterns). */
+  compressTypes: string[];
+  /** compress_min_length, default 512: a body declared shorter is sent as it is. */
+  compressMinLength: number;
+  /** metrics_listen: "host:port" of a separate listener answering GET /metrics (Prometheus
+   *  text format). Absent: no metrics listener. */
+  metricsListen?: { host: string; port: number };
 }
 
 export interface GatewayConfig {

@@ -8,9 +8,14 @@
  *  client that says nothing (curl without --compressed, many scripts) cannot be assumed to
  *  decode. "x-gzip" is "gzip" (RFC 9110 8.4.1.3); q=0 refuses; "*" stands for the rest. */
 export function acceptsCoding(acceptEncoding: string | null | undefined, coding: string): boolean {
-  if (!acceptEncoding) return false;
+  return codingQuality(acceptEncoding, coding) > 0;
+}
+
+/** The q-value the client gives `coding` (0: refused, or not named and no "*"). */
+export function codingQuality(acceptEncoding: string | null | undefined, coding: string): number {
+  if (!acceptEncoding) return 0;
   const want = canonical(coding);
-  let star: boolean | null = null;
+  let star: number | null = null;
   for (const part of acceptEncoding.split(",")) {
     const [name, ...params] = part.split(";");
     const c = canonical(name.trim());
@@ -18,12 +23,12 @@ export function acceptsCoding(acceptEncoding: string | null | undefined, coding:
     let q = 1;
     for (const p of params) {
       const m = /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(p);
-      if (m) q = Number(m[1]);
+      if (m) q = Math.min(1, Number(m[1]) || 0);
     }
-    if (c === want) return q > 0;
-    if (c === "*") star = q > 0;
+    if (c === want) return q;
+    if (c === "*") star = q;
   }
-  return star === true;
+  return star ?? 0;
 }
 
 const canonical = (c: string): string => {

@@ -66,6 +66,12 @@ describe("edgepass CLI", () => {
     expect(inspector.stderr).toContain('--inspector-port expects a number from 0 to 65535, got "devtools"');
   });
 
+  it.each(["0", "two"])("serve --workers %s is a usage error", async (n) => {
+    const w = await finished(["serve", "--config", "x.toml", "--workers", n]);
+    expect(w.code).toBe(2);
+    expect(w.stderr).toContain(`--workers expects a number of processes (1 or more) or "auto", got "${n}"`);
+  });
+
   it("refuses an invalid config before starting anything: exit 2, file and key named", async () => {
     const file = writeConfig("bad.toml", goodConfig(9000).replace('protocol = "fastcgi"', 'protocol = "gopher"'));
     const { code, stdout, stderr } = await finished(["dev", "--config", file]);

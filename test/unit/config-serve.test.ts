@@ -66,6 +66,9 @@ describe("[serve]", () => {
       maxHeader: 32 * 1024,
       drainTimeoutMs: 10_000,
       realIpFrom: [],
+      compress: ["br", "gzip"],
+      compressTypes: expect.arrayContaining(["text/*", "application/json", "application/*+xml", "image/svg+xml"]),
+      compressMinLength: 512,
     });
   });
 
@@ -83,7 +86,39 @@ describe("[serve]", () => {
         expect.objectContaining({ text: "10.0.0.0/8", bits: 104 }),
         expect.objectContaining({ text: "2001:db8::/32", bits: 32 }),
       ],
+      compress: ["br", "gzip"],
+      compressTypes: expect.any(Array),
+      compressMinLength: 512,
     });
+  });
+
+  it("compress: a list in order of preference, true for the default, false or [] for none", () => {
+    const serve = (lines: string) => loadConfig(`[serve]\n${lines}\n` + up('"127.0.0.1:9000"'), "s.toml", undefined, "server").serve;
+    expect(serve('compress = ["gzip"]\ncompress_types = ["text/html", "Application/*+JSON"]\ncompress_min_length = "1k"')).toMatchObject({
+      compress: ["gzip"],
+      compressTypes: ["text/html", "application/*+json"],
+      compressMinLength: 1024,
+    });
+    expect(serve("compress = true").compress).toEqual(["br", "gzip"]);
+    expect(serve("compress = false").compress).toEqual([]);
+    expect(serve("compress = []").compress).toEqual([]);
+    expect(serve('metrics_listen = "127.0.0.1:9145"').metricsListen).toEqual({ host: "127.0.0.1", port: 9145 });
+    expect(serve('metrics_listen = "[::1]:9145"').metricsListen).toEqual({ host: "::1", port: 9145 });
+  });
+
+  it.each([
+    ['compress = ["zstd"]', "one of br, gzip"],
+    ['compress = ["gzip", "gzip"]', "each once"],
+    ['compress = "gzip"', 'a list of codings in order of preference'],
+    ['gzip = true', 'edgepass calls this "compress"'],
+    ['gzip_types = ["text/css"]', "compress_types"],
+    ['compress_types = ["html"]', "a list of media types"],
+    ['compress_min_length = "big"', "serve.compress_min_length"],
+    ['metrics_listen = "9145"', '"127.0.0.1:9145"'],
+    ['metrics_listen = "127.0.0.1:0"', '"127.0.0.1:9145"'],
+    ['metrics = "/metrics"', "metrics_listen"],
+  ])("%s is refused, naming %s", (line, says) => {
+    expect(messageOf(() => loadConfig(`[serve]\n${line}\n` + up('"127.0.0.1:9000"'), "s.toml", undefined, "server"))).toContain(says);
   });
 
   it.each([
@@ -110,5 +145,19 @@ describe("[serve]", () => {
     ['tls = { ssl_certificate = "c.pem", key = "k.pem" }', '"cert"'],
   ])("%s is refused, naming %s", (line, says) => {
     expect(messageOf(() => loadConfig(`[serve]\n${line}\n` + up('"127.0.0.1:9000"'), "s.toml", "/srv", "server"))).toContain(says);
+  });
+});
+
+describe("[assets] on the plain server host", () => {
+  it("r2 is refused there (a Worker binding), saying the directory serves new files itself", () => {
+    const t = `[assets]\ndirectory = "public"\nr2 = "UPLOADS"\n` + up('"127.0.0.1:9000"');
+    expect(loadConfig(t, "s.toml", "/srv", "edge").assets?.r2).toBe("UPLOADS");
+    expect(messageOf(() => loadConfig(t, "s.toml", "/srv", "server"))).toContain("served from the directory itself");
+  });
+});
+
+describe("[listen]", () => {
+  it("is refused, pointing at [serve] (where tls and the listener's settings live)", () => {
+    expect(messageOf(() => loadConfig(`[listen]\ntls = { cert = "c.pem", key = "k.pem" }\n` + up('"127.0.0.1:9000"'), "s.toml", "/srv", "server"))).toContain('edgepass calls this "serve"');
   });
 });

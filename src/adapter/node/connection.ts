@@ -27,6 +27,15 @@ export interface ConnectionDeps {
    *  then), false while a request is read, handled or answered. */
   idle: (idle: boolean) => void;
   sink?: LogSink;
+  /** Told of each request read (`started`) and answered, with the bytes each way since the
+   *  last answer on this connection (metrics). */
+  observe?: Observer;
+}
+
+export interface Observer {
+  started(): void;
+  /** `request` null: the head could not be read (400, 408, 431…). */
+  answered(request: Request | null, status: number, bytesIn: number, bytesOut: number): void;
 }
 
 export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): Promise<void> {
@@ -35,6 +44,13 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
   sock.on("error", () => {}); // a reset is the end of the connection, handled as EOF
   const reader = new ConnReader(sock);
   const local = { addr: sock.localAddress ?? "", port: sock.localPort ?? 0 };
+  let seenIn = 0;
+  let seenOut = 0;
+  const answered = (request: Request | null, status: number) => {
+    const [bytesIn, bytesOut] = [sock.bytesRead - seenIn, sock.bytesWritten - seenOut];
+    [seenIn, seenOut] = [sock.bytesRead, sock.bytesWritten];
+    deps.observe?.answered(request, status, bytesIn, bytesOut);
+  };
   for (let first = true; !sock.destroyed; first = false) {
     if (reader.buf.length === 0) {
       if (deps.draining()) break;
@@ -50,9 +66,12 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     const head = await readHead(reader, codec, s);
     if (head === "eof") break;
     if (head instanceof GatewayError) {
+      deps.observe?.started();
       await writeResponse(sock, errorResponse(head, requestId, log), { method: "GET", version: 11, keepAlive: false, sendTimeoutMs: s.sendTimeoutMs, log });
+      answered(null, head.status);
       break;
     }
+    deps.observe?.started();
     reader.take(head.bodyOffset);
     const state: BodyState = { complete: head.framing.kind === "none", failure: null };
     let body: ReadableStream<Uint8Array> | null = null;
@@ -96,8 +115,11 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       res = errorResponse(state.failure, requestId, log);
     }
     const keep = head.keepAlive && !deps.draining();
-    const whole = await writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log });
+    const acceptEncoding = head.headers.filter(([k]) => k.toLowerCase() === "accept-encoding").map(([, v]) => v).join(", ") || null;
+    const compress = { settings: s, acceptEncoding };
+    const whole = await writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log, compress });
     sock.off("close", onClose);
+    answered(request instanceof GatewayError ? null : request, res.status);
     if (!whole || !keep) break;
     if (!state.complete) {
       // The gateway answered without reading the whole body (a 404, a 413): the next request

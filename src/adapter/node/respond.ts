@@ -9,15 +9,23 @@ import { declaredChunks } from "../../core/declared-length.js";
 import { httpDate } from "../../edge/headers.js";
 import type { ClientResponse, Respond } from "../../core/respond.js";
 import type { Logger } from "../../core/log.js";
+import type { CompressSettings } from "../../edge/compress.js";
+import { compressed } from "./compress.js";
 import { writeAll } from "./socket-streams.js";
 
 // The gateway hands back a Response (core/gateway.ts); the writer needs what Respond was told
-// (length, coding), so the Response is only a key to it.
-const told = new WeakMap<Response, ClientResponse>();
+// (length, coding), so the Response is only a key to it. The body stream is a key too: a route's
+// header policy (core/finish.ts) wraps the Response in a new one around the same stream.
+const told = new WeakMap<Response | ReadableStream<Uint8Array>, ClientResponse>();
+
+/** Statuses a Response cannot be built with a body for (Fetch standard, "null body status"). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 export const respondNode: Respond = (r) => {
-  const res = new Response(null, { status: r.status, statusText: r.statusText, headers: r.headers });
+  const body = NULL_BODY.has(r.status) ? null : r.body;
+  const res = new Response(body, { status: r.status, statusText: r.statusText, headers: r.headers });
   told.set(res, r);
+  if (body) told.set(body, r);
   return res;
 };
 
@@ -28,6 +36,8 @@ export interface WriteOptions {
   keepAlive: boolean;
   sendTimeoutMs: number;
   log: Logger;
+  /** [serve] compress and its settings, with the client's Accept-Encoding; absent: as is. */
+  compress?: { settings: CompressSettings; acceptEncoding: string | null };
 }
 
 /** Framing fields are ours to set; these from the gateway or origin are replaced. */
@@ -36,7 +46,8 @@ const OURS = new Set(["content-length", "transfer-encoding", "connection", "keep
 /** Writes `res`; resolves true when the message went out whole and the connection may carry
  *  another (false: it was cut, or must close). */
 export async function writeResponse(sock: net.Socket, res: Response, o: WriteOptions): Promise<boolean> {
-  const r = told.get(res) ?? (await ownResponse(res));
+  let r = clientResponse(res) ?? (await ownResponse(res));
+  if (o.compress) r = compressed(r, o.method, o.compress.acceptEncoding, o.compress.settings);
   const noBody = o.method === "HEAD" || r.status === 204 || r.status === 304 || r.status < 200;
   let keepAlive = o.keepAlive;
   let framing: "length" | "chunked" | "close" | "none";
@@ -101,8 +112,21 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
   }
 }
 
-/** A Response the gateway made itself (error pages, statistics): small, so it is read whole and
- *  sent with its length. */
+/** What the writer knows of `res`: what Respond was told (under the route's headers, when the
+ *  policy rewrapped it), or, for a file (static.ts, error pages, X-Accel-Redirect), the length
+ *  its Content-Length declares, so the file streams from disk with that length on the wire. */
+function clientResponse(res: Response): ClientResponse | null {
+  const direct = told.get(res);
+  if (direct) return direct;
+  const byBody = res.body ? told.get(res.body) : undefined;
+  if (byBody) return { ...byBody, status: res.status, statusText: res.statusText, headers: res.headers };
+  const cl = res.headers.get("content-length");
+  if (cl === null || !/^\d{1,15}$/.test(cl)) return null;
+  return { status: res.status, statusText: res.statusText, headers: res.headers, body: res.body, length: Number(cl), encoded: res.headers.has("content-encoding") };
+}
+
+/** A Response the gateway made itself with no declared length (its errors, statistics):
+ *  small, so it is read whole and sent with its length. */
 async function ownResponse(res: Response): Promise<ClientResponse> {
   const bytes = res.body ? new Uint8Array(await res.arrayBuffer()) : null;
   const body = bytes && bytes.byteLength > 0 ? new Blob([bytes]).stream() : null;

@@ -1,6 +1,7 @@
 // `edgepass serve`'s server: the one composition (core/compose.ts) with the Node pieces — the
 // node:net dial, the socket response writer, and the pools (src/pool) held in this process,
 // where connections outlive requests without a Durable Object to keep them.
+import type http from "node:http";
 import net from "node:net";
 import tls from "node:tls";
 import { createCodec } from "../../codec/index.js";
@@ -10,13 +11,18 @@ import { gatewayBuilder } from "../../core/compose.js";
 import { errorResponse } from "../../core/error-response.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
+import { matchRoute } from "../../edge/locations.js";
+import { normalizePath } from "../../edge/script-path.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { HealthChecks, healthTimer } from "../../balance/health.js";
 import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js";
 import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { serveConnection } from "./connection.js";
 import { dialNode } from "./dial.js";
+import { diskStore } from "./disk-store.js";
 import { Generations } from "./generations.js";
+import { listenMetrics } from "./metrics-listener.js";
+import { renderMetrics, ServeMetrics, type Sample } from "./metrics.js";
 import { respondNode } from "./respond.js";
 import { readTlsFiles } from "./tls-files.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
@@ -29,6 +35,8 @@ export interface ServeOptions {
   host: string;
   port: number;
   sink?: LogSink;
+  /** Open [serve] metrics_listen here (false: a worker process, whose primary opens it). */
+  metricsListener?: boolean;
 }
 
 export interface RunningServer {
@@ -40,6 +48,10 @@ export interface RunningServer {
    *  gateway they started on, whose pools close after them. Returns the validation error
    *  (the running config is kept) or null. */
   reload(configText: string, configSource: string): GatewayError | null;
+  /** This process's metrics (for a primary that renders its workers'). */
+  metricsSamples(): Sample[];
+  /** "http://host:port/metrics" when this process opened the metrics listener. */
+  metricsUrl: string | null;
   /** Stops accepting, lets requests in flight finish within drain_timeout, then closes the
    *  rest and the pools. */
   stop(): Promise<void>;
@@ -52,8 +64,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const build = (text: string, source: string) => {
     const pools = new PoolRegistry(o.sink);
     const built = gatewayBuilder(
-      () => ({
+      (config) => ({
         codec,
+        // [assets] from its directory on disk, looked at afresh on every request.
+        files: config.assets ? diskStore(config.assets.absoluteDirectory ?? config.assets.directory) : null,
         dial: dialNode,
         respond: respondNode,
         sink: o.sink,
@@ -79,6 +93,17 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const gens = new Generations(first.gen);
   const scheme = first.tls ? "https" : "http";
 
+  const metrics = new ServeMetrics();
+  // The route label: the route the request's path matches (before try_files), or what it was.
+  const routeOf = (request: Request | null): string => {
+    if (!request) return "(unparsed)";
+    const config = gens.current.config;
+    const pathname = new URL(request.url).pathname;
+    if (config.gateway.adminPath && pathname === config.gateway.adminPath) return "(admin)";
+    const norm = normalizePath(pathname);
+    if ("error" in norm) return "(bad path)";
+    return matchRoute(config.routes, norm.path)?.match ?? "(no route)";
+  };
   let draining = false;
   const sockets = new Set<net.Socket>();
   const idle = new Set<net.Socket>();
@@ -90,7 +115,16 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   };
   const onConnection = (sock: net.Socket) => {
     sockets.add(sock);
+    metrics.connectionsOpen++;
+    metrics.connectionsTotal++;
     void serveConnection(sock, {
+      observe: {
+        started: () => metrics.inFlight++,
+        answered: (request, status, bytesIn, bytesOut) => {
+          metrics.inFlight--;
+          metrics.answered(routeOf(request), status, bytesIn, bytesOut);
+        },
+      },
       codec,
       scheme,
       settings: gens.current.config.serve,
@@ -114,6 +148,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     })
       .catch((e) => requestLogger("-", o.sink).log("error", "connection_failed", { detail: e instanceof Error ? e.stack : String(e) }))
       .finally(() => {
+        metrics.connectionsOpen--;
         sock.destroy();
         release(sock);
         sockets.delete(sock);
@@ -141,15 +176,30 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   });
   const addr = server.address() as net.AddressInfo;
   const origin = `${scheme}://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  const metricsSamples = () => metrics.samples(gens.current.pools.stats());
+  const metricsAt = o.metricsListener === false ? undefined : first.gen.config.serve.metricsListen;
+  let metricsServer: http.Server | null = null;
+  try {
+    if (metricsAt) metricsServer = await listenMetrics(metricsAt, () => renderMetrics(metricsSamples()));
+  } catch (e) {
+    server.close();
+    gens.dispose();
+    throw e;
+  }
 
   return {
     origin,
     get config() {
       return gens.current.config;
     },
+    metricsSamples,
+    metricsUrl: metricsAt ? `http://${metricsAt.host.includes(":") ? `[${metricsAt.host}]` : metricsAt.host}:${metricsAt.port}/metrics` : null,
     reload: (text, source) => {
       const next = build(text, source);
       if (next instanceof GatewayError) return next;
+      if (JSON.stringify(next.gen.config.serve.metricsListen) !== JSON.stringify(first.gen.config.serve.metricsListen)) {
+        return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] metrics_listen cannot be changed by a reload; restart edgepass serve for that`);
+      }
       if (!next.tls !== !first.tls) {
         next.gen.pools.dispose();
         return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] tls cannot be turned ${next.tls ? "on" : "off"} by a reload; restart edgepass serve for that`);
@@ -169,6 +219,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       for (const s of sockets) s.destroy();
       for (const s of raw) s.destroy();
       await closed;
+      await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
       gens.dispose();
     },
   };

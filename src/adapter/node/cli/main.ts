@@ -9,10 +9,11 @@ const USAGE = `usage:
       its config. Nothing starts when FILE is invalid. [assets] files are read from disk on
       every request (--files disk, the default: files added while running are served), or
       through Workers Static Assets as deployed (--files assets: a snapshot taken at start).
-  edgepass serve --config FILE [--port N] [--host H]
+  edgepass serve --config FILE [--port N] [--host H] [--workers N|auto]
       Validate FILE, then serve it from this process: a plain Node HTTP/1.1 server (no
       workerd) that parses every request with the Wasm parser and keeps the upstream pools
-      in process. Unix-socket upstreams ("unix:/run/php/php-fpm.sock") work here.
+      in process. Unix-socket upstreams ("unix:/run/php/php-fpm.sock") work here. With
+      --workers, that many processes share the port (auto: one per core).
   edgepass demo [--port N] [--host H]
       Start a built-in FastCGI demo app (no PHP needed) and the gateway in front of it.
   edgepass inspect FILE [--protocol P] [--as SIDE] [--format F]
@@ -29,6 +30,7 @@ options:
       --host H        address to listen on (default 127.0.0.1)
       --files MODE    where dev serves [assets] from: disk (default) or assets
       --inspector-port N  workerd's V8 inspector on 127.0.0.1:N (DevTools: heap, profiles)
+      --workers N     serve: worker processes sharing the port (default 1; auto: one per core)
   -h, --help          show this help
 `;
 

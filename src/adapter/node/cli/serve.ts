@@ -2,34 +2,51 @@
 // host, then serve it from this process until SIGINT or SIGTERM (which drains first). SIGHUP
 // reads FILE again: a config that validates serves new requests, one that does not is refused
 // on stderr and the running one kept.
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { GatewayError } from "../../../core/errors.js";
 import { startServer, type RunningServer } from "../server.js";
 import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, readValidConfig, UsageError } from "./args.js";
 import { serveUntilSignal } from "./until-signal.js";
+import { parseWorkers, runPrimary, type WorkerMessage } from "./workers.js";
 
 export async function serve(argv: string[]): Promise<number | "help"> {
-  const flags = parseFlags(argv, { ...listenOptions, config: { type: "string", short: "c" } });
+  const flags = parseFlags(argv, { ...listenOptions, config: { type: "string", short: "c" }, workers: { type: "string" } });
   if (flags.help) return "help";
   if (flags.config === undefined) throw new UsageError("serve needs --config FILE");
   const port = parsePort(flags.port);
   const host = parseHost(flags.host);
   const file = flags.config;
+  const isWorker = cluster.isWorker && process.env.EDGEPASS_SERVE_WORKER === "1";
+  const workers = parseWorkers(flags.workers);
 
   const text = readValidConfig(file, "server");
   if (text === null) return EXIT_USAGE;
+  if (!isWorker && workers > 1) return runPrimary(file, text, workers);
+  const tell = (m: WorkerMessage) => isWorker && process.send?.(m);
 
   let server: RunningServer;
   try {
-    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port });
+    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port, metricsListener: !isWorker });
   } catch (err) {
     // What only starting can find (a [serve] tls file that cannot be read) is a config error.
     if (!(err instanceof GatewayError)) throw err;
     process.stderr.write(`${err.message}\n`);
+    tell({ edgepass: "start-failed", exitCode: EXIT_USAGE });
     return EXIT_USAGE;
   }
-  process.stdout.write(`edgepass: listening on ${server.origin} (config ${file}, edgepass serve)\n`);
+  if (isWorker) {
+    tell({ edgepass: "listening", origin: server.origin });
+    process.on("message", (m: WorkerMessage) => {
+      if (m?.edgepass === "metrics?") tell({ edgepass: "metrics", id: m.id, samples: server.metricsSamples() });
+    });
+    // The primary is gone (killed without a chance to stop us): drain and exit too.
+    process.on("disconnect", () => process.kill(process.pid, "SIGTERM"));
+  } else {
+    process.stdout.write(`edgepass: listening on ${server.origin} (config ${file}, edgepass serve)\n`);
+    if (server.metricsUrl) process.stdout.write(`edgepass: metrics on ${server.metricsUrl}\n`);
+  }
   const reload = () => {
     let next: string;
     try {

@@ -1,0 +1,138 @@
+// `edgepass serve --workers N`: a primary process that forks N workers (node:cluster; Node 20
+// has no reusePort), each a whole `edgepass serve` sharing the listening socket, so every core
+// answers requests. The primary forwards SIGHUP (each worker reloads the config) and SIGTERM or
+// SIGINT (each drains and exits), starts a new worker when one dies, and opens the metrics
+// listener itself, asking every worker for its numbers and labelling them with its pid.
+import cluster, { type Worker } from "node:cluster";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+import { loadConfig } from "../../../config/load.js";
+import { listenMetrics } from "../metrics-listener.js";
+import { renderMetrics, type Sample } from "../metrics.js";
+import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.js";
+
+/** Messages between the primary and its workers. */
+export type WorkerMessage =
+  | { edgepass: "listening"; origin: string }
+  | { edgepass: "start-failed"; exitCode: number }
+  | { edgepass: "metrics?"; id: number }
+  | { edgepass: "metrics"; id: number; samples: Sample[] };
+
+export function parseWorkers(value: string | undefined): number {
+  if (value === undefined) return 1;
+  if (value === "auto") return availableParallelism();
+  if (!/^\d{1,3}$/.test(value) || Number(value) < 1) throw new UsageError(`--workers expects a number of processes (1 or more) or "auto", got "${value}"`);
+  return Number(value);
+}
+
+/** Runs the primary until SIGTERM/SIGINT has drained every worker; returns the exit code. */
+export async function runPrimary(file: string, text: string, count: number): Promise<number> {
+  const config = loadConfig(text, file, path.dirname(path.resolve(file)), "server");
+  let stopping = false;
+  let started = 0;
+  let announced = false;
+  const workers = new Set<Worker>();
+  let restarts = 0;
+  let exitCode = 0;
+  let done!: () => void;
+  const allGone = new Promise<void>((r) => (done = r));
+
+  const fork = () => {
+    const w = cluster.fork({ EDGEPASS_SERVE_WORKER: "1" });
+    workers.add(w);
+    let listening = false;
+    w.on("message", (m: WorkerMessage) => {
+      if (m?.edgepass === "listening" && !listening) {
+        listening = true;
+        started++;
+        if (!announced && started === count) {
+          announced = true;
+          process.stdout.write(`edgepass: listening on ${m.origin} (config ${file}, edgepass serve, ${count} workers, primary pid ${process.pid})\n`);
+        }
+      } else if (m?.edgepass === "start-failed") {
+        // The config or its files are wrong: every new worker would fail the same way.
+        exitCode = m.exitCode;
+        stop();
+      }
+    });
+    w.on("exit", (code, signal) => {
+      workers.delete(w);
+      if (stopping) {
+        if (workers.size === 0) done();
+        return;
+      }
+      if (!listening) {
+        process.stderr.write(`edgepass: worker ${w.process.pid} exited (${signal ?? code}) before listening; stopping\n`);
+        exitCode = EXIT_FAILURE;
+        stop();
+        return;
+      }
+      restarts++;
+      process.stderr.write(`edgepass: worker ${w.process.pid} exited (${signal ?? code}); starting another\n`);
+      fork();
+    });
+  };
+
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    for (const w of workers) w.process.kill("SIGTERM");
+    if (workers.size === 0) done();
+  };
+
+  let nextId = 0;
+  const collect = (): Promise<Sample[]> => {
+    const id = ++nextId;
+    const asked = [...workers].filter((w) => w.isConnected());
+    return new Promise((resolve) => {
+      const out: Sample[] = [{ name: "edgepass_worker_restarts_total", labels: { pid: String(process.pid) }, value: restarts }];
+      let waiting = asked.length;
+      const finish = () => {
+        clearTimeout(timer);
+        for (const w of asked) w.off("message", on);
+        resolve(out);
+      };
+      const on = function (this: Worker, m: WorkerMessage) {
+        if (m?.edgepass !== "metrics" || m.id !== id) return;
+        const pid = String(this.process.pid);
+        for (const s of m.samples) out.push({ ...s, labels: { ...s.labels, pid } });
+        if (--waiting === 0) finish();
+      };
+      // A worker that does not answer (stuck, or dying) is left out rather than stalling the scrape.
+      const timer = setTimeout(finish, 2_000);
+      for (const w of asked) {
+        w.on("message", on);
+        w.send({ edgepass: "metrics?", id } satisfies WorkerMessage);
+      }
+      if (waiting === 0) finish();
+    });
+  };
+
+  const metricsAt = config.serve.metricsListen;
+  let metrics: Awaited<ReturnType<typeof listenMetrics>> | null = null;
+  try {
+    if (metricsAt) metrics = await listenMetrics(metricsAt, async () => renderMetrics(await collect()));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+
+  const onHup = () => {
+    for (const w of workers) w.process.kill("SIGHUP");
+  };
+  const onStop = (sig: NodeJS.Signals) => {
+    process.stderr.write(`edgepass: ${sig}, stopping ${workers.size} workers\n`);
+    stop();
+  };
+  process.on("SIGHUP", onHup);
+  process.on("SIGINT", onStop);
+  process.on("SIGTERM", onStop);
+  for (let i = 0; i < count; i++) fork();
+  if (metricsAt) process.stdout.write(`edgepass: metrics on http://${metricsAt.host.includes(":") ? `[${metricsAt.host}]` : metricsAt.host}:${metricsAt.port}/metrics\n`);
+  await allGone;
+  process.off("SIGHUP", onHup);
+  process.off("SIGINT", onStop);
+  process.off("SIGTERM", onStop);
+  await new Promise<void>((r) => (metrics ? metrics.close(() => r()) : r()));
+  return exitCode;
+}

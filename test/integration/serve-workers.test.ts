@@ -1,0 +1,117 @@
+// `edgepass serve --workers 2`: two processes share the port and both answer (the metrics,
+// collected by the primary, carry each worker's pid); SIGHUP reaches both; a worker killed
+// with SIGKILL is replaced; SIGTERM ends the primary and every worker, none left behind.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../helpers/php-fpm.js";
+import { edgepass, waitFor, type Run } from "../helpers/process.js";
+import { rawRequest } from "../helpers/raw-http.js";
+
+let run: Run | undefined;
+const dir = mkdtempSync(path.join(tmpdir(), "edgepass-workers-"));
+
+afterAll(async () => {
+  if (run && run.child.exitCode === null) {
+    run.child.kill("SIGKILL");
+    await run.exit;
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const toml = (metricsPort: number, text: string) => `
+[serve]
+metrics_listen = "127.0.0.1:${metricsPort}"
+
+[[routes]]
+match = "/"
+return = "200 ${text}"
+`;
+
+const scrape = (url: string) =>
+  new Promise<string>((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve(body));
+      })
+      .on("error", reject);
+  });
+
+/** pid → requests answered, from the exposition's edgepass_requests_total samples. */
+function requestsByPid(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^edgepass_requests_total\{[^}]*pid="(\d+)"[^}]*\} (\d+)$/gm)) out.set(m[1], (out.get(m[1]) ?? 0) + Number(m[2]));
+  return out;
+}
+const workerPids = (text: string) => new Set([...text.matchAll(/^edgepass_connections_total\{pid="(\d+)"\} \d+$/gm)].map((m) => m[1]));
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 45_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr: ${run?.stderr}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe("edgepass serve --workers 2", () => {
+  it("both workers answer, reload on SIGHUP, a killed worker is replaced, SIGTERM leaves no process", async () => {
+    const metricsPort = await freePort();
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    writeFileSync(path.join(dir, "site.toml"), toml(metricsPort, "first"));
+    run = edgepass(["serve", "--config", "site.toml", "--port", "0", "--workers", "2"], dir);
+    const [, base, primary] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+) \(config site\.toml, edgepass serve, 2 workers, primary pid (\d+)\)/, 90_000);
+    expect(Number(primary)).toBe(run.child.pid);
+
+    for (let i = 0; i < 10; i++) {
+      const r = await rawRequest(base!, { path: "/" });
+      expect(r.status).toBe(200);
+      expect(r.body.toString()).toBe("first");
+    }
+    const first = await scrape(metricsUrl);
+    const counts = requestsByPid(first);
+    expect(counts.size).toBe(2);
+    expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(10);
+    for (const [pid, n] of counts) {
+      expect(pid).not.toBe(primary);
+      expect(n).toBeGreaterThan(0);
+    }
+    const pids = [...counts.keys()].map(Number);
+
+    // SIGHUP to the primary reaches both workers.
+    writeFileSync(path.join(dir, "site.toml"), toml(metricsPort, "second"));
+    run.child.kill("SIGHUP");
+    await until("both workers to reload", async () => ((run!.stdout.match(/reloaded config/g) ?? []).length >= 2 ? true : undefined));
+    for (let i = 0; i < 4; i++) expect((await rawRequest(base!, { path: "/" })).body.toString()).toBe("second");
+
+    // A worker that dies is replaced; requests go on being answered.
+    process.kill(pids[0], "SIGKILL");
+    await until("a replacement worker", async () => {
+      const now = workerPids(await scrape(metricsUrl));
+      return now.size === 2 && !now.has(String(pids[0])) ? now : undefined;
+    });
+    expect(run.stderr).toContain(`worker ${pids[0]} exited (SIGKILL); starting another`);
+    const current = [...workerPids(await scrape(metricsUrl))].map(Number);
+    for (let i = 0; i < 4; i++) expect((await rawRequest(base!, { path: "/" })).status).toBe(200);
+    expect(await scrape(metricsUrl)).toMatch(/^edgepass_worker_restarts_total\{pid="\d+"\} 1$/m);
+
+    run.child.kill("SIGTERM");
+    expect(await run.exit).toBe(0);
+    for (const pid of [...current, ...pids, run.child.pid!]) {
+      await until(`pid ${pid} to be gone`, async () => (alive(pid) ? undefined : true), 15_000);
+    }
+  });
+});
