@@ -6,10 +6,12 @@ import { parseLocationMatch } from "../edge/locations.js";
 import { isOwnedParam } from "../edge/owned-params.js";
 import { Checker, CONTROL_RE, isTable, type Table } from "./checker.js";
 import { pcreOnlySyntax } from "./pcre.js";
+import { checkAuthorizerShape } from "./authorizer.js";
 
 const ROUTE_KEYS = [
   "match", "upstream", "root", "index", "split", "script", "params",
   "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static",
+  "authorizer",
 ] as const;
 /** params a route may set although the gateway has a value of its own: WordPress offers pretty
  *  permalinks only when SERVER_SOFTWARE names nginx or Apache (wp-includes/vars.php). */
@@ -98,6 +100,7 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
     gzipStatic: t.gzip_static === undefined ? true : checkBool(c, [...at, "gzip_static"], t.gzip_static),
   };
   if (regex) route.regex = regex;
+  if (t.authorizer !== undefined) route.authorizer = checkAuthorizerShape(c, [...at, "authorizer"], t.authorizer);
   if (t.return !== undefined) route.return = checkReturn(c, [...at, "return"], t.return);
   if (t.error_pages !== undefined) route.errorPages = checkErrorPages(c, [...at, "error_pages"], t.error_pages);
   if (t.expires !== undefined) {

@@ -17,10 +17,12 @@ import { prepareBody } from "./body.js";
 import { cgiEnv, type ClientInfo } from "./cgi-env.js";
 import { drainUnread } from "./drain.js";
 import { errorResponse } from "./error-response.js";
-import { Codes, GatewayError } from "./errors.js";
+import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
-import { plainRespond, toClient, type Respond } from "./respond.js";
+import { plainRespond, toClient, type ClientResponse, type Respond } from "./respond.js";
+import { countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
+import { authorize } from "./authorizer.js";
 import type { Dial } from "./transport.js";
 import { encodePath } from "../edge/uri.js";
 
@@ -40,6 +42,9 @@ export interface GatewayDeps {
   files?: FileStore | null;
   /** Writes the client's response the host's way (lengths kept, encoded bodies untouched). */
   respond?: Respond;
+  /** What `respond` was told for a Response it made, where the Response alone does not say
+   *  (the Node host); absent or null: read from the Response. */
+  unwrap?: (res: Response) => ClientResponse | null;
 }
 
 export interface RequestInfo extends ClientInfo {
@@ -52,6 +57,9 @@ export interface RequestInfo extends ClientInfo {
   /** The client's own Accept-Encoding where the platform replaced the header (Cloudflare:
    *  request.cf.clientAcceptEncoding); absent: the request's header is the client's. */
   acceptEncoding?: string | null;
+  /** Parameters a front gateway's authorizer granted (Variable-* headers), for the pool
+   *  object to pass on. */
+  authorized?: Array<[string, string]>;
 }
 
 export type Gateway = (request: Request, info?: RequestInfo) => Promise<Response>;
@@ -60,16 +68,44 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config, codec, dial } = deps;
   const site: Site = { config, files: deps.files ?? null, exclude: excludeMatcher(config.assets?.exclude ?? []) };
   return async (request, info = {}) => {
-    const requestId = info.requestId ?? randomId();
+    const start = performance.now();
+    // A pool object serves a request its front already named; the front keeps a valid id
+    // the client sent, else the platform's (cf-ray, the Node connection's), else a new one.
+    const requestId = info.dispatched ? (info.requestId ?? randomId()) : (validRequestId(request.headers.get("x-request-id")) ?? info.requestId ?? randomId());
     const log = requestLogger(requestId, deps.sink);
     const url = new URL(request.url);
+    const record = newRecord(requestId, request.method, url.pathname);
     const state: DispatchState = {
       acceptEncoding: info.acceptEncoding !== undefined ? info.acceptEncoding : request.headers.get("accept-encoding"),
       vars: requestVars(request, url, config.gateway.serverName),
     };
     const fin: FinishContext = { site, request, state, requestId, log };
-    // A request a front gateway already dispatched is only forwarded; the front finishes it.
-    const finished = info.dispatched ? (r: Response) => r : (r: Response, fromOrigin: boolean) => finish(fin, r, fromOrigin);
+    const done = async (r: Response, fromOrigin: boolean): Promise<Response> => {
+      record.route ??= state.route?.match;
+      // A front gateway dispatched this request and writes its line; it hears what was
+      // learned here (server, connect time, retries) in a header it removes.
+      if (info.dispatched) {
+        // The gateway's own answer states its length for the hop, like a proxied one.
+        const own = fromOrigin ? r : (deps.respond ?? plainRespond)(await ownClientResponse(r, false));
+        return withHeader(own, RECORD_HEADER, hopRecord(record));
+      }
+      return meter(await finish(fin, r, fromOrigin), fromOrigin);
+    };
+    const meter = async (res: Response, fromOrigin: boolean): Promise<Response> => {
+      record.status = res.status;
+      record.from ??= fromOrigin ? "origin" : "gateway";
+      const c = deps.unwrap?.(res) ?? (await ownClientResponse(res, fromOrigin));
+      const headers = new Headers(c.headers);
+      headers.set("x-request-id", requestId);
+      if (config.gateway.serverTiming) headers.set("server-timing", serverTiming(record));
+      const end = () => {
+        record.total_ms = since(start);
+        if (config.gateway.log === "json") writeRecord(log, record);
+      };
+      const body = c.body ? countingStream(c.body, (n) => (record.bytes_out += n), end) : null;
+      if (!body) end();
+      return (deps.respond ?? plainRespond)({ ...c, headers, body });
+    };
     try {
       const norm = normalizePath(url.pathname);
       if ("error" in norm) throw new GatewayError(norm.error, 400, norm.message);
@@ -79,77 +115,126 @@ export function createGateway(deps: GatewayDeps): Gateway {
         const d = info.dispatched;
         const route = matchRoute(config.routes, d.path);
         if (!route || route.upstream === undefined) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${d.path}.`);
+        state.route = route;
         plan = { route, ...d };
       } else {
         plan = await dispatch(site, request, state);
       }
-      if (plan instanceof Response) {
-        log.log("info", "response", { method: request.method, path: state.vars.uri, route: state.route?.match, status: plan.status, from: "gateway" });
-        return await finished(plan, false);
-      }
+      if (plan instanceof Response) return await done(plan, false);
       const route = plan.route;
       const split = splitScript(route, plan.path);
       if ("error" in split) throw new GatewayError(split.error, 400, split.message);
       const upstream = config.upstreams[route.upstream!];
+      record.upstream = upstream.name;
+      // The origin must see what the client accepts, not the platform's rewrite of it, or it
+      // sends codings the client cannot read; and the request id this line carries.
+      const headers: Array<[string, string]> = [];
+      request.headers.forEach((v, k) => {
+        if (k !== "accept-encoding" && k !== "x-request-id") headers.push([k, v]);
+      });
+      if (state.acceptEncoding) headers.push(["accept-encoding", state.acceptEncoding]);
+      headers.push(["x-request-id", requestId]);
+      // HTTP/1.1 requests always carry Host; a Request built in code may not. Apps need it.
+      if (!request.headers.has("host")) headers.push(["host", url.host]);
+      const cgiFor = (contentLength: number | null) =>
+        cgiEnv({
+          method: request.method,
+          url,
+          path: plan.path,
+          query: plan.query,
+          split,
+          route,
+          contentType: request.headers.get("content-type"),
+          contentLength,
+          protocol: info.protocol ?? "HTTP/1.1",
+          serverName: config.gateway.serverName || url.hostname,
+          client: info,
+          software: SOFTWARE,
+        });
+      const forwardReq = {
+        requestId,
+        log,
+        method: request.method,
+        // nginx passes the client's request line, or the URI try_files changed it to.
+        target: plan.rewritten ? encodePath(plan.path) + (plan.query ? `?${plan.query}` : "") : url.pathname + url.search,
+        scheme: url.protocol.slice(0, -1),
+        clientAddr: info.remoteAddr,
+        headers,
+        signal: request.signal,
+        record,
+      };
+      let granted = info.authorized ?? [];
+      if (route.authorizer && !info.dispatched) {
+        const verdict = await authorize(route.authorizer, { ...forwardReq, cgi: cgiFor(null) }, { settings: config.gateway, codec, dial }, config);
+        if ("deny" in verdict) {
+          await drainUnread(request.body);
+          record.from = "origin";
+          const denied = toClient(verdict.deny, state.acceptEncoding, route.authorizer.upstream, log);
+          return await done((deps.respond ?? plainRespond)(denied), true);
+        }
+        granted = verdict.allow;
+      }
       const dispatched = { path: plan.path, query: plan.query, rewritten: plan.rewritten };
-      const handed = deps.handOff?.(request, upstream, { ...info, requestId, dispatched });
-      if (handed) return await finished(await handed, true);
+      const handed = deps.handOff?.(request, upstream, { ...info, requestId, dispatched, authorized: granted });
+      if (handed) {
+        const res = await handed;
+        // The pool object's own error page is no answer from the origin.
+        const failed = res.headers.get("x-edgepass-error");
+        if (failed === null) record.first_byte_ms = since(start);
+        else Object.assign(record, { error: failed, from: "gateway" });
+        mergeHopRecord(record, res.headers);
+        return await done(res, failed === null);
+      }
       const exchange = deps.exchanges?.[upstream.protocol] ?? exchanges[upstream.protocol];
 
-      const body = await prepareBody(
+      const prepared = await prepareBody(
         request.body,
         request.headers.get("content-length"),
         config.gateway.maxBodyBuffer,
         exchange.needsLength(upstream),
       );
-      // The origin must see what the client accepts, not the platform's rewrite of it, or it
-      // sends codings the client cannot read.
-      const headers: Array<[string, string]> = [];
-      request.headers.forEach((v, k) => {
-        if (k !== "accept-encoding") headers.push([k, v]);
-      });
-      if (state.acceptEncoding) headers.push(["accept-encoding", state.acceptEncoding]);
-      // HTTP/1.1 requests always carry Host; a Request built in code may not. Apps need it.
-      if (!request.headers.has("host")) headers.push(["host", url.host]);
-      const cgi = cgiEnv({
-        method: request.method,
-        url,
-        path: plan.path,
-        query: plan.query,
-        split,
-        route,
-        contentType: request.headers.get("content-type"),
-        contentLength: body ? body.length : null,
-        protocol: info.protocol ?? "HTTP/1.1",
-        serverName: config.gateway.serverName || url.hostname,
-        client: info,
-        software: SOFTWARE,
-      });
+      const body = prepared && { ...prepared, stream: countingStream(prepared.stream, (n) => (record.bytes_in += n), () => {}) };
       const res = await exchange.forward(
-        {
-          requestId,
-          log,
-          method: request.method,
-          // nginx passes the client's request line, or the URI try_files changed it to.
-          target: plan.rewritten ? encodePath(plan.path) + (plan.query ? `?${plan.query}` : "") : url.pathname + url.search,
-          scheme: url.protocol.slice(0, -1),
-          clientAddr: info.remoteAddr,
-          headers,
-          body,
-          cgi,
-          signal: request.signal,
-        },
+        { ...forwardReq, body, cgi: [...cgiFor(body ? body.length : null), ...granted] },
         { upstream, settings: config.gateway, codec, dial },
       );
+      record.first_byte_ms = since(start);
       const client = toClient(res, state.acceptEncoding, upstream.name, log);
-      log.log("info", "response", { method: request.method, path: plan.path, route: route.match, status: res.status });
-      return await finished((deps.respond ?? plainRespond)(client), true);
+      return await done((deps.respond ?? plainRespond)(client), true);
     } catch (e) {
       // An unread body left behind would cost the client its connection (drain.ts).
       await drainUnread(request.body);
-      return await finished(errorResponse(e, requestId, log), false);
+      if (isGatewayError(e)) record.error = e.code;
+      return await done(errorResponse(e, requestId, log), false);
     }
   };
+}
+
+/** The response a gateway made or relayed, as the host's writer needs it: its declared
+ *  length kept; a small body of the gateway's own without one is measured, so it keeps a
+ *  Content-Length on the wire. */
+async function ownClientResponse(res: Response, fromOrigin: boolean): Promise<ClientResponse> {
+  const declared = res.headers.get("content-length");
+  let length = res.body && declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
+  let body = res.body;
+  if (body && length === null && !fromOrigin) {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    length = bytes.byteLength;
+    body = new Blob([bytes]).stream();
+  }
+  return { status: res.status, statusText: res.statusText, headers: res.headers, body, length, encoded: res.headers.has("content-encoding") };
+}
+
+/** `r` with one header set; a Response whose headers are immutable (a fetch's) is copied. */
+function withHeader(r: Response, name: string, value: string): Response {
+  try {
+    r.headers.set(name, value);
+    return r;
+  } catch {
+    const out = new Response(r.body, r);
+    out.headers.set(name, value);
+    return out;
+  }
 }
 
 /** A request id for hosts that have none from the platform (16 hex digits). */

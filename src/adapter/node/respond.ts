@@ -21,6 +21,9 @@ export const respondNode: Respond = (r) => {
   return res;
 };
 
+/** What respondNode was told for `res` (the gateway's unwrap). */
+export const toldFor = (res: Response): ClientResponse | null => told.get(res) ?? null;
+
 export interface WriteOptions {
   method: string;
   /** 10 or 11: an HTTP/1.0 client gets a close-delimited body instead of chunked. */

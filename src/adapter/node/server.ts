@@ -16,7 +16,7 @@ import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { serveConnection } from "./connection.js";
 import { dialNode } from "./dial.js";
 import { Generations } from "./generations.js";
-import { respondNode } from "./respond.js";
+import { respondNode, toldFor } from "./respond.js";
 import { readTlsFiles } from "./tls-files.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
 
@@ -55,6 +55,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         codec,
         dial: dialNode,
         respond: respondNode,
+        unwrap: toldFor,
         sink: o.sink,
         exchanges: { fastcgi: pooledFastcgiExchange(pools), http: pooledHttpExchange(pools) },
       }),
