@@ -24,6 +24,8 @@ describe("defaults", () => {
       serverName: "",
       adminPath: "",
       errorPages: {},
+      log: "json",
+      serverTiming: false,
     });
   });
 
@@ -113,6 +115,8 @@ describe("gateway settings", () => {
       serverName: "example.com",
       adminPath: "",
       errorPages: {},
+      log: "json",
+      serverTiming: false,
     });
   });
 });
