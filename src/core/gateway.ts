@@ -21,7 +21,7 @@ import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
 import { plainRespond, toClient, type ClientResponse, type Respond } from "./respond.js";
-import { countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
+import { byteCounter, countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
 import type { Dial } from "./transport.js";
 import { encodePath } from "../edge/uri.js";
@@ -193,7 +193,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
         config.gateway.maxBodyBuffer,
         exchange.needsLength(upstream),
       );
-      const body = prepared && { ...prepared, stream: countingStream(prepared.stream, (n) => (record.bytes_in += n), () => {}) };
+      // The platform's fetch() keeps a body's length only on the stream the platform made, so
+      // a body to a via = "fetch" origin is counted as declared; every other one as it flows.
+      const viaFetch = upstream.http?.via === "fetch";
+      if (prepared && viaFetch) record.bytes_in = prepared.length ?? 0;
+      const body = prepared && !viaFetch ? { ...prepared, stream: prepared.stream.pipeThrough(byteCounter((n) => (record.bytes_in += n))) } : prepared;
       const res = await exchange.forward(
         { ...forwardReq, body, cgi: [...cgiFor(body ? body.length : null), ...granted] },
         { upstream, settings: config.gateway, codec, dial },
