@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { linesLike, type LogLine } from "../helpers/log-lines.js";
 import { freePort, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startDev, startServe, type Dev } from "../helpers/process.js";
-import { rawRequest } from "../helpers/raw-http.js";
+import { rawExchange, rawRequest } from "../helpers/raw-http.js";
 
 let fpm: PhpFpm;
 let www: string;
@@ -187,6 +187,18 @@ for (const host of ["dev", "serve"] as const) {
       expect(res.status).toBe(404);
       expect(res.get("x-request-id")).toBe(`nf-${host}`);
       expect(await lineFor(dev, `nf-${host}`)).toMatchObject({ status: 404, error: "FILE_NOT_FOUND" });
+    });
+
+    // edgepass serve parses requests itself: one it refuses never reaches the gateway, and
+    // still gets its line.
+    if (host === "serve") it("a malformed request head: 400 with the id, and its line", async () => {
+      const { raw } = await rawExchange(dev.base, "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n");
+      const text = raw.toString("latin1");
+      expect(text).toMatch(/^HTTP\/1\.1 400 /);
+      const id = text.match(/\r\nx-request-id: ([0-9a-f]+)\r\n/)![1];
+      const l = await lineFor(dev, id);
+      expect(l).toMatchObject({ status: 400, from: "gateway", method: "-", bytes_out: Buffer.byteLength(text.slice(text.indexOf("\r\n\r\n") + 4)) });
+      expect(typeof l.error).toBe("string");
     });
 
     it("origin stderr is a JSON line with the request id; a forged line stays inside its value", async () => {

@@ -10,6 +10,7 @@ import { errorResponse } from "../../core/error-response.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { randomId, type RequestInfo } from "../../core/gateway.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
+import { newRecord, since, writeRecord } from "../../core/access-log.js";
 import { ConnReader } from "./conn-reader.js";
 import { requestBody, type BodyState } from "./request-body.js";
 import { writeResponse } from "./respond.js";
@@ -26,6 +27,8 @@ export interface ConnectionDeps {
    *  then), false while a request is read, handled or answered. */
   idle: (idle: boolean) => void;
   sink?: LogSink;
+  /** [gateway] log is on (the request line for requests refused before the gateway). */
+  requestLog: () => boolean;
 }
 
 export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): Promise<void> {
@@ -49,7 +52,13 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     const head = await readHead(reader, codec, s);
     if (head === "eof") break;
     if (head instanceof GatewayError) {
-      await writeResponse(sock, errorResponse(head, requestId, log), { method: "GET", version: 11, keepAlive: false, sendTimeoutMs: s.sendTimeoutMs, log });
+      // No request reached the gateway, which writes the request line; this one is written here.
+      const started = performance.now();
+      const res = errorResponse(head, requestId, log);
+      const bytes = (await res.clone().arrayBuffer()).byteLength;
+      await writeResponse(sock, res, { method: "GET", version: 11, keepAlive: false, sendTimeoutMs: s.sendTimeoutMs, log });
+      const record = { ...newRecord(requestId, "-", "-"), status: head.status, error: head.code, from: "gateway" as const, bytes_out: bytes, total_ms: since(started) };
+      if (deps.requestLog()) writeRecord(log, record);
       break;
     }
     reader.take(head.bodyOffset);

@@ -94,6 +94,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         } else idle.delete(sock);
       },
       sink: o.sink,
+      requestLog: () => gens.current.config.gateway.log === "json",
       handle: async (request, info) => {
         // A pipelined request follows its predecessor without an idle wait between them.
         release(sock);
