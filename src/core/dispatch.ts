@@ -4,6 +4,7 @@
 // 10), and a route without an upstream serves the file. What is left is a decision to forward:
 // the route and the URI (changed by try_files) the origin should see.
 import type { GatewayConfig, RouteConfig } from "../config/types.js";
+import type { RequestRecord } from "./access-log.js";
 import type { ExcludeMatcher } from "../edge/exclude.js";
 import type { FileStore } from "../edge/file-store.js";
 import { matchRoute } from "../edge/locations.js";
@@ -34,6 +35,8 @@ export interface DispatchState {
   vars: RequestVars;
   /** The client's own Accept-Encoding (see StaticRequest). */
   acceptEncoding: string | null;
+  /** The request's log line in the making: a limit that decides sets `limit` on it. */
+  record?: RequestRecord;
 }
 
 const MAX_INTERNAL_REDIRECTS = 10;

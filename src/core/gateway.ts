@@ -2,7 +2,8 @@
 // static files; dispatch.ts) → check the path → frame the body → forward through the
 // upstream's Exchange → stream the answer back → finish (X-Accel-Redirect, error pages, header
 // policy; finish.ts). Every failure becomes a status, a body that says what was wrong, and one
-// log line carrying the request id.
+// log line carrying the request id. Every request, answered by whoever, gets its X-Request-Id
+// back and one JSON line (access-log.ts) once the client's body has ended.
 import type { Codec } from "../codec/types.js";
 import type { GatewayConfig, UpstreamConfig } from "../config/types.js";
 import { excludeMatcher } from "../edge/exclude.js";
@@ -78,6 +79,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const state: DispatchState = {
       acceptEncoding: info.acceptEncoding !== undefined ? info.acceptEncoding : request.headers.get("accept-encoding"),
       vars: requestVars(request, url, config.gateway.serverName),
+      record,
     };
     const fin: FinishContext = { site, request, state, requestId, log };
     const done = async (r: Response, fromOrigin: boolean): Promise<Response> => {
