@@ -50,6 +50,14 @@ root = "${www}"
 script = "/reqid.php"
 
 [[routes]]
+match = "/hdr/"
+upstream = "php_direct"
+root = "${www}"
+script = "/reqid.php"
+add_headers = { "X-Policy" = "on" }
+hide_headers = ["Content-Type"]
+
+[[routes]]
 match = "/down/"
 upstream = "down"
 
@@ -135,6 +143,15 @@ for (const host of ["dev", "serve"] as const) {
       expect(l.bytes_out).toBe(res.body.length);
       expect(l.bytes_out).toBeGreaterThan(1000);
       ms(l.connect_ms);
+    });
+
+    it("a route's header policy changes the head of a proxied answer, not its body", async () => {
+      const res = await rawRequest(dev.base, { path: "/hdr/x", headers: { "x-request-id": `hdr-${host}` } });
+      expect(res.status).toBe(200);
+      expect(res.get("x-policy")).toBe("on");
+      expect(res.get("content-type")).toBeNull();
+      expect(res.body.toString()).toMatch(new RegExp(`^id=hdr-${host}\n${"r".repeat(1000)}\n$`));
+      expect((await lineFor(dev, `hdr-${host}`)).bytes_out).toBe(res.body.length);
     });
 
     it("an invalid client id is replaced, and the origin and the client see the replacement", async () => {

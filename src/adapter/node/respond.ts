@@ -17,7 +17,9 @@ const told = new WeakMap<Response, ClientResponse>();
 
 export const respondNode: Respond = (r) => {
   const res = new Response(null, { status: r.status, statusText: r.statusText, headers: r.headers });
-  told.set(res, r);
+  // The Response's own headers are the ones written, so a change to them (a route's header
+  // policy, core/finish.ts) reaches the client.
+  told.set(res, { ...r, headers: res.headers });
   return res;
 };
 
