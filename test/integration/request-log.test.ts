@@ -2,6 +2,8 @@
 // them: on the wire of `edgepass dev` (workerd, pooled FastCGI handed to the pool object) and
 // `edgepass serve`, in front of a real php-fpm, with the log read from the process's stdout.
 import { rmSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { linesLike, type LogLine } from "../helpers/log-lines.js";
@@ -12,14 +14,19 @@ import { rawExchange, rawRequest } from "../helpers/raw-http.js";
 let fpm: PhpFpm;
 let www: string;
 let dead: number;
+// An HTTP origin that answers with the X-Request-Id it was sent (all of them, joined).
+let web: http.Server;
 
 beforeAll(async () => {
   www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
   fpm = await startPhpFpm({ maxChildren: 4 });
   dead = await freePort(); // nothing listens there
+  web = http.createServer((req, res) => res.end(`id=${req.headersDistinct["x-request-id"]?.join("|") ?? "-"}\n`));
+  await new Promise<void>((r) => web.listen(0, "127.0.0.1", r));
 });
 
 afterAll(async () => {
+  await new Promise((r) => web?.close(r));
   await fpm?.stop();
   rmSync(www, { recursive: true, force: true });
 });
@@ -39,6 +46,10 @@ protocol = "fastcgi"
 servers = ["127.0.0.1:${fpm.port}"]
 pool = "direct"
 
+[upstreams.web]
+protocol = "http"
+servers = ["127.0.0.1:${(web.address() as AddressInfo).port}"]
+
 [upstreams.down]
 protocol = "fastcgi"
 servers = ["127.0.0.1:${dead}"]
@@ -56,6 +67,10 @@ root = "${www}"
 script = "/reqid.php"
 add_headers = { "X-Policy" = "on" }
 hide_headers = ["Content-Type"]
+
+[[routes]]
+match = "/web/"
+upstream = "web"
 
 [[routes]]
 match = "/down/"
@@ -152,6 +167,21 @@ for (const host of ["dev", "serve"] as const) {
       expect(res.get("content-type")).toBeNull();
       expect(res.body.toString()).toMatch(new RegExp(`^id=hdr-${host}\n${"r".repeat(1000)}\n$`));
       expect((await lineFor(dev, `hdr-${host}`)).bytes_out).toBe(res.body.length);
+    });
+
+    it("an HTTP origin gets the id as X-Request-Id, once: the client's when valid, else its replacement", async () => {
+      const kept = await rawRequest(dev.base, { path: "/web/a", headers: { "x-request-id": `web-${host}` } });
+      expect(kept.body.toString()).toBe(`id=web-${host}\n`);
+      expect((await lineFor(dev, `web-${host}`)).upstream).toBe("web");
+      const replaced = await rawRequest(dev.base, { path: "/web/a", headers: { "x-request-id": "no good" } });
+      expect(replaced.body.toString()).toBe(`id=${replaced.get("x-request-id")}\n`);
+      expect(replaced.get("x-request-id")).not.toBe("no good");
+    });
+
+    it("a pooled php-fpm request: the origin sees the id as HTTP_X_REQUEST_ID", async () => {
+      const res = await rawRequest(dev.base, { path: "/reqid.php", headers: { "x-request-id": `pooled-id-${host}` } });
+      expect(res.body.toString()).toMatch(new RegExp(`^id=pooled-id-${host}\n`));
+      expect(await lineFor(dev, `pooled-id-${host}`)).toMatchObject({ upstream: "php", status: 200, bytes_out: res.body.length });
     });
 
     it("an invalid client id is replaced, and the origin and the client see the replacement", async () => {
