@@ -9,6 +9,7 @@ import { ConfigError } from "./error.js";
 import { checkPool, POOL_ALIASES, POOL_KEYS } from "./pool.js";
 import { BALANCE_ALIASES, BALANCE_KEYS, checkBalance, serverOptions, splitServer, upstreamFailPolicy } from "./balance.js";
 import { checkRoutes } from "./routes.js";
+import { checkAuthorizers } from "./authorizer.js";
 import { checkAssets } from "./assets.js";
 import { checkErrorPages } from "./route-rules.js";
 import { checkServe } from "./serve.js";
@@ -19,7 +20,8 @@ export { ConfigError } from "./error.js";
 
 const TOP_KEYS = ["gateway", "upstreams", "routes", "assets", "serve"] as const;
 const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway", static: "assets", files: "assets", listen: "serve" };
-const GATEWAY_KEYS = ["max_body", "max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path", "error_pages"] as const;
+const GATEWAY_KEYS = ["max_body", "max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path", "error_pages",
+  "log", "server_timing"] as const;
 const GATEWAY_ALIASES: Record<string, string> = {
   error_page: "error_pages",
   client_max_body_size: "max_body",
@@ -85,6 +87,7 @@ export function loadConfig(text: string, source: string, baseDir?: string, host:
   const upstreams = checkUpstreams(c, doc.upstreams, host);
   const assets = checkAssets(c, doc.assets, baseDir, host);
   const routes = checkRoutes(c, doc.routes, Object.keys(upstreams), assets !== undefined);
+  checkAuthorizers(c, routes, upstreams);
   const serve = checkServe(c, doc.serve, baseDir);
   const config: GatewayConfig = { source, gateway, serve, upstreams, routes };
   if (assets) config.assets = assets;
@@ -100,6 +103,8 @@ function checkGateway(c: Checker, raw: unknown): GatewaySettings {
     serverName: "",
     adminPath: "",
     errorPages: Object.create(null) as GatewaySettings["errorPages"],
+    log: "json",
+    serverTiming: false,
   };
   if (raw === undefined) return settings;
   const at = ["gateway"];
@@ -137,6 +142,16 @@ function checkGateway(c: Checker, raw: unknown): GatewaySettings {
     settings.adminPath = p;
   }
   if (t.error_pages !== undefined) settings.errorPages = checkErrorPages(c, [...at, "error_pages"], t.error_pages);
+  if (t.log !== undefined) {
+    const expected = '"json" (one JSON line per request on stdout) or "off"';
+    const v = c.string([...at, "log"], t.log, expected);
+    if (v !== "json" && v !== "off") c.fail([...at, "log"], expected, { got: v });
+    settings.log = v;
+  }
+  if (t.server_timing !== undefined) {
+    if (typeof t.server_timing !== "boolean") c.fail([...at, "server_timing"], "true or false", { got: t.server_timing });
+    settings.serverTiming = t.server_timing;
+  }
   return settings;
 }
 

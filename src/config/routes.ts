@@ -9,11 +9,13 @@ import { parseLocationMatch } from "../edge/locations.js";
 import { isOwnedParam } from "../edge/owned-params.js";
 import { Checker, CONTROL_RE, isTable, type Table } from "./checker.js";
 import { pcreOnlySyntax } from "./pcre.js";
+import { checkAuthorizerShape } from "./authorizer.js";
 
 const ROUTE_KEYS = [
   "match", "upstream", "root", "index", "split", "script", "params",
   "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static",
   "limit_req", "limit_conn", "max_body", "strip_prefix",
+  "authorizer",
 ] as const;
 /** params a route may set although the gateway has a value of its own: WordPress offers pretty
  *  permalinks only when SERVER_SOFTWARE names nginx or Apache (wp-includes/vars.php). */
@@ -112,6 +114,7 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
     route.maxBody = r.value;
   }
   if (t.strip_prefix !== undefined) route.stripPrefix = checkStripPrefix(c, [...at, "strip_prefix"], t.strip_prefix, route);
+  if (t.authorizer !== undefined) route.authorizer = checkAuthorizerShape(c, [...at, "authorizer"], t.authorizer);
   if (t.return !== undefined) route.return = checkReturn(c, [...at, "return"], t.return);
   if (t.error_pages !== undefined) route.errorPages = checkErrorPages(c, [...at, "error_pages"], t.error_pages);
   if (t.expires !== undefined) {

@@ -182,6 +182,15 @@ export interface RouteConfig {
   hideHeaders: string[];
   /** gzip_static, default true: a .br or .gz sibling is served to a client that accepts it. */
   gzipStatic: boolean;
+  /** authorizer: a FastCGI upstream asked first, in the AUTHORIZER role (FastCGI spec 6.3). */
+  authorizer?: AuthorizerConfig;
+}
+
+export interface AuthorizerConfig {
+  upstream: string;
+  /** script: SCRIPT_FILENAME for the authorizer (php-fpm runs that file); absent: the
+   *  responder's own SCRIPT_FILENAME, as the spec's authorizer sees the request. */
+  script?: string;
 }
 
 /** What a limit counts by: the client address, a request header's value, or the route
@@ -259,6 +268,11 @@ export interface GatewaySettings {
   /** error_pages, default {}: status → a page in the assets, for the gateway's own errors and
    *  (with intercept_errors) the origin's. */
   errorPages: ErrorPages;
+  /** log, default "json": one JSON line per request on stdout; "off" writes none (warnings
+   *  and errors are still logged). */
+  log: "json" | "off";
+  /** server_timing, default false: a Server-Timing header with what is known at head time. */
+  serverTiming: boolean;
 }
 
 /** [serve]: how `edgepass serve` treats client connections (nginx's client_* directives).

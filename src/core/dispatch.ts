@@ -5,6 +5,7 @@
 // 10), and a route without an upstream serves the file. What is left is a decision to forward:
 // the route and the URI (changed by try_files) the origin should see.
 import type { GatewayConfig, RouteConfig } from "../config/types.js";
+import type { RequestRecord } from "./access-log.js";
 import type { ExcludeMatcher } from "../edge/exclude.js";
 import type { FileStore } from "../edge/file-store.js";
 import { accessAllows } from "../edge/access.js";
@@ -41,6 +42,8 @@ export interface DispatchState {
   /** Runs on every route the request is routed to, once access let it in: max_body on the
    *  declared length, and the limits (gateway.ts). */
   guard?: (route: RouteConfig) => Promise<void>;
+  /** The request's log line in the making: a limit that decides sets `limit` on it. */
+  record?: RequestRecord;
 }
 
 const MAX_INTERNAL_REDIRECTS = 10;

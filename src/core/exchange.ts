@@ -3,6 +3,7 @@
 // has already routed, checked and framed, and returns the origin's response as a stream.
 import type { Codec } from "../codec/types.js";
 import type { GatewaySettings, UpstreamConfig } from "../config/types.js";
+import type { RequestRecord } from "./access-log.js";
 import type { Logger } from "./log.js";
 import type { Dial } from "./transport.js";
 import type { Plan } from "../balance/plan.js";
@@ -32,6 +33,11 @@ export interface ForwardRequest {
   cgi: Array<[string, string]>;
   /** Is the client still there? Aborted when it goes away. */
   signal?: AbortSignal;
+  /** The request's log record: the exchange notes the server that answered, the connect
+   *  time and retries (access-log.ts). */
+  record?: RequestRecord;
+  /** FastCGI role (spec 5.1); absent: RESPONDER. */
+  role?: number;
 }
 
 export interface ForwardResponse {

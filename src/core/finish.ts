@@ -26,9 +26,13 @@ export async function finish(ctx: FinishContext, res: Response, fromOrigin: bool
   out = await errorPage(ctx, out, fromOrigin);
   const route = ctx.state.route;
   if (route && (route.addHeaders.length || route.hideHeaders.length || route.expires !== undefined)) {
-    // Same rule as the hosts' writers: a body with a Content-Encoding is passed as is, never
-    // encoded again (workerd's encodeBody; other hosts ignore the key).
-    out = new Response(out.body, { status: out.status, statusText: out.statusText, headers: new Headers(out.headers), encodeBody: out.headers.has("content-encoding") ? "manual" : "automatic" });
+    // A Response of our own is changed in place: on the Node host its body lives beside it
+    // (respondNode), so a copy would lose it. One whose headers are immutable (a fetch's) is
+    // copied, by the hosts' rule: a body with a Content-Encoding is passed as is, never encoded
+    // again (workerd's encodeBody; other hosts ignore the key).
+    if (!mutable(out.headers)) {
+      out = new Response(out.body, { status: out.status, statusText: out.statusText, headers: new Headers(out.headers), encodeBody: out.headers.has("content-encoding") ? "manual" : "automatic" });
+    }
     applyHeaderPolicy(out.headers, out.status, route, ctx.state.vars);
   }
   return out;
@@ -73,5 +77,15 @@ async function errorPage(ctx: FinishContext, res: Response, fromOrigin: boolean)
   } catch (e) {
     ctx.log.log("warn", "error_page_failed", { page, error: e });
     return res;
+  }
+}
+
+/** Immutable Headers throw on any change, even deleting a name they do not have. */
+function mutable(h: Headers): boolean {
+  try {
+    h.delete("x-edgepass-probe");
+    return true;
+  } catch {
+    return false;
   }
 }

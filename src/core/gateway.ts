@@ -2,7 +2,8 @@
 // static files; dispatch.ts) → check the path → frame the body → forward through the
 // upstream's Exchange → stream the answer back → finish (X-Accel-Redirect, error pages, header
 // policy; finish.ts). Every failure becomes a status, a body that says what was wrong, and one
-// log line carrying the request id.
+// log line carrying the request id. Every request, answered by whoever, gets its X-Request-Id
+// back and one JSON line (access-log.ts) once the client's body has ended.
 import type { Codec } from "../codec/types.js";
 import type { GatewayConfig, UpstreamConfig } from "../config/types.js";
 import { excludeMatcher } from "../edge/exclude.js";
@@ -17,10 +18,12 @@ import { prepareBody } from "./body.js";
 import { cgiEnv, type ClientInfo } from "./cgi-env.js";
 import { drainUnread } from "./drain.js";
 import { errorResponse } from "./error-response.js";
-import { Codes, GatewayError } from "./errors.js";
+import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
-import { plainRespond, toClient, type Respond } from "./respond.js";
+import { plainRespond, toClient, type ClientResponse, type Respond } from "./respond.js";
+import { byteCounter, countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
+import { authorize } from "./authorizer.js";
 import type { Dial } from "./transport.js";
 import { encodePath } from "../edge/uri.js";
 import { memoryLimitStore, type ConnLease, type LimitStore } from "../edge/limits.js";
@@ -51,6 +54,9 @@ export interface GatewayDeps {
   files?: FileStore | null;
   /** Writes the client's response the host's way (lengths kept, encoded bodies untouched). */
   respond?: Respond;
+  /** What `respond` was told for a Response it made, where the Response alone does not say
+   *  (the Node host); absent or null: read from the Response. */
+  unwrap?: (res: Response) => ClientResponse | null;
   /** The balancer state of an upstream (health, load); default: one per isolate. */
   peers?: (upstream: UpstreamConfig) => Peers;
 }
@@ -65,6 +71,9 @@ export interface RequestInfo extends ClientInfo {
   /** The client's own Accept-Encoding where the platform replaced the header (Cloudflare:
    *  request.cf.clientAcceptEncoding); absent: the request's header is the client's. */
   acceptEncoding?: string | null;
+  /** Parameters a front gateway's authorizer granted (Variable-* headers), for the pool
+   *  object to pass on. */
+  authorized?: Array<[string, string]>;
   /** Keeps the host running for work that outlives the response (the Worker's ctx.waitUntil). */
   waitUntil?: (p: Promise<unknown>) => void;
 }
@@ -101,12 +110,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
   };
 
   async function handle(request: Request, info: RequestInfo, held: ConnLease[], release: () => void, hooked: { yes: boolean }): Promise<Response> {
-    const requestId = info.requestId ?? randomId();
+    const start = performance.now();
+    // A pool object serves a request its front already named; the front keeps a valid id
+    // the client sent, else the platform's (cf-ray, the Node connection's), else a new one.
+    const requestId = info.dispatched ? (info.requestId ?? randomId()) : (validRequestId(request.headers.get("x-request-id")) ?? info.requestId ?? randomId());
     const log = requestLogger(requestId, deps.sink);
     const url = new URL(request.url);
+    const record = newRecord(requestId, request.method, url.pathname);
     const state: DispatchState = {
       acceptEncoding: info.acceptEncoding !== undefined ? info.acceptEncoding : request.headers.get("accept-encoding"),
       vars: requestVars(request, url, config.gateway.serverName),
+      record,
       clientAddr: info.remoteAddr,
     };
     let limited = false;
@@ -115,13 +129,45 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // nginx counts a request once, on the first location with limits it reaches.
       if (limits && !limited && hasLimits(route)) {
         limited = true;
-        await applyLimits(route, { store: limits, request, clientAddr: info.remoteAddr, log, held, waitUntil: info.waitUntil });
+        await applyLimits(route, {
+          store: limits,
+          request,
+          clientAddr: info.remoteAddr,
+          log,
+          held,
+          waitUntil: info.waitUntil,
+          decided: (d) => (record.limit = d),
+        });
       }
     };
     let cap: BodyCap | null = null;
     const fin: FinishContext = { site, request, state, requestId, log };
-    // A request a front gateway already dispatched is only forwarded; the front finishes it.
-    const finished = info.dispatched ? (r: Response) => r : (r: Response, fromOrigin: boolean) => finish(fin, r, fromOrigin);
+    const done = async (r: Response, fromOrigin: boolean): Promise<Response> => {
+      record.route ??= state.route?.match;
+      // A front gateway dispatched this request and writes its line; it hears what was
+      // learned here (server, connect time, retries) in a header it removes.
+      if (info.dispatched) {
+        // The gateway's own answer states its length for the hop, like a proxied one.
+        const own = fromOrigin ? r : (deps.respond ?? plainRespond)(await ownClientResponse(r, false));
+        return withHeader(own, RECORD_HEADER, hopRecord(record));
+      }
+      return meter(await finish(fin, r, fromOrigin), fromOrigin);
+    };
+    const meter = async (res: Response, fromOrigin: boolean): Promise<Response> => {
+      record.status = res.status;
+      record.from ??= fromOrigin ? "origin" : "gateway";
+      const c = deps.unwrap?.(res) ?? (await ownClientResponse(res, fromOrigin));
+      const headers = new Headers(c.headers);
+      headers.set("x-request-id", requestId);
+      if (config.gateway.serverTiming) headers.set("server-timing", serverTiming(record));
+      const end = () => {
+        record.total_ms = since(start);
+        if (config.gateway.log === "json") writeRecord(log, record);
+      };
+      const body = c.body ? countingStream(c.body, (n) => (record.bytes_out += n), end) : null;
+      if (!body) end();
+      return (deps.respond ?? plainRespond)({ ...c, headers, body });
+    };
     try {
       const norm = normalizePath(url.pathname);
       if ("error" in norm) throw new GatewayError(norm.error, 400, norm.message);
@@ -131,28 +177,82 @@ export function createGateway(deps: GatewayDeps): Gateway {
         const d = info.dispatched;
         const route = matchRoute(config.routes, d.path);
         if (!route || route.upstream === undefined) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${d.path}.`);
+        state.route = route;
         plan = { route, ...d };
       } else {
         plan = await dispatch(site, request, state);
       }
-      if (plan instanceof Response) {
-        log.log("info", "response", { method: request.method, path: state.vars.uri, route: state.route?.match, status: plan.status, from: "gateway" });
-        return await finished(plan, false);
-      }
+      if (plan instanceof Response) return await done(plan, false);
       const route = plan.route;
       const path = stripPrefix(route.stripPrefix, plan.path);
       const split = splitScript(route, path);
       if ("error" in split) throw new GatewayError(split.error, 400, split.message);
       const upstream = config.upstreams[route.upstream!];
+      record.upstream = upstream.name;
+      // The origin must see what the client accepts, not the platform's rewrite of it, or it
+      // sends codings the client cannot read; and the request id this line carries.
+      const headers: Array<[string, string]> = [];
+      request.headers.forEach((v, k) => {
+        if (k !== "accept-encoding" && k !== "x-request-id") headers.push([k, v]);
+      });
+      if (state.acceptEncoding) headers.push(["accept-encoding", state.acceptEncoding]);
+      headers.push(["x-request-id", requestId]);
+      // HTTP/1.1 requests always carry Host; a Request built in code may not. Apps need it.
+      if (!request.headers.has("host")) headers.push(["host", url.host]);
+      const cgiFor = (contentLength: number | null) =>
+        cgiEnv({
+          method: request.method,
+          url,
+          path,
+          query: plan.query,
+          split,
+          route,
+          contentType: request.headers.get("content-type"),
+          contentLength,
+          protocol: info.protocol ?? "HTTP/1.1",
+          serverName: config.gateway.serverName || url.hostname,
+          client: info,
+          software: SOFTWARE,
+        });
+      const forwardReq = {
+        requestId,
+        log,
+        method: request.method,
+        // nginx passes the client's request line, or the URI try_files changed it to.
+        // strip_prefix sends the shortened URI, as proxy_pass with a URI part does.
+        target: plan.rewritten || path !== plan.path ? encodePath(path) + (plan.query ? `?${plan.query}` : "") : url.pathname + url.search,
+        scheme: url.protocol.slice(0, -1),
+        clientAddr: info.remoteAddr,
+        headers,
+        signal: request.signal,
+        record,
+      };
+      let granted = info.authorized ?? [];
+      if (route.authorizer && !info.dispatched) {
+        const verdict = await authorize(route.authorizer, { ...forwardReq, cgi: cgiFor(null) }, { settings: config.gateway, codec, dial }, config);
+        if ("deny" in verdict) {
+          await drainUnread(request.body);
+          record.from = "origin";
+          const denied = toClient(verdict.deny, state.acceptEncoding, route.authorizer.upstream, log);
+          return await done((deps.respond ?? plainRespond)(denied), true);
+        }
+        granted = verdict.allow;
+      }
       const dispatched = { path: plan.path, query: plan.query, rewritten: plan.rewritten };
-      // nginx passes the client's request line, or the URI try_files changed it to.
-      // strip_prefix sends the shortened URI, as proxy_pass with a URI part does.
-      const target = plan.rewritten || path !== plan.path ? encodePath(path) + (plan.query ? `?${plan.query}` : "") : url.pathname + url.search;
       const hashKey = upstream.balance.hashKey;
       // The pool object reserves a place on the server this key picks (pool-client.ts).
-      const balanceKey = hashKey ? hashKeyOf(hashKey, { clientAddr: info.remoteAddr, target, headers: [...request.headers] }) : null;
-      const handed = deps.handOff?.(request, upstream, { ...info, requestId, dispatched, balanceKey }, held.length ? ((hooked.yes = true), release) : undefined);
-      if (handed) return await finished(await handed, true);
+      const balanceKey = hashKey ? hashKeyOf(hashKey, forwardReq) : null;
+      const onEnd = held.length ? ((hooked.yes = true), release) : undefined;
+      const handed = deps.handOff?.(request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
+      if (handed) {
+        const res = await handed;
+        // The pool object's own error page is no answer from the origin.
+        const failed = res.headers.get("x-edgepass-error");
+        if (failed === null) record.first_byte_ms = since(start);
+        else Object.assign(record, { error: failed, from: "gateway" });
+        mergeHopRecord(record, res.headers);
+        return await done(res, failed === null);
+      }
       const exchange = deps.exchanges?.[upstream.protocol] ?? exchanges[upstream.protocol];
       // A body of unknown length is counted where it is buffered for its length (in the Worker
       // setup: the pool object, which sees a body the Worker cut short as one that ended, so
@@ -162,67 +262,39 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (maxBody > 0 && request.body && request.headers.get("content-length") === null && exchange.needsLength(upstream)) {
         cap = capBody(request.body, maxBody, route.match);
       }
-
-      const body = await prepareBody(
+      const prepared = await prepareBody(
         cap ? cap.stream : request.body,
         request.headers.get("content-length"),
         config.gateway.maxBodyBuffer,
         exchange.needsLength(upstream),
       );
-      // The origin must see what the client accepts, not the platform's rewrite of it, or it
-      // sends codings the client cannot read.
-      const headers: Array<[string, string]> = [];
-      request.headers.forEach((v, k) => {
-        if (k !== "accept-encoding") headers.push([k, v]);
-      });
-      if (state.acceptEncoding) headers.push(["accept-encoding", state.acceptEncoding]);
-      // HTTP/1.1 requests always carry Host; a Request built in code may not. Apps need it.
-      if (!request.headers.has("host")) headers.push(["host", url.host]);
-      const cgi = cgiEnv({
-        method: request.method,
-        url,
-        path,
-        query: plan.query,
-        split,
-        route,
-        contentType: request.headers.get("content-type"),
-        contentLength: body ? body.length : null,
-        protocol: info.protocol ?? "HTTP/1.1",
-        serverName: config.gateway.serverName || url.hostname,
-        client: info,
-        software: SOFTWARE,
-      });
+      // The platform's fetch() keeps a body's length only on the stream the platform made, so
+      // a body to a via = "fetch" origin is counted as declared; every other one as it flows.
+      const viaFetch = upstream.http?.via === "fetch";
+      if (prepared && viaFetch) record.bytes_in = prepared.length ?? 0;
+      const body = prepared && !viaFetch ? { ...prepared, stream: prepared.stream.pipeThrough(byteCounter((n) => (record.bytes_in += n))) } : prepared;
       const res = await forwardBalanced(
         exchange,
-        {
-          requestId,
-          log,
-          method: request.method,
-          target,
-          scheme: url.protocol.slice(0, -1),
-          clientAddr: info.remoteAddr,
-          headers,
-          body,
-          cgi,
-          signal: request.signal,
-        },
+        { ...forwardReq, body, cgi: [...cgiFor(body ? body.length : null), ...granted] },
         { upstream, settings: config.gateway, codec, dial },
         (deps.peers ?? peersFor)(upstream),
       );
+      record.first_byte_ms = since(start);
       const client = toClient(res, state.acceptEncoding, upstream.name, log);
       if (held.length) {
         hooked.yes = true;
         client.body = onBodyEnd(client.body, release);
       }
-      log.log("info", "response", { method: request.method, path: plan.path, route: route.match, status: res.status });
-      return await finished((deps.respond ?? plainRespond)(client), true);
+      return await done((deps.respond ?? plainRespond)(client), true);
     } catch (e) {
       // The answer is this error page, not a streamed body: limit_conn places come back now.
       hooked.yes = false;
       // An unread body left behind would cost the client its connection (drain.ts).
       await drainUnread(request.body);
       // A body cut at max_body fails the exchange in its own way; the client hears why.
-      return await finished(errorResponse(cap?.tripped ?? e, requestId, log), false);
+      const why = cap?.tripped ?? e;
+      if (isGatewayError(why)) record.error = why.code;
+      return await done(errorResponse(why, requestId, log), false);
     }
   }
 }
@@ -232,6 +304,33 @@ export function stripPrefix(prefix: string | undefined, path: string): string {
   if (prefix === undefined) return path;
   if (path === prefix) return "/";
   return path.startsWith(prefix + "/") ? path.slice(prefix.length) : path;
+}
+
+/** The response a gateway made or relayed, as the host's writer needs it: its declared
+ *  length kept; a small body of the gateway's own without one is measured, so it keeps a
+ *  Content-Length on the wire. */
+async function ownClientResponse(res: Response, fromOrigin: boolean): Promise<ClientResponse> {
+  const declared = res.headers.get("content-length");
+  let length = res.body && declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
+  let body = res.body;
+  if (body && length === null && !fromOrigin) {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    length = bytes.byteLength;
+    body = new Blob([bytes]).stream();
+  }
+  return { status: res.status, statusText: res.statusText, headers: res.headers, body, length, encoded: res.headers.has("content-encoding") };
+}
+
+/** `r` with one header set; a Response whose headers are immutable (a fetch's) is copied. */
+function withHeader(r: Response, name: string, value: string): Response {
+  try {
+    r.headers.set(name, value);
+    return r;
+  } catch {
+    const out = new Response(r.body, r);
+    out.headers.set(name, value);
+    return out;
+  }
 }
 
 /** A request id for hosts that have none from the platform (16 hex digits). */

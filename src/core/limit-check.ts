@@ -18,6 +18,8 @@ export interface LimitContext {
   /** Places taken by limit_conn, released by the caller once the response is over. */
   held: ConnLease[];
   waitUntil?: (p: Promise<unknown>) => void;
+  /** Told what a limit decided about this request (the request's log line carries it). */
+  decided?: (d: { limit: string; key: string; route: string; outcome: "refused" | "would_refuse" | "delayed"; delay_ms?: number }) => void;
 }
 
 export async function applyLimits(route: RouteConfig, cx: LimitContext): Promise<void> {
@@ -40,6 +42,7 @@ export async function applyLimits(route: RouteConfig, cx: LimitContext): Promise
       return;
     }
     if (out.delayMs > 0) {
+      cx.decided?.({ limit: "limit_req", key: req.keyText, route: route.match, outcome: "delayed", delay_ms: out.delayMs });
       if (req.dryRun) {
         cx.log.log("info", "limit_delay", { limit: "limit_req", dry_run: true, key: req.keyText, route: route.match, delay_ms: out.delayMs });
         return;
@@ -53,6 +56,7 @@ export async function applyLimits(route: RouteConfig, cx: LimitContext): Promise
 /** Throws the refusal, or (dry_run) logs it and lets the request on. */
 function refuse(cx: LimitContext, route: RouteConfig, l: LimitReqConfig | LimitConnConfig, name: "limit_req" | "limit_conn", value: string, what: string, retryAfter: number): void {
   const fields = { limit: name, key: l.keyText, value: value || undefined, zone: l.zone, route: route.match, retry_after: retryAfter };
+  cx.decided?.({ limit: name, key: l.keyText, route: route.match, outcome: l.dryRun ? "would_refuse" : "refused" });
   if (l.dryRun) {
     cx.log.log("warn", "limit_would_refuse", { ...fields, dry_run: true });
     return;

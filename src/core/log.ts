@@ -1,6 +1,8 @@
-// Log lines are single-line key=value records that always carry the request id, so one grep
-// finds everything about one request. Values from the outside (origin stderr, paths) are
-// escaped: a hostile origin must not be able to forge log lines.
+// Log lines are single-line JSON objects that always carry the request id, so one grep (or
+// one jq filter) finds everything about one request. JSON.stringify escapes every control
+// byte and quote, and the line separators U+2028/U+2029 are escaped too, so a value from the
+// outside (origin stderr, paths) can never end a line early: a hostile origin cannot forge
+// log lines. One format for everything: the per-request line (access-log.ts) and the events.
 
 export type Level = "debug" | "info" | "warn" | "error";
 
@@ -16,35 +18,27 @@ const consoleSink: LogSink = (level, line) => {
   else console.log(line);
 };
 
-/** Escapes control bytes, backslash and quotes so a value stays on one line. */
-export function escapeLogValue(s: string, max = 2048): string {
-  let out = "";
-  const n = Math.min(s.length, max);
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x5c) out += "\\\\";
-    else if (c === 0x22) out += '\\"';
-    else if (c === 0x0a) out += "\\n";
-    else if (c === 0x0d) out += "\\r";
-    else if (c === 0x09) out += "\\t";
-    else if (c < 0x20 || c === 0x7f) out += "\\x" + c.toString(16).padStart(2, "0");
-    else out += s[i];
-  }
-  if (s.length > max) out += `...(${s.length - max} more)`;
-  return out;
+/** Longest string value kept in a line; the rest is counted, not written. */
+const MAX_VALUE = 2048;
+
+function value(v: unknown): unknown {
+  if (v instanceof Error) v = v.message;
+  if (typeof v === "string" && v.length > MAX_VALUE) return `${v.slice(0, MAX_VALUE)}...(${v.length - MAX_VALUE} more)`;
+  if (typeof v === "bigint") return String(v);
+  return v;
 }
 
-function formatValue(v: unknown): string {
-  const s = typeof v === "string" ? v : v instanceof Error ? v.message : String(v);
-  return /^[A-Za-z0-9_.:\/@+-]+$/.test(s) ? s : `"${escapeLogValue(s)}"`;
+/** One JSON line: time, level, event, request_id, then the fields (undefined ones left out). */
+export function formatLine(level: Level, event: string, requestId: string, fields?: Record<string, unknown>): string {
+  const o: Record<string, unknown> = { time: new Date().toISOString(), level, event, request_id: requestId };
+  if (fields) for (const [k, v] of Object.entries(fields)) if (v !== undefined && !(k in o)) o[k] = value(v);
+  return JSON.stringify(o).replace(/[\u2028\u2029]/g, (c) => (c === "\u2028" ? "\\u2028" : "\\u2029"));
 }
 
 export function requestLogger(requestId: string, sink: LogSink = consoleSink): Logger {
   return {
     log(level, event, fields) {
-      let line = `edgepass level=${level} req=${requestId} event=${event}`;
-      if (fields) for (const [k, v] of Object.entries(fields)) if (v !== undefined) line += ` ${k}=${formatValue(v)}`;
-      sink(level, line);
+      sink(level, formatLine(level, event, requestId, fields));
     },
   };
 }

@@ -5,11 +5,13 @@
 import { peersFor } from "../balance/registry.js";
 import { Plan } from "../balance/plan.js";
 import { isGatewayError, GatewayError, Codes } from "../core/errors.js";
+import { since, type RequestRecord } from "../core/access-log.js";
 import type { ExchangeContext } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
 import { formatAddress, type Duplex } from "../core/transport.js";
 
-export async function connectUpstream(ctx: ExchangeContext, log: Logger): Promise<{ conn: Duplex; origin: string }> {
+export async function connectUpstream(ctx: ExchangeContext, log: Logger, record?: RequestRecord): Promise<{ conn: Duplex; origin: string }> {
+  const t0 = performance.now();
   const { servers, name } = ctx.upstream;
   const plan = ctx.plan ?? new Plan(peersFor(ctx.upstream), null);
   const peers = plan.peers;
@@ -23,6 +25,8 @@ export async function connectUpstream(ctx: ExchangeContext, log: Logger): Promis
     try {
       const conn = await ctx.dial(server, { connectTimeoutMs: ctx.upstream.connectTimeoutMs });
       plan.connected(i);
+      // Every server this request tried before this one, on this try or earlier ones.
+      if (record) Object.assign(record, { server: origin, connect_ms: since(t0), retries: Math.max(record.retries, plan.count - 1) });
       const state = peers.states[i];
       state.inFlight++;
       let open = true;

@@ -4,6 +4,7 @@
 // it, and once — on a newly opened connection — again when the try failed the way a stale
 // kept connection fails (each protocol's Attempt decides: see README, "Stale connections").
 import { Codes, GatewayError, isGatewayError } from "../core/errors.js";
+import { since } from "../core/access-log.js";
 import type { AcquireOptions, ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
 import type { ReplayableBody } from "../pool/replay.js";
 
@@ -61,7 +62,10 @@ export async function forwardPooled<L extends { origin: string }>(
   // other requests then would be impossible. A new connection costs one connect.
   const state: LeaseState = { fresh: body !== null && !body.mayReplay, retry: false, connectFailures: 0 };
   for (;;) {
+    const t0 = performance.now();
     const lease = await leaseFor((o) => pool.acquire(o), req, ctx, state, body);
+    // connect_ms here is the wait for a connection: 0-ish for a kept one, as nginx counts it.
+    if (req.record) Object.assign(req.record, { server: lease.origin, connect_ms: since(t0), retries: state.connectFailures + (state.retry ? 1 : 0) });
     const attempt = attemptOn(lease);
     try {
       return await attempt.run();

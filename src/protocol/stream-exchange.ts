@@ -16,7 +16,7 @@ export async function streamExchange(
   frameBody: (d: Uint8Array) => Uint8Array,
   mode: "http" | "cgi-or-http",
 ): Promise<ForwardResponse> {
-  const { conn, origin } = await connectUpstream(ctx, req.log);
+  const { conn, origin } = await connectUpstream(ctx, req.log, req.record);
   const io = new UpstreamIO(conn, origin, ctx.upstream.readTimeoutMs, ctx.upstream.sendTimeoutMs);
   let released = false;
   const release = () => {

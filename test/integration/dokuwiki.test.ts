@@ -130,7 +130,7 @@ describe("DokuWiki behind edgepass dev (examples/dokuwiki.toml)", () => {
     expect(Buffer.compare(Buffer.from(await media.arrayBuffer()), PNG)).toBe(0);
     // DokuWiki ($conf['xsendfile'] = 3) answered with X-Accel-Redirect and the gateway sent the
     // file, written after start, from the docroot; /data/ itself is internal.
-    await waitFor(run, /event=accel header=x-accel-redirect path=\/data\/media\/wiki\/edgepass-dot\.png status=200/, 5000);
+    await waitFor(run, /"event":"accel","request_id":"[^"]+","header":"x-accel-redirect","path":"\/data\/media\/wiki\/edgepass-dot\.png","status":200/, 5000);
     expect((await fetch(base + "/data/media/wiki/edgepass-dot.png")).status).toBe(404);
   });
 });

@@ -25,6 +25,8 @@ describe("defaults", () => {
       serverName: "",
       adminPath: "",
       errorPages: {},
+      log: "json",
+      serverTiming: false,
     });
   });
 
@@ -117,6 +119,8 @@ describe("gateway settings", () => {
       serverName: "example.com",
       adminPath: "",
       errorPages: {},
+      log: "json",
+      serverTiming: false,
     });
   });
 });

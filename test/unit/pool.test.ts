@@ -260,7 +260,7 @@ describe("multiplexing (FCGI_MPXS_CONNS = 1)", () => {
     const conn = t.peer.conns[0]!;
     await until(() => conn.all[0]!.aborted);
     await expect(flood.text()).rejects.toThrow();
-    expect(t.lines.some((l) => l.includes("event=pool_client_too_slow"))).toBe(true);
+    expect(t.lines.some((l) => l.includes('"event":"pool_client_too_slow"'))).toBe(true);
     expect(conn.open).toBe(true);
   });
 });
@@ -296,7 +296,7 @@ describe("one request at a time (FCGI_MPXS_CONNS = 0)", () => {
     await reader.cancel();
     await until(() => !t.peer.conns[0]!.open, ABORT_GRACE_MS + 2000);
     expect(t.peer.conns[0]!.closedByGateway).toBe(true);
-    expect(t.lines.some((l) => l.includes("event=pool_abort_unanswered"))).toBe(true);
+    expect(t.lines.some((l) => l.includes('"event":"pool_abort_unanswered"'))).toBe(true);
     expect(t.stats().open).toBe(0);
   });
 });
@@ -371,7 +371,7 @@ describe("stale kept connections", () => {
     expect(await (await t.fetch("/")).text()).toBe("conn 1 body 0");
     expect(await (await t.fetch("/", { method: "POST", body: "x".repeat(1000) })).text()).toBe("conn 2 body 1000");
     expect(t.stats().retried).toBe(1);
-    expect(t.lines.some((l) => l.includes("event=pool_stale_retry"))).toBe(true);
+    expect(t.lines.some((l) => l.includes('"event":"pool_stale_retry"'))).toBe(true);
   });
 
   it("a body too large to hold for a resend never rides a kept connection: it gets a new one", async () => {

@@ -160,8 +160,9 @@ describe("gateway → php-fpm", () => {
     expect(body).toBe("body without stderr\n");
     const line = gw.lines.find((l) => l.includes("stderr-marker-7f3a"));
     expect(line).toBeDefined();
-    expect(line).toMatch(/event=origin_stderr/);
-    expect(line).toMatch(/ req=t\d+ /);
+    const o = JSON.parse(line!);
+    expect(o.event).toBe("origin_stderr");
+    expect(o.request_id).toMatch(/^t\d+$/);
   });
 
   it("Location without Status becomes a 302 redirect", async () => {

@@ -11,6 +11,9 @@ import type { ClientResponse, Respond } from "../../core/respond.js";
 export const respondWorkerd: Respond = (r: ClientResponse) => {
   let body = r.body;
   if (body && r.length !== null) {
+    // Said in the headers too, so whoever reads this Response again (the gateway's log
+    // meter) knows the length a FixedLengthStream body does not show.
+    r.headers.set("content-length", String(r.length));
     const fixed = new FixedLengthStream(r.length);
     void pumpExactly(body, fixed.writable, r.length, r.overrun);
     body = fixed.readable;

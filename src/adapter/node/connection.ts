@@ -11,6 +11,7 @@ import { Codes, GatewayError } from "../../core/errors.js";
 import { randomId, type RequestInfo } from "../../core/gateway.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { realClientAddress } from "../../edge/real-ip.js";
+import { newRecord, since, writeRecord } from "../../core/access-log.js";
 import { ConnReader } from "./conn-reader.js";
 import { requestBody, type BodyState } from "./request-body.js";
 import { writeResponse } from "./respond.js";
@@ -30,6 +31,8 @@ export interface ConnectionDeps {
   /** Told of each request read (`started`) and answered, with the bytes each way since the
    *  last answer on this connection (metrics). */
   observe?: Observer;
+  /** [gateway] log is on (the request line for requests refused before the gateway). */
+  requestLog: () => boolean;
 }
 
 export interface Observer {
@@ -67,8 +70,14 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     if (head === "eof") break;
     if (head instanceof GatewayError) {
       deps.observe?.started();
-      await writeResponse(sock, errorResponse(head, requestId, log), { method: "GET", version: 11, keepAlive: false, sendTimeoutMs: s.sendTimeoutMs, log });
+      // No request reached the gateway, which writes the request line; this one is written here.
+      const started = performance.now();
+      const res = errorResponse(head, requestId, log);
+      const bytes = (await res.clone().arrayBuffer()).byteLength;
+      await writeResponse(sock, res, { method: "GET", version: 11, keepAlive: false, sendTimeoutMs: s.sendTimeoutMs, log });
       answered(null, head.status);
+      const record = { ...newRecord(requestId, "-", "-"), status: head.status, error: head.code, from: "gateway" as const, bytes_out: bytes, total_ms: since(started) };
+      if (deps.requestLog()) writeRecord(log, record);
       break;
     }
     deps.observe?.started();

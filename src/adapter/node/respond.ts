@@ -24,10 +24,16 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 export const respondNode: Respond = (r) => {
   const body = NULL_BODY.has(r.status) ? null : r.body;
   const res = new Response(body, { status: r.status, statusText: r.statusText, headers: r.headers });
-  told.set(res, r);
-  if (body) told.set(body, r);
+  // The Response's own headers are the ones written, so a change to them in place (a route's
+  // header policy, core/finish.ts) reaches the client.
+  const t = { ...r, headers: res.headers };
+  told.set(res, t);
+  if (body) told.set(body, t);
   return res;
 };
+
+/** What respondNode was told for `res` (the gateway's unwrap). */
+export const toldFor = (res: Response): ClientResponse | null => told.get(res) ?? null;
 
 export interface WriteOptions {
   method: string;

@@ -23,7 +23,7 @@ import { diskStore } from "./disk-store.js";
 import { Generations } from "./generations.js";
 import { listenMetrics } from "./metrics-listener.js";
 import { renderMetrics, ServeMetrics, type Sample } from "./metrics.js";
-import { respondNode } from "./respond.js";
+import { respondNode, toldFor } from "./respond.js";
 import { readTlsFiles } from "./tls-files.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
 
@@ -70,6 +70,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         files: config.assets ? diskStore(config.assets.absoluteDirectory ?? config.assets.directory) : null,
         dial: dialNode,
         respond: respondNode,
+        unwrap: toldFor,
         sink: o.sink,
         exchanges: { fastcgi: pooledFastcgiExchange(pools), http: pooledHttpExchange(pools) },
         peers: (u) => pools.peers.get(u),
@@ -136,6 +137,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         } else idle.delete(sock);
       },
       sink: o.sink,
+      requestLog: () => gens.current.config.gateway.log === "json",
       handle: async (request, info) => {
         // A pipelined request follows its predecessor without an idle wait between them.
         release(sock);

@@ -31,7 +31,7 @@ export const fastcgiExchange: Exchange = {
       throw paramsError(e);
     }
 
-    const { conn, origin } = await connectUpstream(ctx, req.log);
+    const { conn, origin } = await connectUpstream(ctx, req.log, req.record);
     const io = new UpstreamIO(conn, origin, upstream.readTimeoutMs, upstream.sendTimeoutMs);
     const decoder = codec.fcgiDecoder("client");
     decoder.track(REQUEST_ID);
@@ -51,7 +51,7 @@ export const fastcgiExchange: Exchange = {
     let sendError: unknown = null;
     // Direct mode: no FCGI_KEEP_CONN, so the app closes the connection after END_REQUEST.
     const preamble = concatBytes([
-      codec.fcgiBeginRequest(REQUEST_ID, FcgiRole.RESPONDER, 0),
+      codec.fcgiBeginRequest(REQUEST_ID, req.role ?? FcgiRole.RESPONDER, 0),
       codec.fcgiParams(REQUEST_ID, params),
       req.body ? EMPTY : codec.fcgiStream(FcgiType.STDIN, REQUEST_ID, EMPTY),
     ]);

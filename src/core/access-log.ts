@@ -1,0 +1,133 @@
+// The one line per request: what it was, where it went, what flowed and how long each stage
+// took. A RequestRecord travels with the request; each stage fills in what it learns (the
+// exchange the server and connect time, the retry logic its count, a limit its decision), and
+// the line is written once, when the client's body is finished or cancelled, with the bytes
+// that really flowed.
+import type { Logger } from "./log.js";
+
+export interface RequestRecord {
+  request_id: string;
+  method: string;
+  path: string;
+  route?: string;
+  upstream?: string;
+  /** The origin address that answered ("127.0.0.1:9000", "unix:/run/php.sock"). */
+  server?: string;
+  status?: number;
+  bytes_in: number;
+  bytes_out: number;
+  connect_ms?: number;
+  first_byte_ms?: number;
+  total_ms?: number;
+  /** Attempts beyond the first (another server after a connect failure, a stale connection). */
+  retries: number;
+  /** Set by whatever limit decided about this request (its name, key and outcome). */
+  limit?: unknown;
+  /** "gateway" for answers the gateway made itself (static files, errors, return). */
+  from?: "origin" | "gateway";
+  /** The error code when the gateway refused or failed the request. */
+  error?: string;
+}
+
+/** What a pool object learned about a request it forwarded, handed back to the front
+ *  gateway (which writes the one line) in this response header, removed before the client. */
+export const RECORD_HEADER = "x-edgepass-record";
+const HOP_FIELDS = ["server", "connect_ms", "retries", "bytes_in", "limit"] as const;
+
+export function newRecord(requestId: string, method: string, path: string): RequestRecord {
+  return { request_id: requestId, method, path, bytes_in: 0, bytes_out: 0, retries: 0 };
+}
+
+/** Milliseconds since `start`, to a tenth. */
+export const since = (start: number): number => Math.round((performance.now() - start) * 10) / 10;
+
+/** The pool object's side: its findings as a header value. */
+export function hopRecord(r: RequestRecord): string {
+  const o: Record<string, unknown> = {};
+  for (const k of HOP_FIELDS) if (r[k] !== undefined) o[k] = r[k];
+  return JSON.stringify(o);
+}
+
+/** The front's side: takes the pool object's findings off `headers` into `r`. */
+export function mergeHopRecord(r: RequestRecord, headers: Headers): void {
+  const v = headers.get(RECORD_HEADER);
+  if (v === null) return;
+  headers.delete(RECORD_HEADER);
+  try {
+    const o = JSON.parse(v) as Partial<RequestRecord>;
+    if (typeof o.server === "string") r.server = o.server;
+    if (typeof o.connect_ms === "number") r.connect_ms = o.connect_ms;
+    if (typeof o.retries === "number") r.retries = o.retries;
+    if (typeof o.bytes_in === "number") r.bytes_in = o.bytes_in;
+    if (o.limit !== undefined) r.limit = o.limit;
+  } catch {
+    // Not ours: the pool object always writes JSON.
+  }
+}
+
+/** A client's X-Request-Id is kept when it is 1–128 characters of [A-Za-z0-9._-]: anything
+ *  else could break a log line or a header downstream, so it is replaced. */
+export function validRequestId(v: string | null | undefined): string | null {
+  return v && /^[A-Za-z0-9._-]{1,128}$/.test(v) ? v : null;
+}
+
+/** Counts the bytes a body stream delivers and calls `done` once: at its end, when it
+ *  fails, or when the reader cancels it (a client that went away). */
+export function countingStream(body: ReadableStream<Uint8Array>, count: (n: number) => void, done: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let finished = false;
+  const end = () => {
+    if (!finished) {
+      finished = true;
+      done();
+    }
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done: eof, value } = await reader.read();
+          if (eof) {
+            controller.close();
+            end();
+            return;
+          }
+          count(value.byteLength);
+          controller.enqueue(value);
+        } catch (e) {
+          controller.error(e);
+          end();
+        }
+      },
+      async cancel(reason) {
+        end();
+        await reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** A pass-through that counts (request bodies: whoever reads them, the bytes are counted). */
+export function byteCounter(count: (n: number) => void): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream({
+    transform(chunk, controller) {
+      count(chunk.byteLength);
+      controller.enqueue(chunk);
+    },
+  });
+}
+
+/** Server-Timing (W3C): only what is known when the head leaves. */
+export function serverTiming(r: RequestRecord): string {
+  const parts = [`edgepass;desc=${JSON.stringify(r.upstream ? `upstream ${r.upstream}` : r.from === "gateway" ? "gateway" : "edgepass")}`];
+  if (r.connect_ms !== undefined) parts.push(`connect;dur=${r.connect_ms}`);
+  if (r.first_byte_ms !== undefined) parts.push(`origin;dur=${r.first_byte_ms}`);
+  return parts.join(", ");
+}
+
+/** Writes the line, always at info: one stream (stdout) holds every request. */
+export function writeRecord(log: Logger, r: RequestRecord): void {
+  const { request_id: _, ...fields } = r;
+  log.log("info", "request", fields);
+}

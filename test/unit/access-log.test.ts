@@ -1,0 +1,71 @@
+// The log's format and the request record's pieces: one JSON object per line whatever a value
+// holds, the request id rule, and a body counter that reports once, at the end or on cancel.
+import { describe, expect, it } from "vitest";
+import { countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, validRequestId } from "../../src/core/access-log.js";
+import { formatLine, requestLogger } from "../../src/core/log.js";
+
+describe("log lines", () => {
+  it("a hostile value (newlines, CR, NUL, U+2028, quotes) stays inside one JSON line", () => {
+    const evil = 'x\n{"event":"request","request_id":"forged"}\r\u0000\u2028\u2029"';
+    const line = formatLine("warn", "origin_stderr", "r1", { text: evil });
+    expect(line).not.toMatch(/[\n\r\u0000\u2028\u2029]/);
+    const o = JSON.parse(line);
+    expect(o).toMatchObject({ level: "warn", event: "origin_stderr", request_id: "r1", text: evil });
+  });
+
+  it("fields cannot replace time, level, event or request_id; long values are cut and counted", () => {
+    const lines: string[] = [];
+    requestLogger("r2", (_l, line) => lines.push(line)).log("info", "x", { request_id: "other", event: "y", v: "a".repeat(3000), gone: undefined });
+    const o = JSON.parse(lines[0]);
+    expect(o.request_id).toBe("r2");
+    expect(o.event).toBe("x");
+    expect(o.v).toBe("a".repeat(2048) + "...(952 more)");
+    expect("gone" in o).toBe(false);
+  });
+});
+
+describe("X-Request-Id", () => {
+  it("kept when 1-128 characters of [A-Za-z0-9._-], else not", () => {
+    expect(validRequestId("abc.DEF_1-2")).toBe("abc.DEF_1-2");
+    expect(validRequestId("x".repeat(128))).toBe("x".repeat(128));
+    for (const bad of ["", "x".repeat(129), "a b", "a\nb", "ä", "a/b", null, undefined]) expect(validRequestId(bad)).toBeNull();
+  });
+});
+
+describe("countingStream", () => {
+  const source = (chunks: number[]) =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const n of chunks) c.enqueue(new Uint8Array(n));
+        c.close();
+      },
+    });
+
+  it("counts every byte and reports once, at the end", async () => {
+    let n = 0;
+    let done = 0;
+    const s = countingStream(source([3, 5, 7]), (k) => (n += k), () => done++);
+    expect(new Uint8Array(await new Response(s).arrayBuffer()).byteLength).toBe(15);
+    expect([n, done]).toEqual([15, 1]);
+  });
+
+  it("a reader that gives up: reported once, with what it took", async () => {
+    let n = 0;
+    let done = 0;
+    const r = countingStream(source([4, 4, 4]), (k) => (n += k), () => done++).getReader();
+    await r.read();
+    await r.cancel("gone");
+    expect([n, done]).toEqual([4, 1]);
+  });
+});
+
+describe("the pool object's report to the front", () => {
+  it("carries server, connect time, retries and bytes_in, and leaves the headers", () => {
+    const inner = { ...newRecord("r", "GET", "/"), server: "127.0.0.1:9000", connect_ms: 1.5, retries: 1, bytes_in: 10 };
+    const headers = new Headers({ [RECORD_HEADER]: hopRecord(inner) });
+    const front = newRecord("r", "GET", "/");
+    mergeHopRecord(front, headers);
+    expect(front).toMatchObject({ server: "127.0.0.1:9000", connect_ms: 1.5, retries: 1, bytes_in: 10 });
+    expect(headers.has(RECORD_HEADER)).toBe(false);
+  });
+});
