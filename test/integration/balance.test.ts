@@ -4,6 +4,7 @@
 // against a slow pool, hash stickiness, passive health around a dead server, active health
 // checks against a server that accepts and never answers, and one pool stopped mid-load
 // costing no request that could have been retried. Outcomes are counted; nothing is timed.
+import { logLines } from "../helpers/log-lines.js";
 import path from "node:path";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -249,6 +250,9 @@ describe.each([["dev"], ["serve"]] as const)("several servers per upstream, edge
     expect(counts[names[2]]).toBeGreaterThan(0); // it did serve before it stopped
     expect(counts[names[0]] + counts[names[1]] + counts[names[2]]).toBe(160);
     // Requests did meet the stopped pool, and moved on.
-    expect(dev.run.stdout + dev.run.stderr).toMatch(new RegExp(`level=warn [^\\n]*event=(upstream_connect_failed|upstream_next|pool_stale_retry)[^\\n]*origin=127\\.0\\.0\\.1:${port}`));
+    const moved = logLines(dev.run.stdout + dev.run.stderr).filter(
+      (l) => l.level === "warn" && ["upstream_connect_failed", "upstream_next", "pool_stale_retry"].includes(String(l.event)) && l.origin === `127.0.0.1:${port}`,
+    );
+    expect(moved.length).toBeGreaterThan(0);
   });
 });

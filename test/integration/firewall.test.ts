@@ -5,6 +5,7 @@
 // client address is CF-Connecting-IP under dev (the platform's header; miniflare passes a
 // client's on) and X-Forwarded-For from a trusted proxy (real_ip_from) under serve, so each
 // test can be its own client. Outcomes are counted, never timed.
+import { linesLike } from "../helpers/log-lines.js";
 import path from "node:path";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -199,9 +200,9 @@ describe.each(["dev", "serve"] as const)("edgepass %s", (host) => {
       for (let i = 0; i < 4; i++) statuses.push((await fetch(`${base()}/dry/info.php`, { headers: as(ip) })).status);
       expect(statuses).toEqual([200, 200, 200, 200]);
       const logs = hosts[host].run.stdout + hosts[host].run.stderr;
-      const lines = logs.split("\n").filter((l) => l.includes("event=limit_would_refuse") && l.includes('route="^~ /dry/"'));
+      const lines = linesLike(logs, { event: "limit_would_refuse", route: "^~ /dry/" });
       expect(lines.length).toBeGreaterThanOrEqual(3);
-      expect(lines[0]).toContain("dry_run=true");
+      expect(lines[0].dry_run).toBe(true);
     });
 
     it("a zone is one count across its routes; its status and key apply; requests without the header are not counted", async () => {
