@@ -1,5 +1,6 @@
 // loadConfig(): what a valid edgepass.toml turns into (defaults, units, addresses, routes)
 // and that the shipped examples load. Error messages are in config-errors.test.ts.
+import { accessAllows } from "../../src/edge/access.js";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
@@ -280,6 +281,24 @@ describe("examples", () => {
       scriptFilename: "",
       documentRoot: "",
     });
+  });
+
+  it("examples/nginx-front.toml loads and means what the nginx block beside it in the README means", () => {
+    const cfg = loadConfig(example("nginx-front.toml"), "examples/nginx-front.toml");
+    expect(cfg.gateway.maxBody).toBe(20 * 1024 * 1024);
+    const php = cfg.upstreams.php;
+    expect(php.servers.map((s) => [s.host, s.backup, s.maxFails, s.failTimeoutMs])).toEqual([
+      ["10.0.0.11", false, 2, 15_000],
+      ["10.0.0.12", false, 2, 15_000],
+      ["10.0.0.13", true, 2, 15_000],
+    ]);
+    expect(php.balance.healthCheck).toMatchObject({ intervalMs: 5000, path: "/ping" });
+    const [admin, scripts, front] = cfg.routes;
+    expect(["192.0.2.77", "2001:db8::1", "198.51.100.1", undefined].map((a) => accessAllows(admin.access, a))).toEqual([true, true, false, false]);
+    expect(["203.0.113.7", "203.0.113.8"].map((a) => accessAllows(front.access, a))).toEqual([false, true]);
+    expect(scripts.limitReq).toMatchObject({ zone: "perip", rate: 10_000, burst: 20, nodelay: true });
+    expect(front.limitReq?.zone).toBe("perip");
+    expect(scripts.limitConn).toMatchObject({ zone: "addr", max: 10 });
   });
 
   it("examples/php-fpm.toml loads and routes like nginx's WordPress server block", () => {
