@@ -14,7 +14,7 @@ import { check } from "./errors.js";
 import type { Scratch, WasmHeap } from "./memory.js";
 import { readFields } from "./fields.js";
 import { latin1 } from "./text.js";
-import type { BodyFraming, HttpRequestHead, HttpResponseHead } from "./types.js";
+import type { BodyFraming, HttpHeadOffsets, HttpRequestHead, HttpResponseHead } from "./types.js";
 
 const NONE: BodyFraming = Object.freeze({ kind: "none" });
 const CHUNKED: BodyFraming = Object.freeze({ kind: "chunked" });
@@ -62,6 +62,47 @@ export class Http1 {
 
   private headers(head: string, table: number): Array<[string, string]> {
     return readFields(this.heap.i32(), table + H1_FIELDS, this.heap.i32()[(table + H1_FIELD_COUNT) >>> 2], head);
+  }
+
+  /** The head table as offsets: the fixed part read into numbers, the field entries copied
+   *  out of Wasm memory in one slice (the table is overwritten by the next call). */
+  private offsets(table: number, bodyOffset: number): HttpHeadOffsets {
+    const i32 = this.heap.i32();
+    const t = table >>> 2;
+    const flags = i32[t + H1_FLAGS / 4];
+    const f = (table + H1_FIELDS) >>> 2;
+    const count = i32[t + H1_FIELD_COUNT / 4];
+    return {
+      version: i32[t + H1_VERSION / 4],
+      status: i32[t + H1_STATUS / 4],
+      methodStart: i32[t + H1_METHOD_START / 4],
+      methodEnd: i32[t + H1_METHOD_END / 4],
+      targetStart: i32[t + H1_TARGET_START / 4],
+      targetEnd: i32[t + H1_TARGET_END / 4],
+      reasonStart: i32[t + H1_REASON_START / 4],
+      reasonEnd: i32[t + H1_REASON_END / 4],
+      bodyOffset,
+      framing: framingOf(i32, t),
+      keepAlive: (flags & H1F_KEEP_ALIVE) !== 0,
+      expectContinue: (flags & H1F_EXPECT_CONTINUE) !== 0,
+      fieldCount: count,
+      fields: i32.slice(f, f + count * (FIELD_SIZE / 4)),
+    };
+  }
+
+  scanResponseHead(buf: Uint8Array, limit: number, requestMethod: string): HttpHeadOffsets | null {
+    checkLimit(limit, "scanHttpResponseHead");
+    const request = requestMethod === "HEAD" ? H1_REQ_HEAD : requestMethod === "CONNECT" ? H1_REQ_CONNECT : H1_REQ_OTHER;
+    const { ptr, len, table, cap } = this.stage(buf, limit);
+    const bodyOffset = check(this.heap.wasm.http_parse_response_head(ptr, len, limit, request, table, cap), "HTTP response head");
+    return bodyOffset === 0 ? null : this.offsets(table, bodyOffset);
+  }
+
+  scanRequestHead(buf: Uint8Array, limit: number): HttpHeadOffsets | null {
+    checkLimit(limit, "scanHttpRequestHead");
+    const { ptr, len, table, cap } = this.stage(buf, limit);
+    const bodyOffset = check(this.heap.wasm.http_parse_request_head(ptr, len, limit, table, cap), "HTTP request head");
+    return bodyOffset === 0 ? null : this.offsets(table, bodyOffset);
   }
 
   parseResponseHead(buf: Uint8Array, limit: number, requestMethod: string): HttpResponseHead | null {
