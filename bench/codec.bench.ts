@@ -136,7 +136,10 @@ const kernels: Kernel[] = [
 const fmt = (opsPerS: number) => (opsPerS >= 1e6 ? `${(opsPerS / 1e6).toFixed(2)} M/s` : `${(opsPerS / 1e3).toFixed(1)} k/s`);
 const results: Record<string, { ours: number; anchor: number; anchorName: string; ratio: number; anchors: Record<string, number> }> = {};
 const rows: Array<Record<string, string>> = [];
+// BENCH_KERNELS=chunked,fastcgi times only kernels whose name contains one of the words.
+const pick = process.env.BENCH_KERNELS?.split(",");
 for (const k of kernels) {
+  if (pick && !pick.some((w) => k.name.includes(w))) continue;
   const ops = alternate({ ours: k.ours, ...k.anchors });
   const anchors = Object.fromEntries(Object.keys(k.anchors).map((a) => [a, Math.round(ops[a])]));
   // The binding anchor is the fastest one: every target ratio is against each anchor.

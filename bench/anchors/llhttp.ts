@@ -1,7 +1,8 @@
 // Anchor: llhttp's own Wasm build, the one undici ships, driven the way undici drives it: each
 // input is copied into the instance's memory and llhttp_execute calls back per span. In
 // "offsets" mode the callbacks only record (offset, length) pairs; in "strings" mode they build
-// latin-1 strings the way a caller would need them.
+// latin-1 strings the way a caller would need them. Body data becomes a view of the caller's
+// input per span, as undici's onBody does and as edgepass's decoder returns it.
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
@@ -20,6 +21,7 @@ export function llhttpWasm(type: "REQUEST" | "RESPONSE", mode: LlhttpMode) {
   let nSpans = 0;
   let fields: string[] = [];
   let bodyBytes = 0;
+  let input = new Uint8Array(0);
   const span = mode === "offsets"
     ? (_p: number, at: number, len: number) => {
         spans[nSpans++] = at - base;
@@ -39,8 +41,7 @@ export function llhttpWasm(type: "REQUEST" | "RESPONSE", mode: LlhttpMode) {
       wasm_on_header_value: span,
       wasm_on_headers_complete: () => 0,
       wasm_on_body: (_p: number, at: number, len: number) => {
-        spans[0] = at - base;
-        bodyBytes += len;
+        bodyBytes += new Uint8Array(input.buffer, input.byteOffset + at - base, len).length;
         return 0;
       },
       wasm_on_message_complete: () => 0,
@@ -53,10 +54,11 @@ export function llhttpWasm(type: "REQUEST" | "RESPONSE", mode: LlhttpMode) {
   const parser = ll.llhttp_alloc(constants.TYPE[type]);
   const bufSize = 1 << 20;
   base = ll.malloc(bufSize);
-  const feed = (input: Uint8Array): void => {
+  const feed = (bytes: Uint8Array): void => {
+    input = bytes;
     mem = new Uint8Array(ll.memory.buffer);
-    mem.set(input, base);
-    const rc = ll.llhttp_execute(parser, base, input.length);
+    mem.set(bytes, base);
+    const rc = ll.llhttp_execute(parser, base, bytes.length);
     if (rc !== 0) throw new Error(`llhttp error ${rc}`);
   };
   return {

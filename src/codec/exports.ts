@@ -36,6 +36,8 @@ export interface WasmExports {
   http_chunked_new(): number;
   http_chunked_free(state: number): void;
   http_chunked_feed(state: number, buf: number, len: number): number;
+  http_chunked_scan(state: number, buf: number, len: number): number;
+  http_chunked_skip(state: number, n: number): number;
   http_chunk_size(len: number): number;
   http_encode_chunk(out: number, cap: number, data: number, len: number): number;
 }
@@ -49,7 +51,7 @@ const FUNCTIONS = [
   "fcgi_decoder_feed", "fcgi_decoder_at_boundary",
   "cgi_params_bound", "cgi_build_params", "cgi_parse_head",
   "http_parse_request_head", "http_parse_response_head", "http_chunked_new", "http_chunked_free",
-  "http_chunked_feed", "http_chunk_size", "http_encode_chunk",
+  "http_chunked_feed", "http_chunked_scan", "http_chunked_skip", "http_chunk_size", "http_encode_chunk",
 ] as const;
 
 /** Checks that an instance has every export this codec calls, so a stale or foreign module

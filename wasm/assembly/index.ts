@@ -16,7 +16,7 @@ import { setInFlight } from "./fastcgi/inflight";
 import { BAD_ARGUMENT } from "../abi/codes";
 import { parseRequestHead } from "./http1/request";
 import { parseResponseHead } from "./http1/response";
-import { chunkedFeed, chunkedNew } from "./http1/chunked";
+import { chunkedFeed, chunkedNew, chunkedSkip } from "./http1/chunked";
 import { chunkSize, encodeChunk } from "./http1/encode";
 
 // --- module ---
@@ -143,7 +143,15 @@ export function http_chunked_free(state: usize): void {
 }
 
 export function http_chunked_feed(state: usize, buf: usize, len: u32): i32 {
-  return chunkedFeed(state, buf, len);
+  return chunkedFeed(state, buf, len, false);
+}
+
+export function http_chunked_scan(state: usize, buf: usize, len: u32): i32 {
+  return chunkedFeed(state, buf, len, true);
+}
+
+export function http_chunked_skip(state: usize, n: u32): i32 {
+  return chunkedSkip(state, n);
 }
 
 export function http_chunk_size(len: u32): i32 {
