@@ -21,7 +21,7 @@ export function llhttpWasm(type: "REQUEST" | "RESPONSE", mode: LlhttpMode) {
   let nSpans = 0;
   let fields: string[] = [];
   let bodyBytes = 0;
-  let input = new Uint8Array(0);
+  let input: Uint8Array = new Uint8Array(0);
   const span = mode === "offsets"
     ? (_p: number, at: number, len: number) => {
         spans[nSpans++] = at - base;

@@ -16,24 +16,52 @@ import { readFields } from "./fields.js";
 import { latin1 } from "./text.js";
 import type { BodyFraming, HttpHeadOffsets, HttpRequestHead, HttpResponseHead } from "./types.js";
 
+// i32 indices into the head table, read once: under some loaders imported constants are
+// getters, and these are read on every parse (wasm/abi is append-only, so they never change).
+const T_VERSION = H1_VERSION >>> 2;
+const T_STATUS = H1_STATUS >>> 2;
+const T_REASON_START = H1_REASON_START >>> 2;
+const T_REASON_END = H1_REASON_END >>> 2;
+const T_METHOD_START = H1_METHOD_START >>> 2;
+const T_METHOD_END = H1_METHOD_END >>> 2;
+const T_TARGET_START = H1_TARGET_START >>> 2;
+const T_TARGET_END = H1_TARGET_END >>> 2;
+const T_FRAMING = H1_FRAMING >>> 2;
+const T_LENGTH_LO = H1_LENGTH_LO >>> 2;
+const T_LENGTH_HI = H1_LENGTH_HI >>> 2;
+const T_FLAGS = H1_FLAGS >>> 2;
+const T_FIELD_COUNT = H1_FIELD_COUNT >>> 2;
+const T_FIELDS = H1_FIELDS >>> 2;
+const FIELD_INTS = FIELD_SIZE >>> 2;
+const F_KEEP_ALIVE = H1F_KEEP_ALIVE;
+const F_EXPECT_CONTINUE = H1F_EXPECT_CONTINUE;
+const REQ_HEAD = H1_REQ_HEAD;
+const REQ_CONNECT = H1_REQ_CONNECT;
+const REQ_OTHER = H1_REQ_OTHER;
+const FRAMING_NONE = H1_FRAMING_NONE;
+const FRAMING_LENGTH = H1_FRAMING_LENGTH;
+const FRAMING_CHUNKED = H1_FRAMING_CHUNKED;
+const FRAMING_CLOSE = H1_FRAMING_CLOSE;
+const TABLE_FIELDS = H1_FIELDS;
+
 const NONE: BodyFraming = Object.freeze({ kind: "none" });
 const CHUNKED: BodyFraming = Object.freeze({ kind: "chunked" });
 const CLOSE: BodyFraming = Object.freeze({ kind: "close" });
 
 /** What the table says about framing. */
 function framingOf(i32: Int32Array, t: number): BodyFraming {
-  switch (i32[t + H1_FRAMING / 4]) {
-    case H1_FRAMING_NONE:
+  switch (i32[t + T_FRAMING]) {
+    case FRAMING_NONE:
       return NONE;
-    case H1_FRAMING_LENGTH:
+    case FRAMING_LENGTH:
       // Two u32 halves of a value <= 2^53-1: exact as a number.
-      return { kind: "length", length: (i32[t + H1_LENGTH_HI / 4] >>> 0) * 2 ** 32 + (i32[t + H1_LENGTH_LO / 4] >>> 0) };
-    case H1_FRAMING_CHUNKED:
+      return { kind: "length", length: (i32[t + T_LENGTH_HI] >>> 0) * 2 ** 32 + (i32[t + T_LENGTH_LO] >>> 0) };
+    case FRAMING_CHUNKED:
       return CHUNKED;
-    case H1_FRAMING_CLOSE:
+    case FRAMING_CLOSE:
       return CLOSE;
     default:
-      throw new Error(`http1: unknown framing ${i32[t + H1_FRAMING / 4]} (module newer than the codec?)`);
+      throw new Error(`http1: unknown framing ${i32[t + T_FRAMING]} (module newer than the codec?)`);
   }
 }
 
@@ -55,13 +83,14 @@ export class Http1 {
     const len = Math.min(buf.length, limit); // bytes past the limit never belong to a head
     const cap = Math.min(Math.floor(limit / 3) + 1, MAX_HEAD_FIELDS); // "a:\n" is the shortest field line
     const ptr = this.input.ensure(len);
-    const table = this.output.ensure(H1_FIELDS + cap * FIELD_SIZE);
+    const table = this.output.ensure(TABLE_FIELDS + cap * FIELD_SIZE);
     this.heap.u8().set(buf.subarray(0, len), ptr);
     return { ptr, len, table, cap };
   }
 
   private headers(head: string, table: number): Array<[string, string]> {
-    return readFields(this.heap.i32(), table + H1_FIELDS, this.heap.i32()[(table + H1_FIELD_COUNT) >>> 2], head);
+    const i32 = this.heap.i32();
+    return readFields(i32, table + TABLE_FIELDS, i32[(table >>> 2) + T_FIELD_COUNT], head);
   }
 
   /** The head table as offsets: the fixed part read into numbers, the field entries copied
@@ -69,30 +98,30 @@ export class Http1 {
   private offsets(table: number, bodyOffset: number): HttpHeadOffsets {
     const i32 = this.heap.i32();
     const t = table >>> 2;
-    const flags = i32[t + H1_FLAGS / 4];
-    const f = (table + H1_FIELDS) >>> 2;
-    const count = i32[t + H1_FIELD_COUNT / 4];
+    const flags = i32[t + T_FLAGS];
+    const f = t + T_FIELDS;
+    const count = i32[t + T_FIELD_COUNT];
     return {
-      version: i32[t + H1_VERSION / 4],
-      status: i32[t + H1_STATUS / 4],
-      methodStart: i32[t + H1_METHOD_START / 4],
-      methodEnd: i32[t + H1_METHOD_END / 4],
-      targetStart: i32[t + H1_TARGET_START / 4],
-      targetEnd: i32[t + H1_TARGET_END / 4],
-      reasonStart: i32[t + H1_REASON_START / 4],
-      reasonEnd: i32[t + H1_REASON_END / 4],
+      version: i32[t + T_VERSION],
+      status: i32[t + T_STATUS],
+      methodStart: i32[t + T_METHOD_START],
+      methodEnd: i32[t + T_METHOD_END],
+      targetStart: i32[t + T_TARGET_START],
+      targetEnd: i32[t + T_TARGET_END],
+      reasonStart: i32[t + T_REASON_START],
+      reasonEnd: i32[t + T_REASON_END],
       bodyOffset,
       framing: framingOf(i32, t),
-      keepAlive: (flags & H1F_KEEP_ALIVE) !== 0,
-      expectContinue: (flags & H1F_EXPECT_CONTINUE) !== 0,
+      keepAlive: (flags & F_KEEP_ALIVE) !== 0,
+      expectContinue: (flags & F_EXPECT_CONTINUE) !== 0,
       fieldCount: count,
-      fields: i32.slice(f, f + count * (FIELD_SIZE / 4)),
+      fields: i32.slice(f, f + count * FIELD_INTS),
     };
   }
 
   scanResponseHead(buf: Uint8Array, limit: number, requestMethod: string): HttpHeadOffsets | null {
     checkLimit(limit, "scanHttpResponseHead");
-    const request = requestMethod === "HEAD" ? H1_REQ_HEAD : requestMethod === "CONNECT" ? H1_REQ_CONNECT : H1_REQ_OTHER;
+    const request = requestMethod === "HEAD" ? REQ_HEAD : requestMethod === "CONNECT" ? REQ_CONNECT : REQ_OTHER;
     const { ptr, len, table, cap } = this.stage(buf, limit);
     const bodyOffset = check(this.heap.wasm.http_parse_response_head(ptr, len, limit, request, table, cap), "HTTP response head");
     return bodyOffset === 0 ? null : this.offsets(table, bodyOffset);
@@ -107,7 +136,7 @@ export class Http1 {
 
   parseResponseHead(buf: Uint8Array, limit: number, requestMethod: string): HttpResponseHead | null {
     checkLimit(limit, "parseHttpResponseHead");
-    const request = requestMethod === "HEAD" ? H1_REQ_HEAD : requestMethod === "CONNECT" ? H1_REQ_CONNECT : H1_REQ_OTHER;
+    const request = requestMethod === "HEAD" ? REQ_HEAD : requestMethod === "CONNECT" ? REQ_CONNECT : REQ_OTHER;
     const { ptr, len, table, cap } = this.stage(buf, limit);
     const bodyOffset = check(this.heap.wasm.http_parse_response_head(ptr, len, limit, request, table, cap), "HTTP response head");
     if (bodyOffset === 0) return null;
@@ -115,13 +144,13 @@ export class Http1 {
     const t = table >>> 2;
     const head = latin1(buf.subarray(0, bodyOffset));
     return {
-      version: i32[t + H1_VERSION / 4],
-      status: i32[t + H1_STATUS / 4],
-      reason: head.slice(i32[t + H1_REASON_START / 4], i32[t + H1_REASON_END / 4]),
+      version: i32[t + T_VERSION],
+      status: i32[t + T_STATUS],
+      reason: head.slice(i32[t + T_REASON_START], i32[t + T_REASON_END]),
       headers: this.headers(head, table),
       bodyOffset,
       framing: framingOf(i32, t),
-      keepAlive: (i32[t + H1_FLAGS / 4] & H1F_KEEP_ALIVE) !== 0,
+      keepAlive: (i32[t + T_FLAGS] & F_KEEP_ALIVE) !== 0,
     };
   }
 
@@ -132,17 +161,17 @@ export class Http1 {
     if (bodyOffset === 0) return null;
     const i32 = this.heap.i32();
     const t = table >>> 2;
-    const flags = i32[t + H1_FLAGS / 4];
+    const flags = i32[t + T_FLAGS];
     const head = latin1(buf.subarray(0, bodyOffset));
     return {
-      method: head.slice(i32[t + H1_METHOD_START / 4], i32[t + H1_METHOD_END / 4]),
-      target: head.slice(i32[t + H1_TARGET_START / 4], i32[t + H1_TARGET_END / 4]),
-      version: i32[t + H1_VERSION / 4],
+      method: head.slice(i32[t + T_METHOD_START], i32[t + T_METHOD_END]),
+      target: head.slice(i32[t + T_TARGET_START], i32[t + T_TARGET_END]),
+      version: i32[t + T_VERSION],
       headers: this.headers(head, table),
       bodyOffset,
       framing: framingOf(i32, t),
-      keepAlive: (flags & H1F_KEEP_ALIVE) !== 0,
-      expectContinue: (flags & H1F_EXPECT_CONTINUE) !== 0,
+      keepAlive: (flags & F_KEEP_ALIVE) !== 0,
+      expectContinue: (flags & F_EXPECT_CONTINUE) !== 0,
     };
   }
 

@@ -12,8 +12,19 @@ export type Encoding = "utf8" | "bytestring";
 const utf8Encoder = new TextEncoder();
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+// Not fatal, and the BOM kept: only used where the result is checked to be plain ASCII.
+const utf8Lenient = new TextDecoder("utf-8", { ignoreBOM: true });
+
 /** Bytes as latin-1: byte n becomes U+00nn, exactly reversible. */
 export function latin1(bytes: Uint8Array): string {
+  // Heads are almost always ASCII, where UTF-8 and latin-1 agree, and the host's native
+  // decoder is an order of magnitude faster than fromCharCode over a typed array. A non-ASCII
+  // byte either shortens the decoded string (a multi-byte sequence) or becomes U+FFFD, so
+  // equal lengths and no U+FFFD mean every byte was ASCII.
+  if (bytes.length >= 32) {
+    const s = utf8Lenient.decode(bytes);
+    if (s.length === bytes.length && s.indexOf("\ufffd") < 0) return s;
+  }
   let s = "";
   for (let i = 0; i < bytes.length; i += 8192) {
     s += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192) as unknown as number[]);

@@ -110,6 +110,40 @@ describe("response heads, as a host reads them", () => {
   });
 });
 
+describe("strings and offsets", () => {
+  // Heads are decoded by the host's native decoder when they are ASCII; every other byte must
+  // still come back as the latin-1 char of the same number.
+  it("keeps long heads with UTF-8, U+FFFD, invalid and BOM bytes as latin-1, byte for byte", () => {
+    const values = ["caf\xc3\xa9 na\xc3\xafve", "\xef\xbf\xbd replacement", "\xff\xfe bad \x80", "\xef\xbb\xbfbom", "plain ascii"];
+    for (const v of values) {
+      const head = "HTTP/1.1 200 OK\r\nX-Long-Enough-Name: " + v + "\r\nContent-Length: 0\r\n\r\n";
+      const h = codec.parseHttpResponseHead(bytes(head), 65536, "GET")!;
+      expect(h.headers[0], JSON.stringify(v)).toEqual(["X-Long-Enough-Name", v]);
+      const bomFirst = "\xef\xbb\xbf" + v;
+      const cgi = codec.parseCgiHead(bytes("X-Value: " + bomFirst + " and more bytes\r\n\r\n"), 65536)!;
+      expect(cgi.headers[0]).toEqual(["X-Value", bomFirst + " and more bytes"]);
+    }
+  });
+
+  it("answers the same parse as offsets into the buffer (scanHttp*Head)", () => {
+    const req = bytes("POST /x?y=1 HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\nX-A:  v v \r\n\r\nhello");
+    const h = codec.parseHttpRequestHead(req, 65536)!;
+    const o = codec.scanHttpRequestHead(req, 65536)!;
+    const str = (a: number, b: number) => String.fromCharCode(...req.subarray(a, b));
+    expect(str(o.methodStart, o.methodEnd)).toBe(h.method);
+    expect(str(o.targetStart, o.targetEnd)).toBe(h.target);
+    expect(o).toMatchObject({ version: 11, status: 0, bodyOffset: h.bodyOffset, framing: h.framing, keepAlive: true, fieldCount: 3 });
+    const pairs = Array.from({ length: o.fieldCount }, (_, i) => [str(o.fields[4 * i], o.fields[4 * i + 1]), str(o.fields[4 * i + 2], o.fields[4 * i + 3])]);
+    expect(pairs).toEqual(h.headers);
+    const res = bytes("HTTP/1.0 404 Not Found\r\nServer: x\r\n\r\n");
+    const r = codec.scanHttpResponseHead(res, 65536, "GET")!;
+    expect(r).toMatchObject({ version: 10, status: 404, framing: { kind: "close" }, keepAlive: false, fieldCount: 1 });
+    expect(String.fromCharCode(...res.subarray(r.reasonStart, r.reasonEnd))).toBe("Not Found");
+    expect(codec.scanHttpRequestHead(bytes("GET / HTTP/1.1\r\nHost: a"), 65536)).toBeNull();
+    expect(() => codec.scanHttpRequestHead(bytes("GET / HTTP/1.1\r\n\r\n"), 65536)).toThrow(CodecError);
+  });
+});
+
 describe("request heads", () => {
   it("reports method, target, version, headers and body offset", () => {
     const wire = bytes("POST /a?b=c HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc");
