@@ -44,6 +44,16 @@ const FRAMING_CHUNKED = H1_FRAMING_CHUNKED;
 const FRAMING_CLOSE = H1_FRAMING_CLOSE;
 const TABLE_FIELDS = H1_FIELDS;
 
+const ENTRY_SIZE = FIELD_SIZE;
+
+/** A copy of n i32s from `at`, as a plain array: allocating a typed array costs more than
+ *  the whole parse of a small head, a small array of small integers almost nothing. */
+function copyInts(i32: Int32Array, at: number, n: number): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < n; k++) out.push(i32[at + k]);
+  return out;
+}
+
 const NONE: BodyFraming = Object.freeze({ kind: "none" });
 const CHUNKED: BodyFraming = Object.freeze({ kind: "chunked" });
 const CLOSE: BodyFraming = Object.freeze({ kind: "close" });
@@ -83,8 +93,8 @@ export class Http1 {
     const len = Math.min(buf.length, limit); // bytes past the limit never belong to a head
     const cap = Math.min(Math.floor(limit / 3) + 1, MAX_HEAD_FIELDS); // "a:\n" is the shortest field line
     const ptr = this.input.ensure(len);
-    const table = this.output.ensure(TABLE_FIELDS + cap * FIELD_SIZE);
-    this.heap.u8().set(buf.subarray(0, len), ptr);
+    const table = this.output.ensure(TABLE_FIELDS + cap * ENTRY_SIZE);
+    this.heap.u8().set(len === buf.length ? buf : buf.subarray(0, len), ptr);
     return { ptr, len, table, cap };
   }
 
@@ -115,7 +125,7 @@ export class Http1 {
       keepAlive: (flags & F_KEEP_ALIVE) !== 0,
       expectContinue: (flags & F_EXPECT_CONTINUE) !== 0,
       fieldCount: count,
-      fields: i32.slice(f, f + count * FIELD_INTS),
+      fields: copyInts(i32, f, count * FIELD_INTS),
     };
   }
 

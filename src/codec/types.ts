@@ -145,7 +145,7 @@ export interface HttpHeadOffsets {
   fieldCount: number;
   /** Four numbers per field line, in arrival order: name start, name end, value start, value
    *  end (value without surrounding whitespace). */
-  fields: Int32Array;
+  fields: number[];
 }
 
 export interface ChunkedDecoder {
