@@ -54,6 +54,9 @@ function copyInts(i32: Int32Array, at: number, n: number): number[] {
   return out;
 }
 
+/** Bytes of a buffer tried first: most heads end well within it. */
+const PREFIX = 4096;
+
 const NONE: BodyFraming = Object.freeze({ kind: "none" });
 const CHUNKED: BodyFraming = Object.freeze({ kind: "chunked" });
 const CLOSE: BodyFraming = Object.freeze({ kind: "close" });
@@ -82,20 +85,35 @@ function checkLimit(limit: number, what: string): void {
 }
 
 export class Http1 {
+  /** Where the last run() left its table. */
+  private table = 0;
+
   constructor(
     private readonly heap: WasmHeap,
     private readonly input: Scratch,
     private readonly output: Scratch,
   ) {}
 
-  /** Copies the part of `buf` that can belong to a head into Wasm memory; sizes the table. */
-  private stage(buf: Uint8Array, limit: number): { ptr: number; len: number; table: number; cap: number } {
-    const len = Math.min(buf.length, limit); // bytes past the limit never belong to a head
+  /** Runs the request parser (`request` < 0) or the response parser on `buf`; returns the body
+   *  offset (0: incomplete) with the table at `this.table`. Only a prefix is copied first: a
+   *  read often carries body bytes after the head, and a parse of a prefix is either
+   *  incomplete or the parse of the whole buffer (the parsers are restartable). */
+  private run(buf: Uint8Array, limit: number, request: number, context: string): number {
+    const all = Math.min(buf.length, limit); // bytes past the limit never belong to a head
     const cap = Math.min(Math.floor(limit / 3) + 1, MAX_HEAD_FIELDS); // "a:\n" is the shortest field line
-    const ptr = this.input.ensure(len);
     const table = this.output.ensure(TABLE_FIELDS + cap * ENTRY_SIZE);
-    this.heap.u8().set(len === buf.length ? buf : buf.subarray(0, len), ptr);
-    return { ptr, len, table, cap };
+    this.table = table;
+    const wasm = this.heap.wasm;
+    let len = Math.min(all, PREFIX);
+    for (;;) {
+      const ptr = this.input.ensure(len);
+      this.heap.u8().set(len === buf.length ? buf : buf.subarray(0, len), ptr);
+      const r = request < 0
+        ? wasm.http_parse_request_head(ptr, len, limit, table, cap)
+        : wasm.http_parse_response_head(ptr, len, limit, request, table, cap);
+      if (r !== 0 || len === all) return check(r, context);
+      len = all;
+    }
   }
 
   private headers(head: string, table: number): Array<[string, string]> {
@@ -132,24 +150,22 @@ export class Http1 {
   scanResponseHead(buf: Uint8Array, limit: number, requestMethod: string): HttpHeadOffsets | null {
     checkLimit(limit, "scanHttpResponseHead");
     const request = requestMethod === "HEAD" ? REQ_HEAD : requestMethod === "CONNECT" ? REQ_CONNECT : REQ_OTHER;
-    const { ptr, len, table, cap } = this.stage(buf, limit);
-    const bodyOffset = check(this.heap.wasm.http_parse_response_head(ptr, len, limit, request, table, cap), "HTTP response head");
-    return bodyOffset === 0 ? null : this.offsets(table, bodyOffset);
+    const bodyOffset = this.run(buf, limit, request, "HTTP response head");
+    return bodyOffset === 0 ? null : this.offsets(this.table, bodyOffset);
   }
 
   scanRequestHead(buf: Uint8Array, limit: number): HttpHeadOffsets | null {
     checkLimit(limit, "scanHttpRequestHead");
-    const { ptr, len, table, cap } = this.stage(buf, limit);
-    const bodyOffset = check(this.heap.wasm.http_parse_request_head(ptr, len, limit, table, cap), "HTTP request head");
-    return bodyOffset === 0 ? null : this.offsets(table, bodyOffset);
+    const bodyOffset = this.run(buf, limit, -1, "HTTP request head");
+    return bodyOffset === 0 ? null : this.offsets(this.table, bodyOffset);
   }
 
   parseResponseHead(buf: Uint8Array, limit: number, requestMethod: string): HttpResponseHead | null {
     checkLimit(limit, "parseHttpResponseHead");
     const request = requestMethod === "HEAD" ? REQ_HEAD : requestMethod === "CONNECT" ? REQ_CONNECT : REQ_OTHER;
-    const { ptr, len, table, cap } = this.stage(buf, limit);
-    const bodyOffset = check(this.heap.wasm.http_parse_response_head(ptr, len, limit, request, table, cap), "HTTP response head");
+    const bodyOffset = this.run(buf, limit, request, "HTTP response head");
     if (bodyOffset === 0) return null;
+    const table = this.table;
     const i32 = this.heap.i32();
     const t = table >>> 2;
     const head = latin1(buf.subarray(0, bodyOffset));
@@ -166,9 +182,9 @@ export class Http1 {
 
   parseRequestHead(buf: Uint8Array, limit: number): HttpRequestHead | null {
     checkLimit(limit, "parseHttpRequestHead");
-    const { ptr, len, table, cap } = this.stage(buf, limit);
-    const bodyOffset = check(this.heap.wasm.http_parse_request_head(ptr, len, limit, table, cap), "HTTP request head");
+    const bodyOffset = this.run(buf, limit, -1, "HTTP request head");
     if (bodyOffset === 0) return null;
+    const table = this.table;
     const i32 = this.heap.i32();
     const t = table >>> 2;
     const flags = i32[t + T_FLAGS];

@@ -13,7 +13,7 @@ const utf8Encoder = new TextEncoder();
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 // Not fatal, and the BOM kept: only used where the result is checked to be plain ASCII.
-const utf8Lenient = new TextDecoder("utf-8", { ignoreBOM: true });
+const utf8Lenient = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 /** Bytes as latin-1: byte n becomes U+00nn, exactly reversible. */
 export function latin1(bytes: Uint8Array): string {

@@ -125,6 +125,21 @@ describe("strings and offsets", () => {
     }
   });
 
+  it("parses heads that end past the first 4 KiB it copies, and body bytes after short ones", () => {
+    for (const size of [4090, 4095, 4096, 4097, 4100, 10000]) {
+      const pad = "x".repeat(size - "HTTP/1.1 200 OK\r\nX-Pad: \r\n\r\n".length);
+      const head = `HTTP/1.1 200 OK\r\nX-Pad: ${pad}\r\n\r\n`;
+      expect(head.length).toBe(size);
+      const h = codec.parseHttpResponseHead(bytes(head + "body".repeat(5000)), 65536, "GET")!;
+      expect(h.bodyOffset, `size ${size}`).toBe(size);
+      expect(h.headers).toEqual([["X-Pad", pad]]);
+      expect(codec.parseHttpResponseHead(bytes(head.slice(0, -1)), 65536, "GET")).toBeNull();
+      expect(() => codec.parseHttpResponseHead(bytes(head), size - 1, "GET")).toThrow(CodecError);
+      const cgi = codec.parseCgiHead(bytes(`Status: 404\r\nX-Pad: ${pad}\r\n\r\n` + "b".repeat(9000)), 65536)!;
+      expect(cgi).toMatchObject({ status: 404, headers: [["X-Pad", pad]] });
+    }
+  });
+
   it("answers the same parse as offsets into the buffer (scanHttp*Head)", () => {
     const req = bytes("POST /x?y=1 HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\nX-A:  v v \r\n\r\nhello");
     const h = codec.parseHttpRequestHead(req, 65536)!;

@@ -11,7 +11,7 @@ import {
   abortRequest, beginRequest, endRequest, streamRecords, streamSize, unknownType, valuesRecord, valuesSize,
 } from "./fastcgi/encode";
 import { decodePairs, encodedPairsSize, encodePairs } from "./fastcgi/pairs";
-import { decoderAtBoundary, decoderFeed, decoderNew } from "./fastcgi/decoder";
+import { decoderAtBoundary, decoderFeed, decoderNew, decoderSkip } from "./fastcgi/decoder";
 import { setInFlight } from "./fastcgi/inflight";
 import { BAD_ARGUMENT } from "../abi/codes";
 import { parseRequestHead } from "./http1/request";
@@ -103,7 +103,15 @@ export function fcgi_decoder_untrack(state: usize, id: u32): i32 {
 }
 
 export function fcgi_decoder_feed(state: usize, buf: usize, len: u32): i32 {
-  return decoderFeed(state, buf, len);
+  return decoderFeed(state, buf, len, false);
+}
+
+export function fcgi_decoder_scan(state: usize, buf: usize, len: u32): i32 {
+  return decoderFeed(state, buf, len, true);
+}
+
+export function fcgi_decoder_skip(state: usize, n: u32): i32 {
+  return decoderSkip(state, n);
 }
 
 export function fcgi_decoder_at_boundary(state: usize): i32 {
