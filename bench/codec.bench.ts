@@ -161,7 +161,7 @@ for (const k of kernels) {
     ratio: Object.keys(k.anchors).map((a) => `${(ops.ours / ops[a]).toFixed(2)}x`).join(" / "),
   });
 }
-table("Codec kernels, operations per second (median of 5 alternating rounds); ratio > 1: edgepass faster", rows);
+table("Codec kernels, operations per second (median of 9 alternating rounds); ratio > 1: edgepass faster", rows);
 
 // Module size and the cost of making a codec from the compiled module (what each isolate pays).
 const bytes = readFileSync(new URL("../wasm/build/edgepass.wasm", import.meta.url)).length;

@@ -36,7 +36,7 @@ export function table(title: string, rows: Array<Record<string, string>>): void 
 /** Operations per second of each function, measured in alternating rounds: all functions are
  *  warmed up, each is timed once per round in turn, and each figure is the median of `rounds`
  *  rounds, so drift on a shared machine hits every contender alike. */
-export function alternate(fns: Record<string, () => unknown>, rounds = 5, batchMs = 120): Record<string, number> {
+export function alternate(fns: Record<string, () => unknown>, rounds = 9, batchMs = 80): Record<string, number> {
   let sink = 0;
   const names = Object.keys(fns);
   const per: Record<string, number> = {};

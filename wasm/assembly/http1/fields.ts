@@ -183,7 +183,12 @@ function fastFieldLine(buf: usize, pos: u32, end: u32, table: usize, cap: u32, r
   while (i + 8 <= end) {
     const x = load<u64>(buf + i);
     const del = x ^ 0x7f7f7f7f7f7f7f7f;
-    if ((((x - 0x20 * ONES) & ~x) | ((del - ONES) & ~del)) & HIGHS) break;
+    const flagged = (((x - 0x20 * ONES) & ~x) | ((del - ONES) & ~del)) & HIGHS;
+    if (flagged) {
+      // The lowest flagged byte is exact (little-endian: the first in memory): go on from it.
+      i += <u32>(ctz(flagged) >> 3);
+      break;
+    }
     i += 8;
   }
   while (i < end && isFieldValueByte(load<u8>(buf + i))) i++;
