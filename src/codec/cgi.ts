@@ -15,7 +15,7 @@ import type { CgiHead, CgiParamsInput, ParamsFormat } from "./types.js";
 export const MAX_HEAD_FIELDS = 1000;
 
 /** Bytes of a buffer tried first: most heads end well within it. */
-const HEAD_PREFIX = 4096;
+const HEAD_PREFIX = 1024;
 
 const FORMATS: Record<ParamsFormat, number> = { fastcgi: FORMAT_FASTCGI, scgi: FORMAT_SCGI, uwsgi: FORMAT_UWSGI };
 
