@@ -1,136 +1,182 @@
-// Parser throughput: edgepass's Wasm HTTP/1.1 head parser and chunked decoder against two
-// anchors measured in the same run — llhttp's own Wasm build (the one undici ships) and Node's
-// built-in native llhttp (node:_http_common). Every parser does the same work a caller needs:
-// it turns the bytes into a status/method, and header names and values as JS strings.
-// Not part of `npm test`: run with `npm run bench`.
-import { createRequire } from "node:module";
+// Codec kernels against anchors measured in the same run: llhttp's own Wasm build (the one
+// undici ships), Node's native llhttp binding, a plain TypeScript FastCGI implementation
+// (bench/anchors/fastcgi-plain.ts) and the fastcgi-client npm library. Every contender does the
+// same work on the same bytes, and outputs are compared before anything is timed.
+// Not part of `npm test`: `npm run bench -- codec [--json]`.
+import { readFileSync } from "node:fs";
 import { createCodec } from "../src/codec/index.js";
 import { loadWasmModuleFromDisk } from "../src/adapter/node/wasm.js";
-import { table, timeIt } from "./lib.js";
+import { fastcgiClientConnection } from "./anchors/fastcgi-client.js";
+import { decodeResponse, encodeRequest } from "./anchors/fastcgi-plain.js";
+import { llhttpWasm } from "./anchors/llhttp.js";
+import { nodeNative } from "./anchors/node-http.js";
+import { CHUNKED_HEAD, chunkedBody, fastcgiResponse, HEAD_4K, PARAMS, reads, REQUEST, RESPONSE, STDIN } from "./inputs.js";
+import { alternate, median, table } from "./lib.js";
 
-const require = createRequire(import.meta.url);
-const latin1 = new TextDecoder("latin1");
+const json = process.argv.includes("--json");
+const module = await loadWasmModuleFromDisk();
+const codec = createCodec(module);
+const LIMIT = 64 * 1024;
 
-const RESPONSE = Buffer.from(
-  "HTTP/1.1 200 OK\r\nDate: Tue, 24 Nov 2026 03:00:00 GMT\r\nContent-Type: text/html; charset=UTF-8\r\n" +
-    "Content-Length: 5120\r\nConnection: keep-alive\r\nCache-Control: private, max-age=0\r\n" +
-    "Set-Cookie: session=3f2a9c; Path=/; HttpOnly; Secure\r\nSet-Cookie: theme=dark; Path=/\r\n" +
-    "X-Powered-By: PHP/8.2.36\r\nVary: Accept-Encoding\r\nStrict-Transport-Security: max-age=31536000\r\n" +
-    "X-Frame-Options: SAMEORIGIN\r\n\r\n",
-);
-const REQUEST = Buffer.from(
-  "GET /blog/2026/11/hello-world/?utm_source=feed&utm_medium=rss HTTP/1.1\r\nHost: www.example.org\r\n" +
-    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36\r\n" +
-    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-GB,en;q=0.9\r\n" +
-    "Accept-Encoding: gzip, deflate, br\r\nCookie: session=3f2a9c; theme=dark; consent=yes\r\n" +
-    "Referer: https://www.example.org/\r\nUpgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\n" +
-    "Sec-Fetch-Mode: navigate\r\nSec-Fetch-Site: same-origin\r\nConnection: keep-alive\r\n\r\n",
-);
-const CHUNKED_BODY = (() => {
-  const parts: Buffer[] = [Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")];
-  const piece = Buffer.alloc(4096, 0x61);
-  for (let i = 0; i < 64; i++) parts.push(Buffer.from("1000\r\n"), piece, Buffer.from("\r\n"));
-  parts.push(Buffer.from("0\r\n\r\n"));
-  return Buffer.concat(parts);
-})();
-
-// --- edgepass ---
-const codec = createCodec(await loadWasmModuleFromDisk());
-const oursResponse = () => codec.parseHttpResponseHead(RESPONSE, 65536, "GET")!.headers.length;
-const oursRequest = () => codec.parseHttpRequestHead(REQUEST, 65536)!.headers.length;
-const oursChunked = () => {
-  const head = codec.parseHttpResponseHead(CHUNKED_BODY, 65536, "GET")!;
-  const d = codec.chunkedDecoder();
-  const r = d.push(CHUNKED_BODY.subarray(head.bodyOffset));
-  d.free();
-  let n = 0;
-  for (const x of r.data) n += x.byteLength;
-  return n;
-};
-
-// --- llhttp, undici's Wasm build ---
-function llhttpWasm(type: "REQUEST" | "RESPONSE") {
-  const constants = require("undici/lib/llhttp/constants.js");
-  // Node compiles Wasm from bytes (only Workers refuse to); the cast is for the Workers types.
-  const mod = new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(require("undici/lib/llhttp/llhttp-wasm.js"));
-  let mem: Uint8Array;
-  let fields: string[] = [];
-  let bodyBytes = 0;
-  const text = (at: number, len: number) => latin1.decode(mem.subarray(at, at + len));
-  const inst = new WebAssembly.Instance(mod, {
-    env: {
-      wasm_on_url: (_p: number, at: number, len: number) => (fields.push(text(at, len)), 0),
-      wasm_on_status: () => 0,
-      wasm_on_message_begin: () => 0,
-      wasm_on_header_field: (_p: number, at: number, len: number) => (fields.push(text(at, len)), 0),
-      wasm_on_header_value: (_p: number, at: number, len: number) => (fields.push(text(at, len)), 0),
-      wasm_on_headers_complete: () => 0,
-      wasm_on_body: (_p: number, _at: number, len: number) => ((bodyBytes += len), 0),
-      wasm_on_message_complete: () => 0,
-    },
-  });
-  const ll = inst.exports as Record<string, any>;
-  ll._initialize?.();
-  const parser = ll.llhttp_alloc(constants.TYPE[type]);
-  const buf = ll.malloc(1 << 20);
-  return (input: Buffer) => {
-    mem = new Uint8Array(ll.memory.buffer);
-    mem.set(input, buf);
-    fields = [];
-    bodyBytes = 0;
-    ll.llhttp_reset(parser);
-    const rc = ll.llhttp_execute(parser, buf, input.length);
-    if (rc !== 0) throw new Error(`llhttp error ${rc}`);
-    return fields.length + bodyBytes;
-  };
-}
-
-// --- Node's native llhttp ---
-function nodeNative(type: "REQUEST" | "RESPONSE") {
-  const { HTTPParser } = require("node:_http_common");
-  const p = new HTTPParser();
-  let n = 0;
-  p[HTTPParser.kOnHeadersComplete] = (_maj: number, _min: number, headers: string[]) => {
-    n = headers.length;
-  };
-  p[HTTPParser.kOnBody] = (b: Buffer) => {
-    n += b.length;
-  };
-  p[HTTPParser.kOnMessageComplete] = () => {};
-  return (input: Buffer) => {
-    p.initialize(HTTPParser[type], {});
-    const r = p.execute(input);
-    if (r instanceof Error) throw r;
-    return n;
-  };
-}
-
-const llRes = llhttpWasm("RESPONSE");
-const llReq = llhttpWasm("REQUEST");
-const nodeRes = nodeNative("RESPONSE");
+// --- HTTP heads ---
+const llReq = llhttpWasm("REQUEST", "offsets");
+const llRes = llhttpWasm("RESPONSE", "offsets");
 const nodeReq = nodeNative("REQUEST");
 
-const cases = [
-  { name: `response head (${RESPONSE.length} B, 12 fields)`, bytes: RESPONSE.length, ours: oursResponse, llhttp: () => llRes(RESPONSE), node: () => nodeRes(RESPONSE) },
-  { name: `request head (${REQUEST.length} B, 13 fields)`, bytes: REQUEST.length, ours: oursRequest, llhttp: () => llReq(REQUEST), node: () => nodeReq(REQUEST) },
-  { name: `chunked 256 KiB (64 chunks)`, bytes: CHUNKED_BODY.length, ours: oursChunked, llhttp: () => llRes(CHUNKED_BODY), node: () => nodeRes(CHUNKED_BODY) },
+const oursScanRequest = (buf: Uint8Array) => () => codec.scanHttpRequestHead(buf, LIMIT)!.fieldCount;
+const oursScanResponse = () => codec.scanHttpResponseHead(RESPONSE, LIMIT, "GET")!.fieldCount;
+const oursHeaders = () => {
+  const h = codec.parseHttpRequestHead(REQUEST, LIMIT)!;
+  return h.headers.length + h.target.length;
+};
+
+// --- chunked bodies, arriving as 64 KiB socket reads ---
+function chunked(size: number) {
+  const pieces = reads(chunkedBody(size));
+  const ll = llhttpWasm("RESPONSE", "offsets");
+  return {
+    ours: () => {
+      const d = codec.chunkedDecoder();
+      let n = 0;
+      for (const p of pieces) for (const x of d.push(p).data) n += x.length;
+      d.free();
+      return n;
+    },
+    llhttp: () => ll.stream(CHUNKED_HEAD, pieces),
+  };
+}
+const ch16 = chunked(16);
+const ch1k = chunked(1024);
+const ch16k = chunked(16 * 1024);
+
+// --- FastCGI ---
+const EMPTY = new Uint8Array(0);
+const oursEncode = () => {
+  const parts = [
+    codec.fcgiBeginRequest(1, 1, 1),
+    codec.fcgiParams(1, codec.fcgiEncodePairs(PARAMS)),
+    codec.fcgiStream(5, 1, STDIN),
+    codec.fcgiStream(5, 1, EMPTY),
+  ];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
+};
+const RESPONSE_404 = fastcgiResponse(1);
+// One decoder per connection, as the pool keeps it: END_REQUEST frees the id for the next one.
+const decoder = codec.fcgiDecoder("client");
+const oursDecode = () => {
+  const d = decoder;
+  d.track(1);
+  const stdout: Uint8Array[] = [];
+  let ended = false;
+  for (const e of d.push(RESPONSE_404)) {
+    if (e.kind === "stream" && e.type === 6 && !e.end) stdout.push(e.data);
+    else if (e.kind === "end-request") ended = true;
+  }
+  if (!ended) throw new Error("no END_REQUEST");
+  const head = codec.parseCgiHead(stdout[0], LIMIT)!;
+  let body = -head.bodyOffset;
+  for (const d of stdout) body += d.length;
+  return head.status + head.headers.length + body;
+};
+const plainDecode = () => {
+  const r = decodeResponse(RESPONSE_404, 1);
+  let body = 0;
+  for (const d of r.body) body += d.length;
+  return r.status + r.headers.length + body;
+};
+const lib = fastcgiClientConnection();
+await lib.ready;
+const paramsObject = Object.fromEntries(PARAMS);
+const libEncode = () => {
+  let n = 0;
+  for (const b of lib.encodeRequest(1, paramsObject, STDIN)) n += b.length;
+  return n;
+};
+const RESPONSE_404_BUFFER = Buffer.from(RESPONSE_404);
+const libDecode = () => {
+  const r = lib.decodeResponse(RESPONSE_404_BUFFER);
+  let body = 0;
+  for (const d of r.body) body += d.length;
+  return r.status + r.headers.length + body;
+};
+
+// Same answers before any timing: a contender that skips work would win for nothing.
+function same(what: string, results: Record<string, unknown>): void {
+  const values = Object.entries(results).map(([k, v]) => [k, JSON.stringify(v)]);
+  for (const [k, v] of values) if (v !== values[0][1]) throw new Error(`${what}: ${k} answers ${v}, ${values[0][0]} ${values[0][1]}`);
+}
+same("fastcgi-encode", {
+  ours: Buffer.concat([codec.fcgiBeginRequest(1, 1, 1), codec.fcgiParams(1, codec.fcgiEncodePairs(PARAMS)), codec.fcgiStream(5, 1, STDIN), codec.fcgiStream(5, 1, EMPTY)]).toString("hex"),
+  plain: Buffer.from(encodeRequest(1, PARAMS, STDIN)).toString("hex"),
+  lib: Buffer.concat(lib.encodeRequest(1, paramsObject, STDIN)).toString("hex"),
+});
+same("fastcgi-decode", { ours: oursDecode(), plain: plainDecode(), lib: libDecode() });
+same("chunked-decode", { ours: ch16.ours(), ours1k: ch1k.ours(), ours16k: ch16k.ours(), llhttp: ch16.llhttp() });
+{
+  const h = codec.parseHttpRequestHead(REQUEST, LIMIT)!;
+  const flat: string[] = [];
+  for (const [n, v] of h.headers) flat.push(n, v);
+  let nodeHeaders: string[] = [];
+  const { HTTPParser } = (await import("node:module")).createRequire(import.meta.url)("node:_http_common");
+  const p = new HTTPParser();
+  p[HTTPParser.kOnHeadersComplete] = (_a: number, _b: number, headers: string[]) => (nodeHeaders = headers);
+  p.initialize(HTTPParser.REQUEST, {});
+  p.execute(Buffer.from(REQUEST));
+  same("http-headers-to-js", { ours: flat, node: nodeHeaders });
+}
+
+type Kernel = { name: string; what: string; ours: () => unknown; anchors: Record<string, () => unknown> };
+const kernels: Kernel[] = [
+  { name: "http-head-parse-request", what: `request head, ${REQUEST.length} B, offsets`, ours: oursScanRequest(REQUEST), anchors: { "llhttp wasm": () => llReq.message(REQUEST) } },
+  { name: "http-head-parse-response", what: `response head, ${RESPONSE.length} B, offsets`, ours: oursScanResponse, anchors: { "llhttp wasm": () => llRes.message(RESPONSE) } },
+  { name: "http-head-parse-4k", what: `request head, ${HEAD_4K.length} B, 32 fields, offsets`, ours: oursScanRequest(HEAD_4K), anchors: { "llhttp wasm": () => llReq.message(HEAD_4K) } },
+  { name: "http-headers-to-js", what: `request head, ${REQUEST.length} B, JS strings`, ours: oursHeaders, anchors: { "node native": () => nodeReq(REQUEST) } },
+  { name: "chunked-decode-16b", what: "256 KiB in 16 B chunks", ours: ch16.ours, anchors: { "llhttp wasm": ch16.llhttp } },
+  { name: "chunked-decode-1k", what: "256 KiB in 1 KiB chunks", ours: ch1k.ours, anchors: { "llhttp wasm": ch1k.llhttp } },
+  { name: "chunked-decode-16k", what: "256 KiB in 16 KiB chunks", ours: ch16k.ours, anchors: { "llhttp wasm": ch16k.llhttp } },
+  { name: "fastcgi-encode", what: "BEGIN + 30 params + 4 KiB STDIN", ours: oursEncode, anchors: { "plain TS": () => encodeRequest(1, PARAMS, STDIN).length, "fastcgi-client": libEncode } },
+  { name: "fastcgi-decode", what: "Status: 404 head + 16 KiB body", ours: oursDecode, anchors: { "plain TS": plainDecode, "fastcgi-client": libDecode } },
 ];
 
-/** bytes per nanosecond × 1000 = MB/s */
-const mbps = (bytes: number, ns: number) => ((bytes / ns) * 1000).toFixed(0);
-
-const rows = [];
-for (const c of cases) {
-  const ours = timeIt(c.ours);
-  const ll = timeIt(c.llhttp);
-  const node = timeIt(c.node);
+const fmt = (opsPerS: number) => (opsPerS >= 1e6 ? `${(opsPerS / 1e6).toFixed(2)} M/s` : `${(opsPerS / 1e3).toFixed(1)} k/s`);
+const results: Record<string, { ours: number; anchor: number; anchorName: string; ratio: number; anchors: Record<string, number> }> = {};
+const rows: Array<Record<string, string>> = [];
+// BENCH_KERNELS=chunked,fastcgi times only kernels whose name contains one of the words.
+const pick = process.env.BENCH_KERNELS?.split(",");
+// Every contender runs a little before any is timed, so the first kernel timed does not also
+// pay for the JIT warming up shared code (the codec's, the anchors' glue).
+for (const k of kernels) {
+  if (pick && !pick.some((w) => k.name.includes(w))) continue;
+  for (const fn of [k.ours, ...Object.values(k.anchors)]) for (const t = performance.now(); performance.now() - t < 50; ) fn();
+}
+for (const k of kernels) {
+  if (pick && !pick.some((w) => k.name.includes(w))) continue;
+  const ops = alternate({ ours: k.ours, ...k.anchors });
+  const anchors = Object.fromEntries(Object.keys(k.anchors).map((a) => [a, Math.round(ops[a])]));
+  // The binding anchor is the fastest one: every target ratio is against each anchor.
+  const anchorName = Object.keys(k.anchors).reduce((a, b) => (ops[a] >= ops[b] ? a : b));
+  const ratio = ops.ours / ops[anchorName];
+  results[k.name] = { ours: Math.round(ops.ours), anchor: Math.round(ops[anchorName]), anchorName, ratio: Number(ratio.toFixed(2)), anchors };
   rows.push({
-    case: c.name,
-    "edgepass wasm": `${mbps(c.bytes, ours)} MB/s (${ours.toFixed(0)} ns)`,
-    "llhttp wasm (undici)": `${mbps(c.bytes, ll)} MB/s (${ll.toFixed(0)} ns)`,
-    "node native llhttp": `${mbps(c.bytes, node)} MB/s (${node.toFixed(0)} ns)`,
-    "vs llhttp wasm": `${(ll / ours).toFixed(2)}x`,
-    "vs node native": `${(node / ours).toFixed(2)}x`,
+    kernel: k.name,
+    input: k.what,
+    edgepass: `${fmt(ops.ours)} (${(1e9 / ops.ours).toFixed(0)} ns)`,
+    anchors: Object.keys(k.anchors).map((a) => `${a} ${fmt(ops[a])}`).join(", "),
+    ratio: Object.keys(k.anchors).map((a) => `${(ops.ours / ops[a]).toFixed(2)}x`).join(" / "),
   });
 }
-table("HTTP/1.1 parsing, time per message (lower is better); ratio > 1 means edgepass is faster", rows);
+table("Codec kernels, operations per second (median of 9 alternating rounds); ratio > 1: edgepass faster", rows);
+
+// Module size and the cost of making a codec from the compiled module (what each isolate pays).
+const bytes = readFileSync(new URL("../wasm/build/edgepass.wasm", import.meta.url)).length;
+const times: number[] = [];
+for (let i = 0; i < 50; i++) {
+  const t = performance.now();
+  createCodec(module);
+  times.push(performance.now() - t);
+}
+const instantiateMs = Number(median(times).toFixed(3));
+console.log(`\nWasm module: ${bytes} bytes; createCodec from the compiled module: ${instantiateMs} ms (median of 50)`);
+if (json) console.log(JSON.stringify({ kernels: results, worker: {}, wasm: { bytes, instantiateMs } }));

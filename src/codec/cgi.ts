@@ -14,6 +14,9 @@ import type { CgiHead, CgiParamsInput, ParamsFormat } from "./types.js";
 /** Most header fields a response head may carry; more is treated as a hostile origin. */
 export const MAX_HEAD_FIELDS = 1000;
 
+/** Bytes of a buffer tried first: most heads end well within it. */
+const HEAD_PREFIX = 1024;
+
 const FORMATS: Record<ParamsFormat, number> = { fastcgi: FORMAT_FASTCGI, scgi: FORMAT_SCGI, uwsgi: FORMAT_UWSGI };
 
 export class CgiCodec {
@@ -42,12 +45,20 @@ export class CgiCodec {
   parseHead(buf: Uint8Array, limit: number): CgiHead | null {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`parseCgiHead: limit must be a positive integer, got ${limit}`);
     // Bytes past the limit can never belong to an acceptable head.
-    const len = Math.min(buf.length, limit);
+    const all = Math.min(buf.length, limit);
     const cap = Math.min(Math.floor(limit / 3) + 1, MAX_HEAD_FIELDS); // "a:\n" is the shortest field line
-    const ptr = this.input.ensure(len);
-    this.heap.u8().set(buf.subarray(0, len), ptr);
     const table = this.output.ensure(HEAD_FIELDS + cap * FIELD_SIZE);
-    const bodyOffset = check(this.heap.wasm.cgi_parse_head(ptr, len, limit, table, cap), "CGI response head");
+    // A prefix first: the first STDOUT record usually carries body bytes after the head, and
+    // the parser is restartable (a prefix parses as incomplete or as the whole buffer does).
+    let len = Math.min(all, HEAD_PREFIX);
+    let bodyOffset = 0;
+    for (;;) {
+      const ptr = this.input.ensure(len);
+      this.heap.u8().set(len === buf.length ? buf : buf.subarray(0, len), ptr);
+      bodyOffset = check(this.heap.wasm.cgi_parse_head(ptr, len, limit, table, cap), "CGI response head");
+      if (bodyOffset !== 0 || len === all) break;
+      len = all;
+    }
     if (bodyOffset === 0) return null;
     const i32 = this.heap.i32();
     const t = table >>> 2;

@@ -25,6 +25,8 @@ export interface WasmExports {
   fcgi_decoder_track(state: number, id: number): number;
   fcgi_decoder_untrack(state: number, id: number): number;
   fcgi_decoder_feed(state: number, buf: number, len: number): number;
+  fcgi_decoder_scan(state: number, buf: number, len: number): number;
+  fcgi_decoder_skip(state: number, n: number): number;
   fcgi_decoder_at_boundary(state: number): number;
 
   cgi_params_bound(ownedLen: number, headersLen: number): number;
@@ -36,6 +38,8 @@ export interface WasmExports {
   http_chunked_new(): number;
   http_chunked_free(state: number): void;
   http_chunked_feed(state: number, buf: number, len: number): number;
+  http_chunked_scan(state: number, buf: number, len: number): number;
+  http_chunked_skip(state: number, n: number): number;
   http_chunk_size(len: number): number;
   http_encode_chunk(out: number, cap: number, data: number, len: number): number;
 }
@@ -46,10 +50,10 @@ const FUNCTIONS = [
   "fcgi_stream_size", "fcgi_stream", "fcgi_values_size", "fcgi_values", "fcgi_pairs_size",
   "fcgi_encode_pairs", "fcgi_decode_pairs",
   "fcgi_decoder_new", "fcgi_decoder_free", "fcgi_decoder_track", "fcgi_decoder_untrack",
-  "fcgi_decoder_feed", "fcgi_decoder_at_boundary",
+  "fcgi_decoder_feed", "fcgi_decoder_scan", "fcgi_decoder_skip", "fcgi_decoder_at_boundary",
   "cgi_params_bound", "cgi_build_params", "cgi_parse_head",
   "http_parse_request_head", "http_parse_response_head", "http_chunked_new", "http_chunked_free",
-  "http_chunked_feed", "http_chunk_size", "http_encode_chunk",
+  "http_chunked_feed", "http_chunked_scan", "http_chunked_skip", "http_chunk_size", "http_encode_chunk",
 ] as const;
 
 /** Checks that an instance has every export this codec calls, so a stale or foreign module

@@ -3,9 +3,9 @@
 // event table into FcgiEvents whose data are views of the caller's chunk.
 
 import {
-  DEC_CONSUMED, DEC_EVENT_CAP, DEC_EVENTS, EV_A, EV_B, EV_KIND, EV_REQUEST_ID, EV_TYPE, EVENT_SIZE,
-  EVK_ABORT_REQUEST, EVK_BEGIN_REQUEST, EVK_END_REQUEST, EVK_STREAM_DATA, EVK_STREAM_END, EVK_UNKNOWN_TYPE,
-  EVK_VALUES_DATA, EVK_VALUES_END, MODE_CLIENT, MODE_SERVER,
+  DEC_CONSUMED, DEC_DIRECT_LEFT, DEC_EVENT_CAP, DEC_EVENTS, DEC_REQUEST_ID, DEC_TYPE, EV_A, EV_B, EV_KIND,
+  EV_REQUEST_ID, EV_TYPE, EVENT_SIZE, EVK_ABORT_REQUEST, EVK_BEGIN_REQUEST, EVK_END_REQUEST, EVK_STREAM_DATA,
+  EVK_STREAM_END, EVK_UNKNOWN_TYPE, EVK_VALUES_DATA, EVK_VALUES_END, MODE_CLIENT, MODE_SERVER,
 } from "../../wasm/abi/layout.js";
 import { check, codecError } from "./errors.js";
 import type { FastcgiCodec } from "./fastcgi.js";
@@ -13,9 +13,32 @@ import type { Scratch, WasmHeap } from "./memory.js";
 import { CodecError, type FcgiDecoder, type FcgiEvent } from "./types.js";
 import { concatBytes } from "../core/bytes.js";
 
-/** Largest slice of a chunk copied into Wasm memory at once. */
-const WINDOW = 64 * 1024;
+/** Bytes copied into Wasm memory per scan: small after large content (only the next record
+ *  header and padding are needed), growing while records are small. */
+const WINDOW_MIN = 64;
+const WINDOW_MAX = 64 * 1024;
 const EMPTY = new Uint8Array(0);
+// Read once: under some loaders imported constants are getters, and these are read per event.
+const CONSUMED = DEC_CONSUMED >>> 2;
+const DIRECT_LEFT = DEC_DIRECT_LEFT >>> 2;
+const TYPE = DEC_TYPE >>> 2;
+const REQUEST_ID = DEC_REQUEST_ID >>> 2;
+const EVENT_CAP = DEC_EVENT_CAP;
+const EVENTS = DEC_EVENTS;
+const EVENT_INTS = EVENT_SIZE >>> 2;
+const E_KIND = EV_KIND >>> 2;
+const E_TYPE = EV_TYPE >>> 2;
+const E_ID = EV_REQUEST_ID >>> 2;
+const E_A = EV_A >>> 2;
+const E_B = EV_B >>> 2;
+const K_STREAM_DATA = EVK_STREAM_DATA;
+const K_STREAM_END = EVK_STREAM_END;
+const K_END_REQUEST = EVK_END_REQUEST;
+const K_BEGIN_REQUEST = EVK_BEGIN_REQUEST;
+const K_ABORT_REQUEST = EVK_ABORT_REQUEST;
+const K_VALUES_DATA = EVK_VALUES_DATA;
+const K_VALUES_END = EVK_VALUES_END;
+const K_UNKNOWN_TYPE = EVK_UNKNOWN_TYPE;
 
 type ValuesEvent = Extract<FcgiEvent, { kind: "values" }>;
 
@@ -24,6 +47,11 @@ export class WasmFcgiDecoder implements FcgiDecoder {
   private failure: CodecError | null = null;
   /** Content of a GET_VALUES(_RESULT) record received so far (copied: it may span pushes). */
   private valueParts: Uint8Array[] = [];
+  /** Stream content announced by the module and not yet passed over, and whose it is. */
+  private left = 0;
+  private leftType = 0;
+  private leftId = 0;
+  private window = WINDOW_MIN;
 
   constructor(
     private readonly heap: WasmHeap,
@@ -61,15 +89,28 @@ export class WasmFcgiDecoder implements FcgiDecoder {
     if (this.failure) throw this.failure;
     const events: FcgiEvent[] = [];
     const completedValues: Array<[ValuesEvent, Uint8Array]> = [];
-    let base = 0;
-    do {
-      const piece = chunk.subarray(base, base + WINDOW);
-      const ptr = this.input.ensure(piece.length);
-      this.heap.u8().set(piece, ptr);
+    const wasm = this.heap.wasm;
+    const { buffer, byteOffset } = chunk;
+    const len = chunk.length;
+    let pos = 0;
+    while (pos < len) {
+      if (this.left > 0) {
+        // Large stream content: a view of the caller's chunk, never copied into Wasm memory.
+        const take = Math.min(this.left, len - pos);
+        events.push({ kind: "stream", type: this.leftType, requestId: this.leftId, data: new Uint8Array(buffer, byteOffset + pos, take), end: false });
+        const r = wasm.fcgi_decoder_skip(state, take);
+        if (r < 0) throw (this.failure = codecError(r, "FastCGI stream"));
+        this.left -= take;
+        pos += take;
+        continue;
+      }
+      const size = Math.min(len - pos, this.window);
+      const ptr = this.input.ensure(size);
+      this.heap.u8().set(chunk.subarray(pos, pos + size), ptr);
       let off = 0;
       let n = 0;
       do {
-        n = this.heap.wasm.fcgi_decoder_feed(state, ptr + off, piece.length - off);
+        n = wasm.fcgi_decoder_scan(state, ptr + off, size - off);
         if (n < 0) {
           // A values record completed earlier in this chunk fails first if it is malformed:
           // errors come in stream order, whatever the chunking. (Its pairs are decoded only
@@ -77,19 +118,31 @@ export class WasmFcgiDecoder implements FcgiDecoder {
           this.decodeValues(completedValues);
           throw (this.failure = codecError(n, "FastCGI stream"));
         }
-        const consumed = this.heap.readI32(state + DEC_CONSUMED);
-        if (n === 0 && consumed === 0 && off < piece.length) throw new Error("FcgiDecoder: no progress (module bug)");
-        this.collect(n, chunk, base + off, events, completedValues);
+        const i32 = this.heap.i32();
+        const s = state >>> 2;
+        const consumed = i32[s + CONSUMED];
+        this.collect(n, chunk, pos + off, events, completedValues);
         off += consumed;
-      } while (off < piece.length || n === DEC_EVENT_CAP);
-      base += piece.length;
-    } while (base < chunk.length);
-
+        const left = i32[s + DIRECT_LEFT] >>> 0;
+        if (left > 0) {
+          this.left = left;
+          this.leftType = i32[s + TYPE];
+          this.leftId = i32[s + REQUEST_ID];
+          this.window = WINDOW_MIN;
+          break;
+        }
+        if (n === 0 && consumed === 0 && off < size) throw new Error("FcgiDecoder: no progress (module bug)");
+      } while (off < size || n === EVENT_CAP);
+      // Small records filled the window: copy more at once next time.
+      if (off >= size && this.left === 0) this.window = Math.min(this.window * 4, WINDOW_MAX);
+      pos += off;
+    }
     this.decodeValues(completedValues);
     return events;
   }
 
   private decodeValues(completed: Array<[ValuesEvent, Uint8Array]>): void {
+    if (completed.length === 0) return;
     for (const [event, bytes] of completed.splice(0)) {
       try {
         event.pairs = this.fastcgi.decodePairs(bytes);
@@ -109,40 +162,39 @@ export class WasmFcgiDecoder implements FcgiDecoder {
     completedValues: Array<[ValuesEvent, Uint8Array]>,
   ): void {
     const i32 = this.heap.i32();
-    for (let k = 0; k < n; k++) {
-      const e = (this.state + DEC_EVENTS + k * EVENT_SIZE) >>> 2;
-      const kind = i32[e + EV_KIND / 4];
-      const type = i32[e + EV_TYPE / 4];
-      const requestId = i32[e + EV_REQUEST_ID / 4];
-      const a = i32[e + EV_A / 4];
-      const b = i32[e + EV_B / 4];
+    for (let k = 0, e = (this.state + EVENTS) >>> 2; k < n; k++, e += EVENT_INTS) {
+      const kind = i32[e + E_KIND];
+      const type = i32[e + E_TYPE];
+      const requestId = i32[e + E_ID];
+      const a = i32[e + E_A];
+      const b = i32[e + E_B];
       switch (kind) {
-        case EVK_STREAM_DATA:
-          events.push({ kind: "stream", type, requestId, data: chunk.subarray(at + a, at + b), end: false });
+        case K_STREAM_DATA:
+          events.push({ kind: "stream", type, requestId, data: new Uint8Array(chunk.buffer, chunk.byteOffset + at + a, b - a), end: false });
           break;
-        case EVK_STREAM_END:
+        case K_STREAM_END:
           events.push({ kind: "stream", type, requestId, data: EMPTY, end: true });
           break;
-        case EVK_END_REQUEST:
+        case K_END_REQUEST:
           events.push({ kind: "end-request", requestId, appStatus: a >>> 0, protocolStatus: b });
           break;
-        case EVK_BEGIN_REQUEST:
+        case K_BEGIN_REQUEST:
           events.push({ kind: "begin-request", requestId, role: a, flags: b });
           break;
-        case EVK_ABORT_REQUEST:
+        case K_ABORT_REQUEST:
           events.push({ kind: "abort-request", requestId });
           break;
-        case EVK_VALUES_DATA:
+        case K_VALUES_DATA:
           this.valueParts.push(chunk.slice(at + a, at + b));
           break;
-        case EVK_VALUES_END: {
+        case K_VALUES_END: {
           const event: ValuesEvent = { kind: "values", type, requestId, pairs: [] };
           events.push(event);
           completedValues.push([event, concatBytes(this.valueParts)]);
           this.valueParts = [];
           break;
         }
-        case EVK_UNKNOWN_TYPE:
+        case K_UNKNOWN_TYPE:
           events.push({ kind: "unknown-type", requestId, unknownType: a });
           break;
         default:

@@ -104,6 +104,8 @@ function instantiate(module: WebAssembly.Module): Codec {
     parseCgiHead: (buf, limit) => cgi.parseHead(buf, limit),
     parseHttpResponseHead: (buf, limit, requestMethod) => http1.parseResponseHead(buf, limit, requestMethod),
     parseHttpRequestHead: (buf, limit) => http1.parseRequestHead(buf, limit),
+    scanHttpResponseHead: (buf, limit, requestMethod) => http1.scanResponseHead(buf, limit, requestMethod),
+    scanHttpRequestHead: (buf, limit) => http1.scanRequestHead(buf, limit),
     chunkedDecoder: () => new WasmChunkedDecoder(heap, input),
     encodeChunk: (data) => http1.encodeChunk(data),
   };

@@ -13,13 +13,15 @@ export class WasmHeap {
     this.i32View = new Int32Array(wasm.memory.buffer);
   }
 
+  // Growth detaches the old buffer, and a view of a detached buffer has length 0 (the memory
+  // itself never has): checking the length is much cheaper than reading memory.buffer.
   u8(): Uint8Array {
-    if (this.u8View.buffer !== this.wasm.memory.buffer) this.u8View = new Uint8Array(this.wasm.memory.buffer);
+    if (this.u8View.length === 0) this.u8View = new Uint8Array(this.wasm.memory.buffer);
     return this.u8View;
   }
 
   i32(): Int32Array {
-    if (this.i32View.buffer !== this.wasm.memory.buffer) this.i32View = new Int32Array(this.wasm.memory.buffer);
+    if (this.i32View.length === 0) this.i32View = new Int32Array(this.wasm.memory.buffer);
     return this.i32View;
   }
 

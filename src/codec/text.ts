@@ -12,8 +12,19 @@ export type Encoding = "utf8" | "bytestring";
 const utf8Encoder = new TextEncoder();
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+// Not fatal, and the BOM kept: only used where the result is checked to be plain ASCII.
+const utf8Lenient = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+
 /** Bytes as latin-1: byte n becomes U+00nn, exactly reversible. */
 export function latin1(bytes: Uint8Array): string {
+  // Heads are almost always ASCII, where UTF-8 and latin-1 agree, and the host's native
+  // decoder is an order of magnitude faster than fromCharCode over a typed array. A non-ASCII
+  // byte either shortens the decoded string (a multi-byte sequence) or becomes U+FFFD, so
+  // equal lengths and no U+FFFD mean every byte was ASCII.
+  if (bytes.length >= 32) {
+    const s = utf8Lenient.decode(bytes);
+    if (s.length === bytes.length && s.indexOf("\ufffd") < 0) return s;
+  }
   let s = "";
   for (let i = 0; i < bytes.length; i += 8192) {
     s += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192) as unknown as number[]);
@@ -37,17 +48,22 @@ export function utf8(s: string): Uint8Array {
 
 /** Writes `s` at `p` (room for 3 bytes per UTF-16 unit); returns the bytes written. */
 function put(u8: Uint8Array, p: number, s: string, enc: Encoding): number {
-  if (enc === "bytestring") {
-    let i = 0;
-    for (; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 0xff) break;
-      u8[p + i] = c;
-    }
-    if (i === s.length) return i;
-    // Not a ByteString after all (a caller built it by hand): UTF-8 keeps every char.
+  // Chars below 0x80 are the same byte in UTF-8 and as a ByteString, and below 0x100 the same
+  // byte as a ByteString: a plain loop writes those faster than a call into the host's encoder
+  // (most parameters and header values are ASCII).
+  const max = enc === "bytestring" ? 0xff : 0x7f;
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > max) break;
+    u8[p + i] = c;
   }
-  return utf8Encoder.encodeInto(s, u8.subarray(p, p + 3 * s.length)).written;
+  if (i === s.length) return i;
+  // Not a ByteString after all (a caller built it by hand): UTF-8 keeps every char, all of
+  // them UTF-8 as before.
+  if (enc === "bytestring") return utf8Encoder.encodeInto(s, u8.subarray(p, p + 3 * s.length)).written;
+  // Not ASCII: the ASCII prefix is already written as UTF-8 would write it.
+  return i + utf8Encoder.encodeInto(s.slice(i), u8.subarray(p + i, p + 3 * s.length)).written;
 }
 
 /** Writes one input list per group into `scratch`, back to back; returns where they start
@@ -61,14 +77,17 @@ export function writeLists(
   for (const g of groups) for (const s of g.strings) bound += 4 + 3 * s.length;
   const ptr = scratch.ensure(bound);
   const u8 = heap.u8();
-  const dv = new DataView(u8.buffer);
   const lengths: number[] = [];
   let p = ptr;
   for (const g of groups) {
     const start = p;
     for (const s of g.strings) {
       const n = put(u8, p + 4, s, g.enc);
-      dv.setUint32(p, n, true);
+      // u32 little-endian, byte by byte: cheaper than a DataView made per call.
+      u8[p] = n & 0xff;
+      u8[p + 1] = (n >>> 8) & 0xff;
+      u8[p + 2] = (n >>> 16) & 0xff;
+      u8[p + 3] = n >>> 24;
       p += 4 + n;
     }
     lengths.push(p - start);

@@ -121,6 +121,33 @@ export interface HttpRequestHead {
   expectContinue: boolean;
 }
 
+/** An HTTP/1.1 head as offsets into the buffer it was scanned from: nothing is decoded into
+ *  strings, so a caller that needs two fields pays for two. Spans are [start, end) byte
+ *  offsets into that buffer, valid as long as its bytes are. */
+export interface HttpHeadOffsets {
+  version: number;
+  /** Response status code; 0 for a request. */
+  status: number;
+  /** Request method span (empty for a response). */
+  methodStart: number;
+  methodEnd: number;
+  /** Request-target span (empty for a response). */
+  targetStart: number;
+  targetEnd: number;
+  /** Reason phrase span (empty for a request). */
+  reasonStart: number;
+  reasonEnd: number;
+  bodyOffset: number;
+  framing: BodyFraming;
+  keepAlive: boolean;
+  /** True when "Expect: 100-continue" was sent (requests only). */
+  expectContinue: boolean;
+  fieldCount: number;
+  /** Four numbers per field line, in arrival order: name start, name end, value start, value
+   *  end (value without surrounding whitespace). */
+  fields: number[];
+}
+
 export interface ChunkedDecoder {
   /** Feeds the next piece of a chunked body. Returns the data spans found (views into
    *  `chunk`), whether the body ended (last chunk + trailers read), and how many bytes of
@@ -175,6 +202,10 @@ export interface Codec {
   parseHttpResponseHead(buf: Uint8Array, limit: number, requestMethod: string): HttpResponseHead | null;
   /** Parses a request head (strict RFC 9112 + SECURITY.md: CL with TE, bad CL, non-chunked TE,
    *  bare LF, obs-fold, CR/NUL in values, whitespace before colon, non-token names → error). */
+  /** The same parse as parseHttpRequestHead, answered as offsets into `buf` (no strings). */
+  scanHttpRequestHead(buf: Uint8Array, limit: number): HttpHeadOffsets | null;
+  /** The same parse as parseHttpResponseHead, answered as offsets into `buf` (no strings). */
+  scanHttpResponseHead(buf: Uint8Array, limit: number, requestMethod: string): HttpHeadOffsets | null;
   parseHttpRequestHead(buf: Uint8Array, limit: number): HttpRequestHead | null;
   chunkedDecoder(): ChunkedDecoder;
   /** Frames `data` as one chunk ("<hex>\r\n<data>\r\n"); empty data gives the last chunk "0\r\n\r\n". */

@@ -40,6 +40,8 @@ export function pairsContent(pairs: Array<[string, string]>): string {
 
 const dataArb = fc.oneof(
   { weight: 30, arbitrary: fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 40 }) },
+  // Around the size (2,048 bytes) from which the decoder hands content back without copying.
+  { weight: 2, arbitrary: fc.integer({ min: 2000, max: 9000 }).map((n) => "y".repeat(n)) },
   // Now and then a record at or near the 16-bit content limit.
   { weight: 1, arbitrary: fc.integer({ min: 65_000, max: 70_000 }).map((n) => "x".repeat(Math.min(n, 65_535))) },
 );

@@ -24,6 +24,24 @@ function stdoutOf(events: FcgiEvent[], id = 1): number[] {
 
 
 describe("FastCGI decoder", () => {
+  it("hands large stream content back as views of the input at every split, small records between", () => {
+    const big = (n: number, b: number) => Array.from({ length: n }, () => b);
+    const records = [refRecord(STDOUT, 1, big(8184, 0x61)), refRecord(STDOUT, 1, [1, 2, 3]), refRecord(FcgiType.STDERR, 1, big(2048, 0x65)), refRecord(STDOUT, 1, big(2047, 0x62)), refRecord(STDOUT, 1, big(65535, 0x63)), endRequest(1)];
+    const input = concatBytes(...records);
+    const want = [...big(8184, 0x61), 1, 2, 3, ...big(2047, 0x62), ...big(65535, 0x63)];
+    for (const step of [1, 9, 1000, 2049, 70000]) {
+      const d = client(1);
+      const events: FcgiEvent[] = [];
+      for (let at = 0; at < input.length; at += step) events.push(...d.push(input.subarray(at, at + step)));
+      for (const e of events) if (e.kind === "stream" && e.data.length > 0) expect(e.data.buffer).toBe(input.buffer);
+      expect(stdoutOf(events), `step ${step}`).toEqual(want);
+      expect(events.flatMap((e) => (e.kind === "stream" && e.type === FcgiType.STDERR ? [...e.data] : [])).length).toBe(2048);
+      expect(events.at(-1)).toMatchObject({ kind: "end-request", requestId: 1 });
+      expect(d.atBoundary).toBe(true);
+      d.free();
+    }
+  });
+
   it("reports more events than its 64-entry table holds, in order", () => {
     const records = Array.from({ length: 200 }, (_, i) => refRecord(STDOUT, 1, [i]));
     const events = client(1).push(concatBytes(...records));

@@ -70,6 +70,14 @@ export const CH_TRAILER_LEN = 36;
 /** Length of the trailer field name being read, and which framing names it may still be. */
 export const CH_NAME_LEN = 40;
 export const CH_NAME_MATCH = 44;
+/** Chunk data left in the current chunk after the last http_chunked_scan or
+ *  http_chunked_skip, as two u32 halves (value <= 2^53-1); 0 outside chunk data. */
+export const CH_DATA_LEFT_LO = 48;
+export const CH_DATA_LEFT_HI = 52;
+/** http_chunked_scan stops at the start of chunk data of at least this many bytes, so the host
+ *  takes them from its own buffer instead of copying them into Wasm memory (below this size a
+ *  copy costs less than the extra calls). */
+export const CH_DIRECT_MIN = 4096;
 /** The span table: CH_SPAN_CAP entries of CH_SPAN_SIZE bytes (start, end offsets into buf). */
 export const CH_SPANS = 64;
 export const CH_SPAN_CAP = 64;

@@ -24,6 +24,12 @@ export const DEC_BODY_LEN = 36;
 export const DEC_HDR = 40;
 /** 8 bytes: a fixed-size record body being collected across chunks. */
 export const DEC_BODY = 48;
+/** Stream content left in the current record that fcgi_decoder_scan handed to the host (0
+ *  otherwise); while it is not 0, DEC_TYPE and DEC_REQUEST_ID say whose content it is. */
+export const DEC_DIRECT_LEFT = 56;
+/** fcgi_decoder_scan stops at stream content of at least this many bytes, so the host takes
+ *  it from its own buffer instead of copying it into Wasm memory. */
+export const DEC_DIRECT_MIN = 2048;
 /** The event table: DEC_EVENT_CAP entries of EVENT_SIZE bytes. */
 export const DEC_EVENTS = 64;
 export const DEC_EVENT_CAP = 64;

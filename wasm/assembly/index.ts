@@ -11,12 +11,12 @@ import {
   abortRequest, beginRequest, endRequest, streamRecords, streamSize, unknownType, valuesRecord, valuesSize,
 } from "./fastcgi/encode";
 import { decodePairs, encodedPairsSize, encodePairs } from "./fastcgi/pairs";
-import { decoderAtBoundary, decoderFeed, decoderNew } from "./fastcgi/decoder";
+import { decoderAtBoundary, decoderFeed, decoderNew, decoderSkip } from "./fastcgi/decoder";
 import { setInFlight } from "./fastcgi/inflight";
 import { BAD_ARGUMENT } from "../abi/codes";
 import { parseRequestHead } from "./http1/request";
 import { parseResponseHead } from "./http1/response";
-import { chunkedFeed, chunkedNew } from "./http1/chunked";
+import { chunkedFeed, chunkedNew, chunkedSkip } from "./http1/chunked";
 import { chunkSize, encodeChunk } from "./http1/encode";
 
 // --- module ---
@@ -103,7 +103,15 @@ export function fcgi_decoder_untrack(state: usize, id: u32): i32 {
 }
 
 export function fcgi_decoder_feed(state: usize, buf: usize, len: u32): i32 {
-  return decoderFeed(state, buf, len);
+  return decoderFeed(state, buf, len, false);
+}
+
+export function fcgi_decoder_scan(state: usize, buf: usize, len: u32): i32 {
+  return decoderFeed(state, buf, len, true);
+}
+
+export function fcgi_decoder_skip(state: usize, n: u32): i32 {
+  return decoderSkip(state, n);
 }
 
 export function fcgi_decoder_at_boundary(state: usize): i32 {
@@ -143,7 +151,15 @@ export function http_chunked_free(state: usize): void {
 }
 
 export function http_chunked_feed(state: usize, buf: usize, len: u32): i32 {
-  return chunkedFeed(state, buf, len);
+  return chunkedFeed(state, buf, len, false);
+}
+
+export function http_chunked_scan(state: usize, buf: usize, len: u32): i32 {
+  return chunkedFeed(state, buf, len, true);
+}
+
+export function http_chunked_skip(state: usize, n: u32): i32 {
+  return chunkedSkip(state, n);
 }
 
 export function http_chunk_size(len: u32): i32 {

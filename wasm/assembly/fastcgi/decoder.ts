@@ -10,7 +10,7 @@ import {
   FCGI_VERSION_1,
 } from "../../abi/fastcgi";
 import {
-  DEC_BODY, DEC_BODY_LEN, DEC_CONSUMED, DEC_ERROR, DEC_EVENT_CAP, DEC_EVENTS, DEC_HDR, DEC_HDR_LEN,
+  DEC_BODY, DEC_BODY_LEN, DEC_CONSUMED, DEC_DIRECT_LEFT, DEC_DIRECT_MIN, DEC_ERROR, DEC_EVENT_CAP, DEC_EVENTS, DEC_HDR, DEC_HDR_LEN,
   DEC_MODE, DEC_PADDING, DEC_PHASE, DEC_REMAINING, DEC_REQUEST_ID, DEC_STATE_SIZE, DEC_TYPE, EV_A,
   EV_B, EV_KIND, EV_REQUEST_ID, EV_TYPE, EVENT_SIZE, EVK_ABORT_REQUEST, EVK_BEGIN_REQUEST,
   EVK_END_REQUEST, EVK_STREAM_DATA, EVK_STREAM_END, EVK_UNKNOWN_TYPE, EVK_VALUES_DATA,
@@ -137,12 +137,13 @@ function fail(s: usize, pos: u32, code: i32): i32 {
  *  stores the bytes consumed at DEC_CONSUMED), or a negative code. It stops early when the
  *  table is full or a values record is complete; the host then feeds the rest. After an error
  *  every call returns it. */
-export function decoderFeed(s: usize, buf: usize, len: u32): i32 {
+export function decoderFeed(s: usize, buf: usize, len: u32, direct: bool): i32 {
   const failed = load<i32>(s + DEC_ERROR);
   if (failed < 0) return failed;
   let pos: u32 = 0;
   let n: u32 = 0;
   let phase = load<i32>(s + DEC_PHASE);
+  let left: u32 = 0;
   while (n < <u32>DEC_EVENT_CAP) {
     if (phase == PH_VALUES_END) {
       n = emit(s, n, EVK_VALUES_END, load<u32>(s + DEC_TYPE), 0, pos, pos);
@@ -176,6 +177,10 @@ export function decoderFeed(s: usize, buf: usize, len: u32): i32 {
       const remaining = load<u32>(s + DEC_REMAINING);
       const take = min<u32>(remaining, avail);
       const values = isValuesType(load<u32>(s + DEC_TYPE));
+      if (direct && phase == PH_CONTENT && !values && remaining >= <u32>DEC_DIRECT_MIN) {
+        left = remaining;
+        break;
+      }
       if (phase == PH_CONTENT) {
         const kind = values ? EVK_VALUES_DATA : EVK_STREAM_DATA;
         n = emit(s, n, kind, load<u32>(s + DEC_TYPE), load<u32>(s + DEC_REQUEST_ID), pos, pos + take);
@@ -206,5 +211,20 @@ export function decoderFeed(s: usize, buf: usize, len: u32): i32 {
   }
   store<i32>(s + DEC_PHASE, phase);
   store<u32>(s + DEC_CONSUMED, pos);
+  store<u32>(s + DEC_DIRECT_LEFT, left);
   return <i32>n;
+}
+
+/** The host took `n` bytes of the stream content announced at DEC_DIRECT_LEFT from its own
+ *  buffer. Returns 0, the decoder's error, or BAD_ARGUMENT when `n` is more than announced. */
+export function decoderSkip(s: usize, n: u32): i32 {
+  const failed = load<i32>(s + DEC_ERROR);
+  if (failed < 0) return failed;
+  const left = load<u32>(s + DEC_DIRECT_LEFT);
+  if (n > left || load<i32>(s + DEC_PHASE) != PH_CONTENT) return BAD_ARGUMENT;
+  const remaining = load<u32>(s + DEC_REMAINING) - n;
+  store<u32>(s + DEC_REMAINING, remaining);
+  store<u32>(s + DEC_DIRECT_LEFT, left - n);
+  if (remaining == 0) store<i32>(s + DEC_PHASE, afterContent(s));
+  return 0;
 }

@@ -11,12 +11,12 @@
 // might reject).
 
 import {
-  HTTP_CHUNK_BAD_EXTENSION, HTTP_CHUNK_BAD_LINE_END, HTTP_CHUNK_BAD_SIZE, HTTP_CHUNK_BAD_TRAILER,
+  BAD_ARGUMENT, HTTP_CHUNK_BAD_EXTENSION, HTTP_CHUNK_BAD_LINE_END, HTTP_CHUNK_BAD_SIZE, HTTP_CHUNK_BAD_TRAILER,
   HTTP_CHUNK_EXTENSIONS_TOO_LARGE, HTTP_CHUNK_FRAMING_TRAILER, HTTP_CHUNK_MISSING_CRLF, HTTP_CHUNK_SIZE_TOO_LARGE,
   HTTP_CHUNK_TRAILERS_TOO_LARGE,
 } from "../../abi/codes";
 import {
-  CH_CONSUMED, CH_DIGITS, CH_DONE, CH_ERROR, CH_EXT_LEN, CH_EXT_MAX, CH_EXT_TOTAL, CH_EXT_TOTAL_MAX, CH_NAME_LEN,
+  CH_CONSUMED, CH_DATA_LEFT_HI, CH_DATA_LEFT_LO, CH_DIGITS, CH_DIRECT_MIN, CH_DONE, CH_ERROR, CH_EXT_LEN, CH_EXT_MAX, CH_EXT_TOTAL, CH_EXT_TOTAL_MAX, CH_NAME_LEN,
   CH_NAME_MATCH, CH_PHASE, CH_REMAINING, CH_SIZE_MAX_DIGITS, CH_SPAN_CAP, CH_SPAN_SIZE, CH_SPANS, CH_STATE_SIZE, CH_TRAILER_LEN,
   CH_TRAILER_MAX,
 } from "../../abi/http1";
@@ -200,9 +200,10 @@ function step(s: usize, phase: i32, b: u32): i32 {
 
 /** Feeds [buf, buf + len). Returns the number of data spans written to the span table and
  *  stores the bytes consumed at CH_CONSUMED; CH_DONE becomes 1 when the body ended (bytes after
- *  it are not consumed). Stops early when the span table is full. After an error every call
- *  returns it. */
-export function chunkedFeed(s: usize, buf: usize, len: u32): i32 {
+ *  it are not consumed). Stops early when the span table is full, and with `direct` at the
+ *  start of chunk data of CH_DIRECT_MIN bytes or more (the host takes those from its own buffer
+ *  and reports them with chunkedSkip). After an error every call returns it. */
+export function chunkedFeed(s: usize, buf: usize, len: u32, direct: bool): i32 {
   const failed = load<i32>(s + CH_ERROR);
   if (failed < 0) return failed;
   let phase = load<i32>(s + CH_PHASE);
@@ -212,6 +213,7 @@ export function chunkedFeed(s: usize, buf: usize, len: u32): i32 {
     if (phase == PH_DATA) {
       if (n == <u32>CH_SPAN_CAP) break;
       const remaining = load<u64>(s + CH_REMAINING);
+      if (direct && remaining >= <u64>CH_DIRECT_MIN) break;
       const avail = <u64>(len - pos);
       const take = <u32>(remaining < avail ? remaining : avail);
       const e = s + CH_SPANS + n * CH_SPAN_SIZE;
@@ -237,5 +239,28 @@ export function chunkedFeed(s: usize, buf: usize, len: u32): i32 {
   store<i32>(s + CH_PHASE, phase);
   store<u32>(s + CH_DONE, phase == PH_DONE ? 1 : 0);
   store<u32>(s + CH_CONSUMED, pos);
+  storeDataLeft(s, phase);
   return <i32>n;
+}
+
+function storeDataLeft(s: usize, phase: i32): void {
+  const left = phase == PH_DATA ? load<u64>(s + CH_REMAINING) : 0;
+  store<u32>(s + CH_DATA_LEFT_LO, <u32>left);
+  store<u32>(s + CH_DATA_LEFT_HI, <u32>(left >> 32));
+}
+
+/** The host passed over `n` bytes of chunk data itself (never more than CH_DATA_LEFT). Returns
+ *  0, the decoder's error, or BAD_ARGUMENT when `n` is more than the data left. */
+export function chunkedSkip(s: usize, n: u32): i32 {
+  const failed = load<i32>(s + CH_ERROR);
+  if (failed < 0) return failed;
+  let phase = load<i32>(s + CH_PHASE);
+  if (n == 0) return 0;
+  const remaining = load<u64>(s + CH_REMAINING);
+  if (phase != PH_DATA || <u64>n > remaining) return BAD_ARGUMENT;
+  store<u64>(s + CH_REMAINING, remaining - <u64>n);
+  if (remaining == <u64>n) phase = PH_DATA_CR;
+  store<i32>(s + CH_PHASE, phase);
+  storeDataLeft(s, phase);
+  return 0;
 }
