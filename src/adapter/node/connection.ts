@@ -93,7 +93,8 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       void res.body?.cancel().catch(() => {});
       res = errorResponse(state.failure, requestId, log);
     }
-    const keep = head.keepAlive && !deps.draining();
+    // A body that broke leaves the next request's start unknown: this answer is the last.
+    const keep = head.keepAlive && !deps.draining() && state.failure === null;
     const whole = await writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log });
     sock.off("close", onClose);
     if (!whole || !keep) break;

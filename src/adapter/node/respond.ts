@@ -91,8 +91,9 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
     if (framing === "close") return false;
     return keepAlive;
   } catch (e) {
-    // The head is out; the only honest signal left is the connection itself.
-    if (!sock.destroyed) o.log.log("warn", "response_cut", { sent, length: r.length, framing, reason: e instanceof Error ? e.message : String(e) });
+    // The head is out; the only honest signal left is the connection itself. (A client that
+    // left needs no line; one dropped at send_timeout does.)
+    if (!sock.destroyed || e instanceof SendTimeout) o.log.log("warn", "response_cut", { sent, length: r.length, framing, reason: e instanceof Error ? e.message : String(e) });
     void reader.cancel(e).catch(() => {});
     sock.destroy();
     return false;
@@ -109,12 +110,14 @@ async function ownResponse(res: Response): Promise<ClientResponse> {
   return { status: res.status, statusText: res.statusText, headers: res.headers, body, length: bytes ? bytes.byteLength : null, encoded: true };
 }
 
+class SendTimeout extends Error {}
+
 /** Wraps a write so a client that takes nothing for `ms` is dropped (nginx's send_timeout). */
 function withSendTimeout(sock: net.Socket, ms: number): <T>(p: Promise<T>) => Promise<T> {
   return (p) =>
     new Promise((resolve, reject) => {
       const t = setTimeout(() => {
-        reject(new Error(`the client took nothing for ${ms / 1000} s (send_timeout)`));
+        reject(new SendTimeout(`the client took nothing for ${ms / 1000} s (send_timeout)`));
         sock.destroy();
       }, ms);
       p.then(
