@@ -8,9 +8,10 @@ import { CodecError, type Codec, type HttpRequestHead } from "../../codec/types.
 import type { ServeSettings } from "../../config/types.js";
 import { errorResponse } from "../../core/error-response.js";
 import { Codes, GatewayError } from "../../core/errors.js";
-import { randomId, type RequestInfo } from "../../core/gateway.js";
+import type { RequestInfo } from "../../core/gateway.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { ConnReader } from "./conn-reader.js";
+import { nextRequestId } from "./request-id.js";
 import { requestBody, type BodyState } from "./request-body.js";
 import { writeResponse } from "./respond.js";
 
@@ -44,7 +45,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       deps.idle(false);
       if (how !== "data") break;
     }
-    const requestId = randomId();
+    const requestId = nextRequestId();
     const log = requestLogger(requestId, deps.sink);
     const head = await readHead(reader, codec, s);
     if (head === "eof") break;
