@@ -53,8 +53,4 @@ export class Scratch {
     }
     return this.ptr;
   }
-
-  get capacity(): number {
-    return this.cap;
-  }
 }
