@@ -9,7 +9,7 @@ import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/
 import { edgepass, repoRoot, waitFor } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { Miniflare } from "miniflare";
-import { table } from "./lib.js";
+import { nginxPhpConfig, table } from "./lib.js";
 
 const DURATION = process.env.BENCH_SECONDS ?? "8";
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -21,34 +21,8 @@ const PHP_WORKERS = 4;
 const fpm = await startPhpFpm({ maxChildren: PHP_WORKERS });
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-bench-"));
 
-// nginx the way a PHP site runs it: fastcgi_pass with the stock fastcgi_params.
 const nginxPort = await freePort();
-const isRoot = process.getuid?.() === 0;
-writeFileSync(
-  path.join(dir, "nginx.conf"),
-  `${isRoot ? "user nobody nogroup;" : ""}
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; fastcgi_temp_path ${dir}/fcgi; proxy_temp_path ${dir}/proxy;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  server {
-    listen 127.0.0.1:${nginxPort};
-    root ${www};
-    location ~ [^/]\\.php(/|$) {
-      fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_param PATH_INFO $fastcgi_path_info;
-      fastcgi_pass 127.0.0.1:${fpm.port};
-    }
-  }
-}
-`,
-);
+writeFileSync(path.join(dir, "nginx.conf"), nginxPhpConfig({ dir, port: nginxPort, www, fpmPort: fpm.port }));
 const nginx = spawn(nginxBin, ["-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "inherit" });
 await waitForPort(nginxPort, 10_000, nginx, "nginx");
 

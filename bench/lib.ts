@@ -71,3 +71,34 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
+
+/** nginx in front of php-fpm the way a PHP site runs it: one worker, fastcgi_pass with the
+ *  stock fastcgi_params. With `keepalive`, an upstream pool of that many idle connections
+ *  (fastcgi_keep_conn on), each closed after 1 s idle. */
+export function nginxPhpConfig(o: { dir: string; port: number; www: string; fpmPort: number; keepalive?: number }): string {
+  const isRoot = process.getuid?.() === 0;
+  const pool = o.keepalive ? `upstream php { server 127.0.0.1:${o.fpmPort}; keepalive ${o.keepalive}; keepalive_timeout 1s; }` : "";
+  return `${isRoot ? "user nobody nogroup;" : ""}
+worker_processes 1;
+pid ${o.dir}/nginx.pid;
+error_log ${o.dir}/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${o.dir}/body; fastcgi_temp_path ${o.dir}/fcgi; proxy_temp_path ${o.dir}/proxy;
+  uwsgi_temp_path ${o.dir}/uwsgi; scgi_temp_path ${o.dir}/scgi;
+  ${pool}
+  server {
+    listen 127.0.0.1:${o.port};
+    root ${o.www};
+    location ~ [^/]\\.php(/|$) {
+      fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_param PATH_INFO $fastcgi_path_info;
+      ${o.keepalive ? "fastcgi_keep_conn on;\n      fastcgi_pass php;" : `fastcgi_pass 127.0.0.1:${o.fpmPort};`}
+    }
+  }
+}
+`;
+}

@@ -55,8 +55,4 @@ export class Scratch {
     }
     return this.ptr;
   }
-
-  get capacity(): number {
-    return this.cap;
-  }
 }

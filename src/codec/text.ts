@@ -42,10 +42,6 @@ export function text(bytes: Uint8Array): string {
   }
 }
 
-export function utf8(s: string): Uint8Array {
-  return utf8Encoder.encode(s);
-}
-
 /** Writes `s` at `p` (room for 3 bytes per UTF-16 unit); returns the bytes written. */
 function put(u8: Uint8Array, p: number, s: string, enc: Encoding): number {
   // Chars below 0x80 are the same byte in UTF-8 and as a ByteString, and below 0x100 the same

@@ -46,8 +46,6 @@ export interface ConnectionHooks {
 interface Slot {
   id: number;
   sink: RequestSink;
-  /** Records received for this request. */
-  records: number;
   /** STDIN was sent to its end (the empty STDIN record went out). */
   sentAll: boolean;
   /** Nobody reads the answer any more: records are dropped until END_REQUEST. */
@@ -108,13 +106,8 @@ export class FcgiConnection {
     while (this.slots.has(id)) id++;
     if (id > MAX_REQUEST_ID) throw new Error("FcgiConnection: no free request id (pool invariant broken)");
     this.decoder.track(id);
-    this.slots.set(id, { id, sink, records: 0, sentAll: false, abandoned: false, abortSent: false });
+    this.slots.set(id, { id, sink, sentAll: false, abandoned: false, abortSent: false });
     return id;
-  }
-
-  /** Records received so far for request `id` (0 once it is gone). */
-  records(id: number): number {
-    return this.slots.get(id)?.records ?? 0;
   }
 
   /** Writes whole records. A failed or timed-out write leaves the stream in an unknown
@@ -245,7 +238,6 @@ export class FcgiConnection {
     // The client-mode decoder refuses records for ids that are not tracked, so a slot exists.
     const slot = this.slots.get(ev.requestId);
     if (!slot) return;
-    slot.records++;
     if (!slot.abandoned) {
       try {
         slot.sink.event(ev);

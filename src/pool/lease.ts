@@ -20,10 +20,6 @@ export class Lease {
     return this.conn.origin;
   }
 
-  get mpx(): boolean {
-    return this.conn.mpx;
-  }
-
   start(sink: RequestSink): number {
     this.started = true;
     this.id = this.conn.start(sink);
@@ -40,11 +36,6 @@ export class Lease {
 
   resume(): void {
     this.conn.resume();
-  }
-
-  /** Records of this request's response received so far. */
-  records(): number {
-    return this.conn.records(this.id);
   }
 
   /** The answer is no longer wanted (see FcgiConnection.abandon). */

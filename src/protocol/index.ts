@@ -1,5 +1,5 @@
 // Protocol name (config `protocol = "..."`) → its Exchange. All four share one interface and
-// one conformance suite (test/workers/conformance.test.ts).
+// one conformance suite (test/conformance/run.ts, on every host).
 import type { Protocol } from "../config/types.js";
 import type { Exchange } from "../core/exchange.js";
 import { fastcgiExchange } from "./fastcgi/exchange.js";

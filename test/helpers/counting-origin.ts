@@ -6,6 +6,8 @@
 //                 as the next request crosses it)
 //   /half         the request is read, part of a head goes back, then the connection drops
 //   /silent       the request is read and never answered
+//   /huge         200 declaring 256 MiB, written as fast as the gateway takes it (`huge` counts
+//                 the bytes the socket took and says when the gateway closed the connection)
 // Requests are counted once their head and body (Content-Length or chunked) have arrived.
 import type net from "node:net";
 import { scriptedServer, type ScriptedServer } from "./scripted-server.js";
@@ -16,6 +18,8 @@ export interface CountingOrigin extends ScriptedServer {
   /** Requests answered with a complete response, by path. */
   answered: Map<string, number>;
   connections: number;
+  /** The last /huge answer: body bytes the socket took, and whether its connection closed. */
+  huge: { sent: number; closed: boolean };
   /** Drops every open connection (kept ones included), so a test starts from none. */
   hangUpAll(): void;
 }
@@ -25,7 +29,7 @@ export async function startCountingOrigin(): Promise<CountingOrigin> {
   const answered = new Map<string, number>();
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   const open = new Set<net.Socket>();
-  const origin: Partial<CountingOrigin> = { arrived, answered, connections: 0, hangUpAll: () => open.forEach((s) => s.destroy()) };
+  const origin: Partial<CountingOrigin> = { arrived, answered, connections: 0, huge: { sent: 0, closed: false }, hangUpAll: () => open.forEach((s) => s.destroy()) };
   const server = await scriptedServer((sock: net.Socket) => {
     origin.connections!++;
     open.add(sock);
@@ -43,6 +47,7 @@ export async function startCountingOrigin(): Promise<CountingOrigin> {
         if (dropNext) return void sock.destroy();
         if (path.endsWith("/half")) return void (sock.write("HTTP/1.1 200 OK\r\nContent-Le"), setTimeout(() => sock.destroy(), 20));
         if (path.endsWith("/silent")) return;
+        if (path.endsWith("/huge")) return void sendHuge(sock, (origin.huge = { sent: 0, closed: false }));
         if (path.endsWith("/drop-next")) dropNext = true;
         const body = `${path} ${req.bodyLength}\n`;
         sock.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
@@ -51,6 +56,22 @@ export async function startCountingOrigin(): Promise<CountingOrigin> {
     });
   });
   return Object.assign(origin, server) as CountingOrigin;
+}
+
+const HUGE = 256 * 1024 * 1024;
+
+/** Writes a 256 MiB body in 64 KiB pieces, each once the socket took the last (backpressure). */
+function sendHuge(sock: net.Socket, huge: { sent: number; closed: boolean }): void {
+  const piece = Buffer.alloc(65536, 0x61);
+  sock.once("close", () => (huge.closed = true));
+  sock.write(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${HUGE}\r\n\r\n`);
+  const more = () => {
+    while (huge.sent < HUGE && !sock.destroyed) {
+      huge.sent += piece.length;
+      if (!sock.write(piece)) return void sock.once("drain", more);
+    }
+  };
+  more();
 }
 
 /** One whole request from the front of `buf`, or null while it is incomplete. */

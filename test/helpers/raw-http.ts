@@ -24,6 +24,8 @@ export interface WireRequest {
   path: string;
   headers?: Record<string, string>;
   body?: Buffer | string;
+  /** Send the body chunked (50,000-byte chunks) instead of with a Content-Length. */
+  chunked?: boolean;
   /** Give up after this long (the response is parsed from what arrived). Default 15 s. */
   timeoutMs?: number;
 }
@@ -35,8 +37,9 @@ export function rawRequest(origin: string, req: WireRequest): Promise<WireRespon
   const body = req.body === undefined ? null : Buffer.from(req.body);
   let head = `${req.method ?? "GET"} ${req.path} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n`;
   for (const [k, v] of Object.entries(req.headers ?? {})) head += `${k}: ${v}\r\n`;
-  if (body) head += `Content-Length: ${body.length}\r\n`;
+  if (body) head += req.chunked ? "Transfer-Encoding: chunked\r\n" : `Content-Length: ${body.length}\r\n`;
   head += "\r\n";
+  const payload = body && req.chunked ? chunk(body, 50_000) : body;
   return new Promise((resolve, reject) => {
     const sock = net.connect(Number(u.port), u.hostname);
     const parts: Buffer[] = [];
@@ -50,11 +53,22 @@ export function rawRequest(origin: string, req: WireRequest): Promise<WireRespon
       }
     };
     const timer = setTimeout(done, req.timeoutMs ?? 15_000);
-    sock.on("connect", () => sock.end(body ? Buffer.concat([Buffer.from(head), body]) : Buffer.from(head)));
+    sock.on("connect", () => sock.end(payload ? Buffer.concat([Buffer.from(head), payload]) : Buffer.from(head)));
     sock.on("data", (d) => parts.push(d));
     sock.on("close", done);
     sock.on("error", () => {}); // a reset still leaves what arrived to judge
   });
+}
+
+/** `body` in chunked framing, `size` bytes a chunk, with the 0-size chunk at the end. */
+export function chunk(body: Buffer, size: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let o = 0; o < body.length; o += size) {
+    const piece = body.subarray(o, o + size);
+    parts.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n"));
+  }
+  parts.push(Buffer.from("0\r\n\r\n"));
+  return Buffer.concat(parts);
 }
 
 export function parseWire(raw: Buffer, method: string): WireResponse {

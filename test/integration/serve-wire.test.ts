@@ -24,7 +24,7 @@ beforeAll(async () => {
       `[[routes]]\nmatch = "^~ /count/"\nupstream = "count"\n\n` +
       `[[routes]]\nmatch = "^~ /rogue/"\nupstream = "rogue"\n\n` +
       // Short client timeouts so the slow-client cases end within a test's time.
-      `[serve]\nheader_timeout = "1s"\nbody_timeout = "1s"\n`,
+      `[serve]\nheader_timeout = "1s"\nbody_timeout = "1s"\nsend_timeout = "1s"\n`,
   );
 });
 
@@ -103,6 +103,32 @@ describe("request framing refused before the origin", () => {
     expect(arrived("/count/slow")).toBe(0);
   });
 
+  // Chunked bodies two parsers could split differently, each with a request behind it: the
+  // decoder's code, the connection closed, and the request behind never reaches the origin.
+  const chunked: Array<[string, string, string]> = [
+    ["a chunk size past 64 bits", "10000000000000000\r\nhello\r\n0\r\n\r\n", "HTTP_CHUNK_SIZE_TOO_LARGE"],
+    ["a bare LF after a chunk size", "5\nhello\r\n0\r\n\r\n", "HTTP_CHUNK_BAD_LINE_END"],
+    ["chunk data longer than its size", "3\r\nhello\r\n0\r\n\r\n", "HTTP_CHUNK_MISSING_CRLF"],
+    ["a space before a chunk extension", "5 ;a=b\r\nhello\r\n0\r\n\r\n", "HTTP_CHUNK_BAD_SIZE"],
+  ];
+  for (const [name, body, code] of chunked) {
+    it(`${name}: 400 ${code}, closed, the request behind it never reaches the origin`, async () => {
+      const tag = code.toLowerCase();
+      const { raw, closed } = await rawExchange(
+        serve.base,
+        `POST /count/c-${tag} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${body}GET /count/behind-${tag} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      );
+      const r = parseWire(raw, "POST");
+      expect(r.status).toBe(400);
+      expect(r.get("x-edgepass-error")).toBe(code);
+      expect(r.get("connection")).toBe("close");
+      expect(closed).toBe(true);
+      expect(raw.toString("latin1").match(/HTTP\/1\.1 /g)).toHaveLength(1);
+      expect(origin.answered.get(`/count/c-${tag}`) ?? 0).toBe(0);
+      expect(arrived(`/count/behind-${tag}`)).toBe(0);
+    });
+  }
+
   it("a malformed chunked body: 400 with the chunked decoder's code, closed", async () => {
     const { raw, closed } = await rawExchange(serve.base, "POST /count/badchunk HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
     const r = parseWire(raw, "POST");
@@ -121,6 +147,33 @@ describe("slow and cautious clients", () => {
     expect(r.get("x-edgepass-error")).toBe("CLIENT_BODY_TIMEOUT");
     expect(closed).toBe(true);
     expect(origin.answered.get("/count/slowbody") ?? 0).toBe(0);
+  });
+
+  it("a client that reads nothing (slow read): dropped at send_timeout, and the origin's body stops flowing", async () => {
+    const sock = net.connect(Number(new URL(serve.base).port), "127.0.0.1");
+    await new Promise((r) => sock.once("connect", r));
+    sock.pause(); // takes nothing from here on
+    const logged = serve.run.stdout.length + serve.run.stderr.length;
+    sock.write("GET /count/huge HTTP/1.1\r\nHost: x\r\n\r\n");
+    const until = async (ok: () => boolean, what: string) => {
+      for (let i = 0; i < 300 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!ok()) throw new Error(`waited 15 s for ${what}`);
+    };
+    await until(() => (serve.run.stdout + serve.run.stderr).slice(logged).includes("send_timeout"), "the send_timeout log line");
+    await until(() => origin.huge.closed, "the origin's connection to close");
+    // Backpressure all the way: the origin got to write what the socket buffers on the way
+    // hold, not the 256 MiB it declared.
+    expect(origin.huge.sent).toBeLessThan(64 * 1024 * 1024);
+    // What the client finds when it does read: the declared length, less than it, the end.
+    const parts: Buffer[] = [];
+    sock.on("data", (d) => parts.push(d));
+    sock.on("error", () => {});
+    sock.resume();
+    await new Promise((r) => sock.once("close", r));
+    const r = parseWire(Buffer.concat(parts), "GET");
+    expect(r.status).toBe(200);
+    expect(r.get("content-length")).toBe(String(256 * 1024 * 1024));
+    expect(r.complete).toBe(false);
   });
 
   it("Expect: 100-continue gets 100 Continue once the body is wanted, then the answer", async () => {

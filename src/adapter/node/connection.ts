@@ -8,11 +8,12 @@ import { CodecError, type Codec, type HttpRequestHead } from "../../codec/types.
 import type { ServeSettings } from "../../config/types.js";
 import { errorResponse } from "../../core/error-response.js";
 import { Codes, GatewayError } from "../../core/errors.js";
-import { randomId, type RequestInfo } from "../../core/gateway.js";
+import type { RequestInfo } from "../../core/gateway.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { realClientAddress } from "../../edge/real-ip.js";
 import { newRecord, since, writeRecord } from "../../core/access-log.js";
 import { ConnReader } from "./conn-reader.js";
+import { nextRequestId } from "./request-id.js";
 import { requestBody, type BodyState } from "./request-body.js";
 import { writeResponse } from "./respond.js";
 
@@ -64,7 +65,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       deps.idle(false);
       if (how !== "data") break;
     }
-    const requestId = randomId();
+    const requestId = nextRequestId();
     const log = requestLogger(requestId, deps.sink);
     const head = await readHead(reader, codec, s);
     if (head === "eof") break;
@@ -123,7 +124,8 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       void res.body?.cancel().catch(() => {});
       res = errorResponse(state.failure, requestId, log);
     }
-    const keep = head.keepAlive && !deps.draining();
+    // A body that broke leaves the next request's start unknown: this answer is the last.
+    const keep = head.keepAlive && !deps.draining() && state.failure === null;
     const acceptEncoding = head.headers.filter(([k]) => k.toLowerCase() === "accept-encoding").map(([, v]) => v).join(", ") || null;
     const compress = { settings: s, acceptEncoding };
     const whole = await writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log, compress });

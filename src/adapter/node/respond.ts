@@ -11,7 +11,7 @@ import type { ClientResponse, Respond } from "../../core/respond.js";
 import type { Logger } from "../../core/log.js";
 import type { CompressSettings } from "../../edge/compress.js";
 import { compressed } from "./compress.js";
-import { writeAll } from "./socket-streams.js";
+import { CoalescingWriter } from "./socket-streams.js";
 
 // The gateway hands back a Response (core/gateway.ts); the writer needs what Respond was told
 // (length, coding), so the Response is only a key to it. The body stream is a key too: a route's
@@ -78,11 +78,17 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
   fields.push(keepAlive ? "connection: keep-alive" : "connection: close");
   const reason = (r.statusText || STATUS_CODES[r.status] || "").replace(/[^\t\x20-\x7e\x80-\xff]/g, "");
   const head = `HTTP/1.1 ${r.status} ${reason}\r\n${fields.join("\r\n")}\r\n\r\n`;
-  const deadline = () => withSendTimeout(sock, o.sendTimeoutMs);
+  // Head, body and last chunk go out as one writev when the body is at hand (a small page).
+  const out = new CoalescingWriter(sock);
+  const send = async (...chunks: Array<Uint8Array | string>) => {
+    const full = out.write(...chunks);
+    if (full) await withSendTimeout(sock, o.sendTimeoutMs)(full);
+  };
   const body = framing === "none" ? null : r.body;
   if (framing === "none" || body === null) {
     if (r.body) void r.body.cancel().catch(() => {});
-    await deadline()(writeAll(sock, Buffer.from(head, "latin1")));
+    await send(Buffer.from(head, "latin1"));
+    out.flush();
     return keepAlive;
   }
   const reader = body.getReader();
@@ -90,27 +96,22 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
   sock.once("close", onClose);
   let sent = 0;
   try {
-    await deadline()(writeAll(sock, Buffer.from(head, "latin1")));
+    await send(Buffer.from(head, "latin1"));
     for await (const value of declaredChunks(reader, framing === "length" ? r.length : null, r.overrun)) {
-      if (framing === "chunked") {
-        sock.cork();
-        sock.write(value.byteLength.toString(16) + "\r\n");
-        sock.write(value);
-        const last = writeAll(sock, "\r\n");
-        sock.uncork();
-        await deadline()(last);
-      } else {
-        await deadline()(writeAll(sock, value));
-      }
+      if (framing === "chunked") await send(value.byteLength.toString(16) + "\r\n", value, "\r\n");
+      else await send(value);
       sent += value.byteLength;
     }
-    if (framing === "chunked") await deadline()(writeAll(sock, "0\r\n\r\n"));
+    if (framing === "chunked") await send("0\r\n\r\n");
+    out.flush();
     if (framing === "close") return false;
     return keepAlive;
   } catch (e) {
-    // The head is out; the only honest signal left is the connection itself.
-    if (!sock.destroyed) o.log.log("warn", "response_cut", { sent, length: r.length, framing, reason: e instanceof Error ? e.message : String(e) });
+    // The head is out; the only honest signal left is the connection itself. (A client that
+    // left needs no line; one dropped at send_timeout does.)
+    if (!sock.destroyed || e instanceof SendTimeout) o.log.log("warn", "response_cut", { sent, length: r.length, framing, reason: e instanceof Error ? e.message : String(e) });
     void reader.cancel(e).catch(() => {});
+    out.flush(); // what did arrive goes out before the cut
     sock.destroy();
     return false;
   } finally {
@@ -139,12 +140,14 @@ async function ownResponse(res: Response): Promise<ClientResponse> {
   return { status: res.status, statusText: res.statusText, headers: res.headers, body, length: bytes ? bytes.byteLength : null, encoded: true };
 }
 
+class SendTimeout extends Error {}
+
 /** Wraps a write so a client that takes nothing for `ms` is dropped (nginx's send_timeout). */
 function withSendTimeout(sock: net.Socket, ms: number): <T>(p: Promise<T>) => Promise<T> {
   return (p) =>
     new Promise((resolve, reject) => {
       const t = setTimeout(() => {
-        reject(new Error(`the client took nothing for ${ms / 1000} s (send_timeout)`));
+        reject(new SendTimeout(`the client took nothing for ${ms / 1000} s (send_timeout)`));
         sock.destroy();
       }, ms);
       p.then(

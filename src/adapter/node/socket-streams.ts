@@ -44,9 +44,10 @@ export function socketReadable(sock: net.Socket): ReadableStream<Uint8Array> {
 }
 
 export function socketWritable(sock: net.Socket): WritableStream<Uint8Array> {
+  const out = new CoalescingWriter(sock);
   return new WritableStream<Uint8Array>({
     write(chunk) {
-      return writeAll(sock, chunk);
+      return out.write(chunk) ?? undefined;
     },
     close() {
       return new Promise<void>((resolve) => sock.end(resolve));
@@ -57,10 +58,43 @@ export function socketWritable(sock: net.Socket): WritableStream<Uint8Array> {
   });
 }
 
-/** Resolves once `sock` accepted `chunk` without buffering past its high-water mark. */
-export function writeAll(sock: net.Socket, chunk: Uint8Array | string): Promise<void> {
+/** Writes that happen in one turn of the event loop leave as one writev (a FastCGI request's
+ *  records, a response's head, body and last chunk), not one system call each, which was
+ *  the largest cost of a small request: the socket is corked at the first write of a turn and
+ *  uncorked at the end of it (setImmediate), or at once when it is full. */
+export class CoalescingWriter {
+  private corked = false;
+  /** One wait for 'drain' however many writes found the socket full. */
+  private draining: Promise<void> | null = null;
+  constructor(private readonly sock: net.Socket) {}
+
+  /** null when the socket took `chunks` under its high-water mark; else a promise for when it
+   *  drained (rejected if it closes first). */
+  write(...chunks: Array<Uint8Array | string>): Promise<void> | null {
+    if (this.sock.destroyed) return Promise.reject(new Error("the connection is closed"));
+    if (!this.corked) {
+      this.corked = true;
+      this.sock.cork();
+      setImmediate(() => this.flush());
+    }
+    let full = false;
+    for (const c of chunks) if (!this.sock.write(c)) full = true;
+    if (!full) return null;
+    // Full: out now, and wait until the kernel took it (backpressure).
+    this.flush();
+    this.draining ??= drained(this.sock).finally(() => (this.draining = null));
+    return this.draining;
+  }
+
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.sock.uncork();
+  }
+}
+
+function drained(sock: net.Socket): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    if (sock.destroyed) return reject(new Error("the connection is closed"));
     const onClose = () => {
       sock.off("drain", onDrain);
       reject(new Error("the connection was closed"));
@@ -69,8 +103,13 @@ export function writeAll(sock: net.Socket, chunk: Uint8Array | string): Promise<
       sock.off("close", onClose);
       resolve();
     };
-    if (sock.write(chunk)) return resolve();
     sock.once("drain", onDrain);
     sock.once("close", onClose);
   });
+}
+
+/** Resolves once `sock` accepted `chunk` without buffering past its high-water mark. */
+export function writeAll(sock: net.Socket, chunk: Uint8Array | string): Promise<void> {
+  if (sock.destroyed) return Promise.reject(new Error("the connection is closed"));
+  return sock.write(chunk) ? Promise.resolve() : drained(sock);
 }

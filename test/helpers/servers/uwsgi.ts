@@ -46,3 +46,38 @@ export async function startUwsgi(opts: UwsgiOptions): Promise<Server> {
     dir,
   });
 }
+
+export interface UwsgiAllProtocols {
+  ports: Record<UwsgiSocket | "http", number>;
+  server: Server;
+}
+
+/** One uWSGI serving `wsgiFile` on a FastCGI, an SCGI, a uwsgi and an HTTP socket at once:
+ *  the same app behind all four protocols, so every difference a suite sees is the gateway's. */
+export async function startUwsgiAllProtocols(wsgiFile: string): Promise<UwsgiAllProtocols> {
+  const bin = findProgram("uwsgi", "uwsgi");
+  requireFile("/usr/lib/uwsgi/plugins/python3_plugin.so", "uWSGI's Python 3 plugin", "uwsgi-plugin-python3");
+  const ports = { fastcgi: await freePort(), scgi: await freePort(), uwsgi: await freePort(), http: await freePort() };
+  const server = await launch({
+    name: "uWSGI (all protocols)",
+    command: bin,
+    args: [
+      "--plugin", "python3",
+      "--fastcgi-socket", `127.0.0.1:${ports.fastcgi}`,
+      "--scgi-socket", `127.0.0.1:${ports.scgi}`,
+      "--socket", `127.0.0.1:${ports.uwsgi}`,
+      "--http-socket", `127.0.0.1:${ports.http}`,
+      "--chdir", dirname(wsgiFile),
+      "--wsgi-file", basename(wsgiFile),
+      "--need-app", "--master", "--processes", "2", "--die-on-term",
+      "--buffer-size", "32768",
+      // --http-socket answers HTTP/1.1 and closes the connection after every response without
+      // saying so; a client that keeps it (the platform's fetch()) fails its next request on
+      // it. This makes it say so. (--http11-socket keeps connections, but answers a HEAD with
+      // the body too and takes 4 s for the 4 MiB page, one delayed ACK per chunk.)
+      "--add-header", "Connection: close",
+    ],
+    port: ports.http,
+  });
+  return { ports, server };
+}

@@ -6,6 +6,7 @@ import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { GatewayError } from "../../../core/errors.js";
+import { bufferedStdioSink } from "../log-sink.js";
 import { startServer, type RunningServer } from "../server.js";
 import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, readValidConfig, UsageError } from "./args.js";
 import { serveUntilSignal } from "./until-signal.js";
@@ -28,7 +29,7 @@ export async function serve(argv: string[]): Promise<number | "help"> {
 
   let server: RunningServer;
   try {
-    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port, metricsListener: !isWorker });
+    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port, metricsListener: !isWorker, sink: bufferedStdioSink() });
   } catch (err) {
     // What only starting can find (a [serve] tls file that cannot be read) is a config error.
     if (!(err instanceof GatewayError)) throw err;
