@@ -311,7 +311,8 @@ export function stripPrefix(prefix: string | undefined, path: string): string {
  *  Content-Length on the wire. */
 async function ownClientResponse(res: Response, fromOrigin: boolean): Promise<ClientResponse> {
   const declared = res.headers.get("content-length");
-  let length = res.body && declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
+  // A HEAD answer has no body and keeps the length its GET would have.
+  let length = declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
   let body = res.body;
   if (body && length === null && !fromOrigin) {
     const bytes = new Uint8Array(await res.arrayBuffer());

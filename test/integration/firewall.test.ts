@@ -246,7 +246,9 @@ describe.each(["dev", "serve"] as const)("edgepass %s", (host) => {
       expect(r.get("x-edgepass-error")).toBe("BODY_TOO_LARGE");
       expect(closed).toBe(true);
       expect(arrived("/small/chunked")).toBe(0);
-      expect(origin.connections).toBe(conns);
+      // In the Worker a request with a body reserves its connection before the body is read
+      // (pool/admission.ts): that one may be opened, and is given back unused.
+      expect(origin.connections - conns).toBeLessThanOrEqual(host === "dev" ? 1 : 0);
     });
 
     it("a body within the limit arrives whole, declared or chunked", async () => {
