@@ -28,7 +28,11 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
   private rejectedFull = 0;
   private rejectedTimeout = 0;
 
-  constructor(private readonly config: UpstreamConfig) {
+  constructor(
+    private readonly config: UpstreamConfig,
+    /** How many pools split this upstream's limits (limits.ts): the host's business. */
+    protected readonly pools = 1,
+  ) {
     this.servers = config.servers.map((a) => newServer<C>(a));
   }
 
@@ -75,7 +79,7 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
     const sum = (f: (s: ServerStats) => number) => servers.reduce((n, s) => n + f(s), 0);
     return {
       upstream: this.config.name,
-      shards: this.config.pool.shards,
+      shards: this.pools,
       open: sum((s) => s.open),
       busy: sum((s) => s.busy),
       idle: sum((s) => s.idle),

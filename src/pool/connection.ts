@@ -11,7 +11,7 @@
 import { CodecError, FcgiType, type Codec, type FcgiDecoder, type FcgiEvent } from "../codec/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { Duplex } from "../core/transport.js";
-import { UpstreamIO } from "../protocol/io.js";
+import { UpstreamIO } from "../core/upstream-io.js";
 import { MAX_REQUEST_ID, VALUE_NAMES } from "./limits.js";
 
 /** One-request-at-a-time connections stop reading while the client holds this much unread. */

@@ -28,6 +28,8 @@ export interface HttpPoolDeps {
   upstream: UpstreamConfig;
   dial: Dial;
   log: Logger;
+  /** How many pools split this upstream's limits (limits.ts); default 1. */
+  pools?: number;
 }
 
 /** How long a connection may idle: idle_timeout, or less when the server keeps it shorter. */
@@ -75,9 +77,9 @@ export class HttpPool extends BasePool<HttpConnection, HttpLease> implements Con
   private readonly limits: Limits;
 
   constructor(private readonly deps: HttpPoolDeps) {
-    super(deps.upstream);
+    super(deps.upstream, deps.pools);
     // HTTP has no FCGI_GET_VALUES: the config's limits apply from the start.
-    this.limits = limitsFor(null, deps.upstream.pool);
+    this.limits = limitsFor(null, deps.upstream.pool, this.pools);
     for (const s of this.servers) {
       s.discovery = "done";
       s.limits = this.limits;

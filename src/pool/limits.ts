@@ -1,6 +1,7 @@
 // How many connections and requests a pool may put on one server: what the server reports in
 // answer to FCGI_GET_VALUES (FastCGI 1.0, section 4.1), lowered to the configuration, and
-// divided among the shards of the upstream (each shard is a separate pool object).
+// divided among the pools that share the upstream (in the Worker, its `shards` pool objects;
+// the host says how many).
 //
 // What servers answer, observed: php-fpm 8.2 answers FCGI_MPXS_CONNS=0 only (no MAX_CONNS,
 // so max_connections must match pm.max_children); libfcgi apps (fcgiwrap, spawn-fcgi
@@ -52,9 +53,11 @@ export function parseValues(pairs: Array<[string, string]>): Reported {
   };
 }
 
-/** The limits one shard's pool applies to one server. `reported` null: nothing answered. */
-export function limitsFor(reported: Reported | null, cfg: PoolConfig): Limits {
-  const share = (n: number) => Math.max(1, Math.floor(n / cfg.shards));
+/** The limits one pool applies to one server. `reported` null: nothing answered. `pools`: how
+ *  many pools split the upstream's limits, the host's business (the Worker's pool objects,
+ *  `shards`; one pool elsewhere). */
+export function limitsFor(reported: Reported | null, cfg: PoolConfig, pools = 1): Limits {
+  const share = (n: number) => Math.max(1, Math.floor(n / pools));
   const conns = Math.min(cfg.maxConnections, reported?.maxConns ?? Infinity);
   const mpxs = reported?.mpxs === true;
   // MAX_REQS counts requests over all connections (spec 4.1); without it a multiplexing

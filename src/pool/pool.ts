@@ -27,6 +27,8 @@ export interface PoolDeps {
   dial: Dial;
   /** Pool-level events (discovery, connections closing); not tied to a request. */
   log: Logger;
+  /** How many pools split this upstream's limits (limits.ts); default 1. */
+  pools?: number;
 }
 
 export class FcgiPool extends BasePool<FcgiConnection, Lease> {
@@ -35,8 +37,8 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
   private readonly discovering: Limits;
 
   constructor(private readonly deps: PoolDeps) {
-    super(deps.upstream);
-    this.discovering = limitsFor(null, deps.upstream.pool);
+    super(deps.upstream, deps.pools);
+    this.discovering = limitsFor(null, deps.upstream.pool, this.pools);
   }
 
   /** A connection has room again (a request ended or a lease was given back). */
@@ -113,7 +115,7 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
     if (s.discovery === "done" && reported === null) return;
     s.discovery = "done";
     if (reported) s.reported = reported;
-    const limits = limitsFor(s.reported, this.deps.upstream.pool);
+    const limits = limitsFor(s.reported, this.deps.upstream.pool, this.pools);
     s.limits = limits;
     for (const c of s.conns) c.mpx = limits.mpxs;
     this.deps.log.log("info", "pool_limits", {

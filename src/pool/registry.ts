@@ -24,18 +24,23 @@ export class PoolRegistry {
   /** Run once when the registry is disposed (a plain server's health-check timer). */
   readonly onDispose: Array<() => void> = [];
 
-  constructor(sink?: LogSink) {
+  /** `poolsOf`: how many pools split an upstream's limits, which only the host knows (the
+   *  Worker: its `shards` pool objects); default one. */
+  constructor(
+    sink?: LogSink,
+    private readonly poolsOf: (u: UpstreamConfig) => number = () => 1,
+  ) {
     // Pool events belong to no single request; "-" marks them in the log.
     this.log = requestLogger("-", sink);
   }
 
   get(ctx: PoolContext): FcgiPool {
-    return this.pool(ctx, FcgiPool, () => new FcgiPool({ upstream: ctx.upstream, codec: ctx.codec, dial: ctx.dial, log: this.log }));
+    return this.pool(ctx, FcgiPool, () => new FcgiPool({ upstream: ctx.upstream, codec: ctx.codec, dial: ctx.dial, log: this.log, pools: this.poolsOf(ctx.upstream) }));
   }
 
   /** The HTTP keep-alive pool of an upstream with protocol = "http". */
   http(ctx: Omit<PoolContext, "codec">): HttpPool {
-    return this.pool(ctx, HttpPool, () => new HttpPool({ upstream: ctx.upstream, dial: ctx.dial, log: this.log }));
+    return this.pool(ctx, HttpPool, () => new HttpPool({ upstream: ctx.upstream, dial: ctx.dial, log: this.log, pools: this.poolsOf(ctx.upstream) }));
   }
 
   private pool<P extends FcgiPool | HttpPool>(ctx: { upstream: UpstreamConfig }, kind: abstract new (...a: never[]) => P, make: () => P): P {

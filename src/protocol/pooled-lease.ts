@@ -10,6 +10,13 @@ import type { ReplayableBody } from "../pool/replay.js";
 
 const CONNECT_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CONNECT_FAILED, Codes.UPSTREAM_CONNECT_TIMEOUT]);
 
+/** A client that takes nothing of the response for this long is treated as gone (nginx's
+ *  send_timeout default). Besides slow clients this catches a disconnect the platform did not
+ *  report: workerd sometimes leaves a Durable Object's response stream neither read nor
+ *  cancelled after its client left, which would otherwise pin the connection (and, on a
+ *  one-request-at-a-time server like php-fpm, an app worker) for as long as the app runs. */
+export const CLIENT_STALL_MS = 60_000;
+
 export const clientGone = (): GatewayError => new GatewayError(Codes.CLIENT_GONE, 499, "The client went away before the response.");
 
 /** Counts connect failures across the calls for one request (one per server at most). */

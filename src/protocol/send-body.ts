@@ -3,7 +3,7 @@
 // ends the exchange: the origin must never see a body that disagrees with its length.
 import { Codes, GatewayError } from "../core/errors.js";
 import type { RequestBody } from "../core/exchange.js";
-import type { UpstreamIO } from "./io.js";
+import type { UpstreamIO } from "../core/upstream-io.js";
 
 /** `frame(empty)` yields the protocol's end-of-body marker (may itself be empty). */
 export async function sendBody(body: RequestBody, io: UpstreamIO, frame: (d: Uint8Array) => Uint8Array): Promise<void> {

@@ -5,7 +5,7 @@
 import { GatewayError } from "../core/errors.js";
 import type { ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
 import { connectUpstream } from "./connect.js";
-import { UpstreamIO } from "./io.js";
+import { UpstreamIO } from "../core/upstream-io.js";
 import { sendBody } from "./send-body.js";
 import { readStreamResponse } from "./stream-response.js";
 

@@ -47,7 +47,9 @@ describe("limitsFor", () => {
   });
 
   it("shards split the limits, each keeping at least one", () => {
-    expect(limitsFor(null, cfg({ shards: 4 }))).toMatchObject({ maxConns: 2, maxReqs: 2 });
-    expect(limitsFor({ maxConns: 3, maxReqs: 3, mpxs: false }, cfg({ shards: 4 }))).toMatchObject({ maxConns: 1, maxReqs: 1 });
+    expect(limitsFor(null, cfg({ shards: 4 }), 4)).toMatchObject({ maxConns: 2, maxReqs: 2 });
+    expect(limitsFor({ maxConns: 3, maxReqs: 3, mpxs: false }, cfg({ shards: 4 }), 4)).toMatchObject({ maxConns: 1, maxReqs: 1 });
+    // The pool arithmetic reads no shards of its own: the host says how many pools share.
+    expect(limitsFor(null, cfg({ shards: 4 }))).toMatchObject({ maxConns: 8, maxReqs: 8 });
   });
 });

@@ -24,7 +24,8 @@ import { Plan } from "../../balance/plan.js";
 export type ScheduleAlarm = (at: number) => Promise<void>;
 
 export class PoolHost {
-  private readonly pools = new PoolRegistry();
+  // Each of an upstream's `shards` objects holds an equal share of its limits.
+  private readonly pools = new PoolRegistry(undefined, (u) => u.pool.shards);
   private readonly admissions = new Admissions();
   private codecOnce: Codec | undefined;
   private readonly build = gatewayBuilder(

@@ -7,7 +7,7 @@ import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from 
 import { bodyStream } from "../body-stream.js";
 import { connectUpstream } from "../connect.js";
 import { concatBytes } from "../../core/bytes.js";
-import { UpstreamIO } from "../io.js";
+import { UpstreamIO } from "../../core/upstream-io.js";
 import { paramsError } from "../params-error.js";
 import { sendBody } from "../send-body.js";
 import { clientHead, FcgiResponse } from "./response.js";

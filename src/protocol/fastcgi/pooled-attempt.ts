@@ -9,19 +9,13 @@ import type { ExchangeContext, ForwardRequest, ForwardResponse } from "../../cor
 import type { RequestSink } from "../../pool/connection.js";
 import type { Lease } from "../../pool/lease.js";
 import type { BodyCursor, ReplayableBody } from "../../pool/replay.js";
-import { clientGone } from "../pooled-lease.js";
+import { clientGone, CLIENT_STALL_MS } from "../pooled-lease.js";
 import { concatBytes } from "../../core/bytes.js";
 import { clientHead, FcgiResponse } from "./response.js";
 
 const EMPTY = new Uint8Array(0);
 const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO]);
 
-/** A client that takes nothing of the response for this long is treated as gone (nginx's
- *  send_timeout default). Besides slow clients this catches a disconnect the platform did not
- *  report: workerd sometimes leaves a Durable Object's response stream neither read nor
- *  cancelled after its client left, which would otherwise pin the connection (and, on a
- *  one-request-at-a-time server like php-fpm, an app worker) for as long as the app runs. */
-export const CLIENT_STALL_MS = 60_000;
 
 
 /** One try of the request on one leased connection; also the sink its records go to. */

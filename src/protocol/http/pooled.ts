@@ -13,8 +13,7 @@
 import { Codes, GatewayError, isGatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedStream, Reuse } from "../../core/exchange.js";
 import { ReplayableBody, type BodyCursor } from "../../pool/replay.js";
-import { CLIENT_STALL_MS } from "../fastcgi/pooled-attempt.js";
-import { forwardPooled } from "../pooled-lease.js";
+import { CLIENT_STALL_MS, forwardPooled } from "../pooled-lease.js";
 import { readStreamResponse } from "../stream-response.js";
 
 const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO]);

@@ -1,8 +1,8 @@
 // Timed reads and writes on an upstream connection, shared by every protocol. A read that
 // waits longer than read_timeout (first byte, or between two reads) and a write that waits
 // longer than send_timeout fail with 504-class errors that name the origin.
-import { timedRead, timedWrite } from "../core/deadline.js";
-import type { Duplex } from "../core/transport.js";
+import { timedRead, timedWrite } from "./deadline.js";
+import type { Duplex } from "./transport.js";
 
 export class UpstreamIO {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
