@@ -14,7 +14,7 @@ import { PoolRegistry } from "../../pool/registry.js";
 import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js";
 import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { dialCloudflare } from "./dial.js";
-import { LENGTH_HEADER, respondToWorker } from "./respond.js";
+import { respondToWorker } from "./respond.js";
 import { configOf, loaderFor, type GatewayEnv } from "./handler.js";
 import { HOP_HEADER, isPooled, type HopInfo, type Reservation } from "./pool-client.js";
 import { HealthChecks } from "../../balance/health.js";
@@ -91,7 +91,7 @@ export class PoolHost {
     const { stats: _, admission, ...info } = hop;
     if (admission === "optimistic") this.admissions.optimistic(hop.requestId);
     try {
-      return withOwnLength(await gateway(new Request(request, { headers, signal: request.signal }), info));
+      return await gateway(new Request(request, { headers, signal: request.signal }), info);
     } finally {
       this.admissions.drop(hop.requestId);
       // The first request for an upstream with health_check starts its checks (its balancer
@@ -146,43 +146,4 @@ export class PoolHost {
 
 function refusal(e: GatewayError): Reservation {
   return { ok: false, code: e.code, status: e.status, message: e.message };
-}
-
-/** The longest page of the gateway's own held to state its length. */
-const OWN_PAGE_MAX = 64 * 1024;
-
-/** An answer the gateway made itself (an error page: a short text, not written by a Respond)
- *  would cross to the Worker without its length, and reach the client chunked. Held here, its
- *  length goes with it like a proxied body's; one past OWN_PAGE_MAX streams on as it is. */
-async function withOwnLength(res: Response): Promise<Response> {
-  if (!res.body || res.headers.has(LENGTH_HEADER) || !res.headers.has("x-edgepass-error")) return res;
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    size += value.length;
-    if (size > OWN_PAGE_MAX) {
-      const rest = new ReadableStream<Uint8Array>({
-        start(c) {
-          for (const p of parts) c.enqueue(p);
-        },
-        pull: async (c) => {
-          const next = await reader.read();
-          if (next.done) c.close();
-          else c.enqueue(next.value);
-        },
-        cancel: (why) => reader.cancel(why),
-      });
-      return new Response(rest, res);
-    }
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) (body.set(p, at), (at += p.length));
-  const headers = new Headers(res.headers);
-  headers.set(LENGTH_HEADER, String(size));
-  return new Response(body, { status: res.status, statusText: res.statusText, headers });
 }
