@@ -7,7 +7,6 @@ import type { Codec } from "../../codec/types.js";
 import { gatewayBuilder } from "../../core/compose.js";
 import { errorResponse } from "../../core/error-response.js";
 import { Codes, GatewayError, isGatewayError } from "../../core/errors.js";
-import type { Gateway } from "../../core/gateway.js";
 import { requestLogger } from "../../core/log.js";
 import { Admissions } from "../../pool/admission.js";
 import { PoolRegistry } from "../../pool/registry.js";
@@ -19,6 +18,7 @@ import { configOf, loaderFor, type GatewayEnv } from "./handler.js";
 import { HOP_HEADER, isPooled, type HopInfo, type Reservation } from "./pool-client.js";
 import { HealthChecks } from "../../balance/health.js";
 import { Plan } from "../../balance/plan.js";
+import type { GatewayConfig } from "../../config/types.js";
 
 /** Sets the object's alarm (ctx.storage.setAlarm); absent where there is no storage. */
 export type ScheduleAlarm = (at: number) => Promise<void>;
@@ -55,8 +55,7 @@ export class PoolHost {
    *  (each shard checks for itself), then the alarm again for the next. */
   async alarm(): Promise<void> {
     this.alarmAt = null;
-    const built = this.gateway();
-    if (built instanceof GatewayError) return;
+    if (this.built() instanceof GatewayError) return;
     this.checks ??= new HealthChecks(this.codec(), dialCloudflare, requestLogger("-"));
     const next = await this.checks.runDue(this.checkedPeers());
     if (next !== null) await this.arm(next);
@@ -84,8 +83,9 @@ export class PoolHost {
     if (hop.stats) {
       return new Response(JSON.stringify(this.pools.stats()), { headers: { "content-type": "application/json" } });
     }
-    const gateway = this.gateway();
-    if (gateway instanceof GatewayError) return errorResponse(gateway, hop.requestId, requestLogger(hop.requestId));
+    const built = this.built();
+    if (built instanceof GatewayError) return errorResponse(built, hop.requestId, requestLogger(hop.requestId));
+    const { gateway, config } = built;
     const headers = new Headers(request.headers);
     headers.delete(HOP_HEADER);
     const { stats: _, admission, ...info } = hop;
@@ -96,7 +96,7 @@ export class PoolHost {
       this.admissions.drop(hop.requestId);
       // The first request for an upstream with health_check starts its checks (its balancer
       // state exists once the request has been forwarded).
-      if (this.alarmAt === null && this.checkedPeers().length > 0) void this.arm(Date.now());
+      if (this.alarmAt === null && hasHealthChecks(config) && this.checkedPeers().length > 0) void this.arm(Date.now());
     }
   }
 
@@ -137,11 +137,14 @@ export class PoolHost {
     const { text, source } = configOf(this.env, this.defaultConfig);
     return this.build(text, source);
   }
+}
 
-  private gateway(): Gateway | GatewayError {
-    const built = this.built();
-    return built instanceof GatewayError ? built : built.gateway;
-  }
+/** Whether any upstream of `config` has health_check (most have none: no per-request scan). */
+const checked = new WeakMap<GatewayConfig, boolean>();
+function hasHealthChecks(config: GatewayConfig): boolean {
+  let yes = checked.get(config);
+  if (yes === undefined) checked.set(config, (yes = Object.values(config.upstreams).some((u) => u.balance.healthCheck)));
+  return yes;
 }
 
 function refusal(e: GatewayError): Reservation {

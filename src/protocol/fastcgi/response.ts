@@ -9,6 +9,8 @@ import { noBodyFor } from "../../edge/headers.js";
 
 /** How much of an origin's STDERR one request may put in the log. */
 const STDERR_LOG_BUDGET = 64 * 1024;
+/** The longest STDERR line held back waiting for its newline. */
+const STDERR_LINE_MAX = 8 * 1024;
 
 export class FcgiResponse {
   head: CgiHead | null = null;
@@ -23,6 +25,9 @@ export class FcgiResponse {
   private headParts: Uint8Array[] = [];
   private headBytes = 0;
   private stderrLogged = 0;
+  /** STDERR after its last newline, held until the line ends (a record may split a line). */
+  private stderrTail: Uint8Array[] = [];
+  private stderrTailBytes = 0;
   private readonly utf8 = new TextDecoder();
 
   constructor(
@@ -51,6 +56,7 @@ export class FcgiResponse {
       if (ev.type === FcgiType.STDOUT) this.stdout(ev.data);
       else if (ev.type === FcgiType.STDERR) this.stderr(ev.data);
     } else if (ev.kind === "end-request" && ev.requestId === this.requestId) {
+      this.flushStderr();
       this.ended = true;
       this.appStatus = ev.appStatus;
       this.protocolStatus = ev.protocolStatus;
@@ -108,13 +114,38 @@ export class FcgiResponse {
     this.pendingBytes += data.byteLength;
   }
 
+  /** Logs STDERR one line record per run of whole lines: php-fpm writes a message across
+   *  records as it pleases, and a message cut in two log records cannot be searched for. */
   private stderr(data: Uint8Array): void {
     if (this.stderrLogged >= STDERR_LOG_BUDGET || data.byteLength === 0) return;
     const take = data.subarray(0, STDERR_LOG_BUDGET - this.stderrLogged);
     this.stderrLogged += take.byteLength;
+    const nl = take.lastIndexOf(10);
+    if (nl < 0) {
+      this.stderrTail.push(take);
+      this.stderrTailBytes += take.byteLength;
+      // A line that never ends is still logged once it is long.
+      if (this.stderrTailBytes >= STDERR_LINE_MAX || this.stderrLogged >= STDERR_LOG_BUDGET) this.flushStderr();
+      return;
+    }
+    this.stderrTail.push(take.subarray(0, nl + 1));
+    this.flushStderr();
+    if (nl + 1 < take.byteLength) {
+      this.stderrTail.push(take.subarray(nl + 1));
+      this.stderrTailBytes = take.byteLength - nl - 1;
+    }
+    if (this.stderrLogged >= STDERR_LOG_BUDGET) this.flushStderr();
+  }
+
+  /** Logs the STDERR held back, if any (its request ended, or the line grew too long). */
+  flushStderr(): void {
+    if (this.stderrTail.length === 0) return;
+    const text = this.utf8.decode(concatBytes(this.stderrTail));
+    this.stderrTail = [];
+    this.stderrTailBytes = 0;
     this.log.log("warn", "origin_stderr", {
       origin: this.origin,
-      text: this.utf8.decode(take),
+      text,
       truncated: this.stderrLogged >= STDERR_LOG_BUDGET ? "yes" : undefined,
     });
   }
