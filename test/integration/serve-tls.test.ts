@@ -1,15 +1,14 @@
 // `edgepass serve` with [serve] tls: a self-signed certificate made by openssl for this test,
 // real TLS clients that trust only it. The files are read again on SIGHUP; one that cannot be
 // read is a config error (exit 2 at start, refused on reload).
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import https from "node:https";
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import tls from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { edgepass, startServe, type Dev } from "../helpers/process.js";
+import { httpsGet, selfSigned } from "../helpers/tls.js";
 
 const TOML = `[serve]
 tls = { cert = "tls/cert.pem", key = "tls/key.pem" }
@@ -19,28 +18,8 @@ match = "= /scheme"
 return = "200 $scheme"
 `;
 
-/** A fresh self-signed certificate for 127.0.0.1 (Node checks the IP against subjectAltName). */
-function selfSigned(cn: string): { cert: string; key: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), "edgepass-cert-"));
-  try {
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${cn}`, "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "pipe" });
-    return { cert: readFileSync(path.join(dir, "cert.pem"), "utf8"), key: readFileSync(path.join(dir, "key.pem"), "utf8") };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 function get(base: string, ca: string, pathname: string): Promise<{ status: number; body: string; fingerprint: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(`${base}${pathname}`, { ca, agent: false }, (res) => {
-      const fingerprint = (res.socket as tls.TLSSocket).getPeerCertificate().fingerprint256;
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode!, body, fingerprint }));
-    });
-    req.on("error", reject);
-  });
+  return httpsGet(base, ca, pathname).then((r) => ({ status: r.status, body: r.body.toString("utf8"), fingerprint: r.fingerprint }));
 }
 
 let first: { cert: string; key: string };
