@@ -31,7 +31,7 @@ protocol = "http"
 servers = ["127.0.0.1:${origin.port}"]
 request_buffering = true
 
-${["private", "app", "conn", "conn1", "req", "dry"].map((p) => `[[routes]]\nmatch = "^~ /${p}/"\nupstream = "php"\nroot = "${www}"\nstrip_prefix = "/${p}"\n${ROUTE_EXTRA[p] ?? ""}`).join("\n")}
+${["private", "app", "conn", "conn1", "req", "dry", "delay"].map((p) => `[[routes]]\nmatch = "^~ /${p}/"\nupstream = "php"\nroot = "${www}"\nstrip_prefix = "/${p}"\n${ROUTE_EXTRA[p] ?? ""}`).join("\n")}
 [[routes]]
 match = "^~ /guarded/"
 upstream = "origin"
@@ -65,6 +65,8 @@ const ROUTE_EXTRA: Record<string, string> = {
   // 1r/m drains one request a minute: within a test nothing leaks out, so the count is exact.
   req: `limit_req = { key = "ip", rate = "1r/m", burst = 3, nodelay = true }\n`,
   dry: `limit_req = { key = "ip", rate = "1r/m", dry_run = true }\n`,
+  // No nodelay: the burst waits its turn, one request a second.
+  delay: `limit_req = { key = "ip", rate = "1r/s", burst = 2 }\n`,
 };
 
 beforeAll(async () => {
@@ -192,6 +194,37 @@ describe.each(["dev", "serve"] as const)("edgepass %s", (host) => {
       expect(body).toContain("error: LIMIT_REQ");
       // Counts are per client.
       expect((await fetch(`${base()}/req/info.php`, { headers: as(fresh()) })).status).toBe(200);
+    });
+
+    it("burst = 2 without nodelay, 4 requests at once: one at once, two held 1 s and 2 s, one refused", async () => {
+      const ip = fresh();
+      const ids = [0, 1, 2, 3].map((i) => `delay-${host}-${ip}-${i}`);
+      const started = performance.now();
+      const answers = await Promise.all(
+        ids.map(async (id) => {
+          const res = await fetch(`${base()}/delay/info.php`, { headers: { ...as(ip), "x-request-id": id } });
+          await res.arrayBuffer();
+          return { id, status: res.status, ms: performance.now() - started };
+        }),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 429]);
+      // Each request's line says what the bucket decided; the held ones waited that long.
+      const logs = hosts[host].run.stdout + hosts[host].run.stderr;
+      const passed = answers.filter((a) => a.status === 200);
+      const delays = passed.map((a) => {
+        const [line] = linesLike(logs, { event: "request", request_id: a.id });
+        const d = (line?.limit as { outcome?: string; delay_ms?: number } | undefined) ?? {};
+        return { delay: d.outcome === "delayed" ? d.delay_ms! : 0, ms: a.ms };
+      });
+      delays.sort((a, b) => a.delay - b.delay);
+      expect(delays[0].delay).toBe(0);
+      // (Less than the full second by however long the requests took to arrive.)
+      expect(delays[1].delay).toBeGreaterThan(500);
+      expect(delays[1].delay).toBeLessThanOrEqual(1000);
+      expect(delays[2].delay).toBeGreaterThan(1500);
+      expect(delays[2].delay).toBeLessThanOrEqual(2000);
+      // Held, not only labelled: no answer came before its wait was over.
+      for (const d of delays) expect(d.ms).toBeGreaterThanOrEqual(d.delay);
     });
 
     it("dry_run only logs: every request passes, the would-be refusals are in the log", async () => {
