@@ -8,7 +8,7 @@ import { Codes, GatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
 import { UpstreamIO } from "../../core/upstream-io.js";
 import { connectUpstream } from "../connect.js";
-import { sendBody } from "../send-body.js";
+import { sendWhileReading } from "../send-body.js";
 import { pooledFastcgi } from "./pooled.js";
 import { fcgiParams, preamble, stdin } from "./records.js";
 import { fcgiAnswer, FcgiResponse } from "./response.js";
@@ -41,23 +41,14 @@ async function direct(req: ForwardRequest, ctx: ExchangeContext, params: Uint8Ar
     decoder.free();
   };
 
-  // The body is sent while the response is read: an app may answer (an error, a redirect)
-  // before it has read the whole upload, and must not deadlock against us.
-  let sendError: unknown = null;
   const first = preamble(codec, REQUEST_ID, req, 0, params, req.body !== null);
-  void (async () => {
-    await io.write(first);
-    if (req.body) await sendBody(req.body, io, stdin(codec, REQUEST_ID));
-  })().catch((e) => {
-    sendError = e;
-    if (!released) req.log.log("warn", "upstream_send_failed", { origin, error: e instanceof GatewayError ? e.code : String(e) });
-    release();
-  });
+  const sendError = sendWhileReading(req, io, origin, first, stdin(codec, REQUEST_ID), () => released, release);
 
   const step = async () => {
     const chunk = await io.read();
     if (chunk === null) {
-      if (sendError instanceof GatewayError) throw sendError;
+      const failed = sendError();
+      if (failed instanceof GatewayError) throw failed;
       throw new GatewayError(Codes.UPSTREAM_CLOSED_EARLY, 502, `The origin ${origin} closed the connection before the end of the response.`);
     }
     res.feed(chunk);

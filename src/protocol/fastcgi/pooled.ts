@@ -26,10 +26,11 @@
 // Pooled HTTP keep-alive connections follow this same rule (protocol/http/pooled.ts).
 import { FcgiFlags } from "../../codec/types.js";
 import { withTimeout } from "../../core/deadline.js";
-import { Codes, GatewayError, isGatewayError } from "../../core/errors.js";
+import { Codes, GatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedRecords, RequestSink } from "../../core/exchange.js";
 import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
 import { clientGone, clientStall, forwardPooled } from "../pooled-lease.js";
+import { logSendFailed } from "../send-body.js";
 import { preamble, stdin } from "./records.js";
 import { fcgiAnswer, FcgiResponse } from "./response.js";
 
@@ -166,7 +167,7 @@ class Attempt implements RequestSink {
     } catch (e) {
       if (this.connFailed || this.finished) return;
       // The client's body failed (cut short, too long): the request cannot complete.
-      this.req.log.log("warn", "upstream_send_failed", { origin: this.lease.origin, error: isGatewayError(e) ? e.code : String(e) });
+      logSendFailed(this.req.log, this.lease.origin, e);
       this.failure ??= e;
       this.lease.abandon(true);
       this.wake();

@@ -13,6 +13,7 @@
 import { Codes, isGatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedStream, Reuse } from "../../core/exchange.js";
 import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
+import { logSendFailed } from "../send-body.js";
 import { clientStall, forwardPooled } from "../pooled-lease.js";
 import { readStreamResponse } from "../stream-response.js";
 
@@ -112,7 +113,7 @@ class Attempt {
     } catch (e) {
       this.sendError ??= e;
       if (this.released) return;
-      this.req.log.log("warn", "upstream_send_failed", { origin: this.lease.origin, error: isGatewayError(e) ? e.code : String(e) });
+      logSendFailed(this.req.log, this.lease.origin, e);
       // The request cannot complete on this connection (its body failed, or the connection
       // did): close it, so the response reader sees the end.
       this.lease.release(false, null);
