@@ -174,14 +174,15 @@ class Attempt implements RequestSink {
     }
   }
 
-  /** The exchange is over for us. `clean`: the response was passed on whole (or has no
-   *  body); otherwise the client went away or it failed, and the app is told to stop. */
+  /** The client went away: a wait for the head ends; a body being passed on stops. */
   private readonly onClientGone = () => {
     this.failure ??= clientGone();
     this.wake();
     if (this.delivered) this.finish(false);
   };
 
+  /** The exchange is over for us. `clean`: the response was passed on whole (or has no
+   *  body); otherwise the client went away or it failed, and the app is told to stop. */
   private finish(clean: boolean): void {
     if (this.finished) return;
     this.finished = true;

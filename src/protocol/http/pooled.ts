@@ -4,7 +4,7 @@
 // connection may carry another request; the request must have been sent whole too, else what
 // is left of it would reach the next request.
 //
-// Stale connections: the rule of pooled FastCGI (fastcgi/pooled-attempt.ts, documented there
+// Stale connections: the rule of pooled FastCGI (fastcgi/pooled.ts, documented there
 // and in the README), unchanged. A request is sent once more, on a newly opened connection,
 // when the connection was reused (it had completed a request and sat idle), it failed at the
 // transport level (a write error, or end of stream / reset while reading; not a timeout, not
