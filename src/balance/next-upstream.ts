@@ -12,7 +12,7 @@
 import { Codes, isGatewayError } from "../core/errors.js";
 import { formatAddress } from "../core/transport.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse, RequestBody } from "../core/exchange.js";
-import { ReplayableBody, REPLAY_LIMIT } from "../pool/replay.js";
+import { ReplayableBody, REPLAY_LIMIT } from "../core/replay.js";
 import { hashKeyOf } from "./hash.js";
 import type { Peers } from "./peers.js";
 import { Plan } from "./plan.js";

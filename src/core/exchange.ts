@@ -1,10 +1,11 @@
 // One interface for every upstream protocol (ARCHITECTURE.md: like hono's Router, one shape,
 // several implementations, one conformance suite). An Exchange takes a request the pipeline
 // has already routed, checked and framed, and returns the origin's response as a stream.
-import type { Codec } from "../codec/types.js";
+import type { Codec, FcgiEvent } from "../codec/types.js";
 import type { GatewaySettings, UpstreamConfig } from "../config/types.js";
 import type { RequestRecord } from "./access-log.js";
 import type { Logger } from "./log.js";
+import type { GatewayError } from "./errors.js";
 import type { Dial } from "./transport.js";
 import type { Plan } from "../balance/plan.js";
 
@@ -54,9 +55,10 @@ export interface ExchangeContext {
   settings: GatewaySettings;
   codec: Codec;
   dial: Dial;
-  /** Kept connections to lease instead of dialing (the HTTP keep-alive pool, src/pool, in the
-   *  UpstreamPool object); absent: every request dials its own connection. */
-  connections?: ConnectionProvider;
+  /** Kept connections to lease instead of dialing (the host's pools, src/pool: in the Worker
+   *  setup the UpstreamPool object's); absent: this request dials its own connection. Every
+   *  protocol's one Exchange takes its pool from here, so a host changes no exchange. */
+  connections?: Connections;
   /** Which servers this request may try, in order (balance/plan.ts); absent: the upstream's
    *  shared balancer with no hash key. */
   plan?: Plan;
@@ -78,14 +80,20 @@ export interface AcquireOptions {
   plan?: Plan;
 }
 
-/** Hands out kept byte-stream connections (HTTP/1.1 keep-alive), one request at a time each. */
-export interface ConnectionProvider {
-  /** A connection now or after a wait in the pool's queue (503 POOL_SATURATED past its
-   *  bounds). */
-  acquire(o: AcquireOptions): Promise<LeasedStream>;
+/** Hands out places on kept connections. */
+export interface ConnectionProvider<L> {
+  /** A place now or after a wait in the pool's queue (503 POOL_SATURATED past its bounds). */
+  acquire(o: AcquireOptions): Promise<L>;
   /** A request was sent again after a kept connection turned out stale (statistics). */
   noteRetry(): void;
 }
+
+/** The pools, by what a lease carries: `stream`, a byte stream one request at a time
+ *  (HTTP/1.1 keep-alive); `records`, one request's records on a FastCGI connection that may
+ *  carry others at once. The pool says which, so an exchange checks rather than assumes. */
+export type Connections =
+  | (ConnectionProvider<LeasedStream> & { readonly kind: "stream" })
+  | (ConnectionProvider<LeasedRecords> & { readonly kind: "records" });
 
 /** One leased connection, for one exchange. */
 export interface LeasedStream {
@@ -101,6 +109,36 @@ export interface LeasedStream {
    *  the connection goes back to the idle set (for less than `keepAliveMs` when the server
    *  said Keep-Alive: timeout); null: it is closed. Only the first call counts. */
   release(clean: boolean, reuse: Reuse | null): void;
+}
+
+/** One request's place on a FastCGI connection (src/pool/lease.ts): the connection
+ *  demultiplexes what arrives and hands this request's records to its sink. */
+export interface LeasedRecords {
+  readonly origin: string;
+  /** As LeasedStream.reused. */
+  readonly reused: boolean;
+  /** Starts the request: its records go to `sink` from now on. Returns its request id. */
+  start(sink: RequestSink): number;
+  /** Whole records, within send_timeout; a failed write ends the connection. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** The request's STDIN went out to its end. */
+  sentAll(): void;
+  /** The client took data: a connection waiting on backpressure may read again. */
+  resume(): void;
+  /** The answer is no longer wanted; `abort`: tell the app (ABORT_REQUEST). */
+  abandon(abort: boolean): void;
+}
+
+/** Where the records of one request go. */
+export interface RequestSink {
+  /** STDOUT, STDERR or END_REQUEST for this request. May throw (a malformed head): the
+   *  request is then abandoned, the connection carries on. */
+  event(ev: FcgiEvent): void;
+  /** No more records will come: the connection failed or closed (`err` says how), or the
+   *  request overflowed its buffer on a multiplexed connection. */
+  fail(err: GatewayError): void;
+  /** Bytes received and not yet handed to the client. */
+  readonly buffered: number;
 }
 
 /** What the end of an HTTP/1.1 response says about its connection (stream-response.ts). */

@@ -19,7 +19,7 @@ import { cgiEnv, type ClientInfo } from "./cgi-env.js";
 import { drainUnread } from "./drain.js";
 import { errorResponse } from "./error-response.js";
 import { Codes, GatewayError, isGatewayError } from "./errors.js";
-import type { Exchange } from "./exchange.js";
+import type { Connections } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
 import { plainRespond, toClient, type ClientResponse, type Respond } from "./respond.js";
 import { byteCounter, countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
@@ -41,7 +41,9 @@ export interface GatewayDeps {
   codec: Codec;
   dial: Dial;
   sink?: LogSink;
-  exchanges?: Partial<Record<string, Exchange>>;
+  /** The kept connections a request to `upstream` leases (the host's pools, src/pool);
+   *  absent, or undefined for an upstream: the exchange dials its own. */
+  connections?: (upstream: UpstreamConfig, requestId: string) => Connections | undefined;
   /** Hands a routed request to wherever its upstream's connections live (in the Worker: the
    *  upstream's UpstreamPool Durable Object), or returns null to forward it from here. Called
    *  before the body is touched, so it streams through. `onEnd`, when given, is called once
@@ -253,7 +255,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         mergeHopRecord(record, res.headers);
         return await done(res, failed === null);
       }
-      const exchange = deps.exchanges?.[upstream.protocol] ?? exchanges[upstream.protocol];
+      const exchange = exchanges[upstream.protocol];
       // A body of unknown length is counted where it is buffered for its length (in the Worker
       // setup: the pool object, which sees a body the Worker cut short as one that ended, so
       // the Worker must not cut it). A streamed one is left as it is: wrapping it would cost a
@@ -276,7 +278,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const res = await forwardBalanced(
         exchange,
         { ...forwardReq, body, cgi: [...cgiFor(body ? body.length : null), ...granted] },
-        { upstream, settings: config.gateway, codec, dial },
+        { upstream, settings: config.gateway, codec, dial, connections: deps.connections?.(upstream, requestId) },
         (deps.peers ?? peersFor)(upstream),
       );
       record.first_byte_ms = since(start);

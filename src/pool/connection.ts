@@ -10,6 +10,7 @@
 // others, so each request may buffer up to MPX_BUFFER_LIMIT; past it, that request is aborted.
 import { CodecError, FcgiType, type Codec, type FcgiDecoder, type FcgiEvent } from "../codec/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
+import type { RequestSink } from "../core/exchange.js";
 import type { Duplex } from "../core/transport.js";
 import { UpstreamIO } from "../core/upstream-io.js";
 import { MAX_REQUEST_ID, VALUE_NAMES } from "./limits.js";
@@ -20,18 +21,6 @@ export const BACKPRESSURE_BYTES = 64 * 1024;
 export const MPX_BUFFER_LIMIT = 1024 * 1024;
 /** How long an app has to end a request after ABORT_REQUEST (or after its client left). */
 export const ABORT_GRACE_MS = 1000;
-
-/** Where the records of one request go. */
-export interface RequestSink {
-  /** STDOUT, STDERR or END_REQUEST for this request. May throw (a malformed head): the
-   *  request is then abandoned, the connection carries on. */
-  event(ev: FcgiEvent): void;
-  /** No more records will come: the connection failed or closed (`err` says how), or the
-   *  request overflowed its buffer on a multiplexed connection. */
-  fail(err: GatewayError): void;
-  /** Bytes received and not yet handed to the client. */
-  readonly buffered: number;
-}
 
 export interface ConnectionHooks {
   /** A request left the connection (ended, or dropped), so it has room again. */

@@ -73,7 +73,7 @@ export class HttpLease implements LeasedStream {
   }
 }
 
-export class HttpPool extends BasePool<HttpConnection, HttpLease> implements ConnectionProvider {
+export class HttpPool extends BasePool<HttpConnection, HttpLease> implements ConnectionProvider<HttpLease> {
   private readonly limits: Limits;
 
   constructor(private readonly deps: HttpPoolDeps) {

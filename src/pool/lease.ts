@@ -1,9 +1,10 @@
 // A place on a pooled connection, reserved for one request: what the exchange holds while it
 // sends the request and reads the answer.
-import type { FcgiConnection, RequestSink } from "./connection.js";
+import type { LeasedRecords, RequestSink } from "../core/exchange.js";
+import type { FcgiConnection } from "./connection.js";
 
 /** A place on a connection, reserved for one request. */
-export class Lease {
+export class Lease implements LeasedRecords {
   private started = false;
   private done = false;
   id = 0;

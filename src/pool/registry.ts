@@ -1,10 +1,13 @@
 // The pools one host keeps (in the Worker setup: one UpstreamPool Durable Object), one per
 // upstream (FastCGI: FcgiPool; HTTP keep-alive: HttpPool), created on first use. A changed upstream definition (a new config) gets a new
-// pool and the old one is shut down.
+// pool and the old one is shut down. A host hands them to the exchanges as the context's
+// connections (connections() below, through GatewayDeps.connections).
 import type { Codec } from "../codec/types.js";
 import type { UpstreamConfig } from "../config/types.js";
+import type { Connections } from "../core/exchange.js";
 import { requestLogger, type LogSink, type Logger } from "../core/log.js";
 import type { Dial } from "../core/transport.js";
+import { admittedPool, type Admissions } from "./admission.js";
 import { HttpPool } from "./http-pool.js";
 import { FcgiPool } from "./pool.js";
 import type { PoolStats } from "./stats.js";
@@ -41,6 +44,24 @@ export class PoolRegistry {
   /** The HTTP keep-alive pool of an upstream with protocol = "http". */
   http(ctx: Omit<PoolContext, "codec">): HttpPool {
     return this.pool(ctx, HttpPool, () => new HttpPool({ upstream: ctx.upstream, dial: ctx.dial, log: this.log, pools: this.poolsOf(ctx.upstream) }));
+  }
+
+  /** The kept connections request `requestId` to `ctx.upstream` leases, or undefined when
+   *  that upstream is not pooled (the exchange dials its own). `admissions`: the places
+   *  reserved for requests before they arrived (the pool object). */
+  connections(ctx: PoolContext, requestId: string, admissions?: Admissions): Connections | undefined {
+    const u = ctx.upstream;
+    if (u.pool.mode !== "pooled") return undefined;
+    if (u.protocol === "fastcgi") {
+      const src = admittedPool(this.get(ctx), admissions, requestId);
+      return { kind: "records", acquire: (o) => src.acquire(o), noteRetry: () => src.noteRetry() };
+    }
+    // Only a socket of our own can be kept; via = "fetch" leaves connections to the platform.
+    if (u.protocol === "http" && u.http?.via === "socket") {
+      const src = admittedPool(this.http(ctx), admissions, requestId);
+      return { kind: "stream", acquire: (o) => src.acquire(o), noteRetry: () => src.noteRetry() };
+    }
+    return undefined;
   }
 
   private pool<P extends FcgiPool | HttpPool>(ctx: { upstream: UpstreamConfig }, kind: abstract new (...a: never[]) => P, make: () => P): P {

@@ -1,6 +1,8 @@
 // The origin's response body as a pull-driven stream: nothing is read from the origin until
 // the client asks for more, so a slow client holds at most one socket read of data in memory
 // (backpressure instead of growth), and a 4 GiB download costs no more memory than 4 KiB.
+import { Codes, GatewayError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
 
 export interface BodySource {
   /** Pieces already received, handed on in order. */
@@ -13,24 +15,47 @@ export interface BodySource {
   release(clean: boolean): void;
   /** Called when the stream fails after the head was sent (the client sees a cut body). */
   onError(e: unknown): void;
+  /** A piece went to the client (a pooled connection counts what a request holds unread). */
+  taken?(piece: Uint8Array): void;
+  /** A kept connection is not left to a client that stopped reading. */
+  stall?: Stall;
+}
+
+/** A client that takes nothing of the response for `ms` while the origin still owes some is
+ *  treated as gone: `stalled()` is told, the stream fails and the connection is let go. */
+export interface Stall {
+  ms: number;
+  stalled(): void;
 }
 
 export function bodyStream(src: BodySource): ReadableStream<Uint8Array> {
   let finished = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const finish = (clean: boolean) => {
     if (!finished) {
       finished = true;
       src.release(clean);
     }
   };
+  const stalled = (stall: Stall, controller: ReadableStreamDefaultController<Uint8Array>) => {
+    // The whole answer is in: the connection is free already, whatever the client does.
+    if (finished || src.done()) return;
+    stall.stalled();
+    controller.error(new GatewayError(Codes.CLIENT_GONE, 499, "The client took nothing of the response for too long."));
+    finish(false);
+  };
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        clearTimeout(timer);
         try {
           for (;;) {
             const next = src.pending.shift();
             if (next) {
+              src.taken?.(next);
               controller.enqueue(next);
+              const stall = src.stall;
+              if (stall) timer = setTimeout(() => stalled(stall, controller), stall.ms);
               return;
             }
             if (src.done()) {
@@ -47,9 +72,20 @@ export function bodyStream(src: BodySource): ReadableStream<Uint8Array> {
         }
       },
       cancel() {
+        clearTimeout(timer);
         finish(false);
       },
     },
     { highWaterMark: 0 },
   );
+}
+
+/** The one log line of a body cut after its head went to the client. */
+export function logCut(log: Logger, origin: string): (e: unknown) => void {
+  return (e) =>
+    log.log("error", "response_cut", {
+      origin,
+      code: e instanceof GatewayError ? e.code : "INTERNAL",
+      detail: e instanceof GatewayError ? (e.detail ?? e.message) : String(e),
+    });
 }

@@ -6,7 +6,9 @@
 import { Codes, GatewayError, isGatewayError } from "../core/errors.js";
 import { since } from "../core/access-log.js";
 import type { AcquireOptions, ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
-import type { ReplayableBody } from "../pool/replay.js";
+import type { Logger } from "../core/log.js";
+import type { ReplayableBody } from "../core/replay.js";
+import type { Stall } from "./body-stream.js";
 
 const CONNECT_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CONNECT_FAILED, Codes.UPSTREAM_CONNECT_TIMEOUT]);
 
@@ -18,6 +20,11 @@ const CONNECT_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CONNECT_FAILE
 export const CLIENT_STALL_MS = 60_000;
 
 export const clientGone = (): GatewayError => new GatewayError(Codes.CLIENT_GONE, 499, "The client went away before the response.");
+
+/** The stall guard of a response body on a kept connection (CLIENT_STALL_MS). */
+export function clientStall(log: Logger, origin: string): Stall {
+  return { ms: CLIENT_STALL_MS, stalled: () => log.log("warn", "client_stalled", { origin, after_ms: CLIENT_STALL_MS }) };
+}
 
 /** Counts connect failures across the calls for one request (one per server at most). */
 export interface LeaseState {

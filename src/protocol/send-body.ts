@@ -1,8 +1,9 @@
 // Streams the client's body to the origin, framed the way the protocol wants (FastCGI STDIN
 // records, chunked encoding, or raw bytes). A client that sends more or less than it declared
 // ends the exchange: the origin must never see a body that disagrees with its length.
-import { Codes, GatewayError } from "../core/errors.js";
-import type { RequestBody } from "../core/exchange.js";
+import { Codes, GatewayError, isGatewayError } from "../core/errors.js";
+import type { ForwardRequest, RequestBody } from "../core/exchange.js";
+import type { Logger } from "../core/log.js";
 import type { UpstreamIO } from "../core/upstream-io.js";
 
 /** `frame(empty)` yields the protocol's end-of-body marker (may itself be empty). */
@@ -31,3 +32,34 @@ export async function sendBody(body: RequestBody, io: UpstreamIO, frame: (d: Uin
 }
 
 export const raw = (d: Uint8Array): Uint8Array => d;
+
+/** On a connection of the request's own: writes `first` (the request head, or FastCGI's
+ *  opening records), then the body, while the caller reads the response, because an origin
+ *  may answer (an error, a redirect) before it has read the whole upload and must not
+ *  deadlock against us. A failure is logged unless the exchange is `over()` already, ends the
+ *  connection (`stop`), and is kept for the reader: returns what it was, or null. */
+export function sendWhileReading(
+  req: ForwardRequest,
+  io: UpstreamIO,
+  origin: string,
+  first: Uint8Array,
+  frame: (d: Uint8Array) => Uint8Array,
+  over: () => boolean,
+  stop: () => void,
+): () => unknown {
+  let error: unknown = null;
+  void (async () => {
+    await io.write(first);
+    if (req.body) await sendBody(req.body, io, frame);
+  })().catch((e) => {
+    error = e;
+    if (!over()) logSendFailed(req.log, origin, e);
+    stop();
+  });
+  return () => error;
+}
+
+/** The request could not be sent whole (its body failed, or the connection did). */
+export function logSendFailed(log: Logger, origin: string, e: unknown): void {
+  log.log("warn", "upstream_send_failed", { origin, error: isGatewayError(e) ? e.code : String(e) });
+}

@@ -1,12 +1,10 @@
 // One exchange over a byte-stream connection (SCGI, uwsgi, HTTP/1.1): connect, send the
-// request head and then the body while the response is read, release the connection once.
-// The body is sent concurrently because an origin may answer (an error, a redirect) before it
-// has read the whole upload, and must not deadlock against us.
-import { GatewayError } from "../core/errors.js";
+// request head and then the body while the response is read (send-body.ts), release the
+// connection once.
 import type { ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
 import { connectUpstream } from "./connect.js";
 import { UpstreamIO } from "../core/upstream-io.js";
-import { sendBody } from "./send-body.js";
+import { sendWhileReading } from "./send-body.js";
 import { readStreamResponse } from "./stream-response.js";
 
 export async function streamExchange(
@@ -25,15 +23,7 @@ export async function streamExchange(
       void io.close();
     }
   };
-  let sendError: unknown = null;
-  void (async () => {
-    await io.write(head);
-    if (req.body) await sendBody(req.body, io, frameBody);
-  })().catch((e) => {
-    sendError = e;
-    if (!released) req.log.log("warn", "upstream_send_failed", { origin, error: e instanceof GatewayError ? e.code : String(e) });
-    release();
-  });
+  const sendError = sendWhileReading(req, io, origin, head, frameBody, () => released, release);
   return readStreamResponse({
     io,
     codec: ctx.codec,
@@ -43,6 +33,6 @@ export async function streamExchange(
     headLimit: ctx.settings.responseHeadLimit,
     log: req.log,
     release,
-    sendError: () => sendError,
+    sendError,
   });
 }

@@ -10,7 +10,7 @@ import { CodecError, type BodyFraming, type ChunkedDecoder, type Codec } from ".
 import { Codes, GatewayError } from "../core/errors.js";
 import type { ForwardResponse, Reuse } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
-import { bodyStream } from "./body-stream.js";
+import { bodyStream, logCut, type Stall } from "./body-stream.js";
 import { noBodyFor } from "../edge/headers.js";
 import { concatBytes } from "../core/bytes.js";
 
@@ -29,6 +29,8 @@ export interface ResponseOptions {
   release(clean: boolean, reuse: Reuse | null): void;
   /** Error to report if the origin closes early because sending the request failed. */
   sendError?: () => unknown;
+  /** A kept connection: how long a client may take nothing (pooled-lease.ts). */
+  stall?: Stall;
 }
 
 interface Head {
@@ -99,12 +101,8 @@ export async function readStreamResponse(o: ResponseOptions): Promise<ForwardRes
       step: () => source.step(),
       // A clean end was released by the reader already, with what it knew of the framing.
       release: (clean) => o.release(clean, null),
-      onError: (e) =>
-        o.log.log("error", "response_cut", {
-          origin: o.origin,
-          code: e instanceof GatewayError ? e.code : "INTERNAL",
-          detail: e instanceof GatewayError ? (e.detail ?? e.message) : String(e),
-        }),
+      onError: logCut(o.log, o.origin),
+      stall: o.stall,
     }),
   };
 }

@@ -13,7 +13,6 @@ import { requestLogger } from "../../src/core/log.js";
 import type { Dial } from "../../src/core/transport.js";
 import { idleFor } from "../../src/pool/http-pool.js";
 import { PoolRegistry } from "../../src/pool/registry.js";
-import { pooledHttpExchange } from "../../src/protocol/http/exchange.js";
 import { readStreamResponse } from "../../src/protocol/stream-response.js";
 import { scriptedServer, type ScriptedServer } from "../helpers/scripted-server.js";
 
@@ -133,8 +132,8 @@ async function origin(opts: { keepAlive?: string; hold?: boolean } = {}) {
 function gateway(port: number, keys: string) {
   pools = new PoolRegistry(() => {});
   const toml = `[upstreams.web]\nprotocol = "http"\nservers = ["127.0.0.1:${port}"]\npool = "pooled"\n${keys}\n[[routes]]\nmatch = "/"\nupstream = "web"\n`;
-  const gw = createGateway({ config: loadConfig(toml, "test.toml"), codec, dial, sink: () => {}, exchanges: { http: pooledHttpExchange(pools) } });
   const registry = pools;
+  const gw = createGateway({ config: loadConfig(toml, "test.toml"), codec, dial, sink: () => {}, connections: (upstream, requestId) => registry.connections({ upstream, codec, dial }, requestId) });
   const call = (path: string) => gw(new Request(`http://gw.test${path}`), { requestId: "t" });
   return Object.assign(gw, { fetch: call, stats: () => registry.stats()[0]! });
 }

@@ -9,8 +9,7 @@ import { loadConfig } from "../../src/config/load.js";
 import { createGateway } from "../../src/core/gateway.js";
 import { ABORT_GRACE_MS, MPX_BUFFER_LIMIT } from "../../src/pool/connection.js";
 import { PoolRegistry } from "../../src/pool/registry.js";
-import { REPLAY_LIMIT } from "../../src/pool/replay.js";
-import { pooledFastcgiExchange } from "../../src/protocol/fastcgi/pooled-exchange.js";
+import { REPLAY_LIMIT } from "../../src/core/replay.js";
 import { ScriptedPeer, type PeerRequest, type PeerScript } from "../helpers/fcgi-peer.js";
 
 let codec: Codec;
@@ -39,14 +38,14 @@ function setup(upstreamKeys: string, script: PeerScript, servers = `["127.0.0.1:
   const config = loadConfig(toml, "test.toml");
   // One pool object holds the whole upstream here, as on a host without Durable Objects.
   config.upstreams.app.pool.shards = 1;
+  const registry = pools;
   const gateway = createGateway({
     config,
     codec,
     dial: peer.dial,
     sink,
-    exchanges: { fastcgi: pooledFastcgiExchange(pools) },
+    connections: (upstream, requestId) => registry.connections({ upstream, codec, dial: peer.dial }, requestId),
   });
-  const registry = pools;
   return {
     peer,
     lines,

@@ -8,7 +8,7 @@
 import type { GatewayConfig, UpstreamConfig } from "../../config/types.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { HandOffInfo, RequestInfo } from "../../core/gateway.js";
-import { REPLAY_LIMIT } from "../../pool/replay.js";
+import { REPLAY_LIMIT } from "../../core/replay.js";
 import { clientGone } from "../../protocol/pooled-lease.js";
 import { relayResponse } from "./respond.js";
 
@@ -63,7 +63,7 @@ async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamCo
   const id = ns.idFromName(shardName(upstream.name, Math.floor(Math.random() * upstream.pool.shards)));
   const hasBody = request.body !== null;
   const length = Number(request.headers.get("content-length") ?? NaN);
-  // Only a held body can be sent twice (pool/replay.ts); the others need a new connection.
+  // Only a held body can be sent twice (core/replay.ts); the others need a new connection.
   const fresh = hasBody && !(length <= REPLAY_LIMIT);
   const deadline = Date.now() + upstream.pool.queueTimeoutMs;
   let reserve = hasBody;

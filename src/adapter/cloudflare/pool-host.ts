@@ -1,6 +1,6 @@
 // The UpstreamPool Durable Object's logic (workers/upstream-pool.ts is only the class shell).
-// It runs the gateway pipeline for the requests the Worker hands it, with FastCGI and HTTP
-// exchanges that lease kept connections from this object's pools; sockets outlive the request
+// It runs the gateway pipeline for the requests the Worker hands it, with the connections of
+// pooled upstreams leased from this object's pools; sockets outlive the request
 // that opened them here, which a Worker's do not.
 import { createCodec } from "../../codec/index.js";
 import type { Codec } from "../../codec/types.js";
@@ -10,8 +10,6 @@ import { Codes, GatewayError, isGatewayError } from "../../core/errors.js";
 import { requestLogger } from "../../core/log.js";
 import { Admissions } from "../../pool/admission.js";
 import { PoolRegistry } from "../../pool/registry.js";
-import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js";
-import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { dialCloudflare } from "./dial.js";
 import { respondToWorker } from "./respond.js";
 import { configOf, loaderFor, type GatewayEnv } from "./handler.js";
@@ -33,7 +31,7 @@ export class PoolHost {
       codec: this.codec(),
       dial: dialCloudflare,
       respond: respondToWorker,
-      exchanges: { fastcgi: pooledFastcgiExchange(this.pools, this.admissions), http: pooledHttpExchange(this.pools, this.admissions) },
+      connections: (upstream, requestId) => this.pools.connections({ upstream, codec: this.codec(), dial: dialCloudflare }, requestId, this.admissions),
       peers: (u) => this.pools.peers.get(u),
     }),
     // Lazy: the constructor's parameters are not assigned yet when fields initialize.

@@ -15,8 +15,6 @@ import { matchRoute } from "../../edge/locations.js";
 import { normalizePath } from "../../edge/script-path.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { HealthChecks, healthTimer } from "../../balance/health.js";
-import { pooledFastcgiExchange } from "../../protocol/fastcgi/pooled-exchange.js";
-import { pooledHttpExchange } from "../../protocol/http/exchange.js";
 import { serveConnection } from "./connection.js";
 import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
@@ -72,7 +70,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         respond: respondNode,
         unwrap: toldFor,
         sink: o.sink,
-        exchanges: { fastcgi: pooledFastcgiExchange(pools), http: pooledHttpExchange(pools) },
+        connections: (upstream, requestId) => pools.connections({ upstream, codec, dial: dialNode }, requestId),
         peers: (u) => pools.peers.get(u),
       }),
       (t, src) => loadConfig(t, src, o.configDir, "server"),

@@ -1,9 +1,13 @@
 // Turns the decoder's events for one request into a CGI head and a queue of body pieces.
 // STDOUT before the blank line is the head (bounded by response_head_limit), after it the
 // body; STDERR goes to the log, escaped and bounded, never into the body; END_REQUEST ends it.
+// fcgiAnswer() turns that into the client's response, for a connection of the request's own
+// and a kept one alike: they differ only in how more records come (AnswerSource).
 import { CodecError, FcgiProtocolStatus, FcgiType, type CgiHead, type Codec, type FcgiDecoder, type FcgiEvent } from "../../codec/types.js";
 import { Codes, GatewayError } from "../../core/errors.js";
+import type { ForwardResponse } from "../../core/exchange.js";
 import type { Logger } from "../../core/log.js";
+import { bodyStream, logCut, type Stall } from "../body-stream.js";
 import { concatBytes } from "../../core/bytes.js";
 import { noBodyFor } from "../../edge/headers.js";
 
@@ -169,4 +173,56 @@ export function clientHead(head: CgiHead, method: string, origin: string): { hea
     throw new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, `The origin ${origin} sent the invalid status ${head.status}.`);
   }
   return { headers: head.headers, noBody: noBodyFor(method, head.status) };
+}
+
+/** How one exchange gets more of its request's records and lets its connection go. */
+export interface AnswerSource {
+  /** More records for the request (read from its own connection, or waited for on a kept
+   *  one); throws when none will come. */
+  step(): Promise<void>;
+  /** The exchange is over for us; `clean`: the response was passed on whole (or had no
+   *  body). Repeats are ignored. */
+  release(clean: boolean): void;
+  /** The head is good and goes to the client. */
+  headed?(): void;
+  /** See BodySource. */
+  taken?(piece: Uint8Array): void;
+  stall?: Stall;
+}
+
+/** Waits for the head, then streams the body as the client pulls it. */
+export async function fcgiAnswer(res: FcgiResponse, src: AnswerSource, method: string, log: Logger, origin: string): Promise<ForwardResponse> {
+  let headers: Array<[string, string]>;
+  let noBody: boolean;
+  try {
+    while (!res.head) {
+      if (res.ended) throw res.endedWithoutHead();
+      await src.step();
+    }
+    ({ headers, noBody } = clientHead(res.head, method, origin));
+  } catch (e) {
+    src.release(false);
+    throw e;
+  }
+  const head = res.head;
+  src.headed?.();
+  // No body to pass on: the exchange is over (on a kept connection the app may finish what
+  // it still sends, which is dropped, without an abort).
+  if (noBody) src.release(true);
+  return {
+    status: head.status,
+    statusText: head.reason,
+    headers,
+    body: noBody
+      ? null
+      : bodyStream({
+          pending: res.pending,
+          done: () => res.ended,
+          step: src.step,
+          release: src.release,
+          onError: logCut(log, origin),
+          taken: src.taken,
+          stall: src.stall,
+        }),
+  };
 }

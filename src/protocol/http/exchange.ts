@@ -1,14 +1,12 @@
 // HTTP/1.1 to an origin: over a connect() socket with our own client (the Wasm response
 // parser and chunked decoder), or, with via = "fetch", through the platform's fetch() for
 // origins reachable by URL. Request bodies stream as they arrive (chunked when the client
-// did not say how long); responses stream back. With a connection provider in the context
-// (pool = "pooled", in the UpstreamPool object) the socket is leased from the keep-alive pool
-// (pooled.ts) instead of dialed per request.
-import { admittedPool, type Admissions } from "../../pool/admission.js";
+// did not say how long); responses stream back. When the context carries the upstream's
+// keep-alive pool (ctx.connections: pool = "pooled", held by the host) the socket is leased
+// from it (pooled.ts) instead of dialed per request.
 import { withTimeout } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
-import type { PoolRegistry } from "../../pool/registry.js";
 import { raw } from "../send-body.js";
 import { streamExchange } from "../stream-exchange.js";
 import { pooledHttp } from "./pooled.js";
@@ -21,30 +19,18 @@ export const httpExchange: Exchange = {
   },
 };
 
-/** The HTTP exchange of the UpstreamPool object: pooled upstreams get their keep-alive pool
- *  as the context's connection provider; the others go as they would anywhere. */
-/** `admissions`: the places reserved for requests before they arrived (the pool object). */
-export function pooledHttpExchange(pools: PoolRegistry, admissions?: Admissions): Exchange {
-  return {
-    needsLength: httpExchange.needsLength,
-    forward(req, ctx) {
-      if (ctx.upstream.pool.mode !== "pooled" || ctx.upstream.http?.via !== "socket") return httpExchange.forward(req, ctx);
-      return httpExchange.forward(req, { ...ctx, connections: admittedPool(pools.http(ctx), admissions, req.requestId) });
-    },
-  };
-}
-
 async function viaSocket(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse> {
   const codec = ctx.codec;
+  const pool = ctx.connections?.kind === "stream" ? ctx.connections : undefined;
   let head: Uint8Array;
   try {
     // A kept connection (the keep-alive pool) asks the server to keep it too.
-    head = encodeRequestHead(req, { host: ctx.upstream.http?.host, connection: ctx.connections ? "keep-alive" : "close" });
+    head = encodeRequestHead(req, { host: ctx.upstream.http?.host, connection: pool ? "keep-alive" : "close" });
   } catch (e) {
     throw new GatewayError(Codes.REQUEST_INVALID, 400, "The request cannot be forwarded: its request line or a header holds forbidden bytes.", String(e));
   }
   const frame = req.body?.length === null ? (d: Uint8Array) => codec.encodeChunk(d) : raw;
-  if (ctx.connections) return pooledHttp(req, ctx, ctx.connections, head, frame);
+  if (pool) return pooledHttp(req, ctx, pool, head, frame);
   return streamExchange(req, ctx, head, frame, "http");
 }
 

@@ -1,19 +1,20 @@
-// HTTP/1.1 over kept connections: what viaSocket (exchange.ts) does when the context carries a
-// connection provider (ctx.connections, the HTTP keep-alive pool of src/pool, which lives in
-// the UpstreamPool object). The request head says Connection: keep-alive; the response reader
-// (stream-response.ts) says whether the connection may carry another request; the request
-// must have been sent whole too, else what is left of it would reach the next request.
+// HTTP/1.1 over kept connections: what viaSocket (exchange.ts) does when the context carries
+// the upstream's keep-alive pool (ctx.connections, src/pool, held by the host). The request
+// head says Connection: keep-alive; the response reader (stream-response.ts) says whether the
+// connection may carry another request; the request must have been sent whole too, else what
+// is left of it would reach the next request.
 //
-// Stale connections: the rule of pooled FastCGI (fastcgi/pooled-exchange.ts, documented there
+// Stale connections: the rule of pooled FastCGI (fastcgi/pooled.ts, documented there
 // and in the README), unchanged. A request is sent once more, on a newly opened connection,
 // when the connection was reused (it had completed a request and sat idle), it failed at the
 // transport level (a write error, or end of stream / reset while reading; not a timeout, not
 // a malformed response), not one byte of the response had arrived, the body can be sent again
 // (none, or all of it still held: REPLAY_LIMIT), and the client is still there.
-import { Codes, GatewayError, isGatewayError } from "../../core/errors.js";
+import { Codes, isGatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedStream, Reuse } from "../../core/exchange.js";
-import { ReplayableBody, type BodyCursor } from "../../pool/replay.js";
-import { CLIENT_STALL_MS, forwardPooled } from "../pooled-lease.js";
+import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
+import { logSendFailed } from "../send-body.js";
+import { clientStall, forwardPooled } from "../pooled-lease.js";
 import { readStreamResponse } from "../stream-response.js";
 
 const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO]);
@@ -26,7 +27,7 @@ export const SEND_GRACE_MS = 1000;
 export async function pooledHttp(
   req: ForwardRequest,
   ctx: ExchangeContext,
-  pool: ConnectionProvider,
+  pool: ConnectionProvider<LeasedStream>,
   head: Uint8Array,
   frame: (d: Uint8Array) => Uint8Array,
 ): Promise<ForwardResponse> {
@@ -77,38 +78,10 @@ class Attempt {
       log: this.req.log,
       release: (clean, reuse) => this.release(clean, reuse),
       sendError: () => this.sendError,
+      stall: clientStall(this.req.log, this.lease.origin),
     });
     this.delivered = true;
-    return res.body ? { ...res, body: this.stallGuard(res.body) } : res;
-  }
-
-  /** A client that takes nothing for CLIENT_STALL_MS is treated as gone, as on pooled FastCGI
-   *  (see pooled-attempt.ts: workerd may leave a Durable Object's response stream neither read
-   *  nor cancelled after its client left), so it cannot pin a kept connection. */
-  private stallGuard(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-    const reader = body.getReader();
-    let stall: ReturnType<typeof setTimeout> | undefined;
-    return new ReadableStream<Uint8Array>(
-      {
-        pull: async (controller) => {
-          clearTimeout(stall);
-          const r = await reader.read();
-          if (r.done) return controller.close();
-          controller.enqueue(r.value);
-          stall = setTimeout(() => {
-            if (this.released) return;
-            this.req.log.log("warn", "client_stalled", { origin: this.lease.origin, after_ms: CLIENT_STALL_MS });
-            controller.error(new GatewayError(Codes.CLIENT_GONE, 499, "The client took nothing of the response for too long."));
-            reader.cancel().catch(() => {});
-          }, CLIENT_STALL_MS);
-        },
-        cancel: (reason) => {
-          clearTimeout(stall);
-          return reader.cancel(reason);
-        },
-      },
-      { highWaterMark: 0 },
-    );
+    return res;
   }
 
   private async read(): Promise<Uint8Array | null> {
@@ -140,7 +113,7 @@ class Attempt {
     } catch (e) {
       this.sendError ??= e;
       if (this.released) return;
-      this.req.log.log("warn", "upstream_send_failed", { origin: this.lease.origin, error: isGatewayError(e) ? e.code : String(e) });
+      logSendFailed(this.req.log, this.lease.origin, e);
       // The request cannot complete on this connection (its body failed, or the connection
       // did): close it, so the response reader sees the end.
       this.lease.release(false, null);

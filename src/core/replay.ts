@@ -3,9 +3,9 @@
 // held and the body can no longer be replayed (SECURITY.md: a streamed body is never
 // replayed). The client's stream is read by one shared pull, so a superseded sender and its
 // replacement never read it twice or out of order.
-import { Codes, GatewayError } from "../core/errors.js";
-import { drain } from "../core/drain.js";
-import type { RequestBody } from "../core/exchange.js";
+import { Codes, GatewayError } from "./errors.js";
+import { drain } from "./drain.js";
+import type { RequestBody } from "./exchange.js";
 
 /** Bodies up to this size are held for a retry. */
 export const REPLAY_LIMIT = 64 * 1024;

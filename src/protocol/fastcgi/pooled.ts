@@ -1,25 +1,49 @@
-// One try of a pooled FastCGI request on one leased connection (see pooled-exchange.ts): it
-// writes the records, is the sink the connection hands this request's records to, and turns
-// them into the head and a pull-driven body stream. It also knows whether its failure
+// FastCGI over a kept connection (src/pool): the records of the direct exchange (records.ts),
+// but BEGIN_REQUEST carries FCGI_KEEP_CONN, the request id comes from the connection, and the
+// response arrives as events the connection has already demultiplexed (several requests may
+// share it). An Attempt is one try of the request on one leased place: it writes the records,
+// is the sink the connection hands this request's records to, and knows whether its failure
 // qualifies for the stale-connection retry.
-import { FcgiFlags, FcgiRole, FcgiType } from "../../codec/types.js";
+//
+// Stale connections. A kept connection may have been closed by the server while it sat idle
+// (php-fpm ends a worker after pm.max_requests; an app server may time idle connections out),
+// and the close can cross our next request on the wire. A request is therefore sent again,
+// once, on a newly opened connection when ALL of these hold:
+//   1. the connection was reused: it had completed at least one request and had nothing else
+//      in flight when this request was put on it;
+//   2. it failed at the transport level: a write error, or end of stream / reset on the read
+//      side (not a timeout, not a malformed record);
+//   3. no record of this request's response had arrived (not one byte of it);
+//   4. the body can be sent again: there is none, or all of it is still held (REPLAY_LIMIT);
+//   5. the client is still there.
+// (A connection found closed before a byte of the request was written to it needs no rule.)
+// This is nginx's rule for cached keepalive connections (ngx_http_upstream_next: an error on
+// a cached connection does not count as a try). nginx stops at non-idempotent methods once
+// the request was sent, unless `non_idempotent` is set; edgepass also retries those, because
+// 1-3 describe a server closing a connection it was done with. The one case these signs cannot
+// tell apart is an app that read the request and died before writing anything (a crashing
+// worker); such a request runs twice. Anything else fails as it would on a direct connection.
+// Pooled HTTP keep-alive connections follow this same rule (protocol/http/pooled.ts).
+import { FcgiFlags } from "../../codec/types.js";
 import { withTimeout } from "../../core/deadline.js";
-import { Codes, GatewayError, isGatewayError } from "../../core/errors.js";
-import type { ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
-import type { RequestSink } from "../../pool/connection.js";
-import type { Lease } from "../../pool/lease.js";
-import type { BodyCursor, ReplayableBody } from "../../pool/replay.js";
-import { clientGone, CLIENT_STALL_MS } from "../pooled-lease.js";
-import { concatBytes } from "../../core/bytes.js";
-import { clientHead, FcgiResponse } from "./response.js";
+import { Codes, GatewayError } from "../../core/errors.js";
+import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedRecords, RequestSink } from "../../core/exchange.js";
+import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
+import { clientGone, clientStall, forwardPooled } from "../pooled-lease.js";
+import { logSendFailed } from "../send-body.js";
+import { preamble, stdin } from "./records.js";
+import { fcgiAnswer, FcgiResponse } from "./response.js";
 
-const EMPTY = new Uint8Array(0);
 const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO]);
 
-
+/** `params`: the request's CGI variables, encoded once for every try (records.ts). */
+export function pooledFastcgi(req: ForwardRequest, ctx: ExchangeContext, pool: ConnectionProvider<LeasedRecords>, params: Uint8Array): Promise<ForwardResponse> {
+  const body = req.body ? new ReplayableBody(req.body) : null;
+  return forwardPooled(pool, req, ctx, body, (lease: LeasedRecords) => new Attempt(lease, req, ctx, params, body));
+}
 
 /** One try of the request on one leased connection; also the sink its records go to. */
-export class Attempt implements RequestSink {
+class Attempt implements RequestSink {
   private res!: FcgiResponse;
   private id = 0;
   private failure: unknown = null;
@@ -33,7 +57,7 @@ export class Attempt implements RequestSink {
   private delivered = false;
 
   constructor(
-    private readonly lease: Lease,
+    private readonly lease: LeasedRecords,
     private readonly req: ForwardRequest,
     private readonly ctx: ExchangeContext,
     private readonly params: Uint8Array,
@@ -68,7 +92,7 @@ export class Attempt implements RequestSink {
     this.wake();
   }
 
-  /** The stale-connection rule, conditions 1-5 (pooled-exchange.ts). */
+  /** The stale-connection rule, conditions 1-5 (see the top of this file). */
   staleRetryable(e: unknown): boolean {
     return (
       (this.lease.reused || this.unsent) &&
@@ -96,35 +120,30 @@ export class Attempt implements RequestSink {
     // response stream's cancel says so): stop waiting, tell the app.
     this.req.signal?.addEventListener("abort", this.onClientGone, { once: true });
     void this.send(this.body?.cursor() ?? null);
-    try {
-      while (!this.res.head) {
-        if (this.failure) throw this.failure;
-        if (this.res.ended) throw this.res.endedWithoutHead();
-        await this.wait();
-      }
-    } catch (e) {
-      this.finish(false);
-      throw e;
-    }
-    const head = this.res.head;
-    let headers: Array<[string, string]>;
-    let noBody: boolean;
-    try {
-      ({ headers, noBody } = clientHead(head, this.req.method, origin));
-    } catch (e) {
-      this.finish(false);
-      throw e;
-    }
-    this.delivered = true;
-    // No body to pass on: let the app finish (what it still sends is dropped) without an
-    // abort, so the connection can be kept.
-    if (noBody) this.finish(true);
-    return { status: head.status, statusText: head.reason, headers, body: noBody ? null : this.bodyStream() };
+    return fcgiAnswer(
+      this.res,
+      {
+        step: () => (this.failure ? Promise.reject(this.failure) : this.wait()),
+        release: (clean) => this.finish(clean),
+        // Once the head went to the client this attempt is the last one.
+        headed: () => (this.delivered = true),
+        // The connection stops reading while the client holds too much (backpressure).
+        taken: (piece) => {
+          this.res.pendingBytes -= piece.byteLength;
+          this.lease.resume();
+        },
+        stall: clientStall(this.req.log, origin),
+      },
+      this.req.method,
+      this.req.log,
+      origin,
+    );
   }
 
   private async send(cursor: BodyCursor | null): Promise<void> {
     const { codec } = this.ctx;
     const id = this.id;
+    const frame = stdin(codec, id);
     // The last write is marked sent as it is queued, not when it completes: the app may
     // answer (and end the request) before the write's promise settles.
     const last = (bytes: Uint8Array) => {
@@ -133,88 +152,37 @@ export class Attempt implements RequestSink {
       return p;
     };
     try {
-      const preamble = concatBytes([
-        codec.fcgiBeginRequest(id, FcgiRole.RESPONDER, FcgiFlags.KEEP_CONN),
-        codec.fcgiParams(id, this.params),
-        cursor ? EMPTY : codec.fcgiStream(FcgiType.STDIN, id, EMPTY),
-      ]);
-      if (!cursor) return await last(preamble);
-      await this.lease.write(preamble);
+      const first = preamble(codec, id, this.req, FcgiFlags.KEEP_CONN, this.params, cursor !== null);
+      if (!cursor) return await last(first);
+      await this.lease.write(first);
       for (;;) {
         const piece = await cursor.next();
         // Replaced by a retry, or the app has answered / nobody wants the answer: records
         // for an ended request would be a protocol error on a multiplexed connection.
         if (piece === null || this.finished || this.res.ended || this.failure) return;
         if (piece === "end") break;
-        await this.lease.write(codec.fcgiStream(FcgiType.STDIN, id, piece));
+        await this.lease.write(frame(piece));
       }
-      await last(codec.fcgiStream(FcgiType.STDIN, id, EMPTY));
+      await last(frame(new Uint8Array(0)));
     } catch (e) {
       if (this.connFailed || this.finished) return;
       // The client's body failed (cut short, too long): the request cannot complete.
-      this.req.log.log("warn", "upstream_send_failed", { origin: this.lease.origin, error: isGatewayError(e) ? e.code : String(e) });
+      logSendFailed(this.req.log, this.lease.origin, e);
       this.failure ??= e;
       this.lease.abandon(true);
       this.wake();
     }
   }
 
-  private bodyStream(): ReadableStream<Uint8Array> {
-    const res = this.res;
-    let stall: ReturnType<typeof setTimeout> | undefined;
-    return new ReadableStream<Uint8Array>(
-      {
-        pull: async (controller) => {
-          clearTimeout(stall);
-          try {
-            for (;;) {
-              const next = res.pending.shift();
-              if (next) {
-                res.pendingBytes -= next.byteLength;
-                this.lease.resume();
-                controller.enqueue(next);
-                stall = setTimeout(() => {
-                  if (this.finished || res.ended) return;
-                  this.req.log.log("warn", "client_stalled", { origin: this.lease.origin, after_ms: CLIENT_STALL_MS });
-                  this.finish(false);
-                }, CLIENT_STALL_MS);
-                return;
-              }
-              if (this.failure) throw this.failure;
-              if (res.ended) {
-                controller.close();
-                this.finish(true);
-                return;
-              }
-              await this.wait();
-            }
-          } catch (e) {
-            this.req.log.log("error", "response_cut", {
-              origin: this.lease.origin,
-              code: isGatewayError(e) ? e.code : "INTERNAL",
-              detail: isGatewayError(e) ? (e.detail ?? e.message) : String(e),
-            });
-            controller.error(e);
-            this.finish(false);
-          }
-        },
-        cancel: () => {
-          clearTimeout(stall);
-          this.finish(false);
-        },
-      },
-      { highWaterMark: 0 },
-    );
-  }
-
-  /** The exchange is over for us. `clean`: the response was passed on whole (or has no
-   *  body); otherwise the client went away or it failed, and the app is told to stop. */
+  /** The client went away: a wait for the head ends; a body being passed on stops. */
   private readonly onClientGone = () => {
     this.failure ??= clientGone();
     this.wake();
     if (this.delivered) this.finish(false);
   };
 
+  /** The exchange is over for us. `clean`: the response was passed on whole (or has no
+   *  body); otherwise the client went away or it failed, and the app is told to stop. */
   private finish(clean: boolean): void {
     if (this.finished) return;
     this.finished = true;
