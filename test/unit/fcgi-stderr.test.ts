@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm";
 import { createCodec, FcgiType, type FcgiEvent } from "../../src/codec/index";
 import type { Logger } from "../../src/core/log";
-import { FcgiResponse } from "../../src/protocol/fastcgi/response";
+import { fcgiAnswer, FcgiResponse } from "../../src/protocol/fastcgi/response";
 
 const codec = createCodec(loadWasmModuleFromDisk());
 const enc = new TextEncoder();
@@ -56,5 +56,19 @@ describe("origin stderr in the log", () => {
     res.handle(stderr("more\n"));
     res.handle(end);
     expect(lines.reduce((n, l) => n + String(l.text).length, 0)).toBe(64 * 1024);
+  });
+
+  it("an unfinished line is logged when the origin fails before its head", async () => {
+    const { res, lines } = response();
+    let steps = 0;
+    const src = {
+      step: async () => {
+        if (steps++ === 0) return res.handle(stderr("PHP Fatal error: out of memory"));
+        throw new Error("the origin closed the connection");
+      },
+      release: () => {},
+    };
+    await expect(fcgiAnswer(res, src, "GET", { log: () => {} }, "php")).rejects.toThrow("closed");
+    expect(lines.map((l) => l.text)).toEqual(["PHP Fatal error: out of memory"]);
   });
 });

@@ -201,10 +201,13 @@ export async function fcgiAnswer(res: FcgiResponse, src: AnswerSource, method: s
     }
     ({ headers, noBody } = clientHead(res.head, method, origin));
   } catch (e) {
+    // What the app said on STDERR before it failed is most wanted now, line ended or not.
+    res.flushStderr();
     src.release(false);
     throw e;
   }
   const head = res.head;
+  const cut = logCut(log, origin);
   src.headed?.();
   // No body to pass on: the exchange is over (on a kept connection the app may finish what
   // it still sends, which is dropped, without an abort).
@@ -220,7 +223,10 @@ export async function fcgiAnswer(res: FcgiResponse, src: AnswerSource, method: s
           done: () => res.ended,
           step: src.step,
           release: src.release,
-          onError: logCut(log, origin),
+          onError: (e) => {
+            res.flushStderr();
+            cut(e);
+          },
           taken: src.taken,
           stall: src.stall,
         }),
