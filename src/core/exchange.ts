@@ -78,6 +78,8 @@ export interface AcquireOptions {
   /** The request's walk over the servers: the pool tries them in its order and records the
    *  one it leased. */
   plan?: Plan;
+  /** The request's logger: a connect failure on its behalf carries its id. */
+  log?: Logger;
 }
 
 /** Hands out places on kept connections. */

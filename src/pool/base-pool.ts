@@ -48,7 +48,7 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
     const cfg = this.config.pool;
     // First come, first served: take a place directly only when nobody is waiting for one.
     if (this.queue.length === 0 || o.retry) {
-      const now = this.tryLease(!!o.fresh, o.plan);
+      const now = this.tryLease(!!o.fresh, o.plan, o.log);
       if (now) return Promise.resolve(now);
     }
     if (o.noWait) return Promise.reject(new GatewayError(Codes.POOL_WAIT, 503, `No connection of the upstream "${this.config.name}" is free now; reserve a place first.`));
@@ -62,6 +62,7 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
       front: !!o.retry,
       fresh: !!o.fresh,
       plan: o.plan,
+      log: o.log,
       onTimeout: () => {
         this.rejectedTimeout++;
         return this.saturated(`none became free within ${cfg.queueTimeoutMs / 1000} s (queue_timeout)`);
@@ -101,7 +102,7 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
   }
 
   /** A place on server `s`: an idle connection, a new one, or null when it has no room. */
-  protected abstract leaseOn(s: Server<C>, fresh: boolean): L | Promise<L> | null;
+  protected abstract leaseOn(s: Server<C>, fresh: boolean, log?: Logger): L | Promise<L> | null;
 
   protected saturated(why: string): GatewayError {
     const busy = this.servers.reduce((n, s) => n + s.conns.length, 0);
@@ -125,7 +126,7 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
         for (;;) {
           const w = this.queue.peek();
           if (!w) break;
-          const lease = this.tryLease(w.fresh, w.plan);
+          const lease = this.tryLease(w.fresh, w.plan, w.log);
           if (!lease) break;
           this.queue.shift();
           w.resolve(lease);
@@ -141,8 +142,8 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
     return s.conns.reduce((n, c) => n + c.load, 0) + s.opening;
   }
 
-  private tryLease(fresh: boolean, plan?: Plan): L | Promise<L> | null {
-    if (plan) return this.tryPlanned(fresh, plan);
+  private tryLease(fresh: boolean, plan?: Plan, log?: Logger): L | Promise<L> | null {
+    if (plan) return this.tryPlanned(fresh, plan, log);
     const n = this.servers.length;
     const now = Date.now();
     const anyUp = this.servers.some((s) => s.downUntil <= now);
@@ -150,7 +151,7 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
       const i = (this.cursor + k) % n;
       const s = this.servers[i];
       if (anyUp && s.downUntil > now) continue;
-      const lease = this.leaseOn(s, fresh);
+      const lease = this.leaseOn(s, fresh, log);
       if (lease) {
         this.cursor = (i + 1) % n;
         return lease;
@@ -162,9 +163,9 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
   /** A place on the first server of the request's plan that has room. The plan's balancer
    *  decides availability (max_fails, health checks) and order; a failed connect counts
    *  against the server there. */
-  private tryPlanned(fresh: boolean, plan: Plan): L | Promise<L> | null {
+  private tryPlanned(fresh: boolean, plan: Plan, log?: Logger): L | Promise<L> | null {
     for (const i of plan.candidates((k) => this.load(this.servers[k]))) {
-      const lease = this.leaseOn(this.servers[i], fresh);
+      const lease = this.leaseOn(this.servers[i], fresh, log);
       if (!lease) continue;
       plan.take(i);
       if (!(lease instanceof Promise)) {

@@ -86,19 +86,19 @@ export class HttpPool extends BasePool<HttpConnection, HttpLease> implements Con
     }
   }
 
-  protected leaseOn(s: Server<HttpConnection>, fresh: boolean): HttpLease | Promise<HttpLease> | null {
+  protected leaseOn(s: Server<HttpConnection>, fresh: boolean, log?: Logger): HttpLease | Promise<HttpLease> | null {
     let idle: HttpConnection | null = null;
     for (const c of s.conns) {
       if (!c.busy && !c.closed && (!idle || c.idleSince > idle.idleSince)) idle = c;
     }
     if (idle && !fresh) return this.lease(idle);
-    if (s.conns.length + s.opening < this.limits.maxConns) return this.open(s);
+    if (s.conns.length + s.opening < this.limits.maxConns) return this.open(s, false, log);
     if (!fresh || !idle) return null;
     // The retry needs a new connection and there is no room for one more: give up an idle
     // kept one for it (it may be stale too). Hold the place first: closing pumps the queue.
     s.opening++;
     idle.close("closed to make room for a retry");
-    return this.open(s, true);
+    return this.open(s, true, log);
   }
 
   private lease(conn: HttpConnection): HttpLease {
@@ -107,9 +107,9 @@ export class HttpPool extends BasePool<HttpConnection, HttpLease> implements Con
     return new HttpLease(conn, conn.served > 0);
   }
 
-  private async open(s: Server<HttpConnection>, held = false): Promise<HttpLease> {
+  private async open(s: Server<HttpConnection>, held: boolean, log = this.deps.log): Promise<HttpLease> {
     const u = this.deps.upstream;
-    const conn = await this.connect(s, held, this.deps.log, async () =>
+    const conn = await this.connect(s, held, log, async () =>
       new HttpConnection(await this.deps.dial(s.address, { connectTimeoutMs: u.connectTimeoutMs }), s.origin, u.readTimeoutMs, u.sendTimeoutMs, this.hooks(s)),
     );
     conn.busy = true;

@@ -56,7 +56,7 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
     this.pump();
   }
 
-  protected leaseOn(s: Server<FcgiConnection>, fresh: boolean): Lease | Promise<Lease> | null {
+  protected leaseOn(s: Server<FcgiConnection>, fresh: boolean, log?: Logger): Lease | Promise<Lease> | null {
     const limits = s.limits ?? this.discovering;
     const load = s.conns.reduce((n, c) => n + c.load, 0) + s.opening;
     if (load >= limits.maxReqs) return null;
@@ -65,7 +65,7 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
       if (c.load === 0 && !c.draining && !c.closed && (!idle || c.idleSince > idle.idleSince)) idle = c;
     }
     if (idle && !fresh) return this.lease(idle, idle.served > 0);
-    if (s.conns.length + s.opening < limits.maxConns) return this.open(s);
+    if (s.conns.length + s.opening < limits.maxConns) return this.open(s, false, log);
     if (fresh) {
       // The retry needs a new connection and the server has no room for one more: give up
       // an idle kept connection for it (it may be stale too).
@@ -73,7 +73,7 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
       // Hold the place first: closing lets the pool serve waiters, who must not take it.
       s.opening++;
       idle.close("closed to make room for a retry");
-      return this.open(s, true);
+      return this.open(s, true, log);
     }
     if (!limits.mpxs) return null;
     let best: FcgiConnection | null = null;
@@ -90,9 +90,9 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
   }
 
   /** `held`: the caller already counted this connection in `s.opening`. */
-  private async open(s: Server<FcgiConnection>, held = false): Promise<Lease> {
+  private async open(s: Server<FcgiConnection>, held: boolean, log = this.deps.log): Promise<Lease> {
     const u = this.deps.upstream;
-    const conn = await this.connect(s, held, this.deps.log, async () =>
+    const conn = await this.connect(s, held, log, async () =>
       new FcgiConnection(await this.deps.dial(s.address, { connectTimeoutMs: u.connectTimeoutMs }), s.origin, this.deps.codec, u.sendTimeoutMs, this.hooks(s)),
     );
     if (s.limits?.mpxs) conn.mpx = true;

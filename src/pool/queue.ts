@@ -2,6 +2,7 @@
 // A waiter leaves the queue when it is served, when its deadline passes, or when its client
 // goes away, whichever is first; nothing is ever resolved twice.
 import type { Plan } from "../balance/plan.js";
+import type { Logger } from "../core/log.js";
 
 export interface WaitOptions {
   timeoutMs: number;
@@ -13,11 +14,14 @@ export interface WaitOptions {
   fresh: boolean;
   /** Passed back to the pool: the servers this waiter may go to. */
   plan?: Plan;
+  /** Passed back to the pool: the waiter's request logger. */
+  log?: Logger;
 }
 
 export interface Waiter<T> {
   readonly fresh: boolean;
   readonly plan?: Plan;
+  readonly log?: Logger;
   readonly since: number;
   resolve(v: T | Promise<T>): void;
 }
@@ -48,6 +52,7 @@ export class WaitQueue<T> {
       const entry: Entry<T> = {
         fresh: o.fresh,
         plan: o.plan,
+        log: o.log,
         since: Date.now(),
         resolve: (v) => {
           entry.cleanup();

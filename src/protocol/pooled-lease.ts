@@ -46,7 +46,7 @@ export async function leaseFor<L>(
 ): Promise<L> {
   for (;;) {
     try {
-      return await acquire({ signal: req.signal, fresh: state.fresh, retry: state.retry, plan: ctx.plan });
+      return await acquire({ signal: req.signal, fresh: state.fresh, retry: state.retry, plan: ctx.plan, log: req.log });
     } catch (e) {
       const another = ctx.plan ? ctx.plan.hasNext() : ++state.connectFailures < ctx.upstream.servers.length;
       if (isGatewayError(e) && CONNECT_CODES.has(e.code) && another) continue;

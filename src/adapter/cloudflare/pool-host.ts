@@ -113,7 +113,7 @@ export class PoolHost {
     // A connect failure moves on to the next server, as an exchange's own acquire does.
     for (;;) {
       try {
-        const lease = await pool.acquire({ fresh, plan });
+        const lease = await pool.acquire({ fresh, plan, log: requestLogger(requestId) });
         // The request's own plan takes the server when it claims the place (admission.ts).
         const server = plan.current;
         if (server !== undefined) plan.again(server);
