@@ -5,7 +5,8 @@
 // Not part of `npm test`: `npm run bench -- codec [--json]`.
 import { readFileSync } from "node:fs";
 import { createCodec } from "../src/codec/index.js";
-import { loadWasmModuleFromDisk } from "../src/adapter/node/wasm.js";
+import { defaultWasmBuild, loadWasmModuleFromDisk } from "../src/adapter/node/wasm.js";
+import { wasmFileName } from "../src/codec/index.js";
 import { fastcgiClientConnection } from "./anchors/fastcgi-client.js";
 import { decodeResponse, encodeRequest } from "./anchors/fastcgi-plain.js";
 import { llhttpWasm } from "./anchors/llhttp.js";
@@ -14,7 +15,9 @@ import { CHUNKED_HEAD, chunkedBody, fastcgiResponse, HEAD_4K, PARAMS, reads, REQ
 import { alternate, median, table } from "./lib.js";
 
 const json = process.argv.includes("--json");
-const module = await loadWasmModuleFromDisk();
+// The build this Node loads (SIMD); EDGEPASS_WASM_BUILD=scalar times the scalar twin.
+const build = defaultWasmBuild();
+const module = loadWasmModuleFromDisk(build);
 const codec = createCodec(module);
 const LIMIT = 64 * 1024;
 
@@ -170,7 +173,8 @@ for (const k of kernels) {
 table("Codec kernels, operations per second (median of 9 alternating rounds); ratio > 1: edgepass faster", rows);
 
 // Module size and the cost of making a codec from the compiled module (what each isolate pays).
-const bytes = readFileSync(new URL("../wasm/build/edgepass.wasm", import.meta.url)).length;
+const sizeOf = (b: "simd" | "scalar") => readFileSync(new URL(`../wasm/build/${wasmFileName(b)}`, import.meta.url)).length;
+const bytes = sizeOf(build);
 const times: number[] = [];
 for (let i = 0; i < 50; i++) {
   const t = performance.now();
@@ -178,5 +182,5 @@ for (let i = 0; i < 50; i++) {
   times.push(performance.now() - t);
 }
 const instantiateMs = Number(median(times).toFixed(3));
-console.log(`\nWasm module: ${bytes} bytes; createCodec from the compiled module: ${instantiateMs} ms (median of 50)`);
-if (json) console.log(JSON.stringify({ kernels: results, worker: {}, wasm: { bytes, instantiateMs } }));
+console.log(`\nWasm module: ${build} build (${wasmFileName(build)}), ${bytes} bytes (simd ${sizeOf("simd")}, scalar ${sizeOf("scalar")}); createCodec from the compiled module: ${instantiateMs} ms (median of 50)`);
+if (json) console.log(JSON.stringify({ kernels: results, worker: {}, wasm: { build, bytes, instantiateMs, bytesByBuild: { simd: sizeOf("simd"), scalar: sizeOf("scalar") } } }));

@@ -5,6 +5,7 @@
 export interface WasmExports {
   memory: WebAssembly.Memory;
   abi_version(): number;
+  simd_build(): number;
   alloc(size: number): number;
   free(ptr: number): void;
 
@@ -45,7 +46,7 @@ export interface WasmExports {
 }
 
 const FUNCTIONS = [
-  "abi_version", "alloc", "free",
+  "abi_version", "simd_build", "alloc", "free",
   "fcgi_begin_request", "fcgi_abort_request", "fcgi_end_request", "fcgi_unknown_type",
   "fcgi_stream_size", "fcgi_stream", "fcgi_values_size", "fcgi_values", "fcgi_pairs_size",
   "fcgi_encode_pairs", "fcgi_decode_pairs",

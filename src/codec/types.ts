@@ -210,4 +210,10 @@ export interface Codec {
   chunkedDecoder(): ChunkedDecoder;
   /** Frames `data` as one chunk ("<hex>\r\n<data>\r\n"); empty data gives the last chunk "0\r\n\r\n". */
   encodeChunk(data: Uint8Array): Uint8Array;
+  /** Which twin of the module runs: "simd" (edgepass.wasm) or "scalar" (edgepass-scalar.wasm).
+   *  Both give the same results; see wasmSimdSupported(). */
+  readonly build: WasmBuild;
 }
+
+/** The two builds of the module: the same exports and results, one with 128-bit SIMD. */
+export type WasmBuild = "simd" | "scalar";

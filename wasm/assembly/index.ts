@@ -25,6 +25,12 @@ export function abi_version(): i32 {
   return ABI_VERSION;
 }
 
+/** 1 in the SIMD build, 0 in its scalar twin: the two export the same functions with the same
+ *  results, so a host only asks this to report which one it loaded. */
+export function simd_build(): i32 {
+  return ASC_FEATURE_SIMD ? 1 : 0;
+}
+
 /** Host-owned buffers (inputs, outputs, tables). 16-byte aligned; may grow memory. */
 export function alloc(size: u32): usize {
   return heap.alloc(size);
