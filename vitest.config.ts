@@ -25,7 +25,7 @@ export default defineConfig({
           include: [
             "test/unit/vectors.test.ts",
             "test/unit/http-diff.test.ts",
-            "test/unit/codec-{abi,http-abi,http,cgi,fastcgi-encode,fastcgi-decode}.test.ts",
+            "test/unit/codec-{abi,http-abi,http,cgi,fastcgi-encode,fastcgi-decode,fastcgi-request}.test.ts",
           ],
           environment: "node",
           testTimeout: 60_000,

@@ -109,6 +109,7 @@ function instantiate(module: WebAssembly.Module): Codec {
     fcgiBeginRequest: (id, role, flags) => fastcgi.beginRequest(id, role, flags),
     fcgiParams: (id, encoded) => fastcgi.params(id, encoded),
     fcgiStream: (type, id, data) => fastcgi.stream(type, id, data),
+    fcgiRequest: (id, role, flags, params, stdin) => fastcgi.request(id, role, flags, params, stdin),
     fcgiAbortRequest: (id) => fastcgi.abortRequest(id),
     fcgiGetValues: (names) => fastcgi.getValues(names),
     fcgiEndRequest: (id, appStatus, protocolStatus) => fastcgi.endRequest(id, appStatus, protocolStatus),
