@@ -9,7 +9,7 @@ import {
 } from "../../wasm/abi/layout.js";
 import { check, codecError } from "./errors.js";
 import type { FastcgiCodec } from "./fastcgi.js";
-import type { Scratch, WasmHeap } from "./memory.js";
+import { copyIn, type Scratch, type WasmHeap } from "./memory.js";
 import { CodecError, type FcgiDecoder, type FcgiEvent } from "./types.js";
 import { concatBytes } from "../core/bytes.js";
 
@@ -17,8 +17,6 @@ import { concatBytes } from "../core/bytes.js";
  *  header and padding are needed), growing while records are small. */
 const WINDOW_MIN = 64;
 const WINDOW_MAX = 64 * 1024;
-/** Windows up to this size are copied byte by byte. */
-const SMALL_COPY = 64;
 const EMPTY = new Uint8Array(0);
 // Read once: under some loaders imported constants are getters, and these are read per event.
 const CONSUMED = DEC_CONSUMED >>> 2;
@@ -108,13 +106,7 @@ export class WasmFcgiDecoder implements FcgiDecoder {
       }
       const size = Math.min(len - pos, this.window);
       const ptr = this.input.ensure(size);
-      const u8 = this.heap.u8();
-      if (size <= SMALL_COPY) {
-        // A record header and padding, mostly: a loop is cheaper than making a subarray.
-        for (let k = 0; k < size; k++) u8[ptr + k] = chunk[pos + k];
-      } else {
-        u8.set(chunk.subarray(pos, pos + size), ptr);
-      }
+      copyIn(this.heap.u8(), ptr, chunk, pos, size);
       let off = 0;
       let n = 0;
       do {
