@@ -9,7 +9,7 @@ import {
 } from "../../wasm/abi/layout.js";
 import { check, codecError } from "./errors.js";
 import type { FastcgiCodec } from "./fastcgi.js";
-import { copyIn, type Scratch, type WasmHeap } from "./memory.js";
+import type { Scratch, WasmHeap } from "./memory.js";
 import { CodecError, type FcgiDecoder, type FcgiEvent } from "./types.js";
 import { concatBytes } from "../core/bytes.js";
 
@@ -106,7 +106,7 @@ export class WasmFcgiDecoder implements FcgiDecoder {
       }
       const size = Math.min(len - pos, this.window);
       const ptr = this.input.ensure(size);
-      copyIn(this.heap.u8(), ptr, chunk, pos, size);
+      this.heap.u8().set(chunk.subarray(pos, pos + size), ptr);
       let off = 0;
       let n = 0;
       do {

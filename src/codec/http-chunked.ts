@@ -8,7 +8,7 @@ import {
   CH_CONSUMED, CH_DATA_LEFT_HI, CH_DATA_LEFT_LO, CH_DIRECT_MIN, CH_DONE, CH_SPAN_SIZE, CH_SPANS,
 } from "../../wasm/abi/http1.js";
 import { check, codecError } from "./errors.js";
-import { copyIn, type Scratch, type WasmHeap } from "./memory.js";
+import type { Scratch, WasmHeap } from "./memory.js";
 import type { ChunkedDecoder, CodecError } from "./types.js";
 
 /** Bytes copied into Wasm memory per scan: small after large chunk data (only the next size
@@ -61,7 +61,7 @@ export class WasmChunkedDecoder implements ChunkedDecoder {
       }
       const size = Math.min(len - pos, this.window);
       const ptr = this.input.ensure(size);
-      copyIn(this.heap.u8(), ptr, chunk, pos, size);
+      this.heap.u8().set(chunk.subarray(pos, pos + size), ptr);
       let off = 0;
       while (off < size) {
         const n = wasm.http_chunked_scan(state, ptr + off, size - off);

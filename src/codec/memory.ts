@@ -36,16 +36,6 @@ export class WasmHeap {
   }
 }
 
-/** Copies `src[from, from + n)` to Wasm memory at `ptr`. Small windows (a record header, a
- *  chunk-size line) go byte by byte: cheaper than making the subarray set() needs. */
-export function copyIn(u8: Uint8Array, ptr: number, src: Uint8Array, from: number, n: number): void {
-  if (n <= 64) {
-    for (let k = 0; k < n; k++) u8[ptr + k] = src[from + k];
-  } else {
-    u8.set(from === 0 && n === src.length ? src : src.subarray(from, from + n), ptr);
-  }
-}
-
 /** One reusable buffer in Wasm memory that grows (never shrinks below its first size) when a
  *  call needs more. Returned pointers are valid until the next ensure() on the same scratch. */
 export class Scratch {
