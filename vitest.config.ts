@@ -2,7 +2,8 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 
-// Projects: "unit" runs in Node (codec, config, routing, vectors, CLI); "integration" runs real
+// Projects: "unit" runs in Node (codec, config, routing, vectors, CLI), "unit-scalar" the codec's
+// suites again on the scalar Wasm build; "integration" runs real
 // origins behind `edgepass dev`; "hosts" runs the codec corpus in five JavaScript hosts;
 // "workers" runs inside workerd through the real gateway code against real origins.
 export default defineConfig({
@@ -14,6 +15,21 @@ export default defineConfig({
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
+        },
+      },
+      {
+        // The codec's vector, differential and ABI suites again on the scalar build
+        // (edgepass-scalar.wasm), which hosts without Wasm SIMD load instead of edgepass.wasm.
+        test: {
+          name: "unit-scalar",
+          include: [
+            "test/unit/vectors.test.ts",
+            "test/unit/http-diff.test.ts",
+            "test/unit/codec-{abi,http-abi,http,cgi,fastcgi-encode,fastcgi-decode,fastcgi-request}.test.ts",
+          ],
+          environment: "node",
+          testTimeout: 60_000,
+          env: { EDGEPASS_WASM_BUILD: "scalar" },
         },
       },
       {

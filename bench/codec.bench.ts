@@ -5,7 +5,8 @@
 // Not part of `npm test`: `npm run bench -- codec [--json]`.
 import { readFileSync } from "node:fs";
 import { createCodec } from "../src/codec/index.js";
-import { loadWasmModuleFromDisk } from "../src/adapter/node/wasm.js";
+import { defaultWasmBuild, loadWasmModuleFromDisk } from "../src/adapter/node/wasm.js";
+import { wasmFileName } from "../src/codec/index.js";
 import { fastcgiClientConnection } from "./anchors/fastcgi-client.js";
 import { decodeResponse, encodeRequest } from "./anchors/fastcgi-plain.js";
 import { llhttpWasm } from "./anchors/llhttp.js";
@@ -14,7 +15,9 @@ import { CHUNKED_HEAD, chunkedBody, fastcgiResponse, HEAD_4K, PARAMS, reads, REQ
 import { alternate, median, table } from "./lib.js";
 
 const json = process.argv.includes("--json");
-const module = await loadWasmModuleFromDisk();
+// The build this Node loads (SIMD); EDGEPASS_WASM_BUILD=scalar times the scalar twin.
+const build = defaultWasmBuild();
+const module = loadWasmModuleFromDisk(build);
 const codec = createCodec(module);
 const LIMIT = 64 * 1024;
 
@@ -51,17 +54,8 @@ const ch16k = chunked(16 * 1024);
 
 // --- FastCGI ---
 const EMPTY = new Uint8Array(0);
-const oursEncode = () => {
-  const parts = [
-    codec.fcgiBeginRequest(1, 1, 1),
-    codec.fcgiParams(1, codec.fcgiEncodePairs(PARAMS)),
-    codec.fcgiStream(5, 1, STDIN),
-    codec.fcgiStream(5, 1, EMPTY),
-  ];
-  let n = 0;
-  for (const p of parts) n += p.length;
-  return n;
-};
+// One call: BEGIN_REQUEST, the pairs encoded straight into PARAMS records, STDIN.
+const oursEncode = () => codec.fcgiRequest(1, 1, 1, PARAMS, STDIN).length;
 const RESPONSE_404 = fastcgiResponse(1);
 // One decoder per connection, as the pool keeps it: END_REQUEST frees the id for the next one.
 const decoder = codec.fcgiDecoder("client");
@@ -108,7 +102,8 @@ function same(what: string, results: Record<string, unknown>): void {
   for (const [k, v] of values) if (v !== values[0][1]) throw new Error(`${what}: ${k} answers ${v}, ${values[0][0]} ${values[0][1]}`);
 }
 same("fastcgi-encode", {
-  ours: Buffer.concat([codec.fcgiBeginRequest(1, 1, 1), codec.fcgiParams(1, codec.fcgiEncodePairs(PARAMS)), codec.fcgiStream(5, 1, STDIN), codec.fcgiStream(5, 1, EMPTY)]).toString("hex"),
+  ours: Buffer.from(codec.fcgiRequest(1, 1, 1, PARAMS, STDIN)).toString("hex"),
+  oursRecords: Buffer.concat([codec.fcgiBeginRequest(1, 1, 1), codec.fcgiParams(1, codec.fcgiEncodePairs(PARAMS)), codec.fcgiStream(5, 1, STDIN), codec.fcgiStream(5, 1, EMPTY)]).toString("hex"),
   plain: Buffer.from(encodeRequest(1, PARAMS, STDIN)).toString("hex"),
   lib: Buffer.concat(lib.encodeRequest(1, paramsObject, STDIN)).toString("hex"),
 });
@@ -170,7 +165,8 @@ for (const k of kernels) {
 table("Codec kernels, operations per second (median of 9 alternating rounds); ratio > 1: edgepass faster", rows);
 
 // Module size and the cost of making a codec from the compiled module (what each isolate pays).
-const bytes = readFileSync(new URL("../wasm/build/edgepass.wasm", import.meta.url)).length;
+const sizeOf = (b: "simd" | "scalar") => readFileSync(new URL(`../wasm/build/${wasmFileName(b)}`, import.meta.url)).length;
+const bytes = sizeOf(build);
 const times: number[] = [];
 for (let i = 0; i < 50; i++) {
   const t = performance.now();
@@ -178,5 +174,5 @@ for (let i = 0; i < 50; i++) {
   times.push(performance.now() - t);
 }
 const instantiateMs = Number(median(times).toFixed(3));
-console.log(`\nWasm module: ${bytes} bytes; createCodec from the compiled module: ${instantiateMs} ms (median of 50)`);
-if (json) console.log(JSON.stringify({ kernels: results, worker: {}, wasm: { bytes, instantiateMs } }));
+console.log(`\nWasm module: ${build} build (${wasmFileName(build)}), ${bytes} bytes (simd ${sizeOf("simd")}, scalar ${sizeOf("scalar")}); createCodec from the compiled module: ${instantiateMs} ms (median of 50)`);
+if (json) console.log(JSON.stringify({ kernels: results, worker: {}, wasm: { build, bytes, instantiateMs, bytesByBuild: { simd: sizeOf("simd"), scalar: sizeOf("scalar") } } }));

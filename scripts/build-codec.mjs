@@ -34,9 +34,13 @@ function newest(dir) {
 }
 const page = path.join(root, "dist", "inspect.html");
 const wasm = path.join(root, "wasm", "build", "edgepass.wasm");
+// The page inlines the scalar build: it runs in every browser, SIMD or not, and the inspector
+// decodes one capture at a time.
+const pageWasm = path.join(root, "wasm", "build", "edgepass-scalar.wasm");
 const sources = Math.max(
   ...["src/codec", "src/core", "src/inspect", "wasm/abi"].map((d) => newest(path.join(root, d))),
   statSync(wasm).mtimeMs,
+  statSync(pageWasm).mtimeMs,
 );
 const fresh = (f) => existsSync(f) && statSync(f).mtimeMs >= sources;
 if (args.includes("--if-stale") && fresh(out) && fresh(page)) process.exit(0);
@@ -65,7 +69,7 @@ const script = await build({
   target: "es2022",
   minify: true,
   legalComments: "none",
-  define: { WASM_BASE64: JSON.stringify(readFileSync(wasm).toString("base64")) },
+  define: { WASM_BASE64: JSON.stringify(readFileSync(pageWasm).toString("base64")) },
   logLevel: "warning",
 });
 const html = readFileSync(path.join(root, "src", "inspect", "page", "inspect.html"), "utf8");

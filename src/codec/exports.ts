@@ -5,6 +5,7 @@
 export interface WasmExports {
   memory: WebAssembly.Memory;
   abi_version(): number;
+  simd_build(): number;
   alloc(size: number): number;
   free(ptr: number): void;
 
@@ -19,6 +20,11 @@ export interface WasmExports {
   fcgi_pairs_size(list: number, listLen: number): number;
   fcgi_encode_pairs(out: number, cap: number, list: number, listLen: number): number;
   fcgi_decode_pairs(buf: number, len: number, table: number, cap: number): number;
+  fcgi_request_size(params: number, paramsLen: number, isList: number, stdinLen: number): number;
+  fcgi_request(
+    out: number, cap: number, id: number, role: number, flags: number, params: number, paramsLen: number, isList: number,
+    stdin: number, stdinLen: number,
+  ): number;
 
   fcgi_decoder_new(mode: number): number;
   fcgi_decoder_free(state: number): void;
@@ -45,10 +51,10 @@ export interface WasmExports {
 }
 
 const FUNCTIONS = [
-  "abi_version", "alloc", "free",
+  "abi_version", "simd_build", "alloc", "free",
   "fcgi_begin_request", "fcgi_abort_request", "fcgi_end_request", "fcgi_unknown_type",
   "fcgi_stream_size", "fcgi_stream", "fcgi_values_size", "fcgi_values", "fcgi_pairs_size",
-  "fcgi_encode_pairs", "fcgi_decode_pairs",
+  "fcgi_encode_pairs", "fcgi_decode_pairs", "fcgi_request_size", "fcgi_request",
   "fcgi_decoder_new", "fcgi_decoder_free", "fcgi_decoder_track", "fcgi_decoder_untrack",
   "fcgi_decoder_feed", "fcgi_decoder_scan", "fcgi_decoder_skip", "fcgi_decoder_at_boundary",
   "cgi_params_bound", "cgi_build_params", "cgi_parse_head",

@@ -85,6 +85,32 @@ export class FastcgiCodec {
     return this.values(FCGI_GET_VALUES_RESULT, pairs, "fcgiGetValuesResult");
   }
 
+  /** A whole request in one call: BEGIN_REQUEST, PARAMS from pairs (UTF-8) or an encoded
+   *  name-value stream, the empty PARAMS record, STDIN records of `stdin`, the empty STDIN. */
+  request(requestId: number, role: number, flags: number, params: Array<[string, string]> | Uint8Array, stdin: Uint8Array): Uint8Array {
+    const wasm = this.wasm;
+    let ptr: number;
+    let paramsLen: number;
+    let isList: number;
+    if (params instanceof Uint8Array) {
+      ptr = this.input.ensure(params.length + stdin.length);
+      this.heap.u8().set(params, ptr);
+      paramsLen = params.length;
+      isList = 0;
+    } else {
+      const lists = writeLists(this.heap, this.input, [{ strings: flatten(params), enc: "utf8" }], stdin.length);
+      ptr = lists.ptr;
+      paramsLen = lists.lengths[0];
+      isList = 1;
+    }
+    const stdinPtr = ptr + paramsLen;
+    if (stdin.length > 0) this.heap.u8().set(stdin, stdinPtr);
+    const size = check(wasm.fcgi_request_size(ptr, paramsLen, isList, stdin.length), "fcgiRequest");
+    const out = this.output.ensure(size);
+    const n = check(wasm.fcgi_request(out, size, requestId, role, flags, ptr, paramsLen, isList, stdinPtr, stdin.length), "fcgiRequest");
+    return this.heap.copyOut(out, n);
+  }
+
   /** Encodes pairs as a bare FastCGI name-value stream (spec 3.4), e.g. to feed fcgiParams. */
   encodePairs(pairs: Array<[string, string]>): Uint8Array {
     const { ptr, lengths } = writeLists(this.heap, this.input, [{ strings: flatten(pairs), enc: "utf8" }]);

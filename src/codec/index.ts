@@ -13,24 +13,41 @@ import { WasmFcgiDecoder } from "./fcgi-decoder.js";
 import { WasmChunkedDecoder } from "./http-chunked.js";
 import { Http1 } from "./http1.js";
 import { Scratch, WasmHeap } from "./memory.js";
+import { preferredWasmBuild } from "./simd.js";
 import type { Codec } from "./types.js";
 
 export * from "./types.js";
 export { ABI_VERSION };
+export { preferredWasmBuild, wasmFileName, wasmSimdSupported } from "./simd.js";
 
 /** What the codec can be made from: the compiled module, or the bytes of edgepass.wasm. */
 export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView;
 
+/** Both builds (edgepass.wasm, edgepass-scalar.wasm): the codec makes itself from the one this
+ *  host can run (preferredWasmBuild()). */
+export interface WasmBuilds<T> {
+  simd: T;
+  scalar: T;
+}
+
+function isBuilds<T>(x: unknown): x is WasmBuilds<T> {
+  return typeof x === "object" && x !== null && "simd" in x && "scalar" in x;
+}
+
 /** Synchronous: from a compiled module, or from bytes where the host may compile them
  *  synchronously (Node, Deno, Bun, browser workers; not Cloudflare Workers, and browsers' main
  *  thread only for small modules — use loadCodec there). */
-export function createCodec(source: WasmSource): Codec {
+export function createCodec(source: WasmSource | WasmBuilds<WasmSource>): Codec {
+  if (isBuilds<WasmSource>(source)) source = source[preferredWasmBuild()];
   return instantiate(source instanceof WebAssembly.Module ? source : compileSync(source));
 }
 
 /** Asynchronous: also takes a fetch() Response (or its promise), compiled while it streams
  *  when the host supports that and the server sends `Content-Type: application/wasm`. */
-export async function loadCodec(source: WasmSource | Response | PromiseLike<Response>): Promise<Codec> {
+export async function loadCodec(
+  source: WasmSource | Response | PromiseLike<Response> | WasmBuilds<WasmSource | Response | PromiseLike<Response>>,
+): Promise<Codec> {
+  if (isBuilds<WasmSource | Response | PromiseLike<Response>>(source)) source = source[preferredWasmBuild()];
   if (source instanceof WebAssembly.Module) return instantiate(source);
   if (isBytes(source)) return instantiate(await compile(source));
   const res = await source;
@@ -92,6 +109,7 @@ function instantiate(module: WebAssembly.Module): Codec {
     fcgiBeginRequest: (id, role, flags) => fastcgi.beginRequest(id, role, flags),
     fcgiParams: (id, encoded) => fastcgi.params(id, encoded),
     fcgiStream: (type, id, data) => fastcgi.stream(type, id, data),
+    fcgiRequest: (id, role, flags, params, stdin) => fastcgi.request(id, role, flags, params, stdin),
     fcgiAbortRequest: (id) => fastcgi.abortRequest(id),
     fcgiGetValues: (names) => fastcgi.getValues(names),
     fcgiEndRequest: (id, appStatus, protocolStatus) => fastcgi.endRequest(id, appStatus, protocolStatus),
@@ -108,5 +126,6 @@ function instantiate(module: WebAssembly.Module): Codec {
     scanHttpRequestHead: (buf, limit) => http1.scanRequestHead(buf, limit),
     chunkedDecoder: () => new WasmChunkedDecoder(heap, input),
     encodeChunk: (data) => http1.encodeChunk(data),
+    build: wasm.simd_build() === 1 ? "simd" : "scalar",
   };
 }

@@ -63,15 +63,16 @@ function put(u8: Uint8Array, p: number, s: string, enc: Encoding): number {
 }
 
 /** Writes one input list per group into `scratch`, back to back; returns where they start
- *  and each list's byte length. */
+ *  and each list's byte length. `extra` bytes stay free after the lists for the caller. */
 export function writeLists(
   heap: WasmHeap,
   scratch: Scratch,
   groups: Array<{ strings: string[]; enc: Encoding }>,
+  extra = 0,
 ): { ptr: number; lengths: number[] } {
   let bound = 0;
   for (const g of groups) for (const s of g.strings) bound += 4 + 3 * s.length;
-  const ptr = scratch.ensure(bound);
+  const ptr = scratch.ensure(bound + extra);
   const u8 = heap.u8();
   const lengths: number[] = [];
   let p = ptr;

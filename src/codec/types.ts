@@ -168,6 +168,11 @@ export interface Codec {
   /** Wraps `data` into STDIN records (or another stream type) of <= 65,535 bytes padded to 8.
    *  An empty `data` yields the empty record that closes the stream. */
   fcgiStream(type: number, requestId: number, data: Uint8Array): Uint8Array;
+  /** A whole request in one call, the bytes a web server writes: BEGIN_REQUEST(role, flags),
+   *  PARAMS from `params` (pairs, UTF-8, or an encoded name-value stream such as
+   *  buildCgiParams makes), the empty PARAMS record, `stdin` as STDIN records, the empty STDIN
+   *  record. The same bytes as fcgiBeginRequest + fcgiParams + fcgiStream(STDIN) twice. */
+  fcgiRequest(requestId: number, role: number, flags: number, params: Array<[string, string]> | Uint8Array, stdin: Uint8Array): Uint8Array;
   fcgiAbortRequest(requestId: number): Uint8Array;
   fcgiGetValues(names: string[]): Uint8Array;
   // --- FastCGI, server (app) side; used by the demo origin and test origins ---
@@ -210,4 +215,10 @@ export interface Codec {
   chunkedDecoder(): ChunkedDecoder;
   /** Frames `data` as one chunk ("<hex>\r\n<data>\r\n"); empty data gives the last chunk "0\r\n\r\n". */
   encodeChunk(data: Uint8Array): Uint8Array;
+  /** Which twin of the module runs: "simd" (edgepass.wasm) or "scalar" (edgepass-scalar.wasm).
+   *  Both give the same results; see wasmSimdSupported(). */
+  readonly build: WasmBuild;
 }
+
+/** The two builds of the module: the same exports and results, one with 128-bit SIMD. */
+export type WasmBuild = "simd" | "scalar";

@@ -121,7 +121,7 @@ export async function withChromium<T>(use: (page: import("playwright-core").Page
 }
 
 export async function runChromium(): Promise<CorpusReport> {
-  const files = await serveFiles(["dist/codec/", ".tmp/hosts/", "wasm/build/edgepass.wasm", "test/hosts/run/"]);
+  const files = await serveFiles(["dist/codec/", ".tmp/hosts/", "wasm/build/edgepass.wasm", "wasm/build/edgepass-scalar.wasm", "test/hosts/run/"]);
   try {
     return await withChromium(async (page) => {
       await page.goto(`${files.url}/test/hosts/run/browser.html`);

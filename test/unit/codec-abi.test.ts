@@ -61,6 +61,10 @@ describe("module surface", () => {
     expect(bytes.length).toBeLessThan(64 * 1024);
   });
 
+  it("is the build this project runs it as (unit: simd, unit-scalar: scalar)", () => {
+    expect(instantiate().simd_build()).toBe(process.env.EDGEPASS_WASM_BUILD === "scalar" ? 0 : 1);
+  });
+
   it("reports ABI version 1", () => {
     expect(instantiate().abi_version()).toBe(1);
     expect(Layout.ABI_VERSION).toBe(1);

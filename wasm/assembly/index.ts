@@ -11,6 +11,7 @@ import {
   abortRequest, beginRequest, endRequest, streamRecords, streamSize, unknownType, valuesRecord, valuesSize,
 } from "./fastcgi/encode";
 import { decodePairs, encodedPairsSize, encodePairs } from "./fastcgi/pairs";
+import { requestRecords, requestSize } from "./fastcgi/request";
 import { decoderAtBoundary, decoderFeed, decoderNew, decoderSkip } from "./fastcgi/decoder";
 import { setInFlight } from "./fastcgi/inflight";
 import { BAD_ARGUMENT } from "../abi/codes";
@@ -23,6 +24,12 @@ import { chunkSize, encodeChunk } from "./http1/encode";
 
 export function abi_version(): i32 {
   return ABI_VERSION;
+}
+
+/** 1 in the SIMD build, 0 in its scalar twin: the two export the same functions with the same
+ *  results, so a host only asks this to report which one it loaded. */
+export function simd_build(): i32 {
+  return ASC_FEATURE_SIMD ? 1 : 0;
 }
 
 /** Host-owned buffers (inputs, outputs, tables). 16-byte aligned; may grow memory. */
@@ -58,6 +65,21 @@ export function fcgi_stream_size(len: u32): i32 {
 
 export function fcgi_stream(out: usize, cap: u32, type: u32, id: u32, data: usize, len: u32): i32 {
   return streamRecords(out, cap, type, id, data, len);
+}
+
+/** Size of fcgi_request's output; `isList` 1: `params` is a pair list, 0: an encoded stream. */
+export function fcgi_request_size(params: usize, paramsLen: u32, isList: u32, stdinLen: u32): i32 {
+  if (isList > 1) return BAD_ARGUMENT;
+  return requestSize(params, paramsLen, isList == 1, stdinLen);
+}
+
+/** A whole request: BEGIN_REQUEST, PARAMS (from a pair list or an encoded stream), STDIN. */
+export function fcgi_request(
+  out: usize, cap: u32, id: u32, role: u32, flags: u32, params: usize, paramsLen: u32, isList: u32, stdin: usize,
+  stdinLen: u32,
+): i32 {
+  if (isList > 1) return BAD_ARGUMENT;
+  return requestRecords(out, cap, id, role, flags, params, paramsLen, isList == 1, stdin, stdinLen);
 }
 
 export function fcgi_values_size(list: usize, listLen: u32): i32 {

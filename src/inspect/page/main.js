@@ -1,5 +1,6 @@
 // The script of inspect.html: the same inspector as `edgepass inspect`, with the Wasm module
-// inlined by scripts/build-codec.mjs (WASM_BASE64), so the page works from a file:// URL.
+// inlined by scripts/build-codec.mjs (WASM_BASE64; the scalar build, which every browser runs), so
+// the page works from a file:// URL.
 import { loadCodec } from "../../codec/index.ts";
 import { inspectCapture, renderText } from "../index.ts";
 

@@ -1,6 +1,7 @@
-// Deno: the codec compiled from the bytes of edgepass.wasm (loadCodec with a Uint8Array).
-import { loadCodec } from "../../../dist/codec/index.js";
+// Deno: the codec compiled from the bytes of the build this host runs (loadCodec with a
+// Uint8Array; edgepass.wasm where Wasm SIMD compiles, else edgepass-scalar.wasm).
+import { loadCodec, preferredWasmBuild, wasmFileName } from "../../../dist/codec/index.js";
 import { runCorpus } from "../../../.tmp/hosts/corpus.mjs";
 
-const codec = await loadCodec(await Deno.readFile(new URL("../../../wasm/build/edgepass.wasm", import.meta.url)));
-console.log(JSON.stringify(runCorpus(`deno ${Deno.version.deno}`, codec)));
+const codec = await loadCodec(await Deno.readFile(new URL(`../../../wasm/build/${wasmFileName(preferredWasmBuild())}`, import.meta.url)));
+console.log(JSON.stringify(runCorpus(`deno ${Deno.version.deno} (${codec.build})`, codec)));

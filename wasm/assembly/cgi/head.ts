@@ -17,6 +17,7 @@ import {
 } from "../../abi/layout";
 import { equalsLowerLiteral } from "../util/bytes";
 import { isFieldValueByte, isTchar } from "../util/tables";
+import { skipPlainValue } from "../util/scan";
 import { isOws, parseStatus } from "./status";
 
 const STATUS_LIT: usize = memory.data<u8>([0x73, 0x74, 0x61, 0x74, 0x75, 0x73]); // "status"
@@ -45,7 +46,7 @@ function onLine(buf: usize, s: u32, e: u32, table: usize, cap: u32): i32 {
   let ve = e;
   while (vs < ve && isOws(load<u8>(buf + vs))) vs++;
   while (ve > vs && isOws(load<u8>(buf + ve - 1))) ve--;
-  for (let i = vs; i < ve; i++) if (!isFieldValueByte(load<u8>(buf + i))) return CGI_HEAD_BAD_VALUE;
+  for (let i = skipPlainValue(buf, vs, ve); i < ve; i++) if (!isFieldValueByte(load<u8>(buf + i))) return CGI_HEAD_BAD_VALUE;
 
   if (equalsLowerLiteral(buf + s, c - s, STATUS_LIT, 6)) {
     // Two Status fields cannot both be honoured; picking one would hide what the app meant.
@@ -97,6 +98,11 @@ export function parseHead(buf: usize, len: u32, limit: u32, table: usize, cap: u
       if (i >= limit) return CGI_HEAD_TOO_LARGE;
       if (i >= len) return 0;
       const b = <u32>load<u8>(buf + i);
+      if (b >= 0x20 && b != 0x7f) {
+        // A run of plain bytes (no CR, LF or NUL among them), skipped in blocks.
+        i = skipPlainValue(buf, i + 1, len < limit ? len : limit);
+        continue;
+      }
       if (b == LF) {
         lineEnd = i;
         next = i + 1;

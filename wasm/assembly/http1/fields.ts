@@ -13,6 +13,7 @@ import { H1_FIELD_COUNT, H1_FIELDS } from "../../abi/http1";
 import { equalsLowerLiteral } from "../util/bytes";
 import { isFieldValueByte, isTchar } from "../util/tables";
 import { findLine, lineEnd, lineNext } from "./lines";
+import { skipPlainValue, skipTchar } from "../util/scan";
 import { contentLength, parsedLength } from "./length";
 import { validHost } from "./host";
 
@@ -162,8 +163,6 @@ function fieldLine(buf: usize, s: u32, e: u32, table: usize, cap: u32, request: 
 
 const CR: u32 = 0x0d;
 const LF: u32 = 0x0a;
-const ONES: u64 = 0x0101010101010101;
-const HIGHS: u64 = 0x8080808080808080;
 
 /** The common case in one pass: a complete field line that is valid as it stands (token name,
  *  colon, field-value bytes, CRLF, all before `end`). Returns the offset after it, with the line
@@ -171,26 +170,14 @@ const HIGHS: u64 = 0x8080808080808080;
  *  fieldLine) decides what it is with its own error precedence; or a code from recording it.
  *  Anything accepted here the checked path accepts with the same offsets. */
 function fastFieldLine(buf: usize, pos: u32, end: u32, table: usize, cap: u32, request: bool): i32 {
-  let i = pos;
   // A name starts with a tchar: CR (the empty line), OWS (obs-fold) and the rest go the long way.
+  let i = skipTchar(buf, pos, end);
   while (i < end && isTchar(load<u8>(buf + i))) i++;
   if (i == pos || i >= end || <u32>load<u8>(buf + i) != 0x3a) return 0;
   const c = i++;
   while (i < end && isOws(load<u8>(buf + i))) i++;
   const vs = i;
-  // Eight bytes at a time while none is below 0x20 (CR, LF, HTAB, other CTLs) or DEL: a
-  // borrow can only flag bytes after a byte that is itself flagged, and obs-text never is.
-  while (i + 8 <= end) {
-    const x = load<u64>(buf + i);
-    const del = x ^ 0x7f7f7f7f7f7f7f7f;
-    const flagged = (((x - 0x20 * ONES) & ~x) | ((del - ONES) & ~del)) & HIGHS;
-    if (flagged) {
-      // The lowest flagged byte is exact (little-endian: the first in memory): go on from it.
-      i += <u32>(ctz(flagged) >> 3);
-      break;
-    }
-    i += 8;
-  }
+  i = skipPlainValue(buf, i, end);
   while (i < end && isFieldValueByte(load<u8>(buf + i))) i++;
   if (i + 1 >= end || <u32>load<u8>(buf + i) != CR || <u32>load<u8>(buf + i + 1) != LF) return 0;
   let ve = i;

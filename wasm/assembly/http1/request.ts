@@ -21,6 +21,7 @@ import {
 import { validHost } from "./host";
 import { findLine, lineEnd, lineNext, parseVersion } from "./lines";
 import { isAlpha, isRegNameByte, isTargetByte } from "./tables";
+import { skipVchar } from "../util/scan";
 
 const SP: u32 = 0x20;
 
@@ -80,6 +81,7 @@ function requestLine(buf: usize, s: u32, e: u32, table: usize): i32 {
   const ms = s;
   const me = i;
   const ts = ++i;
+  i = skipVchar(buf, i, e); // every VCHAR is a target byte, and none is SP
   while (i < e && <u32>load<u8>(buf + i) != SP) {
     if (!isTargetByte(load<u8>(buf + i))) return HTTP_BAD_TARGET;
     i++;
