@@ -65,7 +65,7 @@ export const fastcgiExchange: Exchange = {
     });
 
     const step = async () => {
-      const chunk = await io.read();
+      const chunk = await io.read(decoder.contentLeft);
       if (chunk === null) {
         if (sendError instanceof GatewayError) throw sendError;
         throw new GatewayError(
