@@ -2,7 +2,8 @@
 // requests for a PHP page through it, and records a V8 CPU profile of the Worker over the
 // inspector (workerd's, as in Chrome DevTools). Prints the functions with the most self time
 // and writes the .cpuprofile for DevTools.
-// `npx tsx bench/worker/profile.ts [--pooled] [--path /big.php] [--requests 40] [--out f.cpuprofile]`
+// `npx tsx bench/worker/profile.ts [--pooled] [--log-off] [--path /big.php] [--requests 40]
+// [--concurrency 4] [--out f.cpuprofile]`
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
@@ -25,7 +26,9 @@ const out = arg("--out", "");
 const www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
 const fpm = await startPhpFpm({ maxChildren: 4 });
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-profile-"));
-writeFileSync(path.join(dir, "site.toml"), gatewayPhpConfig({ fpmPort: fpm.port, www, pool, workers: 4 }));
+// --log-off: without the access log line (what it costs a request).
+const logOff = process.argv.includes("--log-off") ? `[gateway]\nlog = "off"\n\n` : "";
+writeFileSync(path.join(dir, "site.toml"), logOff + gatewayPhpConfig({ fpmPort: fpm.port, www, pool, workers: 4 }));
 const inspectorPort = await freePort();
 const run = edgepass(["dev", "--config", "site.toml", "--port", "0", "--inspector-port", String(inspectorPort)], dir);
 const [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
@@ -77,7 +80,10 @@ try {
   let left = requests;
   let bytes = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (left-- > 0) bytes += await fetchOnce();
+    while (left-- > 0) {
+      const n = await fetchOnce();
+      bytes += n;
+    }
   }));
   const ms = performance.now() - t0;
   console.log(`${requests} × ${target} (${pool}), ${concurrency} at a time: ${ms.toFixed(0)} ms, ${(bytes / requests).toFixed(0)} B each, ${((requests * 1000) / ms).toFixed(1)} req/s`);
