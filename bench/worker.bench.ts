@@ -4,13 +4,13 @@
 // (utime + stime of the workerd processes from /proc: the CPU a deployment pays for).
 // Not part of `npm test`: `npm run bench -- worker [--json]`. Needs wrk (npm run setup:bench).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import { freePort, publicCopy, startPhpFpm } from "../test/helpers/php-fpm.js";
-import { edgepass, repoRoot, waitFor } from "../test/helpers/process.js";
+import { edgepass, repoRoot, waitFor, workerdPids } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../src/adapter/node/miniflare.js";
 import { encodeRequest } from "./anchors/fastcgi-plain.js";
@@ -44,25 +44,6 @@ function preEncoded(script: string, query: string): string {
   return Buffer.from(encodeRequest(1, params, new Uint8Array(0), false)).toString("base64");
 }
 
-/** workerd processes under `root` (pid), by /proc's parent links. */
-function workerdUnder(root: number): number[] {
-  const parent = new Map<number, number>();
-  const comm = new Map<number, string>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      comm.set(Number(d), stat.slice(stat.indexOf("(") + 1, close));
-      parent.set(Number(d), Number(stat.slice(close + 2).split(" ")[1]));
-    } catch {
-      // Exited while we looked.
-    }
-  }
-  const under = (p: number): boolean => p === root || (p > 1 && parent.has(p) && under(parent.get(p)!));
-  return [...comm].filter(([p, c]) => c === "workerd" && under(parent.get(p) ?? 0)).map(([p]) => p);
-}
-
 const TICK_US = 1e6 / Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim() || 100);
 /** utime + stime of the processes, all threads, in µs. */
 function cpuUs(pids: number[]): number {
@@ -76,7 +57,7 @@ function cpuUs(pids: number[]): number {
 }
 
 // The floor, under the same miniflare and compatibility settings as `edgepass dev`.
-const before = new Set(workerdUnder(process.pid));
+const before = new Set(workerdPids(process.pid));
 const floor = new Miniflare({
   modules: true,
   scriptPath: path.join(repoRoot, "bench/worker/floor-worker.js"),
@@ -90,7 +71,7 @@ const floor = new Miniflare({
   port: await freePort(),
 });
 const floorUrl = (await floor.ready).origin;
-const floorPids = workerdUnder(process.pid).filter((p) => !before.has(p));
+const floorPids = workerdPids(process.pid).filter((p) => !before.has(p));
 
 writeFileSync(path.join(dir, "pooled.toml"), gatewayPhpConfig({ fpmPort: fpm.port, www, pool: "pooled", workers: PHP_WORKERS }));
 writeFileSync(path.join(dir, "direct.toml"), gatewayPhpConfig({ fpmPort: fpm.port, www, pool: "direct", workers: PHP_WORKERS }));
@@ -98,7 +79,7 @@ const gateways = await Promise.all(
   (["direct", "pooled"] as const).map(async (mode) => {
     const run = edgepass(["dev", "--config", `${mode}.toml`, "--port", "0"], dir);
     const [, url] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
-    return { mode, run, url: url!, pids: workerdUnder(run.child.pid!) };
+    return { mode, run, url: url!, pids: workerdPids(run.child.pid!) };
   }),
 );
 const contenders = { floor: { url: floorUrl, pids: floorPids }, direct: gateways[0], pooled: gateways[1] };

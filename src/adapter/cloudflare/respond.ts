@@ -49,8 +49,7 @@ export function relayResponse(res: Response, onEnd?: () => void): Response {
   headers.delete(LENGTH_HEADER);
   const length = res.body && declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
   let body = res.body;
-  if (body && (length === null || onEnd)) body = pumped(body, onEnd);
-  else if (onEnd) body = onBodyEnd(body, onEnd);
+  if (body && (length === null || onEnd)) body = onBodyEnd(body, onEnd ?? (() => {}));
   return respondWorkerd({
     status: res.status,
     statusText: res.statusText,
@@ -58,45 +57,6 @@ export function relayResponse(res: Response, onEnd?: () => void): Response {
     body,
     length,
     encoded: res.headers.has("content-encoding"),
-  });
-}
-
-/** What one read of the object's body may take at once: the object hands on pieces of up to a
- *  FastCGI record (64 KiB), which a default reader would split into 4 KiB reads. */
-const HOP_READ = 64 * 1024;
-
-/** The object's body, read by this Worker (see relayResponse): one stream layer, with BYOB
- *  reads where the platform has them, so a piece the object sent whole arrives whole. `onEnd`
- *  is told once, at the end, on a failure or when the client leaves. */
-function pumped(body: ReadableStream<Uint8Array>, onEnd?: () => void): ReadableStream<Uint8Array> {
-  let byob: ReadableStreamBYOBReader | null = null;
-  try {
-    byob = body.getReader({ mode: "byob" });
-  } catch {
-    // Not a byte stream: plain reads.
-  }
-  const reader = byob ?? body.getReader();
-  let ended = false;
-  const end = () => {
-    if (!ended) (ended = true), onEnd?.();
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = byob ? await byob.read(new Uint8Array(HOP_READ)) : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
-        if (done) {
-          end();
-          controller.close();
-        } else controller.enqueue(value);
-      } catch (e) {
-        end();
-        controller.error(e);
-      }
-    },
-    cancel(reason) {
-      end();
-      return reader.cancel(reason);
-    },
   });
 }
 
