@@ -9,7 +9,7 @@ import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/
 import { edgepass, repoRoot, waitFor } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { Miniflare } from "miniflare";
-import { nginxPhpConfig, table } from "./lib.js";
+import { gatewayPhpConfig, nginxPhpConfig, table } from "./lib.js";
 
 const DURATION = process.env.BENCH_SECONDS ?? "8";
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -26,13 +26,8 @@ writeFileSync(path.join(dir, "nginx.conf"), nginxPhpConfig({ dir, port: nginxPor
 const nginx = spawn(nginxBin, ["-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "inherit" });
 await waitForPort(nginxPort, 10_000, nginx, "nginx");
 
-// Two gateways on the same php-fpm: pooled (the default; max_connections = pm.max_children, as
-// the README says — a larger pool would pin every worker with idle connections and starve
-// nginx's turn) and direct (a new connection per request).
-const gwConfig = (pool: "pooled" | "direct") =>
-  `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\npool = "${pool}"\n` +
-  (pool === "pooled" ? `max_connections = ${PHP_WORKERS}\nidle_timeout = "1s"\nqueue = 1000\n` : "") +
-  `\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
+// Two gateways on the same php-fpm: pooled (the default) and direct.
+const gwConfig = (pool: "pooled" | "direct") => gatewayPhpConfig({ fpmPort: fpm.port, www, pool, workers: PHP_WORKERS });
 writeFileSync(path.join(dir, "pooled.toml"), gwConfig("pooled"));
 writeFileSync(path.join(dir, "direct.toml"), gwConfig("direct"));
 const pooled = edgepass(["dev", "--config", "pooled.toml", "--port", "0"], dir);

@@ -102,3 +102,14 @@ http {
 }
 `;
 }
+
+/** An edgepass config forwarding *.php to one php-fpm: pooled (the default; max_connections =
+ *  pm.max_children, as the README says — a larger pool would pin every worker with idle
+ *  connections and starve other clients) or direct (a new connection per request). */
+export function gatewayPhpConfig(o: { fpmPort: number; www: string; pool: "pooled" | "direct"; workers: number }): string {
+  return (
+    `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${o.fpmPort}"]\npool = "${o.pool}"\n` +
+    (o.pool === "pooled" ? `max_connections = ${o.workers}\nidle_timeout = "1s"\nqueue = 1000\n` : "") +
+    `\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${o.www}"\n`
+  );
+}

@@ -26,7 +26,7 @@
 // idempotent request could have been resent), and a client connection reset on its next
 // request after an exchange on it failed (the client was not told the connection would close).
 
-import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import http from "node:http";
 import path from "node:path";
@@ -34,7 +34,7 @@ import { freePort, publicCopy, startPhpFpm, type PhpFpm } from "../test/helpers/
 import { execFileSync } from "node:child_process";
 import { heapCensus, type HeapCensus } from "./heap-probe";
 import { poolShard, startDev, type Dev } from "../test/helpers/pool-load";
-import { repoRoot } from "../test/helpers/process";
+import { repoRoot, workerdPids } from "../test/helpers/process";
 import { hangUp, mixed, type Result } from "./soak-clients";
 
 const CHILDREN = 4;
@@ -66,28 +66,6 @@ function parseArgs(argv: string[]): Options {
     else bad(`${a} ${v ?? ""}`);
   }
   return out;
-}
-
-/** workerd processes under `root` (the dev CLI's process tree), by /proc. */
-function workerdPids(root: number): number[] {
-  const parent = new Map<number, number>();
-  const name = new Map<number, string>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      name.set(Number(d), stat.slice(stat.indexOf("(") + 1, close));
-      parent.set(Number(d), Number(stat.slice(close + 2).split(" ")[1]));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  const under = (pid: number): boolean => {
-    for (let p = pid, hops = 0; p > 1 && hops < 64; p = parent.get(p) ?? 0, hops++) if (p === root) return true;
-    return false;
-  };
-  return [...name].filter(([pid, n]) => n.startsWith("workerd") && under(pid)).map(([pid]) => pid);
 }
 
 interface Heap {

@@ -60,9 +60,9 @@ export function encodePairs(pairs: Array<[string, string]>): Uint8Array {
   return concat(parts);
 }
 
-/** BEGIN_REQUEST (responder, keep-conn), PARAMS, STDIN: the bytes a gateway writes. */
-export function encodeRequest(id: number, pairs: Array<[string, string]>, stdin: Uint8Array): Uint8Array {
-  const begin = record(FCGI_BEGIN_REQUEST, id, Uint8Array.of(0, 1, 1, 0, 0, 0, 0, 0));
+/** BEGIN_REQUEST (responder, keep-conn unless told), PARAMS, STDIN: the bytes a gateway writes. */
+export function encodeRequest(id: number, pairs: Array<[string, string]>, stdin: Uint8Array, keepConn = true): Uint8Array {
+  const begin = record(FCGI_BEGIN_REQUEST, id, Uint8Array.of(0, 1, keepConn ? 1 : 0, 0, 0, 0, 0, 0));
   return concat([begin, ...stream(FCGI_PARAMS, id, encodePairs(pairs)), ...stream(FCGI_STDIN, id, stdin)]);
 }
 

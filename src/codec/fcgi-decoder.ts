@@ -75,6 +75,10 @@ export class WasmFcgiDecoder implements FcgiDecoder {
     check(this.heap.wasm.fcgi_decoder_untrack(this.live(), requestId), `FcgiDecoder.untrack(${requestId})`);
   }
 
+  get contentLeft(): number {
+    return this.left;
+  }
+
   get atBoundary(): boolean {
     return this.failure === null && this.heap.wasm.fcgi_decoder_at_boundary(this.live()) === 1;
   }

@@ -47,6 +47,9 @@ export interface FcgiDecoder {
   push(chunk: Uint8Array): FcgiEvent[];
   /** True when no record is partially received (a clean place for the stream to end). */
   readonly atBoundary: boolean;
+  /** Stream content of the current record the origin announced and has not yet sent (0 when
+   *  unknown): a read may wait for that much without waiting for anything not yet promised. */
+  readonly contentLeft: number;
   /** Releases the Wasm-side state. */
   free(): void;
 }

@@ -178,7 +178,7 @@ export class FcgiConnection {
       if (this.closed) return;
       let chunk: Uint8Array | null;
       try {
-        chunk = await this.io.read();
+        chunk = await this.io.read(this.decoder.contentLeft);
       } catch (e) {
         this.lose(e instanceof GatewayError ? e : new GatewayError(Codes.UPSTREAM_IO, 502, `Reading from the origin ${this.origin} failed.`, String(e)), true);
         return;

@@ -1,7 +1,7 @@
 // Runs the `edgepass` command as a user would (node bin/edgepass.mjs …) and waits for what
 // it prints.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -84,4 +84,26 @@ async function start(command: "dev" | "serve", toml: string, files: Record<strin
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** workerd processes under `root` (the dev CLI's process tree), by /proc. */
+export function workerdPids(root: number): number[] {
+  const parent = new Map<number, number>();
+  const name = new Map<number, string>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      name.set(Number(d), stat.slice(stat.indexOf("(") + 1, close));
+      parent.set(Number(d), Number(stat.slice(close + 2).split(" ")[1]));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const under = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = parent.get(p) ?? 0, hops++) if (p === root) return true;
+    return false;
+  };
+  return [...name].filter(([pid, n]) => n.startsWith("workerd") && under(pid)).map(([pid]) => pid);
 }

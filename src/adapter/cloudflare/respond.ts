@@ -49,12 +49,7 @@ export function relayResponse(res: Response, onEnd?: () => void): Response {
   headers.delete(LENGTH_HEADER);
   const length = res.body && declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
   let body = res.body;
-  if (body && length === null) {
-    const pipe = new TransformStream<Uint8Array, Uint8Array>();
-    body.pipeTo(pipe.writable).catch(() => {});
-    body = pipe.readable;
-  }
-  if (onEnd) body = onBodyEnd(body, onEnd);
+  if (body && (length === null || onEnd)) body = onBodyEnd(body, onEnd ?? (() => {}));
   return respondWorkerd({
     status: res.status,
     statusText: res.statusText,

@@ -45,7 +45,7 @@ async function direct(req: ForwardRequest, ctx: ExchangeContext, params: Uint8Ar
   const sendError = sendWhileReading(req, io, origin, first, stdin(codec, REQUEST_ID), () => released, release);
 
   const step = async () => {
-    const chunk = await io.read();
+    const chunk = await io.read(decoder.contentLeft);
     if (chunk === null) {
       const failed = sendError();
       if (failed instanceof GatewayError) throw failed;

@@ -1,0 +1,175 @@
+// The Worker path against the raw relay floor (bench/worker/floor-worker.js), both under the
+// same miniflare as `edgepass dev`, on the same php-fpm, in alternating rounds: a small PHP
+// page and a 4 MiB one, edgepass direct and pooled, and what workerd spends per request
+// (utime + stime of the workerd processes from /proc: the CPU a deployment pays for).
+// Not part of `npm test`: `npm run bench -- worker [--json]`. Needs wrk (npm run setup:bench).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Miniflare } from "miniflare";
+import { freePort, publicCopy, startPhpFpm } from "../test/helpers/php-fpm.js";
+import { edgepass, repoRoot, waitFor, workerdPids } from "../test/helpers/process.js";
+import { findProgram } from "../test/helpers/servers/launch.js";
+import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../src/adapter/node/miniflare.js";
+import { encodeRequest } from "./anchors/fastcgi-plain.js";
+import { gatewayPhpConfig, median, table } from "./lib.js";
+
+const json = process.argv.includes("--json");
+const SECONDS = process.env.BENCH_SECONDS ?? "5";
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SMALL_CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const BIG_CONNECTIONS = Number(process.env.BENCH_BIG_CONNECTIONS ?? 8);
+const PHP_WORKERS = 4;
+const CASES = {
+  small: { target: "/status.php?code=200", script: "status.php", query: "code=200", connections: SMALL_CONNECTIONS, bodyBytes: 20 },
+  big: { target: "/big.php", script: "big.php", query: "", connections: BIG_CONNECTIONS, bodyBytes: 4 << 20 },
+} as const;
+
+const wrk = findProgram("wrk", "wrk");
+const www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
+const fpm = await startPhpFpm({ maxChildren: PHP_WORKERS });
+const dir = mkdtempSync(path.join(tmpdir(), "edgepass-bench-worker-"));
+
+// What nginx's fastcgi_params would send for these two GETs, encoded once.
+function preEncoded(script: string, query: string): string {
+  const uri = `/${script}${query ? `?${query}` : ""}`;
+  const params: Array<[string, string]> = [
+    ["SCRIPT_FILENAME", path.join(www, script)], ["SCRIPT_NAME", `/${script}`], ["DOCUMENT_ROOT", www],
+    ["REQUEST_METHOD", "GET"], ["REQUEST_URI", uri], ["QUERY_STRING", query], ["SERVER_PROTOCOL", "HTTP/1.1"],
+    ["GATEWAY_INTERFACE", "CGI/1.1"], ["SERVER_SOFTWARE", "floor"], ["REMOTE_ADDR", "127.0.0.1"],
+    ["SERVER_NAME", "127.0.0.1"], ["SERVER_PORT", "80"], ["HTTP_HOST", "127.0.0.1"],
+  ];
+  return Buffer.from(encodeRequest(1, params, new Uint8Array(0), false)).toString("base64");
+}
+
+const TICK_US = 1e6 / Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim() || 100);
+/** utime + stime of the processes, all threads, in µs. */
+function cpuUs(pids: number[]): number {
+  let ticks = 0;
+  for (const p of pids) {
+    const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks * TICK_US;
+}
+
+// The floor, under the same miniflare and compatibility settings as `edgepass dev`.
+const before = new Set(workerdPids(process.pid));
+const floor = new Miniflare({
+  modules: true,
+  scriptPath: path.join(repoRoot, "bench/worker/floor-worker.js"),
+  compatibilityDate: COMPATIBILITY_DATE,
+  compatibilityFlags: COMPATIBILITY_FLAGS,
+  bindings: {
+    FPM_PORT: String(fpm.port),
+    REQUESTS: JSON.stringify(Object.fromEntries(Object.values(CASES).map((c) => [c.target, preEncoded(c.script, c.query)]))),
+  },
+  host: "127.0.0.1",
+  port: await freePort(),
+});
+const floorUrl = (await floor.ready).origin;
+const floorPids = workerdPids(process.pid).filter((p) => !before.has(p));
+
+writeFileSync(path.join(dir, "pooled.toml"), gatewayPhpConfig({ fpmPort: fpm.port, www, pool: "pooled", workers: PHP_WORKERS }));
+writeFileSync(path.join(dir, "direct.toml"), gatewayPhpConfig({ fpmPort: fpm.port, www, pool: "direct", workers: PHP_WORKERS }));
+const gateways = await Promise.all(
+  (["direct", "pooled"] as const).map(async (mode) => {
+    const run = edgepass(["dev", "--config", `${mode}.toml`, "--port", "0"], dir);
+    const [, url] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    return { mode, run, url: url!, pids: workerdPids(run.child.pid!) };
+  }),
+);
+const contenders = { floor: { url: floorUrl, pids: floorPids }, direct: gateways[0], pooled: gateways[1] };
+
+interface Sample {
+  rps: number;
+  cpuUs: number;
+  errors: string;
+}
+
+function runWrk(url: string, connections: number, pids: number[]): Sample {
+  const cpu0 = cpuUs(pids);
+  const r = spawnSync(wrk, ["-t2", `-c${connections}`, `-d${SECONDS}s`, url], { encoding: "utf8" });
+  const cpu = cpuUs(pids) - cpu0;
+  const out = r.stdout;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+  const sock = /Socket errors: (.*)/.exec(out)?.[1];
+  const errors = [non2xx ? `non-2xx ${non2xx}` : "", sock ? `socket ${sock}` : ""].filter(Boolean).join("; ");
+  return { rps, cpuUs: cpu / requests, errors };
+}
+
+/** The body's length, on a connection of its own (a kept one may be closed while wrk runs). */
+function bodyBytes(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      let n = 0;
+      res.on("data", (d: Buffer) => (n += d.length));
+      res.on("end", () => resolve(n));
+      res.on("error", reject);
+    }).on("error", reject);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+type Name = keyof typeof contenders;
+const samples: Record<string, Sample[]> = {};
+try {
+  // Every contender does the whole job: the page's bytes arrive (the floor's inside records).
+  for (const c of Object.values(CASES)) {
+    for (const [name, who] of Object.entries(contenders)) {
+      const got = await bodyBytes(`${who.url}${c.target}`).catch((e) => Promise.reject(new Error(`${name} failed on ${c.target}`, { cause: e })));
+      if (name === "floor" ? got <= c.bodyBytes : got !== c.bodyBytes) throw new Error(`${name} answered ${c.target} with ${got} bytes`);
+      runWrk(`${who.url}${c.target}`, 2, []);
+    }
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [caseName, c] of Object.entries(CASES)) {
+      const order: Name[] = round % 2 === 0 ? ["floor", "direct", "pooled"] : ["pooled", "direct", "floor"];
+      for (const name of order) {
+        const who = contenders[name];
+        (samples[`${caseName}/${name}`] ??= []).push(runWrk(`${who.url}${c.target}`, c.connections, who.pids));
+        // The pool's idle connections pin php-fpm's workers until idle_timeout (1 s) closes them.
+        await sleep(name === "pooled" ? 1500 : 300);
+      }
+    }
+  }
+} finally {
+  for (const g of gateways) g.run.child.kill("SIGTERM");
+  await floor.dispose();
+  await Promise.all(gateways.map((g) => g.run.exit));
+  await fpm.stop();
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(www, { recursive: true, force: true });
+}
+
+const rps = (k: string) => median(samples[k].map((s) => s.rps));
+const cpu = (k: string) => median(samples[k].map((s) => s.cpuUs));
+const errs = (k: string) => [...new Set(samples[k].map((s) => s.errors).filter(Boolean))].join(" / ") || "none";
+const r2 = (x: number) => Number(x.toFixed(2));
+const worker = {
+  "small-direct": { ours: Math.round(rps("small/direct")), floor: Math.round(rps("small/floor")), ratio: r2(rps("small/direct") / rps("small/floor")), target: 0.8 },
+  "big-direct": { ours: Math.round(rps("big/direct")), floor: Math.round(rps("big/floor")), ratio: r2(rps("big/direct") / rps("big/floor")), target: 0.8 },
+  "big-pooled": { ours: Math.round(rps("big/pooled")), floor: Math.round(rps("big/floor")), ratio: r2(rps("big/pooled") / rps("big/floor")), target: 0.7 },
+  "small-pooled-vs-direct": { ours: Math.round(rps("small/pooled")), direct: Math.round(rps("small/direct")), ratio: r2(rps("small/pooled") / rps("small/direct")), target: 0.9 },
+  "cpu-per-request-direct": { oursUs: Math.round(cpu("small/direct")), floorUs: Math.round(cpu("small/floor")), ratio: r2(cpu("small/direct") / cpu("small/floor")), target: 1.25 },
+  "cpu-per-request-pooled": { oursUs: Math.round(cpu("small/pooled")), floorUs: Math.round(cpu("small/floor")), ratio: r2(cpu("small/pooled") / cpu("small/floor")), target: 1.25 },
+};
+const rows = Object.keys(CASES).flatMap((c) =>
+  (Object.keys(contenders) as Name[]).map((n) => ({
+    case: `${c === "small" ? "small page (status.php)" : "4 MiB page (big.php)"}, ${n === "floor" ? "raw relay floor" : `edgepass ${n}`}`,
+    "req/s": rps(`${c}/${n}`).toFixed(0),
+    "workerd CPU / req": `${cpu(`${c}/${n}`).toFixed(0)} µs`,
+    errors: errs(`${c}/${n}`),
+  })),
+);
+table(`Worker path, wrk -t2 -c${SMALL_CONNECTIONS} (small) / -c${BIG_CONNECTIONS} (4 MiB) -d${SECONDS}s, median of ${ROUNDS} alternating rounds`, rows);
+table(
+  "Targets (ratio in this run; target: met when ratio ≥ target, CPU when ≤)",
+  Object.entries(worker).map(([k, v]) => ({ target: k, ratio: `${v.ratio}x`, wanted: `${k.startsWith("cpu") ? "≤" : "≥"} ${v.target}x`, met: (k.startsWith("cpu") ? v.ratio <= v.target : v.ratio >= v.target) ? "yes" : "no" })),
+);
+if (json) console.log(JSON.stringify({ worker }));
