@@ -8,11 +8,12 @@ import type { DispatchState, Site } from "./dispatch.js";
 import { needFiles } from "./dispatch.js";
 import { errorResponse } from "./error-response.js";
 import { Codes, GatewayError } from "./errors.js";
+import type { GatewayRequest } from "./gateway.js";
 import type { Logger } from "./log.js";
 
 export interface FinishContext {
   site: Site;
-  request: Request;
+  request: GatewayRequest;
   state: DispatchState;
   requestId: string;
   log: Logger;

@@ -22,6 +22,15 @@ export interface ClientResponse {
   encoded: boolean;
   /** Called when the body runs past `length` (the host stops at the declared length). */
   overrun?: () => void;
+  /** Given to a host that writes the body itself (GatewayDeps.countsBytes): it reports each
+   *  chunk's bytes as it reads them and calls `end` once, however the body ends (whole,
+   *  failed, cancelled, or never written), in place of a counting stream around the body. */
+  meter?: BodyMeter;
+}
+
+export interface BodyMeter {
+  count(n: number): void;
+  end(): void;
 }
 
 /** Writes a ClientResponse as the host's Response (cloudflare/respond.ts for workerd). */

@@ -32,6 +32,13 @@ export const respondNode: Respond = (r) => {
   return res;
 };
 
+/** Drops a response that will not be written: its body is cancelled and its log line,
+ *  which the writer would have finished, is written now. */
+export function discardResponse(res: Response): void {
+  void res.body?.cancel().catch(() => {});
+  clientResponse(res)?.meter?.end();
+}
+
 /** What respondNode was told for `res` (the gateway's unwrap). */
 export const toldFor = (res: Response): ClientResponse | null => told.get(res) ?? null;
 
@@ -85,8 +92,10 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
     if (full) await withSendTimeout(sock, o.sendTimeoutMs)(full);
   };
   const body = framing === "none" ? null : r.body;
+  const meter = r.meter;
   if (framing === "none" || body === null) {
     if (r.body) void r.body.cancel().catch(() => {});
+    meter?.end();
     await send(Buffer.from(head, "latin1"));
     out.flush();
     return keepAlive;
@@ -101,7 +110,9 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
       if (framing === "chunked") await send(value.byteLength.toString(16) + "\r\n", value, "\r\n");
       else await send(value);
       sent += value.byteLength;
+      meter?.count(value.byteLength);
     }
+    meter?.end();
     if (framing === "chunked") await send("0\r\n\r\n");
     out.flush();
     if (framing === "close") return false;
@@ -111,6 +122,7 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
     // left needs no line; one dropped at send_timeout does.)
     if (!sock.destroyed || e instanceof SendTimeout) o.log.log("warn", "response_cut", { sent, length: r.length, framing, reason: e instanceof Error ? e.message : String(e) });
     void reader.cancel(e).catch(() => {});
+    meter?.end();
     out.flush(); // what did arrive goes out before the cut
     sock.destroy();
     return false;
