@@ -9,6 +9,7 @@ import { needFiles } from "./dispatch.js";
 import { errorResponse } from "./error-response.js";
 import { Codes, GatewayError } from "./errors.js";
 import type { GatewayRequest } from "./gateway.js";
+import { mutable } from "./respond.js";
 import type { Logger } from "./log.js";
 
 export interface FinishContext {
@@ -78,15 +79,5 @@ async function errorPage(ctx: FinishContext, res: Response, fromOrigin: boolean)
   } catch (e) {
     ctx.log.log("warn", "error_page_failed", { page, error: e });
     return res;
-  }
-}
-
-/** Immutable Headers throw on any change, even deleting a name they do not have. */
-function mutable(h: Headers): boolean {
-  try {
-    h.delete("x-edgepass-probe");
-    return true;
-  } catch {
-    return false;
   }
 }

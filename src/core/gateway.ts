@@ -21,7 +21,7 @@ import { errorResponse } from "./error-response.js";
 import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
-import { plainRespond, toClient, type ClientResponse, type Respond } from "./respond.js";
+import { mutable, plainRespond, toClient, type ClientResponse, type Respond } from "./respond.js";
 import { byteCounter, countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
 import type { Dial } from "./transport.js";
@@ -173,7 +173,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       record.status = res.status;
       record.from ??= fromOrigin ? "origin" : "gateway";
       const c = deps.unwrap?.(res) ?? (await ownClientResponse(res, fromOrigin));
-      const headers = new Headers(c.headers);
+      // A host that writes the body itself (Node) made this Response's headers for it alone:
+      // they are changed in place, so its writer can keep the Response (respondNode).
+      const headers = deps.countsBytes && mutable(c.headers) ? c.headers : new Headers(c.headers);
       headers.set("x-request-id", requestId);
       if (config.gateway.serverTiming) headers.set("server-timing", serverTiming(record));
       let ended = false;

@@ -39,6 +39,16 @@ export type Respond = (r: ClientResponse) => Response;
 /** For hosts whose Response needs no special handling of lengths or codings. */
 export const plainRespond: Respond = (r) => new Response(r.body, { status: r.status, statusText: r.statusText, headers: r.headers });
 
+/** Immutable Headers (a fetch's) throw on any change, even deleting a name they lack. */
+export function mutable(h: Headers): boolean {
+  try {
+    h.delete("x-edgepass-probe");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function toClient(res: ForwardResponse, acceptEncoding: string | null | undefined, origin: string, log: Logger, now = Date.now()): ClientResponse {
   const headers = new Headers();
   for (const [k, v] of clientFields(res.headers, now)) headers.append(k, v);

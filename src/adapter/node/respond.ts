@@ -21,9 +21,22 @@ const told = new WeakMap<Response | ReadableStream<Uint8Array>, ClientResponse>(
 /** Statuses a Response cannot be built with a body for (Fetch standard, "null body status"). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
+// The Response respondNode made around each Headers: told again about the same status, headers
+// and body (the gateway's last step adds its headers in place and hands over the meter), it
+// keeps that Response instead of copying the headers into another one.
+const madeWith = new WeakMap<Headers, Response>();
+
 export const respondNode: Respond = (r) => {
   const body = NULL_BODY.has(r.status) ? null : r.body;
+  const prev = madeWith.get(r.headers);
+  if (prev && prev.status === r.status && prev.statusText === r.statusText && prev.body === body) {
+    const t = { ...r };
+    told.set(prev, t);
+    if (body) told.set(body, t);
+    return prev;
+  }
   const res = new Response(body, { status: r.status, statusText: r.statusText, headers: r.headers });
+  madeWith.set(res.headers, res);
   // The Response's own headers are the ones written, so a change to them in place (a route's
   // header policy, core/finish.ts) reaches the client.
   const t = { ...r, headers: res.headers };
