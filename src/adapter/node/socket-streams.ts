@@ -75,8 +75,10 @@ export class SocketChannel {
     sock.pause();
     sock.on("data", (d: Buffer) => {
       this.queue.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-      sock.pause();
-      this.wake();
+      // A reader waiting takes it at once and the socket keeps flowing; a chunk nobody asked
+      // for yet is the one read ahead, and the socket waits for the next read.
+      if (this.waiter) this.wake();
+      else sock.pause();
     });
     sock.on("end", () => {
       this.ended = true;
@@ -96,7 +98,7 @@ export class SocketChannel {
   read(): Promise<Uint8Array | null> {
     const next = this.queue.shift();
     if (next) {
-      if (!this.ended) this.sock.resume();
+      if (this.queue.length === 0 && !this.ended) this.sock.resume();
       return Promise.resolve(next);
     }
     if (this.failure) return Promise.reject(this.failure);
@@ -104,10 +106,8 @@ export class SocketChannel {
     return new Promise((resolve, reject) => {
       this.waiter = () => {
         const v = this.queue.shift();
-        if (v) {
-          if (!this.ended) this.sock.resume();
-          resolve(v);
-        } else if (this.failure) reject(this.failure);
+        if (v) resolve(v);
+        else if (this.failure) reject(this.failure);
         else if (this.ended) resolve(null);
         else return;
         this.waiter = null;
