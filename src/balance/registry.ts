@@ -7,9 +7,12 @@ import { Peers, type PeerStats } from "./peers.js";
 
 export class PeersRegistry {
   private readonly all = new Map<string, { key: string; peers: Peers }>();
+  private readonly keys = new WeakMap<UpstreamConfig, string>();
 
   get(upstream: UpstreamConfig): Peers {
-    const key = JSON.stringify([upstream.servers, upstream.balance, upstream.protocol]);
+    // Worked out once per config object (a config is not changed once loaded), not per request.
+    let key = this.keys.get(upstream);
+    if (key === undefined) this.keys.set(upstream, (key = JSON.stringify([upstream.servers, upstream.balance, upstream.protocol])));
     const have = this.all.get(upstream.name);
     if (have?.key === key) return have.peers;
     const peers = new Peers(upstream);

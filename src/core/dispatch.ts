@@ -13,6 +13,7 @@ import { matchRoute } from "../edge/locations.js";
 import { directoryExists, fileExists, serveStatic } from "../edge/static.js";
 import { expandVariables, type RequestVars } from "../edge/variables.js";
 import { Codes, GatewayError } from "./errors.js";
+import type { GatewayRequest } from "./gateway.js";
 
 export interface Site {
   config: GatewayConfig;
@@ -49,7 +50,7 @@ export interface DispatchState {
 const MAX_INTERNAL_REDIRECTS = 10;
 const noExclude: ExcludeMatcher = () => false;
 
-export async function dispatch(site: Site, request: Request, state: DispatchState): Promise<Response | Forward> {
+export async function dispatch(site: Site, request: GatewayRequest, state: DispatchState): Promise<Response | Forward> {
   const vars = state.vars;
   if (isInternal(site.config, vars.uri)) {
     throw new GatewayError(Codes.FILE_NOT_FOUND, 404, `Nothing is served at ${vars.uri}.`, "internal path requested directly");

@@ -8,11 +8,13 @@ import type { DispatchState, Site } from "./dispatch.js";
 import { needFiles } from "./dispatch.js";
 import { errorResponse } from "./error-response.js";
 import { Codes, GatewayError } from "./errors.js";
+import type { GatewayRequest } from "./gateway.js";
+import { mutable } from "./respond.js";
 import type { Logger } from "./log.js";
 
 export interface FinishContext {
   site: Site;
-  request: Request;
+  request: GatewayRequest;
   state: DispatchState;
   requestId: string;
   log: Logger;
@@ -77,15 +79,5 @@ async function errorPage(ctx: FinishContext, res: Response, fromOrigin: boolean)
   } catch (e) {
     ctx.log.log("warn", "error_page_failed", { page, error: e });
     return res;
-  }
-}
-
-/** Immutable Headers throw on any change, even deleting a name they do not have. */
-function mutable(h: Headers): boolean {
-  try {
-    h.delete("x-edgepass-probe");
-    return true;
-  } catch {
-    return false;
   }
 }

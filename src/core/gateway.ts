@@ -21,7 +21,7 @@ import { errorResponse } from "./error-response.js";
 import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import type { Connections } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
-import { plainRespond, toClient, type ClientResponse, type Respond } from "./respond.js";
+import { mutable, plainRespond, toClient, type ClientResponse, type Respond } from "./respond.js";
 import { byteCounter, countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
 import type { Dial } from "./transport.js";
@@ -59,6 +59,9 @@ export interface GatewayDeps {
   /** What `respond` was told for a Response it made, where the Response alone does not say
    *  (the Node host); absent or null: read from the Response. */
   unwrap?: (res: Response) => ClientResponse | null;
+  /** The host's writer reports the response body's bytes and end itself (ClientResponse.meter,
+   *  the Node host); otherwise the body is wrapped in a stream that counts them. */
+  countsBytes?: boolean;
   /** The balancer state of an upstream (health, load); default: one per isolate. */
   peers?: (upstream: UpstreamConfig) => Peers;
 }
@@ -78,13 +81,26 @@ export interface RequestInfo extends ClientInfo {
   authorized?: Array<[string, string]>;
   /** Keeps the host running for work that outlives the response (the Worker's ctx.waitUntil). */
   waitUntil?: (p: Promise<unknown>) => void;
+  /** The request's URL, parsed, where the host already parsed it (read, never changed). */
+  url?: URL;
 }
 
 /** What a hand-off gets besides the request: `balanceKey` is the request's hash key for
  *  balance = "hash" (null when it has none or the upstream does not hash). */
 export type HandOffInfo = RequestInfo & { requestId: string; balanceKey?: string | null };
 
-export type Gateway = (request: Request, info?: RequestInfo) => Promise<Response>;
+/** What the pipeline reads of a request. The Worker passes its Request; `edgepass serve`
+ *  builds a plain object from the parsed head (adapter/node/request.ts), so no undici Request,
+ *  second Headers copy or follower AbortSignal is made per request. */
+export interface GatewayRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Headers;
+  readonly body: ReadableStream<Uint8Array> | null;
+  readonly signal: AbortSignal;
+}
+
+export type Gateway = (request: GatewayRequest, info?: RequestInfo) => Promise<Response>;
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, codec, dial } = deps;
@@ -111,13 +127,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
   };
 
-  async function handle(request: Request, info: RequestInfo, held: ConnLease[], release: () => void, hooked: { yes: boolean }): Promise<Response> {
+  async function handle(request: GatewayRequest, info: RequestInfo, held: ConnLease[], release: () => void, hooked: { yes: boolean }): Promise<Response> {
     const start = performance.now();
     // A pool object serves a request its front already named; the front keeps a valid id
     // the client sent, else the platform's (cf-ray, the Node connection's), else a new one.
     const requestId = info.dispatched ? (info.requestId ?? randomId()) : (validRequestId(request.headers.get("x-request-id")) ?? info.requestId ?? randomId());
     const log = requestLogger(requestId, deps.sink);
-    const url = new URL(request.url);
+    const url = info.url ?? new URL(request.url);
     const record = newRecord(requestId, request.method, url.pathname);
     const state: DispatchState = {
       acceptEncoding: info.acceptEncoding !== undefined ? info.acceptEncoding : request.headers.get("accept-encoding"),
@@ -159,16 +175,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
       record.status = res.status;
       record.from ??= fromOrigin ? "origin" : "gateway";
       const c = deps.unwrap?.(res) ?? (await ownClientResponse(res, fromOrigin));
-      const headers = new Headers(c.headers);
+      // A host that writes the body itself (Node) made this Response's headers for it alone:
+      // they are changed in place, so its writer can keep the Response (respondNode).
+      const headers = deps.countsBytes && mutable(c.headers) ? c.headers : new Headers(c.headers);
       headers.set("x-request-id", requestId);
       if (config.gateway.serverTiming) headers.set("server-timing", serverTiming(record));
+      let ended = false;
       const end = () => {
+        if (ended) return;
+        ended = true;
         record.total_ms = since(start);
         if (config.gateway.log === "json") writeRecord(log, record);
       };
-      const body = c.body ? countingStream(c.body, (n) => (record.bytes_out += n), end) : null;
-      if (!body) end();
-      return (deps.respond ?? plainRespond)({ ...c, headers, body });
+      const count = (n: number) => (record.bytes_out += n);
+      if (!c.body) end();
+      else if (deps.countsBytes) return (deps.respond ?? plainRespond)({ ...c, headers, meter: { count, end } });
+      return (deps.respond ?? plainRespond)({ ...c, headers, body: c.body ? countingStream(c.body, count, end) : null });
     };
     try {
       const norm = normalizePath(url.pathname);
@@ -245,7 +267,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // The pool object reserves a place on the server this key picks (pool-client.ts).
       const balanceKey = hashKey ? hashKeyOf(hashKey, forwardReq) : null;
       const onEnd = held.length ? ((hooked.yes = true), release) : undefined;
-      const handed = deps.handOff?.(request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
+      // Only the Worker hands off, and the Worker's gateway is given the platform's Requests.
+      const handed = deps.handOff?.(request as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
       if (handed) {
         const res = await handed;
         // The pool object's own error page is no answer from the origin.

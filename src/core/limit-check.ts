@@ -6,13 +6,14 @@
 import type { LimitConnConfig, LimitReqConfig, RouteConfig } from "../config/types.js";
 import { counterName, limitKeyValue, type ConnLease, type LimitStore } from "../edge/limits.js";
 import { Codes, GatewayError } from "./errors.js";
+import type { GatewayRequest } from "./gateway.js";
 import type { Logger } from "./log.js";
 
 export const hasLimits = (route: RouteConfig): boolean => route.limitReq !== undefined || route.limitConn !== undefined;
 
 export interface LimitContext {
   store: LimitStore;
-  request: Request;
+  request: GatewayRequest;
   clientAddr: string | undefined;
   log: Logger;
   /** Places taken by limit_conn, released by the caller once the response is over. */

@@ -22,6 +22,15 @@ export interface ClientResponse {
   encoded: boolean;
   /** Called when the body runs past `length` (the host stops at the declared length). */
   overrun?: () => void;
+  /** Given to a host that writes the body itself (GatewayDeps.countsBytes): it reports each
+   *  chunk's bytes as it reads them and calls `end` once, however the body ends (whole,
+   *  failed, cancelled, or never written), in place of a counting stream around the body. */
+  meter?: BodyMeter;
+}
+
+export interface BodyMeter {
+  count(n: number): void;
+  end(): void;
 }
 
 /** Writes a ClientResponse as the host's Response (cloudflare/respond.ts for workerd). */
@@ -29,6 +38,16 @@ export type Respond = (r: ClientResponse) => Response;
 
 /** For hosts whose Response needs no special handling of lengths or codings. */
 export const plainRespond: Respond = (r) => new Response(r.body, { status: r.status, statusText: r.statusText, headers: r.headers });
+
+/** Immutable Headers (a fetch's) throw on any change, even deleting a name they lack. */
+export function mutable(h: Headers): boolean {
+  try {
+    h.delete("x-edgepass-probe");
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function toClient(res: ForwardResponse, acceptEncoding: string | null | undefined, origin: string, log: Logger, now = Date.now()): ClientResponse {
   const headers = new Headers();

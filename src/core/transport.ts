@@ -8,6 +8,17 @@ export interface Duplex {
   writable: WritableStream<Uint8Array>;
   /** Closes both directions; safe to call more than once. */
   close(): Promise<void>;
+  /** The same connection as plain calls, where the host has them (Node): no web-stream
+   *  read, write and promise per chunk. Whoever uses it uses it alone, never with the streams. */
+  direct?: DirectIO;
+}
+
+export interface DirectIO {
+  /** The next chunk, or null at the end of the stream; rejects once the connection failed. */
+  read(): Promise<Uint8Array | null>;
+  /** null: the host took the bytes under its buffer limit; else a promise for when it drained
+   *  (rejected if the connection closes first). */
+  write(bytes: Uint8Array): Promise<void> | null;
 }
 
 export interface DialOptions {

@@ -2,7 +2,10 @@
 // waits longer than read_timeout (first byte, or between two reads) and a write that waits
 // longer than send_timeout fail with 504-class errors that name the origin.
 import { timedRead, timedWrite } from "./deadline.js";
-import type { Duplex } from "./transport.js";
+import type { DirectIO, Duplex } from "./transport.js";
+
+const DONE = Promise.resolve();
+const asResult = (value: Uint8Array | null): ReadableStreamReadResult<Uint8Array> => (value === null ? { done: true, value: undefined } : { done: false, value });
 
 /** workerd's BYOB reader, whose readAtLeast(min, view) fills at least `min` bytes in one call. */
 type AtLeastReader = ReadableStreamBYOBReader;
@@ -13,9 +16,12 @@ const PLATFORM_READ = 4096;
 const READ_AT_LEAST_MAX = 64 * 1024;
 
 export class UpstreamIO {
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array> | AtLeastReader;
-  private readonly atLeast: AtLeastReader | null;
-  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** A plain reader (Node's web streams), or workerd's BYOB reader with readAtLeast; none when
+   *  the host gives the socket's own calls (`direct`). */
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  private readonly atLeast: AtLeastReader | null = null;
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  private readonly direct: DirectIO | undefined;
   private closed = false;
 
   constructor(
@@ -24,9 +30,12 @@ export class UpstreamIO {
     private readonly readTimeoutMs: number,
     private readonly sendTimeoutMs: number,
   ) {
-    this.atLeast = atLeastReader(conn.readable);
-    this.reader = this.atLeast ?? conn.readable.getReader();
-    this.writer = conn.writable.getWriter();
+    this.direct = conn.direct;
+    if (!this.direct) {
+      this.atLeast = atLeastReader(conn.readable);
+      if (!this.atLeast) this.reader = conn.readable.getReader();
+      this.writer = conn.writable.getWriter();
+    }
   }
 
   /** The next chunk, or null at end of stream. `atLeast`: bytes the origin has announced and
@@ -34,16 +43,26 @@ export class UpstreamIO {
    *  can, the read waits for up to that many (never more than READ_AT_LEAST_MAX) instead of
    *  handing over each 4 KiB as it comes, so the per-chunk work below happens once per record. */
   read(atLeast = 0): Promise<Uint8Array | null> {
-    const r = this.atLeast
-      ? atLeast > PLATFORM_READ
-        ? this.atLeast.readAtLeast(Math.min(atLeast, READ_AT_LEAST_MAX), new Uint8Array(READ_AT_LEAST_MAX))
-        : this.atLeast.read(new Uint8Array(PLATFORM_READ))
-      : (this.reader as ReadableStreamDefaultReader<Uint8Array>).read();
+    const r = this.direct
+      ? this.direct.read().then(asResult)
+      : this.atLeast
+        ? atLeast > PLATFORM_READ
+          ? this.atLeast.readAtLeast(Math.min(atLeast, READ_AT_LEAST_MAX), new Uint8Array(READ_AT_LEAST_MAX))
+          : this.atLeast.read(new Uint8Array(PLATFORM_READ))
+        : this.reader!.read();
     return timedRead(r, this.origin, this.readTimeoutMs, () => this.closed);
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    return timedWrite(this.writer.write(bytes), this.origin, this.sendTimeoutMs);
+    if (!this.direct) return timedWrite(this.writer!.write(bytes), this.origin, this.sendTimeoutMs);
+    let wait: Promise<void> | null;
+    try {
+      wait = this.direct.write(bytes);
+    } catch (e) {
+      wait = Promise.reject(e);
+    }
+    // Taken at once (the common case): no timer to race, no promise chain.
+    return wait ? timedWrite(wait, this.origin, this.sendTimeoutMs) : DONE;
   }
 
   async close(): Promise<void> {

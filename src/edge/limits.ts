@@ -20,7 +20,7 @@ export interface LimitStore {
 /** The value a limit counts by for this request; null: the request is not counted (nginx
  *  does not count an empty key: a header the client did not send). A client whose address
  *  is unknown is counted together under "-". */
-export function limitKeyValue(l: LimitReqConfig | LimitConnConfig, request: Request, clientAddr: string | undefined): string | null {
+export function limitKeyValue(l: LimitReqConfig | LimitConnConfig, request: { headers: Headers }, clientAddr: string | undefined): string | null {
   switch (l.key.kind) {
     case "ip":
       return clientAddr || "-";

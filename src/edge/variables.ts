@@ -62,7 +62,7 @@ export function hostVariable(hostHeader: string | null, fallback: string): strin
 }
 
 /** The variables of a request as it arrived; $uri is set once the path is normalized. */
-export function requestVars(request: Request, url: URL, serverNameSetting: string): RequestVars {
+export function requestVars(request: { method: string; headers: Headers }, url: URL, serverNameSetting: string): RequestVars {
   const host = hostVariable(request.headers.get("host") ?? url.host, serverNameSetting || url.hostname);
   return {
     uri: "",

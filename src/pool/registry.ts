@@ -37,6 +37,8 @@ export class PoolRegistry {
     this.log = requestLogger("-", sink);
   }
 
+  private readonly keys = new WeakMap<UpstreamConfig, string>();
+
   get(ctx: PoolContext): FcgiPool {
     return this.pool(ctx, FcgiPool, () => new FcgiPool({ upstream: ctx.upstream, codec: ctx.codec, dial: ctx.dial, log: this.log, pools: this.poolsOf(ctx.upstream) }));
   }
@@ -66,7 +68,9 @@ export class PoolRegistry {
 
   private pool<P extends FcgiPool | HttpPool>(ctx: { upstream: UpstreamConfig }, kind: abstract new (...a: never[]) => P, make: () => P): P {
     const u = ctx.upstream;
-    const key = JSON.stringify([u.protocol, u.servers, u.connectTimeoutMs, u.sendTimeoutMs, u.readTimeoutMs, u.pool]);
+    // Worked out once per config object (a config is not changed once loaded), not per request.
+    let key = this.keys.get(u);
+    if (key === undefined) this.keys.set(u, (key = JSON.stringify([u.protocol, u.servers, u.connectTimeoutMs, u.sendTimeoutMs, u.readTimeoutMs, u.pool])));
     const have = this.pools.get(u.name);
     if (have?.key === key && have.pool instanceof kind) return have.pool;
     have?.pool.dispose();

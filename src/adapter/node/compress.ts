@@ -3,6 +3,7 @@
 // through at once, so a page that streams keeps streaming and memory stays one chunk deep; the
 // output is pulled by the socket writer, so a slow client holds back the origin (backpressure).
 import zlib from "node:zlib";
+import { countingStream } from "../../core/access-log.js";
 import { declaredChunks } from "../../core/declared-length.js";
 import type { ClientResponse } from "../../core/respond.js";
 import { compressedHeaders, compressionFor, type CompressSettings } from "../../edge/compress.js";
@@ -14,9 +15,11 @@ export function compressed(r: ClientResponse, method: string, acceptEncoding: st
   if (coding === "vary" || r.body === null) return { ...r, headers };
   // The declared length is checked before compressing: a short origin body must still reach
   // the client as a cut connection, not as a clean end of a compressed stream.
-  const source = r.length === null ? r.body : held(r.body, r.length, r.overrun);
+  // The bytes counted for the log are the origin's, before compression.
+  const origin = r.meter ? countingStream(r.body, r.meter.count, r.meter.end) : r.body;
+  const source = r.length === null ? origin : held(origin, r.length, r.overrun);
   const z = compressor(coding, r.length);
-  return { ...r, headers, body: closing(source.pipeThrough(zlibStream(z, coding)), () => z.close()), length: null, encoded: true, overrun: undefined };
+  return { ...r, headers, body: closing(source.pipeThrough(zlibStream(z, coding)), () => z.close()), length: null, encoded: true, overrun: undefined, meter: undefined };
 }
 
 /** `body`, with `close` called however it ends (whole, failed, or the client gone), so the

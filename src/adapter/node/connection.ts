@@ -15,14 +15,15 @@ import { newRecord, since, writeRecord } from "../../core/access-log.js";
 import { ConnReader } from "./conn-reader.js";
 import { nextRequestId } from "./request-id.js";
 import { requestBody, type BodyState } from "./request-body.js";
-import { writeResponse } from "./respond.js";
+import { ServeRequest, TRACE_LIKE } from "./request.js";
+import { discardResponse, writeResponse } from "./respond.js";
 
 export interface ConnectionDeps {
   codec: Codec;
   /** The request URL's scheme for an origin-form target: "https" behind the TLS listener. */
   scheme: "http" | "https";
   settings: ServeSettings;
-  handle: (request: Request, info: RequestInfo & { requestId: string }) => Promise<Response>;
+  handle: (request: ServeRequest, info: RequestInfo & { requestId: string }) => Promise<Response>;
   /** True once the server stops: finish the request in flight, then close. */
   draining: () => boolean;
   /** Told true while the connection waits for a request's first byte (a drain may close it
@@ -39,7 +40,7 @@ export interface ConnectionDeps {
 export interface Observer {
   started(): void;
   /** `request` null: the head could not be read (400, 408, 431…). */
-  answered(request: Request | null, status: number, bytesIn: number, bytesOut: number): void;
+  answered(request: ServeRequest | null, status: number, bytesIn: number, bytesOut: number): void;
 }
 
 export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): Promise<void> {
@@ -50,7 +51,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
   const local = { addr: sock.localAddress ?? "", port: sock.localPort ?? 0 };
   let seenIn = 0;
   let seenOut = 0;
-  const answered = (request: Request | null, status: number) => {
+  const answered = (request: ServeRequest | null, status: number) => {
     const [bytesIn, bytesOut] = [sock.bytesRead - seenIn, sock.bytesWritten - seenOut];
     [seenIn, seenOut] = [sock.bytesRead, sock.bytesWritten];
     deps.observe?.answered(request, status, bytesIn, bytesOut);
@@ -98,7 +99,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     const onClose = () => aborter.abort(new GatewayError(Codes.CLIENT_GONE, 499, "The client closed the connection."));
     sock.once("close", onClose);
     let res: Response;
-    let request: Request | GatewayError;
+    let request: ServeRequest | GatewayError;
     try {
       request = toRequest(head, body, local, aborter.signal, deps.scheme);
     } catch (e) {
@@ -115,13 +116,14 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
         remotePort: sock.remotePort === undefined ? undefined : String(sock.remotePort),
         serverAddr: plainAddress(local.addr),
         protocol: `HTTP/1.${head.version % 10}`,
+        url: request.parsed,
       });
     } catch (e) {
       res = errorResponse(e, requestId, log);
     }
     if (state.failure) {
       // The body broke before the answer: say why (408, 400), not what the origin made of it.
-      void res.body?.cancel().catch(() => {});
+      discardResponse(res);
       res = errorResponse(state.failure, requestId, log);
     }
     // A body that broke leaves the next request's start unknown: this answer is the last.
@@ -188,10 +190,7 @@ function headError(e: unknown, limit: number): GatewayError {
   }
 }
 
-/** Methods a fetch Request refuses (Fetch standard, "forbidden method"). */
-const TRACE_LIKE = new Set(["CONNECT", "TRACE", "TRACK"]);
-
-function toRequest(head: HttpRequestHead, body: ReadableStream<Uint8Array> | null, local: { addr: string; port: number }, signal: AbortSignal, scheme: "http" | "https"): Request {
+function toRequest(head: HttpRequestHead, body: ReadableStream<Uint8Array> | null, local: { addr: string; port: number }, signal: AbortSignal, scheme: "http" | "https"): ServeRequest {
   const host = head.headers.find(([k]) => k.toLowerCase() === "host")?.[1] ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);
   let url: URL;
   if (head.target.startsWith("/")) url = new URL(`${scheme}://${host}${head.target}`);
@@ -202,7 +201,7 @@ function toRequest(head: HttpRequestHead, body: ReadableStream<Uint8Array> | nul
   // The body below is already de-chunked: the framing fields describe the client's hop only.
   headers.delete("transfer-encoding");
   headers.delete("expect");
-  return new Request(url, { method: head.method, headers, body, signal, duplex: "half" } as RequestInit);
+  return new ServeRequest(head.method, url, headers, body, signal);
 }
 
 /** Half-closes, then reads and drops what the client still sends for a moment, so a client

@@ -3,7 +3,7 @@
 import net from "node:net";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { formatAddress, type Dial, type Duplex } from "../../core/transport.js";
-import { socketReadable, socketWritable } from "./socket-streams.js";
+import { SocketChannel, socketReadable, socketWritable } from "./socket-streams.js";
 
 export const dialNode: Dial = (address, { connectTimeoutMs }) => {
   const origin = formatAddress(address);
@@ -35,9 +35,21 @@ export const dialNode: Dial = (address, { connectTimeoutMs }) => {
       clearTimeout(timer);
       // Errors after this point reach the reader or writer; this keeps them from throwing.
       sock.on("error", () => {});
+      // Made on first use: the pool reads and writes `direct`, other users the web streams,
+      // and each attaches its own listeners.
+      let readable: ReadableStream<Uint8Array> | undefined;
+      let writable: WritableStream<Uint8Array> | undefined;
+      let direct: SocketChannel | undefined;
       resolve({
-        readable: socketReadable(sock),
-        writable: socketWritable(sock),
+        get readable() {
+          return (readable ??= socketReadable(sock));
+        },
+        get writable() {
+          return (writable ??= socketWritable(sock));
+        },
+        get direct() {
+          return (direct ??= new SocketChannel(sock));
+        },
         close: async () => {
           sock.destroy();
         },

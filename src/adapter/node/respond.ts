@@ -21,9 +21,22 @@ const told = new WeakMap<Response | ReadableStream<Uint8Array>, ClientResponse>(
 /** Statuses a Response cannot be built with a body for (Fetch standard, "null body status"). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
+// The Response respondNode made around each Headers: told again about the same status, headers
+// and body (the gateway's last step adds its headers in place and hands over the meter), it
+// keeps that Response instead of copying the headers into another one.
+const madeWith = new WeakMap<Headers, Response>();
+
 export const respondNode: Respond = (r) => {
   const body = NULL_BODY.has(r.status) ? null : r.body;
+  const prev = madeWith.get(r.headers);
+  if (prev && prev.status === r.status && prev.statusText === r.statusText && prev.body === body) {
+    const t = { ...r };
+    told.set(prev, t);
+    if (body) told.set(body, t);
+    return prev;
+  }
   const res = new Response(body, { status: r.status, statusText: r.statusText, headers: r.headers });
+  madeWith.set(res.headers, res);
   // The Response's own headers are the ones written, so a change to them in place (a route's
   // header policy, core/finish.ts) reaches the client.
   const t = { ...r, headers: res.headers };
@@ -31,6 +44,13 @@ export const respondNode: Respond = (r) => {
   if (body) told.set(body, t);
   return res;
 };
+
+/** Drops a response that will not be written: its body is cancelled and its log line,
+ *  which the writer would have finished, is written now. */
+export function discardResponse(res: Response): void {
+  void res.body?.cancel().catch(() => {});
+  clientResponse(res)?.meter?.end();
+}
 
 /** What respondNode was told for `res` (the gateway's unwrap). */
 export const toldFor = (res: Response): ClientResponse | null => told.get(res) ?? null;
@@ -85,8 +105,10 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
     if (full) await withSendTimeout(sock, o.sendTimeoutMs)(full);
   };
   const body = framing === "none" ? null : r.body;
+  const meter = r.meter;
   if (framing === "none" || body === null) {
     if (r.body) void r.body.cancel().catch(() => {});
+    meter?.end();
     await send(Buffer.from(head, "latin1"));
     out.flush();
     return keepAlive;
@@ -101,7 +123,9 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
       if (framing === "chunked") await send(value.byteLength.toString(16) + "\r\n", value, "\r\n");
       else await send(value);
       sent += value.byteLength;
+      meter?.count(value.byteLength);
     }
+    meter?.end();
     if (framing === "chunked") await send("0\r\n\r\n");
     out.flush();
     if (framing === "close") return false;
@@ -111,6 +135,7 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
     // left needs no line; one dropped at send_timeout does.)
     if (!sock.destroyed || e instanceof SendTimeout) o.log.log("warn", "response_cut", { sent, length: r.length, framing, reason: e instanceof Error ? e.message : String(e) });
     void reader.cancel(e).catch(() => {});
+    meter?.end();
     out.flush(); // what did arrive goes out before the cut
     sock.destroy();
     return false;

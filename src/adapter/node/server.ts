@@ -9,6 +9,7 @@ import type { GatewayConfig } from "../../config/types.js";
 import { loadConfig } from "../../config/load.js";
 import { gatewayBuilder } from "../../core/compose.js";
 import { errorResponse } from "../../core/error-response.js";
+import type { GatewayRequest } from "../../core/gateway.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { matchRoute } from "../../edge/locations.js";
@@ -22,6 +23,7 @@ import { Generations } from "./generations.js";
 import { listenMetrics } from "./metrics-listener.js";
 import { renderMetrics, ServeMetrics, type Sample } from "./metrics.js";
 import { respondNode, toldFor } from "./respond.js";
+import type { ServeRequest } from "./request.js";
 import { readTlsFiles } from "./tls-files.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
 
@@ -69,6 +71,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         dial: dialNode,
         respond: respondNode,
         unwrap: toldFor,
+        countsBytes: true,
         sink: o.sink,
         connections: (upstream, requestId) => pools.connections({ upstream, codec, dial: dialNode }, requestId),
         peers: (u) => pools.peers.get(u),
@@ -94,10 +97,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 
   const metrics = new ServeMetrics();
   // The route label: the route the request's path matches (before try_files), or what it was.
-  const routeOf = (request: Request | null): string => {
+  const routeOf = (request: ServeRequest | null): string => {
     if (!request) return "(unparsed)";
     const config = gens.current.config;
-    const pathname = new URL(request.url).pathname;
+    const pathname = request.parsed.pathname;
     if (config.gateway.adminPath && pathname === config.gateway.adminPath) return "(admin)";
     const norm = normalizePath(pathname);
     if ("error" in norm) return "(bad path)";
@@ -142,7 +145,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         const { gen, release: done } = gens.take();
         leases.set(sock, done);
         const admin = gen.config.gateway.adminPath;
-        if (admin && new URL(request.url).pathname === admin) return adminResponse(request, gen.pools, info.requestId, o.sink);
+        if (admin && request.parsed.pathname === admin) return adminResponse(request, gen.pools, info.requestId, o.sink);
         return gen.gateway(request, info);
       },
     })
@@ -225,7 +228,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   };
 }
 
-function adminResponse(request: Request, pools: PoolRegistry, requestId: string, sink?: LogSink): Response {
+function adminResponse(request: GatewayRequest, pools: PoolRegistry, requestId: string, sink?: LogSink): Response {
   if (request.method !== "GET" && request.method !== "HEAD") {
     return new Response("405 Method Not Allowed\n\nThe pool statistics answer GET only.\n", { status: 405, headers: { allow: "GET, HEAD" } });
   }

@@ -58,6 +58,73 @@ export function socketWritable(sock: net.Socket): WritableStream<Uint8Array> {
   });
 }
 
+/** The socket as plain calls (core/transport.ts, DirectIO), for a reader that reads and
+ *  writes chunk by chunk (the pooled FastCGI connection): what socketReadable and
+ *  socketWritable do, without a web-stream read, write and promise per chunk. One chunk is
+ *  read ahead, as the stream's high-water mark of one did; a close without 'end' fails the
+ *  reads, dropping what was not read yet, as an errored stream does. */
+export class SocketChannel {
+  private readonly queue: Uint8Array[] = [];
+  private ended = false;
+  private failure: Error | null = null;
+  private waiter: (() => void) | null = null;
+  private readonly out: CoalescingWriter;
+
+  constructor(private readonly sock: net.Socket) {
+    this.out = new CoalescingWriter(sock);
+    sock.pause();
+    sock.on("data", (d: Buffer) => {
+      this.queue.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+      // A reader waiting takes it at once and the socket keeps flowing; a chunk nobody asked
+      // for yet is the one read ahead, and the socket waits for the next read.
+      if (this.waiter) this.wake();
+      else sock.pause();
+    });
+    sock.on("end", () => {
+      this.ended = true;
+      this.wake();
+    });
+    const fail = (e: Error) => {
+      if (this.ended || this.failure) return;
+      this.failure = e;
+      this.queue.length = 0;
+      this.wake();
+    };
+    sock.on("error", fail);
+    // A close without 'end' (a reset, or destroy()) is an error for the reader.
+    sock.on("close", () => fail(new Error("the connection was closed")));
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const next = this.queue.shift();
+    if (next) {
+      if (this.queue.length === 0 && !this.ended) this.sock.resume();
+      return Promise.resolve(next);
+    }
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.waiter = () => {
+        const v = this.queue.shift();
+        if (v) resolve(v);
+        else if (this.failure) reject(this.failure);
+        else if (this.ended) resolve(null);
+        else return;
+        this.waiter = null;
+      };
+      this.sock.resume();
+    });
+  }
+
+  write(bytes: Uint8Array): Promise<void> | null {
+    return this.out.write(bytes);
+  }
+
+  private wake(): void {
+    this.waiter?.();
+  }
+}
+
 /** Writes that happen in one turn of the event loop leave as one writev (a FastCGI request's
  *  records, a response's head, body and last chunk), not one system call each, which was
  *  the largest cost of a small request: the socket is corked at the first write of a turn and
