@@ -279,12 +279,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return await done(res, failed === null);
       }
       const exchange = exchanges[upstream.protocol];
-      // A body of unknown length is counted where it is buffered for its length (in the Worker
-      // setup: the pool object, which sees a body the Worker cut short as one that ended, so
-      // the Worker must not cut it). A streamed one is left as it is: wrapping it would cost a
-      // body built in code its known length.
+      // A body of unknown length is counted here, by the gateway that forwards it: before it
+      // is buffered for its length, or as it streams to an HTTP origin, whose connection is
+      // then cut short of the body's end. (In the Worker setup a pooled request is counted by
+      // the pool object: it sees a body the Worker cut short as one that ended.)
       const maxBody = maxBodyFor(route.maxBody, config.gateway.maxBody);
-      if (maxBody > 0 && request.body && request.headers.get("content-length") === null && exchange.needsLength(upstream)) {
+      if (maxBody > 0 && request.body && request.headers.get("content-length") === null) {
         cap = capBody(request.body, maxBody, route.match);
       }
       const prepared = await prepareBody(

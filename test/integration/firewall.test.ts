@@ -31,6 +31,11 @@ protocol = "http"
 servers = ["127.0.0.1:${origin.port}"]
 request_buffering = true
 
+# The same origin taking bodies as they stream (request_buffering off, the default).
+[upstreams.streamed]
+protocol = "http"
+servers = ["127.0.0.1:${origin.port}"]
+
 ${["private", "app", "conn", "conn1", "req", "dry", "delay"].map((p) => `[[routes]]\nmatch = "^~ /${p}/"\nupstream = "php"\nroot = "${www}"\nstrip_prefix = "/${p}"\n${ROUTE_EXTRA[p] ?? ""}`).join("\n")}
 [[routes]]
 match = "^~ /guarded/"
@@ -50,6 +55,11 @@ limit_req = { key = "header:X-Key", rate = "1r/m", burst = 1, nodelay = true, zo
 [[routes]]
 match = "^~ /small/"
 upstream = "origin"
+max_body = "1k"
+
+[[routes]]
+match = "^~ /small-streamed/"
+upstream = "streamed"
 max_body = "1k"
 
 [[routes]]
@@ -282,6 +292,23 @@ describe.each(["dev", "serve"] as const)("edgepass %s", (host) => {
       // In the Worker a request with a body reserves its connection before the body is read
       // (pool/admission.ts): that one may be opened, and is given back unused.
       expect(origin.connections - conns).toBeLessThanOrEqual(host === "dev" ? 1 : 0);
+    });
+
+    it("a chunked body streamed to an HTTP origin is cut where it passes the limit: 413, and the origin never gets it whole", async () => {
+      const u = new URL(base());
+      const head = `POST /small-streamed/chunked HTTP/1.1\r\nHost: ${u.host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`;
+      const chunk = `258\r\n${"y".repeat(600)}\r\n`;
+      const { raw, closed } = await rawExchange(base(), [head, chunk, chunk, chunk, "0\r\n\r\n"]);
+      const r = parseWire(raw, "POST");
+      expect(r.status).toBe(413);
+      expect(r.get("x-edgepass-error")).toBe("BODY_TOO_LARGE");
+      expect(r.body.toString()).toContain("max_body");
+      expect(closed).toBe(true);
+      expect(arrived("/small-streamed/chunked")).toBe(0);
+      expect(origin.answered.get("/small-streamed/chunked") ?? 0).toBe(0);
+      // Within the limit it streams through whole.
+      const { raw: ok } = await rawExchange(base(), [`POST /small-streamed/ok HTTP/1.1\r\nHost: ${u.host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`, `1f4\r\n${"q".repeat(500)}\r\n`, "0\r\n\r\n"]);
+      expect(parseWire(ok, "POST").body.toString()).toBe("/small-streamed/ok 500\n");
     });
 
     it("a body within the limit arrives whole, declared or chunked", async () => {
