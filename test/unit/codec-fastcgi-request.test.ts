@@ -8,8 +8,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm";
-import { CodecError, createCodec, FcgiFlags, FcgiRole, FcgiType } from "../../src/codec/index";
+import { createCodec, FcgiFlags, FcgiRole, FcgiType } from "../../src/codec/index";
 import { concatBytes, refRecord, refRecords } from "../helpers/vector-format";
+import { codeOf } from "../helpers/code-of";
 
 const codec = createCodec(loadWasmModuleFromDisk());
 const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) % 251);
@@ -69,15 +70,6 @@ describe("fcgiRequest", () => {
   });
 
   it("refuses an id outside 1..65535 and a role or flags out of range", () => {
-    const codeOf = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        if (e instanceof CodecError) return e.code;
-        throw e;
-      }
-      return "no error";
-    };
     const empty = new Uint8Array(0);
     expect(codeOf(() => codec.fcgiRequest(0, 1, 0, [], empty))).toBe("BAD_ARGUMENT");
     expect(codeOf(() => codec.fcgiRequest(65536, 1, 0, [], empty))).toBe("BAD_ARGUMENT");
