@@ -9,7 +9,7 @@ import {
 } from "../../wasm/abi/layout.js";
 import { check, codecError } from "./errors.js";
 import type { FastcgiCodec } from "./fastcgi.js";
-import type { Scratch, WasmHeap } from "./memory.js";
+import { CopyWindow, type Scratch, type WasmHeap } from "./memory.js";
 import { CodecError, type FcgiDecoder, type FcgiEvent } from "./types.js";
 import { concatBytes } from "../core/bytes.js";
 
@@ -51,15 +51,16 @@ export class WasmFcgiDecoder implements FcgiDecoder {
   private left = 0;
   private leftType = 0;
   private leftId = 0;
-  private window = WINDOW_MIN;
+  private readonly window: CopyWindow;
 
   constructor(
     private readonly heap: WasmHeap,
-    private readonly input: Scratch,
+    input: Scratch,
     private readonly fastcgi: FastcgiCodec,
     mode: "client" | "server",
   ) {
     this.state = check(heap.wasm.fcgi_decoder_new(mode === "client" ? MODE_CLIENT : MODE_SERVER), "fcgiDecoder");
+    this.window = new CopyWindow(heap, input, WINDOW_MIN, WINDOW_MAX);
   }
 
   private live(): number {
@@ -108,9 +109,8 @@ export class WasmFcgiDecoder implements FcgiDecoder {
         pos += take;
         continue;
       }
-      const size = Math.min(len - pos, this.window);
-      const ptr = this.input.ensure(size);
-      this.heap.u8().set(chunk.subarray(pos, pos + size), ptr);
+      const size = this.window.load(chunk, pos);
+      const ptr = this.window.ptr;
       let off = 0;
       let n = 0;
       do {
@@ -132,13 +132,12 @@ export class WasmFcgiDecoder implements FcgiDecoder {
           this.left = left;
           this.leftType = i32[s + TYPE];
           this.leftId = i32[s + REQUEST_ID];
-          this.window = WINDOW_MIN;
+          this.window.reset();
           break;
         }
         if (n === 0 && consumed === 0 && off < size) throw new Error("FcgiDecoder: no progress (module bug)");
       } while (off < size || n === EVENT_CAP);
-      // Small records filled the window: copy more at once next time.
-      if (off >= size && this.left === 0) this.window = Math.min(this.window * 4, WINDOW_MAX);
+      if (off >= size && this.left === 0) this.window.grow();
       pos += off;
     }
     this.decodeValues(completedValues);

@@ -8,7 +8,7 @@ import {
   CH_CONSUMED, CH_DATA_LEFT_HI, CH_DATA_LEFT_LO, CH_DIRECT_MIN, CH_DONE, CH_SPAN_SIZE, CH_SPANS,
 } from "../../wasm/abi/http1.js";
 import { check, codecError } from "./errors.js";
-import type { Scratch, WasmHeap } from "./memory.js";
+import { CopyWindow, type Scratch, type WasmHeap } from "./memory.js";
 import type { ChunkedDecoder, CodecError } from "./types.js";
 
 /** Bytes copied into Wasm memory per scan: small after large chunk data (only the next size
@@ -30,13 +30,14 @@ export class WasmChunkedDecoder implements ChunkedDecoder {
   private done = false;
   /** Chunk data the module has announced and the host has not passed over yet. */
   private left = 0;
-  private window = WINDOW_MIN;
+  private readonly window: CopyWindow;
 
   constructor(
     private readonly heap: WasmHeap,
-    private readonly input: Scratch,
+    input: Scratch,
   ) {
     this.state = check(heap.wasm.http_chunked_new(), "chunkedDecoder");
+    this.window = new CopyWindow(heap, input, WINDOW_MIN, WINDOW_MAX);
   }
 
   push(chunk: Uint8Array): { data: Uint8Array[]; done: boolean; consumed: number } {
@@ -59,9 +60,8 @@ export class WasmChunkedDecoder implements ChunkedDecoder {
         pos += take;
         continue;
       }
-      const size = Math.min(len - pos, this.window);
-      const ptr = this.input.ensure(size);
-      this.heap.u8().set(chunk.subarray(pos, pos + size), ptr);
+      const size = this.window.load(chunk, pos);
+      const ptr = this.window.ptr;
       let off = 0;
       while (off < size) {
         const n = wasm.http_chunked_scan(state, ptr + off, size - off);
@@ -80,13 +80,12 @@ export class WasmChunkedDecoder implements ChunkedDecoder {
         if (this.left >= DIRECT_MIN) {
           // Large chunk data follows: taken from the caller's chunk above, and only the next
           // size line needs copying after it.
-          this.window = WINDOW_MIN;
+          this.window.reset();
           break;
         }
         if (n === 0 && consumed === 0) throw new Error("ChunkedDecoder: no progress (module bug)");
       }
-      // Small chunks filled the window: copy more at once next time.
-      if (off >= size) this.window = Math.min(this.window * 4, WINDOW_MAX);
+      if (off >= size) this.window.grow();
       pos += off;
     }
     return { data, done: this.done, consumed: pos };

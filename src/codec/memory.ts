@@ -56,3 +56,40 @@ export class Scratch {
     return this.ptr;
   }
 }
+
+/** How a decoder copies the caller's chunk into Wasm memory for a scan: a window that starts
+ *  small (a record header or a size line may be all that is wanted before content the decoder
+ *  hands back as a view of the chunk), grows 4x each time small records fill it, up to `max`,
+ *  and starts small again after direct content. */
+export class CopyWindow {
+  /** Where the last load() put its bytes. */
+  ptr = 0;
+  private size: number;
+
+  constructor(
+    private readonly heap: WasmHeap,
+    private readonly input: Scratch,
+    private readonly min: number,
+    private readonly max: number,
+  ) {
+    this.size = min;
+  }
+
+  /** Copies the next window of `chunk` from `pos` to `ptr`; returns its length. */
+  load(chunk: Uint8Array, pos: number): number {
+    const size = Math.min(chunk.length - pos, this.size);
+    this.ptr = this.input.ensure(size);
+    this.heap.u8().set(chunk.subarray(pos, pos + size), this.ptr);
+    return size;
+  }
+
+  /** Small records filled the window: copy more at once next time. */
+  grow(): void {
+    this.size = Math.min(this.size * 4, this.max);
+  }
+
+  /** Direct content follows: only its end needs copying after it. */
+  reset(): void {
+    this.size = this.min;
+  }
+}
