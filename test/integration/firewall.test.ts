@@ -8,7 +8,7 @@
 import { linesLike } from "../helpers/log-lines.js";
 import path from "node:path";
 import { rmSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startCountingOrigin, type CountingOrigin } from "../helpers/counting-origin.js";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startDev, startServe, type Dev } from "../helpers/process.js";
@@ -219,11 +219,17 @@ describe.each(["dev", "serve"] as const)("edgepass %s", (host) => {
       );
       expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 429]);
       // Each request's line says what the bucket decided; the held ones waited that long.
-      const logs = hosts[host].run.stdout + hosts[host].run.stderr;
+      // A request's line is written when its answer ends, so it may reach the log just after the
+      // client has the body: wait for all three rather than read a missing line as "no delay".
       const passed = answers.filter((a) => a.status === 200);
-      const delays = passed.map((a) => {
-        const [line] = linesLike(logs, { event: "request", request_id: a.id });
-        const d = (line?.limit as { outcome?: string; delay_ms?: number } | undefined) ?? {};
+      const lines = await vi.waitFor(() => {
+        const logs = hosts[host].run.stdout + hosts[host].run.stderr;
+        const found = passed.map((a) => linesLike(logs, { event: "request", request_id: a.id })[0]);
+        expect(found.every(Boolean)).toBe(true);
+        return found;
+      });
+      const delays = passed.map((a, i) => {
+        const d = (lines[i].limit as { outcome?: string; delay_ms?: number } | undefined) ?? {};
         return { delay: d.outcome === "delayed" ? d.delay_ms! : 0, ms: a.ms };
       });
       delays.sort((a, b) => a.delay - b.delay);
