@@ -7,6 +7,7 @@ import { FcgiRole } from "../codec/types.js";
 import type { AuthorizerConfig, GatewayConfig } from "../config/types.js";
 import { isOwnedParam } from "../edge/owned-params.js";
 import type { ExchangeContext, ForwardRequest, ForwardResponse } from "./exchange.js";
+import { cancelBody } from "./respond.js";
 import { fastcgiExchange } from "../protocol/fastcgi/exchange.js";
 
 /** Not sent to an authorizer (spec 6.3), nor the body's framing headers. */
@@ -44,7 +45,7 @@ export async function authorize(
     { ...ctx, upstream },
   );
   if (res.status !== 200) return { deny: res };
-  await res.body?.cancel().catch(() => {});
+  cancelBody(res.body);
   const taken = new Set(req.cgi.map(([k]) => k.toUpperCase()));
   const allow: Array<[string, string]> = [];
   for (const [k, v] of res.headers) {

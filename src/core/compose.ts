@@ -7,28 +7,28 @@ import type { GatewayConfig } from "../config/types.js";
 import { Codes, GatewayError } from "./errors.js";
 import { createGateway, type Gateway, type GatewayDeps } from "./gateway.js";
 
-export interface Built {
-  gateway: Gateway;
+export interface Built<Out = Response> {
+  gateway: Gateway<Out>;
   config: GatewayConfig;
 }
 
 /** Everything createGateway needs but the config. */
-export type HostDeps = Omit<GatewayDeps, "config">;
+export type HostDeps<Out = Response> = Omit<GatewayDeps<Out>, "config">;
 
 /** How a host reads its config text (where relative paths resolve, which host it runs on). */
 export type Load = (text: string, source: string) => GatewayConfig;
 
 /** Returns a builder that keeps the last result for the same text and source. `deps` may
  *  depend on the config (the file store its [assets] name). */
-export function gatewayBuilder(deps: (config: GatewayConfig) => HostDeps, load: Load = loadConfig): (text: string, source: string) => Built | GatewayError {
-  let cached: { key: string; built: Built | GatewayError } | undefined;
+export function gatewayBuilder<Out = Response>(deps: (config: GatewayConfig) => HostDeps<Out>, load: Load = loadConfig): (text: string, source: string) => Built<Out> | GatewayError {
+  let cached: { key: string; built: Built<Out> | GatewayError } | undefined;
   return (text, source) => {
     const key = source + "\0" + text;
     if (cached?.key === key) return cached.built;
-    let built: Built | GatewayError;
+    let built: Built<Out> | GatewayError;
     try {
       const config = load(text, source);
-      built = { gateway: createGateway({ config, ...deps(config) }), config };
+      built = { gateway: createGateway<Out>({ config, ...deps(config) }), config };
     } catch (e) {
       built = new GatewayError(Codes.CONFIG_INVALID, 500, `The gateway configuration is invalid: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -14,6 +14,7 @@ import { directoryExists, fileExists, serveStatic } from "../edge/static.js";
 import { expandVariables, type RequestVars } from "../edge/variables.js";
 import { Codes, GatewayError } from "./errors.js";
 import type { GatewayRequest } from "./gateway.js";
+import { ownAnswer, type ClientResponse } from "./respond.js";
 
 export interface Site {
   config: GatewayConfig;
@@ -50,7 +51,7 @@ export interface DispatchState {
 const MAX_INTERNAL_REDIRECTS = 10;
 const noExclude: ExcludeMatcher = () => false;
 
-export async function dispatch(site: Site, request: GatewayRequest, state: DispatchState): Promise<Response | Forward> {
+export async function dispatch(site: Site, request: GatewayRequest, state: DispatchState): Promise<Response | ClientResponse | Forward> {
   const vars = state.vars;
   if (isInternal(site.config, vars.uri)) {
     throw new GatewayError(Codes.FILE_NOT_FOUND, 404, `Nothing is served at ${vars.uri}.`, "internal path requested directly");
@@ -146,14 +147,14 @@ async function tryFiles(site: Site, route: RouteConfig, vars: RequestVars): Prom
 
 /** nginx's return: a redirect with Location, a text body, or an error status (which gets the
  *  error pages like any other). */
-function answerReturn(route: RouteConfig, vars: RequestVars): Response {
+function answerReturn(route: RouteConfig, vars: RequestVars): ClientResponse {
   const { status, text } = route.return!;
   const value = text === undefined ? undefined : expandVariables(text, vars);
   if ([301, 302, 303, 307, 308].includes(status)) {
-    return new Response(null, { status, headers: { location: value! } });
+    return ownAnswer(status, new Headers({ location: value! }));
   }
   if (value === undefined && status >= 400) {
     throw new GatewayError(status === 404 ? Codes.FILE_NOT_FOUND : Codes.RETURNED, status, `The configuration answers ${status} here.`, `route ${route.match}`);
   }
-  return new Response(value ?? null, { status, headers: value === undefined ? {} : { "content-type": "text/plain; charset=utf-8" } });
+  return ownAnswer(status, new Headers(value === undefined ? {} : { "content-type": "text/plain; charset=utf-8" }), value);
 }

@@ -3,6 +3,7 @@
 import { httpDate } from "../edge/headers.js";
 import { Codes, isGatewayError } from "./errors.js";
 import type { Logger } from "./log.js";
+import { ownAnswer, plainRespond, type ClientResponse } from "./respond.js";
 
 const REASONS: Record<number, string> = {
   400: "Bad Request",
@@ -23,7 +24,12 @@ const REASONS: Record<number, string> = {
   505: "HTTP Version Not Supported",
 };
 
+/** The error page as a Response (for a host's answers outside the pipeline). */
 export function errorResponse(e: unknown, requestId: string, log: Logger): Response {
+  return plainRespond(errorAnswer(e, requestId, log));
+}
+
+export function errorAnswer(e: unknown, requestId: string, log: Logger): ClientResponse {
   const status = isGatewayError(e) ? e.status : 500;
   const code = isGatewayError(e) ? e.code : "INTERNAL";
   const message = isGatewayError(e) ? e.message : "The gateway failed unexpectedly; the log has the details.";
@@ -44,5 +50,5 @@ export function errorResponse(e: unknown, requestId: string, log: Logger): Respo
   });
   if (isGatewayError(e) && e.retryAfter !== undefined) headers.set("retry-after", String(e.retryAfter));
   else if (status === 503) headers.set("retry-after", "1");
-  return new Response(body, { status, headers });
+  return ownAnswer(status, headers, body);
 }

@@ -41,13 +41,19 @@ export interface ForwardRequest {
   role?: number;
 }
 
+/** A response body: a stream, or the whole body when it is at hand (a small page that
+ *  arrived with its head, the gateway's own answers), which a host writes at once with its
+ *  head instead of building and draining a stream for it. */
+export type Body = ReadableStream<Uint8Array> | Uint8Array;
+
 export interface ForwardResponse {
   status: number;
   statusText: string;
   /** Repeated names stay separate (every Set-Cookie on its own). */
   headers: Array<[string, string]>;
-  /** Streams the origin's body as it arrives; null for bodiless responses. */
-  body: ReadableStream<Uint8Array> | null;
+  /** Streams the origin's body as it arrives, or the whole body when it came with the head;
+   *  null for bodiless responses. */
+  body: Body | null;
 }
 
 export interface ExchangeContext {

@@ -6,10 +6,10 @@ import { applyHeaderPolicy } from "../edge/headers.js";
 import { respondWithFile } from "../edge/static.js";
 import type { DispatchState, Site } from "./dispatch.js";
 import { needFiles } from "./dispatch.js";
-import { errorResponse } from "./error-response.js";
+import { errorAnswer } from "./error-response.js";
 import { Codes, GatewayError } from "./errors.js";
 import type { GatewayRequest } from "./gateway.js";
-import { mutable } from "./respond.js";
+import { cancelBody, fromResponse, type ClientResponse } from "./respond.js";
 import type { Logger } from "./log.js";
 
 export interface FinishContext {
@@ -22,29 +22,21 @@ export interface FinishContext {
 
 /** `fromOrigin`: the answer came from the upstream (X-Accel-Redirect and intercept_errors
  *  apply); otherwise the gateway made it. */
-export async function finish(ctx: FinishContext, res: Response, fromOrigin: boolean): Promise<Response> {
+export async function finish(ctx: FinishContext, res: ClientResponse, fromOrigin: boolean): Promise<ClientResponse> {
   let out = res;
   if (fromOrigin) out = await accel(ctx, out);
   out = await errorPage(ctx, out, fromOrigin);
   const route = ctx.state.route;
-  if (route && (route.addHeaders.length || route.hideHeaders.length || route.expires !== undefined)) {
-    // A Response of our own is changed in place: on the Node host its body lives beside it
-    // (respondNode), so a copy would lose it. One whose headers are immutable (a fetch's) is
-    // copied, by the hosts' rule: a body with a Content-Encoding is passed as is, never encoded
-    // again (workerd's encodeBody; other hosts ignore the key).
-    if (!mutable(out.headers)) {
-      out = new Response(out.body, { status: out.status, statusText: out.statusText, headers: new Headers(out.headers), encodeBody: out.headers.has("content-encoding") ? "manual" : "automatic" });
-    }
-    applyHeaderPolicy(out.headers, out.status, route, ctx.state.vars);
-  }
+  // The headers are the pipeline's own (toClient, fromResponse): changed in place.
+  if (route && (route.addHeaders.length || route.hideHeaders.length || route.expires !== undefined)) applyHeaderPolicy(out.headers, out.status, route, ctx.state.vars);
   return out;
 }
 
-async function accel(ctx: FinishContext, res: Response): Promise<Response> {
+async function accel(ctx: FinishContext, res: ClientResponse): Promise<ClientResponse> {
   const { site, request } = ctx;
   const target = accelTarget(res.headers, site.config.assets);
   if (target === null) return res;
-  await res.body?.cancel().catch(() => {});
+  cancelBody(res.body);
   try {
     if ("refused" in target) throw new GatewayError(Codes.ACCEL_REFUSED, 404, "The file the application named cannot be served.", target.refused);
     const files = needFiles(site);
@@ -54,7 +46,7 @@ async function accel(ctx: FinishContext, res: Response): Promise<Response> {
     }
     const method = request.method === "HEAD" ? "HEAD" : "GET";
     const file = await respondWithFile(null, hit, target.path, { method, headers: request.headers, path: target.path, search: "", acceptEncoding: null }, false);
-    const out = new Response(file.body, file);
+    const out = await fromResponse(file, false);
     for (const name of KEPT_ON_REDIRECT) {
       const values = name === "set-cookie" ? (res.headers as unknown as { getSetCookie(): string[] }).getSetCookie() : [res.headers.get(name)].filter((v): v is string => v !== null);
       if (values.length === 0) continue;
@@ -64,18 +56,19 @@ async function accel(ctx: FinishContext, res: Response): Promise<Response> {
     ctx.log.log("info", "accel", { header: target.header, path: target.path, status: out.status });
     return out;
   } catch (e) {
-    return errorResponse(e, ctx.requestId, ctx.log);
+    return errorAnswer(e, ctx.requestId, ctx.log);
   }
 }
 
-async function errorPage(ctx: FinishContext, res: Response, fromOrigin: boolean): Promise<Response> {
+async function errorPage(ctx: FinishContext, res: ClientResponse, fromOrigin: boolean): Promise<ClientResponse> {
   if (res.status < 300) return res;
   const own = res.headers.has("x-edgepass-error");
   if (!own && !(fromOrigin && ctx.state.route?.interceptErrors)) return res;
   const page = errorPagePath(res.status, ctx.state.route, ctx.site.config.gateway);
   if (page === undefined || !ctx.site.files) return res;
   try {
-    return (await withErrorPage(res, page, ctx.site.files, ctx.request.method)) ?? res;
+    const paged = await withErrorPage(res, page, ctx.site.files, ctx.request.method);
+    return paged ? await fromResponse(paged, false) : res;
   } catch (e) {
     ctx.log.log("warn", "error_page_failed", { page, error: e });
     return res;

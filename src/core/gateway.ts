@@ -17,11 +17,11 @@ import { exchanges } from "../protocol/index.js";
 import { prepareBody } from "./body.js";
 import { cgiEnv, type ClientInfo } from "./cgi-env.js";
 import { drainUnread } from "./drain.js";
-import { errorResponse } from "./error-response.js";
+import { errorAnswer } from "./error-response.js";
 import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import type { Connections } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
-import { mutable, plainRespond, toClient, type ClientResponse, type Respond } from "./respond.js";
+import { fromResponse, plainRespond, streamOf, toClient, type ClientResponse, type Respond } from "./respond.js";
 import { byteCounter, countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
 import type { Dial } from "./transport.js";
@@ -36,7 +36,7 @@ import { peersFor } from "../balance/registry.js";
 
 export const SOFTWARE = "edgepass/0.1.0";
 
-export interface GatewayDeps {
+export interface GatewayDeps<Out = Response> {
   config: GatewayConfig;
   codec: Codec;
   dial: Dial;
@@ -54,13 +54,12 @@ export interface GatewayDeps {
   limits?: LimitStore;
   /** The files [assets] serves (static routes, try_files, X-Accel-Redirect, error pages). */
   files?: FileStore | null;
-  /** Writes the client's response the host's way (lengths kept, encoded bodies untouched). */
-  respond?: Respond;
-  /** What `respond` was told for a Response it made, where the Response alone does not say
-   *  (the Node host); absent or null: read from the Response. */
-  unwrap?: (res: Response) => ClientResponse | null;
+  /** Turns the client's response into what the host answers with, the host's way (lengths
+   *  kept, encoded bodies untouched); absent: a plain Response. */
+  respond?: Respond<Out>;
   /** The host's writer reports the response body's bytes and end itself (ClientResponse.meter,
-   *  the Node host); otherwise the body is wrapped in a stream that counts them. */
+   *  the Node host, whose `respond` hands the ClientResponse to its writer as it is);
+   *  otherwise the body is wrapped in a stream that counts them. */
   countsBytes?: boolean;
   /** The balancer state of an upstream (health, load); default: one per isolate. */
   peers?: (upstream: UpstreamConfig) => Peers;
@@ -100,10 +99,11 @@ export interface GatewayRequest {
   readonly signal: AbortSignal;
 }
 
-export type Gateway = (request: GatewayRequest, info?: RequestInfo) => Promise<Response>;
+export type Gateway<Out = Response> = (request: GatewayRequest, info?: RequestInfo) => Promise<Out>;
 
-export function createGateway(deps: GatewayDeps): Gateway {
+export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<Out> {
   const { config, codec, dial } = deps;
+  const respond = (deps.respond ?? plainRespond) as Respond<Out>;
   const site: Site = { config, files: deps.files ?? null, exclude: excludeMatcher(config.assets?.exclude ?? []) };
   const limits = config.routes.some(hasLimits) ? (deps.limits ?? memoryLimitStore()) : null;
   return async (request, info = {}) => {
@@ -127,7 +127,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
   };
 
-  async function handle(request: GatewayRequest, info: RequestInfo, held: ConnLease[], release: () => void, hooked: { yes: boolean }): Promise<Response> {
+  async function handle(request: GatewayRequest, info: RequestInfo, held: ConnLease[], release: () => void, hooked: { yes: boolean }): Promise<Out> {
     const start = performance.now();
     // A pool object serves a request its front already named; the front keeps a valid id
     // the client sent, else the platform's (cf-ray, the Node connection's), else a new one.
@@ -160,26 +160,24 @@ export function createGateway(deps: GatewayDeps): Gateway {
     };
     let cap: BodyCap | null = null;
     const fin: FinishContext = { site, request, state, requestId, log };
-    const done = async (r: Response, fromOrigin: boolean): Promise<Response> => {
+    // Every answer ends here, as a ClientResponse: an origin's as toClient made it, the
+    // gateway's own (a Response from dispatch, an error) with its length.
+    const done = async (r: Response | ClientResponse, fromOrigin: boolean): Promise<Out> => {
       record.route ??= state.route?.match;
+      const c = r instanceof Response ? await fromResponse(r, !fromOrigin) : r;
       // A front gateway dispatched this request and writes its line; it hears what was
       // learned here (server, connect time, retries) in a header it removes.
       if (info.dispatched) {
-        // The gateway's own answer states its length for the hop, like a proxied one.
-        const own = fromOrigin ? r : (deps.respond ?? plainRespond)(await ownClientResponse(r, false));
-        return withHeader(own, RECORD_HEADER, hopRecord(record));
+        c.headers.set(RECORD_HEADER, hopRecord(record));
+        return respond(c);
       }
-      return meter(await finish(fin, r, fromOrigin), fromOrigin);
+      return meter(await finish(fin, c, fromOrigin), fromOrigin);
     };
-    const meter = async (res: Response, fromOrigin: boolean): Promise<Response> => {
-      record.status = res.status;
+    const meter = (c: ClientResponse, fromOrigin: boolean): Out => {
+      record.status = c.status;
       record.from ??= fromOrigin ? "origin" : "gateway";
-      const c = deps.unwrap?.(res) ?? (await ownClientResponse(res, fromOrigin));
-      // A host that writes the body itself (Node) made this Response's headers for it alone:
-      // they are changed in place, so its writer can keep the Response (respondNode).
-      const headers = deps.countsBytes && mutable(c.headers) ? c.headers : new Headers(c.headers);
-      headers.set("x-request-id", requestId);
-      if (config.gateway.serverTiming) headers.set("server-timing", serverTiming(record));
+      c.headers.set("x-request-id", requestId);
+      if (config.gateway.serverTiming) c.headers.set("server-timing", serverTiming(record));
       let ended = false;
       const end = () => {
         if (ended) return;
@@ -189,14 +187,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
       };
       const count = (n: number) => (record.bytes_out += n);
       if (!c.body) end();
-      else if (deps.countsBytes) return (deps.respond ?? plainRespond)({ ...c, headers, meter: { count, end } });
-      return (deps.respond ?? plainRespond)({ ...c, headers, body: c.body ? countingStream(c.body, count, end) : null });
+      else if (deps.countsBytes) return respond({ ...c, meter: { count, end } });
+      return respond({ ...c, body: c.body ? countingStream(streamOf(c.body), count, end) : null });
     };
     try {
       const norm = normalizePath(url.pathname);
       if ("error" in norm) throw new GatewayError(norm.error, 400, norm.message);
       state.vars.uri = norm.path;
-      let plan: Response | Forward;
+      let plan: Response | ClientResponse | Forward;
       if (info.dispatched) {
         const d = info.dispatched;
         const route = matchRoute(config.routes, d.path);
@@ -206,7 +204,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       } else {
         plan = await dispatch(site, request, state);
       }
-      if (plan instanceof Response) return await done(plan, false);
+      if ("status" in plan) return await done(plan, false);
       const route = plan.route;
       const path = stripPrefix(route.stripPrefix, plan.path);
       const split = splitScript(route, path);
@@ -257,8 +255,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         if ("deny" in verdict) {
           await drainUnread(request.body);
           record.from = "origin";
-          const denied = toClient(verdict.deny, state.acceptEncoding, route.authorizer.upstream, log);
-          return await done((deps.respond ?? plainRespond)(denied), true);
+          return await done(toClient(verdict.deny, state.acceptEncoding, route.authorizer.upstream, log), true);
         }
         granted = verdict.allow;
       }
@@ -308,9 +305,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const client = toClient(res, state.acceptEncoding, upstream.name, log);
       if (held.length) {
         hooked.yes = true;
-        client.body = onBodyEnd(client.body, release);
+        client.body = onBodyEnd(client.body && streamOf(client.body), release);
       }
-      return await done((deps.respond ?? plainRespond)(client), true);
+      return await done(client, true);
     } catch (e) {
       // The answer is this error page, not a streamed body: limit_conn places come back now.
       hooked.yes = false;
@@ -319,7 +316,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // A body cut at max_body fails the exchange in its own way; the client hears why.
       const why = cap?.tripped ?? e;
       if (isGatewayError(why)) record.error = why.code;
-      return await done(errorResponse(why, requestId, log), false);
+      return await done(errorAnswer(why, requestId, log), false);
     }
   }
 }
@@ -329,34 +326,6 @@ export function stripPrefix(prefix: string | undefined, path: string): string {
   if (prefix === undefined) return path;
   if (path === prefix) return "/";
   return path.startsWith(prefix + "/") ? path.slice(prefix.length) : path;
-}
-
-/** The response a gateway made or relayed, as the host's writer needs it: its declared
- *  length kept; a small body of the gateway's own without one is measured, so it keeps a
- *  Content-Length on the wire. */
-async function ownClientResponse(res: Response, fromOrigin: boolean): Promise<ClientResponse> {
-  const declared = res.headers.get("content-length");
-  // A HEAD answer has no body and keeps the length its GET would have.
-  let length = declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
-  let body = res.body;
-  if (body && length === null && !fromOrigin) {
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    length = bytes.byteLength;
-    body = new Blob([bytes]).stream();
-  }
-  return { status: res.status, statusText: res.statusText, headers: res.headers, body, length, encoded: res.headers.has("content-encoding") };
-}
-
-/** `r` with one header set; a Response whose headers are immutable (a fetch's) is copied. */
-function withHeader(r: Response, name: string, value: string): Response {
-  try {
-    r.headers.set(name, value);
-    return r;
-  } catch {
-    const out = new Response(r.body, r);
-    out.headers.set(name, value);
-    return out;
-  }
 }
 
 /** A request id for hosts that have none from the platform (16 hex digits). */

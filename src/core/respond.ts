@@ -6,7 +6,8 @@
 import { clientFields } from "../edge/headers.js";
 import { acceptsCoding, contentCoding, decoderFor } from "./encoding.js";
 import { Codes, GatewayError } from "./errors.js";
-import type { ForwardResponse } from "./exchange.js";
+import type { Body, ForwardResponse } from "./exchange.js";
+export type { Body } from "./exchange.js";
 import type { Logger } from "./log.js";
 
 export interface ClientResponse {
@@ -14,7 +15,7 @@ export interface ClientResponse {
   statusText: string;
   headers: Headers;
   /** null: no body (HEAD, 204, 304…); the headers may still declare a length. */
-  body: ReadableStream<Uint8Array> | null;
+  body: Body | null;
   /** The body's exact length when the origin declared one: the host must send it as
    *  Content-Length and end the connection, not the message, if fewer bytes arrive. */
   length: number | null;
@@ -33,11 +34,53 @@ export interface BodyMeter {
   end(): void;
 }
 
-/** Writes a ClientResponse as the host's Response (cloudflare/respond.ts for workerd). */
-export type Respond = (r: ClientResponse) => Response;
+/** Writes a ClientResponse as what the host answers with: workerd's Response
+ *  (cloudflare/respond.ts), or the response itself for a host that writes it on the socket
+ *  (adapter/node/respond.ts). */
+export type Respond<Out = Response> = (r: ClientResponse) => Out;
 
 /** For hosts whose Response needs no special handling of lengths or codings. */
 export const plainRespond: Respond = (r) => new Response(r.body, { status: r.status, statusText: r.statusText, headers: r.headers });
+
+const utf8 = new TextEncoder();
+
+/** An answer of the gateway's own: its text (if any) as the whole body, with its length. */
+export function ownAnswer(status: number, headers: Headers, text?: string): ClientResponse {
+  const body = text === undefined ? null : utf8.encode(text);
+  return { status, statusText: "", headers, body, length: body ? body.byteLength : null, encoded: false };
+}
+
+/** `body` as a stream, for whatever must read or wrap it as one. */
+export function streamOf(body: Body): ReadableStream<Uint8Array> {
+  if (!(body instanceof Uint8Array)) return body;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (body.byteLength) controller.enqueue(body);
+      controller.close();
+    },
+  });
+}
+
+/** Drops a body that will not be read. */
+export function cancelBody(body: Body | null | undefined, reason?: unknown): void {
+  if (body && !(body instanceof Uint8Array)) void body.cancel(reason).catch(() => {});
+}
+
+/** A Response as the pipeline carries it: its declared length kept; a body of the gateway's
+ *  own without one (`whole`) is read to the end, so it goes out with its length. Headers that
+ *  cannot change (a fetch's) are copied, so every later step may set them in place. */
+export async function fromResponse(res: Response, whole: boolean): Promise<ClientResponse> {
+  const declared = res.headers.get("content-length");
+  // A HEAD answer has no body and keeps the length its GET would have.
+  let length = declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
+  let body: Body | null = res.body;
+  if (body && length === null && whole) {
+    body = new Uint8Array(await res.arrayBuffer());
+    length = body.byteLength;
+  }
+  const headers = mutable(res.headers) ? res.headers : new Headers(res.headers);
+  return { status: res.status, statusText: res.statusText, headers, body, length, encoded: headers.has("content-encoding") };
+}
 
 /** Immutable Headers (a fetch's) throw on any change, even deleting a name they lack. */
 export function mutable(h: Headers): boolean {
@@ -54,6 +97,11 @@ export function toClient(res: ForwardResponse, acceptEncoding: string | null | u
   for (const [k, v] of clientFields(res.headers, now)) headers.append(k, v);
   let body = res.body;
   let length = declaredLength(headers, origin, body);
+  // A whole body that is not the length its head declared goes the way of a stream, which the
+  // hosts hold to the declared length (cut short, or cut off where it runs past).
+  // A whole body the origin gave no length for has one now.
+  if (body instanceof Uint8Array && length !== null && body.byteLength !== length) body = streamOf(body);
+  else if (body instanceof Uint8Array) length = body.byteLength;
   let encoded = false;
   const coding = contentCoding(headers.get("content-encoding"));
   if (coding !== "") {
@@ -65,7 +113,7 @@ export function toClient(res: ForwardResponse, acceptEncoding: string | null | u
       headers.delete("content-length");
       const etag = headers.get("etag");
       if (etag && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
-      if (body) body = body.pipeThrough(new DecompressionStream(format));
+      if (body) body = streamOf(body).pipeThrough(new DecompressionStream(format));
       length = null;
       log.log("debug", "response_decoded", { coding });
     } else {
@@ -79,13 +127,13 @@ export function toClient(res: ForwardResponse, acceptEncoding: string | null | u
 /** The Content-Length the origin declared, or null. Several different values, or one that
  *  is not a plain decimal number, cannot delimit anything: 502 (for HTTP origins the codec
  *  refused these already; CGI heads arrive here unchecked). */
-function declaredLength(headers: Headers, origin: string, body: ReadableStream<Uint8Array> | null): number | null {
+function declaredLength(headers: Headers, origin: string, body: Body | null): number | null {
   const v = headers.get("content-length");
   if (v === null) return null;
   const values = new Set(v.split(",").map((s) => s.trim()));
   const [only] = values;
   if (values.size !== 1 || !/^\d{1,15}$/.test(only)) {
-    void body?.cancel().catch(() => {});
+    cancelBody(body);
     throw new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, `The origin ${origin} sent an invalid Content-Length (${v}).`);
   }
   headers.set("content-length", only);

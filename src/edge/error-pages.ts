@@ -4,6 +4,7 @@
 import type { GatewaySettings, RouteConfig } from "../config/types.js";
 import type { FileStore } from "./file-store.js";
 import { contentTypeFor } from "./mime.js";
+import { cancelBody, type ClientResponse } from "../core/respond.js";
 
 /** Headers of the original answer that stay on the page: the error code and request id (the
  *  operator's handles), and what a client should do next (Retry-After, Allow, Content-Range). */
@@ -15,7 +16,7 @@ export function errorPagePath(status: number, route: RouteConfig | undefined, se
 }
 
 /** The page in place of `res`'s body, or null when the store does not have it. */
-export async function withErrorPage(res: Response, page: string, store: FileStore, method: string): Promise<Response | null> {
+export async function withErrorPage(res: ClientResponse, page: string, store: FileStore, method: string): Promise<Response | null> {
   const hit = await store.open(page, { fileOnly: true });
   if (hit === null || hit === "dir") return null;
   const headers = new Headers({ "content-type": hit.contentType ?? contentTypeFor(page), "content-length": String(hit.size) });
@@ -23,7 +24,7 @@ export async function withErrorPage(res: Response, page: string, store: FileStor
     const v = res.headers.get(name);
     if (v !== null) headers.set(name, v);
   }
-  await res.body?.cancel().catch(() => {});
+  cancelBody(res.body);
   if (method === "HEAD") {
     hit.discard();
     return new Response(null, { status: res.status, headers });

@@ -63,7 +63,7 @@ export function configOf(env: GatewayEnv, defaultConfig: string): { text: string
 }
 
 // One builder per isolate and set of bindings (a test may run the handler with several).
-let builder: { bindings: unknown[]; wasm: WebAssembly.Module; build: ReturnType<typeof gatewayBuilder> } | undefined;
+let builder: { bindings: unknown[]; wasm: WebAssembly.Module; build: (text: string, source: string) => Built | GatewayError } | undefined;
 
 function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string): Built | GatewayError {
   const bindings = bindingsOf(env);
@@ -72,7 +72,7 @@ function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string)
     builder = {
       bindings,
       wasm,
-      build: gatewayBuilder(
+      build: gatewayBuilder<Response>(
         (config) => ({
           codec: createCodec(wasm),
           dial: dialCloudflare,

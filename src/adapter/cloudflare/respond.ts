@@ -10,7 +10,8 @@ import type { ClientResponse, Respond } from "../../core/respond.js";
 
 export const respondWorkerd: Respond = (r: ClientResponse) => {
   let body = r.body;
-  if (body && r.length !== null) {
+  // A whole body is given as it is: workerd sends it with its length.
+  if (body && !(body instanceof Uint8Array) && r.length !== null) {
     // Said in the headers too, so whoever reads this Response again (the gateway's log
     // meter) knows the length a FixedLengthStream body does not show.
     r.headers.set("content-length", String(r.length));

@@ -13,6 +13,14 @@ export function compressed(r: ClientResponse, method: string, acceptEncoding: st
   if (coding === null) return r;
   const headers = compressedHeaders(r.headers, coding);
   if (coding === "vary" || r.body === null) return { ...r, headers };
+  if (r.body instanceof Uint8Array) {
+    // A whole body is compressed in one call and keeps a length on the wire. The log counts
+    // the origin's bytes, so the meter hears those and not what is written.
+    const out = wholeCompressed(r.body, coding);
+    const meter = r.meter;
+    meter?.count(r.body.byteLength);
+    return { ...r, headers, body: out, length: out.byteLength, encoded: true, overrun: undefined, meter: meter && { count: () => {}, end: meter.end } };
+  }
   // The declared length is checked before compressing: a short origin body must still reach
   // the client as a cut connection, not as a clean end of a compressed stream.
   // The bytes counted for the log are the origin's, before compression.
@@ -62,17 +70,24 @@ function held(body: ReadableStream<Uint8Array>, length: number, overrun?: () => 
   });
 }
 
+function wholeCompressed(body: Uint8Array, coding: "br" | "gzip"): Uint8Array {
+  const b = coding === "br" ? zlib.brotliCompressSync(body, { params: brotliParams(body.byteLength) }) : zlib.gzipSync(body, { level: 5 });
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+// Quality 4: most of brotli's gain over gzip at a gzip-like cost, for bodies made per request
+// (the top qualities are for files compressed once, ahead of time).
+function brotliParams(length: number | null): Record<number, number> {
+  return {
+    [zlib.constants.BROTLI_PARAM_QUALITY]: 4,
+    [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT,
+    ...(length !== null ? { [zlib.constants.BROTLI_PARAM_SIZE_HINT]: length } : {}),
+  };
+}
+
 function compressor(coding: "br" | "gzip", length: number | null): zlib.Gzip | zlib.BrotliCompress {
   return coding === "br"
-      ? zlib.createBrotliCompress({
-          params: {
-            // Quality 4: most of brotli's gain over gzip at a gzip-like cost, for bodies made
-            // per request (the top qualities are for files compressed once, ahead of time).
-            [zlib.constants.BROTLI_PARAM_QUALITY]: 4,
-            [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT,
-            ...(length !== null ? { [zlib.constants.BROTLI_PARAM_SIZE_HINT]: length } : {}),
-          },
-        })
+      ? zlib.createBrotliCompress({ params: brotliParams(length) })
       : zlib.createGzip({ level: 5 });
 }
 

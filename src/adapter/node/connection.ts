@@ -6,7 +6,8 @@
 import type net from "node:net";
 import { CodecError, type Codec, type HttpRequestHead } from "../../codec/types.js";
 import type { ServeSettings } from "../../config/types.js";
-import { errorResponse } from "../../core/error-response.js";
+import { errorAnswer } from "../../core/error-response.js";
+import type { ClientResponse } from "../../core/respond.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { RequestInfo } from "../../core/gateway.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
@@ -23,7 +24,7 @@ export interface ConnectionDeps {
   /** The request URL's scheme for an origin-form target: "https" behind the TLS listener. */
   scheme: "http" | "https";
   settings: ServeSettings;
-  handle: (request: ServeRequest, info: RequestInfo & { requestId: string }) => Promise<Response>;
+  handle: (request: ServeRequest, info: RequestInfo & { requestId: string }) => Promise<ClientResponse>;
   /** True once the server stops: finish the request in flight, then close. */
   draining: () => boolean;
   /** Told true while the connection waits for a request's first byte (a drain may close it
@@ -74,8 +75,8 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       deps.observe?.started();
       // No request reached the gateway, which writes the request line; this one is written here.
       const started = performance.now();
-      const res = errorResponse(head, requestId, log);
-      const bytes = (await res.clone().arrayBuffer()).byteLength;
+      const res = errorAnswer(head, requestId, log);
+      const bytes = res.length ?? 0;
       await writeResponse(sock, res, { method: "GET", version: 11, keepAlive: false, sendTimeoutMs: s.sendTimeoutMs, log });
       answered(null, head.status);
       const record = { ...newRecord(requestId, "-", "-"), status: head.status, error: head.code, from: "gateway" as const, bytes_out: bytes, total_ms: since(started) };
@@ -98,7 +99,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     const aborter = new AbortController();
     const onClose = () => aborter.abort(new GatewayError(Codes.CLIENT_GONE, 499, "The client closed the connection."));
     sock.once("close", onClose);
-    let res: Response;
+    let res: ClientResponse;
     let request: ServeRequest | GatewayError;
     try {
       request = toRequest(head, body, local, aborter.signal, deps.scheme);
@@ -119,12 +120,12 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
         url: request.parsed,
       });
     } catch (e) {
-      res = errorResponse(e, requestId, log);
+      res = errorAnswer(e, requestId, log);
     }
     if (state.failure) {
       // The body broke before the answer: say why (408, 400), not what the origin made of it.
       discardResponse(res);
-      res = errorResponse(state.failure, requestId, log);
+      res = errorAnswer(state.failure, requestId, log);
     }
     // A body that broke leaves the next request's start unknown: this answer is the last.
     const keep = head.keepAlive && !deps.draining() && state.failure === null;

@@ -4,10 +4,11 @@
 // config never sees a request of the old one and the old one's connections end with it.
 import type { GatewayConfig } from "../../config/types.js";
 import type { Gateway } from "../../core/gateway.js";
+import type { ClientResponse } from "../../core/respond.js";
 import type { PoolRegistry } from "../../pool/registry.js";
 
 export interface Generation {
-  gateway: Gateway;
+  gateway: Gateway<ClientResponse>;
   config: GatewayConfig;
   pools: PoolRegistry;
   /** Requests taken and not yet answered to the end. */

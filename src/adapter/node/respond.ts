@@ -7,53 +7,22 @@ import { STATUS_CODES } from "node:http";
 import type net from "node:net";
 import { declaredChunks } from "../../core/declared-length.js";
 import { httpDate } from "../../edge/headers.js";
-import type { ClientResponse, Respond } from "../../core/respond.js";
+import { cancelBody, streamOf, type ClientResponse, type Respond } from "../../core/respond.js";
 import type { Logger } from "../../core/log.js";
 import type { CompressSettings } from "../../edge/compress.js";
 import { compressed } from "./compress.js";
 import { CoalescingWriter } from "./socket-streams.js";
 
-// The gateway hands back a Response (core/gateway.ts); the writer needs what Respond was told
-// (length, coding), so the Response is only a key to it. The body stream is a key too: a route's
-// header policy (core/finish.ts) wraps the Response in a new one around the same stream.
-const told = new WeakMap<Response | ReadableStream<Uint8Array>, ClientResponse>();
-
-/** Statuses a Response cannot be built with a body for (Fetch standard, "null body status"). */
-const NULL_BODY = new Set([101, 103, 204, 205, 304]);
-
-// The Response respondNode made around each Headers: told again about the same status, headers
-// and body (the gateway's last step adds its headers in place and hands over the meter), it
-// keeps that Response instead of copying the headers into another one.
-const madeWith = new WeakMap<Headers, Response>();
-
-export const respondNode: Respond = (r) => {
-  const body = NULL_BODY.has(r.status) ? null : r.body;
-  const prev = madeWith.get(r.headers);
-  if (prev && prev.status === r.status && prev.statusText === r.statusText && prev.body === body) {
-    const t = { ...r };
-    told.set(prev, t);
-    if (body) told.set(body, t);
-    return prev;
-  }
-  const res = new Response(body, { status: r.status, statusText: r.statusText, headers: r.headers });
-  madeWith.set(res.headers, res);
-  // The Response's own headers are the ones written, so a change to them in place (a route's
-  // header policy, core/finish.ts) reaches the client.
-  const t = { ...r, headers: res.headers };
-  told.set(res, t);
-  if (body) told.set(body, t);
-  return res;
-};
+/** The Node host writes the client's response itself (writeResponse): the pipeline hands it
+ *  over as it is, no Response in between. */
+export const respondNode: Respond<ClientResponse> = (r) => r;
 
 /** Drops a response that will not be written: its body is cancelled and its log line,
  *  which the writer would have finished, is written now. */
-export function discardResponse(res: Response): void {
-  void res.body?.cancel().catch(() => {});
-  clientResponse(res)?.meter?.end();
+export function discardResponse(r: ClientResponse): void {
+  cancelBody(r.body);
+  r.meter?.end();
 }
-
-/** What respondNode was told for `res` (the gateway's unwrap). */
-export const toldFor = (res: Response): ClientResponse | null => told.get(res) ?? null;
 
 export interface WriteOptions {
   method: string;
@@ -71,10 +40,12 @@ const OURS = new Set(["content-length", "transfer-encoding", "connection", "keep
 
 /** Writes `res`; resolves true when the message went out whole and the connection may carry
  *  another (false: it was cut, or must close). */
-export async function writeResponse(sock: net.Socket, res: Response, o: WriteOptions): Promise<boolean> {
-  let r = clientResponse(res) ?? (await ownResponse(res));
-  if (o.compress) r = compressed(r, o.method, o.compress.acceptEncoding, o.compress.settings);
-  const noBody = o.method === "HEAD" || r.status === 204 || r.status === 304 || r.status < 200;
+export async function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOptions): Promise<boolean> {
+  let r = o.compress ? compressed(res, o.method, o.compress.acceptEncoding, o.compress.settings) : res;
+  // A whole body of another length than declared is held to the declaration as a stream is.
+  if (r.body instanceof Uint8Array && r.length !== null && r.body.byteLength !== r.length) r = { ...r, body: streamOf(r.body) };
+  // 205 carries no content (RFC 9110 15.3.6), whatever came with it.
+  const noBody = o.method === "HEAD" || r.status === 204 || r.status === 205 || r.status === 304 || r.status < 200;
   let keepAlive = o.keepAlive;
   let framing: "length" | "chunked" | "close" | "none";
   const fields: string[] = [];
@@ -107,18 +78,34 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
   const body = framing === "none" ? null : r.body;
   const meter = r.meter;
   if (framing === "none" || body === null) {
-    if (r.body) void r.body.cancel().catch(() => {});
+    cancelBody(r.body);
     meter?.end();
-    await send(Buffer.from(head, "latin1"));
+    await send(head);
     out.flush();
     return keepAlive;
+  }
+  if (body instanceof Uint8Array) {
+    // The whole body is at hand: head, body (and last chunk) leave in one write.
+    meter?.count(body.byteLength);
+    meter?.end();
+    try {
+      if (framing !== "chunked") await send(head, body);
+      else if (body.byteLength === 0) await send(head, "0\r\n\r\n");
+      else await send(head, body.byteLength.toString(16) + "\r\n", body, "\r\n0\r\n\r\n");
+    } catch (e) {
+      if (!sock.destroyed || e instanceof SendTimeout) o.log.log("warn", "response_cut", { sent: 0, length: r.length, framing, reason: e instanceof Error ? e.message : String(e) });
+      sock.destroy();
+      return false;
+    }
+    out.flush();
+    return framing === "close" ? false : keepAlive;
   }
   const reader = body.getReader();
   const onClose = () => void reader.cancel(new Error("the client went away")).catch(() => {});
   sock.once("close", onClose);
   let sent = 0;
   try {
-    await send(Buffer.from(head, "latin1"));
+    await send(head);
     for await (const value of declaredChunks(reader, framing === "length" ? r.length : null, r.overrun)) {
       if (framing === "chunked") await send(value.byteLength.toString(16) + "\r\n", value, "\r\n");
       else await send(value);
@@ -142,27 +129,6 @@ export async function writeResponse(sock: net.Socket, res: Response, o: WriteOpt
   } finally {
     sock.off("close", onClose);
   }
-}
-
-/** What the writer knows of `res`: what Respond was told (under the route's headers, when the
- *  policy rewrapped it), or, for a file (static.ts, error pages, X-Accel-Redirect), the length
- *  its Content-Length declares, so the file streams from disk with that length on the wire. */
-function clientResponse(res: Response): ClientResponse | null {
-  const direct = told.get(res);
-  if (direct) return direct;
-  const byBody = res.body ? told.get(res.body) : undefined;
-  if (byBody) return { ...byBody, status: res.status, statusText: res.statusText, headers: res.headers };
-  const cl = res.headers.get("content-length");
-  if (cl === null || !/^\d{1,15}$/.test(cl)) return null;
-  return { status: res.status, statusText: res.statusText, headers: res.headers, body: res.body, length: Number(cl), encoded: res.headers.has("content-encoding") };
-}
-
-/** A Response the gateway made itself with no declared length (its errors, statistics):
- *  small, so it is read whole and sent with its length. */
-async function ownResponse(res: Response): Promise<ClientResponse> {
-  const bytes = res.body ? new Uint8Array(await res.arrayBuffer()) : null;
-  const body = bytes && bytes.byteLength > 0 ? new Blob([bytes]).stream() : null;
-  return { status: res.status, statusText: res.statusText, headers: res.headers, body, length: bytes ? bytes.byteLength : null, encoded: true };
 }
 
 class SendTimeout extends Error {}

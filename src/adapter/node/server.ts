@@ -9,6 +9,7 @@ import type { GatewayConfig } from "../../config/types.js";
 import { loadConfig } from "../../config/load.js";
 import { gatewayBuilder } from "../../core/compose.js";
 import { errorResponse } from "../../core/error-response.js";
+import { fromResponse } from "../../core/respond.js";
 import type { GatewayRequest } from "../../core/gateway.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
@@ -22,7 +23,7 @@ import { diskStore } from "./disk-store.js";
 import { Generations } from "./generations.js";
 import { listenMetrics } from "./metrics-listener.js";
 import { renderMetrics, ServeMetrics, type Sample } from "./metrics.js";
-import { respondNode, toldFor } from "./respond.js";
+import { respondNode } from "./respond.js";
 import type { ServeRequest } from "./request.js";
 import { readTlsFiles } from "./tls-files.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
@@ -70,7 +71,6 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         files: config.assets ? diskStore(config.assets.absoluteDirectory ?? config.assets.directory) : null,
         dial: dialNode,
         respond: respondNode,
-        unwrap: toldFor,
         countsBytes: true,
         sink: o.sink,
         connections: (upstream, requestId) => pools.connections({ upstream, codec, dial: dialNode }, requestId),
@@ -145,7 +145,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         const { gen, release: done } = gens.take();
         leases.set(sock, done);
         const admin = gen.config.gateway.adminPath;
-        if (admin && request.parsed.pathname === admin) return adminResponse(request, gen.pools, info.requestId, o.sink);
+        if (admin && request.parsed.pathname === admin) return fromResponse(adminResponse(request, gen.pools, info.requestId, o.sink), true);
         return gen.gateway(request, info);
       },
     })

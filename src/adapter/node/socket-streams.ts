@@ -136,7 +136,8 @@ export class CoalescingWriter {
   constructor(private readonly sock: net.Socket) {}
 
   /** null when the socket took `chunks` under its high-water mark; else a promise for when it
-   *  drained (rejected if it closes first). */
+   *  drained (rejected if it closes first). Strings go out as latin1: a response head holds
+   *  the origin's field bytes one per character (codec/text.ts). */
   write(...chunks: Array<Uint8Array | string>): Promise<void> | null {
     if (this.sock.destroyed) return Promise.reject(new Error("the connection is closed"));
     if (!this.corked) {
@@ -145,7 +146,7 @@ export class CoalescingWriter {
       setImmediate(() => this.flush());
     }
     let full = false;
-    for (const c of chunks) if (!this.sock.write(c)) full = true;
+    for (const c of chunks) if (!(typeof c === "string" ? this.sock.write(c, "latin1") : this.sock.write(c))) full = true;
     if (!full) return null;
     // Full: out now, and wait until the kernel took it (backpressure).
     this.flush();

@@ -13,6 +13,8 @@ import { noBodyFor } from "../../edge/headers.js";
 
 /** How much of an origin's STDERR one request may put in the log. */
 const STDERR_LOG_BUDGET = 64 * 1024;
+/** The largest body handed on whole when it arrived with its head; a larger one streams. */
+const WHOLE_BODY_MAX = 64 * 1024;
 /** The longest STDERR line held back waiting for its newline. */
 const STDERR_LINE_MAX = 8 * 1024;
 
@@ -212,6 +214,13 @@ export async function fcgiAnswer(res: FcgiResponse, src: AnswerSource, method: s
   // No body to pass on: the exchange is over (on a kept connection the app may finish what
   // it still sends, which is dropped, without an abort).
   if (noBody) src.release(true);
+  else if (res.ended && res.pendingBytes <= WHOLE_BODY_MAX) {
+    // The whole answer came with its head (a small page): its body is handed on as it is.
+    for (const piece of res.pending) src.taken?.(piece);
+    const body = concatBytes(res.pending.splice(0));
+    src.release(true);
+    return { status: head.status, statusText: head.reason, headers, body };
+  }
   return {
     status: head.status,
     statusText: head.reason,
