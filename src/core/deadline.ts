@@ -4,11 +4,13 @@ import { Codes, GatewayError } from "./errors.js";
 
 export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => GatewayError): Promise<T> {
   if (!(ms > 0) || !Number.isFinite(ms)) return p;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    p.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
   });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 /** One read from an origin, bounded by read_timeout (504), other failures as 502. */

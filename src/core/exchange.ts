@@ -16,6 +16,15 @@ export interface RequestBody {
   stream: ReadableStream<Uint8Array>;
 }
 
+/** Says when the client went away: the platform's AbortSignal, or anything that keeps this
+ *  much of one (`edgepass serve` makes a plain one per request: adapter/node/request.ts). */
+export interface ClientSignal {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 export interface ForwardRequest {
   requestId: string;
   log: Logger;
@@ -33,7 +42,7 @@ export interface ForwardRequest {
   /** CGI meta-variables the gateway owns (plus the route's extra params), in send order. */
   cgi: Array<[string, string]>;
   /** Is the client still there? Aborted when it goes away. */
-  signal?: AbortSignal;
+  signal?: ClientSignal;
   /** The request's log record: the exchange notes the server that answered, the connect
    *  time and retries (access-log.ts). */
   record?: RequestRecord;
@@ -73,7 +82,7 @@ export interface ExchangeContext {
 /** How a request asks a pool for a place on a connection. */
 export interface AcquireOptions {
   /** The client went away: leave the queue. */
-  signal?: AbortSignal;
+  signal?: ClientSignal;
   /** Only a newly opened connection will do (the stale-connection retry, and a body that
    *  could not be sent twice). */
   fresh?: boolean;

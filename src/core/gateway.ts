@@ -19,7 +19,7 @@ import { cgiEnv, type ClientInfo } from "./cgi-env.js";
 import { drainUnread } from "./drain.js";
 import { errorAnswer } from "./error-response.js";
 import { Codes, GatewayError, isGatewayError } from "./errors.js";
-import type { Connections } from "./exchange.js";
+import type { ClientSignal, Connections } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
 import { fromResponse, plainRespond, streamOf, toClient, type ClientResponse, type Respond } from "./respond.js";
 import { byteCounter, countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
@@ -88,15 +88,25 @@ export interface RequestInfo extends ClientInfo {
  *  balance = "hash" (null when it has none or the upstream does not hash). */
 export type HandOffInfo = RequestInfo & { requestId: string; balanceKey?: string | null };
 
+/** What the pipeline reads of a request's fields: a fetch Headers is one; `edgepass serve`
+ *  keeps the parsed head's fields in a map of its own (adapter/node/request.ts). Names are
+ *  case-insensitive; a repeated field reads as its values joined by ", ". */
+export interface RequestFields {
+  get(name: string): string | null;
+  has(name: string): boolean;
+  /** Each field once, by its lower-case name. */
+  forEach(fn: (value: string, name: string) => void): void;
+}
+
 /** What the pipeline reads of a request. The Worker passes its Request; `edgepass serve`
  *  builds a plain object from the parsed head (adapter/node/request.ts), so no undici Request,
  *  second Headers copy or follower AbortSignal is made per request. */
 export interface GatewayRequest {
   readonly method: string;
   readonly url: string;
-  readonly headers: Headers;
+  readonly headers: RequestFields;
   readonly body: ReadableStream<Uint8Array> | null;
-  readonly signal: AbortSignal;
+  readonly signal: ClientSignal;
 }
 
 export type Gateway<Out = Response> = (request: GatewayRequest, info?: RequestInfo) => Promise<Out>;

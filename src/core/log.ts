@@ -28,11 +28,19 @@ function value(v: unknown): unknown {
   return v;
 }
 
+const LINE_SEPARATORS = /[\u2028\u2029]/;
+
 /** One JSON line: time, level, event, request_id, then the fields (undefined ones left out). */
 export function formatLine(level: Level, event: string, requestId: string, fields?: Record<string, unknown>): string {
   const o: Record<string, unknown> = { time: new Date().toISOString(), level, event, request_id: requestId };
-  if (fields) for (const [k, v] of Object.entries(fields)) if (v !== undefined && !(k in o)) o[k] = value(v);
-  return JSON.stringify(o).replace(/[\u2028\u2029]/g, (c) => (c === "\u2028" ? "\\u2028" : "\\u2029"));
+  if (fields) {
+    for (const k in fields) {
+      const v = fields[k];
+      if (v !== undefined && !(k in o)) o[k] = value(v);
+    }
+  }
+  const line = JSON.stringify(o);
+  return LINE_SEPARATORS.test(line) ? line.replace(/[\u2028\u2029]/g, (c) => (c === "\u2028" ? "\\u2028" : "\\u2029")) : line;
 }
 
 export function requestLogger(requestId: string, sink: LogSink = consoleSink): Logger {

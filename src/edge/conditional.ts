@@ -3,6 +3,7 @@
 // then Range (with If-Range). One range is served as 206; a list of ranges gets the whole file
 // (200), which section 14.2 allows.
 import type { ByteRange } from "./file-store.js";
+import type { RequestFields } from "../core/gateway.js";
 
 export interface Validators {
   etag?: string;
@@ -10,7 +11,7 @@ export interface Validators {
 }
 
 /** 304, 412, or null to go on. */
-export function preconditionStatus(method: string, h: Headers, v: Validators): 304 | 412 | null {
+export function preconditionStatus(method: string, h: RequestFields, v: Validators): 304 | 412 | null {
   const ifMatch = h.get("if-match");
   if (ifMatch !== null) {
     if (!listMatches(ifMatch, v.etag, true)) return 412;
@@ -33,7 +34,7 @@ export type RangeResult = { kind: "full" } | { kind: "partial"; range: ByteRange
 
 /** What a Range header asks of a file of `size` bytes. Syntax it does not understand, other
  *  units and several ranges all mean the whole file. */
-export function rangeFor(h: Headers, size: number, v: Validators): RangeResult {
+export function rangeFor(h: RequestFields, size: number, v: Validators): RangeResult {
   const header = h.get("range");
   if (header === null) return { kind: "full" };
   const ifRange = h.get("if-range");

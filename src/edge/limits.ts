@@ -4,6 +4,7 @@
 // route and key, or per zone and key when routes share a zone.
 import type { LimitConnConfig, LimitReqConfig, RouteConfig } from "../config/types.js";
 import { ConnLeases, sweepBuckets, takeFromBucket, type Bucket, type BucketOutcome } from "./leaky-bucket.js";
+import type { RequestFields } from "../core/gateway.js";
 
 export interface ConnLease {
   release(): void;
@@ -20,7 +21,7 @@ export interface LimitStore {
 /** The value a limit counts by for this request; null: the request is not counted (nginx
  *  does not count an empty key: a header the client did not send). A client whose address
  *  is unknown is counted together under "-". */
-export function limitKeyValue(l: LimitReqConfig | LimitConnConfig, request: { headers: Headers }, clientAddr: string | undefined): string | null {
+export function limitKeyValue(l: LimitReqConfig | LimitConnConfig, request: { headers: RequestFields }, clientAddr: string | undefined): string | null {
   switch (l.key.kind) {
     case "ip":
       return clientAddr || "-";

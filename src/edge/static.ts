@@ -7,6 +7,7 @@ import { preconditionStatus, rangeFor } from "./conditional.js";
 import type { ExcludeMatcher } from "./exclude.js";
 import type { FileStore, StoredFile } from "./file-store.js";
 import { contentTypeFor } from "./mime.js";
+import type { RequestFields } from "../core/gateway.js";
 
 export interface StaticOptions {
   exclude: ExcludeMatcher;
@@ -16,7 +17,7 @@ export interface StaticOptions {
 
 export interface StaticRequest {
   method: string;
-  headers: Headers;
+  headers: RequestFields;
   /** Decoded, normalized. */
   path: string;
   /** "?a=1" or "". */

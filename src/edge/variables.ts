@@ -1,6 +1,7 @@
 // nginx variables in try_files, return and add_headers values: "$name" or "${name}". Only the
 // request's own facts are known; anything else is refused when the config loads, as nginx
 // refuses an unknown variable at startup.
+import type { RequestFields } from "../core/gateway.js";
 
 export interface RequestVars {
   /** $uri / $document_uri: the normalized, decoded path (changed by try_files). */
@@ -62,7 +63,7 @@ export function hostVariable(hostHeader: string | null, fallback: string): strin
 }
 
 /** The variables of a request as it arrived; $uri is set once the path is normalized. */
-export function requestVars(request: { method: string; headers: Headers }, url: URL, serverNameSetting: string): RequestVars {
+export function requestVars(request: { method: string; headers: RequestFields }, url: URL, serverNameSetting: string): RequestVars {
   const host = hostVariable(request.headers.get("host") ?? url.host, serverNameSetting || url.hostname);
   return {
     uri: "",

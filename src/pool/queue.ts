@@ -3,11 +3,12 @@
 // goes away, whichever is first; nothing is ever resolved twice.
 import type { Plan } from "../balance/plan.js";
 import type { Logger } from "../core/log.js";
+import type { ClientSignal } from "../core/exchange.js";
 
 export interface WaitOptions {
   timeoutMs: number;
   onTimeout: () => Error;
-  signal?: AbortSignal;
+  signal?: ClientSignal;
   /** Retries go first: they were admitted before anyone now waiting. */
   front?: boolean;
   /** Passed back to the pool: this waiter needs a newly opened connection. */

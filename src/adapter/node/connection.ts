@@ -16,7 +16,7 @@ import { newRecord, since, writeRecord } from "../../core/access-log.js";
 import { ConnReader } from "./conn-reader.js";
 import { nextRequestId } from "./request-id.js";
 import { requestBody, type BodyState } from "./request-body.js";
-import { ServeRequest, TRACE_LIKE } from "./request.js";
+import { ClientGone, FieldMap, ServeRequest, TRACE_LIKE } from "./request.js";
 import { discardResponse, writeResponse } from "./respond.js";
 
 export interface ConnectionDeps {
@@ -96,13 +96,13 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       };
       body = requestBody(reader, head.framing, codec, s.bodyTimeoutMs, state, cont);
     }
-    const aborter = new AbortController();
-    const onClose = () => aborter.abort(new GatewayError(Codes.CLIENT_GONE, 499, "The client closed the connection."));
+    const gone = new ClientGone();
+    const onClose = () => gone.abort(new GatewayError(Codes.CLIENT_GONE, 499, "The client closed the connection."));
     sock.once("close", onClose);
     let res: ClientResponse;
     let request: ServeRequest | GatewayError;
     try {
-      request = toRequest(head, body, local, aborter.signal, deps.scheme);
+      request = toRequest(head, body, local, gone, deps.scheme);
     } catch (e) {
       // What the parser let through but a Request cannot hold (CONNECT, TRACE, a target
       // that is no URL): the client's mistake, not ours.
@@ -191,18 +191,16 @@ function headError(e: unknown, limit: number): GatewayError {
   }
 }
 
-function toRequest(head: HttpRequestHead, body: ReadableStream<Uint8Array> | null, local: { addr: string; port: number }, signal: AbortSignal, scheme: "http" | "https"): ServeRequest {
+/** The body the gateway reads is already de-chunked: these fields describe the client's hop only. */
+const HOP_ONLY: ReadonlySet<string> = new Set(["transfer-encoding", "expect"]);
+
+function toRequest(head: HttpRequestHead, body: ReadableStream<Uint8Array> | null, local: { addr: string; port: number }, signal: ClientGone, scheme: "http" | "https"): ServeRequest {
   const host = head.headers.find(([k]) => k.toLowerCase() === "host")?.[1] ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);
   let url: URL;
   if (head.target.startsWith("/")) url = new URL(`${scheme}://${host}${head.target}`);
   else if (/^https?:\/\//i.test(head.target)) url = new URL(head.target);
   else throw new GatewayError(Codes.REQUEST_INVALID, 400, `The request target "${head.target}" is not served here (only paths and absolute URLs).`);
-  const headers = new Headers();
-  for (const [k, v] of head.headers) headers.append(k, v);
-  // The body below is already de-chunked: the framing fields describe the client's hop only.
-  headers.delete("transfer-encoding");
-  headers.delete("expect");
-  return new ServeRequest(head.method, url, headers, body, signal);
+  return new ServeRequest(head.method, url, new FieldMap(head.headers, HOP_ONLY), body, signal);
 }
 
 /** Half-closes, then reads and drops what the client still sends for a moment, so a client

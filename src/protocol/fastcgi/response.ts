@@ -13,6 +13,8 @@ import { noBodyFor } from "../../edge/headers.js";
 
 /** How much of an origin's STDERR one request may put in the log. */
 const STDERR_LOG_BUDGET = 64 * 1024;
+const utf8 = new TextDecoder();
+
 /** The largest body handed on whole when it arrived with its head; a larger one streams. */
 const WHOLE_BODY_MAX = 64 * 1024;
 /** The longest STDERR line held back waiting for its newline. */
@@ -34,7 +36,6 @@ export class FcgiResponse {
   /** STDERR after its last newline, held until the line ends (a record may split a line). */
   private stderrTail: Uint8Array[] = [];
   private stderrTailBytes = 0;
-  private readonly utf8 = new TextDecoder();
 
   constructor(
     private readonly codec: Codec,
@@ -146,7 +147,7 @@ export class FcgiResponse {
   /** Logs the STDERR held back, if any (its request ended, or the line grew too long). */
   flushStderr(): void {
     if (this.stderrTail.length === 0) return;
-    const text = this.utf8.decode(concatBytes(this.stderrTail));
+    const text = utf8.decode(concatBytes(this.stderrTail));
     this.stderrTail = [];
     this.stderrTailBytes = 0;
     this.log.log("warn", "origin_stderr", {
