@@ -197,7 +197,10 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       };
       const count = (n: number) => (record.bytes_out += n);
       if (!c.body) end();
-      else if (deps.countsBytes) return respond({ ...c, meter: { count, end } });
+      else if (deps.countsBytes) {
+        c.meter = { count, end };
+        return respond(c);
+      }
       return respond({ ...c, body: c.body ? countingStream(streamOf(c.body), count, end) : null });
     };
     try {

@@ -40,7 +40,18 @@ export function endToEnd(headers: Array<[string, string]>): Array<[string, strin
 }
 
 /** An IMF-fixdate (RFC 9110 5.6.7), the only form a sender may generate. */
-export const httpDate = (ms: number): string => new Date(ms).toUTCString();
+let dateSecond = -1;
+let dateText = "";
+
+/** The IMF-fixdate of `ms`, made once per second (nginx keeps its Date string the same way). */
+export function httpDate(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(ms).toUTCString();
+  }
+  return dateText;
+}
 
 /** What the client gets in place of the origin's head fields. */
 export function clientFields(origin: Array<[string, string]>, now: number): Array<[string, string]> {

@@ -97,14 +97,23 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 
   const metrics = new ServeMetrics();
   // The route label: the route the request's path matches (before try_files), or what it was.
+  // A label depends only on the config and the path, and a site's traffic is mostly a few
+  // paths: labels are remembered per config (a bounded number, forgotten all at once).
+  let labels: { config: GatewayConfig; byPath: Map<string, string> } | null = null;
   const routeOf = (request: ServeRequest | null): string => {
     if (!request) return "(unparsed)";
     const config = gens.current.config;
+    if (labels?.config !== config || labels.byPath.size >= 1024) labels = { config, byPath: new Map() };
     const pathname = request.parsed.pathname;
-    if (config.gateway.adminPath && pathname === config.gateway.adminPath) return "(admin)";
-    const norm = normalizePath(pathname);
-    if ("error" in norm) return "(bad path)";
-    return matchRoute(config.routes, norm.path)?.match ?? "(no route)";
+    let label = labels.byPath.get(pathname);
+    if (label === undefined) {
+      const norm = normalizePath(pathname);
+      if (config.gateway.adminPath && pathname === config.gateway.adminPath) label = "(admin)";
+      else if ("error" in norm) label = "(bad path)";
+      else label = matchRoute(config.routes, norm.path)?.match ?? "(no route)";
+      labels.byPath.set(pathname, label);
+    }
+    return label;
   };
   let draining = false;
   const sockets = new Set<net.Socket>();
