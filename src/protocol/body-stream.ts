@@ -1,6 +1,7 @@
 // The origin's response body as a pull-driven stream: nothing is read from the origin until
 // the client asks for more, so a slow client holds at most one socket read of data in memory
 // (backpressure instead of growth), and a 4 GiB download costs no more memory than 4 KiB.
+import { concatBytes } from "../core/bytes.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 
@@ -26,6 +27,19 @@ export interface BodySource {
 export interface Stall {
   ms: number;
   stalled(): void;
+}
+
+/** The largest body an exchange hands on whole (a Uint8Array, core/exchange.ts Body) when all
+ *  of it arrived with the head; a larger or unfinished one streams. */
+export const WHOLE_BODY_MAX = 64 * 1024;
+
+/** The pieces of a body that arrived whole with its head, as one; null when there are more
+ *  to come or they are too many bytes to hold (the body streams). */
+export function wholeBody(done: boolean, pending: Uint8Array[]): Uint8Array | null {
+  if (!done) return null;
+  let n = 0;
+  for (const p of pending) n += p.byteLength;
+  return n <= WHOLE_BODY_MAX ? concatBytes(pending.splice(0)) : null;
 }
 
 export function bodyStream(src: BodySource): ReadableStream<Uint8Array> {

@@ -10,7 +10,7 @@ import { CodecError, type BodyFraming, type ChunkedDecoder, type Codec } from ".
 import { Codes, GatewayError } from "../core/errors.js";
 import type { ForwardResponse, Reuse } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
-import { bodyStream, logCut, type Stall } from "./body-stream.js";
+import { bodyStream, wholeBody, logCut, type Stall } from "./body-stream.js";
 import { noBodyFor } from "../edge/headers.js";
 import { concatBytes } from "../core/bytes.js";
 
@@ -91,6 +91,9 @@ export async function readStreamResponse(o: ResponseOptions): Promise<ForwardRes
     return { status: head.status, statusText: head.reason, headers, body: null };
   }
   const source = new BodyReader(o, head.framing, buf.subarray(head.bodyOffset), eof, reuse);
+  // All of a small body came with the head (released by the reader already): handed on whole.
+  const whole = wholeBody(source.done, source.pending);
+  if (whole) return { status: head.status, statusText: head.reason, headers, body: whole };
   return {
     status: head.status,
     statusText: head.reason,

@@ -7,7 +7,7 @@ import { CodecError, FcgiProtocolStatus, FcgiType, type CgiHead, type Codec, typ
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { ForwardResponse } from "../../core/exchange.js";
 import type { Logger } from "../../core/log.js";
-import { bodyStream, logCut, type Stall } from "../body-stream.js";
+import { bodyStream, logCut, WHOLE_BODY_MAX, type Stall } from "../body-stream.js";
 import { concatBytes } from "../../core/bytes.js";
 import { noBodyFor } from "../../edge/headers.js";
 
@@ -15,8 +15,6 @@ import { noBodyFor } from "../../edge/headers.js";
 const STDERR_LOG_BUDGET = 64 * 1024;
 const utf8 = new TextDecoder();
 
-/** The largest body handed on whole when it arrived with its head; a larger one streams. */
-const WHOLE_BODY_MAX = 64 * 1024;
 /** The longest STDERR line held back waiting for its newline. */
 const STDERR_LINE_MAX = 8 * 1024;
 
