@@ -35,6 +35,12 @@ export const silentCases: Record<string, string> = {
   "silence-chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
 };
 
+/** Cases sent in two writes 100 ms apart: the body is still arriving when the head is read,
+ *  so it streams rather than being handed on whole. */
+export const splitCases: Record<string, [string, string]> = {
+  "chunked-slow": ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n", "6\r\n world\r\n0\r\nX-Trailer: dropped\r\n\r\n"],
+};
+
 export async function startRogueStream(): Promise<ScriptedServer> {
   return scriptedServer((sock) => {
     let seen = "";
@@ -61,6 +67,12 @@ export async function startRogueStream(): Promise<ScriptedServer> {
           seen += more.toString("latin1");
           if (complete()) done();
         });
+        return;
+      }
+      const split = splitCases[m[1]];
+      if (split) {
+        sock.write(Buffer.from(split[0], "latin1"));
+        setTimeout(() => sock.end(Buffer.from(split[1], "latin1")), 100);
         return;
       }
       if (silentCases[m[1]] !== undefined) {

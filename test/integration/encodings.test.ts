@@ -155,10 +155,12 @@ describe.each(PAGES)("%s", (_name, p) => {
     expect(decoded(res).endsWith("accept-encoding=gzip, deflate, br, zstd\n")).toBe(true);
   });
 
-  it.each([["identity"], [undefined]])("Accept-Encoding %s: the plain page, never raw gzip", async (ae) => {
+  it.each([["identity"], [undefined]])("Accept-Encoding %s: the plain page with its length, never raw gzip", async (ae) => {
     const res = await get(p, ae);
     expect(res.status).toBe(200);
     expect(res.get("content-encoding")).toBeNull();
+    expect(res.framing).toBe("length");
+    expect(Number(res.get("content-length"))).toBe(res.body.length);
     expect(res.body.toString()).toBe(TEXT + `accept-encoding=${ae ?? "-"}\n`);
   });
 

@@ -46,15 +46,15 @@ const get = (p: string, acceptEncoding?: string, method = "GET") =>
   rawRequest(serve.base, { method, path: p, headers: acceptEncoding === undefined ? {} : { "Accept-Encoding": acceptEncoding } });
 
 describe("edgepass serve compresses responses (default on)", () => {
-  it("a php-fpm page: the identity client gets the origin's bytes; gzip and br decode to them", async () => {
-    const plain = await get("/page.php");
+  it("a php-fpm page that streams (256 KiB, flushed as it goes): the identity client gets the origin's bytes; gzip and br decode to them", async () => {
+    const plain = await get("/page.php?kb=256");
     expect(plain.status).toBe(200);
     expect(plain.get("content-encoding")).toBeNull();
     expect(plain.get("vary")).toBe("Accept-Encoding");
     expect(plain.get("etag")).toBe('"page-v1"');
-    expect(plain.body.length).toBe(64 * 1024);
+    expect(plain.body.length).toBe(256 * 1024);
 
-    const gz = await get("/page.php", "gzip");
+    const gz = await get("/page.php?kb=256", "gzip");
     expect(gz.get("content-encoding")).toBe("gzip");
     expect(gz.get("vary")).toBe("Accept-Encoding");
     expect(gz.get("content-length")).toBeNull();
@@ -64,7 +64,7 @@ describe("edgepass serve compresses responses (default on)", () => {
     expect(gz.body.length).toBeLessThan(plain.body.length / 4);
     expect(gunzipSync(gz.body)).toEqual(plain.body);
 
-    const br = await get("/page.php", "gzip, deflate, br");
+    const br = await get("/page.php?kb=256", "gzip, deflate, br");
     expect(br.get("content-encoding")).toBe("br");
     expect(brotliDecompressSync(br.body)).toEqual(plain.body);
   });
@@ -83,6 +83,18 @@ describe("edgepass serve compresses responses (default on)", () => {
     const body = want === "br" ? brotliDecompressSync(r.body) : want === "gzip" ? gunzipSync(r.body) : r.body;
     expect(body.length).toBe(4 * 1024);
     expect(body.toString()).toContain("row 3 of the edgepass page");
+  });
+
+  it("a page that arrived whole with its head is compressed in one piece and keeps a length", async () => {
+    const plain = await get("/info.php");
+    expect(plain.framing).toBe("length");
+    expect(plain.body.length).toBeGreaterThan(512);
+    const gz = await get("/info.php", "gzip");
+    expect(gz.get("content-encoding")).toBe("gzip");
+    expect(gz.framing).toBe("length");
+    expect(Number(gz.get("content-length"))).toBe(gz.body.length);
+    expect(gz.complete).toBe(true);
+    expect(JSON.parse(gunzipSync(gz.body).toString()).server.REQUEST_URI).toBe("/info.php");
   });
 
   it("a body the origin encoded passes untouched, never encoded twice", async () => {

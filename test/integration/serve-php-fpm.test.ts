@@ -107,6 +107,16 @@ describe("responses on the wire", () => {
     for (let n = 0; n < 64; n += 21) expect(r.body.subarray(n * 65_536, (n + 1) * 65_536).equals(piece)).toBe(true);
   });
 
+  it("a small page with no length from php, which arrives whole with its head, goes out with its Content-Length", async () => {
+    const r = await rawRequest(serve.base, { path: "/status.php?code=200", timeoutMs: 10_000 });
+    expect(r.status).toBe(200);
+    expect(r.framing).toBe("length");
+    expect(r.get("content-length")).toBe("20");
+    expect(r.get("transfer-encoding")).toBeNull();
+    expect(r.complete).toBe(true);
+    expect(r.body.toString()).toBe("status 200 from php\n");
+  });
+
   it("a Content-Length the app declared stays on the wire", async () => {
     const r = await rawRequest(serve.base, { path: "/length.php", timeoutMs: 10_000 });
     expect(r.framing).toBe("length");

@@ -268,7 +268,7 @@ describe("what the client receives when the origin's body breaks", () => {
   });
 
   it("an HTTP/1.0 client gets a body of unknown length delimited by the close, not chunked", async () => {
-    const { raw, closed } = await rawExchange(serve.base, "GET /rogue/chunked-ok HTTP/1.0\r\nHost: x\r\n\r\n");
+    const { raw, closed } = await rawExchange(serve.base, "GET /rogue/chunked-slow HTTP/1.0\r\nHost: x\r\n\r\n");
     const r = parseWire(raw, "GET");
     expect(r.framing).toBe("close");
     expect(r.get("connection")).toBe("close");
@@ -277,9 +277,19 @@ describe("what the client receives when the origin's body breaks", () => {
   });
 
   it("a whole chunked body does end with the 0-size chunk", async () => {
-    const r = await rawRequest(serve.base, { path: "/rogue/chunked-ok", timeoutMs: 8_000 });
+    const r = await rawRequest(serve.base, { path: "/rogue/chunked-slow", timeoutMs: 8_000 });
     expect(r.framing).toBe("chunked");
     expect(r.body.toString()).toBe("hello world");
     expect(r.complete).toBe(true);
+  });
+
+  it("a chunked body that arrived whole with its head goes out with its length, to HTTP/1.1 and 1.0 clients", async () => {
+    const r = await rawRequest(serve.base, { path: "/rogue/chunked-ok", timeoutMs: 8_000 });
+    expect(r.framing).toBe("length");
+    expect(r.get("content-length")).toBe("11");
+    expect(r.body.toString()).toBe("hello world");
+    const old = parseWire((await rawExchange(serve.base, "GET /rogue/chunked-ok HTTP/1.0\r\nHost: x\r\n\r\n")).raw, "GET");
+    expect(old.framing).toBe("length");
+    expect(old.body.toString()).toBe("hello world");
   });
 });
