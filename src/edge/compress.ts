@@ -24,10 +24,10 @@ export interface CompressCandidate {
 export function compressionFor(r: CompressCandidate, acceptEncoding: string | null, s: CompressSettings): "br" | "gzip" | "vary" | null {
   if (s.compress.length === 0 || !r.hasBody || r.method === "HEAD") return null;
   if (r.status < 200 || r.status === 204 || r.status === 205 || r.status === 206 || r.status === 304) return null;
+  if (r.length !== null && r.length < s.compressMinLength) return null;
   if (r.headers.has("content-encoding") || r.headers.has("content-range")) return null;
   // RFC 9111 5.2.2.6: an intermediary does not transform a no-transform response.
   if (/(^|,)\s*no-transform\s*(,|$)/i.test(r.headers.get("cache-control") ?? "")) return null;
-  if (r.length !== null && r.length < s.compressMinLength) return null;
   if (!typeMatches(r.headers.get("content-type"), s.compressTypes)) return null;
   let best: "br" | "gzip" | null = null;
   let bestQ = 0;
