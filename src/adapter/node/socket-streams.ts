@@ -125,6 +125,11 @@ export class SocketChannel {
   }
 }
 
+/** Bytes a writer may leave queued on a socket before it waits for the kernel to take them:
+ *  a few of an origin's 64 KiB pieces, so the next one is read while the last is still being
+ *  sent (Node's own mark, 16 KiB, made every piece wait for the one before to leave whole). */
+export const WRITE_AHEAD = 256 * 1024;
+
 /** Writes that happen in one turn of the event loop leave as one writev (a FastCGI request's
  *  records, a response's head, body and last chunk), not one system call each, which was
  *  the largest cost of a small request: the socket is corked at the first write of a turn and
@@ -135,8 +140,8 @@ export class CoalescingWriter {
   private draining: Promise<void> | null = null;
   constructor(private readonly sock: net.Socket) {}
 
-  /** null when the socket took `chunks` under its high-water mark; else a promise for when it
-   *  drained (rejected if it closes first). Strings go out as latin1: a response head holds
+  /** null when the socket holds at most WRITE_AHEAD bytes not yet sent; else a promise for when
+   *  it drained (rejected if it closes first). Strings go out as latin1: a response head holds
    *  the origin's field bytes one per character (codec/text.ts). */
   write(...chunks: Array<Uint8Array | string>): Promise<void> | null {
     if (this.sock.destroyed) return Promise.reject(new Error("the connection is closed"));
@@ -145,9 +150,11 @@ export class CoalescingWriter {
       this.sock.cork();
       setImmediate(() => this.flush());
     }
-    let full = false;
-    for (const c of chunks) if (!(typeof c === "string" ? this.sock.write(c, "latin1") : this.sock.write(c))) full = true;
-    if (!full) return null;
+    for (const c of chunks) {
+      if (typeof c === "string") this.sock.write(c, "latin1");
+      else this.sock.write(c);
+    }
+    if (this.sock.writableLength <= WRITE_AHEAD) return null;
     // Full: out now, and wait until the kernel took it (backpressure).
     this.flush();
     this.draining ??= drained(this.sock).finally(() => (this.draining = null));
