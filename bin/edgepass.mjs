@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// The `edgepass` command. The CLI is TypeScript run as-is: tsx's ESM hooks are registered
-// first, then the entry module runs. The Wasm module is built here when it is missing or
-// older than its sources, so every command works right after `npm install`.
+// The `edgepass` command. The Wasm module and the command's own bundle (scripts/build-cli.mjs)
+// are built here when missing or older than their sources, so every command works right after
+// `npm install`; then the bundle runs.
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { register } from "tsx/esm/api";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const build = spawnSync(process.execPath, [fileURLToPath(new URL("../scripts/build-wasm.mjs", import.meta.url)), "--if-stale"], {
   stdio: ["ignore", "ignore", "inherit"],
 });
 if (build.status !== 0) process.exit(build.status ?? 1);
-register();
-await import(new URL("../src/adapter/node/cli/main.ts", import.meta.url).href);
+const { buildCli, cliBundle } = await import("../scripts/build-cli.mjs");
+await buildCli(true);
+await import(pathToFileURL(cliBundle).href);
