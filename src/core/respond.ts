@@ -83,7 +83,7 @@ export async function fromResponse(res: Response, whole: boolean): Promise<Clien
 }
 
 /** Immutable Headers (a fetch's) throw on any change, even deleting a name they lack. */
-export function mutable(h: Headers): boolean {
+function mutable(h: Headers): boolean {
   try {
     h.delete("x-edgepass-probe");
     return true;
