@@ -128,7 +128,9 @@ function decoded(res: WireResponse): string {
 
 // Every page the app compresses, on every path to it. ob_gzhandler sends no Content-Length
 // (the Python apps declare one), but a page that arrives whole with its head goes out with its
-// length all the same: the client can tell a cut page from a whole one either way.
+// length all the same: the client can tell a cut page from a whole one either way. (Whole
+// means within the first socket read, which workerd ends at 4 KiB: the compressed page is
+// well under that, the plain one, about 7.6 KiB, is not, and streams.)
 const PAGES: Array<[string, string]> = [
   ["php-fpm, FastCGI pooled", "/gzip.php"],
   ["php-fpm, FastCGI direct", "/direct/gzip.php"],
@@ -155,12 +157,10 @@ describe.each(PAGES)("%s", (_name, p) => {
     expect(decoded(res).endsWith("accept-encoding=gzip, deflate, br, zstd\n")).toBe(true);
   });
 
-  it.each([["identity"], [undefined]])("Accept-Encoding %s: the plain page with its length, never raw gzip", async (ae) => {
+  it.each([["identity"], [undefined]])("Accept-Encoding %s: the plain page, never raw gzip", async (ae) => {
     const res = await get(p, ae);
     expect(res.status).toBe(200);
     expect(res.get("content-encoding")).toBeNull();
-    expect(res.framing).toBe("length");
-    expect(Number(res.get("content-length"))).toBe(res.body.length);
     expect(res.body.toString()).toBe(TEXT + `accept-encoding=${ae ?? "-"}\n`);
   });
 
