@@ -10,22 +10,14 @@
 //   node scripts/build-cli.mjs             build
 //   node scripts/build-cli.mjs --if-stale  build only when a source is newer than the output
 
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { newest } from "./newest.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 export const cliBundle = path.join(root, "dist", "cli", "node", "main.mjs");
-
-function newest(dir) {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
 /** Builds the bundle unless `ifStale` and it is newer than every source. */
 export async function buildCli(ifStale) {

@@ -8,11 +8,12 @@
 //   node scripts/build-codec.mjs             build
 //   node scripts/build-codec.mjs --if-stale  build only when a source is newer than the output
 
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
+import { newest } from "./newest.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const out = path.join(root, "dist", "codec", "index.js");
@@ -24,14 +25,6 @@ for (const a of args) {
   }
 }
 
-function newest(dir) {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 const page = path.join(root, "dist", "inspect.html");
 const wasm = path.join(root, "wasm", "build", "edgepass.wasm");
 // The page inlines the scalar build: it runs in every browser, SIMD or not, and the inspector
