@@ -197,11 +197,9 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       };
       const count = (n: number) => (record.bytes_out += n);
       if (!c.body) end();
-      else if (deps.countsBytes) {
-        c.meter = { count, end };
-        return respond(c);
-      }
-      return respond({ ...c, body: c.body ? countingStream(streamOf(c.body), count, end) : null });
+      else if (deps.countsBytes) c.meter = { count, end };
+      else c.body = countingStream(streamOf(c.body), count, end);
+      return respond(c);
     };
     try {
       const norm = normalizePath(url.pathname);

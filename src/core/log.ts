@@ -3,6 +3,7 @@
 // byte and quote, and the line separators U+2028/U+2029 are escaped too, so a value from the
 // outside (origin stderr, paths) can never end a line early: a hostile origin cannot forge
 // log lines. One format for everything: the per-request line (access-log.ts) and the events.
+import { perUnit } from "./time-text.js";
 
 export type Level = "debug" | "info" | "warn" | "error";
 
@@ -30,22 +31,12 @@ function value(v: unknown): unknown {
 
 const LINE_SEPARATORS = /[\u2028\u2029]/;
 
-let isoMs = -1;
-let isoText = "";
-
-/** The time of a line, formatted once per millisecond (a busy gateway writes many per ms). */
-function isoNow(): string {
-  const ms = Date.now();
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoText = new Date(ms).toISOString();
-  }
-  return isoText;
-}
+/** A line's time, made once a millisecond. */
+const isoTime = perUnit(1, (ms) => new Date(ms).toISOString());
 
 /** One JSON line: time, level, event, request_id, then the fields (undefined ones left out). */
 export function formatLine(level: Level, event: string, requestId: string, fields?: Record<string, unknown>): string {
-  const o: Record<string, unknown> = { time: isoNow(), level, event, request_id: requestId };
+  const o: Record<string, unknown> = { time: isoTime(Date.now()), level, event, request_id: requestId };
   if (fields) {
     for (const k in fields) {
       const v = fields[k];

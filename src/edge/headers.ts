@@ -9,6 +9,7 @@
 // expires does.
 import type { RouteConfig } from "../config/types.js";
 import { expandVariables, type RequestVars } from "./variables.js";
+import { perUnit } from "../core/time-text.js";
 
 /** Response fields that describe one hop and must not be copied to the client. */
 export const HOP_BY_HOP = new Set([
@@ -39,19 +40,8 @@ export function endToEnd(headers: Array<[string, string]>): Array<[string, strin
   });
 }
 
-/** An IMF-fixdate (RFC 9110 5.6.7), the only form a sender may generate. */
-let dateSecond = -1;
-let dateText = "";
-
-/** The IMF-fixdate of `ms`, made once per second (nginx keeps its Date string the same way). */
-export function httpDate(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateText = new Date(ms).toUTCString();
-  }
-  return dateText;
-}
+/** An IMF-fixdate (RFC 9110 5.6.7), the only form a sender may generate; made once a second. */
+export const httpDate = perUnit(1000, (ms) => new Date(ms).toUTCString());
 
 /** What the client gets in place of the origin's head fields. */
 export function clientFields(origin: Array<[string, string]>, now: number): Array<[string, string]> {

@@ -31,7 +31,7 @@ export interface Stall {
 
 /** The largest body an exchange hands on whole (a Uint8Array, core/exchange.ts Body) when all
  *  of it arrived with the head; a larger or unfinished one streams. */
-export const WHOLE_BODY_MAX = 64 * 1024;
+const WHOLE_BODY_MAX = 64 * 1024;
 
 /** The pieces of a body that arrived whole with its head, as one; null when there are more
  *  to come or they are too many bytes to hold (the body streams). */

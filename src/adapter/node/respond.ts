@@ -7,7 +7,7 @@ import { STATUS_CODES } from "node:http";
 import type net from "node:net";
 import { declaredChunks } from "../../core/declared-length.js";
 import { httpDate } from "../../edge/headers.js";
-import { cancelBody, streamOf, type ClientResponse, type Respond } from "../../core/respond.js";
+import { cancelBody, type ClientResponse, type Respond } from "../../core/respond.js";
 import type { Logger } from "../../core/log.js";
 import type { CompressSettings } from "../../edge/compress.js";
 import { compressed } from "./compress.js";
@@ -41,9 +41,8 @@ const OURS = new Set(["content-length", "transfer-encoding", "connection", "keep
 /** Writes `res`; resolves true when the message went out whole and the connection may carry
  *  another (false: it was cut, or must close). */
 export async function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOptions): Promise<boolean> {
-  let r = o.compress ? compressed(res, o.method, o.compress.acceptEncoding, o.compress.settings) : res;
-  // A whole body of another length than declared is held to the declaration as a stream is.
-  if (r.body instanceof Uint8Array && r.length !== null && r.body.byteLength !== r.length) r = { ...r, body: streamOf(r.body) };
+  // A whole body is as long as its declared length (toClient made it a stream otherwise).
+  const r = o.compress ? compressed(res, o.method, o.compress.acceptEncoding, o.compress.settings) : res;
   // 205 carries no content (RFC 9110 15.3.6), whatever came with it.
   const noBody = o.method === "HEAD" || r.status === 204 || r.status === 205 || r.status === 304 || r.status < 200;
   let keepAlive = o.keepAlive;
@@ -77,6 +76,11 @@ export async function writeResponse(sock: net.Socket, res: ClientResponse, o: Wr
   };
   const body = framing === "none" ? null : r.body;
   const meter = r.meter;
+  // Once the head is out, the only honest signal left is the connection itself. (A client
+  // that left needs no line; one dropped at send_timeout does.)
+  const cut = (e: unknown, sent: number) => {
+    if (!sock.destroyed || e instanceof SendTimeout) o.log.log("warn", "response_cut", { sent, length: r.length, framing, reason: e instanceof Error ? e.message : String(e) });
+  };
   if (framing === "none" || body === null) {
     cancelBody(r.body);
     meter?.end();
@@ -93,7 +97,7 @@ export async function writeResponse(sock: net.Socket, res: ClientResponse, o: Wr
       else if (body.byteLength === 0) await send(head, "0\r\n\r\n");
       else await send(head, body.byteLength.toString(16) + "\r\n", body, "\r\n0\r\n\r\n");
     } catch (e) {
-      if (!sock.destroyed || e instanceof SendTimeout) o.log.log("warn", "response_cut", { sent: 0, length: r.length, framing, reason: e instanceof Error ? e.message : String(e) });
+      cut(e, 0);
       sock.destroy();
       return false;
     }
@@ -118,9 +122,7 @@ export async function writeResponse(sock: net.Socket, res: ClientResponse, o: Wr
     if (framing === "close") return false;
     return keepAlive;
   } catch (e) {
-    // The head is out; the only honest signal left is the connection itself. (A client that
-    // left needs no line; one dropped at send_timeout does.)
-    if (!sock.destroyed || e instanceof SendTimeout) o.log.log("warn", "response_cut", { sent, length: r.length, framing, reason: e instanceof Error ? e.message : String(e) });
+    cut(e, sent);
     void reader.cancel(e).catch(() => {});
     meter?.end();
     out.flush(); // what did arrive goes out before the cut

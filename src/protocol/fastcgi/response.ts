@@ -7,7 +7,7 @@ import { CodecError, FcgiProtocolStatus, FcgiType, type CgiHead, type Codec, typ
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { ForwardResponse } from "../../core/exchange.js";
 import type { Logger } from "../../core/log.js";
-import { bodyStream, logCut, WHOLE_BODY_MAX, type Stall } from "../body-stream.js";
+import { bodyStream, logCut, wholeBody, type Stall } from "../body-stream.js";
 import { concatBytes } from "../../core/bytes.js";
 import { noBodyFor } from "../../edge/headers.js";
 
@@ -213,12 +213,14 @@ export async function fcgiAnswer(res: FcgiResponse, src: AnswerSource, method: s
   // No body to pass on: the exchange is over (on a kept connection the app may finish what
   // it still sends, which is dropped, without an abort).
   if (noBody) src.release(true);
-  else if (res.ended && res.pendingBytes <= WHOLE_BODY_MAX) {
+  else {
     // The whole answer came with its head (a small page): its body is handed on as it is.
-    for (const piece of res.pending) src.taken?.(piece);
-    const body = concatBytes(res.pending.splice(0));
-    src.release(true);
-    return { status: head.status, statusText: head.reason, headers, body };
+    const body = wholeBody(res.ended, res.pending);
+    if (body) {
+      src.taken?.(body);
+      src.release(true);
+      return { status: head.status, statusText: head.reason, headers, body };
+    }
   }
   return {
     status: head.status,
