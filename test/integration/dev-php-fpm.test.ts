@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { setCookies } from "../helpers/headers.js";
 import { edgepass, repoRoot, waitFor, type Run } from "../helpers/process.js";
+import { rawRequest } from "../helpers/raw-http.js";
 
 let fpm: PhpFpm;
 let www: string;
@@ -83,6 +84,17 @@ describe("edgepass dev in front of php-fpm", () => {
     const buf = new Uint8Array(await res.arrayBuffer());
     expect(buf.length).toBe(4 * 1024 * 1024);
     expect(buf[65536 + 5]).toBe((5 * 7 + 3) & 0xff);
+  });
+
+  it("on the wire: a small page php gave no length arrives with its Content-Length; the 4 MiB one chunked and whole", async () => {
+    const small = await rawRequest(base, { path: "/status.php?code=200", timeoutMs: 10_000 });
+    expect(small.framing).toBe("length");
+    expect(small.get("content-length")).toBe("20");
+    expect(small.body.toString()).toBe("status 200 from php\n");
+    const big = await rawRequest(base, { path: "/big.php", timeoutMs: 30_000 });
+    expect(big.framing).toBe("chunked");
+    expect(big.complete).toBe(true);
+    expect(big.body.length).toBe(4 * 1024 * 1024);
   });
 
   it("the CVE-2019-11043 shape is refused on the wire too", async () => {
