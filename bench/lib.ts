@@ -1,4 +1,7 @@
-// Shared by the benchmarks: a warm-up-then-measure timer and a plain table printer.
+// Shared by the benchmarks: a warm-up-then-measure timer, a plain table printer, the reference
+// servers' configs and the relay floors' pre-encoded requests.
+import path from "node:path";
+import { encodeRequest } from "./anchors/fastcgi-plain.js";
 
 /** Median nanoseconds per call over several timed batches, after a warm-up. */
 export function timeIt(fn: () => unknown, batchMs = 300, batches = 7): number {
@@ -112,4 +115,17 @@ export function gatewayPhpConfig(o: { fpmPort: number; www: string; pool: "poole
     (o.pool === "pooled" ? `max_connections = ${o.workers}\nidle_timeout = "1s"\nqueue = 1000\n` : "") +
     `\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${o.www}"\n`
   );
+}
+
+/** What nginx's fastcgi_params would send for a GET of `script` under `www`, as one encoded
+ *  FastCGI request (base64), for the raw relay floors. */
+export function preEncoded(www: string, script: string, query: string, keepConn: boolean): string {
+  const uri = `/${script}${query ? `?${query}` : ""}`;
+  const params: Array<[string, string]> = [
+    ["SCRIPT_FILENAME", path.join(www, script)], ["SCRIPT_NAME", `/${script}`], ["DOCUMENT_ROOT", www],
+    ["REQUEST_METHOD", "GET"], ["REQUEST_URI", uri], ["QUERY_STRING", query], ["SERVER_PROTOCOL", "HTTP/1.1"],
+    ["GATEWAY_INTERFACE", "CGI/1.1"], ["SERVER_SOFTWARE", "floor"], ["REMOTE_ADDR", "127.0.0.1"],
+    ["SERVER_NAME", "127.0.0.1"], ["SERVER_PORT", "80"], ["HTTP_HOST", "127.0.0.1"],
+  ];
+  return Buffer.from(encodeRequest(1, params, new Uint8Array(0), keepConn)).toString("base64");
 }

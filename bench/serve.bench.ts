@@ -12,7 +12,7 @@ import path from "node:path";
 import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
 import { repoRoot, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
-import { nginxPhpConfig, table } from "./lib.js";
+import { nginxPhpConfig, preEncoded, table } from "./lib.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 32;
@@ -61,9 +61,17 @@ const serveConfig =
   `max_connections = ${CONNECTIONS}\nidle_timeout = "1s"\n\n` +
   `[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
 
+// The Node floor: a relay with no gateway in it (bench/serve/floor.mjs), on the same php-fpm.
+const PAGES = [
+  { page: "small page (status.php)", target: "/status.php?code=200", script: "status.php", query: "code=200" },
+  { page: "4 MiB page (big.php)", target: "/big.php", script: "big.php", query: "" },
+];
+const floorPort = await freePort();
+const floorRequests = JSON.stringify(Object.fromEntries(PAGES.map((p) => [p.target, preEncoded(www, p.script, p.query, true)])));
+
 const children: ChildProcess[] = [];
-function daemon(bin: string, args: string[]): ChildProcess {
-  const c = spawn(bin, args, { stdio: ["ignore", "inherit", "inherit"] });
+function daemon(bin: string, args: string[], env?: Record<string, string>): ChildProcess {
+  const c = spawn(bin, args, { stdio: ["ignore", "inherit", "inherit"], env: env && { ...process.env, ...env } });
   children.push(c);
   return c;
 }
@@ -116,16 +124,19 @@ try {
   const haproxy = daemon(haproxyBin, ["-db", "-f", path.join(dir, "haproxy.cfg")]);
   await waitForPort(nginxPort, 10_000, nginx, "nginx");
   await waitForPort(haproxyPort, 10_000, haproxy, "haproxy");
+  const floor = daemon(process.execPath, [path.join(repoRoot, "bench/serve/floor.mjs"), String(floorPort), String(fpm.port)], { REQUESTS: floorRequests });
+  await waitForPort(floorPort, 10_000, floor, "the Node relay floor");
+  // `settle`: how long its kept php-fpm connections take to close once idle, so none is held
+  // when the next gateway's turn starts. HAProxy closes half of its idle connections per
+  // pool-purge-delay (1 s), so 32 take about 6 s; the others close all after 1 s.
   const gateways = [
-    { name: "edgepass serve", base: serve.base, pid: serve.run.child.pid! },
-    { name: "nginx", base: `http://127.0.0.1:${nginxPort}`, pid: nginx.pid! },
-    { name: "HAProxy fcgi-app", base: `http://127.0.0.1:${haproxyPort}`, pid: haproxy.pid! },
+    { name: "edgepass serve", base: serve.base, pid: serve.run.child.pid!, settle: 2500 },
+    { name: "nginx", base: `http://127.0.0.1:${nginxPort}`, pid: nginx.pid!, settle: 2500 },
+    { name: "HAProxy fcgi-app", base: `http://127.0.0.1:${haproxyPort}`, pid: haproxy.pid!, settle: 7000 },
+    { name: "Node relay floor", base: `http://127.0.0.1:${floorPort}`, pid: floor.pid!, settle: 2500 },
   ];
   const rows = [];
-  for (const [page, target] of [
-    ["small page (status.php)", "/status.php?code=200"],
-    ["4 MiB page (big.php)", "/big.php"],
-  ] as const) {
+  for (const { page, target } of PAGES) {
     for (const g of gateways) {
       runWrk(`${g.base}${target}`, g.pid, 2); // warm-up: JIT, kept connections
       const r = runWrk(`${g.base}${target}`, g.pid);
@@ -138,8 +149,7 @@ try {
         "gateway CPU/req": `${r.cpuUs.toFixed(0)} µs`,
         errors: r.errors,
       });
-      // Let the kept connections close (idle 1 s everywhere) before the next gateway's turn.
-      await new Promise((res) => setTimeout(res, 2500));
+      await new Promise((res) => setTimeout(res, g.settle));
     }
   }
   table(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, one php-fpm (pm = static, ${PHP_CHILDREN} children), one gateway process each, 2 cores shared by all`, rows);

@@ -13,8 +13,7 @@ import { freePort, publicCopy, startPhpFpm } from "../test/helpers/php-fpm.js";
 import { edgepass, repoRoot, waitFor, workerdPids } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../src/adapter/node/miniflare.js";
-import { encodeRequest } from "./anchors/fastcgi-plain.js";
-import { gatewayPhpConfig, median, table } from "./lib.js";
+import { gatewayPhpConfig, median, preEncoded, table } from "./lib.js";
 
 const json = process.argv.includes("--json");
 const SECONDS = process.env.BENCH_SECONDS ?? "5";
@@ -31,18 +30,6 @@ const wrk = findProgram("wrk", "wrk");
 const www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
 const fpm = await startPhpFpm({ maxChildren: PHP_WORKERS });
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-bench-worker-"));
-
-// What nginx's fastcgi_params would send for these two GETs, encoded once.
-function preEncoded(script: string, query: string): string {
-  const uri = `/${script}${query ? `?${query}` : ""}`;
-  const params: Array<[string, string]> = [
-    ["SCRIPT_FILENAME", path.join(www, script)], ["SCRIPT_NAME", `/${script}`], ["DOCUMENT_ROOT", www],
-    ["REQUEST_METHOD", "GET"], ["REQUEST_URI", uri], ["QUERY_STRING", query], ["SERVER_PROTOCOL", "HTTP/1.1"],
-    ["GATEWAY_INTERFACE", "CGI/1.1"], ["SERVER_SOFTWARE", "floor"], ["REMOTE_ADDR", "127.0.0.1"],
-    ["SERVER_NAME", "127.0.0.1"], ["SERVER_PORT", "80"], ["HTTP_HOST", "127.0.0.1"],
-  ];
-  return Buffer.from(encodeRequest(1, params, new Uint8Array(0), false)).toString("base64");
-}
 
 const TICK_US = 1e6 / Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim() || 100);
 /** utime + stime of the processes, all threads, in µs. */
@@ -65,7 +52,7 @@ const floor = new Miniflare({
   compatibilityFlags: COMPATIBILITY_FLAGS,
   bindings: {
     FPM_PORT: String(fpm.port),
-    REQUESTS: JSON.stringify(Object.fromEntries(Object.values(CASES).map((c) => [c.target, preEncoded(c.script, c.query)]))),
+    REQUESTS: JSON.stringify(Object.fromEntries(Object.values(CASES).map((c) => [c.target, preEncoded(www, c.script, c.query, false)]))),
   },
   host: "127.0.0.1",
   port: await freePort(),
