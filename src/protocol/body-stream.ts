@@ -4,6 +4,7 @@
 import { concatBytes } from "../core/bytes.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
+import { readThrough, withPieces } from "../core/pieces.js";
 
 export interface BodySource {
   /** Pieces already received, handed on in order. */
@@ -42,8 +43,42 @@ export function wholeBody(done: boolean, pending: Uint8Array[]): Uint8Array | nu
   return n <= WHOLE_BODY_MAX ? concatBytes(pending.splice(0)) : null;
 }
 
+/** The body as a stream over `src`, which a host may also read directly (core/pieces.ts). */
 export function bodyStream(src: BodySource): ReadableStream<Uint8Array> {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const reads = sourceReads(src, (e) => controller.error(e));
+  const stream: ReadableStream<Uint8Array> = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+      },
+      async pull(c) {
+        readThrough(stream);
+        // One piece per pull: the stall guard then bounds the wait for each piece, and a
+        // pooled connection counts as taken only what the reader took.
+        try {
+          const got = await reads.next(false);
+          if (got === null) c.close();
+          else c.enqueue(got[0]);
+        } catch (e) {
+          c.error(e);
+        }
+      },
+      cancel() {
+        reads.cancel();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return withPieces(stream, { next: () => reads.next(true), cancel: reads.cancel });
+}
+
+/** Reads `src`: each call hands on what has arrived (`all`, or the first piece), reading more
+ *  only when nothing has. `stalled` fails the reader's stream at once when the stall guard
+ *  fires. */
+function sourceReads(src: BodySource, stalled: (e: GatewayError) => void) {
   let finished = false;
+  let failure: unknown = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const finish = (clean: boolean) => {
     if (!finished) {
@@ -51,47 +86,46 @@ export function bodyStream(src: BodySource): ReadableStream<Uint8Array> {
       src.release(clean);
     }
   };
-  const stalled = (stall: Stall, controller: ReadableStreamDefaultController<Uint8Array>) => {
+  const onStall = (stall: Stall) => {
     // The whole answer is in: the connection is free already, whatever the client does.
     if (finished || src.done()) return;
     stall.stalled();
-    controller.error(new GatewayError(Codes.CLIENT_GONE, 499, "The client took nothing of the response for too long."));
+    failure = new GatewayError(Codes.CLIENT_GONE, 499, "The client took nothing of the response for too long.");
     finish(false);
+    stalled(failure as GatewayError);
   };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        clearTimeout(timer);
-        try {
-          for (;;) {
-            const next = src.pending.shift();
-            if (next) {
-              src.taken?.(next);
-              controller.enqueue(next);
-              const stall = src.stall;
-              if (stall) timer = setTimeout(() => stalled(stall, controller), stall.ms);
-              return;
-            }
-            if (src.done()) {
-              controller.close();
-              finish(true);
-              return;
-            }
-            await src.step();
+  return {
+    async next(all: boolean): Promise<Uint8Array[] | null> {
+      clearTimeout(timer);
+      if (failure !== null) throw failure;
+      try {
+        for (;;) {
+          if (src.pending.length > 0) {
+            const got = (all ? src.pending.splice(0) : src.pending.splice(0, 1)).filter((p) => p.byteLength > 0);
+            if (got.length === 0) continue;
+            for (const p of got) src.taken?.(p);
+            const stall = src.stall;
+            if (stall) timer = setTimeout(() => onStall(stall), stall.ms);
+            return got;
           }
-        } catch (e) {
-          src.onError(e);
-          controller.error(e);
-          finish(false);
+          if (src.done()) {
+            finish(true);
+            return null;
+          }
+          await src.step();
         }
-      },
-      cancel() {
-        clearTimeout(timer);
+      } catch (e) {
+        src.onError(e);
         finish(false);
-      },
+        failure = e;
+        throw e;
+      }
     },
-    { highWaterMark: 0 },
-  );
+    cancel(): void {
+      clearTimeout(timer);
+      finish(false);
+    },
+  };
 }
 
 /** The one log line of a body cut after its head went to the client. */

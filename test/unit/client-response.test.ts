@@ -1,6 +1,6 @@
 // core/respond.ts: how a response becomes what the host writes. A body that arrived whole is
 // bytes with its length; one that is not the length its head declared goes the way of a
-// stream, so the host's writer cuts it short or cuts it off (core/declared-length.ts) as it
+// stream, so the host's writer cuts it short or cuts it off (core/pieces.ts) as it
 // does a streamed body.
 import { describe, expect, it } from "vitest";
 import { fromResponse, ownAnswer, streamOf, toClient } from "../../src/core/respond.js";

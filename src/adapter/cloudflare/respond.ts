@@ -4,7 +4,7 @@
 // dropped for a streamed body (sent chunked, so a body cut short ended with a clean
 // terminator: workerd issue 6818) unless the body comes through a FixedLengthStream, which
 // also ends the connection instead of the message when fewer bytes arrive.
-import { declaredChunks } from "../../core/declared-length.js";
+import { declaredPieces, piecesOf } from "../../core/pieces.js";
 import { onBodyEnd } from "../../core/limit-check.js";
 import type { ClientResponse, Respond } from "../../core/respond.js";
 
@@ -61,17 +61,19 @@ export function relayResponse(res: Response, onEnd?: () => void): Response {
   });
 }
 
-/** Copies the body to the FixedLengthStream, held to `length` (core/declared-length.ts); a
- *  failure aborts it, which cuts the client's connection. Backpressure: one chunk in flight; a
- *  client that leaves cancels the source. */
+/** Copies the body to the FixedLengthStream, held to `length` (core/pieces.ts); a failure
+ *  aborts it, which cuts the client's connection. Backpressure: one write in flight; a client
+ *  that leaves cancels the source. */
 async function pumpExactly(src: ReadableStream<Uint8Array>, dst: WritableStream<Uint8Array>, length: number, overrun?: () => void): Promise<void> {
-  const reader = src.getReader();
+  const pieces = declaredPieces(piecesOf(src), length, overrun);
   const writer = dst.getWriter();
   try {
-    for await (const chunk of declaredChunks(reader, length, overrun)) await writer.write(chunk);
+    for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
+      for (const p of got) await writer.write(p);
+    }
     await writer.close();
   } catch (e) {
     writer.abort(e).catch(() => {});
-    reader.cancel(e).catch(() => {});
+    pieces.cancel(e);
   }
 }

@@ -4,7 +4,7 @@
 // output is pulled by the socket writer, so a slow client holds back the origin (backpressure).
 import zlib from "node:zlib";
 import { countingStream } from "../../core/access-log.js";
-import { declaredChunks } from "../../core/declared-length.js";
+import { declaredPieces, piecesOf } from "../../core/pieces.js";
 import type { ClientResponse } from "../../core/respond.js";
 import { compressedHeaders, compressionFor, type CompressSettings } from "../../edge/compress.js";
 
@@ -55,17 +55,15 @@ function closing(body: ReadableStream<Uint8Array>, close: () => void): ReadableS
 }
 
 function held(body: ReadableStream<Uint8Array>, length: number, overrun?: () => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  const it = declaredChunks(reader, length, overrun);
+  const pieces = declaredPieces(piecesOf(body), length, overrun);
   return new ReadableStream({
     async pull(c) {
-      const { done, value } = await it.next();
-      if (done) c.close();
-      else c.enqueue(value);
+      const got = await pieces.next();
+      if (got === null) c.close();
+      else for (const p of got) c.enqueue(p);
     },
-    async cancel(reason) {
-      await it.return(undefined);
-      await reader.cancel(reason).catch(() => {});
+    cancel(reason) {
+      pieces.cancel(reason);
     },
   });
 }

@@ -5,7 +5,7 @@
 // client can tell a cut body from a whole one (RFC 9112 7.1: the last chunk ends the message).
 import { STATUS_CODES } from "node:http";
 import type net from "node:net";
-import { declaredChunks } from "../../core/declared-length.js";
+import { declaredPieces, piecesOf } from "../../core/pieces.js";
 import { httpDate } from "../../edge/headers.js";
 import { cancelBody, type ClientResponse, type Respond } from "../../core/respond.js";
 import type { Logger } from "../../core/log.js";
@@ -70,9 +70,10 @@ export async function writeResponse(sock: net.Socket, res: ClientResponse, o: Wr
   const head = `HTTP/1.1 ${r.status} ${reason}\r\n${fields.join("\r\n")}\r\n\r\n`;
   // Head, body and last chunk go out as one writev when the body is at hand (a small page).
   const out = new CoalescingWriter(sock);
-  const send = async (...chunks: Array<Uint8Array | string>) => {
+  // null when the socket took it; else a promise for when it drained (send_timeout on it).
+  const send = (...chunks: Array<Uint8Array | string>): Promise<void> | null => {
     const full = out.write(...chunks);
-    if (full) await withSendTimeout(sock, o.sendTimeoutMs)(full);
+    return full && withSendTimeout(sock, o.sendTimeoutMs)(full);
   };
   const body = framing === "none" ? null : r.body;
   const meter = r.meter;
@@ -104,17 +105,20 @@ export async function writeResponse(sock: net.Socket, res: ClientResponse, o: Wr
     out.flush();
     return framing === "close" ? false : keepAlive;
   }
-  const reader = body.getReader();
-  const onClose = () => void reader.cancel(new Error("the client went away")).catch(() => {});
+  const pieces = declaredPieces(piecesOf(body), framing === "length" ? r.length : null, r.overrun);
+  const onClose = () => pieces.cancel(new Error("the client went away"));
   sock.once("close", onClose);
   let sent = 0;
   try {
     await send(head);
-    for await (const value of declaredChunks(reader, framing === "length" ? r.length : null, r.overrun)) {
-      if (framing === "chunked") await send(value.byteLength.toString(16) + "\r\n", value, "\r\n");
-      else await send(value);
-      sent += value.byteLength;
-      meter?.count(value.byteLength);
+    // What one read from the origin brought leaves in one write (one chunk when chunked).
+    for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
+      let n = 0;
+      for (const p of got) n += p.byteLength;
+      const full = framing === "chunked" ? send(n.toString(16) + "\r\n", ...got, "\r\n") : send(...got);
+      if (full) await full;
+      sent += n;
+      meter?.count(n);
     }
     meter?.end();
     if (framing === "chunked") await send("0\r\n\r\n");
@@ -123,7 +127,7 @@ export async function writeResponse(sock: net.Socket, res: ClientResponse, o: Wr
     return keepAlive;
   } catch (e) {
     cut(e, sent);
-    void reader.cancel(e).catch(() => {});
+    pieces.cancel(e);
     meter?.end();
     out.flush(); // what did arrive goes out before the cut
     sock.destroy();

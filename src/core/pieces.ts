@@ -1,0 +1,92 @@
+// A response body read as the pieces that have arrived. A web stream hands over one chunk per
+// read, each through a pull, a promise and a reader request; a host that writes to its own
+// socket (serve) needs none of that for a body the gateway made over an origin's connection,
+// and reads its pieces straight from the source instead: one call for all that one socket read
+// brought, written with one writev. Any other stream is read through a reader, the same way.
+
+/** A body's pieces in order. */
+export interface Pieces {
+  /** What arrived since the last call (at least one piece, none empty), or null at the end;
+   *  rejects when the body fails. One call at a time. */
+  next(): Promise<Uint8Array[] | null>;
+  /** Stops reading: the source lets its connection go. */
+  cancel(reason?: unknown): void;
+}
+
+/** Streams made over a source that can hand its pieces over directly, while nobody read them. */
+const direct = new WeakMap<ReadableStream<Uint8Array>, Pieces>();
+
+/** Registers `pieces` as the direct way to read `stream` (both read the same source). */
+export function withPieces(stream: ReadableStream<Uint8Array>, pieces: Pieces): ReadableStream<Uint8Array> {
+  direct.set(stream, pieces);
+  return stream;
+}
+
+/** The stream has been read through: its pieces no longer start at the beginning. */
+export function readThrough(stream: ReadableStream<Uint8Array>): void {
+  direct.delete(stream);
+}
+
+/** `body` as pieces: straight from its source when it has one and is unread, else through a
+ *  reader. Either way the stream is locked to this reader from here on. */
+export function piecesOf(body: ReadableStream<Uint8Array>): Pieces {
+  const own = body.locked ? undefined : direct.get(body);
+  const reader = body.getReader();
+  if (own) {
+    direct.delete(body);
+    return own;
+  }
+  return {
+    async next() {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return null;
+        if (value.byteLength > 0) return [value];
+      }
+    },
+    cancel(reason) {
+      void reader.cancel(reason).catch(() => {});
+    },
+  };
+}
+
+/** `body` held to the length its head declared, for every host's writer: the bytes past it
+ *  are dropped (the origin broke its own Content-Length; the client gets what was declared,
+ *  and `overrun` is told), and a body that ends short rejects, so the writer cuts the
+ *  connection instead of ending the message. `length` null: every piece as it comes. */
+export function declaredPieces(body: Pieces, length: number | null, overrun?: () => void): Pieces {
+  if (length === null) return body;
+  let sent = 0;
+  let ended = false;
+  return {
+    async next() {
+      if (ended) return null;
+      const got = await body.next();
+      if (got === null) {
+        ended = true;
+        if (sent < length) throw new Error(`the body ended after ${sent} of ${length} declared bytes`);
+        return null;
+      }
+      for (let i = 0; i < got.length; i++) {
+        const p = got[i];
+        if (p.byteLength <= length - sent) {
+          sent += p.byteLength;
+          continue;
+        }
+        // Past the declared length: what fits goes, the rest and the source are dropped.
+        const kept = got.slice(0, i);
+        if (length > sent) kept.push(p.subarray(0, length - sent));
+        sent = length;
+        ended = true;
+        overrun?.();
+        body.cancel();
+        return kept.length > 0 ? kept : null;
+      }
+      return got;
+    },
+    cancel(reason) {
+      ended = true;
+      body.cancel(reason);
+    },
+  };
+}
