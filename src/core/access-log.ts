@@ -4,6 +4,7 @@
 // the line is written once, when the client's body is finished or cancelled, with the bytes
 // that really flowed.
 import type { Logger } from "./log.js";
+import { piecesOf, piecesStream } from "./pieces.js";
 
 export interface RequestRecord {
   request_id: string;
@@ -74,38 +75,7 @@ export function validRequestId(v: string | null | undefined): string | null {
 /** Counts the bytes a body stream delivers and calls `done` once: at its end, when it
  *  fails, or when the reader cancels it (a client that went away). */
 export function countingStream(body: ReadableStream<Uint8Array>, count: (n: number) => void, done: () => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let finished = false;
-  const end = () => {
-    if (!finished) {
-      finished = true;
-      done();
-    }
-  };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const { done: eof, value } = await reader.read();
-          if (eof) {
-            controller.close();
-            end();
-            return;
-          }
-          count(value.byteLength);
-          controller.enqueue(value);
-        } catch (e) {
-          controller.error(e);
-          end();
-        }
-      },
-      async cancel(reason) {
-        end();
-        await reader.cancel(reason).catch(() => {});
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  return piecesStream(piecesOf(body), { count, end: done });
 }
 
 /** A pass-through that counts (request bodies: whoever reads them, the bytes are counted). */

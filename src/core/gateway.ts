@@ -57,9 +57,9 @@ export interface GatewayDeps<Out = Response> {
   /** Turns the client's response into what the host answers with, the host's way (lengths
    *  kept, encoded bodies untouched); absent: a plain Response. */
   respond?: Respond<Out>;
-  /** The host's writer reports the response body's bytes and end itself (ClientResponse.meter,
-   *  the Node host, whose `respond` hands the ClientResponse to its writer as it is);
-   *  otherwise the body is wrapped in a stream that counts them. */
+  /** The host's `respond` reports the response body's bytes and end itself
+   *  (ClientResponse.meter: the Node host's socket writer, workerd's respond); otherwise the
+   *  body is wrapped in a stream that counts them. */
   countsBytes?: boolean;
   /** The balancer state of an upstream (health, load); default: one per isolate. */
   peers?: (upstream: UpstreamConfig) => Peers;

@@ -3,6 +3,7 @@
 // socket (serve) needs none of that for a body the gateway made over an origin's connection,
 // and reads its pieces straight from the source instead: one call for all that one socket read
 // brought, written with one writev. Any other stream is read through a reader, the same way.
+import type { BodyMeter } from "./respond.js";
 
 /** A body's pieces in order. */
 export interface Pieces {
@@ -89,4 +90,42 @@ export function declaredPieces(body: Pieces, length: number | null, overrun?: ()
       body.cancel(reason);
     },
   };
+}
+
+/** `pieces` as one stream (for a host whose answer needs one); `meter` hears each piece as it
+ *  is handed on, and the end once, however the stream ends. */
+export function piecesStream(pieces: Pieces, meter?: BodyMeter): ReadableStream<Uint8Array> {
+  let ended = false;
+  const end = () => {
+    if (!ended) {
+      ended = true;
+      meter?.end();
+    }
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        try {
+          const got = await pieces.next();
+          if (got === null) {
+            c.close();
+            end();
+            return;
+          }
+          for (const p of got) {
+            meter?.count(p.byteLength);
+            c.enqueue(p);
+          }
+        } catch (e) {
+          c.error(e);
+          end();
+        }
+      },
+      cancel(reason) {
+        end();
+        pieces.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }

@@ -25,9 +25,11 @@ export function parseAccessRule(text: string): AccessRuleResult {
 
 /** Whether the rules let `addr` through. */
 export function accessAllows(rules: readonly AccessRule[], addr: string | undefined): boolean {
-  const bytes = addr === undefined ? null : parseIp(addr);
+  // The address is parsed only when a rule has a network to match it against.
+  let bytes: Uint8Array | null | undefined;
   for (const r of rules) {
     if (r.net === null) return r.allow;
+    if (bytes === undefined) bytes = addr === undefined ? null : parseIp(addr);
     if (bytes !== null && cidrContains(r.net, bytes)) return r.allow;
   }
   return true;

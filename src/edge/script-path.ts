@@ -67,7 +67,8 @@ export function normalizePath(rawPath: string): { path: string } | PathError {
   if (q >= 0) end = q;
   const h = rawPath.indexOf("#");
   if (h >= 0 && h < end) end = h;
-  const raw = rawPath.slice(0, end);
+  const raw = end === rawPath.length ? rawPath : rawPath.slice(0, end);
+  if (alreadyNormal(raw)) return { path: raw };
   if (!raw.startsWith("/")) {
     return fail(PathErrors.NOT_ABSOLUTE, `The request path must start with "/", got ${quote(raw.slice(0, 40))}.`);
   }
@@ -81,6 +82,22 @@ export function normalizePath(rawPath: string): { path: string } | PathError {
     return fail(PathErrors.BAD_UTF8, "The request path decodes to bytes that are not valid UTF-8.");
   }
   return resolveDotSegments(decoded);
+}
+
+/** True when decoding and resolving would give `raw` back unchanged, so most paths skip both:
+ *  it starts with "/" and has only printable ASCII other than "%", and no segment is empty,
+ *  "." or ".." (no "/" is followed by "/" or "."). */
+function alreadyNormal(raw: string): boolean {
+  if (raw.charCodeAt(0) !== 0x2f) return false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x25) return false;
+    if (c === 0x2f) {
+      const next = raw.charCodeAt(i + 1);
+      if (next === 0x2f || next === 0x2e) return false;
+    }
+  }
+  return true;
 }
 
 function decodeToBytes(raw: string): Uint8Array | PathError {

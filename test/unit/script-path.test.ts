@@ -52,6 +52,12 @@ describe("normalizePath", () => {
     // The query and fragment are not part of the path.
     ["/search.php?q=../../etc", "/search.php"],
     ["/a#frag/../..", "/a"],
+    // Paths that are already normal come back as they are; a dot or slash after a "/" is not.
+    ["/a./b.php/c~d-e_f", "/a./b.php/c~d-e_f"],
+    ["/a/.hidden", "/a/.hidden"],
+    ["/a/b/", "/a/b/"],
+    ["/a/b//", "/a/b/"],
+    ["/a/b/.", "/a/b/"],
   ])("%s → %s", (raw, want) => {
     expect(normalizePath(raw)).toEqual({ path: want });
   });

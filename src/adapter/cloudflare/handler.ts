@@ -77,6 +77,8 @@ function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string)
           codec: createCodec(wasm),
           dial: dialCloudflare,
           respond: respondWorkerd,
+          // respondWorkerd counts what it hands on for the log, without a stream for it.
+          countsBytes: true,
           files: filesFor(config, env),
           handOff: pool ? handOffTo(pool) : undefined,
           limits: env.LIMITS ? durableLimitStore(env.LIMITS) : undefined,

@@ -31,6 +31,7 @@ export class PoolHost {
       codec: this.codec(),
       dial: dialCloudflare,
       respond: respondToWorker,
+      countsBytes: true,
       connections: (upstream, requestId) => this.pools.connections({ upstream, codec: this.codec(), dial: dialCloudflare }, requestId, this.admissions),
       peers: (u) => this.pools.peers.get(u),
     }),

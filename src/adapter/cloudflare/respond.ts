@@ -4,20 +4,26 @@
 // dropped for a streamed body (sent chunked, so a body cut short ended with a clean
 // terminator: workerd issue 6818) unless the body comes through a FixedLengthStream, which
 // also ends the connection instead of the message when fewer bytes arrive.
-import { declaredPieces, piecesOf } from "../../core/pieces.js";
+import { declaredPieces, piecesOf, piecesStream } from "../../core/pieces.js";
 import { onBodyEnd } from "../../core/limit-check.js";
-import type { ClientResponse, Respond } from "../../core/respond.js";
+import type { BodyMeter, ClientResponse, Respond } from "../../core/respond.js";
 
 export const respondWorkerd: Respond = (r: ClientResponse) => {
   let body = r.body;
-  // A whole body is given as it is: workerd sends it with its length.
-  if (body && !(body instanceof Uint8Array) && r.length !== null) {
+  const meter = r.meter;
+  if (body === null || body instanceof Uint8Array) {
+    // A whole body is given as it is (workerd sends it with its length): it is counted now.
+    if (body) meter?.count(body.byteLength);
+    meter?.end();
+  } else if (r.length !== null) {
     // Said in the headers too, so whoever reads this Response again (the gateway's log
     // meter) knows the length a FixedLengthStream body does not show.
     r.headers.set("content-length", String(r.length));
     const fixed = new FixedLengthStream(r.length);
-    void pumpExactly(body, fixed.writable, r.length, r.overrun);
+    void pumpExactly(body, fixed.writable, r.length, r.overrun, meter);
     body = fixed.readable;
+  } else if (meter) {
+    body = piecesStream(piecesOf(body), meter);
   }
   return new Response(body, {
     status: r.status,
@@ -63,17 +69,22 @@ export function relayResponse(res: Response, onEnd?: () => void): Response {
 
 /** Copies the body to the FixedLengthStream, held to `length` (core/pieces.ts); a failure
  *  aborts it, which cuts the client's connection. Backpressure: one write in flight; a client
- *  that leaves cancels the source. */
-async function pumpExactly(src: ReadableStream<Uint8Array>, dst: WritableStream<Uint8Array>, length: number, overrun?: () => void): Promise<void> {
+ *  that leaves cancels the source. `meter` hears what was written, and the end. */
+async function pumpExactly(src: ReadableStream<Uint8Array>, dst: WritableStream<Uint8Array>, length: number, overrun?: () => void, meter?: BodyMeter): Promise<void> {
   const pieces = declaredPieces(piecesOf(src), length, overrun);
   const writer = dst.getWriter();
   try {
     for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
-      for (const p of got) await writer.write(p);
+      for (const p of got) {
+        await writer.write(p);
+        meter?.count(p.byteLength);
+      }
     }
     await writer.close();
   } catch (e) {
     writer.abort(e).catch(() => {});
     pieces.cancel(e);
+  } finally {
+    meter?.end();
   }
 }

@@ -3,8 +3,7 @@
 // through at once, so a page that streams keeps streaming and memory stays one chunk deep; the
 // output is pulled by the socket writer, so a slow client holds back the origin (backpressure).
 import zlib from "node:zlib";
-import { countingStream } from "../../core/access-log.js";
-import { declaredPieces, piecesOf } from "../../core/pieces.js";
+import { declaredPieces, piecesOf, piecesStream } from "../../core/pieces.js";
 import type { ClientResponse } from "../../core/respond.js";
 import { compressedHeaders, compressionFor, type CompressSettings } from "../../edge/compress.js";
 
@@ -24,8 +23,7 @@ export function compressed(r: ClientResponse, method: string, acceptEncoding: st
   // The declared length is checked before compressing: a short origin body must still reach
   // the client as a cut connection, not as a clean end of a compressed stream.
   // The bytes counted for the log are the origin's, before compression.
-  const origin = r.meter ? countingStream(r.body, r.meter.count, r.meter.end) : r.body;
-  const source = r.length === null ? origin : held(origin, r.length, r.overrun);
+  const source = piecesStream(declaredPieces(piecesOf(r.body), r.length, r.overrun), r.meter);
   const z = compressor(coding, r.length);
   return { ...r, headers, body: closing(source.pipeThrough(zlibStream(z, coding)), () => z.close()), length: null, encoded: true, overrun: undefined, meter: undefined };
 }
@@ -50,20 +48,6 @@ function closing(body: ReadableStream<Uint8Array>, close: () => void): ReadableS
     async cancel(reason) {
       close();
       await reader.cancel(reason).catch(() => {});
-    },
-  });
-}
-
-function held(body: ReadableStream<Uint8Array>, length: number, overrun?: () => void): ReadableStream<Uint8Array> {
-  const pieces = declaredPieces(piecesOf(body), length, overrun);
-  return new ReadableStream({
-    async pull(c) {
-      const got = await pieces.next();
-      if (got === null) c.close();
-      else for (const p of got) c.enqueue(p);
-    },
-    cancel(reason) {
-      pieces.cancel(reason);
     },
   });
 }

@@ -50,6 +50,10 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
   sock.on("error", () => {}); // a reset is the end of the connection, handled as EOF
   const reader = new ConnReader(sock);
   const local = { addr: sock.localAddress ?? "", port: sock.localPort ?? 0 };
+  // The connection's ends, read once (each read of them asks the kernel).
+  const peer = plainAddress(sock.remoteAddress);
+  const peerPort = sock.remotePort === undefined ? undefined : String(sock.remotePort);
+  const serverAddr = plainAddress(local.addr);
   let seenIn = 0;
   let seenOut = 0;
   const answered = (request: ServeRequest | null, status: number) => {
@@ -113,9 +117,9 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       res = await deps.handle(request, {
         requestId,
         // The peer, or the client a trusted proxy names ([serve] real_ip_from).
-        remoteAddr: realClientAddress(plainAddress(sock.remoteAddress), request.headers.get("x-forwarded-for"), s.realIpFrom),
-        remotePort: sock.remotePort === undefined ? undefined : String(sock.remotePort),
-        serverAddr: plainAddress(local.addr),
+        remoteAddr: realClientAddress(peer, request.headers.get("x-forwarded-for"), s.realIpFrom),
+        remotePort: peerPort,
+        serverAddr,
         protocol: `HTTP/1.${head.version % 10}`,
         url: request.parsed,
       });
@@ -129,7 +133,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     }
     // A body that broke leaves the next request's start unknown: this answer is the last.
     const keep = head.keepAlive && !deps.draining() && state.failure === null;
-    const acceptEncoding = head.headers.filter(([k]) => k.toLowerCase() === "accept-encoding").map(([, v]) => v).join(", ") || null;
+    const acceptEncoding = fieldValues(head.headers, "accept-encoding");
     const compress = { settings: s, acceptEncoding };
     const whole = await writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log, compress });
     sock.off("close", onClose);
@@ -195,7 +199,7 @@ function headError(e: unknown, limit: number): GatewayError {
 const HOP_ONLY: ReadonlySet<string> = new Set(["transfer-encoding", "expect"]);
 
 function toRequest(head: HttpRequestHead, body: ReadableStream<Uint8Array> | null, local: { addr: string; port: number }, signal: ClientGone, scheme: "http" | "https"): ServeRequest {
-  const host = head.headers.find(([k]) => k.toLowerCase() === "host")?.[1] ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);
+  const host = fieldValues(head.headers, "host") ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);
   let url: URL;
   if (head.target.startsWith("/")) url = new URL(`${scheme}://${host}${head.target}`);
   else if (/^https?:\/\//i.test(head.target)) url = new URL(head.target);
@@ -214,6 +218,15 @@ async function lingeringClose(sock: net.Socket, reader: ConnReader): Promise<voi
     if ((await reader.more(until - Date.now())) !== "data") break;
   }
   sock.destroy();
+}
+
+/** The values of the field `name` (lower case) joined as one, or null when there is none. */
+function fieldValues(fields: ReadonlyArray<readonly [string, string]>, name: string): string | null {
+  let out: string | null = null;
+  for (const [k, v] of fields) {
+    if (k.length === name.length && k.toLowerCase() === name) out = out === null ? v : `${out}, ${v}`;
+  }
+  return out;
 }
 
 /** A dual-stack listener reports IPv4 clients as "::ffff:a.b.c.d"; apps expect "a.b.c.d". */

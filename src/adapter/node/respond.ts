@@ -66,7 +66,7 @@ export async function writeResponse(sock: net.Socket, res: ClientResponse, o: Wr
     keepAlive = false;
   }
   fields.push(keepAlive ? "connection: keep-alive" : "connection: close");
-  const reason = (r.statusText || STATUS_CODES[r.status] || "").replace(/[^\t\x20-\x7e\x80-\xff]/g, "");
+  const reason = r.statusText ? r.statusText.replace(/[^\t\x20-\x7e\x80-\xff]/g, "") : (STATUS_CODES[r.status] ?? "");
   const head = `HTTP/1.1 ${r.status} ${reason}\r\n${fields.join("\r\n")}\r\n\r\n`;
   // Head, body and last chunk go out as one writev when the body is at hand (a small page).
   const out = new CoalescingWriter(sock);
