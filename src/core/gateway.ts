@@ -48,7 +48,7 @@ export interface GatewayDeps<Out = Response> {
    *  upstream's UpstreamPool Durable Object), or returns null to forward it from here. Called
    *  before the body is touched, so it streams through. `onEnd`, when given, is called once
    *  the response body ends or the client leaves. */
-  handOff?: (request: Request, upstream: UpstreamConfig, info: HandOffInfo, onEnd?: () => void) => Promise<Response> | null;
+  handOff?: (request: Request, upstream: UpstreamConfig, info: HandOffInfo, onEnd?: () => void) => Promise<ClientResponse> | null;
   /** Where limit_req / limit_conn count (a Durable Object per count in the Worker); absent:
    *  in this isolate or process. */
   limits?: LimitStore;

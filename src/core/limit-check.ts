@@ -80,7 +80,7 @@ const BYTE_READ = 64 * 1024;
 
 /** The body with `done` called once when it ends, fails or is cancelled (the client left);
  *  null (no body): `done` at once. The stream is read here, by this code (a pump of its own:
- *  see relayResponse in the Worker), with BYOB reads when it is a byte stream. */
+ *  see relayed in the Worker), with BYOB reads when it is a byte stream. */
 export function onBodyEnd(body: ReadableStream<Uint8Array> | null, done: () => void): ReadableStream<Uint8Array> | null {
   let called = false;
   const once = () => {

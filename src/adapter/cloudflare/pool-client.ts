@@ -10,7 +10,8 @@ import { Codes, GatewayError } from "../../core/errors.js";
 import type { HandOffInfo, RequestInfo } from "../../core/gateway.js";
 import { REPLAY_LIMIT } from "../../core/replay.js";
 import { clientGone } from "../../protocol/pooled-lease.js";
-import { relayResponse } from "./respond.js";
+import type { ClientResponse } from "../../core/respond.js";
+import { relayed } from "./respond.js";
 
 /** Carries the request's id and client facts from the Worker to the pool object. Set by the
  *  Worker (replacing any a client sent) and removed by the object before anything else. */
@@ -50,7 +51,7 @@ const RESERVE_TRIES = 6;
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
 export function handOffTo(ns: PoolNamespace) {
-  return (request: Request, upstream: UpstreamConfig, info: HandOffInfo, onEnd?: () => void): Promise<Response> | null => {
+  return (request: Request, upstream: UpstreamConfig, info: HandOffInfo, onEnd?: () => void): Promise<ClientResponse> | null => {
     if (!isPooled(upstream)) return null;
     return handOff(ns, request, upstream, info, onEnd);
   };
@@ -59,7 +60,7 @@ export function handOffTo(ns: PoolNamespace) {
 // The request waits for a connection only inside reserve(), never inside fetch(): a reset
 // object loses the calls that reached it, and a reserve call is safe to make again where a
 // request that may have reached the origin is not (pool/admission.ts).
-async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamConfig, info: HandOffInfo, onEnd?: () => void): Promise<Response> {
+async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamConfig, info: HandOffInfo, onEnd?: () => void): Promise<ClientResponse> {
   const id = ns.idFromName(shardName(upstream.name, Math.floor(Math.random() * upstream.pool.shards)));
   const hasBody = request.body !== null;
   const length = Number(request.headers.get("content-length") ?? NaN);
@@ -107,7 +108,7 @@ async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamCo
       reserve = true;
       continue;
     }
-    return relayResponse(res, onEnd);
+    return relayed(res, onEnd);
   }
 }
 
