@@ -8,6 +8,7 @@ import { counterName, limitKeyValue, type ConnLease, type LimitStore } from "../
 import { Codes, GatewayError } from "./errors.js";
 import type { GatewayRequest } from "./gateway.js";
 import type { Logger } from "./log.js";
+import { piecesOf, piecesStream } from "./pieces.js";
 
 export const hasLimits = (route: RouteConfig): boolean => route.limitReq !== undefined || route.limitConn !== undefined;
 
@@ -73,46 +74,13 @@ function refuse(cx: LimitContext, route: RouteConfig, l: LimitReqConfig | LimitC
   throw e;
 }
 
-/** What one read of a byte stream may take at once: a producer's pieces (up to a FastCGI
- *  record, 64 KiB) arrive whole, where a default reader of workerd's would split them into
- *  4 KiB reads, each paying the JS stream work below. */
-const BYTE_READ = 64 * 1024;
-
 /** The body with `done` called once when it ends, fails or is cancelled (the client left);
  *  null (no body): `done` at once. The stream is read here, by this code (a pump of its own:
- *  see relayed in the Worker), with BYOB reads when it is a byte stream. */
+ *  see relayed in the Worker), with BYOB reads when it is a byte stream (core/pieces.ts). */
 export function onBodyEnd(body: ReadableStream<Uint8Array> | null, done: () => void): ReadableStream<Uint8Array> | null {
-  let called = false;
-  const once = () => {
-    if (!called) (called = true), done();
-  };
   if (!body) {
-    once();
+    done();
     return null;
   }
-  let byob: ReadableStreamBYOBReader | null = null;
-  try {
-    byob = body.getReader({ mode: "byob" });
-  } catch {
-    // Not a byte stream: plain reads.
-  }
-  const reader = byob ?? body.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done: end, value } = byob ? await byob.read(new Uint8Array(BYTE_READ)) : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
-        if (end) {
-          once();
-          controller.close();
-        } else controller.enqueue(value);
-      } catch (e) {
-        once();
-        controller.error(e);
-      }
-    },
-    cancel(reason) {
-      once();
-      return reader.cancel(reason);
-    },
-  });
+  return piecesStream(piecesOf(body), { count: () => {}, end: done });
 }
