@@ -19,7 +19,7 @@ import { cgiEnv, type ClientInfo } from "./cgi-env.js";
 import { drainUnread } from "./drain.js";
 import { errorAnswer } from "./error-response.js";
 import { Codes, GatewayError, isGatewayError } from "./errors.js";
-import type { ClientSignal, Connections } from "./exchange.js";
+import type { ClientSignal, Connections, ForwardRequest } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
 import { fromResponse, plainRespond, streamOf, toClient, type ClientResponse, type Respond } from "./respond.js";
 import { byteCounter, countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
@@ -247,7 +247,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
           client: info,
           software: SOFTWARE,
         });
-      const forwardReq = {
+      const forwardReq: ForwardRequest = {
         requestId,
         log,
         method: request.method,
@@ -259,6 +259,9 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         headers,
         signal: request.signal,
         record,
+        // Set below, once the body is prepared.
+        body: null,
+        cgi: [],
       };
       let granted = info.authorized ?? [];
       if (route.authorizer && !info.dispatched) {
@@ -306,9 +309,12 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const viaFetch = upstream.http?.via === "fetch";
       if (prepared && viaFetch) record.bytes_in = prepared.length ?? 0;
       const body = prepared && !viaFetch ? { ...prepared, stream: prepared.stream.pipeThrough(byteCounter((n) => (record.bytes_in += n))) } : prepared;
+      forwardReq.body = body;
+      forwardReq.cgi = cgiFor(body ? body.length : null);
+      if (granted.length) forwardReq.cgi.push(...granted);
       const res = await forwardBalanced(
         exchange,
-        { ...forwardReq, body, cgi: [...cgiFor(body ? body.length : null), ...granted] },
+        forwardReq,
         { upstream, settings: config.gateway, codec, dial, connections: deps.connections?.(upstream, requestId) },
         (deps.peers ?? peersFor)(upstream),
       );
