@@ -1,9 +1,11 @@
-// `edgepass serve` against the two servers people put in front of php-fpm instead, in the same
-// run on the same php-fpm: wrk -t1 -c32 → edgepass serve (pooled, one process) → php-fpm,
-// → nginx (one worker; fastcgi_keep_conn and an upstream keepalive pool) → php-fpm, and
-// → HAProxy (fcgi-app, keep-conn, one thread) → php-fpm. Each row: requests/s, p50 and p99 as
-// wrk measured them, and the gateway's own CPU time per request (utime + stime of its
-// processes from /proc, before and after the run, over the requests wrk counted).
+// `edgepass serve` against the two servers people put in front of php-fpm instead, and a relay
+// with no gateway in it, in the same run on the same php-fpm: wrk -t1 -c32 → edgepass serve
+// (pooled, one process) → php-fpm, → nginx (one worker; fastcgi_keep_conn and an upstream
+// keepalive pool) → php-fpm, → HAProxy (fcgi-app, keep-conn, one thread) → php-fpm, and → the
+// Node relay floor (serve/floor.mjs) → php-fpm. Each row: requests/s, p50 and p99 as wrk
+// measured them, and the gateway's own CPU time per request (utime + stime of its processes
+// from /proc, before and after the run, over the requests wrk counted); each the median of
+// BENCH_ROUNDS (3) rounds of BENCH_SECONDS (5) whose order alternates, after a warm-up.
 // Not part of `npm test`: `npm run bench serve`. Needs nginx, haproxy and wrk (npm run setup:bench).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,9 +14,10 @@ import path from "node:path";
 import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
 import { repoRoot, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
-import { nginxPhpConfig, preEncoded, table } from "./lib.js";
+import { median, nginxPhpConfig, preEncoded, table } from "./lib.js";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 32;
 // One php-fpm child per client connection, so no gateway's kept connections can starve
 // another's turn, and every gateway may keep as many as it has clients.
@@ -61,11 +64,12 @@ const serveConfig =
   `max_connections = ${CONNECTIONS}\nidle_timeout = "1s"\n\n` +
   `[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
 
-// The Node floor: a relay with no gateway in it (bench/serve/floor.mjs), on the same php-fpm.
+// BENCH_PAGES=small or =big runs one page only.
 const PAGES = [
-  { page: "small page (status.php)", target: "/status.php?code=200", script: "status.php", query: "code=200" },
-  { page: "4 MiB page (big.php)", target: "/big.php", script: "big.php", query: "" },
-];
+  { key: "small", page: "small page (status.php)", target: "/status.php?code=200", script: "status.php", query: "code=200" },
+  { key: "big", page: "4 MiB page (big.php)", target: "/big.php", script: "big.php", query: "" },
+].filter((p) => !process.env.BENCH_PAGES || process.env.BENCH_PAGES.split(",").includes(p.key));
+// The Node floor: a relay with no gateway in it (bench/serve/floor.mjs), on the same php-fpm.
 const floorPort = await freePort();
 const floorRequests = JSON.stringify(Object.fromEntries(PAGES.map((p) => [p.target, preEncoded(www, p.script, p.query, true)])));
 
@@ -94,19 +98,33 @@ function cpuSeconds(pid: number): number {
 
 interface Result {
   rps: number;
-  p50: string;
-  p99: string;
+  /** Latency percentiles in ms. */
+  p50: number;
+  p99: number;
   cpuUs: number;
   errors: string;
 }
 
-function runWrk(url: string, pid: number, seconds = SECONDS): Result {
+/** wrk's "812.34us", "10.32ms", "1.39s" in ms. */
+function ms(text: string | undefined): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text ?? "");
+  if (!m) return NaN;
+  return Number(m[1]) * { us: 1e-3, ms: 1, s: 1e3, m: 60e3 }[m[2] as "us" | "ms" | "s" | "m"];
+}
+
+const msText = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 1 : 0)} ms`);
+
+/** Runs wrk without blocking this process's event loop: edgepass serve's log lines come to
+ *  this process through a pipe, and a pipe nobody reads holds up whoever writes to it. */
+async function runWrk(url: string, pid: number, seconds = SECONDS): Promise<Result> {
   const before = cpuSeconds(pid);
-  const r = spawnSync(wrk, ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", url], { encoding: "utf8" });
+  const child = spawn(wrk, ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", url], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  await new Promise((res) => child.on("close", res));
   const cpu = cpuSeconds(pid) - before;
-  const out = r.stdout;
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
-  const pct = (p: string) => new RegExp(`\\s${p}%\\s+([\\d.]+\\w+)`).exec(out)?.[1] ?? "?";
+  const pct = (p: string) => ms(new RegExp(`\\s${p}%\\s+([\\d.]+\\w+)`).exec(out)?.[1]);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
   const sockErr = /Socket errors: (.*)/.exec(out)?.[1];
   return {
@@ -137,22 +155,42 @@ try {
   ];
   const rows = [];
   for (const { page, target } of PAGES) {
+    const results = new Map<string, Result[]>(gateways.map((g) => [g.name, []]));
     for (const g of gateways) {
-      runWrk(`${g.base}${target}`, g.pid, 2); // warm-up: JIT, kept connections
-      const r = runWrk(`${g.base}${target}`, g.pid);
+      await runWrk(`${g.base}${target}`, g.pid, 2); // warm-up: JIT, kept connections
+      await new Promise((res) => setTimeout(res, g.settle));
+    }
+    // Rounds alternate the order, so no gateway always runs right after the same one.
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const g of round % 2 === 0 ? gateways : [...gateways].reverse()) {
+        const r = await runWrk(`${g.base}${target}`, g.pid);
+        results.get(g.name)!.push(r);
+        console.log(`${page}, round ${round + 1}, ${g.name}: ${r.rps.toFixed(0)} req/s, p99 ${msText(r.p99)}, ${r.cpuUs.toFixed(0)} µs CPU/req`);
+        await new Promise((res) => setTimeout(res, g.settle));
+      }
+    }
+    for (const g of gateways) {
+      const rs = results.get(g.name)!;
+      const errors = rs.map((r, i) => (r.errors === "none" ? "" : `round ${i + 1}: ${r.errors}`)).filter(Boolean);
       rows.push({
         page,
         gateway: g.name,
-        "req/s": r.rps.toFixed(0),
-        p50: r.p50,
-        p99: r.p99,
-        "gateway CPU/req": `${r.cpuUs.toFixed(0)} µs`,
-        errors: r.errors,
+        "req/s": median(rs.map((r) => r.rps)).toFixed(0),
+        p50: msText(median(rs.map((r) => r.p50))),
+        p99: msText(median(rs.map((r) => r.p99))),
+        "gateway CPU/req": `${median(rs.map((r) => r.cpuUs)).toFixed(0)} µs`,
+        errors: errors.join("; ") || "none",
       });
-      await new Promise((res) => setTimeout(res, g.settle));
     }
   }
-  table(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, one php-fpm (pm = static, ${PHP_CHILDREN} children), one gateway process each, 2 cores shared by all`, rows);
+  table(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} alternating rounds, one php-fpm (pm = static, ${PHP_CHILDREN} children), one gateway process each, 2 cores shared by all`, rows);
+  // What edgepass serve itself said went wrong (its warn and error lines, by event).
+  const events = new Map<string, number>();
+  for (const line of `${serve.run.stdout}\n${serve.run.stderr}`.split("\n")) {
+    const m = /"level":"(warn|error)","event":"([^"]+)"/.exec(line);
+    if (m) events.set(m[2], (events.get(m[2]) ?? 0) + 1);
+  }
+  console.log(events.size ? `edgepass serve logged: ${[...events].map(([e, n]) => `${e} ×${n}`).join(", ")}` : "edgepass serve logged no warnings or errors");
 } finally {
   for (const c of children) c.kill("SIGTERM");
   await serve.stop();
