@@ -1,7 +1,7 @@
 // End to end: wrk → edgepass dev (miniflare/workerd) → php-fpm, against the anchor it
 // replaces, wrk → nginx → the same php-fpm, measured in the same run on the same script.
 // Not part of `npm test`: run with `npm run bench`. Needs nginx and wrk (npm run setup:bench).
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -9,7 +9,7 @@ import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/
 import { edgepass, repoRoot, waitFor } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { Miniflare } from "miniflare";
-import { gatewayPhpConfig, nginxPhpConfig, table } from "./lib.js";
+import { gatewayPhpConfig, nginxPhpConfig, table, wrkOutput } from "./lib.js";
 
 const DURATION = process.env.BENCH_SECONDS ?? "8";
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -54,9 +54,8 @@ interface Result {
   errors: string;
 }
 
-function runWrk(url: string): Result {
-  const r = spawnSync(wrk, ["-t2", `-c${CONNECTIONS}`, `-d${DURATION}s`, "--latency", url], { encoding: "utf8" });
-  const out = r.stdout;
+async function runWrk(url: string): Promise<Result> {
+  const out = await wrkOutput(wrk, ["-t2", `-c${CONNECTIONS}`, `-d${DURATION}s`, "--latency", url]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const pct = (p: string) => new RegExp(`\\s${p}%\\s+([\\d.]+\\w+)`).exec(out)?.[1] ?? "?";
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? "0";
@@ -65,15 +64,15 @@ function runWrk(url: string): Result {
 }
 
 try {
-  const ceiling = runWrk(`http://127.0.0.1:${helloPort}/`);
+  const ceiling = await runWrk(`http://127.0.0.1:${helloPort}/`);
   const rows = [];
   for (const [name, target] of [
     ["small PHP page (status.php)", "/status.php?code=200"],
     ["4 MiB PHP response (big.php)", "/big.php"],
   ] as const) {
-    const ng = runWrk(`http://127.0.0.1:${nginxPort}${target}`);
-    const dr = runWrk(`${directUrl}${target}`);
-    const po = runWrk(`${pooledUrl}${target}`);
+    const ng = await runWrk(`http://127.0.0.1:${nginxPort}${target}`);
+    const dr = await runWrk(`${directUrl}${target}`);
+    const po = await runWrk(`${pooledUrl}${target}`);
     // Let the pool's idle connections close before the next case's nginx run.
     await new Promise((r) => setTimeout(r, 2000));
     const fmt = (r: Result) => `${r.rps.toFixed(0)} req/s (p50 ${r.p50}, p99 ${r.p99})`;

@@ -1,5 +1,6 @@
 // Shared by the benchmarks: a warm-up-then-measure timer, a plain table printer, the reference
 // servers' configs and the relay floors' pre-encoded requests.
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { encodeRequest } from "./anchors/fastcgi-plain.js";
 
@@ -128,4 +129,13 @@ export function preEncoded(www: string, script: string, query: string, keepConn:
     ["SERVER_NAME", "127.0.0.1"], ["SERVER_PORT", "80"], ["HTTP_HOST", "127.0.0.1"],
   ];
   return Buffer.from(encodeRequest(1, params, new Uint8Array(0), keepConn)).toString("base64");
+}
+
+/** Runs wrk and resolves with what it printed, without blocking this process's event loop:
+ *  a gateway's log lines come to the bench through a pipe, which must be read while wrk runs. */
+export function wrkOutput(wrk: string, args: string[]): Promise<string> {
+  const child = spawn(wrk, args, { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  return new Promise((resolve) => child.on("close", () => resolve(out)));
 }

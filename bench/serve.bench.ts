@@ -14,7 +14,7 @@ import path from "node:path";
 import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
 import { repoRoot, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
-import { median, nginxPhpConfig, preEncoded, table } from "./lib.js";
+import { median, nginxPhpConfig, preEncoded, table, wrkOutput } from "./lib.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -114,14 +114,9 @@ function ms(text: string | undefined): number {
 
 const msText = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 1 : 0)} ms`);
 
-/** Runs wrk without blocking this process's event loop: edgepass serve's log lines come to
- *  this process through a pipe, and a pipe nobody reads holds up whoever writes to it. */
 async function runWrk(url: string, pid: number, seconds = SECONDS): Promise<Result> {
   const before = cpuSeconds(pid);
-  const child = spawn(wrk, ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", url], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  await new Promise((res) => child.on("close", res));
+  const out = await wrkOutput(wrk, ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", url]);
   const cpu = cpuSeconds(pid) - before;
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   const pct = (p: string) => ms(new RegExp(`\\s${p}%\\s+([\\d.]+\\w+)`).exec(out)?.[1]);

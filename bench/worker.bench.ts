@@ -13,7 +13,7 @@ import { freePort, publicCopy, startPhpFpm } from "../test/helpers/php-fpm.js";
 import { edgepass, repoRoot, waitFor, workerdPids } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../src/adapter/node/miniflare.js";
-import { gatewayPhpConfig, median, preEncoded, table } from "./lib.js";
+import { gatewayPhpConfig, median, preEncoded, table, wrkOutput } from "./lib.js";
 
 const json = process.argv.includes("--json");
 const SECONDS = process.env.BENCH_SECONDS ?? "5";
@@ -77,11 +77,10 @@ interface Sample {
   errors: string;
 }
 
-function runWrk(url: string, connections: number, pids: number[]): Sample {
+async function runWrk(url: string, connections: number, pids: number[]): Promise<Sample> {
   const cpu0 = cpuUs(pids);
-  const r = spawnSync(wrk, ["-t2", `-c${connections}`, `-d${SECONDS}s`, url], { encoding: "utf8" });
+  const out = await wrkOutput(wrk, ["-t2", `-c${connections}`, `-d${SECONDS}s`, url]);
   const cpu = cpuUs(pids) - cpu0;
-  const out = r.stdout;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
@@ -111,7 +110,7 @@ try {
     for (const [name, who] of Object.entries(contenders)) {
       const got = await bodyBytes(`${who.url}${c.target}`).catch((e) => Promise.reject(new Error(`${name} failed on ${c.target}`, { cause: e })));
       if (name === "floor" ? got <= c.bodyBytes : got !== c.bodyBytes) throw new Error(`${name} answered ${c.target} with ${got} bytes`);
-      runWrk(`${who.url}${c.target}`, 2, []);
+      await runWrk(`${who.url}${c.target}`, 2, []);
     }
   }
   for (let round = 0; round < ROUNDS; round++) {
@@ -119,7 +118,7 @@ try {
       const order: Name[] = round % 2 === 0 ? ["floor", "direct", "pooled"] : ["pooled", "direct", "floor"];
       for (const name of order) {
         const who = contenders[name];
-        (samples[`${caseName}/${name}`] ??= []).push(runWrk(`${who.url}${c.target}`, c.connections, who.pids));
+        (samples[`${caseName}/${name}`] ??= []).push(await runWrk(`${who.url}${c.target}`, c.connections, who.pids));
         // The pool's idle connections pin php-fpm's workers until idle_timeout (1 s) closes them.
         await sleep(name === "pooled" ? 1500 : 300);
       }
