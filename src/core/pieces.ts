@@ -1,8 +1,8 @@
 // A response body read as the pieces that have arrived. A web stream hands over one chunk per
-// read, each through a pull, a promise and a reader request; a host that writes to its own
-// socket (serve) needs none of that for a body the gateway made over an origin's connection,
-// and reads its pieces straight from the source instead: one call for all that one socket read
-// brought, written with one writev. Any other stream is read through a reader, the same way.
+// read, each through a pull, a promise and a reader request; a host's writer needs none of
+// that for a body the gateway made over an origin's connection, and reads its pieces straight
+// from the source instead: one call for all that one socket read brought (on serve, written
+// with one writev). Any other stream is read through a reader behind the same interface.
 import type { BodyMeter } from "./respond.js";
 
 /** A body's pieces in order. */

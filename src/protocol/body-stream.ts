@@ -47,13 +47,17 @@ export function wholeBody(done: boolean, pending: Uint8Array[]): Uint8Array | nu
 export function bodyStream(src: BodySource): ReadableStream<Uint8Array> {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const reads = sourceReads(src, (e) => controller.error(e));
+  let pulled = false;
   const stream: ReadableStream<Uint8Array> = new ReadableStream<Uint8Array>(
     {
       start(c) {
         controller = c;
       },
       async pull(c) {
-        readThrough(stream);
+        if (!pulled) {
+          pulled = true;
+          readThrough(stream);
+        }
         // One piece per pull: the stall guard then bounds the wait for each piece, and a
         // pooled connection counts as taken only what the reader took.
         try {
@@ -90,9 +94,10 @@ function sourceReads(src: BodySource, stalled: (e: GatewayError) => void) {
     // The whole answer is in: the connection is free already, whatever the client does.
     if (finished || src.done()) return;
     stall.stalled();
-    failure = new GatewayError(Codes.CLIENT_GONE, 499, "The client took nothing of the response for too long.");
+    const gone = new GatewayError(Codes.CLIENT_GONE, 499, "The client took nothing of the response for too long.");
+    failure = gone;
     finish(false);
-    stalled(failure as GatewayError);
+    stalled(gone);
   };
   return {
     async next(all: boolean): Promise<Uint8Array[] | null> {
@@ -101,7 +106,8 @@ function sourceReads(src: BodySource, stalled: (e: GatewayError) => void) {
       try {
         for (;;) {
           if (src.pending.length > 0) {
-            const got = (all ? src.pending.splice(0) : src.pending.splice(0, 1)).filter((p) => p.byteLength > 0);
+            let got = all ? src.pending.splice(0) : src.pending.splice(0, 1);
+            if (got.some((p) => p.byteLength === 0)) got = got.filter((p) => p.byteLength > 0);
             if (got.length === 0) continue;
             for (const p of got) src.taken?.(p);
             const stall = src.stall;

@@ -70,35 +70,34 @@ let builder:
 function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string): Built | GatewayError {
   // The platform passes the same env object to every request of an isolate: its bindings and
   // config text are looked at again only when another one comes (a test's).
-  if (builder?.env === env && builder.wasm === wasm) return builder.build(builder.config.text, builder.config.source);
-  const bindings = bindingsOf(env);
-  const config = configOf(env, defaultConfig);
-  if (!builder || builder.wasm !== wasm || builder.bindings.length !== bindings.length || builder.bindings.some((b, i) => b !== bindings[i])) {
-    const pool = env.UPSTREAM_POOL;
-    builder = {
-      env,
-      bindings,
-      config,
-      wasm,
-      build: gatewayBuilder<Response>(
-        (config) => ({
-          codec: createCodec(wasm),
-          dial: dialCloudflare,
-          respond: respondWorkerd,
-          // respondWorkerd counts what it hands on for the log, without a stream for it.
-          countsBytes: true,
-          files: filesFor(config, env),
-          handOff: pool ? handOffTo(pool) : undefined,
-          limits: env.LIMITS ? durableLimitStore(env.LIMITS) : undefined,
-        }),
-        loaderFor(env),
-      ),
-    };
-  } else {
+  if (builder?.env !== env || builder.wasm !== wasm) {
+    const bindings = bindingsOf(env);
+    if (!builder || builder.wasm !== wasm || builder.bindings.length !== bindings.length || builder.bindings.some((b, i) => b !== bindings[i])) {
+      const pool = env.UPSTREAM_POOL;
+      builder = {
+        env,
+        bindings,
+        config: configOf(env, defaultConfig),
+        wasm,
+        build: gatewayBuilder<Response>(
+          (config) => ({
+            codec: createCodec(wasm),
+            dial: dialCloudflare,
+            respond: respondWorkerd,
+            // respondWorkerd counts what it hands on for the log, without a stream for it.
+            countsBytes: true,
+            files: filesFor(config, env),
+            handOff: pool ? handOffTo(pool) : undefined,
+            limits: env.LIMITS ? durableLimitStore(env.LIMITS) : undefined,
+          }),
+          loaderFor(env),
+        ),
+      };
+    }
     builder.env = env;
-    builder.config = config;
+    builder.config = configOf(env, defaultConfig);
   }
-  return builder.build(config.text, config.source);
+  return builder.build(builder.config.text, builder.config.source);
 }
 
 export async function handle(request: Request, env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string, ctx?: ExecutionContext): Promise<Response> {

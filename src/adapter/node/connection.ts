@@ -105,8 +105,9 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     sock.once("close", onClose);
     let res: ClientResponse;
     let request: ServeRequest | GatewayError;
+    const fields = new FieldMap(head.headers, HOP_ONLY);
     try {
-      request = toRequest(head, body, local, gone, deps.scheme);
+      request = toRequest(head, fields, body, local, gone, deps.scheme);
     } catch (e) {
       // What the parser let through but a Request cannot hold (CONNECT, TRACE, a target
       // that is no URL): the client's mistake, not ours.
@@ -133,8 +134,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     }
     // A body that broke leaves the next request's start unknown: this answer is the last.
     const keep = head.keepAlive && !deps.draining() && state.failure === null;
-    const acceptEncoding = fieldValues(head.headers, "accept-encoding");
-    const compress = { settings: s, acceptEncoding };
+    const compress = { settings: s, acceptEncoding: fields.get("accept-encoding") };
     const whole = await writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log, compress });
     sock.off("close", onClose);
     answered(request instanceof GatewayError ? null : request, res.status);
@@ -198,13 +198,13 @@ function headError(e: unknown, limit: number): GatewayError {
 /** The body the gateway reads is already de-chunked: these fields describe the client's hop only. */
 const HOP_ONLY: ReadonlySet<string> = new Set(["transfer-encoding", "expect"]);
 
-function toRequest(head: HttpRequestHead, body: ReadableStream<Uint8Array> | null, local: { addr: string; port: number }, signal: ClientGone, scheme: "http" | "https"): ServeRequest {
-  const host = fieldValues(head.headers, "host") ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);
+function toRequest(head: HttpRequestHead, fields: FieldMap, body: ReadableStream<Uint8Array> | null, local: { addr: string; port: number }, signal: ClientGone, scheme: "http" | "https"): ServeRequest {
+  const host = fields.get("host") ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);
   let url: URL;
   if (head.target.startsWith("/")) url = new URL(`${scheme}://${host}${head.target}`);
   else if (/^https?:\/\//i.test(head.target)) url = new URL(head.target);
   else throw new GatewayError(Codes.REQUEST_INVALID, 400, `The request target "${head.target}" is not served here (only paths and absolute URLs).`);
-  return new ServeRequest(head.method, url, new FieldMap(head.headers, HOP_ONLY), body, signal);
+  return new ServeRequest(head.method, url, fields, body, signal);
 }
 
 /** Half-closes, then reads and drops what the client still sends for a moment, so a client
@@ -218,15 +218,6 @@ async function lingeringClose(sock: net.Socket, reader: ConnReader): Promise<voi
     if ((await reader.more(until - Date.now())) !== "data") break;
   }
   sock.destroy();
-}
-
-/** The values of the field `name` (lower case) joined as one, or null when there is none. */
-function fieldValues(fields: ReadonlyArray<readonly [string, string]>, name: string): string | null {
-  let out: string | null = null;
-  for (const [k, v] of fields) {
-    if (k.length === name.length && k.toLowerCase() === name) out = out === null ? v : `${out}, ${v}`;
-  }
-  return out;
 }
 
 /** A dual-stack listener reports IPv4 clients as "::ffff:a.b.c.d"; apps expect "a.b.c.d". */
