@@ -42,12 +42,20 @@ export function findPhpFpm(): string {
   );
 }
 
+// Ports already handed out by this process. A port is free only until its server binds it, so
+// two calls before either server starts could otherwise get the same one from the kernel.
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
+  for (;;) {
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 /** Waits until a loopback port (or a Unix socket path) accepts connections. */
