@@ -12,6 +12,9 @@ export interface Pieces {
   next(): Promise<Uint8Array[] | null>;
   /** Stops reading: the source lets its connection go. */
   cancel(reason?: unknown): void;
+  /** The pieces are the reader's alone (read straight from the exchange's source): nothing
+   *  else holds them, so a writer may hand their memory back once it has written them. */
+  readonly own?: boolean;
 }
 
 /** Streams made over a source that can hand its pieces over directly, while nobody read them. */
@@ -73,6 +76,7 @@ export function declaredPieces(body: Pieces, length: number | null, overrun?: ()
   let sent = 0;
   let ended = false;
   return {
+    own: body.own,
     async next() {
       if (ended) return null;
       const got = await body.next();

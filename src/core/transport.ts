@@ -19,6 +19,11 @@ export interface DirectIO {
   /** null: the host took the bytes under its buffer limit; else a promise for when it drained
    *  (rejected if the connection closes first). */
   write(bytes: Uint8Array): Promise<void> | null;
+  /** The reader is done with `chunk` (from read()) but for `views`, pieces of it it handed on
+   *  as they are. Where the host reuses read memory, that chunk's memory is used again once
+   *  each of them is given back by the writer that took it; a reader that never says this
+   *  leaves every chunk to the garbage collector. */
+  settle?(chunk: Uint8Array, views: Iterable<Uint8Array>): void;
 }
 
 export interface DialOptions {

@@ -1,11 +1,11 @@
 // Timed reads and writes on an upstream connection, shared by every protocol. A read that
 // waits longer than read_timeout (first byte, or between two reads) and a write that waits
 // longer than send_timeout fail with 504-class errors that name the origin.
-import { timedRead, timedWrite } from "./deadline.js";
+import { GatewayError } from "./errors.js";
+import { readFailed, readTimeout, timedRead, timedWrite, Watchdog } from "./deadline.js";
 import type { DirectIO, Duplex } from "./transport.js";
 
 const DONE = Promise.resolve();
-const asResult = (value: Uint8Array | null): ReadableStreamReadResult<Uint8Array> => (value === null ? { done: true, value: undefined } : { done: false, value });
 
 /** workerd's BYOB reader, whose readAtLeast(min, view) fills at least `min` bytes in one call. */
 type AtLeastReader = ReadableStreamBYOBReader;
@@ -23,6 +23,9 @@ export class UpstreamIO {
   private readonly writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
   private readonly direct: DirectIO | undefined;
   private closed = false;
+  /** read_timeout for `direct` reads: it closes the connection, which fails the read. */
+  private readonly readWatch: Watchdog | null = null;
+  private timedOut = false;
 
   constructor(
     private readonly conn: Duplex,
@@ -31,6 +34,12 @@ export class UpstreamIO {
     private readonly sendTimeoutMs: number,
   ) {
     this.direct = conn.direct;
+    if (this.direct && readTimeoutMs > 0 && Number.isFinite(readTimeoutMs)) {
+      this.readWatch = new Watchdog(readTimeoutMs, () => {
+        this.timedOut = true;
+        void this.conn.close().catch(() => {});
+      });
+    }
     if (!this.direct) {
       this.atLeast = atLeastReader(conn.readable);
       if (!this.atLeast) this.reader = conn.readable.getReader();
@@ -43,14 +52,35 @@ export class UpstreamIO {
    *  can, the read waits for up to that many (never more than READ_AT_LEAST_MAX) instead of
    *  handing over each 4 KiB as it comes, so the per-chunk work below happens once per record. */
   read(atLeast = 0): Promise<Uint8Array | null> {
-    const r = this.direct
-      ? this.direct.read().then(asResult)
-      : this.atLeast
-        ? atLeast > PLATFORM_READ
-          ? this.atLeast.readAtLeast(Math.min(atLeast, READ_AT_LEAST_MAX), new Uint8Array(READ_AT_LEAST_MAX))
-          : this.atLeast.read(new Uint8Array(PLATFORM_READ))
-        : this.reader!.read();
+    if (this.direct) {
+      // One promise per read, and no timer of its own (Watchdog).
+      this.readWatch?.start();
+      return this.direct.read().then(this.directRead, this.directFailed);
+    }
+    const r = this.atLeast
+      ? atLeast > PLATFORM_READ
+        ? this.atLeast.readAtLeast(Math.min(atLeast, READ_AT_LEAST_MAX), new Uint8Array(READ_AT_LEAST_MAX))
+        : this.atLeast.read(new Uint8Array(PLATFORM_READ))
+      : this.reader!.read();
     return timedRead(r, this.origin, this.readTimeoutMs, () => this.closed);
+  }
+
+  private readonly directRead = (chunk: Uint8Array | null): Uint8Array | null => {
+    this.readWatch?.stop();
+    return chunk;
+  };
+
+  private readonly directFailed = (e: unknown): null => {
+    this.readWatch?.stop();
+    if (this.timedOut) throw readTimeout(this.origin, this.readTimeoutMs);
+    if (e instanceof GatewayError) throw e;
+    if (this.closed) return null;
+    throw readFailed(this.origin, e);
+  };
+
+  /** DirectIO.settle, where the host has it. */
+  settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {
+    this.direct?.settle?.(chunk, views);
   }
 
   write(bytes: Uint8Array): Promise<void> {
@@ -68,6 +98,7 @@ export class UpstreamIO {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.readWatch?.dispose();
     // Only close the socket: in workerd, cancelling the reader and aborting the writer first
     // leaves the TCP connection open (seen with php-fpm, which then waits for our FIN with a
     // worker pinned). Closing the socket ends both directions and any pending read.

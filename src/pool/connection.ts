@@ -174,7 +174,7 @@ export class FcgiConnection {
 
   private async readLoop(): Promise<void> {
     for (;;) {
-      await this.backpressure();
+      if (this.overBuffered()) await this.backpressure();
       if (this.closed) return;
       let chunk: Uint8Array | null;
       try {
@@ -200,17 +200,19 @@ export class FcgiConnection {
         return;
       }
       for (const ev of events) this.dispatch(ev);
+      this.io.settle(chunk, streamData(events));
     }
   }
 
   /** One request at a time: wait while its client has not taken what it was given. */
   private async backpressure(): Promise<void> {
-    while (!this.closed && !this.mpx) {
-      let over = false;
-      for (const s of this.slots.values()) if (!s.abandoned && s.sink.buffered > BACKPRESSURE_BYTES) over = true;
-      if (!over) return;
-      await new Promise<void>((r) => (this.wakeReader = r));
-    }
+    while (this.overBuffered()) await new Promise<void>((r) => (this.wakeReader = r));
+  }
+
+  private overBuffered(): boolean {
+    if (this.closed || this.mpx) return false;
+    for (const s of this.slots.values()) if (!s.abandoned && s.sink.buffered > BACKPRESSURE_BYTES) return true;
+    return false;
   }
 
   private dispatch(ev: FcgiEvent): void {
@@ -277,4 +279,9 @@ export class FcgiConnection {
     this.decoder.free();
     this.hooks.closed(this, byServer, err);
   }
+}
+
+/** The content views of a chunk's STDOUT and STDERR records. */
+function* streamData(events: FcgiEvent[]): Iterable<Uint8Array> {
+  for (const ev of events) if (ev.kind === "stream") yield ev.data;
 }

@@ -2,6 +2,7 @@
 // the client asks for more, so a slow client holds at most one socket read of data in memory
 // (backpressure instead of growth), and a 4 GiB download costs no more memory than 4 KiB.
 import { concatBytes } from "../core/bytes.js";
+import { Watchdog } from "../core/deadline.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { readThrough, withPieces } from "../core/pieces.js";
@@ -74,7 +75,7 @@ export function bodyStream(src: BodySource): ReadableStream<Uint8Array> {
     },
     { highWaterMark: 0 },
   );
-  return withPieces(stream, { next: () => reads.next(true), cancel: reads.cancel });
+  return withPieces(stream, { next: () => reads.next(true), cancel: reads.cancel, own: true });
 }
 
 /** Reads `src`: each call hands on what has arrived (`all`, or the first piece), reading more
@@ -83,8 +84,9 @@ export function bodyStream(src: BodySource): ReadableStream<Uint8Array> {
 function sourceReads(src: BodySource, stalled: (e: GatewayError) => void) {
   let finished = false;
   let failure: unknown = null;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let watch: Watchdog | undefined;
   const finish = (clean: boolean) => {
+    watch?.dispose();
     if (!finished) {
       finished = true;
       src.release(clean);
@@ -101,7 +103,7 @@ function sourceReads(src: BodySource, stalled: (e: GatewayError) => void) {
   };
   return {
     async next(all: boolean): Promise<Uint8Array[] | null> {
-      clearTimeout(timer);
+      watch?.stop();
       if (failure !== null) throw failure;
       try {
         for (;;) {
@@ -111,7 +113,7 @@ function sourceReads(src: BodySource, stalled: (e: GatewayError) => void) {
             if (got.length === 0) continue;
             for (const p of got) src.taken?.(p);
             const stall = src.stall;
-            if (stall) timer = setTimeout(() => onStall(stall), stall.ms);
+            if (stall) (watch ??= new Watchdog(stall.ms, () => onStall(stall))).start();
             return got;
           }
           if (src.done()) {
@@ -128,7 +130,6 @@ function sourceReads(src: BodySource, stalled: (e: GatewayError) => void) {
       }
     },
     cancel(): void {
-      clearTimeout(timer);
       finish(false);
     },
   };

@@ -3,12 +3,13 @@
 import net from "node:net";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { formatAddress, type Dial, type Duplex } from "../../core/transport.js";
-import { SocketChannel, socketReadable, socketWritable } from "./socket-streams.js";
+import { SocketChannel, SocketReads, socketReadable, socketWritable } from "./socket-streams.js";
 
 export const dialNode: Dial = (address, { connectTimeoutMs }) => {
   const origin = formatAddress(address);
   return new Promise<Duplex>((resolve, reject) => {
-    const sock = address.path !== undefined ? net.connect({ path: address.path }) : net.connect({ host: address.host, port: address.port });
+    const reads = new SocketReads();
+    const sock = address.path !== undefined ? net.connect({ path: address.path, onread: reads.onread }) : net.connect({ host: address.host, port: address.port, onread: reads.onread });
     sock.setNoDelay(true);
     const timer = setTimeout(() => {
       sock.destroy();
@@ -42,13 +43,13 @@ export const dialNode: Dial = (address, { connectTimeoutMs }) => {
       let direct: SocketChannel | undefined;
       resolve({
         get readable() {
-          return (readable ??= socketReadable(sock));
+          return (readable ??= socketReadable(sock, reads));
         },
         get writable() {
           return (writable ??= socketWritable(sock));
         },
         get direct() {
-          return (direct ??= new SocketChannel(sock));
+          return (direct ??= new SocketChannel(sock, reads));
         },
         close: async () => {
           sock.destroy();

@@ -11,6 +11,7 @@ import { cancelBody, type ClientResponse, type Respond } from "../../core/respon
 import type { Logger } from "../../core/log.js";
 import type { CompressSettings } from "../../edge/compress.js";
 import { compressed } from "./compress.js";
+import { giveBack } from "./read-slabs.js";
 import { CoalescingWriter } from "./socket-streams.js";
 
 /** The Node host writes the client's response itself (writeResponse): the pipeline hands it
@@ -71,8 +72,9 @@ export async function writeResponse(sock: net.Socket, res: ClientResponse, o: Wr
   // Head, body and last chunk go out as one writev when the body is at hand (a small page).
   const out = new CoalescingWriter(sock);
   // null when the socket took it; else a promise for when it drained (send_timeout on it).
-  const send = (...chunks: Array<Uint8Array | string>): Promise<void> | null => {
-    const full = out.write(...chunks);
+  const send = (...chunks: Array<Uint8Array | string>): Promise<void> | null => sendThen(chunks, undefined);
+  const sendThen = (chunks: Array<Uint8Array | string>, written: (() => void) | undefined): Promise<void> | null => {
+    const full = out.writeThen(chunks, written);
     return full && withSendTimeout(sock, o.sendTimeoutMs)(full);
   };
   const body = framing === "none" ? null : r.body;
@@ -115,7 +117,10 @@ export async function writeResponse(sock: net.Socket, res: ClientResponse, o: Wr
     for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
       let n = 0;
       for (const p of got) n += p.byteLength;
-      const full = framing === "chunked" ? send(n.toString(16) + "\r\n", ...got, "\r\n") : send(...got);
+      // Pieces read straight from an origin's connection go back to its read memory once the
+      // socket is done with them (read-slabs.ts).
+      const written = pieces.own ? () => giveBack(got) : undefined;
+      const full = framing === "chunked" ? sendThen([n.toString(16) + "\r\n", ...got, "\r\n"], written) : sendThen(got, written);
       if (full) await full;
       sent += n;
       meter?.count(n);

@@ -2,14 +2,15 @@
 // Pull-based both ways, so backpressure holds: the socket is paused until the reader asks
 // for bytes, and a write resolves only once the kernel took the bytes (or 'drain' fired).
 import type net from "node:net";
+import { exactCopy, READ_BUFFER, settle, slabCopy } from "./read-slabs.js";
 
-export function socketReadable(sock: net.Socket): ReadableStream<Uint8Array> {
+export function socketReadable(sock: net.Socket, reads: SocketReads): ReadableStream<Uint8Array> {
   sock.pause();
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      sock.on("data", (d: Buffer) => {
-        controller.enqueue(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-        if ((controller.desiredSize ?? 0) <= 0) sock.pause();
+      reads.attach(exactCopy, (chunk) => {
+        controller.enqueue(chunk);
+        return (controller.desiredSize ?? 0) > 0;
       });
       sock.on("end", () => {
         try {
@@ -43,6 +44,32 @@ export function socketReadable(sock: net.Socket): ReadableStream<Uint8Array> {
   }, { highWaterMark: 1 });
 }
 
+/** One socket's reads (Node's `onread`, into the buffer every socket shares, read-slabs.ts),
+ *  each copied out at once for whoever reads the socket. What arrives before a reader is
+ *  attached waits for it. */
+export class SocketReads {
+  private early: Uint8Array[] = [];
+  private copy: (buf: Uint8Array, n: number) => Uint8Array = exactCopy;
+  /** Takes a chunk; false: pause the socket until resumed. */
+  private sink: ((chunk: Uint8Array) => boolean) | null = null;
+
+  readonly onread = {
+    buffer: READ_BUFFER,
+    callback: (n: number, buf: Uint8Array): boolean => {
+      const chunk = this.copy(buf, n);
+      if (this.sink) return this.sink(chunk);
+      this.early.push(chunk);
+      return false;
+    },
+  };
+
+  attach(copy: (buf: Uint8Array, n: number) => Uint8Array, sink: (chunk: Uint8Array) => boolean): void {
+    this.copy = copy;
+    this.sink = sink;
+    for (const c of this.early.splice(0)) sink(c);
+  }
+}
+
 export function socketWritable(sock: net.Socket): WritableStream<Uint8Array> {
   const out = new CoalescingWriter(sock);
   return new WritableStream<Uint8Array>({
@@ -70,15 +97,19 @@ export class SocketChannel {
   private waiter: (() => void) | null = null;
   private readonly out: CoalescingWriter;
 
-  constructor(private readonly sock: net.Socket) {
+  constructor(
+    private readonly sock: net.Socket,
+    reads: SocketReads,
+  ) {
     this.out = new CoalescingWriter(sock);
     sock.pause();
-    sock.on("data", (d: Buffer) => {
-      this.queue.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    reads.attach(slabCopy, (chunk) => {
+      this.queue.push(chunk);
       // A reader waiting takes it at once and the socket keeps flowing; a chunk nobody asked
       // for yet is the one read ahead, and the socket waits for the next read.
-      if (this.waiter) this.wake();
-      else sock.pause();
+      if (!this.waiter) return false;
+      this.wake();
+      return true;
     });
     sock.on("end", () => {
       this.ended = true;
@@ -120,6 +151,10 @@ export class SocketChannel {
     return this.out.write(bytes);
   }
 
+  settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {
+    settle(chunk, views);
+  }
+
   private wake(): void {
     this.waiter?.();
   }
@@ -144,15 +179,27 @@ export class CoalescingWriter {
    *  it drained (rejected if it closes first). Strings go out as latin1: a response head holds
    *  the origin's field bytes one per character (codec/text.ts). */
   write(...chunks: Array<Uint8Array | string>): Promise<void> | null {
-    if (this.sock.destroyed) return Promise.reject(new Error("the connection is closed"));
+    return this.writeThen(chunks, undefined);
+  }
+
+  /** As write(); `written` is called once the socket is done with every chunk (sent, or
+   *  dropped because the connection failed). */
+  writeThen(chunks: ReadonlyArray<Uint8Array | string>, written: (() => void) | undefined): Promise<void> | null {
+    if (this.sock.destroyed) {
+      written?.();
+      return Promise.reject(new Error("the connection is closed"));
+    }
     if (!this.corked) {
       this.corked = true;
       this.sock.cork();
       setImmediate(() => this.flush());
     }
-    for (const c of chunks) {
-      if (typeof c === "string") this.sock.write(c, "latin1");
-      else this.sock.write(c);
+    const last = chunks.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const c = chunks[i];
+      const cb = i === last ? written : undefined;
+      if (typeof c === "string") this.sock.write(c, "latin1", cb);
+      else this.sock.write(c, cb);
     }
     if (this.sock.writableLength <= WRITE_AHEAD) return null;
     // Full: out now, and wait until the kernel took it (backpressure).

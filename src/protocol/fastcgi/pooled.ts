@@ -25,7 +25,7 @@
 // worker); such a request runs twice. Anything else fails as it would on a direct connection.
 // Pooled HTTP keep-alive connections follow this same rule (protocol/http/pooled.ts).
 import { FcgiFlags } from "../../codec/types.js";
-import { withTimeout } from "../../core/deadline.js";
+import { readTimeout, Watchdog } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedRecords, RequestSink } from "../../core/exchange.js";
 import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
@@ -53,6 +53,8 @@ class Attempt implements RequestSink {
   private unsent = false;
   private received = 0;
   private waiter: (() => void) | null = null;
+  /** read_timeout of one wait for this request's next record (Watchdog: one timer for all). */
+  private readWatch: Watchdog | null = null;
   private finished = false;
   private delivered = false;
 
@@ -186,6 +188,7 @@ class Attempt implements RequestSink {
   private finish(clean: boolean): void {
     if (this.finished) return;
     this.finished = true;
+    this.readWatch?.dispose();
     this.req.signal?.removeEventListener("abort", this.onClientGone);
     if (!this.res.ended) this.lease.abandon(!clean);
     // Once the response went to the client this attempt is the last one.
@@ -193,6 +196,7 @@ class Attempt implements RequestSink {
   }
 
   private wake(): void {
+    this.readWatch?.stop();
     const w = this.waiter;
     this.waiter = null;
     w?.();
@@ -201,14 +205,14 @@ class Attempt implements RequestSink {
   /** Until the next record for this request or a failure, at most read_timeout. */
   private wait(): Promise<void> {
     const ms = this.ctx.upstream.readTimeoutMs;
-    return withTimeout(new Promise<void>((r) => (this.waiter = r)), ms, () => {
-      const err = new GatewayError(
-        Codes.UPSTREAM_READ_TIMEOUT,
-        504,
-        `The origin ${this.lease.origin} did not send anything for ${ms / 1000} s (read_timeout).`,
-      );
-      this.failure ??= err;
-      return err;
-    });
+    if (ms > 0 && Number.isFinite(ms)) {
+      this.readWatch ??= new Watchdog(ms, () => {
+        this.failure ??= readTimeout(this.lease.origin, ms);
+        this.wake();
+      });
+      this.readWatch.start();
+    }
+    return new Promise<void>((r) => (this.waiter = r));
   }
+
 }

@@ -1,0 +1,85 @@
+// `edgepass serve` reads every origin connection into memory it uses again once the client's
+// socket has sent what it held (adapter/node/read-slabs.ts). The point to prove on the wire:
+// no client ever gets bytes of another response, whatever the clients' speeds. Many clients at
+// once, each with its own pseudo-random body, half of them reading slowly so their pieces wait
+// in the socket while the others' reads reuse memory; two waves, so the second runs entirely on
+// memory the first gave back. A real php-fpm, the config a new user writes.
+import { createHash } from "node:crypto";
+import http from "node:http";
+import path from "node:path";
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { repoRoot, startServe, type Dev } from "../helpers/process.js";
+
+let fpm: PhpFpm;
+let www: string;
+let serve: Dev;
+
+beforeAll(async () => {
+  www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
+  fpm = await startPhpFpm({ maxChildren: 8 });
+  serve = await startServe(`[upstreams.php]
+protocol = "fastcgi"
+servers = ["127.0.0.1:${fpm.port}"]
+
+[[routes]]
+match = "~ [^/]\\\\.php(/|$)"
+upstream = "php"
+root = "${www}"
+`);
+});
+
+afterAll(async () => {
+  await serve?.stop();
+  await fpm?.stop();
+  if (www) rmSync(www, { recursive: true, force: true });
+});
+
+const KIB = 1024;
+
+/** What noise.php sends for `seed`. */
+function expected(seed: string, kib: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < kib; i++) parts.push(Buffer.concat(Array(64).fill(createHash("md5").update(`${seed}:${i}`).digest())));
+  return Buffer.concat(parts);
+}
+
+/** GET the body; a slow client stops reading for a few ms after every piece it gets. */
+function get(url: string, slow: boolean, agent: http.Agent): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent }, (res) => {
+        const parts: Buffer[] = [];
+        res.on("data", (d: Buffer) => {
+          parts.push(d);
+          if (slow) {
+            res.pause();
+            setTimeout(() => res.resume(), 3);
+          }
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
+        res.on("error", reject);
+      })
+      .on("error", reject);
+  });
+}
+
+describe("edgepass serve: read memory used again", () => {
+  it("24 clients at once, half of them slow, two waves: every body is its own, byte for byte", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 24 });
+    try {
+      for (const wave of [1, 2]) {
+        const seeds = Array.from({ length: 24 }, (_, i) => `w${wave}c${i}`);
+        const results = await Promise.all(seeds.map((seed, i) => get(`${serve.base}/noise.php?seed=${seed}&kib=${KIB}`, i % 2 === 0, agent)));
+        results.forEach((r, i) => {
+          expect(r.status, seeds[i]).toBe(200);
+          expect(r.body.byteLength, seeds[i]).toBe(KIB * 1024);
+          expect(r.body.equals(expected(seeds[i], KIB)), `${seeds[i]}: the body differs from what the app sent`).toBe(true);
+        });
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
+});

@@ -1,0 +1,107 @@
+// Read memory used again (adapter/node/read-slabs.ts) and the one-timer timeout (Watchdog):
+// a slab comes back only when every piece of it that was handed on came back as it was, and
+// a timeout fires only after a wait as long as its limit.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { giveBack, settle, slabCopy, SLAB_BYTES } from "../../src/adapter/node/read-slabs.js";
+import { Watchdog } from "../../src/core/deadline.js";
+
+const read = (fill: number, n = SLAB_BYTES) => new Uint8Array(n).fill(fill);
+
+/** The next slab handed out, marked so a reuse shows. */
+function nextSlab(fill: number): Uint8Array {
+  return slabCopy(read(fill), SLAB_BYTES);
+}
+
+describe("read slabs", () => {
+  it("a slab whose pieces all came back is the next one used", () => {
+    const chunk = nextSlab(1);
+    const a = chunk.subarray(0, 1000);
+    const b = chunk.subarray(1000, 5000);
+    settle(chunk, [a, b]);
+    giveBack([a]);
+    expect(nextSlab(2).buffer).not.toBe(chunk.buffer); // b is still out
+    giveBack([b]);
+    const again = nextSlab(3);
+    expect(again.buffer).toBe(chunk.buffer);
+    expect(again[0]).toBe(3);
+    expect(a[0]).toBe(3); // what a reader would have seen had it kept `a`: why only the writer gives back
+  });
+
+  it("a piece given back that was not handed on as it is (a part, a copy) frees nothing", () => {
+    const chunk = nextSlab(4);
+    const piece = chunk.subarray(0, 8192);
+    settle(chunk, [piece]);
+    giveBack([piece.subarray(0, 100), piece.slice()]);
+    expect(nextSlab(5).buffer).not.toBe(chunk.buffer);
+    giveBack([piece]);
+    expect(nextSlab(6).buffer).toBe(chunk.buffer);
+  });
+
+  it("a give-back before its reader settled the chunk frees nothing, ever", () => {
+    const chunk = nextSlab(7);
+    const piece = chunk.subarray(0, 100);
+    giveBack([piece]);
+    settle(chunk, [piece]);
+    expect(nextSlab(8).buffer).not.toBe(chunk.buffer);
+  });
+
+  it("a chunk settled with no pieces handed on is free at once; one never settled never is", () => {
+    const settled = nextSlab(9);
+    settle(settled, []);
+    const never = nextSlab(10);
+    expect(never.buffer).toBe(settled.buffer);
+    expect(nextSlab(11).buffer).not.toBe(never.buffer);
+  });
+
+  it("views of other memory are not counted against the slab", () => {
+    const chunk = nextSlab(12);
+    settle(chunk, [new Uint8Array(5000)]);
+    expect(nextSlab(13).buffer).toBe(chunk.buffer);
+  });
+
+  it("a short read gets exactly its bytes, in memory of its own", () => {
+    const buf = read(14);
+    const small = slabCopy(buf, 100);
+    expect(small.byteLength).toBe(100);
+    expect(small.buffer.byteLength).toBe(100);
+    const big = slabCopy(buf, 5000);
+    expect(big.byteLength).toBe(5000);
+    expect(big.buffer.byteLength).toBe(SLAB_BYTES);
+    expect(big.every((x) => x === 14)).toBe(true);
+  });
+});
+
+describe("Watchdog", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("fires once a wait has lasted its limit, not before, and counts each wait from its start", () => {
+    vi.useFakeTimers();
+    const fired = vi.fn();
+    const w = new Watchdog(1000, fired);
+    w.start();
+    vi.advanceTimersByTime(600);
+    w.stop();
+    w.start(); // a new wait: the limit counts from here
+    vi.advanceTimersByTime(900);
+    expect(fired).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(100);
+    expect(fired).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(5000);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
+  it("does not fire when no wait is on, and leaves no timer once disposed", () => {
+    vi.useFakeTimers();
+    const fired = vi.fn();
+    const w = new Watchdog(1000, fired);
+    w.start();
+    w.stop();
+    vi.advanceTimersByTime(3000);
+    expect(fired).not.toHaveBeenCalled();
+    w.start();
+    w.dispose();
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(3000);
+    expect(fired).not.toHaveBeenCalled();
+  });
+});
