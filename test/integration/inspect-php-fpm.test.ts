@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm.js";
 import { createCodec } from "../../src/codec/index.js";
 import { inspectCapture } from "../../src/inspect/index.js";
-import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { edgepass, repoRoot, waitFor, type Run } from "../helpers/process.js";
 import { captureLoopback } from "../helpers/tcpdump.js";
 
@@ -27,15 +27,7 @@ beforeAll(async () => {
   pcap = path.join(dir, "fpm.pcap");
   writeFileSync(
     path.join(dir, "site.toml"),
-    `[upstreams.php]
-protocol = "fastcgi"
-servers = ["127.0.0.1:${fpm.port}"]
-
-[[routes]]
-match = "~ [^/]\\\\.php(/|$)"
-upstream = "php"
-root = "${www}"
-`,
+    phpSite(fpm.port, www),
   );
   const capture = await captureLoopback(pcap, fpm.port);
   let run: Run | undefined;

@@ -6,7 +6,7 @@ import { cpSync } from "node:fs";
 import path from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, type Dev } from "../helpers/process.js";
 import { rawRequest } from "../helpers/raw-http.js";
 
@@ -22,15 +22,7 @@ beforeAll(async () => {
 [assets]
 directory = "site"
 
-[upstreams.php]
-protocol = "fastcgi"
-servers = ["127.0.0.1:${fpm.port}"]
-
-[[routes]]
-match = "~ [^/]\\\\.php(/|$)"
-upstream = "php"
-root = "${www}"
-
+${phpSite(fpm.port, www)}
 [[routes]]
 match = "/"
 `);

@@ -5,7 +5,7 @@
 import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { freePort, phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, waitFor, type Dev } from "../helpers/process.js";
 import { rawExchange, rawRequest } from "../helpers/raw-http.js";
 
@@ -26,15 +26,7 @@ metrics_listen = "127.0.0.1:${port}"
 [assets]
 directory = "site"
 
-[upstreams.php]
-protocol = "fastcgi"
-servers = ["127.0.0.1:${fpm.port}"]
-
-[[routes]]
-match = "~ [^/]\\\\.php(/|$)"
-upstream = "php"
-root = "${www}"
-
+${phpSite(fpm.port, www)}
 [[routes]]
 match = "/"
 `,

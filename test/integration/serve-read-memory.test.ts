@@ -9,7 +9,7 @@ import http from "node:http";
 import path from "node:path";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, type Dev } from "../helpers/process.js";
 
 let fpm: PhpFpm;
@@ -19,15 +19,7 @@ let serve: Dev;
 beforeAll(async () => {
   www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
   fpm = await startPhpFpm({ maxChildren: 8 });
-  serve = await startServe(`[upstreams.php]
-protocol = "fastcgi"
-servers = ["127.0.0.1:${fpm.port}"]
-
-[[routes]]
-match = "~ [^/]\\\\.php(/|$)"
-upstream = "php"
-root = "${www}"
-`);
+  serve = await startServe(phpSite(fpm.port, www));
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, type Dev } from "../helpers/process.js";
 import { rawExchange, rawRequest } from "../helpers/raw-http.js";
 
@@ -35,15 +35,7 @@ error_pages = { 404 = "/errors/404.html" }
 directory = "site"
 internal = ["/protected/"]
 
-[upstreams.php]
-protocol = "fastcgi"
-servers = ["127.0.0.1:${fpm.port}"]
-
-[[routes]]
-match = "~ [^/]\\\\.php(/|$)"
-upstream = "php"
-root = "${www}"
-
+${phpSite(fpm.port, www)}
 [[routes]]
 match = "/"
 try_files = ["$uri", "$uri/", "/info.php?$args"]
