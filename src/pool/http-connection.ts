@@ -5,7 +5,7 @@
 import { timedRead, timedWrite } from "../core/deadline.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { Reuse } from "../core/exchange.js";
-import type { Duplex } from "../core/transport.js";
+import type { DirectIO, Duplex } from "../core/transport.js";
 import type { PooledConnection } from "./server.js";
 
 export interface HttpConnectionHooks {
@@ -16,6 +16,9 @@ export interface HttpConnectionHooks {
 }
 
 let nextConnId = 1;
+
+const DONE = Promise.resolve();
+const asResult = (value: Uint8Array | null): ReadableStreamReadResult<Uint8Array> => (value === null ? { done: true, value: undefined } : { done: false, value });
 
 export class HttpConnection implements PooledConnection {
   readonly id = nextConnId++;
@@ -28,8 +31,10 @@ export class HttpConnection implements PooledConnection {
   mpx = false;
   draining = false;
   closed = false;
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The socket's own calls where the host has them (Node), else its web streams. */
+  private readonly direct: DirectIO | undefined;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
   /** The read left pending while idle; the next request's first read takes it. */
   private pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
   /** What the last response said about keeping the connection (its Keep-Alive: timeout). */
@@ -42,8 +47,15 @@ export class HttpConnection implements PooledConnection {
     private readonly sendTimeoutMs: number,
     private readonly hooks: HttpConnectionHooks,
   ) {
-    this.reader = conn.readable.getReader();
-    this.writer = conn.writable.getWriter();
+    this.direct = conn.direct;
+    if (!this.direct) {
+      this.reader = conn.readable.getReader();
+      this.writer = conn.writable.getWriter();
+    }
+  }
+
+  private next(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    return this.direct ? this.direct.read().then(asResult) : this.reader!.read();
   }
 
   get load(): number {
@@ -57,7 +69,7 @@ export class HttpConnection implements PooledConnection {
   /** The next chunk of the response, or null at end of stream (or once closed). */
   read(): Promise<Uint8Array | null> {
     if (this.closed) return Promise.resolve(null);
-    const p = this.pending ?? this.reader.read();
+    const p = this.pending ?? this.next();
     this.pending = null;
     return timedRead(p, this.origin, this.readTimeoutMs, () => this.closed);
   }
@@ -66,11 +78,16 @@ export class HttpConnection implements PooledConnection {
   async write(bytes: Uint8Array): Promise<void> {
     if (this.closed) throw new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${this.origin} failed: the connection closed.`);
     try {
-      await timedWrite(this.writer.write(bytes), this.origin, this.sendTimeoutMs);
+      await timedWrite(this.direct ? (this.direct.write(bytes) ?? DONE) : this.writer!.write(bytes), this.origin, this.sendTimeoutMs);
     } catch (e) {
       this.lose(e instanceof GatewayError && e.code === Codes.UPSTREAM_IO, "closed after a failed write");
       throw e;
     }
+  }
+
+  /** As DirectIO.settle. */
+  settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {
+    this.direct?.settle?.(chunk, views);
   }
 
   /** The request on it is over: back to idle when `reuse` allows, else closed. */
@@ -106,7 +123,7 @@ export class HttpConnection implements PooledConnection {
   /** While idle: anything the server does (closes, resets, sends bytes nobody asked for)
    *  ends the connection. */
   private watch(): void {
-    const p = this.reader.read();
+    const p = this.next();
     this.pending = p;
     const idleEvent = (why: string) => {
       // Taken by a request meanwhile: its response reader gets the result.

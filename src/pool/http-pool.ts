@@ -59,6 +59,10 @@ export class HttpLease implements LeasedStream {
     return this.conn.write(bytes);
   }
 
+  settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {
+    this.conn.settle(chunk, views);
+  }
+
   release(clean: boolean, reuse: Reuse | null): void {
     if (this.done) return;
     this.done = true;

@@ -15,8 +15,9 @@ import { noBodyFor } from "../edge/headers.js";
 import { concatBytes } from "../core/bytes.js";
 
 export interface ResponseOptions {
-  /** Where the response comes from (an UpstreamIO, or a pooled connection). */
-  io: { read(): Promise<Uint8Array | null> };
+  /** Where the response comes from (an UpstreamIO, or a pooled connection); `settle` as
+   *  DirectIO.settle: each body read is told which pieces of it went on as they are. */
+  io: { read(): Promise<Uint8Array | null>; settle?(chunk: Uint8Array, views: Iterable<Uint8Array>): void };
   codec: Codec;
   origin: string;
   /** "http": a status line is required; "cgi-or-http": SCGI/uwsgi apps may send either. */
@@ -185,7 +186,9 @@ class BodyReader {
       if (err instanceof GatewayError) throw err;
       throw closedEarly(this.o, "before the end of the response body");
     }
+    const before = this.pending.length;
     this.take(chunk);
+    this.o.io.settle?.(chunk, this.pending.slice(before));
   }
 
   private take(chunk: Uint8Array): void {

@@ -2,10 +2,12 @@
 // socket has sent what it held (adapter/node/read-slabs.ts). The point to prove on the wire:
 // no client ever gets bytes of another response, whatever the clients' speeds. Many clients at
 // once, each with its own pseudo-random body, half of them reading slowly so their pieces wait
-// in the socket while the others' reads reuse memory; two waves, so the second runs entirely on
-// memory the first gave back. A real php-fpm, the config a new user writes.
+// in the socket while the others' reads reuse memory; two waves, so the second runs mostly on
+// memory the first gave back. A real php-fpm (FastCGI), and an HTTP origin sending the same
+// bodies with a Content-Length or chunked; the config a new user writes.
 import { createHash } from "node:crypto";
 import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,15 +17,37 @@ import { repoRoot, startServe, type Dev } from "../helpers/process.js";
 let fpm: PhpFpm;
 let www: string;
 let serve: Dev;
+let origin: http.Server;
 
 beforeAll(async () => {
   www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
   fpm = await startPhpFpm({ maxChildren: 8 });
-  serve = await startServe(phpSite(fpm.port, www));
+  // What noise.php sends, from a Node HTTP server: a Content-Length for even seeds, chunked
+  // (in 40,000-byte writes) for odd ones.
+  origin = http.createServer((req, res) => {
+    const u = new URL(req.url ?? "/", "http://origin");
+    const seed = u.searchParams.get("seed") ?? "0";
+    const body = expected(seed, Number(u.searchParams.get("kib") ?? KIB));
+    if (Number(seed.replace(/\D/g, "")) % 2 === 0) res.setHeader("content-length", body.byteLength);
+    for (let i = 0; i < body.byteLength; i += 40_000) res.write(body.subarray(i, i + 40_000));
+    res.end();
+  });
+  await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
+  const { port } = origin.address() as AddressInfo;
+  serve = await startServe(`${phpSite(fpm.port, www)}
+[upstreams.web]
+protocol = "http"
+servers = ["127.0.0.1:${port}"]
+
+[[routes]]
+match = "/web/"
+upstream = "web"
+`);
 });
 
 afterAll(async () => {
   await serve?.stop();
+  origin?.close();
   await fpm?.stop();
   if (www) rmSync(www, { recursive: true, force: true });
 });
@@ -57,13 +81,16 @@ function get(url: string, slow: boolean, agent: http.Agent): Promise<{ status: n
   });
 }
 
-describe("edgepass serve: read memory used again", () => {
+describe.each([
+  ["php-fpm (FastCGI)", "/noise.php"],
+  ["an HTTP origin, Content-Length and chunked", "/web/noise"],
+])("edgepass serve: read memory used again, %s", (_name, target) => {
   it("24 clients at once, half of them slow, two waves: every body is its own, byte for byte", async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 24 });
     try {
       for (const wave of [1, 2]) {
         const seeds = Array.from({ length: 24 }, (_, i) => `w${wave}c${i}`);
-        const results = await Promise.all(seeds.map((seed, i) => get(`${serve.base}/noise.php?seed=${seed}&kib=${KIB}`, i % 2 === 0, agent)));
+        const results = await Promise.all(seeds.map((seed, i) => get(`${serve.base}${target}?seed=${seed}&kib=${KIB}`, i % 2 === 0, agent)));
         results.forEach((r, i) => {
           expect(r.status, seeds[i]).toBe(200);
           expect(r.body.byteLength, seeds[i]).toBe(KIB * 1024);
