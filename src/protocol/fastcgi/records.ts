@@ -26,11 +26,9 @@ export function fcgiParams(req: ForwardRequest, ctx: ExchangeContext): Uint8Arra
 /** BEGIN_REQUEST, PARAMS and (with no body to follow) the empty STDIN that ends the input,
  *  in one write. `flags`: FCGI_KEEP_CONN on a kept connection, else 0 (the app closes it). */
 export function preamble(codec: Codec, id: number, req: ForwardRequest, flags: number, params: Uint8Array, hasBody: boolean): Uint8Array {
-  return concatBytes([
-    codec.fcgiBeginRequest(id, req.role ?? FcgiRole.RESPONDER, flags),
-    codec.fcgiParams(id, params),
-    hasBody ? EMPTY : codec.fcgiStream(FcgiType.STDIN, id, EMPTY),
-  ]);
+  // No body to follow (most requests): the whole request in one call and one copy.
+  if (!hasBody) return codec.fcgiRequest(id, req.role ?? FcgiRole.RESPONDER, flags, params, EMPTY);
+  return concatBytes([codec.fcgiBeginRequest(id, req.role ?? FcgiRole.RESPONDER, flags), codec.fcgiParams(id, params)]);
 }
 
 /** Frames a piece of the body as STDIN; the empty piece is the end of it. */
