@@ -23,6 +23,8 @@ export class UpstreamIO {
   private readonly writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
   private readonly direct: DirectIO | undefined;
   private closed = false;
+  /** A read started while the connection sat idle (watchIdle): the next read() takes it. */
+  private idle: Promise<unknown> | null = null;
   /** read_timeout for `direct` reads: it closes the connection, which fails the read. */
   private readonly readWatch: Watchdog | null = null;
   private timedOut = false;
@@ -52,17 +54,38 @@ export class UpstreamIO {
    *  can, the read waits for up to that many (never more than READ_AT_LEAST_MAX) instead of
    *  handing over each 4 KiB as it comes, so the per-chunk work below happens once per record. */
   read(atLeast = 0): Promise<Uint8Array | null> {
+    const idle = this.idle;
+    this.idle = null;
     if (this.direct) {
       // One promise per read, and no timer of its own (Watchdog).
       this.readWatch?.start();
-      return this.direct.read().then(this.directRead, this.directFailed);
+      return ((idle as Promise<Uint8Array | null> | null) ?? this.direct.read()).then(this.directRead, this.directFailed);
     }
-    const r = this.atLeast
+    const r = (idle as Promise<ReadableStreamReadResult<Uint8Array>> | null) ?? this.streamRead(atLeast);
+    return timedRead(r, this.origin, this.readTimeoutMs, () => this.closed);
+  }
+
+  /** Leaves a read pending, with no read_timeout, while the connection sits idle (a pool that
+   *  must notice at once when the server closes it). Resolves true when the server sent bytes,
+   *  false when it closed; rejects when the connection failed. The next read() hands on what
+   *  it got, under read_timeout from then. */
+  watchIdle(): Promise<boolean> {
+    if (this.direct) {
+      const p = this.direct.read();
+      this.idle = p;
+      return p.then((chunk) => chunk !== null);
+    }
+    const p = this.streamRead(0);
+    this.idle = p;
+    return p.then((r) => !r.done);
+  }
+
+  private streamRead(atLeast: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+    return this.atLeast
       ? atLeast > PLATFORM_READ
         ? this.atLeast.readAtLeast(Math.min(atLeast, READ_AT_LEAST_MAX), new Uint8Array(READ_AT_LEAST_MAX))
         : this.atLeast.read(new Uint8Array(PLATFORM_READ))
       : this.reader!.read();
-    return timedRead(r, this.origin, this.readTimeoutMs, () => this.closed);
   }
 
   private readonly directRead = (chunk: Uint8Array | null): Uint8Array | null => {
@@ -98,6 +121,7 @@ export class UpstreamIO {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.idle = null;
     this.readWatch?.dispose();
     // Only close the socket: in workerd, cancelling the reader and aborting the writer first
     // leaves the TCP connection open (seen with php-fpm, which then waits for our FIN with a

@@ -2,10 +2,10 @@
 // time. While it sits idle a read stays pending on it, so a server closing it (its own
 // keep-alive timeout, a restart) is noticed at once and the connection is never handed out
 // again; once leased, that pending read is the first one the request's response reader gets.
-import { timedRead, timedWrite } from "../core/deadline.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { Reuse } from "../core/exchange.js";
-import type { DirectIO, Duplex } from "../core/transport.js";
+import type { Duplex } from "../core/transport.js";
+import { UpstreamIO } from "../core/upstream-io.js";
 import type { PooledConnection } from "./server.js";
 
 export interface HttpConnectionHooks {
@@ -16,9 +16,6 @@ export interface HttpConnectionHooks {
 }
 
 let nextConnId = 1;
-
-const DONE = Promise.resolve();
-const asResult = (value: Uint8Array | null): ReadableStreamReadResult<Uint8Array> => (value === null ? { done: true, value: undefined } : { done: false, value });
 
 export class HttpConnection implements PooledConnection {
   readonly id = nextConnId++;
@@ -31,31 +28,21 @@ export class HttpConnection implements PooledConnection {
   mpx = false;
   draining = false;
   closed = false;
-  /** The socket's own calls where the host has them (Node), else its web streams. */
-  private readonly direct: DirectIO | undefined;
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  private readonly writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
-  /** The read left pending while idle; the next request's first read takes it. */
-  private pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+  /** Its reads and writes, each within its timeout. */
+  private readonly io: UpstreamIO;
+  /** The idle watch in force (watch()); a request's first read takes it over. */
+  private watching: Promise<boolean> | null = null;
   /** What the last response said about keeping the connection (its Keep-Alive: timeout). */
   private lastReuse: Reuse = { keepAliveMs: null };
 
   constructor(
-    private readonly conn: Duplex,
+    conn: Duplex,
     readonly origin: string,
-    private readonly readTimeoutMs: number,
-    private readonly sendTimeoutMs: number,
+    readTimeoutMs: number,
+    sendTimeoutMs: number,
     private readonly hooks: HttpConnectionHooks,
   ) {
-    this.direct = conn.direct;
-    if (!this.direct) {
-      this.reader = conn.readable.getReader();
-      this.writer = conn.writable.getWriter();
-    }
-  }
-
-  private next(): Promise<ReadableStreamReadResult<Uint8Array>> {
-    return this.direct ? this.direct.read().then(asResult) : this.reader!.read();
+    this.io = new UpstreamIO(conn, origin, readTimeoutMs, sendTimeoutMs);
   }
 
   get load(): number {
@@ -69,16 +56,15 @@ export class HttpConnection implements PooledConnection {
   /** The next chunk of the response, or null at end of stream (or once closed). */
   read(): Promise<Uint8Array | null> {
     if (this.closed) return Promise.resolve(null);
-    const p = this.pending ?? this.next();
-    this.pending = null;
-    return timedRead(p, this.origin, this.readTimeoutMs, () => this.closed);
+    this.watching = null;
+    return this.io.read();
   }
 
   /** A failed or timed-out write leaves the stream in an unknown state: it ends the connection. */
   async write(bytes: Uint8Array): Promise<void> {
     if (this.closed) throw new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${this.origin} failed: the connection closed.`);
     try {
-      await timedWrite(this.direct ? (this.direct.write(bytes) ?? DONE) : this.writer!.write(bytes), this.origin, this.sendTimeoutMs);
+      await this.io.write(bytes);
     } catch (e) {
       this.lose(e instanceof GatewayError && e.code === Codes.UPSTREAM_IO, "closed after a failed write");
       throw e;
@@ -87,7 +73,7 @@ export class HttpConnection implements PooledConnection {
 
   /** As DirectIO.settle. */
   settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {
-    this.direct?.settle?.(chunk, views);
+    this.io.settle(chunk, views);
   }
 
   /** The request on it is over: back to idle when `reuse` allows, else closed. */
@@ -123,15 +109,15 @@ export class HttpConnection implements PooledConnection {
   /** While idle: anything the server does (closes, resets, sends bytes nobody asked for)
    *  ends the connection. */
   private watch(): void {
-    const p = this.next();
-    this.pending = p;
+    const p = this.io.watchIdle();
+    this.watching = p;
     const idleEvent = (why: string) => {
       // Taken by a request meanwhile: its response reader gets the result.
-      if (this.pending !== p || this.closed || this.busy) return;
+      if (this.watching !== p || this.closed || this.busy) return;
       this.lose(true, why);
     };
     p.then(
-      (r) => idleEvent(r.done ? "closed by the server while idle" : "closed: the server sent bytes while idle"),
+      (sent) => idleEvent(sent ? "closed: the server sent bytes while idle" : "closed by the server while idle"),
       () => idleEvent("reset by the server while idle"),
     );
   }
@@ -139,9 +125,8 @@ export class HttpConnection implements PooledConnection {
   private lose(byServer: boolean, why: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending = null;
-    // Only close the socket (see UpstreamIO.close): it ends both directions and a pending read.
-    void this.conn.close().catch(() => {});
+    this.watching = null;
+    void this.io.close();
     this.hooks.closed(this, byServer, why);
   }
 }
