@@ -122,7 +122,7 @@ export interface LeasedStream {
   /** Within send_timeout; a failed write ends the connection. */
   write(bytes: Uint8Array): Promise<void>;
   /** As DirectIO.settle, where the connection has it. */
-  settle?(chunk: Uint8Array, views: Iterable<Uint8Array>): void;
+  readonly settle?: (chunk: Uint8Array, views: Iterable<Uint8Array>) => void;
   /** The exchange is over; `clean`: the response was read to its end. `reuse` non-null: it
    *  was delimited, the server allows another request and the request was sent whole, so
    *  the connection goes back to the idle set (for less than `keepAliveMs` when the server

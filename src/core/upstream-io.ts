@@ -28,6 +28,9 @@ export class UpstreamIO {
   /** read_timeout for `direct` reads: it closes the connection, which fails the read. */
   private readonly readWatch: Watchdog | null = null;
   private timedOut = false;
+  /** DirectIO.settle where the host reuses read memory; undefined elsewhere, so that a caller
+   *  lists no views for nobody. */
+  readonly settle: ((chunk: Uint8Array, views: Iterable<Uint8Array>) => void) | undefined;
 
   constructor(
     private readonly conn: Duplex,
@@ -35,7 +38,8 @@ export class UpstreamIO {
     private readonly readTimeoutMs: number,
     private readonly sendTimeoutMs: number,
   ) {
-    this.direct = conn.direct;
+    const direct = (this.direct = conn.direct);
+    this.settle = direct?.settle && ((chunk, views) => direct.settle!(chunk, views));
     if (this.direct && readTimeoutMs > 0 && Number.isFinite(readTimeoutMs)) {
       this.readWatch = new Watchdog(readTimeoutMs, () => {
         this.timedOut = true;
@@ -101,10 +105,6 @@ export class UpstreamIO {
     throw readFailed(this.origin, e);
   };
 
-  /** DirectIO.settle, where the host has it. */
-  settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {
-    this.direct?.settle?.(chunk, views);
-  }
 
   write(bytes: Uint8Array): Promise<void> {
     if (!this.direct) return timedWrite(this.writer!.write(bytes), this.origin, this.sendTimeoutMs);

@@ -200,7 +200,7 @@ export class FcgiConnection {
         return;
       }
       for (const ev of events) this.dispatch(ev);
-      this.io.settle(chunk, streamData(events));
+      this.io.settle?.(chunk, streamData(events));
     }
   }
 

@@ -71,9 +71,9 @@ export class HttpConnection implements PooledConnection {
     }
   }
 
-  /** As DirectIO.settle. */
-  settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {
-    this.io.settle(chunk, views);
+  /** As UpstreamIO.settle. */
+  get settle(): UpstreamIO["settle"] {
+    return this.io.settle;
   }
 
   /** The request on it is over: back to idle when `reuse` allows, else closed. */

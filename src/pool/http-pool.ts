@@ -59,8 +59,8 @@ export class HttpLease implements LeasedStream {
     return this.conn.write(bytes);
   }
 
-  settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {
-    this.conn.settle(chunk, views);
+  get settle(): HttpConnection["settle"] {
+    return this.conn.settle;
   }
 
   release(clean: boolean, reuse: Reuse | null): void {

@@ -69,7 +69,7 @@ class Attempt {
   async run(): Promise<ForwardResponse> {
     this.sending = this.send(this.body?.cursor() ?? null);
     const res = await readStreamResponse({
-      io: { read: () => this.read(), settle: (chunk, views) => this.lease.settle?.(chunk, views) },
+      io: { read: () => this.read(), settle: this.lease.settle },
       codec: this.ctx.codec,
       origin: this.lease.origin,
       mode: "http",
