@@ -9,20 +9,28 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCountingOrigin, type CountingOrigin } from "../helpers/counting-origin.js";
 import { startServe, type Dev } from "../helpers/process.js";
 import { parseWire, parseWireAll, rawExchange, rawRequest } from "../helpers/raw-http.js";
+import { startRogueFastcgi } from "../helpers/rogue-fastcgi.js";
 import { startRogueStream } from "../helpers/rogue-stream.js";
 import type { ScriptedServer } from "../helpers/scripted-server.js";
 
 let origin: CountingOrigin;
 let rogue: ScriptedServer;
+let rogueFcgi: ScriptedServer;
 let serve: Dev;
 
 beforeAll(async () => {
-  [origin, rogue] = await Promise.all([startCountingOrigin(), startRogueStream()]);
+  [origin, rogue, rogueFcgi] = await Promise.all([startCountingOrigin(), startRogueStream(), startRogueFastcgi()]);
   serve = await startServe(
     `[upstreams.count]\nprotocol = "http"\nservers = ["127.0.0.1:${origin.port}"]\n\n` +
       `[upstreams.rogue]\nprotocol = "http"\nservers = ["127.0.0.1:${rogue.port}"]\nread_timeout = "1s"\npool = "direct"\n\n` +
       `[[routes]]\nmatch = "^~ /count/"\nupstream = "count"\n\n` +
       `[[routes]]\nmatch = "^~ /rogue/"\nupstream = "rogue"\n\n` +
+      // The same origins on kept connections (the default pool): read_timeout there is one
+      // timer per connection or request, not one per read.
+      `[upstreams.rogue_pooled]\nprotocol = "http"\nservers = ["127.0.0.1:${rogue.port}"]\nread_timeout = "1s"\n\n` +
+      `[upstreams.fcgi_pooled]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${rogueFcgi.port}"]\nread_timeout = "1s"\n\n` +
+      `[[routes]]\nmatch = "^~ /pooled/"\nupstream = "rogue_pooled"\n\n` +
+      `[[routes]]\nmatch = "^~ /fcgi-pooled/"\nupstream = "fcgi_pooled"\n\n` +
       // Short client timeouts so the slow-client cases end within a test's time.
       `[serve]\nheader_timeout = "1s"\nbody_timeout = "1s"\nsend_timeout = "1s"\n`,
   );
@@ -30,7 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await serve?.stop();
-  await Promise.all([origin?.close(), rogue?.close()]);
+  await Promise.all([origin?.close(), rogue?.close(), rogueFcgi?.close()]);
 });
 
 const arrived = (p: string) => origin.arrived.get(p) ?? 0;
@@ -291,5 +299,31 @@ describe("what the client receives when the origin's body breaks", () => {
     const old = parseWire((await rawExchange(serve.base, "GET /rogue/chunked-ok HTTP/1.0\r\nHost: x\r\n\r\n")).raw, "GET");
     expect(old.framing).toBe("length");
     expect(old.body.toString()).toBe("hello world");
+  });
+});
+
+describe("read_timeout on kept connections, on the wire", () => {
+  /** Resolves once serve logged that a body was cut by read_timeout after `from` bytes of log. */
+  async function cutByReadTimeout(from: number): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    while (!(serve.run.stdout + serve.run.stderr).slice(from).includes('"code":"UPSTREAM_READ_TIMEOUT"')) {
+      if (Date.now() > deadline) throw new Error("no response_cut with UPSTREAM_READ_TIMEOUT was logged");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it.each([
+    ["HTTP, a declared length", "/pooled/rogue/silence-after-head", "length", "ten bytes."],
+    ["HTTP, chunked", "/pooled/rogue/silence-chunked", "chunked", "hello"],
+    ["FastCGI, no length", "/fcgi-pooled/stall-mid-body", "chunked", "first part\n"],
+  ])("%s: the origin stops mid-body, the client sees the body cut, never complete", async (_name, path, framing, body) => {
+    const from = serve.run.stdout.length + serve.run.stderr.length;
+    const r = await rawRequest(serve.base, { path, timeoutMs: 8_000 });
+    expect(r.status).toBe(200);
+    expect(r.framing).toBe(framing);
+    expect(r.body.toString()).toBe(body);
+    expect(r.complete).toBe(false);
+    expect(r.raw.toString("latin1")).not.toContain("\r\n0\r\n\r\n");
+    await cutByReadTimeout(from);
   });
 });
