@@ -2,9 +2,13 @@
 //
 // A pool object can be reset (a deploy, a move), and Cloudflare's runtime resends only calls
 // that never reached it: a request waiting inside the object's queue is lost, and the Worker
-// cannot tell whether it had reached the origin. So a request never waits inside a fetch():
-//   - a request with no body is sent at once, "optimistic": it takes a free place or is
-//     answered POOL_WAIT at once, before anything reached the origin;
+// cannot tell whether it had reached the origin. So only a request the Worker may send again
+// waits inside a fetch():
+//   - a GET, HEAD, OPTIONS or TRACE with no body is sent at once, "queued": it waits in the
+//     pool's queue like any request; if the object goes away, the Worker sends it once more
+//     (after reserving, below), as it would after a reset at the origin;
+//   - any other request with no body is sent at once, "optimistic": it takes a free place or
+//     is answered POOL_WAIT at once, before anything reached the origin;
 //   - a request with a body, or one answered POOL_WAIT, first reserves a place by RPC
 //     (PoolHost.reserve): the wait happens there, and a reset during it is safe to resend,
 //     because nothing was sent. The reserved lease is parked under the request id until the

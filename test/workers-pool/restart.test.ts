@@ -50,11 +50,13 @@ async function resetWhileWaiting(send: Send, reset: () => Promise<void>, run: st
 }
 
 /** The real namespace, reset the way production resets an object: every call in progress
- *  fails with a retryable error, and the next calls meet a new instance. */
+ *  fails with a retryable error, the old instance stops (what waited in it never runs), and
+ *  the next calls meet a new instance. */
 function productionLikeNamespace(ns: DurableObjectNamespace) {
   // Objects of their own: nothing left over from another test waits in them.
   const tag = crypto.randomUUID();
   let generation = 0;
+  const used = new Set<string>();
   const inProgress = new Set<(e: Error) => void>();
   const track = <T>(p: Promise<T>) =>
     new Promise<T>((resolve, reject) => {
@@ -64,7 +66,9 @@ function productionLikeNamespace(ns: DurableObjectNamespace) {
   const fake = {
     idFromName: (name: string) => ({ name }),
     get(id: { name: string }) {
-      const stub = ns.get(ns.idFromName(`${id.name}@${tag}/${generation}`)) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+      const name = `${id.name}@${tag}/${generation}`;
+      used.add(name);
+      const stub = ns.get(ns.idFromName(name)) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
       return {
         fetch: (...a: unknown[]) => track(stub.fetch(...a)),
         reserve: (...a: unknown[]) => track(stub.reserve(...a)),
@@ -77,6 +81,10 @@ function productionLikeNamespace(ns: DurableObjectNamespace) {
       generation++;
       const e = Object.assign(new Error("Durable Object reset because its code was updated."), { retryable: true });
       for (const fail of [...inProgress]) fail(e);
+      for (const name of [...used]) {
+        await runInDurableObject(ns.get(ns.idFromName(name)), (_instance, state) => state.abort("reset")).catch(() => {});
+      }
+      used.clear();
     },
   };
 }
@@ -105,6 +113,47 @@ describe("a pool object reset with requests waiting for a connection (production
     const seen = await list(run);
     expect(seen.filter((s) => s === "r0")).toHaveLength(2);
     for (const id of ["r1", "r2", "r3", "r4"]) expect(seen.filter((s) => s === id)).toHaveLength(1);
+  });
+});
+
+/** The real namespace, with every call a Worker makes to a pool object counted by kind. */
+function countingNamespace(ns: DurableObjectNamespace) {
+  const tag = crypto.randomUUID();
+  const calls: string[] = [];
+  const fake = {
+    idFromName: (name: string) => ns.idFromName(`${name}@${tag}`),
+    get(id: DurableObjectId) {
+      const stub = ns.get(id) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+      return {
+        fetch: (...a: unknown[]) => (calls.push(`fetch ${(a[0] as Request).method}`), stub.fetch(...a)),
+        reserve: (...a: unknown[]) => (calls.push("reserve"), stub.reserve(...a)),
+      };
+    },
+  };
+  return { ns: fake as unknown as DurableObjectNamespace, calls };
+}
+
+describe("a request that finds every connection busy", () => {
+  // A reset object loses the calls in it: a request the Worker may send again waits for its
+  // connection inside fetch() (one call), any other reserves its place first (three calls:
+  // fetch answered POOL_WAIT, reserve, fetch).
+  it("a GET waits inside the object's fetch; a DELETE, which is not sent again, reserves first", async () => {
+    const counted = countingNamespace(bindings.UPSTREAM_POOL);
+    const send = viaWorker(counted.ns);
+    const run = `c${Date.now()}`;
+    const held = send(`https://site.test/hits.php?run=${run}&id=h&ms=${HOLD_MS}`, { method: "GET" });
+    for (let i = 0; i < 100 && counted.calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 200));
+    const get = send(`https://site.test/hits.php?run=${run}&id=g`, { method: "GET" });
+    await new Promise((r) => setTimeout(r, 200));
+    const del = send(`https://site.test/hits.php?run=${run}&id=d`, { method: "DELETE" });
+    const answers = await Promise.all([held, get, del].map(async (r) => [(await r).status, await (await r).text()]));
+    expect(answers).toEqual([
+      [200, "ok h\n"],
+      [200, "ok g\n"],
+      [200, "ok d\n"],
+    ]);
+    expect(counted.calls).toEqual(["fetch GET", "fetch GET", "fetch DELETE", "reserve", "fetch DELETE"]);
   });
 });
 

@@ -21,9 +21,10 @@ export interface HopInfo extends RequestInfo {
   requestId: string;
   /** Not a request: the object answers its pools' statistics. */
   stats?: boolean;
-  /** "reserved": a place was reserved for this request (PoolHost.reserve); "optimistic": none
-   *  was, and the request must not wait for one in the object (pool/admission.ts). */
-  admission?: "reserved" | "optimistic";
+  /** "reserved": a place was reserved for this request (PoolHost.reserve); "queued": none was,
+   *  and the request may wait for one in the object, because the Worker sends it again if the
+   *  object goes away; "optimistic": none was, and it must not wait (pool/admission.ts). */
+  admission?: "reserved" | "queued" | "optimistic";
 }
 
 /** PoolHost.reserve's answer: a place is held, or why not (a status for the client). */
@@ -57,9 +58,10 @@ export function handOffTo(ns: PoolNamespace) {
   };
 }
 
-// The request waits for a connection only inside reserve(), never inside fetch(): a reset
-// object loses the calls that reached it, and a reserve call is safe to make again where a
-// request that may have reached the origin is not (pool/admission.ts).
+// A reset object loses the calls that reached it (pool/admission.ts). So a request that could
+// not be sent again waits for a connection only inside reserve(), which is safe to call again;
+// one that may be sent again (no body, a safe method) waits inside fetch(), which saves two
+// calls between the Worker and the object whenever every connection is busy.
 async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamConfig, info: HandOffInfo, onEnd?: () => void): Promise<ClientResponse> {
   const id = ns.idFromName(shardName(upstream.name, Math.floor(Math.random() * upstream.pool.shards)));
   const hasBody = request.body !== null;
@@ -68,6 +70,7 @@ async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamCo
   const fresh = hasBody && !(length <= REPLAY_LIMIT);
   const deadline = Date.now() + upstream.pool.queueTimeoutMs;
   let reserve = hasBody;
+  const resendable = !hasBody && IDEMPOTENT.has(request.method);
   let resent = false;
   for (let tries = 0; ; ) {
     // A stub that threw is broken for good: every attempt takes a new one.
@@ -88,7 +91,10 @@ async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamCo
     }
     const headers = new Headers(request.headers);
     const { balanceKey: _, ...hop } = info;
-    headers.set(HOP_HEADER, JSON.stringify({ ...hop, admission: reserve ? "reserved" : "optimistic" } satisfies HopInfo));
+    // Sent again after a reset, a request has reserved its place (reserve() is retried; a
+    // second fetch() would not be).
+    const admission = reserve ? "reserved" : resendable ? "queued" : "optimistic";
+    headers.set(HOP_HEADER, JSON.stringify({ ...hop, admission } satisfies HopInfo));
     let res: Response;
     try {
       // "manual": an encoded body must cross from the object undecoded (respond.ts).
@@ -96,7 +102,7 @@ async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamCo
     } catch (e) {
       // The object went away with the request in it, which may have reached the origin:
       // sent again only when that is harmless (SECURITY.md), and once.
-      if (!hasBody && IDEMPOTENT.has(request.method) && !resent) {
+      if (resendable && !resent) {
         resent = true;
         reserve = true;
         continue;
