@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { bounded, get, poolShard, poolShards, sampleEstablished, startDev, type Dev } from "../helpers/pool-load.js";
 import { repoRoot } from "../helpers/process.js";
+import { rawRequest } from "../helpers/raw-http.js";
 import { rmSync } from "node:fs";
 
 const CHILDREN = 8;
@@ -116,6 +117,26 @@ describe(`php-fpm with pm.max_children = ${CHILDREN}`, () => {
       // 40 + the warm-up, + the aborted one if php-fpm ended it within the grace second.
       expect([41, 42]).toContain(s.served);
       expect(s.open).toBeLessThanOrEqual(CHILDREN);
+    } finally {
+      await dev.stop();
+    }
+  }, 60_000);
+
+  it("what passes between the Worker and its pool object never reaches the client: a whole body, a streamed one, a HEAD", async () => {
+    const dev = await startDev(site(fpm.port, ""));
+    try {
+      const small = await rawRequest(dev.base, { path: "/length.php" });
+      const big = await rawRequest(dev.base, { path: "/big.php" });
+      const head = await rawRequest(dev.base, { method: "HEAD", path: "/length.php" });
+      const gets = [small, big, head].map((r) => [r.status, r.headers.filter(([k]) => k.startsWith("x-edgepass-")).map(([k]) => k)]);
+      expect(gets).toEqual([
+        [200, []],
+        [200, []],
+        [200, []],
+      ]);
+      expect([small.framing, small.complete, small.get("content-length"), small.body.toString()]).toEqual(["length", true, "10", "0123456789"]);
+      expect([big.complete, big.body.length]).toEqual([true, 4 << 20]);
+      expect([head.get("content-length"), head.body.length]).toEqual(["10", 0]);
     } finally {
       await dev.stop();
     }

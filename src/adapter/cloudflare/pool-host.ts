@@ -5,6 +5,7 @@
 import { createCodec } from "../../codec/index.js";
 import type { Codec } from "../../codec/types.js";
 import { gatewayBuilder } from "../../core/compose.js";
+import type { GatewayRequest } from "../../core/gateway.js";
 import { errorResponse } from "../../core/error-response.js";
 import { Codes, GatewayError, isGatewayError } from "../../core/errors.js";
 import { requestLogger } from "../../core/log.js";
@@ -85,12 +86,10 @@ export class PoolHost {
     const built = this.built();
     if (built instanceof GatewayError) return errorResponse(built, hop.requestId, requestLogger(hop.requestId));
     const { gateway, config } = built;
-    const headers = new Headers(request.headers);
-    headers.delete(HOP_HEADER);
     const { stats: _, admission, ...info } = hop;
     if (admission === "optimistic") this.admissions.optimistic(hop.requestId);
     try {
-      return await gateway(new Request(request, { headers, signal: request.signal }), info);
+      return await gateway(withoutHop(request), info);
     } finally {
       this.admissions.drop(hop.requestId);
       // The first request for an upstream with health_check starts its checks (its balancer
@@ -144,6 +143,28 @@ function hasHealthChecks(config: GatewayConfig): boolean {
   let yes = checked.get(config);
   if (yes === undefined) checked.set(config, (yes = Object.values(config.upstreams).some((u) => u.balance.healthCheck)));
   return yes;
+}
+
+/** The Worker's request as the object's gateway reads it, without the hop header: a view of
+ *  it, where a copy would make a Headers and a Request per request. */
+function withoutHop(request: Request): GatewayRequest {
+  const h = request.headers;
+  const hop = (name: string) => name.length === HOP_HEADER.length && name.toLowerCase() === HOP_HEADER;
+  return {
+    method: request.method,
+    url: request.url,
+    body: request.body,
+    signal: request.signal,
+    headers: {
+      get: (name) => (hop(name) ? null : h.get(name)),
+      has: (name) => !hop(name) && h.has(name),
+      forEach(fn) {
+        h.forEach((v, k) => {
+          if (k !== HOP_HEADER) fn(v, k);
+        });
+      },
+    },
+  };
 }
 
 function refusal(e: GatewayError): Reservation {
