@@ -125,8 +125,9 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     };
     const hooked = { yes: false };
     // A client that leaves while the origin still works (no response body yet to cancel)
-    // gives its place back at once.
-    request.signal?.addEventListener("abort", release, { once: true });
+    // gives its place back at once. Only limit_conn holds places, and a listener costs a
+    // native call per request in workerd.
+    if (limits) request.signal?.addEventListener("abort", release, { once: true });
     try {
       const res = await handle(request, info, held, release, hooked);
       if (!hooked.yes) release();
