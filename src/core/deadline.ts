@@ -19,23 +19,6 @@ export const readTimeout = (origin: string, ms: number): GatewayError =>
 export const readFailed = (origin: string, e: unknown): GatewayError =>
   new GatewayError(Codes.UPSTREAM_IO, 502, `Reading from the origin ${origin} failed.`, String(e));
 
-/** One read from an origin, bounded by read_timeout (504), other failures as 502. */
-export async function timedRead(
-  p: Promise<ReadableStreamReadResult<Uint8Array>>,
-  origin: string,
-  ms: number,
-  closed: () => boolean,
-): Promise<Uint8Array | null> {
-  try {
-    const r = await withTimeout(p, ms, () => readTimeout(origin, ms));
-    return r.done ? null : r.value;
-  } catch (e) {
-    if (e instanceof GatewayError) throw e;
-    if (closed()) return null;
-    throw readFailed(origin, e);
-  }
-}
-
 /** One write to an origin, bounded by send_timeout (504), other failures as 502. */
 export async function timedWrite(p: Promise<void>, origin: string, ms: number): Promise<void> {
   try {

@@ -2,7 +2,7 @@
 // waits longer than read_timeout (first byte, or between two reads) and a write that waits
 // longer than send_timeout fail with 504-class errors that name the origin.
 import { GatewayError } from "./errors.js";
-import { readFailed, readTimeout, timedRead, timedWrite, Watchdog } from "./deadline.js";
+import { readFailed, readTimeout, timedWrite, Watchdog } from "./deadline.js";
 import type { DirectIO, Duplex } from "./transport.js";
 
 const DONE = Promise.resolve();
@@ -25,7 +25,8 @@ export class UpstreamIO {
   private closed = false;
   /** A read started while the connection sat idle (watchIdle): the next read() takes it. */
   private idle: Promise<unknown> | null = null;
-  /** read_timeout for `direct` reads: it closes the connection, which fails the read. */
+  /** read_timeout: it closes the connection, which ends the read. One timer for every read
+   *  (a 4 MiB page is some 130), not one each. */
   private readonly readWatch: Watchdog | null = null;
   private timedOut = false;
   /** DirectIO.settle where the host reuses read memory; undefined elsewhere, so that a caller
@@ -40,7 +41,7 @@ export class UpstreamIO {
   ) {
     const direct = (this.direct = conn.direct);
     this.settle = direct?.settle && ((chunk, views) => direct.settle!(chunk, views));
-    if (this.direct && readTimeoutMs > 0 && Number.isFinite(readTimeoutMs)) {
+    if (readTimeoutMs > 0 && Number.isFinite(readTimeoutMs)) {
       this.readWatch = new Watchdog(readTimeoutMs, () => {
         this.timedOut = true;
         void this.conn.close().catch(() => {});
@@ -60,13 +61,11 @@ export class UpstreamIO {
   read(atLeast = 0): Promise<Uint8Array | null> {
     const idle = this.idle;
     this.idle = null;
-    if (this.direct) {
-      // One promise per read, and no timer of its own (Watchdog).
-      this.readWatch?.start();
-      return ((idle as Promise<Uint8Array | null> | null) ?? this.direct.read()).then(this.directRead, this.directFailed);
-    }
+    // One promise per read, and no timer of its own (Watchdog).
+    this.readWatch?.start();
+    if (this.direct) return ((idle as Promise<Uint8Array | null> | null) ?? this.direct.read()).then(this.directRead, this.readFailed);
     const r = (idle as Promise<ReadableStreamReadResult<Uint8Array>> | null) ?? this.streamRead(atLeast);
-    return timedRead(r, this.origin, this.readTimeoutMs, () => this.closed);
+    return r.then(this.streamReadDone, this.readFailed);
   }
 
   /** Leaves a read pending, with no read_timeout, while the connection sits idle (a pool that
@@ -94,10 +93,15 @@ export class UpstreamIO {
 
   private readonly directRead = (chunk: Uint8Array | null): Uint8Array | null => {
     this.readWatch?.stop();
+    // A read the timeout's close ended may read as the end of the stream.
+    if (this.timedOut) throw readTimeout(this.origin, this.readTimeoutMs);
     return chunk;
   };
 
-  private readonly directFailed = (e: unknown): null => {
+  private readonly streamReadDone = (r: ReadableStreamReadResult<Uint8Array>): Uint8Array | null =>
+    this.directRead(r.done ? null : r.value);
+
+  private readonly readFailed = (e: unknown): null => {
     this.readWatch?.stop();
     if (this.timedOut) throw readTimeout(this.origin, this.readTimeoutMs);
     if (e instanceof GatewayError) throw e;
