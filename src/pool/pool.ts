@@ -35,10 +35,12 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
   /** Until a server answers: the configured limits, one request per connection (a burst on a
    *  cold pool must not queue behind one connection while FCGI_GET_VALUES is pending). */
   private readonly discovering: Limits;
+  private readonly idleWhy: string;
 
   constructor(private readonly deps: PoolDeps) {
     super(deps.upstream, deps.pools);
     this.discovering = limitsFor(null, deps.upstream.pool, this.pools);
+    this.idleWhy = `closed after ${deps.upstream.pool.idleTimeoutMs / 1000} s idle (idle_timeout)`;
   }
 
   /** A connection has room again (a request ended or a lease was given back). */
@@ -51,7 +53,7 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
         conn.close(s.singleUse ? "closed after one request (the server does not keep connections)" : "retired");
         return;
       }
-      this.armIdle(conn, this.deps.upstream.pool.idleTimeoutMs, `closed after ${this.deps.upstream.pool.idleTimeoutMs / 1000} s idle (idle_timeout)`);
+      this.armIdle(conn, this.deps.upstream.pool.idleTimeoutMs, this.idleWhy);
     }
     this.pump();
   }

@@ -159,6 +159,20 @@ describe("keeping connections", () => {
     expect(t.stats().servers[0]!.closedByGateway).toBe(1);
   });
 
+  it("a connection used again counts its idle time from its last use, not its first", async () => {
+    const t = setup(`idle_timeout = "300ms"`, { values: PHP_FPM_VALUES });
+    await (await t.fetch("/")).text();
+    await new Promise((r) => setTimeout(r, 200));
+    const second = Date.now();
+    await (await t.fetch("/")).text();
+    expect(t.peer.conns).toHaveLength(1);
+    await until(() => t.stats().open === 0);
+    // Closed no sooner than 300 ms after the second request began (the first use's time
+    // was up 100 ms after it).
+    expect(Date.now() - second).toBeGreaterThanOrEqual(300);
+    expect(t.stats().servers[0]!.closedByGateway).toBe(1);
+  });
+
   it("notices a server closing an idle connection, and uses a new one without a retry", async () => {
     const t = setup("", { values: PHP_FPM_VALUES });
     await (await t.fetch("/")).text();
