@@ -28,12 +28,20 @@ export interface Waiter<T> {
 }
 
 interface Entry<T> extends Waiter<T> {
+  /** When it stops waiting (Date.now() time), and the error it gets then. */
+  readonly deadline: number;
+  readonly onTimeout: () => Error;
   reject(e: unknown): void;
-  cleanup(): void;
 }
 
 export class WaitQueue<T> {
   private items: Entry<T>[] = [];
+  /** One timer for every waiter's deadline: set for the earliest, moved only for an earlier
+   *  one; a waiter that leaves clears nothing (when the timer finds nobody due, it is set for
+   *  the next deadline, or not at all). A timer and a listener set and removed for every
+   *  waiter were native calls each in workerd. */
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Infinity;
 
   get length(): number {
     return this.items.length;
@@ -46,37 +54,42 @@ export class WaitQueue<T> {
 
   wait(o: WaitOptions): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const onAbort = () => {
-        if (this.remove(entry)) reject(o.signal?.reason ?? new Error("aborted"));
-      };
-      const entry: Entry<T> = {
-        fresh: o.fresh,
-        plan: o.plan,
-        log: o.log,
-        since: Date.now(),
-        resolve: (v) => {
-          entry.cleanup();
-          resolve(v);
-        },
-        reject: (e) => {
-          entry.cleanup();
-          reject(e);
-        },
-        cleanup: () => {
-          clearTimeout(timer);
-          o.signal?.removeEventListener("abort", onAbort);
-        },
-      };
       if (o.signal?.aborted) return reject(o.signal.reason ?? new Error("aborted"));
-      timer = setTimeout(() => {
-        if (this.remove(entry)) reject(o.onTimeout());
-      }, o.timeoutMs);
-      o.signal?.addEventListener("abort", onAbort, { once: true });
+      const since = Date.now();
+      const entry: Entry<T> = { fresh: o.fresh, plan: o.plan, log: o.log, since, deadline: since + o.timeoutMs, onTimeout: o.onTimeout, resolve, reject };
+      // Left in place once the waiter is served: a client leaving then finds it gone.
+      o.signal?.addEventListener(
+        "abort",
+        () => {
+          if (this.remove(entry)) reject(o.signal?.reason ?? new Error("aborted"));
+        },
+        { once: true },
+      );
       if (o.front) this.items.unshift(entry);
       else this.items.push(entry);
+      if (entry.deadline < this.timerAt) this.arm(entry.deadline);
     });
   }
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.expire, Math.max(0, at - Date.now()));
+    // Node: only waiters are behind it, and they are held by their clients' sockets.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const e of [...this.items]) {
+      if (e.deadline > now) next = Math.min(next, e.deadline);
+      else if (this.remove(e)) e.reject(e.onTimeout());
+    }
+    if (next < Infinity) this.arm(next);
+  };
 
   peek(): Waiter<T> | undefined {
     return this.items[0];
@@ -91,6 +104,9 @@ export class WaitQueue<T> {
   rejectAll(e: unknown): void {
     const items = this.items;
     this.items = [];
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
     for (const w of items) w.reject(e);
   }
 
@@ -98,7 +114,6 @@ export class WaitQueue<T> {
     const i = this.items.indexOf(entry);
     if (i < 0) return false;
     this.items.splice(i, 1);
-    entry.cleanup();
     return true;
   }
 }
