@@ -44,7 +44,7 @@ export class UpstreamIO {
     if (readTimeoutMs > 0 && Number.isFinite(readTimeoutMs)) {
       this.readWatch = new Watchdog(readTimeoutMs, () => {
         this.timedOut = true;
-        void this.conn.close().catch(() => {});
+        void this.shut();
       });
     }
     if (!this.direct) {
@@ -127,10 +127,19 @@ export class UpstreamIO {
     this.closed = true;
     this.idle = null;
     this.readWatch?.dispose();
-    // Only close the socket: in workerd, cancelling the reader and aborting the writer first
-    // leaves the TCP connection open (seen with php-fpm, which then waits for our FIN with a
-    // worker pinned). Closing the socket ends both directions and any pending read.
-    await this.conn.close().catch(() => {});
+    await this.shut();
+  }
+
+  /** Closes the socket, and ends a read pending on it. The socket is closed first: in
+   *  workerd, cancelling the reader and aborting the writer first leaves the TCP connection
+   *  open (seen with php-fpm, which then waits for our FIN with a worker pinned). But its
+   *  close() waits for a write the origin does not take (an origin that reads nothing of an
+   *  upload), and a read pending meanwhile would wait as long: the reader is cancelled too,
+   *  which ends that read at once. */
+  private shut(): Promise<void> {
+    const closing = this.conn.close().catch(() => {});
+    (this.atLeast ?? this.reader)?.cancel().catch(() => {});
+    return closing;
   }
 }
 

@@ -182,8 +182,6 @@ class BodyReader {
     if (chunk === null) {
       this.eof = true;
       if (this.framing.kind === "close") return this.finish();
-      const err = this.o.sendError?.();
-      if (err instanceof GatewayError) throw err;
       throw closedEarly(this.o, "before the end of the response body");
     }
     const before = this.pending.length;
@@ -227,7 +225,11 @@ class BodyReader {
   }
 }
 
+/** The connection ended before the response did. When sending the request failed (a
+ *  send_timeout, the client's body), that closed it, and that is the error. */
 function closedEarly(o: ResponseOptions, when: string): GatewayError {
+  const sent = o.sendError?.();
+  if (sent instanceof GatewayError) return sent;
   return new GatewayError(Codes.UPSTREAM_CLOSED_EARLY, 502, `The origin ${o.origin} closed the connection ${when}.`);
 }
 
