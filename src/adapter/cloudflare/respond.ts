@@ -4,7 +4,7 @@
 // dropped for a streamed body (sent chunked, so a body cut short ended with a clean
 // terminator: workerd issue 6818) unless the body comes through a FixedLengthStream, which
 // also ends the connection instead of the message when fewer bytes arrive.
-import { declaredPieces, piecesOf, piecesStream } from "../../core/pieces.js";
+import { declaredPieces, piecesOf, type Pieces } from "../../core/pieces.js";
 import { onBodyEnd } from "../../core/limit-check.js";
 import type { BodyMeter, ClientResponse, Respond } from "../../core/respond.js";
 
@@ -23,7 +23,11 @@ export const respondWorkerd: Respond = (r: ClientResponse) => {
     void pumpExactly(body, fixed.writable, r.length, r.overrun, meter);
     body = fixed.readable;
   } else if (meter) {
-    body = piecesStream(piecesOf(body), meter);
+    // The Response reads a native pipe, which this pump fills: workerd then moves the bytes
+    // without calling into JavaScript for each read.
+    const pipe = new IdentityTransformStream();
+    void pump(piecesOf(body), pipe.writable, meter);
+    body = pipe.readable;
   }
   return new Response(body, {
     status: r.status,
@@ -85,8 +89,11 @@ export async function relayed(res: Response, onEnd?: () => void): Promise<Client
 /** Copies the body to the FixedLengthStream, held to `length` (core/pieces.ts); a failure
  *  aborts it, which cuts the client's connection. Backpressure: one write in flight; a client
  *  that leaves cancels the source. `meter` hears what was written, and the end. */
-async function pumpExactly(src: ReadableStream<Uint8Array>, dst: WritableStream<Uint8Array>, length: number, overrun?: () => void, meter?: BodyMeter): Promise<void> {
-  const pieces = declaredPieces(piecesOf(src), length, overrun);
+function pumpExactly(src: ReadableStream<Uint8Array>, dst: WritableStream<Uint8Array>, length: number, overrun?: () => void, meter?: BodyMeter): Promise<void> {
+  return pump(declaredPieces(piecesOf(src), length, overrun), dst, meter);
+}
+
+async function pump(pieces: Pieces, dst: WritableStream<Uint8Array>, meter?: BodyMeter): Promise<void> {
   const writer = dst.getWriter();
   try {
     for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
