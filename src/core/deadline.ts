@@ -78,3 +78,57 @@ export class Watchdog {
     this.expired();
   };
 }
+
+/** Many deadlines on one timer: it is set for the earliest and moved only when an earlier one
+ *  comes; a deadline that is dropped clears nothing (when the timer finds none due, it is set
+ *  for the next, or not at all). For deadlines that come and go with every request (an idle
+ *  connection's, a waiting request's), where a timer set and cleared for each was a pair of
+ *  native calls in workerd. `due` hears each deadline that passed, already dropped. */
+export class Deadlines<K, V> {
+  private readonly entries = new Map<K, { at: number; value: V }>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Infinity;
+
+  constructor(private readonly due: (key: K, value: V) => void) {}
+
+  /** `key` is due at `at` (a Date.now() time), replacing any deadline it had. */
+  set(key: K, at: number, value: V): void {
+    this.entries.set(key, { at, value });
+    if (at < this.timerAt) this.arm(at);
+  }
+
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
+
+  /** Drops every deadline and the timer. */
+  clear(): void {
+    this.entries.clear();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.fire, Math.max(0, at - Date.now()));
+    // Node: what waits on a deadline is held by its own sockets, never by this timer.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [key, e] of this.entries) {
+      if (e.at > now) next = Math.min(next, e.at);
+      else {
+        this.entries.delete(key);
+        this.due(key, e.value);
+      }
+    }
+    if (next < this.timerAt) this.arm(next);
+  };
+}

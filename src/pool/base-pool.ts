@@ -4,6 +4,7 @@
 // shutdown. A protocol's pool (pool.ts for FastCGI, http-pool.ts for HTTP keep-alive) says
 // only how a place is found on one server (leaseOn) and what a connection does when idle.
 import type { UpstreamConfig } from "../config/types.js";
+import { Deadlines } from "../core/deadline.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { AcquireOptions } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
@@ -18,12 +19,10 @@ export const DOWN_MS = 2000;
 export abstract class BasePool<C extends PooledConnection & { close(why: string): void }, L> {
   protected readonly servers: Server<C>[];
   protected readonly queue = new WaitQueue<L>();
-  /** Idle connections, each with when it is to be closed and why. One timer serves them all,
-   *  set for the earliest and moved only when an earlier one comes: a timer set and cleared
-   *  for every request was a pair of native calls each in workerd. */
-  private readonly idleUntil = new Map<C, { at: number; why: string }>();
-  private idleTimer: ReturnType<typeof setTimeout> | undefined;
-  private idleTimerAt = Infinity;
+  /** When each idle connection is to be closed, and why. */
+  private readonly idleUntil = new Deadlines<C, string>((conn, why) => {
+    if (conn.load === 0 && !conn.closed) conn.close(why);
+  });
   protected readonly serverOf = new Map<C, Server<C>>();
   protected disposed = false;
   private cursor = 0;
@@ -102,8 +101,7 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
   /** Closes every connection and fails every waiter. */
   dispose(): void {
     this.disposed = true;
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.idleUntil.clear();
     this.queue.rejectAll(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The connection pool was shut down."));
     for (const s of this.servers) for (const c of [...s.conns]) c.close("closed: the pool shut down");
   }
@@ -220,32 +218,8 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
 
   /** Closes `conn` after `ms` unless it is in use or gone by then. */
   protected armIdle(conn: C, ms: number, why: string): void {
-    const at = Date.now() + ms;
-    this.idleUntil.set(conn, { at, why });
-    if (at < this.idleTimerAt) this.setIdleTimer(at);
+    this.idleUntil.set(conn, Date.now() + ms, why);
   }
-
-  private setIdleTimer(at: number): void {
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-    this.idleTimerAt = at;
-    this.idleTimer = setTimeout(this.closeIdle, Math.max(0, at - Date.now()));
-  }
-
-  /** Closes the connections whose idle time is up, and sets the timer for the next. */
-  private readonly closeIdle = (): void => {
-    this.idleTimer = undefined;
-    this.idleTimerAt = Infinity;
-    const now = Date.now();
-    let next = Infinity;
-    for (const [conn, e] of this.idleUntil) {
-      if (e.at > now) next = Math.min(next, e.at);
-      else {
-        this.idleUntil.delete(conn);
-        if (conn.load === 0 && !conn.closed) conn.close(e.why);
-      }
-    }
-    if (next < Infinity && !this.disposed) this.setIdleTimer(next);
-  };
 
   /** Takes a closed connection off its server's books. */
   protected forget(s: Server<C>, conn: C, byServer: boolean): void {

@@ -4,6 +4,7 @@
 import type { Plan } from "../balance/plan.js";
 import type { Logger } from "../core/log.js";
 import type { ClientSignal } from "../core/exchange.js";
+import { Deadlines } from "../core/deadline.js";
 
 export interface WaitOptions {
   timeoutMs: number;
@@ -28,20 +29,17 @@ export interface Waiter<T> {
 }
 
 interface Entry<T> extends Waiter<T> {
-  /** When it stops waiting (Date.now() time), and the error it gets then. */
-  readonly deadline: number;
+  /** The error it gets when its time is up. */
   readonly onTimeout: () => Error;
   reject(e: unknown): void;
 }
 
 export class WaitQueue<T> {
   private items: Entry<T>[] = [];
-  /** One timer for every waiter's deadline: set for the earliest, moved only for an earlier
-   *  one; a waiter that leaves clears nothing (when the timer finds nobody due, it is set for
-   *  the next deadline, or not at all). A timer and a listener set and removed for every
-   *  waiter were native calls each in workerd. */
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerAt = Infinity;
+  /** Every waiter's deadline on one timer (Deadlines): a waiter that leaves clears nothing. */
+  private readonly deadlines = new Deadlines<Entry<T>, null>((e) => {
+    if (this.remove(e)) e.reject(e.onTimeout());
+  });
 
   get length(): number {
     return this.items.length;
@@ -56,7 +54,7 @@ export class WaitQueue<T> {
     return new Promise<T>((resolve, reject) => {
       if (o.signal?.aborted) return reject(o.signal.reason ?? new Error("aborted"));
       const since = Date.now();
-      const entry: Entry<T> = { fresh: o.fresh, plan: o.plan, log: o.log, since, deadline: since + o.timeoutMs, onTimeout: o.onTimeout, resolve, reject };
+      const entry: Entry<T> = { fresh: o.fresh, plan: o.plan, log: o.log, since, onTimeout: o.onTimeout, resolve, reject };
       // Left in place once the waiter is served: a client leaving then finds it gone.
       o.signal?.addEventListener(
         "abort",
@@ -67,29 +65,9 @@ export class WaitQueue<T> {
       );
       if (o.front) this.items.unshift(entry);
       else this.items.push(entry);
-      if (entry.deadline < this.timerAt) this.arm(entry.deadline);
+      this.deadlines.set(entry, since + o.timeoutMs, null);
     });
   }
-
-  private arm(at: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(this.expire, Math.max(0, at - Date.now()));
-    // Node: only waiters are behind it, and they are held by their clients' sockets.
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
-  private readonly expire = (): void => {
-    this.timer = undefined;
-    this.timerAt = Infinity;
-    const now = Date.now();
-    let next = Infinity;
-    for (const e of [...this.items]) {
-      if (e.deadline > now) next = Math.min(next, e.deadline);
-      else if (this.remove(e)) e.reject(e.onTimeout());
-    }
-    if (next < Infinity) this.arm(next);
-  };
 
   peek(): Waiter<T> | undefined {
     return this.items[0];
@@ -97,16 +75,16 @@ export class WaitQueue<T> {
 
   /** Takes the first waiter out; the caller resolves it. */
   shift(): Waiter<T> | undefined {
-    return this.items.shift();
+    const e = this.items.shift();
+    if (e) this.deadlines.delete(e);
+    return e;
   }
 
   /** Fails every waiter (the pool is shutting down). */
   rejectAll(e: unknown): void {
     const items = this.items;
     this.items = [];
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
+    this.deadlines.clear();
     for (const w of items) w.reject(e);
   }
 
@@ -114,6 +92,7 @@ export class WaitQueue<T> {
     const i = this.items.indexOf(entry);
     if (i < 0) return false;
     this.items.splice(i, 1);
+    this.deadlines.delete(entry);
     return true;
   }
 }

@@ -59,6 +59,14 @@ export function sendWhileReading(
   return () => error;
 }
 
+/** The connection ended before the response did. When sending the request failed (a
+ *  send_timeout, the client's body), that closed it, and that is the error. */
+export function endedEarly(origin: string, when: string, sendError?: () => unknown): GatewayError {
+  const sent = sendError?.();
+  if (sent instanceof GatewayError) return sent;
+  return new GatewayError(Codes.UPSTREAM_CLOSED_EARLY, 502, `The origin ${origin} closed the connection ${when}.`);
+}
+
 /** The request could not be sent whole (its body failed, or the connection did). */
 export function logSendFailed(log: Logger, origin: string, e: unknown): void {
   log.log("warn", "upstream_send_failed", { origin, error: isGatewayError(e) ? e.code : String(e) });

@@ -13,6 +13,7 @@ import type { Logger } from "../core/log.js";
 import { bodyStream, wholeBody, logCut, type Stall } from "./body-stream.js";
 import { noBodyFor } from "../edge/headers.js";
 import { concatBytes } from "../core/bytes.js";
+import { endedEarly } from "./send-body.js";
 
 export interface ResponseOptions {
   /** Where the response comes from (an UpstreamIO, or a pooled connection); `settle` as
@@ -225,13 +226,7 @@ class BodyReader {
   }
 }
 
-/** The connection ended before the response did. When sending the request failed (a
- *  send_timeout, the client's body), that closed it, and that is the error. */
-function closedEarly(o: ResponseOptions, when: string): GatewayError {
-  const sent = o.sendError?.();
-  if (sent instanceof GatewayError) return sent;
-  return new GatewayError(Codes.UPSTREAM_CLOSED_EARLY, 502, `The origin ${o.origin} closed the connection ${when}.`);
-}
+const closedEarly = (o: ResponseOptions, when: string): GatewayError => endedEarly(o.origin, when, o.sendError);
 
 function malformed(o: ResponseOptions, what: string, e?: unknown): GatewayError {
   const detail = e instanceof CodecError ? `${e.code}: ${e.message}` : e instanceof GatewayError ? e.message : e ? String(e) : undefined;

@@ -4,11 +4,10 @@
 // connection (pooled.ts); otherwise, here, it opens a connection of its own, which the app
 // closes after END_REQUEST. The records (records.ts) and the reading of the answer
 // (response.ts) are the same either way.
-import { Codes, GatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
 import { UpstreamIO } from "../../core/upstream-io.js";
 import { connectUpstream } from "../connect.js";
-import { sendWhileReading } from "../send-body.js";
+import { endedEarly, sendWhileReading } from "../send-body.js";
 import { pooledFastcgi } from "./pooled.js";
 import { fcgiParams, preamble, stdin } from "./records.js";
 import { fcgiAnswer, FcgiResponse } from "./response.js";
@@ -46,11 +45,7 @@ async function direct(req: ForwardRequest, ctx: ExchangeContext, params: Uint8Ar
 
   const step = async () => {
     const chunk = await io.read(decoder.contentLeft);
-    if (chunk === null) {
-      const failed = sendError();
-      if (failed instanceof GatewayError) throw failed;
-      throw new GatewayError(Codes.UPSTREAM_CLOSED_EARLY, 502, `The origin ${origin} closed the connection before the end of the response.`);
-    }
+    if (chunk === null) throw endedEarly(origin, "before the end of the response", sendError);
     res.feed(chunk);
     // END_REQUEST: everything is in memory now. Let go of the connection at once — php-fpm
     // keeps a worker pinned until we close, and a slow client must not hold it.
