@@ -142,6 +142,23 @@ describe(`php-fpm with pm.max_children = ${CHILDREN}`, () => {
     }
   }, 60_000);
 
+  it("a body of unknown length, direct and pooled: chunked on the wire, complete, every byte", async () => {
+    // big.php sends 4 MiB with no Content-Length: the Worker writes it into the native pipe
+    // the client's Response reads (respondWorkerd).
+    const expected = Buffer.alloc(4 << 20);
+    for (let i = 0; i < expected.length; i++) expected[i] = ((i % 65536) * 7 + 3) & 0xff;
+    for (const upstream of ['pool = "direct"', ""]) {
+      const dev = await startDev(site(fpm.port, upstream));
+      try {
+        const big = await rawRequest(dev.base, { path: "/big.php" });
+        expect([upstream, big.status, big.framing, big.complete, big.body.length]).toEqual([upstream, 200, "chunked", true, 4 << 20]);
+        expect(big.body.equals(expected)).toBe(true);
+      } finally {
+        await dev.stop();
+      }
+    }
+  }, 60_000);
+
   it(`direct, for contrast: the same ${CLIENTS} clients, one connection each`, async () => {
     const dev = await startDev(site(fpm.port, `pool = "direct"`));
     try {
