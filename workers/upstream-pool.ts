@@ -20,6 +20,11 @@ export class UpstreamPool extends DurableObject<GatewayEnv> {
     return this.host.reserve(upstream, requestId, fresh, key);
   }
 
+  /** RPC: the bytes of a streamed body this object handed the Worker (PoolHost.sent). */
+  sent(key: string): Promise<number | null> {
+    return this.host.sent(key);
+  }
+
   /** health_check: each run checks what is due and sets the alarm for the next. */
   override alarm(): Promise<void> {
     return this.host.alarm();

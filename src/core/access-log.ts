@@ -39,8 +39,8 @@ export function newRecord(requestId: string, method: string, path: string): Requ
   return { request_id: requestId, method, path, bytes_in: 0, bytes_out: 0, retries: 0 };
 }
 
-/** Milliseconds since `start`, to a tenth. */
-export const since = (start: number): number => Math.round((performance.now() - start) * 10) / 10;
+/** Milliseconds from `start` to `end` (default: now), to a tenth. */
+export const since = (start: number, end = performance.now()): number => Math.round((end - start) * 10) / 10;
 
 /** The pool object's side: its findings as a header value. */
 export function hopRecord(r: RequestRecord): string {

@@ -21,7 +21,7 @@ import { errorAnswer } from "./error-response.js";
 import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import type { ClientSignal, Connections, ForwardRequest } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
-import { fromResponse, plainRespond, streamOf, toClient, type ClientResponse, type Respond } from "./respond.js";
+import { fromResponse, plainRespond, streamOf, toClient, type BodyMeter, type ClientResponse, type Respond } from "./respond.js";
 import { byteCounter, countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
 import type { Dial } from "./transport.js";
@@ -63,6 +63,9 @@ export interface GatewayDeps<Out = Response> {
   countsBytes?: boolean;
   /** The balancer state of an upstream (health, load); default: one per isolate. */
   peers?: (upstream: UpstreamConfig) => Peers;
+  /** A pool object's count of a streamed body it hands back to the front gateway, which asks
+   *  for it by `handOff` (RequestInfo.handOff) when its relay could not count (PoolHost.sent). */
+  hopMeter?: (handOff: string, length: number | null) => BodyMeter;
 }
 
 export interface RequestInfo extends ClientInfo {
@@ -82,6 +85,9 @@ export interface RequestInfo extends ClientInfo {
   waitUntil?: (p: Promise<unknown>) => void;
   /** The request's URL, parsed, where the host already parsed it (read, never changed). */
   url?: URL;
+  /** The front gateway's name for this hand-off, unique among the requests a pool object
+   *  serves (unlike a request id, which a client may choose): GatewayDeps.hopMeter's key. */
+  handOff?: string;
 }
 
 /** What a hand-off gets besides the request: `balanceKey` is the request's hash key for
@@ -180,6 +186,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       // learned here (server, connect time, retries) in a header it removes.
       if (info.dispatched) {
         c.headers.set(RECORD_HEADER, hopRecord(record));
+        if (deps.hopMeter && info.handOff && c.body && !(c.body instanceof Uint8Array)) c.meter = deps.hopMeter(info.handOff, c.length);
         return respond(c);
       }
       return meter(await finish(fin, c, fromOrigin), fromOrigin);
@@ -190,10 +197,10 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       c.headers.set("x-request-id", requestId);
       if (config.gateway.serverTiming) c.headers.set("server-timing", serverTiming(record));
       let ended = false;
-      const end = () => {
+      const end = (at?: number) => {
         if (ended) return;
         ended = true;
-        record.total_ms = since(start);
+        record.total_ms = since(start, at);
         if (config.gateway.log === "json") writeRecord(log, record);
       };
       const count = (n: number) => (record.bytes_out += n);

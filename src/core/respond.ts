@@ -27,11 +27,16 @@ export interface ClientResponse {
    *  chunk's bytes as it reads them and calls `end` once, however the body ends (whole,
    *  failed, cancelled, or never written), in place of a counting stream around the body. */
   meter?: BodyMeter;
+  /** Set when `body` is a platform stream a native pipe already fills (the Worker's relay
+   *  of a pool object's body): settles once that pipe ended, however it ended, with when
+   *  (performance.now()) and how many bytes it handed on. The host passes the body as is. */
+  relayed?: Promise<{ at: number; bytes: number }>;
 }
 
 export interface BodyMeter {
   count(n: number): void;
-  end(): void;
+  /** `at`: when the body ended (performance.now()), for an end learned later; else now. */
+  end(at?: number): void;
 }
 
 /** Writes a ClientResponse as what the host answers with: workerd's Response

@@ -180,6 +180,14 @@ describe.each(["dev", "serve"] as const)("edgepass %s", (host) => {
       }
       expect(status).toBe(200);
     });
+
+    it("a HEAD answer, which has no body, gives its place back at once", async () => {
+      const ip = fresh();
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await fetch(`${base()}/conn1/info.php`, { method: "HEAD", headers: as(ip) })).status);
+      statuses.push((await fetch(`${base()}/conn1/info.php`, { headers: as(ip) })).status);
+      expect(statuses).toEqual([200, 200, 200, 200]);
+    });
   });
 
   describe("limit_req", () => {

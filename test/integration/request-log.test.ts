@@ -3,6 +3,7 @@
 // `edgepass serve`, in front of a real php-fpm, with the log read from the process's stdout.
 import { rmSync } from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -146,6 +147,45 @@ for (const host of ["dev", "serve"] as const) {
       ms(l.total_ms);
       expect(l.total_ms as number).toBeGreaterThanOrEqual(l.first_byte_ms as number);
       expect(l).not.toHaveProperty("limit");
+    });
+
+    it("a pooled streamed body, of unknown and of declared length: bytes_out is every byte the client got", async () => {
+      for (const [query, framing] of [["", "chunked"], ["?length=1", "length"]] as const) {
+        const id = `streamed-${host}${query ? "-length" : ""}`;
+        const res = await rawRequest(dev.base, { path: `/big.php${query}`, headers: { "x-request-id": id, "accept-encoding": "identity" } });
+        expect(res.status).toBe(200);
+        expect(framing === "chunked" ? res.get("transfer-encoding") : res.get("content-length")).toBe(framing === "chunked" ? "chunked" : String(4 << 20));
+        expect(res.body.length).toBe(4 << 20);
+        const l = await lineFor(dev, id);
+        expect(l).toMatchObject({ upstream: "php", status: 200, bytes_out: 4 << 20, from: "origin" });
+        expect(l.total_ms as number).toBeGreaterThanOrEqual(l.first_byte_ms as number);
+      }
+    });
+
+    it("a client that leaves a pooled streamed body early: its line says what was handed on, not the whole", async () => {
+      const id = `left-${host}`;
+      const url = new URL(dev.base);
+      // The script sends 1 KiB, waits a second, then 19 more: the client leaves in the wait.
+      const got = await new Promise<number>((resolve, reject) => {
+        const sock = net.connect(Number(url.port), url.hostname, () => {
+          sock.write(`GET /drip.php?n=20&pause=1000 HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\nX-Request-Id: ${id}\r\n\r\n`);
+        });
+        let raw = Buffer.alloc(0);
+        sock.on("data", (d: Buffer) => {
+          raw = Buffer.concat([raw, d]);
+          const head = raw.indexOf("\r\n\r\n");
+          if (head >= 0 && raw.length - head - 4 >= 1024) {
+            sock.destroy();
+            resolve(raw.length - head - 4);
+          }
+        });
+        sock.on("error", reject);
+      });
+      expect(got).toBeLessThan(20 * 1024);
+      const l = await lineFor(dev, id);
+      expect(l).toMatchObject({ upstream: "php", status: 200, from: "origin" });
+      expect(l.bytes_out as number).toBeGreaterThanOrEqual(1024);
+      expect(l.bytes_out as number).toBeLessThan(20 * 1024);
     });
 
     it("a direct request: the origin sees the client's id; bytes_out is what the client got", async () => {

@@ -34,6 +34,7 @@ export type Reservation = { ok: true } | { ok: false; code: string; status: numb
 interface PoolStub {
   fetch(request: Request, init?: RequestInit): Promise<Response>;
   reserve(upstream: string, requestId: string, fresh: boolean, key: string | null): Promise<Reservation>;
+  sent(handOff: string): Promise<number | null>;
 }
 
 /** The binding wrangler.toml declares; absent in setups without Durable Objects. */
@@ -50,6 +51,12 @@ export const shardName = (upstream: string, shard: number): string => `${upstrea
 const RESERVE_TRIES = 6;
 /** Methods a Worker sends again when the object went away with the request in it. */
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+
+/** Names each hand-off of this isolate (RequestInfo.handOff): a random prefix per isolate, as
+ *  many isolates hand requests to one object, and a counter. (Set at the first request:
+ *  workerd makes no random values in global scope.) */
+let isolate: string | undefined;
+let handOffs = 0;
 
 export function handOffTo(ns: PoolNamespace) {
   return (request: Request, upstream: UpstreamConfig, info: HandOffInfo, onEnd?: () => void): Promise<ClientResponse> | null => {
@@ -90,11 +97,12 @@ async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamCo
       if (!r.ok) throw new GatewayError(r.code, r.status, r.message);
     }
     const headers = new Headers(request.headers);
-    const { balanceKey: _, ...hop } = info;
+    const { balanceKey: _, waitUntil, ...hop } = info;
     // Sent again after a reset, a request has reserved its place (reserve() is retried; a
     // second fetch() would not be).
     const admission = reserve ? "reserved" : resendable ? "queued" : "optimistic";
-    headers.set(HOP_HEADER, JSON.stringify({ ...hop, admission } satisfies HopInfo));
+    const handOff = `${(isolate ??= crypto.randomUUID().slice(0, 8))}.${++handOffs}`;
+    headers.set(HOP_HEADER, JSON.stringify({ ...hop, admission, handOff } satisfies HopInfo));
     let res: Response;
     try {
       // "manual": an encoded body must cross from the object undecoded (respond.ts).
@@ -114,7 +122,7 @@ async function handOff(ns: PoolNamespace, request: Request, upstream: UpstreamCo
       reserve = true;
       continue;
     }
-    return relayed(res, onEnd);
+    return relayed(res, { onEnd, sent: () => stub.sent(handOff), waitUntil });
   }
 }
 

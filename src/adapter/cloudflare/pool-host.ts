@@ -12,6 +12,7 @@ import { requestLogger } from "../../core/log.js";
 import { Admissions } from "../../pool/admission.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { dialCloudflare } from "./dial.js";
+import { HopCounts } from "./hop-counts.js";
 import { respondToWorker } from "./respond.js";
 import { configOf, loaderFor, type GatewayEnv } from "./handler.js";
 import { HOP_HEADER, isPooled, type HopInfo, type Reservation } from "./pool-client.js";
@@ -26,6 +27,7 @@ export class PoolHost {
   // Each of an upstream's `shards` objects holds an equal share of its limits.
   private readonly pools = new PoolRegistry(undefined, (u) => u.pool.shards);
   private readonly admissions = new Admissions();
+  private readonly handedOn = new HopCounts();
   private codecOnce: Codec | undefined;
   private readonly build = gatewayBuilder(
     () => ({
@@ -35,6 +37,7 @@ export class PoolHost {
       countsBytes: true,
       connections: (upstream, requestId) => this.pools.connections({ upstream, codec: this.codec(), dial: dialCloudflare }, requestId, this.admissions),
       peers: (u) => this.pools.peers.get(u),
+      hopMeter: (key, length) => this.handedOn.meter(key, length),
     }),
     // Lazy: the constructor's parameters are not assigned yet when fields initialize.
     (text, source) => loaderFor(this.env)(text, source),
@@ -125,6 +128,12 @@ export class PoolHost {
         return refusal(isGatewayError(e) ? e : new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The pool could not reserve a connection.", String(e)));
       }
     }
+  }
+
+  /** What this object handed the Worker of the streamed body of the hand-off `key`, for the
+   *  Worker's request line (hop-counts.ts); null when the Worker knows it already. */
+  sent(key: string): Promise<number | null> {
+    return this.handedOn.take(key);
   }
 
   private codec(): Codec {
