@@ -122,6 +122,34 @@ describe(`php-fpm with pm.max_children = ${CHILDREN}`, () => {
     }
   }, 60_000);
 
+  it("clients that leave a 4 MiB body early, one after another: each connection is let go, none stays busy", async () => {
+    // The body crosses from the object to the Worker through workerd's own pipe: a client
+    // that leaves must still reach the object (and php-fpm's connection), under backpressure.
+    const dev = await startDev(site(fpm.port, "max_connections = 6"));
+    try {
+      await (await fetch(`${dev.base}/load/warm`)).text();
+      for (let i = 0; i < 6; i++) {
+        const ac = new AbortController();
+        const res = await fetch(`${dev.base}/big.php?i=${i}${i % 2 ? "&length=1" : ""}`, { signal: ac.signal, headers: { "accept-encoding": "identity" } });
+        await res.body!.getReader().read();
+        ac.abort();
+        let s = await poolShard(dev.base, "php");
+        for (let t = 0; t < 100 && s.busy > 0; t++) {
+          await new Promise((r) => setTimeout(r, 50));
+          s = await poolShard(dev.base, "php");
+        }
+        expect(s.busy).toBe(0);
+      }
+      const s = await poolShard(dev.base, "php");
+      // Cut mid-body, each connection was closed, not handed to the next request.
+      expect(s.servers[0].closedByGateway).toBe(6);
+      const after = await bounded(20, 10, (i) => get(`${dev.base}/load/${i}`));
+      expect(after.filter((r) => r.status !== 200)).toEqual([]);
+    } finally {
+      await dev.stop();
+    }
+  }, 60_000);
+
   it("what passes between the Worker and its pool object never reaches the client: a whole body, a streamed one, a HEAD", async () => {
     const dev = await startDev(site(fpm.port, ""));
     try {
