@@ -4,7 +4,6 @@
 // dropped for a streamed body (sent chunked, so a body cut short ended with a clean
 // terminator: workerd issue 6818) unless the body comes through a FixedLengthStream, which
 // also ends the connection instead of the message when fewer bytes arrive.
-import { concatBytes } from "../../core/bytes.js";
 import { declaredPieces, piecesOf, type Pieces } from "../../core/pieces.js";
 import type { BodyMeter, ClientResponse, Respond } from "../../core/respond.js";
 
@@ -124,16 +123,36 @@ function pumpExactly(src: ReadableStream<Uint8Array>, dst: WritableStream<Uint8A
   return pump(declaredPieces(piecesOf(src), length, overrun), dst, meter);
 }
 
+/** The join buffer's first size: what one origin read brings at most (upstream-io.ts). */
+const JOIN_BYTES = 64 * 1024;
+
 async function pump(pieces: Pieces, dst: WritableStream<Uint8Array>, meter?: BodyMeter): Promise<void> {
   const writer = dst.getWriter();
+  // Where a read's pieces are joined, used again for every read: workerd's write() copies
+  // the bytes before it returns (WritableStreamInternalController::write), so the memory is
+  // free as soon as it is called, and a 4 MiB body allocates no 4 MiB of copies.
+  let joined: Uint8Array | undefined;
   try {
     for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
       // What one read brought goes out in one write: a write into workerd's pipe costs far
       // more than copying the pieces together (a FastCGI origin's 64 KiB flush comes as a
       // record's end, a second record and a few bytes of the next).
-      const chunk = concatBytes(got);
-      await writer.write(chunk);
+      if (got.length === 0) continue;
+      let chunk = got[0];
+      if (got.length > 1) {
+        let n = 0;
+        for (const p of got) n += p.byteLength;
+        if (!joined || joined.byteLength < n) joined = new Uint8Array(Math.max(n, JOIN_BYTES));
+        let at = 0;
+        for (const p of got) {
+          joined.set(p, at);
+          at += p.byteLength;
+        }
+        chunk = joined.subarray(0, n);
+      }
+      const written = writer.write(chunk);
       meter?.count(chunk.byteLength);
+      await written;
     }
     await writer.close();
   } catch (e) {
