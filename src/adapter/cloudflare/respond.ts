@@ -150,9 +150,8 @@ async function pump(pieces: Pieces, dst: WritableStream<Uint8Array>, meter?: Bod
         }
         chunk = joined.subarray(0, n);
       }
-      const written = writer.write(chunk);
+      await writer.write(chunk);
       meter?.count(chunk.byteLength);
-      await written;
     }
     await writer.close();
   } catch (e) {
