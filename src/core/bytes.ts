@@ -1,10 +1,34 @@
-// Joining byte arrays: one allocation, one copy per part; a single part is returned as it is.
+// Joining byte arrays: one copy per part; a single part is returned as it is.
 
 export function concatBytes(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
+  return fill(new Uint8Array(total(parts)), parts);
+}
+
+/** Joins parts in memory used again from one call to the next (a single part is returned as
+ *  it is): for a writer whose sink copies what it is given before the next join (workerd's
+ *  stream write()). A result is valid only until the next call. */
+export class Joiner {
+  private buf: Uint8Array | undefined;
+
+  /** `size`: the memory's first size (grown when a join needs more). */
+  constructor(private readonly size: number) {}
+
+  join(parts: Uint8Array[]): Uint8Array {
+    if (parts.length === 1) return parts[0];
+    const n = total(parts);
+    if (!this.buf || this.buf.byteLength < n) this.buf = new Uint8Array(Math.max(n, this.size));
+    return fill(this.buf.subarray(0, n), parts);
+  }
+}
+
+function total(parts: Uint8Array[]): number {
   let n = 0;
   for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
+  return n;
+}
+
+function fill(out: Uint8Array, parts: Uint8Array[]): Uint8Array {
   let o = 0;
   for (const p of parts) {
     out.set(p, o);

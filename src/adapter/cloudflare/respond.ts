@@ -4,15 +4,18 @@
 // dropped for a streamed body (sent chunked, so a body cut short ended with a clean
 // terminator: workerd issue 6818) unless the body comes through a FixedLengthStream, which
 // also ends the connection instead of the message when fewer bytes arrive.
+import { Joiner } from "../../core/bytes.js";
 import { declaredPieces, piecesOf, type Pieces } from "../../core/pieces.js";
 import type { BodyMeter, ClientResponse, Respond } from "../../core/respond.js";
 
 export const respondWorkerd: Respond = (r: ClientResponse) => {
   let body = r.body;
   const meter = r.meter;
+  // A streamed body's length is said in the headers too, so whoever reads this Response again
+  // (the gateway's log meter) knows the length a FixedLengthStream body does not show.
+  if (r.length !== null && body !== null && !(body instanceof Uint8Array)) r.headers.set("content-length", String(r.length));
   if (r.relayed) {
     // A native pipe fills it already (relayed): its end is heard, not read.
-    if (r.length !== null) r.headers.set("content-length", String(r.length));
     void r.relayed.then(({ at, bytes }) => {
       meter?.count(bytes);
       meter?.end(at);
@@ -22,9 +25,6 @@ export const respondWorkerd: Respond = (r: ClientResponse) => {
     if (body) meter?.count(body.byteLength);
     meter?.end();
   } else if (r.length !== null) {
-    // Said in the headers too, so whoever reads this Response again (the gateway's log
-    // meter) knows the length a FixedLengthStream body does not show.
-    r.headers.set("content-length", String(r.length));
     const fixed = new FixedLengthStream(r.length);
     void pumpExactly(body, fixed.writable, r.length, r.overrun, meter);
     body = fixed.readable;
@@ -107,10 +107,10 @@ export async function relayed(res: Response, relay: Relay = {}): Promise<ClientR
 }
 
 /** When the relay ended and what it handed on: a length it kept, or the object's count. */
-async function handedOn(whole: boolean, length: number | null, relay: Relay): Promise<{ at: number; bytes: number }> {
+async function handedOn(complete: boolean, length: number | null, relay: Relay): Promise<{ at: number; bytes: number }> {
   const at = performance.now();
   relay.onEnd?.();
-  if (whole && length !== null) return { at, bytes: length };
+  if (complete && length !== null) return { at, bytes: length };
   // None known: the object wrote all of a declared length before the client left.
   const bytes = (await relay.sent?.().catch(() => null)) ?? length ?? 0;
   return { at, bytes };
@@ -123,33 +123,20 @@ function pumpExactly(src: ReadableStream<Uint8Array>, dst: WritableStream<Uint8A
   return pump(declaredPieces(piecesOf(src), length, overrun), dst, meter);
 }
 
-/** The join buffer's first size: what one origin read brings at most (upstream-io.ts). */
+/** The join memory's first size: what one origin read brings at most (upstream-io.ts). */
 const JOIN_BYTES = 64 * 1024;
 
 async function pump(pieces: Pieces, dst: WritableStream<Uint8Array>, meter?: BodyMeter): Promise<void> {
   const writer = dst.getWriter();
-  // Where a read's pieces are joined, used again for every read: workerd's write() copies
-  // the bytes before it returns (WritableStreamInternalController::write), so the memory is
-  // free as soon as it is called, and a 4 MiB body allocates no 4 MiB of copies.
-  let joined: Uint8Array | undefined;
+  // What one read brought goes out in one write: a write into workerd's pipe costs far more
+  // than copying the pieces together (a FastCGI origin's 64 KiB flush comes as a record's end,
+  // a second record and a few bytes of the next). They are joined in memory used again for
+  // every read: workerd's write() copies the bytes before it returns
+  // (WritableStreamInternalController::write), so a 4 MiB body allocates no 4 MiB of copies.
+  const joiner = new Joiner(JOIN_BYTES);
   try {
     for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
-      // What one read brought goes out in one write: a write into workerd's pipe costs far
-      // more than copying the pieces together (a FastCGI origin's 64 KiB flush comes as a
-      // record's end, a second record and a few bytes of the next).
-      if (got.length === 0) continue;
-      let chunk = got[0];
-      if (got.length > 1) {
-        let n = 0;
-        for (const p of got) n += p.byteLength;
-        if (!joined || joined.byteLength < n) joined = new Uint8Array(Math.max(n, JOIN_BYTES));
-        let at = 0;
-        for (const p of got) {
-          joined.set(p, at);
-          at += p.byteLength;
-        }
-        chunk = joined.subarray(0, n);
-      }
+      const chunk = joiner.join(got);
       await writer.write(chunk);
       meter?.count(chunk.byteLength);
     }
