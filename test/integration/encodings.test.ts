@@ -6,6 +6,7 @@
 // direct; a scripted origin for the coding nothing here can decode (br sent regardless).
 import { brotliCompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
@@ -167,6 +168,22 @@ describe.each(PAGES)("%s", (_name, p) => {
   it("the app sees no Accept-Encoding when the client sent none", async () => {
     const res = await get(p);
     expect(res.body.toString().endsWith("accept-encoding=-\n")).toBe(true);
+  });
+});
+
+describe("a page the app compresses as it streams (flushed every 16 KiB, no length)", () => {
+  const KIB = 512;
+  const extra = Array.from({ length: KIB }, (_, i) => createHash("md5").update(`k${i}`).digest("hex").repeat(32)).join("");
+  it.each([
+    ["FastCGI pooled", "/gzip.php"],
+    ["FastCGI direct", "/direct/gzip.php"],
+  ])("%s: one layer of gzip, chunked, complete, and it decodes to the page", async (_name, p) => {
+    const res = await get(`${p}?kib=${KIB}`, "gzip");
+    expect(res.status).toBe(200);
+    expect(res.get("content-encoding")).toBe("gzip");
+    expect(res.framing).toBe("chunked");
+    expect(res.complete).toBe(true);
+    expect(decoded(res)).toBe(TEXT + extra + "accept-encoding=gzip\n");
   });
 });
 
