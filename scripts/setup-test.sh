@@ -52,8 +52,10 @@ need python3-django debian_python_has django
 need wordpress test -e /usr/share/wordpress/wp-settings.php
 need wordpress-theme-twentytwentythree test -d /usr/share/wordpress/wp-content/themes/twentytwentythree
 need mariadb-server test -x /usr/sbin/mariadbd
-# ss (the pool tests count ESTABLISHED connections to an origin with it).
+# ss (the pool tests count ESTABLISHED connections to an origin with it); ip, unshare and
+# nsenter (a serve test runs in a network namespace of its own, with small TCP buffers).
 need iproute2 has ss
+need util-linux has nsenter
 # Chromium runs the codec corpus and inspect.html headless (test/hosts, driven by playwright-core).
 need chromium has chromium
 # tcpdump records the php-fpm capture `edgepass inspect` is tested on.

@@ -16,8 +16,10 @@ export interface Run {
   exit: Promise<number | null>;
 }
 
-export function edgepass(args: string[], cwd: string): Run {
-  const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+/** `prefix`: a command that runs the rest (unshare…). */
+export function edgepass(args: string[], cwd: string, prefix: string[] = []): Run {
+  const argv = [...prefix, process.execPath, bin, ...args];
+  const child = spawn(argv[0], argv.slice(1), { cwd, stdio: ["ignore", "pipe", "pipe"] });
   const run: Run = { child, stdout: "", stderr: "", exit: new Promise((r) => child.on("exit", (code) => r(code))) };
   child.stdout!.on("data", (d) => (run.stdout += d));
   child.stderr!.on("data", (d) => (run.stderr += d));
@@ -44,6 +46,15 @@ export interface Dev {
   dir: string;
   run: Run;
   stop(): Promise<void>;
+  /** Started with `tcpBuffers`: runs a command in the process's network namespace. */
+  inside?(command: string, args: string[]): ChildProcess;
+}
+
+export interface ServeOptions {
+  /** Runs the server in a network namespace of its own (an unprivileged user namespace, loopback
+   *  only) whose TCP buffers are bounded by this "min default max" (tcp_rmem and tcp_wmem), so a
+   *  test knows how much the kernel holds for a client that stops reading. */
+  tcpBuffers?: string;
 }
 
 /** `args`: more flags for the command (e.g. --inspector-port N). */
@@ -53,18 +64,25 @@ export function startDev(toml: string, args: string[] = []): Promise<Dev> {
 
 /** The plain server host: the same config, HTTP terminated by edgepass itself. `files`
  *  (relative path → content) are written next to site.toml first. */
-export function startServe(toml: string, files: Record<string, string | Buffer> = {}): Promise<Dev> {
-  return start("serve", toml, files);
+export async function startServe(toml: string, files: Record<string, string | Buffer> = {}, o: ServeOptions = {}): Promise<Dev> {
+  if (!o.tcpBuffers) return start("serve", toml, files);
+  const sysctl = (name: string) => `echo '${o.tcpBuffers}' > /proc/sys/net/ipv4/${name}`;
+  const setup = `ip link set lo up && ${sysctl("tcp_rmem")} && ${sysctl("tcp_wmem")} && exec "$@"`;
+  const dev = await start("serve", toml, files, [], ["unshare", "--user", "--map-root-user", "--net", "sh", "-c", setup, "sh"]);
+  // exec keeps the pid: the one spawned is the server, inside the namespace.
+  const pid = dev.run.child.pid!;
+  dev.inside = (command, args) => spawn("nsenter", ["--target", String(pid), "--user", "--net", "--preserve-credentials", command, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  return dev;
 }
 
-async function start(command: "dev" | "serve", toml: string, files: Record<string, string | Buffer> = {}, args: string[] = []): Promise<Dev> {
+async function start(command: "dev" | "serve", toml: string, files: Record<string, string | Buffer> = {}, args: string[] = [], prefix: string[] = []): Promise<Dev> {
   const dir = mkdtempSync(path.join(tmpdir(), `edgepass-${command}-`));
   writeFileSync(path.join(dir, "site.toml"), toml);
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileSync(path.join(dir, name), content);
   }
-  const r = edgepass([command, "--config", "site.toml", "--port", "0", ...args], dir);
+  const r = edgepass([command, "--config", "site.toml", "--port", "0", ...args], dir, prefix);
   try {
     const [, base] = await waitFor(r, /listening on (https?:\/\/127\.0\.0\.1:\d+)/);
     return {

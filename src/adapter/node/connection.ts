@@ -148,7 +148,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       break;
     }
   }
-  await lingeringClose(sock, reader);
+  await lingeringClose(sock, reader, s.sendTimeoutMs);
 }
 
 /** Reads one request head within header_timeout. */
@@ -209,11 +209,26 @@ function toRequest(head: HttpRequestHead, fields: FieldMap, body: ReadableStream
   return new ServeRequest(head.method, url, fields, body, signal);
 }
 
-/** Half-closes, then reads and drops what the client still sends for a moment, so a client
- *  mid-upload sees our answer instead of a reset (nginx's lingering_close). */
-async function lingeringClose(sock: net.Socket, reader: ConnReader): Promise<void> {
+/** Half-closes once every queued byte reached the kernel, then reads and drops what the client
+ *  still sends for a moment, so a client mid-upload sees our answer instead of a reset (nginx's
+ *  lingering_close). */
+async function lingeringClose(sock: net.Socket, reader: ConnReader, sendTimeoutMs: number): Promise<void> {
   if (sock.destroyed) return;
-  sock.end();
+  // destroy() drops what the socket still queues: the tail of a large answer to a client that
+  // already shut its side would be lost. end() flushes first; a client that stops reading is
+  // cut at send_timeout, as during the answer.
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      sock.off("finish", done);
+      sock.off("close", done);
+      resolve();
+    };
+    const timer = setTimeout(done, sendTimeoutMs);
+    sock.once("finish", done);
+    sock.once("close", done);
+    sock.end();
+  });
   const until = Date.now() + 2_000;
   while (!reader.eof && Date.now() < until) {
     reader.take(reader.buf.length);

@@ -134,8 +134,23 @@ export async function writeResponse(sock: net.Socket, res: ClientResponse, o: Wr
     cut(e, sent);
     pieces.cancel(e);
     meter?.end();
-    out.flush(); // what did arrive goes out before the cut
-    sock.destroy();
+    if (framing === "close") {
+      // Only the close delimits this body, and a clean close would make the cut look whole: a
+      // reset tells the client (an HTTP/1.0 one) the body is short. (Over TLS, whose socket
+      // cannot reset, the missing close_notify is the sign.)
+      if (!sock.destroyed) {
+        try {
+          sock.resetAndDestroy();
+        } catch {
+          sock.destroy();
+        }
+      }
+      return false;
+    }
+    // What did arrive still goes out: the close that follows waits for it (a client that
+    // stopped reading was dropped at send_timeout already), and the cut shows as fewer bytes
+    // than declared or a chunked body without its last chunk.
+    out.flush();
     return false;
   } finally {
     sock.off("close", onClose);
