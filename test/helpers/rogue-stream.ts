@@ -39,6 +39,8 @@ export const silentCases: Record<string, string> = {
  *  so it streams rather than being handed on whole. */
 export const splitCases: Record<string, [string, string]> = {
   "chunked-slow": ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n", "6\r\n world\r\n0\r\nX-Trailer: dropped\r\n\r\n"],
+  // The head and a chunk, then the close with no last chunk: cut after the head went out.
+  "cut-chunked-slow": ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", ""],
 };
 
 export async function startRogueStream(): Promise<ScriptedServer> {

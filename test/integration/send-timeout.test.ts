@@ -4,7 +4,7 @@
 // wait as long as the origin does, and the log line must say so.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type net from "node:net";
-import { startDev, startServe, type Dev } from "../helpers/process.js";
+import { startDev, startServe, waitFor, type Dev } from "../helpers/process.js";
 import { rawRequest } from "../helpers/raw-http.js";
 import { scriptedServer, type ScriptedServer } from "../helpers/scripted-server.js";
 
@@ -57,7 +57,8 @@ describe.each([
     expect(res.body.toString()).toContain("send_timeout");
     // Answered long before read_timeout (30 s) or the client's own timeout (20 s).
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect(gw.run.stdout).toContain(`"path":"${path}"`);
+    // The line may follow the answer by a moment (the pool object writes it under dev).
+    await waitFor(gw.run, new RegExp(`"path":"${path}"`), 10_000);
     expect(gw.run.stdout).toMatch(new RegExp(`"path":"${path}"[^\\n]*"error":"UPSTREAM_SEND_TIMEOUT"`));
   }, 30_000);
 

@@ -443,7 +443,7 @@ describe("a body only the close delimits (HTTP/1.0), cut by the origin", () => {
     const sock = net.connect(Number(u.port), u.hostname);
     const parts: Buffer[] = [];
     sock.on("data", (d: Buffer) => parts.push(d));
-    sock.write("GET /rogue/cut-chunked HTTP/1.0\r\nHost: x\r\n\r\n");
+    sock.write("GET /rogue/cut-chunked-slow HTTP/1.0\r\nHost: x\r\n\r\n");
     const how = await new Promise<string>((resolve) => {
       sock.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
       sock.once("end", () => resolve("end"));
