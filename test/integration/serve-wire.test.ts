@@ -407,33 +407,16 @@ describe("the close after the last answer, with the kernel's buffers full", () =
     return { raw: Buffer.concat(parts), reset: code === 3 };
   }
 
-  it("a client that shuts its side after the request and reads late gets every byte, then the close", async () => {
-    const { raw, reset } = await lateReader("GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  it.each([
+    ["a client that shuts its side after the request and reads late gets every byte, then the close", "/big.bin", "Connection: close\r\n", "length", String(file.length), true, file],
+    ["an origin that cuts a declared length: the client gets every byte that arrived, then the close short of the length", "/cut/length", "", "length", "300000", false, arrived],
+    ["an origin that cuts a chunked body: the client gets every byte that arrived, and no last chunk", "/cut/chunked", "", "chunked", null, false, arrived],
+  ] as const)("%s", async (_, path, fields, framing, length, complete, body) => {
+    const { raw, reset } = await lateReader(`GET ${path} HTTP/1.1\r\nHost: x\r\n${fields}\r\n`);
     expect(reset).toBe(false);
     const r = parseWire(raw, "GET");
-    expect(r.status).toBe(200);
-    expect(r.get("content-length")).toBe(String(file.length));
-    expect(r.complete).toBe(true);
-    expect(r.body.equals(file)).toBe(true);
-  });
-
-  it("an origin that cuts a declared length: the client gets every byte that arrived, then the close short of the length", async () => {
-    const { raw, reset } = await lateReader("GET /cut/length HTTP/1.1\r\nHost: x\r\n\r\n");
-    expect(reset).toBe(false);
-    const r = parseWire(raw, "GET");
-    expect(r.status).toBe(200);
-    expect(r.get("content-length")).toBe("300000");
-    expect(r.complete).toBe(false);
-    expect(r.body.equals(arrived)).toBe(true);
-  });
-
-  it("an origin that cuts a chunked body: the client gets every byte that arrived, and no last chunk", async () => {
-    const { raw, reset } = await lateReader("GET /cut/chunked HTTP/1.1\r\nHost: x\r\n\r\n");
-    expect(reset).toBe(false);
-    const r = parseWire(raw, "GET");
-    expect(r.framing).toBe("chunked");
-    expect(r.complete).toBe(false);
-    expect(r.body.equals(arrived)).toBe(true);
+    expect([r.status, r.framing, r.get("content-length"), r.complete]).toEqual([200, framing, length, complete]);
+    expect(r.body.equals(body)).toBe(true);
   });
 });
 
