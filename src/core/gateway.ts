@@ -19,6 +19,7 @@ import { cgiEnv, type ClientInfo } from "./cgi-env.js";
 import { drainUnread } from "./drain.js";
 import { errorAnswer } from "./error-response.js";
 import { Codes, GatewayError, isGatewayError } from "./errors.js";
+import { randomId } from "./random-id.js";
 import type { ClientSignal, Connections, ForwardRequest } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
 import { fromResponse, plainRespond, streamOf, toClient, type BodyMeter, type ClientResponse, type Respond } from "./respond.js";
@@ -351,13 +352,4 @@ export function stripPrefix(prefix: string | undefined, path: string): string {
   if (prefix === undefined) return path;
   if (path === prefix) return "/";
   return path.startsWith(prefix + "/") ? path.slice(prefix.length) : path;
-}
-
-/** A request id for hosts that have none from the platform (16 hex digits). */
-export function randomId(): string {
-  const b = new Uint8Array(8);
-  crypto.getRandomValues(b);
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
 }

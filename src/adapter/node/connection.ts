@@ -14,7 +14,7 @@ import { requestLogger, type LogSink } from "../../core/log.js";
 import { realClientAddress } from "../../edge/real-ip.js";
 import { newRecord, since, writeRecord } from "../../core/access-log.js";
 import { ConnReader } from "./conn-reader.js";
-import { nextRequestId } from "./request-id.js";
+import { randomId } from "../../core/random-id.js";
 import { requestBody, type BodyState } from "./request-body.js";
 import { ClientGone, FieldMap, ServeRequest, TRACE_LIKE } from "./request.js";
 import { discardResponse, writeResponse } from "./respond.js";
@@ -73,7 +73,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       deps.idle(false);
       if (how !== "data") break;
     }
-    const requestId = nextRequestId();
+    const requestId = randomId();
     const log = requestLogger(requestId, deps.sink);
     const head = await readHead(reader, codec, s);
     if (head === "eof") break;
