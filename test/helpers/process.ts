@@ -46,15 +46,8 @@ export interface Dev {
   dir: string;
   run: Run;
   stop(): Promise<void>;
-  /** Started with `tcpBuffers`: runs a command in the process's network namespace. */
+  /** Started by startInNamespace: runs a command in the process's network namespace. */
   inside?(command: string, args: string[]): ChildProcess;
-}
-
-export interface ServeOptions {
-  /** Runs the server in a network namespace of its own (an unprivileged user namespace, loopback
-   *  only) whose TCP buffers are bounded by this "min default max" (tcp_rmem and tcp_wmem), so a
-   *  test knows how much the kernel holds for a client that stops reading. */
-  tcpBuffers?: string;
 }
 
 /** `args`: more flags for the command (e.g. --inspector-port N). */
@@ -64,14 +57,21 @@ export function startDev(toml: string, args: string[] = []): Promise<Dev> {
 
 /** The plain server host: the same config, HTTP terminated by edgepass itself. `files`
  *  (relative path → content) are written next to site.toml first. */
-export async function startServe(toml: string, files: Record<string, string | Buffer> = {}, o: ServeOptions = {}): Promise<Dev> {
-  if (!o.tcpBuffers) return start("serve", toml, files);
-  const sysctl = (name: string) => `echo '${o.tcpBuffers}' > /proc/sys/net/ipv4/${name}`;
+export function startServe(toml: string, files: Record<string, string | Buffer> = {}): Promise<Dev> {
+  return start("serve", toml, files);
+}
+
+/** `edgepass dev` or `serve` in a network namespace of its own (an unprivileged user namespace,
+ *  loopback only) whose TCP buffers are bounded by `tcpBuffers`, "min default max" (tcp_rmem
+ *  and tcp_wmem), so a test knows how much the kernel holds for a client that stops reading.
+ *  Its ports are the test's own; `inside` runs the test's clients and origins there. */
+export async function startInNamespace(command: "dev" | "serve", toml: string, files: Record<string, string | Buffer>, tcpBuffers: string): Promise<Dev> {
+  const sysctl = (name: string) => `echo '${tcpBuffers}' > /proc/sys/net/ipv4/${name}`;
   const setup = `ip link set lo up && ${sysctl("tcp_rmem")} && ${sysctl("tcp_wmem")} && exec "$@"`;
-  const dev = await start("serve", toml, files, [], ["unshare", "--user", "--map-root-user", "--net", "sh", "-c", setup, "sh"]);
-  // exec keeps the pid: the one spawned is the server, inside the namespace.
+  const dev = await start(command, toml, files, [], ["unshare", "--user", "--map-root-user", "--net", "sh", "-c", setup, "sh"]);
+  // exec keeps the pid: the one spawned is the command, inside the namespace.
   const pid = dev.run.child.pid!;
-  dev.inside = (command, args) => spawn("nsenter", ["--target", String(pid), "--user", "--net", "--preserve-credentials", command, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  dev.inside = (cmd, args) => spawn("nsenter", ["--target", String(pid), "--user", "--net", "--preserve-credentials", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   return dev;
 }
 
