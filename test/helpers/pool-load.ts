@@ -78,3 +78,14 @@ export async function poolShards(base: string, upstream: string): Promise<any[]>
   const body = (await (await fetch(`${base}/_edgepass/pools`)).json()) as any;
   return body.upstreams[upstream].shards;
 }
+
+/** `count` requests in flight at once to `${base}/load/<i>` (a route whose script prints
+ *  REQUEST_URI), each checked for its own; the ESTABLISHED connections to `originPort` are
+ *  sampled meanwhile. */
+export async function clientsAtOnce(count: number, base: string, originPort: number): Promise<{ errors: Array<Outcome & { i: number }>; samples: number[]; max: number }> {
+  const sampler = sampleEstablished(originPort);
+  const results = await bounded(count, count, (i) => get(`${base}/load/${i}`));
+  const samples = await sampler.stop();
+  const errors = results.map((r, i) => ({ i, ...r })).filter((r) => r.status !== 200 || !r.body.includes(`REQUEST_URI=/load/${r.i}\n`));
+  return { errors, samples, max: Math.max(0, ...samples) };
+}

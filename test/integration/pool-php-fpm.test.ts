@@ -5,7 +5,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
-import { bounded, get, poolShard, poolShards, sampleEstablished, startDev, type Dev } from "../helpers/pool-load.js";
+import { bounded, clientsAtOnce, get, poolShard, poolShards, startDev } from "../helpers/pool-load.js";
 import { repoRoot } from "../helpers/process.js";
 import { rawRequest } from "../helpers/raw-http.js";
 import { rmSync } from "node:fs";
@@ -42,16 +42,6 @@ script = "/wp-front.php"
 `;
 }
 
-/** CLIENTS requests in flight at once, each checked for its own REQUEST_URI. */
-async function thousandClients(dev: Dev, fpmPort: number) {
-  const sampler = sampleEstablished(fpmPort);
-  const results = await bounded(CLIENTS, CLIENTS, (i) => get(`${dev.base}/load/${i}`));
-  const samples = await sampler.stop();
-  const errors = results
-    .map((r, i) => ({ i, ...r }))
-    .filter((r) => r.status !== 200 || !r.body.includes(`REQUEST_URI=/load/${r.i}\n`));
-  return { errors, samples, max: Math.max(0, ...samples) };
-}
 
 describe(`php-fpm with pm.max_children = ${CHILDREN}`, () => {
   let fpm: PhpFpm;
@@ -65,7 +55,7 @@ describe(`php-fpm with pm.max_children = ${CHILDREN}`, () => {
     // objects of 4 connections (Cloudflare allows an object 6), the default queue.
     const dev = await startDev(site(fpm.port, ""));
     try {
-      const { errors, samples, max } = await thousandClients(dev, fpm.port);
+      const { errors, samples, max } = await clientsAtOnce(CLIENTS, dev.base, fpm.port);
       console.log(`pooled: ${samples.length} samples of ESTABLISHED connections to php-fpm, max ${max}`);
       expect(errors.slice(0, 5)).toEqual([]);
       expect(samples.length).toBeGreaterThan(3);
@@ -216,7 +206,7 @@ describe(`php-fpm with pm.max_children = ${CHILDREN}`, () => {
   it(`direct, for contrast: the same ${CLIENTS} clients, one connection each`, async () => {
     const dev = await startDev(site(fpm.port, `pool = "direct"`));
     try {
-      const { errors, samples, max } = await thousandClients(dev, fpm.port);
+      const { errors, samples, max } = await clientsAtOnce(CLIENTS, dev.base, fpm.port);
       // Nothing is asserted about the count: this run is the contrast the README quotes.
       console.log(`direct: ${samples.length} samples of ESTABLISHED connections to php-fpm, max ${max}; ${errors.length} errors`);
       expect(samples.length).toBeGreaterThan(0);
