@@ -4,7 +4,7 @@
 // in the server's own socket when the gateway has written its last byte, and the client's end
 // of stream came long before. The close that follows must flush that tail, not drop it,
 // whether the answer was whole or cut short by the origin (then every byte that arrived goes
-// out, and the cut still shows).
+// out, and the cut still shows, except where workerd ends a cut chunked body cleanly).
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startInNamespace, type Dev } from "../helpers/process.js";
