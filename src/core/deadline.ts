@@ -13,6 +13,18 @@ export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Gatew
   });
 }
 
+/** `p`'s outcome, or undefined once `ms` passed first (a wait that may end without an answer);
+ *  the timer never outlives the wait. */
+export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise<T | undefined>((resolve, reject) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    p.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}
+
 export const readTimeout = (origin: string, ms: number): GatewayError =>
   new GatewayError(Codes.UPSTREAM_READ_TIMEOUT, 504, `The origin ${origin} did not send anything for ${ms / 1000} s (read_timeout).`);
 

@@ -5,6 +5,8 @@
 // a client that sent its next request on it meanwhile sees a reset. Past the bound the body is
 // cancelled and that is what happens.
 
+import { within } from "./deadline.js";
+
 /** Bytes read and dropped at most. */
 export const DRAIN_LIMIT = 1024 * 1024;
 /** How long a drain may take at most. */
@@ -17,12 +19,8 @@ export async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, lim
     while (left > 0) {
       const wait = deadline - Date.now();
       if (wait <= 0) break;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const r = await Promise.race([
-        reader.read(),
-        new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), wait))),
-      ]).finally(() => clearTimeout(timer));
-      if (r === null) break;
+      const r = await within(reader.read(), wait);
+      if (r === undefined) break;
       if (r.done) return;
       left -= r.value.byteLength;
     }

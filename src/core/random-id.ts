@@ -12,7 +12,7 @@ export function randomId(): string {
     crypto.getRandomValues(block);
     next = 0;
   }
-  const b = block;
-  const at = 8 * next++;
-  return HEX[b[at]] + HEX[b[at + 1]] + HEX[b[at + 2]] + HEX[b[at + 3]] + HEX[b[at + 4]] + HEX[b[at + 5]] + HEX[b[at + 6]] + HEX[b[at + 7]];
+  let id = "";
+  for (let i = 8 * next++, end = i + 8; i < end; i++) id += HEX[block[i]];
+  return id;
 }

@@ -2,7 +2,7 @@
 // (bytes_out). The Worker relays such a body to the client through a native pipe, which moves
 // the bytes without calling into JavaScript and so counts nothing; when that pipe did not end
 // at a length the Worker knew, it asks here (PoolHost.sent).
-import { Deadlines } from "../../core/deadline.js";
+import { Deadlines, within } from "../../core/deadline.js";
 import type { BodyMeter } from "../../core/respond.js";
 
 /** A count the Worker has not asked for is dropped after this long. */
@@ -47,11 +47,7 @@ export class HopCounts {
   async take(key: string): Promise<number | null> {
     const c = this.open.get(key);
     if (!c) return null;
-    if (!c.ended) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([c.done, new Promise<void>((r) => (timer = setTimeout(r, SETTLE_MS)))]);
-      clearTimeout(timer);
-    }
+    if (!c.ended) await within(c.done, SETTLE_MS);
     this.forget(key, c);
     return c.n;
   }

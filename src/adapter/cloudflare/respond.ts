@@ -111,7 +111,8 @@ async function handedOn(complete: boolean, length: number | null, relay: Relay):
   const at = performance.now();
   relay.onEnd?.();
   if (complete && length !== null) return { at, bytes: length };
-  // None known: the object wrote all of a declared length before the client left.
+  // null: the object wrote the whole declared length (it keeps no count of those), and the
+  // pipe failed on the client's side after that.
   const bytes = (await relay.sent?.().catch(() => null)) ?? length ?? 0;
   return { at, bytes };
 }

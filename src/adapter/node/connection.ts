@@ -13,6 +13,7 @@ import type { RequestInfo } from "../../core/gateway.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { realClientAddress } from "../../edge/real-ip.js";
 import { newRecord, since, writeRecord } from "../../core/access-log.js";
+import { within } from "../../core/deadline.js";
 import { ConnReader } from "./conn-reader.js";
 import { randomId } from "../../core/random-id.js";
 import { requestBody, type BodyState } from "./request-body.js";
@@ -217,18 +218,12 @@ async function lingeringClose(sock: net.Socket, reader: ConnReader, sendTimeoutM
   // destroy() drops what the socket still queues: the tail of a large answer to a client that
   // already shut its side would be lost. end() flushes first; a client that stops reading is
   // cut at send_timeout, as during the answer.
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      sock.off("finish", done);
-      sock.off("close", done);
-      resolve();
-    };
-    const timer = setTimeout(done, sendTimeoutMs);
-    sock.once("finish", done);
-    sock.once("close", done);
-    sock.end();
+  const flushed = new Promise<void>((resolve) => {
+    sock.once("finish", resolve);
+    sock.once("close", resolve);
   });
+  sock.end();
+  await within(flushed, sendTimeoutMs);
   const until = Date.now() + 2_000;
   while (!reader.eof && Date.now() < until) {
     reader.take(reader.buf.length);
