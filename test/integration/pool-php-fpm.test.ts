@@ -42,7 +42,6 @@ script = "/wp-front.php"
 `;
 }
 
-
 describe(`php-fpm with pm.max_children = ${CHILDREN}`, () => {
   let fpm: PhpFpm;
   beforeAll(async () => {

@@ -244,8 +244,14 @@ for (const host of ["dev", "serve"] as const) {
       await lineFor(dev, a.get("x-request-id")!);
     });
 
-    // edgepass serve has no file store yet: static files are dev's (and the Worker's).
-    if (host === "dev") it("a static file: its line, no upstream, bytes_out = the file's bytes", async () => {
+    it("no client id and no platform id (no cf-ray here): 16 random hex digits", async () => {
+      const ids = new Set<string>();
+      for (let i = 0; i < 20; i++) ids.add((await rawRequest(dev.base, { path: "/direct/x" })).get("x-request-id") ?? "");
+      expect(ids.size).toBe(20);
+      for (const id of ids) expect(id).toMatch(/^[0-9a-f]{16}$/);
+    });
+
+    it("a static file: its line, no upstream, bytes_out = the file's bytes", async () => {
       const res = await rawRequest(dev.base, { path: "/range.txt", headers: { "x-request-id": `static-${host}` } });
       expect(res.status).toBe(200);
       expect(res.framing).toBe("length");
