@@ -17,8 +17,14 @@ export interface HeapCensus {
 }
 
 export async function heapCensus(inspectorPort: number, worker = GATEWAY_WORKER): Promise<HeapCensus> {
-  const snapshot = await takeSnapshot(`ws://127.0.0.1:${inspectorPort}/${worker}`);
-  return census(snapshot);
+  return census(await takeSnapshot(`ws://127.0.0.1:${inspectorPort}/${worker}`));
+}
+
+/** The same for a Node process started with --inspect=127.0.0.1:PORT (`edgepass serve`). */
+export async function nodeHeapCensus(inspectorPort: number): Promise<HeapCensus> {
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  if (!targets[0]) throw new Error(`no inspector target at 127.0.0.1:${inspectorPort}`);
+  return census(await takeSnapshot(targets[0].webSocketDebuggerUrl));
 }
 
 interface Snapshot {

@@ -1,13 +1,15 @@
-// npm run soak -- [--minutes N] [--clients N] [--only get|post|upload|chunked] [--no-hangups] [--no-restart]
+// npm run soak -- [--host dev|serve] [--minutes N] [--clients N] [--only get|post|upload|chunked] [--no-hangups] [--no-restart]
 //
-// A bounded soak (default 3 minutes) of the gateway as a user runs it: `edgepass dev` with a
-// plain config in front of a real php-fpm whose workers recycle (pm.max_requests), under a
-// mix of GETs, form POSTs and uploads (known length and chunked), plus clients that hang up
-// mid-request. At 40% of the run php-fpm is stopped and started again on the same port.
+// A bounded soak (default 3 minutes) of the gateway as a user runs it: `edgepass dev` (or, with
+// --host serve, `edgepass serve`) with a plain config in front of a real php-fpm whose workers
+// recycle (pm.max_requests), under a mix of GETs, form POSTs and uploads (known length and
+// chunked), plus clients that hang up mid-request. At 40% of the run php-fpm is stopped and
+// started again on the same port; `serve` also reloads its config (SIGHUP, with a new route
+// that must then answer) at 60% and 80%, which must drop nothing.
 // Prints failures by cause, split into what no gateway could have avoided and what it could
-// have, and memory after the warm-up and at the end: the JavaScript heap of the gateway's
-// isolate (the Worker and its pool objects, after a garbage collection, through workerd's
-// inspector: what our code holds) and the workerd process's RSS (what the machine pays).
+// have, and memory after the warm-up and at the end: the gateway's live JavaScript heap (the
+// Worker and its pool objects, or the serve process, after a garbage collection, through the
+// inspector: what our code holds) and the process's RSS (what the machine pays).
 // Exit status 1 when there is an avoidable failure or the gateway's heap, less what workerd
 // itself keeps of the sockets it closed, grew by more than 25%. workerd keeps every outbound
 // socket a Durable Object ever opened, about 3.6 KB each, for the object's life (workerd issue
@@ -26,21 +28,21 @@
 // idempotent request could have been resent), and a client connection reset on its next
 // request after an exchange on it failed (the client was not told the connection would close).
 
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import http from "node:http";
 import path from "node:path";
-import { freePort, publicCopy, startPhpFpm, type PhpFpm } from "../test/helpers/php-fpm";
+import { publicCopy, startPhpFpm, type PhpFpm } from "../test/helpers/php-fpm";
 import { execFileSync } from "node:child_process";
-import { heapCensus, type HeapCensus } from "./heap-probe";
-import { poolShard, startDev, type Dev } from "../test/helpers/pool-load";
-import { repoRoot, workerdPids } from "../test/helpers/process";
+import { repoRoot } from "../test/helpers/process";
 import { hangUp, mixed, type Result } from "./soak-clients";
+import { startGateway, type Heap, type Host, type SoakGateway } from "./soak-hosts";
 
 const CHILDREN = 4;
 const MAX_REQUESTS = 25;
 
 interface Options {
+  host: Host;
   minutes: number;
   clients: number;
   /** To isolate a finding: one kind of request only, no hang-ups, no restart. */
@@ -50,9 +52,9 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const out: Options = { minutes: 3, clients: 12, hangups: true, restart: true };
+  const out: Options = { host: "dev", minutes: 3, clients: 12, hangups: true, restart: true };
   const bad = (a: string) => {
-    console.error(`soak: bad option ${a}\nusage: npm run soak -- [--minutes N] [--clients N] [--only get|post|upload|chunked] [--no-hangups] [--no-restart]`);
+    console.error(`soak: bad option ${a}\nusage: npm run soak -- [--host dev|serve] [--minutes N] [--clients N] [--only get|post|upload|chunked] [--no-hangups] [--no-restart]`);
     process.exit(2);
   };
   for (let i = 0; i < argv.length; i++) {
@@ -60,27 +62,13 @@ function parseArgs(argv: string[]): Options {
     const v = argv[i + 1];
     if (a === "--no-hangups") out.hangups = false;
     else if (a === "--no-restart") out.restart = false;
+    else if (a === "--host" && (v === "dev" || v === "serve")) (out.host = v), i++;
     else if (a === "--minutes" && Number(v) > 0) (out.minutes = Number(v)), i++;
     else if (a === "--clients" && Number(v) >= 1) (out.clients = Math.floor(Number(v))), i++;
     else if (a === "--only" && ["get", "post", "upload", "chunked"].includes(v)) (out.only = v), i++;
     else bad(`${a} ${v ?? ""}`);
   }
   return out;
-}
-
-interface Heap {
-  liveMiB: number;
-  /** workerd Socket objects alive (closed ones included: workerd issue 7202). */
-  sockets: number;
-  /** Our own objects, by constructor, for the report when the heap grew. */
-  census: HeapCensus;
-}
-
-/** The gateway isolate's live heap (the Worker and its pool objects). */
-async function gatewayHeap(inspectorPort: number): Promise<Heap> {
-  const census = await heapCensus(inspectorPort);
-  const sockets = census.byName.find((r) => r.name === "synthetic:workerd / Socket")?.count ?? 0;
-  return { liveMiB: census.liveBytes / 2 ** 20, sockets, census };
 }
 
 /** What workerd keeps per closed socket here, from the anchor (bytes). */
@@ -91,16 +79,6 @@ function socketRetentionBytes(): number {
   return (JSON.parse(line) as { bytesPerSocket: number }).bytesPerSocket;
 }
 
-/** Resident memory of the gateway's workerd process(es), in MiB. */
-function gatewayRssMiB(root: number): number {
-  let kb = 0;
-  for (const pid of workerdPids(root)) {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    kb += m ? Number(m[1]) : 0;
-  }
-  return kb / 1024;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
@@ -108,14 +86,14 @@ async function main(): Promise<number> {
   const { minutes, clients } = opts;
   const www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
   let fpm: PhpFpm | undefined;
-  let dev: Dev | undefined;
+  let gw: SoakGateway | undefined;
   try {
     fpm = await startPhpFpm({ maxChildren: CHILDREN, maxRequests: MAX_REQUESTS });
     const port = fpm.port;
     // The config a user writes from the README: one pool, max_connections = pm.max_children.
-    const perSocket = socketRetentionBytes();
-    const inspectorPort = await freePort();
-    dev = await startDev(`[gateway]
+    // workerd's socket retention is what the dev heap is corrected by; serve has none.
+    const perSocket = opts.host === "dev" ? socketRetentionBytes() : 0;
+    gw = await startGateway(opts.host, `[gateway]
 admin_path = "/_edgepass/pools"
 
 [upstreams.php]
@@ -133,11 +111,9 @@ match = "/"
 upstream = "php"
 root = "${www}"
 script = "/wp-front.php"
-`, ["--inspector-port", String(inspectorPort)]);
-    const base = new URL(dev.base);
-    const root = dev.run.child.pid!;
-    if (workerdPids(root).length === 0) throw new Error("no workerd process found under `edgepass dev`");
-    console.log(`soak: ${minutes} min, ${clients} clients + 2 hanging up, through ${dev.base} to php-fpm :${port} (pm.max_children = ${CHILDREN}, pm.max_requests = ${MAX_REQUESTS})`);
+`);
+    const base = new URL(gw.base);
+    console.log(`soak: ${minutes} min, ${clients} clients + 2 hanging up, through edgepass ${opts.host} at ${gw.base} to php-fpm :${port} (pm.max_children = ${CHILDREN}, pm.max_requests = ${MAX_REQUESTS})`);
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
     const started = Date.now();
@@ -150,6 +126,7 @@ script = "/wp-front.php"
     let rssMax = 0;
     const rssSamples: number[] = [];
     const window = { down: Infinity, up: -Infinity };
+    const reloads: string[] = [];
 
     const loops = [
       ...Array.from({ length: clients }, async () => {
@@ -166,10 +143,10 @@ script = "/wp-front.php"
         // Memory after a warm-up (30% of the run, at least 20 s: workerd's heap grows to its
         // working size under load first), then sampled every 2 s.
         await sleep(Math.max(20_000, minutes * 60_000 * 0.3));
-        rssBefore = gatewayRssMiB(root);
-        heapBefore = await gatewayHeap(inspectorPort);
+        rssBefore = gw!.rssMiB();
+        heapBefore = await gw!.heap();
         while (Date.now() < deadline) {
-          rssSamples.push(gatewayRssMiB(root));
+          rssSamples.push(gw!.rssMiB());
           rssMax = Math.max(rssMax, rssSamples[rssSamples.length - 1]);
           await sleep(2_000);
         }
@@ -183,13 +160,27 @@ script = "/wp-front.php"
         window.up = Date.now();
         console.log(`php-fpm restarted on :${port} at ${((window.down - started) / 1000).toFixed(1)} s; down for ${window.up - window.down} ms`);
       })(),
+      (async () => {
+        // A config reload under load (serve): in-flight requests finish on the old config,
+        // new ones take the new, and none fails for it; no window excuses a failure here.
+        for (const at of gw!.reload ? [0.6, 0.8] : []) {
+          await sleep(started + minutes * 60_000 * at - Date.now());
+          const t = ((Date.now() - started) / 1000).toFixed(1);
+          try {
+            await gw!.reload!();
+            reloads.push(`at ${t} s: ok`);
+          } catch (e) {
+            reloads.push(`at ${t} s: FAILED, ${(e as Error).message}`);
+          }
+        }
+      })(),
     ];
     await Promise.all(loops);
     agent.destroy();
     await sleep(3_000); // let hang-ups and pooled connections settle
-    const rssAfter = gatewayRssMiB(root);
-    const heapAfter = await gatewayHeap(inspectorPort);
-    const shard = await poolShard(dev.base, "php");
+    const rssAfter = gw.rssMiB();
+    const heapAfter = await gw.heap();
+    const pool = await gw.pool();
 
     // --- classification ---
     const GRACE = 1_000;
@@ -233,16 +224,17 @@ script = "/wp-front.php"
       `requests: ${results.length} in ${((Date.now() - started) / 1000).toFixed(0)} s (${[...byOp].map(([op, n]) => `${op} ${n}`).join(", ")})`,
       `hang-ups: ${[...hangUps].map(([k, n]) => `${k} ${n}`).join(", ")}`,
       !opts.restart ? "restart: none (--no-restart)" : `restart window: ${window.up - window.down} ms down, +${GRACE} ms grace; ${results.filter(inWindow).length} requests overlapped it`,
-      `pool: served ${shard.served}, resent on a fresh connection ${shard.retried}, closed by php-fpm ${shard.servers[0].closedByServer}, connect failures ${shard.servers[0].connectFailures}`,
+      `pool${reloads.length ? " (since the last reload)" : ""}: served ${pool.served}, resent on a fresh connection ${pool.retried}, closed by php-fpm ${pool.closedByServer}, connect failures ${pool.connectFailures}`,
       `unavoidable failures: ${count(unavoidable)}`,
       ...[...unavoidable].map(([why, n]) => `  ${n}  ${why}`),
       `avoidable failures: ${count(avoidable)}`,
       ...[...avoidable].map(([why, n]) => `  ${n}  ${why}`),
-      `gateway isolate's live heap: ${heapBefore.liveMiB.toFixed(1)} MiB after the warm-up, ${heapAfter.liveMiB.toFixed(1)} MiB at the end; of that, ${socketsKept} closed sockets workerd keeps × ${perSocket} B (anchor) = ${socketMiB.toFixed(1)} MiB; the rest grew ${(heapGrowth * 100).toFixed(1)}%`,
-      `workerd process RSS: ${rssBefore.toFixed(1)} MiB after the warm-up, ${rssAfter.toFixed(1)} MiB at the end (max ${rssMax.toFixed(1)}; ${(growth * 100).toFixed(1)}%; reported, not judged)`,
+      ...(reloads.length ? [`config reloads (SIGHUP): ${reloads.join("; ")}`] : []),
+      `gateway's live heap: ${heapBefore.liveMiB.toFixed(1)} MiB after the warm-up, ${heapAfter.liveMiB.toFixed(1)} MiB at the end; ${opts.host === "dev" ? `of that, ${socketsKept} closed sockets workerd keeps × ${perSocket} B (anchor) = ${socketMiB.toFixed(1)} MiB; the rest` : "it"} grew ${(heapGrowth * 100).toFixed(1)}%`,
+      `${gw.process} RSS: ${rssBefore.toFixed(1)} MiB after the warm-up, ${rssAfter.toFixed(1)} MiB at the end (max ${rssMax.toFixed(1)}; ${(growth * 100).toFixed(1)}%; reported, not judged)`,
     ];
     console.log(lines.join("\n"));
-    const ok = count(avoidable) === 0 && heapGrowth <= 0.25;
+    const ok = count(avoidable) === 0 && heapGrowth <= 0.25 && reloads.every((r) => r.endsWith("ok"));
     console.log(ok ? "soak: PASS" : "soak: FAIL");
     if (heapGrowth > 0.25 || process.env.SOAK_VERBOSE) {
       const before = new Map(heapBefore.census.byName.map((r) => [r.name, r]));
@@ -255,12 +247,12 @@ script = "/wp-front.php"
     if (process.env.SOAK_VERBOSE) {
       for (const r of failures.slice(0, 50)) console.log(JSON.stringify(r));
       const file = path.join(tmpdir(), "edgepass-soak-gateway.log");
-      writeFileSync(file, dev.run.stdout + dev.run.stderr);
+      writeFileSync(file, gw.output());
       console.log(`RSS samples (MiB): ${rssSamples.map((x) => x.toFixed(0)).join(" ")}\ngateway output: ${file}`);
     }
     return ok ? 0 : 1;
   } finally {
-    await dev?.stop();
+    await gw?.stop();
     await fpm?.stop();
     rmSync(www, { recursive: true, force: true });
   }

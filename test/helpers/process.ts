@@ -16,9 +16,10 @@ export interface Run {
   exit: Promise<number | null>;
 }
 
-/** `prefix`: a command that runs the rest (unshare…). */
-export function edgepass(args: string[], cwd: string, prefix: string[] = []): Run {
-  const argv = [...prefix, process.execPath, bin, ...args];
+/** `prefix`: a command that runs the rest (unshare…); `nodeArgs`: flags for node itself
+ *  (--inspect=…), which the command's own child processes do not inherit. */
+export function edgepass(args: string[], cwd: string, prefix: string[] = [], nodeArgs: string[] = []): Run {
+  const argv = [...prefix, process.execPath, ...nodeArgs, bin, ...args];
   const child = spawn(argv[0], argv.slice(1), { cwd, stdio: ["ignore", "pipe", "pipe"] });
   const run: Run = { child, stdout: "", stderr: "", exit: new Promise((r) => child.on("exit", (code) => r(code))) };
   child.stdout!.on("data", (d) => (run.stdout += d));
@@ -56,9 +57,9 @@ export function startDev(toml: string, args: string[] = []): Promise<Dev> {
 }
 
 /** The plain server host: the same config, HTTP terminated by edgepass itself. `files`
- *  (relative path → content) are written next to site.toml first. */
-export function startServe(toml: string, files: Record<string, string | Buffer> = {}): Promise<Dev> {
-  return start("serve", toml, files);
+ *  (relative path → content) are written next to site.toml first; `nodeArgs` go to node. */
+export function startServe(toml: string, files: Record<string, string | Buffer> = {}, nodeArgs: string[] = []): Promise<Dev> {
+  return start("serve", toml, files, [], [], nodeArgs);
 }
 
 /** `edgepass dev` or `serve` in a network namespace of its own (an unprivileged user namespace,
@@ -75,14 +76,14 @@ export async function startInNamespace(command: "dev" | "serve", toml: string, f
   return dev;
 }
 
-async function start(command: "dev" | "serve", toml: string, files: Record<string, string | Buffer> = {}, args: string[] = [], prefix: string[] = []): Promise<Dev> {
+async function start(command: "dev" | "serve", toml: string, files: Record<string, string | Buffer> = {}, args: string[] = [], prefix: string[] = [], nodeArgs: string[] = []): Promise<Dev> {
   const dir = mkdtempSync(path.join(tmpdir(), `edgepass-${command}-`));
   writeFileSync(path.join(dir, "site.toml"), toml);
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileSync(path.join(dir, name), content);
   }
-  const r = edgepass([command, "--config", "site.toml", "--port", "0", ...args], dir, prefix);
+  const r = edgepass([command, "--config", "site.toml", "--port", "0", ...args], dir, prefix, nodeArgs);
   try {
     const [, base] = await waitFor(r, /listening on (https?:\/\/127\.0\.0\.1:\d+)/);
     return {
