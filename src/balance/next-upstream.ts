@@ -12,14 +12,13 @@
 import { Codes, isGatewayError } from "../core/errors.js";
 import { formatAddress } from "../core/transport.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse, RequestBody } from "../core/exchange.js";
-import { ReplayableBody, REPLAY_LIMIT } from "../core/replay.js";
+import { idempotent, ReplayableBody, REPLAY_LIMIT } from "../core/replay.js";
 import { hashKeyOf } from "./hash.js";
 import type { Peers } from "./peers.js";
 import { Plan } from "./plan.js";
 
 /** Failures that say the server is unwell (counted for max_fails) and may move on. */
 const SERVER_FAILURES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO, Codes.UPSTREAM_READ_TIMEOUT, Codes.UPSTREAM_SEND_TIMEOUT]);
-const NON_IDEMPOTENT: ReadonlySet<string> = new Set(["POST", "PATCH", "LOCK"]);
 
 export function planFor(peers: Peers, req: ForwardRequest): Plan {
   const hk = peers.upstream.balance.hashKey;
@@ -43,7 +42,7 @@ export async function forwardBalanced(exchange: Exchange, req: ForwardRequest, c
       const safe =
         server !== undefined &&
         (SERVER_FAILURES.has(code) || code === Codes.UPSTREAM_OVERLOADED) &&
-        (code === Codes.UPSTREAM_OVERLOADED || !NON_IDEMPOTENT.has(req.method)) &&
+        (code === Codes.UPSTREAM_OVERLOADED || idempotent(req.method)) &&
         (req.body === null || (replay !== null && replay.canReplay));
       if (safe && !req.signal?.aborted && plan.hasNext()) {
         req.log.log("warn", "upstream_next", { upstream: ctx.upstream.name, origin: formatAddress(peers.servers[server]), code, tries: plan.count });

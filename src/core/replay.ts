@@ -7,6 +7,14 @@ import { Codes, GatewayError } from "./errors.js";
 import { drain } from "./drain.js";
 import type { RequestBody } from "./exchange.js";
 
+/** Methods a failed try may never be sent again for once a byte reached the origin (RFC 9110
+ *  9.2.2: the rest are idempotent; LOCK is WebDAV's, as nginx counts it). */
+const NON_IDEMPOTENT: ReadonlySet<string> = new Set(["POST", "PATCH", "LOCK"]);
+
+export function idempotent(method: string): boolean {
+  return !NON_IDEMPOTENT.has(method);
+}
+
 /** Bodies up to this size are held for a retry. */
 export const REPLAY_LIMIT = 64 * 1024;
 

@@ -2,12 +2,13 @@
 // moves on to the next server: nothing reached any origin yet, so this is safe for every
 // method; a client that went away while queued ends it as CLIENT_GONE), try the request on
 // it, and once — on a newly opened connection — again when the try failed the way a stale
-// kept connection fails (each protocol's Attempt decides: see README, "Stale connections").
+// kept connection (or an origin going down) fails (each protocol's Attempt decides, with
+// resendOnFailure: see README, "Stale connections").
 import { Codes, GatewayError, isGatewayError } from "../core/errors.js";
 import { since } from "../core/access-log.js";
 import type { AcquireOptions, ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
-import type { ReplayableBody } from "../core/replay.js";
+import { idempotent, type ReplayableBody } from "../core/replay.js";
 import type { Stall } from "./body-stream.js";
 
 const CONNECT_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CONNECT_FAILED, Codes.UPSTREAM_CONNECT_TIMEOUT]);
@@ -56,6 +57,16 @@ export async function leaseFor<L>(
       throw e;
     }
   }
+}
+
+/** Whether the connection a try failed on allows one more try on a new connection (the other
+ *  conditions, nothing of the answer received and the body still held, are the attempt's):
+ *  a kept connection, which the server may have closed as the request crossed it; or, for an
+ *  idempotent request without a body (RFC 9110 9.2.2 lets it be sent again), a new one: an
+ *  origin going down (php-fpm stopped or restarted) closes the connections it had accepted
+ *  but not served. */
+export function resendOnFailure(reused: boolean, req: ForwardRequest): boolean {
+  return reused || (req.body === null && idempotent(req.method));
 }
 
 export interface PooledAttempt {

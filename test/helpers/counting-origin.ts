@@ -4,6 +4,8 @@
 //   /drop-next    200, kept open; the next request on that connection is read, then the
 //                 connection is dropped unanswered (a server closing a kept connection just
 //                 as the next request crosses it)
+//   /drop-first   its first arrival (since `arrived` was cleared) is read, then the connection
+//                 drops unanswered, whether new or kept (an origin going down); later ones 200
 //   /half         the request is read, part of a head goes back, then the connection drops
 //   /silent       the request is read and never answered
 //   /huge         200 declaring 256 MiB, written as fast as the gateway takes it (`huge` counts
@@ -44,7 +46,7 @@ export async function startCountingOrigin(): Promise<CountingOrigin> {
         buf = buf.subarray(req.consumed);
         const path = req.path.split("?")[0];
         bump(arrived, path);
-        if (dropNext) return void sock.destroy();
+        if (dropNext || (path.endsWith("/drop-first") && arrived.get(path) === 1)) return void sock.destroy();
         if (path.endsWith("/half")) return void (sock.write("HTTP/1.1 200 OK\r\nContent-Le"), setTimeout(() => sock.destroy(), 20));
         if (path.endsWith("/silent")) return;
         if (path.endsWith("/huge")) return void sendHuge(sock, (origin.huge = { sent: 0, closed: false }));

@@ -69,8 +69,18 @@ type Script = (id: number, send: (b: Buffer) => void, end: () => void) => void |
 const head = "Content-Type: text/plain\r\n\r\n";
 const ok = (id: number, body: string) => [record(STDOUT, id, head + body), record(STDOUT, id, ""), endRequest(id, 0, 0)];
 
+/** `/drop-first`: while armed, a request is read and its connection closed without a byte (an
+ *  origin going down), once; otherwise answered as /ok. `arrived` counts both. */
+export const dropFirst = { armed: false, arrived: 0 };
+
 export const scripts: Record<string, Script> = {
   "/ok": (id, send, end) => (ok(id, "fine\n").forEach(send), end()),
+  "/drop-first": (id, send, end) => {
+    dropFirst.arrived++;
+    if (!dropFirst.armed) ok(id, "answered\n").forEach(send);
+    dropFirst.armed = false;
+    end();
+  },
   "/overloaded": (id, send, end) => (send(endRequest(id, 0, 2)), end()),
   "/cant-mpx": (id, send, end) => (send(endRequest(id, 0, 1)), end()),
   "/bad-version": (id, send, end) => (send(record(STDOUT, id, head + "x", 2)), end()),

@@ -1,22 +1,26 @@
 // SECURITY.md's retry rules, proven by counting what the origin received, through `edgepass
 // dev` with the default pooled HTTP upstream: a connect failure moves on to the next server
 // (nothing reached any origin); a kept connection that the server closes as the request
-// crosses it is tried once more on a new one (README, "Stale connections"); once any byte of
+// crosses it is tried once more on a new one (README, "Stale connections"), and so is a GET
+// whose new connection the origin closes unanswered (an origin going down); once any byte of
 // the response arrived, or the origin went silent, the request is never sent again; a body
 // too large to hold for a resend never rides a kept connection at all.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startCountingOrigin, type CountingOrigin } from "../helpers/counting-origin.js";
+import { dropFirst, startRogueFastcgi } from "../helpers/rogue-fastcgi.js";
+import type { ScriptedServer } from "../helpers/scripted-server.js";
 import { freePort } from "../helpers/php-fpm.js";
 import { startDev, type Dev } from "../helpers/process.js";
 import { rawRequest, rawSession } from "../helpers/raw-http.js";
 import { linesLike } from "../helpers/log-lines.js";
 
 let origin: CountingOrigin;
+let fcgi: ScriptedServer;
 let dev: Dev;
 let base: string;
 
 beforeAll(async () => {
-  origin = await startCountingOrigin();
+  [origin, fcgi] = await Promise.all([startCountingOrigin(), startRogueFastcgi()]);
   const dead = await freePort(); // nothing listens there
   dev = await startDev(
     `[upstreams.one]
@@ -33,9 +37,17 @@ servers = ["127.0.0.1:${dead}"]
 protocol = "fastcgi"
 servers = ["127.0.0.1:${dead}"]
 
+[upstreams.fcgi]
+protocol = "fastcgi"
+servers = ["127.0.0.1:${fcgi.port}"]
+
 [[routes]]
 match = "/down/"
 upstream = "down"
+
+[[routes]]
+match = "/fcgi/"
+upstream = "fcgi"
 
 [[routes]]
 match = "/down-fcgi/"
@@ -61,6 +73,7 @@ upstream = "one"
 afterAll(async () => {
   await dev?.stop();
   await origin?.close();
+  await fcgi?.close();
 });
 
 beforeEach(async () => {
@@ -101,6 +114,34 @@ describe("what the origin receives, counted", () => {
     expect(res.body.toString()).toBe(`/big-victim ${128 * 1024}\n`);
     expect(origin.arrived.get("/big-victim")).toBe(1);
     expect(origin.connections).toBe(before + 1);
+  });
+
+  it("a GET whose new connection the origin closes unanswered (an origin going down): sent once more on another new one, answered", async () => {
+    const before = origin.connections;
+    const res = await rawRequest(base, { path: "/drop-first" });
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe("/drop-first 0\n");
+    expect(origin.arrived.get("/drop-first")).toBe(2);
+    expect(origin.answered.get("/drop-first")).toBe(1);
+    expect(origin.connections).toBe(before + 2);
+  });
+
+  it("a POST on a new connection the origin closes unanswered is not sent again: 502", async () => {
+    const res = await post("/drop-first", "a=1");
+    expect(res.status).toBe(502);
+    expect(res.get("x-edgepass-error")).toBe("UPSTREAM_CLOSED_EARLY");
+    expect(origin.arrived.get("/drop-first")).toBe(1);
+  });
+
+  it.each([
+    ["GET", 200, 2],
+    ["POST", 502, 1],
+  ])("FastCGI (a server that closes every connection after one request): %s whose connection closes unanswered → %i, arrived %i times", async (method, status, arrived) => {
+    Object.assign(dropFirst, { armed: true, arrived: 0 });
+    const res = await rawRequest(base, { method, path: "/fcgi/drop-first", body: method === "POST" ? "a=1" : undefined });
+    expect(res.status).toBe(status);
+    if (status === 200) expect(res.body.toString()).toBe("answered\n");
+    expect(dropFirst.arrived).toBe(arrived);
   });
 
   it.each([["GET"], ["POST"]])("%s: part of the response arrived, then the connection broke: never sent again, 502", async (method) => {

@@ -399,11 +399,20 @@ describe("stale kept connections", () => {
     expect(t.peer.conns[0]!.all).toHaveLength(1);
   });
 
-  it("never on a connection that had not been used before", async () => {
+  it("a POST never, on a connection that had not been used before", async () => {
+    const t = setup("", recycling(0));
+    const res = await t.fetch("/", { method: "POST", body: "a=1" });
+    expect(res.status).toBe(502);
+    expect(t.stats().retried).toBe(0);
+    expect(t.peer.conns).toHaveLength(1);
+  });
+
+  it("a GET once more on a new connection when a new one closed unanswered (an origin going down), and no more", async () => {
     const t = setup("", recycling(0));
     const res = await t.fetch("/");
     expect(res.status).toBe(502);
-    expect(t.stats().retried).toBe(0);
+    expect(t.stats().retried).toBe(1);
+    expect(t.peer.conns).toHaveLength(2);
   });
 
   it("never once a byte of the response arrived", async () => {

@@ -10,7 +10,10 @@
 // and the close can cross our next request on the wire. A request is therefore sent again,
 // once, on a newly opened connection when ALL of these hold:
 //   1. the connection was reused: it had completed at least one request and had nothing else
-//      in flight when this request was put on it;
+//      in flight when this request was put on it; or the request has an idempotent method
+//      and no body (an origin going down closes the new connections it accepted but never
+//      served, and RFC 9110 9.2.2 lets such a request be sent again; nginx, with one server,
+//      would answer 502);
 //   2. it failed at the transport level: a write error, or end of stream / reset on the read
 //      side (not a timeout, not a malformed record);
 //   3. no record of this request's response had arrived (not one byte of it);
@@ -29,7 +32,7 @@ import { readTimeout, Watchdog } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedRecords, RequestSink } from "../../core/exchange.js";
 import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
-import { clientGone, clientStall, forwardPooled } from "../pooled-lease.js";
+import { clientGone, clientStall, forwardPooled, resendOnFailure } from "../pooled-lease.js";
 import { logSendFailed } from "../send-body.js";
 import { preamble, stdin } from "./records.js";
 import { fcgiAnswer, FcgiResponse } from "./response.js";
@@ -97,7 +100,7 @@ class Attempt implements RequestSink {
   /** The stale-connection rule, conditions 1-5 (see the top of this file). */
   staleRetryable(e: unknown): boolean {
     return (
-      (this.lease.reused || this.unsent) &&
+      (this.unsent || resendOnFailure(this.lease.reused, this.req)) &&
       this.connFailed &&
       e === this.failure &&
       this.received === 0 &&

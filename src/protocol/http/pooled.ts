@@ -6,7 +6,8 @@
 //
 // Stale connections: the rule of pooled FastCGI (fastcgi/pooled.ts, documented there
 // and in the README), unchanged. A request is sent once more, on a newly opened connection,
-// when the connection was reused (it had completed a request and sat idle), it failed at the
+// when the connection was reused (it had completed a request and sat idle) or the request is
+// idempotent and has no body (resendOnFailure), it failed at the
 // transport level (a write error, or end of stream / reset while reading; not a timeout, not
 // a malformed response), not one byte of the response had arrived, the body can be sent again
 // (none, or all of it still held: REPLAY_LIMIT), and the client is still there.
@@ -14,7 +15,7 @@ import { Codes, isGatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedStream, Reuse } from "../../core/exchange.js";
 import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
 import { logSendFailed } from "../send-body.js";
-import { clientStall, forwardPooled } from "../pooled-lease.js";
+import { clientStall, forwardPooled, resendOnFailure } from "../pooled-lease.js";
 import { readStreamResponse } from "../stream-response.js";
 
 const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO]);
@@ -57,7 +58,7 @@ class Attempt {
   staleRetryable(e: unknown): boolean {
     const transport = (x: unknown) => isGatewayError(x) && STALE_CODES.has(x.code);
     return (
-      this.lease.reused &&
+      resendOnFailure(this.lease.reused, this.req) &&
       transport(e) &&
       (this.sendError === null || transport(this.sendError)) &&
       !this.received &&
