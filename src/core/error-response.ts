@@ -34,7 +34,9 @@ export function errorAnswer(e: unknown, requestId: string, log: Logger): ClientR
   const code = isGatewayError(e) ? e.code : "INTERNAL";
   const message = isGatewayError(e) ? e.message : "The gateway failed unexpectedly; the log has the details.";
   // POOL_WAIT is a step between the Worker and a pool object, not a failure (pool/admission.ts).
-  const level = code === Codes.POOL_WAIT ? "debug" : status >= 500 ? "error" : "warn";
+  // A 505 answers the client's own version (an HTTP/2 preface sent to an HTTP/1 port, which
+  // scanners do all day): the client's mistake, like a 4xx, not a fault of ours to alert on.
+  const level = code === Codes.POOL_WAIT ? "debug" : status >= 500 && status !== 505 ? "error" : "warn";
   log.log(level, "request_failed", {
     status,
     code,

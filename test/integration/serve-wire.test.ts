@@ -7,6 +7,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCountingOrigin, type CountingOrigin } from "../helpers/counting-origin.js";
+import { linesLike } from "../helpers/log-lines.js";
 import { startServe, type Dev } from "../helpers/process.js";
 import { parseWire, parseWireAll, rawExchange, rawRequest } from "../helpers/raw-http.js";
 import { startRogueFastcgi } from "../helpers/rogue-fastcgi.js";
@@ -44,6 +45,22 @@ afterAll(async () => {
 const arrived = (p: string) => origin.arrived.get(p) ?? 0;
 
 describe("request framing refused before the origin", () => {
+  it("an HTTP/2 prior-knowledge preface: 505 HTTP_VERSION_UNSUPPORTED, connection closed, logged as the client's mistake (warn), not an error", async () => {
+    const { raw, closed } = await rawExchange(serve.base, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    const r = parseWire(raw, "GET");
+    expect(r.status).toBe(505);
+    expect(r.get("x-edgepass-error")).toBe("HTTP_VERSION_UNSUPPORTED");
+    expect(r.get("connection")).toBe("close");
+    expect(closed).toBe(true);
+    const id = r.get("x-request-id")!;
+    // The log reaches us through a pipe, a moment after the answer.
+    const logged = () => linesLike(serve.run.stdout + serve.run.stderr, { event: "request_failed", request_id: id });
+    for (let i = 0; i < 100 && logged().length === 0; i++) await new Promise((ok) => setTimeout(ok, 50));
+    const lines = logged();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.level).toBe("warn");
+  });
+
   it("CL+TE with a smuggled second request: 400 HTTP_CL_AND_TE, connection closed, nothing reaches the origin", async () => {
     const smuggle =
       "POST /count/front HTTP/1.1\r\nHost: x\r\nContent-Length: 44\r\nTransfer-Encoding: chunked\r\n\r\n" +
