@@ -45,6 +45,20 @@ afterAll(async () => {
 const arrived = (p: string) => origin.arrived.get(p) ?? 0;
 
 describe("request framing refused before the origin", () => {
+  it.each([
+    ["a request line", "GET /count/early H TTP/1.1\r\n", "HTTP_BAD_REQUEST_LINE"],
+    ["a field name", "GET /count/early HTTP/1.1\r\nHo st: x\r\n", "HTTP_BAD_NAME"],
+  ])("%s that is malformed is refused once its line is whole (400), not after the head's end or header_timeout (408)", async (_, bytes, code) => {
+    // The head never ends and the client never closes: only the parse of the whole line can
+    // answer 400; without it header_timeout (1 s here) would answer 408.
+    const { raw, closed } = await rawExchange(serve.base, bytes, 5_000);
+    const r = parseWire(raw, "GET");
+    expect(r.status).toBe(400);
+    expect(r.get("x-edgepass-error")).toBe(code);
+    expect(closed).toBe(true);
+    expect(arrived("/count/early")).toBe(0);
+  });
+
   it("an HTTP/2 prior-knowledge preface: 505 HTTP_VERSION_UNSUPPORTED, connection closed, logged as the client's mistake (warn), not an error", async () => {
     const { raw, closed } = await rawExchange(serve.base, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
     const r = parseWire(raw, "GET");

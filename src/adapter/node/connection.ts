@@ -161,12 +161,13 @@ async function readHead(reader: ConnReader, codec: Codec, s: ServeSettings): Pro
     // send a CRLF after a POST body).
     while (reader.buf.length >= 2 && reader.buf[0] === 13 && reader.buf[1] === 10) reader.take(2), (scanned = 0);
     const buf = reader.buf;
-    // Parse only once the head can be complete (an empty line) or is over the limit: a head
-    // trickled byte by byte is then scanned once, not once per byte.
-    const from = Math.max(0, scanned - 2);
-    const blank = buf.indexOf("\n\n", from) >= 0 || buf.indexOf("\n\r\n", from) >= 0;
+    // Parse once a line ended since the last look (the parser refuses a bad request line or
+    // field as soon as it is whole, as nginx does, instead of waiting for the head's end or
+    // header_timeout), or once the head is over the limit: a head trickled byte by byte is
+    // scanned once a line, not once a byte.
+    const lineEnded = buf.indexOf(10, scanned) >= 0;
     scanned = buf.length;
-    if (blank || buf.length >= s.maxHeader) {
+    if (lineEnded || buf.length >= s.maxHeader) {
       try {
         const head = codec.parseHttpRequestHead(buf, s.maxHeader);
         if (head) return head;
