@@ -16,6 +16,8 @@ export interface Result {
   cause?: string;
   /** On a reused client connection: how the previous exchange on it ended ("ok" or a cause). */
   previous?: string;
+  /** The gateway's X-Request-Id, to find its log line. */
+  id?: string;
 }
 
 /** The last outcome per client connection, to tell what preceded a reset. */
@@ -40,11 +42,12 @@ function send(agent: http.Agent, base: URL, op: string, r: Req): Promise<Result>
     let done = false;
     let socket: object | undefined;
     let previous: string | undefined;
+    let id: string | undefined;
     const finish = (ok: boolean, cause?: string) => {
       if (done) return;
       done = true;
       if (socket) lastOnSocket.set(socket, ok ? "ok" : cause ?? "failed");
-      resolve({ op, method: r.method, start, end: Date.now(), ok, cause, previous });
+      resolve({ op, method: r.method, start, end: Date.now(), ok, cause, previous, id });
     };
     const length = r.body?.reduce((n, b) => n + b.length, 0) ?? 0;
     const req = http.request(
@@ -53,6 +56,7 @@ function send(agent: http.Agent, base: URL, op: string, r: Req): Promise<Result>
         headers: { ...r.headers, ...(r.body && !r.chunked ? { "content-length": String(length) } : {}) },
       },
       (res) => {
+        id = typeof res.headers["x-request-id"] === "string" ? res.headers["x-request-id"] : undefined;
         const parts: Buffer[] = [];
         res.on("data", (d: Buffer) => parts.push(d));
         res.on("error", (e: NodeJS.ErrnoException) => finish(false, `conn ${e.code ?? e.message}`));

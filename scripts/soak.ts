@@ -23,9 +23,10 @@
 //   - origin not listening: the gateway could not connect (502 UPSTREAM_CONNECT_FAILED);
 //     with the only origin down there is nothing to forward to (nginx answers 502 too);
 //   - non-idempotent and in flight: a POST already sent to the dying origin; resending it could
-//     run it twice, which SECURITY.md forbids once a byte reached the origin.
-// Everything else is avoidable: any failure outside the window, a GET cut by the restart (an
-// idempotent request could have been resent), and a client connection reset on its next
+//     run it twice, which SECURITY.md forbids once a byte reached the origin;
+//   - a GET the gateway sent once more (its log line's `retries`), cut again: the rule allows one.
+// Everything else is avoidable: any failure outside the window, a GET cut by the restart and
+// not sent again (an idempotent request can be), and a client connection reset on its next
 // request after an exchange on it failed (the client was not told the connection would close).
 
 import { rmSync, writeFileSync } from "node:fs";
@@ -185,6 +186,18 @@ script = "/wp-front.php"
     // --- classification ---
     const GRACE = 1_000;
     const inWindow = (r: Result) => r.start < window.up + GRACE && r.end >= window.down;
+    // The gateway's own line for a failed request (by its X-Request-Id): what it tried.
+    const gatewayLines = new Map<string, Record<string, unknown>>();
+    for (const l of gw.output().split("\n")) {
+      if (!l.includes('"event":"request"')) continue;
+      try {
+        const o = JSON.parse(l.slice(l.indexOf("{"))) as Record<string, unknown>;
+        gatewayLines.set(String(o.request_id), o);
+      } catch {
+        // not a log line
+      }
+    }
+    const lineOf = (r: Result) => (r.id ? gatewayLines.get(r.id) : undefined);
     const classify = (r: Result): [boolean, string] => {
       // A reset of a kept client connection right after an exchange on it failed: the client
       // was not told the connection would close (e.g. a 502 sent before the whole request
@@ -195,6 +208,9 @@ script = "/wp-front.php"
       if (inWindow(r)) {
         if (r.cause === "502 UPSTREAM_CONNECT_FAILED") return [false, "origin not listening during the restart"];
         if (r.method !== "GET") return [false, `non-idempotent, in flight when the origin stopped (${r.cause})`];
+        // The retry rule sends a GET once more on a new connection; when that one also met
+        // the origin going down, the rule was kept and nothing more could be done.
+        if (Number(lineOf(r)?.retries ?? 0) >= 1) return [false, `idempotent, sent once more and cut again by the restart (${r.cause})`];
         return [true, `idempotent request cut by the restart (${r.cause})`];
       }
       return [true, `${r.cause} (${r.op})`];
@@ -234,6 +250,10 @@ script = "/wp-front.php"
       `${gw.process} RSS: ${rssBefore.toFixed(1)} MiB after the warm-up, ${rssAfter.toFixed(1)} MiB at the end (max ${rssMax.toFixed(1)}; ${(growth * 100).toFixed(1)}%; reported, not judged)`,
     ];
     console.log(lines.join("\n"));
+    // Each avoidable failure with the gateway's line for it, so a failed run says what happened.
+    for (const r of failures.filter((f) => classify(f)[0]).slice(0, 10)) {
+      console.log(`  ${r.op} at ${((r.start - started) / 1000).toFixed(1)} s: ${r.cause}; gateway: ${JSON.stringify(lineOf(r) ?? "no line")}`);
+    }
     const ok = count(avoidable) === 0 && heapGrowth <= 0.25 && reloads.every((r) => r.endsWith("ok"));
     console.log(ok ? "soak: PASS" : "soak: FAIL");
     if (heapGrowth > 0.25 || process.env.SOAK_VERBOSE) {
