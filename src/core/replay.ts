@@ -7,8 +7,9 @@ import { Codes, GatewayError } from "./errors.js";
 import { drain } from "./drain.js";
 import type { RequestBody } from "./exchange.js";
 
-/** Methods a failed try may never be sent again for once a byte reached the origin (RFC 9110
- *  9.2.2: the rest are idempotent; LOCK is WebDAV's, as nginx counts it). */
+/** The methods nginx does not count as idempotent (RFC 9110 9.2.2; LOCK is WebDAV's): a try
+ *  of one that may have reached the app never moves on to another server, nor to a new
+ *  connection after a new one failed (only the stale kept-connection rule resends them). */
 const NON_IDEMPOTENT: ReadonlySet<string> = new Set(["POST", "PATCH", "LOCK"]);
 
 export function idempotent(method: string): boolean {

@@ -7,10 +7,10 @@
 // Stale connections: the rule of pooled FastCGI (fastcgi/pooled.ts, documented there
 // and in the README), unchanged. A request is sent once more, on a newly opened connection,
 // when the connection was reused (it had completed a request and sat idle) or the request is
-// idempotent and has no body (resendOnFailure), it failed at the
-// transport level (a write error, or end of stream / reset while reading; not a timeout, not
-// a malformed response), not one byte of the response had arrived, the body can be sent again
-// (none, or all of it still held: REPLAY_LIMIT), and the client is still there.
+// idempotent and has no body (resendOnFailure), it failed at the transport level (a write
+// error, or end of stream / reset while reading; not a timeout, not a malformed response), not
+// one byte of the response had arrived, the body can be sent again (none, or all of it still
+// held: REPLAY_LIMIT), and the client is still there.
 import { Codes, isGatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedStream, Reuse } from "../../core/exchange.js";
 import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
