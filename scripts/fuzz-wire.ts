@@ -5,7 +5,7 @@
 // absolute-form target, OPTIONS *, a range on a static file, three pipelined requests…) are
 // mutated (bytes inserted, deleted, replaced and repeated, framing fields and separators
 // spliced in, numbers changed, the tail cut off) and each is sent on a connection of its own,
-// in two writes split at a random point, mostly followed by a half-close. serve runs with the
+// in two writes split at a random point (rawExchange), mostly followed by a half-close. serve runs with the
 // config a user writes, in front of a real php-fpm and a static directory. What must hold:
 //   - after the client's half-close, the answer and the close come within 5 s (no hang);
 //   - whatever comes back starts with an HTTP/1.1 status line (no stray bytes);
@@ -15,10 +15,10 @@
 // Prints the statuses seen, and each problem with its case number, the bytes sent and the
 // bytes received; --seed reproduces a run. Exit status 1 when anything was found. Not part
 // of `npm test`.
-import net from "node:net";
 import path from "node:path";
 import { publicCopy, startPhpFpm } from "../test/helpers/php-fpm";
 import { repoRoot, startServe } from "../test/helpers/process";
+import { rawExchange } from "../test/helpers/raw-http";
 
 function parseArgs(argv: string[]): { cases: number; seed: number } {
   const out = { cases: 2000, seed: Math.floor(Math.random() * 2 ** 31) };
@@ -75,26 +75,6 @@ function mutate(s: string): string {
   return b;
 }
 
-/** One connection: `bytes` in two writes split at `cut`, then (with `halfClose`) our FIN. */
-function exchange(port: number, bytes: Buffer, cut: number, halfClose: boolean): Promise<{ out: Buffer; closed: boolean }> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, "127.0.0.1");
-    const got: Buffer[] = [];
-    // Without our FIN an incomplete head waits for header_timeout: look for a short while only.
-    const timer = setTimeout(() => (s.destroy(), resolve({ out: Buffer.concat(got), closed: false })), halfClose ? 5000 : 600);
-    s.on("data", (d) => got.push(d));
-    s.on("error", () => {});
-    s.on("close", () => (clearTimeout(timer), resolve({ out: Buffer.concat(got), closed: true })));
-    s.on("connect", () => {
-      s.write(bytes.subarray(0, cut));
-      setTimeout(() => {
-        s.write(bytes.subarray(cut));
-        if (halfClose) s.end();
-      }, 2);
-    });
-  });
-}
-
 async function main(): Promise<number> {
   console.log(`fuzz:wire: ${cases} cases, seed ${seed}`);
   const www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
@@ -115,7 +95,8 @@ root = "${www}"
 [assets]
 directory = "${www}"
 `);
-  const port = Number(new URL(serve.base).port);
+  // Without our half-close an incomplete head waits for header_timeout: look for a short while.
+  const exchange = (pieces: Buffer[], halfClose: boolean) => rawExchange(serve.base, pieces, halfClose ? 5000 : 600, { halfClose });
   const statuses = new Map<string, number>();
   let problems = 0;
   const report = (i: number, what: string, sent: Buffer, got: Buffer) => {
@@ -127,14 +108,14 @@ directory = "${www}"
       const input = Buffer.from(mutate(pick(CORPUS)), "latin1");
       const halfClose = rnd() < 0.8;
       const cut = Math.floor(rnd() * input.length);
-      const { out, closed } = await exchange(port, input, cut, halfClose);
+      const { raw: out, closed } = await exchange([input.subarray(0, cut), input.subarray(cut)], halfClose);
       const text = out.toString("latin1");
       const status = /^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1] ?? (out.length > 0 ? "no status line" : closed ? "closed, nothing sent" : "open, nothing sent");
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
       if (halfClose && !closed) report(i, "no answer and close within 5 s of our half-close", input, out);
       else if (out.length > 0 && status === "no status line") report(i, "an answer that does not start with a status line", input, out);
       if (i % 40 === 39) {
-        const { out: ok } = await exchange(port, Buffer.from("GET /ret HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"), 0, true);
+        const { raw: ok } = await exchange([Buffer.from("GET /ret HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")], true);
         if (!ok.toString("latin1").startsWith("HTTP/1.1 200 ")) {
           report(i, "serve stopped answering a plain GET after this case", input, ok);
           break;

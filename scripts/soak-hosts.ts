@@ -4,6 +4,7 @@
 // its pool's counters; `serve` can also reload its config (SIGHUP) in the middle of the run.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { heapCensus, nodeHeapCensus, type HeapCensus } from "./heap-probe";
 import { freePort } from "../test/helpers/php-fpm";
 import { poolShard, startDev, type Dev } from "../test/helpers/pool-load";
@@ -89,10 +90,11 @@ async function startOnServe(toml: string, inspectorPort: number): Promise<SoakGa
       // reload's number.
       const n = ++reloads;
       writeFileSync(file, `[[routes]]\nmatch = "= /soak-reload"\nreturn = "200 reload ${n}"\n\n${original}`);
-      const said = () => serve.run.stdout.split("reloaded config").length + serve.run.stderr.split("SIGHUP:").length;
-      const before = said();
+      // serve answers a SIGHUP on stdout ("reloaded config") or, refusing it, on stderr.
+      const [out, err] = [serve.run.stdout.length, serve.run.stderr.length];
+      const said = () => serve.run.stdout.includes("reloaded config", out) || serve.run.stderr.includes("SIGHUP:", err);
       process.kill(pid, "SIGHUP");
-      for (const until = Date.now() + 10_000; said() === before; await sleep(50)) {
+      for (const until = Date.now() + 10_000; !said(); await sleep(50)) {
         if (Date.now() > until) throw new Error("serve said nothing within 10 s of SIGHUP");
       }
       const res = await fetch(`${serve.base}/soak-reload`);
@@ -108,8 +110,6 @@ async function startOnServe(toml: string, inspectorPort: number): Promise<SoakGa
 function common(d: Dev): Pick<SoakGateway, "base" | "output" | "stop"> {
   return { base: d.base, output: () => d.run.stdout + d.run.stderr, stop: () => d.stop() };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));

@@ -33,8 +33,10 @@ import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import http from "node:http";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../test/helpers/php-fpm";
 import { execFileSync } from "node:child_process";
+import { linesLike } from "../test/helpers/log-lines";
 import { repoRoot } from "../test/helpers/process";
 import { hangUp, mixed, type Result } from "./soak-clients";
 import { startGateway, type Heap, type Host, type SoakGateway } from "./soak-hosts";
@@ -80,7 +82,6 @@ function socketRetentionBytes(): number {
   return (JSON.parse(line) as { bytesPerSocket: number }).bytesPerSocket;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
   const opts = parseArgs(process.argv.slice(2));
@@ -187,16 +188,7 @@ script = "/wp-front.php"
     const GRACE = 1_000;
     const inWindow = (r: Result) => r.start < window.up + GRACE && r.end >= window.down;
     // The gateway's own line for a failed request (by its X-Request-Id): what it tried.
-    const gatewayLines = new Map<string, Record<string, unknown>>();
-    for (const l of gw.output().split("\n")) {
-      if (!l.includes('"event":"request"')) continue;
-      try {
-        const o = JSON.parse(l.slice(l.indexOf("{"))) as Record<string, unknown>;
-        gatewayLines.set(String(o.request_id), o);
-      } catch {
-        // not a log line
-      }
-    }
+    const gatewayLines = new Map(linesLike(gw.output(), { event: "request" }).map((l) => [String(l.request_id), l]));
     const lineOf = (r: Result) => (r.id ? gatewayLines.get(r.id) : undefined);
     const classify = (r: Result): [boolean, string] => {
       // A reset of a kept client connection right after an exchange on it failed: the client

@@ -16,9 +16,14 @@ export interface Run {
   exit: Promise<number | null>;
 }
 
-/** `prefix`: a command that runs the rest (unshare…); `nodeArgs`: flags for node itself
- *  (--inspect=…), which the command's own child processes do not inherit. */
-export function edgepass(args: string[], cwd: string, prefix: string[] = [], nodeArgs: string[] = []): Run {
+export interface Launch {
+  /** A command that runs the rest (unshare…). */
+  prefix?: string[];
+  /** Flags for node itself (--inspect=…), which the command's own child processes do not inherit. */
+  nodeArgs?: string[];
+}
+
+export function edgepass(args: string[], cwd: string, { prefix = [], nodeArgs = [] }: Launch = {}): Run {
   const argv = [...prefix, process.execPath, ...nodeArgs, bin, ...args];
   const child = spawn(argv[0], argv.slice(1), { cwd, stdio: ["ignore", "pipe", "pipe"] });
   const run: Run = { child, stdout: "", stderr: "", exit: new Promise((r) => child.on("exit", (code) => r(code))) };
@@ -59,7 +64,7 @@ export function startDev(toml: string, args: string[] = []): Promise<Dev> {
 /** The plain server host: the same config, HTTP terminated by edgepass itself. `files`
  *  (relative path → content) are written next to site.toml first; `nodeArgs` go to node. */
 export function startServe(toml: string, files: Record<string, string | Buffer> = {}, nodeArgs: string[] = []): Promise<Dev> {
-  return start("serve", toml, files, [], [], nodeArgs);
+  return start("serve", toml, files, [], { nodeArgs });
 }
 
 /** `edgepass dev` or `serve` in a network namespace of its own (an unprivileged user namespace,
@@ -69,21 +74,21 @@ export function startServe(toml: string, files: Record<string, string | Buffer> 
 export async function startInNamespace(command: "dev" | "serve", toml: string, files: Record<string, string | Buffer>, tcpBuffers: string): Promise<Dev> {
   const sysctl = (name: string) => `echo '${tcpBuffers}' > /proc/sys/net/ipv4/${name}`;
   const setup = `ip link set lo up && ${sysctl("tcp_rmem")} && ${sysctl("tcp_wmem")} && exec "$@"`;
-  const dev = await start(command, toml, files, [], ["unshare", "--user", "--map-root-user", "--net", "sh", "-c", setup, "sh"]);
+  const dev = await start(command, toml, files, [], { prefix: ["unshare", "--user", "--map-root-user", "--net", "sh", "-c", setup, "sh"] });
   // exec keeps the pid: the one spawned is the command, inside the namespace.
   const pid = dev.run.child.pid!;
   dev.inside = (cmd, args) => spawn("nsenter", ["--target", String(pid), "--user", "--net", "--preserve-credentials", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   return dev;
 }
 
-async function start(command: "dev" | "serve", toml: string, files: Record<string, string | Buffer> = {}, args: string[] = [], prefix: string[] = [], nodeArgs: string[] = []): Promise<Dev> {
+async function start(command: "dev" | "serve", toml: string, files: Record<string, string | Buffer> = {}, args: string[] = [], launch: Launch = {}): Promise<Dev> {
   const dir = mkdtempSync(path.join(tmpdir(), `edgepass-${command}-`));
   writeFileSync(path.join(dir, "site.toml"), toml);
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileSync(path.join(dir, name), content);
   }
-  const r = edgepass([command, "--config", "site.toml", "--port", "0", ...args], dir, prefix, nodeArgs);
+  const r = edgepass([command, "--config", "site.toml", "--port", "0", ...args], dir, launch);
   try {
     const [, base] = await waitFor(r, /listening on (https?:\/\/127\.0\.0\.1:\d+)/);
     return {

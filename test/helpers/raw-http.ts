@@ -208,8 +208,9 @@ export function raw(url: string, opts: { method?: string; headers?: Record<strin
 }
 /** Writes `bytes` as they are (several requests, broken framing, a trickle) on one new
  *  connection and collects everything that comes back until the server closes or `timeoutMs`
- *  passes. `closed` says which of the two happened. */
-export function rawExchange(origin: string, bytes: Buffer | string | Array<Buffer | string>, timeoutMs = 10_000): Promise<{ raw: Buffer; closed: boolean }> {
+ *  passes. `closed` says which of the two happened. `halfClose`: shut our side after the last
+ *  piece (the server then knows nothing more is coming). */
+export function rawExchange(origin: string, bytes: Buffer | string | Array<Buffer | string>, timeoutMs = 10_000, o: { halfClose?: boolean } = {}): Promise<{ raw: Buffer; closed: boolean }> {
   const u = new URL(origin);
   const pieces = Array.isArray(bytes) ? bytes : [bytes];
   return new Promise((resolve) => {
@@ -226,7 +227,8 @@ export function rawExchange(origin: string, bytes: Buffer | string | Array<Buffe
       // Each piece is its own write, a little apart, so they can arrive as separate segments.
       let i = 0;
       const next = () => {
-        if (i >= pieces.length || sock.destroyed) return;
+        if (sock.destroyed) return;
+        if (i >= pieces.length) return void (o.halfClose && sock.end());
         sock.write(pieces[i++]);
         setTimeout(next, 20);
       };
