@@ -228,6 +228,20 @@ describe("slow and cautious clients", () => {
   });
 });
 
+describe("an origin going down", () => {
+  it("a GET whose new pooled connection the origin closes unanswered is sent once more on another new one, and the client gets the 200", async () => {
+    origin.hangUpAll(); // no kept connection: the GET gets a new one
+    await new Promise((r) => setTimeout(r, 100));
+    const before = origin.connections;
+    const res = await rawRequest(serve.base, { path: "/count/drop-first" });
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe("/count/drop-first 0\n");
+    expect(res.complete).toBe(true);
+    expect(arrived("/count/drop-first")).toBe(2);
+    expect(origin.connections).toBe(before + 2);
+  });
+});
+
 describe("keep-alive and pipelining", () => {
   it("two requests in one write are both answered, in order, on the same connection", async () => {
     const two = "GET /count/p1 HTTP/1.1\r\nHost: x\r\n\r\nGET /count/p2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
