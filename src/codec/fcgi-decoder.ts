@@ -40,6 +40,12 @@ const K_VALUES_DATA = EVK_VALUES_DATA;
 const K_VALUES_END = EVK_VALUES_END;
 const K_UNKNOWN_TYPE = EVK_UNKNOWN_TYPE;
 
+/** The views of the caller's chunk among the events push() returned for it: the content of
+ *  its STDOUT and STDERR records (everything else is copied). */
+export function* chunkViews(events: FcgiEvent[]): Iterable<Uint8Array> {
+  for (const ev of events) if (ev.kind === "stream") yield ev.data;
+}
+
 type ValuesEvent = Extract<FcgiEvent, { kind: "values" }>;
 
 export class WasmFcgiDecoder implements FcgiDecoder {

@@ -13,6 +13,7 @@ import { Codes, GatewayError } from "../core/errors.js";
 import type { RequestSink } from "../core/exchange.js";
 import type { Duplex } from "../core/transport.js";
 import { UpstreamIO } from "../core/upstream-io.js";
+import { chunkViews } from "../codec/fcgi-decoder.js";
 import { MAX_REQUEST_ID, VALUE_NAMES } from "./limits.js";
 
 /** One-request-at-a-time connections stop reading while the client holds this much unread. */
@@ -200,7 +201,7 @@ export class FcgiConnection {
         return;
       }
       for (const ev of events) this.dispatch(ev);
-      this.io.settle?.(chunk, streamData(events));
+      this.io.settle?.(chunk, chunkViews(events));
     }
   }
 
@@ -279,9 +280,4 @@ export class FcgiConnection {
     this.decoder.free();
     this.hooks.closed(this, byServer, err);
   }
-}
-
-/** The content views of a chunk's STDOUT and STDERR records. */
-function* streamData(events: FcgiEvent[]): Iterable<Uint8Array> {
-  for (const ev of events) if (ev.kind === "stream") yield ev.data;
 }

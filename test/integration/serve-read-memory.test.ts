@@ -3,8 +3,9 @@
 // no client ever gets bytes of another response, whatever the clients' speeds. Many clients at
 // once, each with its own pseudo-random body, half of them reading slowly so their pieces wait
 // in the socket while the others' reads reuse memory; two waves, so the second runs mostly on
-// memory the first gave back. A real php-fpm (FastCGI), and an HTTP origin sending the same
-// bodies with a Content-Length or chunked; the config a new user writes.
+// memory the first gave back. A real php-fpm (FastCGI) on kept connections and on one of each
+// request's own (pool = "direct"), and an HTTP origin sending the same bodies with a
+// Content-Length or chunked; the config a new user writes.
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -42,6 +43,17 @@ servers = ["127.0.0.1:${port}"]
 [[routes]]
 match = "/web/"
 upstream = "web"
+
+[upstreams.once]
+protocol = "fastcgi"
+servers = ["127.0.0.1:${fpm.port}"]
+pool = "direct"
+
+[[routes]]
+match = "^~ /direct/"
+upstream = "once"
+root = "${www}"
+strip_prefix = "/direct"
 `);
 });
 
@@ -83,6 +95,7 @@ function get(url: string, slow: boolean, agent: http.Agent): Promise<{ status: n
 
 describe.each([
   ["php-fpm (FastCGI)", "/noise.php"],
+  ["php-fpm, a connection per request", "/direct/noise.php"],
   ["an HTTP origin, Content-Length and chunked", "/web/noise"],
 ])("edgepass serve: read memory used again, %s", (_name, target) => {
   it("24 clients at once, half of them slow, two waves: every body is its own, byte for byte", async () => {

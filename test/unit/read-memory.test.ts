@@ -1,8 +1,10 @@
-// Read memory used again (adapter/node/read-slabs.ts) and the one-timer timeout (Watchdog):
-// a slab comes back only when every piece of it that was handed on came back as it was, and
-// a timeout fires only after a wait as long as its limit.
+// Read memory used again (core/read-slabs.ts; Node copies its reads in, adapter/node/
+// read-slabs.ts, workerd reads into it) and the one-timer timeout (Watchdog): a slab comes
+// back only when every piece of it that was handed on came back as it was, and a timeout
+// fires only after a wait as long as its limit.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { giveBack, settle, slabCopy, SLAB_BYTES } from "../../src/adapter/node/read-slabs.js";
+import { giveBack, lend, settle, SLAB_BYTES, slabMemory } from "../../src/core/read-slabs.js";
+import { slabCopy } from "../../src/adapter/node/read-slabs.js";
 import { Watchdog } from "../../src/core/deadline.js";
 
 const read = (fill: number, n = SLAB_BYTES) => new Uint8Array(n).fill(fill);
@@ -57,6 +59,34 @@ describe("read slabs", () => {
     const chunk = nextSlab(12);
     settle(chunk, [new Uint8Array(5000)]);
     expect(nextSlab(13).buffer).toBe(chunk.buffer);
+  });
+
+  it("a settle or give-back that comes again after the slab was freed does not free it twice", () => {
+    const chunk = nextSlab(15);
+    const piece = chunk.subarray(0, 100);
+    settle(chunk, [piece]);
+    giveBack([piece]);
+    giveBack([piece]);
+    settle(chunk, []);
+    const first = nextSlab(16);
+    expect(first.buffer).toBe(chunk.buffer);
+    expect(nextSlab(17).buffer).not.toBe(first.buffer);
+  });
+
+  it("memory a BYOB read moved into a buffer of its own (workerd) comes back as that buffer", () => {
+    const memory = slabMemory();
+    // What readAtLeast(n, view) does: the view's buffer is transferred, the bytes come back
+    // in a new ArrayBuffer over the same memory, and the old one is detached.
+    const moved = new Uint8Array(structuredClone(memory.buffer, { transfer: [memory.buffer] }), 0, 6000).fill(18);
+    expect(memory.byteLength).toBe(0);
+    const chunk = lend(moved);
+    const piece = chunk.subarray(0, 6000);
+    settle(chunk, [piece]);
+    expect(slabMemory().buffer).not.toBe(moved.buffer);
+    giveBack([piece]);
+    const again = slabMemory();
+    expect(again.buffer).toBe(moved.buffer);
+    expect(again.byteLength).toBe(SLAB_BYTES);
   });
 
   it("a short read gets exactly its bytes, in memory of its own", () => {

@@ -6,6 +6,7 @@
 // also ends the connection instead of the message when fewer bytes arrive.
 import { Joiner } from "../../core/bytes.js";
 import { declaredPieces, piecesOf, type Pieces } from "../../core/pieces.js";
+import { giveBack } from "../../core/read-slabs.js";
 import type { BodyMeter, ClientResponse, Respond } from "../../core/respond.js";
 
 export const respondWorkerd: Respond = (r: ClientResponse) => {
@@ -134,11 +135,15 @@ async function pump(pieces: Pieces, dst: WritableStream<Uint8Array>, meter?: Bod
   // a second record and a few bytes of the next). They are joined in memory used again for
   // every read: workerd's write() copies the bytes before it returns
   // (WritableStreamInternalController::write), so a 4 MiB body allocates no 4 MiB of copies.
+  // For the same reason pieces read straight from an origin's connection go back to its read
+  // memory as soon as the write is made (core/read-slabs.ts).
   const joiner = new Joiner(JOIN_BYTES);
   try {
     for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
       const chunk = joiner.join(got);
-      await writer.write(chunk);
+      const written = writer.write(chunk);
+      if (pieces.own) giveBack(got);
+      await written;
       meter?.count(chunk.byteLength);
     }
     await writer.close();

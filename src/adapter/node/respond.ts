@@ -11,7 +11,7 @@ import { cancelBody, type ClientResponse, type Respond } from "../../core/respon
 import type { Logger } from "../../core/log.js";
 import type { CompressSettings } from "../../edge/compress.js";
 import { compressed } from "./compress.js";
-import { giveBack } from "./read-slabs.js";
+import { giveBack } from "../../core/read-slabs.js";
 import { CoalescingWriter } from "./socket-streams.js";
 
 /** The Node host writes the client's response itself (writeResponse): the pipeline hands it

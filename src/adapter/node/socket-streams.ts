@@ -2,7 +2,8 @@
 // Pull-based both ways, so backpressure holds: the socket is paused until the reader asks
 // for bytes, and a write resolves only once the kernel took the bytes (or 'drain' fired).
 import type net from "node:net";
-import { exactCopy, READ_BUFFER, settle, slabCopy } from "./read-slabs.js";
+import { settle } from "../../core/read-slabs.js";
+import { exactCopy, READ_BUFFER, slabCopy } from "./read-slabs.js";
 
 export function socketReadable(sock: net.Socket, reads: SocketReads): ReadableStream<Uint8Array> {
   sock.pause();

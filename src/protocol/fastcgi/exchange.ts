@@ -46,7 +46,7 @@ async function direct(req: ForwardRequest, ctx: ExchangeContext, params: Uint8Ar
   const step = async () => {
     const chunk = await io.read(decoder.contentLeft);
     if (chunk === null) throw endedEarly(origin, "before the end of the response", sendError);
-    res.feed(chunk);
+    res.feed(chunk, io.settle);
     // END_REQUEST: everything is in memory now. Let go of the connection at once — php-fpm
     // keeps a worker pinned until we close, and a slow client must not hold it.
     if (res.ended) release();

@@ -9,6 +9,7 @@ import type { ForwardResponse } from "../../core/exchange.js";
 import type { Logger } from "../../core/log.js";
 import { bodyStream, logCut, wholeBody, type Stall } from "../body-stream.js";
 import { concatBytes } from "../../core/bytes.js";
+import { chunkViews } from "../../codec/fcgi-decoder.js";
 import { noBodyFor } from "../../edge/headers.js";
 
 /** How much of an origin's STDERR one request may put in the log. */
@@ -45,7 +46,9 @@ export class FcgiResponse {
     private readonly origin: string,
   ) {}
 
-  feed(chunk: Uint8Array): void {
+  /** Decodes one read of the request's own connection; `settle` (UpstreamIO.settle) hears
+   *  which views of it went on, when its memory is used again. */
+  feed(chunk: Uint8Array, settle?: (chunk: Uint8Array, views: Iterable<Uint8Array>) => void): void {
     let events;
     try {
       events = this.decoder!.push(chunk);
@@ -53,6 +56,8 @@ export class FcgiResponse {
       throw this.malformed(e);
     }
     for (const ev of events) this.handle(ev);
+    // Every view of it a request may keep: body pieces, a head or a STDERR line not ended yet.
+    settle?.(chunk, chunkViews(events));
   }
 
   /** One decoded event (a pooled connection demultiplexes and hands each request its own). */
