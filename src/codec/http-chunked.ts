@@ -91,6 +91,10 @@ export class WasmChunkedDecoder implements ChunkedDecoder {
     return { data, done: this.done, consumed: pos };
   }
 
+  get dataLeft(): number {
+    return this.left;
+  }
+
   free(): void {
     if (this.state !== 0) this.heap.wasm.http_chunked_free(this.state);
     this.state = 0;

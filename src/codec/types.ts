@@ -158,6 +158,10 @@ export interface ChunkedDecoder {
    *  extensions are validated, bounded and never returned; trailers are read and dropped.
    *  Throws CodecError on malformed framing; the decoder is then dead. */
   push(chunk: Uint8Array): { data: Uint8Array[]; done: boolean; consumed: number };
+  /** Data of the current chunk its size line announced and the body has not brought yet: a
+   *  read may wait for that much without waiting for anything not yet promised (as
+   *  FcgiDecoder.contentLeft). */
+  readonly dataLeft: number;
   free(): void;
 }
 

@@ -117,8 +117,8 @@ export interface LeasedStream {
   readonly origin: string;
   /** It had completed requests and sat idle: the kind a server may have closed meanwhile. */
   readonly reused: boolean;
-  /** The next chunk (null at end of stream), within read_timeout. */
-  read(): Promise<Uint8Array | null>;
+  /** The next chunk (null at end of stream), within read_timeout; `atLeast` as UpstreamIO.read's. */
+  read(atLeast?: number): Promise<Uint8Array | null>;
   /** Within send_timeout; a failed write ends the connection. */
   write(bytes: Uint8Array): Promise<void>;
   /** As DirectIO.settle, where the connection has it. */

@@ -59,7 +59,7 @@ export class UpstreamIO {
   }
 
   /** The next chunk, or null at end of stream. `atLeast`: bytes the origin has announced and
-   *  not sent yet (the rest of a FastCGI record, of a body of known length); where the platform
+   *  not sent yet (the rest of a FastCGI record, of an HTTP chunk); where the platform
    *  can, the read waits for up to that many (never more than READ_AT_LEAST_MAX) instead of
    *  handing over each 4 KiB as it comes, so the per-chunk work below happens once per record. */
   read(atLeast = 0): Promise<Uint8Array | null> {

@@ -53,11 +53,12 @@ export class HttpConnection implements PooledConnection {
     return this.busy ? 1 : 0;
   }
 
-  /** The next chunk of the response, or null at end of stream (or once closed). */
-  read(): Promise<Uint8Array | null> {
+  /** The next chunk of the response, or null at end of stream (or once closed); `atLeast` as
+   *  UpstreamIO.read's. */
+  read(atLeast?: number): Promise<Uint8Array | null> {
     if (this.closed) return Promise.resolve(null);
     this.watching = null;
-    return this.io.read();
+    return this.io.read(atLeast);
   }
 
   /** A failed or timed-out write leaves the stream in an unknown state: it ends the connection. */

@@ -51,8 +51,8 @@ export class HttpLease implements LeasedStream {
     return this.conn.origin;
   }
 
-  read(): Promise<Uint8Array | null> {
-    return this.conn.read();
+  read(atLeast?: number): Promise<Uint8Array | null> {
+    return this.conn.read(atLeast);
   }
 
   write(bytes: Uint8Array): Promise<void> {

@@ -16,9 +16,10 @@ import { concatBytes } from "../core/bytes.js";
 import { endedEarly } from "./send-body.js";
 
 export interface ResponseOptions {
-  /** Where the response comes from (an UpstreamIO, or a pooled connection); `settle` as
-   *  DirectIO.settle: each body read is told which pieces of it went on as they are. */
-  io: { read(): Promise<Uint8Array | null>; settle?(chunk: Uint8Array, views: Iterable<Uint8Array>): void };
+  /** Where the response comes from (an UpstreamIO, or a pooled connection): `read` as
+   *  UpstreamIO.read, `settle` as DirectIO.settle (each body read is told which pieces of it
+   *  went on as they are). */
+  io: { read(atLeast?: number): Promise<Uint8Array | null>; settle?(chunk: Uint8Array, views: Iterable<Uint8Array>): void };
   codec: Codec;
   origin: string;
   /** "http": a status line is required; "cgi-or-http": SCGI/uwsgi apps may send either. */
@@ -179,7 +180,10 @@ class BodyReader {
   }
 
   async step(): Promise<void> {
-    const chunk = this.eof ? null : await this.o.io.read();
+    // A chunked body's reads may wait for the rest of the chunk its size line announced (an
+    // origin writes a chunk whole), as FastCGI's do for the rest of a record; one with a
+    // Content-Length reads what has come, as the origin may send it slowly.
+    const chunk = this.eof ? null : await this.o.io.read(this.chunked?.dataLeft ?? 0);
     if (chunk === null) {
       this.eof = true;
       if (this.framing.kind === "close") return this.finish();

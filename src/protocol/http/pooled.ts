@@ -70,7 +70,7 @@ class Attempt {
   async run(): Promise<ForwardResponse> {
     this.sending = this.send(this.body?.cursor() ?? null);
     const res = await readStreamResponse({
-      io: { read: () => this.read(), settle: this.lease.settle },
+      io: { read: (atLeast) => this.read(atLeast), settle: this.lease.settle },
       codec: this.ctx.codec,
       origin: this.lease.origin,
       mode: "http",
@@ -85,8 +85,8 @@ class Attempt {
     return res;
   }
 
-  private async read(): Promise<Uint8Array | null> {
-    const chunk = await this.lease.read();
+  private async read(atLeast?: number): Promise<Uint8Array | null> {
+    const chunk = await this.lease.read(atLeast);
     if (chunk && chunk.byteLength) this.received = true;
     return chunk;
   }
