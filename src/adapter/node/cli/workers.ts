@@ -80,33 +80,8 @@ export async function runPrimary(file: string, text: string, count: number): Pro
     if (workers.size === 0) done();
   };
 
-  let nextId = 0;
-  const collect = (): Promise<Sample[]> => {
-    const id = ++nextId;
-    const asked = [...workers].filter((w) => w.isConnected());
-    return new Promise((resolve) => {
-      const out: Sample[] = [{ name: "edgepass_worker_restarts_total", labels: { pid: String(process.pid) }, value: restarts }];
-      let waiting = asked.length;
-      const finish = () => {
-        clearTimeout(timer);
-        for (const w of asked) w.off("message", on);
-        resolve(out);
-      };
-      const on = function (this: Worker, m: WorkerMessage) {
-        if (m?.edgepass !== "metrics" || m.id !== id) return;
-        const pid = String(this.process.pid);
-        for (const s of m.samples) out.push({ ...s, labels: { ...s.labels, pid } });
-        if (--waiting === 0) finish();
-      };
-      // A worker that does not answer (stuck, or dying) is left out rather than stalling the scrape.
-      const timer = setTimeout(finish, 2_000);
-      for (const w of asked) {
-        w.on("message", on);
-        w.send({ edgepass: "metrics?", id } satisfies WorkerMessage);
-      }
-      if (waiting === 0) finish();
-    });
-  };
+  const collect = (): Promise<Sample[]> =>
+    askWorkers(workers, 2_000).then((samples) => [{ name: "edgepass_worker_restarts_total", labels: { pid: String(process.pid) }, value: restarts }, ...samples]);
 
   const metricsAt = config.serve.metricsListen;
   let metrics: Awaited<ReturnType<typeof listenMetrics>> | null = null;
@@ -135,4 +110,39 @@ export async function runPrimary(file: string, text: string, count: number): Pro
   process.off("SIGTERM", onStop);
   await new Promise<void>((r) => (metrics ? metrics.close(() => r()) : r()));
   return exitCode;
+}
+
+let nextAsk = 0;
+
+/** Every connected worker's metric samples, each labelled with the worker's pid. A worker that
+ *  does not answer within `timeoutMs` (stuck, or dying) is left out rather than stalling the
+ *  scrape, and so is one whose channel closed since (it died meanwhile): its send error comes
+ *  to the callback, where without one it would be an 'error' event on the worker that nothing
+ *  handles, and the primary would crash. */
+export function askWorkers(workers: Iterable<Pick<Worker, "isConnected" | "send" | "on" | "off" | "process">>, timeoutMs: number): Promise<Sample[]> {
+  const id = ++nextAsk;
+  const asked = [...workers].filter((w) => w.isConnected());
+  return new Promise((resolve) => {
+    const out: Sample[] = [];
+    let waiting = asked.length;
+    const finish = () => {
+      clearTimeout(timer);
+      for (const w of asked) w.off("message", on);
+      resolve(out);
+    };
+    const on = function (this: Worker, m: WorkerMessage) {
+      if (m?.edgepass !== "metrics" || m.id !== id) return;
+      const pid = String(this.process.pid);
+      for (const s of m.samples) out.push({ ...s, labels: { ...s.labels, pid } });
+      if (--waiting === 0) finish();
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    for (const w of asked) {
+      w.on("message", on);
+      w.send({ edgepass: "metrics?", id } satisfies WorkerMessage, undefined, undefined, (e: Error | null) => {
+        if (e && --waiting === 0) finish();
+      });
+    }
+    if (waiting === 0) finish();
+  });
 }
