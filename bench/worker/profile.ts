@@ -3,9 +3,10 @@
 // inspector (workerd's, as in Chrome DevTools). Prints the functions with the most self time
 // and writes the .cpuprofile for DevTools.
 // `npx tsx bench/worker/profile.ts [--pooled] [--log-off] [--path /big.php] [--requests 40]
-// [--concurrency 4] [--out f.cpuprofile]`
+// [--concurrency 4] [--post BYTES] [--out f.cpuprofile]`; --post sends each request as a POST
+// with a body of that many bytes (an upload: --path /echo.php --post 4194304).
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
-import { get } from "node:http";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { WebSocket } from "undici";
@@ -22,6 +23,8 @@ const target = arg("--path", "/big.php");
 const requests = Number(arg("--requests", "40"));
 const concurrency = Number(arg("--concurrency", "4"));
 const out = arg("--out", "");
+const post = Number(arg("--post", "0"));
+const upload = post > 0 ? Buffer.alloc(post, 0x61) : null;
 
 const www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
 const fpm = await startPhpFpm({ maxChildren: 4 });
@@ -35,11 +38,13 @@ const [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
 
 const fetchOnce = () =>
   new Promise<number>((resolve, reject) =>
-    get(`${base}${target}`, (res) => {
+    request(`${base}${target}`, upload ? { method: "POST", headers: { "content-type": "application/octet-stream", "content-length": upload.length } } : {}, (res) => {
       let n = 0;
       res.on("data", (d: Buffer) => (n += d.length));
       res.on("end", () => resolve(n));
-    }).on("error", reject),
+    })
+      .on("error", reject)
+      .end(upload),
   );
 
 try {

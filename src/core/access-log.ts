@@ -78,16 +78,6 @@ export function countingStream(body: ReadableStream<Uint8Array>, count: (n: numb
   return piecesStream(piecesOf(body), { count, end: done });
 }
 
-/** A pass-through that counts (request bodies: whoever reads them, the bytes are counted). */
-export function byteCounter(count: (n: number) => void): TransformStream<Uint8Array, Uint8Array> {
-  return new TransformStream({
-    transform(chunk, controller) {
-      count(chunk.byteLength);
-      controller.enqueue(chunk);
-    },
-  });
-}
-
 /** Server-Timing (W3C): only what is known when the head leaves. */
 export function serverTiming(r: RequestRecord): string {
   const parts = [`edgepass;desc=${JSON.stringify(r.upstream ? `upstream ${r.upstream}` : r.from === "gateway" ? "gateway" : "edgepass")}`];

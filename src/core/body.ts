@@ -4,6 +4,43 @@
 // request is refused with 413 before a byte goes upstream.
 import type { RequestBody } from "./exchange.js";
 import { Codes, GatewayError } from "./errors.js";
+import { atLeastReader } from "./upstream-io.js";
+
+/** How a request body's stream is read by whoever sends it on (an exchange, the replay
+ *  buffer): reads, and a cancel (drain.ts). */
+export interface BodyReads {
+  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/** The most one read of a request body takes. */
+const BODY_READ = 64 * 1024;
+
+/** Reads `body` for sending it on, telling body.count of each piece. In workerd a plain read
+ *  brings 4 KiB at most, so each read there waits for up to 64 KiB of what the client declared
+ *  it will send (its Content-Length): a 4 MiB upload is some 70 reads, frames and writes, not
+ *  1,000. That only ever holds back bytes the client is still sending, and nginx holds back
+ *  the whole body before the origin sees any of it. A body of unknown length, and any body on
+ *  other hosts, is read as it comes. */
+export function readBody(body: RequestBody): BodyReads {
+  let left = body.length ?? 0;
+  const counted = (r: ReadableStreamReadResult<Uint8Array>): ReadableStreamReadResult<Uint8Array> => {
+    if (!r.done) {
+      left -= r.value.byteLength;
+      body.count?.(r.value.byteLength);
+    }
+    return r;
+  };
+  const byob = body.length !== null ? atLeastReader(body.stream) : null;
+  if (byob) {
+    return {
+      read: () => (left > 1 ? byob.readAtLeast(Math.min(left, BODY_READ), new Uint8Array(BODY_READ)) : byob.read(new Uint8Array(BODY_READ))).then(counted),
+      cancel: (reason) => byob.cancel(reason),
+    };
+  }
+  const reader = body.stream.getReader();
+  return { read: () => reader.read().then(counted), cancel: (reason) => reader.cancel(reason) };
+}
 
 export function formatBytes(n: number): string {
   if (n >= 1 << 30 && n % (1 << 30) === 0) return `${n / (1 << 30)} GiB`;

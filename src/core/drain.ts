@@ -5,6 +5,7 @@
 // a client that sent its next request on it meanwhile sees a reset. Past the bound the body is
 // cancelled and that is what happens.
 
+import type { BodyReads } from "./body.js";
 import { within } from "./deadline.js";
 
 /** Bytes read and dropped at most. */
@@ -12,7 +13,7 @@ export const DRAIN_LIMIT = 1024 * 1024;
 /** How long a drain may take at most. */
 export const DRAIN_MS = 2000;
 
-export async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, limit = DRAIN_LIMIT, ms = DRAIN_MS): Promise<void> {
+export async function drain(reader: BodyReads, limit = DRAIN_LIMIT, ms = DRAIN_MS): Promise<void> {
   const deadline = Date.now() + ms;
   let left = limit;
   try {

@@ -14,6 +14,9 @@ export interface RequestBody {
    *  of unknown length; for the others the pipeline buffers to max_body_buffer first). */
   length: number | null;
   stream: ReadableStream<Uint8Array>;
+  /** Told the size of each piece read from the client's stream (the request line's bytes_in);
+   *  read it with readBody(), which calls this. */
+  count?: (bytes: number) => void;
 }
 
 /** Says when the client went away: the platform's AbortSignal, or anything that keeps this

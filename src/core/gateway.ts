@@ -23,7 +23,7 @@ import { randomId } from "./random-id.js";
 import type { ClientSignal, Connections, ForwardRequest } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
 import { fromResponse, plainRespond, streamOf, toClient, type BodyMeter, type ClientResponse, type Respond } from "./respond.js";
-import { byteCounter, countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
+import { countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
 import type { Dial } from "./transport.js";
 import { encodePath } from "../edge/uri.js";
@@ -317,7 +317,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       // a body to a via = "fetch" origin is counted as declared; every other one as it flows.
       const viaFetch = upstream.http?.via === "fetch";
       if (prepared && viaFetch) record.bytes_in = prepared.length ?? 0;
-      const body = prepared && !viaFetch ? { ...prepared, stream: prepared.stream.pipeThrough(byteCounter((n) => (record.bytes_in += n))) } : prepared;
+      const body = prepared && !viaFetch ? { ...prepared, count: (n: number) => (record.bytes_in += n) } : prepared;
       forwardReq.body = body;
       forwardReq.cgi = cgiFor(body ? body.length : null);
       if (granted.length) forwardReq.cgi.push(...granted);

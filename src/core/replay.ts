@@ -4,6 +4,7 @@
 // replayed). The client's stream is read by one shared pull, so a superseded sender and its
 // replacement never read it twice or out of order.
 import { Codes, GatewayError } from "./errors.js";
+import { readBody, type BodyReads } from "./body.js";
 import { drain } from "./drain.js";
 import type { RequestBody } from "./exchange.js";
 
@@ -31,12 +32,12 @@ export class ReplayableBody {
   private total = 0;
   private done = false;
   private reading: Promise<void> | null = null;
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly reader: BodyReads;
   private generation = 0;
   private draining: Promise<void> | null = null;
 
   constructor(readonly body: RequestBody) {
-    this.reader = body.stream.getReader();
+    this.reader = readBody(body);
   }
 
   /** Will the whole body be held, so that it can be sent a second time if need be? */

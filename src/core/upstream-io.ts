@@ -155,7 +155,9 @@ export class UpstreamIO {
 }
 
 /** workerd's BYOB reader when the stream has one with readAtLeast, else null (Node). */
-function atLeastReader(readable: ReadableStream<Uint8Array>): AtLeastReader | null {
+/** workerd's BYOB reader of `readable`, whose readAtLeast waits for more than one socket read
+ *  brings; null elsewhere (the stream is then still unlocked). */
+export function atLeastReader(readable: ReadableStream<Uint8Array>): AtLeastReader | null {
   let byob: ReadableStreamBYOBReader;
   try {
     byob = readable.getReader({ mode: "byob" });

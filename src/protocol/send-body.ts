@@ -1,6 +1,7 @@
 // Streams the client's body to the origin, framed the way the protocol wants (FastCGI STDIN
 // records, chunked encoding, or raw bytes). A client that sends more or less than it declared
 // ends the exchange: the origin must never see a body that disagrees with its length.
+import { readBody } from "../core/body.js";
 import { Codes, GatewayError, isGatewayError } from "../core/errors.js";
 import type { ForwardRequest, RequestBody } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
@@ -8,7 +9,7 @@ import type { UpstreamIO } from "../core/upstream-io.js";
 
 /** `frame(empty)` yields the protocol's end-of-body marker (may itself be empty). */
 export async function sendBody(body: RequestBody, io: UpstreamIO, frame: (d: Uint8Array) => Uint8Array): Promise<void> {
-  const reader = body.stream.getReader();
+  const reader = readBody(body);
   let sent = 0;
   for (;;) {
     let r: ReadableStreamReadResult<Uint8Array>;
