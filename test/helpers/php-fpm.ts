@@ -44,8 +44,8 @@ export function findPhpFpm(): string {
 
 /** The config a new user writes for the PHP app under `www` on php-fpm at `fpmPort`: one
  *  FastCGI upstream with every default, and every path to a .php script routed to it. */
-export const phpSite = (fpmPort: number, www: string): string =>
-  `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpmPort}"]\n\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
+export const phpSite = (fpmPort: number, www: string, upstreamKeys = ""): string =>
+  `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpmPort}"]\n${upstreamKeys}\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
 
 // Ports already handed out by this process. A port is free only until its server binds it, so
 // two calls before either server starts could otherwise get the same one from the kernel.

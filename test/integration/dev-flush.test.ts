@@ -7,7 +7,7 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startDev, type Dev } from "../helpers/process.js";
 
 let fpm: PhpFpm;
@@ -22,10 +22,7 @@ beforeAll(async () => {
   gates = mkdtempSync(path.join(tmpdir(), "edgepass-gates-"));
   chmodSync(gates, 0o755);
   for (const pool of ["direct", "pooled"]) {
-    devs[pool] = await startDev(
-      `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\npool = "${pool}"\n\n` +
-        `[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`,
-    );
+    devs[pool] = await startDev(phpSite(fpm.port, www, `pool = "${pool}"\n`));
   }
 });
 

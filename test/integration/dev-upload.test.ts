@@ -9,7 +9,7 @@ import path from "node:path";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { linesLike } from "../helpers/log-lines.js";
-import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startDev, type Dev } from "../helpers/process.js";
 
 let fpm: PhpFpm;
@@ -20,10 +20,7 @@ beforeAll(async () => {
   www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
   fpm = await startPhpFpm({ maxChildren: 8 });
   for (const pool of ["direct", "pooled"]) {
-    devs[pool] = await startDev(
-      `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\npool = "${pool}"\n\n` +
-        `[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`,
-    );
+    devs[pool] = await startDev(phpSite(fpm.port, www, `pool = "${pool}"\n`));
   }
 });
 
