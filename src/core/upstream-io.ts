@@ -91,7 +91,7 @@ export class UpstreamIO {
     if (!this.atLeast) return this.reader!.read();
     if (atLeast <= PLATFORM_READ) return this.atLeast.read(new Uint8Array(PLATFORM_READ));
     // Most of a big body comes this way: into memory used again, as workerd makes each new
-    // buffer dearly (a 4 MiB page: 16 ms of CPU with a new one per read, 10.5 ms without).
+    // buffer dearly (a 4 MiB page: 16 ms of CPU with a new one per read, about 11 ms without).
     this.slabRead = true;
     return this.atLeast.readAtLeast(Math.min(atLeast, READ_AT_LEAST_MAX), slabMemory());
   }
@@ -154,7 +154,6 @@ export class UpstreamIO {
   }
 }
 
-/** workerd's BYOB reader when the stream has one with readAtLeast, else null (Node). */
 /** workerd's BYOB reader of `readable`, whose readAtLeast waits for more than one socket read
  *  brings; null elsewhere (the stream is then still unlocked). */
 export function atLeastReader(readable: ReadableStream<Uint8Array>): AtLeastReader | null {
