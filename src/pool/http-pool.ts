@@ -96,13 +96,16 @@ export class HttpPool extends BasePool<HttpConnection, HttpLease> implements Con
       if (!c.busy && !c.closed && (!idle || c.idleSince > idle.idleSince)) idle = c;
     }
     if (idle && !fresh) return this.lease(idle);
+    if (idle && fresh) {
+      // A request that needs a new connection gives up an idle kept one for it, room or not,
+      // as in the FastCGI pool (pool.ts): an origin may hold a worker for each kept
+      // connection. Hold the place first: closing pumps the queue.
+      s.opening++;
+      idle.close("closed to make room for a new connection");
+      return this.open(s, true, log);
+    }
     if (s.conns.length + s.opening < this.limits.maxConns) return this.open(s, false, log);
-    if (!fresh || !idle) return null;
-    // The retry needs a new connection and there is no room for one more: give up an idle
-    // kept one for it (it may be stale too). Hold the place first: closing pumps the queue.
-    s.opening++;
-    idle.close("closed to make room for a retry");
-    return this.open(s, true, log);
+    return null;
   }
 
   private lease(conn: HttpConnection): HttpLease {

@@ -67,17 +67,18 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
       if (c.load === 0 && !c.draining && !c.closed && (!idle || c.idleSince > idle.idleSince)) idle = c;
     }
     if (idle && !fresh) return this.lease(idle, idle.served > 0);
-    if (s.conns.length + s.opening < limits.maxConns) return this.open(s, false, log);
-    if (fresh) {
-      // The retry needs a new connection and the server has no room for one more: give up
-      // an idle kept connection for it (it may be stale too).
-      if (!idle) return null;
+    if (idle && fresh) {
+      // The request needs a new connection (a body that cannot be sent again, a retry): it
+      // gives up an idle kept one for it, room or not. php-fpm gives each kept connection a
+      // worker of its own even while it idles, so with more connections allowed than it has
+      // workers a new one would wait in its listen queue until an idle one timed out.
       // Hold the place first: closing lets the pool serve waiters, who must not take it.
       s.opening++;
-      idle.close("closed to make room for a retry");
+      idle.close("closed to make room for a new connection");
       return this.open(s, true, log);
     }
-    if (!limits.mpxs) return null;
+    if (s.conns.length + s.opening < limits.maxConns) return this.open(s, false, log);
+    if (fresh || !limits.mpxs) return null;
     let best: FcgiConnection | null = null;
     for (const c of s.conns) {
       if (!c.draining && !c.closed && c.load < limits.perConn && (!best || c.load < best.load)) best = c;
