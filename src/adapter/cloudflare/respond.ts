@@ -128,7 +128,9 @@ function pumpExactly(src: ReadableStream<Uint8Array>, dst: WritableStream<Uint8A
 /** The join memory's first size: what one origin read brings at most (upstream-io.ts). */
 const JOIN_BYTES = 64 * 1024;
 
-async function pump(pieces: Pieces, dst: WritableStream<Uint8Array>, meter?: BodyMeter): Promise<void> {
+/** Writes `pieces` into `dst` (workerd's native pipe for a Response), one write per origin
+ *  read; `meter` hears each write's length and the end. */
+export async function pump(pieces: Pieces, dst: WritableStream<Uint8Array>, meter?: BodyMeter): Promise<void> {
   const writer = dst.getWriter();
   // What one read brought goes out in one write: a write into workerd's pipe costs far more
   // than copying the pieces together (a FastCGI origin's 64 KiB flush comes as a record's end,
@@ -136,15 +138,18 @@ async function pump(pieces: Pieces, dst: WritableStream<Uint8Array>, meter?: Bod
   // every read: workerd's write() copies the bytes before it returns
   // (WritableStreamInternalController::write), so a 4 MiB body allocates no 4 MiB of copies.
   // For the same reason pieces read straight from an origin's connection go back to its read
-  // memory as soon as the write is made (core/read-slabs.ts).
+  // memory as soon as the write is made (core/read-slabs.ts). Nothing reads them after that:
+  // the next read into that memory detaches every view of it (a BYOB read moves the buffer),
+  // so even their lengths read 0 from then on.
   const joiner = new Joiner(JOIN_BYTES);
   try {
     for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
       const chunk = joiner.join(got);
+      const n = chunk.byteLength;
       const written = writer.write(chunk);
       if (pieces.own) giveBack(got);
       await written;
-      meter?.count(chunk.byteLength);
+      meter?.count(n);
     }
     await writer.close();
   } catch (e) {
