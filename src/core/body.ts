@@ -34,7 +34,7 @@ export function readBody(body: RequestBody): BodyReads {
   const byob = body.length !== null ? atLeastReader(body.stream) : null;
   if (byob) {
     return {
-      read: () => (left > 1 ? byob.readAtLeast(Math.min(left, BODY_READ), new Uint8Array(BODY_READ)) : byob.read(new Uint8Array(BODY_READ))).then(counted),
+      read: () => (left > 0 ? byob.readAtLeast(Math.min(left, BODY_READ), new Uint8Array(BODY_READ)) : byob.read(new Uint8Array(BODY_READ))).then(counted),
       cancel: (reason) => byob.cancel(reason),
     };
   }
