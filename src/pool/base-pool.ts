@@ -109,6 +109,21 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
   /** A place on server `s`: an idle connection, a new one, or null when it has no room. */
   protected abstract leaseOn(s: Server<C>, fresh: boolean, log?: Logger): L | Promise<L> | null;
 
+  /** A new connection to `s`, leased; `held`: the caller already counted it in `s.opening`. */
+  protected abstract open(s: Server<C>, held: boolean, log?: Logger): Promise<L>;
+
+  /** A new connection in place of `idle`, for a request that needs one (a body that cannot be
+   *  sent again, a retry): it gives up an idle kept connection, room under max_connections or
+   *  not. php-fpm gives each kept connection a worker of its own even while it idles (an HTTP
+   *  origin may too), so with more connections allowed than it has workers a new one would
+   *  wait in its listen queue until an idle one timed out. */
+  protected replaceIdle(s: Server<C>, idle: C, log?: Logger): Promise<L> {
+    // Hold the place first: closing lets the pool serve waiters, who must not take it.
+    s.opening++;
+    idle.close("closed to make room for a new connection");
+    return this.open(s, true, log);
+  }
+
   protected saturated(why: string): GatewayError {
     const busy = this.servers.reduce((n, s) => n + s.conns.length, 0);
     return new GatewayError(

@@ -95,15 +95,7 @@ export class HttpPool extends BasePool<HttpConnection, HttpLease> implements Con
     for (const c of s.conns) {
       if (!c.busy && !c.closed && (!idle || c.idleSince > idle.idleSince)) idle = c;
     }
-    if (idle && !fresh) return this.lease(idle);
-    if (idle && fresh) {
-      // A request that needs a new connection gives up an idle kept one for it, room or not,
-      // as in the FastCGI pool (pool.ts): an origin may hold a worker for each kept
-      // connection. Hold the place first: closing pumps the queue.
-      s.opening++;
-      idle.close("closed to make room for a new connection");
-      return this.open(s, true, log);
-    }
+    if (idle) return fresh ? this.replaceIdle(s, idle, log) : this.lease(idle);
     if (s.conns.length + s.opening < this.limits.maxConns) return this.open(s, false, log);
     return null;
   }
@@ -114,7 +106,7 @@ export class HttpPool extends BasePool<HttpConnection, HttpLease> implements Con
     return new HttpLease(conn, conn.served > 0);
   }
 
-  private async open(s: Server<HttpConnection>, held: boolean, log = this.deps.log): Promise<HttpLease> {
+  protected async open(s: Server<HttpConnection>, held: boolean, log = this.deps.log): Promise<HttpLease> {
     const u = this.deps.upstream;
     const conn = await this.connect(s, held, log, async () =>
       new HttpConnection(await this.deps.dial(s.address, { connectTimeoutMs: u.connectTimeoutMs }), s.origin, u.readTimeoutMs, u.sendTimeoutMs, this.hooks(s)),

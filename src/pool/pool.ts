@@ -66,17 +66,7 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
     for (const c of s.conns) {
       if (c.load === 0 && !c.draining && !c.closed && (!idle || c.idleSince > idle.idleSince)) idle = c;
     }
-    if (idle && !fresh) return this.lease(idle, idle.served > 0);
-    if (idle && fresh) {
-      // The request needs a new connection (a body that cannot be sent again, a retry): it
-      // gives up an idle kept one for it, room or not. php-fpm gives each kept connection a
-      // worker of its own even while it idles, so with more connections allowed than it has
-      // workers a new one would wait in its listen queue until an idle one timed out.
-      // Hold the place first: closing lets the pool serve waiters, who must not take it.
-      s.opening++;
-      idle.close("closed to make room for a new connection");
-      return this.open(s, true, log);
-    }
+    if (idle) return fresh ? this.replaceIdle(s, idle, log) : this.lease(idle, idle.served > 0);
     if (s.conns.length + s.opening < limits.maxConns) return this.open(s, false, log);
     if (fresh || !limits.mpxs) return null;
     let best: FcgiConnection | null = null;
@@ -92,8 +82,7 @@ export class FcgiPool extends BasePool<FcgiConnection, Lease> {
     return new Lease(this, conn, reused);
   }
 
-  /** `held`: the caller already counted this connection in `s.opening`. */
-  private async open(s: Server<FcgiConnection>, held: boolean, log = this.deps.log): Promise<Lease> {
+  protected async open(s: Server<FcgiConnection>, held: boolean, log = this.deps.log): Promise<Lease> {
     const u = this.deps.upstream;
     const conn = await this.connect(s, held, log, async () =>
       new FcgiConnection(await this.deps.dial(s.address, { connectTimeoutMs: u.connectTimeoutMs }), s.origin, this.deps.codec, u.sendTimeoutMs, this.hooks(s)),
