@@ -33,10 +33,13 @@ export function readBody(body: RequestBody): BodyReads {
   };
   const byob = body.length !== null ? atLeastReader(body.stream) : null;
   if (byob) {
-    return {
-      read: () => (left > 0 ? byob.readAtLeast(Math.min(left, BODY_READ), new Uint8Array(BODY_READ)) : byob.read(new Uint8Array(BODY_READ))).then(counted),
-      cancel: (reason) => byob.cancel(reason),
+    // Memory for what is left of the body, no more (a form post makes no 64 KiB buffer); the
+    // read after the last byte only has to see the end.
+    const next = (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+      const want = Math.min(left, BODY_READ);
+      return want > 0 ? byob.readAtLeast(want, new Uint8Array(want)) : byob.read(new Uint8Array(1));
     };
+    return { read: () => next().then(counted), cancel: (reason) => byob.cancel(reason) };
   }
   const reader = body.stream.getReader();
   return { read: () => reader.read().then(counted), cancel: (reason) => reader.cancel(reason) };
