@@ -1,6 +1,7 @@
 // Starts a real php-fpm on a free loopback port with its own temporary configuration, for
 // tests and benchmarks. No php-fpm installed → a clear error with the install hint (tests
 // must fail, not skip, when their real peer is missing).
+import { createHash } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -44,6 +45,14 @@ export function findPhpFpm(): string {
 
 /** The config a new user writes for the PHP app under `www` on php-fpm at `fpmPort`: one
  *  FastCGI upstream with every default, and every path to a .php script routed to it. */
+/** What test/fixtures/www/noise.php sends for `seed`: KiB number i is the raw MD5 of "seed:i"
+ *  64 times over, so a byte of another body shows. */
+export function noiseBody(seed: string, kib: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < kib; i++) parts.push(Buffer.concat(Array(64).fill(createHash("md5").update(`${seed}:${i}`).digest())));
+  return Buffer.concat(parts);
+}
+
 export const phpSite = (fpmPort: number, www: string, upstreamKeys = ""): string =>
   `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpmPort}"]\n${upstreamKeys}\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
 

@@ -5,10 +5,10 @@
 // comes, since nothing says when the origin will send the rest. The points to prove on the
 // wire: every body byte for byte while memory is used again under many clients at once, and
 // neither kind of body held back waiting for bytes the origin has not sent yet.
-import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { noiseBody } from "../helpers/php-fpm.js";
 import { rawRequest } from "../helpers/raw-http.js";
 import { startDev, type Dev } from "../helpers/process.js";
 
@@ -17,12 +17,8 @@ const devs: Record<string, Dev> = {};
 /** Gates the origin waits at, opened by the client once it has what came before. */
 const gates = new Map<string, () => void>();
 
-/** A pseudo-random body of `bytes` for `seed`, so a byte of another body shows. */
-function expected(seed: string, bytes: number): Buffer {
-  const parts: Buffer[] = [];
-  for (let i = 0; parts.length * 16 < bytes; i++) parts.push(createHash("md5").update(`${seed}:${i}`).digest());
-  return Buffer.concat(parts).subarray(0, bytes);
-}
+/** A body of `bytes` for `seed` that no other request gets (noise.php's). */
+const expected = (seed: string, bytes: number): Buffer => noiseBody(seed, Math.ceil(bytes / 1024)).subarray(0, bytes);
 
 beforeAll(async () => {
   origin = http.createServer((req, res) => {

@@ -4,12 +4,11 @@
 // error; workers recycled at pm.max_requests cost no client an error either.
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { noiseBody, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { bounded, clientsAtOnce, get, poolShard, poolShards, startDev } from "../helpers/pool-load.js";
 import { repoRoot } from "../helpers/process.js";
 import { rawRequest } from "../helpers/raw-http.js";
 import { rmSync } from "node:fs";
-import { createHash } from "node:crypto";
 
 const CHILDREN = 8;
 const CLIENTS = 1000;
@@ -182,11 +181,7 @@ describe(`php-fpm with pm.max_children = ${CHILDREN}`, () => {
     // which the pump joins in a buffer it uses again for every read: a byte of one read or
     // one response in another shows here (big.php's pattern repeats every 256 bytes).
     const KIB = 512;
-    const expected = (seed: string) => {
-      const parts: Buffer[] = [];
-      for (let i = 0; i < KIB; i++) parts.push(Buffer.concat(Array(64).fill(createHash("md5").update(`${seed}:${i}`).digest())));
-      return Buffer.concat(parts);
-    };
+    const expected = (seed: string) => noiseBody(seed, KIB);
     for (const upstream of ['pool = "direct"', ""]) {
       const dev = await startDev(site(fpm.port, upstream));
       try {

@@ -6,13 +6,12 @@
 // memory the first gave back. A real php-fpm (FastCGI) on kept connections and on one of each
 // request's own (pool = "direct"), and an HTTP origin sending the same bodies with a
 // Content-Length or chunked; the config a new user writes.
-import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { noiseBody, phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, type Dev } from "../helpers/process.js";
 
 let fpm: PhpFpm;
@@ -28,7 +27,7 @@ beforeAll(async () => {
   origin = http.createServer((req, res) => {
     const u = new URL(req.url ?? "/", "http://origin");
     const seed = u.searchParams.get("seed") ?? "0";
-    const body = expected(seed, Number(u.searchParams.get("kib") ?? KIB));
+    const body = noiseBody(seed, Number(u.searchParams.get("kib") ?? KIB));
     if (Number(seed.replace(/\D/g, "")) % 2 === 0) res.setHeader("content-length", body.byteLength);
     for (let i = 0; i < body.byteLength; i += 40_000) res.write(body.subarray(i, i + 40_000));
     res.end();
@@ -66,12 +65,6 @@ afterAll(async () => {
 
 const KIB = 1024;
 
-/** What noise.php sends for `seed`. */
-function expected(seed: string, kib: number): Buffer {
-  const parts: Buffer[] = [];
-  for (let i = 0; i < kib; i++) parts.push(Buffer.concat(Array(64).fill(createHash("md5").update(`${seed}:${i}`).digest())));
-  return Buffer.concat(parts);
-}
 
 /** GET the body; a slow client stops reading for a few ms after every piece it gets. */
 function get(url: string, slow: boolean, agent: http.Agent): Promise<{ status: number; body: Buffer }> {
@@ -107,7 +100,7 @@ describe.each([
         results.forEach((r, i) => {
           expect(r.status, seeds[i]).toBe(200);
           expect(r.body.byteLength, seeds[i]).toBe(KIB * 1024);
-          expect(r.body.equals(expected(seeds[i], KIB)), `${seeds[i]}: the body differs from what the app sent`).toBe(true);
+          expect(r.body.equals(noiseBody(seeds[i], KIB)), `${seeds[i]}: the body differs from what the app sent`).toBe(true);
         });
       }
     } finally {
