@@ -65,7 +65,6 @@ afterAll(async () => {
 
 const KIB = 1024;
 
-
 /** GET the body; a slow client stops reading for a few ms after every piece it gets. */
 function get(url: string, slow: boolean, agent: http.Agent): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
