@@ -9,7 +9,7 @@ import path from "node:path";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { linesLike } from "../helpers/log-lines.js";
-import { phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { noiseBody, phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startDev, type Dev } from "../helpers/process.js";
 
 let fpm: PhpFpm;
@@ -86,7 +86,7 @@ async function lineFor(dev: Dev, id: string): Promise<Record<string, unknown>> {
 
 describe.each(["direct", "pooled"])("uploads through edgepass dev, %s", (pool) => {
   it("4 uploads of 3 MB at once arrive byte for byte, each counted once in its request line", async () => {
-    const bodies = Array.from({ length: 4 }, (_, i) => Buffer.from(Array.from({ length: 3_000_001 }, (_, j) => (j * (i + 7)) & 0xff)));
+    const bodies = Array.from({ length: 4 }, (_, i) => noiseBody(`${pool}${i}`, 2930).subarray(0, 3_000_001));
     const got = await Promise.all(bodies.map((b, i) => upload(devs[pool]!.base, `${pool}-big-${i}`, b, [], 0)));
     for (const [i, r] of got.entries()) {
       expect([r.status, r.json.length, r.json.sha256]).toEqual([200, bodies[i]!.length, sha256(bodies[i]!)]);
@@ -95,7 +95,7 @@ describe.each(["direct", "pooled"])("uploads through edgepass dev, %s", (pool) =
   }, 60_000);
 
   it("a client that pauses partway (100 KB, then 30 KB, then the rest) loses nothing", async () => {
-    const body = Buffer.from(Array.from({ length: 200_000 }, (_, j) => (j * 13) & 0xff));
+    const body = noiseBody(`${pool}-pause`, 196).subarray(0, 200_000);
     const r = await upload(devs[pool]!.base, `${pool}-pause`, body, [100_000, 30_000], 400);
     expect([r.status, r.json.length, r.json.sha256]).toEqual([200, body.length, sha256(body)]);
   }, 30_000);
