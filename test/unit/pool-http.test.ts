@@ -105,19 +105,25 @@ afterEach(async () => {
   await server?.close();
 });
 
-/** An origin answering each GET on a kept connection; `hold` answers only when told. */
+/** An origin answering each request (its body read by Content-Length) on a kept connection;
+ *  `hold` answers only when told. */
 async function origin(opts: { keepAlive?: string; hold?: boolean } = {}) {
   const heads: string[] = [];
   const held: Array<() => void> = [];
   let accepted = 0;
+  /** The connections closed, by the order they were accepted in (1 first). */
+  const closed: number[] = [];
   server = await scriptedServer((sock) => {
-    accepted++;
+    const n = ++accepted;
+    sock.on("close", () => closed.push(n));
     let buf = "";
     sock.on("data", (d) => {
       buf += d.toString("latin1");
       for (let end = buf.indexOf("\r\n\r\n"); end >= 0; end = buf.indexOf("\r\n\r\n")) {
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
+        if (buf.length < end + 4 + length) break;
         heads.push(buf.slice(0, end));
-        buf = buf.slice(end + 4);
+        buf = buf.slice(end + 4 + length);
         const answer = () =>
           sock.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\n${opts.keepAlive ? `Keep-Alive: ${opts.keepAlive}\r\n` : ""}\r\nok`);
         if (opts.hold) held.push(answer);
@@ -126,7 +132,7 @@ async function origin(opts: { keepAlive?: string; hold?: boolean } = {}) {
     });
   });
   const port = server.port;
-  return { port, heads, held, accepted: () => accepted };
+  return { port, heads, held, closed, accepted: () => accepted };
 }
 
 function gateway(port: number, keys: string) {
@@ -168,6 +174,19 @@ describe("the HTTP keep-alive pool", () => {
     o.held[0]!();
     expect((await first).status).toBe(200);
     expect(gw.stats().rejected.queueFull).toBe(1);
+  });
+
+  it("a body too big to be held for a resend goes on a new connection, in place of the idle one though there is room", async () => {
+    const o = await origin();
+    const gw = gateway(o.port, 'idle_timeout = "60s"');
+    expect(await (await gw.fetch("/first")).text()).toBe("ok");
+    const post = await gw(new Request("http://gw.test/upload", { method: "POST", body: new Uint8Array(100_000).fill(0x61) }), { requestId: "t" });
+    expect(await post.text()).toBe("ok");
+    // An origin may hold a worker for each kept connection (php-fpm does): a new one would
+    // wait for it. The gateway closed the idle one (kept a minute otherwise) for the new one.
+    expect(o.accepted()).toBe(2);
+    await until(() => o.closed.includes(1));
+    expect(gw.stats().servers[0].closedByServer).toBe(0);
   });
 
   it("a server's Keep-Alive timeout shortens the idle time: closed before the server would", async () => {
