@@ -207,6 +207,22 @@ describe("chunked decoder", () => {
     d.free();
   });
 
+  it("dataLeft: the part of the current chunk its size line announced and no push brought yet", () => {
+    const cases: Array<[string, number]> = [
+      ["1f40\r\n", 8000], // a size line alone: all of 0x1f40 bytes to come
+      ["1f40\r\n" + "a".repeat(1000), 7000], // large data, handed back as a view
+      ["10\r\nabcd", 12], // small data, scanned in Wasm memory
+      ["5\r\nhello\r\n", 0], // a whole chunk: nothing announced is missing
+      ["1f4", 0], // a size line not ended yet announces nothing
+    ];
+    for (const [input, left] of cases) {
+      const d = codec.chunkedDecoder();
+      d.push(bytes(input));
+      expect([input, d.dataLeft]).toEqual([input, left]);
+      d.free();
+    }
+  });
+
   it("carries a chunk across pushes and says where the body ended", () => {
     const d = codec.chunkedDecoder();
     const parts = ["a;x=", '"y"\r\n0123', "456789\r", "\n0\r\nT: v\r", "\n\r\nNEXT"];
