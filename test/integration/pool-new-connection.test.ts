@@ -5,7 +5,10 @@
 // connection waits in php-fpm's listen queue until an idle one is closed. The pool gives up an
 // idle connection for the new one instead. Here php-fpm has 2 workers, both held by idle kept
 // connections, and idle_timeout is far longer than the test: the upload is answered only if
-// the pool makes room. Both hosts, with the config a new user writes plus that idle_timeout.
+// the pool makes room. Both hosts, with the config a new user writes plus that idle_timeout;
+// the Worker setup with one pool object (shards = 1, so max_connections = 6, still three times
+// the workers): an object can give up only its own idle connections, and with two the idle
+// ones may all sit in the other (README).
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { rmSync } from "node:fs";
@@ -27,12 +30,12 @@ afterAll(async () => {
 });
 
 describe.each([
-  ["edgepass serve", startServe],
-  ["edgepass dev", startDev],
-] as const)("%s: an upload while idle kept connections hold every php-fpm worker", (_host, start) => {
+  ["edgepass serve", startServe, ""],
+  ["edgepass dev", startDev, "shards = 1\nmax_connections = 6\n"],
+] as const)("%s: an upload while idle kept connections hold every php-fpm worker", (_host, start, keys) => {
   let gw: Dev;
   beforeAll(async () => {
-    gw = await start(phpSite(fpm.port, www, `idle_timeout = "120s"\n`));
+    gw = await start(phpSite(fpm.port, www, `idle_timeout = "120s"\n${keys}`));
   });
   afterAll(() => gw?.stop());
 
