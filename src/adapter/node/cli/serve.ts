@@ -5,6 +5,7 @@
 import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import v8 from "node:v8";
 import { GatewayError } from "../../../core/errors.js";
 import { bufferedStdioSink } from "../log-sink.js";
 import { startServer, type RunningServer } from "../server.js";
@@ -27,6 +28,13 @@ export async function serve(argv: string[]): Promise<number | "help"> {
   if (!isWorker && workers > 1) return runPrimary(file, text, workers);
   const tell = (m: WorkerMessage) => isWorker && process.send?.(m);
 
+  // V8 moves an allocation site's objects straight to the old generation once most of them
+  // outlive a young collection. A busy server trips that for ordinary per-request objects; the
+  // dead old objects then keep every young object they point to alive until a full
+  // collection, which makes those sites look long-lived too. Measured on a small PHP page:
+  // 1.9 KB per request promoted and then collected as garbage, 1.8x the young-collection
+  // time; without it, 0.3 KB. Read by V8 at each collection, so setting it here takes hold.
+  v8.setFlagsFromString("--no-allocation-site-pretenuring");
   let server: RunningServer;
   try {
     server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port, metricsListener: !isWorker, sink: bufferedStdioSink() });
