@@ -8,7 +8,7 @@ import {
 import { check } from "./errors.js";
 import type { Scratch, WasmHeap } from "./memory.js";
 import { readFields } from "./fields.js";
-import { flatten, latin1, writeLists } from "./text.js";
+import { latin1, writeLists } from "./text.js";
 import type { CgiHead, CgiParamsInput, ParamsFormat } from "./types.js";
 
 /** Most header fields a response head may carry; more is treated as a hostile origin. */
@@ -30,10 +30,11 @@ export class CgiCodec {
     const format = FORMATS[input.format ?? "fastcgi"];
     if (format === undefined) throw new TypeError(`buildCgiParams: unknown format ${String(input.format)}`);
     const { ptr, lengths } = writeLists(this.heap, this.input, [
-      { strings: flatten(input.owned), enc: "utf8" },
-      { strings: flatten(input.headers), enc: "bytestring" },
+      { pairs: input.owned, enc: "utf8" },
+      { pairs: input.headers, enc: "bytestring" },
     ]);
-    const [ownedLen, headersLen] = lengths;
+    const ownedLen = lengths[0];
+    const headersLen = lengths[1];
     const wasm = this.heap.wasm;
     const bound = wasm.cgi_params_bound(ownedLen, headersLen);
     const out = this.output.ensure(bound);

@@ -6,7 +6,7 @@ import { FCGI_GET_VALUES, FCGI_GET_VALUES_RESULT, FCGI_PARAMS } from "../../wasm
 import { PAIR_NAME_END, PAIR_NAME_START, PAIR_SIZE, PAIR_VALUE_END, PAIR_VALUE_START } from "../../wasm/abi/layout.js";
 import { check } from "./errors.js";
 import type { Scratch, WasmHeap } from "./memory.js";
-import { flatten, text, writeLists } from "./text.js";
+import { text, writeLists } from "./text.js";
 
 export class FastcgiCodec {
   constructor(
@@ -70,7 +70,7 @@ export class FastcgiCodec {
   }
 
   private values(type: number, pairs: Array<[string, string]>, context: string): Uint8Array {
-    const { ptr, lengths } = writeLists(this.heap, this.input, [{ strings: flatten(pairs), enc: "utf8" }]);
+    const { ptr, lengths } = writeLists(this.heap, this.input, [{ pairs, enc: "utf8" }]);
     const size = check(this.wasm.fcgi_values_size(ptr, lengths[0]), context);
     const out = this.output.ensure(size);
     const n = check(this.wasm.fcgi_values(out, size, type, ptr, lengths[0]), context);
@@ -98,7 +98,7 @@ export class FastcgiCodec {
       paramsLen = params.length;
       isList = 0;
     } else {
-      const lists = writeLists(this.heap, this.input, [{ strings: flatten(params), enc: "utf8" }], stdin.length);
+      const lists = writeLists(this.heap, this.input, [{ pairs: params, enc: "utf8" }], stdin.length);
       ptr = lists.ptr;
       paramsLen = lists.lengths[0];
       isList = 1;
@@ -113,7 +113,7 @@ export class FastcgiCodec {
 
   /** Encodes pairs as a bare FastCGI name-value stream (spec 3.4), e.g. to feed fcgiParams. */
   encodePairs(pairs: Array<[string, string]>): Uint8Array {
-    const { ptr, lengths } = writeLists(this.heap, this.input, [{ strings: flatten(pairs), enc: "utf8" }]);
+    const { ptr, lengths } = writeLists(this.heap, this.input, [{ pairs, enc: "utf8" }]);
     const size = check(this.wasm.fcgi_pairs_size(ptr, lengths[0]), "fcgiEncodePairs");
     const out = this.output.ensure(size);
     const n = check(this.wasm.fcgi_encode_pairs(out, size, ptr, lengths[0]), "fcgiEncodePairs");

@@ -209,6 +209,17 @@ export class CoalescingWriter {
     return this.draining;
   }
 
+  /** One buffer that is the whole of what this turn writes (a small response: head and body
+   *  copied together): a plain write, no cork, so no writev, no list of chunks and no timer. */
+  writeWhole(bytes: Uint8Array): Promise<void> | null {
+    if (this.corked) return this.writeThen([bytes], undefined);
+    if (this.sock.destroyed) return Promise.reject(new Error("the connection is closed"));
+    this.sock.write(bytes);
+    if (this.sock.writableLength <= WRITE_AHEAD) return null;
+    this.draining ??= drained(this.sock).finally(() => (this.draining = null));
+    return this.draining;
+  }
+
   flush(): void {
     if (!this.corked) return;
     this.corked = false;
