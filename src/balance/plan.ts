@@ -4,6 +4,9 @@
 // in next-upstream.ts, only when that is safe.
 import type { LoadOf, Peers } from "./peers.js";
 
+const NONE: readonly number[] = Object.freeze([]);
+const FIRST: readonly number[] = Object.freeze([0]);
+
 export class Plan {
   private readonly tried = new Set<number>();
   private readonly started: number;
@@ -20,8 +23,10 @@ export class Plan {
   }
 
   /** Servers this request has not tried yet, best first; empty once the budget is spent. */
-  candidates(load?: LoadOf): number[] {
-    if (!this.mayTryAnother()) return [];
+  candidates(load?: LoadOf): readonly number[] {
+    if (!this.mayTryAnother()) return NONE;
+    // One server (most upstreams): no ranking to do, and no arrays made per request.
+    if (this.peers.servers.length === 1) return this.tried.has(0) ? NONE : FIRST;
     return this.peers.order(this.key, load).filter((i) => !this.tried.has(i));
   }
 

@@ -43,7 +43,8 @@ export interface DispatchState {
   clientAddr?: string;
   /** Runs on every route the request is routed to, once access let it in: max_body on the
    *  declared length, and the limits (gateway.ts). */
-  guard?: (route: RouteConfig) => Promise<void>;
+  /** Checks a route before it serves: a promise only when it must wait (limits). */
+  guard?: (route: RouteConfig) => Promise<void> | undefined;
   /** The request's log line in the making: a limit that decides sets `limit` on it. */
   record?: RequestRecord;
 }
@@ -67,7 +68,8 @@ export async function dispatch(site: Site, request: GatewayRequest, state: Dispa
     if (!accessAllows(route.access, state.clientAddr)) {
       throw new GatewayError(Codes.ACCESS_DENIED, 403, "Access to this path is denied.", `route ${route.match} client ${state.clientAddr ?? "unknown"}`);
     }
-    await state.guard?.(route);
+    const guarded = state.guard?.(route);
+    if (guarded) await guarded;
     if (route.return) return answerReturn(route, vars);
 
     let path = vars.uri;

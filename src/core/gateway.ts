@@ -160,12 +160,12 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       clientAddr: info.remoteAddr,
     };
     let limited = false;
-    state.guard = async (route) => {
+    state.guard = (route) => {
       checkDeclaredLength(request.headers.get("content-length"), maxBodyFor(route.maxBody, config.gateway.maxBody), route.match);
       // nginx counts a request once, on the first location with limits it reaches.
       if (limits && !limited && hasLimits(route)) {
         limited = true;
-        await applyLimits(route, {
+        return applyLimits(route, {
           store: limits,
           request,
           clientAddr: info.remoteAddr,
@@ -190,7 +190,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         if (deps.hopMeter && info.handOff && c.body && !(c.body instanceof Uint8Array)) c.meter = deps.hopMeter(info.handOff, c.length);
         return respond(c);
       }
-      return meter(await finish(fin, c, fromOrigin), fromOrigin);
+      const f = finish(fin, c, fromOrigin);
+      return meter(f instanceof Promise ? await f : f, fromOrigin);
     };
     const meter = (c: ClientResponse, fromOrigin: boolean): Out => {
       record.status = c.status;

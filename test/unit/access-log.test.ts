@@ -24,6 +24,27 @@ describe("log lines", () => {
   });
 });
 
+describe("log line layout", () => {
+  // The time varies; everything else is written out by hand.
+  const at = (line: string) => line.replace(/^\{"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",/, '{"time":"T",');
+
+  it("time, level, event, request id, then the fields in their order, undefined ones left out", () => {
+    const record = { request_id: "r1", method: "GET", path: "/a", bytes_in: 0, gone: undefined, status: 200, limit: { zone: "z", waited_ms: 1.5 } };
+    expect(at(formatLine("info", "request", "r1", record))).toBe(
+      '{"time":"T","level":"info","event":"request","request_id":"r1","method":"GET","path":"/a","bytes_in":0,"status":200,"limit":{"zone":"z","waited_ms":1.5}}',
+    );
+    expect(at(formatLine("warn", "x", "r2", { a: 1, b: "two" }))).toBe('{"time":"T","level":"warn","event":"x","request_id":"r2","a":1,"b":"two"}');
+    expect(at(formatLine("warn", "x", "r2", {}))).toBe('{"time":"T","level":"warn","event":"x","request_id":"r2"}');
+    expect(at(formatLine("warn", "x", "r2"))).toBe('{"time":"T","level":"warn","event":"x","request_id":"r2"}');
+  });
+
+  it("a request id among the fields that is not first, or another one, is not written twice", () => {
+    expect(at(formatLine("info", "x", "r1", { method: "GET", request_id: "r1" }))).toBe('{"time":"T","level":"info","event":"x","request_id":"r1","method":"GET"}');
+    expect(at(formatLine("info", "x", "r1", { request_id: "r9", method: "GET" }))).toBe('{"time":"T","level":"info","event":"x","request_id":"r1","method":"GET"}');
+    expect(at(formatLine("info", "x", "r1", { time: "no", level: "no", n: 2n, e: new Error("boom") }))).toBe('{"time":"T","level":"info","event":"x","request_id":"r1","n":"2","e":"boom"}');
+  });
+});
+
 describe("X-Request-Id", () => {
   it("kept when 1-128 characters of [A-Za-z0-9._-], else not", () => {
     expect(validRequestId("abc.DEF_1-2")).toBe("abc.DEF_1-2");
