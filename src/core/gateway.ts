@@ -123,7 +123,11 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
   const respond = (deps.respond ?? plainRespond) as Respond<Out>;
   const site: Site = { config, files: deps.files ?? null, exclude: excludeMatcher(config.assets?.exclude ?? []) };
   const limits = config.routes.some(hasLimits) ? (deps.limits ?? memoryLimitStore()) : null;
-  return async (request, info = {}) => {
+  const noop = () => {};
+  // Without limits nothing is held: no promise around the pipeline's own.
+  return (request, info = {}) => (limits ? limited(request, info) : handle(request, info, [], noop, { yes: false }));
+
+  async function limited(request: GatewayRequest, info: RequestInfo): Promise<Out> {
     // limit_conn places this request holds: given back when its response body ends, or at
     // once for an answer of the gateway's own.
     const held: ConnLease[] = [];
@@ -133,8 +137,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     const hooked = { yes: false };
     // A client that leaves while the origin still works (no response body yet to cancel)
     // gives its place back at once. Only limit_conn holds places, and a listener costs a
-    // native call per request in workerd.
-    if (limits) request.signal?.addEventListener("abort", release, { once: true });
+    // native call per request in workerd: requests without limits never come here.
+    request.signal?.addEventListener("abort", release, { once: true });
     try {
       const res = await handle(request, info, held, release, hooked);
       if (!hooked.yes) release();
@@ -143,7 +147,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       release();
       throw e;
     }
-  };
+  }
 
   async function handle(request: GatewayRequest, info: RequestInfo, held: ConnLease[], release: () => void, hooked: { yes: boolean }): Promise<Out> {
     const start = performance.now();

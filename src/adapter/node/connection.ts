@@ -76,7 +76,8 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     }
     const requestId = randomId();
     const log = requestLogger(requestId, deps.sink);
-    const head = await readHead(reader, codec, s);
+    // A head that is already whole in the buffer (the usual case) is parsed without a wait.
+    const head = headInBuffer(reader, codec, s) ?? (await readHead(reader, codec, s));
     if (head === "eof") break;
     if (head instanceof GatewayError) {
       deps.observe?.started();
@@ -138,7 +139,8 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     // A body that broke leaves the next request's start unknown: this answer is the last.
     const keep = head.keepAlive && !deps.draining() && state.failure === null;
     const compress = { settings: s, acceptEncoding: fields.get("accept-encoding") };
-    const whole = await writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log, compress });
+    const written = writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log, compress });
+    const whole = typeof written === "boolean" ? written : await written;
     sock.off("close", onClose);
     answered(request instanceof GatewayError ? null : request, res.status);
     if (!whole || !keep) break;
@@ -150,6 +152,19 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     }
   }
   await lingeringClose(sock, reader, s.sendTimeoutMs);
+}
+
+/** The head at the start of the buffer when it is whole there (or already refused); null
+ *  when more must be read first. */
+function headInBuffer(reader: ConnReader, codec: Codec, s: ServeSettings): HttpRequestHead | GatewayError | null {
+  const buf = reader.buf;
+  // An empty line before the request line, or no line end yet: the full reader's business.
+  if (buf.length < 2 || buf[0] === 13 || buf.indexOf(10) < 0) return null;
+  try {
+    return codec.parseHttpRequestHead(buf, s.maxHeader);
+  } catch (e) {
+    return headError(e, s.maxHeader);
+  }
 }
 
 /** Reads one request head within header_timeout. */

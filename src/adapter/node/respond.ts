@@ -42,9 +42,10 @@ const WHOLE_COPY_MAX = 16 * 1024;
 /** Framing fields are ours to set; these from the gateway or origin are replaced. */
 const OURS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
 
-/** Writes `res`; resolves true when the message went out whole and the connection may carry
- *  another (false: it was cut, or must close). */
-export async function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOptions): Promise<boolean> {
+/** Writes `res`; true when the message went out whole and the connection may carry another
+ *  (false: it was cut, or must close). An answer the socket took at once (most small ones) is
+ *  told without a promise; one that waits for the client or streams, with one. */
+export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOptions): boolean | Promise<boolean> {
   // A whole body is as long as its declared length (toClient made it a stream otherwise).
   const r = o.compress ? compressed(res, o.method, o.compress.acceptEncoding, o.compress.settings) : res;
   // 205 carries no content (RFC 9110 15.3.6), whatever came with it.
@@ -100,26 +101,49 @@ export async function writeResponse(sock: net.Socket, res: ClientResponse, o: Wr
   if (framing === "none" || body === null) {
     cancelBody(r.body);
     meter?.end();
-    await send(head);
-    out.flush();
-    return keepAlive;
+    const headSent = () => (out.flush(), keepAlive);
+    const full = send(head);
+    return full ? full.then(headSent) : headSent();
   }
   if (body instanceof Uint8Array) {
     // The whole body is at hand: head, body (and last chunk) leave in one write.
     meter?.count(body.byteLength);
     meter?.end();
-    try {
-      if (framing !== "chunked") await whole(head, body);
-      else if (body.byteLength === 0) await send(head, "0\r\n\r\n");
-      else await send(head, body.byteLength.toString(16) + "\r\n", body, "\r\n0\r\n\r\n");
-    } catch (e) {
+    const sent = () => (out.flush(), framing === "close" ? false : keepAlive);
+    const failed = (e: unknown) => {
       cut(e, 0);
       sock.destroy();
       return false;
+    };
+    let full: Promise<void> | null;
+    try {
+      if (framing !== "chunked") full = whole(head, body);
+      else if (body.byteLength === 0) full = send(head, "0\r\n\r\n");
+      else full = send(head, body.byteLength.toString(16) + "\r\n", body, "\r\n0\r\n\r\n");
+    } catch (e) {
+      return failed(e);
     }
-    out.flush();
-    return framing === "close" ? false : keepAlive;
+    return full ? full.then(sent, failed) : sent();
   }
+  return writeStreamed(sock, r, o, { body, head, framing, keepAlive, out, send, sendThen, cut });
+}
+
+interface Streaming {
+  body: Exclude<ClientResponse["body"], null | Uint8Array>;
+  head: string;
+  framing: "length" | "chunked" | "close";
+  keepAlive: boolean;
+  out: CoalescingWriter;
+  send: (...chunks: Array<Uint8Array | string>) => Promise<void> | null;
+  sendThen: (chunks: Array<Uint8Array | string>, written: (() => void) | undefined) => Promise<void> | null;
+  cut: (e: unknown, sent: number) => void;
+}
+
+/** A body that arrives in pieces: each origin read's pieces leave in one write, and a cut
+ *  shows as one (below). */
+async function writeStreamed(sock: net.Socket, r: ClientResponse, o: WriteOptions, w: Streaming): Promise<boolean> {
+  const { body, head, framing, keepAlive, out, send, sendThen, cut } = w;
+  const meter = r.meter;
   const pieces = declaredPieces(piecesOf(body), framing === "length" ? r.length : null, r.overrun);
   const onClose = () => pieces.cancel(new Error("the client went away"));
   sock.once("close", onClose);

@@ -148,7 +148,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       },
       sink: o.sink,
       requestLog: () => gens.current.config.gateway.log === "json",
-      handle: async (request, info) => {
+      // No async layer of its own: the gateway's promise is the answer's.
+      handle: (request, info) => {
         // A pipelined request follows its predecessor without an idle wait between them.
         release(sock);
         const { gen, release: done } = gens.take();
