@@ -2,6 +2,8 @@
 // same miniflare as `edgepass dev`, on the same php-fpm, in alternating rounds: a small PHP
 // page and a 4 MiB one, edgepass direct and pooled, and what workerd spends per request
 // (utime + stime of the workerd processes from /proc: the CPU a deployment pays for).
+// BENCH_LOG_OFF=1 adds a third gateway, direct with [gateway] log = "off": what the request
+// line costs workerd, measured beside the others.
 // Not part of `npm test`: `npm run bench -- worker [--json]`. Needs wrk (npm run setup:bench).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -62,14 +64,18 @@ const floorPids = workerdPids(process.pid).filter((p) => !before.has(p));
 
 writeFileSync(path.join(dir, "pooled.toml"), gatewayPhpConfig({ fpmPort: fpm.port, www, pool: "pooled", workers: PHP_WORKERS }));
 writeFileSync(path.join(dir, "direct.toml"), gatewayPhpConfig({ fpmPort: fpm.port, www, pool: "direct", workers: PHP_WORKERS }));
+const logOff = process.env.BENCH_LOG_OFF === "1";
+if (logOff) writeFileSync(path.join(dir, "direct-log-off.toml"), `[gateway]\nlog = "off"\n\n${gatewayPhpConfig({ fpmPort: fpm.port, www, pool: "direct", workers: PHP_WORKERS })}`);
+const modes = logOff ? (["direct", "pooled", "direct-log-off"] as const) : (["direct", "pooled"] as const);
 const gateways = await Promise.all(
-  (["direct", "pooled"] as const).map(async (mode) => {
+  modes.map(async (mode) => {
     const run = edgepass(["dev", "--config", `${mode}.toml`, "--port", "0"], dir);
     const [, url] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
     return { mode, run, url: url!, pids: workerdPids(run.child.pid!) };
   }),
 );
-const contenders = { floor: { url: floorUrl, pids: floorPids }, direct: gateways[0], pooled: gateways[1] };
+const contenders: Record<string, { url: string; pids: number[] }> = { floor: { url: floorUrl, pids: floorPids }, direct: gateways[0], pooled: gateways[1] };
+if (logOff) contenders["direct, log off"] = gateways[2];
 
 interface Sample {
   rps: number;
@@ -102,7 +108,6 @@ function bodyBytes(url: string): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-type Name = keyof typeof contenders;
 const samples: Record<string, Sample[]> = {};
 try {
   // Every contender does the whole job: the page's bytes arrive (the floor's inside records).
@@ -115,7 +120,8 @@ try {
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const [caseName, c] of Object.entries(CASES)) {
-      const order: Name[] = round % 2 === 0 ? ["floor", "direct", "pooled"] : ["pooled", "direct", "floor"];
+      const names = Object.keys(contenders);
+      const order = round % 2 === 0 ? names : [...names].reverse();
       for (const name of order) {
         const who = contenders[name];
         (samples[`${caseName}/${name}`] ??= []).push(await runWrk(`${who.url}${c.target}`, c.connections, who.pids));
@@ -146,7 +152,7 @@ const worker = {
   "cpu-per-request-pooled": { oursUs: Math.round(cpu("small/pooled")), floorUs: Math.round(cpu("small/floor")), ratio: r2(cpu("small/pooled") / cpu("small/floor")), target: 1.25 },
 };
 const rows = Object.keys(CASES).flatMap((c) =>
-  (Object.keys(contenders) as Name[]).map((n) => ({
+  Object.keys(contenders).map((n) => ({
     case: `${c === "small" ? "small page (status.php)" : "4 MiB page (big.php)"}, ${n === "floor" ? "raw relay floor" : `edgepass ${n}`}`,
     "req/s": rps(`${c}/${n}`).toFixed(0),
     "workerd CPU / req": `${cpu(`${c}/${n}`).toFixed(0)} µs`,

@@ -184,9 +184,14 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     const fin: FinishContext = { site, request, state, requestId, log };
     // Every answer ends here, as a ClientResponse: an origin's as toClient made it, the
     // gateway's own (a Response from dispatch, an error) with its length.
-    const done = async (r: Response | ClientResponse, fromOrigin: boolean): Promise<Out> => {
+    // A promise only when something on the way waits (a platform Response read, a file or
+    // an error page): the answer of most requests is made without one.
+    const done = (r: Response | ClientResponse, fromOrigin: boolean): Out | Promise<Out> => {
       record.route ??= state.route?.match;
-      const c = r instanceof Response ? await fromResponse(r, !fromOrigin) : r;
+      if (r instanceof Response) return fromResponse(r, !fromOrigin).then((c) => doneWith(c, fromOrigin));
+      return doneWith(r, fromOrigin);
+    };
+    const doneWith = (c: ClientResponse, fromOrigin: boolean): Out | Promise<Out> => {
       // A front gateway dispatched this request and writes its line; it hears what was
       // learned here (server, connect time, retries) in a header it removes.
       if (info.dispatched) {
@@ -195,7 +200,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         return respond(c);
       }
       const f = finish(fin, c, fromOrigin);
-      return meter(f instanceof Promise ? await f : f, fromOrigin);
+      return f instanceof Promise ? f.then((x) => meter(x, fromOrigin)) : meter(f, fromOrigin);
     };
     const meter = (c: ClientResponse, fromOrigin: boolean): Out => {
       record.status = c.status;
@@ -229,7 +234,10 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       } else {
         plan = await dispatch(site, request, state);
       }
-      if ("status" in plan) return await done(plan, false);
+      if ("status" in plan) {
+        const d = done(plan, false);
+        return d instanceof Promise ? await d : d;
+      }
       const route = plan.route;
       const path = stripPrefix(route.stripPrefix, plan.path);
       const split = splitScript(route, path);
@@ -312,12 +320,9 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       if (maxBody > 0 && request.body && request.headers.get("content-length") === null) {
         cap = capBody(request.body, maxBody, route.match);
       }
-      const prepared = await prepareBody(
-        cap ? cap.stream : request.body,
-        request.headers.get("content-length"),
-        config.gateway.maxBodyBuffer,
-        exchange.needsLength(upstream),
-      );
+      const prepared = request.body
+        ? await prepareBody(cap ? cap.stream : request.body, request.headers.get("content-length"), config.gateway.maxBodyBuffer, exchange.needsLength(upstream))
+        : null;
       // The platform's fetch() keeps a body's length only on the stream the platform made, so
       // a body to a via = "fetch" origin is counted as declared; every other one as it flows.
       const viaFetch = upstream.http?.via === "fetch";
@@ -338,7 +343,9 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         hooked.yes = true;
         client.body = onBodyEnd(client.body && streamOf(client.body), release);
       }
-      return await done(client, true);
+      // Awaited only when it is a promise, and here, so its failure is this try's.
+      const d = done(client, true);
+      return d instanceof Promise ? await d : d;
     } catch (e) {
       // The answer is this error page, not a streamed body: limit_conn places come back now.
       hooked.yes = false;

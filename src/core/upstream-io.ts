@@ -6,7 +6,8 @@ import { readFailed, readTimeout, timedWrite, Watchdog } from "./deadline.js";
 import { lend, settle, SLAB_BYTES, slabMemory } from "./read-slabs.js";
 import type { DirectIO, Duplex } from "./transport.js";
 
-const DONE = Promise.resolve();
+/** What write() returns for bytes the socket took at once: nothing to wait for. */
+export const WRITTEN: Promise<void> = Promise.resolve();
 
 /** workerd's BYOB reader, whose readAtLeast(min, view) fills at least `min` bytes in one call. */
 type AtLeastReader = ReadableStreamBYOBReader;
@@ -130,7 +131,7 @@ export class UpstreamIO {
       wait = Promise.reject(e);
     }
     // Taken at once (the common case): no timer to race, no promise chain.
-    return wait ? timedWrite(wait, this.origin, this.sendTimeoutMs) : DONE;
+    return wait ? timedWrite(wait, this.origin, this.sendTimeoutMs) : WRITTEN;
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,7 @@ import { CodecError, FcgiType, type Codec, type FcgiDecoder, type FcgiEvent } fr
 import { Codes, GatewayError } from "../core/errors.js";
 import type { RequestSink } from "../core/exchange.js";
 import type { Duplex } from "../core/transport.js";
-import { UpstreamIO } from "../core/upstream-io.js";
+import { UpstreamIO, WRITTEN } from "../core/upstream-io.js";
 import { chunkViews } from "../codec/fcgi-decoder.js";
 import { MAX_REQUEST_ID, VALUE_NAMES } from "./limits.js";
 
@@ -102,15 +102,16 @@ export class FcgiConnection {
 
   /** Writes whole records. A failed or timed-out write leaves the stream in an unknown
    *  state, so it ends the connection (and every request on it). */
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.closed) throw new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${this.origin} failed: the connection closed.`);
-    try {
-      await this.io.write(bytes);
-    } catch (e) {
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${this.origin} failed: the connection closed.`));
+    const wait = this.io.write(bytes);
+    // Taken at once (the common case): no promise made for it.
+    if (wait === WRITTEN) return wait;
+    return wait.catch((e: unknown) => {
       const err = e instanceof GatewayError ? e : new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${this.origin} failed.`, String(e));
       this.lose(err, true);
       throw err;
-    }
+    });
   }
 
   /** The request's STDIN went out to its end. */
