@@ -42,8 +42,7 @@ export interface DispatchState {
   /** The client address access rules are checked against (undefined: unknown). */
   clientAddr?: string;
   /** Runs on every route the request is routed to, once access let it in: max_body on the
-   *  declared length, and the limits (gateway.ts). */
-  /** Checks a route before it serves: a promise only when it must wait (limits). */
+   *  declared length, and the limits (gateway.ts); a promise only when a limit must wait. */
   guard?: (route: RouteConfig) => Promise<void> | undefined;
   /** The request's log line in the making: a limit that decides sets `limit` on it. */
   record?: RequestRecord;
@@ -52,24 +51,47 @@ export interface DispatchState {
 const MAX_INTERNAL_REDIRECTS = 10;
 const noExclude: ExcludeMatcher = () => false;
 
-export async function dispatch(site: Site, request: GatewayRequest, state: DispatchState): Promise<Response | ClientResponse | Forward> {
+type Dispatched = Response | ClientResponse | Forward;
+
+/** Where the request goes. A route that answers or forwards at once (no try_files, no files,
+ *  no limit to wait for: most requests) is decided without a promise; the rest with one. */
+export function dispatch(site: Site, request: GatewayRequest, state: DispatchState): Dispatched | Promise<Dispatched> {
   const vars = state.vars;
   if (isInternal(site.config, vars.uri)) {
     throw new GatewayError(Codes.FILE_NOT_FOUND, 404, `Nothing is served at ${vars.uri}.`, "internal path requested directly");
   }
+  const route = routeFor(site, state);
+  const guarded = state.guard?.(route);
+  if (!guarded && !route.tryFiles) {
+    if (route.return) return answerReturn(route, vars);
+    if (route.upstream !== undefined) return { route, path: vars.uri, query: vars.args, rewritten: false };
+  }
+  return dispatchFrom(site, request, state, route, guarded);
+}
+
+/** The route `vars.uri` matches, once access let the client in. */
+function routeFor(site: Site, state: DispatchState): RouteConfig {
+  const vars = state.vars;
+  const route = matchRoute(site.config.routes, vars.uri);
+  if (!route) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${vars.uri}.`);
+  state.route = route;
+  if (!accessAllows(route.access, state.clientAddr)) {
+    throw new GatewayError(Codes.ACCESS_DENIED, 403, "Access to this path is denied.", `route ${route.match} client ${state.clientAddr ?? "unknown"}`);
+  }
+  return route;
+}
+
+/** dispatch from its first route on, already matched and guarded (`guarded`: the guard's wait). */
+async function dispatchFrom(site: Site, request: GatewayRequest, state: DispatchState, first: RouteConfig, guarded: Promise<void> | undefined): Promise<Dispatched> {
+  const vars = state.vars;
   let rewritten = false;
   for (let hops = 0; ; hops++) {
     if (hops > MAX_INTERNAL_REDIRECTS) {
       throw new GatewayError(Codes.INTERNAL_REDIRECT_CYCLE, 500, "The configuration routes this request in a cycle (try_files or index).", vars.uri);
     }
-    const route = matchRoute(site.config.routes, vars.uri);
-    if (!route) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${vars.uri}.`);
-    state.route = route;
-    if (!accessAllows(route.access, state.clientAddr)) {
-      throw new GatewayError(Codes.ACCESS_DENIED, 403, "Access to this path is denied.", `route ${route.match} client ${state.clientAddr ?? "unknown"}`);
-    }
-    const guarded = state.guard?.(route);
-    if (guarded) await guarded;
+    const route = hops === 0 ? first : routeFor(site, state);
+    const wait = hops === 0 ? guarded : state.guard?.(route);
+    if (wait) await wait;
     if (route.return) return answerReturn(route, vars);
 
     let path = vars.uri;

@@ -232,7 +232,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         state.route = route;
         plan = { route, ...d };
       } else {
-        plan = await dispatch(site, request, state);
+        const d = dispatch(site, request, state);
+        plan = d instanceof Promise ? await d : d;
       }
       if ("status" in plan) {
         const d = done(plan, false);
