@@ -102,8 +102,9 @@ export interface AcquireOptions {
 
 /** Hands out places on kept connections. */
 export interface ConnectionProvider<L> {
-  /** A place now or after a wait in the pool's queue (503 POOL_SATURATED past its bounds). */
-  acquire(o: AcquireOptions): Promise<L>;
+  /** A place now (the lease itself, no promise) or after a wait in the pool's queue (503
+   *  POOL_SATURATED past its bounds). */
+  acquire(o: AcquireOptions): L | Promise<L>;
   /** A request was sent again after a kept connection turned out stale (statistics). */
   noteRetry(): void;
 }

@@ -77,7 +77,7 @@ export class Admissions {
 }
 
 export interface LeaseSource<L> {
-  acquire(o: AcquireOptions): Promise<L>;
+  acquire(o: AcquireOptions): L | Promise<L>;
   noteRetry(): void;
 }
 
@@ -97,7 +97,7 @@ export function admittedPool<L extends Parkable>(pool: LeaseSource<L>, admission
             o.plan.take(brought.server);
             o.plan.connected(brought.server);
           }
-          return Promise.resolve(lease as L);
+          return lease as L;
         }
         lease?.cancel();
       }

@@ -47,13 +47,13 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
   /** A place on a connection, now or after a wait. Rejects with POOL_SATURATED (503) when the
    *  queue is full or the wait passes queue_timeout, or with the connect error when a new
    *  connection was needed and could not be opened. */
-  acquire(o: AcquireOptions = {}): Promise<L> {
+  acquire(o: AcquireOptions = {}): L | Promise<L> {
     if (this.disposed) return Promise.reject(new GatewayError(Codes.UPSTREAM_POOL_FAILED, 502, "The connection pool was shut down."));
     const cfg = this.config.pool;
     // First come, first served: take a place directly only when nobody is waiting for one.
     if (this.queue.length === 0 || o.retry) {
       const now = this.tryLease(!!o.fresh, o.plan, o.log);
-      if (now) return Promise.resolve(now);
+      if (now) return now;
     }
     if (o.noWait) return Promise.reject(new GatewayError(Codes.POOL_WAIT, 503, `No connection of the upstream "${this.config.name}" is free now; reserve a place first.`));
     if (!o.retry && this.queue.length >= cfg.queue) {

@@ -36,27 +36,28 @@ export interface LeaseState {
   connectFailures: number;
 }
 
-type Acquire<L> = (o: AcquireOptions) => Promise<L>;
+type Acquire<L> = (o: AcquireOptions) => L | Promise<L>;
 
-export async function leaseFor<L>(
-  acquire: Acquire<L>,
-  req: ForwardRequest,
-  ctx: ExchangeContext,
-  state: LeaseState,
-  body: ReplayableBody | null,
-): Promise<L> {
-  for (;;) {
-    try {
-      return await acquire({ signal: req.signal, fresh: state.fresh, retry: state.retry, plan: ctx.plan, log: req.log });
-    } catch (e) {
-      const another = ctx.plan ? ctx.plan.hasNext() : ++state.connectFailures < ctx.upstream.servers.length;
-      if (isGatewayError(e) && CONNECT_CODES.has(e.code) && another) continue;
-      body?.cancel();
-      await body?.settled();
-      if (req.signal?.aborted && !isGatewayError(e)) throw clientGone();
-      throw e;
-    }
+/** A lease for the request: the pool's free connection at once (no promise), else a wait,
+ *  with a connect failure moving on to the next server while the plan allows. */
+export function leaseFor<L>(acquire: Acquire<L>, req: ForwardRequest, ctx: ExchangeContext, state: LeaseState, body: ReplayableBody | null): L | Promise<L> {
+  let got: L | Promise<L>;
+  try {
+    got = acquire({ signal: req.signal, fresh: state.fresh, retry: state.retry, plan: ctx.plan, log: req.log });
+  } catch (e) {
+    return leaseAfter(e, acquire, req, ctx, state, body);
   }
+  return got instanceof Promise ? got.catch((e: unknown) => leaseAfter(e, acquire, req, ctx, state, body)) : got;
+}
+
+/** After a failed acquire: another try, or the failure the request ends with. */
+async function leaseAfter<L>(e: unknown, acquire: Acquire<L>, req: ForwardRequest, ctx: ExchangeContext, state: LeaseState, body: ReplayableBody | null): Promise<L> {
+  const another = ctx.plan ? ctx.plan.hasNext() : ++state.connectFailures < ctx.upstream.servers.length;
+  if (isGatewayError(e) && CONNECT_CODES.has(e.code) && another) return leaseFor(acquire, req, ctx, state, body);
+  body?.cancel();
+  await body?.settled();
+  if (req.signal?.aborted && !isGatewayError(e)) throw clientGone();
+  throw e;
 }
 
 /** Whether the connection a try failed on allows one more try on a new connection (the other
@@ -88,7 +89,8 @@ export async function forwardPooled<L extends { origin: string }>(
   const state: LeaseState = { fresh: body !== null && !body.mayReplay, retry: false, connectFailures: 0 };
   for (;;) {
     const t0 = performance.now();
-    const lease = await leaseFor((o) => pool.acquire(o), req, ctx, state, body);
+    const leased = leaseFor((o) => pool.acquire(o), req, ctx, state, body);
+    const lease = leased instanceof Promise ? await leased : leased;
     // connect_ms here is the wait for a connection: 0-ish for a kept one, as nginx counts it.
     if (req.record) Object.assign(req.record, { server: lease.origin, connect_ms: since(t0), retries: state.connectFailures + (state.retry ? 1 : 0) });
     const attempt = attemptOn(lease);
