@@ -36,11 +36,6 @@ const isoTime = perUnit(1, (ms) => new Date(ms).toISOString());
 
 /** One JSON line: time, level, event, request_id, then the fields (undefined ones left out). */
 export function formatLine(level: Level, event: string, requestId: string, fields?: Record<string, unknown>): string {
-  const line = plainLine(level, event, requestId, fields) ?? builtLine(level, event, requestId, fields);
-  return LINE_SEPARATORS.test(line) ? line.replace(/[\u2028\u2029]/g, (c) => (c === "\u2028" ? "\\u2028" : "\\u2029")) : line;
-}
-
-function builtLine(level: Level, event: string, requestId: string, fields?: Record<string, unknown>): string {
   const o: Record<string, unknown> = { time: isoTime(Date.now()), level, event, request_id: requestId };
   if (fields) {
     for (const k in fields) {
@@ -48,32 +43,8 @@ function builtLine(level: Level, event: string, requestId: string, fields?: Reco
       if (v !== undefined && !(k in o)) o[k] = value(v);
     }
   }
-  return JSON.stringify(o);
-}
-
-const OWN_KEYS = new Set(["time", "level", "event", "request_id"]);
-
-/** The same line without a copy of `fields`, for fields that need no change (every request
- *  line): their JSON after the line's own four. null when a field must be changed or left
- *  out (an Error, a long string, a bigint, a name of the four), or the request id they carry
- *  is not first. */
-function plainLine(level: Level, event: string, requestId: string, fields?: Record<string, unknown>): string | null {
-  let first = true;
-  let carriesId = false;
-  for (const k in fields) {
-    const v = fields[k];
-    if (v instanceof Error || typeof v === "bigint" || (typeof v === "string" && v.length > MAX_VALUE)) return null;
-    if (OWN_KEYS.has(k)) {
-      // The request id as the first field, as the request line has it, is the line's own.
-      if (!(first && k === "request_id" && v === requestId)) return null;
-      carriesId = true;
-    }
-    first = false;
-  }
-  const head = `{"time":"${isoTime(Date.now())}","level":"${level}","event":${JSON.stringify(event)}`;
-  if (carriesId) return `${head},${JSON.stringify(fields).slice(1)}`;
-  const rest = fields === undefined ? "{}" : JSON.stringify(fields);
-  return `${head},"request_id":${JSON.stringify(requestId)}${rest === "{}" ? "}" : `,${rest.slice(1)}`}`;
+  const line = JSON.stringify(o);
+  return LINE_SEPARATORS.test(line) ? line.replace(/[\u2028\u2029]/g, (c) => (c === "\u2028" ? "\\u2028" : "\\u2029")) : line;
 }
 
 export function requestLogger(requestId: string, sink: LogSink = consoleSink): Logger {
