@@ -62,15 +62,6 @@ function put(u8: Uint8Array, p: number, s: string, enc: Encoding): number {
   return i + utf8Encoder.encodeInto(s.slice(i), u8.subarray(p + i, p + 3 * s.length)).written;
 }
 
-/** Where writeLists put the lists: the first's start, and each list's byte length. Reused by
- *  every call (read before the next one): a request's parameters are written once or twice,
- *  and an object and array per call were a visible share of its allocations. */
-export interface Lists {
-  ptr: number;
-  lengths: number[];
-}
-const lists: Lists = { ptr: 0, lengths: [0, 0] };
-
 /** Writes one input list per group into `scratch`, back to back, each pair as its name then
  *  its value; returns where they start and each list's byte length. `extra` bytes stay free
  *  after the lists for the caller. */
@@ -79,7 +70,7 @@ export function writeLists(
   scratch: Scratch,
   groups: ReadonlyArray<{ pairs: ReadonlyArray<readonly [string, string]>; enc: Encoding }>,
   extra = 0,
-): Lists {
+): { ptr: number; lengths: number[] } {
   let bound = 0;
   for (let g = 0; g < groups.length; g++) {
     const pairs = groups[g].pairs;
@@ -87,6 +78,7 @@ export function writeLists(
   }
   const ptr = scratch.ensure(bound + extra);
   const u8 = heap.u8();
+  const lengths: number[] = [];
   let p = ptr;
   for (let g = 0; g < groups.length; g++) {
     const { pairs, enc } = groups[g];
@@ -95,10 +87,9 @@ export function writeLists(
       p = putWithLength(u8, p, pairs[i][0], enc);
       p = putWithLength(u8, p, pairs[i][1], enc);
     }
-    lists.lengths[g] = p - start;
+    lengths.push(p - start);
   }
-  lists.ptr = ptr;
-  return lists;
+  return { ptr, lengths };
 }
 
 /** `s` after its length (u32 little-endian, byte by byte: cheaper than a DataView made per
