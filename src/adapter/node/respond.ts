@@ -76,11 +76,9 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
   // Head, body and last chunk go out as one writev when the body is at hand (a small page).
   const out = new CoalescingWriter(sock);
   // null when the socket took it; else a promise for when it drained (send_timeout on it).
+  const timed = (full: Promise<void> | null): Promise<void> | null => full && withSendTimeout(sock, o.sendTimeoutMs)(full);
   const send = (...chunks: Array<Uint8Array | string>): Promise<void> | null => sendThen(chunks, undefined);
-  const sendThen = (chunks: Array<Uint8Array | string>, written: (() => void) | undefined): Promise<void> | null => {
-    const full = out.writeThen(chunks, written);
-    return full && withSendTimeout(sock, o.sendTimeoutMs)(full);
-  };
+  const sendThen = (chunks: Array<Uint8Array | string>, written: (() => void) | undefined): Promise<void> | null => timed(out.writeThen(chunks, written));
   // Head and a body at hand copied into one buffer (from Node's shared pool when small): one
   // plain write costs less than the writev of a string and a buffer, and allocates less.
   const whole = (h: string, b: Uint8Array): Promise<void> | null => {
@@ -88,8 +86,7 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
     const buf = Buffer.allocUnsafe(h.length + b.byteLength);
     buf.write(h, 0, "latin1");
     buf.set(b, h.length);
-    const full = out.writeWhole(buf);
-    return full && withSendTimeout(sock, o.sendTimeoutMs)(full);
+    return timed(out.writeWhole(buf));
   };
   const body = framing === "none" ? null : r.body;
   const meter = r.meter;

@@ -202,11 +202,7 @@ export class CoalescingWriter {
       if (typeof c === "string") this.sock.write(c, "latin1", cb);
       else this.sock.write(c, cb);
     }
-    if (this.sock.writableLength <= WRITE_AHEAD) return null;
-    // Full: out now, and wait until the kernel took it (backpressure).
-    this.flush();
-    this.draining ??= drained(this.sock).finally(() => (this.draining = null));
-    return this.draining;
+    return this.afterWrite();
   }
 
   /** One buffer that is the whole of what this turn writes (a small response: head and body
@@ -215,7 +211,14 @@ export class CoalescingWriter {
     if (this.corked) return this.writeThen([bytes], undefined);
     if (this.sock.destroyed) return Promise.reject(new Error("the connection is closed"));
     this.sock.write(bytes);
+    return this.afterWrite();
+  }
+
+  /** null while the socket holds at most WRITE_AHEAD; when full, what is corked goes out now
+   *  and the wait is until the kernel took it (backpressure). */
+  private afterWrite(): Promise<void> | null {
     if (this.sock.writableLength <= WRITE_AHEAD) return null;
+    this.flush();
     this.draining ??= drained(this.sock).finally(() => (this.draining = null));
     return this.draining;
   }
