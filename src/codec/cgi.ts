@@ -27,8 +27,28 @@ export class CgiCodec {
   ) {}
 
   buildParams(input: CgiParamsInput): Uint8Array {
-    const format = FORMATS[input.format ?? "fastcgi"];
-    if (format === undefined) throw new TypeError(`buildCgiParams: unknown format ${String(input.format)}`);
+    const { out, n } = this.params(input, input.format ?? "fastcgi", () => 0, "buildCgiParams");
+    return this.heap.copyOut(out, n);
+  }
+
+  /** The params framed as a whole FastCGI request where they were built: one copy out, where
+   *  building them and framing them apart copied them out, back in and out again. */
+  fcgiRequest(input: CgiParamsInput, role: number, flags: number): Uint8Array {
+    const wasm = this.heap.wasm;
+    // Room after the params for the request: its records' headers and padding, BEGIN_REQUEST
+    // and the two empty records (a PARAMS record holds at most 65535 bytes).
+    const { out, n, bound } = this.params(input, "fastcgi", (b) => b + 16 * (Math.floor(b / 65528) + 1) + 32, "buildCgiParams");
+    const at = out + ((bound + 7) & ~7);
+    const size = check(wasm.fcgi_request_size(out, n, 0, 0), "fcgiRequestFromCgi");
+    const len = check(wasm.fcgi_request(at, size, 1, role, flags, out, n, 0, 0, 0), "fcgiRequestFromCgi");
+    return this.heap.copyOut(at, len);
+  }
+
+  /** Builds the params into the output scratch; `after(bound)`: bytes to keep free after them
+   *  (from `bound` rounded up to 8). */
+  private params(input: CgiParamsInput, formatName: ParamsFormat, after: (bound: number) => number, context: string): { out: number; n: number; bound: number } {
+    const format = FORMATS[formatName];
+    if (format === undefined) throw new TypeError(`${context}: unknown format ${String(formatName)}`);
     const { ptr, lengths } = writeLists(this.heap, this.input, [
       { pairs: input.owned, enc: "utf8" },
       { pairs: input.headers, enc: "bytestring" },
@@ -37,10 +57,10 @@ export class CgiCodec {
     const headersLen = lengths[1];
     const wasm = this.heap.wasm;
     const bound = wasm.cgi_params_bound(ownedLen, headersLen);
-    const out = this.output.ensure(bound);
+    const out = this.output.ensure(((bound + 7) & ~7) + after(bound));
     const options = (input.underscoresInHeaders ? PARAMS_UNDERSCORES : 0) | (format << PARAMS_FORMAT_SHIFT);
-    const n = check(wasm.cgi_build_params(out, bound, ptr, ownedLen, headersLen, options), "buildCgiParams");
-    return this.heap.copyOut(out, n);
+    const n = check(wasm.cgi_build_params(out, bound, ptr, ownedLen, headersLen, options), context);
+    return { out, n, bound };
   }
 
   parseHead(buf: Uint8Array, limit: number): CgiHead | null {

@@ -119,6 +119,7 @@ function instantiate(module: WebAssembly.Module): Codec {
     fcgiEncodePairs: (pairs) => fastcgi.encodePairs(pairs),
     fcgiDecoder: (mode) => new WasmFcgiDecoder(heap, input, fastcgi, mode),
     buildCgiParams: (input) => cgi.buildParams(input),
+    fcgiRequestFromCgi: (input, role, flags) => cgi.fcgiRequest(input, role, flags),
     parseCgiHead: (buf, limit) => cgi.parseHead(buf, limit),
     parseHttpResponseHead: (buf, limit, requestMethod) => http1.parseResponseHead(buf, limit, requestMethod),
     parseHttpRequestHead: (buf, limit) => http1.parseRequestHead(buf, limit),

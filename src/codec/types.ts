@@ -203,6 +203,12 @@ export interface Codec {
    *  with ", " and Cookie with "; ", a derived name equal to an owned one dropped).
    *  Throws CodecError on CR, LF or NUL in any name or value. */
   buildCgiParams(input: CgiParamsInput): Uint8Array;
+  /** buildCgiParams (its `format` ignored: FastCGI) and fcgiRequest in one call, the pairs
+   *  framed where they were built: BEGIN_REQUEST with request id 1, `role` and `flags`, the
+   *  PARAMS records, the empty PARAMS record, the empty STDIN record. The same bytes as
+   *  fcgiRequest(1, role, flags, buildCgiParams(input), empty). A request whose body follows
+   *  leaves out the last 8 bytes (the empty STDIN) and sends its STDIN records after. */
+  fcgiRequestFromCgi(input: CgiParamsInput, role: number, flags: number): Uint8Array;
   /** Parses a CGI response head at the start of `buf` (lines end in CRLF or LF, head ends at
    *  an empty line). Returns null when more bytes are needed; throws CodecError when the head
    *  is malformed or longer than `limit` bytes. */

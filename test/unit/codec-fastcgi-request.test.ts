@@ -11,6 +11,7 @@ import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm";
 import { createCodec, FcgiFlags, FcgiRole, FcgiType } from "../../src/codec/index";
 import { concatBytes, refRecord, refRecords } from "../helpers/vector-format";
 import { codeOf } from "../helpers/code-of";
+import { preamble } from "../../src/protocol/fastcgi/records";
 
 const codec = createCodec(loadWasmModuleFromDisk());
 const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) % 251);
@@ -75,5 +76,49 @@ describe("fcgiRequest", () => {
     expect(codeOf(() => codec.fcgiRequest(65536, 1, 0, [], empty))).toBe("BAD_ARGUMENT");
     expect(codeOf(() => codec.fcgiRequest(1, 0x10000, 0, [], empty))).toBe("BAD_ARGUMENT");
     expect(codeOf(() => codec.fcgiRequest(1, 1, 256, [], empty))).toBe("BAD_ARGUMENT");
+  });
+});
+
+// fcgiRequestFromCgi frames the CGI params where they were built; the gateway sends it, with
+// another request id on a multiplexed connection (preamble) and without the empty STDIN when
+// a body follows.
+describe("fcgiRequestFromCgi and preamble", () => {
+  const cgiInput = (owned: Array<[string, string]>, headers: Array<[string, string]>) => ({ owned, headers, underscoresInHeaders: false });
+  const viaParams = (input: ReturnType<typeof cgiInput>, id: number, role: number, flags: number) =>
+    codec.fcgiRequest(id, role, flags, codec.buildCgiParams({ ...input, format: "fastcgi" }), new Uint8Array(0));
+
+  it("is buildCgiParams then fcgiRequest, from no params to several PARAMS records", () => {
+    const headers: Array<[string, string]> = [["host", "example.org"], ["user-agent", "t"], ["x-many", "a".repeat(3000)]];
+    const cases = [
+      cgiInput([], []),
+      cgiInput([["SCRIPT_FILENAME", "/srv/www/index.php"], ["QUERY_STRING", "a=é"]], headers),
+      cgiInput(Array.from({ length: 400 }, (_, i): [string, string] => [`NAME_${i}`, "v".repeat(200 + (i % 300))]), headers),
+    ];
+    for (const input of cases) {
+      for (const [role, flags] of [[FcgiRole.RESPONDER, 0], [FcgiRole.AUTHORIZER, FcgiFlags.KEEP_CONN]]) {
+        const got = codec.fcgiRequestFromCgi(input, role, flags);
+        expect(Buffer.from(got).equals(Buffer.from(viaParams(input, 1, role, flags))), `${input.owned.length} params`).toBe(true);
+      }
+    }
+  });
+
+  it("preamble gives the request another id in every record, on a copy, and leaves out the empty STDIN before a body", () => {
+    const input = cgiInput(Array.from({ length: 400 }, (_, i): [string, string] => [`N${i}`, "w".repeat(250)]), [["host", "h"]]);
+    const built = codec.fcgiRequestFromCgi(input, FcgiRole.RESPONDER, FcgiFlags.KEEP_CONN);
+    const before = Buffer.from(built);
+    for (const id of [1, 2, 0x0102, 65535]) {
+      const want = viaParams(input, id, FcgiRole.RESPONDER, FcgiFlags.KEEP_CONN);
+      expect(Buffer.from(preamble(built, id, false)).equals(Buffer.from(want)), `id ${id}`).toBe(true);
+      const opening = preamble(built, id, true);
+      expect(Buffer.from(opening).equals(Buffer.from(want.subarray(0, want.length - 8))), `id ${id}, body`).toBe(true);
+      expect(refRecords(opening).map((r) => r.type).slice(-1)).toEqual([FcgiType.PARAMS]);
+    }
+    expect(Buffer.from(built).equals(before)).toBe(true);
+  });
+
+  it("refuses what buildCgiParams refuses", () => {
+    const refused = codeOf(() => codec.buildCgiParams({ owned: [["A", "x\r\ny"]], headers: [] }));
+    expect(refused).toMatch(/^[A-Z_]+$/);
+    expect(codeOf(() => codec.fcgiRequestFromCgi(cgiInput([["A", "x\r\ny"]], []), FcgiRole.RESPONDER, 0))).toBe(refused);
   });
 });

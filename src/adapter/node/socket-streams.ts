@@ -97,6 +97,8 @@ export class SocketChannel {
   private failure: Error | null = null;
   private waiter: (() => void) | null = null;
   private readonly out: CoalescingWriter;
+  /** The next write opens an exchange (none since the last read): it goes out at once. */
+  private opens = true;
 
   constructor(
     private readonly sock: net.Socket,
@@ -106,6 +108,7 @@ export class SocketChannel {
     sock.pause();
     reads.attach(slabCopy, (chunk) => {
       this.queue.push(chunk);
+      this.opens = true;
       // A reader waiting takes it at once and the socket keeps flowing; a chunk nobody asked
       // for yet is the one read ahead, and the socket waits for the next read.
       if (!this.waiter) return false;
@@ -148,8 +151,14 @@ export class SocketChannel {
     });
   }
 
+  /** The first write after a read (a request's records, most often all of it) goes out at
+   *  once: a request without a body is one buffer, and holding it for the end of the turn
+   *  cost a timer and a later wake-up per request. What follows it in the same exchange (body
+   *  pieces) is coalesced as every writer's is. */
   write(bytes: Uint8Array): Promise<void> | null {
-    return this.out.write(bytes);
+    if (!this.opens) return this.out.write(bytes);
+    this.opens = false;
+    return this.out.writeWhole(bytes);
   }
 
   settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {

@@ -4,12 +4,13 @@
 // connection (pooled.ts); otherwise, here, it opens a connection of its own, which the app
 // closes after END_REQUEST. The records (records.ts) and the reading of the answer
 // (response.ts) are the same either way.
+import { FcgiFlags } from "../../codec/types.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
 import { UpstreamIO } from "../../core/upstream-io.js";
 import { connectUpstream } from "../connect.js";
 import { endedEarly, sendWhileReading } from "../send-body.js";
 import { pooledFastcgi } from "./pooled.js";
-import { fcgiParams, preamble, stdin } from "./records.js";
+import { requestRecords, preamble, stdin } from "./records.js";
 import { fcgiAnswer, FcgiResponse } from "./response.js";
 
 const REQUEST_ID = 1;
@@ -17,13 +18,13 @@ const REQUEST_ID = 1;
 export const fastcgiExchange: Exchange = {
   needsLength: () => true,
   forward(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse> {
-    const params = fcgiParams(req, ctx);
     const pool = ctx.connections?.kind === "records" ? ctx.connections : undefined;
-    return pool ? pooledFastcgi(req, ctx, pool, params) : direct(req, ctx, params);
+    const request = requestRecords(req, ctx, pool ? FcgiFlags.KEEP_CONN : 0);
+    return pool ? pooledFastcgi(req, ctx, pool, request) : direct(req, ctx, request);
   },
 };
 
-async function direct(req: ForwardRequest, ctx: ExchangeContext, params: Uint8Array): Promise<ForwardResponse> {
+async function direct(req: ForwardRequest, ctx: ExchangeContext, request: Uint8Array): Promise<ForwardResponse> {
   const { codec, settings, upstream } = ctx;
   const { conn, origin } = await connectUpstream(ctx, req.log, req.record);
   const io = new UpstreamIO(conn, origin, upstream.readTimeoutMs, upstream.sendTimeoutMs);
@@ -40,7 +41,7 @@ async function direct(req: ForwardRequest, ctx: ExchangeContext, params: Uint8Ar
     decoder.free();
   };
 
-  const first = preamble(codec, REQUEST_ID, req, 0, params, req.body !== null);
+  const first = preamble(request, REQUEST_ID, req.body !== null);
   const sendError = sendWhileReading(req, io, origin, first, stdin(codec, REQUEST_ID), () => released, release);
 
   const step = async () => {

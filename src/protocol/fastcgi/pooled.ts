@@ -27,7 +27,6 @@
 // tell apart is an app that read the request and died before writing anything (a crashing
 // worker); such a request runs twice. Anything else fails as it would on a direct connection.
 // Pooled HTTP keep-alive connections follow this same rule (protocol/http/pooled.ts).
-import { FcgiFlags } from "../../codec/types.js";
 import { readTimeout, Watchdog } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedRecords, RequestSink } from "../../core/exchange.js";
@@ -39,10 +38,10 @@ import { fcgiAnswer, FcgiResponse } from "./response.js";
 
 const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO]);
 
-/** `params`: the request's CGI variables, encoded once for every try (records.ts). */
-export function pooledFastcgi(req: ForwardRequest, ctx: ExchangeContext, pool: ConnectionProvider<LeasedRecords>, params: Uint8Array): Promise<ForwardResponse> {
+/** `request`: the request's records, built once for every try (records.ts). */
+export function pooledFastcgi(req: ForwardRequest, ctx: ExchangeContext, pool: ConnectionProvider<LeasedRecords>, request: Uint8Array): Promise<ForwardResponse> {
   const body = req.body ? new ReplayableBody(req.body) : null;
-  return forwardPooled(pool, req, ctx, body, (lease: LeasedRecords) => new Attempt(lease, req, ctx, params, body));
+  return forwardPooled(pool, req, ctx, body, (lease: LeasedRecords) => new Attempt(lease, req, ctx, request, body));
 }
 
 /** One try of the request on one leased connection; also the sink its records go to. */
@@ -65,7 +64,7 @@ class Attempt implements RequestSink {
     private readonly lease: LeasedRecords,
     private readonly req: ForwardRequest,
     private readonly ctx: ExchangeContext,
-    private readonly params: Uint8Array,
+    private readonly request: Uint8Array,
     private readonly body: ReplayableBody | null,
   ) {}
 
@@ -157,7 +156,7 @@ class Attempt implements RequestSink {
       return p;
     };
     try {
-      const first = preamble(codec, id, this.req, FcgiFlags.KEEP_CONN, this.params, cursor !== null);
+      const first = preamble(this.request, id, cursor !== null);
       if (!cursor) return await last(first);
       await this.lease.write(first);
       for (;;) {
