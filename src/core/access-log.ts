@@ -5,6 +5,7 @@
 // that really flowed.
 import type { Logger } from "./log.js";
 import { piecesOf, piecesStream } from "./pieces.js";
+import type { Fields } from "./response-fields.js";
 
 export interface RequestRecord {
   request_id: string;
@@ -50,7 +51,7 @@ export function hopRecord(r: RequestRecord): string {
 }
 
 /** The front's side: takes the pool object's findings off `headers` into `r`. */
-export function mergeHopRecord(r: RequestRecord, headers: Headers): void {
+export function mergeHopRecord(r: RequestRecord, headers: Fields): void {
   const v = headers.get(RECORD_HEADER);
   if (v === null) return;
   headers.delete(RECORD_HEADER);

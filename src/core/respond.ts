@@ -4,6 +4,7 @@
 // the response so that a declared length stays on the wire (a short body is then detectable)
 // and an encoded body is never encoded again. How a host does that is its own: `Respond`.
 import { clientFields } from "../edge/headers.js";
+import { headersInit, ResponseFields, type Fields } from "./response-fields.js";
 import { acceptsCoding, contentCoding, decoderFor } from "./encoding.js";
 import { Codes, GatewayError } from "./errors.js";
 import type { Body, ForwardResponse } from "./exchange.js";
@@ -13,7 +14,7 @@ import type { Logger } from "./log.js";
 export interface ClientResponse {
   status: number;
   statusText: string;
-  headers: Headers;
+  headers: Fields;
   /** null: no body (HEAD, 204, 304…); the headers may still declare a length. */
   body: Body | null;
   /** The body's exact length when the origin declared one: the host must send it as
@@ -45,12 +46,12 @@ export interface BodyMeter {
 export type Respond<Out = Response> = (r: ClientResponse) => Out;
 
 /** For hosts whose Response needs no special handling of lengths or codings. */
-export const plainRespond: Respond = (r) => new Response(r.body, { status: r.status, statusText: r.statusText, headers: r.headers });
+export const plainRespond: Respond = (r) => new Response(r.body, { status: r.status, statusText: r.statusText, headers: headersInit(r.headers) });
 
 const utf8 = new TextEncoder();
 
 /** An answer of the gateway's own: its text (if any) as the whole body, with its length. */
-export function ownAnswer(status: number, headers: Headers, text?: string): ClientResponse {
+export function ownAnswer(status: number, headers: Fields, text?: string): ClientResponse {
   const body = text === undefined ? null : utf8.encode(text);
   return { status, statusText: "", headers, body, length: body ? body.byteLength : null, encoded: false };
 }
@@ -98,7 +99,7 @@ function mutable(h: Headers): boolean {
 }
 
 export function toClient(res: ForwardResponse, acceptEncoding: string | null | undefined, origin: string, log: Logger, now = Date.now()): ClientResponse {
-  const headers = new Headers();
+  const headers = new ResponseFields();
   for (const [k, v] of clientFields(res.headers, now)) headers.append(k, v);
   let body = res.body;
   let length = declaredLength(headers, origin, body);
@@ -132,7 +133,7 @@ export function toClient(res: ForwardResponse, acceptEncoding: string | null | u
 /** The Content-Length the origin declared, or null. Several different values, or one that
  *  is not a plain decimal number, cannot delimit anything: 502 (for HTTP origins the codec
  *  refused these already; CGI heads arrive here unchecked). */
-function declaredLength(headers: Headers, origin: string, body: Body | null): number | null {
+function declaredLength(headers: Fields, origin: string, body: Body | null): number | null {
   const v = headers.get("content-length");
   if (v === null) return null;
   const values = new Set(v.split(",").map((s) => s.trim()));

@@ -4,13 +4,14 @@
 // download survive, as nginx keeps them (ngx_http_upstream's "redirect" headers).
 import type { AssetsConfig } from "../config/types.js";
 import { normalizePath } from "./script-path.js";
+import type { Fields } from "../core/response-fields.js";
 
 /** Origin headers kept on the file's answer; the origin's Content-Type wins over the file's. */
 export const KEPT_ON_REDIRECT = ["content-type", "content-disposition", "cache-control", "expires", "set-cookie"];
 
 export type AccelTarget = { path: string; header: string } | { refused: string; header: string } | null;
 
-export function accelTarget(headers: Headers, assets: AssetsConfig | undefined): AccelTarget {
+export function accelTarget(headers: Fields, assets: AssetsConfig | undefined): AccelTarget {
   const xar = headers.get("x-accel-redirect");
   if (xar !== null) {
     const raw = xar.trim().split("?")[0];

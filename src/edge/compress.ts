@@ -3,6 +3,7 @@
 // compresses there. Only responses the origin left unencoded, of a text-like type, long enough,
 // with a body a client reads whole (not 206, not HEAD, 204 or 304).
 import { codingQuality } from "../core/encoding.js";
+import { copyFields, type Fields } from "../core/response-fields.js";
 
 export interface CompressSettings {
   compress: ReadonlyArray<"br" | "gzip">;
@@ -13,7 +14,7 @@ export interface CompressSettings {
 export interface CompressCandidate {
   method: string;
   status: number;
-  headers: Headers;
+  headers: Fields;
   /** The declared length, or null when unknown (a streamed body). */
   length: number | null;
   hasBody: boolean;
@@ -40,8 +41,8 @@ export function compressionFor(r: CompressCandidate, acceptEncoding: string | nu
 
 /** The headers of the compressed answer: its coding, Vary, no length or ranges of the original
  *  bytes, and a weak validator (the bytes differ, the meaning does not; RFC 9110 8.8.1). */
-export function compressedHeaders(headers: Headers, coding: "br" | "gzip" | "vary"): Headers {
-  const out = new Headers(headers);
+export function compressedHeaders(headers: Fields, coding: "br" | "gzip" | "vary"): Fields {
+  const out = copyFields(headers);
   addVary(out);
   if (coding === "vary") return out;
   out.set("content-encoding", coding);
@@ -52,7 +53,7 @@ export function compressedHeaders(headers: Headers, coding: "br" | "gzip" | "var
   return out;
 }
 
-function addVary(h: Headers): void {
+function addVary(h: Fields): void {
   const vary = h.get("vary");
   if (vary === null) h.set("vary", "Accept-Encoding");
   else if (!vary.split(",").some((v) => ["accept-encoding", "*"].includes(v.trim().toLowerCase()))) h.set("vary", `${vary}, Accept-Encoding`);

@@ -10,6 +10,7 @@
 import type { RouteConfig } from "../config/types.js";
 import { expandVariables, type RequestVars } from "./variables.js";
 import { perUnit } from "../core/time-text.js";
+import type { Fields } from "../core/response-fields.js";
 
 /** Response fields that describe one hop and must not be copied to the client. */
 export const HOP_BY_HOP = new Set([
@@ -54,7 +55,7 @@ export function clientFields(origin: Array<[string, string]>, now: number): Arra
 const EXPIRES_STATUSES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
 const TEN_YEARS = 315_360_000;
 
-export function applyHeaderPolicy(headers: Headers, status: number, route: RouteConfig, vars: RequestVars, now = Date.now()): void {
+export function applyHeaderPolicy(headers: Fields, status: number, route: RouteConfig, vars: RequestVars, now = Date.now()): void {
   for (const name of route.hideHeaders) headers.delete(name);
   for (const [name, value] of route.addHeaders) headers.set(name, expandVariables(value, vars));
   if (route.expires !== undefined && EXPIRES_STATUSES.has(status)) {

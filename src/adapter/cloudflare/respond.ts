@@ -8,6 +8,7 @@ import { Joiner } from "../../core/bytes.js";
 import { declaredPieces, piecesOf, type Pieces } from "../../core/pieces.js";
 import { giveBack } from "../../core/read-slabs.js";
 import type { BodyMeter, ClientResponse, Respond } from "../../core/respond.js";
+import { headersInit } from "../../core/response-fields.js";
 
 export const respondWorkerd: Respond = (r: ClientResponse) => {
   let body = r.body;
@@ -39,7 +40,7 @@ export const respondWorkerd: Respond = (r: ClientResponse) => {
   return new Response(body, {
     status: r.status,
     statusText: r.statusText,
-    headers: r.headers,
+    headers: headersInit(r.headers),
     encodeBody: r.encoded ? "manual" : "automatic",
   });
 };
