@@ -117,6 +117,19 @@ describe("responses on the wire", () => {
     expect(r.body.toString()).toBe("status 200 from php\n");
   });
 
+  it("the app's fields go out in the order it sent them, repeats joined, each cookie on its own line", async () => {
+    const r = await rawRequest(serve.base, { path: "/cookies.php", timeoutMs: 10_000 });
+    expect(r.status).toBe(200);
+    const names = r.headers.map(([k]) => k);
+    // cookies.php sets two cookies, then X-Multi twice; PHP adds Content-Type last. (A fetch
+    // Headers would have sorted them: content-type first.)
+    const app = names.filter((n) => ["set-cookie", "x-multi", "content-type"].includes(n));
+    expect(app).toEqual(["set-cookie", "set-cookie", "x-multi", "content-type"]);
+    expect(r.headers.filter(([k]) => k === "set-cookie").map(([, v]) => v)).toEqual(["first=one; path=/", "second=two; path=/; HttpOnly"]);
+    expect(r.get("x-multi")).toBe("a, b");
+    expect(r.body.toString()).toBe("cookies set\n");
+  });
+
   it("a Content-Length the app declared stays on the wire", async () => {
     const r = await rawRequest(serve.base, { path: "/length.php", timeoutMs: 10_000 });
     expect(r.framing).toBe("length");
