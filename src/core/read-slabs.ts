@@ -30,6 +30,12 @@ export function slabMemory(): Uint8Array {
   return m ? new Uint8Array(m) : new Uint8Array(SLAB_BYTES);
 }
 
+/** Memory from slabMemory() that was never lent (a socket closed before reading into it): free
+ *  again at once. */
+export function unused(memory: Uint8Array): void {
+  if (free.length < KEEP) free.push(memory.buffer);
+}
+
 /** `read`, a view of slabMemory() now holding what a read brought, goes to its reader. Its
  *  memory (the view's buffer: a BYOB read hands the bytes back in a buffer of its own) comes
  *  back through settle and giveBack. */

@@ -1,17 +1,17 @@
-// Read memory used again (core/read-slabs.ts; Node copies its reads in, adapter/node/
-// read-slabs.ts, workerd reads into it) and the one-timer timeout (Watchdog): a slab comes
+// Read memory used again (core/read-slabs.ts; Node's sockets and workerd read into it,
+// adapter/node/read-slabs.ts) and the one-timer timeout (Watchdog): a slab comes
 // back only when every piece of it that was handed on came back as it was, and a timeout
 // fires only after a wait as long as its limit.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { giveBack, lend, settle, SLAB_BYTES, slabMemory } from "../../src/core/read-slabs.js";
-import { slabCopy } from "../../src/adapter/node/read-slabs.js";
+import { ReadMemory } from "../../src/adapter/node/read-slabs.js";
 import { Watchdog } from "../../src/core/deadline.js";
 
-const read = (fill: number, n = SLAB_BYTES) => new Uint8Array(n).fill(fill);
 
-/** The next slab handed out, marked so a reuse shows. */
+/** The next slab a socket reads into and lends whole, marked so a reuse shows. */
 function nextSlab(fill: number): Uint8Array {
-  return slabCopy(read(fill), SLAB_BYTES);
+  const socket = new ReadMemory();
+  return socket.take(socket.next().fill(fill), SLAB_BYTES, true);
 }
 
 describe("read slabs", () => {
@@ -89,15 +89,29 @@ describe("read slabs", () => {
     expect(again.byteLength).toBe(SLAB_BYTES);
   });
 
-  it("a short read gets exactly its bytes, in memory of its own", () => {
-    const buf = read(14);
-    const small = slabCopy(buf, 100);
+  it("a short read gets exactly its bytes, in memory of its own, and the socket reads into its slab again", () => {
+    const socket = new ReadMemory();
+    const slab = socket.next().fill(14);
+    const small = socket.take(slab, 100, true);
     expect(small.byteLength).toBe(100);
     expect(small.buffer.byteLength).toBe(100);
-    const big = slabCopy(buf, 5000);
+    expect(socket.next()).toBe(slab);
+    const big = socket.take(slab, 5000, true);
     expect(big.byteLength).toBe(5000);
-    expect(big.buffer.byteLength).toBe(SLAB_BYTES);
+    expect(big.buffer).toBe(slab.buffer); // lent where it was read: no copy
     expect(big.every((x) => x === 14)).toBe(true);
+    expect(socket.next()).not.toBe(slab); // the next read may not land on lent bytes
+  });
+
+  it("a reader that does not settle gets copies of big reads too, and a closed socket's slab is used again", () => {
+    const socket = new ReadMemory();
+    const slab = socket.next().fill(15);
+    const copy = socket.take(slab, 5000, false);
+    expect(copy.buffer).not.toBe(slab.buffer);
+    expect(copy.buffer.byteLength).toBe(5000);
+    expect(socket.next()).toBe(slab);
+    socket.release();
+    expect(slabMemory().buffer).toBe(slab.buffer);
   });
 });
 

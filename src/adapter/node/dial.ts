@@ -11,6 +11,7 @@ export const dialNode: Dial = (address, { connectTimeoutMs }) => {
     const reads = new SocketReads();
     const sock = address.path !== undefined ? net.connect({ path: address.path, onread: reads.onread }) : net.connect({ host: address.host, port: address.port, onread: reads.onread });
     sock.setNoDelay(true);
+    sock.once("close", () => reads.release());
     const timer = setTimeout(() => {
       sock.destroy();
       reject(

@@ -1,23 +1,32 @@
-// Node's side of reusing read memory (core/read-slabs.ts): every socket reads into one shared
-// buffer (Node's `onread`), and each read is copied out of it, into a slab when it is big.
+// Node's side of reusing read memory (core/read-slabs.ts): each origin socket reads straight
+// into a slab (Node's `onread` with a buffer function), so a large read is handed on where it
+// arrived instead of being copied out of a buffer every socket shares; a short read is copied
+// out and its slab read into again.
 
-import { lend, SLAB_BYTES, slabMemory } from "../../core/read-slabs.js";
+import { lend, slabMemory, unused } from "../../core/read-slabs.js";
 
-/** A read shorter than this gets a buffer of its own: no slab is held for a few bytes. */
+/** A read shorter than this is copied into memory of its own: no slab is held for a few bytes. */
 const SMALL = 4096;
 
-/** The one buffer every socket reads into; each read is copied out before the next. */
-export const READ_BUFFER = new Uint8Array(SLAB_BYTES);
+/** One socket's read memory: the slab its next read goes into. */
+export class ReadMemory {
+  private armed: Uint8Array | null = null;
 
-/** The `n` bytes just read into `buf`, in memory of their own. */
-export function exactCopy(buf: Uint8Array, n: number): Uint8Array {
-  return buf.slice(0, n);
-}
+  /** Where the next read goes (Node asks before every read: onread.buffer). */
+  readonly next = (): Uint8Array => (this.armed ??= slabMemory());
 
-/** The `n` bytes just read into `buf`, in a slab when they are many. */
-export function slabCopy(buf: Uint8Array, n: number): Uint8Array {
-  if (n < SMALL) return buf.slice(0, n);
-  const slab = slabMemory();
-  slab.set(n === buf.byteLength ? buf : buf.subarray(0, n));
-  return lend(slab.subarray(0, n));
+  /** The `n` bytes a read just brought into `buf`. For a reader that settles what it reads
+   *  (`lends`), a big read is lent as it is and the next read gets another slab; anything else
+   *  is copied out, and the slab is read into again. */
+  take(buf: Uint8Array, n: number, lends: boolean): Uint8Array {
+    if (!lends || n < SMALL || buf !== this.armed) return buf.slice(0, n);
+    this.armed = null;
+    return lend(buf.subarray(0, n));
+  }
+
+  /** The socket is closed: the slab no read reached goes back. */
+  release(): void {
+    if (this.armed) unused(this.armed);
+    this.armed = null;
+  }
 }

@@ -3,13 +3,13 @@
 // for bytes, and a write resolves only once the kernel took the bytes (or 'drain' fired).
 import type net from "node:net";
 import { settle } from "../../core/read-slabs.js";
-import { exactCopy, READ_BUFFER, slabCopy } from "./read-slabs.js";
+import { ReadMemory } from "./read-slabs.js";
 
 export function socketReadable(sock: net.Socket, reads: SocketReads): ReadableStream<Uint8Array> {
   sock.pause();
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      reads.attach(exactCopy, (chunk) => {
+      reads.attach(false, (chunk) => {
         controller.enqueue(chunk);
         return (controller.desiredSize ?? 0) > 0;
       });
@@ -45,29 +45,35 @@ export function socketReadable(sock: net.Socket, reads: SocketReads): ReadableSt
   }, { highWaterMark: 1 });
 }
 
-/** One socket's reads (Node's `onread`, into the buffer every socket shares, read-slabs.ts),
- *  each copied out at once for whoever reads the socket. What arrives before a reader is
- *  attached waits for it. */
+/** One socket's reads (Node's `onread`, each into the socket's slab, read-slabs.ts), handed
+ *  at once to whoever reads the socket. What arrives before a reader is attached waits for it. */
 export class SocketReads {
   private early: Uint8Array[] = [];
-  private copy: (buf: Uint8Array, n: number) => Uint8Array = exactCopy;
+  private readonly memory = new ReadMemory();
+  /** The reader settles what it reads (core/read-slabs.ts): big reads are lent, not copied. */
+  private lends = false;
   /** Takes a chunk; false: pause the socket until resumed. */
   private sink: ((chunk: Uint8Array) => boolean) | null = null;
 
   readonly onread = {
-    buffer: READ_BUFFER,
+    buffer: this.memory.next,
     callback: (n: number, buf: Uint8Array): boolean => {
-      const chunk = this.copy(buf, n);
+      const chunk = this.memory.take(buf, n, this.lends);
       if (this.sink) return this.sink(chunk);
       this.early.push(chunk);
       return false;
     },
   };
 
-  attach(copy: (buf: Uint8Array, n: number) => Uint8Array, sink: (chunk: Uint8Array) => boolean): void {
-    this.copy = copy;
+  attach(lends: boolean, sink: (chunk: Uint8Array) => boolean): void {
+    this.lends = lends;
     this.sink = sink;
     for (const c of this.early.splice(0)) sink(c);
+  }
+
+  /** The socket closed. */
+  release(): void {
+    this.memory.release();
   }
 }
 
@@ -106,7 +112,7 @@ export class SocketChannel {
   ) {
     this.out = new CoalescingWriter(sock);
     sock.pause();
-    reads.attach(slabCopy, (chunk) => {
+    reads.attach(true, (chunk) => {
       this.queue.push(chunk);
       this.opens = true;
       // A reader waiting takes it at once and the socket keeps flowing; a chunk nobody asked
