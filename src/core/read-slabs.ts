@@ -15,6 +15,8 @@ const KEEP = 256;
 class Slab {
   /** The pieces of this slab handed on and not given back yet. */
   readonly lent = new Set<Uint8Array>();
+  /** Views its reader will settle that went on as a part of themselves (narrowed()). */
+  narrowed: Map<Uint8Array, Uint8Array> | null = null;
   /** Its reader is done with it (settle): only then can the last give-back free it. */
   settled = false;
   constructor(readonly memory: ArrayBufferLike) {}
@@ -50,9 +52,23 @@ export function settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {
   const slab = slabs.get(chunk.buffer);
   if (!slab || slab.settled) return;
   // An empty view holds no bytes (the empty STDOUT record that ends a FastCGI stream).
-  for (const v of views) if (v.buffer === chunk.buffer && v.byteLength > 0) slab.lent.add(v);
+  for (const view of views) {
+    const v = slab.narrowed?.get(view) ?? view;
+    if (v.buffer === chunk.buffer && v.byteLength > 0) slab.lent.add(v);
+  }
+  slab.narrowed = null;
   slab.settled = true;
   if (slab.lent.size === 0) recycle(slab);
+}
+
+/** Before its reader settles them: `view`, one of the views it will settle, went on only as
+ *  `piece`, the part of it from some offset to its end (an empty one: nothing of it went on).
+ *  The rest was read and is not kept (a FastCGI record that holds the CGI head and the first
+ *  bytes of the body), so giving back `piece` is giving back all of it that is out. */
+export function narrowed(view: Uint8Array, piece: Uint8Array): void {
+  const slab = slabs.get(view.buffer);
+  if (!slab || slab.settled || piece.buffer !== view.buffer) return;
+  (slab.narrowed ??= new Map()).set(view, piece);
 }
 
 /** A writer that alone held `pieces` is done with them and keeps none (written, or copied by

@@ -3,9 +3,12 @@
 // back only when every piece of it that was handed on came back as it was, and a timeout
 // fires only after a wait as long as its limit.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { giveBack, lend, settle, SLAB_BYTES, slabMemory } from "../../src/core/read-slabs.js";
+import { giveBack, lend, narrowed, settle, SLAB_BYTES, slabMemory } from "../../src/core/read-slabs.js";
 import { ReadMemory } from "../../src/adapter/node/read-slabs.js";
 import { Watchdog } from "../../src/core/deadline.js";
+import { createCodec } from "../../src/codec/index.js";
+import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm.js";
+import { FcgiResponse } from "../../src/protocol/fastcgi/response.js";
 
 
 /** The next slab a socket reads into and lends whole, marked so a reuse shows. */
@@ -89,6 +92,35 @@ describe("read slabs", () => {
     expect(again.byteLength).toBe(SLAB_BYTES);
   });
 
+  it("a record that went on only as its tail (the CGI head read, the body handed on) comes back with that tail", () => {
+    const chunk = nextSlab(4);
+    const record = chunk.subarray(8, 9000);
+    const body = record.subarray(120);
+    narrowed(record, body);
+    settle(chunk, [record]);
+    expect(nextSlab(5).buffer).not.toBe(chunk.buffer); // the body is still out
+    giveBack([record]); // not what went on: frees nothing
+    expect(nextSlab(6).buffer).not.toBe(chunk.buffer);
+    giveBack([body]);
+    expect(nextSlab(7).buffer).toBe(chunk.buffer);
+  });
+
+  it("a record of which nothing went on frees its slab at settle; narrowing after settle changes nothing", () => {
+    const chunk = nextSlab(8);
+    const head = chunk.subarray(8, 200);
+    narrowed(head, head.subarray(head.byteLength));
+    settle(chunk, [head]);
+    expect(nextSlab(9).buffer).toBe(chunk.buffer);
+    const again = nextSlab(10);
+    const view = again.subarray(0, 100);
+    settle(again, [view]);
+    narrowed(view, view.subarray(50));
+    giveBack([view.subarray(50)]);
+    expect(nextSlab(11).buffer).not.toBe(again.buffer);
+    giveBack([view]);
+    expect(nextSlab(12).buffer).toBe(again.buffer);
+  });
+
   it("a short read gets exactly its bytes, in memory of its own, and the socket reads into its slab again", () => {
     const socket = new ReadMemory();
     const slab = socket.next().fill(14);
@@ -147,5 +179,41 @@ describe("Watchdog", () => {
     expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(3000);
     expect(fired).not.toHaveBeenCalled();
+  });
+});
+
+// The record that carries the CGI head and the body's first bytes: read into a slab, its head
+// parsed, its body part handed on. The slab may come back only with that body part.
+describe("a FastCGI answer's first read", () => {
+  const codec = createCodec(loadWasmModuleFromDisk());
+  const log = { log: () => {} };
+  const record = (type: number, content: Uint8Array) => {
+    const pad = (8 - (content.length % 8)) % 8;
+    const out = new Uint8Array(8 + content.length + pad);
+    out.set([1, type, 0, 1, content.length >> 8, content.length & 0xff, pad, 0]);
+    out.set(content, 8);
+    return out;
+  };
+
+  it("lends the slab until the body part it handed on comes back", () => {
+    const body = new Uint8Array(6000).fill(0x61);
+    const stdout = new Uint8Array([...new TextEncoder().encode("Content-Type: text/plain\r\n\r\n"), ...body]);
+    const bytes = new Uint8Array([...record(6, stdout), ...record(6, new Uint8Array(0)), ...record(3, new Uint8Array(8))]);
+    const socket = new ReadMemory();
+    const slab = socket.next();
+    slab.set(bytes);
+    const chunk = socket.take(slab, bytes.length, true);
+    const decoder = codec.fcgiDecoder("client");
+    decoder.track(1);
+    const res = new FcgiResponse(codec, decoder, 1, 8192, log, "php");
+    res.feed(chunk, settle);
+    expect(res.head?.headers).toEqual([["Content-Type", "text/plain"]]);
+    expect(res.pending).toHaveLength(1);
+    const [piece] = res.pending;
+    expect(piece.buffer).toBe(slab.buffer);
+    expect(piece.every((x) => x === 0x61)).toBe(true);
+    expect(slabMemory().buffer).not.toBe(slab.buffer); // the body part is still out
+    giveBack([piece]);
+    expect(slabMemory().buffer).toBe(slab.buffer);
   });
 });

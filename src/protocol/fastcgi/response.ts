@@ -9,6 +9,7 @@ import type { ForwardResponse } from "../../core/exchange.js";
 import type { Logger } from "../../core/log.js";
 import { bodyStream, logCut, wholeBody, type Stall } from "../body-stream.js";
 import { concatBytes } from "../../core/bytes.js";
+import { narrowed } from "../../core/read-slabs.js";
 import { chunkViews } from "../../codec/fcgi-decoder.js";
 import { noBodyFor } from "../../edge/headers.js";
 
@@ -116,7 +117,10 @@ export class FcgiResponse {
     if (!head) return;
     this.head = head;
     this.headParts = [];
-    if (head.bodyOffset < buf.byteLength) this.push(buf.subarray(head.bodyOffset));
+    const body = buf.subarray(head.bodyOffset);
+    // The record went on only as its body part: its read memory can come back with that.
+    if (buf === data) narrowed(data, body);
+    if (body.byteLength) this.push(body);
   }
 
   private push(data: Uint8Array): void {
