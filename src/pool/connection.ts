@@ -13,7 +13,6 @@ import { Codes, GatewayError } from "../core/errors.js";
 import type { RequestSink } from "../core/exchange.js";
 import type { Duplex } from "../core/transport.js";
 import { UpstreamIO, WRITTEN } from "../core/upstream-io.js";
-import { chunkViews } from "../codec/fcgi-decoder.js";
 import { MAX_REQUEST_ID, VALUE_NAMES } from "./limits.js";
 
 /** One-request-at-a-time connections stop reading while the client holds this much unread. */
@@ -201,8 +200,12 @@ export class FcgiConnection {
         this.lose(new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, `The origin ${this.origin} sent a malformed FastCGI response.`, detail), true);
         return;
       }
-      for (const ev of events) this.dispatch(ev);
-      this.io.settle?.(chunk, chunkViews(events));
+      // Settled with the views a request took: those of a request given up on (its client
+      // left, the rest of its answer read and dropped) went nowhere, so their memory comes
+      // back at once instead of being left to the collector.
+      const taken: Uint8Array[] = [];
+      for (const ev of events) if (this.dispatch(ev) && ev.kind === "stream") taken.push(ev.data);
+      this.io.settle?.(chunk, taken);
     }
   }
 
@@ -217,21 +220,23 @@ export class FcgiConnection {
     return false;
   }
 
-  private dispatch(ev: FcgiEvent): void {
+  /** Hands `ev` to its request; true when a request's sink was given it (and may keep it). */
+  private dispatch(ev: FcgiEvent): boolean {
     if (ev.kind === "values") {
       if (ev.type === FcgiType.GET_VALUES_RESULT) this.hooks.values(this, ev.pairs);
-      return;
+      return false;
     }
     if (ev.kind === "unknown-type") {
       if (ev.unknownType === FcgiType.GET_VALUES) this.hooks.values(this, null);
       else this.hooks.warn("fastcgi_unknown_type", { origin: this.origin, type: ev.unknownType });
-      return;
+      return false;
     }
-    if (ev.kind !== "stream" && ev.kind !== "end-request") return;
+    if (ev.kind !== "stream" && ev.kind !== "end-request") return false;
     // The client-mode decoder refuses records for ids that are not tracked, so a slot exists.
     const slot = this.slots.get(ev.requestId);
-    if (!slot) return;
-    if (!slot.abandoned) {
+    if (!slot) return false;
+    const given = !slot.abandoned;
+    if (given) {
       try {
         slot.sink.event(ev);
       } catch {
@@ -240,7 +245,7 @@ export class FcgiConnection {
     }
     if (ev.kind === "end-request") {
       this.ended(slot);
-      return;
+      return given;
     }
     if (this.mpx && !slot.abandoned && slot.sink.buffered > MPX_BUFFER_LIMIT) {
       this.hooks.warn("pool_client_too_slow", { origin: this.origin, conn: this.id, request_id: slot.id, buffered: slot.sink.buffered });
@@ -253,6 +258,7 @@ export class FcgiConnection {
       );
       this.abandon(slot.id, true);
     }
+    return given;
   }
 
   private ended(slot: Slot): void {

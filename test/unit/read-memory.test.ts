@@ -9,6 +9,7 @@ import { Watchdog } from "../../src/core/deadline.js";
 import { createCodec } from "../../src/codec/index.js";
 import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm.js";
 import { FcgiResponse } from "../../src/protocol/fastcgi/response.js";
+import { FcgiConnection } from "../../src/pool/connection.js";
 
 
 /** The next slab a socket reads into and lends whole, marked so a reuse shows. */
@@ -215,5 +216,60 @@ describe("a FastCGI answer's first read", () => {
     expect(slabMemory().buffer).not.toBe(slab.buffer); // the body part is still out
     giveBack([piece]);
     expect(slabMemory().buffer).toBe(slab.buffer);
+  });
+});
+
+// A kept connection reads on after a request is given up on (its client left): the rest of
+// that answer goes nowhere, so each of those reads' slabs must come back at once.
+describe("a kept FastCGI connection after its request was given up on", () => {
+  it("uses the slabs of the answer's unwanted rest again", async () => {
+    const codec = createCodec(loadWasmModuleFromDisk());
+    const record = (type: number, content: Uint8Array) => {
+      const pad = (8 - (content.length % 8)) % 8;
+      const out = new Uint8Array(8 + content.length + pad);
+      out.set([1, type, 0, 1, content.length >> 8, content.length & 0xff, pad, 0]);
+      out.set(content, 8);
+      return out;
+    };
+    const head = new TextEncoder().encode("Content-Type: text/plain\r\n\r\n");
+    // Three reads: the head and some body, then two reads of body nobody wants any more.
+    const reads = [record(6, new Uint8Array([...head, ...new Uint8Array(8000).fill(1)])), record(6, new Uint8Array(20_000).fill(2)), record(6, new Uint8Array(20_000).fill(3))];
+    const socket = new ReadMemory();
+    const lentSlabs: ArrayBufferLike[] = [];
+    let next = 0;
+    let wake: (() => void) | null = null;
+    const io = {
+      read: async () => {
+        if (next === 1) await new Promise<void>((r) => (wake = r)); // until the request is given up on
+        if (next >= reads.length) return new Promise<null>(() => {});
+        const slab = socket.next();
+        slab.set(reads[next]);
+        const chunk = socket.take(slab, reads[next++].length, true);
+        lentSlabs.push(chunk.buffer);
+        return chunk;
+      },
+      write: () => null,
+      settle,
+    };
+    const conn = new FcgiConnection(
+      { readable: null as never, writable: null as never, close: async () => {}, direct: io },
+      "php",
+      codec,
+      1000,
+      { room: () => {}, closed: () => {}, values: () => {}, warn: () => {} },
+    );
+    const got: Uint8Array[] = [];
+    const id = conn.start({ event: (ev) => void (ev.kind === "stream" && ev.data.byteLength && got.push(ev.data)), fail: () => {}, buffered: 0 });
+    await vi.waitFor(() => expect(got).toHaveLength(1));
+    conn.abandon(id, false);
+    wake!();
+    await vi.waitFor(() => expect(next).toBe(3));
+    await new Promise((r) => setTimeout(r, 10));
+    // The first read went to the request (it holds the view); the two after it went nowhere.
+    const free = [slabMemory().buffer, slabMemory().buffer];
+    expect(free).toContain(lentSlabs[1]);
+    expect(free).toContain(lentSlabs[2]);
+    expect(free).not.toContain(lentSlabs[0]);
+    conn.close();
   });
 });
