@@ -183,23 +183,26 @@ describe("Watchdog", () => {
   });
 });
 
+const codec = createCodec(loadWasmModuleFromDisk());
+
+/** A FastCGI record of request 1 (spec 3.3), padded to 8 bytes. */
+function fcgiRecord(type: number, content: Uint8Array): Uint8Array {
+  const pad = (8 - (content.length % 8)) % 8;
+  const out = new Uint8Array(8 + content.length + pad);
+  out.set([1, type, 0, 1, content.length >> 8, content.length & 0xff, pad, 0]);
+  out.set(content, 8);
+  return out;
+}
+
 // The record that carries the CGI head and the body's first bytes: read into a slab, its head
 // parsed, its body part handed on. The slab may come back only with that body part.
 describe("a FastCGI answer's first read", () => {
-  const codec = createCodec(loadWasmModuleFromDisk());
   const log = { log: () => {} };
-  const record = (type: number, content: Uint8Array) => {
-    const pad = (8 - (content.length % 8)) % 8;
-    const out = new Uint8Array(8 + content.length + pad);
-    out.set([1, type, 0, 1, content.length >> 8, content.length & 0xff, pad, 0]);
-    out.set(content, 8);
-    return out;
-  };
 
   it("lends the slab until the body part it handed on comes back", () => {
     const body = new Uint8Array(6000).fill(0x61);
     const stdout = new Uint8Array([...new TextEncoder().encode("Content-Type: text/plain\r\n\r\n"), ...body]);
-    const bytes = new Uint8Array([...record(6, stdout), ...record(6, new Uint8Array(0)), ...record(3, new Uint8Array(8))]);
+    const bytes = new Uint8Array([...fcgiRecord(6, stdout), ...fcgiRecord(6, new Uint8Array(0)), ...fcgiRecord(3, new Uint8Array(8))]);
     const socket = new ReadMemory();
     const slab = socket.next();
     slab.set(bytes);
@@ -223,17 +226,9 @@ describe("a FastCGI answer's first read", () => {
 // that answer goes nowhere, so each of those reads' slabs must come back at once.
 describe("a kept FastCGI connection after its request was given up on", () => {
   it("uses the slabs of the answer's unwanted rest again", async () => {
-    const codec = createCodec(loadWasmModuleFromDisk());
-    const record = (type: number, content: Uint8Array) => {
-      const pad = (8 - (content.length % 8)) % 8;
-      const out = new Uint8Array(8 + content.length + pad);
-      out.set([1, type, 0, 1, content.length >> 8, content.length & 0xff, pad, 0]);
-      out.set(content, 8);
-      return out;
-    };
     const head = new TextEncoder().encode("Content-Type: text/plain\r\n\r\n");
     // Three reads: the head and some body, then two reads of body nobody wants any more.
-    const reads = [record(6, new Uint8Array([...head, ...new Uint8Array(8000).fill(1)])), record(6, new Uint8Array(20_000).fill(2)), record(6, new Uint8Array(20_000).fill(3))];
+    const reads = [fcgiRecord(6, new Uint8Array([...head, ...new Uint8Array(8000).fill(1)])), fcgiRecord(6, new Uint8Array(20_000).fill(2)), fcgiRecord(6, new Uint8Array(20_000).fill(3))];
     const socket = new ReadMemory();
     const lentSlabs: ArrayBufferLike[] = [];
     let next = 0;
