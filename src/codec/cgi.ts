@@ -19,6 +19,8 @@ const HEAD_PREFIX = 1024;
 
 const FORMATS: Record<ParamsFormat, number> = { fastcgi: FORMAT_FASTCGI, scgi: FORMAT_SCGI, uwsgi: FORMAT_UWSGI };
 
+const align8 = (n: number): number => (n + 7) & ~7;
+
 export class CgiCodec {
   constructor(
     private readonly heap: WasmHeap,
@@ -27,7 +29,7 @@ export class CgiCodec {
   ) {}
 
   buildParams(input: CgiParamsInput): Uint8Array {
-    const { out, n } = this.params(input, input.format ?? "fastcgi", () => 0, "buildCgiParams");
+    const { out, n } = this.params(input, input.format ?? "fastcgi", false);
     return this.heap.copyOut(out, n);
   }
 
@@ -35,20 +37,19 @@ export class CgiCodec {
    *  building them and framing them apart copied them out, back in and out again. */
   fcgiRequest(input: CgiParamsInput, role: number, flags: number): Uint8Array {
     const wasm = this.heap.wasm;
-    // Room after the params for the request: its records' headers and padding, BEGIN_REQUEST
-    // and the two empty records (a PARAMS record holds at most 65535 bytes).
-    const { out, n, bound } = this.params(input, "fastcgi", (b) => b + 16 * (Math.floor(b / 65528) + 1) + 32, "buildCgiParams");
-    const at = out + ((bound + 7) & ~7);
+    const { out, n, bound } = this.params(input, "fastcgi", true);
+    const at = out + align8(bound);
     const size = check(wasm.fcgi_request_size(out, n, 0, 0), "fcgiRequestFromCgi");
     const len = check(wasm.fcgi_request(at, size, 1, role, flags, out, n, 0, 0, 0), "fcgiRequestFromCgi");
     return this.heap.copyOut(at, len);
   }
 
-  /** Builds the params into the output scratch; `after(bound)`: bytes to keep free after them
-   *  (from `bound` rounded up to 8). */
-  private params(input: CgiParamsInput, formatName: ParamsFormat, after: (bound: number) => number, context: string): { out: number; n: number; bound: number } {
+  /** Builds the params into the output scratch; `framed`: with room after them (from `bound`
+   *  rounded up to 8) for the request they frame: the params again, a header and padding per
+   *  PARAMS record (one per 65,535 bytes at most), BEGIN_REQUEST and the two empty records. */
+  private params(input: CgiParamsInput, formatName: ParamsFormat, framed: boolean): { out: number; n: number; bound: number } {
     const format = FORMATS[formatName];
-    if (format === undefined) throw new TypeError(`${context}: unknown format ${String(formatName)}`);
+    if (format === undefined) throw new TypeError(`buildCgiParams: unknown format ${String(formatName)}`);
     const { ptr, lengths } = writeLists(this.heap, this.input, [
       { pairs: input.owned, enc: "utf8" },
       { pairs: input.headers, enc: "bytestring" },
@@ -57,9 +58,9 @@ export class CgiCodec {
     const headersLen = lengths[1];
     const wasm = this.heap.wasm;
     const bound = wasm.cgi_params_bound(ownedLen, headersLen);
-    const out = this.output.ensure(((bound + 7) & ~7) + after(bound));
+    const out = this.output.ensure(align8(bound) + (framed ? bound + 16 * (Math.floor(bound / 65528) + 1) + 32 : 0));
     const options = (input.underscoresInHeaders ? PARAMS_UNDERSCORES : 0) | (format << PARAMS_FORMAT_SHIFT);
-    const n = check(wasm.cgi_build_params(out, bound, ptr, ownedLen, headersLen, options), context);
+    const n = check(wasm.cgi_build_params(out, bound, ptr, ownedLen, headersLen, options), "buildCgiParams");
     return { out, n, bound };
   }
 

@@ -35,7 +35,7 @@ export function slabMemory(): Uint8Array {
 /** Memory from slabMemory() that was never lent (a socket closed before reading into it): free
  *  again at once. */
 export function unused(memory: Uint8Array): void {
-  if (free.length < KEEP) free.push(memory.buffer);
+  keep(memory.buffer);
 }
 
 /** `read`, a view of slabMemory() now holding what a read brought, goes to its reader. Its
@@ -84,5 +84,9 @@ export function giveBack(pieces: readonly Uint8Array[]): void {
 function recycle(slab: Slab): void {
   // Forgotten at once, so a late settle or give-back of its old pieces cannot free it twice.
   slabs.delete(slab.memory);
-  if (free.length < KEEP) free.push(slab.memory);
+  keep(slab.memory);
+}
+
+function keep(memory: ArrayBufferLike): void {
+  if (free.length < KEEP) free.push(memory);
 }
