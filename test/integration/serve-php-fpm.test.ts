@@ -127,6 +127,10 @@ describe("responses on the wire", () => {
     expect(app).toEqual(["set-cookie", "set-cookie", "x-multi", "content-type"]);
     expect(r.headers.filter(([k]) => k === "set-cookie").map(([, v]) => v)).toEqual(["first=one; path=/", "second=two; path=/; HttpOnly"]);
     expect(r.get("x-multi")).toBe("a, b");
+    // As written on the wire, names in lower case (the helper's list lower-cases them).
+    const head = r.raw.subarray(0, r.raw.indexOf("\r\n\r\n")).toString("latin1");
+    expect(head).toContain("\r\nset-cookie: first=one; path=/\r\nset-cookie: second=two; path=/; HttpOnly\r\n");
+    expect(head).toContain("\r\nx-multi: a, b\r\n");
     expect(r.body.toString()).toBe("cookies set\n");
   });
 
