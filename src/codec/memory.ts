@@ -30,11 +30,31 @@ export class WasmHeap {
     return this.i32()[ptr >>> 2];
   }
 
-  /** A fresh copy of [ptr, ptr + len) that the caller owns. */
+  /** A copy of [ptr, ptr + len) that the caller owns. A small one is a view into a shared
+   *  block of results: a fresh ArrayBuffer costs several times the copy (the engine registers
+   *  and later sweeps its backing store), and a forwarded request makes one per request. Its
+   *  bytes are never written again; only its `.buffer` is shared (see types.ts). */
   copyOut(ptr: number, len: number): Uint8Array {
-    return this.u8().slice(ptr, ptr + len);
+    if (len > OUT_SHARED_MAX) return this.u8().slice(ptr, ptr + len);
+    if (this.outUsed + len > this.outBlock.byteLength) {
+      this.outBlock = new ArrayBuffer(OUT_BLOCK);
+      this.outUsed = 0;
+    }
+    const out = new Uint8Array(this.outBlock, this.outUsed, len);
+    out.set(new Uint8Array(this.wasm.memory.buffer, ptr, len));
+    // 8-aligned, so a result can carry a view of any element type.
+    this.outUsed = (this.outUsed + len + 7) & ~7;
+    return out;
   }
+
+  private outBlock = new ArrayBuffer(0);
+  private outUsed = 0;
 }
+
+/** Results up to this size share blocks of OUT_BLOCK bytes; a block lives while any of its
+ *  results does, so the cap keeps what one long-kept result can hold small. */
+const OUT_SHARED_MAX = 2048;
+const OUT_BLOCK = 16384;
 
 /** One reusable buffer in Wasm memory that grows (never shrinks below its first size) when a
  *  call needs more. Returned pointers are valid until the next ensure() on the same scratch. */

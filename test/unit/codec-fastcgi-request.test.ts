@@ -121,4 +121,21 @@ describe("fcgiRequestFromCgi and preamble", () => {
     expect(refused).toMatch(/^[A-Z_]+$/);
     expect(codeOf(() => codec.fcgiRequestFromCgi(cgiInput([["A", "x\r\ny"]], []), FcgiRole.RESPONDER, 0))).toBe(refused);
   });
+
+  it("keeps every result it handed out: small results share a block, none is written again", () => {
+    // Many small requests (several blocks' worth) then one past the shared size, each compared
+    // after all were made: a result that was a view into Wasm memory, or a block handed out
+    // twice, would have changed under a later call.
+    const made: Array<{ got: Uint8Array; want: Buffer }> = [];
+    for (let i = 0; i < 200; i++) {
+      const input = cgiInput([["N", "v".repeat(i * 7)]], [["host", `h${i}`]]);
+      const got = codec.fcgiRequestFromCgi(input, FcgiRole.RESPONDER, FcgiFlags.KEEP_CONN);
+      made.push({ got, want: Buffer.from(viaParams(input, 1, FcgiRole.RESPONDER, FcgiFlags.KEEP_CONN)) });
+    }
+    const shared = new Set(made.map((m) => m.got.buffer));
+    expect(shared.size).toBeGreaterThan(1);
+    expect(shared.size).toBeLessThan(made.length);
+    for (const [i, m] of made.entries()) expect(Buffer.from(m.got).equals(m.want), `request ${i}`).toBe(true);
+    for (const m of made) expect(m.got.byteOffset % 8).toBe(0);
+  });
 });
