@@ -1,5 +1,6 @@
 // The log's format and the request record's pieces: one JSON object per line whatever a value
 // holds, the request id rule, and a body counter that reports once, at the end or on cancel.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { countingStream, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, validRequestId } from "../../src/core/access-log.js";
 import { formatLine, requestLogger } from "../../src/core/log.js";
@@ -42,6 +43,55 @@ describe("log line layout", () => {
     expect(at(formatLine("info", "x", "r1", { method: "GET", request_id: "r1" }))).toBe('{"time":"T","level":"info","event":"x","request_id":"r1","method":"GET"}');
     expect(at(formatLine("info", "x", "r1", { request_id: "r9", method: "GET" }))).toBe('{"time":"T","level":"info","event":"x","request_id":"r1","method":"GET"}');
     expect(at(formatLine("info", "x", "r1", { time: "no", level: "no", n: 2n, e: new Error("boom") }))).toBe('{"time":"T","level":"info","event":"x","request_id":"r1","n":"2","e":"boom"}');
+  });
+});
+
+describe("log line against JSON.stringify", () => {
+  // What a line must mean, written the plain way: the fields copied into an object after the
+  // first four, each value as the logger takes it, then JSON.stringify.
+  function reference(level: string, event: string, requestId: string, fields: Record<string, unknown>): unknown {
+    const o: Record<string, unknown> = { level, event, request_id: requestId };
+    for (const k of Object.keys(fields)) {
+      let v = fields[k];
+      if (k in o || k === "time" || v === undefined) continue;
+      if (v instanceof Error) v = v.message;
+      if (typeof v === "string" && v.length > 2048) v = `${v.slice(0, 2048)}...(${v.length - 2048} more)`;
+      if (typeof v === "bigint") v = String(v);
+      o[k] = v;
+    }
+    return JSON.parse(JSON.stringify(o));
+  }
+  const anyString = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.string({ unit: "grapheme", maxLength: 3000 }), fc.constantFrom("\u2028", "a\u2029b", "\ud800", '"\\', "\u0000\u001f\u007f"));
+  const value = fc.oneof(
+    anyString,
+    fc.double(),
+    fc.integer(),
+    fc.constantFrom(-0, NaN, Infinity, 1e21, 5e-7),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.bigInt(),
+    anyString.map((m) => new Error(m)),
+    fc.dictionary(fc.string(), fc.oneof(anyString, fc.double(), fc.constant(null))),
+    fc.array(fc.oneof(anyString, fc.integer())),
+  );
+  const key = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.constantFrom("time", "level", "event", "request_id", "status", "a b", 'q"'));
+
+  it("means what JSON.stringify over the fields means, and stays one line", () => {
+    fc.assert(
+      fc.property(fc.constantFrom("info", "warn", "error", "debug"), anyString, anyString, fc.dictionary(key, value), (level, event, id, fields) => {
+        for (const k of Object.keys(fields)) if (k === "__proto__" || k in {}) delete fields[k];
+        const line = formatLine(level as "info", event, id, fields);
+        expect(line).not.toMatch(/[\n\r\u2028\u2029]/);
+        const got = JSON.parse(line) as Record<string, unknown>;
+        expect(typeof got.time).toBe("string");
+        delete got.time;
+        const want = reference(level, event, id, fields) as object;
+        expect(got).toEqual(want);
+        expect(Object.keys(got)).toEqual(Object.keys(want));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -1,0 +1,70 @@
+// The serve log sink: request lines gathered and written together, warnings and errors at the
+// end of the turn, nothing lost or reordered, and a bounded buffer.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { bufferedStdioSink } from "../../src/adapter/node/log-sink";
+
+function stream() {
+  const writes: string[] = [];
+  return { writes, s: { write: (x: string) => (writes.push(x), true) } as unknown as NodeJS.WritableStream };
+}
+
+describe("bufferedStdioSink", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("writes the request lines of several turns in one write, in order", async () => {
+    const out = stream();
+    const err = stream();
+    const sink = bufferedStdioSink(out.s, err.s);
+    sink("info", "a");
+    await vi.advanceTimersByTimeAsync(1);
+    sink("info", "b");
+    sink("debug", "c");
+    expect(out.writes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(out.writes).toEqual(["a\nb\nc\n"]);
+    sink("info", "d");
+    await vi.advanceTimersByTimeAsync(20);
+    expect(out.writes).toEqual(["a\nb\nc\n", "d\n"]);
+    expect(err.writes).toEqual([]);
+  });
+
+  it("writes warnings and errors at the end of the turn, before the request lines waiting", async () => {
+    const out = stream();
+    const err = stream();
+    const sink = bufferedStdioSink(out.s, err.s);
+    const order: string[] = [];
+    out.s.write = ((x: string) => (order.push(`out ${x}`), true)) as never;
+    err.s.write = ((x: string) => (order.push(`err ${x}`), true)) as never;
+    sink("info", "line");
+    sink("warn", "w");
+    sink("error", "e");
+    expect(order).toEqual([]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(order).toEqual(["err w\ne\n"]);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(order).toEqual(["err w\ne\n", "out line\n"]);
+  });
+
+  it("writes at once when 64 KiB of lines have gathered, so the buffer stays bounded", async () => {
+    const out = stream();
+    const sink = bufferedStdioSink(out.s, stream().s);
+    const line = "x".repeat(999);
+    for (let i = 0; i < 70; i++) sink("info", line);
+    expect(out.writes.length).toBe(1);
+    expect(out.writes[0]).toBe(`${line}\n`.repeat(66));
+    await vi.advanceTimersByTimeAsync(20);
+    expect(out.writes.slice(1)).toEqual([`${line}\n`.repeat(4)]);
+  });
+
+  it("writes what is left when the process exits", () => {
+    const out = stream();
+    const err = stream();
+    const sink = bufferedStdioSink(out.s, err.s);
+    sink("info", "last");
+    sink("error", "bye");
+    process.emit("exit", 0);
+    expect(err.writes).toEqual(["bye\n"]);
+    expect(out.writes).toEqual(["last\n"]);
+  });
+});
