@@ -53,8 +53,8 @@ export class WasmHeap {
 
 /** Results up to this size share blocks of OUT_BLOCK bytes; a block lives while any of its
  *  results does, so the cap keeps what one long-kept result can hold small. */
-const OUT_SHARED_MAX = 2048;
-const OUT_BLOCK = 16384;
+const OUT_SHARED_MAX = 8192;
+const OUT_BLOCK = 65536;
 
 /** One reusable buffer in Wasm memory that grows (never shrinks below its first size) when a
  *  call needs more. Returned pointers are valid until the next ensure() on the same scratch. */

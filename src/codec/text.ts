@@ -78,24 +78,57 @@ export function writeLists(
   }
   const ptr = scratch.ensure(bound + extra);
   const u8 = heap.u8();
+  return asciiLists(u8, ptr, bound, groups) ?? charLists(u8, ptr, groups);
+}
+
+/** Room for a length, filled in once the bytes are in place. */
+const HOLE = "\0\0\0\0";
+
+/** When every string is ASCII (most lists are): all of them in one encodeInto, each after room
+ *  for its length, then the lengths written in. One call into the host's encoder for the whole
+ *  list costs less than a char loop over it. */
+function asciiLists(u8: Uint8Array, ptr: number, bound: number, groups: ReadonlyArray<{ pairs: ReadonlyArray<readonly [string, string]> }>): { ptr: number; lengths: number[] } | null {
+  let all = "";
+  for (let g = 0; g < groups.length; g++) {
+    const pairs = groups[g].pairs;
+    for (let i = 0; i < pairs.length; i++) all += HOLE + pairs[i][0] + HOLE + pairs[i][1];
+  }
+  // One byte per UTF-16 unit means every char was below 0x80, where UTF-8 and ByteString
+  // bytes agree.
+  if (utf8Encoder.encodeInto(all, u8.subarray(ptr, ptr + bound)).written !== all.length) return null;
   const lengths: number[] = [];
   let p = ptr;
   for (let g = 0; g < groups.length; g++) {
-    const { pairs, enc } = groups[g];
+    const pairs = groups[g].pairs;
     const start = p;
     for (let i = 0; i < pairs.length; i++) {
-      p = putWithLength(u8, p, pairs[i][0], enc);
-      p = putWithLength(u8, p, pairs[i][1], enc);
+      p = putLength(u8, p, pairs[i][0].length);
+      p = putLength(u8, p, pairs[i][1].length);
     }
     lengths.push(p - start);
   }
   return { ptr, lengths };
 }
 
-/** `s` after its length (u32 little-endian, byte by byte: cheaper than a DataView made per
- *  call); returns where the next one goes. */
-function putWithLength(u8: Uint8Array, p: number, s: string, enc: Encoding): number {
-  const n = put(u8, p + 4, s, enc);
+/** Any list, char by char (ASCII and ByteString chars) or through the encoder (the rest). */
+function charLists(u8: Uint8Array, ptr: number, groups: ReadonlyArray<{ pairs: ReadonlyArray<readonly [string, string]>; enc: Encoding }>): { ptr: number; lengths: number[] } {
+  const lengths: number[] = [];
+  let p = ptr;
+  for (let g = 0; g < groups.length; g++) {
+    const { pairs, enc } = groups[g];
+    const start = p;
+    for (let i = 0; i < pairs.length; i++) {
+      p = putLength(u8, p, put(u8, p + 4, pairs[i][0], enc));
+      p = putLength(u8, p, put(u8, p + 4, pairs[i][1], enc));
+    }
+    lengths.push(p - start);
+  }
+  return { ptr, lengths };
+}
+
+/** The length `n` (u32 little-endian, byte by byte: cheaper than a DataView made per call)
+ *  before the `n` bytes at `p + 4`; returns where the next entry goes. */
+function putLength(u8: Uint8Array, p: number, n: number): number {
   u8[p] = n & 0xff;
   u8[p + 1] = (n >>> 8) & 0xff;
   u8[p + 2] = (n >>> 16) & 0xff;
