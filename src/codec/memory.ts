@@ -7,6 +7,9 @@ import type { WasmExports } from "./exports.js";
 export class WasmHeap {
   private u8View: Uint8Array;
   private i32View: Int32Array;
+  /** The block small results are cut from, and how much of it is taken (copyOut). */
+  private outBlock = new ArrayBuffer(0);
+  private outUsed = 0;
 
   constructor(readonly wasm: WasmExports) {
     this.u8View = new Uint8Array(wasm.memory.buffer);
@@ -46,9 +49,6 @@ export class WasmHeap {
     this.outUsed = (this.outUsed + len + 7) & ~7;
     return out;
   }
-
-  private outBlock = new ArrayBuffer(0);
-  private outUsed = 0;
 }
 
 /** Results up to this size share blocks of OUT_BLOCK bytes; a block lives while any of its

@@ -1,8 +1,9 @@
 // The TypeScript face of the Wasm codec. Everything above src/codec/ sees only these types;
 // only src/codec/ touches WebAssembly. Byte arrays returned by encoders are copies the caller
 // owns (nothing writes them again), but small ones share their `.buffer` with other results:
-// copy one before transferring its buffer to another thread. `data` spans in decoder events are views into the chunk the caller passed in
-// (never into Wasm memory) and stay valid as long as that chunk does.
+// copy one before transferring its buffer to another thread. `data` spans in decoder events
+// are views into the chunk the caller passed in (never into Wasm memory) and stay valid as
+// long as that chunk does.
 
 /** FastCGI record types (FastCGI 1.0 spec, section 8). */
 export const FcgiType = {
