@@ -49,31 +49,27 @@ describe("ConnReader", () => {
 
   it("a wait with no byte times out after its own time, not an earlier wait's", async () => {
     const { sock, r } = reader();
-    // A long wait answered at once leaves its timer set...
-    const first = r.more(60_000);
-    sock.emit("data", Buffer.from("a"));
-    await expect(first).resolves.toBe("data");
-    r.take(1);
-    // ...a shorter one still times out at its own time,
-    const short = r.more(100);
-    let shortHow: string | undefined;
-    void short.then((h) => (shortHow = h));
-    await vi.advanceTimersByTimeAsync(99);
-    expect(shortHow).toBeUndefined();
-    await vi.advanceTimersByTimeAsync(2);
-    expect(shortHow).toBe("timeout");
-    // ...and a longer one after a shorter timer does not end when that timer fires.
-    const s2 = r.more(10);
-    sock.emit("data", Buffer.from("b"));
-    await expect(s2).resolves.toBe("data");
-    r.take(1);
-    const long = r.more(500);
-    let longHow: string | undefined;
-    void long.then((h) => (longHow = h));
-    await vi.advanceTimersByTimeAsync(100);
-    expect(longHow).toBeUndefined();
-    await vi.advanceTimersByTimeAsync(401);
-    expect(longHow).toBe("timeout");
+    /** A wait answered by a byte at once, which leaves the timer it set behind. */
+    const answered = async (ms: number) => {
+      const w = r.more(ms);
+      sock.emit("data", Buffer.from("a"));
+      await expect(w).resolves.toBe("data");
+      r.take(1);
+    };
+    /** A wait with no byte: still on just before `ms`, timed out just after. */
+    const timesOutAt = async (ms: number) => {
+      let how: string | undefined;
+      void r.more(ms).then((h) => (how = h));
+      await vi.advanceTimersByTimeAsync(ms - 1);
+      expect(how, `${ms} ms wait, before its time`).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(2);
+      expect(how, `${ms} ms wait, after its time`).toBe("timeout");
+    };
+    // A shorter wait after a long one's timer, and a longer one after a short one's.
+    await answered(60_000);
+    await timesOutAt(100);
+    await answered(10);
+    await timesOutAt(500);
   });
 
   it("ends a wait at the end of the stream, and answers eof after it", async () => {
