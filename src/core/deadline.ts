@@ -44,13 +44,15 @@ export async function timedWrite(p: Promise<void>, origin: string, ms: number): 
 }
 
 /** A timeout for a wait that starts again often (each read from an origin, each piece handed
- *  to a client): start() only notes the time, and one timer serves every wait. When it fires
- *  early it is set again for what is left; when no wait is on, it is not set again. A timer,
- *  a promise and closures made per read were about a quarter of the JavaScript heap a 4 MiB
- *  response allocated. */
+ *  to a client, each wait for a client's next bytes): start() only notes the deadline, and one
+ *  timer serves every wait. When it fires early it is set again for what is left; it is moved
+ *  only for a wait that must end sooner than it fires; when no wait is on, it is not set
+ *  again. A timer, a promise and closures made per read were about a quarter of the
+ *  JavaScript heap a 4 MiB response allocated. */
 export class Watchdog {
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private since = 0;
+  private timerAt = Infinity;
+  private until = 0;
   private on = false;
 
   constructor(
@@ -58,10 +60,11 @@ export class Watchdog {
     private readonly expired: () => void,
   ) {}
 
-  start(): void {
-    this.since = Date.now();
+  /** A wait of `ms` (the watchdog's own length unless given) starts now. */
+  start(ms = this.ms): void {
+    this.until = Date.now() + ms;
     this.on = true;
-    if (this.timer === undefined) this.set(this.ms);
+    if (this.until < this.timerAt) this.set(this.until);
   }
 
   stop(): void {
@@ -73,19 +76,22 @@ export class Watchdog {
     this.on = false;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.timerAt = Infinity;
   }
 
-  private set(ms: number): void {
-    this.timer = setTimeout(this.fire, ms);
+  private set(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.fire, Math.max(0, at - Date.now()));
     // Node: a timer left set after the last wait must not keep the process alive.
     (this.timer as { unref?: () => void }).unref?.();
   }
 
   private readonly fire = (): void => {
     this.timer = undefined;
+    this.timerAt = Infinity;
     if (!this.on) return;
-    const left = this.since + this.ms - Date.now();
-    if (left > 0) return this.set(left);
+    if (this.until > Date.now()) return this.set(this.until);
     this.on = false;
     this.expired();
   };

@@ -3,8 +3,9 @@
 // client sending faster than edgepass forwards fills its own TCP window, not our memory
 // (pipelined requests beyond that wait in the kernel too). Pausing after every read, and a
 // timer per wait, cost a small request a few microseconds: the socket is resumed only when it
-// was paused, and one timer per connection serves every wait.
+// was paused, and one Watchdog per connection times every wait.
 import type net from "node:net";
+import { Watchdog } from "../../core/deadline.js";
 
 export type More = "data" | "eof" | "timeout";
 
@@ -16,11 +17,9 @@ export class ConnReader {
   buf: Buffer = Buffer.alloc(0);
   private ended = false;
   private wake: (() => void) | null = null;
-  /** The wait on now: when it times out (Date.now() time) and how it ends. */
-  private until = 0;
+  /** How the wait on now ends. */
   private settle: ((how: More) => void) | null = null;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerAt = Infinity;
+  private readonly watch = new Watchdog(0, () => this.settle?.("timeout"));
 
   constructor(private readonly sock: net.Socket) {
     sock.on("data", (d: Buffer) => {
@@ -35,8 +34,7 @@ export class ConnReader {
     sock.on("end", end);
     sock.on("close", () => {
       end();
-      if (this.timer !== undefined) clearTimeout(this.timer);
-      this.timer = undefined;
+      this.watch.dispose();
     });
   }
 
@@ -49,8 +47,8 @@ export class ConnReader {
     if (this.ended) return Promise.resolve("eof");
     return new Promise<More>((resolve) => {
       const have = this.buf.length;
-      this.until = Date.now() + ms;
       this.settle = (how: More) => {
+        this.watch.stop();
         this.wake = null;
         this.settle = null;
         resolve(how);
@@ -59,8 +57,7 @@ export class ConnReader {
         if (this.buf.length > have) this.settle?.("data");
         else if (this.ended) this.settle?.("eof");
       };
-      // The timer set for an earlier wait serves this one when it fires no later.
-      if (this.until < this.timerAt) this.arm(this.until);
+      this.watch.start(ms);
       if (this.sock.isPaused()) this.sock.resume();
     });
   }
@@ -70,20 +67,4 @@ export class ConnReader {
     this.buf = this.buf.subarray(n);
     return out;
   }
-
-  private arm(at: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(this.fire, Math.max(0, at - Date.now()));
-    // What waits is held by the socket, never by this timer.
-    this.timer.unref();
-  }
-
-  private readonly fire = (): void => {
-    this.timer = undefined;
-    this.timerAt = Infinity;
-    if (this.settle === null) return;
-    if (Date.now() >= this.until) this.settle("timeout");
-    else this.arm(this.until);
-  };
 }
