@@ -350,3 +350,22 @@ describe('[gateway] log = "off"', () => {
     }
   });
 });
+
+describe("edgepass serve writes request lines in batches", () => {
+  it("a line still waiting when the process is told to stop is written before it exits", async () => {
+    const dev = await startServe(toml(false));
+    let stopped = false;
+    try {
+      const res = await rawRequest(dev.base, { path: "/direct/x", headers: { "x-request-id": "last-1" } });
+      expect(res.status).toBe(200);
+      // At once, well within the batch's 10 ms: only the exit's flush can write the line.
+      await dev.stop();
+      stopped = true;
+      const lines = linesLike(dev.run.stdout, { event: "request", request_id: "last-1" });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ status: 200, path: "/direct/x" });
+    } finally {
+      if (!stopped) await dev.stop();
+    }
+  });
+});
