@@ -13,7 +13,6 @@
 import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { newest } from "./newest.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -23,6 +22,8 @@ export const cliBundle = path.join(root, "dist", "cli", "node", "main.mjs");
 export async function buildCli(ifStale) {
   const sources = Math.max(newest(path.join(root, "src")), statSync(path.join(root, "package.json")).mtimeMs);
   if (ifStale && existsSync(cliBundle) && statSync(cliBundle).mtimeMs >= sources) return false;
+  // esbuild loads only for a build: every `edgepass` command runs the check above first.
+  const { build } = await import("esbuild");
   const out = await build({
     entryPoints: [path.join(root, "src", "adapter", "node", "cli", "main.ts")],
     outfile: cliBundle,

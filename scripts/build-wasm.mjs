@@ -10,10 +10,10 @@
 //
 // Sources are everything under wasm/assembly and wasm/abi, and wasm/asconfig.json.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import asc from "assemblyscript/asc";
+import { newest } from "./newest.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const wasmDir = path.join(root, "wasm");
@@ -35,25 +35,16 @@ const outputs = targets.map((target) => ({
   textPath: path.join(wasmDir, config.targets[target].textFile),
 }));
 
-function newestSource() {
-  let newest = statSync(configPath).mtimeMs;
-  const walk = (dir) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else newest = Math.max(newest, statSync(p).mtimeMs);
-    }
-  };
-  walk(path.join(wasmDir, "assembly"));
-  walk(path.join(wasmDir, "abi"));
-  return newest;
-}
+const newestSource = () =>
+  Math.max(statSync(configPath).mtimeMs, newest(path.join(wasmDir, "assembly")), newest(path.join(wasmDir, "abi")));
 
 const stale = (outPath) => !existsSync(outPath) || statSync(outPath).mtimeMs < newestSource();
 if (args.includes("--if-stale") && !outputs.some(({ outPath }) => stale(outPath))) {
   process.exit(0);
 }
 
+// The compiler loads only for a build: every `edgepass` command runs the check above first.
+const { default: asc } = await import("assemblyscript/asc");
 // Relative paths from the package root keep machine paths out of the generated names.
 process.chdir(root);
 const rel = (p) => path.relative(root, p).split(path.sep).join("/");

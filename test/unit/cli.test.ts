@@ -1,12 +1,13 @@
 // The `edgepass` command as a user runs it (node bin/edgepass.mjs …): a bad config stops it
 // before anything starts, with exit code 2 and a message naming the file and the key; a good
 // one runs the real gateway under workerd until a signal stops it.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { edgepass, waitFor } from "../helpers/process.js";
+import { edgepass, repoRoot, waitFor } from "../helpers/process.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -125,6 +126,45 @@ describe("edgepass CLI", () => {
     }
     expect(await run.exit).toBe(0);
     expect(run.stderr).toContain("SIGTERM, stopping");
+  });
+
+  it("serve starts without loading the Worker's tools: Miniflare, esbuild, the AssemblyScript compiler", async () => {
+    // Made fresh first: a stale bundle is rebuilt by the command itself, with esbuild.
+    expect(spawnSync(process.execPath, [path.join(repoRoot, "scripts/build-cli.mjs"), "--if-stale"]).status).toBe(0);
+    const log = path.join(dir, "imports.log");
+    writeFileSync(log, "");
+    process.env.EDGEPASS_IMPORT_LOG = log;
+    const run = edgepass(["serve", "--config", writeConfig("serve.toml", goodConfig(await closedPort())), "--port", "0"], dir, {
+      nodeArgs: ["--import", path.join(repoRoot, "test/helpers/import-log.mjs")],
+    });
+    try {
+      const [, url] = await waitFor(run, /edgepass: listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      expect((await fetch(`${url}/index.php`)).headers.get("x-edgepass-error")).toBe("UPSTREAM_CONNECT_FAILED");
+    } finally {
+      run.child.kill("SIGTERM");
+      delete process.env.EDGEPASS_IMPORT_LOG;
+    }
+    expect(await run.exit).toBe(0);
+    const packages = new Set(readFileSync(log, "utf8").split("\n").filter(Boolean));
+    // The hook sees the config parser's import: it is working.
+    expect(packages).toContain("smol-toml");
+    expect([...packages].filter((p) => /miniflare|esbuild|assemblyscript|undici|wrangler/.test(p))).toEqual([]);
+  });
+
+  it("every command's check for stale builds loads no compiler when nothing changed", () => {
+    const log = path.join(dir, "imports-build.log");
+    for (const script of ["scripts/build-wasm.mjs", "scripts/build-cli.mjs"]) {
+      const file = path.join(repoRoot, script);
+      // The first run makes the output fresh (and may load its compiler); the second only checks.
+      expect(spawnSync(process.execPath, [file, "--if-stale"]).status).toBe(0);
+      writeFileSync(log, "");
+      const checked = spawnSync(process.execPath, ["--import", path.join(repoRoot, "test/helpers/import-log.mjs"), file, "--if-stale"], {
+        env: { ...process.env, EDGEPASS_IMPORT_LOG: log },
+        encoding: "utf8",
+      });
+      expect(checked.status, checked.stderr).toBe(0);
+      expect(readFileSync(log, "utf8")).toBe("");
+    }
   });
 
   it("demo serves the built-in FastCGI app through the gateway and stops on SIGINT", async () => {

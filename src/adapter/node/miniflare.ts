@@ -6,8 +6,11 @@ import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import * as esbuild from "esbuild";
-import { Miniflare, Response as MiniflareResponse, type Request as MiniflareRequest } from "miniflare";
+// esbuild and Miniflare (with undici and workerd's bindings) load when a command bundles or
+// runs the Worker, not with the module: `edgepass serve`, whose bundle holds this file too,
+// never needs them (loading them cost it about a tenth of a second and 40 MB at start).
+import type * as esbuild from "esbuild";
+import type { Request as MiniflareRequest, Response as MiniflareResponse } from "miniflare";
 import { serveStoreRequest } from "../../edge/store-wire.js";
 import { diskStore } from "./disk-store.js";
 
@@ -90,9 +93,10 @@ export async function bundleGateway(entry: string = defaultGatewayEntry()): Prom
   if (!existsSync(entry)) throw new BundleError(`Worker entry not found: ${entry}`);
   const modulesRoot = path.dirname(entry);
   const wasmModules: WorkerModule[] = [];
+  const { build, formatMessages } = await import("esbuild");
   let result: esbuild.BuildResult & { outputFiles: esbuild.OutputFile[] };
   try {
-    result = await esbuild.build({
+    result = await build({
       entryPoints: [entry],
       outfile: path.join(modulesRoot, "__edgepass_worker.js"),
       bundle: true,
@@ -111,7 +115,7 @@ export async function bundleGateway(entry: string = defaultGatewayEntry()): Prom
   } catch (err) {
     const failure = err as esbuild.BuildFailure;
     if (!Array.isArray(failure.errors)) throw err;
-    const text = await esbuild.formatMessages(failure.errors, { kind: "error", color: false });
+    const text = await formatMessages(failure.errors, { kind: "error", color: false });
     throw new BundleError(`cannot bundle ${path.relative(packageRoot(), entry)}:\n${text.join("")}`);
   }
   const js = result.outputFiles.find((f) => f.path.endsWith(".js"));
@@ -195,7 +199,8 @@ export async function runGateway(opts: RunGatewayOptions = {}): Promise<RunningG
   if (opts.configText !== undefined) bindings.EDGEPASS_CONFIG = opts.configText;
   if (opts.configSource !== undefined) bindings.EDGEPASS_CONFIG_SOURCE = opts.configSource;
   if (opts.configDir !== undefined) bindings.EDGEPASS_CONFIG_DIR = opts.configDir;
-  const files = filesOptions(opts);
+  const { Miniflare, Response } = await import("miniflare");
+  const files = filesOptions(opts, Response);
   const mf = withoutSignalExit(
     () =>
       new Miniflare({
@@ -229,7 +234,7 @@ export async function runGateway(opts: RunGatewayOptions = {}): Promise<RunningG
 export const ASSETS_BINDING = "ASSETS";
 export const ASSETS_CONFIG = { html_handling: "none", not_found_handling: "none" } as const;
 
-function filesOptions(opts: RunGatewayOptions) {
+function filesOptions(opts: RunGatewayOptions, ResponseClass: typeof import("miniflare").Response) {
   const out: {
     serviceBindings?: Record<string, (request: MiniflareRequest) => Promise<MiniflareResponse>>;
     assets?: { directory: string; binding: string; routerConfig: { invoke_user_worker_ahead_of_assets: boolean; has_user_worker: boolean }; assetConfig: typeof ASSETS_CONFIG };
@@ -246,7 +251,7 @@ function filesOptions(opts: RunGatewayOptions) {
   out.serviceBindings = {
     EDGEPASS_FILES: async (request) => {
       const res = await serveStoreRequest(store, new Request(request.url, { method: request.method, headers: request.headers as unknown as HeadersInit }));
-      return new MiniflareResponse(res.body as never, { status: res.status, headers: [...res.headers] });
+      return new ResponseClass(res.body as never, { status: res.status, headers: [...res.headers] });
     },
   };
   return out;
