@@ -1,6 +1,7 @@
 // A Transport turns an address into a duplex byte stream. The core never names a runtime:
 // the Cloudflare adapter dials with connect(), the Node adapter with node:net, tests may
 // dial whatever they like.
+import type { ConnectionTimers } from "./deadline.js";
 import type { ServerAddress } from "../config/types.js";
 
 export interface Duplex {
@@ -11,6 +12,9 @@ export interface Duplex {
   /** The same connection as plain calls, where the host has them (Node): no web-stream
    *  read, write and promise per chunk. Whoever uses it uses it alone, never with the streams. */
   direct?: DirectIO;
+  /** The connection's one timer, where the dial made one for its connect: the reads and
+   *  writes on it time their waits with it too. */
+  timers?: ConnectionTimers;
 }
 
 export interface DirectIO {

@@ -2,7 +2,7 @@
 // waits longer than read_timeout (first byte, or between two reads) and a write that waits
 // longer than send_timeout fail with 504-class errors that name the origin.
 import { GatewayError } from "./errors.js";
-import { readFailed, readTimeout, timedWrite, Watchdog } from "./deadline.js";
+import { ConnectionTimers, readFailed, readTimeout, sendFailed, sendTimeout } from "./deadline.js";
 import { lend, settle, SLAB_BYTES, slabMemory } from "./read-slabs.js";
 import type { DirectIO, Duplex } from "./transport.js";
 
@@ -27,10 +27,14 @@ export class UpstreamIO {
   private closed = false;
   /** A read started while the connection sat idle (watchIdle): the next read() takes it. */
   private idle: Promise<unknown> | null = null;
-  /** read_timeout: it closes the connection, which ends the read. One timer for every read
-   *  (a 4 MiB page is some 130), not one each. */
-  private readonly readWatch: Watchdog | null = null;
+  /** read_timeout closes the connection, which ends the read. One timer for every read (a
+   *  4 MiB page is some 130) and write, and the connect before them where the dial made it. */
+  private readonly timers: ConnectionTimers;
+  private readonly readTimed: boolean;
   private timedOut = false;
+  /** Writes not yet taken: send_timeout runs from the latest one's start while any is. */
+  private sending = 0;
+  private sendTimedOut = false;
   /** The read in flight fills a slab (core/read-slabs.ts). */
   private slabRead = false;
   /** Where read memory is used again: DirectIO.settle on a host that reads for us, or the
@@ -45,12 +49,8 @@ export class UpstreamIO {
     private readonly sendTimeoutMs: number,
   ) {
     const direct = (this.direct = conn.direct);
-    if (readTimeoutMs > 0 && Number.isFinite(readTimeoutMs)) {
-      this.readWatch = new Watchdog(readTimeoutMs, () => {
-        this.timedOut = true;
-        void this.shut();
-      });
-    }
+    this.timers = conn.timers ?? new ConnectionTimers();
+    this.readTimed = readTimeoutMs > 0 && Number.isFinite(readTimeoutMs);
     if (!this.direct) {
       this.atLeast = atLeastReader(conn.readable);
       if (!this.atLeast) this.reader = conn.readable.getReader();
@@ -66,8 +66,8 @@ export class UpstreamIO {
   read(atLeast = 0): Promise<Uint8Array | null> {
     const idle = this.idle;
     this.idle = null;
-    // One promise per read, and no timer of its own (Watchdog).
-    this.readWatch?.start();
+    // One promise per read, and no timer of its own.
+    if (this.readTimed) this.timers.start("read", this.readTimeoutMs, this.readExpired);
     if (this.direct) return ((idle as Promise<Uint8Array | null> | null) ?? this.direct.read()).then(this.directRead, this.readFailed);
     const r = (idle as Promise<ReadableStreamReadResult<Uint8Array>> | null) ?? this.streamRead(atLeast);
     return r.then(this.streamReadDone, this.readFailed);
@@ -97,10 +97,16 @@ export class UpstreamIO {
     return this.atLeast.readAtLeast(Math.min(atLeast, READ_AT_LEAST_MAX), slabMemory());
   }
 
+  private readonly readExpired = (): void => {
+    this.timedOut = true;
+    void this.shut();
+  };
+
   private readonly directRead = (chunk: Uint8Array | null): Uint8Array | null => {
-    this.readWatch?.stop();
+    this.timers.stop("read");
     // A read the timeout's close ended may read as the end of the stream.
     if (this.timedOut) throw readTimeout(this.origin, this.readTimeoutMs);
+    if (this.sendTimedOut) throw sendTimeout(this.origin, this.sendTimeoutMs);
     return chunk;
   };
 
@@ -113,9 +119,10 @@ export class UpstreamIO {
   };
 
   private readonly readFailed = (e: unknown): null => {
-    this.readWatch?.stop();
+    this.timers.stop("read");
     this.slabRead = false;
     if (this.timedOut) throw readTimeout(this.origin, this.readTimeoutMs);
+    if (this.sendTimedOut) throw sendTimeout(this.origin, this.sendTimeoutMs);
     if (e instanceof GatewayError) throw e;
     if (this.closed) return null;
     throw readFailed(this.origin, e);
@@ -123,7 +130,7 @@ export class UpstreamIO {
 
 
   write(bytes: Uint8Array): Promise<void> {
-    if (!this.direct) return timedWrite(this.writer!.write(bytes), this.origin, this.sendTimeoutMs);
+    if (!this.direct) return this.sent(this.writer!.write(bytes));
     let wait: Promise<void> | null;
     try {
       wait = this.direct.write(bytes);
@@ -131,14 +138,40 @@ export class UpstreamIO {
       wait = Promise.reject(e);
     }
     // Taken at once (the common case): no timer to race, no promise chain.
-    return wait ? timedWrite(wait, this.origin, this.sendTimeoutMs) : WRITTEN;
+    return wait ? this.sent(wait) : WRITTEN;
   }
+
+  /** A write the socket has not taken yet. send_timeout closes the connection, which fails the
+   *  write; like nginx's, it bounds the wait between two writes, not a whole upload. */
+  private sent(wait: Promise<void>): Promise<void> {
+    const ms = this.sendTimeoutMs;
+    if (ms > 0 && Number.isFinite(ms)) {
+      this.sending++;
+      this.timers.start("send", ms, this.sendExpired);
+    }
+    return wait.then(this.sendDone, this.sendFailed);
+  }
+
+  private readonly sendExpired = (): void => {
+    this.sendTimedOut = true;
+    void this.shut();
+  };
+
+  private readonly sendDone = (): void => {
+    if (this.sending > 0 && --this.sending === 0) this.timers.stop("send");
+  };
+
+  private readonly sendFailed = (e: unknown): never => {
+    this.sendDone();
+    if (this.sendTimedOut) throw sendTimeout(this.origin, this.sendTimeoutMs);
+    throw sendFailed(this.origin, e);
+  };
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.idle = null;
-    this.readWatch?.dispose();
+    this.timers.dispose();
     await this.shut();
   }
 

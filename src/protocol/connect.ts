@@ -35,6 +35,7 @@ export async function connectUpstream(ctx: ExchangeContext, log: Logger, record?
         conn: {
           readable: conn.readable,
           writable: conn.writable,
+          timers: conn.timers,
           close: () => {
             if (open) {
               open = false;

@@ -2,7 +2,7 @@
 // reaches 127.0.0.1; in production the platform refuses private addresses, so a deployed
 // gateway reaches its origins on a public address or through a tunnel.
 import { connect } from "cloudflare:sockets";
-import { withTimeout } from "../../core/deadline.js";
+import { ConnectionTimers } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { formatAddress, type Dial, type Duplex } from "../../core/transport.js";
 
@@ -14,8 +14,9 @@ export const dialCloudflare: Dial = async (address, { connectTimeoutMs }) => {
   } catch (e) {
     throw new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, `Could not connect to the origin ${origin}.`, String(e));
   }
+  const timers = new ConnectionTimers();
   try {
-    await withTimeout(socket.opened, connectTimeoutMs, () =>
+    await timers.race("connect", socket.opened, connectTimeoutMs, () =>
       new GatewayError(
         Codes.UPSTREAM_CONNECT_TIMEOUT,
         504,
@@ -23,6 +24,7 @@ export const dialCloudflare: Dial = async (address, { connectTimeoutMs }) => {
       ),
     );
   } catch (e) {
+    timers.dispose();
     socket.close().catch(() => {});
     if (e instanceof GatewayError) throw e;
     throw new GatewayError(
@@ -36,6 +38,7 @@ export const dialCloudflare: Dial = async (address, { connectTimeoutMs }) => {
     readable: socket.readable,
     writable: socket.writable,
     close: () => socket.close().catch(() => {}),
+    timers,
   };
   return duplex;
 };

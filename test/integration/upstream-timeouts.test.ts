@@ -1,14 +1,18 @@
-// send_timeout toward the origin, on both hosts: an origin that accepts the connection and
-// then reads nothing, so a large request body fills the socket's buffers and the gateway's
-// write waits. The client must get 504 UPSTREAM_SEND_TIMEOUT soon after send_timeout, not
-// wait as long as the origin does, and the log line must say so.
+// The timeouts toward the origin, on both hosts. send_timeout: an origin that accepts the
+// connection and then reads nothing, so a large request body fills the socket's buffers and
+// the gateway's write waits. The client must get 504 UPSTREAM_SEND_TIMEOUT soon after
+// send_timeout, not wait as long as the origin does, and the log line must say so.
+// connect_timeout: a port where the connect never completes; 504 UPSTREAM_CONNECT_TIMEOUT,
+// direct and pooled.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type net from "node:net";
 import { startDev, startServe, waitFor, type Dev } from "../helpers/process.js";
 import { rawRequest } from "../helpers/raw-http.js";
 import { scriptedServer, type ScriptedServer } from "../helpers/scripted-server.js";
+import { unansweredPort, type UnansweredPort } from "../helpers/unanswered-port.js";
 
 let deaf: ScriptedServer;
+let silent: UnansweredPort;
 const held: net.Socket[] = [];
 
 beforeAll(async () => {
@@ -17,8 +21,12 @@ beforeAll(async () => {
     sock.pause();
     held.push(sock);
   });
+  silent = await unansweredPort();
 });
-afterAll(() => deaf?.close());
+afterAll(async () => {
+  deaf?.close();
+  await silent?.close();
+});
 
 const config = (pool: string): string => `[upstreams.deaf]
 protocol = "http"
@@ -31,6 +39,8 @@ pool = "${pool}"
 match = "/"
 upstream = "deaf"
 `;
+
+const SILENT = [["direct", "http"], ["direct", "fastcgi"], ["pooled", "fastcgi"], ["pooled", "http"]] as const;
 
 // Far more than loopback's socket buffers hold on both sides.
 const BODY = Buffer.alloc(48 << 20, 0x61);
@@ -45,7 +55,8 @@ describe.each([
       config("direct") +
         `\n[upstreams.deaf_pooled]\nprotocol = "http"\nservers = ["127.0.0.1:${deaf.port}"]\nsend_timeout = "1s"\nread_timeout = "30s"\n\n[[routes]]\nmatch = "/pooled/"\nupstream = "deaf_pooled"\n` +
         // The other way round: the read times out first, while the write is still stuck.
-        `\n[upstreams.deaf_read]\nprotocol = "http"\nservers = ["127.0.0.1:${deaf.port}"]\nsend_timeout = "30s"\nread_timeout = "1s"\npool = "direct"\n\n[[routes]]\nmatch = "/read/"\nupstream = "deaf_read"\n`,
+        `\n[upstreams.deaf_read]\nprotocol = "http"\nservers = ["127.0.0.1:${deaf.port}"]\nsend_timeout = "30s"\nread_timeout = "1s"\npool = "direct"\n\n[[routes]]\nmatch = "/read/"\nupstream = "deaf_read"\n` +
+        SILENT.map(([pool, protocol]) => `\n[upstreams.silent_${pool}_${protocol}]\nprotocol = "${protocol}"\nservers = ["127.0.0.1:${silent.port}"]\nconnect_timeout = "1s"\npool = "${pool}"\n\n[[routes]]\nmatch = "/silent/${pool}/${protocol}/"\nupstream = "silent_${pool}_${protocol}"\n`).join(""),
     );
   }, 60_000);
   afterAll(() => gw?.stop());
@@ -66,6 +77,14 @@ describe.each([
     const started = Date.now();
     const res = await rawRequest(gw.base, { method: "POST", path: "/read/upload", body: BODY, timeoutMs: 20_000 });
     expect([res.status, res.get("x-edgepass-error")]).toEqual([504, "UPSTREAM_READ_TIMEOUT"]);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 30_000);
+
+  it.each(SILENT)("%s %s: a connect that never completes gets 504 UPSTREAM_CONNECT_TIMEOUT", async (pool, protocol) => {
+    const started = Date.now();
+    const res = await rawRequest(gw.base, { method: "GET", path: `/silent/${pool}/${protocol}/index.php`, timeoutMs: 20_000 });
+    expect([res.status, res.get("x-edgepass-error")]).toEqual([504, "UPSTREAM_CONNECT_TIMEOUT"]);
+    expect(res.body.toString()).toContain("connect_timeout");
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 30_000);
 });
