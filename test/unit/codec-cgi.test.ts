@@ -65,6 +65,31 @@ describe("buildCgiParams output formats", () => {
     const out = codec.buildCgiParams({ owned: [["REQUEST_METHOD", "GET"]], headers: [["Cookie", "a=1"], ["Cookie", "b=2"]] });
     expect(codec.fcgiDecodePairs(out)).toEqual([["REQUEST_METHOD", "GET"], ["HTTP_COOKIE", "a=1; b=2"]]);
   });
+
+  // Values are scanned in blocks of 16 bytes (SIMD) or 8 (the scalar build), then byte by byte:
+  // a forbidden byte must be found wherever it falls in a block, and in the bytes after.
+  it("finds CR, LF or NUL at every position of a value up to 70 bytes, owned or a header's", () => {
+    for (let len = 1; len <= 70; len++) {
+      for (let at = 0; at < len; at++) {
+        for (const c of ["\r", "\n", "\0"]) {
+          const value = "v".repeat(at) + c + "v".repeat(len - at - 1);
+          expect(codeOf(() => codec.buildCgiParams({ owned: [["PATH_INFO", value]], headers: [] }))).toBe("CGI_PARAM_CONTROL_CHAR");
+          expect(codeOf(() => codec.buildCgiParams({ owned: [], headers: [["X-A", value]] }))).toBe("CGI_PARAM_CONTROL_CHAR");
+        }
+      }
+    }
+  });
+
+  it("passes every other byte, and names and values of any length, byte for byte", () => {
+    const others = Array.from({ length: 256 }, (_, b) => b).filter((b) => b !== 0 && b !== 10 && b !== 13);
+    const all = String.fromCharCode(...others);
+    const out = codec.buildCgiParams({ owned: [], headers: [["X-All", all + all]] });
+    expect([...refDecodeFcgiPairs(out)[0][1]]).toEqual([...others, ...others]);
+    // Copied in words, then bytes, below 64 bytes; in one call from 64.
+    const owned = Array.from({ length: 140 }, (_, n): [string, string] => [`N${"n".repeat(n)}`, "0123456789".repeat(14).slice(0, n)]);
+    expect(codec.fcgiDecodePairs(codec.buildCgiParams({ owned, headers: [] }))).toEqual(owned);
+    expect(codec.fcgiDecodePairs(codec.fcgiEncodePairs(owned))).toEqual(owned);
+  });
 });
 
 describe("parseCgiHead", () => {

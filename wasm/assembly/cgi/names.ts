@@ -2,6 +2,7 @@
 // with "-" replaced by "_". Comparisons work on the original bytes through cgiByte(), so no
 // derived name is ever built in scratch memory.
 
+import { skipNoLineBreakOrNul } from "../util/scan";
 import { isTchar } from "../util/tables";
 
 export const HTTP_PREFIX_LEN: u32 = 5; // "HTTP_"
@@ -64,7 +65,7 @@ export function hasUnderscore(p: usize, n: u32): bool {
 /** CR, LF or NUL: the bytes that let a value end a line or a C string early and so smuggle a
  *  second header or parameter (Apache CVE-2023-25690; SCGI uses NUL as its delimiter). */
 export function hasLineBreakOrNul(p: usize, n: u32): bool {
-  for (let i: u32 = 0; i < n; i++) {
+  for (let i = skipNoLineBreakOrNul(p, 0, n); i < n; i++) {
     const b = load<u8>(p + i);
     if (b == 0x0d || b == 0x0a || b == 0) return true;
   }

@@ -15,6 +15,7 @@ import {
   CGI_TOO_MANY_HEADERS, OUTPUT_TOO_SMALL,
 } from "../../abi/codes";
 import { FORMAT_UWSGI, PARAMS_FORMAT_SHIFT, PARAMS_MAX_HEADERS, PARAMS_UNDERSCORES } from "../../abi/layout";
+import { copyBytes } from "../util/bytes";
 import { countPairs, entryData, entryLen, nextEntry } from "../util/list";
 import { pairBytes, putAfterValue, putBeforeName, putBetween } from "./format";
 import {
@@ -85,7 +86,7 @@ function neverForwarded(name: usize, underscores: bool): bool {
 /** Same CGI name, and not dropped for an underscore: the header joins the other's value. */
 // @ts-ignore: decorator
 @inline function joins(a: usize, b: usize, underscores: bool): bool {
-  return !dropsForUnderscore(b, underscores) && sameCgiName(entryData(a), entryLen(a), entryData(b), entryLen(b));
+  return sameCgiName(entryData(a), entryLen(a), entryData(b), entryLen(b)) && !dropsForUnderscore(b, underscores);
 }
 
 /** Builds the block into `out`; returns its size or a negative code. */
@@ -114,10 +115,10 @@ export function buildParams(out: usize, cap: u32, list: usize, ownedLen: u32, he
       if (size < 0) return <i32>size;
       if (<u64>size > <u64>(end - q)) return OUTPUT_TOO_SMALL;
       q += putBeforeName(format, q, entryLen(e), entryLen(v));
-      memory.copy(q, entryData(e), entryLen(e));
+      copyBytes(q, entryData(e), entryLen(e));
       q += entryLen(e);
       q += putBetween(format, q, entryLen(v));
-      memory.copy(q, entryData(v), entryLen(v));
+      copyBytes(q, entryData(v), entryLen(v));
       q += entryLen(v);
       q += putAfterValue(format, q);
     }
@@ -161,7 +162,7 @@ export function buildParams(out: usize, cap: u32, list: usize, ownedLen: u32, he
       }
       first = false;
       const v = nextEntry(g);
-      memory.copy(q, entryData(v), entryLen(v));
+      copyBytes(q, entryData(v), entryLen(v));
       q += entryLen(v);
     }
     q += putAfterValue(format, q);

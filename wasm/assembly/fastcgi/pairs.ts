@@ -5,7 +5,7 @@
 
 import { FCGI_BAD_PAIRS, OUTPUT_TOO_SMALL } from "../../abi/codes";
 import { PAIR_NAME_END, PAIR_NAME_START, PAIR_SIZE, PAIR_VALUE_END, PAIR_VALUE_START } from "../../abi/layout";
-import { getU32BE, putU32BE } from "../util/bytes";
+import { copyBytes, getU32BE, putU32BE } from "../util/bytes";
 import { countPairs, entryData, entryLen, nextEntry } from "../util/list";
 
 /** Bytes the length prefix for `n` takes. */
@@ -35,9 +35,9 @@ export function putPair(p: usize, name: usize, nameLen: u32, value: usize, value
   let q = p;
   q += putLength(q, nameLen);
   q += putLength(q, valueLen);
-  memory.copy(q, name, nameLen);
+  copyBytes(q, name, nameLen);
   q += nameLen;
-  memory.copy(q, value, valueLen);
+  copyBytes(q, value, valueLen);
   return <u32>(q + valueLen - p);
 }
 

@@ -71,3 +71,29 @@ export function skipTchar(buf: usize, i: u32, end: u32): u32 {
   }
   return i;
 }
+
+/** From `i`, skips bytes other than NUL, LF and CR in whole blocks before `end`. Returns the
+ *  first such byte's index, or where the blocks ran out. */
+export function skipNoLineBreakOrNul(buf: usize, i: u32, end: u32): u32 {
+  if (ASC_FEATURE_SIMD) {
+    const zero = i8x16.splat(0);
+    const lf = i8x16.splat(0x0a);
+    const cr = i8x16.splat(0x0d);
+    while (i + 16 <= end) {
+      const v = v128.load(buf + i);
+      const mask = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, zero), i8x16.eq(v, lf)), i8x16.eq(v, cr)));
+      if (mask != 0) return i + ctz<u32>(mask);
+      i += 16;
+    }
+  }
+  while (i + 8 <= end) {
+    const x = load<u64>(buf + i);
+    const l = x ^ (0x0a * ONES);
+    const c = x ^ (0x0d * ONES);
+    // A zero byte of x, l or c: each test is exact for the lowest byte it flags.
+    const flagged = (((x - ONES) & ~x) | ((l - ONES) & ~l) | ((c - ONES) & ~c)) & HIGHS;
+    if (flagged != 0) return i + <u32>(ctz(flagged) >> 3);
+    i += 8;
+  }
+  return i;
+}
