@@ -150,6 +150,10 @@ export interface LeasedRecords {
   resume(): void;
   /** The answer is no longer wanted; `abort`: tell the app (ABORT_REQUEST). */
   abandon(abort: boolean): void;
+  /** A wait of `ms` for this request's next record starts now: `expired` runs unless
+   *  readDone() comes first. The connection's one timer serves the waits of all its requests. */
+  readWait(ms: number, expired: () => void): void;
+  readDone(): void;
 }
 
 /** Where the records of one request go. */

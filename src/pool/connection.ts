@@ -11,6 +11,7 @@
 import { CodecError, FcgiType, type Codec, type FcgiDecoder, type FcgiEvent } from "../codec/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { RequestSink } from "../core/exchange.js";
+import { Deadlines } from "../core/deadline.js";
 import type { Duplex } from "../core/transport.js";
 import { UpstreamIO, WRITTEN } from "../core/upstream-io.js";
 import { MAX_REQUEST_ID, VALUE_NAMES } from "./limits.js";
@@ -63,6 +64,10 @@ export class FcgiConnection {
   private readonly io: UpstreamIO;
   private readonly decoder: FcgiDecoder;
   private wakeReader: (() => void) | null = null;
+  /** Each request's read_timeout, for its next record: one timer for the connection, which a
+   *  request's wait only moves when it must end sooner (Deadlines). By lease, not request id:
+   *  an id is free for the next request as soon as END_REQUEST came. */
+  private readonly readWaits = new Deadlines<object, () => void>((_, expired) => expired());
 
   constructor(
     conn: Duplex,
@@ -111,6 +116,15 @@ export class FcgiConnection {
       this.lose(err, true);
       throw err;
     });
+  }
+
+  /** The request `lease` holds waits for its next record, at most `ms`. */
+  readWait(lease: object, ms: number, expired: () => void): void {
+    if (!this.closed) this.readWaits.set(lease, Date.now() + ms, expired);
+  }
+
+  readDone(lease: object): void {
+    this.readWaits.delete(lease);
   }
 
   /** The request's STDIN went out to its end. */
@@ -277,6 +291,7 @@ export class FcgiConnection {
     if (this.closed) return;
     this.closed = true;
     void this.io.close();
+    this.readWaits.clear();
     const slots = [...this.slots.values()];
     this.slots.clear();
     this.resume();

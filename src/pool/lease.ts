@@ -44,6 +44,14 @@ export class Lease implements LeasedRecords {
     if (this.started) this.conn.abandon(this.id, abort);
   }
 
+  readWait(ms: number, expired: () => void): void {
+    this.conn.readWait(this, ms, expired);
+  }
+
+  readDone(): void {
+    this.conn.readDone(this);
+  }
+
   /** Gives back a place that was never started. */
   cancel(): void {
     if (this.started || this.done) return;

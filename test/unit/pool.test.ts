@@ -34,7 +34,8 @@ function setup(upstreamKeys: string, script: PeerScript, servers = `["127.0.0.1:
   const lines: string[] = [];
   const sink = (_: string, line: string) => void lines.push(line);
   pools = new PoolRegistry(sink);
-  const toml = `[upstreams.app]\nprotocol = "fastcgi"\nservers = ${servers}\nread_timeout = "5s"\n${upstreamKeys}\n[[routes]]\nmatch = "/"\nupstream = "app"\n`;
+  const readTimeout = upstreamKeys.includes("read_timeout") ? "" : 'read_timeout = "5s"\n';
+  const toml = `[upstreams.app]\nprotocol = "fastcgi"\nservers = ${servers}\n${readTimeout}${upstreamKeys}\n[[routes]]\nmatch = "/"\nupstream = "app"\n`;
   const config = loadConfig(toml, "test.toml");
   // One pool object holds the whole upstream here, as on a host without Durable Objects.
   config.upstreams.app.pool.shards = 1;
@@ -311,6 +312,52 @@ describe("one request at a time (FCGI_MPXS_CONNS = 0)", () => {
     expect(t.peer.conns[0]!.closedByGateway).toBe(true);
     expect(t.lines.some((l) => l.includes('"event":"pool_abort_unanswered"'))).toBe(true);
     expect(t.stats().open).toBe(0);
+  });
+});
+
+describe("read_timeout on a kept connection", () => {
+  it("a request whose app stays silent gets 504 UPSTREAM_READ_TIMEOUT; the connection stays for the next", async () => {
+    let n = 0;
+    const t = setup('read_timeout = "200ms"\nmax_connections = 1', {
+      values: PHP_FPM_VALUES,
+      request: (req) => {
+        if (++n > 1) req.conn.answer(req.id, "second");
+      },
+    });
+    const started = Date.now();
+    const res = await t.fetch("/a.php");
+    expect([res.status, res.headers.get("x-edgepass-error")]).toEqual([504, "UPSTREAM_READ_TIMEOUT"]);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await (await t.fetch("/b.php")).text()).toBe("second");
+  });
+
+  it("the end of one request does not take the read deadline of the next one given its id", async () => {
+    // Request 1's body is still being handed to its client when it ends (END_REQUEST), so its
+    // id is free and request 2 gets it on the same connection while request 1 is not done;
+    // its app then stays silent. Request 1 finishing afterwards must not drop 2's deadline.
+    const big = "x".repeat(256 * 1024);
+    let n = 0;
+    const t = setup('read_timeout = "300ms"\nmax_connections = 1', {
+      values: PHP_FPM_VALUES,
+      request: (req) => {
+        if (++n === 1) req.conn.answer(req.id, big);
+      },
+    });
+    const first = await t.fetch("/first.php");
+    const reader = first.body!.getReader();
+    await reader.read();
+    const second = t.fetch("/second.php");
+    await until(() => t.peer.conns[0]!.all.length === 2);
+    expect(t.peer.conns[0]!.all[1]!.id).toBe(t.peer.conns[0]!.all[0]!.id);
+    let got = 0;
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      got += r.value.length;
+    }
+    expect(got).toBeGreaterThan(0);
+    const res = await Promise.race([second, new Promise<null>((r) => setTimeout(() => r(null), 3000))]);
+    expect(res && [res.status, res.headers.get("x-edgepass-error")]).toEqual([504, "UPSTREAM_READ_TIMEOUT"]);
   });
 });
 

@@ -27,7 +27,7 @@
 // tell apart is an app that read the request and died before writing anything (a crashing
 // worker); such a request runs twice. Anything else fails as it would on a direct connection.
 // Pooled HTTP keep-alive connections follow this same rule (protocol/http/pooled.ts).
-import { readTimeout, Watchdog } from "../../core/deadline.js";
+import { readTimeout } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedRecords, RequestSink } from "../../core/exchange.js";
 import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
@@ -55,8 +55,6 @@ class Attempt implements RequestSink {
   private unsent = false;
   private received = 0;
   private waiter: (() => void) | null = null;
-  /** read_timeout of one wait for this request's next record (Watchdog: one timer for all). */
-  private readWatch: Watchdog | null = null;
   private finished = false;
   private delivered = false;
 
@@ -190,7 +188,7 @@ class Attempt implements RequestSink {
   private finish(clean: boolean): void {
     if (this.finished) return;
     this.finished = true;
-    this.readWatch?.dispose();
+    this.lease.readDone();
     this.req.signal?.removeEventListener("abort", this.onClientGone);
     if (!this.res.ended) this.lease.abandon(!clean);
     // Once the response went to the client this attempt is the last one.
@@ -198,23 +196,23 @@ class Attempt implements RequestSink {
   }
 
   private wake(): void {
-    this.readWatch?.stop();
+    this.lease.readDone();
     const w = this.waiter;
     this.waiter = null;
     w?.();
   }
 
-  /** Until the next record for this request or a failure, at most read_timeout. */
+  /** Until the next record for this request or a failure, at most read_timeout (the
+   *  connection's timer: no timer of its own). */
   private wait(): Promise<void> {
     const ms = this.ctx.upstream.readTimeoutMs;
-    if (ms > 0 && Number.isFinite(ms)) {
-      this.readWatch ??= new Watchdog(ms, () => {
-        this.failure ??= readTimeout(this.lease.origin, ms);
-        this.wake();
-      });
-      this.readWatch.start();
-    }
+    if (ms > 0 && Number.isFinite(ms)) this.lease.readWait(ms, this.readExpired);
     return new Promise<void>((r) => (this.waiter = r));
   }
+
+  private readonly readExpired = (): void => {
+    this.failure ??= readTimeout(this.lease.origin, this.ctx.upstream.readTimeoutMs);
+    this.wake();
+  };
 
 }
