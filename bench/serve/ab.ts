@@ -7,6 +7,7 @@
 //
 //   npx tsx bench/serve/ab.ts [--a BUNDLE] [--b BUNDLE] [--a-flags "..."] [--b-flags "..."]
 //                             [--path /status.php?code=200] [--rounds 6] [--seconds 3]
+//                             [--pool pooled|direct]
 //
 // A bundle is a build of the CLI (`node scripts/build-cli.mjs`, then copy
 // dist/cli/node/main.mjs next to it under another name: it loads the Wasm from beside itself).
@@ -30,8 +31,10 @@ const { values: o } = parseArgs({
     path: { type: "string", default: "/status.php?code=200" },
     rounds: { type: "string", default: "6" },
     seconds: { type: "string", default: "3" },
+    pool: { type: "string", default: "pooled" },
   },
 });
+if (o.pool !== "pooled" && o.pool !== "direct") throw new Error(`--pool: pooled or direct, not ${o.pool}`);
 const wrk = findProgram("wrk", "wrk");
 const build = path.join(repoRoot, "dist/cli/node/main.mjs");
 const www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
@@ -53,7 +56,8 @@ async function start(name: string, bundle: string, flags: string): Promise<Side>
   const config = path.join(dir, `${name}.toml`);
   writeFileSync(
     config,
-    `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\nmax_connections = 32\nidle_timeout = "1s"\n\n` +
+    `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\n` +
+      (o.pool === "direct" ? `pool = "direct"\n\n` : `max_connections = 32\nidle_timeout = "1s"\n\n`) +
       `[[routes]]\nmatch = "= /ret"\nreturn = "200 ok"\n\n` +
       `[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`,
   );
@@ -108,7 +112,7 @@ try {
 const row = (s: Side) =>
   `${s.name}: ${median(s.cpu).toFixed(0)} µs CPU/req [${s.cpu.map((x) => x.toFixed(0)).join(" ")}], ` +
   `${(median(s.alloc) / 1024).toFixed(1)} KiB allocated/req, ${median(s.rps).toFixed(0)} req/s [${s.rps.map((x) => x.toFixed(0)).join(" ")}]`;
-console.log(`${o.path}, wrk -t1 -c32, ${o.rounds} alternating rounds of ${o.seconds} s (medians)`);
+console.log(`${o.path}, ${o.pool}, wrk -t1 -c32, ${o.rounds} alternating rounds of ${o.seconds} s (medians)`);
 for (const s of sides) console.log(row(s));
 const [a, b] = sides;
 console.log(`B/A: CPU per request ${(median(b.cpu) / median(a.cpu)).toFixed(2)}x, allocated ${(median(b.alloc) / median(a.alloc)).toFixed(2)}x, req/s ${(median(b.rps) / median(a.rps)).toFixed(2)}x`);

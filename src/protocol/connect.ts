@@ -33,8 +33,17 @@ export async function connectUpstream(ctx: ExchangeContext, log: Logger, record?
       return {
         origin,
         conn: {
-          readable: conn.readable,
-          writable: conn.writable,
+          // Passed on as asked for: a host makes its streams or its plain calls on first use,
+          // and a connection is used one way only (Duplex.direct).
+          get readable() {
+            return conn.readable;
+          },
+          get writable() {
+            return conn.writable;
+          },
+          get direct() {
+            return conn.direct;
+          },
           timers: conn.timers,
           close: () => {
             if (open) {
