@@ -3,9 +3,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { bufferedStdioSink } from "../../src/adapter/node/log-sink";
 
+/** A stream that keeps what it was given, as a stream whose write is still pending does:
+ *  request lines come as bytes (UTF-8), read only when the test looks. */
 function stream() {
-  const writes: string[] = [];
-  return { writes, s: { write: (x: string) => (writes.push(x), true) } as unknown as NodeJS.WritableStream };
+  const chunks: Array<string | Buffer> = [];
+  return {
+    get writes() {
+      return chunks.map(String);
+    },
+    s: { write: (x: string | Buffer) => (chunks.push(x), true) } as unknown as NodeJS.WritableStream,
+  };
 }
 
 describe("bufferedStdioSink", () => {
@@ -46,15 +53,28 @@ describe("bufferedStdioSink", () => {
     expect(order).toEqual(["err w\ne\n", "out line\n"]);
   });
 
-  it("writes at once when 64 KiB of lines have gathered, so the buffer stays bounded", async () => {
+  it("writes at once before a line might not fit in 64 KiB, so the buffer stays bounded", async () => {
     const out = stream();
     const sink = bufferedStdioSink(out.s, stream().s);
     const line = "x".repeat(999);
     for (let i = 0; i < 70; i++) sink("info", line);
-    expect(out.writes.length).toBe(1);
-    expect(out.writes[0]).toBe(`${line}\n`.repeat(66));
+    // Room is kept for 3 bytes a char (UTF-8's most for one UTF-16 unit): 63 lines and the
+    // room for the 64th would pass 65,536 bytes.
+    expect(out.writes).toEqual([`${line}\n`.repeat(63)]);
     await vi.advanceTimersByTimeAsync(20);
-    expect(out.writes.slice(1)).toEqual([`${line}\n`.repeat(4)]);
+    expect(out.writes.slice(1)).toEqual([`${line}\n`.repeat(7)]);
+  });
+
+  it("writes a line as UTF-8, and one too long for a batch alone, after the lines before it", async () => {
+    const out = stream();
+    const sink = bufferedStdioSink(out.s, stream().s);
+    sink("info", '{"path":"/caf\u00e9/\u{1f600}"}');
+    const long = "y".repeat(30_000);
+    sink("info", long);
+    sink("info", "after");
+    expect(out.writes).toEqual(['{"path":"/caf\u00e9/\u{1f600}"}\n', `${long}\n`]);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(out.writes.slice(2)).toEqual(["after\n"]);
   });
 
   it("writes what is left when the process exits", () => {

@@ -4,14 +4,17 @@
 // load carries one or two lines. Request lines are written together every INFO_DELAY_MS (as
 // nginx's `access_log ... buffer= flush=`), or at once when INFO_MAX_CHARS have gathered;
 // warnings and errors at the end of the turn that logged them; whatever is left when the
-// process exits.
+// process exits. A request line is encoded into the batch's bytes as it comes: kept as a string
+// until the write, each line (a tree of the pieces it was built from) outlived young
+// collections, to be copied and flattened at last (about 3 us of CPU per request).
 import type { Level, LogSink } from "../../core/log.js";
 
 const INFO_DELAY_MS = 10;
-const INFO_MAX_CHARS = 64 * 1024;
+const INFO_MAX_BYTES = 64 * 1024;
 
 export function bufferedStdioSink(out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): LogSink {
-  let info = "";
+  let info = Buffer.allocUnsafe(INFO_MAX_BYTES);
+  let used = 0;
   let errors = "";
   let infoTimer: ReturnType<typeof setTimeout> | null = null;
   let errorsScheduled = false;
@@ -21,7 +24,11 @@ export function bufferedStdioSink(out: NodeJS.WritableStream = process.stdout, e
   };
   const flushInfo = () => {
     if (infoTimer !== null) (clearTimeout(infoTimer), (infoTimer = null));
-    if (info) (out.write(info), (info = ""));
+    if (used === 0) return;
+    // The stream may hold the bytes until they are written: the next lines go to new memory.
+    out.write(info.subarray(0, used));
+    info = Buffer.allocUnsafe(INFO_MAX_BYTES);
+    used = 0;
   };
   const flush = () => {
     // Errors first: a warning about a request is written before its response line would be.
@@ -38,8 +45,13 @@ export function bufferedStdioSink(out: NodeJS.WritableStream = process.stdout, e
       }
       return;
     }
-    info += line + "\n";
-    if (info.length >= INFO_MAX_CHARS) flush();
-    else if (infoTimer === null) infoTimer = setTimeout(flushInfo, INFO_DELAY_MS);
+    // A UTF-16 unit takes at most 3 bytes in UTF-8; a line longer than a batch goes alone.
+    if (used + 3 * line.length + 1 > INFO_MAX_BYTES) {
+      flush();
+      if (3 * line.length + 1 > INFO_MAX_BYTES) return void out.write(line + "\n");
+    }
+    used += info.write(line, used);
+    info[used++] = 0x0a;
+    if (infoTimer === null) infoTimer = setTimeout(flushInfo, INFO_DELAY_MS);
   };
 }
