@@ -2,11 +2,11 @@
 // system call, synchronously (Node does so on Linux), and a line per request was a visible
 // share of a small request's CPU time; so was a write per turn of the event loop, which under
 // load carries one or two lines. Request lines are written together every INFO_DELAY_MS (as
-// nginx's `access_log ... buffer= flush=`), or at once when INFO_MAX_CHARS have gathered;
+// nginx's `access_log ... buffer= flush=`), or at once before they would pass INFO_MAX_BYTES;
 // warnings and errors at the end of the turn that logged them; whatever is left when the
-// process exits. A request line is encoded into the batch's bytes as it comes: kept as a string
-// until the write, each line (a tree of the pieces it was built from) outlived young
-// collections, to be copied and flattened at last (about 3 us of CPU per request).
+// process exits. A request line is encoded into the batch's bytes as it comes, so its string (a
+// tree of the pieces it was built from) dies young: a batch kept as one string lived through
+// young collections and was flattened at the write, about 3 µs of CPU per request.
 import type { Level, LogSink } from "../../core/log.js";
 
 const INFO_DELAY_MS = 10;

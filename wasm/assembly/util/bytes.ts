@@ -40,8 +40,9 @@ export function equalsLowerLiteral(p: usize, n: u32, lit: usize, litLen: u32): b
 }
 
 /** memory.copy for the short strings of parameter lists. V8 compiles memory.copy to a call out
- *  of the module, which costs about as much for 10 bytes as for 1,000; below 64 bytes, words
- *  copied here cost less. Overlapping ranges are left to memory.copy. */
+ *  of the module, whatever the size; below 64 bytes, words copied here cost less (a CGI
+ *  request's 40 names and values: about 3% of building it). Overlapping ranges are left to
+ *  memory.copy. */
 export function copyBytes(dst: usize, src: usize, n: u32): void {
   if (n >= 64 || (dst > src && dst < src + n)) {
     memory.copy(dst, src, n);

@@ -1,4 +1,4 @@
-// Bulk byte scans for the head parsers' hot loops. The SIMD build (ASC_FEATURE_SIMD, a
+// Bulk byte scans for the head parsers' and the CGI parameters' hot loops. The SIMD build (ASC_FEATURE_SIMD, a
 // compile-time constant, so the twin not taken is not even compiled) tests 16 bytes per step;
 // the scalar build tests 8 at a time in a u64 (SWAR). Both stop at the first byte the caller
 // must look at and leave the last few bytes before `end` to the caller's byte loop, so the
