@@ -85,8 +85,11 @@ function allocatedSince(side: Side, from: number): number {
 }
 
 const url = (s: Side) => `http://127.0.0.1:${s.port}${o.path}`;
-const sides = [await start("A", path.resolve(o.a ?? build), o["a-flags"]), await start("B", path.resolve(o.b ?? build), o["b-flags"])];
+const sides: Side[] = [];
 try {
+  // Started inside the try: a side that fails to start still stops php-fpm and the other.
+  sides.push(await start("A", path.resolve(o.a ?? build), o["a-flags"]));
+  sides.push(await start("B", path.resolve(o.b ?? build), o["b-flags"]));
   for (const s of sides) spawnSync(wrk, ["-t1", "-c32", "-d2s", url(s)]);
   for (let round = 0; round < Number(o.rounds); round++) {
     for (const s of round % 2 ? [...sides].reverse() : sides) {
