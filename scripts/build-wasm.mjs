@@ -8,16 +8,11 @@
 //   node scripts/build-wasm.mjs --debug     debug target (edgepass.debug.wasm, names, asserts)
 //   node scripts/build-wasm.mjs --if-stale  build only when a source is newer than the output
 //
-// Sources are everything under wasm/assembly and wasm/abi, and wasm/asconfig.json.
+// Sources and outputs: scripts/wasm-outputs.mjs.
 
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { newest } from "./newest.mjs";
-
-const root = fileURLToPath(new URL("..", import.meta.url));
-const wasmDir = path.join(root, "wasm");
-const configPath = path.join(wasmDir, "asconfig.json");
+import { configPath, root, wasmOutputs, wasmStale } from "./wasm-outputs.mjs";
 
 const known = new Set(["--debug", "--if-stale"]);
 const args = process.argv.slice(2);
@@ -28,20 +23,8 @@ for (const a of args) {
   }
 }
 const targets = args.includes("--debug") ? ["debug"] : ["release", "scalar"];
-const config = JSON.parse(readFileSync(configPath, "utf8"));
-const outputs = targets.map((target) => ({
-  target,
-  outPath: path.join(wasmDir, config.targets[target].outFile),
-  textPath: path.join(wasmDir, config.targets[target].textFile),
-}));
-
-const newestSource = () =>
-  Math.max(statSync(configPath).mtimeMs, newest(path.join(wasmDir, "assembly")), newest(path.join(wasmDir, "abi")));
-
-const stale = (outPath) => !existsSync(outPath) || statSync(outPath).mtimeMs < newestSource();
-if (args.includes("--if-stale") && !outputs.some(({ outPath }) => stale(outPath))) {
-  process.exit(0);
-}
+const outputs = wasmOutputs(targets);
+if (args.includes("--if-stale") && !wasmStale(targets)) process.exit(0);
 
 // The compiler loads only for a build: every `edgepass` command runs the check above first.
 const { default: asc } = await import("assemblyscript/asc");
