@@ -3,7 +3,7 @@
 // streamed from disk with its length declared, and nothing outside the directory or on the
 // exclude list ever served. A real php-fpm behind try_files and X-Accel-Redirect.
 import { createHash } from "node:crypto";
-import { closeSync, cpSync, openSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, openSync, readdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -101,6 +101,70 @@ describe("edgepass serve: static files from disk", () => {
     expect(big.status).toBe(206);
     expect(big.body).toEqual(bigBytes().subarray(BIG - 10));
     expect((await rawRequest(serve.base, { path: "/range.txt", headers: { Range: "bytes=999999-" } })).status).toBe(416);
+  });
+
+  it("ranges across the 64 KiB pieces a file is read in are exact", async () => {
+    const all = bigBytes();
+    for (const [from, to] of [[65_530, 65_545], [65_536, 65_536], [1, 200_000], [131_071, 262_144]]) {
+      const r = await rawRequest(serve.base, { path: "/big.bin", headers: { Range: `bytes=${from}-${to}` }, timeoutMs: 20_000 });
+      expect([r.status, r.get("content-length")], `${from}-${to}`).toEqual([206, String(to - from + 1)]);
+      expect(r.body.equals(all.subarray(from, to + 1)), `${from}-${to}`).toBe(true);
+    }
+  });
+
+  it("a client that leaves mid-file leaves no file open behind it", async () => {
+    const pid = serve.run.child.pid!;
+    const bigOpen = () => readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).endsWith("/big.bin");
+      } catch {
+        return false;
+      }
+    }).length;
+    const u = new URL(serve.base);
+    await Promise.all(
+      Array.from({ length: 8 }, () =>
+        new Promise<void>((resolve) => {
+          const sock = net.connect(Number(u.port), u.hostname, () => sock.write(`GET /big.bin HTTP/1.1\r\nHost: ${u.host}\r\n\r\n`));
+          let got = 0;
+          sock.on("data", (d) => {
+            got += d.length;
+            if (got > 1024 * 1024) sock.destroy();
+          });
+          sock.on("close", () => resolve());
+        }),
+      ),
+    );
+    const deadline = Date.now() + 5000;
+    while (bigOpen() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(bigOpen()).toBe(0);
+  });
+
+  it("a file cut short while it is sent ends the connection short of its Content-Length", async () => {
+    const file = path.join(serve.dir, "site/shrinks.bin");
+    writeFileSync(file, Buffer.alloc(8 * 1024 * 1024, 0x61));
+    const u = new URL(serve.base);
+    const sock = net.connect(Number(u.port), u.hostname);
+    let buf = Buffer.alloc(0);
+    let cut = false;
+    const closed = new Promise<void>((resolve) => {
+      sock.on("data", (d) => {
+        buf = Buffer.concat([buf, d]);
+        if (!cut && buf.length > 256 * 1024) {
+          cut = true;
+          truncateSync(file, 512 * 1024);
+        }
+      });
+      sock.on("close", () => resolve());
+    });
+    sock.write(`GET /shrinks.bin HTTP/1.1\r\nHost: ${u.host}\r\n\r\n`);
+    await closed;
+    const end = buf.indexOf("\r\n\r\n");
+    expect(buf.subarray(0, end).toString("latin1")).toContain(`content-length: ${8 * 1024 * 1024}`);
+    const body = buf.subarray(end + 4);
+    expect(body.length).toBeLessThan(8 * 1024 * 1024);
+    // Only the file's bytes: nothing made up for the part that is gone.
+    expect(body.every((b) => b === 0x61)).toBe(true);
   });
 
   it("ETag → 304 (If-None-Match), Last-Modified → 304 (If-Modified-Since), HEAD keeps the length", async () => {

@@ -1,0 +1,64 @@
+// The disk store behind [assets] on the Node host: a file's bytes, whole or a range, in pieces
+// the host's writer takes straight from it; a file that changed after its stat gives what it
+// has and no more; nothing stays open once the body is read or dropped.
+import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { diskStore } from "../../src/adapter/node/disk-store";
+import { piecesOf } from "../../src/core/pieces";
+import type { StoredFile } from "../../src/edge/file-store";
+
+const dir = mkdtempSync(path.join(tmpdir(), "edgepass-disk-store-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const store = diskStore(dir);
+const pattern = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7) & 0xff));
+const openFds = () => readdirSync("/proc/self/fd").length;
+
+async function all(file: StoredFile, range?: { start: number; end: number }): Promise<{ bytes: Buffer; pieces: number[] }> {
+  const pieces = piecesOf(await file.read(range));
+  const got: Uint8Array[] = [];
+  for (let p = await pieces.next(); p !== null; p = await pieces.next()) got.push(...p);
+  return { bytes: Buffer.concat(got), pieces: got.map((g) => g.byteLength) };
+}
+
+describe("diskStore", () => {
+  it("reads a file whole and in ranges, in pieces of up to 64 KiB, byte for byte", async () => {
+    const data = pattern(200_000);
+    writeFileSync(path.join(dir, "a.bin"), data);
+    const file = (await store.open("/a.bin")) as StoredFile;
+    expect(file.size).toBe(200_000);
+    const whole = await all(file);
+    expect(whole.bytes.equals(data)).toBe(true);
+    expect(whole.pieces).toEqual([65_536, 65_536, 65_536, 3_392]);
+    for (const [start, end] of [[0, 0], [65_535, 65_536], [1, 199_999], [100_000, 100_099]]) {
+      expect((await all(file, { start, end })).bytes.equals(data.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
+    }
+  });
+
+  it("a file cut short after its stat gives the bytes it still has, nothing made up", async () => {
+    writeFileSync(path.join(dir, "b.bin"), pattern(200_000));
+    const file = (await store.open("/b.bin")) as StoredFile;
+    truncateSync(path.join(dir, "b.bin"), 70_000);
+    const got = await all(file);
+    expect(got.bytes.equals(pattern(70_000))).toBe(true);
+  });
+
+  it("leaves no file open once a body is read to its end, or dropped part way", async () => {
+    writeFileSync(path.join(dir, "c.bin"), pattern(300_000));
+    const before = openFds();
+    const file = (await store.open("/c.bin")) as StoredFile;
+    await all(file);
+    const pieces = piecesOf(await file.read());
+    await pieces.next();
+    expect(openFds()).toBe(before + 1);
+    pieces.cancel();
+    expect(openFds()).toBe(before);
+  });
+
+  it("answers null for what is not there or not a file, and dir for a directory", async () => {
+    expect(await store.open("/missing.bin")).toBeNull();
+    expect(await store.open("/../etc/passwd")).toBeNull();
+    expect(await store.open("/")).toBe("dir");
+  });
+});
