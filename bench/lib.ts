@@ -1,6 +1,8 @@
 // Shared by the benchmarks: a warm-up-then-measure timer, a plain table printer, the reference
-// servers' configs and the relay floors' pre-encoded requests.
-import { spawn } from "node:child_process";
+// servers' configs, the relay floors' pre-encoded requests, and a wrk run with the CPU time the
+// server spent on it.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { encodeRequest } from "./anchors/fastcgi-plain.js";
 
@@ -138,4 +140,58 @@ export function wrkOutput(wrk: string, args: string[]): Promise<string> {
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   return new Promise((resolve) => child.on("close", () => resolve(out)));
+}
+
+const HZ = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** utime + stime of `pid` and every process under it (nginx's worker, HAProxy's), in seconds. */
+export function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  const walk = (p: number) => {
+    const stat = `/proc/${p}/stat`;
+    if (!existsSync(stat)) return;
+    // Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15.
+    const f = readFileSync(stat, "utf8").split(") ")[1].split(" ");
+    ticks += Number(f[11]) + Number(f[12]);
+    for (const t of readFileSync(`/proc/${p}/task/${p}/children`, "utf8").trim().split(/\s+/).filter(Boolean)) walk(Number(t));
+  };
+  walk(pid);
+  return ticks / HZ;
+}
+
+/** wrk's "812.34us", "10.32ms", "1.39s" in ms. */
+export function wrkMs(text: string | undefined): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text ?? "");
+  if (!m) return NaN;
+  return Number(m[1]) * { us: 1e-3, ms: 1, s: 1e3, m: 60e3 }[m[2] as "us" | "ms" | "s" | "m"];
+}
+
+export const msText = (x: number): string => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 1 : 0)} ms`);
+
+export interface WrkResult {
+  rps: number;
+  /** Latency percentiles in ms. */
+  p50: number;
+  p99: number;
+  /** The server's CPU time per request (cpuSeconds of `pid`, over the requests wrk counted). */
+  cpuUs: number;
+  errors: string;
+}
+
+/** One wrk -t1 run with latency percentiles against `url`, and what `pid` spent on it. */
+export async function wrkRun(wrk: string, url: string, pid: number, connections: number, seconds: number): Promise<WrkResult> {
+  const before = cpuSeconds(pid);
+  const out = await wrkOutput(wrk, ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url]);
+  const cpu = cpuSeconds(pid) - before;
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  const pct = (p: string) => wrkMs(new RegExp(`\\s${p}%\\s+([\\d.]+\\w+)`).exec(out)?.[1]);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+  const sockErr = /Socket errors: (.*)/.exec(out)?.[1];
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
+    p50: pct("50"),
+    p99: pct("99"),
+    cpuUs: (cpu / requests) * 1e6,
+    errors: [non2xx && `non-2xx ${non2xx}`, sockErr && `socket ${sockErr}`].filter(Boolean).join("; ") || "none",
+  };
 }

@@ -7,14 +7,14 @@
 // from /proc, before and after the run, over the requests wrk counted); each the median of
 // BENCH_ROUNDS (3) rounds of BENCH_SECONDS (5) whose order alternates, after a warm-up.
 // Not part of `npm test`: `npm run bench serve`. Needs nginx, haproxy and wrk (npm run setup:bench).
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
 import { repoRoot, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
-import { median, nginxPhpConfig, preEncoded, table, wrkOutput } from "./lib.js";
+import { median, msText, nginxPhpConfig, preEncoded, table, wrkRun, type WrkResult } from "./lib.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -80,56 +80,7 @@ function daemon(bin: string, args: string[], env?: Record<string, string>): Chil
   return c;
 }
 
-/** utime + stime of `pid` and every process under it, in seconds. */
-function cpuSeconds(pid: number): number {
-  const hz = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-  let ticks = 0;
-  const walk = (p: number) => {
-    const stat = `/proc/${p}/stat`;
-    if (!existsSync(stat)) return;
-    // Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15.
-    const f = readFileSync(stat, "utf8").split(") ")[1].split(" ");
-    ticks += Number(f[11]) + Number(f[12]);
-    for (const t of readFileSync(`/proc/${p}/task/${p}/children`, "utf8").trim().split(/\s+/).filter(Boolean)) walk(Number(t));
-  };
-  walk(pid);
-  return ticks / hz;
-}
-
-interface Result {
-  rps: number;
-  /** Latency percentiles in ms. */
-  p50: number;
-  p99: number;
-  cpuUs: number;
-  errors: string;
-}
-
-/** wrk's "812.34us", "10.32ms", "1.39s" in ms. */
-function ms(text: string | undefined): number {
-  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text ?? "");
-  if (!m) return NaN;
-  return Number(m[1]) * { us: 1e-3, ms: 1, s: 1e3, m: 60e3 }[m[2] as "us" | "ms" | "s" | "m"];
-}
-
-const msText = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 1 : 0)} ms`);
-
-async function runWrk(url: string, pid: number, seconds = SECONDS): Promise<Result> {
-  const before = cpuSeconds(pid);
-  const out = await wrkOutput(wrk, ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", url]);
-  const cpu = cpuSeconds(pid) - before;
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
-  const pct = (p: string) => ms(new RegExp(`\\s${p}%\\s+([\\d.]+\\w+)`).exec(out)?.[1]);
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
-  const sockErr = /Socket errors: (.*)/.exec(out)?.[1];
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
-    p50: pct("50"),
-    p99: pct("99"),
-    cpuUs: (cpu / requests) * 1e6,
-    errors: [non2xx && `non-2xx ${non2xx}`, sockErr && `socket ${sockErr}`].filter(Boolean).join("; ") || "none",
-  };
-}
+const runWrk = (url: string, pid: number, seconds = SECONDS) => wrkRun(wrk, url, pid, CONNECTIONS, seconds);
 
 const serve = await startServe(serveConfig);
 try {
@@ -150,7 +101,7 @@ try {
   ];
   const rows = [];
   for (const { page, target } of PAGES) {
-    const results = new Map<string, Result[]>(gateways.map((g) => [g.name, []]));
+    const results = new Map<string, WrkResult[]>(gateways.map((g) => [g.name, []]));
     for (const g of gateways) {
       await runWrk(`${g.base}${target}`, g.pid, 2); // warm-up: JIT, kept connections
       await new Promise((res) => setTimeout(res, g.settle));

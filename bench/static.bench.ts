@@ -5,14 +5,14 @@
 // CPU time per request (utime + stime from /proc over the requests wrk counted); the median of
 // BENCH_ROUNDS (3) rounds of BENCH_SECONDS (5) whose order alternates, after a warm-up.
 // Not part of `npm test`: `npm run bench static`. Needs nginx and wrk (npm run setup:bench).
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, waitForPort } from "../test/helpers/php-fpm.js";
 import { startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
-import { median, table, wrkOutput } from "./lib.js";
+import { median, msText, table, wrkRun, type WrkResult } from "./lib.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -53,51 +53,7 @@ http {
 `,
 );
 
-const HZ = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-/** utime + stime of `pid` and every process under it (nginx's worker), in seconds. */
-function cpuSeconds(pid: number): number {
-  let ticks = 0;
-  const walk = (p: number) => {
-    if (!existsSync(`/proc/${p}/stat`)) return;
-    const f = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1].split(" ");
-    ticks += Number(f[11]) + Number(f[12]);
-    for (const t of readFileSync(`/proc/${p}/task/${p}/children`, "utf8").trim().split(/\s+/).filter(Boolean)) walk(Number(t));
-  };
-  walk(pid);
-  return ticks / HZ;
-}
-
-function ms(text: string | undefined): number {
-  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text ?? "");
-  if (!m) return NaN;
-  return Number(m[1]) * { us: 1e-3, ms: 1, s: 1e3, m: 60e3 }[m[2] as "us" | "ms" | "s" | "m"];
-}
-const msText = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 1 : 0)} ms`);
-
-interface Result {
-  rps: number;
-  p50: number;
-  p99: number;
-  cpuUs: number;
-  errors: string;
-}
-
-async function runWrk(url: string, pid: number, connections: number, seconds = SECONDS): Promise<Result> {
-  const before = cpuSeconds(pid);
-  const out = await wrkOutput(wrk, ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url]);
-  const cpu = cpuSeconds(pid) - before;
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
-  const pct = (p: string) => ms(new RegExp(`\\s${p}%\\s+([\\d.]+\\w+)`).exec(out)?.[1]);
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
-  const sockErr = /Socket errors: (.*)/.exec(out)?.[1];
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
-    p50: pct("50"),
-    p99: pct("99"),
-    cpuUs: (cpu / requests) * 1e6,
-    errors: [non2xx && `non-2xx ${non2xx}`, sockErr && `socket ${sockErr}`].filter(Boolean).join("; ") || "none",
-  };
-}
+const runWrk = (url: string, pid: number, connections: number, seconds = SECONDS) => wrkRun(wrk, url, pid, connections, seconds);
 
 const serve = await startServe(`[assets]\ndirectory = "${site}"\n\n[[routes]]\nmatch = "/"\n`);
 let nginx: ChildProcess | undefined;
@@ -119,7 +75,7 @@ try {
   const rows = [];
   const ratios: string[] = [];
   for (const f of FILES) {
-    const results = new Map<string, Result[]>(servers.map((s) => [s.name, []]));
+    const results = new Map<string, WrkResult[]>(servers.map((s) => [s.name, []]));
     for (const s of servers) await runWrk(`${s.base}${f.path}`, s.pid, f.connections, 2);
     for (let round = 0; round < ROUNDS; round++) {
       for (const s of round % 2 === 0 ? servers : [...servers].reverse()) {
