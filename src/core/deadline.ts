@@ -155,7 +155,7 @@ type Lane = "connect" | "send" | "read";
  *  set once, when the connect starts, and cleared when the connection closes; a send or a read
  *  that starts later only notes its deadline. In workerd each timer set and cleared is a pair
  *  of native calls: a timer for the connect, one per write and one for the reads were three
- *  pairs for every small request (about 3% of workerd's CPU for it). */
+ *  pairs for every small request (about 2% of workerd's CPU for it). */
 export class ConnectionTimers {
   private readonly deadlines = new Deadlines<Lane, () => void>((_, expired) => expired());
 

@@ -2,12 +2,12 @@
 // src/edge/store-wire.ts) and the Node host. Every open() looks at the disk afresh, so files
 // added while the gateway runs (uploads) are served at once, as nginx serves them.
 //
-// The metadata and a small file's bytes are read with blocking calls, as nginx reads them
-// (without `aio`): on a file in the page cache each takes microseconds, where a promise of
-// node:fs is a trip through libuv's thread pool and back, and four of them per request (stat,
-// open, read, close) held a small file to a thirtieth of nginx's requests/s. A larger file is
-// read 64 KiB at a time with promises, so a slow disk holds back only its own requests; either
-// way the host's writer takes the bytes straight from here (withPieces), not through web streams.
+// The metadata and the bytes are read with blocking calls, 64 KiB at most at a time, as nginx
+// reads them without `aio`: on a file in the page cache each takes microseconds, where a
+// promise of node:fs is a trip through libuv's thread pool and back, and four of them per
+// request (stat, open, read, close) held a small file to a thirtieth of nginx's requests/s. As
+// for an nginx worker, a slow disk (a network mount) holds back the whole process. The host's
+// writer takes the pieces straight from here (withPieces), not through a web stream.
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import path from "node:path";
 import { nginxEtag, type ByteRange, type FileStore } from "../../edge/file-store.js";
