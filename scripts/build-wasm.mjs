@@ -24,7 +24,7 @@ for (const a of args) {
 }
 const targets = args.includes("--debug") ? ["debug"] : ["release", "scalar"];
 const outputs = wasmOutputs(targets);
-if (args.includes("--if-stale") && !wasmStale(targets)) process.exit(0);
+if (args.includes("--if-stale") && !wasmStale(outputs)) process.exit(0);
 
 // The compiler loads only for a build: every `edgepass` command runs the check above first.
 const { default: asc } = await import("assemblyscript/asc");

@@ -21,8 +21,8 @@ export function wasmOutputs(targets) {
   }));
 }
 
-/** True when an output of `targets` is missing or older than a source. */
-export function wasmStale(targets = ["release", "scalar"]) {
+/** True when one of `outputs` (wasmOutputs) is missing or older than a source. */
+export function wasmStale(outputs = wasmOutputs(["release", "scalar"])) {
   const sources = Math.max(statSync(configPath).mtimeMs, newest(path.join(wasmDir, "assembly")), newest(path.join(wasmDir, "abi")));
-  return wasmOutputs(targets).some(({ outPath }) => !existsSync(outPath) || statSync(outPath).mtimeMs < sources);
+  return outputs.some(({ outPath }) => !existsSync(outPath) || statSync(outPath).mtimeMs < sources);
 }

@@ -2,8 +2,11 @@
 // races a timer, and the loser is cleaned up so no timer outlives the request.
 import { Codes, GatewayError } from "./errors.js";
 
+/** A timeout that is set: 0 and Infinity mean none. */
+const isSet = (ms: number): boolean => ms > 0 && Number.isFinite(ms);
+
 export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => GatewayError): Promise<T> {
-  if (!(ms > 0) || !Number.isFinite(ms)) return p;
+  if (!isSet(ms)) return p;
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(onTimeout()), ms);
     p.then(
@@ -155,13 +158,15 @@ type Lane = "connect" | "send" | "read";
  *  set once, when the connect starts, and cleared when the connection closes; a send or a read
  *  that starts later only notes its deadline. In workerd each timer set and cleared is a pair
  *  of native calls: a timer for the connect, one per write and one for the reads were three
- *  pairs for every small request (about 2% of workerd's CPU for it). */
-export class ConnectionTimers {
-  private readonly deadlines = new Deadlines<Lane, () => void>((_, expired) => expired());
+ *  pairs for every small request (about 2% of workerd's CPU for it). A pooled connection keys
+ *  its requests' read timeouts by their leases the same way. A wait whose timeout is not set
+ *  (0 or Infinity) is not timed. */
+export class ConnectionTimers<K = Lane> {
+  private readonly deadlines = new Deadlines<K, () => void>((_, expired) => expired());
 
   /** `p`, or `timedOut()`'s error once `ms` passed first. */
-  race<T>(lane: Lane, p: Promise<T>, ms: number, timedOut: () => GatewayError): Promise<T> {
-    if (!(ms > 0) || !Number.isFinite(ms)) return p;
+  race<T>(lane: K, p: Promise<T>, ms: number, timedOut: () => GatewayError): Promise<T> {
+    if (!isSet(ms)) return p;
     return new Promise<T>((resolve, reject) => {
       this.deadlines.set(lane, Date.now() + ms, () => reject(timedOut()));
       p.then(
@@ -172,11 +177,11 @@ export class ConnectionTimers {
   }
 
   /** A wait of `ms` on `lane` starts now; `expired` runs if it is not stopped by then. */
-  start(lane: Lane, ms: number, expired: () => void): void {
-    this.deadlines.set(lane, Date.now() + ms, expired);
+  start(lane: K, ms: number, expired: () => void): void {
+    if (isSet(ms)) this.deadlines.set(lane, Date.now() + ms, expired);
   }
 
-  stop(lane: Lane): void {
+  stop(lane: K): void {
     this.deadlines.delete(lane);
   }
 

@@ -30,7 +30,6 @@ export class UpstreamIO {
   /** read_timeout closes the connection, which ends the read. One timer for every read (a
    *  4 MiB page is some 130) and write, and the connect before them where the dial made it. */
   private readonly timers: ConnectionTimers;
-  private readonly readTimed: boolean;
   private timedOut = false;
   /** Writes not yet taken: send_timeout runs from the latest one's start while any is. */
   private sending = 0;
@@ -50,7 +49,6 @@ export class UpstreamIO {
   ) {
     const direct = (this.direct = conn.direct);
     this.timers = conn.timers ?? new ConnectionTimers();
-    this.readTimed = readTimeoutMs > 0 && Number.isFinite(readTimeoutMs);
     if (!this.direct) {
       this.atLeast = atLeastReader(conn.readable);
       if (!this.atLeast) this.reader = conn.readable.getReader();
@@ -67,7 +65,7 @@ export class UpstreamIO {
     const idle = this.idle;
     this.idle = null;
     // One promise per read, and no timer of its own.
-    if (this.readTimed) this.timers.start("read", this.readTimeoutMs, this.readExpired);
+    this.timers.start("read", this.readTimeoutMs, this.readExpired);
     if (this.direct) return ((idle as Promise<Uint8Array | null> | null) ?? this.direct.read()).then(this.directRead, this.readFailed);
     const r = (idle as Promise<ReadableStreamReadResult<Uint8Array>> | null) ?? this.streamRead(atLeast);
     return r.then(this.streamReadDone, this.readFailed);
@@ -144,11 +142,8 @@ export class UpstreamIO {
   /** A write the socket has not taken yet. send_timeout closes the connection, which fails the
    *  write; like nginx's, it bounds the wait between two writes, not a whole upload. */
   private sent(wait: Promise<void>): Promise<void> {
-    const ms = this.sendTimeoutMs;
-    if (ms > 0 && Number.isFinite(ms)) {
-      this.sending++;
-      this.timers.start("send", ms, this.sendExpired);
-    }
+    this.sending++;
+    this.timers.start("send", this.sendTimeoutMs, this.sendExpired);
     return wait.then(this.sendDone, this.sendFailed);
   }
 
@@ -158,7 +153,7 @@ export class UpstreamIO {
   };
 
   private readonly sendDone = (): void => {
-    if (this.sending > 0 && --this.sending === 0) this.timers.stop("send");
+    if (--this.sending === 0) this.timers.stop("send");
   };
 
   private readonly sendFailed = (e: unknown): never => {

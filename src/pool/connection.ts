@@ -11,7 +11,7 @@
 import { CodecError, FcgiType, type Codec, type FcgiDecoder, type FcgiEvent } from "../codec/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { RequestSink } from "../core/exchange.js";
-import { Deadlines } from "../core/deadline.js";
+import { ConnectionTimers } from "../core/deadline.js";
 import type { Duplex } from "../core/transport.js";
 import { UpstreamIO, WRITTEN } from "../core/upstream-io.js";
 import { MAX_REQUEST_ID, VALUE_NAMES } from "./limits.js";
@@ -65,9 +65,9 @@ export class FcgiConnection {
   private readonly decoder: FcgiDecoder;
   private wakeReader: (() => void) | null = null;
   /** Each request's read_timeout, for its next record: one timer for the connection, which a
-   *  request's wait only moves when it must end sooner (Deadlines). By lease, not request id:
+   *  request's wait only moves when it must end sooner (ConnectionTimers). By lease, not request id:
    *  an id is free for the next request as soon as END_REQUEST came. */
-  private readonly readWaits = new Deadlines<object, () => void>((_, expired) => expired());
+  private readonly readWaits = new ConnectionTimers<object>();
 
   constructor(
     conn: Duplex,
@@ -120,11 +120,11 @@ export class FcgiConnection {
 
   /** The request `lease` holds waits for its next record, at most `ms`. */
   readWait(lease: object, ms: number, expired: () => void): void {
-    if (!this.closed) this.readWaits.set(lease, Date.now() + ms, expired);
+    if (!this.closed) this.readWaits.start(lease, ms, expired);
   }
 
   readDone(lease: object): void {
-    this.readWaits.delete(lease);
+    this.readWaits.stop(lease);
   }
 
   /** The request's STDIN went out to its end. */
@@ -291,7 +291,7 @@ export class FcgiConnection {
     if (this.closed) return;
     this.closed = true;
     void this.io.close();
-    this.readWaits.clear();
+    this.readWaits.dispose();
     const slots = [...this.slots.values()];
     this.slots.clear();
     this.resume();

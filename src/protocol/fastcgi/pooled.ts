@@ -205,8 +205,7 @@ class Attempt implements RequestSink {
   /** Until the next record for this request or a failure, at most read_timeout (the
    *  connection's timer: no timer of its own). */
   private wait(): Promise<void> {
-    const ms = this.ctx.upstream.readTimeoutMs;
-    if (ms > 0 && Number.isFinite(ms)) this.lease.readWait(ms, this.readExpired);
+    this.lease.readWait(this.ctx.upstream.readTimeoutMs, this.readExpired);
     return new Promise<void>((r) => (this.waiter = r));
   }
 
