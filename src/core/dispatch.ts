@@ -51,7 +51,7 @@ export interface DispatchState {
 const MAX_INTERNAL_REDIRECTS = 10;
 const noExclude: ExcludeMatcher = () => false;
 
-type Dispatched = Response | ClientResponse | Forward;
+type Dispatched = ClientResponse | Forward;
 
 /** Where the request goes. A route that answers or forwards at once (no try_files, no files,
  *  no limit to wait for: most requests) is decided without a promise; the rest with one. */

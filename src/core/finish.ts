@@ -9,7 +9,7 @@ import { needFiles } from "./dispatch.js";
 import { errorAnswer } from "./error-response.js";
 import { Codes, GatewayError } from "./errors.js";
 import type { GatewayRequest } from "./gateway.js";
-import { cancelBody, fromResponse, type ClientResponse } from "./respond.js";
+import { cancelBody, type ClientResponse } from "./respond.js";
 import type { Logger } from "./log.js";
 
 export interface FinishContext {
@@ -39,7 +39,7 @@ async function finishSlowly(ctx: FinishContext, res: ClientResponse, fromOrigin:
 
 function policy(ctx: FinishContext, out: ClientResponse): ClientResponse {
   const route = ctx.state.route;
-  // The headers are the pipeline's own (toClient, fromResponse): changed in place.
+  // The headers are the pipeline's own (toClient, fromResponse, respondWithFile): changed in place.
   if (route && (route.addHeaders.length || route.hideHeaders.length || route.expires !== undefined)) applyHeaderPolicy(out.headers, out.status, route, ctx.state.vars);
   return out;
 }
@@ -55,8 +55,7 @@ async function accel(ctx: FinishContext, res: ClientResponse, target: NonNullabl
       throw new GatewayError(Codes.ACCEL_REFUSED, 404, "The file the application named does not exist.", `${target.header}: ${target.path}`);
     }
     const method = request.method === "HEAD" ? "HEAD" : "GET";
-    const file = await respondWithFile(null, hit, target.path, { method, headers: request.headers, path: target.path, search: "", acceptEncoding: null }, false);
-    const out = await fromResponse(file, false);
+    const out = await respondWithFile(null, hit, target.path, { method, headers: request.headers, path: target.path, search: "", acceptEncoding: null }, false);
     for (const name of KEPT_ON_REDIRECT) {
       const values = name === "set-cookie" ? (res.headers as unknown as { getSetCookie(): string[] }).getSetCookie() : [res.headers.get(name)].filter((v): v is string => v !== null);
       if (values.length === 0) continue;
@@ -82,8 +81,7 @@ async function errorPage(ctx: FinishContext, res: ClientResponse, fromOrigin: bo
   const page = errorPagePath(res.status, ctx.state.route, ctx.site.config.gateway);
   if (page === undefined || !ctx.site.files) return res;
   try {
-    const paged = await withErrorPage(res, page, ctx.site.files, ctx.request.method);
-    return paged ? await fromResponse(paged, false) : res;
+    return (await withErrorPage(res, page, ctx.site.files, ctx.request.method)) ?? res;
   } catch (e) {
     ctx.log.log("warn", "error_page_failed", { page, error: e });
     return res;

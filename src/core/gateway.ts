@@ -224,7 +224,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const norm = normalizePath(url.pathname);
       if ("error" in norm) throw new GatewayError(norm.error, 400, norm.message);
       state.vars.uri = norm.path;
-      let plan: Response | ClientResponse | Forward;
+      let plan: ClientResponse | Forward;
       if (info.dispatched) {
         const d = info.dispatched;
         const route = matchRoute(config.routes, d.path);

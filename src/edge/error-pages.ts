@@ -4,7 +4,8 @@
 import type { GatewaySettings, RouteConfig } from "../config/types.js";
 import type { FileStore } from "./file-store.js";
 import { contentTypeFor } from "./mime.js";
-import { cancelBody, type ClientResponse } from "../core/respond.js";
+import { cancelBody, streamOf, type ClientResponse } from "../core/respond.js";
+import { ResponseFields } from "../core/response-fields.js";
 
 /** Headers of the original answer that stay on the page: the error code and request id (the
  *  operator's handles), and what a client should do next (Retry-After, Allow, Content-Range). */
@@ -16,18 +17,24 @@ export function errorPagePath(status: number, route: RouteConfig | undefined, se
 }
 
 /** The page in place of `res`'s body, or null when the store does not have it. */
-export async function withErrorPage(res: ClientResponse, page: string, store: FileStore, method: string): Promise<Response | null> {
+export async function withErrorPage(res: ClientResponse, page: string, store: FileStore, method: string): Promise<ClientResponse | null> {
   const hit = await store.open(page, { fileOnly: true });
   if (hit === null || hit === "dir") return null;
-  const headers = new Headers({ "content-type": hit.contentType ?? contentTypeFor(page), "content-length": String(hit.size) });
+  const headers = new ResponseFields();
+  headers.set("content-type", hit.contentType ?? contentTypeFor(page));
+  headers.set("content-length", String(hit.size));
   for (const name of KEPT) {
     const v = res.headers.get(name);
     if (v !== null) headers.set(name, v);
   }
   cancelBody(res.body);
+  const answer = { status: res.status, statusText: "", headers, body: null, length: hit.size, encoded: false };
   if (method === "HEAD") {
     hit.discard();
-    return new Response(null, { status: res.status, headers });
+    return answer;
   }
-  return new Response(await hit.read(), { status: res.status, headers });
+  let body = await hit.read();
+  // A page cut since its size was read goes out as a cut body (see respondWithFile).
+  if (body instanceof Uint8Array && body.byteLength !== hit.size) body = streamOf(body);
+  return { ...answer, body };
 }

@@ -3,6 +3,8 @@
 // the Node host (src/adapter/node). Everything HTTP about serving them (conditional requests,
 // ranges, index files, precompressed siblings) is in static.ts and written once.
 
+import type { Body } from "../core/exchange.js";
+
 export interface ByteRange {
   /** First byte, inclusive. */
   start: number;
@@ -17,9 +19,10 @@ export interface StoredFile {
   lastModified?: Date;
   /** The store's own idea of the type (R2 metadata, the assets manifest); else by extension. */
   contentType?: string;
-  /** The bytes, whole or one range. Stores make the stream's length known to the host where
-   *  they can, so the client gets Content-Length. */
-  read(range?: ByteRange): Promise<ReadableStream<Uint8Array>>;
+  /** The bytes, whole or one range: at hand (a small file on disk, read at once) or as a
+   *  stream. Stores make a stream's length known to the host where they can, so the client
+   *  gets Content-Length. */
+  read(range?: ByteRange): Promise<Body>;
   /** The file was not read after all (304, HEAD, 416): let go of what open() holds. */
   discard(): void;
 }

@@ -8,6 +8,8 @@ import type { ExcludeMatcher } from "./exclude.js";
 import type { FileStore, StoredFile } from "./file-store.js";
 import { contentTypeFor } from "./mime.js";
 import type { RequestFields } from "../core/gateway.js";
+import { ownAnswer, streamOf, type ClientResponse } from "../core/respond.js";
+import { ResponseFields } from "../core/response-fields.js";
 
 export interface StaticOptions {
   exclude: ExcludeMatcher;
@@ -28,7 +30,7 @@ export interface StaticRequest {
 }
 
 export type StaticOutcome =
-  | { kind: "response"; response: Response }
+  | { kind: "response"; response: ClientResponse }
   /** A directory's index the exclude list keeps from being served (index.php): route it. */
   | { kind: "reroute"; path: string }
   | { kind: "missing" }
@@ -83,8 +85,14 @@ async function serveIndex(store: FileStore, req: StaticRequest, opts: StaticOpti
   return (await directoryExists(store, req.path, [])) ? { kind: "forbidden" } : { kind: "missing" };
 }
 
-function redirect(location: string): Response {
-  return new Response(null, { status: 301, headers: { location } });
+function redirect(location: string): ClientResponse {
+  return ownAnswer(301, fields([["location", location]]));
+}
+
+function fields(list: ReadonlyArray<[string, string]>): ResponseFields {
+  const f = new ResponseFields();
+  for (const [k, v] of list) f.set(k, v);
+  return f;
 }
 
 const ENCODINGS: ReadonlyArray<[token: string, suffix: string]> = [
@@ -93,16 +101,15 @@ const ENCODINGS: ReadonlyArray<[token: string, suffix: string]> = [
 ];
 
 /** The file's answer: 200, 206, 304, 412 or 416, with the body only for GET. `name` gives
- *  the Content-Type (for an index file, the index's name). */
-export async function respondWithFile(store: FileStore | null, file: StoredFile, name: string, req: StaticRequest, gzipStatic: boolean): Promise<Response> {
+ *  the Content-Type (for an index file, the index's name). Made as the pipeline carries an
+ *  answer (no fetch Response in between): a small file read whole goes out with its head in
+ *  one write. */
+export async function respondWithFile(store: FileStore | null, file: StoredFile, name: string, req: StaticRequest, gzipStatic: boolean): Promise<ClientResponse> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     file.discard();
-    return new Response("405 Method Not Allowed\n\nFiles answer GET and HEAD only.\n", {
-      status: 405,
-      headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" },
-    });
+    return ownAnswer(405, fields([["allow", "GET, HEAD"], ["content-type", "text/plain; charset=utf-8"]]), "405 Method Not Allowed\n\nFiles answer GET and HEAD only.\n");
   }
-  const headers = new Headers({ "content-type": file.contentType ?? contentTypeFor(name) });
+  const headers = fields([["content-type", file.contentType ?? contentTypeFor(name)]]);
   let chosen = file;
   if (store && gzipStatic && !req.headers.has("range")) {
     const accepted = acceptedEncodings(req.acceptEncoding);
@@ -124,7 +131,7 @@ export async function respondWithFile(store: FileStore | null, file: StoredFile,
   if (pre !== null) {
     chosen.discard();
     if (pre === 304) headers.delete("content-type");
-    return new Response(null, { status: pre, headers });
+    return ownAnswer(pre, headers);
   }
   headers.set("accept-ranges", "bytes");
   const range = rangeFor(req.headers, chosen.size, validators);
@@ -132,21 +139,23 @@ export async function respondWithFile(store: FileStore | null, file: StoredFile,
     chosen.discard();
     headers.set("content-range", `bytes */${chosen.size}`);
     headers.set("content-length", "0");
-    return new Response(null, { status: 416, headers });
+    return { ...ownAnswer(416, headers), length: 0 };
   }
   const status = range.kind === "partial" ? 206 : 200;
   const length = range.kind === "partial" ? range.range.end - range.range.start + 1 : chosen.size;
   if (range.kind === "partial") headers.set("content-range", `bytes ${range.range.start}-${range.range.end}/${chosen.size}`);
   headers.set("content-length", String(length));
+  // A precompressed body is already encoded: the host must send its bytes as they are.
+  const encoded = headers.has("content-encoding");
   if (req.method === "HEAD") {
     chosen.discard();
-    return new Response(null, { status, headers });
+    return { status, statusText: "", headers, body: null, length, encoded };
   }
-  const body = await chosen.read(range.kind === "partial" ? range.range : undefined);
-  // A precompressed body is already encoded: the host must send its bytes as they are.
-  const init: ResponseInit & { encodeBody?: "manual" } = { status, headers };
-  if (headers.has("content-encoding")) init.encodeBody = "manual";
-  return new Response(body, init);
+  let body = await chosen.read(range.kind === "partial" ? range.range : undefined);
+  // A file cut since its size was read: as a stream, which every host holds to the declared
+  // length, so the client sees a cut connection rather than a short message.
+  if (body instanceof Uint8Array && body.byteLength !== length) body = streamOf(body);
+  return { status, statusText: "", headers, body, length, encoded };
 }
 
 /** Encodings the client takes (q > 0), from Accept-Encoding; "*" stands for any. */

@@ -1,5 +1,5 @@
-// The disk store behind [assets] on the Node host: a file's bytes, whole or a range, in pieces
-// the host's writer takes straight from it; a file that changed after its stat gives what it
+// The disk store behind [assets] on the Node host: a file's bytes, whole or a range, at hand
+// when they fit in one piece, else in pieces the host's writer takes straight from it; a file that changed after its stat gives what it
 // has and no more; nothing stays open once the body is read or dropped.
 import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,11 +15,13 @@ const store = diskStore(dir);
 const pattern = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7) & 0xff));
 const openFds = () => readdirSync("/proc/self/fd").length;
 
-async function all(file: StoredFile, range?: { start: number; end: number }): Promise<{ bytes: Buffer; pieces: number[] }> {
-  const pieces = piecesOf(await file.read(range));
+async function all(file: StoredFile, range?: { start: number; end: number }): Promise<{ bytes: Buffer; pieces: number[]; atHand?: boolean }> {
+  const body = await file.read(range);
+  if (body instanceof Uint8Array) return { bytes: Buffer.from(body), pieces: [body.byteLength], atHand: true };
+  const pieces = piecesOf(body);
   const got: Uint8Array[] = [];
   for (let p = await pieces.next(); p !== null; p = await pieces.next()) got.push(...p);
-  return { bytes: Buffer.concat(got), pieces: got.map((g) => g.byteLength) };
+  return { bytes: Buffer.concat(got), pieces: got.map((g) => g.byteLength), atHand: false };
 }
 
 describe("diskStore", () => {
@@ -31,9 +33,36 @@ describe("diskStore", () => {
     const whole = await all(file);
     expect(whole.bytes.equals(data)).toBe(true);
     expect(whole.pieces).toEqual([65_536, 65_536, 65_536, 3_392]);
+    expect(whole.atHand).toBe(false);
     for (const [start, end] of [[0, 0], [65_535, 65_536], [1, 199_999], [100_000, 100_099]]) {
       expect((await all(file, { start, end })).bytes.equals(data.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
     }
+  });
+
+  it("a file or range of up to 64 KiB is read at once and handed over whole, closed already", async () => {
+    const data = pattern(65_536 + 10);
+    writeFileSync(path.join(dir, "s.bin"), data);
+    const before = openFds();
+    const file = (await store.open("/s.bin")) as StoredFile;
+    for (const [start, end] of [[0, 65_535], [10, 65_545], [7, 7]]) {
+      const got = await all(file, { start, end });
+      expect(got.atHand, `${start}-${end}`).toBe(true);
+      expect(got.bytes.equals(data.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
+    }
+    expect((await all(file)).atHand).toBe(false);
+    writeFileSync(path.join(dir, "empty.bin"), "");
+    const empty = (await store.open("/empty.bin")) as StoredFile;
+    expect((await all(empty)).bytes.length).toBe(0);
+    expect(openFds()).toBe(before);
+  });
+
+  it("a small file cut short after its stat gives the bytes it still has, nothing made up", async () => {
+    writeFileSync(path.join(dir, "t.bin"), pattern(6_000));
+    const file = (await store.open("/t.bin")) as StoredFile;
+    truncateSync(path.join(dir, "t.bin"), 4_000);
+    const got = await all(file);
+    expect(got.atHand).toBe(true);
+    expect(got.bytes.equals(pattern(4_000))).toBe(true);
   });
 
   it("a file cut short after its stat gives the bytes it still has, nothing made up", async () => {
@@ -49,7 +78,7 @@ describe("diskStore", () => {
     const before = openFds();
     const file = (await store.open("/c.bin")) as StoredFile;
     await all(file);
-    const pieces = piecesOf(await file.read());
+    const pieces = piecesOf((await file.read()) as ReadableStream<Uint8Array>);
     await pieces.next();
     expect(openFds()).toBe(before + 1);
     pieces.cancel();

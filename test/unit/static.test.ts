@@ -8,6 +8,9 @@ import { describe, expect, it } from "vitest";
 import { diskStore } from "../../src/adapter/node/disk-store.js";
 import { DEFAULT_EXCLUDE, excludeMatcher } from "../../src/edge/exclude.js";
 import { acceptedEncodings, serveStatic, type StaticOutcome } from "../../src/edge/static.js";
+import { declaredPieces, piecesOf } from "../../src/core/pieces.js";
+import { plainRespond } from "../../src/core/respond.js";
+import type { FileStore } from "../../src/edge/file-store.js";
 import { repoRoot } from "../helpers/process.js";
 
 const dir = path.join(repoRoot, "test/fixtures/site");
@@ -22,7 +25,8 @@ async function get(p: string, headers: Record<string, string> = {}, method = "GE
 async function res(p: string, headers: Record<string, string> = {}, method = "GET", search = ""): Promise<Response> {
   const out = await get(p, headers, method, search);
   if (out.kind !== "response") throw new Error(`expected a response, got ${out.kind}`);
-  return out.response;
+  // As a Response, to read it as a client would.
+  return plainRespond(out.response);
 }
 
 const range = readFileSync(path.join(dir, "range.txt"));
@@ -59,6 +63,29 @@ describe("a file", () => {
     const r = await res("/range.txt", {}, "POST");
     expect(r.status).toBe(405);
     expect(r.headers.get("allow")).toBe("GET, HEAD");
+  });
+});
+
+describe("a file read whole", () => {
+  it("is the body at hand, its length declared; one cut since its size was read is a body that fails", async () => {
+    const whole = await get("/range.txt");
+    if (whole.kind !== "response") throw new Error(whole.kind);
+    expect(whole.response.body).toBeInstanceOf(Uint8Array);
+    expect(whole.response.length).toBe(10_000);
+    // A store whose file lost bytes between open() and read(): the answer keeps the length
+    // it declared, and its body rejects where the bytes run out (the hosts cut the connection).
+    const short: FileStore = {
+      async open() {
+        return { size: 10, read: async () => new Uint8Array(4), discard: () => {} };
+      },
+    };
+    const cut = await serveStatic(short, { method: "GET", headers: new Headers(), path: "/x.txt", search: "", acceptEncoding: null }, opts);
+    if (cut.kind !== "response") throw new Error(cut.kind);
+    expect(cut.response.length).toBe(10);
+    expect(cut.response.body).not.toBeInstanceOf(Uint8Array);
+    const pieces = declaredPieces(piecesOf(cut.response.body as ReadableStream<Uint8Array>), 10);
+    expect((await pieces.next())?.[0].byteLength).toBe(4);
+    await expect(pieces.next()).rejects.toThrow();
   });
 });
 
@@ -171,6 +198,9 @@ describe("precompressed siblings (gzip_static)", () => {
     expect(r.headers.get("content-encoding")).toBe("br");
     expect(r.headers.get("content-type")).toBe("text/css; charset=utf-8");
     expect(r.headers.get("vary")).toBe("Accept-Encoding");
+    // Sent as it is: no host encodes it again.
+    const out = await get("/css/site.css", { "accept-encoding": "br" });
+    expect(out.kind === "response" && out.response.encoded).toBe(true);
     expect(Buffer.compare(brotliDecompressSync(Buffer.from(await r.arrayBuffer())), original)).toBe(0);
   });
 

@@ -40,13 +40,30 @@ export function diskStore(directory: string): FileStore {
         etag: nginxEtag(st.mtimeMs, size),
         lastModified: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
         read: async (range) => {
-          const pieces = filePieces(file, range ?? { start: 0, end: size - 1 });
+          const r = range ?? { start: 0, end: size - 1 };
+          // What fits in one piece is read now and handed over whole: no stream to make for it.
+          if (r.end - r.start < PIECE) return readWhole(file, r);
+          const pieces = filePieces(file, r);
           return withPieces(piecesStream(pieces), pieces);
         },
         discard: () => {},
       };
     },
   };
+}
+
+/** The bytes of `range` (at most a piece) in `file`: fewer when the file was cut since its
+ *  stat (respondWithFile sends those as a cut body). */
+function readWhole(file: string, range: ByteRange): Uint8Array {
+  const buf = new Uint8Array(range.end + 1 - range.start);
+  if (buf.length === 0) return buf;
+  const fd = openSync(file, "r");
+  try {
+    const n = readSync(fd, buf, 0, buf.length, range.start);
+    return n === buf.length ? buf : buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The bytes of `range` in `file`, as pieces of up to PIECE bytes. A file that changed size
