@@ -97,13 +97,6 @@ function checkValue(name: string, value: string): string {
   return v;
 }
 
-/** A copy the caller may change. */
-export function copyFields(f: Fields): ResponseFields {
-  const out = new ResponseFields();
-  for (const [k, v] of f) out.append(k, v);
-  return out;
-}
-
 /** The fields as a platform Response takes them: a Headers as it is, ours as a list of
  *  pairs (one call into the platform, not one per field). */
 export function headersInit(f: Fields): Headers | Array<[string, string]> {

@@ -3,7 +3,7 @@
 // compresses there. Only responses the origin left unencoded, of a text-like type, long enough,
 // with a body a client reads whole (not 206, not HEAD, 204 or 304).
 import { codingQuality } from "../core/encoding.js";
-import { copyFields, type Fields } from "../core/response-fields.js";
+import type { Fields } from "../core/response-fields.js";
 
 export interface CompressSettings {
   compress: ReadonlyArray<"br" | "gzip">;
@@ -40,9 +40,9 @@ export function compressionFor(r: CompressCandidate, acceptEncoding: string | nu
 }
 
 /** The headers of the compressed answer: its coding, Vary, no length or ranges of the original
- *  bytes, and a weak validator (the bytes differ, the meaning does not; RFC 9110 8.8.1). */
-export function compressedHeaders(headers: Fields, coding: "br" | "gzip" | "vary"): Fields {
-  const out = copyFields(headers);
+ *  bytes, and a weak validator (the bytes differ, the meaning does not; RFC 9110 8.8.1).
+ *  Changed in place (an answer's fields are the pipeline's own) and returned. */
+export function compressedHeaders(out: Fields, coding: "br" | "gzip" | "vary"): Fields {
   addVary(out);
   if (coding === "vary") return out;
   out.set("content-encoding", coding);

@@ -3,7 +3,7 @@
 // getSetCookie, the values refused), and what it yields keeps the origin's order.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { copyFields, headersInit, ResponseFields } from "../../src/core/response-fields";
+import { headersInit, ResponseFields } from "../../src/core/response-fields";
 
 type Op = ["append" | "set", string, string] | ["delete", string];
 
@@ -73,15 +73,12 @@ describe("ResponseFields", () => {
     expect([...f]).toEqual([]);
   });
 
-  it("copies, and hands a platform Response pairs (a Headers as it is)", () => {
+  it("hands a platform Response pairs (a Headers as it is)", () => {
     const f = new ResponseFields();
     f.append("A", "1");
-    const c = copyFields(f);
-    c.set("a", "2");
-    expect(f.get("a")).toBe("1");
     expect(headersInit(f)).toEqual([["a", "1"]]);
     const h = new Headers({ b: "2" });
     expect(headersInit(h)).toBe(h);
-    expect(new Response(null, { headers: headersInit(c) }).headers.get("a")).toBe("2");
+    expect(new Response(null, { headers: headersInit(f) }).headers.get("a")).toBe("1");
   });
 });
