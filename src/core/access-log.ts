@@ -4,7 +4,7 @@
 // the line is written once, when the client's body is finished or cancelled, with the bytes
 // that really flowed.
 import type { Logger } from "./log.js";
-import { piecesOf, piecesStream } from "./pieces.js";
+import { metered, PiecesBody, piecesOf } from "./pieces.js";
 import type { Fields } from "./response-fields.js";
 
 export interface RequestRecord {
@@ -73,10 +73,10 @@ export function validRequestId(v: string | null | undefined): string | null {
   return v && /^[A-Za-z0-9._-]{1,128}$/.test(v) ? v : null;
 }
 
-/** Counts the bytes a body stream delivers and calls `done` once: at its end, when it
- *  fails, or when the reader cancels it (a client that went away). */
-export function countingStream(body: ReadableStream<Uint8Array>, count: (n: number) => void, done: () => void): ReadableStream<Uint8Array> {
-  return piecesStream(piecesOf(body), { count, end: done });
+/** Counts the bytes a body delivers and calls `done` once: at its end, when it fails, or
+ *  when the reader cancels it (a client that went away). */
+export function countingBody(body: ReadableStream<Uint8Array> | PiecesBody, count: (n: number) => void, done: () => void): PiecesBody {
+  return new PiecesBody(metered(piecesOf(body), { count, end: done }));
 }
 
 /** Server-Timing (W3C): only what is known when the head leaves. */

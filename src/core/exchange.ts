@@ -1,6 +1,7 @@
 // One interface for every upstream protocol (ARCHITECTURE.md: like hono's Router, one shape,
 // several implementations, one conformance suite). An Exchange takes a request the pipeline
 // has already routed, checked and framed, and returns the origin's response as a stream.
+import type { PiecesBody } from "./pieces.js";
 import type { Codec, FcgiEvent } from "../codec/types.js";
 import type { GatewaySettings, UpstreamConfig } from "../config/types.js";
 import type { RequestRecord } from "./access-log.js";
@@ -53,10 +54,11 @@ export interface ForwardRequest {
   role?: number;
 }
 
-/** A response body: a stream, or the whole body when it is at hand (a small page that
- *  arrived with its head, the gateway's own answers), which a host writes at once with its
- *  head instead of building and draining a stream for it. */
-export type Body = ReadableStream<Uint8Array> | Uint8Array;
+/** A response body: the whole body when it is at hand (a small page that arrived with its
+ *  head, a small file, the gateway's own answers), which a host writes at once with its head
+ *  instead of building and draining a stream for it; pieces read straight from an origin's
+ *  connection or a file (PiecesBody); or any other stream. */
+export type Body = ReadableStream<Uint8Array> | Uint8Array | PiecesBody;
 
 export interface ForwardResponse {
   status: number;

@@ -8,7 +8,7 @@ import { counterName, limitKeyValue, type ConnLease, type LimitStore } from "../
 import { Codes, GatewayError } from "./errors.js";
 import type { GatewayRequest } from "./gateway.js";
 import type { Logger } from "./log.js";
-import { piecesOf, piecesStream } from "./pieces.js";
+import { metered, PiecesBody, piecesOf } from "./pieces.js";
 
 export const hasLimits = (route: RouteConfig): boolean => route.limitReq !== undefined || route.limitConn !== undefined;
 
@@ -75,12 +75,12 @@ function refuse(cx: LimitContext, route: RouteConfig, l: LimitReqConfig | LimitC
 }
 
 /** The body with `done` called once when it ends, fails or is cancelled (the client left);
- *  null (no body): `done` at once. The stream is read here, by this code (a pump of its own:
- *  see relayed in the Worker), with BYOB reads when it is a byte stream (core/pieces.ts). */
-export function onBodyEnd(body: ReadableStream<Uint8Array> | null, done: () => void): ReadableStream<Uint8Array> | null {
+ *  null (no body): `done` at once. Read as pieces (core/pieces.ts): straight from the origin's
+ *  connection when it came from one, else with BYOB reads when it is a byte stream. */
+export function onBodyEnd(body: ReadableStream<Uint8Array> | PiecesBody | null, done: () => void): PiecesBody | null {
   if (!body) {
     done();
     return null;
   }
-  return piecesStream(piecesOf(body), { count: () => {}, end: done });
+  return new PiecesBody(metered(piecesOf(body), { count: () => {}, end: done }));
 }

@@ -7,6 +7,7 @@ import { clientFields } from "../edge/headers.js";
 import { headersInit, ResponseFields, type Fields } from "./response-fields.js";
 import { acceptsCoding, contentCoding, decoderFor } from "./encoding.js";
 import { Codes, GatewayError } from "./errors.js";
+import { PiecesBody } from "./pieces.js";
 import type { Body, ForwardResponse } from "./exchange.js";
 export type { Body } from "./exchange.js";
 import type { Logger } from "./log.js";
@@ -46,7 +47,12 @@ export interface BodyMeter {
 export type Respond<Out = Response> = (r: ClientResponse) => Out;
 
 /** For hosts whose Response needs no special handling of lengths or codings. */
-export const plainRespond: Respond = (r) => new Response(r.body, { status: r.status, statusText: r.statusText, headers: headersInit(r.headers) });
+export const plainRespond: Respond = (r) => new Response(r.body && platformBody(r.body), { status: r.status, statusText: r.statusText, headers: headersInit(r.headers) });
+
+/** `body` as a platform Response takes it: at hand as it is, anything else as a stream. */
+export function platformBody(body: Body): Uint8Array | ReadableStream<Uint8Array> {
+  return body instanceof PiecesBody ? body.toStream() : body;
+}
 
 const utf8 = new TextEncoder();
 
@@ -58,6 +64,7 @@ export function ownAnswer(status: number, headers: Fields, text?: string): Clien
 
 /** `body` as a stream, for whatever must read or wrap it as one. */
 export function streamOf(body: Body): ReadableStream<Uint8Array> {
+  if (body instanceof PiecesBody) return body.toStream();
   if (!(body instanceof Uint8Array)) return body;
   return new ReadableStream<Uint8Array>({
     start(controller) {
@@ -69,7 +76,8 @@ export function streamOf(body: Body): ReadableStream<Uint8Array> {
 
 /** Drops a body that will not be read. */
 export function cancelBody(body: Body | null | undefined, reason?: unknown): void {
-  if (body && !(body instanceof Uint8Array)) void body.cancel(reason).catch(() => {});
+  if (body instanceof PiecesBody) body.cancel(reason);
+  else if (body && !(body instanceof Uint8Array)) void body.cancel(reason).catch(() => {});
 }
 
 /** A Response as the pipeline carries it: its declared length kept; a body of the gateway's

@@ -8,6 +8,7 @@
 //   404                             → nothing there
 import type { ByteRange, FileStore, StoredFile } from "./file-store.js";
 import { encodePath } from "./uri.js";
+import { platformBody } from "../core/respond.js";
 
 const KIND = "x-edgepass-kind";
 
@@ -62,5 +63,5 @@ export async function serveStoreRequest(store: FileStore, request: Request): Pro
   const m = /^bytes=(\d+)-(\d+)$/.exec(request.headers.get("range") ?? "");
   const range = m ? { start: Number(m[1]), end: Math.min(Number(m[2]), hit.size - 1) } : undefined;
   headers.set("content-length", String(range ? range.end - range.start + 1 : hit.size));
-  return new Response(await hit.read(range), { status: range ? 206 : 200, headers });
+  return new Response(platformBody(await hit.read(range)), { status: range ? 206 : 200, headers });
 }

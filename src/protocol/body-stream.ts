@@ -5,7 +5,7 @@ import { concatBytes } from "../core/bytes.js";
 import { Watchdog } from "../core/deadline.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
-import { readThrough, withPieces } from "../core/pieces.js";
+import { PiecesBody } from "../core/pieces.js";
 
 export interface BodySource {
   /** Pieces already received, handed on in order. */
@@ -44,38 +44,35 @@ export function wholeBody(done: boolean, pending: Uint8Array[]): Uint8Array | nu
   return n <= WHOLE_BODY_MAX ? concatBytes(pending.splice(0)) : null;
 }
 
-/** The body as a stream over `src`, which a host may also read directly (core/pieces.ts). */
-export function bodyStream(src: BodySource): ReadableStream<Uint8Array> {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const reads = sourceReads(src, (e) => controller.error(e));
-  let pulled = false;
-  const stream: ReadableStream<Uint8Array> = new ReadableStream<Uint8Array>(
-    {
-      start(c) {
-        controller = c;
-      },
-      async pull(c) {
-        if (!pulled) {
-          pulled = true;
-          readThrough(stream);
-        }
+/** The body over `src`: its pieces for a host's writer, or a stream for whatever needs one. */
+export function bodyStream(src: BodySource): PiecesBody {
+  // The stall guard fails a reader's stream at once; a reader of pieces hears it at its next read.
+  let controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  const reads = sourceReads(src, (e) => controller?.error(e));
+  const stream = () =>
+    new ReadableStream<Uint8Array>(
+      {
+        start(c) {
+          controller = c;
+        },
         // One piece per pull: the stall guard then bounds the wait for each piece, and a
         // pooled connection counts as taken only what the reader took.
-        try {
-          const got = await reads.next(false);
-          if (got === null) c.close();
-          else c.enqueue(got[0]);
-        } catch (e) {
-          c.error(e);
-        }
+        async pull(c) {
+          try {
+            const got = await reads.next(false);
+            if (got === null) c.close();
+            else c.enqueue(got[0]);
+          } catch (e) {
+            c.error(e);
+          }
+        },
+        cancel() {
+          reads.cancel();
+        },
       },
-      cancel() {
-        reads.cancel();
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return withPieces(stream, { next: () => reads.next(true), cancel: reads.cancel, own: true });
+      { highWaterMark: 0 },
+    );
+  return new PiecesBody({ next: () => reads.next(true), cancel: reads.cancel, own: true }, stream);
 }
 
 /** Reads `src`: each call hands on what has arrived (`all`, or the first piece), reading more

@@ -28,7 +28,7 @@ describe("bodyStream's stall guard", () => {
   it("a client that takes nothing for stall.ms while the origin owes more: CLIENT_GONE, connection let go", async () => {
     vi.useFakeTimers();
     const s = source(2, () => false);
-    const reader = bodyStream(s.src).getReader();
+    const reader = bodyStream(s.src).toStream().getReader();
     expect((await reader.read()).value).toEqual(new Uint8Array([0]));
     await vi.advanceTimersByTimeAsync(999);
     expect(s.stalls).toHaveLength(0);
@@ -42,7 +42,7 @@ describe("bodyStream's stall guard", () => {
   it("each piece taken restarts the bound; a client that reads on is never cut", async () => {
     vi.useFakeTimers();
     const s = source(3, () => false);
-    const reader = bodyStream(s.src).getReader();
+    const reader = bodyStream(s.src).toStream().getReader();
     for (let i = 0; i < 3; i++) {
       expect((await reader.read()).value).toEqual(new Uint8Array([i]));
       await vi.advanceTimersByTimeAsync(900);
@@ -58,7 +58,7 @@ describe("bodyStream's stall guard", () => {
     vi.useFakeTimers();
     let done = false;
     const s = source(2, () => done);
-    const reader = bodyStream(s.src).getReader();
+    const reader = bodyStream(s.src).toStream().getReader();
     await reader.read();
     done = true;
     await vi.advanceTimersByTimeAsync(5000);
@@ -79,15 +79,23 @@ describe("a body read directly as pieces (core/pieces.ts)", () => {
     expect(s.released).toEqual([false]);
   });
 
-  it("a stream already read through is read on through its reader, one piece at a time", async () => {
+  it("is read once: as pieces or as a stream, whichever is asked for first; a body being read is its reader's to stop", async () => {
     const s = source(3, () => false);
-    const stream = bodyStream(s.src);
-    const first = stream.getReader();
-    expect((await first.read()).value).toEqual(new Uint8Array([0]));
-    first.releaseLock();
-    const pieces = piecesOf(stream);
-    expect(await pieces.next()).toEqual([new Uint8Array([1])]);
-    expect(await pieces.next()).toEqual([new Uint8Array([2])]);
+    const body = bodyStream(s.src);
+    const reader = body.toStream().getReader();
+    expect(body.locked).toBe(true);
+    expect((await reader.read()).value).toEqual(new Uint8Array([0]));
+    expect(() => piecesOf(body)).toThrow(TypeError);
+    expect(() => body.toStream()).toThrow(TypeError);
+    body.cancel();
+    expect(s.released).toEqual([]);
+    expect((await reader.read()).value).toEqual(new Uint8Array([1]));
+    // An unread one is dropped by cancel: its connection goes.
+    const t = source(1, () => false);
+    const unread = bodyStream(t.src);
+    unread.cancel();
+    expect(t.released).toEqual([false]);
+    expect(() => piecesOf(unread)).toThrow(TypeError);
   });
 
   it("the stall guard holds on the direct path too: a writer that asks for nothing more for stall.ms lets the connection go", async () => {

@@ -5,11 +5,12 @@
 import { describe, expect, it } from "vitest";
 import { fromResponse, ownAnswer, streamOf, toClient } from "../../src/core/respond.js";
 import type { Logger } from "../../src/core/log.js";
+import type { Body } from "../../src/core/exchange.js";
 
 const lines: Array<[string, Record<string, unknown> | undefined]> = [];
 const log: Logger = { log: (_level, event, fields) => void lines.push([event, fields]) };
 const bytes = (s: string) => new TextEncoder().encode(s);
-const text = async (b: ReadableStream<Uint8Array> | Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b instanceof Uint8Array ? b : new Uint8Array(await new Response(b).arrayBuffer())));
+const text = async (b: Body | null) => (b === null ? null : new TextDecoder().decode(b instanceof Uint8Array ? b : new Uint8Array(await new Response(streamOf(b)).arrayBuffer())));
 
 describe("toClient", () => {
   it("a whole body the origin gave no length for gets its own", async () => {

@@ -10,6 +10,7 @@ import { loadConfig } from "../../src/config/load.js";
 import type { Reuse } from "../../src/core/exchange.js";
 import { createGateway } from "../../src/core/gateway.js";
 import { requestLogger } from "../../src/core/log.js";
+import { platformBody } from "../../src/core/respond.js";
 import type { Dial } from "../../src/core/transport.js";
 import { idleFor } from "../../src/pool/http-pool.js";
 import { PoolRegistry } from "../../src/pool/registry.js";
@@ -33,7 +34,7 @@ async function released(chunks: string[], method = "GET"): Promise<{ clean: bool
     log: quiet,
     release: (clean, reuse) => void calls.push({ clean, reuse }),
   });
-  const body = res.body ? Buffer.from(await new Response(res.body).arrayBuffer()).toString("latin1") : "";
+  const body = res.body ? Buffer.from(await new Response(platformBody(res.body)).arrayBuffer()).toString("latin1") : "";
   return { ...calls[0]!, body };
 }
 

@@ -5,9 +5,9 @@
 // terminator: workerd issue 6818) unless the body comes through a FixedLengthStream, which
 // also ends the connection instead of the message when fewer bytes arrive.
 import { Joiner } from "../../core/bytes.js";
-import { declaredPieces, piecesOf, type Pieces } from "../../core/pieces.js";
+import { declaredPieces, piecesOf, type Pieces, type PiecesBody } from "../../core/pieces.js";
 import { giveBack } from "../../core/read-slabs.js";
-import type { BodyMeter, ClientResponse, Respond } from "../../core/respond.js";
+import { platformBody, type BodyMeter, type ClientResponse, type Respond } from "../../core/respond.js";
 import { headersInit } from "../../core/response-fields.js";
 
 export const respondWorkerd: Respond = (r: ClientResponse) => {
@@ -37,7 +37,7 @@ export const respondWorkerd: Respond = (r: ClientResponse) => {
     void pump(piecesOf(body), pipe.writable, meter);
     body = pipe.readable;
   }
-  return new Response(body, {
+  return new Response(body && platformBody(body), {
     status: r.status,
     statusText: r.statusText,
     headers: headersInit(r.headers),
@@ -122,7 +122,7 @@ async function handedOn(complete: boolean, length: number | null, relay: Relay):
 /** Copies the body to the FixedLengthStream, held to `length` (core/pieces.ts); a failure
  *  aborts it, which cuts the client's connection. Backpressure: one write in flight; a client
  *  that leaves cancels the source. `meter` hears what was written, and the end. */
-function pumpExactly(src: ReadableStream<Uint8Array>, dst: WritableStream<Uint8Array>, length: number, overrun?: () => void, meter?: BodyMeter): Promise<void> {
+function pumpExactly(src: ReadableStream<Uint8Array> | PiecesBody, dst: WritableStream<Uint8Array>, length: number, overrun?: () => void, meter?: BodyMeter): Promise<void> {
   return pump(declaredPieces(piecesOf(src), length, overrun), dst, meter);
 }
 
