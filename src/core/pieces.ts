@@ -59,20 +59,29 @@ export class PiecesBody {
   }
 }
 
-/** What one read of a byte stream may take at once: a producer's pieces (up to a FastCGI
- *  record, 64 KiB) arrive whole, where a default reader of workerd's would split them into
- *  4 KiB reads, each paying the work of a piece. */
+/** workerd's streams, told by their BYOB readers' readAtLeast (no other host has it). */
+export const WORKERD_STREAMS =
+  typeof ReadableStreamBYOBReader === "function" && typeof (ReadableStreamBYOBReader.prototype as { readAtLeast?: unknown }).readAtLeast === "function";
+
+/** What one read of a byte stream may take at once in workerd: a producer's pieces (up to a
+ *  FastCGI record, 64 KiB) arrive whole, where a default reader of workerd's would split them
+ *  into 4 KiB reads, each paying the work of a piece. */
 const BYTE_READ = 64 * 1024;
 
-/** `body` as pieces: straight from its source for a PiecesBody, else through a reader (a BYOB
- *  one when it is a byte stream). Either way the body is this reader's from here on. */
+/** `body` as pieces: straight from its source for a PiecesBody, else through a reader (in
+ *  workerd a BYOB one when it is a byte stream; elsewhere a default reader hands over each
+ *  chunk as it was made, and a BYOB reader would only cost a buffer per read, and for a
+ *  stream that is not a byte stream, an error to refuse it). Either way the body is this
+ *  reader's from here on. */
 export function piecesOf(body: ReadableStream<Uint8Array> | PiecesBody): Pieces {
   if (body instanceof PiecesBody) return body.pieces();
   let byob: ReadableStreamBYOBReader | null = null;
-  try {
-    byob = body.getReader({ mode: "byob" });
-  } catch {
-    // Not a byte stream: plain reads.
+  if (WORKERD_STREAMS) {
+    try {
+      byob = body.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream: plain reads.
+    }
   }
   const reader = byob ?? body.getReader();
   return {

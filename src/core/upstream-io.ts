@@ -5,6 +5,7 @@ import { GatewayError } from "./errors.js";
 import { ConnectionTimers, readFailed, readTimeout, sendFailed, sendTimeout } from "./deadline.js";
 import { lend, settle, SLAB_BYTES, slabMemory } from "./read-slabs.js";
 import type { DirectIO, Duplex } from "./transport.js";
+import { WORKERD_STREAMS } from "./pieces.js";
 
 /** What write() returns for bytes the socket took at once: nothing to wait for. */
 export const WRITTEN: Promise<void> = Promise.resolve();
@@ -184,8 +185,11 @@ export class UpstreamIO {
 }
 
 /** workerd's BYOB reader of `readable`, whose readAtLeast waits for more than one socket read
- *  brings; null elsewhere (the stream is then still unlocked). */
+ *  brings; null elsewhere (the stream is then still unlocked). Elsewhere nothing is tried: in
+ *  Node a stream that is not a byte stream refuses a BYOB reader with an error whose message
+ *  alone costs some 10 µs to format, which every request body on serve paid. */
 export function atLeastReader(readable: ReadableStream<Uint8Array>): AtLeastReader | null {
+  if (!WORKERD_STREAMS) return null;
   let byob: ReadableStreamBYOBReader;
   try {
     byob = readable.getReader({ mode: "byob" });

@@ -98,6 +98,32 @@ describe("a body read directly as pieces (core/pieces.ts)", () => {
     expect(() => piecesOf(unread)).toThrow(TypeError);
   });
 
+  it("any other stream, byte stream or not, is read in Node with a default reader: each chunk as it was made", async () => {
+    const plain = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array([1, 2]));
+        c.enqueue(new Uint8Array([3]));
+        c.close();
+      },
+    });
+    const bytes = new ReadableStream({
+      type: "bytes",
+      start(c: ReadableByteStreamController) {
+        c.enqueue(new Uint8Array([1, 2]));
+        c.enqueue(new Uint8Array([3]));
+        c.close();
+      },
+    }) as ReadableStream<Uint8Array>;
+    for (const stream of [plain, bytes]) {
+      const getReader = vi.spyOn(stream, "getReader");
+      const pieces = piecesOf(stream);
+      expect(getReader.mock.calls).toEqual([[]]);
+      expect(await pieces.next()).toEqual([new Uint8Array([1, 2])]);
+      expect(await pieces.next()).toEqual([new Uint8Array([3])]);
+      expect(await pieces.next()).toBeNull();
+    }
+  });
+
   it("the stall guard holds on the direct path too: a writer that asks for nothing more for stall.ms lets the connection go", async () => {
     vi.useFakeTimers();
     const s = source(1, () => false);
