@@ -171,3 +171,12 @@ describe("responses on the wire", () => {
     await expect(fetch(`${serve.base}/info.php`)).rejects.toThrow();
   });
 });
+
+describe("at start", () => {
+  it("says once that the FastCGI upstream on a loopback port will be slow for pages over 8 KiB, and what to use instead", () => {
+    const notes = serve.run.stderr.split("\n").filter((l) => l.startsWith("edgepass: note:"));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toContain(`upstream "php" reaches FastCGI on this machine over TCP (127.0.0.1:${tcp.port})`);
+    expect(notes[0]).toContain('servers = ["unix:/run/php/php-fpm.sock"]');
+  });
+});
