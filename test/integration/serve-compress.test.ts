@@ -2,9 +2,10 @@
 // with a raw socket in front of a real php-fpm and files from disk: what is compressed decodes
 // to exactly the origin's bytes, and what must not be (an encoded body, images, ranges, HEAD,
 // short bodies, a client that takes no coding) arrives as the origin sent it.
-import { cpSync } from "node:fs";
+import { cpSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import path from "node:path";
-import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { brotliDecompressSync, createGunzip, gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, type Dev } from "../helpers/process.js";
@@ -75,6 +76,33 @@ describe("edgepass serve compresses responses (default on)", () => {
     const body = want === "br" ? brotliDecompressSync(r.body) : want === "gzip" ? gunzipSync(r.body) : r.body;
     expect(body.length).toBe(4 * 1024);
     expect(body.toString()).toContain("row 3 of the edgepass page");
+  });
+
+  it("a compressed page still streams: what the origin flushed decodes before the origin sends the rest", async () => {
+    // The page waits for a file the test writes only once the first part has been decoded.
+    writeFileSync(path.join(www, "gate-page.php"), `<?php
+header('Content-Type: text/html; charset=utf-8');
+echo str_repeat("<p>first part</p>\\n", 64);
+flush();
+for ($i = 0; $i < 1000 && !file_exists($_GET['release']); $i++) usleep(10000);
+echo "<p>second part</p>\\n";
+`);
+    const release = path.join(serve.dir, "release-gate-page");
+    const gunzip = createGunzip();
+    let text = "";
+    gunzip.on("data", (d: Buffer) => (text += d.toString()));
+    const ended = new Promise((r) => gunzip.on("end", r));
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.get(`${serve.base}/gate-page.php?release=${encodeURIComponent(release)}`, { headers: { "accept-encoding": "gzip" } }, resolve).on("error", reject),
+    );
+    expect(res.headers["content-encoding"]).toBe("gzip");
+    res.pipe(gunzip);
+    for (let i = 0; i < 500 && !text.includes("first part"); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(text).toContain("<p>first part</p>");
+    expect(text).not.toContain("second part");
+    writeFileSync(release, "");
+    await ended;
+    expect(text).toBe("<p>first part</p>\n".repeat(64) + "<p>second part</p>\n");
   });
 
   it("a page that arrived whole with its head is compressed in one piece and keeps a length", async () => {

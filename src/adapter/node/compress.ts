@@ -3,7 +3,7 @@
 // through at once, so a page that streams keeps streaming and memory stays one chunk deep; the
 // output is pulled by the socket writer, so a slow client holds back the origin (backpressure).
 import zlib from "node:zlib";
-import { declaredPieces, piecesOf, piecesStream } from "../../core/pieces.js";
+import { declaredPieces, metered, PiecesBody, piecesOf, type Pieces } from "../../core/pieces.js";
 import type { ClientResponse } from "../../core/respond.js";
 import { compressedHeaders, compressionFor, type CompressSettings } from "../../edge/compress.js";
 
@@ -21,35 +21,71 @@ export function compressed(r: ClientResponse, method: string, acceptEncoding: st
     return { ...r, headers, body: out, length: out.byteLength, encoded: true, overrun: undefined, meter: meter && { count: () => {}, end: meter.end } };
   }
   // The declared length is checked before compressing: a short origin body must still reach
-  // the client as a cut connection, not as a clean end of a compressed stream.
+  // the client as a cut connection, not as a clean end of a compressed body.
   // The bytes counted for the log are the origin's, before compression.
-  const source = piecesStream(declaredPieces(piecesOf(r.body), r.length, r.overrun), r.meter);
-  const z = compressor(coding, r.length);
-  return { ...r, headers, body: closing(source.pipeThrough(zlibStream(z, coding)), () => z.close()), length: null, encoded: true, overrun: undefined, meter: undefined };
+  const declared = declaredPieces(piecesOf(r.body), r.length, r.overrun);
+  const source = r.meter ? metered(declared, r.meter) : declared;
+  const body = new PiecesBody(compressedPieces(source, compressor(coding, r.length), coding));
+  return { ...r, headers, body, length: null, encoded: true, overrun: undefined, meter: undefined };
 }
 
-/** `body`, with `close` called however it ends (whole, failed, or the client gone), so the
- *  compressor's native memory goes at once rather than at garbage collection. */
-function closing(body: ReadableStream<Uint8Array>, close: () => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream({
-    async pull(c) {
+/** `source` compressed: what each of its reads brought is compressed and flushed through at
+ *  once (a page that streams keeps streaming), and nothing is read from the origin until the
+ *  writer asks for more (backpressure). The compressor's native memory goes as soon as the
+ *  body ends, fails or is cancelled, rather than at garbage collection. */
+function compressedPieces(source: Pieces, z: zlib.Gzip | zlib.BrotliCompress, coding: "br" | "gzip"): Pieces {
+  const flushKind = coding === "br" ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.Z_SYNC_FLUSH;
+  let failure: Error | null = null;
+  z.on("error", (e) => (failure = e));
+  let closed = false;
+  const close = () => {
+    if (!closed) {
+      closed = true;
+      z.close();
+    }
+  };
+  const take = (out: Uint8Array[]) => {
+    for (let b: Buffer | null; (b = z.read() as Buffer | null) !== null; ) if (b.byteLength > 0) out.push(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+    return out;
+  };
+  const flushed = () =>
+    new Promise<Uint8Array[]>((resolve, reject) => {
+      z.flush(flushKind, () => (failure ? reject(failure) : resolve(take([]))));
+    });
+  const ended = () =>
+    new Promise<Uint8Array[]>((resolve, reject) => {
+      const out: Uint8Array[] = [];
+      z.on("readable", () => take(out));
+      z.once("end", () => resolve(take(out)));
+      z.once("error", reject);
+      z.end();
+    });
+  return {
+    async next() {
+      if (closed) return null;
       try {
-        const { done, value } = await reader.read();
-        if (done) {
-          close();
-          c.close();
-        } else c.enqueue(value);
+        for (;;) {
+          const got = await source.next();
+          if (got === null) {
+            const out = await ended();
+            close();
+            return out.length > 0 ? out : null;
+          }
+          for (const p of got) z.write(p);
+          const out = await flushed();
+          if (out.length > 0) return out;
+        }
       } catch (e) {
         close();
+        source.cancel(e);
         throw e;
       }
     },
-    async cancel(reason) {
+    cancel(reason) {
       close();
-      await reader.cancel(reason).catch(() => {});
+      source.cancel(reason);
     },
-  });
+  };
 }
 
 function wholeCompressed(body: Uint8Array, coding: "br" | "gzip"): Uint8Array {
@@ -71,37 +107,4 @@ function compressor(coding: "br" | "gzip", length: number | null): zlib.Gzip | z
   return coding === "br"
       ? zlib.createBrotliCompress({ params: brotliParams(length) })
       : zlib.createGzip({ level: 5 });
-}
-
-function zlibStream(z: zlib.Gzip | zlib.BrotliCompress, coding: "br" | "gzip"): TransformStream<Uint8Array, Uint8Array> {
-  const flushKind = coding === "br" ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.Z_SYNC_FLUSH;
-  let out!: TransformStreamDefaultController<Uint8Array>;
-  const drain = () => {
-    for (let b: Buffer | null; (b = z.read() as Buffer | null) !== null; ) out.enqueue(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
-  };
-  let failure: Error | null = null;
-  z.on("error", (e) => (failure = e));
-  return new TransformStream<Uint8Array, Uint8Array>({
-    start(c) {
-      out = c;
-    },
-    transform(chunk) {
-      return new Promise<void>((resolve, reject) => {
-        z.write(chunk);
-        z.flush(flushKind, () => {
-          if (failure) return reject(failure);
-          drain();
-          resolve();
-        });
-      });
-    },
-    flush() {
-      return new Promise<void>((resolve, reject) => {
-        z.once("end", () => resolve());
-        z.once("error", reject);
-        z.on("readable", drain);
-        z.end();
-      });
-    },
-  });
 }
