@@ -10,6 +10,10 @@ import { createCodec } from "../../src/codec/index.js";
 import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm.js";
 import { FcgiResponse } from "../../src/protocol/fastcgi/response.js";
 import { FcgiConnection } from "../../src/pool/connection.js";
+import net from "node:net";
+import { writeResponse } from "../../src/adapter/node/respond.js";
+import type { ClientResponse } from "../../src/core/respond.js";
+import { ResponseFields } from "../../src/core/response-fields.js";
 
 
 /** The next slab a socket reads into and lends whole, marked so a reuse shows. */
@@ -145,6 +149,34 @@ describe("read slabs", () => {
     expect(socket.next()).toBe(slab);
     socket.release();
     expect(slabMemory().buffer).toBe(slab.buffer);
+  });
+});
+
+describe("serve's writer and a body at hand", () => {
+  it("gives a body read into a slab back once written, copied with its head (small) or sent as it is (over 16 KiB)", async () => {
+    const server = net.createServer((s) => s.resume());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const sock = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+    await new Promise((r) => sock.once("connect", r));
+    try {
+      for (const size of [4_000, 40_000]) {
+        const chunk = nextSlab(7);
+        const body = chunk.subarray(100, 100 + size);
+        settle(chunk, [body]);
+        const res: ClientResponse = { status: 200, statusText: "", headers: new ResponseFields(), body, length: size, encoded: false };
+        const w = writeResponse(sock, res, { method: "GET", version: 11, keepAlive: true, sendTimeoutMs: 5_000, log: { log: () => {} } });
+        // Sent as it is, it waits in the socket until this turn's writes go out together: its
+        // memory must not be read into before then.
+        if (size > 16 * 1024) expect(nextSlab(9).buffer, "given back before it was written").not.toBe(chunk.buffer);
+        expect(typeof w === "boolean" ? w : await w).toBe(true);
+        for (let i = 0; i < 50 && sock.writableLength > 0; i++) await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setImmediate(r));
+        expect(nextSlab(8).buffer, `${size} bytes`).toBe(chunk.buffer);
+      }
+    } finally {
+      sock.destroy();
+      server.close();
+    }
   });
 });
 

@@ -5,6 +5,7 @@
 import zlib from "node:zlib";
 import { declaredPieces, metered, PiecesBody, piecesOf, type Pieces } from "../../core/pieces.js";
 import type { ClientResponse } from "../../core/respond.js";
+import { giveBack } from "../../core/read-slabs.js";
 import { compressedHeaders, compressionFor, type CompressSettings } from "../../edge/compress.js";
 
 export function compressed(r: ClientResponse, method: string, acceptEncoding: string | null, s: CompressSettings): ClientResponse {
@@ -16,6 +17,8 @@ export function compressed(r: ClientResponse, method: string, acceptEncoding: st
     // A whole body is compressed in one call and keeps a length on the wire. The log counts
     // the origin's bytes, so the meter hears those and not what is written.
     const out = wholeCompressed(r.body, coding);
+    // Read straight from an origin's connection, its memory may be read into again (respond.ts).
+    giveBack([r.body]);
     const meter = r.meter;
     meter?.count(r.body.byteLength);
     return { ...r, headers, body: out, length: out.byteLength, encoded: true, overrun: undefined, meter: meter && { count: () => {}, end: meter.end } };

@@ -81,11 +81,13 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
   const sendThen = (chunks: Array<Uint8Array | string>, written: (() => void) | undefined): Promise<void> | null => timed(out.writeThen(chunks, written));
   // Head and a body at hand copied into one buffer (from Node's shared pool when small): one
   // plain write costs less than the writev of a string and a buffer, and allocates less.
-  const whole = (h: string, b: Uint8Array): Promise<void> | null => {
-    if (b.byteLength > WHOLE_COPY_MAX) return send(h, b);
+  // `written`: the body is no longer needed (copied, or on the wire).
+  const whole = (h: string, b: Uint8Array, written: () => void): Promise<void> | null => {
+    if (b.byteLength > WHOLE_COPY_MAX) return sendThen([h, b], written);
     const buf = Buffer.allocUnsafe(h.length + b.byteLength);
     buf.write(h, 0, "latin1");
     buf.set(b, h.length);
+    written();
     return timed(out.writeWhole(buf));
   };
   const body = framing === "none" ? null : r.body;
@@ -112,11 +114,16 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
       sock.destroy();
       return false;
     };
+    // A body read straight from an origin's connection (a view of its read memory) goes back
+    // to that memory once written, as a streamed body's pieces do: held on to, it would cost
+    // a new 64 KiB of read memory for every such answer, and the collector's time to free it.
+    // A body of the gateway's own is not read memory; giving it back does nothing.
+    const done = () => giveBack([body]);
     let full: Promise<void> | null;
     try {
-      if (framing !== "chunked") full = whole(head, body);
+      if (framing !== "chunked") full = whole(head, body, done);
       else if (body.byteLength === 0) full = send(head, "0\r\n\r\n");
-      else full = send(head, body.byteLength.toString(16) + "\r\n", body, "\r\n0\r\n\r\n");
+      else full = sendThen([head, body.byteLength.toString(16) + "\r\n", body, "\r\n0\r\n\r\n"], done);
     } catch (e) {
       return failed(e);
     }
