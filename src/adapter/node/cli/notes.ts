@@ -16,7 +16,7 @@ export function startNotes(config: GatewayConfig): string[] {
     notes.push(
       `edgepass: note: upstream "${name}" reaches FastCGI on this machine over TCP (${local.join(", ")}). ` +
         `php-fpm leaves Nagle's algorithm on, so on a kept connection an answer of more than 8 KiB waits about 40 ms for each piece after the first ` +
-        `(a 16 KiB page: 725 requests/s at p50 44 ms, against 5,524 over a Unix socket, npm run bench fpm-socket). ` +
+        `(a 16 KiB page: 718 requests/s at p50 44 ms, against 5,790 over a Unix socket, npm run bench fpm-socket). ` +
         `Have php-fpm listen on a Unix socket (listen = /run/php/php-fpm.sock) and name it: servers = ["unix:/run/php/php-fpm.sock"].`,
     );
   }
