@@ -24,6 +24,8 @@ export const respondWorkerd: Respond = (r: ClientResponse) => {
     });
   } else if (body === null || body instanceof Uint8Array) {
     // A whole body is given as it is (workerd sends it with its length): it is counted now.
+    // Its read memory is not given back (serve's writer does): workerd's Response keeps a
+    // reference to the bytes, not a copy (workerd issue 4995), until it has sent them.
     if (body) meter?.count(body.byteLength);
     meter?.end();
   } else if (r.length !== null) {
