@@ -1,6 +1,12 @@
 // Which responses a host compresses (src/edge/compress.ts): nginx's gzip rules with brotli
-// preferred on a tie, the client's q-values deciding, and the headers a compressed answer gets.
-import { describe, expect, it } from "vitest";
+// preferred on a tie, the client's q-values deciding, and the headers a compressed answer gets;
+// and serve's compressor on a streamed body, read as pieces.
+import zlib from "node:zlib";
+import { describe, expect, it, vi } from "vitest";
+import { compressed } from "../../src/adapter/node/compress.js";
+import { PiecesBody, piecesOf } from "../../src/core/pieces.js";
+import type { ClientResponse } from "../../src/core/respond.js";
+import { ResponseFields } from "../../src/core/response-fields.js";
 import { COMPRESS_DEFAULTS } from "../../src/config/serve-extras.js";
 import { compressedHeaders, compressionFor, typeMatches } from "../../src/edge/compress.js";
 
@@ -62,5 +68,57 @@ describe("typeMatches", () => {
     expect(typeMatches("application/xml", ["application/*+xml"])).toBe(false);
     expect(typeMatches("text/plain", ["text/*"])).toBe(true);
     expect(typeMatches("textual/plain", ["text/*"])).toBe(false);
+  });
+});
+
+describe("serve's compressor on a streamed body (adapter/node/compress.ts)", () => {
+  const streamed = (pieces: Uint8Array[], cancelled: unknown[]): ClientResponse => ({
+    status: 200,
+    statusText: "",
+    headers: new ResponseFields(),
+    body: new PiecesBody({
+      async next() {
+        return pieces.length ? [pieces.shift()!] : null;
+      },
+      cancel: (reason) => void cancelled.push(reason),
+    }),
+    length: null,
+    encoded: false,
+  });
+  const html = (r: ClientResponse) => (r.headers.set("content-type", "text/html"), r);
+
+  it("hands on what each read brought, compressed and flushed; the whole decodes to the origin's bytes", async () => {
+    const parts = [new TextEncoder().encode("<p>one</p>".repeat(100)), new TextEncoder().encode("<p>two</p>".repeat(100))];
+    const out = compressed(html(streamed([...parts], [])), "GET", "gzip", COMPRESS_DEFAULTS);
+    expect(out.headers.get("content-encoding")).toBe("gzip");
+    const pieces = piecesOf(out.body as PiecesBody);
+    const first = Buffer.concat((await pieces.next())!);
+    // A sync flush: what came so far decodes on its own.
+    expect(zlib.inflateRawSync(first.subarray(10), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString()).toBe("<p>one</p>".repeat(100));
+    const rest: Buffer[] = [first];
+    for (let p = await pieces.next(); p !== null; p = await pieces.next()) rest.push(...p.map((b) => Buffer.from(b)));
+    expect(zlib.gunzipSync(Buffer.concat(rest)).toString()).toBe("<p>one</p>".repeat(100) + "<p>two</p>".repeat(100));
+  });
+
+  it("a client that leaves part way closes the compressor at once and lets the origin go", async () => {
+    const made: zlib.Gzip[] = [];
+    const create = zlib.createGzip;
+    const spy = vi.spyOn(zlib, "createGzip").mockImplementation((o) => {
+      const z = create(o);
+      made.push(z);
+      return z;
+    });
+    try {
+      const cancelled: unknown[] = [];
+      const out = compressed(html(streamed([new Uint8Array(2000).fill(97), new Uint8Array(2000).fill(98)], cancelled)), "GET", "gzip", COMPRESS_DEFAULTS);
+      const pieces = piecesOf(out.body as PiecesBody);
+      await pieces.next();
+      pieces.cancel("gone");
+      expect(cancelled).toEqual(["gone"]);
+      expect(made).toHaveLength(1);
+      expect(made[0].destroyed).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
