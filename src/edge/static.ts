@@ -7,6 +7,7 @@ import { preconditionStatus, rangeFor } from "./conditional.js";
 import type { ExcludeMatcher } from "./exclude.js";
 import type { FileStore, StoredFile } from "./file-store.js";
 import { contentTypeFor } from "./mime.js";
+import { encodePath } from "./uri.js";
 import type { RequestFields } from "../core/gateway.js";
 import { ownAnswer, streamOf, type ClientResponse } from "../core/respond.js";
 import { ResponseFields } from "../core/response-fields.js";
@@ -65,7 +66,9 @@ export async function serveStatic(store: FileStore, req: StaticRequest, opts: St
   if (req.path.endsWith("/")) return serveIndex(store, req, opts);
   const hit = await store.open(req.path);
   if (hit === "dir" || (hit === null && (await directoryExists(store, req.path + "/", opts.indexFiles)))) {
-    return { kind: "response", response: redirect(req.path + "/" + req.search) };
+    // The path is decoded: it goes back into a header as a request target (a name in any
+    // script, or with a space, is valid only percent-encoded there).
+    return { kind: "response", response: redirect(encodePath(req.path) + "/" + req.search) };
   }
   if (hit === null) return { kind: "missing" };
   return { kind: "response", response: await respondWithFile(store, hit, req.path, req, opts.gzipStatic) };

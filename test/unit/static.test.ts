@@ -1,7 +1,8 @@
 // Serving files the way nginx's static module does, against the disk store (the backend of
 // `edgepass dev` and the Node host) on test/fixtures/site. The same code serves Workers Static
 // Assets and R2 in the Worker (test/workers/static.test.ts runs it there).
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -152,6 +153,20 @@ describe("directories and index files", () => {
     const r = await res("/docs", {}, "GET", "?a=1");
     expect(r.status).toBe(301);
     expect(r.headers.get("location")).toBe("/docs/?a=1");
+  });
+
+  it("a directory named in another script, or with a space, redirects to its percent-encoded path", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), "edgepass-static-names-"));
+    try {
+      mkdirSync(path.join(root, "日本 docs"));
+      writeFileSync(path.join(root, "日本 docs", "index.html"), "<p>index</p>");
+      const out = await serveStatic(diskStore(root), { method: "GET", headers: new Headers(), path: "/日本 docs", search: "?a=1", acceptEncoding: null }, opts);
+      if (out.kind !== "response") throw new Error(out.kind);
+      expect(out.response.status).toBe(301);
+      expect(out.response.headers.get("location")).toBe("/%E6%97%A5%E6%9C%AC%20docs/?a=1");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("/docs/ serves its index.html", async () => {
