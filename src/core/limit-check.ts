@@ -76,7 +76,7 @@ function refuse(cx: LimitContext, route: RouteConfig, l: LimitReqConfig | LimitC
 
 /** The body with `done` called once when it ends, fails or is cancelled (the client left);
  *  null (no body): `done` at once. Read as pieces (core/pieces.ts): straight from the origin's
- *  connection when it came from one, else with BYOB reads when it is a byte stream. */
+ *  connection when it came from one, else through a reader of the stream. */
 export function onBodyEnd(body: ReadableStream<Uint8Array> | PiecesBody | null, done: () => void): PiecesBody | null {
   if (!body) {
     done();

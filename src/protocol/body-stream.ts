@@ -1,6 +1,7 @@
-// The origin's response body as a pull-driven stream: nothing is read from the origin until
-// the client asks for more, so a slow client holds at most one socket read of data in memory
-// (backpressure instead of growth), and a 4 GiB download costs no more memory than 4 KiB.
+// The origin's response body, pull-driven (read as pieces by a host's writer, or as a web
+// stream): nothing is read from the origin until the client asks for more, so a slow client
+// holds at most one socket read of data in memory (backpressure instead of growth), and a
+// 4 GiB download costs no more memory than 4 KiB.
 import { concatBytes } from "../core/bytes.js";
 import { Watchdog } from "../core/deadline.js";
 import { Codes, GatewayError } from "../core/errors.js";
@@ -45,7 +46,7 @@ export function wholeBody(done: boolean, pending: Uint8Array[]): Uint8Array | nu
 }
 
 /** The body over `src`: its pieces for a host's writer, or a stream for whatever needs one. */
-export function bodyStream(src: BodySource): PiecesBody {
+export function sourceBody(src: BodySource): PiecesBody {
   // The stall guard fails a reader's stream at once; a reader of pieces hears it at its next read.
   let controller: ReadableStreamDefaultController<Uint8Array> | null = null;
   const reads = sourceReads(src, (e) => controller?.error(e));

@@ -10,7 +10,7 @@ import { CodecError, type BodyFraming, type ChunkedDecoder, type Codec } from ".
 import { Codes, GatewayError } from "../core/errors.js";
 import type { ForwardResponse, Reuse } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
-import { bodyStream, wholeBody, logCut, type Stall } from "./body-stream.js";
+import { sourceBody, wholeBody, logCut, type Stall } from "./body-stream.js";
 import { noBodyFor } from "../edge/headers.js";
 import { concatBytes } from "../core/bytes.js";
 import { endedEarly } from "./send-body.js";
@@ -101,7 +101,7 @@ export async function readStreamResponse(o: ResponseOptions): Promise<ForwardRes
     status: head.status,
     statusText: head.reason,
     headers,
-    body: bodyStream({
+    body: sourceBody({
       pending: source.pending,
       done: () => source.done,
       step: () => source.step(),

@@ -4,7 +4,7 @@
 // directly as pieces (serve's writer), and held to a declared length (core/pieces.ts).
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { declaredPieces, piecesOf, type Pieces } from "../../src/core/pieces.js";
-import { bodyStream, type BodySource } from "../../src/protocol/body-stream.js";
+import { sourceBody, type BodySource } from "../../src/protocol/body-stream.js";
 
 afterEach(() => vi.useRealTimers());
 
@@ -24,11 +24,11 @@ function source(pieces: number, done: () => boolean) {
   return { src, released, stalls, taken };
 }
 
-describe("bodyStream's stall guard", () => {
+describe("sourceBody's stall guard", () => {
   it("a client that takes nothing for stall.ms while the origin owes more: CLIENT_GONE, connection let go", async () => {
     vi.useFakeTimers();
     const s = source(2, () => false);
-    const reader = bodyStream(s.src).toStream().getReader();
+    const reader = sourceBody(s.src).toStream().getReader();
     expect((await reader.read()).value).toEqual(new Uint8Array([0]));
     await vi.advanceTimersByTimeAsync(999);
     expect(s.stalls).toHaveLength(0);
@@ -42,7 +42,7 @@ describe("bodyStream's stall guard", () => {
   it("each piece taken restarts the bound; a client that reads on is never cut", async () => {
     vi.useFakeTimers();
     const s = source(3, () => false);
-    const reader = bodyStream(s.src).toStream().getReader();
+    const reader = sourceBody(s.src).toStream().getReader();
     for (let i = 0; i < 3; i++) {
       expect((await reader.read()).value).toEqual(new Uint8Array([i]));
       await vi.advanceTimersByTimeAsync(900);
@@ -58,7 +58,7 @@ describe("bodyStream's stall guard", () => {
     vi.useFakeTimers();
     let done = false;
     const s = source(2, () => done);
-    const reader = bodyStream(s.src).toStream().getReader();
+    const reader = sourceBody(s.src).toStream().getReader();
     await reader.read();
     done = true;
     await vi.advanceTimersByTimeAsync(5000);
@@ -72,7 +72,7 @@ describe("bodyStream's stall guard", () => {
 describe("a body read directly as pieces (core/pieces.ts)", () => {
   it("an unread body stream hands over all that has arrived in one call, from its source", async () => {
     const s = source(3, () => false);
-    const pieces = piecesOf(bodyStream(s.src));
+    const pieces = piecesOf(sourceBody(s.src));
     expect(await pieces.next()).toEqual([new Uint8Array([0]), new Uint8Array([1]), new Uint8Array([2])]);
     expect(s.taken).toEqual([0, 1, 2]);
     pieces.cancel();
@@ -81,7 +81,7 @@ describe("a body read directly as pieces (core/pieces.ts)", () => {
 
   it("is read once: as pieces or as a stream, whichever is asked for first; a body being read is its reader's to stop", async () => {
     const s = source(3, () => false);
-    const body = bodyStream(s.src);
+    const body = sourceBody(s.src);
     const reader = body.toStream().getReader();
     expect(body.locked).toBe(true);
     expect((await reader.read()).value).toEqual(new Uint8Array([0]));
@@ -92,7 +92,7 @@ describe("a body read directly as pieces (core/pieces.ts)", () => {
     expect((await reader.read()).value).toEqual(new Uint8Array([1]));
     // An unread one is dropped by cancel: its connection goes.
     const t = source(1, () => false);
-    const unread = bodyStream(t.src);
+    const unread = sourceBody(t.src);
     unread.cancel();
     expect(t.released).toEqual([false]);
     expect(() => piecesOf(unread)).toThrow(TypeError);
@@ -127,7 +127,7 @@ describe("a body read directly as pieces (core/pieces.ts)", () => {
   it("the stall guard holds on the direct path too: a writer that asks for nothing more for stall.ms lets the connection go", async () => {
     vi.useFakeTimers();
     const s = source(1, () => false);
-    const pieces = piecesOf(bodyStream(s.src));
+    const pieces = piecesOf(sourceBody(s.src));
     await pieces.next();
     await vi.advanceTimersByTimeAsync(1000);
     expect(s.stalls).toHaveLength(1);
@@ -139,7 +139,7 @@ describe("a body read directly as pieces (core/pieces.ts)", () => {
     let done = false;
     const s = source(0, () => done);
     s.src.pending.push(new Uint8Array(0), new Uint8Array([7]), new Uint8Array(0));
-    const pieces = piecesOf(bodyStream(s.src));
+    const pieces = piecesOf(sourceBody(s.src));
     expect(await pieces.next()).toEqual([new Uint8Array([7])]);
     done = true;
     expect(await pieces.next()).toBeNull();

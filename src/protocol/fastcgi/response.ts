@@ -7,7 +7,7 @@ import { CodecError, FcgiProtocolStatus, FcgiType, type CgiHead, type Codec, typ
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { ForwardResponse } from "../../core/exchange.js";
 import type { Logger } from "../../core/log.js";
-import { bodyStream, logCut, wholeBody, type Stall } from "../body-stream.js";
+import { sourceBody, logCut, wholeBody, type Stall } from "../body-stream.js";
 import { concatBytes } from "../../core/bytes.js";
 import { narrowed } from "../../core/read-slabs.js";
 import { chunkViews } from "../../codec/fcgi-decoder.js";
@@ -237,7 +237,7 @@ export async function fcgiAnswer(res: FcgiResponse, src: AnswerSource, method: s
     headers,
     body: noBody
       ? null
-      : bodyStream({
+      : sourceBody({
           pending: res.pending,
           done: () => res.ended,
           step: src.step,
