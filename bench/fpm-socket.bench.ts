@@ -18,7 +18,7 @@ import path from "node:path";
 import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
 import { repoRoot, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
-import { median, msText, nginxPhpConfig, table, wrkRun, type WrkResult } from "./lib.js";
+import { medianCells, msText, nginxPhpConfig, table, wrkRun, type WrkResult } from "./lib.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -75,18 +75,7 @@ try {
         await new Promise((res) => setTimeout(res, g.settle));
       }
     }
-    for (const g of gateways) {
-      const rs = results.get(g.name)!;
-      rows.push({
-        page: `${kb} KiB`,
-        gateway: g.name,
-        "req/s": median(rs.map((r) => r.rps)).toFixed(0),
-        p50: msText(median(rs.map((r) => r.p50))),
-        p99: msText(median(rs.map((r) => r.p99))),
-        "gateway CPU/req": `${median(rs.map((r) => r.cpuUs)).toFixed(0)} µs`,
-        errors: rs.map((r) => r.errors).find((e) => e !== "none") ?? "none",
-      });
-    }
+    for (const g of gateways) rows.push({ page: `${kb} KiB`, gateway: g.name, ...medianCells(results.get(g.name)!, "gateway CPU/req") });
   }
   table(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} alternating rounds, php-fpm with ${CONNECTIONS} static children on each transport, 2 cores shared by all`, rows);
 } finally {

@@ -178,6 +178,19 @@ export interface WrkResult {
   errors: string;
 }
 
+/** A table row's cells for one server's rounds: the medians, and any errors by round.
+ *  `cpuColumn` names the CPU-per-request column. */
+export function medianCells(rs: WrkResult[], cpuColumn: string): Record<string, string> {
+  const errors = rs.map((r, i) => (r.errors === "none" ? "" : `round ${i + 1}: ${r.errors}`)).filter(Boolean);
+  return {
+    "req/s": median(rs.map((r) => r.rps)).toFixed(0),
+    p50: msText(median(rs.map((r) => r.p50))),
+    p99: msText(median(rs.map((r) => r.p99))),
+    [cpuColumn]: `${median(rs.map((r) => r.cpuUs)).toFixed(0)} µs`,
+    errors: errors.join("; ") || "none",
+  };
+}
+
 /** One wrk -t1 run with latency percentiles against `url`, and what `pid` spent on it. */
 export async function wrkRun(wrk: string, url: string, pid: number, connections: number, seconds: number): Promise<WrkResult> {
   const before = cpuSeconds(pid);

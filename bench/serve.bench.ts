@@ -14,7 +14,7 @@ import path from "node:path";
 import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
 import { repoRoot, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
-import { median, msText, nginxPhpConfig, preEncoded, table, wrkRun, type WrkResult } from "./lib.js";
+import { medianCells, msText, nginxPhpConfig, preEncoded, table, wrkRun, type WrkResult } from "./lib.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -116,17 +116,7 @@ try {
       }
     }
     for (const g of gateways) {
-      const rs = results.get(g.name)!;
-      const errors = rs.map((r, i) => (r.errors === "none" ? "" : `round ${i + 1}: ${r.errors}`)).filter(Boolean);
-      rows.push({
-        page,
-        gateway: g.name,
-        "req/s": median(rs.map((r) => r.rps)).toFixed(0),
-        p50: msText(median(rs.map((r) => r.p50))),
-        p99: msText(median(rs.map((r) => r.p99))),
-        "gateway CPU/req": `${median(rs.map((r) => r.cpuUs)).toFixed(0)} µs`,
-        errors: errors.join("; ") || "none",
-      });
+      rows.push({ page, gateway: g.name, ...medianCells(results.get(g.name)!, "gateway CPU/req") });
     }
   }
   table(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} alternating rounds, one php-fpm (pm = static, ${PHP_CHILDREN} children), one gateway process each, 2 cores shared by all`, rows);

@@ -12,7 +12,7 @@ import path from "node:path";
 import { freePort, waitForPort } from "../test/helpers/php-fpm.js";
 import { startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
-import { median, msText, table, wrkRun, type WrkResult } from "./lib.js";
+import { median, medianCells, msText, table, wrkRun, type WrkResult } from "./lib.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -85,17 +85,7 @@ try {
       }
     }
     for (const s of servers) {
-      const rs = results.get(s.name)!;
-      const errors = rs.map((r, i) => (r.errors === "none" ? "" : `round ${i + 1}: ${r.errors}`)).filter(Boolean);
-      rows.push({
-        file: f.page,
-        server: s.name,
-        "req/s": median(rs.map((r) => r.rps)).toFixed(0),
-        p50: msText(median(rs.map((r) => r.p50))),
-        p99: msText(median(rs.map((r) => r.p99))),
-        "CPU/req": `${median(rs.map((r) => r.cpuUs)).toFixed(0)} µs`,
-        errors: errors.join("; ") || "none",
-      });
+      rows.push({ file: f.page, server: s.name, ...medianCells(results.get(s.name)!, "CPU/req") });
     }
     const rps = (n: string) => median(results.get(n)!.map((r) => r.rps));
     ratios.push(`${f.page}: edgepass serve ${(rps("edgepass serve") / rps("nginx")).toFixed(2)}x nginx's requests/s`);
