@@ -97,6 +97,13 @@ function checkValue(name: string, value: string): string {
   return v;
 }
 
+/** Fields set from `pairs`, in order (an answer of the gateway's own). */
+export function fieldsOf(pairs: ReadonlyArray<readonly [string, string]>): ResponseFields {
+  const f = new ResponseFields();
+  for (const [k, v] of pairs) f.set(k, v);
+  return f;
+}
+
 /** The fields as a platform Response takes them: a Headers as it is, ours as a list of
  *  pairs (one call into the platform, not one per field). */
 export function headersInit(f: Fields): Headers | Array<[string, string]> {

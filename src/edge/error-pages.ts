@@ -5,7 +5,7 @@ import type { GatewaySettings, RouteConfig } from "../config/types.js";
 import type { FileStore } from "./file-store.js";
 import { contentTypeFor } from "./mime.js";
 import { cancelBody, streamOf, type ClientResponse } from "../core/respond.js";
-import { ResponseFields } from "../core/response-fields.js";
+import { fieldsOf } from "../core/response-fields.js";
 
 /** Headers of the original answer that stay on the page: the error code and request id (the
  *  operator's handles), and what a client should do next (Retry-After, Allow, Content-Range). */
@@ -20,9 +20,10 @@ export function errorPagePath(status: number, route: RouteConfig | undefined, se
 export async function withErrorPage(res: ClientResponse, page: string, store: FileStore, method: string): Promise<ClientResponse | null> {
   const hit = await store.open(page, { fileOnly: true });
   if (hit === null || hit === "dir") return null;
-  const headers = new ResponseFields();
-  headers.set("content-type", hit.contentType ?? contentTypeFor(page));
-  headers.set("content-length", String(hit.size));
+  const headers = fieldsOf([
+    ["content-type", hit.contentType ?? contentTypeFor(page)],
+    ["content-length", String(hit.size)],
+  ]);
   for (const name of KEPT) {
     const v = res.headers.get(name);
     if (v !== null) headers.set(name, v);

@@ -10,7 +10,7 @@ import { contentTypeFor } from "./mime.js";
 import { encodePath } from "./uri.js";
 import type { RequestFields } from "../core/gateway.js";
 import { ownAnswer, streamOf, type ClientResponse } from "../core/respond.js";
-import { ResponseFields } from "../core/response-fields.js";
+import { fieldsOf } from "../core/response-fields.js";
 
 export interface StaticOptions {
   exclude: ExcludeMatcher;
@@ -89,13 +89,7 @@ async function serveIndex(store: FileStore, req: StaticRequest, opts: StaticOpti
 }
 
 function redirect(location: string): ClientResponse {
-  return ownAnswer(301, fields([["location", location]]));
-}
-
-function fields(list: ReadonlyArray<[string, string]>): ResponseFields {
-  const f = new ResponseFields();
-  for (const [k, v] of list) f.set(k, v);
-  return f;
+  return ownAnswer(301, fieldsOf([["location", location]]));
 }
 
 const ENCODINGS: ReadonlyArray<[token: string, suffix: string]> = [
@@ -110,9 +104,9 @@ const ENCODINGS: ReadonlyArray<[token: string, suffix: string]> = [
 export async function respondWithFile(store: FileStore | null, file: StoredFile, name: string, req: StaticRequest, gzipStatic: boolean): Promise<ClientResponse> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     file.discard();
-    return ownAnswer(405, fields([["allow", "GET, HEAD"], ["content-type", "text/plain; charset=utf-8"]]), "405 Method Not Allowed\n\nFiles answer GET and HEAD only.\n");
+    return ownAnswer(405, fieldsOf([["allow", "GET, HEAD"], ["content-type", "text/plain; charset=utf-8"]]), "405 Method Not Allowed\n\nFiles answer GET and HEAD only.\n");
   }
-  const headers = fields([["content-type", file.contentType ?? contentTypeFor(name)]]);
+  const headers = fieldsOf([["content-type", file.contentType ?? contentTypeFor(name)]]);
   let chosen = file;
   if (store && gzipStatic && !req.headers.has("range")) {
     const accepted = acceptedEncodings(req.acceptEncoding);
