@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError, loadConfig } from "../../../config/load.js";
-import type { ConfigHost } from "../../../config/types.js";
+import type { ConfigHost, GatewayConfig } from "../../../config/types.js";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../listen-defaults.js";
 
 /** Bad command line: main prints the message and the usage, exits 2. */
@@ -47,9 +47,10 @@ export function parseHost(value: string | undefined): string {
   return value;
 }
 
-/** Reads FILE and validates it for `host` before anything starts; prints what is wrong and
- *  returns null when it cannot be read or does not validate (the caller exits 2). */
-export function readValidConfig(file: string, host: ConfigHost): string | null {
+/** Reads FILE and validates it for `host` before anything starts: its text and what it
+ *  loads to; prints what is wrong and returns null when it cannot be read or does not
+ *  validate (the caller exits 2). */
+export function readValidConfig(file: string, host: ConfigHost): { text: string; config: GatewayConfig } | null {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -58,11 +59,10 @@ export function readValidConfig(file: string, host: ConfigHost): string | null {
     return null;
   }
   try {
-    loadConfig(text, file, path.dirname(path.resolve(file)), host);
+    return { text, config: loadConfig(text, file, path.dirname(path.resolve(file)), host) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
     return null;
   }
-  return text;
 }

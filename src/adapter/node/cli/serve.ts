@@ -12,7 +12,6 @@ import { startServer, type RunningServer } from "../server.js";
 import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, readValidConfig, UsageError } from "./args.js";
 import { serveUntilSignal } from "./until-signal.js";
 import { startNotes } from "./notes.js";
-import { loadConfig } from "../../../config/load.js";
 import { parseWorkers, runPrimary, type WorkerMessage } from "./workers.js";
 
 export async function serve(argv: string[]): Promise<number | "help"> {
@@ -25,10 +24,11 @@ export async function serve(argv: string[]): Promise<number | "help"> {
   const isWorker = cluster.isWorker && process.env.EDGEPASS_SERVE_WORKER === "1";
   const workers = parseWorkers(flags.workers);
 
-  const text = readValidConfig(file, "server");
-  if (text === null) return EXIT_USAGE;
+  const valid = readValidConfig(file, "server");
+  if (valid === null) return EXIT_USAGE;
+  const { text } = valid;
   // Once, from the process that owns the terminal.
-  if (!isWorker) for (const note of startNotes(loadConfig(text, file, path.dirname(path.resolve(file)), "server"))) process.stderr.write(`${note}\n`);
+  if (!isWorker) for (const note of startNotes(valid.config)) process.stderr.write(`${note}\n`);
   if (!isWorker && workers > 1) return runPrimary(file, text, workers);
   const tell = (m: WorkerMessage) => isWorker && process.send?.(m);
 
