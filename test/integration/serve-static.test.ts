@@ -10,7 +10,7 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, type Dev } from "../helpers/process.js";
-import { rawExchange, rawRequest } from "../helpers/raw-http.js";
+import { parseWireAll, rawExchange, rawRequest } from "../helpers/raw-http.js";
 
 let fpm: PhpFpm;
 let www: string;
@@ -165,6 +165,26 @@ describe("edgepass serve: static files from disk", () => {
     expect(body.length).toBeLessThan(8 * 1024 * 1024);
     // Only the file's bytes: nothing made up for the part that is gone.
     expect(body.every((b) => b === 0x61)).toBe(true);
+  });
+
+  it("small files, a 405 and an error page on one kept connection: each framed by its Content-Length, byte for byte", async () => {
+    const host = new URL(serve.base).host;
+    const req = (method: string, p: string) => `${method} ${p} HTTP/1.1\r\nHost: ${host}\r\n${method === "POST" ? "Content-Length: 0\r\n" : ""}\r\n`;
+    const sent: Array<[string, string]> = [["GET", "/css/site.css"], ["GET", "/range.txt"], ["POST", "/range.txt"], ["GET", "/protected/report.txt"], ["GET", "/js/app.js"]];
+    const { raw } = await rawExchange(serve.base, sent.map(([m, p]) => req(m, p)).join(""), 10_000, { halfClose: true });
+    const [css, range, post, missing, js] = parseWireAll(raw, sent.map(([m]) => m));
+    for (const [r, file] of [[css, "css/site.css"], [range, "range.txt"], [js, "js/app.js"]] as const) {
+      expect(r.status, file).toBe(200);
+      expect(r.framing, file).toBe("length");
+      expect(r.get("content-length"), file).toBe(String(site(file).length));
+      expect(r.body, file).toEqual(site(file));
+    }
+    expect(post.status).toBe(405);
+    expect(post.get("allow")).toBe("GET, HEAD");
+    expect(post.get("content-length")).toBe(String(post.body.length));
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual(site("errors/404.html"));
+    expect(missing.get("content-length")).toBe(String(site("errors/404.html").length));
   });
 
   it("ETag → 304 (If-None-Match), Last-Modified → 304 (If-Modified-Since), HEAD keeps the length", async () => {
