@@ -4,6 +4,7 @@
 // which the gateway answers instead of whatever the origin made of a cut body.
 import { formatBytes } from "./body.js";
 import { Codes, GatewayError } from "./errors.js";
+import { PiecesBody, streamPieces, type StreamBody } from "./pieces.js";
 
 export const bodyTooLarge = (max: number, route: string): GatewayError =>
   new GatewayError(
@@ -23,30 +24,30 @@ export function checkDeclaredLength(declared: string | null, max: number, route:
 }
 
 export interface BodyCap {
-  stream: ReadableStream<Uint8Array>;
+  stream: PiecesBody;
   /** Set once the body passed the limit. */
   tripped: GatewayError | null;
 }
 
 /** Counts a body of unknown length against `max`. */
-export function capBody(body: ReadableStream<Uint8Array>, max: number, route: string): BodyCap {
-  const reader = body.getReader();
+export function capBody(body: StreamBody, max: number, route: string): BodyCap {
+  const src = streamPieces(body);
   let seen = 0;
-  const cap: BodyCap = { stream: null as unknown as ReadableStream<Uint8Array>, tripped: null };
-  cap.stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) return controller.close();
-      seen += value.byteLength;
+  const cap: BodyCap = { stream: null as unknown as PiecesBody, tripped: null };
+  cap.stream = new PiecesBody({
+    async next() {
+      const got = await src.next();
+      if (got === null) return null;
+      for (const p of got) seen += p.byteLength;
       if (seen > max) {
         cap.tripped = bodyTooLarge(max, route);
-        void reader.cancel(cap.tripped).catch(() => {});
-        return controller.error(cap.tripped);
+        src.cancel(cap.tripped);
+        throw cap.tripped;
       }
-      controller.enqueue(value);
+      return got;
     },
     cancel(reason) {
-      return reader.cancel(reason);
+      src.cancel(reason);
     },
   });
   return cap;

@@ -5,13 +5,7 @@
 import type { RequestBody } from "./exchange.js";
 import { Codes, GatewayError } from "./errors.js";
 import { atLeastReader } from "./upstream-io.js";
-
-/** How a request body's stream is read by whoever sends it on (an exchange, the replay
- *  buffer): reads, and a cancel (drain.ts). */
-export interface BodyReads {
-  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
-  cancel(reason?: unknown): Promise<void>;
-}
+import { heldPieces, PiecesBody, streamPieces, type Pieces, type StreamBody } from "./pieces.js";
 
 /** The most one read of a request body takes. */
 const BODY_READ = 64 * 1024;
@@ -22,27 +16,34 @@ const BODY_READ = 64 * 1024;
  *  1,000. That only ever holds back bytes the client is still sending, and nginx holds back
  *  the whole body before the origin sees any of it. A body of unknown length, and any body on
  *  other hosts, is read as it comes. */
-export function readBody(body: RequestBody): BodyReads {
+export function readBody(body: RequestBody): Pieces {
   let left = body.length ?? 0;
-  const counted = (r: ReadableStreamReadResult<Uint8Array>): ReadableStreamReadResult<Uint8Array> => {
-    if (!r.done) {
-      left -= r.value.byteLength;
-      body.count?.(r.value.byteLength);
+  const counted = (got: Uint8Array[] | null): Uint8Array[] | null => {
+    if (got) {
+      for (const p of got) {
+        left -= p.byteLength;
+        body.count?.(p.byteLength);
+      }
     }
-    return r;
+    return got;
   };
-  const byob = body.length !== null ? atLeastReader(body.stream) : null;
+  const src = body.stream;
+  const byob = body.length !== null && !(src instanceof PiecesBody) ? atLeastReader(src) : null;
   if (byob) {
     // Memory for what is left of the body, no more (a form post makes no 64 KiB buffer); the
     // read after the last byte only has to see the end.
-    const next = (): Promise<ReadableStreamReadResult<Uint8Array>> => {
-      const want = Math.min(left, BODY_READ);
-      return want > 0 ? byob.readAtLeast(want, new Uint8Array(want)) : byob.read(new Uint8Array(1));
+    const next = async (): Promise<Uint8Array[] | null> => {
+      for (;;) {
+        const want = Math.min(left, BODY_READ);
+        const r = want > 0 ? await byob.readAtLeast(want, new Uint8Array(want)) : await byob.read(new Uint8Array(1));
+        if (r.done) return null;
+        if (r.value.byteLength > 0) return [r.value];
+      }
     };
-    return { read: () => next().then(counted), cancel: (reason) => byob.cancel(reason) };
+    return { next: () => next().then(counted), cancel: (reason) => void byob.cancel(reason).catch(() => {}) };
   }
-  const reader = body.stream.getReader();
-  return { read: () => reader.read().then(counted), cancel: (reason) => reader.cancel(reason) };
+  const pieces = streamPieces(src);
+  return { next: () => pieces.next().then(counted), cancel: (reason) => pieces.cancel(reason) };
 }
 
 export function formatBytes(n: number): string {
@@ -53,7 +54,7 @@ export function formatBytes(n: number): string {
 }
 
 export async function prepareBody(
-  body: ReadableStream<Uint8Array> | null,
+  body: StreamBody | null,
   declaredLength: string | null,
   maxBuffer: number,
   needsLength = true,
@@ -70,12 +71,10 @@ export async function prepareBody(
   if (!needsLength) return { length: null, stream: body };
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const reader = body.getReader();
+  const pieces = streamPieces(body);
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
+    for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
+      for (const p of got) total += p.byteLength;
       if (total > maxBuffer) {
         throw new GatewayError(
           Codes.BODY_TOO_LARGE,
@@ -85,19 +84,12 @@ export async function prepareBody(
             `Send a Content-Length header, or raise max_body_buffer in the [gateway] section.`,
         );
       }
-      chunks.push(value);
+      chunks.push(...got);
     }
   } catch (e) {
-    await reader.cancel().catch(() => {});
+    pieces.cancel();
     if (e instanceof GatewayError) throw e;
     throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The request body could not be read to its end.", String(e));
   }
-  let i = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (i < chunks.length) controller.enqueue(chunks[i++]);
-      else controller.close();
-    },
-  });
-  return { length: total, stream };
+  return { length: total, stream: new PiecesBody(heldPieces(chunks)) };
 }

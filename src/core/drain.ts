@@ -5,34 +5,34 @@
 // a client that sent its next request on it meanwhile sees a reset. Past the bound the body is
 // cancelled and that is what happens.
 
-import type { BodyReads } from "./body.js";
 import { within } from "./deadline.js";
+import { streamPieces, type Pieces, type StreamBody } from "./pieces.js";
 
 /** Bytes read and dropped at most. */
 export const DRAIN_LIMIT = 1024 * 1024;
 /** How long a drain may take at most. */
 export const DRAIN_MS = 2000;
 
-export async function drain(reader: BodyReads, limit = DRAIN_LIMIT, ms = DRAIN_MS): Promise<void> {
+export async function drain(reader: Pieces, limit = DRAIN_LIMIT, ms = DRAIN_MS): Promise<void> {
   const deadline = Date.now() + ms;
   let left = limit;
   try {
     while (left > 0) {
       const wait = deadline - Date.now();
       if (wait <= 0) break;
-      const r = await within(reader.read(), wait);
-      if (r === undefined) break;
-      if (r.done) return;
-      left -= r.value.byteLength;
+      const got = await within(reader.next(), wait);
+      if (got === undefined) break;
+      if (got === null) return;
+      for (const p of got) left -= p.byteLength;
     }
   } catch {
     return; // the client's stream failed: nothing more to save
   }
-  await reader.cancel().catch(() => {});
+  reader.cancel();
 }
 
 /** Drains a body nobody has started to read. */
-export async function drainUnread(body: ReadableStream<Uint8Array> | null): Promise<void> {
+export async function drainUnread(body: StreamBody | null): Promise<void> {
   if (!body || body.locked) return;
-  await drain(body.getReader());
+  await drain(streamPieces(body));
 }

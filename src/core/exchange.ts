@@ -1,7 +1,7 @@
 // One interface for every upstream protocol (ARCHITECTURE.md: like hono's Router, one shape,
 // several implementations, one conformance suite). An Exchange takes a request the pipeline
 // has already routed, checked and framed, and returns the origin's response as a stream.
-import type { PiecesBody } from "./pieces.js";
+import type { PiecesBody, StreamBody } from "./pieces.js";
 import type { Codec, FcgiEvent } from "../codec/types.js";
 import type { GatewaySettings, UpstreamConfig } from "../config/types.js";
 import type { RequestRecord } from "./access-log.js";
@@ -14,7 +14,7 @@ export interface RequestBody {
   /** Exact length in bytes, or null when unknown (only for exchanges that can stream bodies
    *  of unknown length; for the others the pipeline buffers to max_body_buffer first). */
   length: number | null;
-  stream: ReadableStream<Uint8Array>;
+  stream: StreamBody;
   /** Told the size of each piece read from the client's stream (the request line's bytes_in);
    *  read it with readBody(), which calls this. */
   count?: (bytes: number) => void;

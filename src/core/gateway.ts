@@ -22,6 +22,7 @@ import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import { randomId } from "./random-id.js";
 import type { ClientSignal, Connections, ForwardRequest } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
+import type { StreamBody } from "./pieces.js";
 import { fromResponse, plainRespond, streamOf, toClient, type BodyMeter, type ClientResponse, type Respond } from "./respond.js";
 import { countingBody, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
@@ -112,7 +113,8 @@ export interface GatewayRequest {
   readonly method: string;
   readonly url: string;
   readonly headers: RequestFields;
-  readonly body: ReadableStream<Uint8Array> | null;
+  /** A platform Request's stream, or (serve) the pieces read from the client's connection. */
+  readonly body: StreamBody | null;
   readonly signal: ClientSignal;
 }
 

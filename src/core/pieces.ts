@@ -59,6 +59,25 @@ export class PiecesBody {
   }
 }
 
+/** A body read once, as it comes: a web stream, or pieces straight from their source (a
+ *  client's connection on serve, an origin's, a file). */
+export type StreamBody = ReadableStream<Uint8Array> | PiecesBody;
+
+/** Pieces already in hand, handed over at once (a body buffered to learn its length). */
+export function heldPieces(held: Uint8Array[]): Pieces {
+  let left: Uint8Array[] | null = held.filter((p) => p.byteLength > 0);
+  return {
+    async next() {
+      const got = left;
+      left = null;
+      return got !== null && got.length > 0 ? got : null;
+    },
+    cancel() {
+      left = null;
+    },
+  };
+}
+
 /** workerd's streams, told by their BYOB readers' readAtLeast (no other host has it). */
 export const WORKERD_STREAMS =
   typeof ReadableStreamBYOBReader === "function" && typeof (ReadableStreamBYOBReader.prototype as { readAtLeast?: unknown }).readAtLeast === "function";
@@ -73,7 +92,7 @@ const BYTE_READ = 64 * 1024;
  *  chunk as it was made, and a BYOB reader would only cost a buffer per read, and for a
  *  stream that is not a byte stream, an error to refuse it). Either way the body is this
  *  reader's from here on. */
-export function piecesOf(body: ReadableStream<Uint8Array> | PiecesBody): Pieces {
+export function piecesOf(body: StreamBody): Pieces {
   if (body instanceof PiecesBody) return body.pieces();
   let byob: ReadableStreamBYOBReader | null = null;
   if (WORKERD_STREAMS) {
@@ -83,11 +102,32 @@ export function piecesOf(body: ReadableStream<Uint8Array> | PiecesBody): Pieces 
       // Not a byte stream: plain reads.
     }
   }
-  const reader = byob ?? body.getReader();
+  if (!byob) return readerPieces(body.getReader());
+  const reader = byob;
   return {
     async next() {
       for (;;) {
-        const { done, value } = byob ? await byob.read(new Uint8Array(BYTE_READ)) : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+        const { done, value } = await reader.read(new Uint8Array(BYTE_READ));
+        if (done) return null;
+        if (value.byteLength > 0) return [value];
+      }
+    },
+    cancel(reason) {
+      void reader.cancel(reason).catch(() => {});
+    },
+  };
+}
+
+/** `body` as pieces, each chunk as its stream made it (no buffer of ours per read). */
+export function streamPieces(body: StreamBody): Pieces {
+  return body instanceof PiecesBody ? body.pieces() : readerPieces(body.getReader());
+}
+
+function readerPieces(reader: ReadableStreamDefaultReader<Uint8Array>): Pieces {
+  return {
+    async next() {
+      for (;;) {
+        const { done, value } = await reader.read();
         if (done) return null;
         if (value.byteLength > 0) return [value];
       }

@@ -4,9 +4,10 @@
 // replayed). The client's stream is read by one shared pull, so a superseded sender and its
 // replacement never read it twice or out of order.
 import { Codes, GatewayError } from "./errors.js";
-import { readBody, type BodyReads } from "./body.js";
+import { readBody } from "./body.js";
 import { drain } from "./drain.js";
 import type { RequestBody } from "./exchange.js";
+import type { Pieces } from "./pieces.js";
 
 /** The methods nginx does not count as idempotent (RFC 9110 9.2.2; LOCK is WebDAV's): a try
  *  of one that may have reached the app never moves on to another server, nor to a new
@@ -23,6 +24,9 @@ export const REPLAY_LIMIT = 64 * 1024;
 export interface BodyCursor {
   /** The next piece, "end" after the last, or null when a newer cursor replaced this one. */
   next(): Promise<Uint8Array | "end" | null>;
+  /** Every byte the body declared (its Content-Length) has been handed out: the next call
+   *  could only say "end", so a sender may end the body with the piece it holds. */
+  readonly complete: boolean;
 }
 
 export class ReplayableBody {
@@ -32,7 +36,7 @@ export class ReplayableBody {
   private total = 0;
   private done = false;
   private reading: Promise<void> | null = null;
-  private readonly reader: BodyReads;
+  private readonly reader: Pieces;
   private generation = 0;
   private draining: Promise<void> | null = null;
 
@@ -58,6 +62,9 @@ export class ReplayableBody {
     let sent = 0;
     const declared = this.body.length;
     return {
+      get complete() {
+        return declared !== null && sent === declared;
+      },
       next: async () => {
         for (;;) {
           if (gen !== this.generation) return null;
@@ -104,18 +111,20 @@ export class ReplayableBody {
 
   private pull(): Promise<void> {
     this.reading ??= (async () => {
-      let r: ReadableStreamReadResult<Uint8Array>;
+      let got: Uint8Array[] | null;
       try {
-        r = await this.reader.read();
+        got = await this.reader.next();
       } catch (e) {
         throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The client stopped sending the request body.", String(e));
       } finally {
         this.reading = null;
       }
-      if (r.done) this.done = true;
-      else if (r.value.byteLength) {
-        this.pieces.push(r.value);
-        this.total += r.value.byteLength;
+      if (got === null) this.done = true;
+      else {
+        for (const p of got) {
+          this.pieces.push(p);
+          this.total += p.byteLength;
+        }
       }
     })();
     return this.reading;

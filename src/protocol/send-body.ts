@@ -12,18 +12,20 @@ export async function sendBody(body: RequestBody, io: UpstreamIO, frame: (d: Uin
   const reader = readBody(body);
   let sent = 0;
   for (;;) {
-    let r: ReadableStreamReadResult<Uint8Array>;
+    let got: Uint8Array[] | null;
     try {
-      r = await reader.read();
+      got = await reader.next();
     } catch (e) {
       throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The client stopped sending the request body.", String(e));
     }
-    if (r.done) break;
-    sent += r.value.byteLength;
-    if (body.length !== null && sent > body.length) {
-      throw new GatewayError(Codes.REQUEST_INVALID, 400, "The request body is longer than its Content-Length.");
+    if (got === null) break;
+    for (const p of got) {
+      sent += p.byteLength;
+      if (body.length !== null && sent > body.length) {
+        throw new GatewayError(Codes.REQUEST_INVALID, 400, "The request body is longer than its Content-Length.");
+      }
+      await io.write(frame(p));
     }
-    if (r.value.byteLength) await io.write(frame(r.value));
   }
   if (body.length !== null && sent !== body.length) {
     throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The request body is shorter than its Content-Length.");

@@ -32,6 +32,8 @@ export class PeerConn {
   readonly requests = new Map<number, PeerRequest>();
   /** Requests seen over the connection's life, in order. */
   readonly all: PeerRequest[] = [];
+  /** The records each write of the gateway carried, write by write. */
+  readonly writes: FcgiEvent[][] = [];
   closedByGateway = false;
   closedByPeer = false;
   private toGateway!: ReadableStreamDefaultController<Uint8Array>;
@@ -49,7 +51,9 @@ export class PeerConn {
       writable: new WritableStream<Uint8Array>({
         write: (chunk) => {
           if (this.closedByPeer) throw new Error("ECONNRESET: the peer closed the connection");
-          for (const ev of decoder.push(chunk)) this.handle(ev);
+          const events = decoder.push(chunk);
+          this.writes.push(events);
+          for (const ev of events) this.handle(ev);
         },
       }),
       close: async () => {

@@ -98,6 +98,30 @@ describe("keeping connections", () => {
     expect(s.servers[0]!.connections[0]).toMatchObject({ served: 5, inFlight: 0 });
   });
 
+  it("a body at hand goes out with the records that open its request, in one write; one still arriving, as it comes", async () => {
+    const t = setup("", { values: PHP_FPM_VALUES, request: (req) => req.conn.answer(req.id, `body ${Buffer.concat(req.stdin).toString()}`) });
+    expect(await (await t.fetch("/form", { method: "POST", body: "a=1&b=2" })).text()).toBe("body a=1&b=2");
+    const conn = t.peer.conns[0]!;
+    const opening = conn.writes.find((w) => w.some((e) => e.kind === "begin-request"))!;
+    const stdin = opening.filter((e) => e.kind === "stream" && e.type === FcgiType.STDIN);
+    expect(stdin.map((e) => (e.kind === "stream" && !e.end ? Buffer.from(e.data).toString() : "end"))).toEqual(["a=1&b=2", "end"]);
+    // A client that sends half, then the rest later: the first half is not held back for it.
+    let rest!: () => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode("x=1&"));
+        rest = () => {
+          c.enqueue(new TextEncoder().encode("y=2"));
+          c.close();
+        };
+      },
+    });
+    const res = t.fetch("/slow", { method: "POST", body, duplex: "half", headers: { "content-length": "7" } } as RequestInit);
+    await until(() => conn.writes.some((w) => w.some((e) => e.kind === "stream" && e.type === FcgiType.STDIN && !e.end && Buffer.from(e.data).toString() === "x=1&")));
+    rest();
+    expect(await (await res).text()).toBe("body x=1&y=2");
+  });
+
   it("once the server has said FCGI_MAX_CONNS, never opens more connections than it, even with max_connections higher", async () => {
     const h = held();
     const t = setup("max_connections = 16", { values: () => [["FCGI_MAX_CONNS", "2"], ["FCGI_MAX_REQS", "2"], ["FCGI_MPXS_CONNS", "0"]], request: h.script });

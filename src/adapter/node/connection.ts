@@ -14,6 +14,7 @@ import { requestLogger, type LogSink } from "../../core/log.js";
 import { realClientAddress } from "../../edge/real-ip.js";
 import { newRecord, since, writeRecord } from "../../core/access-log.js";
 import { within } from "../../core/deadline.js";
+import type { PiecesBody } from "../../core/pieces.js";
 import { ConnReader } from "./conn-reader.js";
 import { randomId } from "../../core/random-id.js";
 import { requestBody, type BodyState } from "./request-body.js";
@@ -94,7 +95,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     deps.observe?.started();
     reader.take(head.bodyOffset);
     const state: BodyState = { complete: head.framing.kind === "none", failure: null };
-    let body: ReadableStream<Uint8Array> | null = null;
+    let body: PiecesBody | null = null;
     if (head.framing.kind === "length" && head.framing.length === 0) state.complete = true;
     else if (head.framing.kind === "length" || head.framing.kind === "chunked") {
       // "Expect: 100-continue" is answered once the body is first wanted, so a request the
@@ -147,7 +148,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     if (!state.complete) {
       // The gateway answered without reading the whole body (a 404, a 413): the next request
       // starts after it, which only a read to the end would find. Close instead.
-      void body?.cancel().catch(() => {});
+      body?.cancel();
       break;
     }
   }
@@ -217,7 +218,7 @@ function headError(e: unknown, limit: number): GatewayError {
 /** The body the gateway reads is already de-chunked: these fields describe the client's hop only. */
 const HOP_ONLY: ReadonlySet<string> = new Set(["transfer-encoding", "expect"]);
 
-function toRequest(head: HttpRequestHead, fields: FieldMap, body: ReadableStream<Uint8Array> | null, local: { addr: string; port: number }, signal: ClientGone, scheme: "http" | "https"): ServeRequest {
+function toRequest(head: HttpRequestHead, fields: FieldMap, body: PiecesBody | null, local: { addr: string; port: number }, signal: ClientGone, scheme: "http" | "https"): ServeRequest {
   const host = fields.get("host") ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);
   let url: URL;
   if (head.target.startsWith("/")) url = new URL(`${scheme}://${host}${head.target}`);

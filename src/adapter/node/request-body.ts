@@ -1,12 +1,14 @@
-// A client's request body as a stream, framed by what the Wasm parser found in the head:
-// exactly Content-Length bytes, or a chunked body decoded by the Wasm chunked decoder (chunk
-// sizes, extensions and trailers checked there). Bytes past the body stay in the reader for
-// the next pipelined request. A body that stops coming for body_timeout, ends early, or breaks
-// its chunked framing errors the stream; the connection is then not reused.
+// A client's request body as the pieces read from its connection (no web stream is made, one
+// costs about 7 µs in Node 20), framed by what the Wasm parser found in the head: exactly
+// Content-Length bytes, or a chunked body decoded by the Wasm chunked decoder (chunk sizes,
+// extensions and trailers checked there). Bytes past the body stay in the reader for the next
+// pipelined request. A body that stops coming for body_timeout, ends early, or breaks its
+// chunked framing fails every read; the connection is then not reused.
 import type { Codec } from "../../codec/types.js";
 import { CodecError } from "../../codec/types.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { ConnReader } from "./conn-reader.js";
+import { PiecesBody } from "../../core/pieces.js";
 
 export interface BodyState {
   /** The body was read to its end: the connection is at the next request. */
@@ -22,17 +24,22 @@ export function requestBody(
   bodyTimeoutMs: number,
   state: BodyState,
   beforeFirstRead: () => void,
-): ReadableStream<Uint8Array> {
+): PiecesBody {
   let remaining = framing.kind === "length" ? framing.length : 0;
   const decoder = framing.kind === "chunked" ? codec.chunkedDecoder() : null;
   let started = false;
-  const fail = (e: GatewayError, controller: ReadableStreamDefaultController<Uint8Array>) => {
+  let over = false;
+  const fail = (e: GatewayError): never => {
     state.failure = e;
+    over = true;
     decoder?.free();
-    controller.error(e);
+    throw e;
   };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
+  // A body that failed fails every read after, as an errored stream does.
+  return new PiecesBody({
+    async next() {
+      if (state.failure) throw state.failure;
+      if (over) return null;
       if (!started) {
         started = true;
         beforeFirstRead();
@@ -45,40 +52,43 @@ export function requestBody(
               r = decoder.push(reader.buf);
             } catch (e) {
               const code = e instanceof CodecError ? e.code : Codes.REQUEST_INVALID;
-              return fail(new GatewayError(code, 400, `The chunked request body is malformed (${code}).`, String(e)), controller);
+              return fail(new GatewayError(code, 400, `The chunked request body is malformed (${code}).`, String(e)));
             }
             reader.take(r.consumed);
-            // Copies: the spans are views of the reader's buffer, which moves on.
-            for (const d of r.data) if (d.byteLength > 0) controller.enqueue(Uint8Array.from(d));
+            // Views of the reader's buffer, as the decoder hands them over: a buffer the reader
+            // moves past is let go, never written into again.
+            const out = r.data.filter((d) => d.byteLength > 0);
             if (r.done) {
               decoder.free();
               state.complete = true;
-              controller.close();
-              return;
+              over = true;
             }
-            if (r.data.length > 0) return;
+            if (out.length > 0) return out;
+            if (r.done) return null;
           } else {
             const n = Math.min(remaining, reader.buf.length);
-            controller.enqueue(Uint8Array.from(reader.take(n)));
+            const piece = reader.take(n);
             remaining -= n;
             if (remaining === 0) {
               state.complete = true;
-              controller.close();
+              over = true;
             }
-            return;
+            return [piece];
           }
         }
         const how = await reader.more(bodyTimeoutMs);
         if (how === "timeout") {
-          return fail(new GatewayError(Codes.CLIENT_BODY_TIMEOUT, 408, `The request body stopped arriving for ${bodyTimeoutMs / 1000} s (body_timeout).`), controller);
+          return fail(new GatewayError(Codes.CLIENT_BODY_TIMEOUT, 408, `The request body stopped arriving for ${bodyTimeoutMs / 1000} s (body_timeout).`));
         }
         if (how === "eof") {
-          return fail(new GatewayError(Codes.BODY_READ_FAILED, 400, "The client closed the connection before the request body ended."), controller);
+          return fail(new GatewayError(Codes.BODY_READ_FAILED, 400, "The client closed the connection before the request body ended."));
         }
       }
     },
     cancel() {
+      if (over) return;
+      over = true;
       decoder?.free();
     },
-  }, { highWaterMark: 0 });
+  });
 }

@@ -5,6 +5,7 @@
 // answer (forbidden methods, a body on GET or HEAD, credentials in the URL) and nothing else.
 import type { ClientSignal } from "../../core/exchange.js";
 import type { GatewayRequest, RequestFields } from "../../core/gateway.js";
+import type { PiecesBody } from "../../core/pieces.js";
 
 /** Methods a fetch Request refuses (Fetch standard, "forbidden method"). */
 export const TRACE_LIKE = new Set(["CONNECT", "TRACE", "TRACK"]);
@@ -21,7 +22,7 @@ export class ServeRequest implements GatewayRequest {
     /** The URL, parsed once here and read by the host and the gateway (RequestInfo.url). */
     readonly parsed: URL,
     readonly headers: FieldMap,
-    readonly body: ReadableStream<Uint8Array> | null,
+    readonly body: PiecesBody | null,
     readonly signal: ClientGone,
   ) {
     const upper = method.toUpperCase();

@@ -34,6 +34,9 @@ import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
 import { clientGone, clientStall, forwardPooled, resendOnFailure } from "../pooled-lease.js";
 import { logSendFailed } from "../send-body.js";
 import { preamble, stdin } from "./records.js";
+import { concatBytes } from "../../core/bytes.js";
+
+const EMPTY = new Uint8Array(0);
 import { fcgiAnswer, FcgiResponse } from "./response.js";
 
 const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO]);
@@ -156,16 +159,23 @@ class Attempt implements RequestSink {
     try {
       const first = preamble(this.request, id, cursor !== null);
       if (!cursor) return await last(first);
-      await this.lease.write(first);
+      // What opens the request waits for the body's first piece and goes out with it, and
+      // with the body's end when that piece completes it: a form post is one write, and
+      // the app is woken once for it, not three times.
+      let held: Uint8Array[] = [first];
       for (;;) {
         const piece = await cursor.next();
         // Replaced by a retry, or the app has answered / nobody wants the answer: records
         // for an ended request would be a protocol error on a multiplexed connection.
         if (piece === null || this.finished || this.res.ended || this.failure) return;
         if (piece === "end") break;
-        await this.lease.write(frame(piece));
+        held.push(frame(piece));
+        if (cursor.complete) break;
+        await this.lease.write(concatBytes(held));
+        held = [];
       }
-      await last(frame(new Uint8Array(0)));
+      held.push(frame(EMPTY));
+      await last(concatBytes(held));
     } catch (e) {
       if (this.connFailed || this.finished) return;
       // The client's body failed (cut short, too long): the request cannot complete.

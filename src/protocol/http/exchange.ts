@@ -7,6 +7,7 @@
 import { withTimeout } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
+import { streamOf } from "../../core/respond.js";
 import { raw } from "../send-body.js";
 import { streamExchange } from "../stream-exchange.js";
 import { pooledHttp } from "./pooled.js";
@@ -44,7 +45,7 @@ async function viaFetch(req: ForwardRequest, ctx: ExchangeContext): Promise<Forw
   // to the client byte for byte (or be decoded by the one policy in core/respond.ts).
   const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, redirect: "manual", encodeResponseBody: "manual" };
   if (req.body) {
-    init.body = req.body.stream;
+    init.body = streamOf(req.body.stream);
     init.duplex = "half";
   }
   let res: Response;

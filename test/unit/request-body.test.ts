@@ -1,0 +1,73 @@
+// edgepass serve's request body (adapter/node/request-body.ts): the pieces read from the
+// client's connection, framed by its head, with no web stream made for them.
+import { EventEmitter } from "node:events";
+import type net from "node:net";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm.js";
+import { ConnReader } from "../../src/adapter/node/conn-reader.js";
+import { requestBody, type BodyState } from "../../src/adapter/node/request-body.js";
+import { createCodec } from "../../src/codec/index.js";
+import type { Codec } from "../../src/codec/types.js";
+import { Codes } from "../../src/core/errors.js";
+
+let codec: Codec;
+beforeAll(() => {
+  codec = createCodec(loadWasmModuleFromDisk());
+});
+
+/** A connection the test feeds by hand. */
+function connection() {
+  const sock = Object.assign(new EventEmitter(), { paused: false, pause() { this.paused = true; }, resume() { this.paused = false; }, isPaused() { return this.paused; } });
+  const reader = new ConnReader(sock as unknown as net.Socket);
+  return { reader, send: (text: string) => sock.emit("data", Buffer.from(text)) };
+}
+
+const text = (p: Uint8Array) => Buffer.from(p).toString();
+
+describe("a request body on serve", () => {
+  it("with a length: the bytes that came with the head are handed over at once, and the next request stays", async () => {
+    const c = connection();
+    c.send("a=1&b=2GET /next HTTP/1.1\r\n");
+    const state: BodyState = { complete: false, failure: null };
+    const pieces = requestBody(c.reader, { kind: "length", length: 7 }, codec, 1000, state, () => {}).pieces();
+    expect((await pieces.next())!.map(text)).toEqual(["a=1&b=2"]);
+    expect(state.complete).toBe(true);
+    expect(await pieces.next()).toBeNull();
+    expect(text(c.reader.buf)).toBe("GET /next HTTP/1.1\r\n");
+  });
+
+  it("chunked: each chunk's data as it arrives, intact after the next one is decoded, then the end", async () => {
+    const c = connection();
+    c.send("4\r\nabcd\r\n");
+    const state: BodyState = { complete: false, failure: null };
+    const pieces = requestBody(c.reader, { kind: "chunked" }, codec, 1000, state, () => {}).pieces();
+    const first = (await pieces.next())!;
+    const second = pieces.next();
+    c.send("4\r\nwxyz\r\n0\r\n\r\n");
+    expect((await second)!.map(text)).toEqual(["wxyz"]);
+    expect(first.map(text)).toEqual(["abcd"]);
+    expect(await pieces.next()).toBeNull();
+    expect(state.complete).toBe(true);
+  });
+
+  it("a body that stops arriving fails at body_timeout, and every read after it fails the same", async () => {
+    const c = connection();
+    c.send("a=");
+    const state: BodyState = { complete: false, failure: null };
+    const pieces = requestBody(c.reader, { kind: "length", length: 7 }, codec, 30, state, () => {}).pieces();
+    expect((await pieces.next())!.map(text)).toEqual(["a="]);
+    await expect(pieces.next()).rejects.toMatchObject({ code: Codes.CLIENT_BODY_TIMEOUT, status: 408 });
+    expect(state.failure?.code).toBe(Codes.CLIENT_BODY_TIMEOUT);
+    await expect(pieces.next()).rejects.toMatchObject({ code: Codes.CLIENT_BODY_TIMEOUT });
+    expect(state.complete).toBe(false);
+  });
+
+  it("a client that closes mid-body: 400 BODY_READ_FAILED", async () => {
+    const c = connection();
+    const state: BodyState = { complete: false, failure: null };
+    const pieces = requestBody(c.reader, { kind: "length", length: 7 }, codec, 1000, state, () => {}).pieces();
+    const read = pieces.next();
+    (c.reader as unknown as { sock: EventEmitter }).sock.emit("end");
+    await expect(read).rejects.toMatchObject({ code: Codes.BODY_READ_FAILED, status: 400 });
+  });
+});
