@@ -100,7 +100,9 @@ export class ReplayableBody {
   cancel(): void {
     this.generation++;
     this.pieces = [];
-    this.draining ??= this.done ? Promise.resolve() : drain(this.reader);
+    // A body read to its declared length has nothing more to drain (its end need not be read).
+    const read = this.done || (this.body.length !== null && this.total === this.body.length);
+    this.draining ??= read ? Promise.resolve() : drain(this.reader);
   }
 
   /** Resolves once cancel()'s drain is over (answer the client only then: a body left unread

@@ -1,5 +1,6 @@
 // edgepass serve's request body (adapter/node/request-body.ts): the pieces read from the
-// client's connection, framed by its head, with no web stream made for them.
+// client's connection, framed by its head, with no web stream made for them; and the replay
+// buffer (core/replay.ts) that sends such a body on.
 import { EventEmitter } from "node:events";
 import type net from "node:net";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +10,8 @@ import { requestBody, type BodyState } from "../../src/adapter/node/request-body
 import { createCodec } from "../../src/codec/index.js";
 import type { Codec } from "../../src/codec/types.js";
 import { Codes } from "../../src/core/errors.js";
+import { PiecesBody } from "../../src/core/pieces.js";
+import { ReplayableBody } from "../../src/core/replay.js";
 
 let codec: Codec;
 beforeAll(() => {
@@ -69,5 +72,24 @@ describe("a request body on serve", () => {
     const read = pieces.next();
     (c.reader as unknown as { sock: EventEmitter }).sock.emit("end");
     await expect(read).rejects.toMatchObject({ code: Codes.BODY_READ_FAILED, status: 400 });
+  });
+});
+
+describe("the replay buffer over a request body", () => {
+  it("a body read to its declared length is over: its end is not waited for when the request ends", async () => {
+    const bytes = new TextEncoder().encode("a=1");
+    let handed = false;
+    // A source whose end never comes: only a drain would wait for it.
+    const body = new PiecesBody({
+      next: () => (handed ? new Promise<never>(() => {}) : ((handed = true), Promise.resolve([bytes]))),
+      cancel: () => {},
+    });
+    const replay = new ReplayableBody({ length: 3, stream: body });
+    const cursor = replay.cursor();
+    expect(await cursor.next()).toEqual(bytes);
+    expect(cursor.complete).toBe(true);
+    replay.cancel();
+    const settled = await Promise.race([replay.settled().then(() => "settled"), new Promise((r) => setTimeout(() => r("waiting"), 200))]);
+    expect(settled).toBe("settled");
   });
 });
