@@ -180,5 +180,7 @@ export interface Exchange {
   /** true: this origin needs the exact body length up front (CGI's CONTENT_LENGTH, or an
    *  HTTP origin that refuses chunked requests), so unknown lengths are buffered first. */
   needsLength(upstream: UpstreamConfig): boolean;
+  /** The origin reads the CGI variables (ForwardRequest.cgi); false: they are not made. */
+  readonly cgi: boolean;
   forward(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse>;
 }

@@ -332,7 +332,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       if (prepared && viaFetch) record.bytes_in = prepared.length ?? 0;
       const body = prepared && !viaFetch ? { ...prepared, count: (n: number) => (record.bytes_in += n) } : prepared;
       forwardReq.body = body;
-      forwardReq.cgi = cgiFor(body ? body.length : null);
+      // An HTTP origin reads the request's own head, not CGI variables.
+      forwardReq.cgi = exchange.cgi ? cgiFor(body ? body.length : null) : [];
       if (granted.length) forwardReq.cgi.push(...granted);
       const res = await forwardBalanced(
         exchange,

@@ -3,7 +3,7 @@
 // decoded for the client (encoding.ts), and the body's length known to the host, which writes
 // the response so that a declared length stays on the wire (a short body is then detectable)
 // and an encoded body is never encoded again. How a host does that is its own: `Respond`.
-import { clientFields } from "../edge/headers.js";
+import { putClientFields } from "../edge/headers.js";
 import { headersInit, ResponseFields, type Fields } from "./response-fields.js";
 import { acceptsCoding, contentCoding, decoderFor } from "./encoding.js";
 import { Codes, GatewayError } from "./errors.js";
@@ -108,7 +108,7 @@ function mutable(h: Headers): boolean {
 
 export function toClient(res: ForwardResponse, acceptEncoding: string | null | undefined, origin: string, log: Logger, now = Date.now()): ClientResponse {
   const headers = new ResponseFields();
-  for (const [k, v] of clientFields(res.headers, now)) headers.append(k, v);
+  putClientFields(headers, res.headers, now);
   let body = res.body;
   let length = declaredLength(headers, origin, body);
   // A whole body that is not the length its head declared goes the way of a stream, which the
@@ -141,12 +141,16 @@ export function toClient(res: ForwardResponse, acceptEncoding: string | null | u
 /** The Content-Length the origin declared, or null. Several different values, or one that
  *  is not a plain decimal number, cannot delimit anything: 502 (for HTTP origins the codec
  *  refused these already; CGI heads arrive here unchecked). */
+const DECIMAL_LENGTH = /^\d{1,15}$/;
+
 function declaredLength(headers: Fields, origin: string, body: Body | null): number | null {
   const v = headers.get("content-length");
   if (v === null) return null;
+  // One plain number, as nearly every origin sends it.
+  if (DECIMAL_LENGTH.test(v)) return Number(v);
   const values = new Set(v.split(",").map((s) => s.trim()));
   const [only] = values;
-  if (values.size !== 1 || !/^\d{1,15}$/.test(only)) {
+  if (values.size !== 1 || !DECIMAL_LENGTH.test(only)) {
     cancelBody(body);
     throw new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, `The origin ${origin} sent an invalid Content-Length (${v}).`);
   }

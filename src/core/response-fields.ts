@@ -81,6 +81,9 @@ export class ResponseFields implements Fields {
 const NAMES = new Map<string, string>();
 const NAMES_KEPT = 512;
 
+/** A field name's lower case, checked (a TypeError for a name that is no token). */
+export const fieldName = (name: string): string => checkName(name);
+
 function checkName(name: string): string {
   const known = NAMES.get(name);
   if (known !== undefined) return known;

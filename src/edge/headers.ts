@@ -10,7 +10,7 @@
 import type { RouteConfig } from "../config/types.js";
 import { expandVariables, type RequestVars } from "./variables.js";
 import { perUnit } from "../core/time-text.js";
-import type { Fields } from "../core/response-fields.js";
+import { fieldName, type Fields, type ResponseFields } from "../core/response-fields.js";
 
 /** Response fields that describe one hop and must not be copied to the client. */
 export const HOP_BY_HOP = new Set([
@@ -31,24 +31,34 @@ export const noBodyFor = (method: string, status: number): boolean => method ===
 
 /** The origin's fields minus hop-by-hop ones and those its Connection header names. */
 export function endToEnd(headers: Array<[string, string]>): Array<[string, string]> {
-  const named = new Set<string>();
-  for (const [n, v] of headers) {
-    if (n.toLowerCase() === "connection") for (const t of v.split(",")) named.add(t.trim().toLowerCase());
-  }
+  const named = connectionNamed(headers);
   return headers.filter(([n]) => {
     const l = n.toLowerCase();
-    return !HOP_BY_HOP.has(l) && !named.has(l);
+    return !HOP_BY_HOP.has(l) && !named?.has(l);
   });
+}
+
+/** The names an origin's Connection header lists (lower case), or null when it sent none. */
+function connectionNamed(headers: Array<[string, string]>): Set<string> | null {
+  let named: Set<string> | null = null;
+  for (const [n, v] of headers) {
+    if (n.length === 10 && n.toLowerCase() === "connection") for (const t of v.split(",")) (named ??= new Set()).add(t.trim().toLowerCase());
+  }
+  return named;
 }
 
 /** An IMF-fixdate (RFC 9110 5.6.7), the only form a sender may generate; made once a second. */
 export const httpDate = perUnit(1000, (ms) => new Date(ms).toUTCString());
 
-/** What the client gets in place of the origin's head fields. */
-export function clientFields(origin: Array<[string, string]>, now: number): Array<[string, string]> {
-  const out = endToEnd(origin);
-  if (!out.some(([n]) => n.toLowerCase() === "date")) out.push(["date", httpDate(now)]);
-  return out;
+/** What the client gets in place of the origin's head fields, appended to `out` in one pass
+ *  (a forwarded answer's every field goes through here). */
+export function putClientFields(out: ResponseFields, origin: Array<[string, string]>, now: number): void {
+  const named = connectionNamed(origin);
+  for (const [n, v] of origin) {
+    const l = fieldName(n);
+    if (!HOP_BY_HOP.has(l) && !named?.has(l)) out.append(l, v);
+  }
+  if (!out.has("date")) out.set("date", httpDate(now));
 }
 
 /** nginx's expires applies to these statuses only. */

@@ -16,6 +16,7 @@ import { fcgiAnswer, FcgiResponse } from "./response.js";
 const REQUEST_ID = 1;
 
 export const fastcgiExchange: Exchange = {
+  cgi: true,
   needsLength: () => true,
   forward(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse> {
     const pool = ctx.connections?.kind === "records" ? ctx.connections : undefined;

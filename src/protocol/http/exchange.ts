@@ -14,6 +14,7 @@ import { pooledHttp } from "./pooled.js";
 import { encodeRequestHead, requestHeaders } from "./request-head.js";
 
 export const httpExchange: Exchange = {
+  cgi: false,
   needsLength: (u) => u.http?.requestBuffering === true,
   forward(req, ctx) {
     return ctx.upstream.http?.via === "fetch" ? viaFetch(req, ctx) : viaSocket(req, ctx);

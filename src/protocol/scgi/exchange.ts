@@ -11,6 +11,7 @@ export const scgiFrame = (vars: Uint8Array): Uint8Array =>
   concatBytes([ascii.encode(`${vars.byteLength}:`), vars, ascii.encode(",")]);
 
 export const scgiExchange: Exchange = {
+  cgi: true,
   needsLength: () => true,
   forward: (req, ctx) => forwardCgiStream({ format: "scgi", frame: scgiFrame }, req, ctx),
 };

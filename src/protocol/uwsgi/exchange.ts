@@ -20,6 +20,7 @@ export function uwsgiFrame(vars: Uint8Array, modifier1: number, modifier2: numbe
 }
 
 export const uwsgiExchange: Exchange = {
+  cgi: true,
   needsLength: () => true,
   forward: (req, ctx) =>
     forwardCgiStream(
