@@ -27,30 +27,40 @@ export interface HeadOptions {
 }
 
 export function requestHeaders(req: ForwardRequest, opts: { host?: string }): Array<[string, string]> {
-  const named = new Set<string>();
+  const fields = req.headers;
+  // Each name lower-cased once, in the first pass, and read again in the second.
+  const lower: string[] = new Array(fields.length);
+  let named: Set<string> | null = null;
   let clientHost = "";
   let xff = "";
-  for (const [n, v] of req.headers) {
-    const l = n.toLowerCase();
-    if (l === "connection") for (const t of v.split(",")) named.add(t.trim().toLowerCase());
+  let via = "";
+  for (let i = 0; i < fields.length; i++) {
+    const [n, v] = fields[i];
+    const l = (lower[i] = n.toLowerCase());
+    if (l === "connection") for (const t of v.split(",")) (named ??= new Set()).add(t.trim().toLowerCase());
     else if (l === "host") clientHost = v;
     else if (l === "x-forwarded-for") xff = xff ? `${xff}, ${v}` : v;
+    else if (l === "via") via = `${via}${v}, `;
   }
-  const out: Array<[string, string]> = [["Host", opts.host ?? clientHost]];
-  for (const [n, v] of req.headers) {
-    const l = n.toLowerCase();
-    if (DROP.has(l) || named.has(l) || l === "x-forwarded-for" || l === "via") continue;
-    out.push([n, v]);
+  const out: Array<[string, string]> = [];
+  const host = opts.host ?? clientHost;
+  if (host !== "") out.push(["Host", host]);
+  for (let i = 0; i < fields.length; i++) {
+    const l = lower[i];
+    if (DROP.has(l) || named?.has(l) || l === "x-forwarded-for" || l === "via" || fields[i][1] === "") continue;
+    out.push(fields[i]);
   }
-  const via = req.headers.filter(([n]) => n.toLowerCase() === "via").map(([, v]) => v);
-  out.push(
-    ["X-Forwarded-For", req.clientAddr ? (xff ? `${xff}, ${req.clientAddr}` : req.clientAddr) : xff],
-    ["X-Forwarded-Proto", req.scheme],
-    ["X-Forwarded-Host", clientHost],
-    ["Via", [...via, VIA].join(", ")],
-  );
-  return out.filter(([, v]) => v !== "");
+  const forwardedFor = req.clientAddr ? (xff ? `${xff}, ${req.clientAddr}` : req.clientAddr) : xff;
+  if (forwardedFor !== "") out.push(["X-Forwarded-For", forwardedFor]);
+  if (req.scheme !== "") out.push(["X-Forwarded-Proto", req.scheme]);
+  if (clientHost !== "") out.push(["X-Forwarded-Host", clientHost]);
+  out.push(["Via", via + VIA]);
+  return out;
 }
+
+/** A field name or value that would end its line or the head early. */
+const LINE_BREAKING = /[\r\n\x00]/;
+const encoder = new TextEncoder();
 
 /** Encodes the head. Header values from the platform cannot hold CR/LF (fetch's Headers
  *  refuses them); the check here guards other hosts: one request must never become two. */
@@ -58,19 +68,24 @@ export function encodeRequestHead(req: ForwardRequest, opts: HeadOptions): Uint8
   if (/[\s\x00-\x1f\x7f]/.test(req.target) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(req.method)) {
     throw new Error("request line contains forbidden bytes");
   }
-  let head = `${req.method} ${req.target} HTTP/1.1\r\n`;
+  // Joined once: one flat string, not a tree of `+=` pieces the encoder flattens again.
+  const parts: string[] = [`${req.method} ${req.target} HTTP/1.1`];
   for (const [n, v] of requestHeaders(req, opts)) {
-    if (/[\r\n\x00]/.test(n) || /[\r\n\x00]/.test(v)) throw new Error(`header ${n} contains CR, LF or NUL`);
-    head += `${n}: ${v}\r\n`;
+    if (LINE_BREAKING.test(n) || LINE_BREAKING.test(v)) throw new Error(`header ${n} contains CR, LF or NUL`);
+    parts.push(`${n}: ${v}`);
   }
   if (req.body) {
-    head += req.body.length === null ? "Transfer-Encoding: chunked\r\n" : `Content-Length: ${req.body.length}\r\n`;
+    parts.push(req.body.length === null ? "Transfer-Encoding: chunked" : `Content-Length: ${req.body.length}`);
   } else if (req.method === "POST" || req.method === "PUT" || req.method === "PATCH") {
-    head += "Content-Length: 0\r\n";
+    parts.push("Content-Length: 0");
   }
-  head += `Connection: ${opts.connection}\r\n\r\n`;
-  // Header values are byte strings (one char = one byte), as fetch's Headers hold them.
+  parts.push(`Connection: ${opts.connection}`, "", "");
+  const head = parts.join("\r\n");
+  // Header values are byte strings (one char = one byte), as fetch's Headers hold them. An
+  // ASCII head (nearly every one) is encoded in one call; any other char goes byte by byte.
   const out = new Uint8Array(head.length);
+  const done = encoder.encodeInto(head, out);
+  if (done.read === head.length && done.written === head.length) return out;
   for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i) & 0xff;
   return out;
 }
