@@ -32,6 +32,7 @@ beforeAll(async () => {
       `[upstreams.fcgi_pooled]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${rogueFcgi.port}"]\nread_timeout = "1s"\n\n` +
       `[[routes]]\nmatch = "^~ /pooled/"\nupstream = "rogue_pooled"\n\n` +
       `[[routes]]\nmatch = "^~ /fcgi-pooled/"\nupstream = "fcgi_pooled"\n\n` +
+      `[[routes]]\nmatch = "= /moved"\nreturn = "301 /count/new"\n\n` +
       // Short client timeouts so the slow-client cases end within a test's time.
       `[serve]\nheader_timeout = "1s"\nbody_timeout = "1s"\nsend_timeout = "1s"\n`,
   );
@@ -285,6 +286,51 @@ describe("keep-alive and pipelining", () => {
     expect(a.body.toString()).toBe("/count/k1 0\n");
     expect(b.body.toString()).toBe("/count/k2 3\n");
     expect(b.get("connection")).toBe("keep-alive");
+  });
+});
+
+describe("a body the gateway answers without reading (nginx's discard)", () => {
+  it("is read and dropped, and the request behind it rides the same connection", async () => {
+    const bytes =
+      "POST /moved HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world" +
+      "POST /moved HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" +
+      "GET /count/after-discard HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const { raw, closed } = await rawExchange(serve.base, bytes);
+    const [a, b, c] = parseWireAll(raw, ["POST", "POST", "GET"]);
+    expect([a.status, b.status]).toEqual([301, 301]);
+    expect(a.get("location")).toBe("/count/new");
+    expect(a.get("connection")).toBe("keep-alive");
+    expect(b.get("connection")).toBe("keep-alive");
+    expect(c.status).toBe(200);
+    expect(c.body.toString()).toBe("/count/after-discard 0\n");
+    expect(closed).toBe(true);
+  });
+
+  it("a body that arrives after the answer is dropped too", async () => {
+    const sock = net.connect(Number(new URL(serve.base).port), "127.0.0.1");
+    let got = Buffer.alloc(0);
+    sock.on("data", (d) => (got = Buffer.concat([got, d])));
+    const until = async (ok: () => boolean) => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    await new Promise((r) => sock.once("connect", r));
+    sock.write("POST /moved HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n");
+    await until(() => got.includes("\r\n\r\n"));
+    sock.write("helloGET /count/late-body HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => got.toString().includes("/count/late-body 0\n"));
+    sock.destroy();
+    const [a, b] = parseWireAll(got, ["POST", "GET"]);
+    expect(a.status).toBe(301);
+    expect(b.status).toBe(200);
+    expect(b.body.toString()).toBe("/count/late-body 0\n");
+  });
+
+  it("a client waiting to be asked for its body (Expect: 100-continue) gets the final answer and the connection closes", async () => {
+    const { raw, closed } = await rawExchange(serve.base, "POST /moved HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", 5_000);
+    const r = parseWire(raw, "POST");
+    expect(r.status).toBe(301);
+    expect(raw.toString("latin1")).not.toContain("100 Continue");
+    expect(closed).toBe(true);
   });
 });
 

@@ -14,6 +14,7 @@ import { requestLogger, type LogSink } from "../../core/log.js";
 import { realClientAddress } from "../../edge/real-ip.js";
 import { newRecord, since, writeRecord } from "../../core/access-log.js";
 import { within } from "../../core/deadline.js";
+import { drain } from "../../core/drain.js";
 import type { PiecesBody } from "../../core/pieces.js";
 import { ConnReader } from "./conn-reader.js";
 import { randomId } from "../../core/random-id.js";
@@ -146,10 +147,17 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     answered(request instanceof GatewayError ? null : request, res.status);
     if (!whole || !keep) break;
     if (!state.complete) {
-      // The gateway answered without reading the whole body (a 404, a 413): the next request
-      // starts after it, which only a read to the end would find. Close instead.
-      body?.cancel();
-      break;
+      // The gateway answered without reading the body (a return, a redirect, a file): as
+      // nginx discards it, it is read and dropped, within bounds (core/drain.ts), and the
+      // connection goes on to the next request behind it. A body the gateway began and left
+      // (its reader's state is the exchange's), one past the bounds, or one the client waits
+      // to be asked for (Expect: 100-continue, and the answer is already final) ends the
+      // connection instead.
+      if (body && !body.locked && !head.expectContinue) await drain(body.pieces());
+      if (!state.complete || state.failure) {
+        body?.cancel();
+        break;
+      }
     }
   }
   await lingeringClose(sock, reader, s.sendTimeoutMs);
