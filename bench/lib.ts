@@ -192,9 +192,10 @@ export function medianCells(rs: WrkResult[], cpuColumn: string): Record<string, 
 }
 
 /** One wrk -t1 run with latency percentiles against `url`, and what `pid` spent on it. */
-export async function wrkRun(wrk: string, url: string, pid: number, connections: number, seconds: number): Promise<WrkResult> {
+/** `script`: a wrk Lua script (a request of another shape than a GET, say). */
+export async function wrkRun(wrk: string, url: string, pid: number, connections: number, seconds: number, script?: string): Promise<WrkResult> {
   const before = cpuSeconds(pid);
-  const out = await wrkOutput(wrk, ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url]);
+  const out = await wrkOutput(wrk, ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", ...(script ? ["-s", script] : []), url]);
   const cpu = cpuSeconds(pid) - before;
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   const pct = (p: string) => wrkMs(new RegExp(`\\s${p}%\\s+([\\d.]+\\w+)`).exec(out)?.[1]);

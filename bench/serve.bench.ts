@@ -2,7 +2,8 @@
 // with no gateway in it, in the same run on the same php-fpm: wrk -t1 -c32 → edgepass serve
 // (pooled, one process) → php-fpm, → nginx (one worker; fastcgi_keep_conn and an upstream
 // keepalive pool) → php-fpm, → HAProxy (fcgi-app, keep-conn, one thread) → php-fpm, and → the
-// Node relay floor (serve/floor.mjs) → php-fpm. Each row: requests/s, p50 and p99 as wrk
+// Node relay floor (serve/floor.mjs) → php-fpm; a small page, a 1 KiB form POST to it (no
+// floor row: the floor relays GETs only) and a 4 MiB page. Each row: requests/s, p50 and p99 as wrk
 // measured them, and the gateway's own CPU time per request (utime + stime of its processes
 // from /proc, before and after the run, over the requests wrk counted); each the median of
 // BENCH_ROUNDS (3) rounds of BENCH_SECONDS (5) whose order alternates, after a warm-up.
@@ -64,14 +65,21 @@ const serveConfig =
   `max_connections = ${CONNECTIONS}\nidle_timeout = "1s"\n\n` +
   `[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
 
-// BENCH_PAGES=small or =big runs one page only.
+// A form post as a browser sends one: 1 KiB of urlencoded fields to the small page, which
+// php-fpm reads (PHP parses a form body before the script runs).
+const formPost = path.join(dir, "form-post.lua");
+writeFileSync(formPost, `wrk.method = "POST"\nwrk.body = string.rep("a=1&b=2&", 128)\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n`);
+
+// BENCH_PAGES=small, big or post runs those pages only. The floor relays one pre-encoded
+// request per client request, whatever it carries, so it has no row for the POST.
 const PAGES = [
-  { key: "small", page: "small page (status.php)", target: "/status.php?code=200", script: "status.php", query: "code=200" },
-  { key: "big", page: "4 MiB page (big.php)", target: "/big.php", script: "big.php", query: "" },
+  { key: "small", page: "small page (status.php)", target: "/status.php?code=200", script: "status.php", query: "code=200", lua: undefined, floor: true },
+  { key: "post", page: "1 KiB form POST (status.php)", target: "/status.php?code=200", script: "status.php", query: "code=200", lua: formPost, floor: false },
+  { key: "big", page: "4 MiB page (big.php)", target: "/big.php", script: "big.php", query: "", lua: undefined, floor: true },
 ].filter((p) => !process.env.BENCH_PAGES || process.env.BENCH_PAGES.split(",").includes(p.key));
 // The Node floor: a relay with no gateway in it (bench/serve/floor.mjs), on the same php-fpm.
 const floorPort = await freePort();
-const floorRequests = JSON.stringify(Object.fromEntries(PAGES.map((p) => [p.target, preEncoded(www, p.script, p.query, true)])));
+const floorRequests = JSON.stringify(Object.fromEntries(PAGES.filter((p) => p.floor).map((p) => [p.target, preEncoded(www, p.script, p.query, true)])));
 
 const children: ChildProcess[] = [];
 function daemon(bin: string, args: string[], env?: Record<string, string>): ChildProcess {
@@ -80,7 +88,7 @@ function daemon(bin: string, args: string[], env?: Record<string, string>): Chil
   return c;
 }
 
-const runWrk = (url: string, pid: number, seconds = SECONDS) => wrkRun(wrk, url, pid, CONNECTIONS, seconds);
+const runWrk = (url: string, pid: number, seconds = SECONDS, lua?: string) => wrkRun(wrk, url, pid, CONNECTIONS, seconds, lua);
 
 const serve = await startServe(serveConfig);
 try {
@@ -100,22 +108,23 @@ try {
     { name: "Node relay floor", base: `http://127.0.0.1:${floorPort}`, pid: floor.pid!, settle: 2500 },
   ];
   const rows = [];
-  for (const { page, target } of PAGES) {
-    const results = new Map<string, WrkResult[]>(gateways.map((g) => [g.name, []]));
-    for (const g of gateways) {
-      await runWrk(`${g.base}${target}`, g.pid, 2); // warm-up: JIT, kept connections
+  for (const { page, target, lua, floor: withFloor } of PAGES) {
+    const these = withFloor ? gateways : gateways.filter((g) => g.name !== "Node relay floor");
+    const results = new Map<string, WrkResult[]>(these.map((g) => [g.name, []]));
+    for (const g of these) {
+      await runWrk(`${g.base}${target}`, g.pid, 2, lua); // warm-up: JIT, kept connections
       await new Promise((res) => setTimeout(res, g.settle));
     }
     // Rounds alternate the order, so no gateway always runs right after the same one.
     for (let round = 0; round < ROUNDS; round++) {
-      for (const g of round % 2 === 0 ? gateways : [...gateways].reverse()) {
-        const r = await runWrk(`${g.base}${target}`, g.pid);
+      for (const g of round % 2 === 0 ? these : [...these].reverse()) {
+        const r = await runWrk(`${g.base}${target}`, g.pid, SECONDS, lua);
         results.get(g.name)!.push(r);
         console.log(`${page}, round ${round + 1}, ${g.name}: ${r.rps.toFixed(0)} req/s, p99 ${msText(r.p99)}, ${r.cpuUs.toFixed(0)} µs CPU/req`);
         await new Promise((res) => setTimeout(res, g.settle));
       }
     }
-    for (const g of gateways) {
+    for (const g of these) {
       rows.push({ page, gateway: g.name, ...medianCells(results.get(g.name)!, "gateway CPU/req") });
     }
   }
