@@ -2,6 +2,8 @@
 // client's connection, framed by its head, with no web stream made for them; and the replay
 // buffer (core/replay.ts) that sends such a body on.
 import { EventEmitter } from "node:events";
+import v8 from "node:v8";
+import vm from "node:vm";
 import type net from "node:net";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadWasmModuleFromDisk } from "../../src/adapter/node/wasm.js";
@@ -93,3 +95,28 @@ describe("the replay buffer over a request body", () => {
     expect(settled).toBe("settled");
   });
 });
+
+describe("a finished request's body", () => {
+  it("is let go by the replay buffer once its request ends, whatever still holds the buffer", async () => {
+    const gc = collector();
+    let source: object | null = { next: async () => [new TextEncoder().encode("a=1")], cancel() {} };
+    const replay = new ReplayableBody({ length: 3, stream: new PiecesBody(source as never) });
+    const cursor = replay.cursor();
+    await cursor.next();
+    replay.cancel();
+    const gone = new WeakRef(source);
+    source = null;
+    // A WeakRef holds its target until the current job ends: look in a later one.
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    expect(gone.deref()).toBeUndefined();
+    expect(replay.mayReplay).toBe(true); // still answers what it knew
+  });
+});
+
+/** The engine's full collection (V8's gc(), exposed for this). */
+function collector(): () => void {
+  v8.setFlagsFromString("--expose-gc");
+  return vm.runInNewContext("gc") as () => void;
+}
+
