@@ -45,6 +45,23 @@ afterAll(async () => {
 
 const arrived = (p: string) => origin.arrived.get(p) ?? 0;
 
+/** A raw connection to serve that writes what it is given and gathers what comes back. */
+async function rawClient() {
+  const sock = net.connect(Number(new URL(serve.base).port), "127.0.0.1");
+  let got = Buffer.alloc(0);
+  sock.on("data", (d) => (got = Buffer.concat([got, d])));
+  await new Promise((r) => sock.once("connect", r));
+  return {
+    write: (bytes: string) => void sock.write(bytes),
+    /** What arrived once `ok` holds for it (bounded: 5 s). */
+    async until(ok: (got: Buffer) => boolean): Promise<Buffer> {
+      for (let i = 0; i < 200 && !ok(got); i++) await new Promise((r) => setTimeout(r, 25));
+      return got;
+    },
+    destroy: () => sock.destroy(),
+  };
+}
+
 describe("request framing refused before the origin", () => {
   it.each([
     ["a request line", "GET /count/early H TTP/1.1\r\n", "HTTP_BAD_REQUEST_LINE"],
@@ -270,18 +287,12 @@ describe("keep-alive and pipelining", () => {
   });
 
   it("a second request sent after the first answer rides the same connection", async () => {
-    const sock = net.connect(Number(new URL(serve.base).port), "127.0.0.1");
-    let got = Buffer.alloc(0);
-    sock.on("data", (d) => (got = Buffer.concat([got, d])));
-    const until = async (ok: () => boolean) => {
-      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
-    };
-    await new Promise((r) => sock.once("connect", r));
-    sock.write("GET /count/k1 HTTP/1.1\r\nHost: x\r\n\r\n");
-    await until(() => got.toString().includes("/count/k1 0\n"));
-    sock.write("POST /count/k2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
-    await until(() => got.toString().includes("/count/k2 3\n"));
-    sock.destroy();
+    const c = await rawClient();
+    c.write("GET /count/k1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    await c.until((got) => got.toString().includes("/count/k1 0\n"));
+    c.write("POST /count/k2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    const got = await c.until((got) => got.toString().includes("/count/k2 3\n"));
+    c.destroy();
     const [a, b] = parseWireAll(got, ["GET", "POST"]);
     expect(a.body.toString()).toBe("/count/k1 0\n");
     expect(b.body.toString()).toBe("/count/k2 3\n");
@@ -307,18 +318,12 @@ describe("a body the gateway answers without reading (nginx's discard)", () => {
   });
 
   it("a body that arrives after the answer is dropped too", async () => {
-    const sock = net.connect(Number(new URL(serve.base).port), "127.0.0.1");
-    let got = Buffer.alloc(0);
-    sock.on("data", (d) => (got = Buffer.concat([got, d])));
-    const until = async (ok: () => boolean) => {
-      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
-    };
-    await new Promise((r) => sock.once("connect", r));
-    sock.write("POST /moved HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n");
-    await until(() => got.includes("\r\n\r\n"));
-    sock.write("helloGET /count/late-body HTTP/1.1\r\nHost: x\r\n\r\n");
-    await until(() => got.toString().includes("/count/late-body 0\n"));
-    sock.destroy();
+    const c = await rawClient();
+    c.write("POST /moved HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n");
+    await c.until((got) => got.includes("\r\n\r\n"));
+    c.write("helloGET /count/late-body HTTP/1.1\r\nHost: x\r\n\r\n");
+    const got = await c.until((got) => got.toString().includes("/count/late-body 0\n"));
+    c.destroy();
     const [a, b] = parseWireAll(got, ["POST", "GET"]);
     expect(a.status).toBe(301);
     expect(b.status).toBe(200);

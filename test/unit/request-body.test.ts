@@ -24,7 +24,16 @@ beforeAll(() => {
 function connection() {
   const sock = Object.assign(new EventEmitter(), { paused: false, pause() { this.paused = true; }, resume() { this.paused = false; }, isPaused() { return this.paused; } });
   const reader = new ConnReader(sock as unknown as net.Socket);
-  return { reader, send: (text: string) => sock.emit("data", Buffer.from(text)) };
+  return {
+    reader,
+    send: (text: string) => sock.emit("data", Buffer.from(text)),
+    end: () => sock.emit("end"),
+    /** The body framed as given, read from this connection (body_timeout `ms`). */
+    body(framing: { kind: "length"; length: number } | { kind: "chunked" }, ms = 1000) {
+      const state: BodyState = { complete: false, failure: null };
+      return { state, pieces: requestBody(reader, framing, codec, ms, state, () => {}).pieces() };
+    },
+  };
 }
 
 const text = (p: Uint8Array) => Buffer.from(p).toString();
@@ -33,8 +42,7 @@ describe("a request body on serve", () => {
   it("with a length: the bytes that came with the head are handed over at once, and the next request stays", async () => {
     const c = connection();
     c.send("a=1&b=2GET /next HTTP/1.1\r\n");
-    const state: BodyState = { complete: false, failure: null };
-    const pieces = requestBody(c.reader, { kind: "length", length: 7 }, codec, 1000, state, () => {}).pieces();
+    const { state, pieces } = c.body({ kind: "length", length: 7 });
     expect((await pieces.next())!.map(text)).toEqual(["a=1&b=2"]);
     expect(state.complete).toBe(true);
     expect(await pieces.next()).toBeNull();
@@ -44,8 +52,7 @@ describe("a request body on serve", () => {
   it("chunked: each chunk's data as it arrives, intact after the next one is decoded, then the end", async () => {
     const c = connection();
     c.send("4\r\nabcd\r\n");
-    const state: BodyState = { complete: false, failure: null };
-    const pieces = requestBody(c.reader, { kind: "chunked" }, codec, 1000, state, () => {}).pieces();
+    const { state, pieces } = c.body({ kind: "chunked" });
     const first = (await pieces.next())!;
     const second = pieces.next();
     c.send("4\r\nwxyz\r\n0\r\n\r\n");
@@ -58,8 +65,7 @@ describe("a request body on serve", () => {
   it("a body that stops arriving fails at body_timeout, and every read after it fails the same", async () => {
     const c = connection();
     c.send("a=");
-    const state: BodyState = { complete: false, failure: null };
-    const pieces = requestBody(c.reader, { kind: "length", length: 7 }, codec, 30, state, () => {}).pieces();
+    const { state, pieces } = c.body({ kind: "length", length: 7 }, 30);
     expect((await pieces.next())!.map(text)).toEqual(["a="]);
     await expect(pieces.next()).rejects.toMatchObject({ code: Codes.CLIENT_BODY_TIMEOUT, status: 408 });
     expect(state.failure?.code).toBe(Codes.CLIENT_BODY_TIMEOUT);
@@ -69,10 +75,9 @@ describe("a request body on serve", () => {
 
   it("a client that closes mid-body: 400 BODY_READ_FAILED", async () => {
     const c = connection();
-    const state: BodyState = { complete: false, failure: null };
-    const pieces = requestBody(c.reader, { kind: "length", length: 7 }, codec, 1000, state, () => {}).pieces();
+    const { pieces } = c.body({ kind: "length", length: 7 });
     const read = pieces.next();
-    (c.reader as unknown as { sock: EventEmitter }).sock.emit("end");
+    c.end();
     await expect(read).rejects.toMatchObject({ code: Codes.BODY_READ_FAILED, status: 400 });
   });
 });
