@@ -12,6 +12,7 @@
 import { Codes, isGatewayError } from "../core/errors.js";
 import { formatAddress } from "../core/transport.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse, RequestBody } from "../core/exchange.js";
+import { PiecesBody } from "../core/pieces.js";
 import { idempotent, ReplayableBody, REPLAY_LIMIT } from "../core/replay.js";
 import { hashKeyOf } from "./hash.js";
 import type { Peers } from "./peers.js";
@@ -62,14 +63,15 @@ function replayStream(replay: ReplayableBody, length: number | null): RequestBod
   const cursor = replay.cursor();
   return {
     length,
-    stream: new ReadableStream<Uint8Array>({
-      async pull(ctrl) {
+    stream: new PiecesBody({
+      async next() {
         const piece = await cursor.next();
-        if (piece === "end") ctrl.close();
-        else if (piece === null) ctrl.error(new Error("superseded by another try"));
-        else ctrl.enqueue(piece);
+        if (piece === "end") return null;
+        if (piece === null) throw new Error("superseded by another try");
+        return [piece];
       },
       // A try that gives up its copy leaves the client's body to the next try.
+      cancel() {},
     }),
   };
 }

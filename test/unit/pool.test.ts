@@ -501,6 +501,25 @@ describe("stale kept connections", () => {
     expect(t.stats().retried).toBe(0);
   });
 
+  it("a POST a server refuses unread (OVERLOADED) goes to the next server with its body whole", async () => {
+    let refused = 0;
+    const t = setup(
+      "",
+      {
+        values: PHP_FPM_VALUES,
+        request: (req) => {
+          if (refused++ === 0) return req.conn.end(req.id, FcgiProtocolStatus.OVERLOADED);
+          req.conn.answer(req.id, `body ${Buffer.concat(req.stdin).toString()}`);
+        },
+      },
+      `["127.0.0.1:9000", "127.0.0.1:9001"]`,
+    );
+    const res = await t.fetch("/form", { method: "POST", body: "a=1&b=2" });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("body a=1&b=2");
+    expect(t.lines.some((l) => l.includes('"event":"upstream_next"'))).toBe(true);
+  });
+
   it("OVERLOADED is a 503, not a retry", async () => {
     const t = setup("", { values: PHP_FPM_VALUES, request: (req) => req.conn.end(req.id, FcgiProtocolStatus.OVERLOADED) });
     const res = await t.fetch("/");

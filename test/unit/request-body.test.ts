@@ -117,6 +117,23 @@ describe("a finished request's body", () => {
     expect(gone.deref()).toBeUndefined();
     expect(replay.mayReplay).toBe(true); // still answers what it knew
   });
+
+  it("is let go as soon as every declared byte is read, before its request ends", async () => {
+    const gc = collector();
+    let source: object | null = { next: async () => [new TextEncoder().encode("a=1")], cancel() {} };
+    const replay = new ReplayableBody({ length: 3, stream: new PiecesBody(source as never) });
+    const cursor = replay.cursor();
+    await cursor.next();
+    const gone = new WeakRef(source);
+    source = null;
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    expect(gone.deref()).toBeUndefined();
+    // A second try still gets the whole body, from what was held.
+    const again = replay.cursor();
+    expect(Buffer.from((await again.next()) as Uint8Array).toString()).toBe("a=1");
+    expect(await again.next()).toBe("end");
+  });
 });
 
 /** The engine's full collection (V8's gc(), exposed for this). */
