@@ -3,6 +3,7 @@
 // everything but the addresses. Real clients (fetch, and a raw socket where framing matters).
 import { createHash } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -161,12 +162,27 @@ describe("responses on the wire", () => {
     expect(php.served).toBeGreaterThan(0);
   });
 
-  it("SIGTERM lets the request in flight finish, then the process exits 0 and stops accepting", async () => {
-    const inFlight = fetch(`${serve.base}/slow.php?s=1`).then(async (res) => ({ status: res.status, text: await res.text() }));
+  it("SIGTERM lets the request in flight finish, ends idle kept connections first, then the process exits 0 and stops accepting", async () => {
+    // A kept connection that waits for its next request: nothing is in flight on it.
+    const idle = net.connect(Number(new URL(serve.base).port), "127.0.0.1");
+    const events: string[] = [];
+    let answered = "";
+    idle.on("data", (d) => (answered += d));
+    idle.on("end", () => events.push("idle connection ended"));
+    idle.on("error", () => {});
+    idle.write("GET /info.php HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (let i = 0; i < 200 && !answered.includes("\r\n\r\n"); i++) await new Promise((r) => setTimeout(r, 25));
+    const inFlight = fetch(`${serve.base}/slow.php?s=1`).then(async (res) => {
+      const out = { status: res.status, text: await res.text() };
+      events.push("in flight answered");
+      return out;
+    });
     await new Promise((r) => setTimeout(r, 300));
     serve.run.child.kill("SIGTERM");
     const done = await inFlight;
     expect(done).toEqual({ status: 200, text: "too late\n" });
+    expect(events).toEqual(["idle connection ended", "in flight answered"]);
+    idle.destroy();
     expect(await serve.run.exit).toBe(0);
     await expect(fetch(`${serve.base}/info.php`)).rejects.toThrow();
   });

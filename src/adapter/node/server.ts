@@ -116,16 +116,19 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     return label;
   };
   let draining = false;
-  const sockets = new Set<net.Socket>();
-  const idle = new Set<net.Socket>();
-  // The generation each connection's request in flight holds, released once it is answered.
-  const leases = new Map<net.Socket, () => void>();
-  const release = (sock: net.Socket) => {
-    leases.get(sock)?.();
-    leases.delete(sock);
-  };
+  // Each open connection, and whether it waits for a request's first byte (a stop ends those
+  // at once): a flag of the connection's, set and cleared per request without a set of them.
+  const sockets = new Map<net.Socket, { idle: boolean }>();
   const onConnection = (sock: net.Socket) => {
-    sockets.add(sock);
+    // The generation this connection's request in flight holds, released once it is answered
+    // (a variable of the connection's, not an entry per request in a map of all of them).
+    let lease: (() => void) | null = null;
+    const release = () => {
+      lease?.();
+      lease = null;
+    };
+    const state = { idle: false };
+    sockets.set(sock, state);
     metrics.connectionsOpen++;
     metrics.connectionsTotal++;
     void serveConnection(sock, {
@@ -142,18 +145,18 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       draining: () => draining,
       idle: (yes) => {
         if (yes) {
-          idle.add(sock);
-          release(sock);
-        } else idle.delete(sock);
+          state.idle = true;
+          release();
+        } else state.idle = false;
       },
       sink: o.sink,
       requestLog: () => gens.current.config.gateway.log === "json",
       // No async layer of its own: the gateway's promise is the answer's.
       handle: (request, info) => {
         // A pipelined request follows its predecessor without an idle wait between them.
-        release(sock);
+        release();
         const { gen, release: done } = gens.take();
-        leases.set(sock, done);
+        lease = done;
         const admin = gen.config.gateway.adminPath;
         if (admin && request.parsed.pathname === admin) return fromResponse(adminResponse(request, gen.pools, info.requestId, o.sink), true);
         return gen.gateway(request, info);
@@ -163,9 +166,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       .finally(() => {
         metrics.connectionsOpen--;
         sock.destroy();
-        release(sock);
+        release();
         sockets.delete(sock);
-        idle.delete(sock);
       });
   };
   // allowHalfOpen: a client that sends its request and then shuts down its side still gets
@@ -226,10 +228,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       const closed = new Promise<void>((r) => server.close(() => r()));
       // Idle kept-alive connections are waiting for a request that should go elsewhere now;
       // the others close after the answer they are reading or writing.
-      for (const s of idle) s.end();
+      for (const [s, c] of sockets) if (c.idle) s.end();
       const deadline = Date.now() + gens.current.config.serve.drainTimeoutMs;
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      for (const s of sockets) s.destroy();
+      for (const s of sockets.keys()) s.destroy();
       for (const s of raw) s.destroy();
       await closed;
       await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
