@@ -138,11 +138,11 @@ export function toClient(res: ForwardResponse, acceptEncoding: string | null | u
   return { status: res.status, statusText: res.statusText, headers, body, length, encoded, overrun };
 }
 
+const DECIMAL_LENGTH = /^\d{1,15}$/;
+
 /** The Content-Length the origin declared, or null. Several different values, or one that
  *  is not a plain decimal number, cannot delimit anything: 502 (for HTTP origins the codec
  *  refused these already; CGI heads arrive here unchecked). */
-const DECIMAL_LENGTH = /^\d{1,15}$/;
-
 function declaredLength(headers: Fields, origin: string, body: Body | null): number | null {
   const v = headers.get("content-length");
   if (v === null) return null;

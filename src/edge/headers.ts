@@ -29,15 +29,6 @@ export const bodilessStatus = (status: number): boolean => status === 204 || sta
 /** Does a response to `method` with `status` carry no body? */
 export const noBodyFor = (method: string, status: number): boolean => method === "HEAD" || bodilessStatus(status);
 
-/** The origin's fields minus hop-by-hop ones and those its Connection header names. */
-export function endToEnd(headers: Array<[string, string]>): Array<[string, string]> {
-  const named = connectionNamed(headers);
-  return headers.filter(([n]) => {
-    const l = n.toLowerCase();
-    return !HOP_BY_HOP.has(l) && !named?.has(l);
-  });
-}
-
 /** The names an origin's Connection header lists (lower case), or null when it sent none. */
 function connectionNamed(headers: Array<[string, string]>): Set<string> | null {
   let named: Set<string> | null = null;

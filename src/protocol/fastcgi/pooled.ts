@@ -35,10 +35,9 @@ import { clientGone, clientStall, forwardPooled, resendOnFailure } from "../pool
 import { logSendFailed } from "../send-body.js";
 import { preamble, stdin } from "./records.js";
 import { concatBytes } from "../../core/bytes.js";
-
-const EMPTY = new Uint8Array(0);
 import { fcgiAnswer, FcgiResponse } from "./response.js";
 
+const EMPTY = new Uint8Array(0);
 const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO]);
 
 /** `request`: the request's records, built once for every try (records.ts). */
