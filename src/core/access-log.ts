@@ -4,7 +4,7 @@
 // the line is written once, when the client's body is finished or cancelled, with the bytes
 // that really flowed.
 import type { Logger } from "./log.js";
-import { metered, PiecesBody, piecesOf } from "./pieces.js";
+import { meteredBody, type PiecesBody, type StreamBody } from "./pieces.js";
 import type { Fields } from "./response-fields.js";
 
 export interface RequestRecord {
@@ -75,8 +75,8 @@ export function validRequestId(v: string | null | undefined): string | null {
 
 /** Counts the bytes a body delivers and calls `done` once: at its end, when it fails, or
  *  when the reader cancels it (a client that went away). */
-export function countingBody(body: ReadableStream<Uint8Array> | PiecesBody, count: (n: number) => void, done: () => void): PiecesBody {
-  return new PiecesBody(metered(piecesOf(body), { count, end: done }));
+export function countingBody(body: StreamBody | Uint8Array, count: (n: number) => void, done: () => void): PiecesBody {
+  return meteredBody(body, { count, end: done });
 }
 
 /** Server-Timing (W3C): only what is known when the head leaves. */

@@ -23,7 +23,7 @@ import { randomId } from "./random-id.js";
 import type { ClientSignal, Connections, ForwardRequest } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
 import type { StreamBody } from "./pieces.js";
-import { fromResponse, plainRespond, streamOf, toClient, type BodyMeter, type ClientResponse, type Respond } from "./respond.js";
+import { fromResponse, plainRespond, toClient, type BodyMeter, type ClientResponse, type Respond } from "./respond.js";
 import { countingBody, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
 import type { Dial } from "./transport.js";
@@ -219,7 +219,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const count = (n: number) => (record.bytes_out += n);
       if (!c.body) end();
       else if (deps.countsBytes) c.meter = { count, end };
-      else c.body = countingBody(c.body instanceof Uint8Array ? streamOf(c.body) : c.body, count, end);
+      else c.body = countingBody(c.body, count, end);
       return respond(c);
     };
     try {
@@ -345,7 +345,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const client = toClient(res, state.acceptEncoding, upstream.name, log);
       if (held.length) {
         hooked.yes = true;
-        client.body = onBodyEnd(client.body instanceof Uint8Array ? streamOf(client.body) : client.body, release);
+        client.body = onBodyEnd(client.body, release);
       }
       // Awaited only when it is a promise, and here, so its failure is this try's.
       const d = done(client, true);

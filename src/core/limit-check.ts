@@ -8,7 +8,7 @@ import { counterName, limitKeyValue, type ConnLease, type LimitStore } from "../
 import { Codes, GatewayError } from "./errors.js";
 import type { GatewayRequest } from "./gateway.js";
 import type { Logger } from "./log.js";
-import { metered, PiecesBody, piecesOf } from "./pieces.js";
+import { meteredBody, type PiecesBody, type StreamBody } from "./pieces.js";
 
 export const hasLimits = (route: RouteConfig): boolean => route.limitReq !== undefined || route.limitConn !== undefined;
 
@@ -76,11 +76,11 @@ function refuse(cx: LimitContext, route: RouteConfig, l: LimitReqConfig | LimitC
 
 /** The body with `done` called once when it ends, fails or is cancelled (the client left);
  *  null (no body): `done` at once. Read as pieces (core/pieces.ts): straight from the origin's
- *  connection when it came from one, else through a reader of the stream. */
-export function onBodyEnd(body: ReadableStream<Uint8Array> | PiecesBody | null, done: () => void): PiecesBody | null {
+ *  connection when it came from one, a whole body as it is, else through a stream's reader. */
+export function onBodyEnd(body: StreamBody | Uint8Array | null, done: () => void): PiecesBody | null {
   if (!body) {
     done();
     return null;
   }
-  return new PiecesBody(metered(piecesOf(body), { count: () => {}, end: done }));
+  return meteredBody(body, { count: () => {}, end: done });
 }

@@ -93,17 +93,13 @@ const BYTE_READ = 64 * 1024;
  *  stream that is not a byte stream, an error to refuse it). Either way the body is this
  *  reader's from here on. */
 export function piecesOf(body: StreamBody): Pieces {
-  if (body instanceof PiecesBody) return body.pieces();
-  let byob: ReadableStreamBYOBReader | null = null;
-  if (WORKERD_STREAMS) {
-    try {
-      byob = body.getReader({ mode: "byob" });
-    } catch {
-      // Not a byte stream: plain reads.
-    }
+  if (body instanceof PiecesBody || !WORKERD_STREAMS) return streamPieces(body);
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = body.getReader({ mode: "byob" });
+  } catch {
+    return streamPieces(body); // not a byte stream: plain reads
   }
-  if (!byob) return readerPieces(body.getReader());
-  const reader = byob;
   return {
     async next() {
       for (;;) {
@@ -209,6 +205,12 @@ export function metered(pieces: Pieces, meter: BodyMeter): Pieces {
       pieces.cancel(reason);
     },
   };
+}
+
+/** `body` with `meter` told each piece and the end (metered), as pieces: a whole body too,
+ *  with no stream made for it. */
+export function meteredBody(body: StreamBody | Uint8Array, meter: BodyMeter): PiecesBody {
+  return new PiecesBody(metered(body instanceof Uint8Array ? heldPieces([body]) : piecesOf(body), meter));
 }
 
 /** `pieces` as one stream (for a host whose answer needs one), metered if `meter` is given. */

@@ -34,7 +34,7 @@ export class ResponseFields implements Fields {
   private cookies: string[] | null = null;
 
   append(name: string, value: string): void {
-    const k = checkName(name);
+    const k = fieldName(name);
     const v = checkValue(name, value);
     const had = this.map.get(k);
     this.map.set(k, had === undefined ? v : `${had}, ${v}`);
@@ -42,7 +42,7 @@ export class ResponseFields implements Fields {
   }
 
   set(name: string, value: string): void {
-    const k = checkName(name);
+    const k = fieldName(name);
     const v = checkValue(name, value);
     // A name already here keeps its place: Map.set changes the value where it is.
     this.map.set(k, v);
@@ -82,9 +82,7 @@ const NAMES = new Map<string, string>();
 const NAMES_KEPT = 512;
 
 /** A field name's lower case, checked (a TypeError for a name that is no token). */
-export const fieldName = (name: string): string => checkName(name);
-
-function checkName(name: string): string {
+export function fieldName(name: string): string {
   const known = NAMES.get(name);
   if (known !== undefined) return known;
   if (!TOKEN.test(name)) throw new TypeError(`"${name}" is an invalid header name.`);
