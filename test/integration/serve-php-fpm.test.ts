@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, type Dev } from "../helpers/process.js";
-import { rawRequest } from "../helpers/raw-http.js";
+import { parseWireAll, rawExchange, rawRequest } from "../helpers/raw-http.js";
 
 let tcp: PhpFpm;
 let unix: PhpFpm;
@@ -79,6 +79,19 @@ describe.each([
     expect(j.length).toBe(300_001);
     expect(j.content_length).toBe("300001");
     expect(j.sha256).toBe(sha(body));
+  });
+
+  it("form posts sent each with its head in one write, two on one kept connection, each reach PHP whole", async () => {
+    const form = (n: number) => `name=edgepass&n=${n}&text=${"x".repeat(900)}`;
+    const post = (n: number, last: boolean) =>
+      `POST ${prefix}/echo.php HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
+      `Content-Length: ${form(n).length}\r\n${last ? "Connection: close\r\n" : ""}\r\n${form(n)}`;
+    const { raw } = await rawExchange(serve.base, [post(1, false) + post(2, true)]);
+    const answers = parseWireAll(raw, ["POST", "POST"]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    const [a, b] = answers.map((r) => JSON.parse(r.body.toString()));
+    expect(a).toMatchObject({ length: form(1).length, sha256: sha(Buffer.from(form(1))), post: { name: "edgepass", n: "1" } });
+    expect(b).toMatchObject({ length: form(2).length, sha256: sha(Buffer.from(form(2))), post: { name: "edgepass", n: "2" } });
   });
 
   it("a chunked upload (no length) is decoded, buffered to a length, and arrives whole", async () => {

@@ -317,6 +317,26 @@ describe("a body the gateway answers without reading (nginx's discard)", () => {
     expect(closed).toBe(true);
   });
 
+  it("past the discard's bound (1 MiB) the connection is closed instead, and nothing behind the body is answered", async () => {
+    const big = 2 * 1024 * 1024;
+    const { raw, closed } = await rawExchange(serve.base, [
+      `POST /moved HTTP/1.1\r\nHost: x\r\nContent-Length: ${big}\r\n\r\n`,
+      Buffer.alloc(big, 0x61),
+      "GET /count/behind-big HTTP/1.1\r\nHost: x\r\n\r\n",
+    ]);
+    const [a, b] = parseWireAll(raw, ["POST", "GET"]);
+    expect(a.status).toBe(301);
+    expect(b).toBeUndefined();
+    expect(closed).toBe(true);
+    expect(arrived("/count/behind-big")).toBe(0);
+  });
+
+  it("a body that stops arriving after the answer: the discard gives up and the connection is closed", async () => {
+    const { raw, closed } = await rawExchange(serve.base, "POST /moved HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b", 8_000);
+    expect(parseWire(raw, "POST").status).toBe(301);
+    expect(closed).toBe(true);
+  });
+
   it("a body that arrives after the answer is dropped too", async () => {
     const c = await rawClient();
     c.write("POST /moved HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n");
