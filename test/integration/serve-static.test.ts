@@ -3,7 +3,7 @@
 // streamed from disk with its length declared, and nothing outside the directory or on the
 // exclude list ever served. A real php-fpm behind try_files and X-Accel-Redirect.
 import { createHash } from "node:crypto";
-import { closeSync, cpSync, openSync, readdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -52,6 +52,7 @@ afterAll(async () => {
 const site = (p: string) => readFileSync(path.join(serve.dir, "site", p));
 
 describe("edgepass serve: static files from disk", () => {
+
   it(`a ${BIG / 1024 / 1024} MiB file streams whole with its Content-Length`, async () => {
     const r = await rawRequest(serve.base, { path: "/big.bin", timeoutMs: 60_000 });
     expect(r.status).toBe(200);
@@ -260,5 +261,23 @@ describe("edgepass serve: static files from disk", () => {
     }
     const perm = await rawRequest(serve.base, { path: "/2026/11/hello/?p=1" });
     expect(JSON.parse(perm.body.toString()).server).toMatchObject({ REQUEST_URI: "/2026/11/hello/?p=1", SCRIPT_NAME: "/info.php" });
+  });
+});
+
+describe("edgepass serve: a directory asked for without its slash (a route that serves files)", () => {
+  it("named outside Latin-1 and with a space: 301 to it with the slash, percent-encoded, and the page there", async () => {
+    const files = await startServe(`[assets]\ndirectory = "site"\n\n[[routes]]\nmatch = "/"\n`);
+    try {
+      mkdirSync(path.join(files.dir, "site/café docs"), { recursive: true });
+      writeFileSync(path.join(files.dir, "site/café docs/index.html"), "<p>docs</p>\n");
+      const r = await rawRequest(files.base, { path: "/caf%C3%A9%20docs?x=1" });
+      expect(r.status).toBe(301);
+      expect(r.get("location")).toBe("/caf%C3%A9%20docs/?x=1");
+      const page = await rawRequest(files.base, { path: r.get("location")! });
+      expect(page.status).toBe(200);
+      expect(page.body.toString()).toBe("<p>docs</p>\n");
+    } finally {
+      await files.stop();
+    }
   });
 });
