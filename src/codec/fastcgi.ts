@@ -2,11 +2,17 @@
 // input into the input scratch, lets the module frame it into the output scratch, and returns
 // a fresh copy the caller owns.
 
-import { FCGI_GET_VALUES, FCGI_GET_VALUES_RESULT, FCGI_PARAMS } from "../../wasm/abi/fastcgi.js";
+import { FCGI_GET_VALUES, FCGI_GET_VALUES_RESULT, FCGI_HEADER_LEN, FCGI_MAX_CONTENT, FCGI_PARAMS, FCGI_VERSION_1 } from "../../wasm/abi/fastcgi.js";
 import { PAIR_NAME_END, PAIR_NAME_START, PAIR_SIZE, PAIR_VALUE_END, PAIR_VALUE_START } from "../../wasm/abi/layout.js";
 import { check } from "./errors.js";
 import type { Scratch, WasmHeap } from "./memory.js";
 import { text, writeLists } from "./text.js";
+
+/** Data this long or longer is framed around, not copied (streamPieces): below it one buffer
+ *  written is cheaper than the pieces. */
+export const PIECES_MIN = 4096;
+/** Zero bytes that pad a record's content to a multiple of 8, by length. */
+const PADDING = Array.from({ length: 8 }, (_, n) => new Uint8Array(n));
 
 export class FastcgiCodec {
   constructor(
@@ -56,6 +62,31 @@ export class FastcgiCodec {
     const out = this.output.ensure(size);
     const n = check(this.wasm.fcgi_stream(out, size, type, requestId, inPtr, data.length), "fcgiStream");
     return this.heap.copyOut(out, n);
+  }
+
+  /** stream()'s bytes as pieces written in order. Data of PIECES_MIN bytes or more is not
+   *  copied (into Wasm memory and out again, an upload's largest cost): its own views go
+   *  between record headers and padding made here (spec 3.3), split where stream() splits it,
+   *  so the bytes on the wire are the same. The views hold `data`'s memory until written. */
+  streamPieces(type: number, requestId: number, data: Uint8Array): Uint8Array[] {
+    const len = data.length;
+    if (len < PIECES_MIN) return [this.stream(type, requestId, data)];
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < len; at += FCGI_MAX_CONTENT) {
+      const n = Math.min(FCGI_MAX_CONTENT, len - at);
+      const pad = (8 - (n & 7)) & 7;
+      const head = new Uint8Array(FCGI_HEADER_LEN);
+      head[0] = FCGI_VERSION_1;
+      head[1] = type;
+      head[2] = requestId >> 8;
+      head[3] = requestId & 0xff;
+      head[4] = n >> 8;
+      head[5] = n & 0xff;
+      head[6] = pad;
+      out.push(head, data.subarray(at, at + n));
+      if (pad > 0) out.push(PADDING[pad]);
+    }
+    return out;
   }
 
   params(requestId: number, encodedPairs: Uint8Array): Uint8Array {

@@ -14,6 +14,7 @@ import { check } from "./errors.js";
 import type { Scratch, WasmHeap } from "./memory.js";
 import { readFields } from "./fields.js";
 import { latin1 } from "./text.js";
+import { PIECES_MIN } from "./fastcgi.js";
 import type { BodyFraming, HttpHeadOffsets, HttpRequestHead, HttpResponseHead } from "./types.js";
 
 // i32 indices into the head table, read once: under some loaders imported constants are
@@ -202,6 +203,13 @@ export class Http1 {
     };
   }
 
+  /** encodeChunk()'s bytes as pieces written in order; data of PIECES_MIN bytes or more is
+   *  not copied: its view goes between the size line and the CRLF (RFC 9112 7.1). */
+  encodeChunkPieces(data: Uint8Array): Uint8Array[] {
+    if (data.length < PIECES_MIN) return [this.encodeChunk(data)];
+    return [sizeLine(data.length), data, CRLF];
+  }
+
   encodeChunk(data: Uint8Array): Uint8Array {
     const wasm = this.heap.wasm;
     const size = check(wasm.http_chunk_size(data.length), "encodeChunk");
@@ -212,4 +220,16 @@ export class Http1 {
     const n = check(wasm.http_encode_chunk(out, size, at, data.length), "encodeChunk");
     return this.heap.copyOut(out, n);
   }
+}
+
+const CRLF = new Uint8Array([13, 10]);
+
+/** A chunk's size line: its length in hex, then CRLF. */
+function sizeLine(n: number): Uint8Array {
+  const hex = n.toString(16);
+  const out = new Uint8Array(hex.length + 2);
+  for (let i = 0; i < hex.length; i++) out[i] = hex.charCodeAt(i);
+  out[hex.length] = 13;
+  out[hex.length + 1] = 10;
+  return out;
 }

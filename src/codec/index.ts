@@ -109,6 +109,7 @@ function instantiate(module: WebAssembly.Module): Codec {
     fcgiBeginRequest: (id, role, flags) => fastcgi.beginRequest(id, role, flags),
     fcgiParams: (id, encoded) => fastcgi.params(id, encoded),
     fcgiStream: (type, id, data) => fastcgi.stream(type, id, data),
+    fcgiStreamPieces: (type, id, data) => fastcgi.streamPieces(type, id, data),
     fcgiRequest: (id, role, flags, params, stdin) => fastcgi.request(id, role, flags, params, stdin),
     fcgiAbortRequest: (id) => fastcgi.abortRequest(id),
     fcgiGetValues: (names) => fastcgi.getValues(names),
@@ -127,6 +128,7 @@ function instantiate(module: WebAssembly.Module): Codec {
     scanHttpRequestHead: (buf, limit) => http1.scanRequestHead(buf, limit),
     chunkedDecoder: () => new WasmChunkedDecoder(heap, input),
     encodeChunk: (data) => http1.encodeChunk(data),
+    encodeChunkPieces: (data) => http1.encodeChunkPieces(data),
     build: wasm.simd_build() === 1 ? "simd" : "scalar",
   };
 }

@@ -177,6 +177,10 @@ export interface Codec {
   /** Wraps `data` into STDIN records (or another stream type) of <= 65,535 bytes padded to 8.
    *  An empty `data` yields the empty record that closes the stream. */
   fcgiStream(type: number, requestId: number, data: Uint8Array): Uint8Array;
+  /** fcgiStream's bytes as pieces to write in order. Data of 4 KiB or more is not copied: the
+   *  pieces are views of it between record headers and padding, so they hold its memory until
+   *  written. */
+  fcgiStreamPieces(type: number, requestId: number, data: Uint8Array): Uint8Array[];
   /** A whole request in one call, the bytes a web server writes: BEGIN_REQUEST(role, flags),
    *  PARAMS from `params` (pairs, UTF-8, or an encoded name-value stream such as
    *  buildCgiParams makes), the empty PARAMS record, `stdin` as STDIN records, the empty STDIN
@@ -230,6 +234,8 @@ export interface Codec {
   chunkedDecoder(): ChunkedDecoder;
   /** Frames `data` as one chunk ("<hex>\r\n<data>\r\n"); empty data gives the last chunk "0\r\n\r\n". */
   encodeChunk(data: Uint8Array): Uint8Array;
+  /** encodeChunk's bytes as pieces to write in order; data of 4 KiB or more is not copied. */
+  encodeChunkPieces(data: Uint8Array): Uint8Array[];
   /** Which twin of the module runs: "simd" (edgepass.wasm) or "scalar" (edgepass-scalar.wasm).
    *  Both give the same results; see wasmSimdSupported(). */
   readonly build: WasmBuild;

@@ -7,7 +7,7 @@ import type { GatewaySettings, UpstreamConfig } from "../config/types.js";
 import type { RequestRecord } from "./access-log.js";
 import type { Logger } from "./log.js";
 import type { GatewayError } from "./errors.js";
-import type { Dial } from "./transport.js";
+import type { Dial, Outgoing } from "./transport.js";
 import type { Plan } from "../balance/plan.js";
 
 export interface RequestBody {
@@ -126,7 +126,7 @@ export interface LeasedStream {
   /** The next chunk (null at end of stream), within read_timeout; `atLeast` as UpstreamIO.read's. */
   read(atLeast?: number): Promise<Uint8Array | null>;
   /** Within send_timeout; a failed write ends the connection. */
-  write(bytes: Uint8Array): Promise<void>;
+  write(bytes: Outgoing): Promise<void>;
   /** As DirectIO.settle, where the connection has it. */
   readonly settle?: (chunk: Uint8Array, views: Iterable<Uint8Array>) => void;
   /** The exchange is over; `clean`: the response was read to its end. `reuse` non-null: it
@@ -145,7 +145,7 @@ export interface LeasedRecords {
   /** Starts the request: its records go to `sink` from now on. Returns its request id. */
   start(sink: RequestSink): number;
   /** Whole records, within send_timeout; a failed write ends the connection. */
-  write(bytes: Uint8Array): Promise<void>;
+  write(bytes: Outgoing): Promise<void>;
   /** The request's STDIN went out to its end. */
   sentAll(): void;
   /** The client took data: a connection waiting on backpressure may read again. */

@@ -4,6 +4,11 @@
 import type { ConnectionTimers } from "./deadline.js";
 import type { ServerAddress } from "../config/types.js";
 
+/** Bytes to write: one array, or pieces that go out in order as one write (a host that writes
+ *  one buffer at a time joins them). Pieces are views the writer may hold until they are
+ *  sent: their memory must not be written into again before then. */
+export type Outgoing = Uint8Array | readonly Uint8Array[];
+
 export interface Duplex {
   readable: ReadableStream<Uint8Array>;
   writable: WritableStream<Uint8Array>;
@@ -22,7 +27,7 @@ export interface DirectIO {
   read(): Promise<Uint8Array | null>;
   /** null: the host took the bytes under its buffer limit; else a promise for when it drained
    *  (rejected if the connection closes first). */
-  write(bytes: Uint8Array): Promise<void> | null;
+  write(bytes: Outgoing): Promise<void> | null;
   /** The reader is done with `chunk` (from read()) but for `views`, pieces of it it handed on
    *  as they are. Where the host reuses read memory, that chunk's memory is used again once
    *  each of them is given back by the writer that took it; a reader that never says this

@@ -4,7 +4,8 @@
 import { GatewayError } from "./errors.js";
 import { ConnectionTimers, readFailed, readTimeout, sendFailed, sendTimeout } from "./deadline.js";
 import { lend, settle, SLAB_BYTES, slabMemory } from "./read-slabs.js";
-import type { DirectIO, Duplex } from "./transport.js";
+import type { DirectIO, Duplex, Outgoing } from "./transport.js";
+import { concatBytes } from "./bytes.js";
 import { WORKERD_STREAMS } from "./pieces.js";
 
 /** What write() returns for bytes the socket took at once: nothing to wait for. */
@@ -128,8 +129,8 @@ export class UpstreamIO {
   };
 
 
-  write(bytes: Uint8Array): Promise<void> {
-    if (!this.direct) return this.sent(this.writer!.write(bytes));
+  write(bytes: Outgoing): Promise<void> {
+    if (!this.direct) return this.sent(this.writer!.write(bytes instanceof Uint8Array ? bytes : concatBytes(bytes)));
     let wait: Promise<void> | null;
     try {
       wait = this.direct.write(bytes);

@@ -12,7 +12,7 @@ import { CodecError, FcgiType, type Codec, type FcgiDecoder, type FcgiEvent } fr
 import { Codes, GatewayError } from "../core/errors.js";
 import type { RequestSink } from "../core/exchange.js";
 import { ConnectionTimers } from "../core/deadline.js";
-import type { Duplex } from "../core/transport.js";
+import type { Duplex, Outgoing } from "../core/transport.js";
 import { UpstreamIO, WRITTEN } from "../core/upstream-io.js";
 import { MAX_REQUEST_ID, VALUE_NAMES } from "./limits.js";
 
@@ -106,7 +106,7 @@ export class FcgiConnection {
 
   /** Writes whole records. A failed or timed-out write leaves the stream in an unknown
    *  state, so it ends the connection (and every request on it). */
-  write(bytes: Uint8Array): Promise<void> {
+  write(bytes: Outgoing): Promise<void> {
     if (this.closed) return Promise.reject(new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${this.origin} failed: the connection closed.`));
     const wait = this.io.write(bytes);
     // Taken at once (the common case): no promise made for it.

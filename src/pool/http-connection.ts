@@ -4,7 +4,7 @@
 // again; once leased, that pending read is the first one the request's response reader gets.
 import { Codes, GatewayError } from "../core/errors.js";
 import type { Reuse } from "../core/exchange.js";
-import type { Duplex } from "../core/transport.js";
+import type { Duplex, Outgoing } from "../core/transport.js";
 import { UpstreamIO } from "../core/upstream-io.js";
 import type { PooledConnection } from "./server.js";
 
@@ -62,7 +62,7 @@ export class HttpConnection implements PooledConnection {
   }
 
   /** A failed or timed-out write leaves the stream in an unknown state: it ends the connection. */
-  async write(bytes: Uint8Array): Promise<void> {
+  async write(bytes: Outgoing): Promise<void> {
     if (this.closed) throw new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${this.origin} failed: the connection closed.`);
     try {
       await this.io.write(bytes);

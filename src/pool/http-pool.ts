@@ -14,7 +14,7 @@
 import type { UpstreamConfig } from "../config/types.js";
 import type { ConnectionProvider, LeasedStream, Reuse } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
-import type { Dial } from "../core/transport.js";
+import type { Dial, Outgoing } from "../core/transport.js";
 import { HttpConnection, type HttpConnectionHooks } from "./http-connection.js";
 import { limitsFor, type Limits } from "./limits.js";
 import { BasePool } from "./base-pool.js";
@@ -55,7 +55,7 @@ export class HttpLease implements LeasedStream {
     return this.conn.read(atLeast);
   }
 
-  write(bytes: Uint8Array): Promise<void> {
+  write(bytes: Outgoing): Promise<void> {
     return this.conn.write(bytes);
   }
 

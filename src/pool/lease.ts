@@ -2,6 +2,7 @@
 // sends the request and reads the answer.
 import type { LeasedRecords, RequestSink } from "../core/exchange.js";
 import type { FcgiConnection } from "./connection.js";
+import type { Outgoing } from "../core/transport.js";
 
 /** A place on a connection, reserved for one request. */
 export class Lease implements LeasedRecords {
@@ -27,7 +28,7 @@ export class Lease implements LeasedRecords {
     return this.id;
   }
 
-  write(bytes: Uint8Array): Promise<void> {
+  write(bytes: Outgoing): Promise<void> {
     return this.conn.write(bytes);
   }
 

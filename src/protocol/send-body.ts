@@ -6,9 +6,16 @@ import { Codes, GatewayError, isGatewayError } from "../core/errors.js";
 import type { ForwardRequest, RequestBody } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
 import type { UpstreamIO } from "../core/upstream-io.js";
+import type { Outgoing } from "../core/transport.js";
 
-/** `frame(empty)` yields the protocol's end-of-body marker (may itself be empty). */
-export async function sendBody(body: RequestBody, io: UpstreamIO, frame: (d: Uint8Array) => Uint8Array): Promise<void> {
+/** Frames a piece of the body for the wire: FastCGI STDIN records, an HTTP chunk, or the bytes
+ *  as they are. `frame(empty)` yields the protocol's end-of-body marker (may be empty). */
+export type Frame = (d: Uint8Array) => Outgoing;
+
+/** The frame holds at least one byte to write. */
+export const hasBytes = (o: Outgoing): boolean => (o instanceof Uint8Array ? o.byteLength > 0 : o.length > 0);
+
+export async function sendBody(body: RequestBody, io: UpstreamIO, frame: Frame): Promise<void> {
   const reader = readBody(body);
   let sent = 0;
   for (;;) {
@@ -31,7 +38,7 @@ export async function sendBody(body: RequestBody, io: UpstreamIO, frame: (d: Uin
     throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The request body is shorter than its Content-Length.");
   }
   const end = frame(new Uint8Array(0));
-  if (end.byteLength) await io.write(end);
+  if (hasBytes(end)) await io.write(end);
 }
 
 export const raw = (d: Uint8Array): Uint8Array => d;
@@ -46,7 +53,7 @@ export function sendWhileReading(
   io: UpstreamIO,
   origin: string,
   first: Uint8Array,
-  frame: (d: Uint8Array) => Uint8Array,
+  frame: Frame,
   over: () => boolean,
   stop: () => void,
 ): () => unknown {

@@ -4,14 +4,14 @@
 import type { ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
 import { connectUpstream } from "./connect.js";
 import { UpstreamIO } from "../core/upstream-io.js";
-import { sendWhileReading } from "./send-body.js";
+import { sendWhileReading, type Frame } from "./send-body.js";
 import { readStreamResponse } from "./stream-response.js";
 
 export async function streamExchange(
   req: ForwardRequest,
   ctx: ExchangeContext,
   head: Uint8Array,
-  frameBody: (d: Uint8Array) => Uint8Array,
+  frameBody: Frame,
   mode: "http" | "cgi-or-http",
 ): Promise<ForwardResponse> {
   const { conn, origin } = await connectUpstream(ctx, req.log, req.record);

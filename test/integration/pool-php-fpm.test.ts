@@ -6,7 +6,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { noiseBody, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { bounded, clientsAtOnce, get, poolShard, poolShards, startDev } from "../helpers/pool-load.js";
-import { repoRoot } from "../helpers/process.js";
+import { repoRoot, startServe } from "../helpers/process.js";
+import { createHash } from "node:crypto";
 import { rawRequest } from "../helpers/raw-http.js";
 import { rmSync } from "node:fs";
 
@@ -238,6 +239,50 @@ describe("php-fpm recycling its workers (pm.max_requests = 5)", () => {
       expect(shard.servers[0].singleUse).toBe(false);
     } finally {
       await dev.stop();
+    }
+  }, 120_000);
+});
+
+// An upload (over the 64 KiB a request holds for a resend) cannot be sent twice, so it must
+// never go on a kept connection: php-fpm closes a worker's connection after its
+// pm.max_requests-th answer, later than the END_REQUEST by as long as the request's shutdown
+// takes (a script that called fastcgi_finish_request() runs on in between), and a request sent
+// meanwhile is never read. A pool that handed such a connection to an upload once it had stayed
+// open through two turns of Node's loop still lost uploads here. Uploads and GETs at once, both
+// hosts: every upload arrives whole and nobody sees an error.
+describe.each([
+  ["edgepass serve", startServe],
+  ["edgepass dev", startDev],
+] as const)("%s: uploads while php-fpm recycles its workers (pm.max_requests = 3)", (host, start) => {
+  let fpm: PhpFpm;
+  beforeAll(async () => {
+    fpm = await startPhpFpm({ maxChildren: 4, maxRequests: 3 });
+  });
+  afterAll(() => fpm?.stop());
+
+  it("90 requests at concurrency 8, a third of them 100 KB uploads: each whole, no errors", async () => {
+    const gw = await start(site(fpm.port, "max_connections = 4"));
+    try {
+      const results = await bounded(90, 8, async (i) => {
+        if (i % 3 === 0) {
+          const body = Buffer.alloc(100_000, i % 251);
+          const r = await get(`${gw.base}/echo.php`, { method: "POST", body, headers: { "content-type": "application/octet-stream" } });
+          const sum = createHash("sha256").update(body).digest("hex");
+          return { i, ok: r.status === 200 && r.body.includes(`"sha256":"${sum}"`), r };
+        }
+        const r = await get(`${gw.base}/load/${i}`);
+        return { i, ok: r.status === 200 && r.body.includes(`REQUEST_URI=/load/${i}\n`), r };
+      });
+      expect(results.filter((x) => !x.ok).slice(0, 5)).toEqual([]);
+      // serve answers its one pool per upstream as a list; the Worker, each pool object's.
+      const stats = (await (await fetch(`${gw.base}/_edgepass/pools`)).json()) as { upstreams: any };
+      const shards: any[] = Array.isArray(stats.upstreams) ? stats.upstreams.filter((u: any) => u.upstream === "php") : stats.upstreams.php.shards;
+      const closedByServer = shards.reduce((n, s) => n + s.servers[0].closedByServer, 0);
+      console.log(`${host}: served ${shards.reduce((n, s) => n + s.served, 0)}, closed by php-fpm ${closedByServer}`);
+      // php-fpm recycled workers under the pool's feet, uploads in flight.
+      expect(closedByServer).toBeGreaterThan(10);
+    } finally {
+      await gw.stop();
     }
   }, 120_000);
 });

@@ -132,6 +132,20 @@ describe("stream records (spec 3.3)", () => {
     });
   }
 
+  it("as pieces: the same bytes; data of 4 KiB or more is not copied but framed around (views of it)", () => {
+    for (const size of [0, 1, 4095, 4096, 65535, 65536, 65537, 200000]) {
+      const data = pattern(size);
+      // A view into a larger buffer, as a socket read hands over a body.
+      const big = new Uint8Array(size + 16);
+      big.set(data, 9);
+      const view = big.subarray(9, 9 + size);
+      const pieces = codec.fcgiStreamPieces(FcgiType.STDIN, 300, view);
+      expect(concatBytes(...pieces), `size ${size}`).toEqual(codec.fcgiStream(FcgiType.STDIN, 300, data));
+      const views = pieces.filter((p) => p.buffer === big.buffer);
+      expect(views.reduce((n, p) => n + p.length, 0), `size ${size}`).toBe(size >= 4096 ? size : 0);
+    }
+  });
+
   it("STDIN of 0 bytes is the empty record that closes the stream", () => {
     expect([...codec.fcgiStream(FcgiType.STDIN, 7, new Uint8Array(0))]).toEqual([1, 5, 0, 7, 0, 0, 0, 0]);
   });

@@ -312,6 +312,15 @@ describe("encodeChunk", () => {
     expect(codec.encodeChunk(new Uint8Array(0x10000)).length).toBe(5 + 2 + 0x10000 + 2);
   });
 
+  it("as pieces: the same bytes; data of 4 KiB or more goes as it is, between size line and CRLF", () => {
+    for (const size of [0, 5, 4095, 4096, 0x10000, 100_001]) {
+      const data = Uint8Array.from({ length: size }, (_, i) => i % 253);
+      const pieces = codec.encodeChunkPieces(data);
+      expect(Buffer.concat(pieces), `size ${size}`).toEqual(Buffer.from(codec.encodeChunk(data)));
+      expect(pieces.includes(data), `size ${size}`).toBe(size >= 4096);
+    }
+  });
+
   it("ends the body with the last chunk when data is empty", () => {
     expect(text(codec.encodeChunk(new Uint8Array(0)))).toBe("0\r\n\r\n");
   });

@@ -8,6 +8,7 @@ import type { Codec } from "../../src/codec/types.js";
 import { loadConfig } from "../../src/config/load.js";
 import { createGateway } from "../../src/core/gateway.js";
 import type { Dial, Duplex } from "../../src/core/transport.js";
+import { concatBytes } from "../../src/core/bytes.js";
 import { ScriptedPeer } from "../helpers/fcgi-peer.js";
 
 let codec: Codec;
@@ -35,7 +36,7 @@ function plainCallsOnly(peer: ScriptedPeer, used: string[]): Dial {
           const r = await reader.read();
           return r.done ? null : r.value;
         },
-        write: (bytes) => writer.write(bytes),
+        write: (bytes) => writer.write(bytes instanceof Uint8Array ? bytes : concatBytes(bytes)),
       },
       close: () => streams.close(),
     };

@@ -3,6 +3,7 @@
 // for bytes, and a write resolves only once the kernel took the bytes (or 'drain' fired).
 import type net from "node:net";
 import { settle } from "../../core/read-slabs.js";
+import type { Outgoing } from "../../core/transport.js";
 import { ReadMemory } from "./read-slabs.js";
 
 export function socketReadable(sock: net.Socket, reads: SocketReads): ReadableStream<Uint8Array> {
@@ -161,10 +162,11 @@ export class SocketChannel {
    *  once: a request without a body is one buffer, and holding it for the end of the turn
    *  cost a timer and a later wake-up per request. What follows it in the same exchange (body
    *  pieces) is coalesced as every writer's is. */
-  write(bytes: Uint8Array): Promise<void> | null {
-    if (!this.opens) return this.out.write(bytes);
+  write(bytes: Outgoing): Promise<void> | null {
+    const one = bytes instanceof Uint8Array ? bytes : bytes.length === 1 ? bytes[0] : null;
+    if (!this.opens) return one ? this.out.write(one) : this.out.writeThen(bytes as readonly Uint8Array[], undefined);
     this.opens = false;
-    return this.out.writeWhole(bytes);
+    return one ? this.out.writeWhole(one) : this.out.writeNow(bytes as readonly Uint8Array[]);
   }
 
   settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {
@@ -226,6 +228,16 @@ export class CoalescingWriter {
     if (this.corked) return this.writeThen([bytes], undefined);
     if (this.sock.destroyed) return Promise.reject(new Error("the connection is closed"));
     this.sock.write(bytes);
+    return this.afterWrite();
+  }
+
+  /** Pieces that are the whole of what this turn writes: one writev now, no timer. */
+  writeNow(chunks: readonly Uint8Array[]): Promise<void> | null {
+    if (this.corked) return this.writeThen(chunks, undefined);
+    if (this.sock.destroyed) return Promise.reject(new Error("the connection is closed"));
+    this.sock.cork();
+    for (const c of chunks) this.sock.write(c);
+    this.sock.uncork();
     return this.afterWrite();
   }
 

@@ -34,7 +34,8 @@ import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
 import { clientGone, clientStall, forwardPooled, resendOnFailure } from "../pooled-lease.js";
 import { logSendFailed } from "../send-body.js";
 import { preamble, stdin } from "./records.js";
-import { concatBytes } from "../../core/bytes.js";
+import { joinSmall } from "../../core/bytes.js";
+import type { Outgoing } from "../../core/transport.js";
 import { fcgiAnswer, FcgiResponse } from "./response.js";
 
 const EMPTY = new Uint8Array(0);
@@ -150,7 +151,7 @@ class Attempt implements RequestSink {
     const frame = stdin(codec, id);
     // The last write is marked sent as it is queued, not when it completes: the app may
     // answer (and end the request) before the write's promise settles.
-    const last = (bytes: Uint8Array) => {
+    const last = (bytes: Outgoing) => {
       const p = this.lease.write(bytes);
       this.lease.sentAll();
       return p;
@@ -168,13 +169,14 @@ class Attempt implements RequestSink {
         // for an ended request would be a protocol error on a multiplexed connection.
         if (piece === null || this.finished || this.res.ended || this.failure) return;
         if (piece === "end") break;
-        held.push(frame(piece));
+        // A large piece is not copied: its records are views of it, written as a list.
+        held.push(...frame(piece));
         if (cursor.complete) break;
-        await this.lease.write(concatBytes(held));
+        await this.lease.write(joinSmall(held));
         held = [];
       }
-      held.push(frame(EMPTY));
-      await last(concatBytes(held));
+      held.push(...frame(EMPTY));
+      await last(joinSmall(held));
     } catch (e) {
       if (this.connFailed || this.finished) return;
       // The client's body failed (cut short, too long): the request cannot complete.

@@ -42,5 +42,6 @@ function withId(request: Uint8Array, id: number): Uint8Array {
   return out;
 }
 
-/** Frames a piece of the body as STDIN; the empty piece is the end of it. */
-export const stdin = (codec: Codec, id: number) => (d: Uint8Array): Uint8Array => codec.fcgiStream(FcgiType.STDIN, id, d);
+/** Frames a piece of the body as STDIN; the empty piece is the end of it. A large piece is not
+ *  copied: its records are views of it (Codec.fcgiStreamPieces). */
+export const stdin = (codec: Codec, id: number) => (d: Uint8Array): Uint8Array[] => codec.fcgiStreamPieces(FcgiType.STDIN, id, d);

@@ -31,7 +31,7 @@ async function viaSocket(req: ForwardRequest, ctx: ExchangeContext): Promise<For
   } catch (e) {
     throw new GatewayError(Codes.REQUEST_INVALID, 400, "The request cannot be forwarded: its request line or a header holds forbidden bytes.", String(e));
   }
-  const frame = req.body?.length === null ? (d: Uint8Array) => codec.encodeChunk(d) : raw;
+  const frame = req.body?.length === null ? (d: Uint8Array) => codec.encodeChunkPieces(d) : raw;
   if (pool) return pooledHttp(req, ctx, pool, head, frame);
   return streamExchange(req, ctx, head, frame, "http");
 }

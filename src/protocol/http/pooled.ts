@@ -14,7 +14,7 @@
 import { Codes, isGatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedStream, Reuse } from "../../core/exchange.js";
 import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
-import { logSendFailed } from "../send-body.js";
+import { hasBytes, logSendFailed, type Frame } from "../send-body.js";
 import { clientStall, forwardPooled, resendOnFailure } from "../pooled-lease.js";
 import { readStreamResponse } from "../stream-response.js";
 
@@ -30,7 +30,7 @@ export async function pooledHttp(
   ctx: ExchangeContext,
   pool: ConnectionProvider<LeasedStream>,
   head: Uint8Array,
-  frame: (d: Uint8Array) => Uint8Array,
+  frame: Frame,
 ): Promise<ForwardResponse> {
   const body = req.body ? new ReplayableBody(req.body) : null;
   return forwardPooled(pool, req, ctx, body, (lease: LeasedStream) => new Attempt(lease, req, ctx, head, frame, body));
@@ -50,7 +50,7 @@ class Attempt {
     private readonly req: ForwardRequest,
     private readonly ctx: ExchangeContext,
     private readonly head: Uint8Array,
-    private readonly frame: (d: Uint8Array) => Uint8Array,
+    private readonly frame: Frame,
     private readonly body: ReplayableBody | null,
   ) {}
 
@@ -108,7 +108,7 @@ class Attempt {
         if (piece.byteLength) await this.lease.write(this.frame(piece));
       }
       const end = this.frame(EMPTY);
-      const p = end.byteLength ? this.lease.write(end) : Promise.resolve();
+      const p = hasBytes(end) ? this.lease.write(end) : Promise.resolve();
       this.sentAll = true;
       await p;
     } catch (e) {
