@@ -10,7 +10,13 @@ export class GatewayError extends Error {
     /** Extra detail for the log only (never sent to the client). */
     readonly detail?: string,
   ) {
+    // An expected condition with a stable code, logged by its code, message and detail, never
+    // its stack: capturing one walks the optimized frames (about 10 µs of an upload that
+    // closed an idle connection for its new one), which every refusal would pay.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = "GatewayError";
   }
 

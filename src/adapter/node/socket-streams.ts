@@ -14,7 +14,10 @@ export function socketReadable(sock: net.Socket, reads: SocketReads): ReadableSt
         controller.enqueue(chunk);
         return (controller.desiredSize ?? 0) > 0;
       });
+      // Ended or failed: the close after it is no news (and no Error, which costs its stack).
+      let over = false;
       sock.on("end", () => {
+        over = true;
         try {
           controller.close();
         } catch {
@@ -22,6 +25,7 @@ export function socketReadable(sock: net.Socket, reads: SocketReads): ReadableSt
         }
       });
       sock.on("error", (e) => {
+        over = true;
         try {
           controller.error(e);
         } catch {
@@ -29,6 +33,7 @@ export function socketReadable(sock: net.Socket, reads: SocketReads): ReadableSt
         }
       });
       sock.on("close", () => {
+        if (over) return;
         try {
           // A close without 'end' (a reset, or destroy()) is an error for the reader.
           controller.error(new Error("the connection was closed"));
@@ -133,8 +138,12 @@ export class SocketChannel {
       this.wake();
     };
     sock.on("error", fail);
-    // A close without 'end' (a reset, or destroy()) is an error for the reader.
-    sock.on("close", () => fail(new Error("the connection was closed")));
+    // A close without 'end' (a reset, or destroy()) is an error for the reader. The error is
+    // made only then: a connection per request closes after its end every time, and an Error
+    // costs its stack.
+    sock.on("close", () => {
+      if (!this.ended && !this.failure) fail(new Error("the connection was closed"));
+    });
   }
 
   read(): Promise<Uint8Array | null> {
