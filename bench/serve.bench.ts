@@ -2,14 +2,14 @@
 // with no gateway in it, in the same run on the same php-fpm: wrk -t1 -c32 → edgepass serve
 // (pooled, one process) → php-fpm, → nginx (one worker; fastcgi_keep_conn and an upstream
 // keepalive pool) → php-fpm, → HAProxy (fcgi-app, keep-conn, one thread) → php-fpm, and → the
-// Node relay floor (serve/floor.mjs) → php-fpm; a small page, a 1 KiB form POST to it (no
-// floor row: the floor relays GETs only) and a 4 MiB page. Each row: requests/s, p50 and p99 as wrk
+// Node relay floor (serve/floor.mjs) → php-fpm; a small page, a 1 KiB form POST to it, a
+// 256 KiB upload (no floor row for either: the floor relays GETs only) and a 4 MiB page. Each row: requests/s, p50 and p99 as wrk
 // measured them, and the gateway's own CPU time per request (utime + stime of its processes
 // from /proc, before and after the run, over the requests wrk counted); each the median of
 // BENCH_ROUNDS (3) rounds of BENCH_SECONDS (5) whose order alternates, after a warm-up.
 // Not part of `npm test`: `npm run bench serve`. Needs nginx, haproxy and wrk (npm run setup:bench).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
@@ -30,6 +30,9 @@ const haproxyBin = findProgram("haproxy", "haproxy");
 const www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
 const fpm = await startPhpFpm({ maxChildren: PHP_CHILDREN });
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-bench-serve-"));
+// nginx's workers (nobody, when the bench runs as root) write an upload over 16 KiB to a
+// temporary file under this directory, as nginx does by default.
+chmodSync(dir, 0o755);
 
 const nginxPort = await freePort();
 writeFileSync(path.join(dir, "nginx.conf"), nginxPhpConfig({ dir, port: nginxPort, www, fpmPort: fpm.port, keepalive: CONNECTIONS }));
@@ -70,11 +73,16 @@ const serveConfig =
 const formPost = path.join(dir, "form-post.lua");
 writeFileSync(formPost, `wrk.method = "POST"\nwrk.body = string.rep("a=1&b=2&", 128)\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n`);
 
-// BENCH_PAGES=small, big or post runs those pages only. The floor relays one pre-encoded
-// request per client request, whatever it carries, so it has no row for the POST.
+// An upload: 256 KiB of bytes to echo.php, which reads them all and answers their digest.
+const upload = path.join(dir, "upload.lua");
+writeFileSync(upload, `wrk.method = "POST"\nwrk.body = string.rep("abcdefgh", 32768)\nwrk.headers["Content-Type"] = "application/octet-stream"\n`);
+
+// BENCH_PAGES=small, big, post or upload runs those pages only. The floor relays one
+// pre-encoded request per client request, whatever it carries, so it has no row for a POST.
 const PAGES = [
   { key: "small", page: "small page (status.php)", target: "/status.php?code=200", script: "status.php", query: "code=200", lua: undefined, floor: true },
   { key: "post", page: "1 KiB form POST (status.php)", target: "/status.php?code=200", script: "status.php", query: "code=200", lua: formPost, floor: false },
+  { key: "upload", page: "256 KiB upload (echo.php)", target: "/echo.php", script: "echo.php", query: "", lua: upload, floor: false },
   { key: "big", page: "4 MiB page (big.php)", target: "/big.php", script: "big.php", query: "", lua: undefined, floor: true },
 ].filter((p) => !process.env.BENCH_PAGES || process.env.BENCH_PAGES.split(",").includes(p.key));
 // The Node floor: a relay with no gateway in it (bench/serve/floor.mjs), on the same php-fpm.
