@@ -5,12 +5,9 @@
 import { FCGI_GET_VALUES, FCGI_GET_VALUES_RESULT, FCGI_HEADER_LEN, FCGI_MAX_CONTENT, FCGI_PARAMS, FCGI_VERSION_1 } from "../../wasm/abi/fastcgi.js";
 import { PAIR_NAME_END, PAIR_NAME_START, PAIR_SIZE, PAIR_VALUE_END, PAIR_VALUE_START } from "../../wasm/abi/layout.js";
 import { check } from "./errors.js";
-import type { Scratch, WasmHeap } from "./memory.js";
+import { PIECES_MIN, type Scratch, type WasmHeap } from "./memory.js";
 import { text, writeLists } from "./text.js";
 
-/** Data this long or longer is framed around, not copied (streamPieces): below it one buffer
- *  written is cheaper than the pieces. */
-export const PIECES_MIN = 4096;
 /** Zero bytes that pad a record's content to a multiple of 8, by length. */
 const PADDING = Array.from({ length: 8 }, (_, n) => new Uint8Array(n));
 

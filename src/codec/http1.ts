@@ -11,10 +11,9 @@ import {
 } from "../../wasm/abi/http1.js";
 import { MAX_HEAD_FIELDS } from "./cgi.js";
 import { check } from "./errors.js";
-import type { Scratch, WasmHeap } from "./memory.js";
+import { PIECES_MIN, type Scratch, type WasmHeap } from "./memory.js";
 import { readFields } from "./fields.js";
 import { latin1 } from "./text.js";
-import { PIECES_MIN } from "./fastcgi.js";
 import type { BodyFraming, HttpHeadOffsets, HttpRequestHead, HttpResponseHead } from "./types.js";
 
 // i32 indices into the head table, read once: under some loaders imported constants are

@@ -54,6 +54,10 @@ export class WasmHeap {
 /** Results up to this size share blocks of OUT_BLOCK bytes; a block lives while any of its
  *  results does, so the cap keeps what one long-kept result can hold small. */
 const OUT_SHARED_MAX = 8192;
+
+/** Data this long or longer is framed around by the encoders' *Pieces forms, not copied into
+ *  Wasm memory and out: below it one buffer written is cheaper than a list of pieces. */
+export const PIECES_MIN = 4096;
 const OUT_BLOCK = 65536;
 
 /** One reusable buffer in Wasm memory that grows (never shrinks below its first size) when a
