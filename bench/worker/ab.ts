@@ -6,7 +6,9 @@
 // `npm run bench -- worker` differ more than most such changes.
 //
 //   npx tsx bench/worker/ab.ts --base REV [--pool direct|pooled] [--path /status.php?code=200]
-//                              [--rounds 6] [--seconds 4]
+//                              [--rounds 6] [--seconds 4] [--lua FILE]
+//
+// --lua: a wrk script for every request (an upload: wrk.method = "POST", wrk.body = ...).
 //
 // REV (a commit, HEAD~1, a branch) is checked out in a temporary git worktree that shares this
 // checkout's node_modules; `edgepass dev` bundles each side's own src. Uncommitted changes
@@ -28,6 +30,7 @@ const { values: o } = parseArgs({
     path: { type: "string", default: "/status.php?code=200" },
     rounds: { type: "string", default: "6" },
     seconds: { type: "string", default: "4" },
+    lua: { type: "string" },
   },
 });
 if (!o.base) throw new Error("--base REV is required: the revision to compare this checkout with");
@@ -90,11 +93,12 @@ const cpuUs = (pids: number[]) =>
 const sides: Side[] = [];
 try {
   sides.push(await start(`base (${o.base})`, baseRoot), await start("this checkout", repoRoot));
-  for (const s of sides) await wrkOutput(wrk, ["-t2", "-c32", "-d2s", `${s.url}${o.path}`]);
+  const script = o.lua ? ["-s", o.lua] : [];
+  for (const s of sides) await wrkOutput(wrk, ["-t2", "-c32", "-d2s", ...script, `${s.url}${o.path}`]);
   for (let i = 0; i < Number(o.rounds); i++) {
     for (const s of i % 2 ? [...sides].reverse() : sides) {
       const c0 = cpuUs(s.pids);
-      const text = await wrkOutput(wrk, ["-t2", "-c32", `-d${o.seconds}s`, `${s.url}${o.path}`]);
+      const text = await wrkOutput(wrk, ["-t2", "-c32", `-d${o.seconds}s`, ...script, `${s.url}${o.path}`]);
       const c1 = cpuUs(s.pids);
       const requests = Number(/(\d+) requests in/.exec(text)?.[1]);
       if (!(requests > 0)) throw new Error(`${s.name}: wrk counted no requests:\n${text}`);
