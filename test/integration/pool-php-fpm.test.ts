@@ -42,6 +42,20 @@ script = "/wp-front.php"
 `;
 }
 
+/** `count` requests, `concurrency` at a time: every third a POST to echo.php of what `post(i)`
+ *  gives, whose answer must hold each of its `answer` strings; the others GET /load/i. */
+function postsAndGets(base: string, count: number, concurrency: number, post: (i: number) => { body: string | Buffer; type: string; answer: string[] }) {
+  return bounded(count, concurrency, async (i) => {
+    if (i % 3 === 0) {
+      const p = post(i);
+      const r = await get(`${base}/echo.php`, { method: "POST", body: p.body, headers: { "content-type": p.type } });
+      return { i, ok: r.status === 200 && p.answer.every((a) => r.body.includes(a)), r };
+    }
+    const r = await get(`${base}/load/${i}`);
+    return { i, ok: r.status === 200 && r.body.includes(`REQUEST_URI=/load/${i}\n`), r };
+  });
+}
+
 describe(`php-fpm with pm.max_children = ${CHILDREN}`, () => {
   let fpm: PhpFpm;
   beforeAll(async () => {
@@ -221,14 +235,9 @@ describe("php-fpm recycling its workers (pm.max_requests = 5)", () => {
   it("300 requests at concurrency 10, GET and POST: no client sees an error", async () => {
     const dev = await startDev(site(fpm.port, "max_connections = 4"));
     try {
-      const results = await bounded(300, 10, async (i) => {
-        if (i % 3 === 0) {
-          const body = `n=${i}&pad=${"x".repeat(i)}`;
-          const r = await get(`${dev.base}/echo.php`, { method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" } });
-          return { i, ok: r.status === 200 && r.body.includes(`"length":${body.length}`) && r.body.includes(`"n":"${i}"`), r };
-        }
-        const r = await get(`${dev.base}/load/${i}`);
-        return { i, ok: r.status === 200 && r.body.includes(`REQUEST_URI=/load/${i}\n`), r };
+      const results = await postsAndGets(dev.base, 300, 10, (i) => {
+        const body = `n=${i}&pad=${"x".repeat(i)}`;
+        return { body, type: "application/x-www-form-urlencoded", answer: [`"length":${body.length}`, `"n":"${i}"`] };
       });
       expect(results.filter((x) => !x.ok).slice(0, 5)).toEqual([]);
       const shard = await poolShard(dev.base, "php");
@@ -263,15 +272,9 @@ describe.each([
   it("90 requests at concurrency 8, a third of them 100 KB uploads: each whole, no errors", async () => {
     const gw = await start(site(fpm.port, "max_connections = 4"));
     try {
-      const results = await bounded(90, 8, async (i) => {
-        if (i % 3 === 0) {
-          const body = Buffer.alloc(100_000, i % 251);
-          const r = await get(`${gw.base}/echo.php`, { method: "POST", body, headers: { "content-type": "application/octet-stream" } });
-          const sum = createHash("sha256").update(body).digest("hex");
-          return { i, ok: r.status === 200 && r.body.includes(`"sha256":"${sum}"`), r };
-        }
-        const r = await get(`${gw.base}/load/${i}`);
-        return { i, ok: r.status === 200 && r.body.includes(`REQUEST_URI=/load/${i}\n`), r };
+      const results = await postsAndGets(gw.base, 90, 8, (i) => {
+        const body = Buffer.alloc(100_000, i % 251);
+        return { body, type: "application/octet-stream", answer: [`"sha256":"${createHash("sha256").update(body).digest("hex")}"`] };
       });
       expect(results.filter((x) => !x.ok).slice(0, 5)).toEqual([]);
       // serve answers its one pool per upstream as a list; the Worker, each pool object's.
