@@ -23,7 +23,7 @@ export class Joiner {
   /** `size`: the memory's first size (grown when a join needs more). */
   constructor(private readonly size: number) {}
 
-  join(parts: Uint8Array[]): Uint8Array {
+  join(parts: readonly Uint8Array[]): Uint8Array {
     if (parts.length === 1) return parts[0];
     const n = total(parts);
     if (!this.buf || this.buf.byteLength < n) this.buf = new Uint8Array(Math.max(n, this.size));

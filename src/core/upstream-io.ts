@@ -5,7 +5,7 @@ import { GatewayError } from "./errors.js";
 import { ConnectionTimers, readFailed, readTimeout, sendFailed, sendTimeout } from "./deadline.js";
 import { lend, settle, SLAB_BYTES, slabMemory } from "./read-slabs.js";
 import type { DirectIO, Duplex, Outgoing } from "./transport.js";
-import { concatBytes } from "./bytes.js";
+import { concatBytes, Joiner } from "./bytes.js";
 import { WORKERD_STREAMS } from "./pieces.js";
 
 /** What write() returns for bytes the socket took at once: nothing to wait for. */
@@ -38,6 +38,7 @@ export class UpstreamIO {
   private sendTimedOut = false;
   /** The read in flight fills a slab (core/read-slabs.ts). */
   private slabRead = false;
+  private joiner: Joiner | undefined;
   /** Where read memory is used again: DirectIO.settle on a host that reads for us, or the
    *  slabs a BYOB read fills here; undefined elsewhere, so that a caller lists no views for
    *  nobody. */
@@ -130,7 +131,7 @@ export class UpstreamIO {
 
 
   write(bytes: Outgoing): Promise<void> {
-    if (!this.direct) return this.sent(this.writer!.write(bytes instanceof Uint8Array ? bytes : concatBytes(bytes)));
+    if (!this.direct) return this.sent(this.writer!.write(bytes instanceof Uint8Array ? bytes : this.join(bytes)));
     let wait: Promise<void> | null;
     try {
       wait = this.direct.write(bytes);
@@ -139,6 +140,14 @@ export class UpstreamIO {
     }
     // Taken at once (the common case): no timer to race, no promise chain.
     return wait ? this.sent(wait) : WRITTEN;
+  }
+
+  /** Pieces as the one buffer a stream write takes. workerd's write() copies what it is given
+   *  before it returns, so there the pieces are joined in memory used again (an upload's 64
+   *  KiB pieces were a new buffer each); elsewhere a stream may keep what it is given. */
+  private join(pieces: readonly Uint8Array[]): Uint8Array {
+    if (!WORKERD_STREAMS) return concatBytes(pieces);
+    return (this.joiner ??= new Joiner(SLAB_BYTES + 1024)).join(pieces);
   }
 
   /** A write the socket has not taken yet. send_timeout closes the connection, which fails the
