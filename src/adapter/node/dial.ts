@@ -1,6 +1,7 @@
 // Dials an origin with node:net: TCP, or a Unix socket (servers = ["unix:/run/php/php-fpm.sock"],
 // which only the plain server host accepts).
 import net from "node:net";
+import { ConnectionTimers } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { formatAddress, type Dial, type Duplex } from "../../core/transport.js";
 import { SocketChannel, SocketReads, socketReadable, socketWritable } from "./socket-streams.js";
@@ -12,7 +13,10 @@ export const dialNode: Dial = (address, { connectTimeoutMs }) => {
     const sock = address.path !== undefined ? net.connect({ path: address.path, onread: reads.onread }) : net.connect({ host: address.host, port: address.port, onread: reads.onread });
     sock.setNoDelay(true);
     sock.once("close", () => reads.release());
-    const timer = setTimeout(() => {
+    // The connection's one timer (ConnectionTimers): its reads and writes time their waits on
+    // the timer the connect set, not on one each.
+    const timers = new ConnectionTimers();
+    timers.start("connect", connectTimeoutMs, () => {
       sock.destroy();
       reject(
         new GatewayError(
@@ -21,9 +25,9 @@ export const dialNode: Dial = (address, { connectTimeoutMs }) => {
           `The origin ${origin} did not accept a connection within ${connectTimeoutMs / 1000} s (connect_timeout).`,
         ),
       );
-    }, connectTimeoutMs);
+    });
     sock.once("error", (e) => {
-      clearTimeout(timer);
+      timers.dispose();
       reject(
         new GatewayError(
           Codes.UPSTREAM_CONNECT_FAILED,
@@ -34,7 +38,7 @@ export const dialNode: Dial = (address, { connectTimeoutMs }) => {
       );
     });
     sock.once("connect", () => {
-      clearTimeout(timer);
+      timers.stop("connect");
       // Errors after this point reach the reader or writer; this keeps them from throwing.
       sock.on("error", () => {});
       // Made on first use: the pool reads and writes `direct`, other users the web streams,
@@ -55,6 +59,7 @@ export const dialNode: Dial = (address, { connectTimeoutMs }) => {
         close: async () => {
           sock.destroy();
         },
+        timers,
       });
     });
   });
