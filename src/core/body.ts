@@ -15,8 +15,13 @@ const BODY_READ = 64 * 1024;
  *  it will send (its Content-Length): a 4 MiB upload is some 70 reads, frames and writes, not
  *  1,000. That only ever holds back bytes the client is still sending, and nginx holds back
  *  the whole body before the origin sees any of it. A body of unknown length, and any body on
- *  other hosts, is read as it comes. */
-export function readBody(body: RequestBody): Pieces {
+ *  other hosts, is read as it comes.
+ *
+ *  `reuse`: the caller keeps no piece once it asks for the next one (it wrote it, and the
+ *  write copied it: workerd's does), so those reads go into the memory the last one filled.
+ *  A BYOB read takes that memory over, which empties the views of the piece before. A new
+ *  64 KiB buffer per read was memory workerd makes dearly, outside V8's heap. */
+export function readBody(body: RequestBody, reuse = false): Pieces {
   let left = body.length ?? 0;
   const counted = (got: Uint8Array[] | null): Uint8Array[] | null => {
     if (got) {
@@ -32,11 +37,17 @@ export function readBody(body: RequestBody): Pieces {
   if (byob) {
     // Memory for what is left of the body, no more (a form post makes no 64 KiB buffer); the
     // read after the last byte only has to see the end.
+    let used: ArrayBufferLike | null = null;
+    const memory = (want: number): Uint8Array => {
+      if (reuse && used !== null && used.byteLength >= want) return new Uint8Array(used, 0, want);
+      return new Uint8Array(want);
+    };
     const next = async (): Promise<Uint8Array[] | null> => {
       for (;;) {
         const want = Math.min(left, BODY_READ);
-        const r = want > 0 ? await byob.readAtLeast(want, new Uint8Array(want)) : await byob.read(new Uint8Array(1));
+        const r = want > 0 ? await byob.readAtLeast(want, memory(want)) : await byob.read(memory(1));
         if (r.done) return null;
+        used = r.value.buffer;
         if (r.value.byteLength > 0) return [r.value];
       }
     };

@@ -16,7 +16,9 @@ export type Frame = (d: Uint8Array) => Outgoing;
 export const hasBytes = (o: Outgoing): boolean => (o instanceof Uint8Array ? o.byteLength > 0 : o.length > 0);
 
 export async function sendBody(body: RequestBody, io: UpstreamIO, frame: Frame): Promise<void> {
-  const reader = readBody(body);
+  // Each piece is written before the next is read, and a host whose reads can reuse memory
+  // (workerd's) copies at the write.
+  const reader = readBody(body, true);
   let sent = 0;
   for (;;) {
     let got: Uint8Array[] | null;

@@ -1,11 +1,13 @@
-// Uploads through `edgepass serve`. A piece of a request body of 4 KiB or more is not copied on
-// its way to the origin: FastCGI STDIN records and HTTP chunks are written as their headers
-// around views of what the client's socket read (Codec.fcgiStreamPieces, encodeChunkPieces),
-// held in the origin socket's queue until sent. The point to prove on the wire: every origin
-// gets every body byte for byte, many uploads at once, each with its own pseudo-random body,
-// the client writing it in uneven pieces, with a Content-Length and chunked. A real php-fpm on
-// kept connections and on one of each request's own (pool = "direct"), and a Node HTTP origin
-// the same two ways; the config a new user writes.
+// Uploads through both hosts. A piece of a request body of 4 KiB or more is not copied on its
+// way to the origin: FastCGI STDIN records and HTTP chunks are written as their headers around
+// views of what the client's socket read (Codec.fcgiStreamPieces, encodeChunkPieces), held in
+// the origin socket's queue until sent (serve); in workerd, whose socket write copies, they are
+// joined in memory used again, and a body with a length is read into the memory its last read
+// filled. The point to prove on the wire: every origin gets every body byte for byte, many
+// uploads at once, each with its own pseudo-random body, the client writing it in uneven
+// pieces, with a Content-Length and chunked. A real php-fpm on kept connections and on one of
+// each request's own (pool = "direct"), and a Node HTTP origin the same two ways; the config a
+// new user writes.
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,12 +15,12 @@ import path from "node:path";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { noiseBody, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
-import { repoRoot, startServe, type Dev } from "../helpers/process.js";
+import { repoRoot, startDev, startServe, type Dev } from "../helpers/process.js";
 
 let fpm: PhpFpm;
 let www: string;
-let serve: Dev;
 let origin: http.Server;
+let site: string;
 
 beforeAll(async () => {
   www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
@@ -38,7 +40,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
   const httpPort = (origin.address() as AddressInfo).port;
-  serve = await startServe(`[upstreams.php]
+  site = `[upstreams.php]
 protocol = "fastcgi"
 servers = ["127.0.0.1:${fpm.port}"]
 
@@ -55,6 +57,7 @@ pool = "pooled"
 [upstreams.web_direct]
 protocol = "http"
 servers = ["127.0.0.1:${httpPort}"]
+pool = "direct"
 
 [[routes]]
 match = "^~ /direct/"
@@ -74,20 +77,19 @@ upstream = "web"
 [[routes]]
 match = "^~ /web-direct/"
 upstream = "web_direct"
-`);
+`;
 }, 60_000);
 
 afterAll(async () => {
-  await serve?.stop();
   await fpm?.stop();
   await new Promise((r) => origin?.close(r));
   if (www) rmSync(www, { recursive: true, force: true });
 });
 
 /** POSTs `body` in uneven writes, with a Content-Length or chunked; the answer's JSON. */
-function upload(path: string, body: Buffer, chunked: boolean): Promise<{ status: number; json: { length: number; sha256: string } }> {
+function upload(base: string, path: string, body: Buffer, chunked: boolean): Promise<{ status: number; json: { length: number; sha256: string } }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${serve.base}${path}`, {
+    const req = http.request(`${base}${path}`, {
       method: "POST",
       agent: false,
       headers: { "content-type": "application/octet-stream", ...(chunked ? {} : { "content-length": String(body.length) }) },
@@ -119,20 +121,31 @@ function upload(path: string, body: Buffer, chunked: boolean): Promise<{ status:
 const digest = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 describe.each([
-  ["php-fpm, kept connections", "/echo.php"],
-  ["php-fpm, a connection per request", "/direct/up"],
-  ["HTTP, kept connections", "/web/up"],
-  ["HTTP, a connection per request", "/web-direct/up"],
-] as const)("edgepass serve: uploads to %s", (_name, target) => {
-  it.each([false, true])("24 uploads at once, 3 KB to 1 MB (chunked from the client: %s), each whole", async (chunked) => {
-    const sizes = [3000, 4096, 70_000, 300_001, 1_000_000, 65_535];
-    const bodies = Array.from({ length: 24 }, (_, i) => noiseBody(`${target}:${chunked}:${i}`, 1024).subarray(0, sizes[i % sizes.length]));
-    const got = await Promise.all(bodies.map((b) => upload(target, b, chunked)));
-    for (const [i, r] of got.entries()) {
-      expect(r.status, `upload ${i}`).toBe(200);
-      expect(r.json, `upload ${i}`).toMatchObject({ length: bodies[i]!.length, sha256: digest(bodies[i]!) });
-      // A body of unknown length goes on to an HTTP origin in chunks of its own.
-      if (target.startsWith("/web")) expect((r.json as { chunked?: boolean }).chunked, `upload ${i}`).toBe(chunked);
-    }
+  ["edgepass serve", startServe],
+  ["edgepass dev", startDev],
+] as const)("%s", (_host, start) => {
+  let gw: Dev;
+  beforeAll(async () => {
+    gw = await start(site);
   }, 60_000);
+  afterAll(() => gw?.stop());
+
+  describe.each([
+    ["php-fpm, kept connections", "/echo.php"],
+    ["php-fpm, a connection per request", "/direct/up"],
+    ["HTTP, kept connections", "/web/up"],
+    ["HTTP, a connection per request", "/web-direct/up"],
+  ] as const)("uploads to %s", (_name, target) => {
+    it.each([false, true])("24 uploads at once, 3 KB to 1 MB (chunked from the client: %s), each whole", async (chunked) => {
+      const sizes = [3000, 4096, 70_000, 300_001, 1_000_000, 65_535];
+      const bodies = Array.from({ length: 24 }, (_, i) => noiseBody(`${target}:${chunked}:${i}`, 1024).subarray(0, sizes[i % sizes.length]));
+      const got = await Promise.all(bodies.map((b) => upload(gw.base, target, b, chunked)));
+      for (const [i, r] of got.entries()) {
+        expect(r.status, `upload ${i}`).toBe(200);
+        expect(r.json, `upload ${i}`).toMatchObject({ length: bodies[i]!.length, sha256: digest(bodies[i]!) });
+        // A body of unknown length goes on to an HTTP origin in chunks of its own.
+        if (target.startsWith("/web")) expect((r.json as { chunked?: boolean }).chunked, `upload ${i}`).toBe(chunked);
+      }
+    }, 60_000);
+  });
 });
