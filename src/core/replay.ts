@@ -44,7 +44,9 @@ export class ReplayableBody {
   private draining: Promise<void> | null = null;
 
   constructor(body: RequestBody) {
-    this.reader = readBody(body);
+    // Once nothing is held for a resend (past REPLAY_LIMIT, every piece handed on and written
+    // by its sender before it asks for the next), reads go into the memory of the last one.
+    this.reader = readBody(body, () => this.pieces.length === 0 && this.total > REPLAY_LIMIT);
     this.length = body.length;
   }
 
