@@ -17,12 +17,11 @@ const BODY_READ = 64 * 1024;
  *  the whole body before the origin sees any of it. A body of unknown length, and any body on
  *  other hosts, is read as it comes.
  *
- *  `reuse` (or, asked before each read, whether it holds now): the caller keeps no piece once
- *  it asks for the next one (it wrote it, and the write copied it: workerd's does), so those
- *  reads go into the memory the last one filled.
- *  A BYOB read takes that memory over, which empties the views of the piece before. A new
- *  64 KiB buffer per read was memory workerd makes dearly, outside V8's heap. */
-export function readBody(body: RequestBody, reuse: boolean | (() => boolean) = false): Pieces {
+ *  `reuse`, asked before each read: true when the caller keeps no piece any more (it wrote
+ *  each, and the write copied it: workerd's does), so the read goes into the memory the last
+ *  one filled. A BYOB read takes that memory over, which empties the views of the piece
+ *  before. A new 64 KiB buffer per read was memory workerd makes dearly, outside V8's heap. */
+export function readBody(body: RequestBody, reuse: () => boolean = () => false): Pieces {
   let left = body.length ?? 0;
   const counted = (got: Uint8Array[] | null): Uint8Array[] | null => {
     if (got) {
@@ -40,7 +39,7 @@ export function readBody(body: RequestBody, reuse: boolean | (() => boolean) = f
     // read after the last byte only has to see the end.
     let used: ArrayBufferLike | null = null;
     const memory = (want: number): Uint8Array => {
-      if (used !== null && used.byteLength >= want && (reuse === true || (reuse !== false && reuse()))) return new Uint8Array(used, 0, want);
+      if (used !== null && used.byteLength >= want && reuse()) return new Uint8Array(used, 0, want);
       return new Uint8Array(want);
     };
     const next = async (): Promise<Uint8Array[] | null> => {

@@ -18,7 +18,7 @@ export const hasBytes = (o: Outgoing): boolean => (o instanceof Uint8Array ? o.b
 export async function sendBody(body: RequestBody, io: UpstreamIO, frame: Frame): Promise<void> {
   // Each piece is written before the next is read, and a host whose reads can reuse memory
   // (workerd's) copies at the write.
-  const reader = readBody(body, true);
+  const reader = readBody(body, () => true);
   let sent = 0;
   for (;;) {
     let got: Uint8Array[] | null;
