@@ -4,7 +4,6 @@
 // the line is written once, when the client's body is finished or cancelled, with the bytes
 // that really flowed.
 import type { Logger } from "./log.js";
-import { meteredBody, type PiecesBody, type StreamBody } from "./pieces.js";
 import type { Fields } from "./response-fields.js";
 
 export interface RequestRecord {
@@ -71,12 +70,6 @@ export function mergeHopRecord(r: RequestRecord, headers: Fields): void {
  *  else could break a log line or a header downstream, so it is replaced. */
 export function validRequestId(v: string | null | undefined): string | null {
   return v && /^[A-Za-z0-9._-]{1,128}$/.test(v) ? v : null;
-}
-
-/** Counts the bytes a body delivers and calls `done` once: at its end, when it fails, or
- *  when the reader cancels it (a client that went away). */
-export function countingBody(body: StreamBody | Uint8Array, count: (n: number) => void, done: () => void): PiecesBody {
-  return meteredBody(body, { count, end: done });
 }
 
 /** Server-Timing (W3C): only what is known when the head leaves. */

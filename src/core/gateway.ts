@@ -22,9 +22,9 @@ import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import { randomId } from "./random-id.js";
 import type { ClientSignal, Connections, ForwardRequest } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
-import type { StreamBody } from "./pieces.js";
+import { meteredBody, type StreamBody } from "./pieces.js";
 import { fromResponse, plainRespond, toClient, type BodyMeter, type ClientResponse, type Respond } from "./respond.js";
-import { countingBody, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
+import { hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
 import type { Dial } from "./transport.js";
 import { encodePath } from "../edge/uri.js";
@@ -219,7 +219,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const count = (n: number) => (record.bytes_out += n);
       if (!c.body) end();
       else if (deps.countsBytes) c.meter = { count, end };
-      else c.body = countingBody(c.body, count, end);
+      // Counted as it is read; `end` once, at its end, a failure or the client's leaving.
+      else c.body = meteredBody(c.body, { count, end });
       return respond(c);
     };
     try {

@@ -2,9 +2,9 @@
 // holds, the request id rule, and a body counter that reports once, at the end or on cancel.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { countingBody, hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, validRequestId } from "../../src/core/access-log.js";
+import { hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, validRequestId } from "../../src/core/access-log.js";
 import { formatLine, requestLogger } from "../../src/core/log.js";
-import { piecesOf } from "../../src/core/pieces.js";
+import { meteredBody, piecesOf } from "../../src/core/pieces.js";
 
 describe("log lines", () => {
   it("a hostile value (newlines, CR, NUL, U+2028, quotes) stays inside one JSON line", () => {
@@ -104,7 +104,7 @@ describe("X-Request-Id", () => {
   });
 });
 
-describe("countingBody", () => {
+describe("meteredBody, as the request line counts a response body", () => {
   const source = (chunks: number[]) =>
     new ReadableStream<Uint8Array>({
       start(c) {
@@ -116,7 +116,7 @@ describe("countingBody", () => {
   it("counts every byte and reports once, at the end", async () => {
     let n = 0;
     let done = 0;
-    const s = countingBody(source([3, 5, 7]), (k) => (n += k), () => done++);
+    const s = meteredBody(source([3, 5, 7]), { count: (k) => (n += k), end: () => done++ });
     expect(new Uint8Array(await new Response(s.toStream()).arrayBuffer()).byteLength).toBe(15);
     expect([n, done]).toEqual([15, 1]);
   });
@@ -124,17 +124,17 @@ describe("countingBody", () => {
   it("read as pieces, or dropped unread: reported once", async () => {
     let n = 0;
     let done = 0;
-    const pieces = piecesOf(countingBody(source([2, 3]), (k) => (n += k), () => done++));
+    const pieces = piecesOf(meteredBody(source([2, 3]), { count: (k) => (n += k), end: () => done++ }));
     while ((await pieces.next()) !== null);
     expect([n, done]).toEqual([5, 1]);
-    countingBody(source([1]), (k) => (n += k), () => done++).cancel();
+    meteredBody(source([1]), { count: (k) => (n += k), end: () => done++ }).cancel();
     expect([n, done]).toEqual([5, 2]);
   });
 
   it("a reader that gives up: reported once, with what it took", async () => {
     let n = 0;
     let done = 0;
-    const r = countingBody(source([4, 4, 4]), (k) => (n += k), () => done++).toStream().getReader();
+    const r = meteredBody(source([4, 4, 4]), { count: (k) => (n += k), end: () => done++ }).toStream().getReader();
     await r.read();
     await r.cancel("gone");
     expect([n, done]).toEqual([4, 1]);

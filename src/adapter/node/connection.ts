@@ -14,7 +14,7 @@ import { requestLogger, type LogSink } from "../../core/log.js";
 import { realClientAddress } from "../../edge/real-ip.js";
 import { newRecord, since, writeRecord } from "../../core/access-log.js";
 import { within } from "../../core/deadline.js";
-import { drain } from "../../core/drain.js";
+import { drainUnread } from "../../core/drain.js";
 import type { PiecesBody } from "../../core/pieces.js";
 import { ConnReader } from "./conn-reader.js";
 import { randomId } from "../../core/random-id.js";
@@ -153,7 +153,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       // (its reader's state is the exchange's), one past the bounds, or one the client waits
       // to be asked for (Expect: 100-continue, and the answer is already final) ends the
       // connection instead.
-      if (body && !body.locked && !head.expectContinue) await drain(body.pieces());
+      if (!head.expectContinue) await drainUnread(body);
       if (!state.complete || state.failure) {
         body?.cancel();
         break;
