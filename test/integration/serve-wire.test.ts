@@ -359,6 +359,21 @@ describe("a body the gateway answers without reading (nginx's discard)", () => {
   });
 });
 
+describe("the origin's head fields, as the client receives them", () => {
+  it.each([
+    ["HTTP", "/rogue/connection-named"],
+    ["FastCGI", "/fcgi-pooled/connection-named"],
+  ])("%s: fields the origin's Connection names never reach the client; Date is added", async (_kind, path) => {
+    const r = await rawRequest(serve.base, { path, timeoutMs: 8_000 });
+    expect(r.status).toBe(200);
+    expect(r.get("x-internal")).toBeNull();
+    expect(r.get("keep-alive")).toBeNull();
+    expect(r.raw.toString("latin1").toLowerCase()).not.toContain("secret");
+    expect(Date.parse(r.get("date") ?? "")).toBeGreaterThan(Date.now() - 60_000);
+    expect(r.body.toString()).toBe("ok\n");
+  });
+});
+
 describe("what the client receives when the origin's body breaks", () => {
   it("a body shorter than its Content-Length: the declared length is kept and the connection cut short of it", async () => {
     const r = await rawRequest(serve.base, { path: "/rogue/short-body", timeoutMs: 8_000 });

@@ -52,7 +52,6 @@ pool = "direct"
 [upstreams.web]
 protocol = "http"
 servers = ["127.0.0.1:${httpPort}"]
-pool = "pooled"
 
 [upstreams.web_direct]
 protocol = "http"
