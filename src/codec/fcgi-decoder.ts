@@ -13,9 +13,11 @@ import { CopyWindow, type Scratch, type WasmHeap } from "./memory.js";
 import { CodecError, type FcgiDecoder, type FcgiEvent } from "./types.js";
 import { concatBytes } from "../core/bytes.js";
 
-/** Bytes copied into Wasm memory per scan: small after large content (only the next record
- *  header and padding are needed), growing while records are small. */
-const WINDOW_MIN = 64;
+/** Bytes copied into Wasm memory per scan: small after large content (the next record header
+ *  and padding are what is needed), growing while records are small. 256 bytes cost no more
+ *  to copy than 64, and take in one scan the short record that ends a response and the
+ *  records after it (END_REQUEST), which 64 split over two or three. */
+const WINDOW_MIN = 256;
 const WINDOW_MAX = 64 * 1024;
 const EMPTY = new Uint8Array(0);
 // Read once: under some loaders imported constants are getters, and these are read per event.
