@@ -2,6 +2,10 @@
 // same miniflare as `edgepass dev`, on the same php-fpm, in alternating rounds: a small PHP
 // page and a 4 MiB one, edgepass direct and pooled, and what workerd spends per request
 // (utime + stime of the workerd processes from /proc: the CPU a deployment pays for).
+// Three more contenders run on the small page only: in the floor's Worker, a request answered
+// without an origin (what an invocation costs) and a relay that reads php-fpm's bytes in
+// JavaScript before it answers them (what any Worker that looks at the bytes pays); and the
+// direct gateway answering a `return` route (its pipeline without an origin).
 // BENCH_LOG_OFF=1 adds a third gateway, direct with [gateway] log = "off": what the request
 // line costs workerd, measured beside the others.
 // Not part of `npm test`: `npm run bench -- worker [--json]`. Needs wrk (npm run setup:bench).
@@ -63,7 +67,9 @@ const floorUrl = (await floor.ready).origin;
 const floorPids = workerdPids(process.pid).filter((p) => !before.has(p));
 
 writeFileSync(path.join(dir, "pooled.toml"), gatewayPhpConfig({ fpmPort: fpm.port, www, pool: "pooled", workers: PHP_WORKERS }));
-writeFileSync(path.join(dir, "direct.toml"), gatewayPhpConfig({ fpmPort: fpm.port, www, pool: "direct", workers: PHP_WORKERS }));
+// The direct gateway also answers a route of its own (`return`): the pipeline without an origin.
+const RETURN_ROUTE = `\n[[routes]]\nmatch = "= /__return"\nreturn = "200 ok"\n`;
+writeFileSync(path.join(dir, "direct.toml"), gatewayPhpConfig({ fpmPort: fpm.port, www, pool: "direct", workers: PHP_WORKERS }) + RETURN_ROUTE);
 const logOff = process.env.BENCH_LOG_OFF === "1";
 if (logOff) writeFileSync(path.join(dir, "direct-log-off.toml"), `[gateway]\nlog = "off"\n\n${gatewayPhpConfig({ fpmPort: fpm.port, www, pool: "direct", workers: PHP_WORKERS })}`);
 const modes = logOff ? (["direct", "pooled", "direct-log-off"] as const) : (["direct", "pooled"] as const);
@@ -74,8 +80,27 @@ const gateways = await Promise.all(
     return { mode, run, url: url!, pids: workerdPids(run.child.pid!) };
   }),
 );
-const contenders: Record<string, { url: string; pids: number[] }> = { floor: { url: floorUrl, pids: floorPids }, direct: gateways[0], pooled: gateways[1] };
+// The floor Worker's two small-page anchors (floor-worker.js): a request answered without an
+// origin, and the relay that reads the origin's bytes in JavaScript before it answers.
+interface Contender {
+  url: string;
+  pids: number[];
+  /** Runs on the small page only; `path` replaces the page's target when set. */
+  smallOnly?: { path?: string };
+}
+const contenders: Record<string, Contender> = {
+  floor: { url: floorUrl, pids: floorPids },
+  "JS-read relay": { url: `${floorUrl}/__read`, pids: floorPids, smallOnly: {} },
+  "invocation only": { url: floorUrl, pids: floorPids, smallOnly: { path: "/__invocation" } },
+  direct: gateways[0],
+  pooled: gateways[1],
+  "return route": { ...gateways[0], smallOnly: { path: "/__return" } },
+};
 if (logOff) contenders["direct, log off"] = gateways[2];
+const raw = (name: string) => name === "floor" || name === "JS-read relay";
+const label = (name: string) => (name === "floor" ? "raw relay floor" : name === "return route" ? "edgepass direct, a return route" : contenders[name].smallOnly ? name : `edgepass ${name}`);
+const runsOn = (caseName: string) => Object.keys(contenders).filter((n) => caseName === "small" || !contenders[n].smallOnly);
+const urlOf = (who: Contender, target: string) => `${who.url}${who.smallOnly?.path ?? target}`;
 
 interface Sample {
   rps: number;
@@ -111,20 +136,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const samples: Record<string, Sample[]> = {};
 try {
   // Every contender does the whole job: the page's bytes arrive (the floor's inside records).
-  for (const c of Object.values(CASES)) {
-    for (const [name, who] of Object.entries(contenders)) {
-      const got = await bodyBytes(`${who.url}${c.target}`).catch((e) => Promise.reject(new Error(`${name} failed on ${c.target}`, { cause: e })));
-      if (name === "floor" ? got <= c.bodyBytes : got !== c.bodyBytes) throw new Error(`${name} answered ${c.target} with ${got} bytes`);
-      await runWrk(`${who.url}${c.target}`, 2, []);
+  for (const [caseName, c] of Object.entries(CASES)) {
+    for (const name of runsOn(caseName)) {
+      const who = contenders[name];
+      const got = await bodyBytes(urlOf(who, c.target)).catch((e) => Promise.reject(new Error(`${name} failed on ${c.target}`, { cause: e })));
+      if (who.smallOnly?.path ? got === 0 : raw(name) ? got <= c.bodyBytes : got !== c.bodyBytes) throw new Error(`${name} answered ${c.target} with ${got} bytes`);
+      await runWrk(urlOf(who, c.target), 2, []);
     }
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const [caseName, c] of Object.entries(CASES)) {
-      const names = Object.keys(contenders);
+      const names = runsOn(caseName);
       const order = round % 2 === 0 ? names : [...names].reverse();
       for (const name of order) {
         const who = contenders[name];
-        (samples[`${caseName}/${name}`] ??= []).push(await runWrk(`${who.url}${c.target}`, c.connections, who.pids));
+        (samples[`${caseName}/${name}`] ??= []).push(await runWrk(urlOf(who, c.target), c.connections, who.pids));
         // The pool's idle connections pin php-fpm's workers until idle_timeout (1 s) closes them.
         await sleep(name === "pooled" ? 1500 : 300);
       }
@@ -152,8 +178,8 @@ const worker = {
   "cpu-per-request-pooled": { oursUs: Math.round(cpu("small/pooled")), floorUs: Math.round(cpu("small/floor")), ratio: r2(cpu("small/pooled") / cpu("small/floor")), target: 1.25 },
 };
 const rows = Object.keys(CASES).flatMap((c) =>
-  Object.keys(contenders).map((n) => ({
-    case: `${c === "small" ? "small page (status.php)" : "4 MiB page (big.php)"}, ${n === "floor" ? "raw relay floor" : `edgepass ${n}`}`,
+  runsOn(c).map((n) => ({
+    case: `${c === "small" ? "small page (status.php)" : "4 MiB page (big.php)"}, ${label(n)}`,
     "req/s": rps(`${c}/${n}`).toFixed(0),
     "workerd CPU / req": `${cpu(`${c}/${n}`).toFixed(0)} µs`,
     errors: errs(`${c}/${n}`),
@@ -164,4 +190,17 @@ table(
   "Targets (ratio in this run; target: met when ratio ≥ target, CPU when ≤)",
   Object.entries(worker).map(([k, v]) => ({ target: k, ratio: `${v.ratio}x`, wanted: `${k.startsWith("cpu") ? "≤" : "≥"} ${v.target}x`, met: (k.startsWith("cpu") ? v.ratio <= v.target : v.ratio >= v.target) ? "yes" : "no" })),
 );
-if (json) console.log(JSON.stringify({ worker }));
+// Where the small page's CPU goes: each contender's workerd CPU per request over what the
+// invocation alone costs, and the JS-read relay's requests/s against the floor's (the most a
+// Worker that reads the origin's bytes itself could reach).
+const base = cpu("small/invocation only");
+const smallAnchors = {
+  invocationUs: Math.round(base),
+  overInvocationUs: Object.fromEntries(["floor", "JS-read relay", "return route", "direct", "pooled"].map((n) => [n, Math.round(cpu(`small/${n}`) - base)])),
+  jsReadRelayVsFloor: r2(rps("small/JS-read relay") / rps("small/floor")),
+};
+table(
+  `Small page, workerd CPU per request over the invocation alone (${smallAnchors.invocationUs} µs: a request answered without an origin)`,
+  Object.entries(smallAnchors.overInvocationUs).map(([n, us]) => ({ contender: label(n), "CPU over the invocation": `${us} µs`, "req/s vs floor": `${r2(rps(`small/${n}`) / rps("small/floor"))}x` })),
+);
+if (json) console.log(JSON.stringify({ worker: { ...worker, "small-anchors": smallAnchors } }));
