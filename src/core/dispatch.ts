@@ -15,6 +15,7 @@ import { expandVariables, type RequestVars } from "../edge/variables.js";
 import { Codes, GatewayError } from "./errors.js";
 import type { GatewayRequest } from "./gateway.js";
 import { ownAnswer, type ClientResponse } from "./respond.js";
+import { fieldsOf } from "./response-fields.js";
 
 export interface Site {
   config: GatewayConfig;
@@ -171,14 +172,16 @@ async function tryFiles(site: Site, route: RouteConfig, vars: RequestVars): Prom
 
 /** nginx's return: a redirect with Location, a text body, or an error status (which gets the
  *  error pages like any other). */
+const TEXT_FIELDS: ReadonlyArray<readonly [string, string]> = [["content-type", "text/plain; charset=utf-8"]];
+
 function answerReturn(route: RouteConfig, vars: RequestVars): ClientResponse {
   const { status, text } = route.return!;
   const value = text === undefined ? undefined : expandVariables(text, vars);
   if ([301, 302, 303, 307, 308].includes(status)) {
-    return ownAnswer(status, new Headers({ location: value! }));
+    return ownAnswer(status, fieldsOf([["location", value!]]));
   }
   if (value === undefined && status >= 400) {
     throw new GatewayError(status === 404 ? Codes.FILE_NOT_FOUND : Codes.RETURNED, status, `The configuration answers ${status} here.`, `route ${route.match}`);
   }
-  return ownAnswer(status, new Headers(value === undefined ? {} : { "content-type": "text/plain; charset=utf-8" }), value);
+  return ownAnswer(status, fieldsOf(value === undefined ? [] : TEXT_FIELDS), value);
 }

@@ -4,6 +4,7 @@ import { httpDate } from "../edge/headers.js";
 import { Codes, isGatewayError } from "./errors.js";
 import type { Logger } from "./log.js";
 import { ownAnswer, plainRespond, type ClientResponse } from "./respond.js";
+import { fieldsOf } from "./response-fields.js";
 
 const REASONS: Record<number, string> = {
   400: "Bad Request",
@@ -44,12 +45,12 @@ export function errorAnswer(e: unknown, requestId: string, log: Logger): ClientR
     detail: isGatewayError(e) ? e.detail : e instanceof Error ? (e.stack ?? e.message) : String(e),
   });
   const body = `${status} ${REASONS[status] ?? "Error"}\n\n${message}\n\nerror: ${code}\nrequest id: ${requestId}\n`;
-  const headers = new Headers({
-    "content-type": "text/plain; charset=utf-8",
-    "x-edgepass-error": code,
-    "x-request-id": requestId,
-    date: httpDate(Date.now()),
-  });
+  const headers = fieldsOf([
+    ["content-type", "text/plain; charset=utf-8"],
+    ["x-edgepass-error", code],
+    ["x-request-id", requestId],
+    ["date", httpDate(Date.now())],
+  ]);
   if (isGatewayError(e) && e.retryAfter !== undefined) headers.set("retry-after", String(e.retryAfter));
   else if (status === 503) headers.set("retry-after", "1");
   return ownAnswer(status, headers, body);
