@@ -81,7 +81,8 @@ export function median(xs: number[]): number {
 /** nginx in front of php-fpm the way a PHP site runs it: one worker, fastcgi_pass with the
  *  stock fastcgi_params. With `keepalive`, an upstream pool of that many idle connections
  *  (fastcgi_keep_conn on), each closed after 1 s idle. */
-export function nginxPhpConfig(o: { dir: string; port: number; www: string; fpmPort: number; keepalive?: number }): string {
+/** `returnPath`: a location nginx answers itself (200 "ok"), with no origin behind it. */
+export function nginxPhpConfig(o: { dir: string; port: number; www: string; fpmPort: number; keepalive?: number; returnPath?: string }): string {
   const isRoot = process.getuid?.() === 0;
   const pool = o.keepalive ? `upstream php { server 127.0.0.1:${o.fpmPort}; keepalive ${o.keepalive}; keepalive_timeout 1s; }` : "";
   return `${isRoot ? "user nobody nogroup;" : ""}
@@ -96,7 +97,7 @@ http {
   ${pool}
   server {
     listen 127.0.0.1:${o.port};
-    root ${o.www};
+    root ${o.www};${o.returnPath ? `\n    location = ${o.returnPath} { default_type text/plain; return 200 "ok\\n"; }` : ""}
     location ~ [^/]\\.php(/|$) {
       fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
       include /etc/nginx/fastcgi_params;

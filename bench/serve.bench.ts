@@ -3,7 +3,9 @@
 // (pooled, one process) → php-fpm, → nginx (one worker; fastcgi_keep_conn and an upstream
 // keepalive pool) → php-fpm, → HAProxy (fcgi-app, keep-conn, one thread) → php-fpm, and → the
 // Node relay floor (serve/floor.mjs) → php-fpm; a small page, a 1 KiB form POST to it, a
-// 256 KiB upload (no floor row for either: the floor relays GETs only) and a 4 MiB page. Each row: requests/s, p50 and p99 as wrk
+// 256 KiB upload (no floor row for either: the floor relays GETs only) and a 4 MiB page; and a
+// path each answers itself with no origin (`return`), which shows the client side apart from
+// forwarding. Each row: requests/s, p50 and p99 as wrk
 // measured them, and the gateway's own CPU time per request (utime + stime of its processes
 // from /proc, before and after the run, over the requests wrk counted); each the median of
 // BENCH_ROUNDS (3) rounds of BENCH_SECONDS (5) whose order alternates, after a warm-up.
@@ -35,7 +37,10 @@ const dir = mkdtempSync(path.join(tmpdir(), "edgepass-bench-serve-"));
 chmodSync(dir, 0o755);
 
 const nginxPort = await freePort();
-writeFileSync(path.join(dir, "nginx.conf"), nginxPhpConfig({ dir, port: nginxPort, www, fpmPort: fpm.port, keepalive: CONNECTIONS }));
+// A path each gateway answers itself, with no origin: what its client side and its own answer
+// cost, apart from forwarding.
+const RETURN_PATH = "/__return";
+writeFileSync(path.join(dir, "nginx.conf"), nginxPhpConfig({ dir, port: nginxPort, www, fpmPort: fpm.port, keepalive: CONNECTIONS, returnPath: RETURN_PATH }));
 
 const haproxyPort = await freePort();
 writeFileSync(
@@ -55,6 +60,7 @@ fcgi-app php
   option keep-conn
 frontend web
   bind 127.0.0.1:${haproxyPort}
+  http-request return status 200 content-type text/plain string "ok" if { path ${RETURN_PATH} }
   default_backend php
 backend php
   use-fcgi-app php
@@ -66,6 +72,7 @@ backend php
 const serveConfig =
   `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\n` +
   `max_connections = ${CONNECTIONS}\nidle_timeout = "1s"\n\n` +
+  `[[routes]]\nmatch = "= ${RETURN_PATH}"\nreturn = "200 ok"\n\n` +
   `[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
 
 // A form post as a browser sends one: 1 KiB of urlencoded fields to the small page, which
@@ -77,9 +84,10 @@ writeFileSync(formPost, `wrk.method = "POST"\nwrk.body = string.rep("a=1&b=2&", 
 const upload = path.join(dir, "upload.lua");
 writeFileSync(upload, `wrk.method = "POST"\nwrk.body = string.rep("abcdefgh", 32768)\nwrk.headers["Content-Type"] = "application/octet-stream"\n`);
 
-// BENCH_PAGES=small, big, post or upload runs those pages only. The floor relays one
+// BENCH_PAGES=return, small, big, post or upload runs those pages only. The floor relays one
 // pre-encoded request per client request, whatever it carries, so it has no row for a POST.
 const PAGES = [
+  { key: "return", page: "no origin (a return)", target: RETURN_PATH, script: "", query: "", lua: undefined, floor: true },
   { key: "small", page: "small page (status.php)", target: "/status.php?code=200", script: "status.php", query: "code=200", lua: undefined, floor: true },
   { key: "post", page: "1 KiB form POST (status.php)", target: "/status.php?code=200", script: "status.php", query: "code=200", lua: formPost, floor: false },
   { key: "upload", page: "256 KiB upload (echo.php)", target: "/echo.php", script: "echo.php", query: "", lua: upload, floor: false },
@@ -87,7 +95,7 @@ const PAGES = [
 ].filter((p) => !process.env.BENCH_PAGES || process.env.BENCH_PAGES.split(",").includes(p.key));
 // The Node floor: a relay with no gateway in it (bench/serve/floor.mjs), on the same php-fpm.
 const floorPort = await freePort();
-const floorRequests = JSON.stringify(Object.fromEntries(PAGES.filter((p) => p.floor).map((p) => [p.target, preEncoded(www, p.script, p.query, true)])));
+const floorRequests = JSON.stringify(Object.fromEntries(PAGES.filter((p) => p.floor && p.script).map((p) => [p.target, preEncoded(www, p.script, p.query, true)])));
 
 const children: ChildProcess[] = [];
 function daemon(bin: string, args: string[], env?: Record<string, string>): ChildProcess {
@@ -104,7 +112,7 @@ try {
   const haproxy = daemon(haproxyBin, ["-db", "-f", path.join(dir, "haproxy.cfg")]);
   await waitForPort(nginxPort, 10_000, nginx, "nginx");
   await waitForPort(haproxyPort, 10_000, haproxy, "haproxy");
-  const floor = daemon(process.execPath, [path.join(repoRoot, "bench/serve/floor.mjs"), String(floorPort), String(fpm.port)], { REQUESTS: floorRequests });
+  const floor = daemon(process.execPath, [path.join(repoRoot, "bench/serve/floor.mjs"), String(floorPort), String(fpm.port)], { REQUESTS: floorRequests, RETURN_PATH });
   await waitForPort(floorPort, 10_000, floor, "the Node relay floor");
   // `settle`: how long its kept php-fpm connections take to close once idle, so none is held
   // when the next gateway's turn starts. HAProxy closes half of its idle connections per

@@ -3,13 +3,17 @@
 // and the origin's bytes (records, CGI head and all) sent back unparsed as a chunked body. It
 // finds the end of each request head and the end of each FastCGI answer, nothing more: no
 // routing, no request parsing, no limits, no log. Anything `edgepass serve` does costs more.
-// Usage: node floor.mjs PORT FPM_PORT, with REQUESTS={"/path?query": "<base64 request>"}.
+// Usage: node floor.mjs PORT FPM_PORT, with REQUESTS={"/path?query": "<base64 request>"}; with
+// RETURN_PATH=/path it answers that path itself, a fixed 200 "ok" (what Node costs a request
+// that no origin answers).
 import net from "node:net";
 
 const [port, fpmPort] = process.argv.slice(2).map(Number);
 const requests = new Map(Object.entries(JSON.parse(process.env.REQUESTS)).map(([k, b64]) => [k, Buffer.from(b64, "base64")]));
 const HEAD = Buffer.from("HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ntransfer-encoding: chunked\r\n\r\n");
 const NOT_FOUND = Buffer.from("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+const OK = Buffer.from("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\n\r\nok\n");
+const returnPath = process.env.RETURN_PATH;
 const CRLF = Buffer.from("\r\n");
 const LAST = Buffer.from("0\r\n\r\n");
 const FCGI_END_REQUEST = 3;
@@ -81,7 +85,12 @@ net
       if (end < 0) return;
       const line = pending.toString("latin1", 0, pending.indexOf("\r\n"));
       pending = pending.subarray(end + 4);
-      const encoded = requests.get(line.split(" ")[1]);
+      const target = line.split(" ")[1];
+      if (target === returnPath) {
+        client.write(OK);
+        return next();
+      }
+      const encoded = requests.get(target);
       if (!encoded) {
         client.write(NOT_FOUND);
         return next();
