@@ -80,8 +80,8 @@ export function median(xs: number[]): number {
 
 /** nginx in front of php-fpm the way a PHP site runs it: one worker, fastcgi_pass with the
  *  stock fastcgi_params. With `keepalive`, an upstream pool of that many idle connections
- *  (fastcgi_keep_conn on), each closed after 1 s idle. */
-/** `returnPath`: a location nginx answers itself (200 "ok"), with no origin behind it. */
+ *  (fastcgi_keep_conn on), each closed after 1 s idle; with `returnPath`, a location nginx
+ *  answers itself (200 "ok"), with no origin behind it. */
 export function nginxPhpConfig(o: { dir: string; port: number; www: string; fpmPort: number; keepalive?: number; returnPath?: string }): string {
   const isRoot = process.getuid?.() === 0;
   const pool = o.keepalive ? `upstream php { server 127.0.0.1:${o.fpmPort}; keepalive ${o.keepalive}; keepalive_timeout 1s; }` : "";

@@ -80,8 +80,9 @@ const gateways = await Promise.all(
     return { mode, run, url: url!, pids: workerdPids(run.child.pid!) };
   }),
 );
-// The floor Worker's two small-page anchors (floor-worker.js): a request answered without an
-// origin, and the relay that reads the origin's bytes in JavaScript before it answers.
+// Besides the floor and the two gateways, three contenders for the small page only: the floor
+// Worker's request answered without an origin and its relay that reads the origin's bytes in
+// JavaScript before it answers (floor-worker.js), and the direct gateway's return route.
 interface Contender {
   url: string;
   pids: number[];

@@ -170,10 +170,10 @@ async function tryFiles(site: Site, route: RouteConfig, vars: RequestVars): Prom
   return q < 0 ? { uri: target, args: vars.args } : { uri: target.slice(0, q), args: target.slice(q + 1) };
 }
 
-/** nginx's return: a redirect with Location, a text body, or an error status (which gets the
- *  error pages like any other). */
 const TEXT_FIELDS: ReadonlyArray<readonly [string, string]> = [["content-type", "text/plain; charset=utf-8"]];
 
+/** nginx's return: a redirect with Location, a text body, or an error status (which gets the
+ *  error pages like any other). */
 function answerReturn(route: RouteConfig, vars: RequestVars): ClientResponse {
   const { status, text } = route.return!;
   const value = text === undefined ? undefined : expandVariables(text, vars);
