@@ -86,20 +86,22 @@ const gateways = await Promise.all(
 interface Contender {
   url: string;
   pids: number[];
+  /** How the tables name it. */
+  label: string;
+  /** It answers php-fpm's bytes as they came, records and all (longer than the page). */
+  unparsed?: boolean;
   /** Runs on the small page only; `path` replaces the page's target when set. */
   smallOnly?: { path?: string };
 }
 const contenders: Record<string, Contender> = {
-  floor: { url: floorUrl, pids: floorPids },
-  "JS-read relay": { url: `${floorUrl}/__read`, pids: floorPids, smallOnly: {} },
-  "invocation only": { url: floorUrl, pids: floorPids, smallOnly: { path: "/__invocation" } },
-  direct: gateways[0],
-  pooled: gateways[1],
-  "return route": { ...gateways[0], smallOnly: { path: "/__return" } },
+  floor: { url: floorUrl, pids: floorPids, label: "raw relay floor", unparsed: true },
+  "JS-read relay": { url: `${floorUrl}/__read`, pids: floorPids, label: "JS-read relay", unparsed: true, smallOnly: {} },
+  "invocation only": { url: floorUrl, pids: floorPids, label: "invocation only", smallOnly: { path: "/__invocation" } },
+  direct: { ...gateways[0], label: "edgepass direct" },
+  pooled: { ...gateways[1], label: "edgepass pooled" },
+  "return route": { ...gateways[0], label: "edgepass direct, a return route", smallOnly: { path: "/__return" } },
 };
-if (logOff) contenders["direct, log off"] = gateways[2];
-const raw = (name: string) => name === "floor" || name === "JS-read relay";
-const label = (name: string) => (name === "floor" ? "raw relay floor" : name === "return route" ? "edgepass direct, a return route" : contenders[name].smallOnly ? name : `edgepass ${name}`);
+if (logOff) contenders["direct, log off"] = { ...gateways[2], label: "edgepass direct, log off" };
 const runsOn = (caseName: string) => Object.keys(contenders).filter((n) => caseName === "small" || !contenders[n].smallOnly);
 const urlOf = (who: Contender, target: string) => `${who.url}${who.smallOnly?.path ?? target}`;
 
@@ -141,7 +143,7 @@ try {
     for (const name of runsOn(caseName)) {
       const who = contenders[name];
       const got = await bodyBytes(urlOf(who, c.target)).catch((e) => Promise.reject(new Error(`${name} failed on ${c.target}`, { cause: e })));
-      if (who.smallOnly?.path ? got === 0 : raw(name) ? got <= c.bodyBytes : got !== c.bodyBytes) throw new Error(`${name} answered ${c.target} with ${got} bytes`);
+      if (who.smallOnly?.path ? got === 0 : who.unparsed ? got <= c.bodyBytes : got !== c.bodyBytes) throw new Error(`${name} answered ${c.target} with ${got} bytes`);
       await runWrk(urlOf(who, c.target), 2, []);
     }
   }
@@ -180,7 +182,7 @@ const worker = {
 };
 const rows = Object.keys(CASES).flatMap((c) =>
   runsOn(c).map((n) => ({
-    case: `${c === "small" ? "small page (status.php)" : "4 MiB page (big.php)"}, ${label(n)}`,
+    case: `${c === "small" ? "small page (status.php)" : "4 MiB page (big.php)"}, ${contenders[n].label}`,
     "req/s": rps(`${c}/${n}`).toFixed(0),
     "workerd CPU / req": `${cpu(`${c}/${n}`).toFixed(0)} µs`,
     errors: errs(`${c}/${n}`),
@@ -202,6 +204,6 @@ const smallAnchors = {
 };
 table(
   `Small page, workerd CPU per request over the invocation alone (${smallAnchors.invocationUs} µs: a request answered without an origin)`,
-  Object.entries(smallAnchors.overInvocationUs).map(([n, us]) => ({ contender: label(n), "CPU over the invocation": `${us} µs`, "req/s vs floor": `${r2(rps(`small/${n}`) / rps("small/floor"))}x` })),
+  Object.entries(smallAnchors.overInvocationUs).map(([n, us]) => ({ contender: contenders[n].label, "CPU over the invocation": `${us} µs`, "req/s vs floor": `${r2(rps(`small/${n}`) / rps("small/floor"))}x` })),
 );
 if (json) console.log(JSON.stringify({ worker: { ...worker, "small-anchors": smallAnchors } }));

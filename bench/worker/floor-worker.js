@@ -37,7 +37,7 @@ export default {
       chunks.push(r.value);
       total += r.value.length;
       // END_REQUEST (8-byte header, 8-byte body, no padding) ends what php-fpm sends.
-      if (ended(chunks)) break;
+      if (ended(chunks, total)) break;
     }
     socket.close().catch(() => {});
     const body = new Uint8Array(total);
@@ -47,11 +47,11 @@ export default {
   },
 };
 
-/** The bytes so far end with an END_REQUEST record (the last 16 bytes, whatever the reads). */
-function ended(chunks) {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  if (n < 16) return false;
+/** The `total` bytes so far end with an END_REQUEST record (the last 16, whatever the reads). */
+function ended(chunks, total) {
+  if (total < 16) return false;
+  const last = chunks[chunks.length - 1];
+  if (last.length >= 16) return isEnd(last.subarray(last.length - 16));
   const last16 = new Uint8Array(16);
   let want = 16;
   for (let i = chunks.length - 1; i >= 0 && want > 0; i--) {
@@ -60,5 +60,7 @@ function ended(chunks) {
     last16.set(c.subarray(c.length - take), want - take);
     want -= take;
   }
-  return last16[0] === 1 && last16[1] === FCGI_END_REQUEST && last16[4] === 0 && last16[5] === 8;
+  return isEnd(last16);
 }
+
+const isEnd = (r) => r[0] === 1 && r[1] === FCGI_END_REQUEST && r[4] === 0 && r[5] === 8;
