@@ -29,11 +29,13 @@ export function planFor(peers: Peers, req: ForwardRequest): Plan {
 export async function forwardBalanced(exchange: Exchange, req: ForwardRequest, ctx: ExchangeContext, peers: Peers): Promise<ForwardResponse> {
   const plan = planFor(peers, req);
   const replay = peers.servers.length > 1 && req.body && req.body.length !== null && req.body.length <= REPLAY_LIMIT ? new ReplayableBody(req.body) : null;
-  const tryCtx = { ...ctx, plan };
+  // The context is this request's own (the gateway makes one per request): it carries the
+  // plan without a copy.
+  ctx.plan = plan;
   for (;;) {
     const body = replay ? replayStream(replay, req.body!.length) : req.body;
     try {
-      const res = await exchange.forward(body === req.body ? req : { ...req, body }, tryCtx);
+      const res = await exchange.forward(body === req.body ? req : { ...req, body }, ctx);
       if (plan.current !== undefined) peers.ok(plan.current);
       return res;
     } catch (e) {

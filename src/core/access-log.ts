@@ -35,8 +35,29 @@ export interface RequestRecord {
 export const RECORD_HEADER = "x-edgepass-record";
 const HOP_FIELDS = ["server", "connect_ms", "retries", "bytes_in", "limit"] as const;
 
+/** Every field is there from the start, in the line's order: a record keeps one shape from
+ *  its making to its line (fields added as the stages learned them gave records of many
+ *  shapes, and every stage's reads of them went through a slow generic lookup). A field
+ *  still undefined is left out of the line. */
 export function newRecord(requestId: string, method: string, path: string): RequestRecord {
-  return { request_id: requestId, method, path, bytes_in: 0, bytes_out: 0, retries: 0 };
+  return {
+    request_id: requestId,
+    method,
+    path,
+    route: undefined,
+    upstream: undefined,
+    server: undefined,
+    status: undefined,
+    bytes_in: 0,
+    bytes_out: 0,
+    connect_ms: undefined,
+    first_byte_ms: undefined,
+    total_ms: undefined,
+    retries: 0,
+    limit: undefined,
+    from: undefined,
+    error: undefined,
+  };
 }
 
 /** Milliseconds from `start` to `end` (default: now), to a tenth. */

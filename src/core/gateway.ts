@@ -339,7 +339,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const res = await forwardBalanced(
         exchange,
         forwardReq,
-        { upstream, settings: config.gateway, codec, dial, connections: deps.connections?.(upstream, requestId) },
+        { upstream, settings: config.gateway, codec, dial, connections: deps.connections?.(upstream, requestId), plan: undefined },
         (deps.peers ?? peersFor)(upstream),
       );
       record.first_byte_ms = since(start);

@@ -26,7 +26,11 @@ export async function connectUpstream(ctx: ExchangeContext, log: Logger, record?
       const conn = await ctx.dial(server, { connectTimeoutMs: ctx.upstream.connectTimeoutMs });
       plan.connected(i);
       // Every server this request tried before this one, on this try or earlier ones.
-      if (record) Object.assign(record, { server: origin, connect_ms: since(t0), retries: Math.max(record.retries, plan.count - 1) });
+      if (record) {
+        record.server = origin;
+        record.connect_ms = since(t0);
+        record.retries = Math.max(record.retries, plan.count - 1);
+      }
       const state = peers.states[i];
       state.inFlight++;
       let open = true;

@@ -92,7 +92,12 @@ export async function forwardPooled<L extends { origin: string }>(
     const leased = leaseFor((o) => pool.acquire(o), req, ctx, state, body);
     const lease = leased instanceof Promise ? await leased : leased;
     // connect_ms here is the wait for a connection: 0-ish for a kept one, as nginx counts it.
-    if (req.record) Object.assign(req.record, { server: lease.origin, connect_ms: since(t0), retries: state.connectFailures + (state.retry ? 1 : 0) });
+    const record = req.record;
+    if (record) {
+      record.server = lease.origin;
+      record.connect_ms = since(t0);
+      record.retries = state.connectFailures + (state.retry ? 1 : 0);
+    }
     const attempt = attemptOn(lease);
     try {
       return await attempt.run();

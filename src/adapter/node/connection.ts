@@ -66,6 +66,10 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     [seenIn, seenOut] = [sock.bytesRead, sock.bytesWritten];
     deps.observe.answered(request, status, bytesIn, bytesOut);
   };
+  // The request being answered hears of the connection's close: one listener for the
+  // connection, not one added and removed per request.
+  let current: ClientGone | null = null;
+  sock.once("close", () => current?.abort(new GatewayError(Codes.CLIENT_GONE, 499, "The client closed the connection.")));
   for (let first = true; !sock.destroyed; first = false) {
     if (reader.buf.length === 0) {
       if (deps.draining()) break;
@@ -107,8 +111,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       body = requestBody(reader, head.framing, codec, s.bodyTimeoutMs, state, cont);
     }
     const gone = new ClientGone();
-    const onClose = () => gone.abort(new GatewayError(Codes.CLIENT_GONE, 499, "The client closed the connection."));
-    sock.once("close", onClose);
+    current = gone;
     let res: ClientResponse;
     let request: ServeRequest | GatewayError;
     const fields = new FieldMap(head.headers, HOP_ONLY);
@@ -143,7 +146,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     const compress = { settings: s, acceptEncoding: fields.get("accept-encoding") };
     const written = writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log, compress });
     const whole = typeof written === "boolean" ? written : await written;
-    sock.off("close", onClose);
+    current = null;
     answered(request instanceof GatewayError ? null : request, res.status);
     if (!whole || !keep) break;
     if (!state.complete) {

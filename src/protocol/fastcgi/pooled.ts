@@ -36,7 +36,8 @@ import { logSendFailed } from "../send-body.js";
 import { preamble, stdin } from "./records.js";
 import { joinSmall } from "../../core/bytes.js";
 import type { Outgoing } from "../../core/transport.js";
-import { fcgiAnswer, FcgiResponse } from "./response.js";
+import { fcgiAnswer, FcgiResponse, type AnswerSource } from "./response.js";
+import type { Stall } from "../body-stream.js";
 
 const EMPTY = new Uint8Array(0);
 const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, Codes.UPSTREAM_IO]);
@@ -48,7 +49,7 @@ export function pooledFastcgi(req: ForwardRequest, ctx: ExchangeContext, pool: C
 }
 
 /** One try of the request on one leased connection; also the sink its records go to. */
-class Attempt implements RequestSink {
+class Attempt implements RequestSink, AnswerSource {
   private res!: FcgiResponse;
   private id = 0;
   private failure: unknown = null;
@@ -125,24 +126,31 @@ class Attempt implements RequestSink {
     // response stream's cancel says so): stop waiting, tell the app.
     this.req.signal?.addEventListener("abort", this.onClientGone, { once: true });
     void this.send(this.body?.cursor() ?? null);
-    return fcgiAnswer(
-      this.res,
-      {
-        step: () => (this.failure ? Promise.reject(this.failure) : this.wait()),
-        release: (clean) => this.finish(clean),
-        // Once the head went to the client this attempt is the last one.
-        headed: () => (this.delivered = true),
-        // The connection stops reading while the client holds too much (backpressure).
-        taken: (piece) => {
-          this.res.pendingBytes -= piece.byteLength;
-          this.lease.resume();
-        },
-        stall: clientStall(this.req.log, origin),
-      },
-      this.req.method,
-      this.req.log,
-      origin,
-    );
+    return fcgiAnswer(this.res, this, this.req.method, this.req.log, origin);
+  }
+
+  // The attempt is its answer's source (AnswerSource): methods, not a closure each per request.
+  step(): Promise<void> {
+    return this.failure ? Promise.reject(this.failure) : this.wait();
+  }
+
+  release(clean: boolean): void {
+    this.finish(clean);
+  }
+
+  /** Once the head went to the client this attempt is the last one. */
+  headed(): void {
+    this.delivered = true;
+  }
+
+  /** The connection stops reading while the client holds too much (backpressure). */
+  taken(piece: Uint8Array): void {
+    this.res.pendingBytes -= piece.byteLength;
+    this.lease.resume();
+  }
+
+  get stall(): Stall {
+    return clientStall(this.req.log, this.lease.origin);
   }
 
   private async send(cursor: BodyCursor | null): Promise<void> {

@@ -217,7 +217,6 @@ export async function fcgiAnswer(res: FcgiResponse, src: AnswerSource, method: s
     throw e;
   }
   const head = res.head;
-  const cut = logCut(log, origin);
   src.headed?.();
   // No body to pass on: the exchange is over (on a kept connection the app may finish what
   // it still sends, which is dropped, without an abort).
@@ -240,13 +239,13 @@ export async function fcgiAnswer(res: FcgiResponse, src: AnswerSource, method: s
       : sourceBody({
           pending: res.pending,
           done: () => res.ended,
-          step: src.step,
-          release: src.release,
+          step: () => src.step(),
+          release: (clean) => src.release(clean),
           onError: (e) => {
             res.flushStderr();
-            cut(e);
+            logCut(log, origin)(e);
           },
-          taken: src.taken,
+          taken: src.taken && ((piece) => src.taken!(piece)),
           stall: src.stall,
         }),
   };
