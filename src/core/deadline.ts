@@ -100,7 +100,7 @@ export class Watchdog {
  *  connection's, a waiting request's), where a timer set and cleared for each was a pair of
  *  native calls in workerd. `due` hears each deadline that passed, already dropped. */
 export class Deadlines<K, V> {
-  private readonly entries = new Map<K, { at: number; value: V }>();
+  private readonly entries = new Map<K, { at: number; value: V | undefined }>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
 
@@ -118,6 +118,18 @@ export class Deadlines<K, V> {
 
   delete(key: K): void {
     this.entries.delete(key);
+  }
+
+  /** Drops `key`'s deadline but keeps its place, for a key that will have one again (a pooled
+   *  connection leased and idle by turns): a Map whose only entry is deleted and added back
+   *  for every request shrinks and grows its table each time, a runtime call and a new table
+   *  that cost more than the rest of the deadline's work. `delete` once the key is gone. */
+  disarm(key: K): void {
+    const e = this.entries.get(key);
+    if (e) {
+      e.at = Infinity;
+      e.value = undefined;
+    }
   }
 
   /** Drops every deadline and the timer. */
@@ -145,7 +157,7 @@ export class Deadlines<K, V> {
       if (e.at > now) next = Math.min(next, e.at);
       else {
         this.entries.delete(key);
-        this.due(key, e.value);
+        this.due(key, e.value as V);
       }
     }
     if (next < this.timerAt) this.arm(next);
@@ -154,7 +166,7 @@ export class Deadlines<K, V> {
 
 type Lane = "connect" | "send" | "read";
 
-/** One timer for a connection's connect_timeout, send_timeout and read_timeout (Deadlines):
+/** One timer for a connection's connect_timeout, send_timeout and read_timeout, as Deadlines:
  *  set once, when the connect starts, and cleared when the connection closes; a send or a read
  *  that starts later only notes its deadline. In workerd each timer set and cleared is a pair
  *  of native calls: a timer for the connect, one per write and one for the reads were three
@@ -162,31 +174,100 @@ type Lane = "connect" | "send" | "read";
  *  its requests' read timeouts by their leases the same way. A wait whose timeout is not set
  *  (0 or Infinity) is not timed. */
 export class ConnectionTimers<K = Lane> {
-  private readonly deadlines = new Deadlines<K, () => void>((_, expired) => expired());
+  // A connection has a few waits at a time (its lanes, or the reads of the requests on it):
+  // parallel arrays with a count, not a Map, whose entry came and went with every request (each
+  // delete shrank its table and the next add grew it again), nor push and pop, which give an
+  // array's store back when it empties. A slot past the count holds nothing.
+  private readonly keys: Array<K | undefined> = [];
+  private readonly ats: number[] = [];
+  private readonly fns: Array<(() => void) | undefined> = [];
+  private count = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Infinity;
 
   /** `p`, or `timedOut()`'s error once `ms` passed first. */
   race<T>(lane: K, p: Promise<T>, ms: number, timedOut: () => GatewayError): Promise<T> {
     if (!isSet(ms)) return p;
     return new Promise<T>((resolve, reject) => {
-      this.deadlines.set(lane, Date.now() + ms, () => reject(timedOut()));
+      this.start(lane, ms, () => reject(timedOut()));
       p.then(
-        (v) => (this.deadlines.delete(lane), resolve(v)),
-        (e) => (this.deadlines.delete(lane), reject(e)),
+        (v) => (this.stop(lane), resolve(v)),
+        (e) => (this.stop(lane), reject(e)),
       );
     });
   }
 
   /** A wait of `ms` on `lane` starts now; `expired` runs if it is not stopped by then. */
   start(lane: K, ms: number, expired: () => void): void {
-    if (isSet(ms)) this.deadlines.set(lane, Date.now() + ms, expired);
+    if (!isSet(ms)) return;
+    const at = Date.now() + ms;
+    let i = this.indexOf(lane);
+    if (i < 0) {
+      i = this.count++;
+      if (i === this.keys.length) {
+        this.keys.push(lane);
+        this.ats.push(at);
+        this.fns.push(expired);
+      }
+      this.keys[i] = lane;
+    }
+    this.ats[i] = at;
+    this.fns[i] = expired;
+    if (at < this.timerAt) this.arm(at);
   }
 
   stop(lane: K): void {
-    this.deadlines.delete(lane);
+    const i = this.indexOf(lane);
+    if (i >= 0) this.remove(i);
   }
 
   /** Drops every deadline and clears the timer: no timer outlives the connection. */
   dispose(): void {
-    this.deadlines.clear();
+    while (this.count > 0) this.remove(this.count - 1);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
   }
+
+  private indexOf(lane: K): number {
+    for (let i = 0; i < this.count; i++) if (this.keys[i] === lane) return i;
+    return -1;
+  }
+
+  /** The last wait takes slot `i`'s place. */
+  private remove(i: number): void {
+    const last = --this.count;
+    this.keys[i] = this.keys[last];
+    this.ats[i] = this.ats[last];
+    this.fns[i] = this.fns[last];
+    this.keys[last] = undefined;
+    this.fns[last] = undefined;
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.fire, Math.max(0, at - Date.now()));
+    // Node: what waits on a deadline is held by its own sockets, never by this timer.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Runs the waits that are due (each dropped first), and sets the timer for the next. */
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    for (let i = 0; i < this.count; ) {
+      if (this.ats[i] > now) {
+        i++;
+        continue;
+      }
+      const expired = this.fns[i]!;
+      this.remove(i);
+      expired();
+    }
+    let next = Infinity;
+    for (let i = 0; i < this.count; i++) next = Math.min(next, this.ats[i]);
+    if (next < this.timerAt) this.arm(next);
+  };
 }

@@ -241,13 +241,14 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
     const i = s.conns.indexOf(conn);
     if (i >= 0) s.conns.splice(i, 1);
     this.serverOf.delete(conn);
-    this.disarmIdle(conn);
+    this.idleUntil.delete(conn);
     s.servedOnClosed += conn.served;
     if (byServer) s.closedByServer++;
     else s.closedByGateway++;
   }
 
+  /** `conn` is in use: no idle deadline, its place kept for the next (Deadlines.disarm). */
   protected disarmIdle(conn: C): void {
-    this.idleUntil.delete(conn);
+    this.idleUntil.disarm(conn);
   }
 }

@@ -44,6 +44,39 @@ interface Slot {
   timer?: ReturnType<typeof setTimeout>;
 }
 
+/** A connection's requests in flight, by id. An id is the lowest free one, so they are small
+ *  numbers and an array indexed by them serves: a Map whose one entry came and went with every
+ *  request shrank and grew its table each time. */
+class Slots {
+  /** By id; undefined where no request is. Read it to visit them, skipping the holes. */
+  readonly list: Array<Slot | undefined> = [];
+  size = 0;
+
+  get(id: number): Slot | undefined {
+    return this.list[id];
+  }
+
+  add(slot: Slot): void {
+    while (this.list.length <= slot.id) this.list.push(undefined);
+    if (this.list[slot.id] === undefined) this.size++;
+    this.list[slot.id] = slot;
+  }
+
+  delete(id: number): void {
+    if (this.list[id] === undefined) return;
+    this.list[id] = undefined;
+    this.size--;
+  }
+
+  /** Every request in flight, and none from now on. */
+  takeAll(): Slot[] {
+    const all = this.list.filter((s): s is Slot => s !== undefined);
+    this.list.length = 0;
+    this.size = 0;
+    return all;
+  }
+}
+
 let nextConnId = 1;
 
 export class FcgiConnection {
@@ -60,7 +93,7 @@ export class FcgiConnection {
   /** No new requests: close once the ones in flight are over. */
   draining = false;
   closed = false;
-  private readonly slots = new Map<number, Slot>();
+  private readonly slots = new Slots();
   private readonly io: UpstreamIO;
   private readonly decoder: FcgiDecoder;
   private wakeReader: (() => void) | null = null;
@@ -97,10 +130,10 @@ export class FcgiConnection {
     if (this.closed) throw new GatewayError(Codes.UPSTREAM_IO, 502, `The connection to the origin ${this.origin} closed.`);
     this.reserved = Math.max(0, this.reserved - 1);
     let id = 1;
-    while (this.slots.has(id)) id++;
+    while (this.slots.get(id) !== undefined) id++;
     if (id > MAX_REQUEST_ID) throw new Error("FcgiConnection: no free request id (pool invariant broken)");
     this.decoder.track(id);
-    this.slots.set(id, { id, sink, sentAll: false, abandoned: false, abortSent: false });
+    this.slots.add({ id, sink, sentAll: false, abandoned: false, abortSent: false });
     return id;
   }
 
@@ -156,7 +189,7 @@ export class FcgiConnection {
     if (slot.timer === undefined) {
       slot.timer = setTimeout(() => {
         slot.timer = undefined;
-        if (!this.slots.has(id) || this.closed) return;
+        if (this.slots.get(id) !== slot || this.closed) return;
         this.hooks.warn("pool_abort_unanswered", { origin: this.origin, conn: this.id, request_id: id, grace_ms: ABORT_GRACE_MS });
         if (this.mpx) {
           // Other requests may be fine; take no new ones, close when only strays remain.
@@ -183,7 +216,7 @@ export class FcgiConnection {
 
   private closeIfOnlyAbandoned(): void {
     if (this.reserved > 0) return;
-    for (const s of this.slots.values()) if (!s.abandoned) return;
+    for (const s of this.slots.list) if (s && !s.abandoned) return;
     this.close("closed after its requests ended");
   }
 
@@ -230,7 +263,7 @@ export class FcgiConnection {
 
   private overBuffered(): boolean {
     if (this.closed || this.mpx) return false;
-    for (const s of this.slots.values()) if (!s.abandoned && s.sink.buffered > BACKPRESSURE_BYTES) return true;
+    for (const s of this.slots.list) if (s && !s.abandoned && s.sink.buffered > BACKPRESSURE_BYTES) return true;
     return false;
   }
 
@@ -292,8 +325,7 @@ export class FcgiConnection {
     this.closed = true;
     void this.io.close();
     this.readWaits.dispose();
-    const slots = [...this.slots.values()];
-    this.slots.clear();
+    const slots = this.slots.takeAll();
     this.resume();
     for (const s of slots) {
       clearTimeout(s.timer);

@@ -2,7 +2,7 @@
 // and read_timeout for its writes and reads (UpstreamIO). Each still ends its own wait at its
 // own time with its own error, and nothing is left behind when the connection closes.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ConnectionTimers } from "../../src/core/deadline";
+import { ConnectionTimers, Deadlines } from "../../src/core/deadline";
 import { GatewayError } from "../../src/core/errors";
 import type { Duplex } from "../../src/core/transport";
 import { UpstreamIO } from "../../src/core/upstream-io";
@@ -125,6 +125,64 @@ describe("ConnectionTimers", () => {
     writes.shift()!.reject(new Error("EPIPE"));
     expect(await write).toEqual([502, "UPSTREAM_IO"]);
     await io.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("many waits on one connection: each fires at its own time, a stopped one never, whatever order they stop in", () => {
+    const timers = new ConnectionTimers<object>();
+    const keys = Array.from({ length: 5 }, () => ({}));
+    const fired: number[] = [];
+    keys.forEach((k, i) => timers.start(k, 1_000 * (i + 1), () => fired.push(i)));
+    // Stopping the first and a middle one moves later waits into their places.
+    timers.stop(keys[0]);
+    timers.stop(keys[2]);
+    // A wait started again replaces its deadline; a stopped key may start again.
+    timers.start(keys[4], 500, () => fired.push(40));
+    timers.start(keys[2], 6_000, () => fired.push(20));
+    vi.advanceTimersByTime(600);
+    expect(fired).toEqual([40]);
+    vi.advanceTimersByTime(10_000);
+    expect(fired).toEqual([40, 1, 3, 20]);
+    expect(vi.getTimerCount()).toBe(0);
+    timers.start(keys[1], 1_000, () => fired.push(10));
+    timers.dispose();
+    vi.advanceTimersByTime(2_000);
+    expect(fired).toEqual([40, 1, 3, 20]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("a wait that ends another as it fires leaves the rest to fire in time", () => {
+    const timers = new ConnectionTimers<string>();
+    const fired: string[] = [];
+    timers.start("a", 1_000, () => (fired.push("a"), timers.stop("b")));
+    timers.start("b", 1_000, () => fired.push("b"));
+    timers.start("c", 1_000, () => fired.push("c"));
+    timers.start("d", 1_000, () => fired.push("d"));
+    vi.advanceTimersByTime(1_001);
+    expect(fired.sort()).toEqual(["a", "c", "d"]);
+  });
+});
+
+describe("Deadlines", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("a disarmed key never falls due until it is set again", () => {
+    const due: Array<[object, string]> = [];
+    const d = new Deadlines<object, string>((k, v) => due.push([k, v]));
+    const a = {};
+    const b = {};
+    d.set(a, Date.now() + 1_000, "a1");
+    d.set(b, Date.now() + 2_000, "b1");
+    d.disarm(a);
+    vi.advanceTimersByTime(1_500);
+    expect(due).toEqual([]);
+    d.set(a, Date.now() + 1_000, "a2");
+    vi.advanceTimersByTime(1_000);
+    expect(due).toEqual([
+      [b, "b1"],
+      [a, "a2"],
+    ]);
     expect(vi.getTimerCount()).toBe(0);
   });
 });
