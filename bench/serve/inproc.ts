@@ -9,7 +9,7 @@
 //
 //   npx tsx bench/serve/inproc.ts [--path /status.php?code=200 | /ret] [--requests 100000]
 //                                  [--concurrency 32] [--rounds 4] [--origin inproc|tcp]
-//                                  [--cpu-prof DIR] [--heap FILE]
+//                                  [--max-connections 32] [--cpu-prof DIR] [--heap FILE]
 //
 // --heap writes a sampled allocation profile (young collections included) of 20,000 requests.
 // The pipeline runs bundled (esbuild, as the edgepass command does), not through a TypeScript
@@ -43,6 +43,7 @@ const { values: o } = parseArgs({
     "cpu-prof": { type: "string" },
     heap: { type: "string" },
     responder: { type: "string" },
+    "max-connections": { type: "string", default: "32" },
   },
 });
 
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
 
   const codec = createCodec(loadWasmModuleFromDisk());
   const config =
-    `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${port}"]\nmax_connections = 32\nidle_timeout = "1s"\n\n` +
+    `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${port}"]\nmax_connections = ${Number(o["max-connections"])}\nidle_timeout = "1s"\n\n` +
     `[[routes]]\nmatch = "= /ret"\nreturn = "200 ok"\n\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "/srv/www"\n`;
   const pools = new PoolRegistry(() => {});
   // The request lines are made and handed to a sink that drops them (serve's buffers them).

@@ -67,12 +67,15 @@ export abstract class BasePool<C extends PooledConnection & { close(why: string)
       fresh: !!o.fresh,
       plan: o.plan,
       log: o.log,
-      onTimeout: () => {
-        this.rejectedTimeout++;
-        return this.saturated(`none became free within ${cfg.queueTimeoutMs / 1000} s (queue_timeout)`);
-      },
+      onTimeout: this.queueTimedOut,
     });
   }
+
+  /** A waiter's queue_timeout passed (one function for every waiter, not one made per wait). */
+  private readonly queueTimedOut = (): Error => {
+    this.rejectedTimeout++;
+    return this.saturated(`none became free within ${this.config.pool.queueTimeoutMs / 1000} s (queue_timeout)`);
+  };
 
   noteRetry(): void {
     this.retried++;

@@ -4,7 +4,6 @@
 import type { Plan } from "../balance/plan.js";
 import type { Logger } from "../core/log.js";
 import type { ClientSignal } from "../core/exchange.js";
-import { Deadlines } from "../core/deadline.js";
 
 export interface WaitOptions {
   timeoutMs: number;
@@ -29,17 +28,21 @@ export interface Waiter<T> {
 }
 
 interface Entry<T> extends Waiter<T> {
-  /** The error it gets when its time is up. */
+  /** When its time is up (Date.now()), and the error it gets then. */
+  readonly until: number;
   readonly onTimeout: () => Error;
   reject(e: unknown): void;
 }
 
+const ONCE = { once: true } as const;
+
 export class WaitQueue<T> {
   private items: Entry<T>[] = [];
-  /** Every waiter's deadline on one timer (Deadlines): a waiter that leaves clears nothing. */
-  private readonly deadlines = new Deadlines<Entry<T>, null>((e) => {
-    if (this.remove(e)) e.reject(e.onTimeout());
-  });
+  /** Every waiter's deadline on one timer, set for the earliest: a waiter that leaves clears
+   *  nothing, and the timer, when it finds none due, is set for the next. The deadlines are
+   *  the entries' own, not a Map's, whose entry per waiter was added and dropped again. */
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Infinity;
 
   get length(): number {
     return this.items.length;
@@ -54,18 +57,18 @@ export class WaitQueue<T> {
     return new Promise<T>((resolve, reject) => {
       if (o.signal?.aborted) return reject(o.signal.reason ?? new Error("aborted"));
       const since = Date.now();
-      const entry: Entry<T> = { fresh: o.fresh, plan: o.plan, log: o.log, since, onTimeout: o.onTimeout, resolve, reject };
+      const entry: Entry<T> = { fresh: o.fresh, plan: o.plan, log: o.log, since, until: since + o.timeoutMs, onTimeout: o.onTimeout, resolve, reject };
       // Left in place once the waiter is served: a client leaving then finds it gone.
       o.signal?.addEventListener(
         "abort",
         () => {
           if (this.remove(entry)) reject(o.signal?.reason ?? new Error("aborted"));
         },
-        { once: true },
+        ONCE,
       );
       if (o.front) this.items.unshift(entry);
       else this.items.push(entry);
-      this.deadlines.set(entry, since + o.timeoutMs, null);
+      if (entry.until < this.timerAt) this.arm(entry.until);
     });
   }
 
@@ -75,16 +78,16 @@ export class WaitQueue<T> {
 
   /** Takes the first waiter out; the caller resolves it. */
   shift(): Waiter<T> | undefined {
-    const e = this.items.shift();
-    if (e) this.deadlines.delete(e);
-    return e;
+    return this.items.shift();
   }
 
   /** Fails every waiter (the pool is shutting down). */
   rejectAll(e: unknown): void {
     const items = this.items;
     this.items = [];
-    this.deadlines.clear();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
     for (const w of items) w.reject(e);
   }
 
@@ -92,7 +95,27 @@ export class WaitQueue<T> {
     const i = this.items.indexOf(entry);
     if (i < 0) return false;
     this.items.splice(i, 1);
-    this.deadlines.delete(entry);
     return true;
   }
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.fire, Math.max(0, at - Date.now()));
+    // Node: a waiter is held by its client's socket, never by this timer.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Fails the waiters whose time is up, then sets the timer for the next. */
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    const due = this.items.filter((e) => e.until <= now);
+    if (due.length) this.items = this.items.filter((e) => e.until > now);
+    let next = Infinity;
+    for (const e of this.items) next = Math.min(next, e.until);
+    if (next < this.timerAt) this.arm(next);
+    for (const e of due) e.reject(e.onTimeout());
+  };
 }
