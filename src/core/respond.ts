@@ -56,10 +56,25 @@ export function platformBody(body: Body): Uint8Array | ReadableStream<Uint8Array
 
 const utf8 = new TextEncoder();
 
+/** Every ClientResponse is made here, with every field from the start: one shape for all of
+ *  them (an origin's, a file, the gateway's own), so the host's writer reads their fields
+ *  without a lookup per shape, and setting `meter` later adds nothing. */
+export function clientResponse(
+  status: number,
+  statusText: string,
+  headers: Fields,
+  body: Body | null,
+  length: number | null,
+  encoded: boolean,
+  overrun?: () => void,
+): ClientResponse {
+  return { status, statusText, headers, body, length, encoded, overrun, meter: undefined, relayed: undefined };
+}
+
 /** An answer of the gateway's own: its text (if any) as the whole body, with its length. */
 export function ownAnswer(status: number, headers: Fields, text?: string): ClientResponse {
   const body = text === undefined ? null : utf8.encode(text);
-  return { status, statusText: "", headers, body, length: body ? body.byteLength : null, encoded: false };
+  return clientResponse(status, "", headers, body, body ? body.byteLength : null, false);
 }
 
 /** `body` as a stream, for whatever must read or wrap it as one. */
@@ -93,7 +108,7 @@ export async function fromResponse(res: Response, whole: boolean): Promise<Clien
     length = body.byteLength;
   }
   const headers = mutable(res.headers) ? res.headers : new Headers(res.headers);
-  return { status: res.status, statusText: res.statusText, headers, body, length, encoded: headers.has("content-encoding") };
+  return clientResponse(res.status, res.statusText, headers, body, length, headers.has("content-encoding"));
 }
 
 /** Immutable Headers (a fetch's) throw on any change, even deleting a name they lack. */
@@ -135,7 +150,7 @@ export function toClient(res: ForwardResponse, acceptEncoding: string | null | u
     }
   }
   const overrun = () => log.log("warn", "response_longer_than_declared", { origin, length });
-  return { status: res.status, statusText: res.statusText, headers, body, length, encoded, overrun };
+  return clientResponse(res.status, res.statusText, headers, body, length, encoded, overrun);
 }
 
 const DECIMAL_LENGTH = /^\d{1,15}$/;

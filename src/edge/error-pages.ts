@@ -4,7 +4,7 @@
 import type { GatewaySettings, RouteConfig } from "../config/types.js";
 import type { FileStore } from "./file-store.js";
 import { contentTypeFor } from "./mime.js";
-import { cancelBody, streamOf, type ClientResponse } from "../core/respond.js";
+import { cancelBody, clientResponse, streamOf, type ClientResponse } from "../core/respond.js";
 import { fieldsOf } from "../core/response-fields.js";
 
 /** Headers of the original answer that stay on the page: the error code and request id (the
@@ -29,7 +29,7 @@ export async function withErrorPage(res: ClientResponse, page: string, store: Fi
     if (v !== null) headers.set(name, v);
   }
   cancelBody(res.body);
-  const answer = { status: res.status, statusText: "", headers, body: null, length: hit.size, encoded: false };
+  const answer = clientResponse(res.status, "", headers, null, hit.size, false);
   if (method === "HEAD") {
     hit.discard();
     return answer;
@@ -37,5 +37,6 @@ export async function withErrorPage(res: ClientResponse, page: string, store: Fi
   let body = await hit.read();
   // A page cut since its size was read goes out as a cut body (see respondWithFile).
   if (body instanceof Uint8Array && body.byteLength !== hit.size) body = streamOf(body);
-  return { ...answer, body };
+  answer.body = body;
+  return answer;
 }

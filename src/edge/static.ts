@@ -9,7 +9,7 @@ import type { FileStore, StoredFile } from "./file-store.js";
 import { contentTypeFor } from "./mime.js";
 import { encodePath } from "./uri.js";
 import type { RequestFields } from "../core/gateway.js";
-import { ownAnswer, streamOf, type ClientResponse } from "../core/respond.js";
+import { clientResponse, ownAnswer, streamOf, type ClientResponse } from "../core/respond.js";
 import { fieldsOf } from "../core/response-fields.js";
 
 export interface StaticOptions {
@@ -136,7 +136,7 @@ export async function respondWithFile(store: FileStore | null, file: StoredFile,
     chosen.discard();
     headers.set("content-range", `bytes */${chosen.size}`);
     headers.set("content-length", "0");
-    return { ...ownAnswer(416, headers), length: 0 };
+    return clientResponse(416, "", headers, null, 0, false);
   }
   const status = range.kind === "partial" ? 206 : 200;
   const length = range.kind === "partial" ? range.range.end - range.range.start + 1 : chosen.size;
@@ -146,13 +146,13 @@ export async function respondWithFile(store: FileStore | null, file: StoredFile,
   const encoded = headers.has("content-encoding");
   if (req.method === "HEAD") {
     chosen.discard();
-    return { status, statusText: "", headers, body: null, length, encoded };
+    return clientResponse(status, "", headers, null, length, encoded);
   }
   let body = await chosen.read(range.kind === "partial" ? range.range : undefined);
   // A file cut since its size was read: as a stream, which every host holds to the declared
   // length, so the client sees a cut connection rather than a short message.
   if (body instanceof Uint8Array && body.byteLength !== length) body = streamOf(body);
-  return { status, statusText: "", headers, body, length, encoded };
+  return clientResponse(status, "", headers, body, length, encoded);
 }
 
 /** Encodings the client takes (q > 0), from Accept-Encoding; "*" stands for any. */

@@ -7,7 +7,7 @@
 import { Joiner } from "../../core/bytes.js";
 import { declaredPieces, piecesOf, type Pieces, type PiecesBody } from "../../core/pieces.js";
 import { giveBack } from "../../core/read-slabs.js";
-import { platformBody, type BodyMeter, type ClientResponse, type Respond } from "../../core/respond.js";
+import { clientResponse, platformBody, type BodyMeter, type ClientResponse, type Respond } from "../../core/respond.js";
 import { headersInit } from "../../core/response-fields.js";
 
 export const respondWorkerd: Respond = (r: ClientResponse) => {
@@ -90,7 +90,7 @@ export async function relayed(res: Response, relay: Relay = {}): Promise<ClientR
   const length = stated !== null && /^\d{1,15}$/.test(stated) ? Number(stated) : null;
   const whole = headers.has(WHOLE_HEADER);
   if (whole) headers.delete(WHOLE_HEADER);
-  const out: ClientResponse = { status: res.status, statusText: res.statusText, headers, body: res.body, length, encoded: res.headers.has("content-encoding") };
+  const out = clientResponse(res.status, res.statusText, headers, res.body, length, res.headers.has("content-encoding"));
   if (!res.body) relay.onEnd?.();
   else if (whole) {
     // The object had all of it: it crosses in one read, and the place limit_conn holds goes
