@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
-import { repoRoot, startServe } from "../test/helpers/process.js";
+import { discardStdout, repoRoot, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { medianCells, msText, nginxPhpConfig, table, wrkRun, type WrkResult } from "./lib.js";
 
@@ -43,6 +43,7 @@ const serves = [
   await startServe(pooled(`unix:${unix.socket}`)),
   await startServe(`[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${tcp.port}"]\npool = "direct"\n\n${route}`),
 ];
+for (const s of serves) discardStdout(s.run);
 const children: ChildProcess[] = [];
 try {
   const nginx = spawn(nginxBin, ["-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", "inherit", "inherit"] });

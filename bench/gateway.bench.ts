@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
-import { edgepass, repoRoot, waitFor } from "../test/helpers/process.js";
+import { discardStdout, edgepass, repoRoot, waitFor } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { Miniflare } from "miniflare";
 import { gatewayPhpConfig, nginxPhpConfig, table, wrkOutput } from "./lib.js";
@@ -32,8 +32,10 @@ writeFileSync(path.join(dir, "pooled.toml"), gwConfig("pooled"));
 writeFileSync(path.join(dir, "direct.toml"), gwConfig("direct"));
 const pooled = edgepass(["dev", "--config", "pooled.toml", "--port", "0"], dir);
 const [, pooledUrl] = await waitFor(pooled, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+discardStdout(pooled);
 const direct = edgepass(["dev", "--config", "direct.toml", "--port", "0"], dir);
 const [, directUrl] = await waitFor(direct, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+discardStdout(direct);
 
 // The platform's own ceiling: a Worker that answers "ok" at once, under the same miniflare.
 // What separates it from edgepass is ours; what separates it from nginx is the runtime's.

@@ -15,7 +15,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
-import { repoRoot, startServe } from "../test/helpers/process.js";
+import { discardStdout, repoRoot, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { medianCells, msText, nginxPhpConfig, preEncoded, table, wrkRun, type WrkResult } from "./lib.js";
 
@@ -107,6 +107,7 @@ function daemon(bin: string, args: string[], env?: Record<string, string>): Chil
 const runWrk = (url: string, pid: number, seconds = SECONDS, lua?: string) => wrkRun(wrk, url, pid, CONNECTIONS, seconds, lua);
 
 const serve = await startServe(serveConfig);
+discardStdout(serve.run);
 try {
   const nginx = daemon(nginxBin, ["-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"]);
   const haproxy = daemon(haproxyBin, ["-db", "-f", path.join(dir, "haproxy.cfg")]);
@@ -147,7 +148,7 @@ try {
   table(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} alternating rounds, one php-fpm (pm = static, ${PHP_CHILDREN} children), one gateway process each, 2 cores shared by all`, rows);
   // What edgepass serve itself said went wrong (its warn and error lines, by event).
   const events = new Map<string, number>();
-  for (const line of `${serve.run.stdout}\n${serve.run.stderr}`.split("\n")) {
+  for (const line of serve.run.stderr.split("\n")) {
     const m = /"level":"(warn|error)","event":"([^"]+)"/.exec(line);
     if (m) events.set(m[2], (events.get(m[2]) ?? 0) + 1);
   }

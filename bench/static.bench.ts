@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, waitForPort } from "../test/helpers/php-fpm.js";
-import { startServe } from "../test/helpers/process.js";
+import { discardStdout, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { median, medianCells, msText, table, wrkRun, type WrkResult } from "./lib.js";
 
@@ -56,6 +56,7 @@ http {
 const runWrk = (url: string, pid: number, connections: number, seconds = SECONDS) => wrkRun(wrk, url, pid, connections, seconds);
 
 const serve = await startServe(`[assets]\ndirectory = "${site}"\n\n[[routes]]\nmatch = "/"\n`);
+discardStdout(serve.run);
 let nginx: ChildProcess | undefined;
 try {
   nginx = spawn(nginxBin, ["-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", "inherit", "inherit"] });

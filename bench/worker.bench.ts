@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import { freePort, publicCopy, startPhpFpm } from "../test/helpers/php-fpm.js";
-import { edgepass, repoRoot, waitFor, workerdPids } from "../test/helpers/process.js";
+import { discardStdout, edgepass, repoRoot, waitFor, workerdPids } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../src/adapter/node/miniflare.js";
 import { gatewayPhpConfig, median, preEncoded, table, wrkOutput } from "./lib.js";
@@ -77,6 +77,7 @@ const gateways = await Promise.all(
   modes.map(async (mode) => {
     const run = edgepass(["dev", "--config", `${mode}.toml`, "--port", "0"], dir);
     const [, url] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    discardStdout(run);
     return { mode, run, url: url!, pids: workerdPids(run.child.pid!) };
   }),
 );
