@@ -62,9 +62,11 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
   const answered = (request: ServeRequest | null, status: number) => {
     // Only metrics want the bytes, and each read of them is a call into the socket.
     if (!deps.observe) return;
-    const [bytesIn, bytesOut] = [sock.bytesRead - seenIn, sock.bytesWritten - seenOut];
-    [seenIn, seenOut] = [sock.bytesRead, sock.bytesWritten];
-    deps.observe.answered(request, status, bytesIn, bytesOut);
+    const read = sock.bytesRead;
+    const written = sock.bytesWritten;
+    deps.observe.answered(request, status, read - seenIn, written - seenOut);
+    seenIn = read;
+    seenOut = written;
   };
   // The request being answered hears of the connection's close: one listener for the
   // connection, not one added and removed per request.

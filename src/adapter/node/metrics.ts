@@ -30,7 +30,8 @@ const FAMILIES: Record<string, { type: "counter" | "gauge"; help: string }> = {
 };
 
 export class ServeMetrics {
-  private requests = new Map<string, { route: string; code: string; n: number }>();
+  /** By route label, then by status class (index 1 for 1xx … 5xx): no key made per request. */
+  private requests = new Map<string, number[]>();
   bytesIn = 0;
   bytesOut = 0;
   inFlight = 0;
@@ -38,11 +39,9 @@ export class ServeMetrics {
   connectionsTotal = 0;
 
   answered(route: string, status: number, bytesIn: number, bytesOut: number): void {
-    const code = `${Math.floor(status / 100)}xx`;
-    const key = route + "\0" + code;
-    const entry = this.requests.get(key) ?? { route, code, n: 0 };
-    entry.n++;
-    this.requests.set(key, entry);
+    let byClass = this.requests.get(route);
+    if (byClass === undefined) this.requests.set(route, (byClass = [0, 0, 0, 0, 0, 0]));
+    byClass[Math.min(5, Math.max(1, Math.floor(status / 100)))]++;
     this.bytesIn += bytesIn;
     this.bytesOut += bytesOut;
   }
@@ -50,7 +49,9 @@ export class ServeMetrics {
   samples(pools: PoolStats[]): Sample[] {
     const out: Sample[] = [];
     const add = (name: string, value: number, labels: Record<string, string> = {}) => out.push({ name, labels, value });
-    for (const { route, code, n } of this.requests.values()) add("edgepass_requests_total", n, { route, code });
+    for (const [route, byClass] of this.requests) {
+      for (let c = 1; c <= 5; c++) if (byClass[c] > 0) add("edgepass_requests_total", byClass[c], { route, code: `${c}xx` });
+    }
     add("edgepass_request_bytes_total", this.bytesIn);
     add("edgepass_response_bytes_total", this.bytesOut);
     add("edgepass_requests_in_flight", this.inFlight);

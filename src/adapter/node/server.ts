@@ -96,6 +96,20 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const scheme = first.tls ? "https" : "http";
 
   const metrics = new ServeMetrics();
+  // Requests are counted only where the numbers can be read: a metrics listener is opened at
+  // start (by this process, or by the primary of these workers, which share its config) or
+  // never. Counting costs each request two reads of its socket's byte counts and the route's
+  // label, a few percent of a small one.
+  const counting = first.gen.config.serve.metricsListen !== undefined;
+  const observe = counting
+    ? {
+        started: () => metrics.inFlight++,
+        answered: (request: ServeRequest | null, status: number, bytesIn: number, bytesOut: number) => {
+          metrics.inFlight--;
+          metrics.answered(routeOf(request), status, bytesIn, bytesOut);
+        },
+      }
+    : undefined;
   // The route label: the route the request's path matches (before try_files), or what it was.
   // A label depends only on the config and the path, and a site's traffic is mostly a few
   // paths: labels are remembered per config (a bounded number, forgotten all at once).
@@ -132,13 +146,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     metrics.connectionsOpen++;
     metrics.connectionsTotal++;
     void serveConnection(sock, {
-      observe: {
-        started: () => metrics.inFlight++,
-        answered: (request, status, bytesIn, bytesOut) => {
-          metrics.inFlight--;
-          metrics.answered(routeOf(request), status, bytesIn, bytesOut);
-        },
-      },
+      observe,
       codec,
       scheme,
       settings: gens.current.config.serve,
