@@ -41,8 +41,18 @@ function json(v: unknown): string | undefined {
   return t === undefined ? undefined : t.replace(LINE_SEPARATORS, escapeSeparator);
 }
 
+/** JSON text of strings that needed escaping, by string: a route's `match` (a regex with a
+ *  backslash) is in every line of its requests. Bounded, as KEYS below. */
+const QUOTED = new Map<string, string>();
+
 function quote(s: string): string {
-  return plain(s) ? `"${s}"` : json(s)!;
+  if (plain(s)) return `"${s}"`;
+  let q = QUOTED.get(s);
+  if (q === undefined) {
+    q = json(s)!;
+    if (QUOTED.size < 256 && s.length <= 256) QUOTED.set(s, q);
+  }
+  return q;
 }
 
 /** Field names, quoted once: a process logs the same few. */
