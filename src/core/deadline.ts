@@ -40,6 +40,39 @@ export const sendTimeout = (origin: string, ms: number): GatewayError =>
 export const sendFailed = (origin: string, e: unknown): GatewayError =>
   e instanceof GatewayError ? e : new GatewayError(Codes.UPSTREAM_IO, 502, `Writing to the origin ${origin} failed.`, String(e));
 
+/** One timer for deadlines that come and go: set for the earliest, moved only when an earlier
+ *  one comes, never cleared when a deadline is dropped (its owner, when it fires, finds what is
+ *  due and sets it for the next). Setting and clearing a timer per deadline is a pair of
+ *  native calls in workerd, and a timer object each in Node. Node: it never keeps the process
+ *  alive (what waits is held by its own sockets). */
+export class EarliestTimer {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private at = Infinity;
+
+  constructor(private readonly fire: () => void) {}
+
+  /** Fires by `at` (a Date.now() time) at the latest. */
+  by(at: number): void {
+    if (at >= this.at) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.at = at;
+    this.timer = setTimeout(this.run, Math.max(0, at - Date.now()));
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  clear(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.at = Infinity;
+  }
+
+  private readonly run = (): void => {
+    this.timer = undefined;
+    this.at = Infinity;
+    this.fire();
+  };
+}
+
 /** A timeout for a wait that starts again often (each read from an origin, each piece handed
  *  to a client, each wait for a client's next bytes): start() only notes the deadline, and one
  *  timer serves every wait. When it fires early it is set again for what is left; it is moved
@@ -47,8 +80,7 @@ export const sendFailed = (origin: string, e: unknown): GatewayError =>
  *  again. A timer, a promise and closures made per read were about a quarter of the
  *  JavaScript heap a 4 MiB response allocated. */
 export class Watchdog {
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerAt = Infinity;
+  private readonly timer = new EarliestTimer(() => this.fire());
   private until = 0;
   private on = false;
 
@@ -61,7 +93,7 @@ export class Watchdog {
   start(ms = this.ms): void {
     this.until = Date.now() + ms;
     this.on = true;
-    if (this.until < this.timerAt) this.set(this.until);
+    this.timer.by(this.until);
   }
 
   stop(): void {
@@ -71,38 +103,23 @@ export class Watchdog {
   /** Stops, and clears the timer (no timer is left behind the work it guarded). */
   dispose(): void {
     this.on = false;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
+    this.timer.clear();
   }
 
-  private set(at: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(this.fire, Math.max(0, at - Date.now()));
-    // Node: a timer left set after the last wait must not keep the process alive.
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
-  private readonly fire = (): void => {
-    this.timer = undefined;
-    this.timerAt = Infinity;
+  private fire(): void {
     if (!this.on) return;
-    if (this.until > Date.now()) return this.set(this.until);
+    if (this.until > Date.now()) return this.timer.by(this.until);
     this.on = false;
     this.expired();
-  };
+  }
 }
 
-/** Many deadlines on one timer: it is set for the earliest and moved only when an earlier one
- *  comes; a deadline that is dropped clears nothing (when the timer finds none due, it is set
- *  for the next, or not at all). For deadlines that come and go with every request (an idle
- *  connection's, a waiting request's), where a timer set and cleared for each was a pair of
- *  native calls in workerd. `due` hears each deadline that passed, already dropped. */
+/** Many deadlines by key on one EarliestTimer, for keys without a bound (a hop's count) or
+ *  that come back (an idle connection's). `due` hears each deadline that passed, already
+ *  dropped. */
 export class Deadlines<K, V> {
   private readonly entries = new Map<K, { at: number; value: V | undefined }>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerAt = Infinity;
+  private readonly timer = new EarliestTimer(() => this.fire());
 
   constructor(private readonly due: (key: K, value: V) => void) {}
 
@@ -113,7 +130,7 @@ export class Deadlines<K, V> {
       had.at = at;
       had.value = value;
     } else this.entries.set(key, { at, value });
-    if (at < this.timerAt) this.arm(at);
+    this.timer.by(at);
   }
 
   delete(key: K): void {
@@ -135,22 +152,10 @@ export class Deadlines<K, V> {
   /** Drops every deadline and the timer. */
   clear(): void {
     this.entries.clear();
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
+    this.timer.clear();
   }
 
-  private arm(at: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(this.fire, Math.max(0, at - Date.now()));
-    // Node: what waits on a deadline is held by its own sockets, never by this timer.
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
-  private readonly fire = (): void => {
-    this.timer = undefined;
-    this.timerAt = Infinity;
+  private fire(): void {
     const now = Date.now();
     let next = Infinity;
     for (const [key, e] of this.entries) {
@@ -160,8 +165,8 @@ export class Deadlines<K, V> {
         this.due(key, e.value as V);
       }
     }
-    if (next < this.timerAt) this.arm(next);
-  };
+    this.timer.by(next);
+  }
 }
 
 type Lane = "connect" | "send" | "read";
@@ -182,8 +187,7 @@ export class ConnectionTimers<K = Lane> {
   private readonly ats: number[] = [];
   private readonly fns: Array<(() => void) | undefined> = [];
   private count = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerAt = Infinity;
+  private readonly timer = new EarliestTimer(() => this.fire());
 
   /** `p`, or `timedOut()`'s error once `ms` passed first. */
   race<T>(lane: K, p: Promise<T>, ms: number, timedOut: () => GatewayError): Promise<T> {
@@ -213,7 +217,7 @@ export class ConnectionTimers<K = Lane> {
     }
     this.ats[i] = at;
     this.fns[i] = expired;
-    if (at < this.timerAt) this.arm(at);
+    this.timer.by(at);
   }
 
   stop(lane: K): void {
@@ -224,9 +228,7 @@ export class ConnectionTimers<K = Lane> {
   /** Drops every deadline and clears the timer: no timer outlives the connection. */
   dispose(): void {
     while (this.count > 0) this.remove(this.count - 1);
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
+    this.timer.clear();
   }
 
   private indexOf(lane: K): number {
@@ -244,18 +246,8 @@ export class ConnectionTimers<K = Lane> {
     this.fns[last] = undefined;
   }
 
-  private arm(at: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(this.fire, Math.max(0, at - Date.now()));
-    // Node: what waits on a deadline is held by its own sockets, never by this timer.
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
   /** Runs the waits that are due (each dropped first), and sets the timer for the next. */
-  private readonly fire = (): void => {
-    this.timer = undefined;
-    this.timerAt = Infinity;
+  private fire(): void {
     const now = Date.now();
     for (let i = 0; i < this.count; ) {
       if (this.ats[i] > now) {
@@ -268,6 +260,6 @@ export class ConnectionTimers<K = Lane> {
     }
     let next = Infinity;
     for (let i = 0; i < this.count; i++) next = Math.min(next, this.ats[i]);
-    if (next < this.timerAt) this.arm(next);
-  };
+    this.timer.by(next);
+  }
 }

@@ -4,6 +4,7 @@
 import type { Plan } from "../balance/plan.js";
 import type { Logger } from "../core/log.js";
 import type { ClientSignal } from "../core/exchange.js";
+import { EarliestTimer } from "../core/deadline.js";
 
 export interface WaitOptions {
   timeoutMs: number;
@@ -41,8 +42,7 @@ export class WaitQueue<T> {
   /** Every waiter's deadline on one timer, set for the earliest: a waiter that leaves clears
    *  nothing, and the timer, when it finds none due, is set for the next. The deadlines are
    *  the entries' own, not a Map's, whose entry per waiter was added and dropped again. */
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerAt = Infinity;
+  private readonly timer = new EarliestTimer(() => this.fire());
 
   get length(): number {
     return this.items.length;
@@ -68,7 +68,7 @@ export class WaitQueue<T> {
       );
       if (o.front) this.items.unshift(entry);
       else this.items.push(entry);
-      if (entry.until < this.timerAt) this.arm(entry.until);
+      this.timer.by(entry.until);
     });
   }
 
@@ -85,9 +85,7 @@ export class WaitQueue<T> {
   rejectAll(e: unknown): void {
     const items = this.items;
     this.items = [];
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
+    this.timer.clear();
     for (const w of items) w.reject(e);
   }
 
@@ -98,24 +96,14 @@ export class WaitQueue<T> {
     return true;
   }
 
-  private arm(at: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(this.fire, Math.max(0, at - Date.now()));
-    // Node: a waiter is held by its client's socket, never by this timer.
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
   /** Fails the waiters whose time is up, then sets the timer for the next. */
-  private readonly fire = (): void => {
-    this.timer = undefined;
-    this.timerAt = Infinity;
+  private fire(): void {
     const now = Date.now();
     const due = this.items.filter((e) => e.until <= now);
     if (due.length) this.items = this.items.filter((e) => e.until > now);
     let next = Infinity;
     for (const e of this.items) next = Math.min(next, e.until);
-    if (next < this.timerAt) this.arm(next);
+    this.timer.by(next);
     for (const e of due) e.reject(e.onTimeout());
-  };
+  }
 }
