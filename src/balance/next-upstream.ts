@@ -28,14 +28,17 @@ export function planFor(peers: Peers, req: ForwardRequest): Plan {
 
 export async function forwardBalanced(exchange: Exchange, req: ForwardRequest, ctx: ExchangeContext, peers: Peers): Promise<ForwardResponse> {
   const plan = planFor(peers, req);
-  const replay = peers.servers.length > 1 && req.body && req.body.length !== null && req.body.length <= REPLAY_LIMIT ? new ReplayableBody(req.body) : null;
+  const original = req.body;
+  const replay = peers.servers.length > 1 && original && original.length !== null && original.length <= REPLAY_LIMIT ? new ReplayableBody(original) : null;
   // The context is this request's own (the gateway makes one per request): it carries the
   // plan without a copy.
   ctx.plan = plan;
   for (;;) {
-    const body = replay ? replayStream(replay, req.body!.length) : req.body;
+    // Each try reads its own copy of a held body, set on the request itself: a copy of the
+    // request with another body would be another shape for every read of its fields.
+    if (replay) req.body = replayStream(replay, original!.length);
     try {
-      const res = await exchange.forward(body === req.body ? req : { ...req, body }, ctx);
+      const res = await exchange.forward(req, ctx);
       if (plan.current !== undefined) peers.ok(plan.current);
       return res;
     } catch (e) {
@@ -46,7 +49,7 @@ export async function forwardBalanced(exchange: Exchange, req: ForwardRequest, c
         server !== undefined &&
         (SERVER_FAILURES.has(code) || code === Codes.UPSTREAM_OVERLOADED) &&
         (code === Codes.UPSTREAM_OVERLOADED || idempotent(req.method)) &&
-        (req.body === null || (replay !== null && replay.canReplay));
+        (original === null || (replay !== null && replay.canReplay));
       if (safe && !req.signal?.aborted && plan.hasNext()) {
         req.log.log("warn", "upstream_next", { upstream: ctx.upstream.name, origin: formatAddress(peers.servers[server]), code, tries: plan.count });
         continue;
@@ -75,5 +78,6 @@ function replayStream(replay: ReplayableBody, length: number | null): RequestBod
       // A try that gives up its copy leaves the client's body to the next try.
       cancel() {},
     }),
+    count: undefined,
   };
 }

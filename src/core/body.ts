@@ -77,9 +77,9 @@ export async function prepareBody(
     if (!/^[0-9]{1,15}$/.test(declaredLength) || !Number.isSafeInteger(length)) {
       throw new GatewayError(Codes.REQUEST_INVALID, 400, `The Content-Length header "${declaredLength}" is not a valid length.`);
     }
-    return { length, stream: body };
+    return { length, stream: body, count: undefined };
   }
-  if (!needsLength) return { length: null, stream: body };
+  if (!needsLength) return { length: null, stream: body, count: undefined };
   const chunks: Uint8Array[] = [];
   let total = 0;
   const pieces = streamPieces(body);
@@ -102,5 +102,5 @@ export async function prepareBody(
     if (e instanceof GatewayError) throw e;
     throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The request body could not be read to its end.", String(e));
   }
-  return { length: total, stream: new PiecesBody(heldPieces(chunks)) };
+  return { length: total, stream: new PiecesBody(heldPieces(chunks)), count: undefined };
 }

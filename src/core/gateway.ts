@@ -331,7 +331,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       // a body to a via = "fetch" origin is counted as declared; every other one as it flows.
       const viaFetch = upstream.http?.via === "fetch";
       if (prepared && viaFetch) record.bytes_in = prepared.length ?? 0;
-      const body = prepared && !viaFetch ? { ...prepared, count: (n: number) => (record.bytes_in += n) } : prepared;
+      if (prepared && !viaFetch) prepared.count = (n: number) => (record.bytes_in += n);
+      const body = prepared;
       forwardReq.body = body;
       // An HTTP origin reads the request's own head, not CGI variables.
       forwardReq.cgi = exchange.cgi ? cgiFor(body ? body.length : null) : [];
