@@ -67,6 +67,16 @@ export class ResponseFields implements Fields {
     return this.cookies?.slice() ?? [];
   }
 
+  /** Each field as a head's line, "name: value", onto `out`, but those named in `skip`: what a
+   *  host that writes the head itself wants, without a pair made per field. */
+  headLines(skip: ReadonlySet<string>, out: string[]): void {
+    for (const [k, v] of this.map) {
+      if (skip.has(k)) continue;
+      if (k === "set-cookie" && this.cookies!.length > 1) for (const c of this.cookies!) out.push(`${k}: ${c}`);
+      else out.push(`${k}: ${v}`);
+    }
+  }
+
   [Symbol.iterator](): IterableIterator<[string, string]> {
     const out: Array<[string, string]> = [];
     for (const [k, v] of this.map) {

@@ -8,6 +8,7 @@ import type net from "node:net";
 import { declaredPieces, piecesOf } from "../../core/pieces.js";
 import { httpDate } from "../../edge/headers.js";
 import { cancelBody, type ClientResponse, type Respond } from "../../core/respond.js";
+import { ResponseFields } from "../../core/response-fields.js";
 import type { Logger } from "../../core/log.js";
 import type { CompressSettings } from "../../edge/compress.js";
 import { compressed } from "./compress.js";
@@ -53,7 +54,8 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
   let keepAlive = o.keepAlive;
   let framing: "length" | "chunked" | "close" | "none";
   const fields: string[] = [];
-  for (const [k, v] of r.headers) if (!OURS.has(k)) fields.push(`${k}: ${v}`);
+  if (r.headers instanceof ResponseFields) r.headers.headLines(OURS, fields);
+  else for (const [k, v] of r.headers) if (!OURS.has(k)) fields.push(`${k}: ${v}`);
   if (!r.headers.has("date")) fields.push(`date: ${httpDate(Date.now())}`);
   if (r.length !== null) {
     framing = noBody ? "none" : "length";
