@@ -332,10 +332,9 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const viaFetch = upstream.http?.via === "fetch";
       if (prepared && viaFetch) record.bytes_in = prepared.length ?? 0;
       if (prepared && !viaFetch) prepared.count = (n: number) => (record.bytes_in += n);
-      const body = prepared;
-      forwardReq.body = body;
+      forwardReq.body = prepared;
       // An HTTP origin reads the request's own head, not CGI variables.
-      forwardReq.cgi = exchange.cgi ? cgiFor(body ? body.length : null) : [];
+      forwardReq.cgi = exchange.cgi ? cgiFor(prepared ? prepared.length : null) : [];
       if (granted.length) forwardReq.cgi.push(...granted);
       const res = await forwardBalanced(
         exchange,
