@@ -8,8 +8,11 @@
 //   npx tsx bench/serve/ic-misses.ts [--paths /status.php?code=200,/ret] [--seconds 2]
 //                                    [--lua FILE] [--pool pooled|direct] [--bundle FILE]
 //
-// A place is the bundle's line and column (dist/cli/node/main.mjs unless --bundle names
-// another build of the CLI), with that line's text. Exits 1 when any place was found.
+// A place in edgepass is the bundle's line and column (dist/cli/node/main.mjs unless --bundle
+// names another build of the CLI), with that line's text; places in Node's own modules are
+// listed with the function they are in (with pool = "direct", Node's socket constructor
+// misses about 30 per request: a socket per request is Node's cost). Exits 1 when any place
+// in edgepass was found.
 // Not part of `npm test`; needs wrk (npm run setup:bench).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -44,14 +47,35 @@ writeFileSync(
     `[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`,
 );
 
-/** V8's log line for an IC: type, pc, time, line, column, old state, new state, map, key, … */
+/** A place an IC changed state: V8's log line for it is type, pc, time, line, column, old
+ *  state, new state, map, key, …; which script the line and column are in is the code the pc
+ *  falls in (the log's code-creation lines), found for the first miss of each place. */
 interface Miss {
-  place: string;
+  type: string;
+  line: number;
+  column: number;
   key: string;
   states: string;
+  n: number;
+  /** The first miss's pc, and its line's index in the log. */
+  pc: bigint;
+  at: number;
+  /** The function and script its code belongs to ("name file:///…/main.mjs:L:C", "node:net…"). */
+  code?: string;
 }
 
-async function missesFor(target: string): Promise<{ requests: number; misses: Map<string, Miss & { n: number }> }> {
+/** The code whose range holds `pc`, created before log line `at` (searched backwards). */
+function codeAt(lines: string[], at: number, pc: bigint): string {
+  for (let i = at - 1; i >= 0; i--) {
+    if (!lines[i].startsWith("code-creation,")) continue;
+    const f = lines[i].split(",");
+    const start = BigInt(f[4]);
+    if (pc >= start && pc < start + BigInt(f[5])) return f[6].trim();
+  }
+  return "?";
+}
+
+async function missesFor(target: string): Promise<{ requests: number; misses: Map<string, Miss> }> {
   const port = await freePort();
   const log = path.join(dir, "v8.log");
   rmSync(log, { force: true });
@@ -65,18 +89,21 @@ async function missesFor(target: string): Promise<{ requests: number; misses: Ma
     const lua = o.lua ? ["-s", path.resolve(o.lua)] : [];
     // The warm-up's misses are the code learning its shapes; only the measured run's count.
     spawnSync(wrk, ["-t1", "-c8", "-d1s", ...lua, url]);
-    const before = readFileSync(log, "utf8").length;
+    // Complete lines only: V8 may be partway through writing the last one.
+    const before = readFileSync(log, "utf8").split("\n").length - 1;
     const out = spawnSync(wrk, ["-t1", "-c8", `-d${o.seconds}s`, ...lua, url], { encoding: "utf8" }).stdout;
     const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
-    const misses = new Map<string, Miss & { n: number }>();
-    for (const line of readFileSync(log, "utf8").slice(before).split("\n")) {
-      const f = line.split(",");
-      if (!/IC$/.test(f[0] ?? "")) continue;
+    const lines = readFileSync(log, "utf8").split("\n");
+    const misses = new Map<string, Miss>();
+    for (let at = before; at < lines.length; at++) {
+      const f = lines[at].split(",");
+      if (!/IC$/.test(f[0])) continue;
       const k = `${f[0]} ${f[3]}:${f[4]} ${f[8]}`;
-      const m = misses.get(k) ?? { place: `${f[0]} main.mjs:${f[3]}:${f[4]}`, key: f[8] ?? "", states: `${f[5]}->${f[6]}`, n: 0 };
+      let m = misses.get(k);
+      if (!m) misses.set(k, (m = { type: f[0], line: Number(f[3]), column: Number(f[4]), key: f[8] ?? "", states: `${f[5]}->${f[6]}`, n: 0, pc: BigInt(f[1]), at }));
       m.n++;
-      misses.set(k, m);
     }
+    for (const m of misses.values()) if (m.n * 10 >= requests) m.code = codeAt(lines, m.at, m.pc);
     return { requests, misses };
   } finally {
     child.kill("SIGTERM");
@@ -90,14 +117,13 @@ try {
     const { requests, misses } = await missesFor(target);
     if (!requests) throw new Error(`wrk counted no requests for ${target}`);
     const often = [...misses.values()].filter((m) => m.n * 10 >= requests).sort((a, b) => b.n - a.n);
-    console.log(`${target}: ${requests} requests, ${often.length} places missing at least once per 10 requests`);
+    const ours = often.filter((m) => m.code?.includes(bundle));
+    console.log(`${target}: ${requests} requests, ${ours.length} places in edgepass missing at least once per 10 requests, ${often.length - ours.length} in Node's own modules`);
     for (const m of often) {
-      // Node's own modules log their lines too; only the bundle's are shown with their text.
-      const [, line] = /:(\d+):/.exec(m.place) ?? [];
-      const text = bundleLines[Number(line) - 1]?.trim().slice(0, 100) ?? "";
-      console.log(`  ${(m.n / requests).toFixed(2)} per request  ${m.place} .${m.key} ${m.states}  ${text}`);
+      const where = ours.includes(m) ? `main.mjs:${m.line}:${m.column}  ${bundleLines[m.line - 1]?.trim().slice(0, 90) ?? ""}` : `${m.line}:${m.column} in ${m.code}`;
+      console.log(`  ${(m.n / requests).toFixed(2)} per request  ${m.type} .${m.key} ${m.states}  ${where}`);
     }
-    found += often.length;
+    found += ours.length;
   }
 } finally {
   await fpm.stop();
