@@ -60,6 +60,13 @@ export function newRecord(requestId: string, method: string, path: string): Requ
   };
 }
 
+/** The request has its connection to `server`, `connectMs` after it asked for one. */
+export function noteConnection(r: RequestRecord, server: string, connectMs: number, retries: number): void {
+  r.server = server;
+  r.connect_ms = connectMs;
+  r.retries = retries;
+}
+
 /** Milliseconds from `start` to `end` (default: now), to a tenth. */
 export const since = (start: number, end = performance.now()): number => Math.round((end - start) * 10) / 10;
 

@@ -99,10 +99,14 @@ export class WaitQueue<T> {
   /** Fails the waiters whose time is up, then sets the timer for the next. */
   private fire(): void {
     const now = Date.now();
-    const due = this.items.filter((e) => e.until <= now);
-    if (due.length) this.items = this.items.filter((e) => e.until > now);
+    const due: Entry<T>[] = [];
+    const waiting: Entry<T>[] = [];
     let next = Infinity;
-    for (const e of this.items) next = Math.min(next, e.until);
+    for (const e of this.items) {
+      if (e.until <= now) due.push(e);
+      else (waiting.push(e), (next = Math.min(next, e.until)));
+    }
+    if (due.length) this.items = waiting;
     this.timer.by(next);
     for (const e of due) e.reject(e.onTimeout());
   }

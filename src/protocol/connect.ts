@@ -5,7 +5,7 @@
 import { peersFor } from "../balance/registry.js";
 import { Plan } from "../balance/plan.js";
 import { isGatewayError, GatewayError, Codes } from "../core/errors.js";
-import { since, type RequestRecord } from "../core/access-log.js";
+import { noteConnection, since, type RequestRecord } from "../core/access-log.js";
 import type { ExchangeContext } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
 import { formatAddress, type Duplex } from "../core/transport.js";
@@ -26,11 +26,7 @@ export async function connectUpstream(ctx: ExchangeContext, log: Logger, record?
       const conn = await ctx.dial(server, { connectTimeoutMs: ctx.upstream.connectTimeoutMs });
       plan.connected(i);
       // Every server this request tried before this one, on this try or earlier ones.
-      if (record) {
-        record.server = origin;
-        record.connect_ms = since(t0);
-        record.retries = Math.max(record.retries, plan.count - 1);
-      }
+      if (record) noteConnection(record, origin, since(t0), Math.max(record.retries, plan.count - 1));
       const state = peers.states[i];
       state.inFlight++;
       let open = true;

@@ -5,7 +5,7 @@
 // kept connection (or an origin going down) fails (each protocol's Attempt decides, with
 // resendOnFailure: see README, "Stale connections").
 import { Codes, GatewayError, isGatewayError } from "../core/errors.js";
-import { since } from "../core/access-log.js";
+import { noteConnection, since } from "../core/access-log.js";
 import type { AcquireOptions, ExchangeContext, ForwardRequest, ForwardResponse } from "../core/exchange.js";
 import type { Logger } from "../core/log.js";
 import { idempotent, type ReplayableBody } from "../core/replay.js";
@@ -92,12 +92,7 @@ export async function forwardPooled<L extends { origin: string }>(
     const leased = leaseFor((o) => pool.acquire(o), req, ctx, state, body);
     const lease = leased instanceof Promise ? await leased : leased;
     // connect_ms here is the wait for a connection: 0-ish for a kept one, as nginx counts it.
-    const record = req.record;
-    if (record) {
-      record.server = lease.origin;
-      record.connect_ms = since(t0);
-      record.retries = state.connectFailures + (state.retry ? 1 : 0);
-    }
+    if (req.record) noteConnection(req.record, lease.origin, since(t0), state.connectFailures + (state.retry ? 1 : 0));
     const attempt = attemptOn(lease);
     try {
       return await attempt.run();
