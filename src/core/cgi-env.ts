@@ -2,6 +2,7 @@
 // fastcgi.conf send (RFC 3875 section 4.1), plus PATH_INFO. They always win over anything
 // derived from client headers (the codec drops a derived name equal to one of these).
 import type { RouteConfig } from "../config/types.js";
+import type { RequestUrl } from "../edge/request-url.js";
 
 export interface ScriptSplit {
   scriptName: string;
@@ -18,7 +19,7 @@ export interface ClientInfo {
 
 export interface CgiEnvInput {
   method: string;
-  url: URL;
+  url: RequestUrl;
   /** The normalized, decoded path ($uri / $document_uri in nginx). */
   path: string;
   /** The query without "?" ($args; try_files may have changed it). */

@@ -11,6 +11,7 @@ import type { FileStore } from "../edge/file-store.js";
 import { matchRoute } from "../edge/locations.js";
 import { normalizePath, splitScript } from "../edge/script-path.js";
 import { requestVars } from "../edge/variables.js";
+import type { RequestUrl } from "../edge/request-url.js";
 import { dispatch, type DispatchState, type Forward, type Site } from "./dispatch.js";
 import { finish, type FinishContext } from "./finish.js";
 import { exchanges } from "../protocol/index.js";
@@ -86,7 +87,7 @@ export interface RequestInfo extends ClientInfo {
   /** Keeps the host running for work that outlives the response (the Worker's ctx.waitUntil). */
   waitUntil?: (p: Promise<unknown>) => void;
   /** The request's URL, parsed, where the host already parsed it (read, never changed). */
-  url?: URL;
+  url?: RequestUrl;
   /** The front gateway's name for this hand-off, unique among the requests a pool object
    *  serves (unlike a request id, which a client may choose): GatewayDeps.hopMeter's key. */
   handOff?: string;

@@ -2,6 +2,7 @@
 // request's own facts are known; anything else is refused when the config loads, as nginx
 // refuses an unknown variable at startup.
 import type { RequestFields } from "../core/gateway.js";
+import type { RequestUrl } from "./request-url.js";
 
 export interface RequestVars {
   /** $uri / $document_uri: the normalized, decoded path (changed by try_files). */
@@ -63,7 +64,7 @@ export function hostVariable(hostHeader: string | null, fallback: string): strin
 }
 
 /** The variables of a request as it arrived; $uri is set once the path is normalized. */
-export function requestVars(request: { method: string; headers: RequestFields }, url: URL, serverNameSetting: string): RequestVars {
+export function requestVars(request: { method: string; headers: RequestFields }, url: RequestUrl, serverNameSetting: string): RequestVars {
   const host = hostVariable(request.headers.get("host") ?? url.host, serverNameSetting || url.hostname);
   return {
     uri: "",

@@ -12,6 +12,7 @@ import { Codes, GatewayError } from "../../core/errors.js";
 import type { RequestInfo } from "../../core/gateway.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { realClientAddress } from "../../edge/real-ip.js";
+import { requestUrl, type RequestUrl } from "../../edge/request-url.js";
 import { newRecord, since, writeRecord } from "../../core/access-log.js";
 import { within } from "../../core/deadline.js";
 import { drainUnread } from "../../core/drain.js";
@@ -233,8 +234,8 @@ const HOP_ONLY: ReadonlySet<string> = new Set(["transfer-encoding", "expect"]);
 
 function toRequest(head: HttpRequestHead, fields: FieldMap, body: PiecesBody | null, local: { addr: string; port: number }, signal: ClientGone, scheme: "http" | "https"): ServeRequest {
   const host = fields.get("host") ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);
-  let url: URL;
-  if (head.target.startsWith("/")) url = new URL(`${scheme}://${host}${head.target}`);
+  let url: RequestUrl;
+  if (head.target.startsWith("/")) url = requestUrl(scheme, host, head.target);
   else if (/^https?:\/\//i.test(head.target)) url = new URL(head.target);
   else throw new GatewayError(Codes.REQUEST_INVALID, 400, `The request target "${head.target}" is not served here (only paths and absolute URLs).`);
   return new ServeRequest(head.method, url, fields, body, signal);

@@ -6,6 +6,7 @@
 import type { ClientSignal } from "../../core/exchange.js";
 import type { GatewayRequest, RequestFields } from "../../core/gateway.js";
 import type { PiecesBody } from "../../core/pieces.js";
+import type { RequestUrl } from "../../edge/request-url.js";
 
 /** Methods a fetch Request refuses (Fetch standard, "forbidden method"). */
 export const TRACE_LIKE = new Set(["CONNECT", "TRACE", "TRACK"]);
@@ -20,7 +21,7 @@ export class ServeRequest implements GatewayRequest {
   constructor(
     method: string,
     /** The URL, parsed once here and read by the host and the gateway (RequestInfo.url). */
-    readonly parsed: URL,
+    readonly parsed: RequestUrl,
     readonly headers: FieldMap,
     readonly body: PiecesBody | null,
     readonly signal: ClientGone,
