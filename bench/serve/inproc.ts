@@ -19,6 +19,7 @@ import { EventEmitter } from "node:events";
 import { writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createCodec } from "../../src/codec/index.js";
@@ -31,6 +32,8 @@ import { ClientGone, FieldMap, ServeRequest } from "../../src/adapter/node/reque
 import { dialNode } from "../../src/adapter/node/dial.js";
 import { ConnectionTimers } from "../../src/core/deadline.js";
 import { randomId } from "../../src/core/random-id.js";
+import { requestUrl } from "../../src/edge/request-url.js";
+import { bufferedStdioSink } from "../../src/adapter/node/log-sink.js";
 import type { Dial, DirectIO, Outgoing } from "../../src/core/transport.js";
 
 const { values: o } = parseArgs({
@@ -159,9 +162,12 @@ async function main(): Promise<void> {
     `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${port}"]\nmax_connections = ${Number(o["max-connections"])}\nidle_timeout = "1s"\n\n` +
     `[[routes]]\nmatch = "= /ret"\nreturn = "200 ok"\n\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "/srv/www"\n`;
   const pools = new PoolRegistry(() => {});
-  // The request lines are made and handed to a sink that drops them (serve's buffers them).
+  // The request lines go to serve's own sink, which gathers them in bytes and writes them out
+  // together, here to a stream that drops them.
+  const dropped = new Writable({ write: (_chunk, _enc, cb) => cb() });
+  const sink = bufferedStdioSink(dropped, dropped);
   const built = gatewayBuilder(
-    () => ({ codec, files: null, dial, respond: respondNode, countsBytes: true, sink: () => {}, connections: (upstream, requestId) => pools.connections({ upstream, codec, dial }, requestId), peers: (u) => pools.peers.get(u) }),
+    () => ({ codec, files: null, dial, respond: respondNode, countsBytes: true, sink, connections: (upstream, requestId) => pools.connections({ upstream, codec, dial }, requestId), peers: (u) => pools.peers.get(u) }),
     (t, s) => loadConfig(t, s, undefined, "server"),
   )(config, "inproc.toml");
   if (!("gateway" in built)) throw built;
@@ -192,7 +198,7 @@ async function main(): Promise<void> {
     const requestId = randomId();
     const head = codec.parseHttpRequestHead(raw, settings.maxHeader)!;
     const fields = new FieldMap(head.headers, hopOnly);
-    const url = new URL(`http://${fields.get("host")}${head.target}`);
+    const url = requestUrl("http", fields.get("host")!, head.target);
     const request = new ServeRequest(head.method, url, fields, null, new ClientGone());
     const res = await gateway(request, { requestId, remoteAddr: "127.0.0.1", remotePort: "50000", serverAddr: "127.0.0.1", protocol: "HTTP/1.1", url });
     const w = writeResponse(client as unknown as net.Socket, res, { method: head.method, version: head.version, keepAlive: true, sendTimeoutMs: settings.sendTimeoutMs, log: silent, compress: { settings, acceptEncoding: fields.get("accept-encoding") } });
