@@ -2,14 +2,12 @@
 // alloc (TLSF asks memory.grow), which detaches the old ArrayBuffer, so views are re-created
 // whenever the buffer changed instead of being cached forever.
 
+import { ownCopy } from "../core/bytes.js";
 import type { WasmExports } from "./exports.js";
 
 export class WasmHeap {
   private u8View: Uint8Array;
   private i32View: Int32Array;
-  /** The block small results are cut from, and how much of it is taken (copyOut). */
-  private outBlock = new ArrayBuffer(0);
-  private outUsed = 0;
 
   constructor(readonly wasm: WasmExports) {
     this.u8View = new Uint8Array(wasm.memory.buffer);
@@ -33,32 +31,16 @@ export class WasmHeap {
     return this.i32()[ptr >>> 2];
   }
 
-  /** A copy of [ptr, ptr + len) that the caller owns. A small one is a view into a shared
-   *  block of results: a fresh ArrayBuffer costs several times the copy (the engine registers
-   *  and later sweeps its backing store), and a forwarded request makes one per request. Its
-   *  bytes are never written again; only its `.buffer` is shared (see types.ts). */
+  /** A copy of [ptr, ptr + len) that the caller owns (ownCopy: a small one shares its
+   *  `.buffer`, see types.ts). */
   copyOut(ptr: number, len: number): Uint8Array {
-    if (len > OUT_SHARED_MAX) return this.u8().slice(ptr, ptr + len);
-    if (this.outUsed + len > this.outBlock.byteLength) {
-      this.outBlock = new ArrayBuffer(OUT_BLOCK);
-      this.outUsed = 0;
-    }
-    const out = new Uint8Array(this.outBlock, this.outUsed, len);
-    out.set(new Uint8Array(this.wasm.memory.buffer, ptr, len));
-    // 8-aligned, so a result can carry a view of any element type.
-    this.outUsed = (this.outUsed + len + 7) & ~7;
-    return out;
+    return ownCopy(this.u8().subarray(ptr, ptr + len));
   }
 }
-
-/** Results up to this size share blocks of OUT_BLOCK bytes; a block lives while any of its
- *  results does, so the cap keeps what one long-kept result can hold small. */
-const OUT_SHARED_MAX = 8192;
 
 /** Data this long or longer is framed around by the encoders' *Pieces forms, not copied into
  *  Wasm memory and out: below it one buffer written is cheaper than a list of pieces. */
 export const PIECES_MIN = 4096;
-const OUT_BLOCK = 65536;
 
 /** One reusable buffer in Wasm memory that grows (never shrinks below its first size) when a
  *  call needs more. Returned pointers are valid until the next ensure() on the same scratch. */

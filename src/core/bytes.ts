@@ -1,4 +1,4 @@
-// Joining byte arrays: one copy per part; a single part is returned as it is.
+// Joining and copying byte arrays: one copy per part; a single part is returned as it is.
 
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
@@ -43,5 +43,31 @@ function fill(out: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
     out.set(p, o);
     o += p.byteLength;
   }
+  return out;
+}
+
+/** Copies up to this size share blocks of SHARED_BLOCK bytes; a block lives while any copy in
+ *  it does, so the cap keeps what one long-kept copy can hold small. */
+export const SHARED_MAX = 8192;
+const SHARED_BLOCK = 65536;
+let block = new ArrayBuffer(0);
+let blockUsed = 0;
+
+/** A copy of `src` that the caller owns. A small one is a view into a block it shares with
+ *  other copies: a fresh ArrayBuffer costs several times the copy (the engine gets its memory
+ *  from the C allocator, registers it and later sweeps it), and a small request makes several
+ *  (its encoded records, each short read of a socket). Its bytes are never written again;
+ *  only its `.buffer` is shared, so copy it before transferring that buffer. */
+export function ownCopy(src: Uint8Array): Uint8Array {
+  const len = src.byteLength;
+  if (len > SHARED_MAX) return src.slice();
+  if (blockUsed + len > block.byteLength) {
+    block = new ArrayBuffer(SHARED_BLOCK);
+    blockUsed = 0;
+  }
+  const out = new Uint8Array(block, blockUsed, len);
+  out.set(src);
+  // 8-aligned, so a copy can carry a view of any element type.
+  blockUsed = (blockUsed + len + 7) & ~7;
   return out;
 }

@@ -1,8 +1,9 @@
 // Node's side of reusing read memory (core/read-slabs.ts): each origin socket reads straight
 // into a slab (Node's `onread` with a buffer function), so a large read is handed on where it
 // arrived instead of being copied out of a buffer every socket shares; a short read is copied
-// out and its slab read into again.
+// out (ownCopy: into a block shared with other short copies) and its slab read into again.
 
+import { ownCopy } from "../../core/bytes.js";
 import { lend, slabMemory, unused } from "../../core/read-slabs.js";
 
 /** A read shorter than this is copied into memory of its own: no slab is held for a few bytes. */
@@ -19,7 +20,7 @@ export class ReadMemory {
    *  (`lends`), a big read is lent as it is and the next read gets another slab; anything else
    *  is copied out, and the slab is read into again. */
   take(buf: Uint8Array, n: number, lends: boolean): Uint8Array {
-    if (!lends || n < SMALL || buf !== this.armed) return buf.slice(0, n);
+    if (!lends || n < SMALL || buf !== this.armed) return ownCopy(buf.subarray(0, n));
     this.armed = null;
     return lend(buf.subarray(0, n));
   }
