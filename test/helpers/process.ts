@@ -35,7 +35,7 @@ export function edgepass(args: string[], cwd: string, { prefix = [], nodeArgs = 
 /** From now on what the process prints on stdout is read and dropped, as a log sent to
  *  /dev/null: a benchmark's request lines run to tens of megabytes, and kept in one string they
  *  cost the reading process more and more collector time, until it read the pipe late and the
- *  gateway, whose writes to a pipe block, waited for it. Warnings and errors are on stderr. */
+ *  gateway kept its unwritten lines in its own memory, and slowed. Warnings and errors are on stderr. */
 export function discardStdout(run: Run): void {
   run.child.stdout!.removeAllListeners("data");
   run.child.stdout!.resume();

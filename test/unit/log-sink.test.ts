@@ -1,17 +1,18 @@
 // The serve log sink: request lines gathered and written together, warnings and errors at the
 // end of the turn, nothing lost or reordered, and a bounded buffer.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { bufferedStdioSink } from "../../src/adapter/node/log-sink";
+import { BACKLOG_MAX, bufferedStdioSink } from "../../src/adapter/node/log-sink";
 
 /** A stream that keeps what it was given, as a stream whose write is still pending does:
  *  request lines come as bytes (UTF-8), read only when the test looks. */
 function stream() {
   const chunks: Array<string | Buffer> = [];
+  const s = { writableLength: 0, write: (x: string | Buffer) => (chunks.push(x), true) };
   return {
     get writes() {
       return chunks.map(String);
     },
-    s: { write: (x: string | Buffer) => (chunks.push(x), true) } as unknown as NodeJS.WritableStream,
+    s,
   };
 }
 
@@ -91,5 +92,48 @@ describe("bufferedStdioSink", () => {
     process.off("exit", atExit[0]);
     expect(err.writes).toEqual(["bye\n"]);
     expect(out.writes).toEqual(["last\n"]);
+  });
+
+  it("drops request lines while the stream holds more than BACKLOG_MAX unwritten, then says how many", async () => {
+    const out = stream();
+    const sink = bufferedStdioSink(out.s, stream().s);
+    sink("info", "before");
+    await vi.advanceTimersByTimeAsync(20);
+    // The reader stopped: Node keeps what it could not write.
+    out.s.writableLength = BACKLOG_MAX + 1;
+    for (let i = 0; i < 5; i++) sink("info", `lost ${i}`);
+    await vi.advanceTimersByTimeAsync(20);
+    sink("info", "x".repeat(30_000)); // alone, and dropped too
+    sink("info", "lost 6");
+    await vi.advanceTimersByTimeAsync(20);
+    expect(out.writes).toEqual(["before\n"]);
+    // It reads again.
+    out.s.writableLength = 0;
+    sink("info", "after");
+    await vi.advanceTimersByTimeAsync(20);
+    expect(out.writes.length).toBe(3);
+    const gap = JSON.parse(out.writes[1]);
+    expect(gap).toMatchObject({ level: "warn", event: "log_lines_dropped", lines: 7 });
+    expect(out.writes[2]).toBe("after\n");
+  });
+
+  it("drops warnings and errors the same way on their own stream", async () => {
+    const out = stream();
+    const err = stream();
+    const sink = bufferedStdioSink(out.s, err.s);
+    err.s.writableLength = BACKLOG_MAX + 1;
+    sink("warn", "w1");
+    sink("error", "e1");
+    await vi.advanceTimersByTimeAsync(0);
+    sink("info", "line");
+    await vi.advanceTimersByTimeAsync(20);
+    expect(err.writes).toEqual([]);
+    expect(out.writes).toEqual(["line\n"]);
+    err.s.writableLength = 0;
+    sink("error", "e2");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(err.writes.length).toBe(2);
+    expect(JSON.parse(err.writes[0])).toMatchObject({ event: "log_lines_dropped", lines: 2 });
+    expect(err.writes[1]).toBe("e2\n");
   });
 });

@@ -1,5 +1,5 @@
 // The log sink of `edgepass serve`. console.log writes each line to a pipe or file with its own
-// system call, synchronously (Node does so on Linux), and a line per request was a visible
+// system call, and a line per request was a visible
 // share of a small request's CPU time; so was a write per turn of the event loop, which under
 // load carries one or two lines. Request lines are written together every INFO_DELAY_MS (as
 // nginx's `access_log ... buffer= flush=`), or at once before they would pass INFO_MAX_BYTES;
@@ -7,28 +7,67 @@
 // process exits. A request line is encoded into the batch's bytes as it comes, so its string (a
 // tree of the pieces it was built from) dies young: a batch kept as one string lived through
 // young collections and was flattened at the write, about 3 µs of CPU per request.
-import type { Level, LogSink } from "../../core/log.js";
+//
+// A pipe whose reader stops (a log shipper that hangs, a terminal paused) takes no more bytes,
+// and Node keeps what it cannot write yet in memory, without a bound: at 15,000 requests a
+// second that is some 4 MB a second until the process runs out of memory. Past BACKLOG_MAX
+// bytes waiting, lines are dropped and counted instead: a log that stalls costs lines, never
+// the server's memory. Once the backlog is below it again, a `log_lines_dropped` warning says
+// how many went missing, where the gap is.
+import { formatLine, type Level, type LogSink } from "../../core/log.js";
 
 const INFO_DELAY_MS = 10;
 const INFO_MAX_BYTES = 64 * 1024;
+/** Bytes a stream may hold unwritten before lines for it are dropped. */
+export const BACKLOG_MAX = 16 * 1024 * 1024;
 
-export function bufferedStdioSink(out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): LogSink {
+/** What the sink needs of a stream: a Node Writable (process.stdout) has both. */
+export interface LogStream {
+  write(chunk: string | Uint8Array): boolean;
+  /** Bytes written to it and not yet taken by the system (absent: it keeps none). */
+  readonly writableLength?: number;
+}
+
+export function bufferedStdioSink(out: LogStream = process.stdout, err: LogStream = process.stderr): LogSink {
   let info = Buffer.allocUnsafe(INFO_MAX_BYTES);
   let used = 0;
+  /** Lines in `info`, and lines dropped since the last that was written, per stream. */
+  let infoLines = 0;
+  let infoDropped = 0;
   let errors = "";
+  let errorsDropped = 0;
   let infoTimer: ReturnType<typeof setTimeout> | null = null;
   let errorsScheduled = false;
+  const full = (s: LogStream) => (s.writableLength ?? 0) > BACKLOG_MAX;
+  const droppedLine = (n: number) => formatLine("warn", "log_lines_dropped", "-", { lines: n, detail: `the log's reader fell behind by more than ${BACKLOG_MAX} bytes; these lines were not written` }) + "\n";
+  /** Writes `chunk` to `out` after the count of lines dropped before it, if any; false, and
+   *  nothing written, while `out` holds more than BACKLOG_MAX. */
+  const toOut = (chunk: string | Uint8Array): boolean => {
+    if (full(out)) return false;
+    if (infoDropped > 0) (out.write(droppedLine(infoDropped)), (infoDropped = 0));
+    out.write(chunk);
+    return true;
+  };
   const flushErrors = () => {
     errorsScheduled = false;
-    if (errors) (err.write(errors), (errors = ""));
+    if (!errors) return;
+    if (full(err)) {
+      for (let i = errors.indexOf("\n"); i >= 0; i = errors.indexOf("\n", i + 1)) errorsDropped++;
+    } else {
+      if (errorsDropped > 0) (err.write(droppedLine(errorsDropped)), (errorsDropped = 0));
+      err.write(errors);
+    }
+    errors = "";
   };
   const flushInfo = () => {
     if (infoTimer !== null) (clearTimeout(infoTimer), (infoTimer = null));
     if (used === 0) return;
     // The stream may hold the bytes until they are written: the next lines go to new memory.
-    out.write(info.subarray(0, used));
-    info = Buffer.allocUnsafe(INFO_MAX_BYTES);
+    // Dropped, the batch's memory is used again.
+    if (toOut(info.subarray(0, used))) info = Buffer.allocUnsafe(INFO_MAX_BYTES);
+    else infoDropped += infoLines;
     used = 0;
+    infoLines = 0;
   };
   const flush = () => {
     // Errors first: a warning about a request is written before its response line would be.
@@ -48,10 +87,14 @@ export function bufferedStdioSink(out: NodeJS.WritableStream = process.stdout, e
     // A UTF-16 unit takes at most 3 bytes in UTF-8; a line longer than a batch goes alone.
     if (used + 3 * line.length + 1 > INFO_MAX_BYTES) {
       flush();
-      if (3 * line.length + 1 > INFO_MAX_BYTES) return void out.write(line + "\n");
+      if (3 * line.length + 1 > INFO_MAX_BYTES) {
+        if (!toOut(line + "\n")) infoDropped++;
+        return;
+      }
     }
     used += info.write(line, used);
     info[used++] = 0x0a;
+    infoLines++;
     if (infoTimer === null) infoTimer = setTimeout(flushInfo, INFO_DELAY_MS);
   };
 }
