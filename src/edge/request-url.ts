@@ -52,16 +52,17 @@ export function requestUrl(scheme: "http" | "https", host: string, target: strin
 
 /** Where the query of `target` starts (its "?"; the length when there is none), or -1 when
  *  the WHATWG parser could rewrite it. In the path it percent-encodes C0 controls, space,
- *  `"` `#` `<` `>` `` ` `` `{` `}`, turns `\` into `/` and resolves "." and ".." segments
- *  (also written %2e); in the query of an http(s) URL it encodes `'` too. A segment that starts
- *  with "." or "%" is left to it whole. */
+ *  `"` `#` `<` `>` `` ` `` `{` `}` (and `^` in newer versions of the standard: left to it
+ *  too), turns `\` into `/` and resolves "." and ".." segments (also written %2e); in the
+ *  query of an http(s) URL it encodes `'` too. A segment that starts with "." or "%" is left
+ *  to it whole. */
 function plainTarget(target: string): number {
   const n = target.length;
   let i = 0;
   for (; i < n; i++) {
     const c = target.charCodeAt(i);
     if (c === 0x3f) break; // ?
-    if (c <= 0x20 || c >= 0x7f || c === 0x22 || c === 0x23 || c === 0x3c || c === 0x3e || c === 0x5c || c === 0x60 || c === 0x7b || c === 0x7d) return -1;
+    if (c <= 0x20 || c >= 0x7f || c === 0x22 || c === 0x23 || c === 0x3c || c === 0x3e || c === 0x5c || c === 0x5e || c === 0x60 || c === 0x7b || c === 0x7d) return -1;
     if (c === 0x2f && i + 1 < n) {
       const next = target.charCodeAt(i + 1);
       if (next === 0x2e || next === 0x25) return -1; // "/." or "/%"
