@@ -1,21 +1,14 @@
-// A log reader that stops reading: `edgepass serve` keeps answering, holds no more than its
+// A log reader that stops reading: `edgepass serve` (and `edgepass dev`, which relays
+// workerd's output through the same sink) keeps answering, holds no more than its
 // bound of unwritten log in memory (the lines past it are dropped, where Node would keep them
 // all), and once the reader is back says how many request lines it dropped, before the lines
 // that follow. Judged on the process's own stdout pipe, which
 // this test stops reading, with requests sent on raw sockets.
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServe, type Dev } from "../helpers/process.js";
+import { startDev, startServe, type Dev } from "../helpers/process.js";
 
-let serve: Dev;
-
-beforeAll(async () => {
-  serve = await startServe(`[[routes]]\nmatch = "^~ /r/"\nreturn = "200 ok"\n`);
-});
-
-afterAll(async () => {
-  await serve?.stop();
-});
+const TOML = `[[routes]]\nmatch = "^~ /r/"\nreturn = "200 ok"\n`;
 
 /** Sends `count` GETs of `target`, `batch` at a time pipelined on one connection, and counts
  *  the answers (each one "200 ok" with its length). */
@@ -50,7 +43,21 @@ function pipelined(port: number, target: string, count: number, batch: number): 
   });
 }
 
-describe("edgepass serve, a log reader that stops", () => {
+// `edgepass dev` relays workerd's output through the same sink.
+describe.each([
+  ["serve", startServe],
+  ["dev", startDev],
+] as const)("edgepass %s, a log reader that stops", (_name, start) => {
+  let serve: Dev;
+
+  beforeAll(async () => {
+    serve = await start(TOML);
+  });
+
+  afterAll(async () => {
+    await serve?.stop();
+  });
+
   it("drops request lines past its backlog bound, keeps answering, and reports the count once the reader is back", async () => {
     const { run } = serve;
     const port = Number(new URL(serve.base).port);

@@ -13,6 +13,8 @@ import type * as esbuild from "esbuild";
 import type { Request as MiniflareRequest, Response as MiniflareResponse } from "miniflare";
 import { serveStoreRequest } from "../../edge/store-wire.js";
 import { diskStore } from "./disk-store.js";
+import { bufferedStdioSink } from "./log-sink.js";
+import { createInterface } from "node:readline";
 
 /** Must match wrangler.toml. */
 export const COMPATIBILITY_DATE = "2026-04-20";
@@ -214,6 +216,10 @@ export async function runGateway(opts: RunGatewayOptions = {}): Promise<RunningG
         ...files,
         host,
         port,
+        // workerd's output (the request lines, warnings) goes through serve's sink rather than
+        // miniflare's console.log per line: a stalled reader of this process's stdout then costs
+        // lines, counted, not memory without a bound.
+        handleRuntimeStdio: relayRuntimeOutput,
         ...(opts.inspectorPort !== undefined ? { inspectorPort: opts.inspectorPort, inspectorHost: "127.0.0.1" } : {}),
       }),
   );
@@ -227,6 +233,12 @@ export async function runGateway(opts: RunGatewayOptions = {}): Promise<RunningG
   const shownHost = host.includes(":") ? `[${host}]` : host;
   const actualPort = Number(url.port);
   return { origin: `http://${shownHost}:${actualPort}`, port: actualPort, dispose: () => mf.dispose() };
+}
+
+function relayRuntimeOutput(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream): void {
+  const sink = bufferedStdioSink();
+  createInterface({ input: stdout, crlfDelay: Infinity }).on("line", (line) => sink("info", line));
+  createInterface({ input: stderr, crlfDelay: Infinity }).on("line", (line) => sink("error", line));
 }
 
 /** wrangler.toml's [assets] settings, for the "assets" mode: the Worker runs first on every
