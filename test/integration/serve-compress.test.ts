@@ -2,7 +2,7 @@
 // with a raw socket in front of a real php-fpm and files from disk: what is compressed decodes
 // to exactly the origin's bytes, and what must not be (an encoded body, images, ranges, HEAD,
 // short bodies, a client that takes no coding) arrives as the origin sent it.
-import { cpSync, writeFileSync } from "node:fs";
+import { cpSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { brotliDecompressSync, createGunzip, gunzipSync } from "node:zlib";
@@ -33,6 +33,7 @@ match = "/"
 afterAll(async () => {
   await serve?.stop();
   await fpm?.stop();
+  if (www) rmSync(www, { recursive: true, force: true });
 });
 
 const get = (p: string, acceptEncoding?: string, method = "GET") =>

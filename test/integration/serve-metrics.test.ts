@@ -4,6 +4,7 @@
 // numbers match what went to php-fpm. The public listener never shows the metrics.
 import http from "node:http";
 import path from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, waitFor, type Dev } from "../helpers/process.js";
@@ -38,6 +39,7 @@ match = "/"
 afterAll(async () => {
   await serve?.stop();
   await fpm?.stop();
+  if (www) rmSync(www, { recursive: true, force: true });
 });
 
 interface Parsed {

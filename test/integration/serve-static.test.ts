@@ -3,7 +3,7 @@
 // streamed from disk with its length declared, and nothing outside the directory or on the
 // exclude list ever served. A real php-fpm behind try_files and X-Accel-Redirect.
 import { createHash } from "node:crypto";
-import { closeSync, cpSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -47,6 +47,7 @@ try_files = ["$uri", "$uri/", "/info.php?$args"]
 afterAll(async () => {
   await serve?.stop();
   await fpm?.stop();
+  if (www) rmSync(www, { recursive: true, force: true });
 });
 
 const site = (p: string) => readFileSync(path.join(serve.dir, "site", p));
