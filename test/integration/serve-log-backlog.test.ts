@@ -1,9 +1,9 @@
 // A log reader that stops reading: `edgepass serve` (and `edgepass dev`, which relays
-// workerd's output through the same sink) keeps answering, holds no more than its
-// bound of unwritten log in memory (the lines past it are dropped, where Node would keep them
-// all), and once the reader is back says how many request lines it dropped, before the lines
-// that follow. Judged on the process's own stdout pipe, which
-// this test stops reading, with requests sent on raw sockets.
+// workerd's output through the same sink) keeps answering, holds no more than its bound of
+// unwritten log in memory (the lines past it are dropped, where Node would keep them all), and
+// once the reader is back says how many request lines it dropped, before the lines that
+// follow. Judged on the process's own stdout pipe, which this test stops reading, with
+// requests sent on raw sockets.
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDev, startServe, type Dev } from "../helpers/process.js";
@@ -43,24 +43,23 @@ function pipelined(port: number, target: string, count: number, batch: number): 
   });
 }
 
-// `edgepass dev` relays workerd's output through the same sink.
 describe.each([
   ["serve", startServe],
   ["dev", startDev],
 ] as const)("edgepass %s, a log reader that stops", (_name, start) => {
-  let serve: Dev;
+  let gw: Dev;
 
   beforeAll(async () => {
-    serve = await start(TOML);
+    gw = await start(TOML);
   });
 
   afterAll(async () => {
-    await serve?.stop();
+    await gw?.stop();
   });
 
   it("drops request lines past its backlog bound, keeps answering, and reports the count once the reader is back", async () => {
-    const { run } = serve;
-    const port = Number(new URL(serve.base).port);
+    const { run } = gw;
+    const port = Number(new URL(gw.base).port);
     const stdout = run.child.stdout!;
     run.stdout = "";
     // The reader stops: the kernel's pipe fills, then what the process cannot write waits in
