@@ -28,44 +28,47 @@ export interface LogStream {
   readonly writableLength?: number;
 }
 
-export function bufferedStdioSink(out: LogStream = process.stdout, err: LogStream = process.stderr): LogSink {
-  let info = Buffer.allocUnsafe(INFO_MAX_BYTES);
-  let used = 0;
-  /** Lines in `info`, and lines dropped since the last that was written, per stream. */
-  let infoLines = 0;
-  let infoDropped = 0;
-  let errors = "";
-  let errorsDropped = 0;
-  let infoTimer: ReturnType<typeof setTimeout> | null = null;
-  let errorsScheduled = false;
-  const full = (s: LogStream) => (s.writableLength ?? 0) > BACKLOG_MAX;
-  const droppedLine = (n: number) => formatLine("warn", "log_lines_dropped", "-", { lines: n, detail: `the log's reader fell behind by more than ${BACKLOG_MAX} bytes; these lines were not written` }) + "\n";
-  /** Writes `chunk` to `out` after the count of lines dropped before it, if any; false, and
-   *  nothing written, while `out` holds more than BACKLOG_MAX. */
-  const toOut = (chunk: string | Uint8Array): boolean => {
-    if (full(out)) return false;
-    if (infoDropped > 0) (out.write(droppedLine(infoDropped)), (infoDropped = 0));
-    out.write(chunk);
+/** Writes to `s` until BACKLOG_MAX bytes wait in it; then refuses, and counts the lines it
+ *  refused, to say before the next thing it takes. */
+function bounded(s: LogStream): (chunk: string | Uint8Array, lines: number) => boolean {
+  let dropped = 0;
+  return (chunk, lines) => {
+    if ((s.writableLength ?? 0) > BACKLOG_MAX) {
+      dropped += lines;
+      return false;
+    }
+    if (dropped > 0) {
+      s.write(formatLine("warn", "log_lines_dropped", "-", { lines: dropped, detail: `the log's reader fell behind by more than ${BACKLOG_MAX} bytes; these lines were not written` }) + "\n");
+      dropped = 0;
+    }
+    s.write(chunk);
     return true;
   };
+}
+
+export function bufferedStdioSink(out: LogStream = process.stdout, err: LogStream = process.stderr): LogSink {
+  const toOut = bounded(out);
+  const toErr = bounded(err);
+  let info = Buffer.allocUnsafe(INFO_MAX_BYTES);
+  let used = 0;
+  let infoLines = 0;
+  let errors = "";
+  let errorLines = 0;
+  let infoTimer: ReturnType<typeof setTimeout> | null = null;
+  let errorsScheduled = false;
   const flushErrors = () => {
     errorsScheduled = false;
     if (!errors) return;
-    if (full(err)) {
-      for (let i = errors.indexOf("\n"); i >= 0; i = errors.indexOf("\n", i + 1)) errorsDropped++;
-    } else {
-      if (errorsDropped > 0) (err.write(droppedLine(errorsDropped)), (errorsDropped = 0));
-      err.write(errors);
-    }
+    toErr(errors, errorLines);
     errors = "";
+    errorLines = 0;
   };
   const flushInfo = () => {
     if (infoTimer !== null) (clearTimeout(infoTimer), (infoTimer = null));
     if (used === 0) return;
     // The stream may hold the bytes until they are written: the next lines go to new memory.
-    // Dropped, the batch's memory is used again.
-    if (toOut(info.subarray(0, used))) info = Buffer.allocUnsafe(INFO_MAX_BYTES);
-    else infoDropped += infoLines;
+    // Refused, the batch's memory is used again.
+    if (toOut(info.subarray(0, used), infoLines)) info = Buffer.allocUnsafe(INFO_MAX_BYTES);
     used = 0;
     infoLines = 0;
   };
@@ -78,6 +81,7 @@ export function bufferedStdioSink(out: LogStream = process.stdout, err: LogStrea
   return (level: Level, line: string) => {
     if (level === "error" || level === "warn") {
       errors += line + "\n";
+      errorLines++;
       if (!errorsScheduled) {
         errorsScheduled = true;
         setImmediate(flushErrors);
@@ -87,10 +91,7 @@ export function bufferedStdioSink(out: LogStream = process.stdout, err: LogStrea
     // A UTF-16 unit takes at most 3 bytes in UTF-8; a line longer than a batch goes alone.
     if (used + 3 * line.length + 1 > INFO_MAX_BYTES) {
       flush();
-      if (3 * line.length + 1 > INFO_MAX_BYTES) {
-        if (!toOut(line + "\n")) infoDropped++;
-        return;
-      }
+      if (3 * line.length + 1 > INFO_MAX_BYTES) return void toOut(line + "\n", 1);
     }
     used += info.write(line, used);
     info[used++] = 0x0a;
