@@ -45,9 +45,18 @@ class PlainUrl implements RequestUrl {
  *  nothing. Throws as `new URL()` does for a host it refuses. */
 export function requestUrl(scheme: "http" | "https", host: string, target: string): RequestUrl {
   const q = plainTarget(target);
-  const h = q >= 0 ? plainHost(host, scheme === "https" ? "443" : "80") : null;
-  if (h === null) return new URL(`${scheme}://${host}${target}`);
-  return new PlainUrl(`${scheme}:`, h.port ? `${h.name}:${h.port}` : h.name, h.name, h.port, q === target.length ? target : target.slice(0, q), q < target.length - 1 ? target.slice(q) : "", target);
+  const end = q >= 0 ? plainHostEnd(host, scheme === "https" ? "443" : "80") : -1;
+  if (end < 0) return new URL(`${scheme}://${host}${target}`);
+  const hasPort = end < host.length;
+  return new PlainUrl(
+    `${scheme}:`,
+    host,
+    hasPort ? host.slice(0, end) : host,
+    hasPort ? host.slice(end + 1) : "",
+    q === target.length ? target : target.slice(0, q),
+    q < target.length - 1 ? target.slice(q) : "",
+    target,
+  );
 }
 
 /** Where the query of `target` starts (its "?"; the length when there is none), or -1 when
@@ -75,16 +84,16 @@ function plainTarget(target: string): number {
   return i;
 }
 
-/** The host name and port of a Host value the WHATWG parser keeps as it is: lower-case
- *  labels of letters, digits and "-" (not punycode, none empty), or a dotted quad of plain
- *  decimal numbers, and a port of 1-5 digits without a leading zero, up to 65535 and not the
- *  scheme's default (which it drops). null for anything else. */
-function plainHost(host: string, defaultPort: string): { name: string; port: string } | null {
+/** Where the host name of a Host value ends (its ":" or its length), when the WHATWG parser
+ *  keeps the value as it is: lower-case labels of letters, digits and "-" (not punycode, none
+ *  empty), or a dotted quad of plain decimal numbers, and a port of 1-5 digits without a
+ *  leading zero, up to 65535 and not the scheme's default (which it drops). -1 for anything
+ *  else. */
+function plainHostEnd(host: string, defaultPort: string): number {
   const colon = host.indexOf(":");
   const end = colon < 0 ? host.length : colon;
-  const port = colon < 0 ? "" : host.slice(colon + 1);
-  if (colon >= 0 && !plainPort(port, defaultPort)) return null;
-  if (end === 0) return null;
+  if (colon >= 0 && !plainPort(host, colon + 1, defaultPort)) return -1;
+  if (end === 0) return -1;
   let labelStart = 0;
   // Of the label being read: its digits' value while it has nothing else (else -1).
   let value = 0;
@@ -93,7 +102,7 @@ function plainHost(host: string, defaultPort: string): { name: string; port: str
   for (let i = 0; i <= end; i++) {
     const c = i < end ? host.charCodeAt(i) : 0x2e;
     if (c === 0x2e) {
-      if (i === labelStart || host.startsWith("xn--", labelStart)) return null;
+      if (i === labelStart || host.startsWith("xn--", labelStart)) return -1;
       // A number of more than one digit with a leading zero is octal to the parser.
       if (value < 0 || value > 255 || (host.charCodeAt(labelStart) === 0x30 && i - labelStart > 1)) quad = false;
       labels++;
@@ -106,20 +115,21 @@ function plainHost(host: string, defaultPort: string): { name: string; port: str
     if (c >= 0x30 && c <= 0x39) {
       if (value >= 0) value = value * 10 + (c - 0x30);
     } else if ((c >= 0x61 && c <= 0x7a) || c === 0x2d) value = -1;
-    else return null;
+    else return -1;
   }
   // A last label that is a number ("0x" and hex digits counts) makes the parser read the whole
   // name as an IPv4 address, which it rewrites unless it is four plain numbers up to 255.
-  if (value >= 0 ? !(quad && labels === 4) : host.startsWith("0x", labelStart)) return null;
-  return { name: colon < 0 ? host : host.slice(0, colon), port };
+  if (value >= 0 ? !(quad && labels === 4) : host.startsWith("0x", labelStart)) return -1;
+  return end;
 }
 
-/** 1-5 digits, no leading zero, up to 65535, not the scheme's default. */
-function plainPort(port: string, defaultPort: string): boolean {
-  if (port.length === 0 || port.length > 5 || port.charCodeAt(0) === 0x30 || port === defaultPort) return false;
+/** `host` from `from` on: 1-5 digits, no leading zero, up to 65535, not the scheme's default. */
+function plainPort(host: string, from: number, defaultPort: string): boolean {
+  const n = host.length - from;
+  if (n === 0 || n > 5 || host.charCodeAt(from) === 0x30 || (n === defaultPort.length && host.endsWith(defaultPort))) return false;
   let v = 0;
-  for (let i = 0; i < port.length; i++) {
-    const c = port.charCodeAt(i);
+  for (let i = from; i < host.length; i++) {
+    const c = host.charCodeAt(i);
     if (c < 0x30 || c > 0x39) return false;
     v = v * 10 + (c - 0x30);
   }
