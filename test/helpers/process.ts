@@ -77,6 +77,12 @@ export function startServe(toml: string, files: Record<string, string | Buffer> 
   return start("serve", toml, files, [], { nodeArgs });
 }
 
+/** Both hosts, named, for a describe.each that runs a test through each. */
+export const BOTH_HOSTS = [
+  ["edgepass serve", startServe],
+  ["edgepass dev", startDev],
+] as const;
+
 /** `edgepass dev` or `serve` in a network namespace of its own (an unprivileged user namespace,
  *  loopback only) whose TCP buffers are bounded by `tcpBuffers`, "min default max" (tcp_rmem
  *  and tcp_wmem), so a test knows how much the kernel holds for a client that stops reading.

@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { noiseBody, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { bounded, clientsAtOnce, get, poolShard, poolShards, startDev } from "../helpers/pool-load.js";
-import { repoRoot, startServe } from "../helpers/process.js";
+import { BOTH_HOSTS, repoRoot } from "../helpers/process.js";
 import { createHash } from "node:crypto";
 import { rawRequest } from "../helpers/raw-http.js";
 import { rmSync } from "node:fs";
@@ -259,10 +259,7 @@ describe("php-fpm recycling its workers (pm.max_requests = 5)", () => {
 // meanwhile is never read. A pool that handed such a connection to an upload once it had stayed
 // open through two turns of Node's loop still lost uploads here. Uploads and GETs at once, both
 // hosts: every upload arrives whole and nobody sees an error.
-describe.each([
-  ["edgepass serve", startServe],
-  ["edgepass dev", startDev],
-] as const)("%s: uploads while php-fpm recycles its workers (pm.max_requests = 3)", (host, start) => {
+describe.each(BOTH_HOSTS)("%s: uploads while php-fpm recycles its workers (pm.max_requests = 3)", (host, start) => {
   let fpm: PhpFpm;
   beforeAll(async () => {
     fpm = await startPhpFpm({ maxChildren: 4, maxRequests: 3 });

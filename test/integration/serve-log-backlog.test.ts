@@ -6,7 +6,7 @@
 // requests sent on raw sockets.
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDev, startServe, type Dev } from "../helpers/process.js";
+import { BOTH_HOSTS, type Dev } from "../helpers/process.js";
 
 const TOML = `[[routes]]\nmatch = "^~ /r/"\nreturn = "200 ok"\n`;
 
@@ -43,10 +43,7 @@ function pipelined(port: number, target: string, count: number, batch: number): 
   });
 }
 
-describe.each([
-  ["serve", startServe],
-  ["dev", startDev],
-] as const)("edgepass %s, a log reader that stops", (_name, start) => {
+describe.each(BOTH_HOSTS)("%s, a log reader that stops", (_name, start) => {
   let gw: Dev;
 
   beforeAll(async () => {

@@ -15,7 +15,7 @@ import path from "node:path";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { noiseBody, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
-import { repoRoot, startDev, startServe, type Dev } from "../helpers/process.js";
+import { BOTH_HOSTS, repoRoot, type Dev } from "../helpers/process.js";
 
 let fpm: PhpFpm;
 let www: string;
@@ -119,10 +119,7 @@ function upload(base: string, path: string, body: Buffer, chunked: boolean): Pro
 
 const digest = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-describe.each([
-  ["edgepass serve", startServe],
-  ["edgepass dev", startDev],
-] as const)("%s", (_host, start) => {
+describe.each(BOTH_HOSTS)("%s", (_host, start) => {
   let gw: Dev;
   beforeAll(async () => {
     gw = await start(site);

@@ -6,7 +6,7 @@
 // direct and pooled.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type net from "node:net";
-import { startDev, startServe, waitFor, type Dev } from "../helpers/process.js";
+import { BOTH_HOSTS, waitFor, type Dev } from "../helpers/process.js";
 import { rawRequest } from "../helpers/raw-http.js";
 import { scriptedServer, type ScriptedServer } from "../helpers/scripted-server.js";
 import { unansweredPort, type UnansweredPort } from "../helpers/unanswered-port.js";
@@ -45,10 +45,7 @@ const SILENT = [["direct", "http"], ["direct", "fastcgi"], ["pooled", "fastcgi"]
 // Far more than loopback's socket buffers hold on both sides.
 const BODY = Buffer.alloc(48 << 20, 0x61);
 
-describe.each([
-  ["edgepass dev", startDev],
-  ["edgepass serve", startServe],
-] as const)("%s", (_, start) => {
+describe.each(BOTH_HOSTS)("%s", (_, start) => {
   let gw: Dev;
   beforeAll(async () => {
     gw = await start(
