@@ -101,8 +101,9 @@ describe("requestUrl", () => {
       }),
       { numRuns: 20_000 },
     );
-    // Both ways were taken often enough to mean something.
-    expect(plainOnes).toBeGreaterThan(2_000);
+    // Both ways were taken often enough to mean something (about 2,050 plain ones a run,
+    // varying by some tens: 1,987 was seen once).
+    expect(plainOnes).toBeGreaterThan(1_000);
     expect(plainOnes).toBeLessThan(18_000);
   });
 });
