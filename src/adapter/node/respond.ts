@@ -75,7 +75,7 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
   fields.push(keepAlive ? "connection: keep-alive" : "connection: close");
   const reason = r.statusText ? r.statusText.replace(/[^\t\x20-\x7e\x80-\xff]/g, "") : (STATUS_CODES[r.status] ?? "");
   const head = `HTTP/1.1 ${r.status} ${reason}\r\n${fields.join("\r\n")}\r\n\r\n`;
-  // Head, body and last chunk go out as one writev when the body is at hand (a small page).
+  // What one response writes in a turn leaves in one system call (socket-streams.ts).
   const out = new CoalescingWriter(sock);
   // null when the socket took it; else a promise for when it drained (send_timeout on it).
   const timed = (full: Promise<void> | null): Promise<void> | null => full && withSendTimeout(sock, o.sendTimeoutMs)(full);
@@ -90,7 +90,7 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
     buf.write(h, 0, "latin1");
     buf.set(b, h.length);
     written();
-    return timed(out.writeWhole(buf));
+    return timed(out.write(buf));
   };
   const body = framing === "none" ? null : r.body;
   const meter = r.meter;
@@ -102,15 +102,14 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
   if (framing === "none" || body === null) {
     cancelBody(r.body);
     meter?.end();
-    const headSent = () => (out.flush(), keepAlive);
     const full = send(head);
-    return full ? full.then(headSent) : headSent();
+    return full ? full.then(() => keepAlive) : keepAlive;
   }
   if (body instanceof Uint8Array) {
     // The whole body is at hand: head, body (and last chunk) leave in one write.
     meter?.count(body.byteLength);
     meter?.end();
-    const sent = () => (out.flush(), framing === "close" ? false : keepAlive);
+    const sent = () => (framing === "close" ? false : keepAlive);
     const failed = (e: unknown) => {
       cut(e, 0);
       sock.destroy();
@@ -131,7 +130,7 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
     }
     return full ? full.then(sent, failed) : sent();
   }
-  return writeStreamed(sock, r, o, { body, head, framing, keepAlive, out, send, sendThen, cut });
+  return writeStreamed(sock, r, o, { body, head, framing, keepAlive, send, sendThen, cut });
 }
 
 interface Streaming {
@@ -139,7 +138,6 @@ interface Streaming {
   head: string;
   framing: "length" | "chunked" | "close";
   keepAlive: boolean;
-  out: CoalescingWriter;
   send: (...chunks: Array<Uint8Array | string>) => Promise<void> | null;
   sendThen: (chunks: Array<Uint8Array | string>, written: (() => void) | undefined) => Promise<void> | null;
   cut: (e: unknown, sent: number) => void;
@@ -148,7 +146,7 @@ interface Streaming {
 /** A body that arrives in pieces: each origin read's pieces leave in one write, and a cut
  *  shows as one (below). */
 async function writeStreamed(sock: net.Socket, r: ClientResponse, o: WriteOptions, w: Streaming): Promise<boolean> {
-  const { body, head, framing, keepAlive, out, send, sendThen, cut } = w;
+  const { body, head, framing, keepAlive, send, sendThen, cut } = w;
   const meter = r.meter;
   const pieces = declaredPieces(piecesOf(body), framing === "length" ? r.length : null, r.overrun);
   const onClose = () => pieces.cancel(new Error("the client went away"));
@@ -170,7 +168,6 @@ async function writeStreamed(sock: net.Socket, r: ClientResponse, o: WriteOption
     }
     meter?.end();
     if (framing === "chunked") await send("0\r\n\r\n");
-    out.flush();
     if (framing === "close") return false;
     return keepAlive;
   } catch (e) {
@@ -193,7 +190,6 @@ async function writeStreamed(sock: net.Socket, r: ClientResponse, o: WriteOption
     // What did arrive still goes out: the close that follows waits for it (a client that
     // stopped reading was dropped at send_timeout already), and the cut shows as fewer bytes
     // than declared or a chunked body without its last chunk.
-    out.flush();
     return false;
   } finally {
     sock.off("close", onClose);
