@@ -176,6 +176,8 @@ export interface WrkResult {
   p99: number;
   /** The server's CPU time per request (cpuSeconds of `pid`, over the requests wrk counted). */
   cpuUs: number;
+  /** The origin's CPU time per request (cpuSeconds of `originPid`), when one was given. */
+  originCpuUs?: number;
   errors: string;
 }
 
@@ -188,16 +190,19 @@ export function medianCells(rs: WrkResult[], cpuColumn: string): Record<string, 
     p50: msText(median(rs.map((r) => r.p50))),
     p99: msText(median(rs.map((r) => r.p99))),
     [cpuColumn]: `${median(rs.map((r) => r.cpuUs)).toFixed(0)} µs`,
+    ...(rs[0]?.originCpuUs === undefined ? {} : { "php-fpm CPU/req": `${median(rs.map((r) => r.originCpuUs!)).toFixed(0)} µs` }),
     errors: errors.join("; ") || "none",
   };
 }
 
 /** One wrk -t1 run with latency percentiles against `url`, and what `pid` spent on it. */
 /** `script`: a wrk Lua script (a request of another shape than a GET, say). */
-export async function wrkRun(wrk: string, url: string, pid: number, connections: number, seconds: number, script?: string): Promise<WrkResult> {
+export async function wrkRun(wrk: string, url: string, pid: number, connections: number, seconds: number, script?: string, originPid?: number): Promise<WrkResult> {
   const before = cpuSeconds(pid);
+  const originBefore = originPid ? cpuSeconds(originPid) : 0;
   const out = await wrkOutput(wrk, ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", ...(script ? ["-s", script] : []), url]);
   const cpu = cpuSeconds(pid) - before;
+  const originCpu = originPid ? cpuSeconds(originPid) - originBefore : NaN;
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   const pct = (p: string) => wrkMs(new RegExp(`\\s${p}%\\s+([\\d.]+\\w+)`).exec(out)?.[1]);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
@@ -207,6 +212,7 @@ export async function wrkRun(wrk: string, url: string, pid: number, connections:
     p50: pct("50"),
     p99: pct("99"),
     cpuUs: (cpu / requests) * 1e6,
+    ...(originPid ? { originCpuUs: (originCpu / requests) * 1e6 } : {}),
     errors: [non2xx && `non-2xx ${non2xx}`, sockErr && `socket ${sockErr}`].filter(Boolean).join("; ") || "none",
   };
 }

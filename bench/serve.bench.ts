@@ -6,8 +6,9 @@
 // 256 KiB upload (no floor row for either: the floor relays GETs only) and a 4 MiB page; and a
 // path each answers itself with no origin (`return`), which shows the client side apart from
 // forwarding. Each row: requests/s, p50 and p99 as wrk
-// measured them, and the gateway's own CPU time per request (utime + stime of its processes
-// from /proc, before and after the run, over the requests wrk counted); each the median of
+// measured them, the gateway's own CPU time per request (utime + stime of its processes from
+// /proc, before and after the run, over the requests wrk counted) and php-fpm's, which shows
+// what each gateway's way of talking to it costs the origin; each the median of
 // BENCH_ROUNDS (3) rounds of BENCH_SECONDS (5) whose order alternates, after a warm-up.
 // Not part of `npm test`: `npm run bench serve`. Needs nginx, haproxy and wrk (npm run setup:bench).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -104,7 +105,7 @@ function daemon(bin: string, args: string[], env?: Record<string, string>): Chil
   return c;
 }
 
-const runWrk = (url: string, pid: number, seconds = SECONDS, lua?: string) => wrkRun(wrk, url, pid, CONNECTIONS, seconds, lua);
+const runWrk = (url: string, pid: number, seconds = SECONDS, lua?: string) => wrkRun(wrk, url, pid, CONNECTIONS, seconds, lua, fpm.pid);
 
 const serve = await startServe(serveConfig);
 discardStdout(serve.run);
@@ -137,7 +138,7 @@ try {
       for (const g of round % 2 === 0 ? these : [...these].reverse()) {
         const r = await runWrk(`${g.base}${target}`, g.pid, SECONDS, lua);
         results.get(g.name)!.push(r);
-        console.log(`${page}, round ${round + 1}, ${g.name}: ${r.rps.toFixed(0)} req/s, p99 ${msText(r.p99)}, ${r.cpuUs.toFixed(0)} µs CPU/req`);
+        console.log(`${page}, round ${round + 1}, ${g.name}: ${r.rps.toFixed(0)} req/s, p99 ${msText(r.p99)}, ${r.cpuUs.toFixed(0)} µs CPU/req, php-fpm ${r.originCpuUs!.toFixed(0)} µs/req`);
         await new Promise((res) => setTimeout(res, g.settle));
       }
     }

@@ -15,6 +15,8 @@ export interface PhpFpm {
   socket?: string;
   /** The php-fpm master's error log (pool and worker messages). */
   logFile: string;
+  /** The master's process id (its children are the workers). */
+  pid: number;
   log(): string;
   stop(): Promise<void>;
 }
@@ -138,6 +140,7 @@ export async function startPhpFpm(opts: PhpFpmOptions = {}): Promise<PhpFpm> {
     port,
     socket,
     logFile,
+    pid: proc.pid!,
     log: () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "") + output,
     stop: async () => {
       if (proc.exitCode === null) {
