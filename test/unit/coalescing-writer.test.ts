@@ -67,6 +67,24 @@ describe("CoalescingWriter", () => {
     expect(ours.writableCorked).toBe(0);
   });
 
+  it("sends a write that must not wait at once, unless the socket holds writes already", async () => {
+    const [{ ours, peer }] = await pairs(1);
+    let writes = 0;
+    const sock = ours as unknown as { _write: (...a: unknown[]) => void };
+    const write = sock._write.bind(ours);
+    sock._write = (...a) => (writes++, write(...a));
+    const body = received(peer, 9);
+    const w = new CoalescingWriter(ours);
+    expect(w.writeNow([Buffer.from("now;")])).toBeNull();
+    expect(writes).toBe(1);
+    w.write("held;");
+    // Behind a held write, it waits with it: the order on the wire is the order written.
+    w.writeNow([Buffer.from("x")]);
+    expect(writes).toBe(1);
+    await turnEnd();
+    expect((await body).toString()).toBe("now;held;x");
+  });
+
   it("releases every socket of a large burst, in order, none left held", async () => {
     const all = await pairs(150);
     const bodies = all.map(({ peer }, i) => received(peer, `first ${i};second ${i};`.length));

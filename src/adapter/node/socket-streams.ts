@@ -109,6 +109,8 @@ export class SocketChannel {
   private failure: Error | null = null;
   private waiter: (() => void) | null = null;
   private readonly out: CoalescingWriter;
+  /** The next write opens an exchange (none since the last read): it goes out at once. */
+  private opens = true;
 
   constructor(
     private readonly sock: net.Socket,
@@ -118,6 +120,7 @@ export class SocketChannel {
     sock.pause();
     reads.attach(true, (chunk) => {
       this.queue.push(chunk);
+      this.opens = true;
       // A reader waiting takes it at once and the socket keeps flowing; a chunk nobody asked
       // for yet is the one read ahead, and the socket waits for the next read.
       if (!this.waiter) return false;
@@ -164,8 +167,14 @@ export class SocketChannel {
     });
   }
 
+  /** The first write after a read (a request's records, most often all of it) goes out at
+   *  once, so the origin starts on it sooner; what follows it in the same exchange (body
+   *  pieces) is held for the end of the turn as every write is. */
   write(bytes: Outgoing): Promise<void> | null {
-    return bytes instanceof Uint8Array ? this.out.write(bytes) : this.out.writeThen(bytes, undefined);
+    const chunks = bytes instanceof Uint8Array ? [bytes] : bytes;
+    if (!this.opens) return this.out.writeThen(chunks, undefined);
+    this.opens = false;
+    return this.out.writeNow(chunks);
   }
 
   settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {
@@ -184,12 +193,14 @@ export const WRITE_AHEAD = 256 * 1024;
 
 /** Every socket written in one turn of the event loop is corked at its first write and all
  *  are uncorked together at the end of the turn (one setImmediate for all of them), or one at
- *  once when it is full. So what one socket gets in a turn (a FastCGI request's records, a
- *  response's head, body and last chunk) leaves in one system call, and the writes of a turn
- *  leave back to back: the peer waiting on them (the client, php-fpm) is woken once for the
- *  lot rather than once per write while it sleeps between them. Writing each small answer at
- *  once cost half again as much CPU per request (a 6 KiB file under wrk -c32 on two cores: 43
- *  against 29 µs), most of the difference in the kernel waking the client. */
+ *  once when it is full. So what one socket gets in a turn (a response's head, body and last
+ *  chunk) leaves in one system call, and the writes of a turn leave back to back: the peer
+ *  waiting on them (the client) is woken once for the lot rather than once per write while it
+ *  sleeps between them. Writing each small answer at once cost half again as much CPU per
+ *  request (a 6 KiB file under wrk -c32 on two cores: 43 against 29 µs), most of the
+ *  difference in the kernel waking the client. A request to an origin is the exception
+ *  (SocketChannel.write): each goes to its own php-fpm worker, which no batch wakes for less,
+ *  and held to the end of the turn it started later (0.88x the requests/s). */
 const heldThisTurn: net.Socket[] = [];
 let releaseDue = false;
 /** A turn that answers more sockets than this sends what it holds so far at once, so the
@@ -229,6 +240,19 @@ export class CoalescingWriter {
     return this.writeThen(chunks, undefined);
   }
 
+  /** Sends at once what the socket does not hold already (then it joins what is held). */
+  writeNow(chunks: readonly Uint8Array[]): Promise<void> | null {
+    const sock = this.sock;
+    if (sock.writableCorked || sock.destroyed) return this.writeThen(chunks, undefined);
+    if (chunks.length === 1) sock.write(chunks[0]);
+    else {
+      sock.cork();
+      for (const c of chunks) sock.write(c);
+      sock.uncork();
+    }
+    return this.waitIfFull();
+  }
+
   /** As write(); `written` is called once the socket is done with every chunk (sent, or
    *  dropped because the connection failed). */
   writeThen(chunks: ReadonlyArray<Uint8Array | string>, written: (() => void) | undefined): Promise<void> | null {
@@ -245,7 +269,12 @@ export class CoalescingWriter {
       if (typeof c === "string") sock.write(c, "latin1", cb);
       else sock.write(c, cb);
     }
-    // When full, what is held goes out now and the wait is until the kernel took it.
+    return this.waitIfFull();
+  }
+
+  /** When full, what is held goes out now and the wait is until the kernel took it. */
+  private waitIfFull(): Promise<void> | null {
+    const sock = this.sock;
     if (sock.writableLength <= WRITE_AHEAD) return null;
     while (sock.writableCorked) sock.uncork();
     this.draining ??= drained(sock).finally(() => (this.draining = null));
