@@ -25,26 +25,26 @@ async function all(file: StoredFile, range?: { start: number; end: number }): Pr
 }
 
 describe("diskStore", () => {
-  it("reads a file whole and in ranges, in pieces of up to 64 KiB, byte for byte", async () => {
-    const data = pattern(200_000);
+  it("reads a file whole and in ranges, in pieces of up to 128 KiB, byte for byte", async () => {
+    const data = pattern(400_000);
     writeFileSync(path.join(dir, "a.bin"), data);
     const file = (await store.open("/a.bin")) as StoredFile;
-    expect(file.size).toBe(200_000);
+    expect(file.size).toBe(400_000);
     const whole = await all(file);
     expect(whole.bytes.equals(data)).toBe(true);
-    expect(whole.pieces).toEqual([65_536, 65_536, 65_536, 3_392]);
+    expect(whole.pieces).toEqual([131_072, 131_072, 131_072, 6_784]);
     expect(whole.atHand).toBe(false);
-    for (const [start, end] of [[0, 0], [65_535, 65_536], [1, 199_999], [100_000, 100_099]]) {
+    for (const [start, end] of [[0, 0], [131_071, 131_072], [1, 399_999], [200_000, 200_099]]) {
       expect((await all(file, { start, end })).bytes.equals(data.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
     }
   });
 
-  it("a file or range of up to 64 KiB is read at once and handed over whole, closed already", async () => {
-    const data = pattern(65_536 + 10);
+  it("a file or range of up to 128 KiB is read at once and handed over whole, closed already", async () => {
+    const data = pattern(131_072 + 10);
     writeFileSync(path.join(dir, "s.bin"), data);
     const before = openFds();
     const file = (await store.open("/s.bin")) as StoredFile;
-    for (const [start, end] of [[0, 65_535], [10, 65_545], [7, 7]]) {
+    for (const [start, end] of [[0, 131_071], [10, 131_081], [7, 7]]) {
       const got = await all(file, { start, end });
       expect(got.atHand, `${start}-${end}`).toBe(true);
       expect(got.bytes.equals(data.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
