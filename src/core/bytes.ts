@@ -61,12 +61,19 @@ let blockUsed = 0;
 export function ownCopy(src: Uint8Array): Uint8Array {
   const len = src.byteLength;
   if (len > SHARED_MAX) return src.slice();
+  const out = sharedBytes(len);
+  out.set(src);
+  return out;
+}
+
+/** `len` bytes (up to SHARED_MAX) for the caller to fill once, in a block shared as ownCopy's
+ *  copies share it: not zeroed, never handed out again. */
+export function sharedBytes(len: number): Uint8Array {
   if (blockUsed + len > block.byteLength) {
     block = new ArrayBuffer(SHARED_BLOCK);
     blockUsed = 0;
   }
   const out = new Uint8Array(block, blockUsed, len);
-  out.set(src);
   // 8-aligned, so a copy can carry a view of any element type.
   blockUsed = (blockUsed + len + 7) & ~7;
   return out;

@@ -14,6 +14,12 @@ import type { CompressSettings } from "../../edge/compress.js";
 import { compressed } from "./compress.js";
 import { giveBack } from "../../core/read-slabs.js";
 import { CoalescingWriter } from "./socket-streams.js";
+import { SHARED_MAX, sharedBytes } from "../../core/bytes.js";
+
+function sharedBuffer(len: number): Buffer {
+  const b = sharedBytes(len);
+  return Buffer.from(b.buffer, b.byteOffset, len);
+}
 
 /** The Node host writes the client's response itself (writeResponse): the pipeline hands it
  *  over as it is, no Response in between. */
@@ -86,7 +92,10 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
   // `written`: the body is no longer needed (copied, or on the wire).
   const whole = (h: string, b: Uint8Array, written: () => void): Promise<void> | null => {
     if (b.byteLength > WHOLE_COPY_MAX) return sendThen([h, b], written);
-    const buf = Buffer.allocUnsafe(h.length + b.byteLength);
+    const len = h.length + b.byteLength;
+    // Up to 8 KiB from a shared block: Node's own pool stops at 4 KiB, and past it each buffer
+    // is the C allocator's, registered with the engine and swept later.
+    const buf = len <= SHARED_MAX ? sharedBuffer(len) : Buffer.allocUnsafe(len);
     buf.write(h, 0, "latin1");
     buf.set(b, h.length);
     written();
