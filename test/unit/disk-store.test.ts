@@ -1,5 +1,6 @@
 // The disk store behind [assets] on the Node host: a file's bytes, whole or a range, at hand
-// when they fit in one piece, else in pieces the host's writer takes straight from it; a file that changed after its stat gives what it
+// when they fit in one piece, else in pieces of reusable read memory the host's writer takes
+// straight from it and gives back; a file that changed after its stat gives what it
 // has and no more; nothing stays open once the body is read or dropped.
 import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,6 +8,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { diskStore } from "../../src/adapter/node/disk-store";
 import { piecesOf } from "../../src/core/pieces";
+import { giveBack } from "../../src/core/read-slabs";
 import type { StoredFile } from "../../src/edge/file-store";
 
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-disk-store-"));
@@ -25,18 +27,37 @@ async function all(file: StoredFile, range?: { start: number; end: number }): Pr
 }
 
 describe("diskStore", () => {
-  it("reads a file whole and in ranges, in pieces of up to 128 KiB, byte for byte", async () => {
+  it("reads a file whole and in ranges, in pieces of up to 64 KiB, byte for byte", async () => {
     const data = pattern(400_000);
     writeFileSync(path.join(dir, "a.bin"), data);
     const file = (await store.open("/a.bin")) as StoredFile;
     expect(file.size).toBe(400_000);
     const whole = await all(file);
     expect(whole.bytes.equals(data)).toBe(true);
-    expect(whole.pieces).toEqual([131_072, 131_072, 131_072, 6_784]);
+    expect(whole.pieces).toEqual([65_536, 65_536, 65_536, 65_536, 65_536, 65_536, 6_784]);
     expect(whole.atHand).toBe(false);
     for (const [start, end] of [[0, 0], [131_071, 131_072], [1, 399_999], [200_000, 200_099]]) {
       expect((await all(file, { start, end })).bytes.equals(data.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
     }
+  });
+
+  it("reads a large file into memory used again once the writer gives each piece back", async () => {
+    writeFileSync(path.join(dir, "r.bin"), pattern(300_000));
+    const file = (await store.open("/r.bin")) as StoredFile;
+    const body = await file.read();
+    expect(body).not.toBeInstanceOf(Uint8Array);
+    const pieces = piecesOf(body as Exclude<typeof body, Uint8Array | null>);
+    expect(pieces.own).toBe(true);
+    const memories = new Set<ArrayBufferLike>();
+    const got: Buffer[] = [];
+    for (let p = await pieces.next(); p !== null; p = await pieces.next()) {
+      for (const piece of p) memories.add(piece.buffer);
+      got.push(Buffer.from(p[0]));
+      giveBack(p);
+    }
+    expect(Buffer.concat(got).equals(pattern(300_000))).toBe(true);
+    // Each piece given back before the next read: one piece of memory serves the whole file.
+    expect(memories.size).toBe(1);
   });
 
   it("a file or range of up to 128 KiB is read at once and handed over whole, closed already", async () => {
