@@ -12,8 +12,8 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import path from "node:path";
 import { nginxEtag, type ByteRange, type FileStore } from "../../edge/file-store.js";
 import { PiecesBody, type Pieces } from "../../core/pieces.js";
-import { SHARED_MAX, sharedBytes } from "../../core/bytes.js";
 import { lend, settle, slabMemory, unused } from "../../core/read-slabs.js";
+import { bytesToFill } from "./read-slabs.js";
 
 /** Up to this much is read at once, with blocking calls, and handed over whole (a 100 KiB image
  *  in one read instead of two took 0.82x the CPU per request under wrk -c32); larger files go
@@ -61,8 +61,7 @@ function readWhole(file: string, range: ByteRange): Uint8Array {
   const size = range.end + 1 - range.start;
   if (size === 0) return new Uint8Array(0);
   // Not zeroed first (half the cost of a 6 KiB buffer): only the bytes read are handed on.
-  // A small file's bytes share a block with other short-lived bytes (core/bytes.ts).
-  const buf = size <= SHARED_MAX ? sharedBytes(size) : Buffer.allocUnsafe(size);
+  const buf = bytesToFill(size);
   const fd = openSync(file, "r");
   try {
     const n = readSync(fd, buf, 0, buf.length, range.start);

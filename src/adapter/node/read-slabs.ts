@@ -3,7 +3,7 @@
 // arrived instead of being copied out of a buffer every socket shares; a short read is copied
 // out (ownCopy: into a block shared with other short copies) and its slab read into again.
 
-import { ownCopy } from "../../core/bytes.js";
+import { ownCopy, SHARED_MAX, sharedBytes } from "../../core/bytes.js";
 import { lend, slabMemory, unused } from "../../core/read-slabs.js";
 
 /** A read shorter than this is copied into memory of its own: no slab is held for a few bytes. */
@@ -30,4 +30,13 @@ export class ReadMemory {
     if (this.armed) unused(this.armed);
     this.armed = null;
   }
+}
+
+/** `len` bytes to fill once, not zeroed: up to SHARED_MAX from the blocks small copies share
+ *  (core/bytes.ts; Node's own pool stops at 4 KiB, and past it each buffer is the C
+ *  allocator's, registered with the engine and swept later), else a buffer of their own. */
+export function bytesToFill(len: number): Buffer {
+  if (len > SHARED_MAX) return Buffer.allocUnsafe(len);
+  const b = sharedBytes(len);
+  return Buffer.from(b.buffer, b.byteOffset, len);
 }

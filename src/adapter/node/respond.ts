@@ -14,12 +14,7 @@ import type { CompressSettings } from "../../edge/compress.js";
 import { compressed } from "./compress.js";
 import { giveBack } from "../../core/read-slabs.js";
 import { CoalescingWriter } from "./socket-streams.js";
-import { SHARED_MAX, sharedBytes } from "../../core/bytes.js";
-
-function sharedBuffer(len: number): Buffer {
-  const b = sharedBytes(len);
-  return Buffer.from(b.buffer, b.byteOffset, len);
-}
+import { bytesToFill } from "./read-slabs.js";
 
 /** The Node host writes the client's response itself (writeResponse): the pipeline hands it
  *  over as it is, no Response in between. */
@@ -87,15 +82,12 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
   const timed = (full: Promise<void> | null): Promise<void> | null => full && withSendTimeout(sock, o.sendTimeoutMs)(full);
   const send = (...chunks: Array<Uint8Array | string>): Promise<void> | null => sendThen(chunks, undefined);
   const sendThen = (chunks: Array<Uint8Array | string>, written: (() => void) | undefined): Promise<void> | null => timed(out.writeThen(chunks, written));
-  // Head and a body at hand copied into one buffer (from Node's shared pool when small): one
+  // Head and a body at hand copied into one buffer (bytesToFill: shared blocks when small): one
   // plain write costs less than the writev of a string and a buffer, and allocates less.
   // `written`: the body is no longer needed (copied, or on the wire).
   const whole = (h: string, b: Uint8Array, written: () => void): Promise<void> | null => {
     if (b.byteLength > WHOLE_COPY_MAX) return sendThen([h, b], written);
-    const len = h.length + b.byteLength;
-    // Up to 8 KiB from a shared block: Node's own pool stops at 4 KiB, and past it each buffer
-    // is the C allocator's, registered with the engine and swept later.
-    const buf = len <= SHARED_MAX ? sharedBuffer(len) : Buffer.allocUnsafe(len);
+    const buf = bytesToFill(h.length + b.byteLength);
     buf.write(h, 0, "latin1");
     buf.set(b, h.length);
     written();

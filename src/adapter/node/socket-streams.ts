@@ -171,10 +171,11 @@ export class SocketChannel {
    *  once, so the origin starts on it sooner; what follows it in the same exchange (body
    *  pieces) is held for the end of the turn as every write is. */
   write(bytes: Outgoing): Promise<void> | null {
-    const chunks = bytes instanceof Uint8Array ? [bytes] : bytes;
-    if (!this.opens) return this.out.writeThen(chunks, undefined);
-    this.opens = false;
-    return this.out.writeNow(chunks);
+    if (this.opens) {
+      this.opens = false;
+      return this.out.writeNow(bytes);
+    }
+    return bytes instanceof Uint8Array ? this.out.write(bytes) : this.out.writeThen(bytes, undefined);
   }
 
   settle(chunk: Uint8Array, views: Iterable<Uint8Array>): void {
@@ -241,13 +242,13 @@ export class CoalescingWriter {
   }
 
   /** Sends at once what the socket does not hold already (then it joins what is held). */
-  writeNow(chunks: readonly Uint8Array[]): Promise<void> | null {
+  writeNow(bytes: Outgoing): Promise<void> | null {
     const sock = this.sock;
-    if (sock.writableCorked || sock.destroyed) return this.writeThen(chunks, undefined);
-    if (chunks.length === 1) sock.write(chunks[0]);
+    if (sock.writableCorked || sock.destroyed) return this.writeThen(bytes instanceof Uint8Array ? [bytes] : bytes, undefined);
+    if (bytes instanceof Uint8Array) sock.write(bytes);
     else {
       sock.cork();
-      for (const c of chunks) sock.write(c);
+      for (const c of bytes) sock.write(c);
       sock.uncork();
     }
     return this.waitIfFull();
