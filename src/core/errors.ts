@@ -78,4 +78,7 @@ export const Codes = {
   LIMIT_CONN: "LIMIT_CONN",
   /** The Worker could not reach the Durable Object holding a limit's count (503). */
   LIMITS_UNAVAILABLE: "LIMITS_UNAVAILABLE",
+  /** A GET or HEAD with a body, for an upstream reached through the platform's fetch()
+   *  (via = "fetch"), which cannot send one (501). */
+  FETCH_CANNOT_SEND_BODY: "FETCH_CANNOT_SEND_BODY",
 } as const;

@@ -2,7 +2,9 @@
 // built once from the parsed head. An undici Request would parse the URL again, copy the
 // headers into a second Headers, make an AbortSignal following ours and brand-check every
 // read, for each request; this keeps the rules a Request enforces that decide a client's
-// answer (forbidden methods, a body on GET or HEAD, credentials in the URL) and nothing else.
+// answer (forbidden methods, credentials in the URL) and nothing else. A body on a GET or
+// HEAD is the client's to send (RFC 9110 9.3.1): nginx and the Worker pass it to the app, and
+// so does this host, although a fetch Request would refuse to hold one.
 import type { ClientSignal } from "../../core/exchange.js";
 import type { GatewayRequest, RequestFields } from "../../core/gateway.js";
 import type { PiecesBody } from "../../core/pieces.js";
@@ -29,7 +31,6 @@ export class ServeRequest implements GatewayRequest {
     const upper = method.toUpperCase();
     if (TRACE_LIKE.has(upper)) throw new TypeError(`'${method}' HTTP method is unsupported.`);
     this.method = NORMALIZED.has(upper) ? upper : method;
-    if (body !== null && (this.method === "GET" || this.method === "HEAD")) throw new TypeError("Request with GET/HEAD method cannot have body.");
     if (parsed.username || parsed.password) throw new TypeError("Request cannot be constructed from a URL that includes credentials");
     this.url = parsed.href;
   }

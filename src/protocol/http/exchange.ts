@@ -38,6 +38,16 @@ async function viaSocket(req: ForwardRequest, ctx: ExchangeContext): Promise<For
 
 async function viaFetch(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse> {
   const base = ctx.upstream.http!.url!;
+  // A body on a GET or HEAD is allowed on the wire, and a socket upstream sends it; fetch()
+  // refuses to (a TypeError that would read as an unreachable origin). Dropping the body
+  // would change the request, so the client hears why instead.
+  if (req.body && (req.method === "GET" || req.method === "HEAD")) {
+    throw new GatewayError(
+      Codes.FETCH_CANNOT_SEND_BODY,
+      501,
+      `A ${req.method} request with a body cannot be forwarded to ${base}: the platform's fetch() (via = "fetch") sends no body with ${req.method}. Send it with another method, or reach the origin through a socket (servers = [...]).`,
+    );
+  }
   const headers = new Headers();
   // fetch() sets Host from the URL and owns framing; everything else is ours to send.
   for (const [n, v] of requestHeaders(req, {})) if (n !== "Host") headers.append(n, v);
