@@ -91,6 +91,10 @@ export interface RequestInfo extends ClientInfo {
   /** The front gateway's name for this hand-off, unique among the requests a pool object
    *  serves (unlike a request id, which a client may choose): GatewayDeps.hopMeter's key. */
   handOff?: string;
+  /** The client sent "Expect: 100-continue" and waits to be asked for its body. The host that
+   *  parsed the head says so (`edgepass serve`, which answers the expectation itself and
+   *  keeps the field from the gateway); absent, the request's Expect field tells. */
+  awaitsContinue?: boolean;
 }
 
 /** What a hand-off gets besides the request: `balanceKey` is the request's hash key for
@@ -158,6 +162,11 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     // the client sent, else the platform's (cf-ray, the Node connection's), else a new one.
     const requestId = info.dispatched ? (info.requestId ?? randomId()) : (validRequestId(request.headers.get("x-request-id")) ?? info.requestId ?? randomId());
     const log = requestLogger(requestId, deps.sink);
+    // An answer that does not need the body (an error, an authorizer's refusal) is sent
+    // without reading it first when the client waits to be asked for it: reading it would ask
+    // (100 Continue) for bytes only to drop them, or wait for ones that never come. The host
+    // closes the connection after such an answer, as nginx does.
+    const awaitsContinue = info.awaitsContinue ?? expectsContinue(request.headers.get("expect"));
     const url = info.url ?? new URL(request.url);
     const record = newRecord(requestId, request.method, url.pathname);
     const state: DispatchState = {
@@ -294,7 +303,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       if (route.authorizer && !info.dispatched) {
         const verdict = await authorize(route.authorizer, { ...forwardReq, cgi: cgiFor(null) }, { settings: config.gateway, codec, dial }, config);
         if ("deny" in verdict) {
-          await drainUnread(request.body);
+          if (!awaitsContinue) await drainUnread(request.body);
           record.from = "origin";
           return await done(toClient(verdict.deny, state.acceptEncoding, route.authorizer.upstream, log), true);
         }
@@ -356,7 +365,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       // The answer is this error page, not a streamed body: limit_conn places come back now.
       hooked.yes = false;
       // An unread body left behind would cost the client its connection (drain.ts).
-      await drainUnread(request.body);
+      if (!awaitsContinue) await drainUnread(request.body);
       // A body cut at max_body fails the exchange in its own way; the client hears why.
       const why = cap?.tripped ?? e;
       if (isGatewayError(why)) record.error = why.code;
@@ -364,6 +373,9 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     }
   }
 }
+
+/** An Expect field of exactly "100-continue" (RFC 9110 10.1.1; case-insensitive). */
+const expectsContinue = (expect: string | null): boolean => expect !== null && expect.trim().toLowerCase() === "100-continue";
 
 /** strip_prefix: "/app/x" → "/x", "/app" → "/"; a path without the prefix stays. */
 export function stripPrefix(prefix: string | undefined, path: string): string {

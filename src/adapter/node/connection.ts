@@ -102,6 +102,9 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     }
     deps.observe?.started();
     reader.take(head.bodyOffset);
+    // The client waits to be asked for its body; an HTTP/1.0 client's expectation is ignored
+    // (RFC 9110 10.1.1).
+    const awaitsContinue = head.expectContinue && head.version >= 11;
     const state: BodyState = { complete: head.framing.kind === "none", failure: null };
     let body: PiecesBody | null = null;
     if (head.framing.kind === "length" && head.framing.length === 0) state.complete = true;
@@ -109,7 +112,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       // "Expect: 100-continue" is answered once the body is first wanted, so a request the
       // gateway refuses first (404, 413) never makes the client send its body.
       const cont = () => {
-        if (head.expectContinue && head.version >= 11) sock.write("HTTP/1.1 100 Continue\r\n\r\n");
+        if (awaitsContinue) sock.write("HTTP/1.1 100 Continue\r\n\r\n");
       };
       body = requestBody(reader, head.framing, codec, s.bodyTimeoutMs, state, cont);
     }
@@ -135,6 +138,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
         serverAddr,
         protocol: `HTTP/1.${head.version % 10}`,
         url: request.parsed,
+        awaitsContinue,
       });
     } catch (e) {
       res = errorAnswer(e, requestId, log);
@@ -144,8 +148,10 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       discardResponse(res);
       res = errorAnswer(state.failure, requestId, log);
     }
-    // A body that broke leaves the next request's start unknown: this answer is the last.
-    const keep = head.keepAlive && !deps.draining() && state.failure === null;
+    // A body that broke leaves the next request's start unknown: this answer is the last. So
+    // is one given to a client still waiting to be asked for its body (Expect: 100-continue):
+    // it may send the body yet or not, and the answer says the connection ends.
+    const keep = head.keepAlive && !deps.draining() && state.failure === null && !(awaitsContinue && !state.complete);
     const compress = { settings: s, acceptEncoding: fields.get("accept-encoding") };
     const written = writeResponse(sock, res, { method: head.method, version: head.version, keepAlive: keep, sendTimeoutMs: s.sendTimeoutMs, log, compress });
     const whole = typeof written === "boolean" ? written : await written;
@@ -159,7 +165,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       // (its reader's state is the exchange's), one past the bounds, or one the client waits
       // to be asked for (Expect: 100-continue, and the answer is already final) ends the
       // connection instead.
-      if (!head.expectContinue) await drainUnread(body);
+      if (!awaitsContinue) await drainUnread(body);
       if (!state.complete || state.failure) {
         body?.cancel();
         break;
