@@ -62,6 +62,9 @@ need chromium has chromium
 need tcpdump has tcpdump
 # openssl makes the certificates edgepass serve's TLS test listens with.
 need openssl has openssl
+# systemd-analyze checks examples/edgepass.service; setpriv (util-linux, above) runs serve as
+# an unprivileged user with the one capability that unit gives it.
+need systemd has systemd-analyze
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "setup-test: nothing to install"

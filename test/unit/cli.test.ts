@@ -102,6 +102,26 @@ describe("edgepass CLI", () => {
     expect(missing.stdout).not.toContain("listening");
   });
 
+  it("a port already taken stops dev, serve and serve's metrics_listen with exit 1 and says which setting to change", async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      const file = writeConfig("taken.toml", goodConfig(9000));
+      for (const command of ["dev", "serve"]) {
+        const r = await finished([command, "--config", file, "--port", String(port)]);
+        expect(r.code, command).toBe(1);
+        expect(r.stderr, command).toContain(`edgepass: [EADDRINUSE] cannot listen on 127.0.0.1:${port}: the port is in use; pick another with --port`);
+      }
+      const metrics = writeConfig("taken-metrics.toml", `[serve]\nmetrics_listen = "127.0.0.1:${port}"\n\n${goodConfig(9000)}`);
+      const m = await finished(["serve", "--config", metrics, "--port", "0"]);
+      expect(m.code).not.toBe(0);
+      expect(m.stderr).toContain(`metrics_listen 127.0.0.1:${port}: cannot listen (the port is in use; pick another with metrics_listen)`);
+    } finally {
+      taken.close();
+    }
+  });
+
   it("exits 2 when the config file cannot be read", async () => {
     const { code, stderr } = await finished(["dev", "--config", "missing.toml"]);
     expect(code).toBe(2);

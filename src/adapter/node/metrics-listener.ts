@@ -2,6 +2,7 @@
 // --workers, by the primary (which renders what every worker reports).
 import http from "node:http";
 import { Codes, GatewayError } from "../../core/errors.js";
+import { cannotListenBecause } from "./listen-defaults.js";
 
 /** The metrics listener: GET /metrics only, on its own address (a loopback or private one),
  *  so the public listener never shows it. */
@@ -24,7 +25,7 @@ export async function listenMetrics(at: { host: string; port: number }, render: 
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (e) => reject(new GatewayError(Codes.CONFIG_INVALID, 500, `[serve] metrics_listen ${at.host}:${at.port}: cannot listen (${e.message})`)));
+    server.once("error", (e: NodeJS.ErrnoException) => reject(new GatewayError(Codes.CONFIG_INVALID, 500, `[serve] metrics_listen ${at.host}:${at.port}: cannot listen (${cannotListenBecause(e, { port: "metrics_listen", host: "metrics_listen" })})`)));
     server.listen(at.port, at.host, () => resolve());
   });
   return server;

@@ -26,7 +26,7 @@ export const DURABLE_OBJECTS = {
   LIMITS: { className: "LimitCounter", useSQLite: true },
 };
 
-import { DEFAULT_HOST, DEFAULT_PORT } from "./listen-defaults.js";
+import { cannotListen, DEFAULT_HOST, DEFAULT_PORT } from "./listen-defaults.js";
 export { DEFAULT_HOST, DEFAULT_PORT };
 
 /** The repository (or installed package) root: this file lives in src/adapter/node/. */
@@ -166,10 +166,7 @@ async function assertCanListen(host: string, port: number): Promise<void> {
   if (port === 0) return;
   const probe = net.createServer();
   await new Promise<void>((resolve, reject) => {
-    probe.once("error", (err: NodeJS.ErrnoException) => {
-      const why = err.code === "EADDRINUSE" ? "the port is in use; pick another with --port" : `${err.message}; check --host`;
-      reject(Object.assign(new Error(`cannot listen on ${host}:${port}: ${why}`), { code: err.code }));
-    });
+    probe.once("error", (err: NodeJS.ErrnoException) => reject(cannotListen(err, host, port)));
     probe.listen(port, host, () => probe.close(() => resolve()));
   });
 }

@@ -12,6 +12,7 @@ import { errorResponse } from "../../core/error-response.js";
 import { fromResponse } from "../../core/respond.js";
 import type { GatewayRequest } from "../../core/gateway.js";
 import { Codes, GatewayError } from "../../core/errors.js";
+import { cannotListen } from "./listen-defaults.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { matchRoute } from "../../edge/locations.js";
 import { normalizePath } from "../../edge/script-path.js";
@@ -191,7 +192,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     s.once("close", () => raw.delete(s));
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (err: NodeJS.ErrnoException) => reject(cannotListen(err, o.host, o.port)));
     server.listen(o.port, o.host, () => {
       server.off("error", reject);
       resolve();
