@@ -81,4 +81,6 @@ export const Codes = {
   /** A GET or HEAD with a body, for an upstream reached through the platform's fetch()
    *  (via = "fetch"), which cannot send one (501). */
   FETCH_CANNOT_SEND_BODY: "FETCH_CANNOT_SEND_BODY",
+  /** The plain server host: a plain HTTP request on the HTTPS listener (400; nginx's 497). */
+  PLAIN_HTTP_TO_HTTPS_PORT: "PLAIN_HTTP_TO_HTTPS_PORT",
 } as const;

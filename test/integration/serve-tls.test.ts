@@ -8,6 +8,7 @@ import tls from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { edgepass, startServe, type Dev } from "../helpers/process.js";
+import { parseWire, rawExchange } from "../helpers/raw-http.js";
 import { httpsGet, selfSigned } from "../helpers/tls.js";
 
 const TOML = `[serve]
@@ -58,6 +59,17 @@ describe("edgepass serve with [serve] tls", () => {
     // The first body ("https") runs straight into the second status line.
     expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(["HTTP/1.1 200", "HTTP/1.1 404"]);
     expect(text).toContain("\r\n\r\nhttpsHTTP/1.1 404");
+  });
+
+  it("a plain HTTP request to the HTTPS port: 400 PLAIN_HTTP_TO_HTTPS_PORT in plain HTTP, saying so, then the connection closes; TLS clients go on", async () => {
+    const { raw, closed } = await rawExchange(serve.base.replace("https:", "http:"), "GET /scheme HTTP/1.1\r\nHost: a\r\n\r\n", 5_000);
+    const r = parseWire(raw, "GET");
+    expect(r.status).toBe(400);
+    expect(r.get("x-edgepass-error")).toBe("PLAIN_HTTP_TO_HTTPS_PORT");
+    expect(r.get("connection")).toBe("close");
+    expect(r.body.toString()).toContain("use an https:// URL");
+    expect(closed).toBe(true);
+    expect(await get(serve.base, first.cert, "/scheme")).toMatchObject({ status: 200, body: "https" });
   });
 
   it("reads the certificate again on SIGHUP; a key that cannot be read then is refused and the old pair kept", async () => {

@@ -40,6 +40,9 @@ export interface ConnectionDeps {
   observe?: Observer;
   /** [gateway] log is on (the request line for requests refused before the gateway). */
   requestLog: () => boolean;
+  /** Answer the connection's first request with this error, unparsed, and close: a client
+   *  that spoke plain HTTP to the HTTPS listener. */
+  refuse?: GatewayError;
 }
 
 export interface Observer {
@@ -86,7 +89,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     const requestId = randomId();
     const log = requestLogger(requestId, deps.sink);
     // A head that is already whole in the buffer (the usual case) is parsed without a wait.
-    const head = headInBuffer(reader, codec, s) ?? (await readHead(reader, codec, s));
+    const head = deps.refuse ?? headInBuffer(reader, codec, s) ?? (await readHead(reader, codec, s));
     if (head === "eof") break;
     if (head instanceof GatewayError) {
       deps.observe?.started();

@@ -134,7 +134,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // Each open connection, and whether it waits for a request's first byte (a stop ends those
   // at once): a flag of the connection's, set and cleared per request without a set of them.
   const sockets = new Map<net.Socket, { idle: boolean }>();
-  const onConnection = (sock: net.Socket) => {
+  const onConnection = (sock: net.Socket, refuse?: GatewayError) => {
     // The generation this connection's request in flight holds, released once it is answered
     // (a variable of the connection's, not an entry per request in a map of all of them).
     let lease: (() => void) | null = null;
@@ -159,6 +159,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         } else state.idle = false;
       },
       sink: o.sink,
+      refuse,
       requestLog: () => gens.current.config.gateway.log === "json",
       // No async layer of its own: the gateway's promise is the answer's.
       handle: (request, info) => {
@@ -182,8 +183,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // allowHalfOpen: a client that sends its request and then shuts down its side still gets
   // the answer (curl -T, and any client that ends its writes early). A TLS connection is
   // served once its handshake is done, which must end within header_timeout.
-  const server = first.tls
-    ? tls.createServer({ ...first.tls, allowHalfOpen: true, handshakeTimeout: first.gen.config.serve.headerTimeoutMs }, onConnection)
+  const headerTimeoutMs = first.gen.config.serve.headerTimeoutMs;
+  const secure = first.tls ? tls.createServer({ ...first.tls, allowHalfOpen: true, handshakeTimeout: headerTimeoutMs }, onConnection) : null;
+  const server = secure
+    ? net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => sniffTls(s, secure, headerTimeoutMs, (plain) => onConnection(plain, PLAIN_TO_TLS)))
     : net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, onConnection);
   // Every TCP connection, a TLS one still in its handshake too, so a stop can end them all.
   const raw = new Set<net.Socket>();
@@ -192,9 +195,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     s.once("close", () => raw.delete(s));
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) => reject(cannotListen(err, o.host, o.port)));
+    const failed = (err: NodeJS.ErrnoException) => reject(cannotListen(err, o.host, o.port));
+    server.once("error", failed);
     server.listen(o.port, o.host, () => {
-      server.off("error", reject);
+      server.off("error", failed);
       resolve();
     });
   });
@@ -228,7 +232,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         next.gen.pools.dispose();
         return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] tls cannot be turned ${next.tls ? "on" : "off"} by a reload; restart edgepass serve for that`);
       }
-      if (next.tls) (server as tls.Server).setSecureContext(next.tls);
+      if (next.tls) secure!.setSecureContext(next.tls);
       gens.replace(next.gen);
       return null;
     },
@@ -258,4 +262,31 @@ function adminResponse(request: GatewayRequest, pools: PoolRegistry, requestId: 
   } catch (e) {
     return errorResponse(e, requestId, requestLogger(requestId, sink));
   }
+}
+
+const PLAIN_TO_TLS = new GatewayError(Codes.PLAIN_HTTP_TO_HTTPS_PORT, 400, "This port speaks HTTPS, and the request came as plain HTTP: use an https:// URL.");
+
+/** The first byte of a TLS connection: a record of type 22, the client's handshake. */
+const TLS_HANDSHAKE = 0x16;
+
+/** Hands a connection to the TLS server once its first bytes show a TLS handshake; anything
+ *  else is a client speaking plain HTTP to the HTTPS port, which is told so (`plain`), as nginx
+ *  and Go's server tell it, instead of seeing the connection closed without a word. A client
+ *  that sends nothing is dropped at header_timeout, as a handshake that never ends is. */
+function sniffTls(sock: net.Socket, secure: tls.Server, waitMs: number, plain: (sock: net.Socket) => void): void {
+  // A reset before the first byte ends the connection; the TLS socket and the connection
+  // handler each attach their own listener once it is theirs.
+  sock.on("error", () => sock.destroy());
+  const timer = setTimeout(() => sock.destroy(), waitMs);
+  sock.once("close", () => clearTimeout(timer));
+  sock.once("data", (first: Buffer) => {
+    clearTimeout(timer);
+    sock.pause();
+    // Read again by whoever takes the connection (the TLS socket feeds what is buffered to
+    // its handshake first).
+    sock.unshift(first);
+    if (first[0] === TLS_HANDSHAKE) secure.emit("connection", sock);
+    else plain(sock);
+  });
+  sock.resume();
 }
