@@ -8,7 +8,8 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../helpers/php-fpm.js";
 import { edgepass, waitFor, type Run } from "../helpers/process.js";
-import { rawRequest } from "../helpers/raw-http.js";
+import { parseWire, rawExchange, rawRequest } from "../helpers/raw-http.js";
+import { httpsGet, selfSigned } from "../helpers/tls.js";
 
 let run: Run | undefined;
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-workers-"));
@@ -113,5 +114,31 @@ describe("edgepass serve --workers 2", () => {
     for (const pid of [...current, ...pids, run.child.pid!]) {
       await until(`pid ${pid} to be gone`, async () => (alive(pid) ? undefined : true), 15_000);
     }
+  });
+
+  it("with [serve] tls: both workers answer HTTPS, and a plain HTTP client is told to use https://", async () => {
+    const metricsPort = await freePort();
+    const pair = selfSigned("workers");
+    writeFileSync(path.join(dir, "cert.pem"), pair.cert);
+    writeFileSync(path.join(dir, "key.pem"), pair.key);
+    writeFileSync(path.join(dir, "tls.toml"), toml(metricsPort, "secure").replace("[serve]", '[serve]\ntls = { cert = "cert.pem", key = "key.pem" }'));
+    run = edgepass(["serve", "--config", "tls.toml", "--port", "0", "--workers", "2"], dir);
+    const [, base] = await waitFor(run, /listening on (https:\/\/127\.0\.0\.1:\d+) \(config tls\.toml, edgepass serve, 2 workers/, 90_000);
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    // Connections are handed to the workers in turn: two plain ones reach both.
+    for (let i = 0; i < 2; i++) {
+      const plain = parseWire((await rawExchange(base!.replace("https:", "http:"), "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 5_000)).raw, "GET");
+      expect(plain.status).toBe(400);
+      expect(plain.get("x-edgepass-error")).toBe("PLAIN_HTTP_TO_HTTPS_PORT");
+    }
+    await until("HTTPS answered by both workers", async () => {
+      const r = await httpsGet(base!, pair.cert, "/");
+      expect([r.status, r.body.toString()]).toEqual([200, "secure"]);
+      // The 200s by pid: HTTPS answered by each worker.
+      const byPid = requestsByPid((await scrape(metricsUrl)).split("\n").filter((l) => l.includes('code="2xx"')).join("\n"));
+      return byPid.size === 2 && [...byPid.values()].every((n) => n >= 1) ? byPid : undefined;
+    });
+    run.child.kill("SIGTERM");
+    expect(await run.exit).toBe(0);
   });
 });
