@@ -143,4 +143,17 @@ describe("edgepass serve on SIGHUP", () => {
     // Requests saw more than one config over the run.
     expect(versions.size).toBeGreaterThan(1);
   });
+
+  it("keeps limit_req's counts across a reload: a client refused before it is not given a fresh burst", async () => {
+    const limited = (version: string) => site(version, php.port).replace('match = "= /version"', 'match = "= /version"\nlimit_req = { key = "ip", rate = "1r/m" }');
+    await reload(limited("four"));
+    expect(serve.run.stdout.match(/reloaded config/g)?.length).toBeGreaterThan(0);
+    expect(await text(`${serve.base}/version`)).toBe("200 four");
+    expect((await fetch(`${serve.base}/version`)).status).toBe(429);
+    const before = serve.run.stdout.match(/reloaded config/g)!.length;
+    await reload(limited("five"));
+    expect(serve.run.stdout.match(/reloaded config/g)!.length).toBe(before + 1);
+    const r = await fetch(`${serve.base}/version`);
+    expect([r.status, r.headers.get("x-edgepass-error")]).toEqual([429, "LIMIT_REQ"]);
+  });
 });

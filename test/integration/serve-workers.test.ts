@@ -141,4 +141,21 @@ describe("edgepass serve --workers 2", () => {
     run.child.kill("SIGTERM");
     expect(await run.exit).toBe(0);
   });
+
+  // nginx's zones are one memory every worker shares; counted in each worker, two would let a
+  // client through twice as often.
+  it("limit_req is counted once for all workers, and a reload keeps the count", async () => {
+    writeFileSync(path.join(dir, "limits.toml"), `[[routes]]\nmatch = "/"\nreturn = "200 ok"\nlimit_req = { key = "ip", rate = "1r/m" }\n`);
+    run = edgepass(["serve", "--config", "limits.toml", "--port", "0", "--workers", "2"], dir);
+    const [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+) \(config limits\.toml, edgepass serve, 2 workers/, 90_000);
+    // New connections, handed to the workers in turn: each worker takes two.
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await rawRequest(base!, { path: "/" })).status);
+    expect(statuses).toEqual([200, 429, 429, 429]);
+    run.child.kill("SIGHUP");
+    await until("both workers to reload", async () => ((run!.stdout.match(/reloaded config/g) ?? []).length >= 2 ? true : undefined));
+    for (let i = 0; i < 2; i++) expect((await rawRequest(base!, { path: "/" })).status).toBe(429);
+    run.child.kill("SIGTERM");
+    expect(await run.exit).toBe(0);
+  });
 });

@@ -14,6 +14,7 @@ import type { GatewayRequest } from "../../core/gateway.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { cannotListen } from "./listen-defaults.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
+import { memoryLimitStore, type LimitStore } from "../../edge/limits.js";
 import { matchRoute } from "../../edge/locations.js";
 import { normalizePath } from "../../edge/script-path.js";
 import { PoolRegistry } from "../../pool/registry.js";
@@ -39,6 +40,8 @@ export interface ServeOptions {
   sink?: LogSink;
   /** Open [serve] metrics_listen here (false: a worker process, whose primary opens it). */
   metricsListener?: boolean;
+  /** Where limit_req and limit_conn count (a worker's: its primary); default: this process. */
+  limits?: LimitStore;
 }
 
 export interface RunningServer {
@@ -61,6 +64,9 @@ export interface RunningServer {
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const codec = createCodec(loadWasmModuleFromDisk());
+  // One store for the process's life: a reload keeps the counts (a client refused a moment ago
+  // is not given a fresh burst), as nginx keeps its zones across a reload.
+  const limits = o.limits ?? memoryLimitStore();
   // One builder (and so one set of pools) per generation: a reload never shares a pool with
   // the gateway it replaces.
   const build = (text: string, source: string) => {
@@ -74,6 +80,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         respond: respondNode,
         countsBytes: true,
         sink: o.sink,
+        limits,
         connections: (upstream, requestId) => pools.connections({ upstream, codec, dial: dialNode }, requestId),
         peers: (u) => pools.peers.get(u),
       }),

@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from "../server.js";
 import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, readValidConfig, UsageError } from "./args.js";
 import { serveUntilSignal } from "./until-signal.js";
 import { startNotes } from "./notes.js";
+import { primaryLimitStore } from "./shared-limits.js";
 import { parseWorkers, runPrimary, type WorkerMessage } from "./workers.js";
 
 export async function serve(argv: string[]): Promise<number | "help"> {
@@ -41,7 +42,9 @@ export async function serve(argv: string[]): Promise<number | "help"> {
   v8.setFlagsFromString("--no-allocation-site-pretenuring");
   let server: RunningServer;
   try {
-    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port, metricsListener: !isWorker, sink: bufferedStdioSink() });
+    // A worker counts limits in its primary, with its fellow workers.
+    const limits = isWorker ? primaryLimitStore({ send: (m) => process.send?.(m), on: (e, f) => process.on(e, f) }) : undefined;
+    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port, metricsListener: !isWorker, sink: bufferedStdioSink(), limits });
   } catch (err) {
     // What only starting can find (a [serve] tls file that cannot be read) is a config error.
     if (!(err instanceof GatewayError)) throw err;

@@ -1,8 +1,9 @@
 // `edgepass serve --workers N`: a primary process that forks N workers (node:cluster; Node 20
 // has no reusePort), each a whole `edgepass serve` sharing the listening socket, so every core
 // answers requests. The primary forwards SIGHUP (each worker reloads the config) and SIGTERM or
-// SIGINT (each drains and exits), starts a new worker when one dies, and opens the metrics
-// listener itself, asking every worker for its numbers and labelling them with its pid.
+// SIGINT (each drains and exits), starts a new worker when one dies, holds the limit_req and
+// limit_conn counts every worker shares (shared-limits.ts), and opens the metrics listener
+// itself, asking every worker for its numbers and labelling them with its pid.
 import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
 import path from "node:path";
@@ -10,6 +11,7 @@ import { loadConfig } from "../../../config/load.js";
 import { listenMetrics } from "../metrics-listener.js";
 import { renderMetrics, type Sample } from "../metrics.js";
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.js";
+import { sharedLimits } from "./shared-limits.js";
 
 /** Messages between the primary and its workers. */
 export type WorkerMessage =
@@ -32,6 +34,7 @@ export async function runPrimary(file: string, text: string, count: number): Pro
   let started = 0;
   let announced = false;
   const workers = new Set<Worker>();
+  const limits = sharedLimits();
   let restarts = 0;
   let exitCode = 0;
   let done!: () => void;
@@ -40,6 +43,7 @@ export async function runPrimary(file: string, text: string, count: number): Pro
   const fork = () => {
     const w = cluster.fork({ EDGEPASS_SERVE_WORKER: "1" });
     workers.add(w);
+    limits.attach(w);
     let listening = false;
     w.on("message", (m: WorkerMessage) => {
       if (m?.edgepass === "listening" && !listening) {
