@@ -18,6 +18,11 @@ import { bytesToFill } from "./read-slabs.js";
 
 /** The Node host writes the client's response itself (writeResponse): the pipeline hands it
  *  over as it is, no Response in between. */
+
+/** RFC 9110's names where Node's table still has RFC 7231's, so a status line agrees with the
+ *  error page under it ("413 Content Too Large"). */
+const RENAMED: Record<number, string> = { 413: "Content Too Large", 422: "Unprocessable Content" };
+
 export const respondNode: Respond<ClientResponse> = (r) => r;
 
 /** Drops a response that will not be written: its body is cancelled and its log line,
@@ -74,7 +79,7 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
     keepAlive = false;
   }
   fields.push(keepAlive ? "connection: keep-alive" : "connection: close");
-  const reason = r.statusText ? r.statusText.replace(/[^\t\x20-\x7e\x80-\xff]/g, "") : (STATUS_CODES[r.status] ?? "");
+  const reason = r.statusText ? r.statusText.replace(/[^\t\x20-\x7e\x80-\xff]/g, "") : (RENAMED[r.status] ?? STATUS_CODES[r.status] ?? "");
   const head = `HTTP/1.1 ${r.status} ${reason}\r\n${fields.join("\r\n")}\r\n\r\n`;
   // What one response writes in a turn leaves in one system call (socket-streams.ts).
   const out = new CoalescingWriter(sock);
