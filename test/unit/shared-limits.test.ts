@@ -4,7 +4,7 @@
 // test/integration/serve-workers.test.ts.
 import { EventEmitter } from "node:events";
 import { describe, expect, it, vi } from "vitest";
-import { primaryLimitStore, sharedLimits, type LimitMessage, type LimitPeer } from "../../src/adapter/node/cli/shared-limits.js";
+import { primaryLimitStore, sharedLimits, type LimitBatch, type LimitMessage, type LimitPeer } from "../../src/adapter/node/cli/shared-limits.js";
 
 /** A worker joined to `primary`: the store it uses, and a way to make it exit. */
 function worker(primary: ReturnType<typeof sharedLimits>, o: { slow?: boolean } = {}) {
@@ -12,28 +12,32 @@ function worker(primary: ReturnType<typeof sharedLimits>, o: { slow?: boolean } 
   const atWorker = new EventEmitter();
   let connected = true;
   // The primary's answers to a slow worker wait here until `deliverLate`.
-  const held: LimitMessage[] = [];
+  const held: LimitBatch[] = [];
   const peer: LimitPeer = {
     on: ((event: string, f: (...a: unknown[]) => void) => (atPrimary.on(event, f), peer)) as LimitPeer["on"],
-    send: ((m: LimitMessage) => {
-      if (o.slow) held.push(m);
-      else setImmediate(() => atWorker.emit("message", m));
+    send: ((b: LimitBatch) => {
+      if (o.slow) held.push(b);
+      else setImmediate(() => atWorker.emit("message", b));
       return true;
     }) as LimitPeer["send"],
     isConnected: () => connected,
   };
   primary.attach(peer);
+  // Every message the worker sent, and how many batches carried them.
   const sent: LimitMessage[] = [];
+  const batches: LimitBatch[] = [];
   const store = primaryLimitStore({
-    send: (m) => {
-      sent.push(m);
-      setImmediate(() => atPrimary.emit("message", m));
+    send: (b) => {
+      sent.push(...b.messages);
+      batches.push(b);
+      setImmediate(() => atPrimary.emit("message", b));
     },
     on: (event, f) => atWorker.on(event, f),
   });
   return {
     store,
     sent,
+    batches,
     /** The primary hears the worker exit. */
     exit() {
       connected = false;
@@ -42,7 +46,7 @@ function worker(primary: ReturnType<typeof sharedLimits>, o: { slow?: boolean } 
     /** The primary's held answers arrive now. */
     deliverLate() {
       o.slow = false;
-      for (const m of held.splice(0)) atWorker.emit("message", m);
+      for (const b of held.splice(0)) atWorker.emit("message", b);
     },
   };
 }
@@ -57,6 +61,15 @@ describe("limit counts shared by serve's workers", () => {
     expect(third.ok).toBe(false);
     // Another client has a bucket of its own.
     expect((await b.store.request("req|route:0|10.0.0.2", 1 / 60, 1, true)).ok).toBe(true);
+  });
+
+  it("what a worker asks in one turn crosses in one message, and the answers come back together", async () => {
+    const primary = sharedLimits();
+    const a = worker(primary);
+    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => a.store.request(`req|route:0|10.0.0.${i}`, 1, 0, true)));
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(a.sent).toHaveLength(10);
+    expect(a.batches).toHaveLength(1);
   });
 
   it("limit_conn: a place taken in one worker is taken for all; given back, it is free again", async () => {

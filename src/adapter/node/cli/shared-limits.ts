@@ -15,6 +15,28 @@ export type LimitMessage =
   | { edgepass: "limit-release"; lease: number }
   | { edgepass: "limit-answer"; id: number; outcome?: BucketOutcome; lease?: number | null };
 
+/** What crosses the channel: the messages of one turn of the sender's loop, together. Each
+ *  message sent alone cost a serialisation, a write and a wake-up of the other side: a limited
+ *  route under `--workers 2` and wrk -c32 made 11,000-14,000 requests/s against 29,000-31,000
+ *  on one worker. */
+export interface LimitBatch {
+  edgepass: "limits";
+  messages: LimitMessage[];
+}
+
+/** Sends messages in one batch per turn of the loop. */
+function batcher(send: (b: LimitBatch) => void): (m: LimitMessage) => void {
+  let queue: LimitMessage[] = [];
+  const flush = () => {
+    const messages = queue;
+    queue = [];
+    send({ edgepass: "limits", messages });
+  };
+  return (m) => {
+    if (queue.push(m) === 1) setImmediate(flush);
+  };
+}
+
 /** What of a cluster worker the primary's side uses. */
 export type LimitPeer = Pick<Worker, "on" | "send" | "isConnected">;
 
@@ -27,9 +49,12 @@ export function sharedLimits(store: LimitStore = memoryLimitStore()): { attach(w
       const held = new Map<number, ConnLease>();
       // A worker that died since it asked is not answered (its send error comes here, not as
       // an 'error' event nothing handles).
-      const answer = (m: LimitMessage) => void (w.isConnected() && w.send(m, undefined, undefined, () => {}));
-      w.on("message", (m: LimitMessage) => {
-        switch (m?.edgepass) {
+      const answer = batcher((b) => void (w.isConnected() && w.send(b, undefined, undefined, () => {})));
+      w.on("message", (batch: LimitBatch) => {
+        if (batch?.edgepass === "limits") for (const m of batch.messages) take(m);
+      });
+      const take = (m: LimitMessage) => {
+        switch (m.edgepass) {
           case "limit-req":
             void store.request(m.counter, m.rate, m.burst, m.nodelay).then((outcome) => answer({ edgepass: "limit-answer", id: m.id, outcome }));
             break;
@@ -45,7 +70,7 @@ export function sharedLimits(store: LimitStore = memoryLimitStore()): { attach(w
             held.delete(m.lease);
             break;
         }
-      });
+      };
       w.on("exit", () => {
         for (const place of held.values()) place.release();
         held.clear();
@@ -58,12 +83,14 @@ export function sharedLimits(store: LimitStore = memoryLimitStore()): { attach(w
 const ANSWER_MS = 5_000;
 
 /** A worker's side: the LimitStore its gateways use, every count asked of the primary. */
-export function primaryLimitStore(channel: { send(m: LimitMessage): void; on(event: "message", f: (m: LimitMessage) => void): void }): LimitStore {
+export function primaryLimitStore(channel: { send(b: LimitBatch): void; on(event: "message", f: (b: LimitBatch) => void): void }): LimitStore {
   let nextId = 0;
   const waiting = new Map<number, (m: LimitMessage & { edgepass: "limit-answer" }) => void>();
-  channel.on("message", (m) => {
-    if (m?.edgepass === "limit-answer") waiting.get(m.id)?.(m);
+  channel.on("message", (batch) => {
+    if (batch?.edgepass !== "limits") return;
+    for (const m of batch.messages) if (m.edgepass === "limit-answer") waiting.get(m.id)?.(m);
   });
+  const send = batcher((b) => channel.send(b));
   const ask = (m: LimitMessage & { id: number }, late: (answer: LimitMessage & { edgepass: "limit-answer" }) => void) =>
     new Promise<LimitMessage & { edgepass: "limit-answer" }>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -79,9 +106,9 @@ export function primaryLimitStore(channel: { send(m: LimitMessage): void; on(eve
         waiting.delete(m.id);
         resolve(a);
       });
-      channel.send(m);
+      send(m);
     });
-  const release = (lease: number) => channel.send({ edgepass: "limit-release", lease });
+  const release = (lease: number) => send({ edgepass: "limit-release", lease });
   const giveBack = (a: { lease?: number | null }) => {
     if (typeof a.lease === "number") release(a.lease);
   };
