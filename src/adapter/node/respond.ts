@@ -16,13 +16,12 @@ import { giveBack } from "../../core/read-slabs.js";
 import { CoalescingWriter } from "./socket-streams.js";
 import { bytesToFill } from "./read-slabs.js";
 
-/** The Node host writes the client's response itself (writeResponse): the pipeline hands it
- *  over as it is, no Response in between. */
-
 /** RFC 9110's names where Node's table still has RFC 7231's, so a status line agrees with the
  *  error page under it ("413 Content Too Large"). */
 const RENAMED: Record<number, string> = { 413: "Content Too Large", 422: "Unprocessable Content" };
 
+/** The Node host writes the client's response itself (writeResponse): the pipeline hands it
+ *  over as it is, no Response in between. */
 export const respondNode: Respond<ClientResponse> = (r) => r;
 
 /** Drops a response that will not be written: its body is cancelled and its log line,
