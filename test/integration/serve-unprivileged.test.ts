@@ -1,9 +1,11 @@
 // `edgepass serve` the way examples/edgepass.service runs it: as an unprivileged user that may
 // bind a port below 1024 and nothing else (systemd's AmbientCapabilities; setpriv gives the
 // same here), in front of php-fpm's Unix socket. Without the capability the port is refused
-// with a message that says what to do. Changing user needs root (or sudo without a password).
+// with a message that says what to do; a socket the user may not use, or one that is not
+// there, is a 502 that says which. Changing user needs root (or sudo without a password).
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,6 +30,7 @@ const HOST = `127.${20 + Math.floor(Math.random() * 200)}.${Math.floor(Math.rand
 const PORT = 443;
 
 let fpm: PhpFpm;
+let locked: net.Server;
 let www: string;
 let dir: string;
 beforeAll(async () => {
@@ -39,14 +42,24 @@ beforeAll(async () => {
   // A folder the unprivileged user can read, as /etc/edgepass is.
   dir = mkdtempSync(path.join(tmpdir(), "edgepass-unprivileged-"));
   chmodSync(dir, 0o755);
+  // A socket only its owner (root) may use, and a path with no socket at all.
+  locked = net.createServer((s) => s.destroy());
+  await new Promise<void>((r) => locked.listen(path.join(dir, "locked.sock"), r));
+  chmodSync(path.join(dir, "locked.sock"), 0o600);
   writeFileSync(
     path.join(dir, "site.toml"),
-    `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["unix:${fpm.socket}"]\n\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`,
+    `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["unix:${fpm.socket}"]\n\n` +
+      `[upstreams.locked]\nprotocol = "fastcgi"\nservers = ["unix:${path.join(dir, "locked.sock")}"]\n\n` +
+      `[upstreams.missing]\nprotocol = "fastcgi"\nservers = ["unix:${path.join(dir, "missing.sock")}"]\n\n` +
+      `[[routes]]\nmatch = "^~ /locked/"\nupstream = "locked"\nroot = "${www}"\n\n` +
+      `[[routes]]\nmatch = "^~ /missing/"\nupstream = "missing"\nroot = "${www}"\n\n` +
+      `[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`,
   );
   chmodSync(path.join(dir, "site.toml"), 0o644);
 });
 afterAll(async () => {
   await fpm?.stop();
+  locked?.close();
   rmSync(www, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 });
@@ -73,6 +86,13 @@ describe("edgepass serve as an unprivileged user on a port below 1024", () => {
       const r = await rawRequest(base!, { path: "/status.php?code=201" });
       expect(r.status).toBe(201);
       expect(r.body.toString()).toBe("status 201 from php\n");
+      // A socket this user may not use, and one that is not there: 502, each saying which.
+      const denied = await rawRequest(base!, { path: "/locked/status.php" });
+      expect([denied.status, denied.get("x-edgepass-error")]).toEqual([502, "UPSTREAM_CONNECT_FAILED"]);
+      expect(denied.body.toString()).toContain("permission denied: this process's user may not use that socket");
+      const missing = await rawRequest(base!, { path: "/missing/status.php" });
+      expect([missing.status, missing.get("x-edgepass-error")]).toEqual([502, "UPSTREAM_CONNECT_FAILED"]);
+      expect(missing.body.toString()).toContain("there is no socket at that path");
     } finally {
       run.child.kill("SIGTERM");
       await run.exit;

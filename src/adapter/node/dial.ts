@@ -26,16 +26,9 @@ export const dialNode: Dial = (address, { connectTimeoutMs }) => {
         ),
       );
     });
-    sock.once("error", (e) => {
+    sock.once("error", (e: NodeJS.ErrnoException) => {
       timers.dispose();
-      reject(
-        new GatewayError(
-          Codes.UPSTREAM_CONNECT_FAILED,
-          502,
-          `Could not connect to the origin ${origin}: the connection was refused or the host is unreachable.`,
-          String(e),
-        ),
-      );
+      reject(new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, `Could not connect to the origin ${origin}: ${connectFailure(e.code)}.`, String(e)));
     });
     sock.once("connect", () => {
       timers.stop("connect");
@@ -64,3 +57,21 @@ export const dialNode: Dial = (address, { connectTimeoutMs }) => {
     });
   });
 };
+
+/** What a failed connect means, by the system's code: the operator's next step differs (start
+ *  the origin, fix the path, or let this user use the socket). */
+function connectFailure(code: string | undefined): string {
+  switch (code) {
+    case "ECONNREFUSED":
+      return "the connection was refused (nothing listens there)";
+    case "ENOENT":
+      return "there is no socket at that path (is the origin running, listening there?)";
+    case "EACCES":
+      return "permission denied: this process's user may not use that socket (the origin's listen.owner, listen.group, listen.mode)";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "the host is unreachable";
+    default:
+      return `the connection failed (${code ?? "no code"})`;
+  }
+}
