@@ -1,5 +1,6 @@
-// The deployment matrix: ONE `edgepass dev` process, with ONE config, routes /<row>/… to every
-// kind of origin nginx's fastcgi_pass / scgi_pass / uwsgi_pass / proxy_pass tier fronts —
+// The deployment matrix: ONE `edgepass dev` process and ONE `edgepass serve` process, with ONE
+// config, route /<row>/… to every kind of origin nginx's fastcgi_pass / scgi_pass / uwsgi_pass /
+// proxy_pass tier fronts —
 // CGI through fcgiwrap (alone and under spawn-fcgi), uWSGI over FastCGI, SCGI and uwsgi,
 // PHP-FPM, gevent, gunicorn, Apache with mod_wsgi and with mod_python — and each row passes the
 // same checks. The rows and their routes are in ./matrix/rows.ts; the app they all run is
@@ -22,8 +23,10 @@ const started = new Map<string, Server | Error>();
 let apps: string;
 let docroot: string;
 let dir: string;
-let run: Run | undefined;
-let base: string;
+/** Both hosts on the same config and the same origins. */
+const HOSTS = ["dev", "serve"] as const;
+type Host = (typeof HOSTS)[number];
+const gateways = new Map<Host, { run: Run; base: string }>();
 
 /** The documents script-mode rows run: <docroot>/<row>/<file>, world-readable. */
 function buildDocroot(): string {
@@ -55,12 +58,18 @@ beforeAll(async () => {
   });
   dir = mkdtempSync(path.join(tmpdir(), "edgepass-matrix-"));
   writeFileSync(path.join(dir, "matrix.toml"), matrixConfig(up, docroot));
-  run = edgepass(["dev", "--config", "matrix.toml", "--port", "0"], dir);
-  [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  await Promise.all(
+    HOSTS.map(async (host) => {
+      const run = edgepass([host, "--config", "matrix.toml", "--port", "0"], dir);
+      gateways.set(host, { run, base: "" });
+      const [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      gateways.set(host, { run, base: base! });
+    }),
+  );
 });
 
 afterAll(async () => {
-  if (run) {
+  for (const { run } of gateways.values()) {
     run.child.kill("SIGTERM");
     await run.exit;
   }
@@ -70,12 +79,16 @@ afterAll(async () => {
 
 const tail = (s: string, n = 4000) => (s.length > n ? `…${s.slice(-n)}` : s);
 
-/** Runs one check against `row`; a failure carries the origin's log and edgepass's stderr. */
-async function check(row: Row, fn: (url: (a: Action, query?: string) => string) => Promise<void>): Promise<void> {
+/** Runs one check against `row` through `host`; a failure carries the origin's log and
+ *  edgepass's stderr. */
+async function check(host: Host, row: Row, fn: (url: (a: Action, query?: string) => string) => Promise<void>): Promise<void> {
   const server = started.get(row.name);
   if (server instanceof Error) throw server;
+  const gw = gateways.get(host);
+  if (!gw?.base) throw new Error(`edgepass ${host} did not start: ${gw?.run.stderr}`);
+  const run = gw.run;
   try {
-    await fn((a, query = "") => `${base}${row.path(a)}${query}`);
+    await fn((a, query = "") => `${gw.base}${row.path(a)}${query}`);
   } catch (e) {
     const err = e as Error;
     err.message +=
@@ -101,9 +114,9 @@ function firstDifference(a: Buffer, b: Buffer): number {
   return a.length === b.length ? -1 : n;
 }
 
-describe.each(rows.map((row) => [row.title, row] as const))("%s", (_title, row) => {
+describe.each(HOSTS.flatMap((host) => rows.map((row) => [`edgepass ${host}: ${row.title}`, host, row] as const)))("%s", (_title, host, row) => {
   it("GET with a query: the query string arrives untouched, the path as routed", () =>
-    check(row, async (url) => {
+    check(host, row, async (url) => {
       const res = await fetch(url("query", "?x=1&y=a%20b&y=c"));
       expect(res.status).toBe(200);
       const seen = (await res.json()) as Record<string, string>;
@@ -121,7 +134,7 @@ describe.each(rows.map((row) => [row.title, row] as const))("%s", (_title, row) 
     }));
 
   it("POST: a 300,001-byte body makes the round trip byte for byte", () =>
-    check(row, async (url) => {
+    check(host, row, async (url) => {
       const res = await fetch(url("echo"), {
         method: "POST",
         headers: { "content-type": "application/octet-stream" },
@@ -134,7 +147,7 @@ describe.each(rows.map((row) => [row.title, row] as const))("%s", (_title, row) 
     }));
 
   it("POST of unknown length (chunked from the client) makes the round trip", () =>
-    check(row, async (url) => {
+    check(host, row, async (url) => {
       const body = new ReadableStream<Uint8Array>({
         start(c) {
           for (let o = 0; o < upload.length; o += 50_000) c.enqueue(upload.subarray(o, o + 50_000));
@@ -148,14 +161,14 @@ describe.each(rows.map((row) => [row.title, row] as const))("%s", (_title, row) 
     }));
 
   it("a non-200 status (418) passes through with the app's body", () =>
-    check(row, async (url) => {
+    check(host, row, async (url) => {
       const res = await fetch(url("status", "?code=418"));
       expect(res.status).toBe(418);
       expect(await res.text()).toBe("status 418\n");
     }));
 
   it("repeated response headers stay separate: two Set-Cookie, two X-Multi", () =>
-    check(row, async (url) => {
+    check(host, row, async (url) => {
       const res = await fetch(url("cookies"));
       expect(res.status).toBe(200);
       expect(setCookies(res.headers)).toEqual(["first=one; Path=/", "second=two; Path=/; HttpOnly"]);
@@ -165,7 +178,7 @@ describe.each(rows.map((row) => [row.title, row] as const))("%s", (_title, row) 
     }));
 
   it("a 4 MiB streamed response arrives whole and in order", () =>
-    check(row, async (url) => {
+    check(host, row, async (url) => {
       const res = await fetch(url("big"));
       expect(res.status).toBe(200);
       const got = Buffer.from(await res.arrayBuffer());
