@@ -10,6 +10,19 @@ export interface ConnLease {
   release(): void;
 }
 
+/** A place that `giveBack` returns once, however often release() is called (a body's end and
+ *  its client's leaving may both call it). */
+export function leaseOnce(giveBack: () => void): ConnLease {
+  let held = true;
+  return {
+    release() {
+      if (!held) return;
+      held = false;
+      giveBack();
+    },
+  };
+}
+
 export interface LimitStore {
   /** limit_req: one request through the bucket named `counter`. */
   request(counter: string, rate: number, burst: number, nodelay: boolean): Promise<BucketOutcome>;
@@ -61,14 +74,7 @@ export function memoryLimitStore(now: () => number = Date.now): LimitStore {
     async acquire(counter, max) {
       // In one process a request always releases (its body ends or is cancelled): no expiry.
       const id = leases.acquire(counter, max, Infinity, now());
-      if (id === null) return null;
-      let held = true;
-      return {
-        release: () => {
-          if (held) leases.release(counter, id);
-          held = false;
-        },
-      };
+      return id === null ? null : leaseOnce(() => leases.release(counter, id));
     },
   };
 }

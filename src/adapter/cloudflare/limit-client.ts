@@ -3,7 +3,7 @@
 // here. A limit_conn place is renewed while the response streams and released when it ends;
 // the release outlives the response through waitUntil.
 import type { BucketOutcome } from "../../edge/leaky-bucket.js";
-import type { ConnLease, LimitStore } from "../../edge/limits.js";
+import { leaseOnce, type ConnLease, type LimitStore } from "../../edge/limits.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { LEASE_RENEW_MS, type LimitCounterApi } from "./limit-counter.js";
 
@@ -36,15 +36,10 @@ export function durableLimitStore(ns: LimitNamespace): LimitStore {
       const timer = setInterval(() => {
         s.renew(lease).then((alive) => alive || clearInterval(timer), () => {});
       }, LEASE_RENEW_MS);
-      let held = true;
-      return {
-        release() {
-          if (!held) return;
-          held = false;
-          clearInterval(timer);
-          waitUntil(s.release(lease).catch(() => {}));
-        },
-      };
+      return leaseOnce(() => {
+        clearInterval(timer);
+        waitUntil(s.release(lease).catch(() => {}));
+      });
     },
   };
 }

@@ -7,7 +7,7 @@
 import type { Worker } from "node:cluster";
 import { Codes, GatewayError } from "../../../core/errors.js";
 import type { BucketOutcome } from "../../../edge/leaky-bucket.js";
-import { memoryLimitStore, type ConnLease, type LimitStore } from "../../../edge/limits.js";
+import { leaseOnce, memoryLimitStore, type ConnLease, type LimitStore } from "../../../edge/limits.js";
 
 export type LimitMessage =
   | { edgepass: "limit-req"; id: number; counter: string; rate: number; burst: number; nodelay: boolean }
@@ -121,14 +121,7 @@ export function primaryLimitStore(channel: { send(b: LimitBatch): void; on(event
       const a = await ask({ edgepass: "limit-acquire", id: ++nextId, counter, max }, giveBack);
       if (typeof a.lease !== "number") return null;
       const lease = a.lease;
-      let held = true;
-      return {
-        release() {
-          if (!held) return;
-          held = false;
-          release(lease);
-        },
-      };
+      return leaseOnce(() => release(lease));
     },
   };
 }
