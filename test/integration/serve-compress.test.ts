@@ -79,6 +79,20 @@ describe("edgepass serve compresses responses (default on)", () => {
     expect(body.toString()).toContain("row 3 of the edgepass page");
   });
 
+  it("a script written in one piece that compresses to more than a stream buffers (400 KiB of digests): gzip and br decode to it whole", async () => {
+    const plain = await get("/script.php");
+    expect(plain.status).toBe(200);
+    expect(plain.body.length).toBe(400 * 1024);
+    for (const coding of ["gzip", "br"]) {
+      const z = await get("/script.php", coding);
+      expect(z.get("content-encoding"), coding).toBe(coding);
+      expect(z.complete, coding).toBe(true);
+      // Less than the original, and still far more than 16 KiB.
+      expect(z.body.length, coding).toBeGreaterThan(64 * 1024);
+      expect(coding === "gzip" ? gunzipSync(z.body) : brotliDecompressSync(z.body), coding).toEqual(plain.body);
+    }
+  });
+
   it("a compressed page still streams: what the origin flushed decodes before the origin sends the rest", async () => {
     // The page waits for a file the test writes only once the first part has been decoded.
     writeFileSync(path.join(www, "gate-page.php"), `<?php

@@ -51,9 +51,19 @@ function compressedPieces(source: Pieces, z: zlib.Gzip | zlib.BrotliCompress, co
     for (let b: Buffer | null; (b = z.read() as Buffer | null) !== null; ) if (b.byteLength > 0) out.push(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
     return out;
   };
+  // What the compressor makes is read while the flush runs: a stream holds back its input once
+  // 16 KiB of output waits unread, so a piece that compresses to more than that (a 70 KB script
+  // of hex digests) never finished flushing, and the answer hung after its head.
   const flushed = () =>
     new Promise<Uint8Array[]>((resolve, reject) => {
-      z.flush(flushKind, () => (failure ? reject(failure) : resolve(take([]))));
+      const out: Uint8Array[] = [];
+      const drain = () => take(out);
+      z.on("readable", drain);
+      z.flush(flushKind, () => {
+        z.off("readable", drain);
+        if (failure) reject(failure);
+        else resolve(take(out));
+      });
     });
   const ended = () =>
     new Promise<Uint8Array[]>((resolve, reject) => {
