@@ -1,4 +1,4 @@
-// A Django project (Debian's python3-django) behind gunicorn and `edgepass dev` with
+// A Django project (Debian's python3-django) behind gunicorn and `edgepass dev` or `serve` with
 // examples/django.toml (only the directory and gunicorn's port changed), used the way a person
 // uses it: the admin's pages and their stylesheets from STATIC_ROOT, logging in through the
 // CSRF-protected form, uploading a file and getting it back from MEDIA_ROOT. DEBUG is off, so
@@ -11,8 +11,6 @@ import { browser } from "../helpers/browser.js";
 import { edgepass, repoRoot, waitFor, type Run } from "../helpers/process.js";
 
 let site: DjangoSite;
-let run: Run;
-let base: string;
 
 beforeAll(async () => {
   site = await startDjango();
@@ -20,21 +18,28 @@ beforeAll(async () => {
   const toml = example.replaceAll("/srv/app/public", site.publicDir).replace('servers = ["127.0.0.1:8000"]', `servers = ["127.0.0.1:${site.server.port}"]`);
   expect(toml).toContain(`servers = ["127.0.0.1:${site.server.port}"]`);
   writeFileSync(path.join(site.dir, "django.toml"), toml);
-  run = edgepass(["dev", "--config", "django.toml", "--port", "0"], site.dir);
-  [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
 });
 
 afterAll(async () => {
-  run?.child.kill("SIGTERM");
-  await run?.exit;
   await site?.stop();
 });
 
-const browse = browser(() => base);
-
 const csrf = (html: string) => /name="csrfmiddlewaretoken" value="([^"]+)"/.exec(html)![1];
 
-describe("Django behind gunicorn and edgepass dev (examples/django.toml)", () => {
+// The same site through both hosts, each with its own browser session.
+describe.each(["dev", "serve"] as const)("Django behind gunicorn and edgepass %s (examples/django.toml)", (host) => {
+  let run: Run | undefined;
+  let base = "";
+  beforeAll(async () => {
+    run = edgepass([host, "--config", "django.toml", "--port", "0"], site.dir);
+    [, base] = (await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/)) as [string, string];
+  });
+  afterAll(async () => {
+    run?.child.kill("SIGTERM");
+    await run?.exit;
+  });
+  const browse = browser(() => base);
+
   it("the admin login page, and its stylesheets from STATIC_ROOT with expires", async () => {
     const res = await browse("/admin/login/?next=/admin/");
     expect(res.status).toBe(200);

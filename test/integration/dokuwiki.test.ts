@@ -1,4 +1,4 @@
-// DokuWiki from Debian's package, behind `edgepass dev` with examples/dokuwiki.toml (only the
+// DokuWiki from Debian's package, behind `edgepass dev` and `serve` with examples/dokuwiki.toml (only the
 // docroot and php-fpm's port changed), used the way a person uses it: pages, stylesheets and
 // images, logging in, saving an edit, uploading a picture and getting it back (DokuWiki hands
 // the download to the gateway with X-Accel-Redirect), while the paths DokuWiki's nginx guide
@@ -13,8 +13,6 @@ import { edgepass, repoRoot, waitFor, type Run } from "../helpers/process.js";
 
 let wiki: DokuWiki;
 let fpm: PhpFpm;
-let run: Run;
-let base: string;
 
 beforeAll(async () => {
   wiki = makeDokuWiki();
@@ -23,18 +21,12 @@ beforeAll(async () => {
   const toml = example.replaceAll("/var/www/dokuwiki", wiki.root).replace('servers = ["127.0.0.1:9000"]', `servers = ["127.0.0.1:${fpm.port}"]`);
   expect(toml).toContain(`servers = ["127.0.0.1:${fpm.port}"]`);
   writeFileSync(path.join(wiki.root, "..", "dokuwiki.toml"), toml);
-  run = edgepass(["dev", "--config", "dokuwiki.toml", "--port", "0"], path.join(wiki.root, ".."));
-  [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
 });
 
 afterAll(async () => {
-  run?.child.kill("SIGTERM");
-  await run?.exit;
   await fpm?.stop();
   wiki?.remove();
 });
-
-const browse = browser(() => base);
 
 /** The fields of the form with this id: hidden inputs and their values, as a browser sends them. */
 function formFields(html: string, id: string): Record<string, string> {
@@ -54,7 +46,21 @@ function formFields(html: string, id: string): Record<string, string> {
 // A 1x1 PNG.
 const PNG = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000" + "1f15c4890000000d49444154789c63f8cfc0f01f0005000201" + "a0e9f1a20000000049454e44ae426082", "hex");
 
-describe("DokuWiki behind edgepass dev (examples/dokuwiki.toml)", () => {
+// The same wiki through both hosts, each with its own browser session, page and picture.
+describe.each(["dev", "serve"] as const)("DokuWiki behind edgepass %s (examples/dokuwiki.toml)", (host) => {
+  let run: Run | undefined;
+  let base = "";
+  beforeAll(async () => {
+    run = edgepass([host, "--config", "dokuwiki.toml", "--port", "0"], path.join(wiki.root, ".."));
+    [, base] = (await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+)/)) as [string, string];
+  });
+  afterAll(async () => {
+    run?.child.kill("SIGTERM");
+    await run?.exit;
+  });
+  const browse = browser(() => base);
+  const picture = `edgepass-dot-${host}.png`;
+
   it("the start page, and every stylesheet, script and image it links to", async () => {
     const res = await browse("/");
     expect(res.status).toBe(200);
@@ -106,31 +112,31 @@ describe("DokuWiki behind edgepass dev (examples/dokuwiki.toml)", () => {
     const edit = formFields(editPage, "dw__editform");
     const saved = await browse("/doku.php?id=playground:edgepass", {
       method: "POST",
-      body: new URLSearchParams({ ...edit, wikitext: "Saved through **edgepass** on the wire.", summary: "test", "do[save]": "1" }),
+      body: new URLSearchParams({ ...edit, wikitext: `Saved through **edgepass ${host}** on the wire.`, summary: "test", "do[save]": "1" }),
     });
     expect([200, 302, 303]).toContain(saved.status);
     await saved.arrayBuffer();
     const page = await (await browse("/doku.php?id=playground:edgepass")).text();
-    expect(page).toContain("Saved through <strong>edgepass</strong> on the wire.");
+    expect(page).toContain(`Saved through <strong>edgepass ${host}</strong> on the wire.`);
 
     const mediaPage = await (await browse("/doku.php?id=start&do=media&ns=wiki&tab_files=upload")).text();
     const upload = formFields(mediaPage, "dw__upload");
     const action = /id="dw__upload"[^>]*action="([^"]*)"|action="([^"]*)"[^>]*id="dw__upload"/.exec(mediaPage)!;
     const form = new FormData();
     for (const [k, v] of Object.entries(upload)) form.set(k, v);
-    form.set("mediaid", "edgepass-dot.png");
-    form.set("upload", new Blob([PNG], { type: "image/png" }), "edgepass-dot.png");
+    form.set("mediaid", picture);
+    form.set("upload", new Blob([PNG], { type: "image/png" }), picture);
     const uploaded = await browse((action[1] ?? action[2]).replace(/&amp;/g, "&"), { method: "POST", body: form });
     expect([200, 302, 303]).toContain(uploaded.status);
     await uploaded.arrayBuffer();
 
-    const media = await browse("/lib/exe/fetch.php?media=wiki:edgepass-dot.png");
+    const media = await browse(`/lib/exe/fetch.php?media=wiki:${picture}`);
     expect(media.status).toBe(200);
     expect(media.headers.get("content-type")).toBe("image/png");
     expect(Buffer.compare(Buffer.from(await media.arrayBuffer()), PNG)).toBe(0);
     // DokuWiki ($conf['xsendfile'] = 3) answered with X-Accel-Redirect and the gateway sent the
     // file, written after start, from the docroot; /data/ itself is internal.
-    await waitFor(run, /"event":"accel","request_id":"[^"]+","header":"x-accel-redirect","path":"\/data\/media\/wiki\/edgepass-dot\.png","status":200/, 5000);
-    expect((await fetch(base + "/data/media/wiki/edgepass-dot.png")).status).toBe(404);
+    await waitFor(run!, new RegExp(`"event":"accel","request_id":"[^"]+","header":"x-accel-redirect","path":"/data/media/wiki/edgepass-dot-${host}\\.png","status":200`), 5000);
+    expect((await fetch(`${base}/data/media/wiki/${picture}`)).status).toBe(404);
   });
 });
