@@ -162,11 +162,6 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     // the client sent, else the platform's (cf-ray, the Node connection's), else a new one.
     const requestId = info.dispatched ? (info.requestId ?? randomId()) : (validRequestId(request.headers.get("x-request-id")) ?? info.requestId ?? randomId());
     const log = requestLogger(requestId, deps.sink);
-    // An answer that does not need the body (an error, an authorizer's refusal) is sent
-    // without reading it first when the client waits to be asked for it: reading it would ask
-    // (100 Continue) for bytes only to drop them, or wait for ones that never come. The host
-    // closes the connection after such an answer, as nginx does.
-    const awaitsContinue = info.awaitsContinue ?? expectsContinue(request.headers.get("expect"));
     const url = info.url ?? new URL(request.url);
     const record = newRecord(requestId, request.method, url.pathname);
     const state: DispatchState = {
@@ -303,7 +298,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       if (route.authorizer && !info.dispatched) {
         const verdict = await authorize(route.authorizer, { ...forwardReq, cgi: cgiFor(null) }, { settings: config.gateway, codec, dial }, config);
         if ("deny" in verdict) {
-          if (!awaitsContinue) await drainUnread(request.body);
+          await dropUnread(request, info);
           record.from = "origin";
           return await done(toClient(verdict.deny, state.acceptEncoding, route.authorizer.upstream, log), true);
         }
@@ -365,7 +360,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       // The answer is this error page, not a streamed body: limit_conn places come back now.
       hooked.yes = false;
       // An unread body left behind would cost the client its connection (drain.ts).
-      if (!awaitsContinue) await drainUnread(request.body);
+      await dropUnread(request, info);
       // A body cut at max_body fails the exchange in its own way; the client hears why.
       const why = cap?.tripped ?? e;
       if (isGatewayError(why)) record.error = why.code;
@@ -374,8 +369,15 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
   }
 }
 
-/** An Expect field of exactly "100-continue" (RFC 9110 10.1.1; case-insensitive). */
-const expectsContinue = (expect: string | null): boolean => expect !== null && expect.trim().toLowerCase() === "100-continue";
+/** Before an answer that does not need the body (an error, an authorizer's refusal): the body
+ *  nobody read is read and dropped, unless the client waits to be asked for it (Expect:
+ *  100-continue), where reading would ask for bytes only to drop them, or wait for ones that
+ *  never come; the host closes the connection after such an answer, as nginx does. Asked only
+ *  on these paths, so a served request never looks at the Expect field. */
+function dropUnread(request: GatewayRequest, info: RequestInfo): Promise<void> | void {
+  const waits = info.awaitsContinue ?? request.headers.get("expect")?.trim().toLowerCase() === "100-continue";
+  if (!waits) return drainUnread(request.body);
+}
 
 /** strip_prefix: "/app/x" → "/x", "/app" → "/"; a path without the prefix stays. */
 export function stripPrefix(prefix: string | undefined, path: string): string {
