@@ -4,7 +4,7 @@
 // with a message that says what to do; a socket the user may not use, or one that is not
 // there, is a 502 that says which. Changing user needs root (or sudo without a password).
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -78,7 +78,7 @@ describe("edgepass serve as an unprivileged user on a port below 1024", () => {
       const [, base] = await waitFor(run, /listening on (http:\/\/[\d.]+:\d+)/);
       expect(base).toBe(`http://${HOST}:${PORT}`);
       // The process is nobody's, holding that one capability and no other.
-      const status = spawnSync("cat", [`/proc/${run.child.pid}/status`], { encoding: "utf8" }).stdout;
+      const status = readFileSync(`/proc/${run.child.pid}/status`, "utf8");
       const uid = spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim();
       expect(/^Uid:\s+(\d+)/m.exec(status)?.[1]).toBe(uid);
       // CAP_NET_BIND_SERVICE is capability 10: the effective set is that bit alone.

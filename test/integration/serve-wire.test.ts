@@ -355,6 +355,7 @@ describe("a body the gateway answers without reading (nginx's discard)", () => {
     const r = parseWire(raw, "POST");
     expect(r.status).toBe(301);
     expect(raw.toString("latin1")).not.toContain("100 Continue");
+    expect(r.get("connection")).toBe("close");
     expect(closed).toBe(true);
   });
 
