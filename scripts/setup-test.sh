@@ -38,6 +38,8 @@ need uwsgi has uwsgi
 need uwsgi-plugin-python3 has_glob "/usr/lib/uwsgi/plugins/python3*_plugin.so"
 need gunicorn has gunicorn
 need python3-gevent debian_python_has gevent
+# Tornado (the WebSocket tests relay a real tornado WebSocket app through both hosts).
+need python3-tornado debian_python_has tornado
 need apache2 test -x /usr/sbin/apache2
 need libapache2-mod-wsgi-py3 test -e /usr/lib/apache2/modules/mod_wsgi.so
 need libapache2-mod-python test -e /usr/lib/apache2/modules/mod_python.so

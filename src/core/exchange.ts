@@ -9,6 +9,7 @@ import type { Logger } from "./log.js";
 import type { GatewayError } from "./errors.js";
 import type { Dial, Outgoing } from "./transport.js";
 import type { Plan } from "../balance/plan.js";
+import type { Tunnel } from "./tunnel.js";
 
 export interface RequestBody {
   /** Exact length in bytes, or null when unknown (only for exchanges that can stream bodies
@@ -54,6 +55,9 @@ export interface ForwardRequest {
   record?: RequestRecord;
   /** FastCGI role (spec 5.1); absent: RESPONDER. */
   role?: number;
+  /** A WebSocket handshake the host can carry on (core/tunnel.ts): an HTTP origin is asked to
+   *  switch, on a connection of the request's own. */
+  upgrade?: boolean;
 }
 
 /** A response body: the whole body when it is at hand (a small page that arrived with its
@@ -70,6 +74,8 @@ export interface ForwardResponse {
   /** Streams the origin's body as it arrives, or the whole body when it came with the head;
    *  null for bodiless responses. */
   body: Body | null;
+  /** A 101 to a request with `upgrade`: the origin's connection, switched. */
+  tunnel?: Tunnel;
 }
 
 export interface ExchangeContext {

@@ -24,6 +24,7 @@ import { randomId } from "./random-id.js";
 import type { ClientSignal, Connections, ForwardRequest } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
 import { meteredBody, type StreamBody } from "./pieces.js";
+import { asksWebSocket, type TunnelKind } from "./tunnel.js";
 import { fromResponse, plainRespond, toClient, type BodyMeter, type ClientResponse, type Respond } from "./respond.js";
 import { hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
@@ -66,6 +67,9 @@ export interface GatewayDeps<Out = Response> {
   countsBytes?: boolean;
   /** The balancer state of an upstream (health, load); default: one per isolate. */
   peers?: (upstream: UpstreamConfig) => Peers;
+  /** The host can join a switched origin connection to its client (core/tunnel.ts), and
+   *  how; absent: a WebSocket handshake reaches the origin as a plain GET. */
+  tunnels?: TunnelKind;
   /** A pool object's count of a streamed body it hands back to the front gateway, which asks
    *  for it by `handOff` (RequestInfo.handOff) when its relay could not count (PoolHost.sent). */
   hopMeter?: (handOff: string, length: number | null) => BodyMeter;
@@ -253,12 +257,21 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       if ("error" in split) throw new GatewayError(split.error, 400, split.message);
       const upstream = config.upstreams[route.upstream!];
       record.upstream = upstream.name;
+      // A WebSocket handshake to an HTTP origin over a socket, which this host can carry on.
+      const upgrade =
+        deps.tunnels !== undefined && upstream.protocol === "http" && upstream.http?.via !== "fetch" && request.body === null && asksWebSocket(request.method, (n) => request.headers.get(n));
       // The origin must see what the client accepts, not the platform's rewrite of it, or it
       // sends codings the client cannot read; and the request id this line carries.
       const headers: Array<[string, string]> = [];
       request.headers.forEach((v, k) => {
         if (k !== "accept-encoding" && k !== "x-request-id") headers.push([k, v]);
       });
+      // A host that speaks WebSocket to the client itself negotiates its extensions there;
+      // the frames it sends the origin are plain ones.
+      if (upgrade && deps.tunnels === "messages") {
+        const i = headers.findIndex(([k]) => k === "sec-websocket-extensions");
+        if (i >= 0) headers.splice(i, 1);
+      }
       if (state.acceptEncoding) headers.push(["accept-encoding", state.acceptEncoding]);
       headers.push(["x-request-id", requestId]);
       // HTTP/1.1 requests always carry Host; a Request built in code may not. Apps need it.
@@ -290,6 +303,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         headers,
         signal: request.signal,
         record,
+        upgrade,
         // Set below, once the body is prepared.
         body: null,
         cgi: [],
@@ -310,7 +324,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const balanceKey = hashKey ? hashKeyOf(hashKey, forwardReq) : null;
       const onEnd = held.length ? ((hooked.yes = true), release) : undefined;
       // Only the Worker hands off, and the Worker's gateway is given the platform's Requests.
-      const handed = deps.handOff?.(request as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
+      // A handshake is forwarded from here: the switched connection is this request's own.
+      const handed = upgrade ? null : deps.handOff?.(request as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
       if (handed) {
         const res = await handed;
         // The pool object's own error page is no answer from the origin.
@@ -348,10 +363,20 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         (deps.peers ?? peersFor)(upstream),
       );
       record.first_byte_ms = since(start);
-      const client = toClient(res, state.acceptEncoding, upstream.name, log);
+      let client: ClientResponse;
+      try {
+        client = toClient(res, state.acceptEncoding, upstream.name, log);
+      } catch (e) {
+        res.tunnel?.close();
+        throw e;
+      }
+      client.tunnel = res.tunnel;
       if (held.length) {
         hooked.yes = true;
-        client.body = onBodyEnd(client.body, release);
+        // A limit_conn place is held as long as a switched connection is open, as nginx
+        // counts a WebSocket for as long as it lasts.
+        if (res.tunnel) res.tunnel.onClose(release);
+        else client.body = onBodyEnd(client.body, release);
       }
       // Awaited only when it is a promise, and here, so its failure is this try's.
       const d = done(client, true);

@@ -11,6 +11,7 @@ import { PiecesBody } from "./pieces.js";
 import type { Body, ForwardResponse } from "./exchange.js";
 export type { Body } from "./exchange.js";
 import type { Logger } from "./log.js";
+import type { Tunnel } from "./tunnel.js";
 
 export interface ClientResponse {
   status: number;
@@ -33,6 +34,8 @@ export interface ClientResponse {
    *  of a pool object's body): settles once that pipe ended, however it ended, with when
    *  (performance.now()) and how many bytes it handed on. The host passes the body as is. */
   relayed?: Promise<{ at: number; bytes: number }>;
+  /** A 101: the origin's switched connection, which the host joins to the client's. */
+  tunnel?: Tunnel;
 }
 
 export interface BodyMeter {
@@ -68,7 +71,7 @@ export function clientResponse(
   encoded: boolean,
   overrun?: () => void,
 ): ClientResponse {
-  return { status, statusText, headers, body, length, encoded, overrun, meter: undefined, relayed: undefined };
+  return { status, statusText, headers, body, length, encoded, overrun, meter: undefined, relayed: undefined, tunnel: undefined };
 }
 
 /** An answer of the gateway's own: its text (if any) as the whole body, with its length. */

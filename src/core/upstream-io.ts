@@ -47,7 +47,7 @@ export class UpstreamIO {
   constructor(
     private readonly conn: Duplex,
     private readonly origin: string,
-    private readonly readTimeoutMs: number,
+    private readTimeoutMs: number,
     private readonly sendTimeoutMs: number,
   ) {
     const direct = (this.direct = conn.direct);
@@ -72,6 +72,12 @@ export class UpstreamIO {
     if (this.direct) return ((idle as Promise<Uint8Array | null> | null) ?? this.direct.read()).then(this.directRead, this.readFailed);
     const r = (idle as Promise<ReadableStreamReadResult<Uint8Array>> | null) ?? this.streamRead(atLeast);
     return r.then(this.streamReadDone, this.readFailed);
+  }
+
+  /** Reads wait with no read_timeout from now on: a switched connection (core/tunnel.ts),
+   *  where silence is the conversation pausing, not an origin that stalled. */
+  untimed(): void {
+    this.readTimeoutMs = 0;
   }
 
   /** Leaves a read pending, with no read_timeout, while the connection sits idle (a pool that

@@ -6,6 +6,7 @@ import { connectUpstream } from "./connect.js";
 import { UpstreamIO } from "../core/upstream-io.js";
 import { sendWhileReading, type Frame } from "./send-body.js";
 import { readStreamResponse } from "./stream-response.js";
+import { Tunnel } from "../core/tunnel.js";
 
 export async function streamExchange(
   req: ForwardRequest,
@@ -34,5 +35,13 @@ export async function streamExchange(
     log: req.log,
     release,
     sendError,
+    // A switched connection is the tunnel's to close, with no read_timeout from now on.
+    switched: req.upgrade
+      ? (rest) => {
+          released = true;
+          io.untimed();
+          return new Tunnel(rest, io, origin);
+        }
+      : undefined,
   });
 }

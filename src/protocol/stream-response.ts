@@ -9,6 +9,7 @@
 import { CodecError, type BodyFraming, type ChunkedDecoder, type Codec } from "../codec/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import type { ForwardResponse, Reuse } from "../core/exchange.js";
+import type { Tunnel } from "../core/tunnel.js";
 import type { Logger } from "../core/log.js";
 import { sourceBody, wholeBody, logCut, type Stall } from "./body-stream.js";
 import { noBodyFor } from "../edge/headers.js";
@@ -34,6 +35,9 @@ export interface ResponseOptions {
   sendError?: () => unknown;
   /** A kept connection: how long a client may take nothing (pooled-lease.ts). */
   stall?: Stall;
+  /** The request asked to switch to WebSocket: a 101 that agrees hands the connection over
+   *  as this makes it, with the bytes behind the head (core/tunnel.ts). */
+  switched?: (rest: Uint8Array) => Tunnel;
 }
 
 interface Head {
@@ -66,7 +70,14 @@ export async function readStreamResponse(o: ResponseOptions): Promise<ForwardRes
       head = parseHead(o, buf, eof);
       if (head && head.status < 200) {
         // 1xx interim response (100 Continue, 103 Early Hints): skip it, read the final one.
-        if (head.status === 101) throw malformed(o, "switched protocols, which this gateway does not forward");
+        if (head.status === 101) {
+          if (!o.switched) throw malformed(o, "switched protocols, which this request did not ask for");
+          if (!head.headers.some(([n, v]) => n.toLowerCase() === "upgrade" && v.trim().toLowerCase() === "websocket")) {
+            throw malformed(o, "switched to a protocol other than the websocket the request asked for");
+          }
+          const rest = buf.subarray(head.bodyOffset);
+          return { status: 101, statusText: head.reason, headers: head.headers, body: null, tunnel: o.switched(rest) };
+        }
         // An origin must not keep the gateway reading interim heads forever.
         if (++interim > MAX_INTERIM) throw malformed(o, `sent more than ${MAX_INTERIM} interim (1xx) responses`);
         buf = buf.subarray(head.bodyOffset);

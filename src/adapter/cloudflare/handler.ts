@@ -86,6 +86,8 @@ function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string)
             respond: respondWorkerd,
             // respondWorkerd counts what it hands on for the log, without a stream for it.
             countsBytes: true,
+            // workerd speaks WebSocket to the client; messages go to the origin as frames.
+            tunnels: "messages",
             files: filesFor(config, env),
             handOff: pool ? handOffTo(pool) : undefined,
             limits: env.LIMITS ? durableLimitStore(env.LIMITS) : undefined,

@@ -5,12 +5,17 @@
 // terminator: workerd issue 6818) unless the body comes through a FixedLengthStream, which
 // also ends the connection instead of the message when fewer bytes arrive.
 import { Joiner } from "../../core/bytes.js";
+import { webSocketResponse } from "./websocket.js";
 import { declaredPieces, piecesOf, type Pieces, type PiecesBody } from "../../core/pieces.js";
 import { giveBack } from "../../core/read-slabs.js";
 import { clientResponse, platformBody, type BodyMeter, type ClientResponse, type Respond } from "../../core/respond.js";
 import { headersInit } from "../../core/response-fields.js";
 
 export const respondWorkerd: Respond = (r: ClientResponse) => {
+  if (r.tunnel) {
+    r.meter?.end();
+    return webSocketResponse(r, r.tunnel);
+  }
   let body = r.body;
   const meter = r.meter;
   // A streamed body's length is said in the headers too, so whoever reads this Response again

@@ -21,21 +21,35 @@ export class ConnReader {
   private settle: ((how: More) => void) | null = null;
   private readonly watch = new Watchdog(0, () => this.settle?.("timeout"));
 
+  private readonly onData = (d: Buffer): void => {
+    this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+    if (this.buf.length >= READ_AHEAD) this.sock.pause();
+    this.wake?.();
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.wake?.();
+  };
+
   constructor(private readonly sock: net.Socket) {
-    sock.on("data", (d: Buffer) => {
-      this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
-      if (this.buf.length >= READ_AHEAD) sock.pause();
-      this.wake?.();
-    });
-    const end = () => {
-      this.ended = true;
-      this.wake?.();
-    };
-    sock.on("end", end);
+    sock.on("data", this.onData);
+    sock.on("end", this.onEnd);
     sock.on("close", () => {
-      end();
+      this.onEnd();
       this.watch.dispose();
     });
+  }
+
+  /** Stops reading for the request loop and hands over what was read and not taken: the
+   *  connection is someone else's from now on (a switched one, adapter/node/tunnel.ts). */
+  detach(): Buffer {
+    this.sock.off("data", this.onData);
+    this.sock.off("end", this.onEnd);
+    this.watch.dispose();
+    const rest = this.buf;
+    this.buf = Buffer.alloc(0);
+    return rest;
   }
 
   get eof(): boolean {

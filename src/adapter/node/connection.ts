@@ -21,7 +21,8 @@ import { ConnReader } from "./conn-reader.js";
 import { randomId } from "../../core/random-id.js";
 import { requestBody, type BodyState } from "./request-body.js";
 import { ClientGone, FieldMap, ServeRequest, TRACE_LIKE } from "./request.js";
-import { discardResponse, writeResponse } from "./respond.js";
+import { discardResponse, switchingHead, writeResponse } from "./respond.js";
+import { relayTunnel } from "./tunnel.js";
 
 export interface ConnectionDeps {
   codec: Codec;
@@ -150,6 +151,15 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       // The body broke before the answer: say why (408, 400), not what the origin made of it.
       discardResponse(res);
       res = errorAnswer(state.failure, requestId, log);
+    }
+    if (res.tunnel) {
+      // The origin switched to WebSocket: from here on the connection is a relay, not HTTP.
+      current = null;
+      const fromClient = reader.detach();
+      sock.write(switchingHead(res));
+      await relayTunnel(sock, res.tunnel, fromClient, s.sendTimeoutMs);
+      answered(request instanceof GatewayError ? null : request, 101);
+      return;
     }
     // A body that broke leaves the next request's start unknown: this answer is the last. So
     // is one given to a client still waiting to be asked for its body (Expect: 100-continue):

@@ -48,6 +48,16 @@ const WHOLE_COPY_MAX = 16 * 1024;
 /** Framing fields are ours to set; these from the gateway or origin are replaced. */
 const OURS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
 
+/** The head that tells the client its connection switched (a 101 with a tunnel): the origin's
+ *  fields under the header policy, with the two that say what it switched to. */
+export function switchingHead(r: ClientResponse): string {
+  const fields: string[] = [];
+  if (r.headers instanceof ResponseFields) r.headers.headLines(OURS, fields);
+  else for (const [k, v] of r.headers) if (!OURS.has(k)) fields.push(`${k}: ${v}`);
+  fields.push("connection: upgrade", "upgrade: websocket");
+  return `HTTP/1.1 101 Switching Protocols\r\n${fields.join("\r\n")}\r\n\r\n`;
+}
+
 /** Writes `res`; true when the message went out whole and the connection may carry another
  *  (false: it was cut, or must close). An answer the socket took at once (most small ones) is
  *  told without a promise; one that waits for the client or streams, with one. */

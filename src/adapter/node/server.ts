@@ -79,6 +79,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         dial: dialNode,
         respond: respondNode,
         countsBytes: true,
+        // A WebSocket's bytes pass through as they are (adapter/node/tunnel.ts).
+        tunnels: "bytes",
         sink: o.sink,
         limits,
         connections: (upstream, requestId) => pools.connections({ upstream, codec, dial: dialNode }, requestId),

@@ -23,11 +23,12 @@ export const httpExchange: Exchange = {
 
 async function viaSocket(req: ForwardRequest, ctx: ExchangeContext): Promise<ForwardResponse> {
   const codec = ctx.codec;
-  const pool = ctx.connections?.kind === "stream" ? ctx.connections : undefined;
+  // A WebSocket handshake never leases a kept connection: once switched it is the client's.
+  const pool = ctx.connections?.kind === "stream" && !req.upgrade ? ctx.connections : undefined;
   let head: Uint8Array;
   try {
     // A kept connection (the keep-alive pool) asks the server to keep it too.
-    head = encodeRequestHead(req, { host: ctx.upstream.http?.host, connection: pool ? "keep-alive" : "close" });
+    head = encodeRequestHead(req, { host: ctx.upstream.http?.host, connection: req.upgrade ? "upgrade" : pool ? "keep-alive" : "close" });
   } catch (e) {
     throw new GatewayError(Codes.REQUEST_INVALID, 400, "The request cannot be forwarded: its request line or a header holds forbidden bytes.", String(e));
   }

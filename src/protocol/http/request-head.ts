@@ -22,8 +22,9 @@ export const VIA = "1.1 edgepass";
 export interface HeadOptions {
   /** Host header for the origin; undefined = the client's. */
   host?: string;
-  /** "close" for a one-off connection, "keep-alive" for pooled ones. */
-  connection: "close" | "keep-alive";
+  /** "close" for a one-off connection, "keep-alive" for pooled ones, "upgrade" for a
+   *  WebSocket handshake (core/tunnel.ts), which asks with `Upgrade: websocket`. */
+  connection: "close" | "keep-alive" | "upgrade";
 }
 
 export function requestHeaders(req: ForwardRequest, opts: { host?: string }): Array<[string, string]> {
@@ -79,6 +80,7 @@ export function encodeRequestHead(req: ForwardRequest, opts: HeadOptions): Uint8
   } else if (req.method === "POST" || req.method === "PUT" || req.method === "PATCH") {
     parts.push("Content-Length: 0");
   }
+  if (opts.connection === "upgrade") parts.push("Upgrade: websocket");
   parts.push(`Connection: ${opts.connection}`, "", "");
   const head = parts.join("\r\n");
   // Header values are byte strings (one char = one byte), as fetch's Headers hold them. An

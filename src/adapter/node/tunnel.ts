@@ -1,0 +1,77 @@
+// A switched connection on `edgepass serve` (core/tunnel.ts): after the 101, the client's
+// bytes go to the origin and the origin's to the client, untouched, until either side ends;
+// then both are closed. Each direction waits for the other end to take what it was given
+// before it reads more (a fast sender fills its own TCP window, not our memory). No idle
+// timeout: a WebSocket may rightly sit quiet for hours, and TCP keep-alive finds a peer
+// that vanished; a client that stops reading is dropped after send_timeout, and an origin
+// that does after its send_timeout.
+import type net from "node:net";
+import type { Tunnel } from "../../core/tunnel.js";
+
+/** TCP keep-alive probes start after this long without a byte. */
+const KEEPALIVE_MS = 60_000;
+
+export function relayTunnel(sock: net.Socket, tunnel: Tunnel, fromClient: Buffer, sendTimeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let over = false;
+    const finish = () => {
+      if (over) return;
+      over = true;
+      sock.off("data", toOrigin);
+      tunnel.close();
+      // What is queued for the client still goes out, within send_timeout.
+      const cut = setTimeout(() => sock.destroy(), sendTimeoutMs);
+      sock.once("close", () => {
+        clearTimeout(cut);
+        resolve();
+      });
+      sock.end();
+      if (sock.destroyed) {
+        clearTimeout(cut);
+        resolve();
+      }
+    };
+    const toOrigin = (d: Buffer) => {
+      sock.pause();
+      tunnel.write(d).then(() => {
+        if (!over) sock.resume();
+      }, finish);
+    };
+    sock.setKeepAlive(true, KEEPALIVE_MS);
+    sock.on("data", toOrigin);
+    sock.once("end", finish);
+    sock.once("close", finish);
+    if (fromClient.length) toOrigin(fromClient);
+    else sock.resume();
+    void (async () => {
+      let chunk: Uint8Array | null = tunnel.rest;
+      tunnel.rest = new Uint8Array(0);
+      while (!over) {
+        if (chunk.byteLength && !sock.write(chunk)) await drained(sock, sendTimeoutMs);
+        chunk = await tunnel.read();
+        if (chunk === null) break;
+      }
+    })()
+      .catch(() => {})
+      .finally(finish);
+  });
+}
+
+/** Resolves once the client took what is queued; the connection is dropped if that takes
+ *  longer than `ms`. */
+function drained(sock: net.Socket, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      sock.off("drain", done);
+      sock.off("close", done);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      sock.destroy();
+      done();
+    }, ms);
+    sock.once("drain", done);
+    sock.once("close", done);
+  });
+}

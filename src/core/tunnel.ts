@@ -1,0 +1,75 @@
+// WebSocket through an HTTP/1.1 origin, as nginx's proxy_pass with the Upgrade headers set and
+// Caddy's reverse_proxy do it. A client's GET that asks to switch to "websocket" reaches the
+// origin on a connection of its own (never a pooled one: once switched it carries one
+// conversation until either side ends it) with Upgrade and Connection: upgrade kept. An
+// origin that answers 101 hands that connection over as a Tunnel, and the host joins it to
+// the client: bytes both ways on a plain server, WebSocket messages as frames in the Worker.
+// Any other answer is an ordinary response.
+import type { UpstreamIO } from "./upstream-io.js";
+
+/** What a host that can hold a switched connection joins to its client. */
+export type TunnelKind =
+  /** The client's own bytes pass both ways untouched (edgepass serve). */
+  | "bytes"
+  /** The host speaks WebSocket to the client itself and relays messages as frames (the
+   *  Worker): extensions such as permessage-deflate are the host's to negotiate, not the
+   *  origin's. */
+  | "messages";
+
+/** The origin's side of a switched connection. Reads wait as long as the conversation lasts
+ *  (no read_timeout: a quiet WebSocket is not a stalled response); a write still fails after
+ *  send_timeout, so an origin that stops reading cannot hold the relay forever. */
+export class Tunnel {
+  private ended = false;
+  private readonly ends: Array<() => void> = [];
+
+  constructor(
+    /** Bytes the origin sent right behind its 101 head. */
+    public rest: Uint8Array,
+    private readonly io: UpstreamIO,
+    readonly origin: string,
+  ) {}
+
+  read(): Promise<Uint8Array | null> {
+    return this.io.read();
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return this.io.write(bytes);
+  }
+
+  /** Ends the origin's side, and the conversation (end()). */
+  close(): void {
+    void this.io.close();
+    this.end();
+  }
+
+  /** The conversation is over, though the origin's side may still be closing: what waits
+   *  for its end (a limit_conn place) runs now, once. A host whose work may stop with the
+   *  client's close (the Worker's) says so at once, not after a last write to the origin. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const f of this.ends.splice(0)) f();
+  }
+
+  /** `f` runs once the conversation is over (at once if it is). */
+  onClose(f: () => void): void {
+    if (this.ended) f();
+    else this.ends.push(f);
+  }
+}
+
+/** A GET that asks to switch to WebSocket (RFC 6455 4.1: Upgrade names "websocket", and
+ *  Connection names "upgrade"; the tokens are case-insensitive). */
+export function asksWebSocket(method: string, get: (name: string) => string | null): boolean {
+  if (method !== "GET") return false;
+  const upgrade = get("upgrade");
+  const connection = get("connection");
+  return upgrade !== null && connection !== null && hasToken(upgrade, "websocket") && hasToken(connection, "upgrade");
+}
+
+function hasToken(list: string, token: string): boolean {
+  for (const t of list.split(",")) if (t.trim().toLowerCase() === token) return true;
+  return false;
+}

@@ -1,0 +1,252 @@
+// WebSocket through both hosts to a real tornado app (test/fixtures/apps/tornado/ws_app.py),
+// judged by a real client (the ws package) and, on serve, a raw socket: messages both ways in
+// order and whole, the subprotocol, close codes and reasons both ways, a quiet connection
+// outliving read_timeout, a handshake the origin refuses, and limit_conn holding its place
+// for as long as the WebSocket is open. edgepass serve passes the client's bytes as they are
+// (so permessage-deflate is agreed end to end); the Worker speaks WebSocket to the client
+// itself and relays messages, so the origin is asked for no extension.
+import net from "node:net";
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { BOTH_HOSTS, startServe, type Dev } from "../helpers/process.js";
+import type { Server } from "../helpers/servers/launch.js";
+import { startTornado } from "../helpers/servers/tornado.js";
+
+let tornado: Server;
+beforeAll(async () => {
+  tornado = await startTornado();
+}, 30_000);
+afterAll(() => tornado?.stop());
+
+const site = () => `[upstreams.app]
+protocol = "http"
+servers = ["127.0.0.1:${tornado.port}"]
+read_timeout = "1s"
+
+[[routes]]
+match = "^~ /one/"
+upstream = "app"
+strip_prefix = "/one"
+limit_conn = { key = "route", max = 1 }
+
+[[routes]]
+match = "/"
+upstream = "app"
+`;
+
+interface Open {
+  ws: WebSocket;
+  /** Text as it came, binary as "bin:<length>:<sha256 prefix>". */
+  got: string[];
+  closed: Promise<{ code: number; reason: string }>;
+  /** Resolves once `n` messages have arrived. */
+  until(n: number): Promise<string[]>;
+}
+
+const digest = (b: Buffer) => createHash("sha256").update(b).digest("hex").slice(0, 12);
+
+async function open(base: string, path = "/ws", protocols: string[] = []): Promise<Open> {
+  const ws = new WebSocket(base.replace(/^http/, "ws") + path, protocols, { perMessageDeflate: true });
+  const got: string[] = [];
+  const waits: Array<() => void> = [];
+  ws.on("message", (d: Buffer, binary) => {
+    got.push(binary ? `bin:${d.length}:${digest(d)}` : d.toString());
+    for (const w of waits.splice(0)) w();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+    ws.once("unexpected-response", (_req, res) => reject(new Error(`handshake answered ${res.statusCode}`)));
+  });
+  const until = async (n: number) => {
+    const deadline = Date.now() + 15_000;
+    while (got.length < n) {
+      if (Date.now() > deadline) throw new Error(`only ${got.length} of ${n} messages: ${got.join(" | ")}`);
+      await new Promise<void>((r) => {
+        waits.push(r);
+        setTimeout(r, 200);
+      });
+    }
+    return got;
+  };
+  return { ws, got, closed, until };
+}
+
+/** A handshake the server answers without switching: its status and body. */
+function refusedHandshake(base: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(base.replace(/^http/, "ws") + path);
+    ws.once("open", () => reject(new Error("switched")));
+    ws.once("error", () => {});
+    ws.once("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+  });
+}
+
+const pattern = (n: number) => {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = i % 251;
+  return b;
+};
+
+describe.each(BOTH_HOSTS)("%s", (host, start) => {
+  let gw: Dev;
+  const serve = host === "edgepass serve";
+  beforeAll(async () => {
+    gw = await start(site());
+  }, 60_000);
+  afterAll(() => gw?.stop());
+
+  it("relays text and binary messages both ways, whole and in order, with the subprotocol the origin picked", async () => {
+    const c = await open(gw.base, "/ws", ["chat"]);
+    expect(c.ws.protocol).toBe("chat");
+    const sizes = [0, 10, 125, 126, 65535, 65536, 200_000, 1_000_000];
+    c.ws.send("hello");
+    for (const n of sizes) c.ws.send(pattern(n));
+    c.ws.send("héllo ✓");
+    c.ws.send("burst:50");
+    const got = await c.until(2 + sizes.length + 50);
+    expect(got.slice(0, sizes.length + 2)).toEqual(["hello", ...sizes.map((n) => `bin:${n}:${digest(pattern(n))}`), "héllo ✓"]);
+    expect(got.slice(sizes.length + 2)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+    // A large message from the origin arrives whole.
+    c.ws.send("big:3000000");
+    expect((await c.until(got.length + 1)).at(-1)).toBe(`bin:3000000:${digest(pattern(3_000_000))}`);
+  }, 60_000);
+
+  it("passes the client's close code and reason to the origin", async () => {
+    const c = await open(gw.base);
+    c.ws.send("x");
+    await c.until(1);
+    c.ws.close(4002, "leaving");
+    expect((await c.closed).code).toBe(4002);
+    // Polled: the close reaches the origin a moment after the client hears its answer.
+    const deadline = Date.now() + 10_000;
+    let last: unknown;
+    do {
+      last = await (await fetch(`${gw.base}/last-close`)).json();
+      if ((last as { code: number }).code === 4002) break;
+      await new Promise((r) => setTimeout(r, 100));
+    } while (Date.now() < deadline);
+    expect(last).toEqual({ code: 4002, reason: "leaving" });
+  }, 30_000);
+
+  it("the origin sees the handshake with the forwarding fields; extensions are agreed where the bytes pass untouched", async () => {
+    const c = await open(gw.base);
+    c.ws.send("headers");
+    const seen = JSON.parse((await c.until(1))[0]) as Record<string, string>;
+    expect(seen["Upgrade"]?.toLowerCase()).toBe("websocket");
+    expect(seen["Connection"]?.toLowerCase()).toBe("upgrade");
+    expect(seen["Sec-Websocket-Version"]).toBe("13");
+    expect(seen["X-Forwarded-For"]).toContain("127.0.0.1");
+    expect(seen["Via"]).toContain("edgepass");
+    if (serve) {
+      // The client's bytes reach the origin as they are: the compression the two agreed works.
+      expect(seen["Sec-Websocket-Extensions"]).toContain("permessage-deflate");
+      expect(c.ws.extensions).toContain("permessage-deflate");
+    } else {
+      // workerd agrees extensions with the client; the origin hears plain frames only.
+      expect(seen["Sec-Websocket-Extensions"]).toBeUndefined();
+    }
+    c.ws.close();
+    await c.closed;
+  }, 30_000);
+
+  it("passes the origin's close code and reason to the client", async () => {
+    const c = await open(gw.base);
+    c.ws.send("close:4001:bye");
+    expect(await c.closed).toEqual({ code: 4001, reason: "bye" });
+  }, 30_000);
+
+  it("a quiet WebSocket outlives the upstream's read_timeout", async () => {
+    const c = await open(gw.base);
+    c.ws.send("one");
+    await c.until(1);
+    // read_timeout is 1 s: an HTTP response this quiet would be cut with a 504.
+    await new Promise((r) => setTimeout(r, 2500));
+    c.ws.send("two");
+    expect(await c.until(2)).toEqual(["one", "two"]);
+    c.ws.close();
+    await c.closed;
+  }, 30_000);
+
+  it("a handshake the origin refuses is an ordinary answer, and plain requests on the route are untouched", async () => {
+    expect(await refusedHandshake(gw.base, "/ws-refuse")).toEqual({ status: 403, body: "no websocket here\n" });
+    const plain = await fetch(`${gw.base}/`);
+    expect(plain.status).toBe(200);
+    expect(await plain.text()).toBe("plain page\n");
+  }, 30_000);
+
+  it("limit_conn holds a place for as long as the WebSocket is open", async () => {
+    const first = await open(gw.base, "/one/ws");
+    first.ws.send("ping");
+    await first.until(1);
+    const refused = await refusedHandshake(gw.base, "/one/ws");
+    expect(refused.status).toBe(429);
+    expect(refused.body).toContain("LIMIT_CONN");
+    first.ws.close();
+    await first.closed;
+    // The place comes back once the relay ends (polled: the close crosses two connections).
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        const again = await open(gw.base, "/one/ws");
+        again.ws.close();
+        await again.closed;
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }, 60_000);
+});
+
+describe("edgepass serve on the wire", () => {
+  let gw: Dev;
+  beforeAll(async () => {
+    gw = await startServe(site());
+  }, 60_000);
+  afterAll(() => gw?.stop());
+
+  /** A masked client frame. */
+  const frame = (opcode: number, payload: Buffer) => {
+    const key = Buffer.from([1, 2, 3, 4]);
+    const masked = Buffer.from(payload.map((b, i) => b ^ key[i & 3]));
+    return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | payload.length]), key, masked]);
+  };
+
+  it("answers 101 with the accept key, and relays a frame sent in the same write as the handshake", async () => {
+    const key = "dGhlIHNhbXBsZSBub25jZQ==";
+    const sock = net.connect(Number(new URL(gw.base).port), "127.0.0.1");
+    let got = Buffer.alloc(0);
+    sock.on("data", (d) => (got = Buffer.concat([got, d])));
+    const ended = new Promise<void>((r) => sock.once("close", () => r()));
+    await new Promise<void>((r) => sock.once("connect", () => r()));
+    sock.write(
+      Buffer.concat([
+        Buffer.from(`GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+        frame(1, Buffer.from("early")),
+      ]),
+    );
+    const deadline = Date.now() + 10_000;
+    while (!got.includes(Buffer.from("early")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const headEnd = got.indexOf("\r\n\r\n");
+    const head = got.subarray(0, headEnd).toString("latin1").toLowerCase();
+    expect(head.split("\r\n")[0]).toBe("http/1.1 101 switching protocols");
+    expect(head).toContain("\r\nupgrade: websocket");
+    expect(head).toContain("\r\nconnection: upgrade");
+    // RFC 6455 1.3's example key and its accept value.
+    expect(head).toContain("\r\nsec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=");
+    // The origin's echo: an unmasked text frame, passed as it came.
+    expect(got.subarray(headEnd + 4)).toEqual(Buffer.from([0x81, 5, ...Buffer.from("early")]));
+    // A close from the client is answered by the origin, and the connection ends.
+    sock.write(frame(8, Buffer.from([0x03, 0xe8])));
+    await ended;
+    expect(got.subarray(headEnd + 4 + 7).subarray(0, 4)).toEqual(Buffer.from([0x88, 2, 0x03, 0xe8]));
+  }, 30_000);
+});
