@@ -72,9 +72,10 @@ export function startDev(toml: string, args: string[] = []): Promise<Dev> {
 }
 
 /** The plain server host: the same config, HTTP terminated by edgepass itself. `files`
- *  (relative path → content) are written next to site.toml first; `nodeArgs` go to node. */
-export function startServe(toml: string, files: Record<string, string | Buffer> = {}, nodeArgs: string[] = []): Promise<Dev> {
-  return start("serve", toml, files, [], { nodeArgs });
+ *  (relative path → content) are written next to site.toml first; `nodeArgs` go to node,
+ *  `args` to the command (--workers 2). */
+export function startServe(toml: string, files: Record<string, string | Buffer> = {}, nodeArgs: string[] = [], args: string[] = []): Promise<Dev> {
+  return start("serve", toml, files, args, { nodeArgs });
 }
 
 /** Both hosts, named, for a describe.each that runs a test through each. */

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { BOTH_HOSTS, startServe, type Dev } from "../helpers/process.js";
+import { selfSigned } from "../helpers/tls.js";
 import type { Server } from "../helpers/servers/launch.js";
 import { startTornado } from "../helpers/servers/tornado.js";
 
@@ -249,4 +250,41 @@ describe("edgepass serve on the wire", () => {
     await ended;
     expect(got.subarray(headEnd + 4 + 7).subarray(0, 4)).toEqual(Buffer.from([0x88, 2, 0x03, 0xe8]));
   }, 30_000);
+
+  it("SIGTERM with a WebSocket open: the process exits 0 once drain_timeout passed, and the client's connection ends", async () => {
+    const draining = await startServe(`[serve]\ndrain_timeout = "1s"\n\n${site()}`);
+    try {
+      const c = await open(draining.base);
+      c.ws.send("x");
+      await c.until(1);
+      const t0 = Date.now();
+      draining.run.child.kill("SIGTERM");
+      expect(await draining.run.exit).toBe(0);
+      expect((await c.closed).code).toBe(1006);
+      // Not before the deadline: a conversation in flight is let finish for that long.
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    } finally {
+      await draining.stop();
+    }
+  }, 30_000);
+});
+
+describe("edgepass serve with TLS and workers", () => {
+  it("wss:// through the TLS listener under --workers 2", async () => {
+    const { cert, key } = selfSigned("127.0.0.1");
+    const gw = await startServe(`[serve]\ntls = { cert = "cert.pem", key = "key.pem" }\n\n${site()}`, { "cert.pem": cert, "key.pem": key }, [], ["--workers", "2"]);
+    try {
+      expect(gw.base.startsWith("https://")).toBe(true);
+      const ws = new WebSocket(gw.base.replace(/^https/, "wss") + "/ws", { ca: cert });
+      const got = new Promise<string>((resolve, reject) => {
+        ws.once("message", (d: Buffer) => resolve(d.toString()));
+        ws.once("error", reject);
+      });
+      ws.once("open", () => ws.send("over tls"));
+      expect(await got).toBe("over tls");
+      ws.close();
+    } finally {
+      await gw.stop();
+    }
+  }, 60_000);
 });
