@@ -226,7 +226,13 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         if (config.gateway.log === "json") writeRecord(log, record);
       };
       const count = (n: number) => (record.bytes_out += n);
-      if (!c.body) end();
+      if (c.tunnel) {
+        // A WebSocket's line is written when it ends, with its bytes each way and how long
+        // it lasted, as nginx logs an upgraded connection when it closes.
+        c.tunnel.counts = { fromOrigin: count, toOrigin: (n) => (record.bytes_in += n) };
+        count(c.tunnel.rest.byteLength);
+        c.tunnel.onClose(() => end());
+      } else if (!c.body) end();
       else if (deps.countsBytes) c.meter = { count, end };
       // Counted as it is read; `end` once, at its end, a failure or the client's leaving.
       else c.body = meteredBody(c.body, { count, end });

@@ -30,13 +30,22 @@ export class Tunnel {
     readonly origin: string,
   ) {}
 
+  /** Told the bytes each way as they pass (the request line's bytes_in and bytes_out). */
+  counts: { fromOrigin(n: number): void; toOrigin(n: number): void } | null = null;
+
   read(): Promise<Uint8Array | null> {
-    return this.io.read();
+    return this.io.read().then(this.counted);
   }
 
   write(bytes: Uint8Array): Promise<void> {
+    this.counts?.toOrigin(bytes.byteLength);
     return this.io.write(bytes);
   }
+
+  private readonly counted = (chunk: Uint8Array | null): Uint8Array | null => {
+    if (chunk) this.counts?.fromOrigin(chunk.byteLength);
+    return chunk;
+  };
 
   /** Ends the origin's side, and the conversation (end()). */
   close(): void {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { BOTH_HOSTS, startServe, type Dev } from "../helpers/process.js";
 import { selfSigned } from "../helpers/tls.js";
+import { linesLike } from "../helpers/log-lines.js";
 import type { Server } from "../helpers/servers/launch.js";
 import { startTornado } from "../helpers/servers/tornado.js";
 
@@ -38,6 +39,8 @@ upstream = "app"
 
 interface Open {
   ws: WebSocket;
+  /** The X-Request-Id of the 101. */
+  requestId: string;
   /** Text as it came, binary as "bin:<length>:<sha256 prefix>". */
   got: string[];
   closed: Promise<{ code: number; reason: string }>;
@@ -51,6 +54,8 @@ async function open(base: string, path = "/ws", protocols: string[] = []): Promi
   const ws = new WebSocket(base.replace(/^http/, "ws") + path, protocols, { perMessageDeflate: true });
   const got: string[] = [];
   const waits: Array<() => void> = [];
+  let requestId = "";
+  ws.once("upgrade", (res) => (requestId = String(res.headers["x-request-id"])));
   ws.on("message", (d: Buffer, binary) => {
     got.push(binary ? `bin:${d.length}:${digest(d)}` : d.toString());
     for (const w of waits.splice(0)) w();
@@ -72,7 +77,7 @@ async function open(base: string, path = "/ws", protocols: string[] = []): Promi
     }
     return got;
   };
-  return { ws, got, closed, until };
+  return { ws, requestId, got, closed, until };
 }
 
 /** A handshake the server answers without switching: its status and body. */
@@ -173,6 +178,18 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
     expect(await c.until(2)).toEqual(["one", "two"]);
     c.ws.close();
     await c.closed;
+    // Its request line is written when it ends: status 101, how long it lasted, the bytes.
+    const deadline = Date.now() + 10_000;
+    let lines = linesLike(gw.run.stdout, { event: "request", request_id: c.requestId });
+    while (lines.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      lines = linesLike(gw.run.stdout, { event: "request", request_id: c.requestId });
+    }
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ status: 101, path: "/ws", upstream: "app" });
+    expect(lines[0].total_ms).toBeGreaterThanOrEqual(2500);
+    expect(lines[0].bytes_in).toBeGreaterThan(0);
+    expect(lines[0].bytes_out).toBeGreaterThan(0);
   }, 30_000);
 
   it("a handshake the origin refuses is an ordinary answer, and plain requests on the route are untouched", async () => {

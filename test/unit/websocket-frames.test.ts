@@ -3,15 +3,20 @@
 // encoder as an independent server, in every cut; and every server frame the relay must
 // refuse, with the close code it answers.
 import { describe, expect, it } from "vitest";
-import { Sender, Receiver } from "ws";
+import * as ws from "ws";
 import { clientFrame, closePayload, FrameError, readClose, ServerFrames, type Message } from "../../src/core/websocket-frames.js";
+
+// ws's own frame writer and reader, which its types leave out.
+const { Sender, Receiver } = ws as unknown as {
+  Sender: { frame(data: Buffer, options: object): Buffer[] };
+  Receiver: new (options: object) => NodeJS.WritableStream & { on(event: "message", f: (d: Buffer) => void): void };
+};
 
 /** Frames a server (ws's Sender, unmasked) writes for `data`. */
 function serverFrames(parts: Array<{ data: Buffer; opcode: number; fin: boolean }>): Buffer {
   const out: Buffer[] = [];
   for (const p of parts) {
-    const list = Sender.frame(p.data, { fin: p.fin, opcode: p.opcode, mask: false, readOnly: true, rsv1: false } as never);
-    out.push(...(list as Buffer[]));
+    out.push(...Sender.frame(p.data, { fin: p.fin, opcode: p.opcode, mask: false, readOnly: true, rsv1: false }));
   }
   return Buffer.concat(out);
 }
@@ -41,7 +46,7 @@ describe("reading a server's frames", () => {
 
   it("joins a message fragmented around a control frame, for lengths at each size boundary, in any cut", () => {
     for (const n of [0, 1, 125, 126, 127, 65535, 65536, 70_000]) {
-      const data = Buffer.alloc(n, 0).map((_, i) => i % 253);
+      const data = Buffer.from(Array.from({ length: n }, (_, i) => i % 253));
       const half = Math.floor(n / 2);
       const bytes = serverFrames([
         { data: data.subarray(0, half), opcode: 2, fin: false },
@@ -97,11 +102,11 @@ describe("reading a server's frames", () => {
 describe("writing a client's frames", () => {
   it("writes masked frames that an independent server reads back, at every length encoding", async () => {
     for (const n of [0, 5, 125, 126, 65535, 65536, 100_000]) {
-      const data = Buffer.alloc(n).map((_, i) => (i * 7) % 256);
+      const data = Buffer.from(Array.from({ length: n }, (_, i) => (i * 7) % 256));
       const frame = clientFrame(2, data);
       // Masked (bit 7 of the second byte), and with a key of its own each time.
       expect(frame[1] & 0x80).toBe(0x80);
-      const receiver = new Receiver({ isServer: true, maxPayload: 0 } as never);
+      const receiver = new Receiver({ isServer: true, maxPayload: 0 });
       const got = new Promise<Buffer>((resolve) => receiver.on("message", (d: Buffer) => resolve(d)));
       receiver.write(Buffer.from(frame));
       expect((await got).equals(data)).toBe(true);

@@ -12,10 +12,7 @@ import { clientResponse, platformBody, type BodyMeter, type ClientResponse, type
 import { headersInit } from "../../core/response-fields.js";
 
 export const respondWorkerd: Respond = (r: ClientResponse) => {
-  if (r.tunnel) {
-    r.meter?.end();
-    return webSocketResponse(r, r.tunnel);
-  }
+  if (r.tunnel) return webSocketResponse(r, r.tunnel);
   let body = r.body;
   const meter = r.meter;
   // A streamed body's length is said in the headers too, so whoever reads this Response again
