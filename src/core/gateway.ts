@@ -265,7 +265,12 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       record.upstream = upstream.name;
       // A WebSocket handshake to an HTTP origin over a socket, which this host can carry on.
       const upgrade =
-        deps.tunnels !== undefined && upstream.protocol === "http" && upstream.http?.via !== "fetch" && request.body === null && asksWebSocket(request.method, (n) => request.headers.get(n));
+        deps.tunnels !== undefined &&
+        upstream.protocol === "http" &&
+        upstream.http?.via !== "fetch" &&
+        request.body === null &&
+        info.protocol !== "HTTP/1.0" &&
+        asksWebSocket(request.method, (n) => request.headers.get(n));
       // The origin must see what the client accepts, not the platform's rewrite of it, or it
       // sends codings the client cannot read; and the request id this line carries.
       const headers: Array<[string, string]> = [];

@@ -6,6 +6,7 @@
 // (so permessage-deflate is agreed end to end); the Worker speaks WebSocket to the client
 // itself and relays messages, so the origin is asked for no extension.
 import net from "node:net";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -227,7 +228,7 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
 describe("edgepass serve on the wire", () => {
   let gw: Dev;
   beforeAll(async () => {
-    gw = await startServe(site());
+    gw = await startServe(`[serve]\nsend_timeout = "1s"\n\n${site()}`);
   }, 60_000);
   afterAll(() => gw?.stop());
 
@@ -237,6 +238,44 @@ describe("edgepass serve on the wire", () => {
     const masked = Buffer.from(payload.map((b, i) => b ^ key[i & 3]));
     return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | payload.length]), key, masked]);
   };
+
+  const handshake = (path: string) =>
+    Buffer.from(`GET ${path} HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+
+  it("keeps TCP keep-alive on the client's connection, so a peer that vanished is found", async () => {
+    const port = new URL(gw.base).port;
+    const sock = net.connect(Number(port), "127.0.0.1");
+    await new Promise<void>((r) => sock.once("connect", () => r()));
+    const local = sock.localPort;
+    sock.write(handshake("/ws"));
+    await new Promise<void>((r) => sock.once("data", () => r()));
+    // ss shows the kernel's keep-alive timer on serve's side of this connection.
+    const out = execFileSync("ss", ["-tno", "state", "established", `( sport = :${port} and dport = :${local} )`], { encoding: "utf8" });
+    expect(out).toMatch(/timer:\(keepalive,/);
+    sock.destroy();
+  }, 30_000);
+
+  it("a client that stops reading is dropped after send_timeout, and the WebSocket's line is written", async () => {
+    const sock = net.connect(Number(new URL(gw.base).port), "127.0.0.1");
+    await new Promise<void>((r) => sock.once("connect", () => r()));
+    sock.on("error", () => {});
+    let id = "";
+    sock.once("data", (d) => (id = /x-request-id: (\S+)/i.exec(d.toString("latin1"))?.[1] ?? ""));
+    // 40 MB from the origin, more than the kernel buffers on both ends hold; none of it read.
+    sock.write(Buffer.concat([handshake("/ws"), frame(1, Buffer.from("big:40000000"))]));
+    while (!id) await new Promise((r) => setTimeout(r, 20));
+    sock.pause();
+    const deadline = Date.now() + 20_000;
+    let lines = linesLike(gw.run.stdout, { event: "request", request_id: id });
+    while (lines.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      lines = linesLike(gw.run.stdout, { event: "request", request_id: id });
+    }
+    expect(lines).toHaveLength(1);
+    expect(lines[0].status).toBe(101);
+    expect(lines[0].bytes_out as number).toBeLessThan(40_000_000);
+    sock.destroy();
+  }, 30_000);
 
   it("answers 101 with the accept key, and relays a frame sent in the same write as the handshake", async () => {
     const key = "dGhlIHNhbXBsZSBub25jZQ==";
