@@ -2,8 +2,8 @@
 // Worker, which reads the origin's frames itself, pings are answered, a message fragmented
 // around a ping arrives whole, and a masked frame, an announced 17 MiB message or a vanished
 // origin close the client's side with a code that says so (the origin hears why too); on both
-// hosts a 101 to another protocol is a 502, and an origin that vanishes ends the client's
-// connection.
+// hosts a 101 to another protocol is a 502, and an origin that vanishes, or stops reading past
+// its send_timeout, ends the client's connection.
 import { createHash } from "node:crypto";
 import type net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -63,6 +63,10 @@ beforeAll(async () => {
       } else if (path === "/huge") {
         // A binary frame announcing 17 MiB, of which nothing follows.
         sock.write(Buffer.from([0x82, 0x7f, 0, 0, 0, 0, 0x01, 0x10, 0, 0]));
+      } else if (path === "/deaf") {
+        // Reads nothing more: what the gateway writes fills the buffers and waits.
+        sock.pause();
+        sock.removeAllListeners("data");
       } else if (path === "/vanish") {
         sock.write(frame(0x81, Buffer.from("bye")));
         setTimeout(() => sock.destroy(), 200);
@@ -76,6 +80,7 @@ afterAll(() => rogue?.close());
 const site = () => `[upstreams.rogue]
 protocol = "http"
 servers = ["127.0.0.1:${rogue.port}"]
+send_timeout = "1s"
 
 [[routes]]
 match = "/"
@@ -156,6 +161,15 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
     expect(res.body).toContain("UPSTREAM_BAD_RESPONSE");
     expect(res.body).toContain("switched to a protocol other than the websocket");
   }, 30_000);
+
+  it("an origin that stops reading is given up after its send_timeout, and the client's side closed", async () => {
+    const c = connect(gw.base, "/deaf");
+    expect(await c.opened).toBe(101);
+    // 40 MB toward an origin that reads none of it: more than the buffers on the way hold.
+    for (let i = 0; i < 8; i++) c.ws.send(Buffer.alloc(5_000_000));
+    const closed = await c.closed;
+    expect(closed.code).toBe(host === "edgepass serve" ? 1006 : 1011);
+  }, 60_000);
 
   it("an origin that vanishes ends the client's connection, after what it sent", async () => {
     const c = connect(gw.base, "/vanish");

@@ -19,6 +19,11 @@ export function relayTunnel(sock: net.Socket, tunnel: Tunnel, fromClient: Buffer
       over = true;
       sock.off("data", toOrigin);
       tunnel.close();
+      // What the client still sends has nowhere to go: it is read and dropped, so a client
+      // in the middle of a write gets to its end and sees ours, instead of waiting for
+      // send_timeout to cut it.
+      sock.on("data", drop);
+      sock.resume();
       // What is queued for the client still goes out, within send_timeout.
       const cut = setTimeout(() => sock.destroy(), sendTimeoutMs);
       sock.once("close", () => {
@@ -56,6 +61,8 @@ export function relayTunnel(sock: net.Socket, tunnel: Tunnel, fromClient: Buffer
       .finally(finish);
   });
 }
+
+const drop = (): void => {};
 
 /** Resolves once the client took what is queued; the connection is dropped if that takes
  *  longer than `ms`. */
