@@ -9,7 +9,7 @@ import type { Logger } from "./log.js";
 import type { GatewayError } from "./errors.js";
 import type { Dial, Outgoing } from "./transport.js";
 import type { Plan } from "../balance/plan.js";
-import type { Tunnel } from "./tunnel.js";
+import type { Switched } from "./tunnel.js";
 
 export interface RequestBody {
   /** Exact length in bytes, or null when unknown (only for exchanges that can stream bodies
@@ -75,7 +75,7 @@ export interface ForwardResponse {
    *  null for bodiless responses. */
   body: Body | null;
   /** A 101 to a request with `upgrade`: the origin's connection, switched. */
-  tunnel?: Tunnel;
+  tunnel?: Switched;
 }
 
 export interface ExchangeContext {

@@ -230,7 +230,6 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         // A WebSocket's line is written when it ends, with its bytes each way and how long
         // it lasted, as nginx logs an upgraded connection when it closes.
         c.tunnel.counts = { fromOrigin: count, toOrigin: (n) => (record.bytes_in += n) };
-        count(c.tunnel.rest.byteLength);
         c.tunnel.onClose(() => end());
       } else if (!c.body) end();
       else if (deps.countsBytes) c.meter = { count, end };
@@ -263,11 +262,12 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       if ("error" in split) throw new GatewayError(split.error, 400, split.message);
       const upstream = config.upstreams[route.upstream!];
       record.upstream = upstream.name;
-      // A WebSocket handshake to an HTTP origin over a socket, which this host can carry on.
+      // A WebSocket handshake to an HTTP origin, which this host can carry on.
       const upgrade =
         deps.tunnels !== undefined &&
         upstream.protocol === "http" &&
-        upstream.http?.via !== "fetch" &&
+        // fetch() opens a WebSocket only where the platform's does (the Worker's).
+        (upstream.http?.via !== "fetch" || deps.tunnels === "messages") &&
         request.body === null &&
         info.protocol !== "HTTP/1.0" &&
         asksWebSocket(request.method, (n) => request.headers.get(n));

@@ -11,7 +11,7 @@ import { PiecesBody } from "./pieces.js";
 import type { Body, ForwardResponse } from "./exchange.js";
 export type { Body } from "./exchange.js";
 import type { Logger } from "./log.js";
-import type { Tunnel } from "./tunnel.js";
+import type { Switched } from "./tunnel.js";
 
 export interface ClientResponse {
   status: number;
@@ -35,7 +35,7 @@ export interface ClientResponse {
    *  (performance.now()) and how many bytes it handed on. The host passes the body as is. */
   relayed?: Promise<{ at: number; bytes: number }>;
   /** A 101: the origin's switched connection, which the host joins to the client's. */
-  tunnel?: Tunnel;
+  tunnel?: Switched;
 }
 
 export interface BodyMeter {

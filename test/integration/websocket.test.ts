@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { BOTH_HOSTS, startServe, type Dev } from "../helpers/process.js";
+import { BOTH_HOSTS, startDev, startServe, type Dev } from "../helpers/process.js";
 import { selfSigned } from "../helpers/tls.js";
 import { linesLike } from "../helpers/log-lines.js";
 import type { Server } from "../helpers/servers/launch.js";
@@ -221,6 +221,60 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
         if (Date.now() > deadline) throw e;
         await new Promise((r) => setTimeout(r, 200));
       }
+    }
+  }, 60_000);
+});
+
+describe("through the platform's fetch() (via = \"fetch\")", () => {
+  const viaFetch = () => `[upstreams.app]
+protocol = "http"
+via = "fetch"
+url = "http://127.0.0.1:${tornado.port}"
+
+[[routes]]
+match = "/"
+upstream = "app"
+`;
+
+  it("the Worker opens its own WebSocket to the origin and passes messages and closes both ways", async () => {
+    const gw = await startDev(viaFetch());
+    try {
+      const c = await open(gw.base, "/ws", ["chat"]);
+      expect(c.ws.protocol).toBe("chat");
+      c.ws.send("hello");
+      c.ws.send(pattern(70_000));
+      c.ws.send("big:300000");
+      expect(await c.until(3)).toEqual(["hello", `bin:70000:${digest(pattern(70_000))}`, `bin:300000:${digest(pattern(300_000))}`]);
+      c.ws.send("close:4001:bye");
+      expect(await c.closed).toEqual({ code: 4001, reason: "bye" });
+      const d = await open(gw.base);
+      d.ws.close(4002, "leaving");
+      await d.closed;
+      const deadline = Date.now() + 10_000;
+      let last: unknown;
+      do {
+        last = await (await fetch(`${gw.base}/last-close`)).json();
+        if ((last as { code: number }).code === 4002) break;
+        await new Promise((r) => setTimeout(r, 100));
+      } while (Date.now() < deadline);
+      expect(last).toEqual({ code: 4002, reason: "leaving" });
+      const lines = linesLike(gw.run.stdout, { event: "request", request_id: c.requestId });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ status: 101 });
+      expect(lines[0].bytes_out as number).toBeGreaterThanOrEqual(370_000);
+    } finally {
+      await gw.stop();
+    }
+  }, 60_000);
+
+  it("edgepass serve forwards the handshake as a plain GET, as documented (its fetch() opens no WebSocket)", async () => {
+    const gw = await startServe(viaFetch());
+    try {
+      const refused = await refusedHandshake(gw.base, "/ws");
+      // tornado's answer to a GET without Upgrade on a WebSocket path.
+      expect(refused.status).toBe(400);
+    } finally {
+      await gw.stop();
     }
   }, 60_000);
 });

@@ -4,10 +4,11 @@
 // masked frame, each message the origin sends goes to the client whole, pings from the origin
 // are answered here, and a close on either side is passed to the other with its code and
 // reason. The origin was asked for no extension (the gateway drops the client's
-// Sec-WebSocket-Extensions for this host), so its frames are plain ones.
+// Sec-WebSocket-Extensions for this host), so its frames are plain ones. Through via = "fetch"
+// the platform holds the origin's WebSocket too, and messages pass from one to the other.
 import type { ClientResponse } from "../../core/respond.js";
 import { headersInit } from "../../core/response-fields.js";
-import type { Tunnel } from "../../core/tunnel.js";
+import { FetchedWebSocket, Tunnel, type Switched } from "../../core/tunnel.js";
 import {
   clientFrame,
   closePayload,
@@ -30,12 +31,13 @@ export const ORIGIN_MESSAGE_MAX = 16 << 20;
 /** Fields of the origin's 101 that workerd makes for the client itself. */
 const OWN = new Set(["sec-websocket-accept", "sec-websocket-extensions", "content-length"]);
 
-export function webSocketResponse(r: ClientResponse, tunnel: Tunnel): Response {
+export function webSocketResponse(r: ClientResponse, origin: Switched): Response {
   const pair = new WebSocketPair();
   const client = pair[0];
   const server = pair[1];
   server.accept();
-  relay(server, tunnel);
+  if (origin instanceof Tunnel) relay(server, origin);
+  else if (origin instanceof FetchedWebSocket) relayFetched(server, origin);
   const headers = new Headers(headersInit(r.headers));
   for (const name of OWN) headers.delete(name);
   return new Response(null, { status: 101, webSocket: client, headers });
@@ -113,7 +115,7 @@ function relay(server: WebSocket, tunnel: Tunnel): void {
   };
   void (async () => {
     try {
-      let chunk: Uint8Array | null = tunnel.rest;
+      let chunk: Uint8Array | null = tunnel.takeRest();
       while (chunk !== null && take(chunk)) chunk = await tunnel.read();
       // The origin ended its side without a close frame.
       if (chunk === null) end(1011, "the origin closed the connection");
@@ -127,4 +129,50 @@ function relay(server: WebSocket, tunnel: Tunnel): void {
       }
     }
   })();
+}
+
+/** Client to origin through the platform's own WebSocket to it (via = "fetch"): message for
+ *  message, close for close. */
+function relayFetched(server: WebSocket, fetched: FetchedWebSocket): void {
+  const origin = fetched.socket;
+  origin.accept();
+  let over = false;
+  const size = (d: string | ArrayBuffer | Blob) => (typeof d === "string" ? utf8.encode(d).byteLength : d instanceof Blob ? d.size : d.byteLength);
+  /** Closes both with the code one of them closed with, and ends the conversation now, in
+   *  this event (as end() does above). */
+  const closeBoth = (code: number, reason: string) => {
+    if (over) return;
+    over = true;
+    fetched.end();
+    for (const ws of [server, origin]) {
+      try {
+        if (sendableCode(code)) ws.close(code, reason);
+        else ws.close();
+      } catch {
+        // Closed already.
+      }
+    }
+  };
+  /** Passes each message on to `to` in order; a binary one that comes as a Blob (the
+   *  standard binaryType) is read first, in its turn, as send() takes no Blob. */
+  const passTo = (to: WebSocket, count: (n: number) => void) => {
+    let turn: Promise<void> = Promise.resolve();
+    return (e: MessageEvent) => {
+      if (over) return;
+      const d = e.data as string | ArrayBuffer | Blob;
+      count(size(d));
+      turn = turn
+        .then(async () => {
+          const m = d instanceof Blob ? await d.arrayBuffer() : d;
+          if (!over) to.send(m);
+        })
+        .catch(() => closeBoth(1011, "a message could not be passed on"));
+    };
+  };
+  server.addEventListener("message", passTo(origin, (n) => fetched.counts?.toOrigin(n)));
+  origin.addEventListener("message", passTo(server, (n) => fetched.counts?.fromOrigin(n)));
+  server.addEventListener("close", (e: CloseEvent) => closeBoth(e.code, e.reason));
+  origin.addEventListener("close", (e: CloseEvent) => closeBoth(e.code, e.reason));
+  server.addEventListener("error", () => closeBoth(1011, "the client connection failed"));
+  origin.addEventListener("error", () => closeBoth(1011, "the origin connection failed"));
 }

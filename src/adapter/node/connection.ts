@@ -23,6 +23,7 @@ import { requestBody, type BodyState } from "./request-body.js";
 import { ClientGone, FieldMap, ServeRequest, TRACE_LIKE } from "./request.js";
 import { discardResponse, switchingHead, writeResponse } from "./respond.js";
 import { relayTunnel } from "./tunnel.js";
+import { Tunnel } from "../../core/tunnel.js";
 
 export interface ConnectionDeps {
   codec: Codec;
@@ -152,7 +153,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       discardResponse(res);
       res = errorAnswer(state.failure, requestId, log);
     }
-    if (res.tunnel) {
+    if (res.tunnel instanceof Tunnel) {
       // The origin switched to WebSocket: from here on the connection is a relay, not HTTP.
       current = null;
       const fromClient = reader.detach();

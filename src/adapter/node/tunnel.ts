@@ -49,8 +49,7 @@ export function relayTunnel(sock: net.Socket, tunnel: Tunnel, fromClient: Buffer
     if (fromClient.length) toOrigin(fromClient);
     else sock.resume();
     void (async () => {
-      let chunk: Uint8Array | null = tunnel.rest;
-      tunnel.rest = new Uint8Array(0);
+      let chunk: Uint8Array | null = tunnel.takeRest();
       while (!over) {
         if (chunk.byteLength && !sock.write(chunk)) await drained(sock, sendTimeoutMs);
         chunk = await tunnel.read();

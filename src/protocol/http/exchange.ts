@@ -12,6 +12,7 @@ import { raw } from "../send-body.js";
 import { streamExchange } from "../stream-exchange.js";
 import { pooledHttp } from "./pooled.js";
 import { encodeRequestHead, requestHeaders } from "./request-head.js";
+import { FetchedWebSocket } from "../../core/tunnel.js";
 
 export const httpExchange: Exchange = {
   cgi: false,
@@ -53,6 +54,7 @@ async function viaFetch(req: ForwardRequest, ctx: ExchangeContext): Promise<Forw
   // fetch() sets Host from the URL and owns framing; everything else is ours to send.
   for (const [n, v] of requestHeaders(req, {})) if (n !== "Host") headers.append(n, v);
   if (ctx.upstream.http?.host) headers.set("X-Forwarded-Host", ctx.upstream.http.host);
+  if (req.upgrade) return fetchWebSocket(base, req, ctx, headers);
   // encodeResponseBody "manual": an encoded body arrives as the origin sent it, so it can pass
   // to the client byte for byte (or be decoded by the one policy in core/respond.ts).
   const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, redirect: "manual", encodeResponseBody: "manual" };
@@ -74,5 +76,27 @@ async function viaFetch(req: ForwardRequest, ctx: ExchangeContext): Promise<Forw
     if (k !== "set-cookie") out.push([k, v]);
   });
   for (const c of (res.headers as unknown as { getSetCookie(): string[] }).getSetCookie()) out.push(["set-cookie", c]);
+  return { status: res.status, statusText: res.statusText, headers: out, body: res.body };
+}
+
+/** The handshake through the Worker's fetch(), which opens a WebSocket of the platform's own to
+ *  the origin when asked with Upgrade: websocket, and makes the handshake itself (its own key;
+ *  the client's key and version are the client's hop). The subprotocols offered pass on. */
+async function fetchWebSocket(base: string, req: ForwardRequest, ctx: ExchangeContext, headers: Headers): Promise<ForwardResponse> {
+  for (const own of ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"]) headers.delete(own);
+  headers.set("Upgrade", "websocket");
+  let res: Response;
+  try {
+    res = await withTimeout(fetch(base + req.target, { method: "GET", headers, redirect: "manual" }), ctx.upstream.readTimeoutMs, () =>
+      new GatewayError(Codes.UPSTREAM_READ_TIMEOUT, 504, `The origin ${base} did not answer the WebSocket handshake within ${ctx.upstream.readTimeoutMs / 1000} s (read_timeout).`),
+    );
+  } catch (e) {
+    if (e instanceof GatewayError) throw e;
+    throw new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, `Could not reach the origin ${base}.`, String(e));
+  }
+  const out: Array<[string, string]> = [];
+  res.headers.forEach((v, k) => out.push([k, v]));
+  const socket = (res as Response & { webSocket?: WebSocket | null }).webSocket;
+  if (res.status === 101 && socket) return { status: 101, statusText: res.statusText, headers: out, body: null, tunnel: new FetchedWebSocket(socket) };
   return { status: res.status, statusText: res.statusText, headers: out, body: res.body };
 }
