@@ -105,8 +105,9 @@ export class FetchedWebSocket extends Switched {
 export function asksWebSocket(method: string, get: (name: string) => string | null): boolean {
   if (method !== "GET") return false;
   const upgrade = get("upgrade");
+  if (upgrade === null || !hasToken(upgrade, "websocket")) return false;
   const connection = get("connection");
-  return upgrade !== null && connection !== null && hasToken(upgrade, "websocket") && hasToken(connection, "upgrade");
+  return connection !== null && hasToken(connection, "upgrade");
 }
 
 function hasToken(list: string, token: string): boolean {

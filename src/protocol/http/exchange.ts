@@ -3,7 +3,9 @@
 // origins reachable by URL. Request bodies stream as they arrive (chunked when the client
 // did not say how long); responses stream back. When the context carries the upstream's
 // keep-alive pool (ctx.connections: pool = "pooled", held by the host) the socket is leased
-// from it (pooled.ts) instead of dialed per request.
+// from it (pooled.ts) instead of dialed per request. A WebSocket handshake (req.upgrade) goes
+// on a connection of its own, or through the Worker's fetch(), and may come back switched
+// (core/tunnel.ts).
 import { withTimeout } from "../../core/deadline.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse } from "../../core/exchange.js";
@@ -54,7 +56,13 @@ async function viaFetch(req: ForwardRequest, ctx: ExchangeContext): Promise<Forw
   // fetch() sets Host from the URL and owns framing; everything else is ours to send.
   for (const [n, v] of requestHeaders(req, {})) if (n !== "Host") headers.append(n, v);
   if (ctx.upstream.http?.host) headers.set("X-Forwarded-Host", ctx.upstream.http.host);
-  if (req.upgrade) return fetchWebSocket(base, req, ctx, headers);
+  if (req.upgrade) {
+    // The Worker's fetch() opens a WebSocket of the platform's own when asked with Upgrade,
+    // and makes the handshake itself (its own key: the client's key and version were the
+    // client's hop). The subprotocols offered pass on.
+    for (const own of ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"]) headers.delete(own);
+    headers.set("Upgrade", "websocket");
+  }
   // encodeResponseBody "manual": an encoded body arrives as the origin sent it, so it can pass
   // to the client byte for byte (or be decoded by the one policy in core/respond.ts).
   const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, redirect: "manual", encodeResponseBody: "manual" };
@@ -76,27 +84,7 @@ async function viaFetch(req: ForwardRequest, ctx: ExchangeContext): Promise<Forw
     if (k !== "set-cookie") out.push([k, v]);
   });
   for (const c of (res.headers as unknown as { getSetCookie(): string[] }).getSetCookie()) out.push(["set-cookie", c]);
-  return { status: res.status, statusText: res.statusText, headers: out, body: res.body };
-}
-
-/** The handshake through the Worker's fetch(), which opens a WebSocket of the platform's own to
- *  the origin when asked with Upgrade: websocket, and makes the handshake itself (its own key;
- *  the client's key and version are the client's hop). The subprotocols offered pass on. */
-async function fetchWebSocket(base: string, req: ForwardRequest, ctx: ExchangeContext, headers: Headers): Promise<ForwardResponse> {
-  for (const own of ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"]) headers.delete(own);
-  headers.set("Upgrade", "websocket");
-  let res: Response;
-  try {
-    res = await withTimeout(fetch(base + req.target, { method: "GET", headers, redirect: "manual" }), ctx.upstream.readTimeoutMs, () =>
-      new GatewayError(Codes.UPSTREAM_READ_TIMEOUT, 504, `The origin ${base} did not answer the WebSocket handshake within ${ctx.upstream.readTimeoutMs / 1000} s (read_timeout).`),
-    );
-  } catch (e) {
-    if (e instanceof GatewayError) throw e;
-    throw new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, `Could not reach the origin ${base}.`, String(e));
-  }
-  const out: Array<[string, string]> = [];
-  res.headers.forEach((v, k) => out.push([k, v]));
-  const socket = (res as Response & { webSocket?: WebSocket | null }).webSocket;
+  const socket = req.upgrade ? (res as Response & { webSocket?: WebSocket | null }).webSocket : null;
   if (res.status === 101 && socket) return { status: 101, statusText: res.statusText, headers: out, body: null, tunnel: new FetchedWebSocket(socket) };
   return { status: res.status, statusText: res.statusText, headers: out, body: res.body };
 }
