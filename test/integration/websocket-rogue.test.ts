@@ -3,13 +3,17 @@
 // around a ping arrives whole, and a masked frame, an announced 17 MiB message or a vanished
 // origin close the client's side with a code that says so (the origin hears why too); on both
 // hosts a 101 to another protocol is a 502, and an origin that vanishes, or stops reading past
-// its send_timeout, ends the client's connection.
+// its send_timeout, ends the client's connection. On serve, a request smuggled behind a
+// handshake the origin did not switch for is parsed and judged as a request of its own.
 import { createHash } from "node:crypto";
-import type net from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { BOTH_HOSTS, startDev, type Dev } from "../helpers/process.js";
+import { BOTH_HOSTS, startDev, startServe, type Dev } from "../helpers/process.js";
 import { scriptedServer, type ScriptedServer } from "../helpers/scripted-server.js";
+
+/** What the origin that did not switch was sent after its answer. */
+let afterRefusal = "";
 
 /** What the origin read from the gateway after its 101: opcode and unmasked payload. */
 const heard: Array<{ path: string; opcode: number; payload: Buffer }> = [];
@@ -22,7 +26,7 @@ const frame = (first: number, payload: Buffer, mask = false) => {
 };
 
 /** Reads the gateway's (masked, small) frames as they come. */
-function onFrames(sock: net.Socket, each: (opcode: number, payload: Buffer) => void): void {
+function onFrames(sock: Socket, each: (opcode: number, payload: Buffer) => void): void {
   let buf = Buffer.alloc(0);
   sock.on("data", (d) => {
     buf = Buffer.concat([buf, d]);
@@ -46,6 +50,12 @@ beforeAll(async () => {
       if (end < 0) return;
       sock.off("data", onHead);
       const path = head.split(" ")[1];
+      if (path === "/no-switch") {
+        // Answers the handshake without switching, and keeps what else it is sent.
+        sock.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        sock.on("data", (d) => (afterRefusal += d.toString("latin1")));
+        return;
+      }
       const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? "";
       const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
       const upgrade = path === "/h2c" ? "h2c" : "websocket";
@@ -81,6 +91,11 @@ const site = () => `[upstreams.rogue]
 protocol = "http"
 servers = ["127.0.0.1:${rogue.port}"]
 send_timeout = "1s"
+
+[[routes]]
+match = "^~ /denied/"
+upstream = "rogue"
+access = ["deny all"]
 
 [[routes]]
 match = "/"
@@ -180,3 +195,40 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
     expect(closed.code).toBe(host === "edgepass serve" ? 1006 : 1011);
   }, 30_000);
 });
+
+describe("edgepass serve on the wire", () => {
+  let gw: Dev;
+  beforeAll(async () => {
+    gw = await startServe(site());
+  }, 60_000);
+  afterAll(() => gw?.stop());
+
+  it("bytes behind a handshake the origin did not switch for are read as the next request, under the rules", async () => {
+    // A client that sends a request right behind its handshake, hoping the gateway relays it
+    // raw (WebSocket smuggling): the origin answers 200, so nothing switched, and the request
+    // behind is the gateway's to parse, where an access rule refuses it.
+    const r = await rawExchange(
+      gw.base,
+      "GET /no-switch HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" +
+        "GET /denied/secret HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    const [first, second] = r.split(/(?=HTTP\/1\.1 )/);
+    expect(first.startsWith("HTTP/1.1 200 ")).toBe(true);
+    expect(first.endsWith("\r\n\r\nok")).toBe(true);
+    expect(second.startsWith("HTTP/1.1 403 ")).toBe(true);
+    expect(second).toContain("ACCESS_DENIED");
+    expect(afterRefusal).not.toContain("/denied");
+  }, 30_000);
+});
+
+/** Writes `text` on a new connection and reads until the server closes it. */
+function rawExchange(base: string, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = netConnect(Number(new URL(base).port), "127.0.0.1", () => sock.write(text));
+    let got = "";
+    sock.on("data", (d) => (got += d.toString("latin1")));
+    sock.on("error", reject);
+    sock.on("close", () => resolve(got));
+    setTimeout(() => sock.destroy(), 10_000);
+  });
+}
