@@ -5,6 +5,7 @@
 // server's frames: unmasked, no extension bits (none was negotiated with the origin),
 // control frames short and whole, data frames joined into one message at most `maxMessage`
 // long. Anything else is a protocol error the relay answers with a close.
+import { concatBytes } from "./bytes.js";
 
 export const OP_CONTINUATION = 0;
 export const OP_TEXT = 1;
@@ -160,7 +161,7 @@ export class ServerFrames {
       this.pieces.push(payload.slice());
       this.size += len;
       if (fin) {
-        out.push({ opcode: this.opcode, payload: joinAll(this.pieces, this.size) });
+        out.push({ opcode: this.opcode, payload: concatBytes(this.pieces) });
         this.opcode = -1;
         this.pieces = [];
         this.size = 0;
@@ -187,14 +188,4 @@ export class ServerFrames {
     this.store.set(bytes, this.end);
     this.end += bytes.byteLength;
   }
-}
-
-function joinAll(pieces: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }

@@ -95,6 +95,29 @@ function refusedHandshake(base: string, path: string): Promise<{ status: number;
   });
 }
 
+/** The last close tornado heard from a client, once its code is `code` (polled: the close
+ *  reaches the origin a moment after the client hears its answer), or the last one seen. */
+async function lastClose(base: string, code: number): Promise<unknown> {
+  const deadline = Date.now() + 10_000;
+  let last: unknown;
+  do {
+    last = await (await fetch(`${base}/last-close`)).json();
+    if ((last as { code: number }).code === code) break;
+    await new Promise((r) => setTimeout(r, 100));
+  } while (Date.now() < deadline);
+  return last;
+}
+
+/** The request lines of `id` once there is one (a WebSocket's is written when it ends). */
+async function requestLines(gw: Dev, id: string, ms = 10_000): Promise<Array<Record<string, unknown>>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const lines = linesLike(gw.run.stdout, { event: "request", request_id: id });
+    if (lines.length > 0 || Date.now() > deadline) return lines;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const pattern = (n: number) => {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = i % 251;
@@ -131,15 +154,7 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
     await c.until(1);
     c.ws.close(4002, "leaving");
     expect((await c.closed).code).toBe(4002);
-    // Polled: the close reaches the origin a moment after the client hears its answer.
-    const deadline = Date.now() + 10_000;
-    let last: unknown;
-    do {
-      last = await (await fetch(`${gw.base}/last-close`)).json();
-      if ((last as { code: number }).code === 4002) break;
-      await new Promise((r) => setTimeout(r, 100));
-    } while (Date.now() < deadline);
-    expect(last).toEqual({ code: 4002, reason: "leaving" });
+    expect(await lastClose(gw.base, 4002)).toEqual({ code: 4002, reason: "leaving" });
   }, 30_000);
 
   it("the origin sees the handshake with the forwarding fields; extensions are agreed where the bytes pass untouched", async () => {
@@ -180,12 +195,7 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
     c.ws.close();
     await c.closed;
     // Its request line is written when it ends: status 101, how long it lasted, the bytes.
-    const deadline = Date.now() + 10_000;
-    let lines = linesLike(gw.run.stdout, { event: "request", request_id: c.requestId });
-    while (lines.length === 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      lines = linesLike(gw.run.stdout, { event: "request", request_id: c.requestId });
-    }
+    const lines = await requestLines(gw, c.requestId);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ status: 101, path: "/ws", upstream: "app" });
     expect(lines[0].total_ms).toBeGreaterThanOrEqual(2500);
@@ -250,15 +260,8 @@ upstream = "app"
       const d = await open(gw.base);
       d.ws.close(4002, "leaving");
       await d.closed;
-      const deadline = Date.now() + 10_000;
-      let last: unknown;
-      do {
-        last = await (await fetch(`${gw.base}/last-close`)).json();
-        if ((last as { code: number }).code === 4002) break;
-        await new Promise((r) => setTimeout(r, 100));
-      } while (Date.now() < deadline);
-      expect(last).toEqual({ code: 4002, reason: "leaving" });
-      const lines = linesLike(gw.run.stdout, { event: "request", request_id: c.requestId });
+      expect(await lastClose(gw.base, 4002)).toEqual({ code: 4002, reason: "leaving" });
+      const lines = await requestLines(gw, c.requestId);
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatchObject({ status: 101 });
       expect(lines[0].bytes_out as number).toBeGreaterThanOrEqual(370_000);
@@ -319,12 +322,7 @@ describe("edgepass serve on the wire", () => {
     sock.write(Buffer.concat([handshake("/ws"), frame(1, Buffer.from("big:40000000"))]));
     while (!id) await new Promise((r) => setTimeout(r, 20));
     sock.pause();
-    const deadline = Date.now() + 20_000;
-    let lines = linesLike(gw.run.stdout, { event: "request", request_id: id });
-    while (lines.length === 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      lines = linesLike(gw.run.stdout, { event: "request", request_id: id });
-    }
+    const lines = await requestLines(gw, id, 20_000);
     expect(lines).toHaveLength(1);
     expect(lines[0].status).toBe(101);
     expect(lines[0].bytes_out as number).toBeLessThan(40_000_000);
