@@ -35,7 +35,9 @@ export function clientFrame(opcode: number, payload: Uint8Array): Uint8Array {
   const n = payload.byteLength;
   const lengthBytes = n < 126 ? 0 : n < 65536 ? 2 : 8;
   const head = 2 + lengthBytes + 4;
-  const out = new Uint8Array(head + n);
+  // Placed so the payload starts on a 4-byte boundary, where it is masked a word at a time.
+  const pad = (4 - (head % 4)) % 4;
+  const out = new Uint8Array(pad + head + n).subarray(pad);
   out[0] = 0x80 | opcode;
   if (lengthBytes === 0) out[1] = 0x80 | n;
   else if (lengthBytes === 2) {
@@ -44,7 +46,7 @@ export function clientFrame(opcode: number, payload: Uint8Array): Uint8Array {
     out[3] = n & 0xff;
   } else {
     out[1] = 0x80 | 127;
-    const view = new DataView(out.buffer);
+    const view = new DataView(out.buffer, out.byteOffset);
     view.setUint32(2, Math.floor(n / 2 ** 32));
     view.setUint32(6, n >>> 0);
   }
@@ -55,7 +57,8 @@ export function clientFrame(opcode: number, payload: Uint8Array): Uint8Array {
   return out;
 }
 
-/** XORs `data` in place with the 4-byte `key`, four bytes at a time where they line up. */
+/** XORs `data` in place with the 4-byte `key`, four bytes at a time where `data` starts on a
+ *  4-byte boundary (clientFrame places it so). */
 function mask(data: Uint8Array, key: Uint8Array): void {
   const n = data.byteLength;
   let i = 0;
