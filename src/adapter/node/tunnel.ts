@@ -7,6 +7,7 @@
 // that does after its send_timeout.
 import type net from "node:net";
 import type { Tunnel } from "../../core/tunnel.js";
+import { WRITTEN } from "../../core/upstream-io.js";
 
 /** TCP keep-alive probes start after this long without a byte. */
 const KEEPALIVE_MS = 60_000;
@@ -37,8 +38,12 @@ export function relayTunnel(sock: net.Socket, tunnel: Tunnel, fromClient: Buffer
       }
     };
     const toOrigin = (d: Buffer) => {
+      const wait = tunnel.write(d);
+      // Taken at once (the usual case): the client's socket keeps flowing, with no pause and
+      // resume (each a system call) per message.
+      if (wait === WRITTEN) return;
       sock.pause();
-      tunnel.write(d).then(() => {
+      wait.then(() => {
         if (!over) sock.resume();
       }, finish);
     };
