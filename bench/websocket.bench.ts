@@ -2,7 +2,7 @@
 // same origin (bench/websocket/echo.mjs, the ws package's echo server): clients in another
 // process (bench/websocket/load.mjs) each send a message and the next one when its echo is
 // back. Two loads: 32 clients with 64-byte messages (round trips per second, p50 and p99), and
-// one client with 1 MiB messages (MiB per second each way). Gateways: the origin directly (the
+// one client with 1 MiB messages (where round trips per second are MiB per second each way). Gateways: the origin directly (the
 // anchor: what the clients and the origin cost alone), nginx (one worker; proxy_pass with the
 // Upgrade and Connection headers set, as its WebSocket recipe says), edgepass serve (one
 // process) and edgepass dev (the Worker under workerd, locally). Each row: the median of
@@ -132,7 +132,6 @@ try {
         load: load.name,
         gateway: g.name,
         "round trips/s": rate.toFixed(0),
-        ...(load.size >= 1 << 20 ? { "MiB/s each way": rate.toFixed(1) } : {}),
         "against nginx": `${(rate / nginxRate).toFixed(2)}x`,
         p50: msText(median(rs.map((r) => r.p50))),
         p99: msText(median(rs.map((r) => r.p99))),
