@@ -359,6 +359,21 @@ describe("edgepass serve on the wire", () => {
     expect(got.subarray(headEnd + 4 + 7).subarray(0, 4)).toEqual(Buffer.from([0x88, 2, 0x03, 0xe8]));
   }, 30_000);
 
+  it("a reload (SIGHUP) keeps an open WebSocket going", async () => {
+    const c = await open(gw.base);
+    c.ws.send("before");
+    await c.until(1);
+    const reloaded = gw.run.stdout.split("reloaded config").length;
+    gw.run.child.kill("SIGHUP");
+    const deadline = Date.now() + 10_000;
+    while (gw.run.stdout.split("reloaded config").length === reloaded && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(gw.run.stdout.split("reloaded config").length).toBe(reloaded + 1);
+    c.ws.send("after");
+    expect(await c.until(2)).toEqual(["before", "after"]);
+    c.ws.close();
+    await c.closed;
+  }, 30_000);
+
   it("SIGTERM with a WebSocket open: the process exits 0 once drain_timeout passed, and the client's connection ends", async () => {
     const draining = await startServe(`[serve]\ndrain_timeout = "1s"\n\n${site()}`);
     try {
