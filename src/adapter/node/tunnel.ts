@@ -1,12 +1,11 @@
 // A switched connection on `edgepass serve` (core/tunnel.ts): after the 101, the client's
 // bytes go to the origin and the origin's to the client, untouched, until either side ends;
 // then both are closed. Neither direction holds more than a bounded amount: the client's
-// socket is paused while the origin's has more than its write-ahead waiting, and the origin
-// is read once the client took the last piece (a fast sender fills its own TCP window, not
-// our memory). No idle
-// timeout: a WebSocket may rightly sit quiet for hours, and TCP keep-alive finds a peer
-// that vanished; a client that stops reading is dropped after send_timeout, and an origin
-// that does after its send_timeout.
+// socket is paused while the origin's holds more than its write-ahead, and the origin is read
+// again only while the client's socket holds less than its high-water mark (a fast sender
+// fills its own TCP window, not our memory). No idle timeout: a WebSocket may rightly sit
+// quiet for hours, and TCP keep-alive finds a client that vanished; a client that stops
+// reading is dropped after send_timeout, and an origin that does after its send_timeout.
 import type net from "node:net";
 import type { Tunnel } from "../../core/tunnel.js";
 import { WRITTEN } from "../../core/upstream-io.js";
