@@ -7,10 +7,13 @@
 // itself and relays messages, so the origin is asked for no extension.
 import net from "node:net";
 import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { publicCopy, startPhpFpm } from "../helpers/php-fpm.js";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { BOTH_HOSTS, startDev, startServe, type Dev } from "../helpers/process.js";
+import { BOTH_HOSTS, repoRoot, startDev, startServe, type Dev } from "../helpers/process.js";
 import { selfSigned } from "../helpers/tls.js";
 import { linesLike } from "../helpers/log-lines.js";
 import type { Server } from "../helpers/servers/launch.js";
@@ -373,6 +376,46 @@ describe("edgepass serve on the wire", () => {
     c.ws.close();
     await c.closed;
   }, 30_000);
+
+  it("a WebSocket open across a reload does not keep the old config's pools open", async () => {
+    const fpm = await startPhpFpm({ maxChildren: 2 });
+    const www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
+    const withPhp = `${site()}
+[upstreams.php]
+protocol = "fastcgi"
+servers = ["127.0.0.1:${fpm.port}"]
+idle_timeout = "60s"
+
+[[routes]]
+match = '~ \\.php$'
+upstream = "php"
+root = "${www}"
+`;
+    const gw2 = await startServe(withPhp);
+    const toFpm = () => execFileSync("ss", ["-tnH", "state", "established", `( dport = :${fpm.port} )`], { encoding: "utf8" }).trim().split("\n").filter(Boolean).length;
+    try {
+      // A PHP page leaves a kept connection to php-fpm in this config's pool, where only the
+      // pool's closing ends it within the test (idle_timeout is 60 s).
+      expect((await fetch(`${gw2.base}/status.php?code=200`)).status).toBe(200);
+      expect(toFpm()).toBe(1);
+      const c = await open(gw2.base);
+      c.ws.send("before");
+      await c.until(1);
+      gw2.run.child.kill("SIGHUP");
+      // Once the old config has no request left, its pools close: the WebSocket is none.
+      const deadline = Date.now() + 10_000;
+      while (toFpm() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(toFpm()).toBe(0);
+      c.ws.send("after");
+      expect(await c.until(2)).toEqual(["before", "after"]);
+      c.ws.close();
+      await c.closed;
+    } finally {
+      await gw2.stop();
+      await fpm.stop();
+      rmSync(www, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it("SIGTERM with a WebSocket open: the process exits 0 once drain_timeout passed, and the client's connection ends", async () => {
     const draining = await startServe(`[serve]\ndrain_timeout = "1s"\n\n${site()}`);

@@ -36,6 +36,9 @@ export interface ConnectionDeps {
   /** Told true while the connection waits for a request's first byte (a drain may close it
    *  then), false while a request is read, handled or answered. */
   idle: (idle: boolean) => void;
+  /** The connection left HTTP for a WebSocket: it needs nothing of the config it was answered
+   *  on any more (a reload's old pools need not wait for it), though a drain still lets it run. */
+  switched?: () => void;
   sink?: LogSink;
   /** Told of each request read (`started`) and answered, with the bytes each way since the
    *  last answer on this connection (metrics). */
@@ -157,6 +160,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       // The origin switched to WebSocket: from here on the connection is a relay, not HTTP.
       current = null;
       const fromClient = reader.detach();
+      deps.switched?.();
       sock.write(switchingHead(res));
       await relayTunnel(sock, res.tunnel, fromClient, s.sendTimeoutMs);
       answered(request instanceof GatewayError ? null : request, 101);

@@ -167,6 +167,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
           release();
         } else state.idle = false;
       },
+      // A WebSocket may last for hours: it does not hold its config's pools open that long.
+      switched: release,
       sink: o.sink,
       refuse,
       requestLog: () => gens.current.config.gateway.log === "json",
