@@ -57,12 +57,14 @@ export class HealthChecks {
   }
 }
 
-/** A plain server's clock for the checks: runs them on a timer until stopped. */
-export function healthTimer(checks: HealthChecks, list: () => Peers[]): { stop(): void } {
+/** A plain server's clock for the checks: runs them on a timer until stopped; `after` runs
+ *  after each round. */
+export function healthTimer(checks: HealthChecks, list: () => Peers[], after?: () => void): { stop(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   const tick = async () => {
     const next = await checks.runDue(list()).catch(() => Date.now() + 1000);
+    if (!stopped) after?.();
     if (stopped || next === null) return;
     timer = setTimeout(() => void tick(), Math.max(10, next - Date.now()));
   };

@@ -142,6 +142,17 @@ export class Peers {
     return null;
   }
 
+  /** Active health as another process's checks found it (the primary of `edgepass serve
+   *  --workers`, which checks once for every worker): its state, counts and last check. */
+  adopt(i: number, v: { checked: "up" | "down"; fails: number; passes: number; lastCheck: PeerState["lastCheck"] }): void {
+    const s = this.states[i];
+    if (s.checked === "down" && v.checked === "up") s.downUntil = 0;
+    s.checked = v.checked;
+    s.checkFails = v.fails;
+    s.checkPasses = v.passes;
+    s.lastCheck = v.lastCheck;
+  }
+
   stats(): PeerStats[] {
     const now = this.now();
     return this.servers.map((srv, i) => {

@@ -158,4 +158,45 @@ describe("edgepass serve --workers 2", () => {
     run.child.kill("SIGTERM");
     expect(await run.exit).toBe(0);
   });
+
+  it("active health checks run once for all workers, in the primary, and every worker follows them", async () => {
+    // Two origins: one healthy, one whose health path fails but which would answer requests.
+    const pings = { good: 0, bad: 0 };
+    const origin = (name: "good" | "bad") =>
+      http.createServer((req, res) => {
+        if (req.url === "/ping") {
+          pings[name]++;
+          res.writeHead(name === "good" ? 200 : 500).end();
+        } else res.end(name);
+      });
+    const good = origin("good");
+    const bad = origin("bad");
+    await Promise.all([good, bad].map((o) => new Promise<void>((r) => o.listen(0, "127.0.0.1", r))));
+    const port = (o: http.Server) => (o.address() as { port: number }).port;
+    try {
+      writeFileSync(
+        path.join(dir, "health.toml"),
+        `[upstreams.app]\nprotocol = "http"\nservers = ["127.0.0.1:${port(good)}", "127.0.0.1:${port(bad)}"]\nhealth_check = { interval = "1s", fails = 1, passes = 1, path = "/ping" }\n\n[[routes]]\nmatch = "/"\nupstream = "app"\n`,
+      );
+      run = edgepass(["serve", "--config", "health.toml", "--port", "0", "--workers", "2"], dir);
+      const [, base] = await waitFor(run, /listening on (http:\/\/127\.0\.0\.1:\d+) \(config health\.toml, edgepass serve, 2 workers/, 90_000);
+      const from = pings.good;
+      await new Promise((r) => setTimeout(r, 4000));
+      // One probe a second for both workers: about 4 in 4 s (each worker probing on its own
+      // made about 8).
+      expect(pings.good - from).toBeGreaterThanOrEqual(2);
+      expect(pings.good - from).toBeLessThanOrEqual(5);
+      // The failing server is out of rotation in both workers, though neither probed it.
+      const bodies = new Set<string>();
+      for (let i = 0; i < 12; i++) bodies.add((await rawRequest(base!, { path: "/" })).body.toString());
+      expect([...bodies]).toEqual(["good"]);
+      // Said once, by the one process that checks.
+      expect(run.stderr.match(/"event":"upstream_server_down"/g)).toHaveLength(1);
+      run.child.kill("SIGTERM");
+      expect(await run.exit).toBe(0);
+    } finally {
+      good.close();
+      bad.close();
+    }
+  }, 60_000);
 });

@@ -19,6 +19,7 @@ import { matchRoute } from "../../edge/locations.js";
 import { normalizePath } from "../../edge/script-path.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { HealthChecks, healthTimer } from "../../balance/health.js";
+import { adoptAll, type HealthMessage } from "./cli/shared-health.js";
 import { serveConnection } from "./connection.js";
 import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
@@ -42,6 +43,9 @@ export interface ServeOptions {
   metricsListener?: boolean;
   /** Where limit_req and limit_conn count (a worker's: its primary); default: this process. */
   limits?: LimitStore;
+  /** A worker: its primary runs the active health checks and tells it what they find
+   *  (adoptHealth); default: this process runs them. */
+  healthFromPrimary?: boolean;
 }
 
 export interface RunningServer {
@@ -55,6 +59,8 @@ export interface RunningServer {
   reload(configText: string, configSource: string): GatewayError | null;
   /** This process's metrics (for a primary that renders its workers'). */
   metricsSamples(): Sample[];
+  /** What the primary's health checks found, for the peers of every config from now on. */
+  adoptHealth(m: HealthMessage): void;
   /** "http://host:port/metrics" when this process opened the metrics listener. */
   metricsUrl: string | null;
   /** Stops accepting, lets requests in flight finish within drain_timeout, then closes the
@@ -69,6 +75,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const limits = o.limits ?? memoryLimitStore();
   // One builder (and so one set of pools) per generation: a reload never shares a pool with
   // the gateway it replaces.
+  let lastHealth: HealthMessage | null = null;
   const build = (text: string, source: string) => {
     const pools = new PoolRegistry(o.sink);
     const built = gatewayBuilder(
@@ -93,8 +100,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     if (files instanceof GatewayError) return files;
     // Active health checks on a timer; the pools of this generation and its direct upstreams
     // share the same balancer state (pools.peers), so what the checks find is what requests see.
+    // A worker's checks are its primary's: it adopts what they found, now and when told.
+    if (lastHealth) adoptAll(lastHealth, (name) => built.config.upstreams[name] && pools.peers.get(built.config.upstreams[name]));
     const checked = Object.values(built.config.upstreams).filter((u) => u.balance.healthCheck && u.servers.length > 0);
-    if (checked.length) {
+    if (checked.length && !o.healthFromPrimary) {
       const timer = healthTimer(new HealthChecks(codec, dialNode, requestLogger("-", o.sink)), () => checked.map((u) => pools.peers.get(u)));
       pools.onDispose.push(() => timer.stop());
     }
@@ -232,6 +241,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       return gens.current.config;
     },
     metricsSamples,
+    adoptHealth: (m) => {
+      lastHealth = m;
+      const config = gens.current.config;
+      adoptAll(m, (name) => config.upstreams[name] && gens.current.pools.peers.get(config.upstreams[name]));
+    },
     metricsUrl: metricsAt ? `http://${metricsAt.host.includes(":") ? `[${metricsAt.host}]` : metricsAt.host}:${metricsAt.port}/metrics` : null,
     reload: (text, source) => {
       const next = build(text, source);

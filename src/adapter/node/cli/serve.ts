@@ -44,7 +44,7 @@ export async function serve(argv: string[]): Promise<number | "help"> {
   try {
     // A worker counts limits in its primary, with its fellow workers.
     const limits = isWorker ? primaryLimitStore({ send: (m) => process.send?.(m), on: (e, f) => process.on(e, f) }) : undefined;
-    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port, metricsListener: !isWorker, sink: bufferedStdioSink(), limits });
+    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port, metricsListener: !isWorker, sink: bufferedStdioSink(), limits, healthFromPrimary: isWorker });
   } catch (err) {
     // What only starting can find (a [serve] tls file that cannot be read) is a config error.
     if (!(err instanceof GatewayError)) throw err;
@@ -56,6 +56,7 @@ export async function serve(argv: string[]): Promise<number | "help"> {
     tell({ edgepass: "listening", origin: server.origin });
     process.on("message", (m: WorkerMessage) => {
       if (m?.edgepass === "metrics?") tell({ edgepass: "metrics", id: m.id, samples: server.metricsSamples() });
+      else if (m?.edgepass === "health") server.adoptHealth(m);
     });
     // The primary is gone (killed without a chance to stop us): drain and exit too.
     process.on("disconnect", () => process.kill(process.pid, "SIGTERM"));

@@ -12,9 +12,13 @@ import { listenMetrics } from "../metrics-listener.js";
 import { renderMetrics, type Sample } from "../metrics.js";
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.js";
 import { sharedLimits } from "./shared-limits.js";
+import { PrimaryHealth, type HealthMessage } from "./shared-health.js";
+import { bufferedStdioSink } from "../log-sink.js";
+import { readFileSync } from "node:fs";
 
 /** Messages between the primary and its workers. */
 export type WorkerMessage =
+  | HealthMessage
   | { edgepass: "listening"; origin: string }
   | { edgepass: "start-failed"; exitCode: number }
   | { edgepass: "metrics?"; id: number }
@@ -35,6 +39,11 @@ export async function runPrimary(file: string, text: string, count: number): Pro
   let announced = false;
   const workers = new Set<Worker>();
   const limits = sharedLimits();
+  // Active health checks run here, once for every worker, which are told what they find.
+  const toAll = (m: WorkerMessage) => {
+    for (const w of workers) if (w.isConnected()) w.send(m, undefined, undefined, () => {});
+  };
+  const health = new PrimaryHealth(config, toAll, bufferedStdioSink());
   let restarts = 0;
   let exitCode = 0;
   let done!: () => void;
@@ -49,6 +58,7 @@ export async function runPrimary(file: string, text: string, count: number): Pro
       if (m?.edgepass === "listening" && !listening) {
         listening = true;
         started++;
+        w.send(health.snapshot(), undefined, undefined, () => {});
         if (!announced && started === count) {
           announced = true;
           process.stdout.write(`edgepass: listening on ${m.origin} (config ${file}, edgepass serve, ${count} workers, primary pid ${process.pid})\n`);
@@ -98,6 +108,13 @@ export async function runPrimary(file: string, text: string, count: number): Pro
 
   const onHup = () => {
     for (const w of workers) w.process.kill("SIGHUP");
+    // The checks follow the config too; one that does not load is refused by every worker,
+    // which says why, and the running checks go on.
+    try {
+      health.reload(loadConfig(readFileSync(file, "utf8"), file, path.dirname(path.resolve(file)), "server"));
+    } catch {
+      // Kept.
+    }
   };
   const onStop = (sig: NodeJS.Signals) => {
     process.stderr.write(`edgepass: ${sig}, stopping ${workers.size} workers\n`);
@@ -109,6 +126,7 @@ export async function runPrimary(file: string, text: string, count: number): Pro
   for (let i = 0; i < count; i++) fork();
   if (metricsAt) process.stdout.write(`edgepass: metrics on http://${metricsAt.host.includes(":") ? `[${metricsAt.host}]` : metricsAt.host}:${metricsAt.port}/metrics\n`);
   await allGone;
+  health.stop();
   process.off("SIGHUP", onHup);
   process.off("SIGINT", onStop);
   process.off("SIGTERM", onStop);
