@@ -2,8 +2,9 @@
 // has no reusePort), each a whole `edgepass serve` sharing the listening socket, so every core
 // answers requests. The primary forwards SIGHUP (each worker reloads the config) and SIGTERM or
 // SIGINT (each drains and exits), starts a new worker when one dies, holds the limit_req and
-// limit_conn counts every worker shares (shared-limits.ts), and opens the metrics listener
-// itself, asking every worker for its numbers and labelling them with its pid.
+// limit_conn counts every worker shares (shared-limits.ts), runs the active health checks for
+// all of them (shared-health.ts), and opens the metrics listener itself, asking every worker
+// for its numbers and labelling them with its pid.
 import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
 import path from "node:path";
