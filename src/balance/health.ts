@@ -6,7 +6,7 @@ import type { Codec } from "../codec/types.js";
 import type { Logger } from "../core/log.js";
 import type { Dial } from "../core/transport.js";
 import { formatAddress } from "../core/transport.js";
-import type { Peers } from "./peers.js";
+import type { Peers, PeerState } from "./peers.js";
 import { probe } from "./probe.js";
 
 export class HealthChecks {
@@ -75,4 +75,30 @@ export function healthTimer(checks: HealthChecks, list: () => Peers[], after?: (
       clearTimeout(timer);
     },
   };
+}
+
+/** What one process's checks found of an upstream's servers, by address: what another
+ *  process adopts (edgepass serve's workers, from their primary). */
+export interface Verdict {
+  origin: string;
+  checked: "up" | "down";
+  fails: number;
+  passes: number;
+  lastCheck: PeerState["lastCheck"];
+}
+
+/** Verdicts by upstream name. */
+export type Verdicts = Record<string, Verdict[]>;
+
+/** Applies `verdicts` to the peers `peersOf` finds by upstream name, server by address (so a
+ *  config that changed keeps them where the servers are the same). */
+export function adoptAll(verdicts: Verdicts, peersOf: (upstream: string) => Peers | undefined): void {
+  for (const [name, list] of Object.entries(verdicts)) {
+    const peers = peersOf(name);
+    if (!peers) continue;
+    peers.servers.forEach((server, i) => {
+      const v = list.find((x) => x.origin === formatAddress(server));
+      if (v) peers.adopt(i, v);
+    });
+  }
 }

@@ -18,8 +18,7 @@ import { memoryLimitStore, type LimitStore } from "../../edge/limits.js";
 import { matchRoute } from "../../edge/locations.js";
 import { normalizePath } from "../../edge/script-path.js";
 import { PoolRegistry } from "../../pool/registry.js";
-import { HealthChecks, healthTimer } from "../../balance/health.js";
-import { adoptAll, type HealthMessage } from "./cli/shared-health.js";
+import { adoptAll, HealthChecks, healthTimer, type Verdicts } from "../../balance/health.js";
 import { serveConnection } from "./connection.js";
 import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
@@ -60,7 +59,7 @@ export interface RunningServer {
   /** This process's metrics (for a primary that renders its workers'). */
   metricsSamples(): Sample[];
   /** What the primary's health checks found, for the peers of every config from now on. */
-  adoptHealth(m: HealthMessage): void;
+  adoptHealth(verdicts: Verdicts): void;
   /** "http://host:port/metrics" when this process opened the metrics listener. */
   metricsUrl: string | null;
   /** Stops accepting, lets requests in flight finish within drain_timeout, then closes the
@@ -75,7 +74,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const limits = o.limits ?? memoryLimitStore();
   // One builder (and so one set of pools) per generation: a reload never shares a pool with
   // the gateway it replaces.
-  let lastHealth: HealthMessage | null = null;
+  let lastHealth: Verdicts | null = null;
   const build = (text: string, source: string) => {
     const pools = new PoolRegistry(o.sink);
     const built = gatewayBuilder(
@@ -241,10 +240,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       return gens.current.config;
     },
     metricsSamples,
-    adoptHealth: (m) => {
-      lastHealth = m;
+    adoptHealth: (verdicts) => {
+      lastHealth = verdicts;
       const config = gens.current.config;
-      adoptAll(m, (name) => config.upstreams[name] && gens.current.pools.peers.get(config.upstreams[name]));
+      adoptAll(verdicts, (name) => config.upstreams[name] && gens.current.pools.peers.get(config.upstreams[name]));
     },
     metricsUrl: metricsAt ? `http://${metricsAt.host.includes(":") ? `[${metricsAt.host}]` : metricsAt.host}:${metricsAt.port}/metrics` : null,
     reload: (text, source) => {

@@ -56,7 +56,7 @@ export async function serve(argv: string[]): Promise<number | "help"> {
     tell({ edgepass: "listening", origin: server.origin });
     process.on("message", (m: WorkerMessage) => {
       if (m?.edgepass === "metrics?") tell({ edgepass: "metrics", id: m.id, samples: server.metricsSamples() });
-      else if (m?.edgepass === "health") server.adoptHealth(m);
+      else if (m?.edgepass === "health") server.adoptHealth(m.upstreams);
     });
     // The primary is gone (killed without a chance to stop us): drain and exit too.
     process.on("disconnect", () => process.kill(process.pid, "SIGTERM"));

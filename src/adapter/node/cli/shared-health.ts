@@ -2,28 +2,21 @@
 // per interval for every worker (N workers probing on their own would put N times the
 // configured load on each origin, and could disagree about a server), and tells every worker
 // what it found: after each round in which something changed, and a worker that just started
-// at once. A worker adopts the verdicts in the peers of the config it runs, server by address,
-// so a reload on either side keeps them where the servers are the same.
+// at once. A worker adopts the verdicts (balance/health.ts, adoptAll) in the peers of the
+// config it runs, server by address, so a reload on either side keeps them where the servers
+// are the same.
 import type { GatewayConfig } from "../../../config/types.js";
 import { createCodec } from "../../../codec/index.js";
-import { HealthChecks, healthTimer } from "../../../balance/health.js";
-import { Peers, type PeerState } from "../../../balance/peers.js";
+import { adoptAll, HealthChecks, healthTimer, type Verdicts } from "../../../balance/health.js";
+import { Peers } from "../../../balance/peers.js";
 import { requestLogger, type LogSink } from "../../../core/log.js";
 import { formatAddress } from "../../../core/transport.js";
 import { dialNode } from "../dial.js";
 import { loadWasmModuleFromDisk } from "../wasm.js";
 
-export interface Verdict {
-  origin: string;
-  checked: "up" | "down";
-  fails: number;
-  passes: number;
-  lastCheck: PeerState["lastCheck"];
-}
-
 export interface HealthMessage {
   edgepass: "health";
-  upstreams: Record<string, Verdict[]>;
+  upstreams: Verdicts;
 }
 
 const checkedUpstreams = (config: GatewayConfig) => Object.values(config.upstreams).filter((u) => u.balance.healthCheck && u.servers.length > 0);
@@ -46,7 +39,7 @@ export class PrimaryHealth {
 
   /** What the checks found so far, for every checked upstream. */
   snapshot(): HealthMessage {
-    const upstreams: Record<string, Verdict[]> = {};
+    const upstreams: Verdicts = {};
     for (const p of this.peers) {
       upstreams[p.upstream.name] = p.states.map((s, i) => ({ origin: formatAddress(p.servers[i]), checked: s.checked, fails: s.checkFails, passes: s.checkPasses, lastCheck: s.lastCheck }));
     }
@@ -59,7 +52,7 @@ export class PrimaryHealth {
     const before = this.snapshot();
     this.timer?.stop();
     this.peers = checkedUpstreams(config).map((u) => new Peers(u));
-    adoptAll(before, (name) => this.peers.find((p) => p.upstream.name === name));
+    adoptAll(before.upstreams, (name) => this.peers.find((p) => p.upstream.name === name));
     if (this.peers.length === 0) return;
     this.checks ??= new HealthChecks(createCodec(loadWasmModuleFromDisk()), dialNode, requestLogger("-", this.sink));
     this.timer = healthTimer(this.checks, () => this.peers, () => this.tell());
@@ -77,17 +70,5 @@ export class PrimaryHealth {
     if (key === this.last) return;
     this.last = key;
     this.send(m);
-  }
-}
-
-/** Applies `m` to the peers `peersOf` finds by upstream name, server by address. */
-export function adoptAll(m: HealthMessage, peersOf: (upstream: string) => Peers | undefined): void {
-  for (const [name, verdicts] of Object.entries(m.upstreams)) {
-    const peers = peersOf(name);
-    if (!peers) continue;
-    peers.servers.forEach((server, i) => {
-      const v = verdicts.find((x) => x.origin === formatAddress(server));
-      if (v) peers.adopt(i, v);
-    });
   }
 }
