@@ -177,6 +177,14 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
     expect(res.body).toContain("switched to a protocol other than the websocket");
   }, 30_000);
 
+  it("a 101 to a request that did not ask to switch is a 502", async () => {
+    const res = await fetch(`${gw.base}/unasked`);
+    expect(res.status).toBe(502);
+    const body = await res.text();
+    expect(body).toContain("UPSTREAM_BAD_RESPONSE");
+    expect(body).toContain("switched protocols, which this request did not ask for");
+  }, 30_000);
+
   it("an origin that stops reading is given up after its send_timeout, and the client's side closed", async () => {
     const c = connect(gw.base, "/deaf");
     expect(await c.opened).toBe(101);
