@@ -391,9 +391,10 @@ match = '~ \\.php$'
 upstream = "php"
 root = "${www}"
 `;
-    const gw2 = await startServe(withPhp);
     const toFpm = () => execFileSync("ss", ["-tnH", "state", "established", `( dport = :${fpm.port} )`], { encoding: "utf8" }).trim().split("\n").filter(Boolean).length;
+    let gw2: Dev | undefined;
     try {
+      gw2 = await startServe(withPhp);
       // A PHP page leaves a kept connection to php-fpm in this config's pool, where only the
       // pool's closing ends it within the test (idle_timeout is 60 s).
       expect((await fetch(`${gw2.base}/status.php?code=200`)).status).toBe(200);
@@ -411,7 +412,7 @@ root = "${www}"
       c.ws.close();
       await c.closed;
     } finally {
-      await gw2.stop();
+      await gw2?.stop();
       await fpm.stop();
       rmSync(www, { recursive: true, force: true });
     }
