@@ -48,12 +48,18 @@ const WHOLE_COPY_MAX = 16 * 1024;
 /** Framing fields are ours to set; these from the gateway or origin are replaced. */
 const OURS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
 
-/** The head that tells the client its connection switched (a 101 with a tunnel): the origin's
- *  fields under the header policy, with the two that say what it switched to. */
-export function switchingHead(r: ClientResponse): string {
+/** `r`'s fields as head lines, but for the framing ones, which are ours (OURS). */
+function fieldLines(r: ClientResponse): string[] {
   const fields: string[] = [];
   if (r.headers instanceof ResponseFields) r.headers.headLines(OURS, fields);
   else for (const [k, v] of r.headers) if (!OURS.has(k)) fields.push(`${k}: ${v}`);
+  return fields;
+}
+
+/** The head that tells the client its connection switched (a 101 with a tunnel): the origin's
+ *  fields under the header policy, with the two that say what it switched to. */
+export function switchingHead(r: ClientResponse): string {
+  const fields = fieldLines(r);
   fields.push("connection: upgrade", "upgrade: websocket");
   return `HTTP/1.1 101 Switching Protocols\r\n${fields.join("\r\n")}\r\n\r\n`;
 }
@@ -68,9 +74,7 @@ export function writeResponse(sock: net.Socket, res: ClientResponse, o: WriteOpt
   const noBody = o.method === "HEAD" || r.status === 204 || r.status === 205 || r.status === 304 || r.status < 200;
   let keepAlive = o.keepAlive;
   let framing: "length" | "chunked" | "close" | "none";
-  const fields: string[] = [];
-  if (r.headers instanceof ResponseFields) r.headers.headLines(OURS, fields);
-  else for (const [k, v] of r.headers) if (!OURS.has(k)) fields.push(`${k}: ${v}`);
+  const fields = fieldLines(r);
   if (!r.headers.has("date")) fields.push(`date: ${httpDate(Date.now())}`);
   if (r.length !== null) {
     framing = noBody ? "none" : "length";
@@ -214,7 +218,7 @@ async function writeStreamed(sock: net.Socket, r: ClientResponse, o: WriteOption
 class SendTimeout extends Error {}
 
 /** Wraps a write so a client that takes nothing for `ms` is dropped (nginx's send_timeout). */
-function withSendTimeout(sock: net.Socket, ms: number): <T>(p: Promise<T>) => Promise<T> {
+export function withSendTimeout(sock: net.Socket, ms: number): <T>(p: Promise<T>) => Promise<T> {
   return (p) =>
     new Promise((resolve, reject) => {
       const t = setTimeout(() => {

@@ -283,7 +283,8 @@ export class CoalescingWriter {
   }
 }
 
-function drained(sock: net.Socket): Promise<void> {
+/** Resolves once `sock` drained what it held; rejects if it closes first. */
+export function drained(sock: net.Socket): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onClose = () => {
       sock.off("drain", onDrain);

@@ -9,6 +9,8 @@
 import type net from "node:net";
 import type { Tunnel } from "../../core/tunnel.js";
 import { WRITTEN } from "../../core/upstream-io.js";
+import { withSendTimeout } from "./respond.js";
+import { drained } from "./socket-streams.js";
 
 /** TCP keep-alive probes start after this long without a byte. */
 const KEEPALIVE_MS = 60_000;
@@ -57,7 +59,8 @@ export function relayTunnel(sock: net.Socket, tunnel: Tunnel, fromClient: Buffer
     void (async () => {
       let chunk: Uint8Array | null = tunnel.takeRest();
       while (!over) {
-        if (chunk.byteLength && !sock.write(chunk)) await drained(sock, sendTimeoutMs);
+        // A client that takes nothing for send_timeout is dropped (withSendTimeout).
+        if (chunk.byteLength && !sock.write(chunk)) await withSendTimeout(sock, sendTimeoutMs)(drained(sock));
         chunk = await tunnel.read();
         if (chunk === null) break;
       }
@@ -68,22 +71,3 @@ export function relayTunnel(sock: net.Socket, tunnel: Tunnel, fromClient: Buffer
 }
 
 const drop = (): void => {};
-
-/** Resolves once the client took what is queued; the connection is dropped if that takes
- *  longer than `ms`. */
-function drained(sock: net.Socket, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      sock.off("drain", done);
-      sock.off("close", done);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      sock.destroy();
-      done();
-    }, ms);
-    sock.once("drain", done);
-    sock.once("close", done);
-  });
-}
