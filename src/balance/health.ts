@@ -6,7 +6,8 @@ import type { Codec } from "../codec/types.js";
 import type { Logger } from "../core/log.js";
 import type { Dial } from "../core/transport.js";
 import { formatAddress } from "../core/transport.js";
-import type { Peers, PeerState } from "./peers.js";
+import type { ActiveHealth, Peers } from "./peers.js";
+import type { GatewayConfig, UpstreamConfig } from "../config/types.js";
 import { probe } from "./probe.js";
 
 export class HealthChecks {
@@ -77,15 +78,15 @@ export function healthTimer(checks: HealthChecks, list: () => Peers[], after?: (
   };
 }
 
-/** What one process's checks found of an upstream's servers, by address: what another
- *  process adopts (edgepass serve's workers, from their primary). */
-export interface Verdict {
+/** What one process's checks found of a server, by address: what another process adopts
+ *  (edgepass serve's workers, from their primary). */
+export interface Verdict extends ActiveHealth {
   origin: string;
-  checked: "up" | "down";
-  fails: number;
-  passes: number;
-  lastCheck: PeerState["lastCheck"];
 }
+
+/** The upstreams of `config` that active checks watch. */
+export const checkedUpstreams = (config: GatewayConfig): UpstreamConfig[] =>
+  Object.values(config.upstreams).filter((u) => u.balance.healthCheck && u.servers.length > 0);
 
 /** Verdicts by upstream name. */
 export type Verdicts = Record<string, Verdict[]>;

@@ -27,6 +27,14 @@ export interface PeerState {
   failed: number;
 }
 
+/** A server's active health, as the checks left it. */
+export interface ActiveHealth {
+  checked: PeerState["checked"];
+  fails: number;
+  passes: number;
+  lastCheck: PeerState["lastCheck"];
+}
+
 /** The per-server part of the statistics. */
 export interface PeerStats {
   server: string;
@@ -144,7 +152,7 @@ export class Peers {
 
   /** Active health as another process's checks found it (the primary of `edgepass serve
    *  --workers`, which checks once for every worker): its state, counts and last check. */
-  adopt(i: number, v: { checked: "up" | "down"; fails: number; passes: number; lastCheck: PeerState["lastCheck"] }): void {
+  adopt(i: number, v: ActiveHealth): void {
     const s = this.states[i];
     if (s.checked === "down" && v.checked === "up") s.downUntil = 0;
     s.checked = v.checked;

@@ -18,7 +18,7 @@ import { memoryLimitStore, type LimitStore } from "../../edge/limits.js";
 import { matchRoute } from "../../edge/locations.js";
 import { normalizePath } from "../../edge/script-path.js";
 import { PoolRegistry } from "../../pool/registry.js";
-import { adoptAll, HealthChecks, healthTimer, type Verdicts } from "../../balance/health.js";
+import { adoptAll, checkedUpstreams, HealthChecks, healthTimer, type Verdicts } from "../../balance/health.js";
 import { serveConnection } from "./connection.js";
 import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
@@ -101,7 +101,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     // share the same balancer state (pools.peers), so what the checks find is what requests see.
     // A worker's checks are its primary's: it adopts what they found, now and when told.
     if (lastHealth) adoptAll(lastHealth, (name) => built.config.upstreams[name] && pools.peers.get(built.config.upstreams[name]));
-    const checked = Object.values(built.config.upstreams).filter((u) => u.balance.healthCheck && u.servers.length > 0);
+    const checked = checkedUpstreams(built.config);
     if (checked.length && !o.healthFromPrimary) {
       const timer = healthTimer(new HealthChecks(codec, dialNode, requestLogger("-", o.sink)), () => checked.map((u) => pools.peers.get(u)));
       pools.onDispose.push(() => timer.stop());

@@ -7,7 +7,7 @@
 // are the same.
 import type { GatewayConfig } from "../../../config/types.js";
 import { createCodec } from "../../../codec/index.js";
-import { adoptAll, HealthChecks, healthTimer, type Verdicts } from "../../../balance/health.js";
+import { adoptAll, checkedUpstreams, HealthChecks, healthTimer, type Verdicts } from "../../../balance/health.js";
 import { Peers } from "../../../balance/peers.js";
 import { requestLogger, type LogSink } from "../../../core/log.js";
 import { formatAddress } from "../../../core/transport.js";
@@ -18,8 +18,6 @@ export interface HealthMessage {
   edgepass: "health";
   upstreams: Verdicts;
 }
-
-const checkedUpstreams = (config: GatewayConfig) => Object.values(config.upstreams).filter((u) => u.balance.healthCheck && u.servers.length > 0);
 
 /** The primary's checks. `send` goes to every worker. */
 export class PrimaryHealth {
