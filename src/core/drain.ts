@@ -6,6 +6,7 @@
 // cancelled and that is what happens.
 
 import { within } from "./deadline.js";
+import type { GatewayRequest, RequestInfo } from "./gateway.js";
 import { streamPieces, type Pieces, type StreamBody } from "./pieces.js";
 
 /** Bytes read and dropped at most. */
@@ -35,4 +36,14 @@ export async function drain(reader: Pieces, limit = DRAIN_LIMIT, ms = DRAIN_MS):
 export async function drainUnread(body: StreamBody | null): Promise<void> {
   if (!body || body.locked) return;
   await drain(streamPieces(body));
+}
+
+/** Before an answer that does not need the body (an error, an authorizer's refusal): the body
+ *  nobody read is read and dropped, unless the client waits to be asked for it (Expect:
+ *  100-continue), where reading would ask for bytes only to drop them, or wait for ones that
+ *  never come; the host closes the connection after such an answer, as nginx does. Asked only
+ *  on these paths, so a served request never looks at the Expect field. */
+export function dropUnread(request: GatewayRequest, info: RequestInfo): Promise<void> | void {
+  const waits = info.awaitsContinue ?? request.headers.get("expect")?.trim().toLowerCase() === "100-continue";
+  if (!waits) return drainUnread(request.body);
 }

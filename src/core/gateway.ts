@@ -9,7 +9,7 @@ import type { GatewayConfig, UpstreamConfig } from "../config/types.js";
 import { excludeMatcher } from "../edge/exclude.js";
 import type { FileStore } from "../edge/file-store.js";
 import { matchRoute } from "../edge/locations.js";
-import { normalizePath, splitScript } from "../edge/script-path.js";
+import { normalizePath, splitScript, stripPrefix } from "../edge/script-path.js";
 import { requestVars } from "../edge/variables.js";
 import type { RequestUrl } from "../edge/request-url.js";
 import { dispatch, type DispatchState, type Forward, type Site } from "./dispatch.js";
@@ -17,14 +17,14 @@ import { finish, type FinishContext } from "./finish.js";
 import { exchanges } from "../protocol/index.js";
 import { prepareBody } from "./body.js";
 import { cgiEnv, type ClientInfo } from "./cgi-env.js";
-import { drainUnread } from "./drain.js";
+import { dropUnread } from "./drain.js";
 import { errorAnswer } from "./error-response.js";
 import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import { randomId } from "./random-id.js";
 import type { ClientSignal, Connections, ForwardRequest } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
 import { meteredBody, type StreamBody } from "./pieces.js";
-import { asksWebSocket, type TunnelKind } from "./tunnel.js";
+import { dropExtensions, handshakeFor, type TunnelKind } from "./tunnel.js";
 import { fromResponse, plainRespond, toClient, type BodyMeter, type ClientResponse, type Respond } from "./respond.js";
 import { hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
@@ -262,27 +262,16 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       if ("error" in split) throw new GatewayError(split.error, 400, split.message);
       const upstream = config.upstreams[route.upstream!];
       record.upstream = upstream.name;
-      // A WebSocket handshake to an HTTP origin, which this host can carry on.
-      const upgrade =
-        deps.tunnels !== undefined &&
-        upstream.protocol === "http" &&
-        // fetch() opens a WebSocket only where the platform's does (the Worker's).
-        (upstream.http?.via !== "fetch" || deps.tunnels === "messages") &&
-        request.body === null &&
-        info.protocol !== "HTTP/1.0" &&
-        asksWebSocket(request.method, (n) => request.headers.get(n));
+      // A WebSocket handshake this host carries on (core/tunnel.ts), or null.
+      const handshake = handshakeFor(deps.tunnels, upstream, request, info.protocol);
+      const upgrade = handshake !== null;
       // The origin must see what the client accepts, not the platform's rewrite of it, or it
       // sends codings the client cannot read; and the request id this line carries.
       const headers: Array<[string, string]> = [];
       request.headers.forEach((v, k) => {
         if (k !== "accept-encoding" && k !== "x-request-id") headers.push([k, v]);
       });
-      // A host that speaks WebSocket to the client itself negotiates its extensions there;
-      // the frames it sends the origin are plain ones.
-      if (upgrade && deps.tunnels === "messages") {
-        const i = headers.findIndex(([k]) => k === "sec-websocket-extensions");
-        if (i >= 0) headers.splice(i, 1);
-      }
+      if (handshake === "messages") dropExtensions(headers);
       if (state.acceptEncoding) headers.push(["accept-encoding", state.acceptEncoding]);
       headers.push(["x-request-id", requestId]);
       // HTTP/1.1 requests always carry Host; a Request built in code may not. Apps need it.
@@ -403,21 +392,4 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       return await done(errorAnswer(why, requestId, log), false);
     }
   }
-}
-
-/** Before an answer that does not need the body (an error, an authorizer's refusal): the body
- *  nobody read is read and dropped, unless the client waits to be asked for it (Expect:
- *  100-continue), where reading would ask for bytes only to drop them, or wait for ones that
- *  never come; the host closes the connection after such an answer, as nginx does. Asked only
- *  on these paths, so a served request never looks at the Expect field. */
-function dropUnread(request: GatewayRequest, info: RequestInfo): Promise<void> | void {
-  const waits = info.awaitsContinue ?? request.headers.get("expect")?.trim().toLowerCase() === "100-continue";
-  if (!waits) return drainUnread(request.body);
-}
-
-/** strip_prefix: "/app/x" → "/x", "/app" → "/"; a path without the prefix stays. */
-export function stripPrefix(prefix: string | undefined, path: string): string {
-  if (prefix === undefined) return path;
-  if (path === prefix) return "/";
-  return path.startsWith(prefix + "/") ? path.slice(prefix.length) : path;
 }

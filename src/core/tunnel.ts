@@ -7,6 +7,7 @@
 // Worker); through the Worker's fetch() (via = "fetch") as the platform's own WebSocket to
 // the origin (FetchedWebSocket), message for message. Any other answer is an ordinary response.
 import type { UpstreamIO } from "./upstream-io.js";
+import type { UpstreamConfig } from "../config/types.js";
 
 /** What a host that can hold a switched connection joins to its client. */
 export type TunnelKind =
@@ -100,9 +101,31 @@ export class FetchedWebSocket extends Switched {
   }
 }
 
+/** How a host of `kind` carries this request's WebSocket handshake on, or null when it goes
+ *  as any request: a GET with no body from an HTTP/1.1 client that asks for websocket, to an
+ *  HTTP upstream over a socket, or through fetch() where the platform's opens a WebSocket
+ *  (the Worker's). */
+export function handshakeFor(
+  kind: TunnelKind | undefined,
+  upstream: UpstreamConfig,
+  request: { method: string; body: unknown; headers: { get(name: string): string | null } },
+  protocol: string | undefined,
+): TunnelKind | null {
+  if (kind === undefined || upstream.protocol !== "http" || request.body !== null || protocol === "HTTP/1.0") return null;
+  if (upstream.http?.via === "fetch" && kind !== "messages") return null;
+  return asksWebSocket(request.method, (n) => request.headers.get(n)) ? kind : null;
+}
+
+/** A host that speaks WebSocket to the client itself agrees the extensions there; the frames
+ *  it sends the origin are plain ones, so the origin is offered none. */
+export function dropExtensions(headers: Array<[string, string]>): void {
+  const i = headers.findIndex(([k]) => k === "sec-websocket-extensions");
+  if (i >= 0) headers.splice(i, 1);
+}
+
 /** A GET that asks to switch to WebSocket (RFC 6455 4.1: Upgrade names "websocket", and
  *  Connection names "upgrade"; the tokens are case-insensitive). */
-export function asksWebSocket(method: string, get: (name: string) => string | null): boolean {
+function asksWebSocket(method: string, get: (name: string) => string | null): boolean {
   if (method !== "GET") return false;
   const upgrade = get("upgrade");
   if (upgrade === null || !hasToken(upgrade, "websocket")) return false;

@@ -310,3 +310,10 @@ export function foldForComparison(name: string): string {
     s = t;
   }
 }
+
+/** strip_prefix: "/app/x" → "/x", "/app" → "/"; a path without the prefix stays. */
+export function stripPrefix(prefix: string | undefined, path: string): string {
+  if (prefix === undefined) return path;
+  if (path === prefix) return "/";
+  return path.startsWith(prefix + "/") ? path.slice(prefix.length) : path;
+}

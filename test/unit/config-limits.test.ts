@@ -87,7 +87,7 @@ describe("strip_prefix", () => {
 });
 
 describe("stripPrefix", async () => {
-  const { stripPrefix } = await import("../../src/core/gateway.js");
+  const { stripPrefix } = await import("../../src/edge/script-path.js");
   it("removes a whole leading segment run only", () => {
     expect(stripPrefix("/app", "/app/x.php")).toBe("/x.php");
     expect(stripPrefix("/app", "/app")).toBe("/");
