@@ -115,8 +115,11 @@ export class ServerFrames {
 
   /** The messages and control frames `bytes` completes, in order. */
   push(bytes: Uint8Array): Message[] {
-    this.append(bytes);
-    let buf = this.store.subarray(this.start, this.end);
+    // Nothing held back: the frames are read from `bytes` itself (every payload is copied out
+    // anyway), and only an unfinished tail is kept.
+    const direct = this.start === this.end;
+    if (!direct) this.append(bytes);
+    let buf = direct ? bytes : this.store.subarray(this.start, this.end);
     const out: Message[] = [];
     for (;;) {
       if (buf.byteLength < 2) break;
@@ -170,8 +173,13 @@ export class ServerFrames {
         this.size = 0;
       }
     }
-    this.start = this.end - buf.byteLength;
-    if (this.start === this.end) this.start = this.end = 0;
+    if (direct) {
+      this.start = this.end = 0;
+      if (buf.byteLength) this.append(buf);
+    } else {
+      this.start = this.end - buf.byteLength;
+      if (this.start === this.end) this.start = this.end = 0;
+    }
     return out;
   }
 
