@@ -45,7 +45,7 @@ const SILENT = [["direct", "http"], ["direct", "fastcgi"], ["pooled", "fastcgi"]
 // Far more than loopback's socket buffers hold on both sides.
 const BODY = Buffer.alloc(48 << 20, 0x61);
 
-describe.each(BOTH_HOSTS)("%s", (_, start) => {
+describe.each(BOTH_HOSTS)("%s", (host, start) => {
   let gw: Dev;
   beforeAll(async () => {
     gw = await start(
@@ -60,9 +60,18 @@ describe.each(BOTH_HOSTS)("%s", (_, start) => {
 
   it.each([["direct", "/upload"], ["pooled", "/pooled/upload"]])("%s: an origin that reads nothing of a 48 MiB body gets 504 UPSTREAM_SEND_TIMEOUT", async (_, path) => {
     const started = Date.now();
-    const res = await rawRequest(gw.base, { method: "POST", path, body: BODY, timeoutMs: 20_000 });
-    expect([res.status, res.get("x-edgepass-error")]).toEqual([504, "UPSTREAM_SEND_TIMEOUT"]);
-    expect(res.body.toString()).toContain("send_timeout");
+    const res = await rawRequest(gw.base, { method: "POST", path, body: BODY, timeoutMs: 20_000 }).catch((e: Error) => e);
+    if (res instanceof Error) {
+      // workerd writes the 504 and closes with the client's body still arriving, which resets
+      // the connection (it cannot read a body once it has answered, and has no lingering
+      // close), and a client still writing may meet the reset before it reads the answer.
+      // edgepass serve reads and drops the rest first, so there the answer always arrives.
+      expect(host).toBe("edgepass dev");
+      expect(res.message).toContain("no complete response head in 0 bytes");
+    } else {
+      expect([res.status, res.get("x-edgepass-error")]).toEqual([504, "UPSTREAM_SEND_TIMEOUT"]);
+      expect(res.body.toString()).toContain("send_timeout");
+    }
     // Answered long before read_timeout (30 s) or the client's own timeout (20 s).
     expect(Date.now() - started).toBeLessThan(15_000);
     // The line may follow the answer by a moment (the pool object writes it under dev).
