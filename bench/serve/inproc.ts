@@ -103,7 +103,9 @@ if (o.responder) {
   const { build } = await import("esbuild");
   const out = path.join(here, "../../dist/bench/serve/inproc.mjs");
   await build({ entryPoints: [fileURLToPath(import.meta.url)], outfile: out, bundle: true, format: "esm", platform: "node", target: "node20", packages: "external", logLevel: "error" });
-  const args = [...(o["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", o["cpu-prof"]] : []), out, ...process.argv.slice(2)];
+  // The V8 flag `edgepass serve` sets for itself at start (cli/serve.ts): without it, a busy
+  // process tenures ordinary per-request objects, and what this measures is not serve.
+  const args = ["--no-allocation-site-pretenuring", ...(o["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", o["cpu-prof"]] : []), out, ...process.argv.slice(2)];
   const r = spawnSync(process.execPath, args, { stdio: "inherit", env: { ...process.env, EDGEPASS_INPROC_BUNDLED: "1" } });
   process.exit(r.status ?? 1);
 } else {
