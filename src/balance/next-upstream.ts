@@ -5,7 +5,8 @@
 //   - the origin closed or reset the connection, went silent (read or send timeout), or
 //     answered FastCGI OVERLOADED, before the response head: only for an idempotent method
 //     (not POST, PATCH, LOCK), and only when the body can be sent again: none, or one of known
-//     length up to REPLAY_LIMIT, held here for the resend (a streamed body never is);
+//     length up to REPLAY_LIMIT (or the host's ReplayHold), held here for the resend (a
+//     streamed body never is);
 //   - OVERLOADED means the app refused the request unread, so any method may move on.
 // Once the head arrived the response is the client's. Failures count against the server's
 // max_fails (passive health); an answer forgives them.
@@ -26,13 +27,22 @@ export function planFor(peers: Peers, req: ForwardRequest): Plan {
   return new Plan(peers, hk ? hashKeyOf(hk, req) : null);
 }
 
-export async function forwardBalanced(exchange: Exchange, req: ForwardRequest, ctx: ExchangeContext, peers: Peers): Promise<ForwardResponse> {
+export function forwardBalanced(exchange: Exchange, req: ForwardRequest, ctx: ExchangeContext, peers: Peers): Promise<ForwardResponse> {
   const plan = planFor(peers, req);
   const original = req.body;
-  const replay = peers.servers.length > 1 && original && original.length !== null && original.length <= REPLAY_LIMIT ? new ReplayableBody(original) : null;
+  // Held here for another server; a pooled try holds its own copy for the stale-connection
+  // resend, so a body over REPLAY_LIMIT counts twice against the host's hold (stricter, not
+  // looser).
+  const holds = original && original.length !== null && original.length <= Math.max(REPLAY_LIMIT, ctx.replay?.limit ?? 0);
+  const replay = peers.servers.length > 1 && holds ? new ReplayableBody(original, ctx.replay) : null;
   // The context is this request's own (the gateway makes one per request): it carries the
   // plan without a copy.
   ctx.plan = plan;
+  if (!replay) return tries(exchange, req, ctx, peers, plan, original, null);
+  return tries(exchange, req, ctx, peers, plan, original, replay).finally(() => replay.release());
+}
+
+async function tries(exchange: Exchange, req: ForwardRequest, ctx: ExchangeContext, peers: Peers, plan: Plan, original: RequestBody | null, replay: ReplayableBody | null): Promise<ForwardResponse> {
   for (;;) {
     // Each try reads its own copy of a held body, set on the request itself: a copy of the
     // request with another body would be another shape for every read of its fields.

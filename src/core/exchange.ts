@@ -10,6 +10,7 @@ import type { GatewayError } from "./errors.js";
 import type { Dial, Outgoing } from "./transport.js";
 import type { Plan } from "../balance/plan.js";
 import type { Switched } from "./tunnel.js";
+import type { ReplayHold } from "./replay.js";
 
 export interface RequestBody {
   /** Exact length in bytes, or null when unknown (only for exchanges that can stream bodies
@@ -90,6 +91,8 @@ export interface ExchangeContext {
   /** Which servers this request may try, in order (balance/plan.ts); absent: the upstream's
    *  shared balancer with no hash key. */
   plan?: Plan;
+  /** The host's room to hold bodies over REPLAY_LIMIT for a resend (core/replay.ts). */
+  replay?: ReplayHold;
 }
 
 /** How a request asks a pool for a place on a connection. */

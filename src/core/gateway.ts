@@ -18,6 +18,7 @@ import { exchanges } from "../protocol/index.js";
 import { prepareBody } from "./body.js";
 import { cgiEnv, type ClientInfo } from "./cgi-env.js";
 import { dropUnread } from "./drain.js";
+import type { ReplayHold } from "./replay.js";
 import { errorAnswer } from "./error-response.js";
 import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import { randomId } from "./random-id.js";
@@ -65,6 +66,8 @@ export interface GatewayDeps<Out = Response> {
    *  (ClientResponse.meter: the Node host's socket writer, workerd's respond); otherwise the
    *  body is wrapped in a stream that counts them. */
   countsBytes?: boolean;
+  /** Room to hold request bodies over 64 KiB for a resend (core/replay.ts); absent: none. */
+  replay?: ReplayHold;
   /** The balancer state of an upstream (health, load); default: one per isolate. */
   peers?: (upstream: UpstreamConfig) => Peers;
   /** The host can join a switched origin connection to its client (core/tunnel.ts), and
@@ -359,7 +362,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const res = await forwardBalanced(
         exchange,
         forwardReq,
-        { upstream, settings: config.gateway, codec, dial, connections: deps.connections?.(upstream, requestId), plan: undefined },
+        { upstream, settings: config.gateway, codec, dial, connections: deps.connections?.(upstream, requestId), plan: undefined, replay: deps.replay },
         (deps.peers ?? peersFor)(upstream),
       );
       record.first_byte_ms = since(start);

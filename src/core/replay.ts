@@ -1,6 +1,7 @@
 // A request body that can be sent a second time, for the one retry a stale kept connection
-// allows. What has been read from the client is held until REPLAY_LIMIT; past it nothing is
-// held and the body can no longer be replayed (SECURITY.md: a streamed body is never
+// allows. What has been read from the client is held up to REPLAY_LIMIT (or the body's whole
+// length, where the host's ReplayHold has room); past it nothing is held and the body can no
+// longer be replayed (SECURITY.md: a streamed body is never
 // replayed). The client's stream is read by one shared pull, so a superseded sender and its
 // replacement never read it twice or out of order.
 import { Codes, GatewayError } from "./errors.js";
@@ -18,8 +19,34 @@ export function idempotent(method: string): boolean {
   return !NON_IDEMPOTENT.has(method);
 }
 
-/** Bodies up to this size are held for a retry. */
+/** Bodies up to this size are always held for a retry. */
 export const REPLAY_LIMIT = 64 * 1024;
+
+/** Room a host gives to hold longer bodies (up to `limit` each) for a retry, within a total
+ *  for all its requests: a body held can ride a kept connection and move on to another server
+ *  as a short one does, where one not held goes on a new connection. `edgepass serve` has the
+ *  memory for it; a Worker holds REPLAY_LIMIT at most. */
+export interface ReplayHold {
+  readonly limit: number;
+  /** Room for `n` more bytes held, or false when the total would pass the budget. */
+  take(n: number): boolean;
+  give(n: number): void;
+}
+
+export function replayHold(limit: number, budget: number): ReplayHold {
+  let held = 0;
+  return {
+    limit,
+    take(n) {
+      if (held + n > budget) return false;
+      held += n;
+      return true;
+    },
+    give(n) {
+      held -= n;
+    },
+  };
+}
 
 export interface BodyCursor {
   /** The next piece, "end" after the last, or null when a newer cursor replaced this one. */
@@ -42,22 +69,40 @@ export class ReplayableBody {
   private readonly length: number | null;
   private generation = 0;
   private draining: Promise<void> | null = null;
+  /** Bytes held at most: REPLAY_LIMIT, the body's length when the host's hold took room for
+   *  it, -1 once released (nothing more is held). */
+  private limit = REPLAY_LIMIT;
+  /** The room taken from the host's hold, given back by release(). */
+  private taken = 0;
 
-  constructor(body: RequestBody) {
-    // Once nothing is held for a resend (past REPLAY_LIMIT, every piece handed on and written
-    // by its sender before it asks for the next), reads go into the memory of the last one.
-    this.reader = readBody(body, () => this.pieces.length === 0 && this.total > REPLAY_LIMIT);
+  constructor(
+    body: RequestBody,
+    private readonly hold?: ReplayHold,
+  ) {
+    // Once nothing is held for a resend (past the limit, every piece handed on and written by
+    // its sender before it asks for the next), reads go into the memory of the last one.
+    this.reader = readBody(body, () => this.pieces.length === 0 && this.total > this.limit);
     this.length = body.length;
+    const n = body.length;
+    if (hold && n !== null && n > REPLAY_LIMIT && n <= hold.limit && hold.take(n)) this.limit = this.taken = n;
   }
 
   /** Will the whole body be held, so that it can be sent a second time if need be? */
   get mayReplay(): boolean {
-    return this.length !== null && this.length <= REPLAY_LIMIT;
+    return this.length !== null && this.length <= this.limit;
   }
 
   /** Can a new cursor start from the first byte? */
   get canReplay(): boolean {
-    return this.base === 0 && this.total <= REPLAY_LIMIT;
+    return this.base === 0 && this.total <= this.limit;
+  }
+
+  /** No resend will be asked for (the answer began, or the request is over): what is held is
+   *  let go as it is sent, and the host's room given back. */
+  release(): void {
+    this.limit = -1;
+    if (this.taken) this.hold!.give(this.taken);
+    this.taken = 0;
   }
 
   /** Starts sending from the first byte; any earlier cursor stops at its next call. */
@@ -79,7 +124,7 @@ export class ReplayableBody {
             i++;
             // Past the limit nothing more will be replayed: let go of what this (the newest)
             // cursor has sent.
-            if (this.total > REPLAY_LIMIT) {
+            if (this.total > this.limit) {
               this.pieces.splice(0, i - this.base);
               this.base = i;
             }
@@ -104,6 +149,7 @@ export class ReplayableBody {
   /** The request is over: what the client still sends is read and dropped, within bounds
    *  (core/drain.ts), so its connection can carry its next request. */
   cancel(): void {
+    this.release();
     this.generation++;
     this.pieces = [];
     if (this.draining) return;

@@ -10,7 +10,7 @@ import { startCountingOrigin, type CountingOrigin } from "../helpers/counting-or
 import { dropFirst, startRogueFastcgi } from "../helpers/rogue-fastcgi.js";
 import type { ScriptedServer } from "../helpers/scripted-server.js";
 import { freePort } from "../helpers/php-fpm.js";
-import { startDev, type Dev } from "../helpers/process.js";
+import { startDev, startServe, type Dev } from "../helpers/process.js";
 import { rawRequest, rawSession } from "../helpers/raw-http.js";
 import { linesLike } from "../helpers/log-lines.js";
 
@@ -169,5 +169,41 @@ describe("an error before the body was read costs the client nothing more", () =
     } finally {
       session.close();
     }
+  });
+});
+
+// edgepass serve holds bodies up to 1 MiB for a resend (core/replay.ts, ReplayHold): such an
+// upload rides a kept connection, and the stale-connection rule saves it as it saves a short
+// one; a longer body still goes on a new connection. (The Worker holds 64 KiB: the 128 KiB case
+// above.)
+describe("edgepass serve: what the origin receives of a longer body, counted", () => {
+  let serve: Dev;
+  beforeAll(async () => {
+    serve = await startServe(`[upstreams.one]\nprotocol = "http"\nservers = ["127.0.0.1:${origin.port}"]\nread_timeout = "1s"\nmax_connections = 2\n\n[[routes]]\nmatch = "/"\nupstream = "one"\n`);
+  });
+  afterAll(() => serve?.stop());
+  const send = (p: string, body: Buffer) => rawRequest(serve.base, { method: "POST", path: p, body });
+
+  it("a 256 KiB POST rides the kept connection; closed as it crosses: sent once more on a new connection, answered once", async () => {
+    expect((await rawRequest(serve.base, { path: "/drop-next" })).status).toBe(200);
+    const before = origin.connections;
+    const res = await send("/held-victim", Buffer.alloc(256 * 1024, 0x61));
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe(`/held-victim ${256 * 1024}\n`);
+    expect(origin.arrived.get("/held-victim")).toBe(2);
+    expect(origin.answered.get("/held-victim")).toBe(1);
+    // The first copy went on the kept connection, the second on the one new connection.
+    expect(origin.connections).toBe(before + 1);
+    expect(linesLike(serve.run.stdout + serve.run.stderr, { event: "pool_stale_retry" })).toHaveLength(1);
+  });
+
+  it("a body past the hold (2 MiB) never rides a kept connection: a new one, sent once, answered", async () => {
+    expect((await rawRequest(serve.base, { path: "/drop-next" })).status).toBe(200);
+    const before = origin.connections;
+    const res = await send("/big-victim", Buffer.alloc(2 * 1024 * 1024, 0x61));
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe(`/big-victim ${2 * 1024 * 1024}\n`);
+    expect(origin.arrived.get("/big-victim")).toBe(1);
+    expect(origin.connections).toBe(before + 1);
   });
 });

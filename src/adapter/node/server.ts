@@ -17,6 +17,7 @@ import { requestLogger, type LogSink } from "../../core/log.js";
 import { memoryLimitStore, type LimitStore } from "../../edge/limits.js";
 import { matchRoute } from "../../edge/locations.js";
 import { normalizePath } from "../../edge/script-path.js";
+import { replayHold } from "../../core/replay.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { adoptAll, checkedUpstreams, HealthChecks, healthTimer, type Verdicts } from "../../balance/health.js";
 import { serveConnection } from "./connection.js";
@@ -72,6 +73,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // One store for the process's life: a reload keeps the counts (a client refused a moment ago
   // is not given a fresh burst), as nginx keeps its zones across a reload.
   const limits = o.limits ?? memoryLimitStore();
+  // Request bodies up to 1 MiB are held for a resend, within 64 MiB for all requests of this
+  // process (with --workers, of each worker): such an upload rides a kept connection as a short
+  // one does instead of costing a new one, and may move on to another server. nginx holds a
+  // whole body (client_body_buffer_size in memory, the rest in a temporary file) for this.
+  const replay = replayHold(REPLAY_HOLD_LIMIT, REPLAY_HOLD_BUDGET);
   // One builder (and so one set of pools) per generation: a reload never shares a pool with
   // the gateway it replaces.
   let lastHealth: Verdicts | null = null;
@@ -87,6 +93,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         countsBytes: true,
         // A WebSocket's bytes pass through as they are (adapter/node/tunnel.ts).
         tunnels: "bytes",
+        replay,
         sink: o.sink,
         limits,
         connections: (upstream, requestId) => pools.connections({ upstream, codec, dial: dialNode }, requestId),
@@ -287,6 +294,10 @@ function adminResponse(request: GatewayRequest, pools: PoolRegistry, requestId: 
     return errorResponse(e, requestId, requestLogger(requestId, sink));
   }
 }
+
+/** The longest request body held for a resend, and the most held at once (see startServer). */
+export const REPLAY_HOLD_LIMIT = 1024 * 1024;
+const REPLAY_HOLD_BUDGET = 64 * 1024 * 1024;
 
 const PLAIN_TO_TLS = new GatewayError(Codes.PLAIN_HTTP_TO_HTTPS_PORT, 400, "This port speaks HTTPS, and the request came as plain HTTP: use an https:// URL.");
 

@@ -17,7 +17,8 @@
 //   2. it failed at the transport level: a write error, or end of stream / reset on the read
 //      side (not a timeout, not a malformed record);
 //   3. no record of this request's response had arrived (not one byte of it);
-//   4. the body can be sent again: there is none, or all of it is still held (REPLAY_LIMIT);
+//   4. the body can be sent again: there is none, or all of it is still held (REPLAY_LIMIT, or the
+//      host's ReplayHold);
 //   5. the client is still there.
 // (A connection found closed before a byte of the request was written to it needs no rule.)
 // This is nginx's rule for cached keepalive connections (ngx_http_upstream_next: an error on
@@ -44,7 +45,7 @@ const STALE_CODES: ReadonlySet<string> = new Set([Codes.UPSTREAM_CLOSED_EARLY, C
 
 /** `request`: the request's records, built once for every try (records.ts). */
 export function pooledFastcgi(req: ForwardRequest, ctx: ExchangeContext, pool: ConnectionProvider<LeasedRecords>, request: Uint8Array): Promise<ForwardResponse> {
-  const body = req.body ? new ReplayableBody(req.body) : null;
+  const body = req.body ? new ReplayableBody(req.body, ctx.replay) : null;
   return forwardPooled(pool, req, ctx, body, (lease: LeasedRecords) => new Attempt(lease, req, ctx, request, body));
 }
 

@@ -10,7 +10,7 @@
 // idempotent and has no body (resendOnFailure), it failed at the transport level (a write
 // error, or end of stream / reset while reading; not a timeout, not a malformed response), not
 // one byte of the response had arrived, the body can be sent again (none, or all of it still
-// held: REPLAY_LIMIT), and the client is still there.
+// held: REPLAY_LIMIT or the host's ReplayHold), and the client is still there.
 import { Codes, isGatewayError } from "../../core/errors.js";
 import type { ConnectionProvider, ExchangeContext, ForwardRequest, ForwardResponse, LeasedStream, Reuse } from "../../core/exchange.js";
 import { ReplayableBody, type BodyCursor } from "../../core/replay.js";
@@ -32,7 +32,7 @@ export async function pooledHttp(
   head: Uint8Array,
   frame: Frame,
 ): Promise<ForwardResponse> {
-  const body = req.body ? new ReplayableBody(req.body) : null;
+  const body = req.body ? new ReplayableBody(req.body, ctx.replay) : null;
   return forwardPooled(pool, req, ctx, body, (lease: LeasedStream) => new Attempt(lease, req, ctx, head, frame, body));
 }
 
