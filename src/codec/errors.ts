@@ -51,7 +51,7 @@ const MESSAGES: Record<CodeName, string> = {
   HTTP_BAD_STATUS: "the upstream status code is not three digits in 100..599",
   HTTP_BAD_REQUEST_LINE: "the request line is not \"METHOD target HTTP/x.y\" with single spaces",
   HTTP_BAD_METHOD: "the request method contains a byte that is not a token character",
-  HTTP_BAD_TARGET: "the request target contains whitespace, a control byte or a raw non-ASCII byte, or has a form its method does not allow",
+  HTTP_BAD_TARGET: "the request target contains whitespace, a control byte or a byte its host may not hold, or has a form its method does not allow",
   HTTP_BAD_VERSION: "the HTTP version is not of the form HTTP/1.1",
   HTTP_VERSION_UNSUPPORTED: "the HTTP version is neither 1.0 nor 1.1 (a request: answer 505)",
   HTTP_CL_AND_TE: "the message has both Content-Length and Transfer-Encoding (request smuggling shape)",

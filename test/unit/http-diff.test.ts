@@ -4,8 +4,9 @@
 // of SECURITY.md — go to both. Ours must agree or be stricter: rejecting what llhttp accepts is
 // allowed (each such code must be explained in test/vectors/http-differential.md), accepting
 // what llhttp rejects fails the test, and when both accept, method, target, version, headers,
-// keep-alive and body length must be equal. The one deliberate leniency (extension methods) is
-// checked narrowly: the same bytes with a registered method must then pass the full comparison.
+// keep-alive and body length must be equal. The two deliberate leniencies (extension methods,
+// raw bytes >= 0x80 in the target) are checked narrowly: the same bytes with a registered
+// method, or with "%" for each such byte, must then pass the full comparison.
 // The request corpus in test/vectors/http-request-*.md is held to the same rule.
 
 import { readFileSync } from "node:fs";
@@ -180,6 +181,7 @@ function compare(input: Uint8Array): Verdict {
   }
   if (l.head === null) {
     if (llRejects && isExtensionMethod(o.head.method, l.errno)) return extensionMethod(input, o.head);
+    if (llRejects && l.errno === LL.ERROR.INVALID_URL && RAW_HIGH.test(o.head.target)) return rawTargetBytes(input, o.head);
     throw new Error(`we accept a head llhttp rejects (${l.errno} ${l.reason}): ${show(input)}`);
   }
   let keepAlive = o.head.keepAlive;
@@ -216,6 +218,21 @@ function extensionMethod(input: Uint8Array, head: HttpRequestHead): Verdict {
   const swapped = new Uint8Array([...input.subarray(0, start), ...Buffer.from("PUT"), ...input.subarray(start + head.method.length)]);
   const v = compare(swapped); // throws if anything else is more lenient than llhttp
   return typeof v === "object" ? v : { stricter: "EXTENSION_METHOD" };
+}
+
+/** A raw byte >= 0x80 in the request-target: llhttp's strict build refuses it, nginx, Go's
+ *  server, Node's (llhttp without strict mode) and the codec take it. */
+const RAW_HIGH = /[\x80-\xff]/;
+
+/** The other narrow exception: with every such byte of the target written as "%", everything
+ *  else must agree. */
+function rawTargetBytes(input: Uint8Array, head: HttpRequestHead): Verdict {
+  const start = Buffer.from(input).indexOf(Buffer.from(head.target, "latin1"));
+  const encoded = Buffer.from(head.target.replace(/[\x80-\xff]/g, "%"), "latin1");
+  const swapped = new Uint8Array([...input.subarray(0, start), ...encoded, ...input.subarray(start + encoded.length)]);
+  const v = compare(swapped); // throws if anything else is more lenient than llhttp
+  notes.add("RAW_TARGET_BYTES");
+  return typeof v === "object" ? v : "both-accept";
 }
 
 // --- generated requests ------------------------------------------------------------------------

@@ -258,11 +258,23 @@ const HOP_ONLY: ReadonlySet<string> = new Set(["transfer-encoding", "expect"]);
 
 function toRequest(head: HttpRequestHead, fields: FieldMap, body: PiecesBody | null, local: { addr: string; port: number }, signal: ClientGone, scheme: "http" | "https"): ServeRequest {
   const host = fields.get("host") ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);
+  const target = RAW_BYTE.test(head.target) ? percentEncodeRaw(head.target) : head.target;
   let url: RequestUrl;
-  if (head.target.startsWith("/")) url = requestUrl(scheme, host, head.target);
-  else if (/^https?:\/\//i.test(head.target)) url = new URL(head.target);
-  else throw new GatewayError(Codes.REQUEST_INVALID, 400, `The request target "${head.target}" is not served here (only paths and absolute URLs).`);
+  if (target.startsWith("/")) url = requestUrl(scheme, host, target);
+  else if (/^https?:\/\//i.test(target)) url = new URL(target);
+  else throw new GatewayError(Codes.REQUEST_INVALID, 400, `The request target "${target}" is not served here (only paths and absolute URLs).`);
   return new ServeRequest(head.method, url, fields, body, signal);
+}
+
+/** A byte >= 0x80 the client sent raw in the target (the codec passes it on, one latin-1
+ *  character each). */
+const RAW_BYTE = /[\x80-\xff]/;
+
+/** Each raw byte written as %XX, byte for byte, as Cloudflare's edge hands such a target to a
+ *  Worker: a UTF-8 path decodes back to its characters, and an invalid one meets the same
+ *  refusal as its percent-encoded form (edge/script-path.ts). */
+function percentEncodeRaw(target: string): string {
+  return target.replace(/[\x80-\xff]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** Half-closes once every queued byte reached the kernel, then reads and drops what the client
