@@ -81,8 +81,10 @@ export function median(xs: number[]): number {
 /** nginx in front of php-fpm the way a PHP site runs it: one worker, fastcgi_pass with the
  *  stock fastcgi_params. With `keepalive`, an upstream pool of that many idle connections
  *  (fastcgi_keep_conn on), each closed after 1 s idle; with `returnPath`, a location nginx
- *  answers itself (200 "ok"), with no origin behind it. */
-export function nginxPhpConfig(o: { dir: string; port: number; www: string; fpmPort: number; keepalive?: number; returnPath?: string }): string {
+ *  answers itself (200 "ok"), with no origin behind it; with `accessLog`, a line for every
+ *  request (nginx's default, and edgepass's), buffered as edgepass buffers its request lines
+ *  (64 KiB or 10 ms), else none. */
+export function nginxPhpConfig(o: { dir: string; port: number; www: string; fpmPort: number; keepalive?: number; returnPath?: string; accessLog?: boolean }): string {
   const isRoot = process.getuid?.() === 0;
   const pool = o.keepalive ? `upstream php { server 127.0.0.1:${o.fpmPort}; keepalive ${o.keepalive}; keepalive_timeout 1s; }` : "";
   return `${isRoot ? "user nobody nogroup;" : ""}
@@ -91,7 +93,7 @@ pid ${o.dir}/nginx.pid;
 error_log ${o.dir}/nginx-error.log;
 events { worker_connections 1024; }
 http {
-  access_log off;
+  access_log ${o.accessLog ? `${o.dir}/access.log combined buffer=64k flush=10ms` : "off"};
   client_body_temp_path ${o.dir}/body; fastcgi_temp_path ${o.dir}/fcgi; proxy_temp_path ${o.dir}/proxy;
   uwsgi_temp_path ${o.dir}/uwsgi; scgi_temp_path ${o.dir}/scgi;
   ${pool}

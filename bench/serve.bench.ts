@@ -10,6 +10,8 @@
 // /proc, before and after the run, over the requests wrk counted) and php-fpm's, which shows
 // what each gateway's way of talking to it costs the origin; each the median of
 // BENCH_ROUNDS (3) rounds of BENCH_SECONDS (5) whose order alternates, after a warm-up.
+// nginx and edgepass each write an access log line per request, buffered (their defaults log
+// every request); HAProxy logs nothing (it logs only to a syslog server it is given).
 // Not part of `npm test`: `npm run bench serve`. Needs nginx, haproxy and wrk (npm run setup:bench).
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -41,7 +43,7 @@ const nginxPort = await freePort();
 // A path each gateway answers itself, with no origin: what its client side and its own answer
 // cost, apart from forwarding.
 const RETURN_PATH = "/__return";
-writeFileSync(path.join(dir, "nginx.conf"), nginxPhpConfig({ dir, port: nginxPort, www, fpmPort: fpm.port, keepalive: CONNECTIONS, returnPath: RETURN_PATH }));
+writeFileSync(path.join(dir, "nginx.conf"), nginxPhpConfig({ dir, port: nginxPort, www, fpmPort: fpm.port, keepalive: CONNECTIONS, returnPath: RETURN_PATH, accessLog: true }));
 
 const haproxyPort = await freePort();
 writeFileSync(
