@@ -86,7 +86,7 @@ export async function forwardPooled<L extends { origin: string }>(
   // A body that cannot be sent twice never rides a kept connection, which the server may be
   // closing just as the request crosses it (php-fpm at pm.max_requests): the retry that saves
   // other requests then would be impossible. A new connection costs a connect and a close on
-  // both sides, about a third of a 256 KiB upload's CPU on serve, so serve holds bodies up to
+  // both sides, about a quarter of a 256 KiB upload's CPU on serve, so serve holds bodies up to
   // 1 MiB (ReplayHold) to spare them that.
   const state: LeaseState = { fresh: body !== null && !body.mayReplay, retry: false, connectFailures: 0 };
   try {
