@@ -14,7 +14,7 @@ import { Codes, isGatewayError } from "../core/errors.js";
 import { formatAddress } from "../core/transport.js";
 import type { Exchange, ExchangeContext, ForwardRequest, ForwardResponse, RequestBody } from "../core/exchange.js";
 import { PiecesBody } from "../core/pieces.js";
-import { idempotent, ReplayableBody, REPLAY_LIMIT } from "../core/replay.js";
+import { holdable, idempotent, ReplayableBody } from "../core/replay.js";
 import { hashKeyOf } from "./hash.js";
 import type { Peers } from "./peers.js";
 import { Plan } from "./plan.js";
@@ -33,7 +33,7 @@ export function forwardBalanced(exchange: Exchange, req: ForwardRequest, ctx: Ex
   // Held here for another server; a pooled try holds its own copy for the stale-connection
   // resend, so a body over REPLAY_LIMIT counts twice against the host's hold (stricter, not
   // looser).
-  const holds = original && original.length !== null && original.length <= Math.max(REPLAY_LIMIT, ctx.replay?.limit ?? 0);
+  const holds = original && original.length !== null && original.length <= holdable(ctx.replay);
   const replay = peers.servers.length > 1 && holds ? new ReplayableBody(original, ctx.replay) : null;
   // The context is this request's own (the gateway makes one per request): it carries the
   // plan without a copy.

@@ -33,6 +33,11 @@ export interface ReplayHold {
   give(n: number): void;
 }
 
+/** The longest body a ReplayableBody may hold under `hold`. */
+export function holdable(hold: ReplayHold | undefined): number {
+  return Math.max(REPLAY_LIMIT, hold?.limit ?? 0);
+}
+
 export function replayHold(limit: number, budget: number): ReplayHold {
   let held = 0;
   return {
@@ -82,8 +87,7 @@ export class ReplayableBody {
     // Once nothing is held for a resend (past the limit, every piece handed on and written by
     // its sender before it asks for the next), reads go into the memory of the last one.
     this.reader = readBody(body, () => this.pieces.length === 0 && this.total > this.limit);
-    this.length = body.length;
-    const n = body.length;
+    const n = (this.length = body.length);
     if (hold && n !== null && n > REPLAY_LIMIT && n <= hold.limit && hold.take(n)) this.limit = this.taken = n;
   }
 

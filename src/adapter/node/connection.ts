@@ -274,8 +274,9 @@ const RAW_BYTE = /[\x80-\xff]/;
  *  Worker: a UTF-8 path decodes back to its characters, and an invalid one meets the same
  *  refusal as its percent-encoded form (edge/script-path.ts). */
 function percentEncodeRaw(target: string): string {
-  return target.replace(/[\x80-\xff]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return target.replace(RAW_BYTES, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
+const RAW_BYTES = /[\x80-\xff]/g;
 
 /** Half-closes once every queued byte reached the kernel, then reads and drops what the client
  *  still sends for a moment, so a client mid-upload sees our answer instead of a reset (nginx's

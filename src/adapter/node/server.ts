@@ -296,7 +296,7 @@ function adminResponse(request: GatewayRequest, pools: PoolRegistry, requestId: 
 }
 
 /** The longest request body held for a resend, and the most held at once (see startServer). */
-export const REPLAY_HOLD_LIMIT = 1024 * 1024;
+const REPLAY_HOLD_LIMIT = 1024 * 1024;
 const REPLAY_HOLD_BUDGET = 64 * 1024 * 1024;
 
 const PLAIN_TO_TLS = new GatewayError(Codes.PLAIN_HTTP_TO_HTTPS_PORT, 400, "This port speaks HTTPS, and the request came as plain HTTP: use an https:// URL.");
