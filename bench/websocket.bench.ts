@@ -14,7 +14,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, waitForPort } from "../test/helpers/php-fpm.js";
-import { discardStdout, repoRoot, startDev, startServe, type Dev } from "../test/helpers/process.js";
+import { discardStdout, forwardAllSite, repoRoot, startDev, startServe, type Dev } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { cpuSeconds, median, msText, table } from "./lib.js";
 
@@ -66,17 +66,7 @@ http {
 const nginx = daemon(nginxBin, ["-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"]);
 await waitForPort(nginxPort, 10_000, nginx, "nginx");
 
-const site = `[gateway]
-log = "off"
-
-[upstreams.app]
-protocol = "http"
-servers = ["127.0.0.1:${originPort}"]
-
-[[routes]]
-match = "/"
-upstream = "app"
-`;
+const site = forwardAllSite(originPort);
 const hosts: Dev[] = [];
 try {
   const serve = await startServe(site);

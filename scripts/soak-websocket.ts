@@ -12,22 +12,12 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { startDev, startServe } from "../test/helpers/process.js";
+import { forwardAllSite, startDev, startServe } from "../test/helpers/process.js";
 import { startTornado } from "../test/helpers/servers/tornado.js";
 
 const { values: o } = parseArgs({ options: { host: { type: "string", default: "serve" }, rounds: { type: "string", default: "10" } } });
 const tornado = await startTornado();
-const gw = await (o.host === "dev" ? startDev : startServe)(`[gateway]
-log = "off"
-
-[upstreams.app]
-protocol = "http"
-servers = ["127.0.0.1:${tornado.port}"]
-
-[[routes]]
-match = "/"
-upstream = "app"
-`);
+const gw = await (o.host === "dev" ? startDev : startServe)(forwardAllSite(tornado.port));
 const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${gw.run.child.pid}/status`, "utf8"))?.[1] ?? NaN);
 const openToOrigin = () => execFileSync("ss", ["-tnH", "state", "established", `( dport = :${tornado.port} )`], { encoding: "utf8" }).trim().split("\n").filter(Boolean).length;
 

@@ -66,6 +66,12 @@ export interface Dev {
   inside?(command: string, args: string[]): ChildProcess;
 }
 
+/** A site that forwards every path to one HTTP origin on `port`, with the request log off
+ *  (the WebSocket bench and soak: what is measured is the relay, not the log). */
+export function forwardAllSite(port: number): string {
+  return `[gateway]\nlog = "off"\n\n[upstreams.app]\nprotocol = "http"\nservers = ["127.0.0.1:${port}"]\n\n[[routes]]\nmatch = "/"\nupstream = "app"\n`;
+}
+
 /** `args`: more flags for the command (e.g. --inspector-port N). */
 export function startDev(toml: string, args: string[] = []): Promise<Dev> {
   return start("dev", toml, {}, args);

@@ -107,7 +107,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     // Active health checks on a timer; the pools of this generation and its direct upstreams
     // share the same balancer state (pools.peers), so what the checks find is what requests see.
     // A worker's checks are its primary's: it adopts what they found, now and when told.
-    if (lastHealth) adoptAll(lastHealth, (name) => built.config.upstreams[name] && pools.peers.get(built.config.upstreams[name]));
+    if (lastHealth) adoptInto(lastHealth, built.config, pools);
     const checked = checkedUpstreams(built.config);
     if (checked.length && !o.healthFromPrimary) {
       const timer = healthTimer(new HealthChecks(codec, dialNode, requestLogger("-", o.sink)), () => checked.map((u) => pools.peers.get(u)));
@@ -249,8 +249,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     metricsSamples,
     adoptHealth: (verdicts) => {
       lastHealth = verdicts;
-      const config = gens.current.config;
-      adoptAll(verdicts, (name) => config.upstreams[name] && gens.current.pools.peers.get(config.upstreams[name]));
+      adoptInto(verdicts, gens.current.config, gens.current.pools);
     },
     metricsUrl: metricsAt ? `http://${metricsAt.host.includes(":") ? `[${metricsAt.host}]` : metricsAt.host}:${metricsAt.port}/metrics` : null,
     reload: (text, source) => {
@@ -282,6 +281,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       gens.dispose();
     },
   };
+}
+
+/** The primary's verdicts, in the balancer state of one generation's upstreams. */
+function adoptInto(verdicts: Verdicts, config: GatewayConfig, pools: PoolRegistry): void {
+  adoptAll(verdicts, (name) => config.upstreams[name] && pools.peers.get(config.upstreams[name]));
 }
 
 function adminResponse(request: GatewayRequest, pools: PoolRegistry, requestId: string, sink?: LogSink): Response {
