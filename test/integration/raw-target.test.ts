@@ -67,4 +67,13 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
     const res = await sendBytes(gw.base, Buffer.from("GET /a\x01b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "latin1"));
     expect(res.status).toBe(400);
   });
+
+  if (host === "edgepass serve") {
+    it("DEL, and a raw byte in an absolute-form target's host, are refused by the parser", async () => {
+      for (const target of ["/a\x7f", "http://caf\xc3\xa9.example/"]) {
+        const res = await sendBytes(gw.base, Buffer.from(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, "latin1"));
+        expect([res.status, res.get("x-edgepass-error")], target).toEqual([400, "HTTP_BAD_TARGET"]);
+      }
+    });
+  }
 });
