@@ -8,7 +8,7 @@ import { stringList } from "./assets.js";
 import { checkCompress, COMPRESS_ALIASES, COMPRESS_DEFAULTS, COMPRESS_KEYS } from "./serve-extras.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
-const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", "real_ip_from", ...COMPRESS_KEYS] as const;
+const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", "http2", "real_ip_from", ...COMPRESS_KEYS] as const;
 const SERVE_ALIASES: Record<string, string> = {
   client_header_timeout: "header_timeout",
   client_body_timeout: "body_timeout",
@@ -28,6 +28,7 @@ export const SERVE_DEFAULTS: ServeSettings = {
   maxHeader: 32 * 1024,
   drainTimeoutMs: 10_000,
   realIpFrom: [],
+  http2: true,
   ...COMPRESS_DEFAULTS,
 };
 
@@ -64,6 +65,10 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
   if (t.real_ip_from !== undefined) s.realIpFrom = checkRealIpFrom(c, [...at, "real_ip_from"], t.real_ip_from);
   checkCompress(c, at, t, s);
   if (t.tls !== undefined) s.tls = checkTls(c, [...at, "tls"], t.tls, baseDir);
+  if (t.http2 !== undefined) {
+    if (typeof t.http2 !== "boolean") c.fail([...at, "http2"], "true or false", { got: t.http2 });
+    s.http2 = t.http2;
+  }
   return s;
 }
 

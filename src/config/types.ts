@@ -299,6 +299,9 @@ export interface ServeSettings {
   /** tls = { cert, key }: PEM files (paths resolved against the config file's folder); the
    *  listener speaks TLS. Absent: plain HTTP. */
   tls?: { cert: string; key: string };
+  /** http2, default true: with tls, a client that asks for HTTP/2 by ALPN gets it (h2);
+   *  false offers HTTP/1.1 only. */
+  http2: boolean;
   /** compress, default ["br", "gzip"]: the codings responses are compressed with, in order of
    *  preference when the client's q-values tie; [] (or false) turns compression off. */
   compress: Array<"br" | "gzip">;

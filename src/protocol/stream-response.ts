@@ -147,7 +147,7 @@ function parseHead(o: ResponseOptions, buf: Uint8Array, eof: boolean): Head | nu
   const isHttp = o.mode === "http" || startsWithHttp(buf);
   if (!isHttp && buf.byteLength < 5 && !eof && isPrefixOfHttp(buf)) return null;
   try {
-    if (isHttp) return o.codec.parseHttpResponseHead(buf, o.headLimit, o.method);
+    if (isHttp) return o.codec.parseHttpResponseHead(o.mode === "http" ? buf : echoedVersion(buf), o.headLimit, o.method);
     const cgi = o.codec.parseCgiHead(buf, o.headLimit);
     if (!cgi) return null;
     return { ...cgi, framing: cgiFraming(o, cgi.headers) };
@@ -163,6 +163,19 @@ function cgiFraming(o: ResponseOptions, headers: Array<[string, string]>): BodyF
   if (cl.length === 0) return { kind: "close" };
   if (new Set(cl).size !== 1 || !/^\d{1,15}$/.test(cl[0])) throw malformed(o, `sent an invalid Content-Length (${cl.join(", ")})`);
   return { kind: "length", length: Number(cl[0]) };
+}
+
+/** An SCGI or uwsgi app answers in the version it was given as SERVER_PROTOCOL (uWSGI writes
+ *  "$SERVER_PROTOCOL 200 OK"): "HTTP/2.0" or "HTTP/3.0" for an HTTP/2 or HTTP/3 client, as
+ *  nginx passes them too. Such a line is read as HTTP/1.1's (a copy of the head with the
+ *  version replaced, the same length): on a connection that closes after the response, that
+ *  is what its framing amounts to. */
+function echoedVersion(buf: Uint8Array): Uint8Array {
+  if (buf.byteLength < 9 || (buf[5] !== 0x32 && buf[5] !== 0x33) || buf[6] !== 0x2e || buf[7] !== 0x30 || buf[8] !== 0x20) return buf;
+  const copy = buf.slice();
+  copy[5] = 0x31;
+  copy[7] = 0x31;
+  return copy;
 }
 
 const HTTP_PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f]; // "HTTP/"

@@ -19,6 +19,9 @@ export interface ConformanceHost {
   /** workerd ends a chunked body that failed after its head with a clean terminator (workerd
    *  issue 6818); a host that frames responses itself leaves it without one. */
   endsCutChunkedCleanly: boolean;
+  /** Sends one request and reads the answer on the wire; default: HTTP/1.1 on a raw socket
+   *  (rawRequest). The HTTP/2 host passes an HTTP/2 client (test/helpers/h2-client.ts). */
+  send?: (base: string, req: WireRequest) => Promise<WireResponse>;
 }
 
 /** A deterministic byte pattern that is not a multiple of any record or buffer size. */
@@ -62,7 +65,7 @@ export function runConformance({ host, origins }: { host: ConformanceHost; origi
     /** One request on a new connection; a failure carries the host's and uWSGI's output. */
     const send = async (req: WireRequest): Promise<WireResponse> => {
       if (!gw) throw new Error(`${host.name} did not start`);
-      return rawRequest(gw.base, { timeoutMs: 15_000, ...req });
+      return (host.send ?? rawRequest)(gw.base, { timeoutMs: 15_000, ...req });
     };
     const logs = () => `\n--- ${host.name} ---\n${gw?.run.stdout.slice(-3000)}\n${gw?.run.stderr.slice(-3000)}\n--- uWSGI ---\n${origins().log().slice(-3000)}`;
     const check = (fn: () => Promise<void>) => async () => {
@@ -245,7 +248,9 @@ export function runConformance({ host, origins }: { host: ConformanceHost; origi
 
       if (v.protocol !== "uwsgi") return;
       it("variables past uwsgi's 16-bit size: 431 HEADERS_TOO_LARGE, and the body says why", check(async () => {
-        const r = await send({ path: at("query"), headers: { Cookie: "big=" + "x".repeat(70_000) } });
+        // Two cookies of 35,000 bytes: HTTP/2 carries each as a field of its own (a field over
+        // 64 KiB is past what nghttp2 takes), joined again for the app.
+        const r = await send({ path: at("query"), headers: { Cookie: `a=${"x".repeat(35_000)}; b=${"y".repeat(35_000)}` } });
         expect(r.status).toBe(431);
         expect(r.get("x-edgepass-error")).toBe("HEADERS_TOO_LARGE");
         expect(r.body.toString()).toMatch(/65,535/);

@@ -66,6 +66,7 @@ describe("[serve]", () => {
       maxHeader: 32 * 1024,
       drainTimeoutMs: 10_000,
       realIpFrom: [],
+      http2: true,
       compress: ["br", "gzip"],
       compressTypes: expect.arrayContaining(["text/*", "application/json", "application/*+xml", "image/svg+xml"]),
       compressMinLength: 512,
@@ -73,7 +74,7 @@ describe("[serve]", () => {
   });
 
   it("every key, in the usual units", () => {
-    const t = `[serve]\nheader_timeout = "5s"\nbody_timeout = "10s"\nsend_timeout = "1m"\nkeepalive_timeout = 30\nmax_header = "8k"\ndrain_timeout = "250ms"\nreal_ip_from = ["127.0.0.1", "10.0.0.0/8", "2001:db8::/32"]\n` + up('"127.0.0.1:9000"');
+    const t = `[serve]\nheader_timeout = "5s"\nbody_timeout = "10s"\nsend_timeout = "1m"\nkeepalive_timeout = 30\nmax_header = "8k"\ndrain_timeout = "250ms"\nhttp2 = false\nreal_ip_from = ["127.0.0.1", "10.0.0.0/8", "2001:db8::/32"]\n` + up('"127.0.0.1:9000"');
     expect(loadConfig(t, "s.toml", undefined, "server").serve).toEqual({
       headerTimeoutMs: 5_000,
       bodyTimeoutMs: 10_000,
@@ -81,6 +82,7 @@ describe("[serve]", () => {
       keepaliveTimeoutMs: 30_000,
       maxHeader: 8 * 1024,
       drainTimeoutMs: 250,
+      http2: false,
       realIpFrom: [
         expect.objectContaining({ text: "127.0.0.1", bits: 128 }),
         expect.objectContaining({ text: "10.0.0.0/8", bits: 104 }),
@@ -128,6 +130,7 @@ describe("[serve]", () => {
     ['real_ip_from = ["10.0.0.1/8"]', "the network is 10.0.0.0/8"],
     ['real_ip_from = "10.0.0.0/8"', 'write ["10.0.0.0/8"]'],
     ['set_real_ip_from = ["10.0.0.0/8"]', 'edgepass calls this "real_ip_from"'],
+    ['http2 = "on"', "serve.http2"],
   ])("%s is refused, naming %s", (line, says) => {
     expect(messageOf(() => loadConfig(`[serve]\n${line}\n` + up('"127.0.0.1:9000"'), "s.toml", undefined, "server"))).toContain(says);
   });

@@ -124,8 +124,17 @@ export async function handle(request: Request, env: GatewayEnv, wasm: WebAssembl
   return built.gateway(request, {
     requestId,
     remoteAddr: request.headers.get("cf-connecting-ip") ?? undefined,
-    protocol: (cf?.httpProtocol as string | undefined) ?? "HTTP/1.1",
+    protocol: cgiProtocol(cf?.httpProtocol as string | undefined),
     acceptEncoding: cf?.clientAcceptEncoding as string | undefined,
     waitUntil: ctx ? (p) => ctx.waitUntil(p) : undefined,
   });
+}
+
+/** The client's protocol as CGI's SERVER_PROTOCOL writes it (RFC 3875 4.1.16: "HTTP/" major
+ *  "." minor) and nginx passes it: Cloudflare's "HTTP/2" and "HTTP/3" become "HTTP/2.0" and
+ *  "HTTP/3.0". An app that echoes it in its status line (uWSGI does) then writes a version
+ *  the response parser reads. */
+export function cgiProtocol(p: string | undefined): string {
+  if (p === undefined) return "HTTP/1.1";
+  return /^HTTP\/\d$/.test(p) ? `${p}.0` : p;
 }

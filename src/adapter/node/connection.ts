@@ -238,7 +238,7 @@ async function readHead(reader: ConnReader, codec: Codec, s: ServeSettings): Pro
   }
 }
 
-function headError(e: unknown, limit: number): GatewayError {
+export function headError(e: unknown, limit: number): GatewayError {
   if (!(e instanceof CodecError)) throw e;
   switch (e.code) {
     case "HTTP_HEAD_TOO_LARGE":
@@ -254,9 +254,9 @@ function headError(e: unknown, limit: number): GatewayError {
 }
 
 /** The body the gateway reads is already de-chunked: these fields describe the client's hop only. */
-const HOP_ONLY: ReadonlySet<string> = new Set(["transfer-encoding", "expect"]);
+export const HOP_ONLY: ReadonlySet<string> = new Set(["transfer-encoding", "expect"]);
 
-function toRequest(head: HttpRequestHead, fields: FieldMap, body: PiecesBody | null, local: { addr: string; port: number }, signal: ClientGone, scheme: "http" | "https"): ServeRequest {
+export function toRequest(head: HttpRequestHead, fields: FieldMap, body: PiecesBody | null, local: { addr: string; port: number }, signal: ClientGone, scheme: "http" | "https"): ServeRequest {
   const host = fields.get("host") ?? (local.addr.includes(":") ? `[${local.addr}]:${local.port}` : `${local.addr}:${local.port}`);
   const target = RAW_BYTE.test(head.target) ? percentEncodeRaw(head.target) : head.target;
   let url: RequestUrl;
@@ -301,6 +301,6 @@ async function lingeringClose(sock: net.Socket, reader: ConnReader, sendTimeoutM
 }
 
 /** A dual-stack listener reports IPv4 clients as "::ffff:a.b.c.d"; apps expect "a.b.c.d". */
-function plainAddress(a: string | undefined): string | undefined {
+export function plainAddress(a: string | undefined): string | undefined {
   return a?.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a;
 }

@@ -2,10 +2,11 @@
 // node:net dial, the socket response writer, and the pools (src/pool) held in this process,
 // where connections outlive requests without a Durable Object to keep them.
 import type http from "node:http";
+import type http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
 import { createCodec } from "../../codec/index.js";
-import type { GatewayConfig } from "../../config/types.js";
+import type { GatewayConfig, ServeSettings } from "../../config/types.js";
 import { loadConfig } from "../../config/load.js";
 import { gatewayBuilder } from "../../core/compose.js";
 import { errorResponse } from "../../core/error-response.js";
@@ -21,6 +22,7 @@ import { replayHold } from "../../core/replay.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { adoptAll, checkedUpstreams, HealthChecks, healthTimer, type Verdicts } from "../../balance/health.js";
 import { serveConnection } from "./connection.js";
+import { h2Server, serveH2 } from "./h2.js";
 import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
 import { Generations } from "./generations.js";
@@ -28,6 +30,9 @@ import { listenMetrics } from "./metrics-listener.js";
 import { renderMetrics, ServeMetrics, type Sample } from "./metrics.js";
 import { respondNode } from "./respond.js";
 import type { ServeRequest } from "./request.js";
+import type { RequestInfo } from "../../core/gateway.js";
+import type { ClientResponse } from "../../core/respond.js";
+import type { Generation } from "./generations.js";
 import { readTlsFiles } from "./tls-files.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
 
@@ -155,10 +160,54 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     return label;
   };
   let draining = false;
-  // Each open connection, and whether it waits for a request's first byte (a stop ends those
-  // at once): a flag of the connection's, set and cleared per request without a set of them.
-  const sockets = new Map<net.Socket, { idle: boolean }>();
+  /** A request answered on `gen`: the admin path's statistics, or the gateway's answer. */
+  const answer = (gen: Generation, request: ServeRequest, info: RequestInfo & { requestId: string }): Promise<ClientResponse> => {
+    const admin = gen.config.gateway.adminPath;
+    if (admin && request.parsed.pathname === admin) return fromResponse(adminResponse(request, gen.pools, info.requestId, o.sink), true);
+    return gen.gateway(request, info);
+  };
+  // Each open connection, and whether it waits for a request (a stop ends those at once; an
+  // HTTP/2 one is told to finish its streams and take no more): a flag of the connection's,
+  // set and cleared per request without a set of them.
+  const sockets = new Map<net.Socket, { idle: boolean; drain?: () => void }>();
+  const closed = (sock: net.Socket) => {
+    metrics.connectionsOpen--;
+    sock.destroy();
+    sockets.delete(sock);
+  };
+  const failed = (e: unknown) => requestLogger("-", o.sink).log("error", "connection_failed", { detail: e instanceof Error ? e.stack : String(e) });
+  // The http2 server whose settings (max_header) connections accepted now get.
+  let h2: { settings: ServeSettings; server: http2.Http2Server } | null = null;
+  const onH2 = (sock: tls.TLSSocket) => {
+    const settings = gens.current.config.serve;
+    if (h2?.settings !== settings) h2 = { settings, server: h2Server(settings) };
+    const state: { idle: boolean; drain?: () => void } = { idle: false };
+    sockets.set(sock, state);
+    metrics.connectionsOpen++;
+    metrics.connectionsTotal++;
+    const conn = serveH2(sock, h2.server, {
+      codec,
+      settings,
+      observe,
+      sink: o.sink,
+      requestLog: () => gens.current.config.gateway.log === "json",
+      idle: (yes) => (state.idle = yes),
+      // Each stream holds the config it started on until its answer is written.
+      handle: (request, info) => {
+        const { gen, release } = gens.take();
+        try {
+          return { answer: answer(gen, request, info), release };
+        } catch (e) {
+          return { answer: Promise.reject(e), release };
+        }
+      },
+    });
+    state.drain = conn.drain;
+    if (draining) conn.drain();
+    void conn.done.catch(failed).finally(() => closed(sock));
+  };
   const onConnection = (sock: net.Socket, refuse?: GatewayError) => {
+    if ((sock as tls.TLSSocket).alpnProtocol === "h2") return onH2(sock as tls.TLSSocket);
     // The generation this connection's request in flight holds, released once it is answered
     // (a variable of the connection's, not an entry per request in a map of all of them).
     let lease: (() => void) | null = null;
@@ -193,24 +242,23 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         release();
         const { gen, release: done } = gens.take();
         lease = done;
-        const admin = gen.config.gateway.adminPath;
-        if (admin && request.parsed.pathname === admin) return fromResponse(adminResponse(request, gen.pools, info.requestId, o.sink), true);
-        return gen.gateway(request, info);
+        return answer(gen, request, info);
       },
     })
-      .catch((e) => requestLogger("-", o.sink).log("error", "connection_failed", { detail: e instanceof Error ? e.stack : String(e) }))
+      .catch(failed)
       .finally(() => {
-        metrics.connectionsOpen--;
-        sock.destroy();
+        closed(sock);
         release();
-        sockets.delete(sock);
       });
   };
   // allowHalfOpen: a client that sends its request and then shuts down its side still gets
   // the answer (curl -T, and any client that ends its writes early). A TLS connection is
   // served once its handshake is done, which must end within header_timeout.
   const headerTimeoutMs = first.gen.config.serve.headerTimeoutMs;
-  const secure = first.tls ? tls.createServer({ ...first.tls, allowHalfOpen: true, handshakeTimeout: headerTimeoutMs }, onConnection) : null;
+  // ALPN offers HTTP/2 first (as nginx with http2 on, and Caddy); a client that asks for
+  // neither gets HTTP/1.1.
+  const ALPNProtocols = first.gen.config.serve.http2 ? ["h2", "http/1.1"] : ["http/1.1"];
+  const secure = first.tls ? tls.createServer({ ...first.tls, ALPNProtocols, allowHalfOpen: true, handshakeTimeout: headerTimeoutMs }, onConnection) : null;
   const server = secure
     ? net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => sniffTls(s, secure, headerTimeoutMs, (plain) => onConnection(plain, PLAIN_TO_TLS)))
     : net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, onConnection);
@@ -262,6 +310,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         next.gen.pools.dispose();
         return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] tls cannot be turned ${next.tls ? "on" : "off"} by a reload; restart edgepass serve for that`);
       }
+      if (next.tls && next.gen.config.serve.http2 !== first.gen.config.serve.http2) {
+        next.gen.pools.dispose();
+        return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] http2 cannot be changed by a reload; restart edgepass serve for that`);
+      }
       if (next.tls) secure!.setSecureContext(next.tls);
       gens.replace(next.gen);
       return null;
@@ -271,7 +323,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       const closed = new Promise<void>((r) => server.close(() => r()));
       // Idle kept-alive connections are waiting for a request that should go elsewhere now;
       // the others close after the answer they are reading or writing.
-      for (const [s, c] of sockets) if (c.idle) s.end();
+      for (const [s, c] of sockets) {
+        if (c.drain) c.drain();
+        else if (c.idle) s.end();
+      }
       const deadline = Date.now() + gens.current.config.serve.drainTimeoutMs;
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const s of sockets.keys()) s.destroy();

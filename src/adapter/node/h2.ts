@@ -1,0 +1,441 @@
+// HTTP/2 on `edgepass serve`'s TLS listener, for a client that asks for it by ALPN ("h2", as
+// every browser does). Node's http2 (nghttp2) frames the connection: streams, flow control,
+// HPACK, and the checks RFC 9113 asks of a server (no connection-specific field, a
+// Content-Length that matches the DATA sent, lower-case names, no CR, LF or NUL in a value).
+// Each stream is one request through the same pipeline as an HTTP/1.1 request. Its method, path
+// and fields are also written out as an HTTP/1.1 head and read by the Wasm request parser, so
+// both protocols meet the same rules (the target's bytes, field values, max_header) and a bad
+// request gets the same answer either way; that head is only read, never sent anywhere.
+import http2 from "node:http2";
+import type tls from "node:tls";
+import type { Codec, HttpRequestHead } from "../../codec/types.js";
+import type { ServeSettings } from "../../config/types.js";
+import { newRecord, since, writeRecord } from "../../core/access-log.js";
+import { errorAnswer } from "../../core/error-response.js";
+import { Codes, GatewayError } from "../../core/errors.js";
+import type { RequestInfo } from "../../core/gateway.js";
+import { requestLogger, type Logger, type LogSink } from "../../core/log.js";
+import { PiecesBody, declaredPieces, piecesOf } from "../../core/pieces.js";
+import { giveBack } from "../../core/read-slabs.js";
+import { cancelBody, type ClientResponse } from "../../core/respond.js";
+import { randomId } from "../../core/random-id.js";
+import { httpDate } from "../../edge/headers.js";
+import { realClientAddress } from "../../edge/real-ip.js";
+import { compressed } from "./compress.js";
+import { headError, HOP_ONLY, plainAddress, toRequest, type Observer } from "./connection.js";
+import type { BodyState } from "./request-body.js";
+import { ClientGone, FieldMap, type ServeRequest } from "./request.js";
+import { discardResponse } from "./respond.js";
+
+export interface H2Deps {
+  codec: Codec;
+  settings: ServeSettings;
+  /** Answers one request on the config of the moment; `release` once it is written. */
+  handle: (request: ServeRequest, info: RequestInfo & { requestId: string }) => { answer: Promise<ClientResponse>; release: () => void };
+  /** Told true while no stream is open (a drain may close the connection then). */
+  idle: (idle: boolean) => void;
+  sink?: LogSink;
+  observe?: Observer;
+  requestLog: () => boolean;
+}
+
+/** Streams one connection may have open at once (nginx's http2_max_concurrent_streams). */
+const MAX_STREAMS = 128;
+/** HTTP/2 counts 32 bytes a field over its name and value (RFC 9113 6.5.2), an HTTP/1.1 head 4
+ *  ("name: value\r\n"): the list size announced leaves room for max_header's worth of fields,
+ *  which the parser then holds to max_header itself (431). */
+const FIELD_OVERHEAD = 32;
+const MAX_FIELDS = 128;
+
+/** The http2 server for connections accepted under `s`: its settings follow max_header. */
+export function h2Server(s: ServeSettings): http2.Http2Server {
+  return http2.createServer({
+    maxHeaderListPairs: MAX_FIELDS,
+    settings: { maxConcurrentStreams: MAX_STREAMS, maxHeaderListSize: s.maxHeader + FIELD_OVERHEAD * MAX_FIELDS },
+  });
+}
+
+export interface H2Connection {
+  /** Settles once the connection closed. */
+  done: Promise<void>;
+  /** Refuses new streams (GOAWAY) and closes once the open ones are answered. */
+  drain(): void;
+}
+
+/** Serves HTTP/2 on `sock`, a TLS socket whose ALPN chose "h2". */
+export function serveH2(sock: tls.TLSSocket, server: http2.Http2Server, deps: H2Deps): H2Connection {
+  const s = deps.settings;
+  let session = null as http2.ServerHttp2Session | null;
+  const grab = (x: http2.ServerHttp2Session) => (session = x);
+  // The server makes the session as it is handed the connection, and says so at once.
+  server.once("session", grab);
+  server.emit("connection", sock);
+  server.off("session", grab);
+  if (session === null) {
+    sock.destroy();
+    return { done: Promise.resolve(), drain: () => {} };
+  }
+  const h2: http2.ServerHttp2Session = session;
+  h2.on("error", () => {}); // a broken connection is its close
+  const local = { addr: sock.localAddress ?? "", port: sock.localPort ?? 0 };
+  const conn = { peer: plainAddress(sock.remoteAddress), peerPort: sock.remotePort === undefined ? undefined : String(sock.remotePort), serverAddr: plainAddress(local.addr), local };
+  // No stream open: the wait for the next is keepalive_timeout, the first header_timeout (a
+  // client that opens a connection and asks nothing), after which the connection goes.
+  let open = 0;
+  let idleTimer: NodeJS.Timeout | null = null;
+  const idle = (ms: number) => {
+    deps.idle(true);
+    idleTimer = setTimeout(() => h2.close(), ms);
+  };
+  idle(s.headerTimeoutMs);
+  h2.on("stream", (stream: http2.ServerHttp2Stream, _headers: unknown, flags: number, raw: string[]) => {
+    if (open++ === 0) {
+      clearTimeout(idleTimer!);
+      deps.idle(false);
+    }
+    void serveStream(stream, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, raw, conn, deps)
+      .catch((e) => requestLogger("-", deps.sink).log("error", "connection_failed", { detail: e instanceof Error ? e.stack : String(e) }))
+      .finally(() => {
+        if (--open === 0 && !h2.closed) idle(s.keepaliveTimeoutMs);
+      });
+  });
+  const done = new Promise<void>((resolve) => h2.once("close", resolve)).then(() => {
+    clearTimeout(idleTimer!);
+    sock.destroy();
+  });
+  return { done, drain: () => h2.close() };
+}
+
+interface Conn {
+  peer: string | undefined;
+  peerPort: string | undefined;
+  serverAddr: string | undefined;
+  local: { addr: string; port: number };
+}
+
+async function serveStream(stream: http2.ServerHttp2Stream, endStream: boolean, raw: string[], conn: Conn, deps: H2Deps): Promise<void> {
+  const s = deps.settings;
+  // A reset by the client ends the stream; what was waiting on it hears of the close.
+  stream.on("error", () => {});
+  const requestId = randomId();
+  const log = requestLogger(requestId, deps.sink);
+  const started = performance.now();
+  deps.observe?.started();
+  const head = headOf(raw, deps.codec, s.maxHeader);
+  if (head instanceof GatewayError) {
+    // Refused before the gateway, which writes the request line: this one is written here.
+    const res = errorAnswer(head, requestId, log);
+    await writeH2Response(stream, res, { method: "GET", sendTimeoutMs: s.sendTimeoutMs, log });
+    deps.observe?.answered(null, head.status, 0, res.length ?? 0);
+    const record = { ...newRecord(requestId, "-", "-"), status: head.status, error: head.code, from: "gateway" as const, bytes_out: res.length ?? 0, total_ms: since(started) };
+    if (deps.requestLog()) writeRecord(log, record);
+    return;
+  }
+  const awaitsContinue = head.expectContinue && !endStream;
+  const state: BodyState = { complete: endStream, failure: null };
+  const cont = () => {
+    if (awaitsContinue && !stream.closed) stream.additionalHeaders({ ":status": 100 });
+  };
+  const body = endStream ? null : h2Body(stream, s.bodyTimeoutMs, state, cont);
+  const gone = new ClientGone();
+  let finished = false;
+  stream.once("close", () => {
+    if (!finished) gone.abort(new GatewayError(Codes.CLIENT_GONE, 499, "The client closed the stream."));
+  });
+  const fields = new FieldMap(head.headers, HOP_ONLY);
+  let request: ServeRequest | GatewayError;
+  try {
+    request = toRequest(head, fields, body, conn.local, gone, "https");
+  } catch (e) {
+    request = e instanceof GatewayError ? e : new GatewayError(Codes.REQUEST_INVALID, head.method === "CONNECT" ? 405 : 400, `The request cannot be served: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  let res: ClientResponse;
+  let release = () => {};
+  try {
+    if (request instanceof GatewayError) throw request;
+    const handled = deps.handle(request, {
+      requestId,
+      remoteAddr: realClientAddress(conn.peer, request.headers.get("x-forwarded-for"), s.realIpFrom),
+      remotePort: conn.peerPort,
+      serverAddr: conn.serverAddr,
+      // What nginx passes an app for an HTTP/2 request (SERVER_PROTOCOL).
+      protocol: "HTTP/2.0",
+      url: request.parsed,
+      awaitsContinue,
+    });
+    release = handled.release;
+    res = await handled.answer;
+  } catch (e) {
+    res = errorAnswer(e, requestId, log);
+  }
+  if (state.failure) {
+    discardResponse(res);
+    res = errorAnswer(state.failure, requestId, log);
+  }
+  if (res.tunnel) {
+    // A switch needs Upgrade, a field HTTP/2 refuses (RFC 9113 8.2.2), so no origin is asked
+    // for one from here; should one answer 101 anyway, the client hears it failed.
+    res.tunnel.close();
+    res = errorAnswer(new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, "The origin switched protocols, which an HTTP/2 request cannot."), requestId, log);
+  }
+  const compress = { settings: s, acceptEncoding: fields.get("accept-encoding") };
+  const out = await writeH2Response(stream, res, { method: head.method, sendTimeoutMs: s.sendTimeoutMs, log, compress });
+  finished = true;
+  release();
+  deps.observe?.answered(request instanceof GatewayError ? null : request, res.status, body ? (body as H2Body).received : 0, out.sent);
+  if (body && !state.complete && !stream.closed) {
+    // Answered before the body was read to its end (a refusal, a redirect, or a reader that
+    // stopped at the declared length): the rest is dropped as it comes, and a client still
+    // sending a moment later is asked to stop, without an error (RFC 9113 8.1), as nginx asks.
+    body.cancel();
+    if (!stream.readableEnded) {
+      const asked = setTimeout(() => stream.close(http2.constants.NGHTTP2_NO_ERROR), DISCARD_MS);
+      stream.once("close", () => clearTimeout(asked));
+    }
+  }
+}
+
+/** How long the rest of a body the answer did not need is read and dropped before the client
+ *  is asked to stop sending it. */
+const DISCARD_MS = 1000;
+
+/** The stream's request as an HTTP/1.1 head, read by the Wasm parser (see the top). Cookie
+ *  fields, which HTTP/2 sends one per cookie, are joined with "; " (RFC 9113 8.2.3); the
+ *  authority is the Host, and a Host field that names another is refused (RFC 9113 8.3.1). */
+function headOf(raw: string[], codec: Codec, maxHeader: number): HttpRequestHead | GatewayError {
+  let method = "";
+  let path = "";
+  let authority: string | null = null;
+  let host: string | null = null;
+  let cookies: string | null = null;
+  let lines = "";
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i];
+    const v = raw[i + 1];
+    if (k.charCodeAt(0) === 58 /* ":" */) {
+      if (k === ":method") method = v;
+      else if (k === ":path") path = v;
+      else if (k === ":authority") authority = v;
+      continue;
+    }
+    if (k === "cookie") {
+      cookies = cookies === null ? v : `${cookies}; ${v}`;
+      continue;
+    }
+    if (k === "host") host = v;
+    lines += `${k}: ${v}\r\n`;
+  }
+  if (authority !== null && host !== null && host !== authority) {
+    return new GatewayError(Codes.REQUEST_INVALID, 400, "The request's Host field names another server than its :authority.");
+  }
+  if (authority !== null && host === null) lines = `host: ${authority}\r\n${lines}`;
+  if (cookies !== null) lines += `cookie: ${cookies}\r\n`;
+  // CONNECT names an authority, not a path (RFC 9113 8.5).
+  const target = method === "CONNECT" ? (authority ?? "") : path;
+  const text = `${method} ${target} HTTP/1.1\r\n${lines}\r\n`;
+  try {
+    const head = codec.parseHttpRequestHead(Buffer.from(text, "latin1"), maxHeader);
+    if (head) return head;
+    return new GatewayError(Codes.REQUEST_INVALID, 400, "The request is malformed.");
+  } catch (e) {
+    return headError(e, maxHeader);
+  }
+}
+
+interface H2Body extends PiecesBody {
+  received: number;
+}
+
+/** The stream's DATA as the pipeline reads a body: what arrived since the last read, at most
+ *  64 KiB held before the stream stops reading (flow control then holds the client back).
+ *  A body that stops for body_timeout fails (408), one the client resets fails (400). */
+function h2Body(stream: http2.ServerHttp2Stream, timeoutMs: number, state: BodyState, beforeFirstRead: () => void): H2Body {
+  let queue: Buffer[] = [];
+  let queued = 0;
+  let ended = false;
+  let started = false;
+  let over = false;
+  let wake: (() => void) | null = null;
+  const woken = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const counts = { received: 0 };
+  const fail = (e: GatewayError): never => {
+    state.failure = e;
+    over = true;
+    throw e;
+  };
+  const onData = (d: Buffer) => {
+    queue.push(d);
+    queued += d.byteLength;
+    counts.received += d.byteLength;
+    if (queued >= HELD_MAX) stream.pause();
+    woken();
+  };
+  const onEnd = () => {
+    ended = true;
+    woken();
+  };
+  const body = new PiecesBody({
+    async next() {
+      if (state.failure) throw state.failure;
+      if (over) return null;
+      if (!started) {
+        started = true;
+        beforeFirstRead();
+        stream.on("data", onData);
+        stream.once("end", onEnd);
+        stream.once("close", woken);
+      }
+      for (;;) {
+        if (queue.length > 0) {
+          const out = queue;
+          queue = [];
+          queued = 0;
+          stream.resume();
+          return out;
+        }
+        if (ended) {
+          state.complete = true;
+          over = true;
+          return null;
+        }
+        if (stream.closed || stream.destroyed) {
+          return fail(new GatewayError(Codes.BODY_READ_FAILED, 400, "The client reset the stream before the request body ended."));
+        }
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await new Promise<boolean>((resolve) => {
+          wake = () => (clearTimeout(timer), resolve(false));
+          timer = setTimeout(() => ((wake = null), resolve(true)), timeoutMs);
+        });
+        if (timedOut) return fail(new GatewayError(Codes.CLIENT_BODY_TIMEOUT, 408, `The request body stopped arriving for ${timeoutMs / 1000} s (body_timeout).`));
+      }
+    },
+    cancel() {
+      if (over) return;
+      over = true;
+      queue = [];
+      // What still comes is dropped as it arrives (no 'data' listener, flowing).
+      stream.off("data", onData);
+      stream.resume();
+    },
+  }) as H2Body;
+  Object.defineProperty(body, "received", { get: () => counts.received });
+  return body;
+}
+
+/** What a stream holds of its body before it stops reading. */
+const HELD_MAX = 64 * 1024;
+
+/** Fields HTTP/2 does not carry (RFC 9113 8.2.2; Node refuses them) and the length, which is
+ *  set here from what the body is. */
+const NOT_H2 = new Set(["content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "upgrade", "http2-settings", "te"]);
+
+export interface H2WriteOptions {
+  method: string;
+  sendTimeoutMs: number;
+  log: Logger;
+  compress?: { settings: ServeSettings; acceptEncoding: string | null };
+}
+
+/** Writes `res` on the stream; `whole` false when it was cut, which the client sees as the
+ *  stream reset (RST_STREAM INTERNAL_ERROR) instead of its end: HTTP/2's way of saying a body
+ *  is short, where HTTP/1.1 closes the connection. */
+export async function writeH2Response(stream: http2.ServerHttp2Stream, res: ClientResponse, o: H2WriteOptions): Promise<{ whole: boolean; sent: number }> {
+  const r = o.compress ? compressed(res, o.method, o.compress.acceptEncoding, o.compress.settings) : res;
+  const noBody = o.method === "HEAD" || r.status === 204 || r.status === 205 || r.status === 304 || r.status < 200;
+  const headers: http2.OutgoingHttpHeaders = { ":status": r.status };
+  for (const [k, v] of r.headers) {
+    if (NOT_H2.has(k)) continue;
+    const had = headers[k];
+    headers[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [String(had), v];
+  }
+  if (!r.headers.has("date")) headers.date = httpDate(Date.now());
+  if (r.length !== null && r.status !== 204 && r.status !== 304 && r.status >= 200) headers["content-length"] = r.length;
+  else if (r.length === null && r.body === null && !noBody) headers["content-length"] = 0;
+  const meter = r.meter;
+  const body = noBody ? null : r.body;
+  if (stream.closed || stream.destroyed) {
+    cancelBody(r.body);
+    meter?.end();
+    return { whole: false, sent: 0 };
+  }
+  if (body === null) {
+    cancelBody(r.body);
+    meter?.end();
+    stream.respond(headers, { endStream: true });
+    return { whole: true, sent: 0 };
+  }
+  stream.respond(headers);
+  const cut = (e: unknown, sent: number) => {
+    if (!stream.closed || e instanceof SendTimeout) o.log.log("warn", "response_cut", { sent, length: r.length, framing: "h2", reason: e instanceof Error ? e.message : String(e) });
+    if (!stream.destroyed) stream.destroy(e instanceof Error ? e : new Error(String(e)));
+  };
+  if (body instanceof Uint8Array) {
+    meter?.count(body.byteLength);
+    meter?.end();
+    try {
+      await written(stream, [body], o.sendTimeoutMs, () => giveBack([body]));
+      stream.end();
+      return { whole: true, sent: body.byteLength };
+    } catch (e) {
+      cut(e, 0);
+      return { whole: false, sent: 0 };
+    }
+  }
+  const pieces = declaredPieces(piecesOf(body), r.length, r.overrun);
+  const onClose = () => pieces.cancel(new Error("the client went away"));
+  stream.once("close", onClose);
+  let sent = 0;
+  try {
+    for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
+      let n = 0;
+      for (const p of got) n += p.byteLength;
+      // Pieces read straight from an origin's connection go back to its read memory once the
+      // stream is done with them (read-slabs.ts).
+      const wait = written(stream, got, o.sendTimeoutMs, pieces.own ? () => giveBack(got) : undefined);
+      if (wait) await wait;
+      sent += n;
+      meter?.count(n);
+    }
+    meter?.end();
+    stream.end();
+    return { whole: true, sent };
+  } catch (e) {
+    pieces.cancel(e);
+    meter?.end();
+    cut(e, sent);
+    return { whole: false, sent };
+  } finally {
+    stream.off("close", onClose);
+  }
+}
+
+class SendTimeout extends Error {}
+
+/** Writes `chunks`; `done` runs once the stream has handed them all on (their memory may be
+ *  reused then). Null when the stream's buffer has room for more; else a promise for when it
+ *  drained, which fails when the client takes nothing for `ms` (send_timeout) or goes. */
+function written(stream: http2.ServerHttp2Stream, chunks: Uint8Array[], ms: number, done?: () => void): Promise<void> | null {
+  if (stream.destroyed || stream.closed) throw new Error("the client went away");
+  let left = chunks.length;
+  let room = true;
+  for (const c of chunks) room = stream.write(c, done && (() => --left === 0 && done()));
+  if (room) return null;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new SendTimeout(`the client took nothing for ${ms / 1000} s (send_timeout)`)), ms);
+    const onClose = () => finish(new Error("the client went away"));
+    const onDrain = () => finish();
+    const finish = (e?: Error) => {
+      clearTimeout(timer);
+      stream.off("close", onClose);
+      stream.off("drain", onDrain);
+      if (e) reject(e);
+      else resolve();
+    };
+    stream.once("close", onClose);
+    stream.once("drain", onDrain);
+  });
+}
