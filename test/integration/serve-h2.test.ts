@@ -1,0 +1,331 @@
+// `edgepass serve` speaking HTTP/2 to clients that ask for it by ALPN, in front of a real
+// php-fpm on its Unix socket: curl and Node's http2 client (nghttp2) on the wire. What an app
+// sees of an HTTP/2 request, many requests on one connection, the refusals HTTP/1.1 gets for the
+// same bad input, the client-side timeouts, an answer given before the body ended, a drain, and
+// many streams reset mid-answer without harm to the process or its neighbours.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+import http2 from "node:http2";
+import path from "node:path";
+import tls from "node:tls";
+import { writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { h2Request } from "../helpers/h2-client.js";
+import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { repoRoot, startServe, type Dev } from "../helpers/process.js";
+import { parseWire } from "../helpers/raw-http.js";
+import { selfSigned } from "../helpers/tls.js";
+
+const pair = selfSigned("h2");
+const files = { "cert.pem": pair.cert, "key.pem": pair.key };
+let fpm: PhpFpm;
+let www: string;
+
+const site = (serveLines = "") => `[serve]
+tls = { cert = "cert.pem", key = "key.pem" }
+${serveLines}
+
+[upstreams.php]
+protocol = "fastcgi"
+servers = ["unix:${fpm.socket}"]
+
+[[routes]]
+match = "= /early"
+return = "200 early"
+
+[[routes]]
+match = "~ [^/]\\\\.php(/|$)"
+upstream = "php"
+root = "${www}"
+`;
+
+/** curl over TLS trusting nothing (-k: the certificate is the test's own), with `args`. */
+function curl(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile("curl", ["-sk", "-m", "20", ...args], { maxBuffer: 64 << 20 }, (e, out, err) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }));
+  });
+}
+
+/** A session of Node's http2 client, trusting the test's certificate. */
+function connect(base: string): http2.ClientHttp2Session {
+  const s = http2.connect(base, { ca: pair.cert, maxSendHeaderBlockLength: 1 << 24 });
+  s.on("error", () => {});
+  return s;
+}
+
+/** One request on `session`: status, fields and body as they arrived, and the reset code. */
+function on(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: Buffer): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: Buffer; rst: number }> {
+  return new Promise((resolve) => {
+    const st = session.request(headers, { endStream: body === undefined });
+    let status = 0;
+    let got: http2.IncomingHttpHeaders = {};
+    const parts: Buffer[] = [];
+    st.on("response", (h) => ((got = h), (status = Number(h[":status"]))));
+    st.on("data", (d: Buffer) => parts.push(d));
+    st.on("error", () => {});
+    st.on("close", () => resolve({ status, headers: got, body: Buffer.concat(parts), rst: st.rstCode ?? 0 }));
+    if (body) st.end(body);
+  });
+}
+
+beforeAll(async () => {
+  www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
+  writeFileSync(path.join(www, "h2-page.php"), `<?php header('Content-Type: text/html'); echo str_repeat("<p>edgepass over HTTP/2</p>\\n", 400);`);
+  fpm = await startPhpFpm({ unixSocket: true, maxChildren: 8 });
+});
+
+afterAll(async () => {
+  await fpm?.stop();
+});
+
+describe("edgepass serve over HTTP/2", () => {
+  let serve: Dev;
+  beforeAll(async () => {
+    serve = await startServe(site('max_header = "8k"\nbody_timeout = "1s"'), files);
+  });
+  afterAll(async () => {
+    await serve?.stop();
+  });
+
+  it("curl asks for h2 by ALPN and gets it; the app sees HTTP/2.0, https, the authority as Host, and cookies joined", async () => {
+    const r = await curl(["--http2", "-w", "\\n%{http_version}", "-H", "Cookie: a=1", "-H", "Cookie: b=2", `${serve.base}/info.php?x=1`]);
+    expect(r.code).toBe(0);
+    const [json, version] = r.out.split("\n");
+    expect(version).toBe("2");
+    const info = JSON.parse(json);
+    expect(info.server).toMatchObject({ SERVER_PROTOCOL: "HTTP/2.0", HTTPS: "on", REQUEST_SCHEME: "https", QUERY_STRING: "x=1", REQUEST_METHOD: "GET" });
+    expect(info.http.HTTP_HOST).toBe(new URL(serve.base).host);
+    expect(info.http.HTTP_COOKIE).toBe("a=1; b=2");
+  });
+
+  it("an HTTP/1.1 client on the same port still gets HTTP/1.1", async () => {
+    const r = await curl(["--http1.1", "-w", "%{http_version}", "-o", "/dev/null", `${serve.base}/status.php?code=200`]);
+    expect(r).toMatchObject({ code: 0, out: "1.1" });
+  });
+
+  it("40 requests at once on one connection, every one answered whole", async () => {
+    const s = connect(serve.base);
+    try {
+      const all = await Promise.all(Array.from({ length: 40 }, (_, i) => on(s, { ":path": `/status.php?code=${200 + (i % 3)}` })));
+      expect(all.map((r) => r.status)).toEqual(Array.from({ length: 40 }, (_, i) => 200 + (i % 3)));
+      expect(all.every((r, i) => r.body.toString() === `status ${200 + (i % 3)} from php\n` && r.rst === 0)).toBe(true);
+    } finally {
+      s.close();
+    }
+  });
+
+  it("a body streamed without a length reaches the app whole, and a text answer is compressed for a client that takes gzip", async () => {
+    const body = Buffer.alloc(300_001, 7);
+    const s = connect(serve.base);
+    try {
+      const up = await new Promise<Buffer>((resolve) => {
+        const st = s.request({ ":method": "POST", ":path": "/echo.php" });
+        const parts: Buffer[] = [];
+        st.on("data", (d: Buffer) => parts.push(d));
+        st.on("end", () => resolve(Buffer.concat(parts)));
+        for (let at = 0; at < body.length; at += 40_000) st.write(body.subarray(at, at + 40_000));
+        st.end();
+      });
+      // Held to learn its length (max_body_buffer), as nginx does, so PHP is given CONTENT_LENGTH.
+      expect(JSON.parse(up.toString())).toMatchObject({ length: 300_001, sha256: createHash("sha256").update(body).digest("hex"), content_length: "300001" });
+      const page = await on(s, { ":path": "/h2-page.php", "accept-encoding": "gzip" });
+      expect(page.headers["content-encoding"]).toBe("gzip");
+      expect(gunzipSync(page.body).toString()).toBe("<p>edgepass over HTTP/2</p>\n".repeat(400));
+    } finally {
+      s.close();
+    }
+  });
+
+  it("a Content-Length the DATA does not match is a stream error (nghttp2), and php-fpm never runs the script", async () => {
+    const run = `h2cl${process.pid}`;
+    const r = await curl(["--http2", "-H", "Content-Length: 3", "--data-binary", "hello", `${serve.base}/hits.php?run=${run}&id=mismatch`]);
+    expect(r.code).toBe(92); // CURLE_HTTP2_STREAM: the stream was reset
+    expect((await curl(["--http2", "--data-binary", "hello", `${serve.base}/hits.php?run=${run}&id=matched`])).out).toBe("ok matched\n");
+    expect((await curl([`${serve.base}/hits.php?run=${run}&list=1`])).out).toBe("matched\n");
+  });
+
+  it("a raw UTF-8 path reaches the app as over HTTP/1.1; a byte that is no UTF-8 gets the same 400 PATH_BAD_UTF8 on both", async () => {
+    const s = connect(serve.base);
+    try {
+      // Node's client sends a header's characters as single bytes: the UTF-8 of "é" as two.
+      const ok = await on(s, { ":path": Buffer.from("/info.php/café").toString("latin1") });
+      expect(ok.status).toBe(200);
+      expect(JSON.parse(ok.body.toString()).server).toMatchObject({ PATH_INFO: "/café" });
+      const bad = await on(s, { ":path": "/info.php/caf\xff" });
+      const h1 = parseWire(await rawTls(serve.base, "GET /info.php/caf\xff HTTP/1.1\r\nHost: a\r\n\r\n"), "GET");
+      expect([bad.status, bad.headers["x-edgepass-error"]]).toEqual([400, "PATH_BAD_UTF8"]);
+      expect([h1.status, h1.get("x-edgepass-error")]).toEqual([400, "PATH_BAD_UTF8"]);
+    } finally {
+      s.close();
+    }
+  });
+
+  it("a field with a control character in its value: dropped by nghttp2 before the app (nginx ignores one too), where HTTP/1.1 answers 400", async () => {
+    const h2 = await curl(["--http2", "-H", "X-Bad: a\x7fb", "-H", "X-Good: c", `${serve.base}/info.php`]);
+    expect(h2.code).toBe(0);
+    const http = JSON.parse(h2.out).http;
+    expect(http.HTTP_X_GOOD).toBe("c");
+    expect(http.HTTP_X_BAD).toBeUndefined();
+    const h1 = parseWire(await rawTls(serve.base, "GET /info.php HTTP/1.1\r\nHost: a\r\nX-Bad: a\x7fb\r\n\r\n"), "GET");
+    expect([h1.status, h1.get("x-edgepass-error")]).toEqual([400, "HTTP_BAD_VALUE"]);
+  });
+
+  it("a Host that names another server than :authority is refused (400); the connection goes on", async () => {
+    const s = connect(serve.base);
+    try {
+      const bad = await on(s, { ":path": "/status.php", ":authority": "a.example", host: "b.example" });
+      expect(bad.status).toBe(400);
+      expect(bad.headers["x-edgepass-error"]).toBe("REQUEST_INVALID");
+      expect(bad.body.toString()).toContain(":authority");
+      expect((await on(s, { ":path": "/status.php?code=200" })).status).toBe(200);
+    } finally {
+      s.close();
+    }
+  });
+
+  it("a head over max_header is 431 on its stream, and the next request on the connection is served", async () => {
+    const s = connect(serve.base);
+    try {
+      const big = await on(s, { ":path": "/status.php", "x-big": "x".repeat(9000) });
+      expect(big.status).toBe(431);
+      expect(big.headers["x-edgepass-error"]).toBe("HTTP_HEAD_TOO_LARGE");
+      // About 1 MiB of fields, far past the list size the server announced (max_header and
+      // room for HTTP/2's 32 bytes a field): the stream is reset before it is read
+      // (ENHANCE_YOUR_CALM), the process unharmed.
+      const many: http2.OutgoingHttpHeaders = { ":path": "/status.php" };
+      for (let i = 0; i < 100; i++) many[`x-f${i}`] = "y".repeat(10_000);
+      const huge = await on(s, many);
+      expect([huge.status, huge.rst]).toEqual([0, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM]);
+      expect((await on(connect(serve.base), { ":path": "/status.php?code=200" })).status).toBe(200);
+    } finally {
+      s.close();
+    }
+  });
+
+  it("a body that stops arriving for body_timeout is 408 CLIENT_BODY_TIMEOUT", async () => {
+    const s = connect(serve.base);
+    try {
+      const r = await new Promise<{ status: number; code: unknown }>((resolve) => {
+        const st = s.request({ ":method": "POST", ":path": "/echo.php", "content-length": "1000" });
+        st.on("response", (h) => resolve({ status: Number(h[":status"]), code: h["x-edgepass-error"] }));
+        st.on("error", () => {});
+        st.write(Buffer.alloc(10, 1)); // and nothing more
+      });
+      expect(r).toEqual({ status: 408, code: "CLIENT_BODY_TIMEOUT" });
+    } finally {
+      s.destroy();
+    }
+  });
+
+  it("answered before its body ended: the client gets the answer and the connection goes on", async () => {
+    const s = connect(serve.base);
+    try {
+      const r = await on(s, { ":method": "POST", ":path": "/early" }, Buffer.alloc(2 << 20, 1));
+      expect(r.status).toBe(200);
+      expect(r.body.toString()).toBe("early");
+      expect((await on(s, { ":path": "/status.php?code=200" })).status).toBe(200);
+    } finally {
+      s.close();
+    }
+  });
+
+  it("300 streams on 6 connections, a third reset by the client mid-answer: the rest whole, the server unharmed", async () => {
+    const sessions = Array.from({ length: 6 }, () => connect(serve.base));
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => {
+          const s = sessions[i % 6];
+          if (i % 3 !== 0) return on(s, { ":path": "/status.php?code=200" }).then((r) => r.status === 200 && r.body.toString() === "status 200 from php\n");
+          return new Promise<boolean>((resolve) => {
+            const st = s.request({ ":path": "/big.php" });
+            st.on("error", () => {});
+            st.once("data", () => st.close(http2.constants.NGHTTP2_CANCEL));
+            st.on("close", () => resolve(true));
+          });
+        }),
+      );
+      expect(results.filter((ok) => !ok)).toEqual([]);
+      expect((await on(sessions[0], { ":path": "/status.php?code=200" })).status).toBe(200);
+      expect(serve.run.child.exitCode).toBeNull();
+    } finally {
+      for (const s of sessions) s.close();
+    }
+  });
+});
+
+describe("HTTP/2 settings and the connection's life", () => {
+  it("http2 = false offers HTTP/1.1 only: curl --http2 is answered in HTTP/1.1", async () => {
+    const serve = await startServe(site("http2 = false"), files);
+    try {
+      const r = await curl(["--http2", "-w", "%{http_version}", "-o", "/dev/null", `${serve.base}/status.php?code=200`]);
+      expect(r).toMatchObject({ code: 0, out: "1.1" });
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  it("an idle connection is closed after keepalive_timeout (GOAWAY)", async () => {
+    const serve = await startServe(site('keepalive_timeout = "1s"'), files);
+    try {
+      const s = connect(serve.base);
+      const goaway = new Promise<number>((resolve) => s.once("goaway", (code: number) => resolve(code)));
+      const closed = new Promise<void>((resolve) => s.once("close", () => resolve()));
+      expect((await on(s, { ":path": "/status.php?code=200" })).status).toBe(200);
+      expect(await goaway).toBe(http2.constants.NGHTTP2_NO_ERROR);
+      await closed;
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  it("SIGTERM: a stream in flight is answered whole, the connection is told to take no more (GOAWAY), and the process exits 0", async () => {
+    const serve = await startServe(site(), files);
+    const s = connect(serve.base);
+    try {
+      expect((await on(s, { ":path": "/status.php?code=200" })).status).toBe(200);
+      const goaway = new Promise<void>((resolve) => s.once("goaway", () => resolve()));
+      const slow = on(s, { ":path": "/slow.php?s=1" });
+      await new Promise((r) => setTimeout(r, 300));
+      serve.run.child.kill("SIGTERM");
+      await goaway;
+      const r = await slow;
+      expect(r.status).toBe(200);
+      expect(r.body.toString()).toBe("too late\n");
+      expect(await serve.run.exit).toBe(0);
+    } finally {
+      s.destroy();
+      await serve.stop();
+    }
+  });
+
+  it("a reload cannot turn HTTP/2 off (a restart can); the running config is kept", async () => {
+    const serve = await startServe(site(), files);
+    try {
+      const before = serve.run.stderr.length;
+      writeFileSync(path.join(serve.dir, "site.toml"), site("http2 = false"));
+      serve.run.child.kill("SIGHUP");
+      const deadline = Date.now() + 10_000;
+      while (serve.run.stderr.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(serve.run.stderr.slice(before)).toContain("[serve] http2 cannot be changed by a reload");
+      const r = await h2Request(serve.base, pair.cert, { path: "/status.php?code=200" });
+      expect(r).toMatchObject({ status: 200, alpn: "h2" });
+    } finally {
+      await serve.stop();
+    }
+  });
+});
+
+/** `text` sent as raw HTTP/1.1 bytes over TLS (ALPN http/1.1); what came back until the
+ *  server closed or 5 s passed. */
+function rawTls(base: string, text: string): Promise<Buffer> {
+  const u = new URL(base);
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    const sock = tls.connect({ host: u.hostname, port: Number(u.port), ca: pair.cert, ALPNProtocols: ["http/1.1"] }, () => sock.write(Buffer.from(text, "latin1")));
+    const timer = setTimeout(() => sock.destroy(), 5_000);
+    sock.on("data", (d: Buffer) => parts.push(d));
+    sock.on("error", () => {});
+    sock.on("close", () => (clearTimeout(timer), resolve(Buffer.concat(parts))));
+  });
+}
