@@ -69,3 +69,12 @@ export function cgiEnv(i: CgiEnvInput): Array<[string, string]> {
   for (const [k, v] of Object.entries(i.route.params)) if (k !== "SERVER_SOFTWARE") env.push([k, v]);
   return env;
 }
+
+/** The client's protocol as CGI's SERVER_PROTOCOL writes it (RFC 3875 4.1.16: "HTTP/" major
+ *  "." minor) and nginx passes it: Cloudflare's "HTTP/2" and "HTTP/3" become "HTTP/2.0" and
+ *  "HTTP/3.0". An app that echoes it in its status line (uWSGI does) then writes a version
+ *  the response parser reads. */
+export function cgiProtocol(p: string | undefined): string {
+  if (p === undefined) return "HTTP/1.1";
+  return /^HTTP\/\d$/.test(p) ? `${p}.0` : p;
+}

@@ -218,6 +218,30 @@ describe("edgepass serve over HTTP/2", () => {
     }
   });
 
+  it("Expect: 100-continue is answered with a 100 once the app wants the body, and not at all by a route that needs none", async () => {
+    const s = connect(serve.base);
+    try {
+      const ask = (p: string) =>
+        new Promise<{ continued: boolean; status: number; body: string }>((resolve) => {
+          const st = s.request({ ":method": "POST", ":path": p, expect: "100-continue", "content-length": "5" });
+          let continued = false;
+          let status = 0;
+          let body = "";
+          st.on("continue", () => ((continued = true), st.end("hello")));
+          st.on("response", (h) => (status = Number(h[":status"])));
+          st.on("data", (d: Buffer) => (body += d));
+          st.on("error", () => {});
+          st.on("close", () => resolve({ continued, status, body }));
+        });
+      const wanted = await ask("/echo.php");
+      expect(wanted).toMatchObject({ continued: true, status: 200 });
+      expect(JSON.parse(wanted.body)).toMatchObject({ length: 5 });
+      expect(await ask("/early")).toEqual({ continued: false, status: 200, body: "early" });
+    } finally {
+      s.close();
+    }
+  });
+
   it("answered before its body ended: the client gets the answer and the connection goes on", async () => {
     const s = connect(serve.base);
     try {

@@ -9,6 +9,7 @@ import { loadConfig } from "../../config/load.js";
 import { layeredStore, type FileStore } from "../../edge/file-store.js";
 import { storeOverFetch } from "../../edge/store-wire.js";
 import { assetsStore, r2Store } from "./assets-store.js";
+import { cgiProtocol } from "../../core/cgi-env.js";
 import { gatewayBuilder, type Built } from "../../core/compose.js";
 import { requestLogger } from "../../core/log.js";
 import { GatewayError } from "../../core/errors.js";
@@ -128,13 +129,4 @@ export async function handle(request: Request, env: GatewayEnv, wasm: WebAssembl
     acceptEncoding: cf?.clientAcceptEncoding as string | undefined,
     waitUntil: ctx ? (p) => ctx.waitUntil(p) : undefined,
   });
-}
-
-/** The client's protocol as CGI's SERVER_PROTOCOL writes it (RFC 3875 4.1.16: "HTTP/" major
- *  "." minor) and nginx passes it: Cloudflare's "HTTP/2" and "HTTP/3" become "HTTP/2.0" and
- *  "HTTP/3.0". An app that echoes it in its status line (uWSGI does) then writes a version
- *  the response parser reads. */
-export function cgiProtocol(p: string | undefined): string {
-  if (p === undefined) return "HTTP/1.1";
-  return /^HTTP\/\d$/.test(p) ? `${p}.0` : p;
 }
