@@ -12,6 +12,7 @@ import tls from "node:tls";
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { h2Request } from "../helpers/h2-client.js";
+import { rawH2Request } from "../helpers/h2-raw.js";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, type Dev } from "../helpers/process.js";
 import { parseWire } from "../helpers/raw-http.js";
@@ -169,6 +170,35 @@ describe("edgepass serve over HTTP/2", () => {
     expect(http.HTTP_X_BAD).toBeUndefined();
     const h1 = parseWire(await rawTls(serve.base, "GET /info.php HTTP/1.1\r\nHost: a\r\nX-Bad: a\x7fb\r\n\r\n"), "GET");
     expect([h1.status, h1.get("x-edgepass-error")]).toEqual([400, "HTTP_BAD_VALUE"]);
+  });
+
+  it("CR, LF or NUL written into a field, the path, the authority or the method (raw frames): no field is ever injected; the field is dropped or the stream reset", async () => {
+    const req = (over: Record<string, string>, extra: Array<[string, string]> = []): Array<[string, string]> => [
+      ...Object.entries({ ":method": "GET", ":scheme": "https", ":authority": new URL(serve.base).host, ":path": "/info.php", ...over }),
+      ...extra,
+    ];
+    const plain = await rawH2Request(serve.base, pair.cert, req({}, [["x-a", "1"]]));
+    expect(plain.ended).toBe(true);
+    expect(JSON.parse(plain.data.toString()).http.HTTP_X_A).toBe("1");
+    const cases: Array<[string, Array<[string, string]>]> = [
+      ["CR LF in a value", req({}, [["x-a", "1\r\nx-injected: 1"]])],
+      ["LF in a value", req({}, [["x-a", "1\nx-injected: 1"]])],
+      ["NUL in a value", req({}, [["x-a", "1\0x"]])],
+      ["CR LF in a name", req({}, [["x-a\r\nx-injected", "1"]])],
+      ["CR LF in the path", req({ ":path": "/info.php HTTP/1.1\r\nx-injected: 1\r\nx-b: " })],
+      ["CR LF in the authority", req({ ":authority": "a\r\nx-injected: 1" })],
+      ["CR LF in the method", req({ ":method": "GET /info.php HTTP/1.1\r\nx-injected: 1\r\n\r\nGET" })],
+    ];
+    for (const [what, fields] of cases) {
+      const r = await rawH2Request(serve.base, pair.cert, fields);
+      if (r.ended) {
+        const http = JSON.parse(r.data.toString()).http;
+        expect(http.HTTP_X_INJECTED, what).toBeUndefined();
+        expect(http.HTTP_X_A, what).toBeUndefined(); // the bad field itself is gone too
+      } else {
+        expect(r.reset, what).toBe(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+      }
+    }
   });
 
   it("a Host that names another server than :authority is refused (400); the connection goes on", async () => {

@@ -201,8 +201,12 @@ const DISCARD_MS = 1000;
 
 /** The stream's request as an HTTP/1.1 head, read by the Wasm parser (see the top). Cookie
  *  fields, which HTTP/2 sends one per cookie, are joined with "; " (RFC 9113 8.2.3); the
- *  authority is the Host, and a Host field that names another is refused (RFC 9113 8.3.1). */
-function headOf(raw: string[], codec: Codec, maxHeader: number): HttpRequestHead | GatewayError {
+ *  authority is the Host, and a Host field that names another is refused (RFC 9113 8.3.1).
+ *  A CR, LF or NUL anywhere is refused before the head is written: HTTP/2 carries any byte,
+ *  and such a byte would let one field or the path write lines of its own into the head.
+ *  nghttp2 refuses them first (it drops such a field, or resets the stream); this does not
+ *  rest on it. */
+export function headOf(raw: string[], codec: Codec, maxHeader: number): HttpRequestHead | GatewayError {
   let method = "";
   let path = "";
   let authority: string | null = null;
@@ -212,6 +216,9 @@ function headOf(raw: string[], codec: Codec, maxHeader: number): HttpRequestHead
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const k = raw[i];
     const v = raw[i + 1];
+    if (LINE_BREAKING.test(k) || LINE_BREAKING.test(v)) {
+      return new GatewayError(Codes.REQUEST_INVALID, 400, "The request holds a CR, LF or NUL in a field's name or value, or in its method or path.");
+    }
     if (k.charCodeAt(0) === 58 /* ":" */) {
       if (k === ":method") method = v;
       else if (k === ":path") path = v;
@@ -241,6 +248,8 @@ function headOf(raw: string[], codec: Codec, maxHeader: number): HttpRequestHead
     return headError(e, maxHeader);
   }
 }
+
+const LINE_BREAKING = /[\r\n\0]/;
 
 interface H2Body extends PiecesBody {
   received: number;
