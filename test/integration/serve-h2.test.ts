@@ -12,7 +12,7 @@ import tls from "node:tls";
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { h2Request } from "../helpers/h2-client.js";
-import { rawH2Request } from "../helpers/h2-raw.js";
+import { rapidReset, rawH2Request } from "../helpers/h2-raw.js";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, type Dev } from "../helpers/process.js";
 import { parseWire } from "../helpers/raw-http.js";
@@ -282,6 +282,15 @@ describe("edgepass serve over HTTP/2", () => {
     } finally {
       s.close();
     }
+  });
+
+  it("rapid reset (CVE-2023-44487): 20,000 streams opened and cancelled in one burst get the connection closed (GOAWAY); others are served", async () => {
+    const r = await rapidReset(serve.base, pair.cert, "/status.php?code=200", 20_000);
+    expect(r.goaway).not.toBeNull();
+    expect(r.goaway).not.toBe(http2.constants.NGHTTP2_NO_ERROR);
+    expect(r.answered).toBeLessThan(1000);
+    expect((await h2Request(serve.base, pair.cert, { path: "/status.php?code=200" })).status).toBe(200);
+    expect(serve.run.child.exitCode).toBeNull();
   });
 
   it("300 streams on 6 connections, a third reset by the client mid-answer: the rest whole, the server unharmed", async () => {

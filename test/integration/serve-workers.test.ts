@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../helpers/php-fpm.js";
 import { edgepass, waitFor, type Run } from "../helpers/process.js";
 import { parseWire, rawExchange, rawRequest } from "../helpers/raw-http.js";
+import { h2Request } from "../helpers/h2-client.js";
 import { httpsGet, selfSigned } from "../helpers/tls.js";
 
 let run: Run | undefined;
@@ -116,7 +117,7 @@ describe("edgepass serve --workers 2", () => {
     }
   });
 
-  it("with [serve] tls: both workers answer HTTPS, and a plain HTTP client is told to use https://", async () => {
+  it("with [serve] tls: both workers answer HTTPS, over HTTP/1.1 and HTTP/2, and a plain HTTP client is told to use https://", async () => {
     const metricsPort = await freePort();
     const pair = selfSigned("workers");
     writeFileSync(path.join(dir, "cert.pem"), pair.cert);
@@ -137,6 +138,15 @@ describe("edgepass serve --workers 2", () => {
       // The 200s by pid: HTTPS answered by each worker.
       const byPid = requestsByPid((await scrape(metricsUrl)).split("\n").filter((l) => l.includes('code="2xx"')).join("\n"));
       return byPid.size === 2 && [...byPid.values()].every((n) => n >= 1) ? byPid : undefined;
+    });
+    // And HTTP/2 (ALPN h2) by each: both their counts of 200s grow.
+    const twoHundreds = async () => requestsByPid((await scrape(metricsUrl)).split("\n").filter((l) => l.includes('code="2xx"')).join("\n"));
+    const before = await twoHundreds();
+    await until("HTTP/2 answered by both workers", async () => {
+      const r = await h2Request(base!, pair.cert, { path: "/" });
+      expect([r.status, r.alpn, r.body.toString()]).toEqual([200, "h2", "secure"]);
+      const now = await twoHundreds();
+      return now.size === 2 && [...now].every(([pid, n]) => n > (before.get(pid) ?? 0)) ? now : undefined;
     });
     run.child.kill("SIGTERM");
     expect(await run.exit).toBe(0);
