@@ -8,6 +8,7 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, type Dev } from "../helpers/process.js";
+import { h2Request } from "../helpers/h2-client.js";
 import { httpsGet, selfSigned } from "../helpers/tls.js";
 
 let fpm: PhpFpm;
@@ -45,6 +46,12 @@ describe("examples/serve.toml: HTTPS, files from disk, php-fpm on its Unix socke
     const j = JSON.parse(r.body.toString("utf8"));
     expect(j.server).toMatchObject({ HTTPS: "on", REQUEST_SCHEME: "https", SCRIPT_NAME: "/info.php", SCRIPT_FILENAME: path.join(site, "info.php"), REMOTE_ADDR: "127.0.0.1" });
     expect(j.get).toEqual({ x: "1" });
+  });
+
+  it("a browser's HTTP/2 (ALPN h2) is served as shipped: the script sees HTTP/2.0", async () => {
+    const r = await h2Request(serve.base, ca, { path: "/info.php?x=2" });
+    expect([r.status, r.alpn, r.complete]).toEqual([200, "h2", true]);
+    expect(JSON.parse(r.body.toString("utf8")).server).toMatchObject({ SERVER_PROTOCOL: "HTTP/2.0", HTTPS: "on", SCRIPT_NAME: "/info.php" });
   });
 
   it("a pretty URL goes to the front controller (try_files)", async () => {
