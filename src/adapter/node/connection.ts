@@ -10,7 +10,7 @@ import { errorAnswer } from "../../core/error-response.js";
 import type { ClientResponse } from "../../core/respond.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { RequestInfo } from "../../core/gateway.js";
-import { requestLogger, type LogSink } from "../../core/log.js";
+import { requestLogger, type Logger, type LogSink } from "../../core/log.js";
 import { realClientAddress } from "../../edge/real-ip.js";
 import { requestUrl, type RequestUrl } from "../../edge/request-url.js";
 import { newRecord, since, writeRecord } from "../../core/access-log.js";
@@ -104,8 +104,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       const bytes = res.length ?? 0;
       await writeResponse(sock, res, { method: "GET", version: 11, keepAlive: false, sendTimeoutMs: s.sendTimeoutMs, log });
       answered(null, head.status);
-      const record = { ...newRecord(requestId, "-", "-"), status: head.status, error: head.code, from: "gateway" as const, bytes_out: bytes, total_ms: since(started) };
-      if (deps.requestLog()) writeRecord(log, record);
+      if (deps.requestLog()) logRefused(log, requestId, head, bytes, started);
       break;
     }
     deps.observe?.started();
@@ -191,6 +190,12 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
     }
   }
   await lingeringClose(sock, reader, s.sendTimeoutMs);
+}
+
+/** The request line of a request refused before the gateway (which writes every other one):
+ *  its head could not be read, so its method and path are "-". */
+export function logRefused(log: Logger, requestId: string, e: GatewayError, bytesOut: number, started: number): void {
+  writeRecord(log, { ...newRecord(requestId, "-", "-"), status: e.status, error: e.code, from: "gateway", bytes_out: bytesOut, total_ms: since(started) });
 }
 
 /** The head at the start of the buffer when it is whole there (or already refused); null

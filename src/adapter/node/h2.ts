@@ -10,7 +10,6 @@ import http2 from "node:http2";
 import type tls from "node:tls";
 import type { Codec, HttpRequestHead } from "../../codec/types.js";
 import type { ServeSettings } from "../../config/types.js";
-import { newRecord, since, writeRecord } from "../../core/access-log.js";
 import { errorAnswer } from "../../core/error-response.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { RequestInfo } from "../../core/gateway.js";
@@ -22,7 +21,7 @@ import { randomId } from "../../core/random-id.js";
 import { httpDate } from "../../edge/headers.js";
 import { realClientAddress } from "../../edge/real-ip.js";
 import { compressed } from "./compress.js";
-import { headError, HOP_ONLY, plainAddress, toRequest, type Observer } from "./connection.js";
+import { headError, HOP_ONLY, logRefused, plainAddress, toRequest, type Observer } from "./connection.js";
 import type { BodyState } from "./request-body.js";
 import { ClientGone, FieldMap, type ServeRequest } from "./request.js";
 import { discardResponse } from "./respond.js";
@@ -83,9 +82,15 @@ export function serveH2(sock: tls.TLSSocket, server: http2.Http2Server, deps: H2
   // client that opens a connection and asks nothing), after which the connection goes.
   let open = 0;
   let idleTimer: NodeJS.Timeout | null = null;
+  // A close waits for GOAWAY to be written; a client that reads nothing more is dropped after
+  // send_timeout, as one that stops reading an answer is.
+  const shut = () => {
+    h2.close();
+    setTimeout(() => h2.destroy(), s.sendTimeoutMs).unref();
+  };
   const idle = (ms: number) => {
     deps.idle(true);
-    idleTimer = setTimeout(() => h2.close(), ms);
+    idleTimer = setTimeout(shut, ms);
   };
   idle(s.headerTimeoutMs);
   h2.on("stream", (stream: http2.ServerHttp2Stream, _headers: unknown, flags: number, raw: string[]) => {
@@ -103,7 +108,7 @@ export function serveH2(sock: tls.TLSSocket, server: http2.Http2Server, deps: H2
     clearTimeout(idleTimer!);
     sock.destroy();
   });
-  return { done, drain: () => h2.close() };
+  return { done, drain: shut };
 }
 
 interface Conn {
@@ -127,8 +132,7 @@ async function serveStream(stream: http2.ServerHttp2Stream, endStream: boolean, 
     const res = errorAnswer(head, requestId, log);
     await writeH2Response(stream, res, { method: "GET", sendTimeoutMs: s.sendTimeoutMs, log });
     deps.observe?.answered(null, head.status, 0, res.length ?? 0);
-    const record = { ...newRecord(requestId, "-", "-"), status: head.status, error: head.code, from: "gateway" as const, bytes_out: res.length ?? 0, total_ms: since(started) };
-    if (deps.requestLog()) writeRecord(log, record);
+    if (deps.requestLog()) logRefused(log, requestId, head, res.length ?? 0, started);
     return;
   }
   const awaitsContinue = head.expectContinue && !endStream;
@@ -136,7 +140,8 @@ async function serveStream(stream: http2.ServerHttp2Stream, endStream: boolean, 
   const cont = () => {
     if (awaitsContinue && !stream.closed) stream.additionalHeaders({ ":status": 100 });
   };
-  const body = endStream ? null : h2Body(stream, s.bodyTimeoutMs, state, cont);
+  const reader = endStream ? null : h2Body(stream, s.bodyTimeoutMs, state, cont);
+  const body = reader?.body ?? null;
   const gone = new ClientGone();
   let finished = false;
   stream.once("close", () => {
@@ -176,13 +181,14 @@ async function serveStream(stream: http2.ServerHttp2Stream, endStream: boolean, 
     // A switch needs Upgrade, a field HTTP/2 refuses (RFC 9113 8.2.2), so no origin is asked
     // for one from here; should one answer 101 anyway, the client hears it failed.
     res.tunnel.close();
+    discardResponse(res);
     res = errorAnswer(new GatewayError(Codes.UPSTREAM_BAD_RESPONSE, 502, "The origin switched protocols, which an HTTP/2 request cannot."), requestId, log);
   }
   const compress = { settings: s, acceptEncoding: fields.get("accept-encoding") };
   const out = await writeH2Response(stream, res, { method: head.method, sendTimeoutMs: s.sendTimeoutMs, log, compress });
   finished = true;
   release();
-  deps.observe?.answered(request instanceof GatewayError ? null : request, res.status, body ? (body as H2Body).received : 0, out.sent);
+  deps.observe?.answered(request instanceof GatewayError ? null : request, res.status, reader?.received() ?? 0, out.sent);
   if (body && !state.complete && !stream.closed) {
     // Answered before the body was read to its end (a refusal, a redirect, or a reader that
     // stopped at the declared length): the rest is dropped as it comes, and a client still
@@ -251,14 +257,10 @@ export function headOf(raw: string[], codec: Codec, maxHeader: number): HttpRequ
 
 const LINE_BREAKING = /[\r\n\0]/;
 
-interface H2Body extends PiecesBody {
-  received: number;
-}
-
 /** The stream's DATA as the pipeline reads a body: what arrived since the last read, at most
  *  64 KiB held before the stream stops reading (flow control then holds the client back).
  *  A body that stops for body_timeout fails (408), one the client resets fails (400). */
-function h2Body(stream: http2.ServerHttp2Stream, timeoutMs: number, state: BodyState, beforeFirstRead: () => void): H2Body {
+function h2Body(stream: http2.ServerHttp2Stream, timeoutMs: number, state: BodyState, beforeFirstRead: () => void): { body: PiecesBody; received: () => number } {
   let queue: Buffer[] = [];
   let queued = 0;
   let ended = false;
@@ -270,7 +272,7 @@ function h2Body(stream: http2.ServerHttp2Stream, timeoutMs: number, state: BodyS
     wake = null;
     w?.();
   };
-  const counts = { received: 0 };
+  let received = 0;
   const fail = (e: GatewayError): never => {
     state.failure = e;
     over = true;
@@ -279,7 +281,7 @@ function h2Body(stream: http2.ServerHttp2Stream, timeoutMs: number, state: BodyS
   const onData = (d: Buffer) => {
     queue.push(d);
     queued += d.byteLength;
-    counts.received += d.byteLength;
+    received += d.byteLength;
     if (queued >= HELD_MAX) stream.pause();
     woken();
   };
@@ -330,9 +332,8 @@ function h2Body(stream: http2.ServerHttp2Stream, timeoutMs: number, state: BodyS
       stream.off("data", onData);
       stream.resume();
     },
-  }) as H2Body;
-  Object.defineProperty(body, "received", { get: () => counts.received });
-  return body;
+  });
+  return { body, received: () => received };
 }
 
 /** What a stream holds of its body before it stops reading. */
