@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the benchmarks need beyond the test origins: nginx and HAProxy (the anchors
-# edgepass is compared with) and wrk (the load generator). Idempotent; root or sudo.
+# edgepass is compared with), wrk (the load generator) and h2load (nghttp2-client: HTTP/2
+# load). Idempotent; root or sudo.
 set -euo pipefail
 bash "$(dirname "${BASH_SOURCE[0]}")/setup-test.sh"
 missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
 { command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]]; } || missing+=(nginx-light)
 { command -v haproxy >/dev/null 2>&1 || [[ -x /usr/sbin/haproxy ]]; } || missing+=(haproxy)
 if [[ ${#missing[@]} -eq 0 ]]; then echo "setup-bench: nothing to install"; exit 0; fi
