@@ -73,9 +73,17 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
 }
 
 /** Only the paths: the files are read where the listener starts (a Node host), and a file
- *  that cannot be read is refused there as a config error too. */
-function checkTls(c: Checker, at: string[], raw: unknown, baseDir?: string): { cert: string; key: string } {
-  const t = c.table(at, raw, 'a table: tls = { cert = "cert.pem", key = "key.pem" }');
+ *  that cannot be read is refused there as a config error too. One pair, or a list of them
+ *  (one certificate per site, chosen by SNI; the first for a client that names none of them). */
+function checkTls(c: Checker, at: string[], raw: unknown, baseDir?: string): Array<{ cert: string; key: string }> {
+  const expected = 'a table: tls = { cert = "cert.pem", key = "key.pem" }, or a list of them';
+  if (!Array.isArray(raw)) return [checkPair(c, at, raw, expected, baseDir)];
+  if (raw.length === 0) c.fail(at, expected, { got: raw });
+  return raw.map((pair, i) => checkPair(c, [...at, i], pair, expected, baseDir));
+}
+
+function checkPair(c: Checker, at: Array<string | number>, raw: unknown, expected: string, baseDir?: string): { cert: string; key: string } {
+  const t = c.table(at, raw, expected);
   c.onlyKeys(at, t, ["cert", "key"], { certificate: "cert", ssl_certificate: "cert", ssl_certificate_key: "key" });
   const file = (key: "cert" | "key"): string => {
     if (t[key] === undefined) c.fail([...at, key], `a PEM file path (tls needs both cert and key)`);

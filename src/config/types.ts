@@ -296,9 +296,11 @@ export interface ServeSettings {
   /** real_ip_from, default []: proxies whose X-Forwarded-For is believed (nginx's
    *  set_real_ip_from with real_ip_recursive on). */
   realIpFrom: Cidr[];
-  /** tls = { cert, key }: PEM files (paths resolved against the config file's folder); the
-   *  listener speaks TLS. Absent: plain HTTP. */
-  tls?: { cert: string; key: string };
+  /** tls = { cert, key }, or a list of them: PEM files (paths resolved against the config
+   *  file's folder); the listener speaks TLS. With several, a client gets the certificate
+   *  whose names match the one it asks for (SNI); the first is for any other. Absent: plain
+   *  HTTP. */
+  tls?: Array<{ cert: string; key: string }>;
   /** http2, default true: with tls, a client that asks for HTTP/2 by ALPN gets it (h2);
    *  false offers HTTP/1.1 only. */
   http2: boolean;

@@ -6,11 +6,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type tls from "node:tls";
 
-/** A fresh self-signed certificate for 127.0.0.1 (Node checks the IP against subjectAltName). */
-export function selfSigned(cn: string): { cert: string; key: string } {
+/** A fresh self-signed certificate for 127.0.0.1 (Node checks the IP against subjectAltName)
+ *  and the DNS `names` given. */
+export function selfSigned(cn: string, names: string[] = []): { cert: string; key: string } {
   const dir = mkdtempSync(path.join(tmpdir(), "edgepass-cert-"));
   try {
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${cn}`, "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "pipe" });
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${cn}`, "-addext", `subjectAltName=${["IP:127.0.0.1", ...names.map((n) => `DNS:${n}`)].join(",")}`, "-days", "1", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "pipe" });
     return { cert: readFileSync(path.join(dir, "cert.pem"), "utf8"), key: readFileSync(path.join(dir, "key.pem"), "utf8") };
   } finally {
     rmSync(dir, { recursive: true, force: true });

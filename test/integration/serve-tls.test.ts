@@ -1,6 +1,7 @@
 // `edgepass serve` with [serve] tls: a self-signed certificate made by openssl for this test,
 // real TLS clients that trust only it. The files are read again on SIGHUP; one that cannot be
-// read is a config error (exit 2 at start, refused on reload).
+// read is a config error (exit 2 at start, refused on reload). With several certificates, the
+// one for the name a client asks for (SNI).
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -116,6 +117,59 @@ describe("edgepass serve with [serve] tls", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("[serve] tls with a certificate per site (SNI)", () => {
+  const a = selfSigned("site a", ["a.test", "*.a.test"]);
+  const b = selfSigned("site b", ["b.test"]);
+  const SITES = `[serve]\ntls = [{ cert = "a.pem", key = "a.key" }, { cert = "b.pem", key = "b.key" }]\n\n[[routes]]\nmatch = "= /host"\nreturn = "200 $host"\n`;
+  let sites: Dev;
+  beforeAll(async () => {
+    sites = await startServe(SITES, { "a.pem": a.cert, "a.key": a.key, "b.pem": b.cert, "b.key": b.key });
+  });
+  afterAll(async () => {
+    await sites?.stop();
+  });
+
+  /** The certificate served for `servername` (none: no SNI), the protocol ALPN chose, and the
+   *  answer to GET /host over HTTP/1.1 on that connection. */
+  const visit = (servername: string | undefined, alpn = ["http/1.1"]) =>
+    new Promise<{ fingerprint: string; alpn: string | false | null; body: string }>((resolve, reject) => {
+      const s = tls.connect({ host: "127.0.0.1", port: Number(new URL(sites.base).port), servername, rejectUnauthorized: false, ALPNProtocols: alpn }, () => {
+        const fingerprint = s.getPeerCertificate().fingerprint256;
+        const chosen = s.alpnProtocol;
+        if (chosen !== "http/1.1") return (s.destroy(), resolve({ fingerprint, alpn: chosen, body: "" }));
+        s.write(`GET /host HTTP/1.1\r\nHost: ${servername ?? "127.0.0.1"}\r\nConnection: close\r\n\r\n`);
+        let got = "";
+        s.on("data", (d) => (got += d));
+        s.on("end", () => resolve({ fingerprint, alpn: chosen, body: got.slice(got.indexOf("\r\n\r\n") + 4) }));
+      });
+      s.on("error", reject);
+    });
+  const fp = (pem: string) => new X509Certificate(pem).fingerprint256;
+
+  it("each name gets its own certificate (a wildcard covers one label); any other name, or none, gets the first", async () => {
+    expect(await visit("a.test")).toMatchObject({ fingerprint: fp(a.cert), body: "a.test" });
+    expect(await visit("b.test")).toMatchObject({ fingerprint: fp(b.cert), body: "b.test" });
+    expect((await visit("www.a.test")).fingerprint).toBe(fp(a.cert));
+    expect((await visit("x.www.a.test")).fingerprint).toBe(fp(a.cert)); // no match: the first
+    expect((await visit("c.test")).fingerprint).toBe(fp(a.cert));
+    expect((await visit(undefined)).fingerprint).toBe(fp(a.cert));
+  });
+
+  it("HTTP/2 is offered whichever certificate answers", async () => {
+    expect(await visit("b.test", ["h2", "http/1.1"])).toMatchObject({ fingerprint: fp(b.cert), alpn: "h2" });
+  });
+
+  it("SIGHUP reads the list again: a new order makes another the first", async () => {
+    writeFileSync(path.join(sites.dir, "site.toml"), SITES.replace('tls = [{ cert = "a.pem", key = "a.key" }, { cert = "b.pem", key = "b.key" }]', 'tls = [{ cert = "b.pem", key = "b.key" }, { cert = "a.pem", key = "a.key" }]'));
+    const before = sites.run.stdout.length;
+    sites.run.child.kill("SIGHUP");
+    const deadline = Date.now() + 10_000;
+    while (!/reloaded config/.test(sites.run.stdout.slice(before)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect((await visit("c.test")).fingerprint).toBe(fp(b.cert));
+    expect((await visit("a.test")).fingerprint).toBe(fp(a.cert));
   });
 });
 

@@ -137,8 +137,16 @@ describe("[serve]", () => {
 
   it("tls paths resolve against the config file's folder; absolute ones stay", () => {
     const t = (cert: string) => `[serve]\ntls = { cert = "${cert}", key = "tls/key.pem" }\n` + up('"127.0.0.1:9000"');
-    expect(loadConfig(t("cert.pem"), "s.toml", "/srv/site", "server").serve.tls).toEqual({ cert: "/srv/site/cert.pem", key: "/srv/site/tls/key.pem" });
-    expect(loadConfig(t("/etc/ssl/site.pem"), "s.toml", "/srv/site/", "server").serve.tls).toEqual({ cert: "/etc/ssl/site.pem", key: "/srv/site/tls/key.pem" });
+    expect(loadConfig(t("cert.pem"), "s.toml", "/srv/site", "server").serve.tls).toEqual([{ cert: "/srv/site/cert.pem", key: "/srv/site/tls/key.pem" }]);
+    expect(loadConfig(t("/etc/ssl/site.pem"), "s.toml", "/srv/site/", "server").serve.tls).toEqual([{ cert: "/etc/ssl/site.pem", key: "/srv/site/tls/key.pem" }]);
+  });
+
+  it("tls takes a list of pairs, one per site, in order (the first for a client that names none)", () => {
+    const t = `[serve]\ntls = [{ cert = "a.pem", key = "a.key" }, { cert = "/etc/b.pem", key = "b.key" }]\n` + up('"127.0.0.1:9000"');
+    expect(loadConfig(t, "s.toml", "/srv", "server").serve.tls).toEqual([
+      { cert: "/srv/a.pem", key: "/srv/a.key" },
+      { cert: "/etc/b.pem", key: "/srv/b.key" },
+    ]);
   });
 
   it.each([
@@ -146,6 +154,8 @@ describe("[serve]", () => {
     ['tls = { cert = "c.pem", key = "" }', "a PEM file path"],
     ['tls = "c.pem"', 'tls = { cert = "cert.pem", key = "key.pem" }'],
     ['tls = { ssl_certificate = "c.pem", key = "k.pem" }', '"cert"'],
+    ["tls = []", "or a list of them"],
+    ['tls = [{ cert = "a.pem", key = "a.key" }, { cert = "b.pem" }]', "serve.tls[1].key"],
   ])("%s is refused, naming %s", (line, says) => {
     expect(messageOf(() => loadConfig(`[serve]\n${line}\n` + up('"127.0.0.1:9000"'), "s.toml", "/srv", "server"))).toContain(says);
   });

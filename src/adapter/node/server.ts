@@ -258,7 +258,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // ALPN offers HTTP/2 first (as nginx with http2 on, and Caddy); a client that asks for
   // neither gets HTTP/1.1.
   const ALPNProtocols = first.gen.config.serve.http2 ? ["h2", "http/1.1"] : ["http/1.1"];
-  const secure = first.tls ? tls.createServer({ ...first.tls, ALPNProtocols, allowHalfOpen: true, handshakeTimeout: headerTimeoutMs }, onConnection) : null;
+  // The certificates of the config of the moment (a reload reads them again).
+  let certificates = first.tls;
+  const SNICallback = (name: string, cb: (e: Error | null, ctx?: tls.SecureContext) => void) => cb(null, certificates?.forName(name));
+  const secure = first.tls ? tls.createServer({ ...first.tls.first, SNICallback, ALPNProtocols, allowHalfOpen: true, handshakeTimeout: headerTimeoutMs }, onConnection) : null;
   const server = secure
     ? net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => sniffTls(s, secure, headerTimeoutMs, (plain) => onConnection(plain, PLAIN_TO_TLS)))
     : net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, onConnection);
@@ -314,7 +317,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         next.gen.pools.dispose();
         return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] http2 cannot be changed by a reload; restart edgepass serve for that`);
       }
-      if (next.tls) secure!.setSecureContext(next.tls);
+      if (next.tls) {
+        secure!.setSecureContext(next.tls.first);
+        certificates = next.tls;
+      }
       gens.replace(next.gen);
       return null;
     },
