@@ -342,6 +342,31 @@ describe("HTTP/2 settings and the connection's life", () => {
     }
   });
 
+  it("a client that stops reading its answer is cut at send_timeout: the stream reset, the cut logged, the connection's other streams served", async () => {
+    const serve = await startServe(site('send_timeout = "1s"'), files);
+    const s = connect(serve.base);
+    try {
+      const stalled = await new Promise<{ rst: number; got: number }>((resolve) => {
+        const st = s.request({ ":path": "/big.php" });
+        let got = 0;
+        // Reads the first piece, then nothing: flow control holds the server back.
+        st.once("data", (d: Buffer) => ((got = d.length), st.pause()));
+        st.on("error", () => {});
+        st.on("close", () => resolve({ rst: st.rstCode ?? 0, got }));
+      });
+      expect(stalled.rst).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      expect(stalled.got).toBeGreaterThan(0);
+      // Log lines are written in batches: wait for this one a moment.
+      const deadline = Date.now() + 5_000;
+      while (!/"event":"response_cut"/.test(serve.run.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(serve.run.stderr).toMatch(/"event":"response_cut".*send_timeout/);
+      expect((await on(s, { ":path": "/status.php?code=200" })).status).toBe(200);
+    } finally {
+      s.destroy();
+      await serve.stop();
+    }
+  });
+
   it("SIGTERM: a stream in flight is answered whole, the connection is told to take no more (GOAWAY), and the process exits 0", async () => {
     const serve = await startServe(site(), files);
     const s = connect(serve.base);
