@@ -15,7 +15,7 @@ import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/
 import { discardStdout, repoRoot, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { selfSigned } from "../test/helpers/tls.js";
-import { cpuSeconds, median, table } from "./lib.js";
+import { cpuSeconds, median, nginxConfig, table } from "./lib.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -35,19 +35,11 @@ writeFileSync(path.join(dir, "key.pem"), pair.key);
 const RETURN_PATH = "/__return";
 
 const nginxPort = await freePort();
-const isRoot = process.getuid?.() === 0;
 writeFileSync(
   path.join(dir, "nginx.conf"),
-  `${isRoot ? "user nobody nogroup;" : ""}
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log ${dir}/access.log combined buffer=64k flush=10ms;
-  client_body_temp_path ${dir}/body; fastcgi_temp_path ${dir}/fcgi; proxy_temp_path ${dir}/proxy;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream php { server 127.0.0.1:${fpm.port}; keepalive ${CONNECTIONS}; keepalive_timeout 1s; }
+  nginxConfig(
+    dir,
+    `  upstream php { server 127.0.0.1:${fpm.port}; keepalive ${CONNECTIONS}; keepalive_timeout 1s; }
   server {
     listen 127.0.0.1:${nginxPort} ssl http2; # Debian 12's nginx 1.22; later ones write "http2 on;"
     ssl_certificate ${dir}/cert.pem;
@@ -63,9 +55,9 @@ http {
       fastcgi_keep_conn on;
       fastcgi_pass php;
     }
-  }
-}
-`,
+  }`,
+    { accessLog: true },
+  ),
 );
 
 const serveConfig =

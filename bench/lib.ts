@@ -78,6 +78,26 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/** nginx's config around one `http` block's contents (`http`: its upstreams and servers):
+ *  one worker (run as root, its workers as nobody), its pid, error log and temporary files in
+ *  `dir`, and with `accessLog` a line for every request, buffered as edgepass buffers its
+ *  request lines (64 KiB or 10 ms), else none. */
+export function nginxConfig(dir: string, http: string, o: { accessLog?: boolean } = {}): string {
+  const isRoot = process.getuid?.() === 0;
+  return `${isRoot ? "user nobody nogroup;" : ""}
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log ${o.accessLog ? `${dir}/access.log combined buffer=64k flush=10ms` : "off"};
+  client_body_temp_path ${dir}/body; fastcgi_temp_path ${dir}/fcgi; proxy_temp_path ${dir}/proxy;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+${http}
+}
+`;
+}
+
 /** nginx in front of php-fpm the way a PHP site runs it: one worker, fastcgi_pass with the
  *  stock fastcgi_params. With `keepalive`, an upstream pool of that many idle connections
  *  (fastcgi_keep_conn on), each closed after 1 s idle; with `returnPath`, a location nginx
@@ -85,18 +105,10 @@ export function median(xs: number[]): number {
  *  request (nginx's default, and edgepass's), buffered as edgepass buffers its request lines
  *  (64 KiB or 10 ms), else none. */
 export function nginxPhpConfig(o: { dir: string; port: number; www: string; fpmPort: number; keepalive?: number; returnPath?: string; accessLog?: boolean }): string {
-  const isRoot = process.getuid?.() === 0;
   const pool = o.keepalive ? `upstream php { server 127.0.0.1:${o.fpmPort}; keepalive ${o.keepalive}; keepalive_timeout 1s; }` : "";
-  return `${isRoot ? "user nobody nogroup;" : ""}
-worker_processes 1;
-pid ${o.dir}/nginx.pid;
-error_log ${o.dir}/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log ${o.accessLog ? `${o.dir}/access.log combined buffer=64k flush=10ms` : "off"};
-  client_body_temp_path ${o.dir}/body; fastcgi_temp_path ${o.dir}/fcgi; proxy_temp_path ${o.dir}/proxy;
-  uwsgi_temp_path ${o.dir}/uwsgi; scgi_temp_path ${o.dir}/scgi;
-  ${pool}
+  return nginxConfig(
+    o.dir,
+    `  ${pool}
   server {
     listen 127.0.0.1:${o.port};
     root ${o.www};${o.returnPath ? `\n    location = ${o.returnPath} { default_type text/plain; return 200 "ok\\n"; }` : ""}
@@ -108,8 +120,9 @@ http {
       ${o.keepalive ? "fastcgi_keep_conn on;\n      fastcgi_pass php;" : `fastcgi_pass 127.0.0.1:${o.fpmPort};`}
     }
   }
-}
-`;
+`,
+    { accessLog: o.accessLog },
+  );
 }
 
 /** An edgepass config forwarding *.php to one php-fpm: pooled (the default; max_connections =

@@ -16,7 +16,7 @@ import path from "node:path";
 import { freePort, waitForPort } from "../test/helpers/php-fpm.js";
 import { discardStdout, forwardAllSite, repoRoot, startDev, startServe, type Dev } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
-import { cpuSeconds, median, msText, table } from "./lib.js";
+import { cpuSeconds, median, msText, nginxConfig, table } from "./lib.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -38,19 +38,11 @@ const origin = daemon(process.execPath, [path.join(here, "echo.mjs"), String(ori
 await waitForPort(originPort, 10_000, origin, "the echo origin");
 
 const nginxPort = await freePort();
-const isRoot = process.getuid?.() === 0;
 writeFileSync(
   path.join(dir, "nginx.conf"),
-  `${isRoot ? "user nobody nogroup;" : ""}
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  server {
+  nginxConfig(
+    dir,
+    `  server {
     listen 127.0.0.1:${nginxPort};
     location / {
       proxy_pass http://127.0.0.1:${originPort};
@@ -59,9 +51,8 @@ http {
       proxy_set_header Connection "upgrade";
       proxy_read_timeout 3600s;
     }
-  }
-}
-`,
+  }`,
+  ),
 );
 const nginx = daemon(nginxBin, ["-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"]);
 await waitForPort(nginxPort, 10_000, nginx, "nginx");
