@@ -22,7 +22,7 @@ import { httpDate } from "../../edge/headers.js";
 import { realClientAddress } from "../../edge/real-ip.js";
 import { compressed } from "./compress.js";
 import { headError, HOP_ONLY, logRefused, plainAddress, toRequest, type Observer } from "./connection.js";
-import type { BodyState } from "./request-body.js";
+import { bodyTimedOut, clientBody, type BodyState } from "./request-body.js";
 import { ClientGone, FieldMap, type ServeRequest } from "./request.js";
 import { discardResponse } from "./respond.js";
 
@@ -264,8 +264,7 @@ function h2Body(stream: http2.ServerHttp2Stream, timeoutMs: number, state: BodyS
   let queue: Buffer[] = [];
   let queued = 0;
   let ended = false;
-  let started = false;
-  let over = false;
+  let listening = false;
   let wake: (() => void) | null = null;
   const woken = () => {
     const w = wake;
@@ -273,11 +272,6 @@ function h2Body(stream: http2.ServerHttp2Stream, timeoutMs: number, state: BodyS
     w?.();
   };
   let received = 0;
-  const fail = (e: GatewayError): never => {
-    state.failure = e;
-    over = true;
-    throw e;
-  };
   const onData = (d: Buffer) => {
     queue.push(d);
     queued += d.byteLength;
@@ -289,13 +283,10 @@ function h2Body(stream: http2.ServerHttp2Stream, timeoutMs: number, state: BodyS
     ended = true;
     woken();
   };
-  const body = new PiecesBody({
-    async next() {
-      if (state.failure) throw state.failure;
-      if (over) return null;
-      if (!started) {
-        started = true;
-        beforeFirstRead();
+  const body = clientBody(state, beforeFirstRead, {
+    async read() {
+      if (!listening) {
+        listening = true;
         stream.on("data", onData);
         stream.once("end", onEnd);
         stream.once("close", woken);
@@ -310,23 +301,18 @@ function h2Body(stream: http2.ServerHttp2Stream, timeoutMs: number, state: BodyS
         }
         if (ended) {
           state.complete = true;
-          over = true;
           return null;
         }
-        if (stream.closed || stream.destroyed) {
-          return fail(new GatewayError(Codes.BODY_READ_FAILED, 400, "The client reset the stream before the request body ended."));
-        }
+        if (stream.closed || stream.destroyed) throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The client reset the stream before the request body ended.");
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await new Promise<boolean>((resolve) => {
           wake = () => (clearTimeout(timer), resolve(false));
           timer = setTimeout(() => ((wake = null), resolve(true)), timeoutMs);
         });
-        if (timedOut) return fail(new GatewayError(Codes.CLIENT_BODY_TIMEOUT, 408, `The request body stopped arriving for ${timeoutMs / 1000} s (body_timeout).`));
+        if (timedOut) throw bodyTimedOut(timeoutMs);
       }
     },
-    cancel() {
-      if (over) return;
-      over = true;
+    stop() {
       queue = [];
       // What still comes is dropped as it arrives (no 'data' listener, flowing).
       stream.off("data", onData);

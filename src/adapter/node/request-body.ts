@@ -27,23 +27,8 @@ export function requestBody(
 ): PiecesBody {
   let remaining = framing.kind === "length" ? framing.length : 0;
   const decoder = framing.kind === "chunked" ? codec.chunkedDecoder() : null;
-  let started = false;
-  let over = false;
-  const fail = (e: GatewayError): never => {
-    state.failure = e;
-    over = true;
-    decoder?.free();
-    throw e;
-  };
-  // A body that failed fails every read after, as an errored stream does.
-  return new PiecesBody({
-    async next() {
-      if (state.failure) throw state.failure;
-      if (over) return null;
-      if (!started) {
-        started = true;
-        beforeFirstRead();
-      }
+  return clientBody(state, beforeFirstRead, {
+    async read() {
       for (;;) {
         if (reader.buf.length > 0) {
           if (decoder) {
@@ -52,7 +37,7 @@ export function requestBody(
               r = decoder.push(reader.buf);
             } catch (e) {
               const code = e instanceof CodecError ? e.code : Codes.REQUEST_INVALID;
-              return fail(new GatewayError(code, 400, `The chunked request body is malformed (${code}).`, String(e)));
+              throw new GatewayError(code, 400, `The chunked request body is malformed (${code}).`, String(e));
             }
             reader.take(r.consumed);
             // Views of the reader's buffer, as the decoder hands them over: a buffer the reader
@@ -61,7 +46,6 @@ export function requestBody(
             if (r.done) {
               decoder.free();
               state.complete = true;
-              over = true;
             }
             if (out.length > 0) return out;
             if (r.done) return null;
@@ -69,26 +53,66 @@ export function requestBody(
             const n = Math.min(remaining, reader.buf.length);
             const piece = reader.take(n);
             remaining -= n;
-            if (remaining === 0) {
-              state.complete = true;
-              over = true;
-            }
+            if (remaining === 0) state.complete = true;
             return [piece];
           }
         }
         const how = await reader.more(bodyTimeoutMs);
-        if (how === "timeout") {
-          return fail(new GatewayError(Codes.CLIENT_BODY_TIMEOUT, 408, `The request body stopped arriving for ${bodyTimeoutMs / 1000} s (body_timeout).`));
-        }
-        if (how === "eof") {
-          return fail(new GatewayError(Codes.BODY_READ_FAILED, 400, "The client closed the connection before the request body ended."));
-        }
+        if (how === "timeout") throw bodyTimedOut(bodyTimeoutMs);
+        if (how === "eof") throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The client closed the connection before the request body ended.");
       }
+    },
+    stop() {
+      if (!state.complete) decoder?.free();
+    },
+  });
+}
+
+/** Where a client's body comes from (HTTP/1.1's connection, an HTTP/2 stream). */
+export interface BodySource {
+  /** What arrived since the last read (the last of it with `state.complete` set), or null at
+   *  the end; a GatewayError when the body broke. */
+  read(): Promise<Uint8Array[] | null>;
+  /** Nothing more is wanted: the source lets go of what it holds. */
+  stop(): void;
+}
+
+/** A client's request body over `source`, with what every such body does alike whatever
+ *  carries it: `beforeFirstRead` once, before anything is read (a 100 Continue); a failure
+ *  recorded in `state` for the answer, and failing every read after it, as an errored stream
+ *  does; nothing read once it ended, failed or was cancelled. */
+export function clientBody(state: BodyState, beforeFirstRead: () => void, source: BodySource): PiecesBody {
+  let started = false;
+  let over = false;
+  return new PiecesBody({
+    async next() {
+      if (state.failure) throw state.failure;
+      if (over) return null;
+      if (!started) {
+        started = true;
+        beforeFirstRead();
+      }
+      let got: Uint8Array[] | null;
+      try {
+        got = await source.read();
+      } catch (e) {
+        if (e instanceof GatewayError) state.failure = e;
+        over = true;
+        source.stop();
+        throw e;
+      }
+      if (got === null || state.complete) over = true;
+      return got;
     },
     cancel() {
       if (over) return;
       over = true;
-      decoder?.free();
+      source.stop();
     },
   });
+}
+
+/** A body that stopped arriving (408). */
+export function bodyTimedOut(ms: number): GatewayError {
+  return new GatewayError(Codes.CLIENT_BODY_TIMEOUT, 408, `The request body stopped arriving for ${ms / 1000} s (body_timeout).`);
 }
