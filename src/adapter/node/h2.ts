@@ -1,11 +1,12 @@
 // HTTP/2 on `edgepass serve`'s TLS listener, for a client that asks for it by ALPN ("h2", as
 // every browser does). Node's http2 (nghttp2) frames the connection: streams, flow control,
-// HPACK, and the checks RFC 9113 asks of a server (no connection-specific field, a
-// Content-Length that matches the DATA sent, lower-case names, no CR, LF or NUL in a value).
-// Each stream is one request through the same pipeline as an HTTP/1.1 request. Its method, path
-// and fields are also written out as an HTTP/1.1 head and read by the Wasm request parser, so
-// both protocols meet the same rules (the target's bytes, field values, max_header) and a bad
-// request gets the same answer either way; that head is only read, never sent anywhere.
+// HPACK, and the checks RFC 9113 asks of a server (a connection-specific field or an upper-case
+// name resets the stream, as does a Content-Length the DATA does not match; a field with a
+// control byte in its value is dropped). Each stream is one request through the same pipeline
+// as an HTTP/1.1 request. Its method, path and fields are also written out as an HTTP/1.1 head
+// and read by the Wasm request parser, so what nghttp2 lets through meets the same rules as
+// HTTP/1.1 (the target's bytes, Host, max_header) and gets the same answer; that head is only
+// read, never sent anywhere.
 import http2 from "node:http2";
 import type tls from "node:tls";
 import type { Codec, HttpRequestHead } from "../../codec/types.js";

@@ -25,14 +25,13 @@ import { serveConnection } from "./connection.js";
 import { h2Server, serveH2 } from "./h2.js";
 import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
-import { Generations } from "./generations.js";
+import { Generations, type Generation } from "./generations.js";
 import { listenMetrics } from "./metrics-listener.js";
 import { renderMetrics, ServeMetrics, type Sample } from "./metrics.js";
 import { respondNode } from "./respond.js";
 import type { ServeRequest } from "./request.js";
 import type { RequestInfo } from "../../core/gateway.js";
 import type { ClientResponse } from "../../core/respond.js";
-import type { Generation } from "./generations.js";
 import { readTlsFiles } from "./tls-files.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
 
@@ -170,7 +169,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // HTTP/2 one is told to finish its streams and take no more): a flag of the connection's,
   // set and cleared per request without a set of them.
   const sockets = new Map<net.Socket, { idle: boolean; drain?: () => void }>();
-  const closed = (sock: net.Socket) => {
+  const ended = (sock: net.Socket) => {
     metrics.connectionsOpen--;
     sock.destroy();
     sockets.delete(sock);
@@ -204,7 +203,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     });
     state.drain = conn.drain;
     if (draining) conn.drain();
-    void conn.done.catch(failed).finally(() => closed(sock));
+    void conn.done.catch(failed).finally(() => ended(sock));
   };
   const onConnection = (sock: net.Socket, refuse?: GatewayError) => {
     if ((sock as tls.TLSSocket).alpnProtocol === "h2") return onH2(sock as tls.TLSSocket);
@@ -247,7 +246,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     })
       .catch(failed)
       .finally(() => {
-        closed(sock);
+        ended(sock);
         release();
       });
   };
