@@ -13,7 +13,11 @@ import { freePort, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-f
 import { repoRoot, startDev, startServe, type Dev } from "../helpers/process.js";
 import { scriptedServer, type ScriptedServer } from "../helpers/scripted-server.js";
 
-const pool = (name: string) => startPhpFpm({ pool: [`env[EDGEPASS_POOL] = ${name}`, "ping.path = /ping"] });
+// Twelve children a pool: this file's upstreams share the pools, and each upstream keeps its own
+// idle connections, each holding a child until idle_timeout. With php-fpm's four, the next
+// upstream's first request waited for one to be let go (the README: upstreams sharing one
+// php-fpm divide its workers), seconds a case that measured nothing.
+const pool = (name: string) => startPhpFpm({ maxChildren: 12, pool: [`env[EDGEPASS_POOL] = ${name}`, "ping.path = /ping"] });
 
 /** A FastCGI server that accepts and, until told to answer, never sends a byte. Answering, it
  *  replies to a request with "Status: 200" and to FCGI_GET_VALUES with FCGI_MPXS_CONNS=0. */
