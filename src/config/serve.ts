@@ -8,7 +8,7 @@ import { stringList } from "./assets.js";
 import { checkCompress, COMPRESS_ALIASES, COMPRESS_DEFAULTS, COMPRESS_KEYS } from "./serve-extras.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
-const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", "http2", "real_ip_from", ...COMPRESS_KEYS] as const;
+const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", "http2", "h2c", "real_ip_from", ...COMPRESS_KEYS] as const;
 const SERVE_ALIASES: Record<string, string> = {
   client_header_timeout: "header_timeout",
   client_body_timeout: "body_timeout",
@@ -29,6 +29,7 @@ export const SERVE_DEFAULTS: ServeSettings = {
   drainTimeoutMs: 10_000,
   realIpFrom: [],
   http2: true,
+  h2c: false,
   ...COMPRESS_DEFAULTS,
 };
 
@@ -68,6 +69,11 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
   if (t.http2 !== undefined) {
     if (typeof t.http2 !== "boolean") c.fail([...at, "http2"], "true or false", { got: t.http2 });
     s.http2 = t.http2;
+  }
+  if (t.h2c !== undefined) {
+    if (typeof t.h2c !== "boolean") c.fail([...at, "h2c"], "true or false", { got: t.h2c });
+    if (t.h2c && s.tls) c.fail([...at, "h2c"], "false with tls (h2c is HTTP/2 on a plain listener; with tls, http2 offers it by ALPN)", { got: t.h2c });
+    s.h2c = t.h2c;
   }
   return s;
 }

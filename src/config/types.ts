@@ -304,6 +304,10 @@ export interface ServeSettings {
   /** http2, default true: with tls, a client that asks for HTTP/2 by ALPN gets it (h2);
    *  false offers HTTP/1.1 only. */
   http2: boolean;
+  /** h2c, default false: on a plain listener, a client that opens with HTTP/2's preface (prior
+   *  knowledge: a proxy or load balancer in front that speaks cleartext HTTP/2) gets HTTP/2;
+   *  HTTP/1.1 clients are served as before. */
+  h2c: boolean;
   /** compress, default ["br", "gzip"]: the codings responses are compressed with, in order of
    *  preference when the client's q-values tie; [] (or false) turns compression off. */
   compress: Array<"br" | "gzip">;

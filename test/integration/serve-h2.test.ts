@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import http2 from "node:http2";
 import path from "node:path";
+import net from "node:net";
 import tls from "node:tls";
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -323,6 +324,36 @@ describe("HTTP/2 settings and the connection's life", () => {
     try {
       const r = await curl(["--http2", "-w", "%{http_version}", "-o", "/dev/null", `${serve.base}/status.php?code=200`]);
       expect(r).toMatchObject({ code: 0, out: "1.1" });
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  it("h2c = true on a plain listener: a client with prior knowledge gets cleartext HTTP/2, an HTTP/1.1 one HTTP/1.1, even a request whose first byte arrives alone", async () => {
+    const plainSite = site("h2c = true").replace('tls = { cert = "cert.pem", key = "key.pem" }\n', "");
+    const serve = await startServe(plainSite);
+    try {
+      expect(serve.base).toMatch(/^http:\/\//);
+      const h2 = await curl(["--http2-prior-knowledge", "-w", "\n%{http_version}", `${serve.base}/info.php`]);
+      const [json, version] = h2.out.split("\n");
+      expect(version).toBe("2");
+      const info = JSON.parse(json).server;
+      expect(info).toMatchObject({ SERVER_PROTOCOL: "HTTP/2.0", REQUEST_SCHEME: "http" });
+      expect(info.HTTPS).toBeUndefined();
+      expect((await curl(["-w", "%{http_version}", "-o", "/dev/null", `${serve.base}/status.php?code=200`])).out).toBe("1.1");
+      // "P" could begin HTTP/2's preface or a POST: the listener waits for the next bytes.
+      const u = new URL(serve.base);
+      const answer = await new Promise<string>((resolve) => {
+        let got = "";
+        const sock = net.connect(Number(u.port), u.hostname, () => {
+          sock.write("P");
+          setTimeout(() => sock.write("OST /echo.php HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"), 100);
+        });
+        sock.on("data", (d) => (got += d));
+        sock.on("close", () => resolve(got));
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      expect(answer).toContain('"length":3');
     } finally {
       await serve.stop();
     }

@@ -67,6 +67,7 @@ describe("[serve]", () => {
       drainTimeoutMs: 10_000,
       realIpFrom: [],
       http2: true,
+      h2c: false,
       compress: ["br", "gzip"],
       compressTypes: expect.arrayContaining(["text/*", "application/json", "application/*+xml", "image/svg+xml"]),
       compressMinLength: 512,
@@ -74,7 +75,7 @@ describe("[serve]", () => {
   });
 
   it("every key, in the usual units", () => {
-    const t = `[serve]\nheader_timeout = "5s"\nbody_timeout = "10s"\nsend_timeout = "1m"\nkeepalive_timeout = 30\nmax_header = "8k"\ndrain_timeout = "250ms"\nhttp2 = false\nreal_ip_from = ["127.0.0.1", "10.0.0.0/8", "2001:db8::/32"]\n` + up('"127.0.0.1:9000"');
+    const t = `[serve]\nheader_timeout = "5s"\nbody_timeout = "10s"\nsend_timeout = "1m"\nkeepalive_timeout = 30\nmax_header = "8k"\ndrain_timeout = "250ms"\nhttp2 = false\nh2c = true\nreal_ip_from = ["127.0.0.1", "10.0.0.0/8", "2001:db8::/32"]\n` + up('"127.0.0.1:9000"');
     expect(loadConfig(t, "s.toml", undefined, "server").serve).toEqual({
       headerTimeoutMs: 5_000,
       bodyTimeoutMs: 10_000,
@@ -83,6 +84,7 @@ describe("[serve]", () => {
       maxHeader: 8 * 1024,
       drainTimeoutMs: 250,
       http2: false,
+      h2c: true,
       realIpFrom: [
         expect.objectContaining({ text: "127.0.0.1", bits: 128 }),
         expect.objectContaining({ text: "10.0.0.0/8", bits: 104 }),
@@ -131,6 +133,7 @@ describe("[serve]", () => {
     ['real_ip_from = "10.0.0.0/8"', 'write ["10.0.0.0/8"]'],
     ['set_real_ip_from = ["10.0.0.0/8"]', 'edgepass calls this "real_ip_from"'],
     ['http2 = "on"', "serve.http2"],
+    ['h2c = "yes"', "serve.h2c"],
   ])("%s is refused, naming %s", (line, says) => {
     expect(messageOf(() => loadConfig(`[serve]\n${line}\n` + up('"127.0.0.1:9000"'), "s.toml", undefined, "server"))).toContain(says);
   });
@@ -155,6 +158,7 @@ describe("[serve]", () => {
     ['tls = "c.pem"', 'tls = { cert = "cert.pem", key = "key.pem" }'],
     ['tls = { ssl_certificate = "c.pem", key = "k.pem" }', '"cert"'],
     ["tls = []", "or a list of them"],
+    ['tls = { cert = "c.pem", key = "k.pem" }\nh2c = true', "h2c is HTTP/2 on a plain listener"],
     ['tls = [{ cert = "a.pem", key = "a.key" }, { cert = "b.pem" }]', "serve.tls[1].key"],
   ])("%s is refused, naming %s", (line, says) => {
     expect(messageOf(() => loadConfig(`[serve]\n${line}\n` + up('"127.0.0.1:9000"'), "s.toml", "/srv", "server"))).toContain(says);

@@ -8,7 +8,7 @@
 // HTTP/1.1 (the target's bytes, Host, max_header) and gets the same answer; that head is only
 // read, never sent anywhere.
 import http2 from "node:http2";
-import type tls from "node:tls";
+import type net from "node:net";
 import type { Codec, HttpRequestHead } from "../../codec/types.js";
 import type { ServeSettings } from "../../config/types.js";
 import { errorAnswer } from "../../core/error-response.js";
@@ -30,6 +30,8 @@ import { discardResponse } from "./respond.js";
 export interface H2Deps {
   codec: Codec;
   settings: ServeSettings;
+  /** "https" behind TLS (ALPN h2), "http" for cleartext HTTP/2 ([serve] h2c). */
+  scheme: "http" | "https";
   /** Answers one request on the config of the moment; `release` once it is written. */
   handle: (request: ServeRequest, info: RequestInfo & { requestId: string }) => { answer: Promise<ClientResponse>; release: () => void };
   /** Told true while no stream is open (a drain may close the connection then). */
@@ -62,8 +64,9 @@ export interface H2Connection {
   drain(): void;
 }
 
-/** Serves HTTP/2 on `sock`, a TLS socket whose ALPN chose "h2". */
-export function serveH2(sock: tls.TLSSocket, server: http2.Http2Server, deps: H2Deps): H2Connection {
+/** Serves HTTP/2 on `sock`: a TLS socket whose ALPN chose "h2", or a plain one that opened
+ *  with HTTP/2's preface ([serve] h2c). */
+export function serveH2(sock: net.Socket, server: http2.Http2Server, deps: H2Deps): H2Connection {
   const s = deps.settings;
   let session = null as http2.ServerHttp2Session | null;
   const grab = (x: http2.ServerHttp2Session) => (session = x);
@@ -151,7 +154,7 @@ async function serveStream(stream: http2.ServerHttp2Stream, endStream: boolean, 
   const fields = new FieldMap(head.headers, HOP_ONLY);
   let request: ServeRequest | GatewayError;
   try {
-    request = toRequest(head, fields, body, conn.local, gone, "https");
+    request = toRequest(head, fields, body, conn.local, gone, deps.scheme);
   } catch (e) {
     request = e instanceof GatewayError ? e : new GatewayError(Codes.REQUEST_INVALID, head.method === "CONNECT" ? 405 : 400, `The request cannot be served: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -177,7 +177,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const failed = (e: unknown) => requestLogger("-", o.sink).log("error", "connection_failed", { detail: e instanceof Error ? e.stack : String(e) });
   // The http2 server whose settings (max_header) connections accepted now get.
   let h2: { settings: ServeSettings; server: http2.Http2Server } | null = null;
-  const onH2 = (sock: tls.TLSSocket) => {
+  const onH2 = (sock: net.Socket) => {
     const settings = gens.current.config.serve;
     if (h2?.settings !== settings) h2 = { settings, server: h2Server(settings) };
     const state: { idle: boolean; drain?: () => void } = { idle: false };
@@ -187,6 +187,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const conn = serveH2(sock, h2.server, {
       codec,
       settings,
+      scheme,
       observe,
       sink: o.sink,
       requestLog: () => gens.current.config.gateway.log === "json",
@@ -206,7 +207,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     void conn.done.catch(failed).finally(() => ended(sock));
   };
   const onConnection = (sock: net.Socket, refuse?: GatewayError) => {
-    if ((sock as tls.TLSSocket).alpnProtocol === "h2") return onH2(sock as tls.TLSSocket);
+    if ((sock as tls.TLSSocket).alpnProtocol === "h2") return onH2(sock);
     // The generation this connection's request in flight holds, released once it is answered
     // (a variable of the connection's, not an entry per request in a map of all of them).
     let lease: (() => void) | null = null;
@@ -261,9 +262,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let certificates = first.tls;
   const SNICallback = (name: string, cb: (e: Error | null, ctx?: tls.SecureContext) => void) => cb(null, certificates?.forName(name));
   const secure = first.tls ? tls.createServer({ ...first.tls.first, SNICallback, ALPNProtocols, allowHalfOpen: true, handshakeTimeout: headerTimeoutMs }, onConnection) : null;
+  // [serve] h2c: a plain connection that opens with HTTP/2's preface is served HTTP/2.
+  const plain = first.gen.config.serve.h2c ? (s: net.Socket) => sniffPreface(s, headerTimeoutMs, onH2, onConnection) : onConnection;
   const server = secure
-    ? net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => sniffTls(s, secure, headerTimeoutMs, (plain) => onConnection(plain, PLAIN_TO_TLS)))
-    : net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, onConnection);
+    ? net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => sniffTls(s, secure, headerTimeoutMs, (p) => onConnection(p, PLAIN_TO_TLS)))
+    : net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, plain);
   // Every TCP connection, a TLS one still in its handshake too, so a stop can end them all.
   const raw = new Set<net.Socket>();
   server.on("connection", (s: net.Socket) => {
@@ -312,9 +315,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         next.gen.pools.dispose();
         return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] tls cannot be turned ${next.tls ? "on" : "off"} by a reload; restart edgepass serve for that`);
       }
-      if (next.tls && next.gen.config.serve.http2 !== first.gen.config.serve.http2) {
+      // What the listener offers is set when it starts (http2 matters only with tls).
+      for (const key of next.tls ? (["http2"] as const) : (["h2c"] as const)) {
+        if (next.gen.config.serve[key] === first.gen.config.serve[key]) continue;
         next.gen.pools.dispose();
-        return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] http2 cannot be changed by a reload; restart edgepass serve for that`);
+        return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] ${key} cannot be changed by a reload; restart edgepass serve for that`);
       }
       if (next.tls) {
         secure!.setSecureContext(next.tls.first);
@@ -364,6 +369,33 @@ const REPLAY_HOLD_LIMIT = 1024 * 1024;
 const REPLAY_HOLD_BUDGET = 64 * 1024 * 1024;
 
 const PLAIN_TO_TLS = new GatewayError(Codes.PLAIN_HTTP_TO_HTTPS_PORT, 400, "This port speaks HTTPS, and the request came as plain HTTP: use an https:// URL.");
+
+/** What an HTTP/2 client with prior knowledge sends first (RFC 9113 3.4), up to where no
+ *  HTTP/1.1 request line can match it. */
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
+
+/** Hands a plain connection to `h2` when its first bytes are HTTP/2's preface, else to `h1`
+ *  (which reads them again). A client that sends nothing is dropped at header_timeout. */
+function sniffPreface(sock: net.Socket, waitMs: number, h2: (sock: net.Socket) => void, h1: (sock: net.Socket) => void): void {
+  sock.on("error", () => sock.destroy());
+  const timer = setTimeout(() => sock.destroy(), waitMs);
+  sock.once("close", () => clearTimeout(timer));
+  let seen: Buffer = Buffer.alloc(0);
+  const onData = (d: Buffer) => {
+    seen = seen.length ? Buffer.concat([seen, d]) : d;
+    const n = Math.min(seen.length, PREFACE.length);
+    const maybe = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+    // Not yet enough to tell: wait for more (a client sends its preface at once).
+    if (maybe && n < PREFACE.length) return;
+    sock.off("data", onData);
+    clearTimeout(timer);
+    sock.pause();
+    sock.unshift(seen);
+    (maybe ? h2 : h1)(sock);
+  };
+  sock.on("data", onData);
+  sock.resume();
+}
 
 /** The first byte of a TLS connection: a record of type 22, the client's handshake. */
 const TLS_HANDSHAKE = 0x16;
