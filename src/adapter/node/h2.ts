@@ -103,7 +103,12 @@ export function serveH2(sock: net.Socket, server: http2.Http2Server, deps: H2Dep
       deps.idle(false);
     }
     void serveStream(stream, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, raw, conn, deps)
-      .catch((e) => requestLogger("-", deps.sink).log("error", "connection_failed", { detail: e instanceof Error ? e.stack : String(e) }))
+      .catch((e) => {
+        // A failure of ours, not the client's: logged, and the stream reset so the client is
+        // not left waiting on it.
+        requestLogger("-", deps.sink).log("error", "connection_failed", { detail: e instanceof Error ? e.stack : String(e) });
+        if (!stream.destroyed) stream.destroy(e instanceof Error ? e : new Error(String(e)));
+      })
       .finally(() => {
         if (--open === 0 && !h2.closed) idle(s.keepaliveTimeoutMs);
       });
