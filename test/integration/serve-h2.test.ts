@@ -359,7 +359,15 @@ describe("HTTP/2 settings and the connection's life", () => {
     }
   });
 
-  it("an idle connection is closed after keepalive_timeout (GOAWAY)", async () => {
+  it("an idle connection is closed after keepalive_timeout, one that never asks anything after header_timeout (GOAWAY)", async () => {
+    // header_timeout first, on a server whose keepalive_timeout is far longer than the test.
+    const quiet = await startServe(site('keepalive_timeout = "10m"\nheader_timeout = "1s"'), files);
+    try {
+      const silent = connect(quiet.base);
+      expect(await new Promise<number>((resolve) => silent.once("goaway", (code: number) => resolve(code)))).toBe(http2.constants.NGHTTP2_NO_ERROR);
+    } finally {
+      await quiet.stop();
+    }
     const serve = await startServe(site('keepalive_timeout = "1s"'), files);
     try {
       const s = connect(serve.base);
