@@ -22,6 +22,7 @@ import { replayHold } from "../../core/replay.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { adoptAll, checkedUpstreams, HealthChecks, healthTimer, type Verdicts } from "../../balance/health.js";
 import { serveConnection } from "./connection.js";
+import { h2OrH1, routeByFirstBytes, tlsOrPlain } from "./first-bytes.js";
 import { h2Server, serveH2 } from "./h2.js";
 import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
@@ -263,9 +264,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const SNICallback = (name: string, cb: (e: Error | null, ctx?: tls.SecureContext) => void) => cb(null, certificates?.forName(name));
   const secure = first.tls ? tls.createServer({ ...first.tls.first, SNICallback, ALPNProtocols, allowHalfOpen: true, handshakeTimeout: headerTimeoutMs }, onConnection) : null;
   // [serve] h2c: a plain connection that opens with HTTP/2's preface is served HTTP/2.
-  const plain = first.gen.config.serve.h2c ? (s: net.Socket) => sniffPreface(s, headerTimeoutMs, onH2, onConnection) : onConnection;
+  const plain = first.gen.config.serve.h2c ? (s: net.Socket) => routeByFirstBytes(s, headerTimeoutMs, h2OrH1(onH2, onConnection)) : onConnection;
   const server = secure
-    ? net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => sniffTls(s, secure, headerTimeoutMs, (p) => onConnection(p, PLAIN_TO_TLS)))
+    ? net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => routeByFirstBytes(s, headerTimeoutMs, tlsOrPlain(secure, (p) => onConnection(p, PLAIN_TO_TLS))))
     : net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, plain);
   // Every TCP connection, a TLS one still in its handshake too, so a stop can end them all.
   const raw = new Set<net.Socket>();
@@ -369,55 +370,3 @@ const REPLAY_HOLD_LIMIT = 1024 * 1024;
 const REPLAY_HOLD_BUDGET = 64 * 1024 * 1024;
 
 const PLAIN_TO_TLS = new GatewayError(Codes.PLAIN_HTTP_TO_HTTPS_PORT, 400, "This port speaks HTTPS, and the request came as plain HTTP: use an https:// URL.");
-
-/** What an HTTP/2 client with prior knowledge sends first (RFC 9113 3.4), up to where no
- *  HTTP/1.1 request line can match it. */
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
-
-/** Hands a plain connection to `h2` when its first bytes are HTTP/2's preface, else to `h1`
- *  (which reads them again). A client that sends nothing is dropped at header_timeout. */
-function sniffPreface(sock: net.Socket, waitMs: number, h2: (sock: net.Socket) => void, h1: (sock: net.Socket) => void): void {
-  sock.on("error", () => sock.destroy());
-  const timer = setTimeout(() => sock.destroy(), waitMs);
-  sock.once("close", () => clearTimeout(timer));
-  let seen: Buffer = Buffer.alloc(0);
-  const onData = (d: Buffer) => {
-    seen = seen.length ? Buffer.concat([seen, d]) : d;
-    const n = Math.min(seen.length, PREFACE.length);
-    const maybe = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
-    // Not yet enough to tell: wait for more (a client sends its preface at once).
-    if (maybe && n < PREFACE.length) return;
-    sock.off("data", onData);
-    clearTimeout(timer);
-    sock.pause();
-    sock.unshift(seen);
-    (maybe ? h2 : h1)(sock);
-  };
-  sock.on("data", onData);
-  sock.resume();
-}
-
-/** The first byte of a TLS connection: a record of type 22, the client's handshake. */
-const TLS_HANDSHAKE = 0x16;
-
-/** Hands a connection to the TLS server once its first bytes show a TLS handshake; anything
- *  else is a client speaking plain HTTP to the HTTPS port, which is told so (`plain`), as nginx
- *  and Go's server tell it, instead of seeing the connection closed without a word. A client
- *  that sends nothing is dropped at header_timeout, as a handshake that never ends is. */
-function sniffTls(sock: net.Socket, secure: tls.Server, waitMs: number, plain: (sock: net.Socket) => void): void {
-  // A reset before the first byte ends the connection; the TLS socket and the connection
-  // handler each attach their own listener once it is theirs.
-  sock.on("error", () => sock.destroy());
-  const timer = setTimeout(() => sock.destroy(), waitMs);
-  sock.once("close", () => clearTimeout(timer));
-  sock.once("data", (first: Buffer) => {
-    clearTimeout(timer);
-    sock.pause();
-    // Read again by whoever takes the connection (the TLS socket feeds what is buffered to
-    // its handshake first).
-    sock.unshift(first);
-    if (first[0] === TLS_HANDSHAKE) secure.emit("connection", sock);
-    else plain(sock);
-  });
-  sock.resume();
-}
