@@ -112,6 +112,10 @@ describe("edgepass serve over HTTP/2", () => {
       const all = await Promise.all(Array.from({ length: 40 }, (_, i) => on(s, { ":path": `/status.php?code=${200 + (i % 3)}` })));
       expect(all.map((r) => r.status)).toEqual(Array.from({ length: 40 }, (_, i) => 200 + (i % 3)));
       expect(all.every((r, i) => r.body.toString() === `status ${200 + (i % 3)} from php\n` && r.rst === 0)).toBe(true);
+      // Each answer is dated (Node's respond() adds the Date an origin did not send), and the
+      // connection was told it may have 128 streams at once.
+      expect(all.every((r) => / GMT$/.test(String(r.headers.date)))).toBe(true);
+      expect(s.remoteSettings.maxConcurrentStreams).toBe(128);
     } finally {
       s.close();
     }
@@ -145,6 +149,13 @@ describe("edgepass serve over HTTP/2", () => {
     expect(r.code).toBe(92); // CURLE_HTTP2_STREAM: the stream was reset
     expect((await curl(["--http2", "--data-binary", "hello", `${serve.base}/hits.php?run=${run}&id=matched`])).out).toBe("ok matched\n");
     expect((await curl([`${serve.base}/hits.php?run=${run}&list=1`])).out).toBe("matched\n");
+  });
+
+  it("an app that sends less than its Content-Length: the length on the wire, the bytes that came, then the stream reset (INTERNAL_ERROR), never its clean end", async () => {
+    const r = await h2Request(serve.base, pair.cert, { path: "/length.php?declare=100" });
+    expect([r.status, r.get("content-length"), r.body.toString()]).toEqual([200, "100", "0123456789"]);
+    expect(r.resetCode).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    expect(r.complete).toBe(false);
   });
 
   it("a raw UTF-8 path reaches the app as over HTTP/1.1; a byte that is no UTF-8 gets the same 400 PATH_BAD_UTF8 on both", async () => {
@@ -253,7 +264,7 @@ describe("edgepass serve over HTTP/2", () => {
     const s = connect(serve.base);
     try {
       const ask = (p: string) =>
-        new Promise<{ continued: boolean; status: number; body: string }>((resolve) => {
+        new Promise<{ continued: boolean; status: number; body: string; rst: number }>((resolve) => {
           const st = s.request({ ":method": "POST", ":path": p, expect: "100-continue", "content-length": "5" });
           let continued = false;
           let status = 0;
@@ -262,12 +273,14 @@ describe("edgepass serve over HTTP/2", () => {
           st.on("response", (h) => (status = Number(h[":status"])));
           st.on("data", (d: Buffer) => (body += d));
           st.on("error", () => {});
-          st.on("close", () => resolve({ continued, status, body }));
+          st.on("close", () => resolve({ continued, status, body, rst: st.rstCode ?? 0 }));
         });
       const wanted = await ask("/echo.php");
       expect(wanted).toMatchObject({ continued: true, status: 200 });
       expect(JSON.parse(wanted.body)).toMatchObject({ length: 5 });
-      expect(await ask("/early")).toEqual({ continued: false, status: 200, body: "early" });
+      // The body never came: after its answer the client is asked, without an error, to stop
+      // sending it (RST_STREAM NO_ERROR, RFC 9113 8.1).
+      expect(await ask("/early")).toEqual({ continued: false, status: 200, body: "early", rst: http2.constants.NGHTTP2_NO_ERROR });
     } finally {
       s.close();
     }
@@ -341,6 +354,9 @@ describe("HTTP/2 settings and the connection's life", () => {
       expect(info).toMatchObject({ SERVER_PROTOCOL: "HTTP/2.0", REQUEST_SCHEME: "http" });
       expect(info.HTTPS).toBeUndefined();
       expect((await curl(["-w", "%{http_version}", "-o", "/dev/null", `${serve.base}/status.php?code=200`])).out).toBe("1.1");
+      // An HTTP/1.1 request asking to upgrade to h2c (RFC 9113 dropped that upgrade) is
+      // answered in HTTP/1.1.
+      expect((await curl(["--http2", "-w", "%{http_version}", "-o", "/dev/null", `${serve.base}/status.php?code=200`])).out).toBe("1.1");
       // "P" could begin HTTP/2's preface or a POST: the listener waits for the next bytes.
       const u = new URL(serve.base);
       const answer = await new Promise<string>((resolve) => {
