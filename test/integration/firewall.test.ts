@@ -256,9 +256,13 @@ describe.each(["dev", "serve"] as const)("edgepass %s", (host) => {
       const statuses = [];
       for (let i = 0; i < 4; i++) statuses.push((await fetch(`${base()}/dry/info.php`, { headers: as(ip) })).status);
       expect(statuses).toEqual([200, 200, 200, 200]);
-      const logs = hosts[host].run.stdout + hosts[host].run.stderr;
-      const lines = linesLike(logs, { event: "limit_would_refuse", route: "^~ /dry/" });
-      expect(lines.length).toBeGreaterThanOrEqual(3);
+      // The warnings are written a moment after the answers (the log is buffered).
+      const lines = await vi.waitFor(() => {
+        const logs = hosts[host].run.stdout + hosts[host].run.stderr;
+        const found = linesLike(logs, { event: "limit_would_refuse", route: "^~ /dry/" });
+        expect(found.length).toBeGreaterThanOrEqual(3);
+        return found;
+      });
       expect(lines[0].dry_run).toBe(true);
     });
 
