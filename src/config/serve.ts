@@ -8,7 +8,7 @@ import { stringList } from "./assets.js";
 import { checkCompress, COMPRESS_ALIASES, COMPRESS_DEFAULTS, COMPRESS_KEYS } from "./serve-extras.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
-const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", "http2", "h2c", "real_ip_from", ...COMPRESS_KEYS] as const;
+const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", "http2", "h2c", "real_ip_from", "body_temp", ...COMPRESS_KEYS] as const;
 const SERVE_ALIASES: Record<string, string> = {
   client_header_timeout: "header_timeout",
   client_body_timeout: "body_timeout",
@@ -16,6 +16,7 @@ const SERVE_ALIASES: Record<string, string> = {
   client_header_buffer_size: "max_header",
   idle_timeout: "keepalive_timeout",
   set_real_ip_from: "real_ip_from",
+  client_body_temp_path: "body_temp",
   trusted_proxies: "real_ip_from",
   ...COMPRESS_ALIASES,
 };
@@ -36,8 +37,8 @@ export const SERVE_DEFAULTS: ServeSettings = {
 /** The Wasm request parser's head buffer is bounded; a bigger head is a config mistake. */
 const MAX_HEADER_LIMIT = 1024 * 1024;
 
-/** `baseDir`, the config file's folder, resolves relative tls file paths (left relative, to
- *  the working directory, without one). */
+/** `baseDir`, the config file's folder, resolves relative tls file and body_temp paths (left
+ *  relative, to the working directory, without one). */
 export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSettings {
   const s: ServeSettings = { ...SERVE_DEFAULTS, compress: [...SERVE_DEFAULTS.compress], compressTypes: [...SERVE_DEFAULTS.compressTypes] };
   if (raw === undefined) return s;
@@ -66,6 +67,11 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
   if (t.real_ip_from !== undefined) s.realIpFrom = checkRealIpFrom(c, [...at, "real_ip_from"], t.real_ip_from);
   checkCompress(c, at, t, s);
   if (t.tls !== undefined) s.tls = checkTls(c, [...at, "tls"], t.tls, baseDir);
+  if (t.body_temp !== undefined) {
+    const v = c.string([...at, "body_temp"], t.body_temp, "a directory path");
+    if (v.trim() === "") c.fail([...at, "body_temp"], "a directory path", { got: v });
+    s.bodyTemp = besideConfig(v, baseDir);
+  }
   if (t.http2 !== undefined) {
     if (typeof t.http2 !== "boolean") c.fail([...at, "http2"], "true or false", { got: t.http2 });
     s.http2 = t.http2;
@@ -95,10 +101,16 @@ function checkPair(c: Checker, at: Array<string | number>, raw: unknown, expecte
     if (t[key] === undefined) c.fail([...at, key], `a PEM file path (tls needs both cert and key)`);
     const v = c.string([...at, key], t[key], "a PEM file path");
     if (v.trim() === "") c.fail([...at, key], "a PEM file path", { got: v });
-    if (v.startsWith("/") || baseDir === undefined) return v;
-    return `${baseDir.replace(/\/+$/, "")}/${v}`;
+    return besideConfig(v, baseDir);
   };
   return { cert: file("cert"), key: file("key") };
+}
+
+/** A relative path is the config file's folder's (left relative, to the working directory,
+ *  without one). */
+function besideConfig(v: string, baseDir?: string): string {
+  if (v.startsWith("/") || baseDir === undefined) return v;
+  return `${baseDir.replace(/\/+$/, "")}/${v}`;
 }
 
 /** The proxies whose X-Forwarded-For names the client: CIDR blocks or single addresses. */

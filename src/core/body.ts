@@ -1,7 +1,11 @@
 // Request bodies reach the origin with an exact length: CGI origins (PHP-FPM above all) read
 // CONTENT_LENGTH and nothing else. A body whose length the client did not declare (chunked
 // upload) is buffered up to max_body_buffer so the length becomes known; past the cap the
-// request is refused with 413 before a byte goes upstream.
+// request is refused with 413 before a byte goes upstream. Past its first 64 KiB such a body
+// goes to the host's spool (edgepass serve: a temporary file, as nginx writes
+// client_body_temp_path; a Worker: memory, within a budget for all its requests): held in
+// memory with no bound, each request's 8 MiB is multiplied by every connection, and by up to
+// 128 streams on each HTTP/2 connection.
 import type { RequestBody } from "./exchange.js";
 import { Codes, GatewayError } from "./errors.js";
 import { atLeastReader } from "./upstream-io.js";
@@ -64,11 +68,79 @@ export function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
+/** Where a host keeps a body held to learn its length, past SPOOL_AFTER bytes. */
+export interface BodySpool {
+  /** Room for one body; throws a GatewayError when there is none. */
+  open(): SpooledBody;
+}
+
+export interface SpooledBody {
+  /** Appends `piece`, which the caller does not touch again; throws a GatewayError when there
+   *  is no room for it. */
+  write(piece: Uint8Array): void;
+  /** The body as written, read once; the room is given back once it is read or cancelled. */
+  pieces(): Pieces;
+  /** Gives the room back unread. */
+  discard(): void;
+}
+
+/** A body held to learn its length stays in memory up to this; the rest goes to the spool. */
+export const SPOOL_AFTER = 64 * 1024;
+
+/** The spool of a host with no disk (the Worker, its pool object): bodies stay in memory, within
+ *  `budget` bytes for all the requests of the isolate together, past which the request is 503
+ *  (retry in a second). An isolate has 128 MB for every request it serves at once, and the
+ *  upload that passed it would end them all. */
+export function memorySpool(budget: number): BodySpool {
+  let used = 0;
+  return {
+    open(): SpooledBody {
+      let held: Uint8Array[] | null = [];
+      let size = 0;
+      const giveBack = () => {
+        used -= size;
+        size = 0;
+        held = null;
+      };
+      return {
+        write(piece) {
+          if (used + piece.byteLength > budget) {
+            const e = new GatewayError(
+              Codes.BODY_BUFFER_BUSY,
+              503,
+              `Too many request bodies without a Content-Length are being held at once (${formatBytes(budget)} in all). ` +
+                `Try again in a moment, or send a Content-Length header.`,
+            );
+            e.retryAfter = 1;
+            throw e;
+          }
+          used += piece.byteLength;
+          size += piece.byteLength;
+          held!.push(piece);
+        },
+        pieces(): Pieces {
+          const pieces = heldPieces(held ?? []);
+          // Handed on, the pieces are the sender's, let go as they are written.
+          return {
+            next: () => (giveBack(), pieces.next()),
+            cancel: (reason) => (giveBack(), pieces.cancel(reason)),
+          };
+        },
+        discard: giveBack,
+      };
+    },
+  };
+}
+
+/** The memory spool of this isolate or process, for a gateway given no spool of its own. */
+const HELD_IN_MEMORY = memorySpool(32 * 1024 * 1024);
+
 export async function prepareBody(
   body: StreamBody | null,
   declaredLength: string | null,
   maxBuffer: number,
   needsLength = true,
+  spool: BodySpool = HELD_IN_MEMORY,
 ): Promise<RequestBody | null> {
   if (body === null) return null;
   if (declaredLength !== null) {
@@ -82,6 +154,7 @@ export async function prepareBody(
   if (!needsLength) return { length: null, stream: body, count: undefined };
   const chunks: Uint8Array[] = [];
   let total = 0;
+  let spooled: SpooledBody | null = null;
   const pieces = streamPieces(body);
   try {
     for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
@@ -95,12 +168,18 @@ export async function prepareBody(
             `Send a Content-Length header, or raise max_body_buffer in the [gateway] section.`,
         );
       }
-      chunks.push(...got);
+      if (spooled === null && total > SPOOL_AFTER) {
+        spooled = spool.open();
+        for (const p of chunks.splice(0)) spooled.write(p);
+      }
+      if (spooled) for (const p of got) spooled.write(p);
+      else chunks.push(...got);
     }
   } catch (e) {
     pieces.cancel();
+    spooled?.discard();
     if (e instanceof GatewayError) throw e;
     throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The request body could not be read to its end.", String(e));
   }
-  return { length: total, stream: new PiecesBody(heldPieces(chunks)), count: undefined };
+  return { length: total, stream: new PiecesBody(spooled ? spooled.pieces() : heldPieces(chunks)), count: undefined };
 }

@@ -15,7 +15,7 @@ import type { RequestUrl } from "../edge/request-url.js";
 import { dispatch, type DispatchState, type Forward, type Site } from "./dispatch.js";
 import { finish, type FinishContext } from "./finish.js";
 import { exchanges } from "../protocol/index.js";
-import { prepareBody } from "./body.js";
+import { prepareBody, type BodySpool } from "./body.js";
 import { cgiEnv, type ClientInfo } from "./cgi-env.js";
 import { dropUnread } from "./drain.js";
 import type { ReplayHold } from "./replay.js";
@@ -68,6 +68,9 @@ export interface GatewayDeps<Out = Response> {
   countsBytes?: boolean;
   /** Room to hold request bodies over 64 KiB for a resend (core/replay.ts); absent: none. */
   replay?: ReplayHold;
+  /** Where a body held to learn its length goes past its first 64 KiB (core/body.ts);
+   *  absent: memory, within a budget for the isolate. */
+  spool?: BodySpool;
   /** The balancer state of an upstream (health, load); default: one per isolate. */
   peers?: (upstream: UpstreamConfig) => Peers;
   /** The host can join a switched origin connection to its client (core/tunnel.ts), and
@@ -348,7 +351,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         cap = capBody(request.body, maxBody, route.match);
       }
       const prepared = request.body
-        ? await prepareBody(cap ? cap.stream : request.body, request.headers.get("content-length"), config.gateway.maxBodyBuffer, exchange.needsLength(upstream))
+        ? await prepareBody(cap ? cap.stream : request.body, request.headers.get("content-length"), config.gateway.maxBodyBuffer, exchange.needsLength(upstream), deps.spool)
         : null;
       // The platform's fetch() keeps a body's length only on the stream the platform made, so
       // a body to a via = "fetch" origin is counted as declared; every other one as it flows.

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { linesLike } from "../helpers/log-lines.js";
 import { noiseBody, phpSite, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startDev, type Dev } from "../helpers/process.js";
+import { parseWire, type WireResponse } from "../helpers/raw-http.js";
 
 let fpm: PhpFpm;
 let www: string;
@@ -74,6 +75,35 @@ function upload(base: string, id: string, body: Buffer, parts: number[], pauseMs
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
+/** A chunked POST of `body` to echo.php whose last chunk waits for `finish()`: the gateway
+ *  holds the body (no Content-Length, php-fpm needs one) until then. */
+function heldUpload(base: string, body: Buffer): { finish: () => void; answer: Promise<WireResponse> } {
+  const u = new URL(base);
+  const sock = net.connect(Number(u.port), u.hostname);
+  const got: Buffer[] = [];
+  const answer = new Promise<WireResponse>((resolve, reject) => {
+    const whole = () => {
+      try {
+        const r = parseWire(Buffer.concat(got), "POST");
+        return r.complete ? r : null;
+      } catch {
+        return null;
+      }
+    };
+    sock.on("data", (d) => {
+      got.push(d);
+      const r = whole();
+      if (r) resolve(r), sock.destroy();
+    });
+    sock.on("error", () => {});
+    sock.on("close", () => reject(new Error(`closed before a whole answer: ${Buffer.concat(got).toString("latin1").slice(0, 300)}`)));
+  });
+  sock.write(`POST /echo.php HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n`);
+  sock.write(body);
+  sock.write("\r\n");
+  return { finish: () => void (sock.destroyed || sock.write("0\r\n\r\n")), answer };
+}
+
 /** The request line for `id`, once it is written. */
 async function lineFor(dev: Dev, id: string): Promise<Record<string, unknown>> {
   for (let i = 0; i < 100; i++) {
@@ -92,6 +122,27 @@ describe.each(["direct", "pooled"])("uploads through edgepass dev, %s", (pool) =
       expect([r.status, r.json.length, r.json.sha256]).toEqual([200, bodies[i]!.length, sha256(bodies[i]!)]);
       expect(await lineFor(devs[pool]!, `${pool}-big-${i}`)).toMatchObject({ status: 200, bytes_in: bodies[i]!.length });
     }
+  }, 60_000);
+
+  it("bodies without a Content-Length are held in memory within 32 MiB for all: five of 7 MiB at once, the one past it is 503 BODY_BUFFER_BUSY, the rest arrive whole, and the room comes back", async () => {
+    const bodies = Array.from({ length: 5 }, (_, i) => noiseBody(`${pool}-held-${i}`, 7 * 1024));
+    const uploads = bodies.map((b) => heldUpload(devs[pool]!.base, b));
+    // Every body is in the gateway's hands before any ends.
+    await new Promise((r) => setTimeout(r, 2_000));
+    for (const u of uploads) u.finish();
+    const got = await Promise.all(uploads.map((u) => u.answer));
+    const refused = got.filter((r) => r.status === 503);
+    expect(refused.length).toBe(1);
+    expect([refused[0].get("x-edgepass-error"), refused[0].get("retry-after")]).toEqual(["BODY_BUFFER_BUSY", "1"]);
+    expect(refused[0].body.toString()).toContain("send a Content-Length");
+    for (const [i, r] of got.entries()) {
+      if (r.status === 503) continue;
+      expect([r.status, JSON.parse(r.body.toString()).sha256], `upload ${i}`).toEqual([200, sha256(bodies[i])]);
+    }
+    const again = heldUpload(devs[pool]!.base, bodies[0]);
+    again.finish();
+    const r = await again.answer;
+    expect([r.status, JSON.parse(r.body.toString()).sha256]).toEqual([200, sha256(bodies[0])]);
   }, 60_000);
 
   it("a client that pauses partway (100 KB, then 30 KB, then the rest) loses nothing", async () => {

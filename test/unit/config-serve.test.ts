@@ -144,6 +144,16 @@ describe("[serve]", () => {
     expect(loadConfig(t("/etc/ssl/site.pem"), "s.toml", "/srv/site/", "server").serve.tls).toEqual([{ cert: "/etc/ssl/site.pem", key: "/srv/site/tls/key.pem" }]);
   });
 
+  it("body_temp resolves against the config file's folder; nginx's client_body_temp_path is a hint; absent, it is unset", () => {
+    const t = (line: string) => `[serve]\n${line}\n` + up('"127.0.0.1:9000"');
+    expect(loadConfig(t('body_temp = "tmp/body"'), "s.toml", "/srv/site", "server").serve.bodyTemp).toBe("/srv/site/tmp/body");
+    expect(loadConfig(t('body_temp = "/var/tmp"'), "s.toml", "/srv/site", "server").serve.bodyTemp).toBe("/var/tmp");
+    expect(loadConfig(up('"127.0.0.1:9000"'), "s.toml", "/srv/site", "server").serve.bodyTemp).toBeUndefined();
+    expect(messageOf(() => loadConfig(t('client_body_temp_path = "/var/tmp"'), "s.toml", undefined, "server"))).toContain('edgepass calls this "body_temp"');
+    expect(messageOf(() => loadConfig(t('body_temp = ""'), "s.toml", undefined, "server"))).toContain("a directory path");
+    expect(messageOf(() => loadConfig(t("body_temp = 1"), "s.toml", undefined, "server"))).toContain("serve.body_temp");
+  });
+
   it("tls takes a list of pairs, one per site, in order (the first for a client that names none)", () => {
     const t = `[serve]\ntls = [{ cert = "a.pem", key = "a.key" }, { cert = "/etc/b.pem", key = "b.key" }]\n` + up('"127.0.0.1:9000"');
     expect(loadConfig(t, "s.toml", "/srv", "server").serve.tls).toEqual([

@@ -4,6 +4,7 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import net from "node:net";
+import os from "node:os";
 import tls from "node:tls";
 import { createCodec } from "../../codec/index.js";
 import type { GatewayConfig, ServeSettings } from "../../config/types.js";
@@ -24,6 +25,7 @@ import { adoptAll, checkedUpstreams, HealthChecks, healthTimer, type Verdicts } 
 import { serveConnection } from "./connection.js";
 import { h2OrH1, routeByFirstBytes, tlsOrPlain } from "./first-bytes.js";
 import { h2Server, serveH2 } from "./h2.js";
+import { checkSpoolDir, fileSpool } from "./body-spool.js";
 import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
 import { Generations, type Generation } from "./generations.js";
@@ -99,6 +101,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         // A WebSocket's bytes pass through as they are (adapter/node/tunnel.ts).
         tunnels: "bytes",
         replay,
+        spool: fileSpool(config.serve.bodyTemp ?? os.tmpdir()),
         sink: o.sink,
         limits,
         connections: (upstream, requestId) => pools.connections({ upstream, codec, dial: dialNode }, requestId),
@@ -109,6 +112,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     if (built instanceof GatewayError) return built;
     const files = readTlsFiles(built.config.serve, source);
     if (files instanceof GatewayError) return files;
+    const temp = built.config.serve.bodyTemp;
+    const unwritable = temp === undefined ? null : checkSpoolDir(temp);
+    if (unwritable !== null) return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] body_temp: ${unwritable}`);
     // Active health checks on a timer; the pools of this generation and its direct upstreams
     // share the same balancer state (pools.peers), so what the checks find is what requests see.
     // A worker's checks are its primary's: it adopts what they found, now and when told.

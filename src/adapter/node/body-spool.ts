@@ -1,0 +1,93 @@
+// Where `edgepass serve` keeps a request body it holds to learn its length (core/body.ts), past
+// its first 64 KiB: a temporary file of its own, as nginx writes client_body_temp_path, so the
+// memory a request takes stays small however many upload at once. The file's name is removed
+// as soon as it is open, so nothing is left behind, not even by a crash; its blocks go when the
+// descriptor closes. Its writes and reads block, as nginx's do without aio: each is a copy to or
+// from the page cache, and a trip through libuv's thread pool for each piece would cost more
+// than the copy.
+import fs from "node:fs";
+import path from "node:path";
+import type { BodySpool, SpooledBody } from "../../core/body.js";
+import { Codes, GatewayError } from "../../core/errors.js";
+import type { Pieces } from "../../core/pieces.js";
+import { randomId } from "../../core/random-id.js";
+
+/** The most one read of a spooled body brings back. */
+const READ = 64 * 1024;
+
+export function fileSpool(dir: string): BodySpool {
+  return { open: () => spoolFile(dir) };
+}
+
+/** Refuses a directory the spool could not write a file in (checked when a config is loaded,
+ *  as the TLS files are). */
+export function checkSpoolDir(dir: string): string | null {
+  try {
+    spoolFile(dir).discard();
+    return null;
+  } catch (e) {
+    return e instanceof GatewayError ? String(e.detail) : String(e);
+  }
+}
+
+function spoolFile(dir: string): SpooledBody {
+  const file = path.join(dir, `edgepass-body-${randomId()}`);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  } catch (e) {
+    throw failed(`cannot create a file in ${dir}: ${String(e)}`);
+  }
+  try {
+    fs.unlinkSync(file);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw failed(`cannot remove ${file} once open: ${String(e)}`);
+  }
+  let size = 0;
+  let open = true;
+  const close = () => {
+    if (open) {
+      open = false;
+      fs.closeSync(fd);
+    }
+  };
+  return {
+    write(piece) {
+      try {
+        for (let done = 0; done < piece.byteLength; ) done += fs.writeSync(fd, piece, done, piece.byteLength - done, size + done);
+      } catch (e) {
+        close();
+        throw failed(`cannot write to a file in ${dir}: ${String(e)}`);
+      }
+      size += piece.byteLength;
+    },
+    pieces(): Pieces {
+      let at = 0;
+      return {
+        async next() {
+          if (at >= size || !open) {
+            close();
+            return null;
+          }
+          const piece = Buffer.allocUnsafe(Math.min(READ, size - at));
+          const n = fs.readSync(fd, piece, 0, piece.byteLength, at);
+          if (n === 0) {
+            close();
+            throw new Error(`the spooled body ended after ${at} of ${size} bytes`);
+          }
+          at += n;
+          // A reader that knows the length stops asking once it has every byte.
+          if (at >= size) close();
+          return [piece.subarray(0, n)];
+        },
+        cancel: close,
+      };
+    },
+    discard: close,
+  };
+}
+
+function failed(detail: string): GatewayError {
+  return new GatewayError(Codes.BODY_SPOOL_FAILED, 500, "The request body could not be stored while its length was learned.", detail);
+}
