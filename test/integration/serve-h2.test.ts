@@ -114,9 +114,13 @@ describe("edgepass serve over HTTP/2", () => {
       expect(all.map((r) => r.status)).toEqual(Array.from({ length: 40 }, (_, i) => 200 + (i % 3)));
       expect(all.every((r, i) => r.body.toString() === `status ${200 + (i % 3)} from php\n` && r.rst === 0)).toBe(true);
       // Each answer is dated (Node's respond() adds the Date an origin did not send), and the
-      // connection was told it may have 128 streams at once.
+      // connection was told it may have 128 streams at once, each with a 64 KiB window, and
+      // given a connection window as large as all of them (HTTP/2's own 64 KiB would have its
+      // uploads share 64 KiB a round trip).
       expect(all.every((r) => / GMT$/.test(String(r.headers.date)))).toBe(true);
       expect(s.remoteSettings.maxConcurrentStreams).toBe(128);
+      expect(s.remoteSettings.initialWindowSize).toBe(65_535);
+      expect(s.state.remoteWindowSize).toBeGreaterThanOrEqual(128 * 65_535 - 65_535);
     } finally {
       s.close();
     }
