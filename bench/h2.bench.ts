@@ -15,7 +15,7 @@ import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/
 import { discardStdout, repoRoot, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { selfSigned } from "../test/helpers/tls.js";
-import { cpuSeconds, median, nginxConfig, table } from "./lib.js";
+import { cpuSeconds, median, nginxPhpConfig, table } from "./lib.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -37,27 +37,23 @@ const RETURN_PATH = "/__return";
 const nginxPort = await freePort();
 writeFileSync(
   path.join(dir, "nginx.conf"),
-  nginxConfig(
+  nginxPhpConfig({
     dir,
-    `  upstream php { server 127.0.0.1:${fpm.port}; keepalive ${CONNECTIONS}; keepalive_timeout 1s; }
-  server {
-    listen 127.0.0.1:${nginxPort} ssl http2; # Debian 12's nginx 1.22; later ones write "http2 on;"
-    ssl_certificate ${dir}/cert.pem;
-    ssl_certificate_key ${dir}/key.pem;
-    # h2load keeps each connection for the whole run; nginx's default closes one after 1,000
-    # requests (GOAWAY), which h2load counts as failures. edgepass sets no such bound.
-    keepalive_requests 10000000;
-    root ${www};
-    location = ${RETURN_PATH} { default_type text/plain; return 200 "ok\\n"; }
-    location ~ [^/]\\.php(/|$) {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_keep_conn on;
-      fastcgi_pass php;
-    }
-  }`,
-    { accessLog: true },
-  ),
+    port: nginxPort,
+    www,
+    fpmPort: fpm.port,
+    keepalive: CONNECTIONS,
+    returnPath: RETURN_PATH,
+    accessLog: true,
+    listen: "ssl http2", // Debian 12's nginx 1.22; later ones write "http2 on;"
+    server: [
+      `ssl_certificate ${dir}/cert.pem;`,
+      `ssl_certificate_key ${dir}/key.pem;`,
+      // h2load keeps each connection for the whole run; nginx's default closes one after
+      // 1,000 requests (GOAWAY), which h2load counts as failures. edgepass sets no such bound.
+      "keepalive_requests 10000000;",
+    ],
+  }),
 );
 
 const serveConfig =

@@ -103,14 +103,15 @@ ${http}
  *  (fastcgi_keep_conn on), each closed after 1 s idle; with `returnPath`, a location nginx
  *  answers itself (200 "ok"), with no origin behind it; with `accessLog`, a line for every
  *  request (nginx's default, and edgepass's), buffered as edgepass buffers its request lines
- *  (64 KiB or 10 ms), else none. */
-export function nginxPhpConfig(o: { dir: string; port: number; www: string; fpmPort: number; keepalive?: number; returnPath?: string; accessLog?: boolean }): string {
+ *  (64 KiB or 10 ms), else none. `listen`: what follows the address ("ssl http2"); `server`:
+ *  more directives for the server block. */
+export function nginxPhpConfig(o: { dir: string; port: number; www: string; fpmPort: number; keepalive?: number; returnPath?: string; accessLog?: boolean; listen?: string; server?: string[] }): string {
   const pool = o.keepalive ? `upstream php { server 127.0.0.1:${o.fpmPort}; keepalive ${o.keepalive}; keepalive_timeout 1s; }` : "";
   return nginxConfig(
     o.dir,
     `  ${pool}
   server {
-    listen 127.0.0.1:${o.port};
+    listen 127.0.0.1:${o.port}${o.listen ? ` ${o.listen}` : ""};${(o.server ?? []).map((l) => `\n    ${l}`).join("")}
     root ${o.www};${o.returnPath ? `\n    location = ${o.returnPath} { default_type text/plain; return 200 "ok\\n"; }` : ""}
     location ~ [^/]\\.php(/|$) {
       fastcgi_split_path_info ^(.+?\\.php)(/.*)$;

@@ -15,7 +15,7 @@ import path from "node:path";
 import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
 import { discardStdout, repoRoot, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
-import { median, nginxConfig, table } from "./lib.js";
+import { median, nginxPhpConfig, table } from "./lib.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ONE_WAY_MS = 25;
@@ -30,21 +30,15 @@ chmodSync(dir, 0o755);
 const nginxPort = await freePort();
 writeFileSync(
   path.join(dir, "nginx.conf"),
-  nginxConfig(
+  nginxPhpConfig({
     dir,
-    `  upstream php { server 127.0.0.1:${fpm.port}; keepalive 8; }
-  server {
-    listen 127.0.0.1:${nginxPort} http2; # Debian 12's nginx 1.22; later ones write "http2 on;"
-    client_max_body_size 100m;
-    root ${www};
-    location ~ [^/]\\.php(/|$) {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_keep_conn on;
-      fastcgi_pass php;
-    }
-  }`,
-  ),
+    port: nginxPort,
+    www,
+    fpmPort: fpm.port,
+    keepalive: 8,
+    listen: "http2", // cleartext HTTP/2 on Debian 12's nginx 1.22; later ones write "http2 on;"
+    server: ["client_max_body_size 100m;"],
+  }),
 );
 
 /** A relay on a free port to `port` that holds every piece ONE_WAY_MS before passing it on. */
