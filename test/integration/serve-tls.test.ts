@@ -6,10 +6,14 @@ import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import path from "node:path";
 import tls from "node:tls";
+import net from "node:net";
+import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { edgepass, startServe, type Dev } from "../helpers/process.js";
-import { parseWire, rawExchange } from "../helpers/raw-http.js";
+import { parseWire, parseWireAll, rawExchange } from "../helpers/raw-http.js";
+import { linesLike } from "../helpers/log-lines.js";
+import { freePort } from "../helpers/php-fpm.js";
 import { httpsGet, selfSigned } from "../helpers/tls.js";
 
 const TOML = `[serve]
@@ -114,6 +118,65 @@ describe("edgepass serve with [serve] tls", () => {
       expect(await run.exit).toBe(2);
       expect(run.stderr).toContain(`site.toml: [serve] tls: ${says.replaceAll("DIR", dir)}`);
       expect(run.stdout).not.toMatch(/listening/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("--redirect-port: plain HTTP sent to https://", () => {
+  it("every request on it is answered with its https:// URL (301; 308 for a POST, whose body is read and dropped), on one kept connection, each logged; curl -L lands on the site", async () => {
+    const redirectPort = await freePort();
+    const pair = selfSigned("redirect");
+    const site = await startServe(TOML, { "tls/cert.pem": pair.cert, "tls/key.pem": pair.key }, [], ["--redirect-port", String(redirectPort)]);
+    try {
+      const httpsPort = new URL(site.base).port;
+      expect(site.run.stdout).toContain(`edgepass: redirecting http://127.0.0.1:${redirectPort} to https://`);
+      const { raw } = await rawExchange(`http://127.0.0.1:${redirectPort}`, [
+        "GET /scheme?x=1&y=%20 HTTP/1.1\r\nHost: shop.example:80\r\n\r\n",
+        "POST /cart HTTP/1.1\r\nHost: shop.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\nitem=42",
+        "HEAD / HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n",
+      ]);
+      const [get, post, head] = parseWireAll(raw, ["GET", "POST", "HEAD"]);
+      expect([get.status, get.get("location")]).toEqual([301, `https://shop.example:${httpsPort}/scheme?x=1&y=%20`]);
+      expect(get.body.toString()).toContain("This site is served over HTTPS");
+      expect([post.status, post.get("location")]).toEqual([308, `https://shop.example:${httpsPort}/cart`]);
+      expect([head.status, head.body.length]).toEqual([301, 0]);
+      await waitUntil(() => linesLike(site.run.stdout, { event: "request", from: "gateway" }).filter((l) => l.status === 301 || l.status === 308).length === 3);
+      // A Host that names no host is refused, as on the site itself.
+      const bad = parseWire((await rawExchange(`http://127.0.0.1:${redirectPort}`, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n")).raw, "GET");
+      expect([bad.status, bad.get("x-edgepass-error")]).toEqual([400, "HTTP_BAD_HOST"]);
+      const followed = await new Promise<string>((resolve) =>
+        execFile("curl", ["-sSkL", "-m", "10", `http://localhost:${redirectPort}/scheme`], (_e, out, err) => resolve(out + err)),
+      );
+      expect(followed).toBe("https");
+    } finally {
+      await site.stop();
+    }
+  });
+
+  it("without [serve] tls it stops the command (exit 2) and says it needs tls; a taken port names --redirect-port", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "edgepass-redirect-"));
+    try {
+      writeFileSync(path.join(dir, "site.toml"), '[[routes]]\nmatch = "/"\nreturn = "200 ok"\n');
+      const plain = edgepass(["serve", "--config", "site.toml", "--port", "0", "--redirect-port", "0"], dir);
+      expect(await plain.exit).toBe(2);
+      expect(plain.stderr).toContain("--redirect-port sends plain HTTP to this server's https:// port: it needs [serve] tls");
+      mkdirSync(path.join(dir, "tls"));
+      const pair = selfSigned("taken");
+      writeFileSync(path.join(dir, "tls/cert.pem"), pair.cert);
+      writeFileSync(path.join(dir, "tls/key.pem"), pair.key);
+      writeFileSync(path.join(dir, "site.toml"), TOML);
+      const taken = net.createServer();
+      await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+      try {
+        const busy = edgepass(["serve", "--config", "site.toml", "--port", "0", "--redirect-port", String((taken.address() as net.AddressInfo).port)], dir);
+        expect(await busy.exit).not.toBe(0);
+        expect(busy.stderr).toContain("the port is in use; pick another with --redirect-port");
+        expect(busy.stdout).not.toContain("listening");
+      } finally {
+        taken.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -117,14 +117,21 @@ describe("edgepass serve --workers 2", () => {
     }
   });
 
-  it("with [serve] tls: both workers answer HTTPS, over HTTP/1.1 and HTTP/2, and a plain HTTP client is told to use https://", async () => {
+  it("with [serve] tls: both workers answer HTTPS, over HTTP/1.1 and HTTP/2, a plain HTTP client is told to use https://, and --redirect-port redirects", async () => {
     const metricsPort = await freePort();
     const pair = selfSigned("workers");
     writeFileSync(path.join(dir, "cert.pem"), pair.cert);
     writeFileSync(path.join(dir, "key.pem"), pair.key);
     writeFileSync(path.join(dir, "tls.toml"), toml(metricsPort, "secure").replace("[serve]", '[serve]\ntls = { cert = "cert.pem", key = "key.pem" }'));
-    run = edgepass(["serve", "--config", "tls.toml", "--port", "0", "--workers", "2"], dir);
+    const redirectPort = await freePort();
+    run = edgepass(["serve", "--config", "tls.toml", "--port", "0", "--workers", "2", "--redirect-port", String(redirectPort)], dir);
     const [, base] = await waitFor(run, /listening on (https:\/\/127\.0\.0\.1:\d+) \(config tls\.toml, edgepass serve, 2 workers/, 90_000);
+    // --redirect-port under --workers: the port is shared as the main one is.
+    await waitFor(run, new RegExp(`redirecting http://127\\.0\\.0\\.1:${redirectPort} to https://`));
+    for (let i = 0; i < 2; i++) {
+      const moved = parseWire((await rawExchange(`http://127.0.0.1:${redirectPort}`, "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 5_000)).raw, "GET");
+      expect([moved.status, moved.get("location")]).toEqual([301, `https://a:${new URL(base!).port}/x`]);
+    }
     const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     // Connections are handed to the workers in turn: two plain ones reach both.
     for (let i = 0; i < 2; i++) {

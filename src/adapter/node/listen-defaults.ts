@@ -20,7 +20,7 @@ export function cannotListenBecause(err: NodeJS.ErrnoException, setting = { port
 }
 
 /** The error a command stops with when it cannot listen on host:port (its code kept). */
-export function cannotListen(err: NodeJS.ErrnoException, host: string, port: number): Error {
+export function cannotListen(err: NodeJS.ErrnoException, host: string, port: number, portFlag = "--port"): Error {
   const at = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-  return Object.assign(new Error(`cannot listen on ${at}: ${cannotListenBecause(err)}`), { code: err.code });
+  return Object.assign(new Error(`cannot listen on ${at}: ${cannotListenBecause(err, { port: portFlag, host: "--host" })}`), { code: err.code });
 }

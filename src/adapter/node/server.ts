@@ -36,6 +36,7 @@ import type { ServeRequest } from "./request.js";
 import type { RequestInfo } from "../../core/gateway.js";
 import type { ClientResponse } from "../../core/respond.js";
 import { readTlsFiles } from "./tls-files.js";
+import { httpsRedirect } from "./https-redirect.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
 
 export interface ServeOptions {
@@ -53,11 +54,16 @@ export interface ServeOptions {
   /** A worker: its primary runs the active health checks and tells it what they find
    *  (adoptHealth); default: this process runs them. */
   healthFromPrimary?: boolean;
+  /** --redirect-port: also listen here (on `host`) for plain HTTP, every request of which is
+   *  sent to the same URL on the https:// port. Needs [serve] tls. */
+  redirectPort?: number;
 }
 
 export interface RunningServer {
   /** "http://host:port", or "https://host:port" with [serve] tls */
   origin: string;
+  /** "http://host:port" of the --redirect-port listener, when there is one. */
+  redirectOrigin: string | null;
   /** The config new requests are served with. */
   readonly config: GatewayConfig;
   /** Serves new requests with `configText` if it validates; requests in flight finish on the
@@ -280,16 +286,50 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     raw.add(s);
     s.once("close", () => raw.delete(s));
   });
-  await new Promise<void>((resolve, reject) => {
-    const failed = (err: NodeJS.ErrnoException) => reject(cannotListen(err, o.host, o.port));
-    server.once("error", failed);
-    server.listen(o.port, o.host, () => {
-      server.off("error", failed);
-      resolve();
+  const addr = await listen(server, o.host, o.port);
+  const origin = `${scheme}://${hostPort(addr)}`;
+  // --redirect-port: plain HTTP, each request answered with the same URL on the https:// port.
+  let redirect: net.Server | null = null;
+  let redirectOrigin: string | null = null;
+  if (o.redirectPort !== undefined) {
+    const giveUp = () => {
+      server.close();
+      for (const s of raw) s.destroy();
+      gens.dispose();
+    };
+    if (!first.tls) {
+      giveUp();
+      throw new GatewayError(Codes.CONFIG_INVALID, 500, `${o.configSource}: --redirect-port sends plain HTTP to this server's https:// port: it needs [serve] tls`);
+    }
+    const httpsPort = addr.port;
+    redirect = net.createServer({ allowHalfOpen: true }, (sock) => {
+      const state = { idle: false };
+      sockets.set(sock, state);
+      raw.add(sock);
+      sock.once("close", () => raw.delete(sock));
+      void serveConnection(sock, {
+        codec,
+        scheme: "http",
+        settings: gens.current.config.serve,
+        draining: () => draining,
+        idle: (yes) => (state.idle = yes),
+        sink: o.sink,
+        requestLog: () => gens.current.config.gateway.log === "json",
+        handle: async (request, info) => httpsRedirect(request, info.requestId, httpsPort, { sink: o.sink, on: gens.current.config.gateway.log === "json" }),
+      })
+        .catch(failed)
+        .finally(() => {
+          sock.destroy();
+          sockets.delete(sock);
+        });
     });
-  });
-  const addr = server.address() as net.AddressInfo;
-  const origin = `${scheme}://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    try {
+      redirectOrigin = `http://${hostPort(await listen(redirect, o.host, o.redirectPort, "--redirect-port"))}`;
+    } catch (e) {
+      giveUp();
+      throw e;
+    }
+  }
   const metricsSamples = () => metrics.samples(gens.current.pools.stats());
   const metricsAt = o.metricsListener === false ? undefined : first.gen.config.serve.metricsListen;
   let metricsServer: http.Server | null = null;
@@ -303,6 +343,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 
   return {
     origin,
+    redirectOrigin,
     get config() {
       return gens.current.config;
     },
@@ -337,7 +378,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     },
     stop: async () => {
       draining = true;
-      const closed = new Promise<void>((r) => server.close(() => r()));
+      const closed = Promise.all([server, redirect].map((l) => new Promise<void>((r) => (l ? l.close(() => r()) : r()))));
       // Idle kept-alive connections are waiting for a request that should go elsewhere now;
       // the others close after the answer they are reading or writing.
       for (const [s, c] of sockets) {
@@ -354,6 +395,20 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     },
   };
 }
+
+/** Listens on host:port; a port that cannot be had is a GatewayError that says why. */
+function listen(server: net.Server, host: string, port: number, portFlag?: string): Promise<net.AddressInfo> {
+  return new Promise<net.AddressInfo>((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException) => reject(cannotListen(err, host, port, portFlag));
+    server.once("error", failed);
+    server.listen(port, host, () => {
+      server.off("error", failed);
+      resolve(server.address() as net.AddressInfo);
+    });
+  });
+}
+
+const hostPort = (a: net.AddressInfo) => `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
 
 /** The primary's verdicts, in the balancer state of one generation's upstreams. */
 function adoptInto(verdicts: Verdicts, config: GatewayConfig, pools: PoolRegistry): void {

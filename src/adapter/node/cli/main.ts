@@ -9,11 +9,12 @@ const USAGE = `usage:
       its config. Nothing starts when FILE is invalid. [assets] files are read from disk on
       every request (--files disk, the default: files added while running are served), or
       through Workers Static Assets as deployed (--files assets: a snapshot taken at start).
-  edgepass serve --config FILE [--port N] [--host H] [--workers N|auto]
-      Validate FILE, then serve it from this process: a plain Node HTTP/1.1 server (no
-      workerd) that parses every request with the Wasm parser and keeps the upstream pools
-      in process. Unix-socket upstreams ("unix:/run/php/php-fpm.sock") work here. With
-      --workers, that many processes share the port (auto: one per core).
+  edgepass serve --config FILE [--port N] [--host H] [--workers N|auto] [--redirect-port N]
+      Validate FILE, then serve it from this process: a plain Node HTTP/1.1 server (HTTP/2
+      too with [serve] tls; no workerd) that parses every request with the Wasm parser and
+      keeps the upstream pools in process. Unix-socket upstreams
+      ("unix:/run/php/php-fpm.sock") work here. With --workers, that many processes share
+      the port (auto: one per core).
   edgepass demo [--port N] [--host H]
       Start a built-in FastCGI demo app (no PHP needed) and the gateway in front of it.
   edgepass inspect FILE [--protocol P] [--as SIDE] [--format F]
@@ -31,6 +32,8 @@ options:
       --files MODE    where dev serves [assets] from: disk (default) or assets
       --inspector-port N  workerd's V8 inspector on 127.0.0.1:N (DevTools: heap, profiles)
       --workers N     serve: worker processes sharing the port (default 1; auto: one per core)
+      --redirect-port N  serve, with [serve] tls: plain HTTP on port N (same --host), every
+                      request sent to its https:// URL (301; 308 for methods other than GET/HEAD)
   -h, --help          show this help
 `;
 

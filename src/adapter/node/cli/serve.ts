@@ -16,11 +16,12 @@ import { primaryLimitStore } from "./shared-limits.js";
 import { parseWorkers, runPrimary, type WorkerMessage } from "./workers.js";
 
 export async function serve(argv: string[]): Promise<number | "help"> {
-  const flags = parseFlags(argv, { ...listenOptions, config: { type: "string", short: "c" }, workers: { type: "string" } });
+  const flags = parseFlags(argv, { ...listenOptions, config: { type: "string", short: "c" }, workers: { type: "string" }, "redirect-port": { type: "string" } });
   if (flags.help) return "help";
   if (flags.config === undefined) throw new UsageError("serve needs --config FILE");
   const port = parsePort(flags.port);
   const host = parseHost(flags.host);
+  const redirectPort = flags["redirect-port"] === undefined ? undefined : parsePort(flags["redirect-port"], "--redirect-port");
   const file = flags.config;
   const isWorker = cluster.isWorker && process.env.EDGEPASS_SERVE_WORKER === "1";
   const workers = parseWorkers(flags.workers);
@@ -44,7 +45,7 @@ export async function serve(argv: string[]): Promise<number | "help"> {
   try {
     // A worker counts limits in its primary, with its fellow workers.
     const limits = isWorker ? primaryLimitStore({ send: (m) => process.send?.(m), on: (e, f) => process.on(e, f) }) : undefined;
-    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port, metricsListener: !isWorker, sink: bufferedStdioSink(), limits, healthFromPrimary: isWorker });
+    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port, redirectPort, metricsListener: !isWorker, sink: bufferedStdioSink(), limits, healthFromPrimary: isWorker });
   } catch (err) {
     // What only starting can find (a [serve] tls file that cannot be read) is a config error.
     if (!(err instanceof GatewayError)) throw err;
@@ -53,7 +54,7 @@ export async function serve(argv: string[]): Promise<number | "help"> {
     return EXIT_USAGE;
   }
   if (isWorker) {
-    tell({ edgepass: "listening", origin: server.origin });
+    tell({ edgepass: "listening", origin: server.origin, redirectOrigin: server.redirectOrigin });
     process.on("message", (m: WorkerMessage) => {
       if (m?.edgepass === "metrics?") tell({ edgepass: "metrics", id: m.id, samples: server.metricsSamples() });
       else if (m?.edgepass === "health") server.adoptHealth(m.upstreams);
@@ -62,6 +63,7 @@ export async function serve(argv: string[]): Promise<number | "help"> {
     process.on("disconnect", () => process.kill(process.pid, "SIGTERM"));
   } else {
     process.stdout.write(`edgepass: listening on ${server.origin} (config ${file}, edgepass serve)\n`);
+    if (server.redirectOrigin) process.stdout.write(`edgepass: redirecting ${server.redirectOrigin} to https://\n`);
     if (server.metricsUrl) process.stdout.write(`edgepass: metrics on ${server.metricsUrl}\n`);
   }
   const reload = () => {

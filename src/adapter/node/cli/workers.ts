@@ -20,7 +20,7 @@ import { readFileSync } from "node:fs";
 /** Messages between the primary and its workers. */
 export type WorkerMessage =
   | HealthMessage
-  | { edgepass: "listening"; origin: string }
+  | { edgepass: "listening"; origin: string; redirectOrigin: string | null }
   | { edgepass: "start-failed"; exitCode: number }
   | { edgepass: "metrics?"; id: number }
   | { edgepass: "metrics"; id: number; samples: Sample[] };
@@ -63,6 +63,7 @@ export async function runPrimary(file: string, text: string, count: number): Pro
         if (!announced && started === count) {
           announced = true;
           process.stdout.write(`edgepass: listening on ${m.origin} (config ${file}, edgepass serve, ${count} workers, primary pid ${process.pid})\n`);
+          if (m.redirectOrigin) process.stdout.write(`edgepass: redirecting ${m.redirectOrigin} to https://\n`);
         }
       } else if (m?.edgepass === "start-failed") {
         // The config or its files are wrong: every new worker would fail the same way.
