@@ -10,6 +10,9 @@ export interface RequestRecord {
   request_id: string;
   method: string;
   path: string;
+  /** The client's address, as access rules and limits see it (nginx's $remote_addr): the
+   *  peer, or the client a trusted proxy names (real_ip_from); on the edge, Cloudflare's. */
+  remote_addr: string | undefined;
   route?: string;
   upstream?: string;
   /** The origin address that answered ("127.0.0.1:9000", "unix:/run/php.sock"). */
@@ -39,11 +42,12 @@ const HOP_FIELDS = ["server", "connect_ms", "retries", "bytes_in", "limit"] as c
  *  its making to its line (fields added as the stages learned them gave records of many
  *  shapes, and every stage's reads of them went through a slow generic lookup). A field
  *  still undefined is left out of the line. */
-export function newRecord(requestId: string, method: string, path: string): RequestRecord {
+export function newRecord(requestId: string, method: string, path: string, remoteAddr?: string): RequestRecord {
   return {
     request_id: requestId,
     method,
     path,
+    remote_addr: remoteAddr,
     route: undefined,
     upstream: undefined,
     server: undefined,

@@ -173,7 +173,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     const requestId = info.dispatched ? (info.requestId ?? randomId()) : (validRequestId(request.headers.get("x-request-id")) ?? info.requestId ?? randomId());
     const log = requestLogger(requestId, deps.sink);
     const url = info.url ?? new URL(request.url);
-    const record = newRecord(requestId, request.method, url.pathname);
+    const record = newRecord(requestId, request.method, url.pathname, info.remoteAddr);
     const state: DispatchState = {
       acceptEncoding: info.acceptEncoding !== undefined ? info.acceptEncoding : request.headers.get("accept-encoding"),
       vars: requestVars(request, url, config.gateway.serverName),

@@ -367,7 +367,11 @@ describe("edgepass serve: whose X-Forwarded-For is believed", () => {
   afterAll(() => plain?.stop());
 
   it("without real_ip_from the peer is the client, whatever the header says", async () => {
-    expect((await fetch(`${plain.base}/x`, { headers: { "x-forwarded-for": "10.1.2.3" } })).status).toBe(403);
+    const res = await fetch(`${plain.base}/x`, { headers: { "x-forwarded-for": "10.1.2.3", "x-request-id": "xff-untrusted" } });
+    expect(res.status).toBe(403);
+    // The request line names the client the rules judged (nginx's $remote_addr).
+    const line = await vi.waitFor(() => linesLike(plain.run.stdout, { event: "request", request_id: "xff-untrusted" })[0] ?? expect.fail("no line yet"));
+    expect(line.remote_addr).toBe("127.0.0.1");
   });
 
   it("behind a trusted proxy the rightmost untrusted address is the client", async () => {
@@ -376,5 +380,8 @@ describe("edgepass serve: whose X-Forwarded-For is believed", () => {
     expect(await at("192.0.2.9, 10.1.2.3")).toBe(200);
     expect(await at("10.1.2.3, 127.0.0.1")).toBe(200);
     expect((await fetch(`${hosts.serve.base}/guarded/y`)).status).toBe(403);
+    await fetch(`${hosts.serve.base}/guarded/y`, { headers: { "x-forwarded-for": "192.0.2.9, 10.1.2.3", "x-request-id": "xff-trusted" } });
+    const line = await vi.waitFor(() => linesLike(hosts.serve.run.stdout, { event: "request", request_id: "xff-trusted" })[0] ?? expect.fail("no line yet"));
+    expect(line.remote_addr).toBe("10.1.2.3");
   });
 });

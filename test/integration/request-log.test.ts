@@ -133,6 +133,7 @@ for (const host of ["dev", "serve"] as const) {
         level: "info",
         method: "POST",
         path: "/echo.php",
+        remote_addr: "127.0.0.1",
         route: "~ \\.php$",
         upstream: "php",
         server: `127.0.0.1:${fpm.port}`,
@@ -291,7 +292,7 @@ for (const host of ["dev", "serve"] as const) {
       expect(text).toMatch(/^HTTP\/1\.1 400 /);
       const id = text.match(/\r\nx-request-id: ([0-9a-f]+)\r\n/)![1];
       const l = await lineFor(dev, id);
-      expect(l).toMatchObject({ status: 400, from: "gateway", method: "-", bytes_out: Buffer.byteLength(text.slice(text.indexOf("\r\n\r\n") + 4)) });
+      expect(l).toMatchObject({ status: 400, from: "gateway", method: "-", remote_addr: "127.0.0.1", bytes_out: Buffer.byteLength(text.slice(text.indexOf("\r\n\r\n") + 4)) });
       expect(typeof l.error).toBe("string");
     });
 

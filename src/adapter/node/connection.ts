@@ -104,7 +104,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       const bytes = res.length ?? 0;
       await writeResponse(sock, res, { method: "GET", version: 11, keepAlive: false, sendTimeoutMs: s.sendTimeoutMs, log });
       answered(null, head.status);
-      if (deps.requestLog()) logRefused(log, requestId, head, bytes, started);
+      if (deps.requestLog()) logRefused(log, requestId, peer, head, bytes, started);
       break;
     }
     deps.observe?.started();
@@ -193,9 +193,9 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
 }
 
 /** The request line of a request refused before the gateway (which writes every other one):
- *  its head could not be read, so its method and path are "-". */
-export function logRefused(log: Logger, requestId: string, e: GatewayError, bytesOut: number, started: number): void {
-  writeRecord(log, { ...newRecord(requestId, "-", "-"), status: e.status, error: e.code, from: "gateway", bytes_out: bytesOut, total_ms: since(started) });
+ *  its head could not be read, so its method and path are "-", and its address the peer's. */
+export function logRefused(log: Logger, requestId: string, peer: string | undefined, e: GatewayError, bytesOut: number, started: number): void {
+  writeRecord(log, { ...newRecord(requestId, "-", "-", peer), status: e.status, error: e.code, from: "gateway", bytes_out: bytesOut, total_ms: since(started) });
 }
 
 /** The head at the start of the buffer when it is whole there (or already refused); null

@@ -149,7 +149,7 @@ async function serveStream(stream: http2.ServerHttp2Stream, endStream: boolean, 
     const res = errorAnswer(head, requestId, log);
     await writeH2Response(stream, res, { method: "GET", sendTimeoutMs: s.sendTimeoutMs, log });
     deps.observe?.answered(null, head.status, 0, res.length ?? 0);
-    if (deps.requestLog()) logRefused(log, requestId, head, res.length ?? 0, started);
+    if (deps.requestLog()) logRefused(log, requestId, conn.peer, head, res.length ?? 0, started);
     return;
   }
   const awaitsContinue = head.expectContinue && !endStream;

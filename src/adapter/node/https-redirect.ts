@@ -9,13 +9,14 @@ import { ownAnswer, type ClientResponse } from "../../core/respond.js";
 import type { ServeRequest } from "./request.js";
 
 /** The answer to `request` on the redirect port, its request line written when `log`. */
-export function httpsRedirect(request: ServeRequest, requestId: string, httpsPort: number, log: { sink?: LogSink; on: boolean }): ClientResponse {
+export function httpsRedirect(request: ServeRequest, info: { requestId: string; remoteAddr?: string }, httpsPort: number, log: { sink?: LogSink; on: boolean }): ClientResponse {
+  const { requestId } = info;
   const started = performance.now();
   const u = request.parsed;
   const location = `https://${u.hostname}${httpsPort === 443 ? "" : `:${httpsPort}`}${u.pathname}${u.search}`;
   const status = request.method === "GET" || request.method === "HEAD" ? 301 : 308;
   const text = `${status} ${status === 301 ? "Moved Permanently" : "Permanent Redirect"}\n\nThis site is served over HTTPS: ${location}\n`;
   const res = ownAnswer(status, new Headers({ location, "content-type": "text/plain; charset=utf-8" }), text);
-  if (log.on) writeRecord(requestLogger(requestId, log.sink), { ...newRecord(requestId, request.method, u.pathname), status, from: "gateway", bytes_out: res.length ?? 0, total_ms: since(started) });
+  if (log.on) writeRecord(requestLogger(requestId, log.sink), { ...newRecord(requestId, request.method, u.pathname, info.remoteAddr), status, from: "gateway", bytes_out: res.length ?? 0, total_ms: since(started) });
   return res;
 }

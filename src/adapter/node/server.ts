@@ -315,7 +315,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         idle: (yes) => (state.idle = yes),
         sink: o.sink,
         requestLog: () => gens.current.config.gateway.log === "json",
-        handle: async (request, info) => httpsRedirect(request, info.requestId, httpsPort, { sink: o.sink, on: gens.current.config.gateway.log === "json" }),
+        handle: async (request, info) => httpsRedirect(request, info, httpsPort, { sink: o.sink, on: gens.current.config.gateway.log === "json" }),
       })
         .catch(failed)
         .finally(() => {
