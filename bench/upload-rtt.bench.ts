@@ -1,10 +1,11 @@
 // Uploads over HTTP/2 from a client far away: a 4 MiB POST (with its Content-Length) to php-fpm,
 // one alone and four at once on one connection, through a relay that delays every piece by
-// 25 ms each way (a 50 ms round trip), against edgepass serve (h2c) and nginx (`listen … http2`,
-// cleartext, prior knowledge) in front of the same php-fpm in the same run. HTTP/2's flow
-// control is end to end, so what a server's windows allow per round trip decides the time; the
-// relay itself reads as fast as it is written to (it models the delay, not a TCP window). The
-// median of BENCH_ROUNDS (3) rounds whose order alternates. Not part of `npm test`:
+// 25 ms each way (a 50 ms round trip), against edgepass serve (h2c; with its default stream
+// window, and with http2_window = "1m") and nginx (`listen … http2`, cleartext, prior knowledge)
+// in front of the same php-fpm in the same run. HTTP/2's flow control is end to end, so what a
+// server's windows allow per round trip decides the time; the relay itself reads as fast as it
+// is written to (it models the delay, not a TCP window). The median of BENCH_ROUNDS (3) rounds
+// whose order alternates. Not part of `npm test`:
 // `npm run bench upload-rtt`. Needs nginx (npm run setup:bench).
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -23,7 +24,9 @@ const SIZE = 4 * 1024 * 1024;
 
 const nginxBin = findProgram("nginx", "nginx-light");
 const www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
-const fpm = await startPhpFpm({ maxChildren: 8 });
+// Enough children for every gateway's kept connections at once (8 each), so none waits for
+// another's idle ones.
+const fpm = await startPhpFpm({ maxChildren: 24 });
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-bench-upload-rtt-"));
 chmodSync(dir, 0o755);
 
@@ -86,14 +89,20 @@ async function uploads(port: number, n: number): Promise<number> {
 
 const children: ChildProcess[] = [];
 const relays: Array<{ close: () => void }> = [];
-const serve = await startServe(`[serve]\nh2c = true\n\n[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\n\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`);
+const site = (serveLines: string) =>
+  `[serve]\nh2c = true\n${serveLines}\n[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\n\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
+const serve = await startServe(site(""));
 discardStdout(serve.run);
+// The same with each stream's window at 1 MiB ([serve] http2_window).
+const wide = await startServe(site('http2_window = "1m"'));
+discardStdout(wide.run);
 try {
   const nginx = spawn(nginxBin, ["-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", "inherit", "inherit"] });
   children.push(nginx);
   await waitForPort(nginxPort, 10_000, nginx, "nginx");
   const gateways = [
     { name: "edgepass serve (h2c)", port: Number(new URL(serve.base).port) },
+    { name: 'edgepass serve, http2_window = "1m"', port: Number(new URL(wide.base).port) },
     { name: "nginx (http2)", port: nginxPort },
   ];
   const relayed = new Map<string, number>();
@@ -127,6 +136,7 @@ try {
   for (const r of relays) r.close();
   for (const c of children) c.kill("SIGTERM");
   await serve.stop();
+  await wide.stop();
   await fpm.stop();
   rmSync(dir, { recursive: true, force: true });
 }

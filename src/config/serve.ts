@@ -8,7 +8,7 @@ import { stringList } from "./assets.js";
 import { checkCompress, COMPRESS_ALIASES, COMPRESS_DEFAULTS, COMPRESS_KEYS } from "./serve-extras.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
-const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", "http2", "h2c", "real_ip_from", "body_temp", ...COMPRESS_KEYS] as const;
+const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", "http2", "h2c", "http2_window", "real_ip_from", "body_temp", ...COMPRESS_KEYS] as const;
 const SERVE_ALIASES: Record<string, string> = {
   client_header_timeout: "header_timeout",
   client_body_timeout: "body_timeout",
@@ -17,6 +17,7 @@ const SERVE_ALIASES: Record<string, string> = {
   idle_timeout: "keepalive_timeout",
   set_real_ip_from: "real_ip_from",
   client_body_temp_path: "body_temp",
+  http2_body_preread_size: "http2_window",
   trusted_proxies: "real_ip_from",
   ...COMPRESS_ALIASES,
 };
@@ -31,6 +32,7 @@ export const SERVE_DEFAULTS: ServeSettings = {
   realIpFrom: [],
   http2: true,
   h2c: false,
+  http2Window: 65_535,
   ...COMPRESS_DEFAULTS,
 };
 
@@ -75,6 +77,13 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
   if (t.http2 !== undefined) {
     if (typeof t.http2 !== "boolean") c.fail([...at, "http2"], "true or false", { got: t.http2 });
     s.http2 = t.http2;
+  }
+  if (t.http2_window !== undefined) {
+    const r = parseSize(t.http2_window);
+    const expected = `${SIZE_EXPECTED}, from 64k to 16m`;
+    if (!r.ok) c.fail([...at, "http2_window"], expected, { got: t.http2_window, problem: r.reason });
+    if (r.value < 65_535 || r.value > 16 * 1024 * 1024) c.fail([...at, "http2_window"], expected, { got: t.http2_window });
+    s.http2Window = r.value;
   }
   if (t.h2c !== undefined) {
     if (typeof t.h2c !== "boolean") c.fail([...at, "h2c"], "true or false", { got: t.h2c });

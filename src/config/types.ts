@@ -304,6 +304,11 @@ export interface ServeSettings {
   /** http2, default true: with tls, a client that asks for HTTP/2 by ALPN gets it (h2);
    *  false offers HTTP/1.1 only. */
   http2: boolean;
+  /** http2_window, default "64k" (HTTP/2's own; nginx's http2_body_preread_size): each HTTP/2
+   *  stream's receive window, so what one upload moves a round trip. Node cannot widen one
+   *  stream's window alone, so a connection may hold this much for each of its streams whose
+   *  body is not read yet (a request waiting for an origin connection): up to 128 times it. */
+  http2Window: number;
   /** h2c, default false: on a plain listener, a client that opens with HTTP/2's preface (prior
    *  knowledge: a proxy or load balancer in front that speaks cleartext HTTP/2) gets HTTP/2;
    *  HTTP/1.1 clients are served as before. */

@@ -425,6 +425,22 @@ describe("HTTP/2 settings and the connection's life", () => {
     }
   });
 
+  it('http2_window = "1m": each stream is offered 1 MiB and the connection 128 times it; a 4 MiB upload arrives whole', async () => {
+    const wide = await startServe(site('http2_window = "1m"'), files);
+    const s = connect(wide.base);
+    try {
+      const body = Buffer.alloc(4 * 1024 * 1024, 9);
+      const r = await on(s, { ":method": "POST", ":path": "/echo.php", "content-length": body.length }, body);
+      expect(JSON.parse(r.body.toString())).toMatchObject({ length: body.length, sha256: createHash("sha256").update(body).digest("hex") });
+      expect(s.remoteSettings.initialWindowSize).toBe(1024 * 1024);
+      // (Less what the upload has used and nghttp2 has not yet given back.)
+      expect(s.state.remoteWindowSize).toBeGreaterThan(64 * 1024 * 1024);
+    } finally {
+      s.close();
+      await wide.stop();
+    }
+  });
+
   it("h2c = true on a plain listener: a client with prior knowledge gets cleartext HTTP/2, an HTTP/1.1 one HTTP/1.1, even a request whose first byte arrives alone", async () => {
     const plainSite = site("h2c = true").replace('tls = { cert = "cert.pem", key = "key.pem" }\n', "");
     const serve = await startServe(plainSite);

@@ -68,6 +68,7 @@ describe("[serve]", () => {
       realIpFrom: [],
       http2: true,
       h2c: false,
+      http2Window: 65_535,
       compress: ["br", "gzip"],
       compressTypes: expect.arrayContaining(["text/*", "application/json", "application/*+xml", "image/svg+xml"]),
       compressMinLength: 512,
@@ -75,7 +76,7 @@ describe("[serve]", () => {
   });
 
   it("every key, in the usual units", () => {
-    const t = `[serve]\nheader_timeout = "5s"\nbody_timeout = "10s"\nsend_timeout = "1m"\nkeepalive_timeout = 30\nmax_header = "8k"\ndrain_timeout = "250ms"\nhttp2 = false\nh2c = true\nreal_ip_from = ["127.0.0.1", "10.0.0.0/8", "2001:db8::/32"]\n` + up('"127.0.0.1:9000"');
+    const t = `[serve]\nheader_timeout = "5s"\nbody_timeout = "10s"\nsend_timeout = "1m"\nkeepalive_timeout = 30\nmax_header = "8k"\ndrain_timeout = "250ms"\nhttp2 = false\nh2c = true\nhttp2_window = "1m"\nreal_ip_from = ["127.0.0.1", "10.0.0.0/8", "2001:db8::/32"]\n` + up('"127.0.0.1:9000"');
     expect(loadConfig(t, "s.toml", undefined, "server").serve).toEqual({
       headerTimeoutMs: 5_000,
       bodyTimeoutMs: 10_000,
@@ -85,6 +86,7 @@ describe("[serve]", () => {
       drainTimeoutMs: 250,
       http2: false,
       h2c: true,
+      http2Window: 1024 * 1024,
       realIpFrom: [
         expect.objectContaining({ text: "127.0.0.1", bits: 128 }),
         expect.objectContaining({ text: "10.0.0.0/8", bits: 104 }),
@@ -134,6 +136,9 @@ describe("[serve]", () => {
     ['set_real_ip_from = ["10.0.0.0/8"]', 'edgepass calls this "real_ip_from"'],
     ['http2 = "on"', "serve.http2"],
     ['h2c = "yes"', "serve.h2c"],
+    ['http2_window = "16k"', "from 64k to 16m"],
+    ['http2_window = "1g"', "from 64k to 16m"],
+    ['http2_body_preread_size = "1m"', 'edgepass calls this "http2_window"'],
   ])("%s is refused, naming %s", (line, says) => {
     expect(messageOf(() => loadConfig(`[serve]\n${line}\n` + up('"127.0.0.1:9000"'), "s.toml", undefined, "server"))).toContain(says);
   });

@@ -41,11 +41,8 @@ export interface H2Deps {
 
 /** Streams one connection may have open at once (nginx's http2_max_concurrent_streams). */
 const MAX_STREAMS = 128;
-/** Each stream's receive window: HTTP/2's default, Node's, and the preread nginx allows a body
- *  before its request is processed. Node has no way to widen one stream's window, only all of
- *  them, and what a client sends on a stream nobody reads yet (a request waiting for an origin
- *  connection) stays in memory up to it: so one upload moves 64 KiB a round trip. */
-const STREAM_WINDOW = 65_535;
+/** The largest window HTTP/2 allows (RFC 9113 6.9.1). */
+const MAX_WINDOW = 2 ** 31 - 1;
 /** HTTP/2 counts 32 bytes a field over its name and value (RFC 9113 6.5.2), an HTTP/1.1 head 4
  *  ("name: value\r\n"): the list size announced leaves room for max_header's worth of fields,
  *  which the parser then holds to max_header itself (431). */
@@ -56,7 +53,10 @@ const MAX_FIELDS = 128;
 export function h2Server(s: ServeSettings): http2.Http2Server {
   return http2.createServer({
     maxHeaderListPairs: MAX_FIELDS,
-    settings: { maxConcurrentStreams: MAX_STREAMS, initialWindowSize: STREAM_WINDOW, maxHeaderListSize: s.maxHeader + FIELD_OVERHEAD * MAX_FIELDS },
+    // Each stream's receive window ([serve] http2_window): Node has no way to widen one
+    // stream's window, only all of them, and what a client sends on a stream nobody reads yet
+    // (a request waiting for an origin connection) stays in memory up to it.
+    settings: { maxConcurrentStreams: MAX_STREAMS, initialWindowSize: s.http2Window, maxHeaderListSize: s.maxHeader + FIELD_OVERHEAD * MAX_FIELDS },
   });
 }
 
@@ -87,7 +87,7 @@ export function serveH2(sock: net.Socket, server: http2.Http2Server, deps: H2Dep
   // on the connection as each DATA frame arrives, so this holds no more in memory (what a stream
   // may have unread is its own window's worth); left at HTTP/2's 64 KiB, every upload on the
   // connection shared 64 KiB a round trip.
-  h2.setLocalWindowSize(MAX_STREAMS * STREAM_WINDOW);
+  h2.setLocalWindowSize(Math.min(MAX_STREAMS * s.http2Window, MAX_WINDOW));
   const local = { addr: sock.localAddress ?? "", port: sock.localPort ?? 0 };
   const conn = { peer: plainAddress(sock.remoteAddress), peerPort: sock.remotePort === undefined ? undefined : String(sock.remotePort), serverAddr: plainAddress(local.addr), local };
   // No stream open: the wait for the next is keepalive_timeout, the first header_timeout (a
