@@ -66,10 +66,12 @@ function spoolFile(dir: string): SpooledBody {
       let at = 0;
       return {
         async next() {
-          if (at >= size || !open) {
+          if (at >= size) {
             close();
             return null;
           }
+          // Cancelled, or the spool failed: never a short body that looks whole.
+          if (!open) throw new Error(`the spooled body was let go after ${at} of ${size} bytes`);
           const piece = Buffer.allocUnsafe(Math.min(READ, size - at));
           const n = fs.readSync(fd, piece, 0, piece.byteLength, at);
           if (n === 0) {

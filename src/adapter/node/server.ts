@@ -396,7 +396,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   };
 }
 
-/** Listens on host:port; a port that cannot be had is a GatewayError that says why. */
+/** Listens on host:port; an address that cannot be had rejects with an error that says why
+ *  and which flag to change (`portFlag`, default --port). */
 function listen(server: net.Server, host: string, port: number, portFlag?: string): Promise<net.AddressInfo> {
   return new Promise<net.AddressInfo>((resolve, reject) => {
     const failed = (err: NodeJS.ErrnoException) => reject(cannotListen(err, host, port, portFlag));
