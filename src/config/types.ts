@@ -321,8 +321,8 @@ export interface ServeSettings {
   /** compress_min_length, default 512: a body declared shorter is sent as it is. */
   compressMinLength: number;
   /** body_temp (nginx's client_body_temp_path): the directory where a request body held to
-   *  learn its length is written past its first 64 KiB. Absent: the system's temporary
-   *  directory. */
+   *  learn its length is written past its first 64 KiB. Absent: $TMPDIR, else /var/tmp,
+   *  else the system's temporary directory. */
   bodyTemp?: string;
   /** metrics_listen: "host:port" of a separate listener answering GET /metrics (Prometheus
    *  text format). Absent: no metrics listener. */

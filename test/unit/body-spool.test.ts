@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkSpoolDir, fileSpool } from "../../src/adapter/node/body-spool.js";
+import { checkSpoolDir, defaultSpoolDir, fileSpool } from "../../src/adapter/node/body-spool.js";
 import { memorySpool, prepareBody, SPOOL_AFTER, type BodySpool } from "../../src/core/body.js";
 import { GatewayError } from "../../src/core/errors.js";
 import { piecesOf } from "../../src/core/pieces.js";
@@ -128,6 +128,22 @@ describe("a body held to learn its length, with a file spool", () => {
       expect(readdirSync(dir).filter((f) => f.startsWith("edgepass-body-"))).toEqual([]);
     } finally {
       chmodSync(locked, 0o700);
+    }
+  });
+});
+
+describe("where bodies go without [serve] body_temp", () => {
+  it("$TMPDIR when set, else /var/tmp (on disk where /tmp is memory), else the system's temporary directory", () => {
+    const had = process.env.TMPDIR;
+    try {
+      process.env.TMPDIR = dir;
+      expect(defaultSpoolDir()).toBe(dir);
+      delete process.env.TMPDIR;
+      // Every Debian system has /var/tmp, open to all (mode 1777).
+      expect(defaultSpoolDir()).toBe("/var/tmp");
+    } finally {
+      if (had === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = had;
     }
   });
 });

@@ -6,6 +6,7 @@
 // from the page cache, and a trip through libuv's thread pool for each piece would cost more
 // than the copy.
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { BodySpool, SpooledBody } from "../../core/body.js";
 import { Codes, GatewayError } from "../../core/errors.js";
@@ -14,6 +15,15 @@ import { randomId } from "../../core/random-id.js";
 
 /** The most one read of a spooled body brings back. */
 const READ = 64 * 1024;
+
+/** Where bodies go when [serve] body_temp is not set: $TMPDIR when the user set one, else
+ *  /var/tmp, which is on disk where /tmp is memory (tmpfs: Debian 13, Fedora, Arch), else the
+ *  system's temporary directory. */
+export function defaultSpoolDir(): string {
+  if (process.env.TMPDIR) return os.tmpdir();
+  return checkSpoolDir(VAR_TMP) === null ? VAR_TMP : os.tmpdir();
+}
+const VAR_TMP = "/var/tmp";
 
 export function fileSpool(dir: string): BodySpool {
   return { open: () => spoolFile(dir) };

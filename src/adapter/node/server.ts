@@ -4,7 +4,6 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import net from "node:net";
-import os from "node:os";
 import tls from "node:tls";
 import { createCodec } from "../../codec/index.js";
 import type { GatewayConfig, ServeSettings } from "../../config/types.js";
@@ -25,7 +24,7 @@ import { adoptAll, checkedUpstreams, HealthChecks, healthTimer, type Verdicts } 
 import { serveConnection } from "./connection.js";
 import { h2OrH1, routeByFirstBytes, tlsOrPlain } from "./first-bytes.js";
 import { h2Server, serveH2 } from "./h2.js";
-import { checkSpoolDir, fileSpool } from "./body-spool.js";
+import { checkSpoolDir, defaultSpoolDir, fileSpool } from "./body-spool.js";
 import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
 import { Generations, type Generation } from "./generations.js";
@@ -91,6 +90,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // one does instead of costing a new one, and may move on to another server. nginx holds a
   // whole body (client_body_buffer_size in memory, the rest in a temporary file) for this.
   const replay = replayHold(REPLAY_HOLD_LIMIT, REPLAY_HOLD_BUDGET);
+  const spoolDir = defaultSpoolDir();
   // One builder (and so one set of pools) per generation: a reload never shares a pool with
   // the gateway it replaces.
   let lastHealth: Verdicts | null = null;
@@ -107,7 +107,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         // A WebSocket's bytes pass through as they are (adapter/node/tunnel.ts).
         tunnels: "bytes",
         replay,
-        spool: fileSpool(config.serve.bodyTemp ?? os.tmpdir()),
+        spool: fileSpool(config.serve.bodyTemp ?? spoolDir),
         sink: o.sink,
         limits,
         connections: (upstream, requestId) => pools.connections({ upstream, codec, dial: dialNode }, requestId),

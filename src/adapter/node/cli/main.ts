@@ -11,8 +11,8 @@ const USAGE = `usage:
       through Workers Static Assets as deployed (--files assets: a snapshot taken at start).
   edgepass serve --config FILE [--port N] [--host H] [--workers N|auto] [--redirect-port N]
       Validate FILE, then serve it from this process: a plain Node HTTP/1.1 server (HTTP/2
-      too with [serve] tls; no workerd) that parses every request with the Wasm parser and
-      keeps the upstream pools in process. Unix-socket upstreams
+      too, with [serve] tls or h2c; no workerd) that parses every request with the Wasm
+      parser and keeps the upstream pools in process. Unix-socket upstreams
       ("unix:/run/php/php-fpm.sock") work here. With --workers, that many processes share
       the port (auto: one per core).
   edgepass demo [--port N] [--host H]
