@@ -92,29 +92,19 @@ export const SPOOL_AFTER = 64 * 1024;
  *  (retry in a second). An isolate has 128 MB for every request it serves at once, and the
  *  upload that passed it would end them all. */
 export function memorySpool(budget: number): BodySpool {
-  let used = 0;
+  const room = spoolRoom(budget);
   return {
     open(): SpooledBody {
       let held: Uint8Array[] | null = [];
       let size = 0;
       const giveBack = () => {
-        used -= size;
+        room.give(size);
         size = 0;
         held = null;
       };
       return {
         write(piece) {
-          if (used + piece.byteLength > budget) {
-            const e = new GatewayError(
-              Codes.BODY_BUFFER_BUSY,
-              503,
-              `Too many request bodies without a Content-Length are being held at once (${formatBytes(budget)} in all). ` +
-                `Try again in a moment, or send a Content-Length header.`,
-            );
-            e.retryAfter = 1;
-            throw e;
-          }
-          used += piece.byteLength;
+          room.take(piece.byteLength);
           size += piece.byteLength;
           held!.push(piece);
         },
@@ -128,6 +118,30 @@ export function memorySpool(budget: number): BodySpool {
         },
         discard: giveBack,
       };
+    },
+  };
+}
+
+/** Room for `budget` bytes of held bodies in all: `take` throws 503 BODY_BUFFER_BUSY (retry in
+ *  a second) when the bytes would pass it. */
+export function spoolRoom(budget: number): { take(n: number): void; give(n: number): void } {
+  let used = 0;
+  return {
+    take(n) {
+      if (used + n > budget) {
+        const e = new GatewayError(
+          Codes.BODY_BUFFER_BUSY,
+          503,
+          `Too many request bodies without a Content-Length are being held at once (${formatBytes(budget)} in all). ` +
+            `Try again in a moment, or send a Content-Length header.`,
+        );
+        e.retryAfter = 1;
+        throw e;
+      }
+      used += n;
+    },
+    give(n) {
+      used -= n;
     },
   };
 }

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkSpoolDir, defaultSpoolDir, fileSpool } from "../../src/adapter/node/body-spool.js";
-import { memorySpool, prepareBody, SPOOL_AFTER, type BodySpool } from "../../src/core/body.js";
+import { memorySpool, prepareBody, SPOOL_AFTER, spoolRoom, type BodySpool } from "../../src/core/body.js";
 import { GatewayError } from "../../src/core/errors.js";
 import { piecesOf } from "../../src/core/pieces.js";
 
@@ -110,6 +110,23 @@ describe("a body held to learn its length, with a file spool", () => {
     expect(openInDir()).toBe(1);
     piecesOf(prepared.stream).cancel();
     expect(openInDir()).toBe(0);
+  });
+
+  it("the files share one budget: the body that would pass it is 503 BODY_BUFFER_BUSY and its file closed; a body read or dropped gives its room back", async () => {
+    const spool = fileSpool(dir, spoolRoom(1024 * 1024));
+    const held = (n: number) => prepareBody(streamOf(randomBytes(n), [40_000]), null, 8 << 20, true, spool);
+    const a = (await held(500_000))!;
+    const b = (await held(500_000))!;
+    expect(openInDir()).toBe(2);
+    const refused = await held(200_000).catch((e) => e);
+    expect([refused.status, refused.code, refused.retryAfter]).toEqual([503, "BODY_BUFFER_BUSY", 1]);
+    expect(openInDir()).toBe(2);
+    expect((await readAll(a.stream)).length).toBe(500_000);
+    piecesOf(b.stream).cancel();
+    expect(openInDir()).toBe(0);
+    const whole = (await held(1024 * 1024 - 1))!;
+    expect(whole.length).toBe(1024 * 1024 - 1);
+    piecesOf(whole.stream).cancel();
   });
 
   it("a directory it cannot write in: 500 BODY_SPOOL_FAILED, saying why in the log's detail only; checkSpoolDir says so at load", async () => {

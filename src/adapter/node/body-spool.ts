@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { BodySpool, SpooledBody } from "../../core/body.js";
+import { spoolRoom, type BodySpool, type SpooledBody } from "../../core/body.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Pieces } from "../../core/pieces.js";
 import { randomId } from "../../core/random-id.js";
@@ -25,9 +25,18 @@ export function defaultSpoolDir(): string {
 }
 const VAR_TMP = "/var/tmp";
 
-export function fileSpool(dir: string): BodySpool {
-  return { open: () => spoolFile(dir) };
+/** Bytes all of a process's spooled bodies may take on disk together: past it, 503
+ *  BODY_BUFFER_BUSY, as when a Worker's memory for them is full. A directory on tmpfs is
+ *  memory, and even a disk fills. */
+export const SPOOL_BUDGET = 1024 * 1024 * 1024;
+
+/** A spool in `dir`, within `room` for all of them (one per process: a reload's spool shares
+ *  its predecessor's). */
+export function fileSpool(dir: string, room: SpoolRoom = PROCESS_ROOM): BodySpool {
+  return { open: () => spoolFile(dir, room) };
 }
+type SpoolRoom = ReturnType<typeof spoolRoom>;
+const PROCESS_ROOM = spoolRoom(SPOOL_BUDGET);
 
 /** Refuses a directory the spool could not write a file in (checked when a config is loaded,
  *  as the TLS files are). */
@@ -40,7 +49,7 @@ export function checkSpoolDir(dir: string): string | null {
   }
 }
 
-function spoolFile(dir: string): SpooledBody {
+function spoolFile(dir: string, room?: SpoolRoom): SpooledBody {
   const file = path.join(dir, `edgepass-body-${randomId()}`);
   let fd: number;
   try {
@@ -60,13 +69,21 @@ function spoolFile(dir: string): SpooledBody {
     if (open) {
       open = false;
       fs.closeSync(fd);
+      room?.give(size);
     }
   };
   return {
     write(piece) {
       try {
+        room?.take(piece.byteLength);
+      } catch (e) {
+        close();
+        throw e;
+      }
+      try {
         for (let done = 0; done < piece.byteLength; ) done += fs.writeSync(fd, piece, done, piece.byteLength - done, size + done);
       } catch (e) {
+        room?.give(piece.byteLength);
         close();
         throw failed(`cannot write to a file in ${dir}: ${String(e)}`);
       }
