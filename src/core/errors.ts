@@ -36,8 +36,8 @@ export const Codes = {
   /** The plain server host: a body held to learn its length could not be written to its
    *  temporary file ([serve] body_temp full or not writable; 500, as nginx answers). */
   BODY_SPOOL_FAILED: "BODY_SPOOL_FAILED",
-  /** A host with no disk: the bodies without a Content-Length held at once filled their
-   *  budget (503, Retry-After: 1). */
+  /** The bodies without a Content-Length held at once filled their budget (a Worker's 32 MiB
+   *  in memory, serve's 1 GiB of files; 503, Retry-After: 1). */
   BODY_BUFFER_BUSY: "BODY_BUFFER_BUSY",
   UPSTREAM_CONNECT_FAILED: "UPSTREAM_CONNECT_FAILED",
   UPSTREAM_CONNECT_TIMEOUT: "UPSTREAM_CONNECT_TIMEOUT",
