@@ -122,9 +122,15 @@ export function memorySpool(budget: number): BodySpool {
   };
 }
 
-/** Room for `budget` bytes of held bodies in all: `take` throws 503 BODY_BUFFER_BUSY (retry in
- *  a second) when the bytes would pass it. */
-export function spoolRoom(budget: number): { take(n: number): void; give(n: number): void } {
+/** Room for held bodies' bytes, shared by all of them. */
+export interface SpoolRoom {
+  take(n: number): void;
+  give(n: number): void;
+}
+
+/** Room for `budget` bytes in all: `take` throws 503 BODY_BUFFER_BUSY (retry in a second) when
+ *  the bytes would pass it. */
+export function spoolRoom(budget: number): SpoolRoom {
   let used = 0;
   return {
     take(n) {

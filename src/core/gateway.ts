@@ -68,8 +68,7 @@ export interface GatewayDeps<Out = Response> {
   countsBytes?: boolean;
   /** Room to hold request bodies over 64 KiB for a resend (core/replay.ts); absent: none. */
   replay?: ReplayHold;
-  /** Where a body held to learn its length goes past its first 64 KiB (core/body.ts);
-   *  absent: memory, within a budget for the isolate. */
+  /** Where a body held to learn its length goes past 64 KiB; absent: memory (core/body.ts). */
   spool?: BodySpool;
   /** The balancer state of an upstream (health, load); default: one per isolate. */
   peers?: (upstream: UpstreamConfig) => Peers;

@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spoolRoom, type BodySpool, type SpooledBody } from "../../core/body.js";
+import { spoolRoom, type BodySpool, type SpooledBody, type SpoolRoom } from "../../core/body.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Pieces } from "../../core/pieces.js";
 import { randomId } from "../../core/random-id.js";
@@ -35,7 +35,6 @@ export const SPOOL_BUDGET = 1024 * 1024 * 1024;
 export function fileSpool(dir: string, room: SpoolRoom = PROCESS_ROOM): BodySpool {
   return { open: () => spoolFile(dir, room) };
 }
-type SpoolRoom = ReturnType<typeof spoolRoom>;
 const PROCESS_ROOM = spoolRoom(SPOOL_BUDGET);
 
 /** Refuses a directory the spool could not write a file in (checked when a config is loaded,

@@ -3,13 +3,54 @@
 // has (`listen 80; return 301 https://$host$request_uri;`) and Caddy opens by itself. A GET or
 // HEAD gets 301 (what that block answers); any other method 308, so a form posted to http://
 // is posted again to https:// instead of turning into a GET that loses its body.
+import net from "node:net";
+import type { Codec } from "../../codec/types.js";
+import type { ServeSettings } from "../../config/types.js";
 import { newRecord, since, writeRecord } from "../../core/access-log.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { ownAnswer, type ClientResponse } from "../../core/respond.js";
+import { serveConnection } from "./connection.js";
 import type { ServeRequest } from "./request.js";
 
-/** The answer to `request` on the redirect port, its request line written when `log`. */
-export function httpsRedirect(request: ServeRequest, info: { requestId: string; remoteAddr?: string }, httpsPort: number, log: { sink?: LogSink; on: boolean }): ClientResponse {
+export interface RedirectDeps {
+  codec: Codec;
+  /** The [serve] settings of the config of the moment. */
+  settings: () => ServeSettings;
+  draining: () => boolean;
+  sink?: LogSink;
+  requestLog: () => boolean;
+  /** The server's open connections, each with whether it waits for a request (a stop ends
+   *  those at once). */
+  sockets: Map<net.Socket, { idle: boolean }>;
+  failed: (e: unknown) => void;
+}
+
+/** The listener: each connection read as any plain HTTP/1.1 one (keep-alive, timeouts, a
+ *  body read and dropped), every request answered by httpsRedirect. */
+export function redirectServer(httpsPort: number, d: RedirectDeps): net.Server {
+  return net.createServer({ allowHalfOpen: true }, (sock) => {
+    const state = { idle: false };
+    d.sockets.set(sock, state);
+    void serveConnection(sock, {
+      codec: d.codec,
+      scheme: "http",
+      settings: d.settings(),
+      draining: d.draining,
+      idle: (yes) => (state.idle = yes),
+      sink: d.sink,
+      requestLog: d.requestLog,
+      handle: async (request, info) => httpsRedirect(request, info, httpsPort, { sink: d.sink, on: d.requestLog() }),
+    })
+      .catch(d.failed)
+      .finally(() => {
+        sock.destroy();
+        d.sockets.delete(sock);
+      });
+  });
+}
+
+/** The answer to `request` on the redirect port, its request line written when `log.on`. */
+function httpsRedirect(request: ServeRequest, info: { requestId: string; remoteAddr?: string }, httpsPort: number, log: { sink?: LogSink; on: boolean }): ClientResponse {
   const { requestId } = info;
   const started = performance.now();
   const u = request.parsed;

@@ -1,5 +1,6 @@
 // Where the local commands listen unless told otherwise (no Miniflare import, so `serve` and
 // `--help` do not load it), and what a user is told when the address cannot be had.
+import type net from "node:net";
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 8787;
 
@@ -24,3 +25,19 @@ export function cannotListen(err: NodeJS.ErrnoException, host: string, port: num
   const at = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   return Object.assign(new Error(`cannot listen on ${at}: ${cannotListenBecause(err, { port: portFlag, host: "--host" })}`), { code: err.code });
 }
+
+/** Listens on host:port; an address that cannot be had rejects with cannotListen's error
+ *  (`portFlag`, default --port, named as the one to change). */
+export function listen(server: net.Server, host: string, port: number, portFlag?: string): Promise<net.AddressInfo> {
+  return new Promise<net.AddressInfo>((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException) => reject(cannotListen(err, host, port, portFlag));
+    server.once("error", failed);
+    server.listen(port, host, () => {
+      server.off("error", failed);
+      resolve(server.address() as net.AddressInfo);
+    });
+  });
+}
+
+/** "a.b.c.d:port", or "[v6]:port". */
+export const hostPort = (a: net.AddressInfo): string => `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;

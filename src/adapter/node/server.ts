@@ -13,7 +13,7 @@ import { errorResponse } from "../../core/error-response.js";
 import { fromResponse } from "../../core/respond.js";
 import type { GatewayRequest } from "../../core/gateway.js";
 import { Codes, GatewayError } from "../../core/errors.js";
-import { cannotListen } from "./listen-defaults.js";
+import { hostPort, listen } from "./listen-defaults.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { memoryLimitStore, type LimitStore } from "../../edge/limits.js";
 import { matchRoute } from "../../edge/locations.js";
@@ -35,7 +35,7 @@ import type { ServeRequest } from "./request.js";
 import type { RequestInfo } from "../../core/gateway.js";
 import type { ClientResponse } from "../../core/respond.js";
 import { readTlsFiles } from "./tls-files.js";
-import { httpsRedirect } from "./https-redirect.js";
+import { redirectServer } from "./https-redirect.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
 
 export interface ServeOptions {
@@ -134,6 +134,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   };
   const first = build(o.configText, o.configSource);
   if (first instanceof GatewayError) throw first;
+  if (o.redirectPort !== undefined && !first.tls) {
+    first.gen.pools.dispose();
+    throw new GatewayError(Codes.CONFIG_INVALID, 500, `${o.configSource}: --redirect-port sends plain HTTP to this server's https:// port: it needs [serve] tls`);
+  }
   const gens = new Generations(first.gen);
   const scheme = first.tls ? "https" : "http";
 
@@ -172,6 +176,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     return label;
   };
   let draining = false;
+  /** [gateway] log is on in the config of the moment. */
+  const requestLog = () => gens.current.config.gateway.log === "json";
   /** A request answered on `gen`: the admin path's statistics, or the gateway's answer. */
   const answer = (gen: Generation, request: ServeRequest, info: RequestInfo & { requestId: string }): Promise<ClientResponse> => {
     const admin = gen.config.gateway.adminPath;
@@ -203,7 +209,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       scheme,
       observe,
       sink: o.sink,
-      requestLog: () => gens.current.config.gateway.log === "json",
+      requestLog,
       idle: (yes) => (state.idle = yes),
       // Each stream holds the config it started on until its answer is written.
       handle: (request, info) => {
@@ -248,7 +254,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       switched: release,
       sink: o.sink,
       refuse,
-      requestLog: () => gens.current.config.gateway.log === "json",
+      requestLog,
       // No async layer of its own: the gateway's promise is the answer's.
       handle: (request, info) => {
         // A pipelined request follows its predecessor without an idle wait between them.
@@ -282,51 +288,26 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     : net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, plain);
   // Every TCP connection, a TLS one still in its handshake too, so a stop can end them all.
   const raw = new Set<net.Socket>();
-  server.on("connection", (s: net.Socket) => {
-    raw.add(s);
-    s.once("close", () => raw.delete(s));
-  });
-  const addr = await listen(server, o.host, o.port);
+  const tracked = (l: net.Server) =>
+    l.on("connection", (s: net.Socket) => {
+      raw.add(s);
+      s.once("close", () => raw.delete(s));
+    });
+  const addr = await listen(tracked(server), o.host, o.port);
   const origin = `${scheme}://${hostPort(addr)}`;
   // --redirect-port: plain HTTP, each request answered with the same URL on the https:// port.
-  let redirect: net.Server | null = null;
+  const redirect =
+    o.redirectPort === undefined
+      ? null
+      : tracked(redirectServer(addr.port, { codec, settings: () => gens.current.config.serve, draining: () => draining, sink: o.sink, requestLog, sockets, failed }));
   let redirectOrigin: string | null = null;
-  if (o.redirectPort !== undefined) {
-    const giveUp = () => {
+  if (redirect) {
+    try {
+      redirectOrigin = `http://${hostPort(await listen(redirect, o.host, o.redirectPort!, "--redirect-port"))}`;
+    } catch (e) {
       server.close();
       for (const s of raw) s.destroy();
       gens.dispose();
-    };
-    if (!first.tls) {
-      giveUp();
-      throw new GatewayError(Codes.CONFIG_INVALID, 500, `${o.configSource}: --redirect-port sends plain HTTP to this server's https:// port: it needs [serve] tls`);
-    }
-    const httpsPort = addr.port;
-    redirect = net.createServer({ allowHalfOpen: true }, (sock) => {
-      const state = { idle: false };
-      sockets.set(sock, state);
-      raw.add(sock);
-      sock.once("close", () => raw.delete(sock));
-      void serveConnection(sock, {
-        codec,
-        scheme: "http",
-        settings: gens.current.config.serve,
-        draining: () => draining,
-        idle: (yes) => (state.idle = yes),
-        sink: o.sink,
-        requestLog: () => gens.current.config.gateway.log === "json",
-        handle: async (request, info) => httpsRedirect(request, info, httpsPort, { sink: o.sink, on: gens.current.config.gateway.log === "json" }),
-      })
-        .catch(failed)
-        .finally(() => {
-          sock.destroy();
-          sockets.delete(sock);
-        });
-    });
-    try {
-      redirectOrigin = `http://${hostPort(await listen(redirect, o.host, o.redirectPort, "--redirect-port"))}`;
-    } catch (e) {
-      giveUp();
       throw e;
     }
   }
@@ -395,21 +376,6 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     },
   };
 }
-
-/** Listens on host:port; an address that cannot be had rejects with an error that says why
- *  and which flag to change (`portFlag`, default --port). */
-function listen(server: net.Server, host: string, port: number, portFlag?: string): Promise<net.AddressInfo> {
-  return new Promise<net.AddressInfo>((resolve, reject) => {
-    const failed = (err: NodeJS.ErrnoException) => reject(cannotListen(err, host, port, portFlag));
-    server.once("error", failed);
-    server.listen(port, host, () => {
-      server.off("error", failed);
-      resolve(server.address() as net.AddressInfo);
-    });
-  });
-}
-
-const hostPort = (a: net.AddressInfo) => `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
 
 /** The primary's verdicts, in the balancer state of one generation's upstreams. */
 function adoptInto(verdicts: Verdicts, config: GatewayConfig, pools: PoolRegistry): void {
