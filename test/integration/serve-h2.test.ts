@@ -12,7 +12,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { h2Request } from "../helpers/h2-client.js";
 import { rapidReset, rawH2Request } from "../helpers/h2-raw.js";
 import { noiseBody, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
@@ -44,9 +44,10 @@ root = "${www}"
 `;
 
 /** curl over TLS trusting nothing (-k: the certificate is the test's own), with `args`. */
-function curl(args: string[]): Promise<{ code: number; out: string; err: string }> {
+function curl(args: string[], stdin?: Buffer): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
-    execFile("curl", ["-sk", "-m", "20", ...args], { maxBuffer: 64 << 20 }, (e, out, err) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }));
+    const child = execFile("curl", ["-sk", "-m", "20", ...args], { maxBuffer: 64 << 20 }, (e, out, err) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }));
+    if (stdin) child.stdin!.end(stdin);
   });
 }
 
@@ -398,6 +399,50 @@ describe("bodies held to learn their length, 32 at once on one connection", () =
       await serve.stop();
     }
   }, 120_000);
+
+  it("past max_body_buffer: 413 BODY_TOO_LARGE over HTTP/2 and HTTP/1.1 (chunked), saying which setting, and no file left open", async () => {
+    const serve = await startServe(site('body_temp = "spool"\n\n[gateway]\nmax_body_buffer = "1m"'), { ...files, "spool/.keep": "" });
+    const s = connect(serve.base);
+    try {
+      const over = await on(s, { ":method": "POST", ":path": "/echo.php" }, Buffer.alloc(2 * 1024 * 1024, 1));
+      expect([over.status, over.headers["x-edgepass-error"]]).toEqual([413, "BODY_TOO_LARGE"]);
+      expect(over.body.toString()).toContain("max_body_buffer");
+      const h1 = await curl(["--http1.1", "-H", "Transfer-Encoding: chunked", "--data-binary", "@-", "-w", "\n%{http_code}", `${serve.base}/echo.php`], Buffer.alloc(2 * 1024 * 1024, 1));
+      expect(h1.out).toMatch(/max_body_buffer[\s\S]*\n413$/);
+      const under = await on(s, { ":method": "POST", ":path": "/echo.php" }, Buffer.alloc(1024 * 1024 - 1, 1));
+      expect([under.status, JSON.parse(under.body.toString()).length]).toEqual([200, 1024 * 1024 - 1]);
+      const pid = serve.run.child.pid!;
+      const open = readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`).includes("edgepass-body-");
+        } catch {
+          return false;
+        }
+      });
+      expect(open).toEqual([]);
+    } finally {
+      s.close();
+      await serve.stop();
+    }
+  });
+
+  it("a body_temp gone while running: 500 BODY_SPOOL_FAILED to the client without the path, the path in the log; a body under 64 KiB is still served", async () => {
+    const serve = await startServe(site('body_temp = "spool"'), { ...files, "spool/.keep": "" });
+    const s = connect(serve.base);
+    try {
+      rmSync(path.join(serve.dir, "spool"), { recursive: true, force: true });
+      const big = await on(s, { ":method": "POST", ":path": "/echo.php", "x-request-id": "spool-gone" }, Buffer.alloc(200_000, 1));
+      expect([big.status, big.headers["x-edgepass-error"]]).toEqual([500, "BODY_SPOOL_FAILED"]);
+      expect(big.body.toString()).toContain("could not be stored");
+      expect(big.body.toString()).not.toContain(serve.dir);
+      const small = await on(s, { ":method": "POST", ":path": "/echo.php" }, Buffer.alloc(1000, 1));
+      expect([small.status, JSON.parse(small.body.toString()).length]).toEqual([200, 1000]);
+      await vi.waitFor(() => expect(serve.run.stderr).toMatch(/"request_id":"spool-gone".*"code":"BODY_SPOOL_FAILED".*cannot create a file in [^"]*spool/));
+    } finally {
+      s.close();
+      await serve.stop();
+    }
+  });
 
   it("a body_temp the process cannot write in stops the command with exit 2, naming the directory", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "edgepass-spool-bad-"));
