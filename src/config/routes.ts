@@ -15,7 +15,7 @@ const ROUTE_KEYS = [
   "match", "upstream", "root", "index", "split", "script", "params",
   "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static",
   "limit_req", "limit_conn", "max_body", "strip_prefix",
-  "authorizer",
+  "authorizer", "require_client_cert",
 ] as const;
 /** params a route may set although the gateway has a value of its own: WordPress offers pretty
  *  permalinks only when SERVER_SOFTWARE names nginx or Apache (wp-includes/vars.php). */
@@ -115,6 +115,7 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
   }
   if (t.strip_prefix !== undefined) route.stripPrefix = checkStripPrefix(c, [...at, "strip_prefix"], t.strip_prefix, route);
   if (t.authorizer !== undefined) route.authorizer = checkAuthorizerShape(c, [...at, "authorizer"], t.authorizer);
+  if (t.require_client_cert !== undefined && checkBool(c, [...at, "require_client_cert"], t.require_client_cert)) route.requireClientCert = true;
   if (t.return !== undefined) route.return = checkReturn(c, [...at, "return"], t.return);
   if (t.error_pages !== undefined) route.errorPages = checkErrorPages(c, [...at, "error_pages"], t.error_pages);
   if (t.expires !== undefined) {
@@ -283,7 +284,9 @@ function checkParams(c: Checker, at: Array<string | number>, v: unknown): Record
       c.fail(p, "a name the gateway does not set itself", {
         problem: upper.startsWith("HTTP_")
           ? `${name} is in the HTTP_* namespace, which carries the client's request headers`
-          : `${name} is set by the gateway from the request and cannot be overridden`,
+          : upper.startsWith("SSL_")
+            ? `${name} is in the SSL_* namespace, which carries the client's TLS connection and certificate (the gateway passes SSL_PROTOCOL, SSL_CIPHER and, with client_ca, SSL_CLIENT_VERIFY, SSL_CLIENT_S_DN… itself)`
+            : `${name} is set by the gateway from the request and cannot be overridden`,
         hint: upper === name ? undefined : `names are compared ignoring case, ${name} would shadow ${upper}`,
       });
     }

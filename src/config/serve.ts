@@ -6,9 +6,10 @@ import type { ServeSettings } from "./types.js";
 import { parseCidr, type Cidr } from "../edge/cidr.js";
 import { stringList } from "./assets.js";
 import { checkCompress, COMPRESS_ALIASES, COMPRESS_DEFAULTS, COMPRESS_KEYS } from "./serve-extras.js";
+import { besideConfig, checkTlsSettings, TLS_ALIASES, TLS_KEYS } from "./serve-tls.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
-const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", "http2", "h2c", "http2_window", "real_ip_from", "body_temp", ...COMPRESS_KEYS] as const;
+const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", ...TLS_KEYS, "http2", "h2c", "http2_window", "real_ip_from", "body_temp", ...COMPRESS_KEYS] as const;
 const SERVE_ALIASES: Record<string, string> = {
   client_header_timeout: "header_timeout",
   client_body_timeout: "body_timeout",
@@ -19,6 +20,7 @@ const SERVE_ALIASES: Record<string, string> = {
   client_body_temp_path: "body_temp",
   http2_body_preread_size: "http2_window",
   trusted_proxies: "real_ip_from",
+  ...TLS_ALIASES,
   ...COMPRESS_ALIASES,
 };
 
@@ -68,7 +70,7 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
   }
   if (t.real_ip_from !== undefined) s.realIpFrom = checkRealIpFrom(c, [...at, "real_ip_from"], t.real_ip_from);
   checkCompress(c, at, t, s);
-  if (t.tls !== undefined) s.tls = checkTls(c, [...at, "tls"], t.tls, baseDir);
+  checkTlsSettings(c, at, t, s, baseDir);
   if (t.body_temp !== undefined) {
     const v = c.string([...at, "body_temp"], t.body_temp, "a directory path");
     if (v.trim() === "") c.fail([...at, "body_temp"], "a directory path", { got: v });
@@ -91,35 +93,6 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
     s.h2c = t.h2c;
   }
   return s;
-}
-
-/** Only the paths: the files are read where the listener starts (a Node host), and a file
- *  that cannot be read is refused there as a config error too. One pair, or a list of them
- *  (one certificate per site, chosen by SNI; the first for a client that names none of them). */
-function checkTls(c: Checker, at: string[], raw: unknown, baseDir?: string): Array<{ cert: string; key: string }> {
-  const expected = 'a table: tls = { cert = "cert.pem", key = "key.pem" }, or a list of them';
-  if (!Array.isArray(raw)) return [checkPair(c, at, raw, expected, baseDir)];
-  if (raw.length === 0) c.fail(at, expected, { got: raw });
-  return raw.map((pair, i) => checkPair(c, [...at, i], pair, expected, baseDir));
-}
-
-function checkPair(c: Checker, at: Array<string | number>, raw: unknown, expected: string, baseDir?: string): { cert: string; key: string } {
-  const t = c.table(at, raw, expected);
-  c.onlyKeys(at, t, ["cert", "key"], { certificate: "cert", ssl_certificate: "cert", ssl_certificate_key: "key" });
-  const file = (key: "cert" | "key"): string => {
-    if (t[key] === undefined) c.fail([...at, key], `a PEM file path (tls needs both cert and key)`);
-    const v = c.string([...at, key], t[key], "a PEM file path");
-    if (v.trim() === "") c.fail([...at, key], "a PEM file path", { got: v });
-    return besideConfig(v, baseDir);
-  };
-  return { cert: file("cert"), key: file("key") };
-}
-
-/** A relative path is the config file's folder's (left relative, to the working directory,
- *  without one). */
-function besideConfig(v: string, baseDir?: string): string {
-  if (v.startsWith("/") || baseDir === undefined) return v;
-  return `${baseDir.replace(/\/+$/, "")}/${v}`;
 }
 
 /** The proxies whose X-Forwarded-For names the client: CIDR blocks or single addresses. */

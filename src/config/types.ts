@@ -184,6 +184,9 @@ export interface RouteConfig {
   gzipStatic: boolean;
   /** authorizer: a FastCGI upstream asked first, in the AUTHORIZER role (FastCGI spec 6.3). */
   authorizer?: AuthorizerConfig;
+  /** require_client_cert, default false: a request without a verified client certificate
+   *  ([serve] client_ca, or Cloudflare's mTLS on the edge) is answered 403. */
+  requireClientCert?: boolean;
 }
 
 export interface AuthorizerConfig {
@@ -301,6 +304,16 @@ export interface ServeSettings {
    *  whose names match the one it asks for (SNI); the first is for any other. Absent: plain
    *  HTTP. */
   tls?: Array<{ cert: string; key: string }>;
+  /** tls_protocols (nginx's ssl_protocols), default both: the TLS versions offered, a
+   *  contiguous range of TLSv1.2 and TLSv1.3. */
+  tlsProtocols?: { min: TlsVersion; max: TlsVersion };
+  /** tls_ciphers (nginx's ssl_ciphers): an OpenSSL cipher list; absent: Node's default. */
+  tlsCiphers?: string;
+  /** client_ca, verify_client, client_crl (nginx's ssl_client_certificate, ssl_verify_client,
+   *  ssl_crl): clients are asked for a certificate issued by a CA in `ca`; "on" refuses a
+   *  request without one (400), "optional" lets it through (routes may require one); a
+   *  certificate that fails verification (or is listed in `crl`) is 400 either way. */
+  clientCerts?: { ca: string; verify: "on" | "optional"; crl?: string };
   /** http2, default true: with tls, a client that asks for HTTP/2 by ALPN gets it (h2);
    *  false offers HTTP/1.1 only. */
   http2: boolean;
@@ -328,6 +341,9 @@ export interface ServeSettings {
    *  text format). Absent: no metrics listener. */
   metricsListen?: { host: string; port: number };
 }
+
+/** The TLS versions `edgepass serve` offers; older ones are refused at load. */
+export type TlsVersion = "TLSv1.2" | "TLSv1.3";
 
 export interface GatewayConfig {
   /** Where it came from (a file path or "EDGEPASS_CONFIG"), for messages. */

@@ -3,6 +3,7 @@
 // derived from client headers (the codec drops a derived name equal to one of these).
 import type { RouteConfig } from "../config/types.js";
 import type { RequestUrl } from "../edge/request-url.js";
+import { tlsParams, type ClientTls } from "./client-tls.js";
 
 export interface ScriptSplit {
   scriptName: string;
@@ -15,6 +16,8 @@ export interface ClientInfo {
   remoteAddr?: string;
   remotePort?: string;
   serverAddr?: string;
+  /** The client's TLS connection, where the host knows it (core/client-tls.ts). */
+  tls?: ClientTls;
 }
 
 export interface CgiEnvInput {
@@ -54,6 +57,7 @@ export function cgiEnv(i: CgiEnvInput): Array<[string, string]> {
     ["REQUEST_SCHEME", https ? "https" : "http"],
   );
   if (https) env.push(["HTTPS", "on"]);
+  if (i.client.tls) env.push(...tlsParams(i.client.tls));
   env.push(
     ["GATEWAY_INTERFACE", "CGI/1.1"],
     // A route's params may name it (WordPress looks for "nginx" or "Apache" in it).

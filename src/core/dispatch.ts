@@ -13,6 +13,7 @@ import { matchRoute } from "../edge/locations.js";
 import { directoryExists, fileExists, serveStatic } from "../edge/static.js";
 import { expandVariables, type RequestVars } from "../edge/variables.js";
 import { Codes, GatewayError } from "./errors.js";
+import { routeRefusal } from "./client-tls.js";
 import type { GatewayRequest } from "./gateway.js";
 import { ownAnswer, type ClientResponse } from "./respond.js";
 import { fieldsOf } from "./response-fields.js";
@@ -78,6 +79,10 @@ function routeFor(site: Site, state: DispatchState): RouteConfig {
   state.route = route;
   if (!accessAllows(route.access, state.clientAddr)) {
     throw new GatewayError(Codes.ACCESS_DENIED, 403, "Access to this path is denied.", `route ${route.match} client ${state.clientAddr ?? "unknown"}`);
+  }
+  if (route.requireClientCert) {
+    const refused = routeRefusal(state.vars.tls, route.match);
+    if (refused) throw refused;
   }
   return route;
 }

@@ -64,6 +64,13 @@ export const Codes = {
   FILE_NOT_FOUND: "FILE_NOT_FOUND",
   /** The route's access rules refused the client address. */
   ACCESS_DENIED: "ACCESS_DENIED",
+  /** The connection sent no client certificate where one is needed: 400 with [serve]
+   *  verify_client = "on" (nginx's "No required SSL certificate was sent"), 403 on a route
+   *  with require_client_cert. */
+  CLIENT_CERT_REQUIRED: "CLIENT_CERT_REQUIRED",
+  /** The client certificate failed verification (an unknown issuer, expired, revoked): 400,
+   *  as nginx answers "The SSL certificate error". */
+  CLIENT_CERT_INVALID: "CLIENT_CERT_INVALID",
   /** A directory URL with no index file (nginx: "directory index … is forbidden"). */
   DIRECTORY_INDEX_FORBIDDEN: "DIRECTORY_INDEX_FORBIDDEN",
   /** try_files or an index routed a request again more than 10 times. */

@@ -11,6 +11,7 @@ import type { Dial, Outgoing } from "./transport.js";
 import type { Plan } from "../balance/plan.js";
 import type { Switched } from "./tunnel.js";
 import type { ReplayHold } from "./replay.js";
+import type { ClientTls } from "./client-tls.js";
 
 export interface RequestBody {
   /** Exact length in bytes, or null when unknown (only for exchanges that can stream bodies
@@ -43,6 +44,8 @@ export interface ForwardRequest {
   scheme: string;
   /** The client's address, when known (X-Forwarded-For). */
   clientAddr?: string;
+  /** The client's TLS connection, when the host knows it (X-SSL-Client-*). */
+  tls?: ClientTls;
   /** Client headers as received (names as the platform gives them, repeats allowed). */
   headers: Array<[string, string]>;
   /** null when the request has no body. */

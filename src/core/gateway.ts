@@ -29,6 +29,7 @@ import { dropExtensions, handshakeFor, type TunnelKind } from "./tunnel.js";
 import { fromResponse, plainRespond, toClient, type BodyMeter, type ClientResponse, type Respond } from "./respond.js";
 import { hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
+import { listenerRefusal } from "./client-tls.js";
 import type { Dial } from "./transport.js";
 import { encodePath } from "../edge/uri.js";
 import { memoryLimitStore, type ConnLease, type LimitStore } from "../edge/limits.js";
@@ -175,7 +176,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     const record = newRecord(requestId, request.method, url.pathname, info.remoteAddr);
     const state: DispatchState = {
       acceptEncoding: info.acceptEncoding !== undefined ? info.acceptEncoding : request.headers.get("accept-encoding"),
-      vars: requestVars(request, url, config.gateway.serverName),
+      vars: requestVars(request, url, config.gateway.serverName, info.tls),
       record,
       clientAddr: info.remoteAddr,
     };
@@ -245,6 +246,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     try {
       const norm = normalizePath(url.pathname);
       if ("error" in norm) throw new GatewayError(norm.error, 400, norm.message);
+      const refused = listenerRefusal(info.tls);
+      if (refused) throw refused;
       state.vars.uri = norm.path;
       let plan: ClientResponse | Forward;
       if (info.dispatched) {
@@ -305,6 +308,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         target: plan.rewritten || path !== plan.path ? encodePath(path) + (plan.query ? `?${plan.query}` : "") : url.pathname + url.search,
         scheme: url.protocol.slice(0, -1),
         clientAddr: info.remoteAddr,
+        tls: info.tls,
         headers,
         signal: request.signal,
         record,

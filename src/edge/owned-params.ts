@@ -29,8 +29,10 @@ export const OWNED_PARAMS: readonly string[] = Object.freeze([
 ]);
 
 /** Every client header becomes HTTP_<NAME> (RFC 3875 section 4.1.18); that namespace is the
- *  client's, relayed by the gateway, never the configuration's. */
-export const OWNED_PARAM_PREFIXES: readonly string[] = Object.freeze(["HTTP_"]);
+ *  client's, relayed by the gateway, never the configuration's. SSL_* carries the client's
+ *  TLS connection and certificate (core/client-tls.ts): an app trusts SSL_CLIENT_VERIFY, so
+ *  no config may write it. */
+export const OWNED_PARAM_PREFIXES: readonly string[] = Object.freeze(["HTTP_", "SSL_"]);
 
 const owned = new Set(OWNED_PARAMS);
 

@@ -3,6 +3,7 @@
 // refuses an unknown variable at startup.
 import type { RequestFields } from "../core/gateway.js";
 import type { RequestUrl } from "./request-url.js";
+import type { ClientTls } from "../core/client-tls.js";
 
 export interface RequestVars {
   /** $uri / $document_uri: the normalized, decoded path (changed by try_files). */
@@ -19,6 +20,8 @@ export interface RequestVars {
   method: string;
   /** $server_name: [gateway] server_name, else $host. */
   serverName: string;
+  /** The client's TLS connection ($https, $ssl_*), where the host knows it. */
+  tls?: ClientTls;
 }
 
 const NAMES: Record<string, (v: RequestVars) => string> = {
@@ -32,6 +35,16 @@ const NAMES: Record<string, (v: RequestVars) => string> = {
   scheme: (v) => v.scheme,
   request_method: (v) => v.method,
   server_name: (v) => v.serverName,
+  https: (v) => (v.scheme === "https" ? "on" : ""),
+  ssl_protocol: (v) => v.tls?.protocol ?? "",
+  ssl_cipher: (v) => v.tls?.cipher ?? "",
+  ssl_client_verify: (v) => v.tls?.verify ?? "",
+  ssl_client_s_dn: (v) => v.tls?.cert?.subject ?? "",
+  ssl_client_i_dn: (v) => v.tls?.cert?.issuer ?? "",
+  ssl_client_serial: (v) => v.tls?.cert?.serial ?? "",
+  ssl_client_fingerprint: (v) => v.tls?.cert?.fingerprint ?? "",
+  ssl_client_v_start: (v) => v.tls?.cert?.notBefore ?? "",
+  ssl_client_v_end: (v) => v.tls?.cert?.notAfter ?? "",
 };
 
 export const KNOWN_VARIABLES: readonly string[] = Object.keys(NAMES);
@@ -64,7 +77,7 @@ export function hostVariable(hostHeader: string | null, fallback: string): strin
 }
 
 /** The variables of a request as it arrived; $uri is set once the path is normalized. */
-export function requestVars(request: { method: string; headers: RequestFields }, url: RequestUrl, serverNameSetting: string): RequestVars {
+export function requestVars(request: { method: string; headers: RequestFields }, url: RequestUrl, serverNameSetting: string, tls?: ClientTls): RequestVars {
   const host = hostVariable(request.headers.get("host") ?? url.host, serverNameSetting || url.hostname);
   return {
     uri: "",
@@ -74,5 +87,6 @@ export function requestVars(request: { method: string; headers: RequestFields },
     scheme: url.protocol.slice(0, -1),
     method: request.method,
     serverName: serverNameSetting || host,
+    tls,
   };
 }

@@ -18,6 +18,7 @@ import { dialCloudflare } from "./dial.js";
 import { respondWorkerd } from "./respond.js";
 import { handOffTo, poolStatsResponse, type PoolNamespace } from "./pool-client.js";
 import { durableLimitStore, type LimitNamespace } from "./limit-client.js";
+import { clientTlsFromCf } from "../../core/client-tls.js";
 
 export interface GatewayEnv {
   EDGEPASS_CONFIG?: string;
@@ -127,6 +128,7 @@ export async function handle(request: Request, env: GatewayEnv, wasm: WebAssembl
     remoteAddr: request.headers.get("cf-connecting-ip") ?? undefined,
     protocol: cgiProtocol(cf?.httpProtocol as string | undefined),
     acceptEncoding: cf?.clientAcceptEncoding as string | undefined,
+    tls: clientTlsFromCf(cf as Record<string, unknown> | undefined, request.url.startsWith("https:")),
     waitUntil: ctx ? (p) => ctx.waitUntil(p) : undefined,
   });
 }

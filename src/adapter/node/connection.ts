@@ -18,6 +18,7 @@ import { within } from "../../core/deadline.js";
 import { drainUnread } from "../../core/drain.js";
 import type { PiecesBody } from "../../core/pieces.js";
 import { ConnReader } from "./conn-reader.js";
+import { clientTlsOf } from "./client-tls.js";
 import { randomId } from "../../core/random-id.js";
 import { requestBody, type BodyState } from "./request-body.js";
 import { ClientGone, FieldMap, ServeRequest, TRACE_LIKE } from "./request.js";
@@ -66,6 +67,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
   const peer = plainAddress(sock.remoteAddress);
   const peerPort = sock.remotePort === undefined ? undefined : String(sock.remotePort);
   const serverAddr = plainAddress(local.addr);
+  const tls = clientTlsOf(sock, s.clientCerts);
   let seenIn = 0;
   let seenOut = 0;
   const answered = (request: ServeRequest | null, status: number) => {
@@ -143,6 +145,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
         remoteAddr: realClientAddress(peer, request.headers.get("x-forwarded-for"), s.realIpFrom),
         remotePort: peerPort,
         serverAddr,
+        tls,
         protocol: `HTTP/1.${head.version % 10}`,
         url: request.parsed,
         awaitsContinue,

@@ -20,6 +20,8 @@ import type { ClientResponse } from "../../core/respond.js";
 import { randomId } from "../../core/random-id.js";
 import { realClientAddress } from "../../edge/real-ip.js";
 import { headError, HOP_ONLY, logRefused, plainAddress, toRequest, type Observer } from "./connection.js";
+import { clientTlsOf } from "./client-tls.js";
+import type { ClientTls } from "../../core/client-tls.js";
 import { bodyTimedOut, clientBody, type BodyState } from "./request-body.js";
 import { ClientGone, FieldMap, type ServeRequest } from "./request.js";
 import { discardResponse } from "./respond.js";
@@ -89,7 +91,7 @@ export function serveH2(sock: net.Socket, server: http2.Http2Server, deps: H2Dep
   // connection shared 64 KiB a round trip.
   h2.setLocalWindowSize(Math.min(MAX_STREAMS * s.http2Window, MAX_WINDOW));
   const local = { addr: sock.localAddress ?? "", port: sock.localPort ?? 0 };
-  const conn = { peer: plainAddress(sock.remoteAddress), peerPort: sock.remotePort === undefined ? undefined : String(sock.remotePort), serverAddr: plainAddress(local.addr), local };
+  const conn = { peer: plainAddress(sock.remoteAddress), peerPort: sock.remotePort === undefined ? undefined : String(sock.remotePort), serverAddr: plainAddress(local.addr), local, tls: clientTlsOf(sock, s.clientCerts) };
   // No stream open: the wait for the next is keepalive_timeout, the first header_timeout (a
   // client that opens a connection and asks nothing), after which the connection goes.
   let open = 0;
@@ -133,6 +135,7 @@ interface Conn {
   peerPort: string | undefined;
   serverAddr: string | undefined;
   local: { addr: string; port: number };
+  tls: ClientTls | undefined;
 }
 
 async function serveStream(stream: http2.ServerHttp2Stream, endStream: boolean, raw: string[], conn: Conn, deps: H2Deps): Promise<void> {
@@ -180,6 +183,7 @@ async function serveStream(stream: http2.ServerHttp2Stream, endStream: boolean, 
       remoteAddr: realClientAddress(conn.peer, request.headers.get("x-forwarded-for"), s.realIpFrom),
       remotePort: conn.peerPort,
       serverAddr: conn.serverAddr,
+      tls: conn.tls,
       // What nginx passes an app for an HTTP/2 request (SERVER_PROTOCOL).
       protocol: "HTTP/2.0",
       url: request.parsed,

@@ -280,7 +280,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // The certificates of the config of the moment (a reload reads them again).
   let certificates = first.tls;
   const SNICallback = (name: string, cb: (e: Error | null, ctx?: tls.SecureContext) => void) => cb(null, certificates?.forName(name));
-  const secure = first.tls ? tls.createServer({ ...first.tls.first, SNICallback, ALPNProtocols, allowHalfOpen: true, handshakeTimeout: headerTimeoutMs }, onConnection) : null;
+  // With client_ca, clients are asked for a certificate and the gateway judges the result
+  // (a missing or bad one is answered in HTTP, not by a failed handshake).
+  const askCerts = first.tls?.asksForCerts ? { requestCert: true, rejectUnauthorized: false } : {};
+  const secure = first.tls ? tls.createServer({ ...first.tls.first, ...askCerts, SNICallback, ALPNProtocols, allowHalfOpen: true, handshakeTimeout: headerTimeoutMs }, onConnection) : null;
   // [serve] h2c: a plain connection that opens with HTTP/2's preface is served HTTP/2.
   const plain = first.gen.config.serve.h2c ? (s: net.Socket) => routeByFirstBytes(s, headerTimeoutMs, h2OrH1(onH2, onConnection)) : onConnection;
   const server = secure
@@ -340,9 +343,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       if (JSON.stringify(next.gen.config.serve.metricsListen) !== JSON.stringify(first.gen.config.serve.metricsListen)) {
         return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] metrics_listen cannot be changed by a reload; restart edgepass serve for that`);
       }
-      if (!next.tls !== !first.tls) {
+      // Whether the listener asks for client certificates is set when it starts, too.
+      const turned = !next.tls !== !first.tls ? ["tls", next.tls] : next.tls && next.tls.asksForCerts !== first.tls!.asksForCerts ? ["client_ca", next.tls.asksForCerts] : null;
+      if (turned) {
         next.gen.pools.dispose();
-        return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] tls cannot be turned ${next.tls ? "on" : "off"} by a reload; restart edgepass serve for that`);
+        return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] ${turned[0]} cannot be turned ${turned[1] ? "on" : "off"} by a reload; restart edgepass serve for that`);
       }
       // What the listener offers is set when it starts (http2 matters only with tls).
       for (const key of next.tls ? (["http2"] as const) : (["h2c"] as const)) {

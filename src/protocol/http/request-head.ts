@@ -2,9 +2,11 @@
 // hop-by-hop ones (RFC 9110 7.6.1) and the ones its Connection header names, Host passed
 // through or set per upstream, X-Forwarded-For/-Proto/-Host and Via added (as nginx's
 // proxy_set_header recipes do; a client's own X-Forwarded-Proto/-Host are replaced, never
-// trusted), and framing decided by us: Content-Length when known, chunked otherwise.
+// trusted), X-SSL-Client-* where the gateway checks client certificates (replacing the
+// client's own), and framing decided by us: Content-Length when known, chunked otherwise.
 import type { ForwardRequest } from "../../core/exchange.js";
 import { HOP_BY_HOP } from "../../edge/headers.js";
+import { TLS_HEADER_PREFIX, tlsHeaders } from "../../core/client-tls.js";
 
 /** Request fields that describe one hop, or that we set ourselves. */
 const DROP = new Set([
@@ -46,11 +48,15 @@ export function requestHeaders(req: ForwardRequest, opts: { host?: string }): Ar
   const out: Array<[string, string]> = [];
   const host = opts.host ?? clientHost;
   if (host !== "") out.push(["Host", host]);
+  // Where the gateway asks for client certificates, the origin hears of one only from it.
+  const certs = req.tls?.verify !== undefined;
   for (let i = 0; i < fields.length; i++) {
     const l = lower[i];
     if (DROP.has(l) || named?.has(l) || l === "x-forwarded-for" || l === "via" || fields[i][1] === "") continue;
+    if (certs && l.startsWith(TLS_HEADER_PREFIX)) continue;
     out.push(fields[i]);
   }
+  if (certs) out.push(...tlsHeaders(req.tls));
   const forwardedFor = req.clientAddr ? (xff ? `${xff}, ${req.clientAddr}` : req.clientAddr) : xff;
   if (forwardedFor !== "") out.push(["X-Forwarded-For", forwardedFor]);
   if (req.scheme !== "") out.push(["X-Forwarded-Proto", req.scheme]);
