@@ -75,7 +75,10 @@ afterAll(async () => {
   otherCa?.close();
 });
 
-const site = (serveKeys: string) => `[serve]
+const site = (serveKeys: string) => `[gateway]
+admin_path = "/_pools"
+
+[serve]
 tls = { cert = "tls/cert.pem", key = "tls/key.pem" }
 ${serveKeys}
 
@@ -209,13 +212,15 @@ describe('verify_client = "on", TLSv1.2 only, one cipher', () => {
     await serve?.stop();
   });
 
-  it("no certificate: 400 CLIENT_CERT_REQUIRED on every route, as nginx answers one that sent none", async () => {
-    for (const url of ["/who", "/info.php", "/app/x"]) {
+  it("no certificate: 400 CLIENT_CERT_REQUIRED on every route and the admin path, as nginx answers one that sent none", async () => {
+    for (const url of ["/who", "/info.php", "/app/x", "/_pools"]) {
       const r = await curl(serve, url, null, ["-D", "-"]);
       expect(r.status, url).toBe(400);
       expect(r.body).toMatch(/x-edgepass-error: CLIENT_CERT_REQUIRED/i);
       expect(r.body).toContain("This server needs a client certificate");
     }
+    // The pool statistics too; a verified client gets them.
+    expect(JSON.parse((await curl(serve, "/_pools", alice)).body)).toHaveProperty("upstreams");
   });
 
   it("a verified certificate on TLSv1.2 with the one cipher: php-fpm hears both; a client that offers only TLSv1.3 does not get through the handshake", async () => {

@@ -513,6 +513,8 @@ describe("[[routes]]", () => {
     ["PATH_TRANSLATED", "set by the gateway"],
     ["HTTP_HOST", "HTTP_* namespace"],
     ["HTTP_PROXY", "HTTP_* namespace"],
+    ["SSL_CLIENT_VERIFY", "SSL_* namespace, which carries the client's TLS connection and certificate"],
+    ["ssl_client_s_dn", "SSL_* namespace"],
     ["script_filename", "would shadow SCRIPT_FILENAME"],
   ])("params cannot set the gateway-owned %s", (name, says) => {
     expectError(UPSTREAM + ROUTE + `params = { APP_ENV = "prod", ${name} = "x" }\n`, {

@@ -180,6 +180,40 @@ describe("[serve]", () => {
   });
 });
 
+describe("[serve] client certificates, versions and ciphers", () => {
+  const TLS = 'tls = { cert = "c.pem", key = "k.pem" }';
+  const serve = (lines: string) => loadConfig(`[serve]\n${lines}\n` + up('"127.0.0.1:9000"'), "s.toml", "/srv", "server").serve;
+
+  it('client_ca alone asks for a certificate on every request ("on"); its path and client_crl\'s resolve beside the config', () => {
+    expect(serve(`${TLS}\nclient_ca = "ca.pem"`).clientCerts).toEqual({ ca: "/srv/ca.pem", verify: "on" });
+    expect(serve(`${TLS}\nclient_ca = "/etc/ca.pem"\nverify_client = "optional"\nclient_crl = "crl.pem"`).clientCerts).toEqual({ ca: "/etc/ca.pem", verify: "optional", crl: "/srv/crl.pem" });
+  });
+
+  it('tls_protocols takes a list or nginx\'s spaced words, and keeps the range they cover', () => {
+    expect(serve(`${TLS}\ntls_protocols = ["TLSv1.3"]`).tlsProtocols).toEqual({ min: "TLSv1.3", max: "TLSv1.3" });
+    expect(serve(`${TLS}\ntls_protocols = "TLSv1.3 TLSv1.2"`).tlsProtocols).toEqual({ min: "TLSv1.2", max: "TLSv1.3" });
+    expect(serve(`${TLS}\ntls_ciphers = " ECDHE+AESGCM "`).tlsCiphers).toBe("ECDHE+AESGCM");
+    expect(serve(TLS)).not.toHaveProperty("tlsProtocols");
+  });
+
+  it.each([
+    ['client_ca = "ca.pem"', "tls as well"],
+    ['tls_protocols = ["TLSv1.3"]', "tls as well"],
+    [`${TLS}\nverify_client = "on"`, "client_ca as well"],
+    [`${TLS}\nclient_crl = "crl.pem"`, "client_ca as well"],
+    [`${TLS}\nclient_ca = "ca.pem"\nverify_client = "optional_no_ca"`, "there is no optional_no_ca"],
+    [`${TLS}\nclient_ca = "ca.pem"\nverify_client = "off"`, "remove both"],
+    [`${TLS}\ntls_protocols = ["TLSv1.1", "TLSv1.2"]`, "TLSv1.1 is broken"],
+    [`${TLS}\ntls_protocols = "SSLv3"`, "only TLSv1.2 and TLSv1.3"],
+    [`${TLS}\ntls_protocols = []`, "a list of TLS versions"],
+    [`${TLS}\ntls_ciphers = ""`, "an OpenSSL cipher list"],
+    [`${TLS}\nssl_verify_client = "on"`, 'edgepass calls this "verify_client"'],
+    [`${TLS}\nssl_protocols = "TLSv1.3"`, 'edgepass calls this "tls_protocols"'],
+  ])("%s is refused, saying %s", (lines, says) => {
+    expect(messageOf(() => serve(lines))).toContain(says);
+  });
+});
+
 describe("[assets] on the plain server host", () => {
   it("r2 is refused there (a Worker binding), saying the directory serves new files itself", () => {
     const t = `[assets]\ndirectory = "public"\nr2 = "UPLOADS"\n` + up('"127.0.0.1:9000"');

@@ -10,6 +10,7 @@ import type { GatewayConfig, ServeSettings } from "../../config/types.js";
 import { loadConfig } from "../../config/load.js";
 import { gatewayBuilder } from "../../core/compose.js";
 import { errorResponse } from "../../core/error-response.js";
+import { listenerRefusal } from "../../core/client-tls.js";
 import { fromResponse } from "../../core/respond.js";
 import type { GatewayRequest } from "../../core/gateway.js";
 import { Codes, GatewayError } from "../../core/errors.js";
@@ -181,7 +182,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   /** A request answered on `gen`: the admin path's statistics, or the gateway's answer. */
   const answer = (gen: Generation, request: ServeRequest, info: RequestInfo & { requestId: string }): Promise<ClientResponse> => {
     const admin = gen.config.gateway.adminPath;
-    if (admin && request.parsed.pathname === admin) return fromResponse(adminResponse(request, gen.pools, info.requestId, o.sink), true);
+    // A client verify_client refuses is refused there too (the gateway answers it).
+    if (admin && request.parsed.pathname === admin && !listenerRefusal(info.tls)) return fromResponse(adminResponse(request, gen.pools, info.requestId, o.sink), true);
     return gen.gateway(request, info);
   };
   // Each open connection, and whether it waits for a request (a stop ends those at once; an
@@ -280,8 +282,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // The certificates of the config of the moment (a reload reads them again).
   let certificates = first.tls;
   const SNICallback = (name: string, cb: (e: Error | null, ctx?: tls.SecureContext) => void) => cb(null, certificates?.forName(name));
-  // With client_ca, clients are asked for a certificate and the gateway judges the result
-  // (a missing or bad one is answered in HTTP, not by a failed handshake).
+  // client_ca: the gateway judges the certificate (a bad one gets an HTTP answer, as in nginx).
   const askCerts = first.tls?.asksForCerts ? { requestCert: true, rejectUnauthorized: false } : {};
   const secure = first.tls ? tls.createServer({ ...first.tls.first, ...askCerts, SNICallback, ALPNProtocols, allowHalfOpen: true, handshakeTimeout: headerTimeoutMs }, onConnection) : null;
   // [serve] h2c: a plain connection that opens with HTTP/2's preface is served HTTP/2.
