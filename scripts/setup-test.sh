@@ -62,6 +62,10 @@ need util-linux has nsenter
 need chromium has chromium
 # tcpdump records the php-fpm capture `edgepass inspect` is tested on.
 need tcpdump has tcpdump
+# nginx answers the same requests as edgepass where a test takes it as the reference
+# (auth_basic); htpasswd writes the password files both read.
+need nginx has nginx
+need apache2-utils has htpasswd
 # openssl makes the certificates edgepass serve's TLS test listens with.
 need openssl has openssl
 # systemd-analyze checks examples/edgepass.service; setpriv (util-linux, above) runs serve as

@@ -4,6 +4,7 @@
 // the key and what was expected.
 import { parse, TomlError } from "smol-toml";
 import type { ConfigHost, GatewayConfig, GatewaySettings, HttpUpstreamOptions, Protocol, ServerAddress, UpstreamConfig, UpstreamServer } from "./types.js";
+import { applyAuthBasic } from "./auth-basic.js";
 import { Checker, CONTROL_RE, type Table } from "./checker.js";
 import { ConfigError } from "./error.js";
 import { checkPool, POOL_ALIASES, POOL_KEYS } from "./pool.js";
@@ -21,7 +22,7 @@ export { ConfigError } from "./error.js";
 const TOP_KEYS = ["gateway", "upstreams", "routes", "assets", "serve"] as const;
 const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway", static: "assets", files: "assets", listen: "serve" };
 const GATEWAY_KEYS = ["max_body", "max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path", "error_pages",
-  "log", "server_timing"] as const;
+  "log", "server_timing", "auth_basic"] as const;
 const GATEWAY_ALIASES: Record<string, string> = {
   error_page: "error_pages",
   client_max_body_size: "max_body",
@@ -64,7 +65,7 @@ const DEFAULTS = {
  *  or "EDGEPASS_CONFIG" for the Worker's variable). `baseDir`, the config file's folder,
  *  resolves a relative [assets] directory and [serve] tls files; `host` is where it will run (types.ts, ConfigHost).
  *  Throws ConfigError. */
-export function loadConfig(text: string, source: string, baseDir?: string, host: ConfigHost = "edge"): GatewayConfig {
+export function loadConfig(text: string, source: string, baseDir?: string, host: ConfigHost = "edge", read?: (path: string) => string): GatewayConfig {
   let doc: Table;
   try {
     doc = parse(text) as Table;
@@ -88,6 +89,7 @@ export function loadConfig(text: string, source: string, baseDir?: string, host:
   const assets = checkAssets(c, doc.assets, baseDir, host);
   const routes = checkRoutes(c, doc.routes, Object.keys(upstreams), assets !== undefined);
   checkAuthorizers(c, routes, upstreams);
+  applyAuthBasic(c, doc, routes, { baseDir, host, read });
   const serve = checkServe(c, doc.serve, baseDir);
   const config: GatewayConfig = { source, gateway, serve, upstreams, routes };
   if (assets) config.assets = assets;

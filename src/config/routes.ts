@@ -15,7 +15,7 @@ const ROUTE_KEYS = [
   "match", "upstream", "root", "index", "split", "script", "params",
   "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static",
   "limit_req", "limit_conn", "max_body", "strip_prefix",
-  "authorizer", "require_client_cert",
+  "authorizer", "require_client_cert", "auth_basic",
 ] as const;
 /** params a route may set although the gateway has a value of its own: WordPress offers pretty
  *  permalinks only when SERVER_SOFTWARE names nginx or Apache (wp-includes/vars.php). */
@@ -42,6 +42,7 @@ const ROUTE_ALIASES: Record<string, string> = {
   deny: "access",
   allow: "access",
   client_max_body_size: "max_body",
+  auth_basic_user_file: "auth_basic",
 };
 
 const MATCH_EXPECTED =

@@ -184,6 +184,9 @@ export interface RouteConfig {
   gzipStatic: boolean;
   /** authorizer: a FastCGI upstream asked first, in the AUTHORIZER role (FastCGI spec 6.3). */
   authorizer?: AuthorizerConfig;
+  /** auth_basic (nginx's auth_basic and auth_basic_user_file): the route's own, else
+   *  [gateway] auth_basic; absent: no credentials asked for. */
+  authBasic?: AuthBasicConfig;
   /** require_client_cert, default false: a request without a verified client certificate
    *  ([serve] client_ca, or Cloudflare's mTLS on the edge) is answered 403. */
   requireClientCert?: boolean;
@@ -340,6 +343,18 @@ export interface ServeSettings {
   /** metrics_listen: "host:port" of a separate listener answering GET /metrics (Prometheus
    *  text format). Absent: no metrics listener. */
   metricsListen?: { host: string; port: number };
+}
+
+/** A list of users and password hashes a route asks for (the lines of an htpasswd file). */
+export interface AuthBasicConfig {
+  /** realm, default "Restricted": the name a browser shows when it asks. */
+  realm: string;
+  /** User → password hash; a user listed twice keeps the first line, as nginx reads it. */
+  users: Map<string, string>;
+  /** A hash an unknown user's password is checked against, so it costs what a known one does. */
+  decoy: string;
+  /** user_file, resolved against the config file's folder (serve reads it at load and reload). */
+  userFile?: string;
 }
 
 /** The TLS versions `edgepass serve` offers; older ones are refused at load. */

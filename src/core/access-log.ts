@@ -13,6 +13,8 @@ export interface RequestRecord {
   /** The client's address, as access rules and limits see it (nginx's $remote_addr): the
    *  peer, or the client a trusted proxy names (real_ip_from); on the edge, Cloudflare's. */
   remote_addr: string | undefined;
+  /** The user auth_basic accepted (nginx's $remote_user). */
+  remote_user?: string;
   route?: string;
   upstream?: string;
   /** The origin address that answered ("127.0.0.1:9000", "unix:/run/php.sock"). */

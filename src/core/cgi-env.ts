@@ -35,6 +35,8 @@ export interface CgiEnvInput {
   serverName: string;
   client: ClientInfo;
   software: string;
+  /** The user auth_basic accepted (REMOTE_USER, with AUTH_TYPE "Basic"). */
+  remoteUser?: string;
 }
 
 export function cgiEnv(i: CgiEnvInput): Array<[string, string]> {
@@ -58,6 +60,7 @@ export function cgiEnv(i: CgiEnvInput): Array<[string, string]> {
   );
   if (https) env.push(["HTTPS", "on"]);
   if (i.client.tls) env.push(...tlsParams(i.client.tls));
+  if (i.remoteUser !== undefined) env.push(["AUTH_TYPE", "Basic"], ["REMOTE_USER", i.remoteUser]);
   env.push(
     ["GATEWAY_INTERFACE", "CGI/1.1"],
     // A route's params may name it (WordPress looks for "nginx" or "Apache" in it).

@@ -14,6 +14,7 @@ import { directoryExists, fileExists, serveStatic } from "../edge/static.js";
 import { expandVariables, type RequestVars } from "../edge/variables.js";
 import { Codes, GatewayError } from "./errors.js";
 import { routeRefusal } from "./client-tls.js";
+import { basicAuthUser } from "../edge/basic-auth.js";
 import type { GatewayRequest } from "./gateway.js";
 import { ownAnswer, type ClientResponse } from "./respond.js";
 import { fieldsOf } from "./response-fields.js";
@@ -62,7 +63,7 @@ export function dispatch(site: Site, request: GatewayRequest, state: DispatchSta
   if (isInternal(site.config, vars.uri)) {
     throw new GatewayError(Codes.FILE_NOT_FOUND, 404, `Nothing is served at ${vars.uri}.`, "internal path requested directly");
   }
-  const route = routeFor(site, state);
+  const route = routeFor(site, request, state);
   const guarded = state.guard?.(route);
   if (!guarded && !route.tryFiles) {
     if (route.return) return answerReturn(route, vars);
@@ -72,7 +73,7 @@ export function dispatch(site: Site, request: GatewayRequest, state: DispatchSta
 }
 
 /** The route `vars.uri` matches, once access let the client in. */
-function routeFor(site: Site, state: DispatchState): RouteConfig {
+function routeFor(site: Site, request: GatewayRequest, state: DispatchState): RouteConfig {
   const vars = state.vars;
   const route = matchRoute(site.config.routes, vars.uri);
   if (!route) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${vars.uri}.`);
@@ -83,6 +84,12 @@ function routeFor(site: Site, state: DispatchState): RouteConfig {
   if (route.requireClientCert) {
     const refused = routeRefusal(state.vars.tls, route.match);
     if (refused) throw refused;
+  }
+  if (route.authBasic) {
+    basicAuthUser(route.authBasic, request.headers.get("authorization"), route.match, (user) => {
+      state.vars.remoteUser = user;
+      if (state.record) state.record.remote_user = user;
+    });
   }
   return route;
 }
@@ -95,7 +102,7 @@ async function dispatchFrom(site: Site, request: GatewayRequest, state: Dispatch
     if (hops > MAX_INTERNAL_REDIRECTS) {
       throw new GatewayError(Codes.INTERNAL_REDIRECT_CYCLE, 500, "The configuration routes this request in a cycle (try_files or index).", vars.uri);
     }
-    const route = hops === 0 ? first : routeFor(site, state);
+    const route = hops === 0 ? first : routeFor(site, request, state);
     const wait = hops === 0 ? guarded : state.guard?.(route);
     if (wait) await wait;
     if (route.return) return answerReturn(route, vars);

@@ -38,7 +38,8 @@ export function errorAnswer(e: unknown, requestId: string, log: Logger): ClientR
   // POOL_WAIT is a step between the Worker and a pool object, not a failure (pool/admission.ts).
   // A 505 answers the client's own version (an HTTP/2 preface sent to an HTTP/1 port, which
   // scanners do all day): the client's mistake, like a 4xx, not a fault of ours to alert on.
-  const level = code === Codes.POOL_WAIT ? "debug" : status >= 500 && status !== 505 ? "error" : "warn";
+  // A browser's first visit to a page behind auth_basic is a 401 by design, not a warning.
+  const level = code === Codes.POOL_WAIT || code === Codes.AUTH_REQUIRED ? "debug" : status >= 500 && status !== 505 ? "error" : "warn";
   log.log(level, "request_failed", {
     status,
     code,
@@ -52,6 +53,7 @@ export function errorAnswer(e: unknown, requestId: string, log: Logger): ClientR
     ["x-request-id", requestId],
     ["date", httpDate(Date.now())],
   ]);
+  if (isGatewayError(e) && e.challenge !== undefined) headers.set("www-authenticate", e.challenge);
   if (isGatewayError(e) && e.retryAfter !== undefined) headers.set("retry-after", String(e.retryAfter));
   else if (status === 503) headers.set("retry-after", "1");
   return ownAnswer(status, headers, body);

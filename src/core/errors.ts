@@ -22,6 +22,8 @@ export class GatewayError extends Error {
 
   /** Seconds for Retry-After (a refusal by a limit says when to come back). */
   retryAfter?: number;
+  /** WWW-Authenticate for a 401: how to send credentials. */
+  challenge?: string;
 }
 
 export const isGatewayError = (e: unknown): e is GatewayError => e instanceof GatewayError;
@@ -71,6 +73,10 @@ export const Codes = {
   /** The client certificate failed verification (an unknown issuer, expired, revoked): 400,
    *  as nginx answers "The SSL certificate error". */
   CLIENT_CERT_INVALID: "CLIENT_CERT_INVALID",
+  /** auth_basic: no credentials were sent (a browser then asks for them): 401. */
+  AUTH_REQUIRED: "AUTH_REQUIRED",
+  /** auth_basic: the user is unknown or the password does not match: 401. */
+  AUTH_FAILED: "AUTH_FAILED",
   /** A directory URL with no index file (nginx: "directory index … is forbidden"). */
   DIRECTORY_INDEX_FORBIDDEN: "DIRECTORY_INDEX_FORBIDDEN",
   /** try_files or an index routed a request again more than 10 times. */

@@ -94,6 +94,8 @@ export interface RequestInfo extends ClientInfo {
   /** Parameters a front gateway's authorizer granted (Variable-* headers), for the pool
    *  object to pass on. */
   authorized?: Array<[string, string]>;
+  /** The user a front gateway's auth_basic accepted, for the pool object to pass on. */
+  remoteUser?: string;
   /** Keeps the host running for work that outlives the response (the Worker's ctx.waitUntil). */
   waitUntil?: (p: Promise<unknown>) => void;
   /** The request's URL, parsed, where the host already parsed it (read, never changed). */
@@ -298,6 +300,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
           serverName: config.gateway.serverName || url.hostname,
           client: info,
           software: SOFTWARE,
+          remoteUser: state.vars.remoteUser ?? info.remoteUser,
         });
       const forwardReq: ForwardRequest = {
         requestId,
@@ -334,7 +337,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const onEnd = held.length ? ((hooked.yes = true), release) : undefined;
       // Only the Worker hands off, and the Worker's gateway is given the platform's Requests.
       // A handshake is forwarded from here: the switched connection is this request's own.
-      const handed = upgrade ? null : deps.handOff?.(request as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
+      const handed = upgrade ? null : deps.handOff?.(request as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey, remoteUser: state.vars.remoteUser }, onEnd);
       if (handed) {
         const res = await handed;
         // The pool object's own error page is no answer from the origin.

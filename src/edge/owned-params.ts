@@ -26,6 +26,8 @@ export const OWNED_PARAMS: readonly string[] = Object.freeze([
   "REDIRECT_STATUS",
   "PATH_INFO",
   "PATH_TRANSLATED",
+  "AUTH_TYPE",
+  "REMOTE_USER",
 ]);
 
 /** Every client header becomes HTTP_<NAME> (RFC 3875 section 4.1.18); that namespace is the

@@ -22,6 +22,8 @@ export interface RequestVars {
   serverName: string;
   /** The client's TLS connection ($https, $ssl_*), where the host knows it. */
   tls?: ClientTls;
+  /** $remote_user: the user auth_basic accepted on the route. */
+  remoteUser?: string;
 }
 
 const NAMES: Record<string, (v: RequestVars) => string> = {
@@ -35,6 +37,7 @@ const NAMES: Record<string, (v: RequestVars) => string> = {
   scheme: (v) => v.scheme,
   request_method: (v) => v.method,
   server_name: (v) => v.serverName,
+  remote_user: (v) => v.remoteUser ?? "",
   https: (v) => (v.scheme === "https" ? "on" : ""),
   ssl_protocol: (v) => v.tls?.protocol ?? "",
   ssl_cipher: (v) => v.tls?.cipher ?? "",

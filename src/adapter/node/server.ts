@@ -4,6 +4,7 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import net from "node:net";
+import { readFileSync } from "node:fs";
 import tls from "node:tls";
 import { createCodec } from "../../codec/index.js";
 import type { GatewayConfig, ServeSettings } from "../../config/types.js";
@@ -114,7 +115,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         connections: (upstream, requestId) => pools.connections({ upstream, codec, dial: dialNode }, requestId),
         peers: (u) => pools.peers.get(u),
       }),
-      (t, src) => loadConfig(t, src, o.configDir, "server"),
+      (t, src) => loadConfig(t, src, o.configDir, "server", (p) => readFileSync(p, "utf8")),
     )(text, source);
     if (built instanceof GatewayError) return built;
     const files = readTlsFiles(built.config.serve, source);

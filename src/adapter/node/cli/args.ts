@@ -59,10 +59,13 @@ export function readValidConfig(file: string, host: ConfigHost): { text: string;
     return null;
   }
   try {
-    return { text, config: loadConfig(text, file, path.dirname(path.resolve(file)), host) };
+    return { text, config: loadConfig(text, file, path.dirname(path.resolve(file)), host, readText) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
     return null;
   }
 }
+
+/** How the server host reads the files a config names (auth_basic's user_file). */
+export const readText = (p: string): string => readFileSync(p, "utf8");

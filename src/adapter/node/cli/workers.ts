@@ -11,7 +11,7 @@ import path from "node:path";
 import { loadConfig } from "../../../config/load.js";
 import { listenMetrics } from "../metrics-listener.js";
 import { renderMetrics, type Sample } from "../metrics.js";
-import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.js";
+import { EXIT_FAILURE, EXIT_USAGE, readText, UsageError } from "./args.js";
 import { sharedLimits } from "./shared-limits.js";
 import { PrimaryHealth, type HealthMessage } from "./shared-health.js";
 import { bufferedStdioSink } from "../log-sink.js";
@@ -34,7 +34,7 @@ export function parseWorkers(value: string | undefined): number {
 
 /** Runs the primary until SIGTERM/SIGINT has drained every worker; returns the exit code. */
 export async function runPrimary(file: string, text: string, count: number): Promise<number> {
-  const config = loadConfig(text, file, path.dirname(path.resolve(file)), "server");
+  const config = loadConfig(text, file, path.dirname(path.resolve(file)), "server", readText);
   let stopping = false;
   let started = 0;
   let announced = false;
@@ -113,7 +113,7 @@ export async function runPrimary(file: string, text: string, count: number): Pro
     // The checks follow the config too; one that does not load is refused by every worker,
     // which says why, and the running checks go on.
     try {
-      health.reload(loadConfig(readFileSync(file, "utf8"), file, path.dirname(path.resolve(file)), "server"));
+      health.reload(loadConfig(readFileSync(file, "utf8"), file, path.dirname(path.resolve(file)), "server", readText));
     } catch {
       // Kept.
     }
