@@ -13,7 +13,7 @@ import { matchRoute } from "../edge/locations.js";
 import { directoryExists, fileExists, serveStatic } from "../edge/static.js";
 import { expandVariables, type RequestVars } from "../edge/variables.js";
 import { Codes, GatewayError } from "./errors.js";
-import { routeRefusal } from "./client-tls.js";
+import { listenerRefusal, routeRefusal } from "./client-tls.js";
 import { basicAuthUser } from "../edge/basic-auth.js";
 import type { GatewayRequest } from "./gateway.js";
 import { ownAnswer, type ClientResponse } from "./respond.js";
@@ -60,6 +60,9 @@ type Dispatched = ClientResponse | Forward;
  *  no limit to wait for: most requests) is decided without a promise; the rest with one. */
 export function dispatch(site: Site, request: GatewayRequest, state: DispatchState): Dispatched | Promise<Dispatched> {
   const vars = state.vars;
+  // The connection's certificate, before any path (nginx answers 400 there).
+  const refused = listenerRefusal(vars.tls);
+  if (refused) throw refused;
   if (isInternal(site.config, vars.uri)) {
     throw new GatewayError(Codes.FILE_NOT_FOUND, 404, `Nothing is served at ${vars.uri}.`, "internal path requested directly");
   }

@@ -29,7 +29,6 @@ import { dropExtensions, handshakeFor, type TunnelKind } from "./tunnel.js";
 import { fromResponse, plainRespond, toClient, type BodyMeter, type ClientResponse, type Respond } from "./respond.js";
 import { hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
 import { authorize } from "./authorizer.js";
-import { listenerRefusal } from "./client-tls.js";
 import type { Dial } from "./transport.js";
 import { encodePath } from "../edge/uri.js";
 import { memoryLimitStore, type ConnLease, type LimitStore } from "../edge/limits.js";
@@ -248,8 +247,6 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     try {
       const norm = normalizePath(url.pathname);
       if ("error" in norm) throw new GatewayError(norm.error, 400, norm.message);
-      const refused = listenerRefusal(info.tls);
-      if (refused) throw refused;
       state.vars.uri = norm.path;
       let plan: ClientResponse | Forward;
       if (info.dispatched) {

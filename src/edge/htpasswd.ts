@@ -4,6 +4,7 @@
 // {PLAIN}. Formats that cannot be checked safely here are refused when the file is read.
 import bcrypt from "bcryptjs";
 import { md5, sha1 } from "./digests.js";
+import { concatBytes } from "../core/bytes.js";
 
 const encoder = new TextEncoder();
 const ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -30,7 +31,7 @@ export function passwordMatches(password: Uint8Array, hash: string): boolean {
   if (hash.startsWith("{SSHA}")) {
     const raw = fromBase64(hash.slice(6));
     const salt = raw.subarray(20);
-    return same(base64(sha1(concat(password, salt))), base64(raw.subarray(0, 20)));
+    return same(base64(sha1(concatBytes([password, salt]))), base64(raw.subarray(0, 20)));
   }
   return same(new TextDecoder().decode(password), hash.slice("{PLAIN}".length));
 }
@@ -38,7 +39,7 @@ export function passwordMatches(password: Uint8Array, hash: string): boolean {
 /** MD5-crypt (FreeBSD's, which Apache's apr1 repeats with its own magic). */
 export function md5Crypt(pw: Uint8Array, salt: string, magic: "$1$" | "$apr1$"): string {
   const s = encoder.encode(salt);
-  const alt = md5(concat(pw, s, pw));
+  const alt = md5(concatBytes([pw, s, pw]));
   const ctx: number[] = [...pw, ...encoder.encode(magic), ...s];
   for (let i = pw.length; i > 0; i -= 16) ctx.push(...alt.subarray(0, Math.min(16, i)));
   for (let i = pw.length; i > 0; i >>= 1) ctx.push(i & 1 ? 0 : pw[0]);
@@ -48,7 +49,7 @@ export function md5Crypt(pw: Uint8Array, salt: string, magic: "$1$" | "$apr1$"):
     if (i % 3) parts.push(s);
     if (i % 7) parts.push(pw);
     parts.push(i & 1 ? final : pw);
-    final = md5(concat(...parts));
+    final = md5(concatBytes(parts));
   }
   const f = final;
   let out = "";
@@ -58,16 +59,6 @@ export function md5Crypt(pw: Uint8Array, salt: string, magic: "$1$" | "$apr1$"):
   for (const [a, b, c] of [[0, 6, 12], [1, 7, 13], [2, 8, 14], [3, 9, 15], [4, 10, 5]]) to64((f[a] << 16) | (f[b] << 8) | f[c], 4);
   to64(f[11], 2);
   return `${magic}${salt}$${out}`;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 const base64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));

@@ -7,6 +7,7 @@
 
 import { FcgiProtocolStatus, FcgiRole, FcgiType, type Codec, type FcgiEvent } from "../../../src/codec/types";
 import { caseInput, chunkings, escape, expectedLines, unescape, type VectorCase } from "../vector-format";
+import { concatBytes } from "../../../src/core/bytes";
 import { check, codecErrorCode, nameOf, sameLines, utf8, type Check } from "./check";
 
 /** A stream's content is kept as the pieces it came in and joined once, when rendered: one
@@ -43,17 +44,7 @@ function itemsOf(events: FcgiEvent[], into: Item[]): void {
   }
 }
 
-function joined(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-const render = (it: Item): string => (it.data ? `${nameOf(FcgiType, it.type)} id=${it.id} "${escape(joined(it.parts))}"` : it.line);
+const render = (it: Item): string => (it.data ? `${nameOf(FcgiType, it.type)} id=${it.id} "${escape(concatBytes(it.parts))}"` : it.line);
 
 function runFastcgi(codec: Codec, c: VectorCase, chunks: Uint8Array[]): { lines: string[]; error?: string } {
   const d = codec.fcgiDecoder(c.options.mode === "server" ? "server" : "client");
