@@ -8,8 +8,9 @@ import { cancelBody, clientResponse, streamOf, type ClientResponse } from "../co
 import { fieldsOf } from "../core/response-fields.js";
 
 /** Headers of the original answer that stay on the page: the error code and request id (the
- *  operator's handles), and what a client should do next (Retry-After, Allow, Content-Range). */
-const KEPT = ["x-edgepass-error", "x-request-id", "retry-after", "allow", "content-range"];
+ *  operator's handles), and what a client should do next (Retry-After, Allow, Content-Range,
+ *  and a 401's WWW-Authenticate, without which a browser does not ask for a password). */
+const KEPT = ["x-edgepass-error", "x-request-id", "retry-after", "allow", "content-range", "www-authenticate"];
 
 export function errorPagePath(status: number, route: RouteConfig | undefined, settings: GatewaySettings): string | undefined {
   const pages = route?.errorPages ?? settings.errorPages;

@@ -52,6 +52,7 @@ let www: string;
 beforeAll(async () => {
   lines = [htpasswd("B", "alice", "pässwort 1"), htpasswd("m", "bob", "b:o:b"), htpasswd("s", "carol", "carol-pw")];
   www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
+  writeFileSync(path.join(www, "401.html"), "<p>Please log in.</p>\n");
   [nginx, fpm] = await Promise.all([
     startNginx((dir) => {
       writeFileSync(path.join(dir, "htpasswd"), lines.join("\n") + "\n");
@@ -66,7 +67,10 @@ afterAll(async () => {
   await Promise.all([nginx?.stop(), fpm?.stop()]);
 });
 
-const site = (users: string) => `[upstreams.php]
+const site = (users: string) => `[assets]
+directory = "${www}"
+
+[upstreams.php]
 protocol = "fastcgi"
 servers = ["127.0.0.1:${fpm.port}"]
 
@@ -81,6 +85,7 @@ match = "= /info.php"
 auth_basic = { realm = "Admin area", ${users} }
 upstream = "php"
 root = "${www}"
+error_pages = { 401 = "/401.html" }
 
 [[routes]]
 match = "/"
@@ -121,9 +126,9 @@ describe.each(BOTH_HOSTS)("auth_basic on %s", (_name, start) => {
     expect(res.status).toBe(200);
     const server = ((await res.json()) as { server: Record<string, string> }).server;
     expect(server).toMatchObject({ REMOTE_USER: "alice", AUTH_TYPE: "Basic", PHP_AUTH_USER: "alice" });
+    // The route's error page for 401 keeps the challenge, or a browser would never ask.
     const refused = await fetch(`${dev.base}/info.php`);
-    expect(refused.status).toBe(401);
-    await refused.arrayBuffer();
+    expect([refused.status, refused.headers.get("www-authenticate"), await refused.text()]).toEqual([401, 'Basic realm="Admin area", charset="UTF-8"', "<p>Please log in.</p>\n"]);
     await expect.poll(() => linesLike(dev.run.stdout, { request_id: "auth-basic-line" }), { timeout: 10_000 }).toEqual([expect.objectContaining({ remote_user: "alice", status: 200 })]);
   });
 });
