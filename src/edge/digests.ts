@@ -32,17 +32,32 @@ export function md5(data: Uint8Array): Uint8Array {
   const m = new Array<number>(16);
   for (let off = 0; off < view.byteLength; off += 64) {
     for (let i = 0; i < 16; i++) m[i] = view.getUint32(off + i * 4, true);
-    let [a, b, c, d] = [a0, b0, c0, d0];
+    let a = a0;
+    let b = b0;
+    let c = c0;
+    let d = d0;
+    // Plain variables and no array per round: apr1 runs this a thousand times a password.
     for (let i = 0; i < 64; i++) {
       let f: number;
       let g: number;
-      if (i < 16) [f, g] = [(b & c) | (~b & d), i];
-      else if (i < 32) [f, g] = [(d & b) | (~d & c), (5 * i + 1) % 16];
-      else if (i < 48) [f, g] = [b ^ c ^ d, (3 * i + 5) % 16];
-      else [f, g] = [c ^ (b | ~d), (7 * i) % 16];
-      const s = MD5_SHIFT[(i >> 4) * 4 + (i % 4)];
+      if (i < 16) {
+        f = (b & c) | (~b & d);
+        g = i;
+      } else if (i < 32) {
+        f = (d & b) | (~d & c);
+        g = (5 * i + 1) & 15;
+      } else if (i < 48) {
+        f = b ^ c ^ d;
+        g = (3 * i + 5) & 15;
+      } else {
+        f = c ^ (b | ~d);
+        g = (7 * i) & 15;
+      }
+      const s = MD5_SHIFT[((i >> 4) << 2) | (i & 3)];
       const x = (a + f + MD5_K[i] + m[g]) | 0;
-      [a, d, c] = [d, c, b];
+      a = d;
+      d = c;
+      c = b;
       b = (b + ((x << s) | (x >>> (32 - s)))) | 0;
     }
     [a0, b0, c0, d0] = [(a0 + a) | 0, (b0 + b) | 0, (c0 + c) | 0, (d0 + d) | 0];
@@ -62,11 +77,20 @@ export function sha1(data: Uint8Array): Uint8Array {
       const x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16];
       w[i] = (x << 1) | (x >>> 31);
     }
-    let [a, b, c, d, e] = h;
+    let a = h[0];
+    let b = h[1];
+    let c = h[2];
+    let d = h[3];
+    let e = h[4];
     for (let i = 0; i < 80; i++) {
-      const [f, k] = i < 20 ? [(b & c) | (~b & d), 0x5a827999] : i < 40 ? [b ^ c ^ d, 0x6ed9eba1] : i < 60 ? [(b & c) | (b & d) | (c & d), 0x8f1bbcdc] : [b ^ c ^ d, 0xca62c1d6];
+      const f = i < 20 ? (b & c) | (~b & d) : i < 40 || i >= 60 ? b ^ c ^ d : (b & c) | (b & d) | (c & d);
+      const k = i < 20 ? 0x5a827999 : i < 40 ? 0x6ed9eba1 : i < 60 ? 0x8f1bbcdc : 0xca62c1d6;
       const t = (((a << 5) | (a >>> 27)) + f + e + k + w[i]) | 0;
-      [e, d, c, b, a] = [d, c, (b << 30) | (b >>> 2), a, t];
+      e = d;
+      d = c;
+      c = (b << 30) | (b >>> 2);
+      b = a;
+      a = t;
     }
     [h[0], h[1], h[2], h[3], h[4]] = [(h[0] + a) | 0, (h[1] + b) | 0, (h[2] + c) | 0, (h[3] + d) | 0, (h[4] + e) | 0];
   }
