@@ -4,7 +4,7 @@
 // config error with its line, not a user who can never log in.
 import type { Checker, Table } from "./checker.js";
 import { isTable } from "./checker.js";
-import type { AuthBasicConfig, ConfigHost, RouteConfig } from "./types.js";
+import type { AuthBasicConfig, ConfigHost, GatewaySettings, RouteConfig } from "./types.js";
 import { hashProblem } from "../edge/htpasswd.js";
 import { besideConfig } from "./serve-tls.js";
 
@@ -18,9 +18,10 @@ export interface AuthFiles {
 const EXPECTED = '{ realm = "Admin", user_file = "htpasswd" }, { realm = "Admin", users = ["alice:$2y$…"] }, or false';
 
 /** Sets each route's authBasic from its own auth_basic, else [gateway]'s. */
-export function applyAuthBasic(c: Checker, doc: Table, routes: RouteConfig[], files: AuthFiles): void {
+export function applyAuthBasic(c: Checker, doc: Table, gateway: GatewaySettings, routes: RouteConfig[], files: AuthFiles): void {
   const gw = isTable(doc.gateway) ? doc.gateway.auth_basic : undefined;
   const site = gw === undefined ? undefined : checkAuthBasic(c, ["gateway", "auth_basic"], gw, files);
+  if (site) gateway.authBasic = site;
   const raw = Array.isArray(doc.routes) ? (doc.routes as unknown[]) : [];
   routes.forEach((route, i) => {
     const own = isTable(raw[i]) ? raw[i].auth_basic : undefined;

@@ -89,7 +89,7 @@ export function loadConfig(text: string, source: string, baseDir?: string, host:
   const assets = checkAssets(c, doc.assets, baseDir, host);
   const routes = checkRoutes(c, doc.routes, Object.keys(upstreams), assets !== undefined);
   checkAuthorizers(c, routes, upstreams);
-  applyAuthBasic(c, doc, routes, { baseDir, host, read });
+  applyAuthBasic(c, doc, gateway, routes, { baseDir, host, read });
   const serve = checkServe(c, doc.serve, baseDir);
   const config: GatewayConfig = { source, gateway, serve, upstreams, routes };
   if (assets) config.assets = assets;

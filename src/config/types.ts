@@ -271,6 +271,8 @@ export interface GatewaySettings {
   /** admin_path, default "" (off): a path such as "/_edgepass/pools" where GET answers the
    *  pools' statistics as JSON. */
   adminPath: string;
+  /** auth_basic on [gateway]: every route's unless it has its own, and admin_path's. */
+  authBasic?: AuthBasicConfig;
   /** error_pages, default {}: status → a page in the assets, for the gateway's own errors and
    *  (with intercept_errors) the origin's. */
   errorPages: ErrorPages;

@@ -13,7 +13,7 @@ import { matchRoute } from "../edge/locations.js";
 import { directoryExists, fileExists, serveStatic } from "../edge/static.js";
 import { expandVariables, type RequestVars } from "../edge/variables.js";
 import { Codes, GatewayError } from "./errors.js";
-import { listenerRefusal, routeRefusal } from "./client-tls.js";
+import { listenerRefusal, routeRefusal, type ClientTls } from "./client-tls.js";
 import { basicAuthUser } from "../edge/basic-auth.js";
 import type { GatewayRequest } from "./gateway.js";
 import { ownAnswer, type ClientResponse } from "./respond.js";
@@ -73,6 +73,19 @@ export function dispatch(site: Site, request: GatewayRequest, state: DispatchSta
     if (route.upstream !== undefined) return { route, path: vars.uri, query: vars.args, rewritten: false };
   }
   return dispatchFrom(site, request, state, route, guarded);
+}
+
+/** What admin_path (the pool statistics, answered by the host before any route) asks first:
+ *  the connection's certificate where verify_client refuses it, and [gateway] auth_basic. */
+export function adminRefusal(settings: GatewayConfig["gateway"], authorization: string | null, tls: ClientTls | undefined): GatewayError | null {
+  const refused = listenerRefusal(tls);
+  if (refused || !settings.authBasic) return refused;
+  try {
+    basicAuthUser(settings.authBasic, authorization, settings.adminPath, () => {});
+    return null;
+  } catch (e) {
+    return e as GatewayError;
+  }
 }
 
 /** The route `vars.uri` matches, once access let the client in. */

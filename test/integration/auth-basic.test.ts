@@ -67,7 +67,11 @@ afterAll(async () => {
   await Promise.all([nginx?.stop(), fpm?.stop()]);
 });
 
-const site = (users: string) => `[assets]
+const site = (users: string) => `[gateway]
+admin_path = "/_pools"
+auth_basic = { realm = "Site", ${users} }
+
+[assets]
 directory = "${www}"
 
 [upstreams.php]
@@ -89,6 +93,7 @@ error_pages = { 401 = "/401.html" }
 
 [[routes]]
 match = "/"
+auth_basic = false
 return = "200 open"
 `;
 
@@ -111,7 +116,7 @@ describe.each(BOTH_HOSTS)("auth_basic on %s", (_name, start) => {
     expect([200, 401]).toContain(ours.status);
   });
 
-  it("the refusal says which it was (AUTH_REQUIRED, AUTH_FAILED) and asks in UTF-8; routes without auth_basic stay open", async () => {
+  it("the refusal says which it was (AUTH_REQUIRED, AUTH_FAILED) and asks in UTF-8; a route with auth_basic = false is open; admin_path asks with [gateway]'s", async () => {
     const none = await fetch(`${dev.base}/ok.txt`);
     expect([none.status, none.headers.get("x-edgepass-error"), none.headers.get("www-authenticate")]).toEqual([401, "AUTH_REQUIRED", 'Basic realm="Admin area", charset="UTF-8"']);
     expect(await none.text()).toContain("needs a user name and password");
@@ -119,6 +124,9 @@ describe.each(BOTH_HOSTS)("auth_basic on %s", (_name, start) => {
     expect([wrong.status, wrong.headers.get("x-edgepass-error")]).toEqual([401, "AUTH_FAILED"]);
     expect(await wrong.text()).toContain("was not accepted");
     expect((await ask(dev.base, "/elsewhere")).status).toBe(200);
+    expect(await ask(dev.base, "/_pools")).toEqual({ status: 401, user: null, realm: "Site" });
+    const stats = await fetch(`${dev.base}/_pools`, { headers: { authorization: basic("carol", "carol-pw") } });
+    expect([stats.status, Object.keys((await stats.json()) as object)]).toEqual([200, expect.arrayContaining(["upstreams"])]);
   });
 
   it("php-fpm is told REMOTE_USER and AUTH_TYPE (and PHP reads the user from the Authorization field too); the request line has remote_user", async () => {

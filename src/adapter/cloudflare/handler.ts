@@ -19,6 +19,7 @@ import { respondWorkerd } from "./respond.js";
 import { handOffTo, poolStatsResponse, type PoolNamespace } from "./pool-client.js";
 import { durableLimitStore, type LimitNamespace } from "./limit-client.js";
 import { clientTlsFromCf } from "../../core/client-tls.js";
+import { adminRefusal } from "../../core/dispatch.js";
 
 export interface GatewayEnv {
   EDGEPASS_CONFIG?: string;
@@ -114,6 +115,8 @@ export async function handle(request: Request, env: GatewayEnv, wasm: WebAssembl
   const admin = built.config.gateway.adminPath;
   if (admin && new URL(request.url).pathname === admin) {
     const id = requestId ?? crypto.randomUUID();
+    const refused = adminRefusal(built.config.gateway, request.headers.get("authorization"), undefined);
+    if (refused) return errorResponse(refused, id, requestLogger(id));
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("405 Method Not Allowed\n\nThe pool statistics answer GET only.\n", { status: 405, headers: { allow: "GET, HEAD" } });
     }

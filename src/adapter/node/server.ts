@@ -11,7 +11,7 @@ import type { GatewayConfig, ServeSettings } from "../../config/types.js";
 import { loadConfig } from "../../config/load.js";
 import { gatewayBuilder } from "../../core/compose.js";
 import { errorResponse } from "../../core/error-response.js";
-import { listenerRefusal } from "../../core/client-tls.js";
+import { adminRefusal } from "../../core/dispatch.js";
 import { fromResponse } from "../../core/respond.js";
 import type { GatewayRequest } from "../../core/gateway.js";
 import { Codes, GatewayError } from "../../core/errors.js";
@@ -183,8 +183,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   /** A request answered on `gen`: the admin path's statistics, or the gateway's answer. */
   const answer = (gen: Generation, request: ServeRequest, info: RequestInfo & { requestId: string }): Promise<ClientResponse> => {
     const admin = gen.config.gateway.adminPath;
-    // A client verify_client refuses is refused there too (the gateway answers it).
-    if (admin && request.parsed.pathname === admin && !listenerRefusal(info.tls)) return fromResponse(adminResponse(request, gen.pools, info.requestId, o.sink), true);
+    if (admin && request.parsed.pathname === admin) {
+      const refused = adminRefusal(gen.config.gateway, request.headers.get("authorization"), info.tls);
+      return refused ? Promise.reject(refused) : fromResponse(adminResponse(request, gen.pools, info.requestId, o.sink), true);
+    }
     return gen.gateway(request, info);
   };
   // Each open connection, and whether it waits for a request (a stop ends those at once; an
