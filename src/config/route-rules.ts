@@ -13,7 +13,7 @@ type At = Array<string | number>;
 const REDIRECTS = [301, 302, 303, 307, 308];
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-function checkVariables(c: Checker, at: At, s: string): void {
+export function checkVariables(c: Checker, at: At, s: string): void {
   const unknown = unknownVariable(s);
   if (unknown !== null) {
     c.fail(at, `only the variables ${KNOWN_VARIABLES.map((v) => "$" + v).join(", ")}`, { problem: `unknown variable $${unknown}`, got: s });
@@ -26,15 +26,15 @@ export function checkTryFiles(c: Checker, at: At, v: unknown): string[] {
   if (list.length < 2) c.fail(at, expected, { got: v, problem: "try_files needs at least one file and a last URI or =CODE" });
   list.forEach((s, i) => {
     checkVariables(c, [...at, i], s);
-    if (s.startsWith("@")) {
-      c.fail([...at, i], 'a file, a URI or "=CODE"', { problem: "named locations (@name) do not exist in edgepass", hint: "route to a path instead, e.g. \"/index.php?$args\"", got: s });
-    }
     const last = i === list.length - 1;
+    if (s.startsWith("@") && (!last || !/^@[A-Za-z0-9_-]+$/.test(s))) {
+      c.fail([...at, i], 'a named route ("@name") only as the last entry', { got: s });
+    }
     if (s.startsWith("=")) {
       if (!last) c.fail([...at, i], "=CODE only as the last entry", { got: s });
       const code = Number(s.slice(1));
       if (!/^=\d{3}$/.test(s) || code < 200 || code > 599) c.fail([...at, i], 'a status such as "=404"', { got: s });
-    } else if (!s.startsWith("/") && !s.startsWith("$")) {
+    } else if (!s.startsWith("/") && !s.startsWith("$") && !s.startsWith("@")) {
       c.fail([...at, i], 'a path starting with "/" or a variable such as "$uri"', { got: s });
     }
   });

@@ -10,12 +10,13 @@ import { isOwnedParam } from "../edge/owned-params.js";
 import { Checker, CONTROL_RE, isTable, type Table } from "./checker.js";
 import { pcreOnlySyntax } from "./pcre.js";
 import { checkAuthorizerShape } from "./authorizer.js";
+import { checkNamedTargets, checkRewrites } from "./rewrite.js";
 
 const ROUTE_KEYS = [
   "match", "upstream", "root", "index", "split", "script", "params",
   "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static",
   "limit_req", "limit_conn", "max_body", "strip_prefix",
-  "authorizer", "require_client_cert", "auth_basic",
+  "authorizer", "require_client_cert", "auth_basic", "rewrite",
 ] as const;
 /** params a route may set although the gateway has a value of its own: WordPress offers pretty
  *  permalinks only when SERVER_SOFTWARE names nginx or Apache (wp-includes/vars.php). */
@@ -67,7 +68,7 @@ export function checkRoutes(c: Checker, raw: unknown, upstreamNames: readonly st
   const seen = new Map<string, number>();
   raw.forEach((r, i) => {
     const route = checkRoute(c, r, i, upstreamNames, hasAssets);
-    if (route.kind === "exact" || route.kind === "prefix" || route.kind === "prefix-stop") {
+    if (route.kind === "exact" || route.kind === "prefix" || route.kind === "prefix-stop" || route.kind === "named") {
       const key = `${route.kind === "exact" ? "=" : ""}${route.pattern}`;
       const first = seen.get(key);
       if (first !== undefined) {
@@ -80,6 +81,7 @@ export function checkRoutes(c: Checker, raw: unknown, upstreamNames: readonly st
     routes.push(route);
   });
   checkZones(c, routes);
+  checkNamedTargets(c, routes);
   return routes;
 }
 
@@ -116,6 +118,7 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
   }
   if (t.strip_prefix !== undefined) route.stripPrefix = checkStripPrefix(c, [...at, "strip_prefix"], t.strip_prefix, route);
   if (t.authorizer !== undefined) route.authorizer = checkAuthorizerShape(c, [...at, "authorizer"], t.authorizer);
+  if (t.rewrite !== undefined) route.rewrites = checkRewrites(c, [...at, "rewrite"], t.rewrite);
   if (t.require_client_cert !== undefined && checkBool(c, [...at, "require_client_cert"], t.require_client_cert)) route.requireClientCert = true;
   if (t.return !== undefined) route.return = checkReturn(c, [...at, "return"], t.return);
   if (t.error_pages !== undefined) route.errorPages = checkErrorPages(c, [...at, "error_pages"], t.error_pages);
@@ -195,6 +198,7 @@ function checkMatch(c: Checker, at: Array<string | number>, match: string): Pick
   const parsed = parseLocationMatch(match);
   if ("problem" in parsed) c.fail(at, MATCH_EXPECTED, { problem: parsed.problem, got: match });
   const { kind, pattern } = parsed;
+  if (kind === "named") return { kind, pattern };
 
   if (kind === "regex" || kind === "regex-i") {
     const pcre = pcreOnlySyntax(pattern);

@@ -121,7 +121,17 @@ export interface HttpUpstreamOptions {
 
 /** nginx location modifiers: "= /x" exact, "^~ /x" prefix that stops the regex search,
  *  "~ re" regex, "~* re" case-insensitive regex, "/x" plain prefix. */
-export type MatchKind = "exact" | "prefix" | "prefix-stop" | "regex" | "regex-i";
+export type MatchKind = "exact" | "prefix" | "prefix-stop" | "regex" | "regex-i" | "named";
+
+/** One rewrite rule: the regex tried against $uri, the replacement ($1…$9 and variables),
+ *  and nginx's flag: last (route again), break (stay on this route), redirect (302),
+ *  permanent (301); none: go on with the next rule, then route again. */
+export interface RewriteRule {
+  text: string;
+  regex: RegExp;
+  replacement: string;
+  flag?: "last" | "break" | "redirect" | "permanent";
+}
 
 export interface RouteConfig {
   /** The `match` string as written, for messages. */
@@ -187,6 +197,8 @@ export interface RouteConfig {
   /** auth_basic (nginx's auth_basic and auth_basic_user_file): the route's own, else
    *  [gateway] auth_basic; absent: no credentials asked for. */
   authBasic?: AuthBasicConfig;
+  /** rewrite, nginx's: tried in order when the route is reached, before access and try_files. */
+  rewrites?: RewriteRule[];
   /** require_client_cert, default false: a request without a verified client certificate
    *  ([serve] client_ca, or Cloudflare's mTLS on the edge) is answered 403. */
   requireClientCert?: boolean;

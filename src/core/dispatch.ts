@@ -15,6 +15,7 @@ import { expandVariables, type RequestVars } from "../edge/variables.js";
 import { Codes, GatewayError } from "./errors.js";
 import { listenerRefusal, routeRefusal, type ClientTls } from "./client-tls.js";
 import { basicAuthUser } from "../edge/basic-auth.js";
+import { rewrite } from "../edge/rewrite.js";
 import type { GatewayRequest } from "./gateway.js";
 import { ownAnswer, type ClientResponse } from "./respond.js";
 import { fieldsOf } from "./response-fields.js";
@@ -49,6 +50,8 @@ export interface DispatchState {
   guard?: (route: RouteConfig) => Promise<void> | undefined;
   /** The request's log line in the making: a limit that decides sets `limit` on it. */
   record?: RequestRecord;
+  /** A rewrite changed the URI (the origin then gets the new one, as after try_files). */
+  rewritten?: boolean;
 }
 
 const MAX_INTERNAL_REDIRECTS = 10;
@@ -67,10 +70,11 @@ export function dispatch(site: Site, request: GatewayRequest, state: DispatchSta
     throw new GatewayError(Codes.FILE_NOT_FOUND, 404, `Nothing is served at ${vars.uri}.`, "internal path requested directly");
   }
   const route = routeFor(site, request, state);
+  if ("status" in route) return route;
   const guarded = state.guard?.(route);
   if (!guarded && !route.tryFiles) {
     if (route.return) return answerReturn(route, vars);
-    if (route.upstream !== undefined) return { route, path: vars.uri, query: vars.args, rewritten: false };
+    if (route.upstream !== undefined) return { route, path: vars.uri, query: vars.args, rewritten: state.rewritten === true };
   }
   return dispatchFrom(site, request, state, route, guarded);
 }
@@ -88,12 +92,23 @@ export function adminRefusal(settings: GatewayConfig["gateway"], authorization: 
   }
 }
 
-/** The route `vars.uri` matches, once access let the client in. */
-function routeFor(site: Site, request: GatewayRequest, state: DispatchState): RouteConfig {
+/** The route `vars.uri` matches (or `named`, a try_files' "@name"), its rewrites run (which
+ *  may route again, or answer a redirect), once access let the client in. */
+function routeFor(site: Site, request: GatewayRequest, state: DispatchState, named?: RouteConfig): RouteConfig | ClientResponse {
   const vars = state.vars;
-  const route = matchRoute(site.config.routes, vars.uri);
-  if (!route) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${vars.uri}.`);
-  state.route = route;
+  let route: RouteConfig | null = null;
+  for (let hops = 0; !route; hops++) {
+    if (hops > MAX_INTERNAL_REDIRECTS) {
+      throw new GatewayError(Codes.INTERNAL_REDIRECT_CYCLE, 500, "The configuration routes this request in a cycle (rewrite).", vars.uri);
+    }
+    const found = named ?? matchRoute(site.config.routes, vars.uri);
+    named = undefined;
+    if (!found) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${vars.uri}.`);
+    state.route = found;
+    const next = found.rewrites ? rewrite(found, vars, () => (state.rewritten = true)) : "stay";
+    if (next === "stay") route = found;
+    else if (next !== "again") return next;
+  }
   if (!accessAllows(route.access, state.clientAddr)) {
     throw new GatewayError(Codes.ACCESS_DENIED, 403, "Access to this path is denied.", `route ${route.match} client ${state.clientAddr ?? "unknown"}`);
   }
@@ -114,11 +129,15 @@ function routeFor(site: Site, request: GatewayRequest, state: DispatchState): Ro
 async function dispatchFrom(site: Site, request: GatewayRequest, state: DispatchState, first: RouteConfig, guarded: Promise<void> | undefined): Promise<Dispatched> {
   const vars = state.vars;
   let rewritten = false;
+  let named: RouteConfig | undefined;
   for (let hops = 0; ; hops++) {
     if (hops > MAX_INTERNAL_REDIRECTS) {
       throw new GatewayError(Codes.INTERNAL_REDIRECT_CYCLE, 500, "The configuration routes this request in a cycle (try_files or index).", vars.uri);
     }
-    const route = hops === 0 ? first : routeFor(site, request, state);
+    const next = hops === 0 ? first : routeFor(site, request, state, named);
+    if ("status" in next) return next;
+    const route = next;
+    named = undefined;
     const wait = hops === 0 ? guarded : state.guard?.(route);
     if (wait) await wait;
     if (route.return) return answerReturn(route, vars);
@@ -127,6 +146,10 @@ async function dispatchFrom(site: Site, request: GatewayRequest, state: Dispatch
     if (route.tryFiles) {
       const t = await tryFiles(site, route, vars);
       if ("status" in t) throw new GatewayError(t.status === 404 ? Codes.FILE_NOT_FOUND : Codes.RETURNED, t.status, `Nothing is served at ${vars.uri}.`, "try_files");
+      if ("named" in t) {
+        named = t.named;
+        continue;
+      }
       if ("uri" in t) {
         [vars.uri, vars.args] = [t.uri, t.args];
         rewritten = true;
@@ -134,7 +157,7 @@ async function dispatchFrom(site: Site, request: GatewayRequest, state: Dispatch
       }
       path = t.found;
     }
-    if (route.upstream !== undefined) return { route, path, query: vars.args, rewritten: rewritten || path !== vars.uri };
+    if (route.upstream !== undefined) return { route, path, query: vars.args, rewritten: rewritten || state.rewritten === true || path !== vars.uri };
 
     const files = needFiles(site);
     const search = vars.args ? `?${vars.args}` : "";
@@ -172,7 +195,7 @@ export function isInternal(config: GatewayConfig, path: string): boolean {
   return config.assets?.internal.some((p) => path.startsWith(p)) ?? false;
 }
 
-type TryResult = { found: string } | { uri: string; args: string } | { status: number };
+type TryResult = { found: string } | { uri: string; args: string } | { named: RouteConfig } | { status: number };
 
 /** nginx's try_files: the first entry that names a file (or, ending in "/", a directory)
  *  wins; otherwise the last entry is a URI routed again (its query replaces the request's
@@ -193,6 +216,8 @@ async function tryFiles(site: Site, route: RouteConfig, vars: RequestVars): Prom
   }
   const last = entries[entries.length - 1];
   if (last.startsWith("=")) return { status: Number(last.slice(1)) };
+  // The named route keeps the URI as it is (the config check made sure it exists).
+  if (last.startsWith("@")) return { named: site.config.routes.find((r) => r.kind === "named" && r.pattern === last)! };
   const target = expandVariables(last, vars);
   const q = target.indexOf("?");
   return q < 0 ? { uri: target, args: vars.args } : { uri: target.slice(0, q), args: target.slice(q + 1) };

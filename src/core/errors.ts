@@ -73,6 +73,9 @@ export const Codes = {
   /** The client certificate failed verification (an unknown issuer, expired, revoked): 400,
    *  as nginx answers "The SSL certificate error". */
   CLIENT_CERT_INVALID: "CLIENT_CERT_INVALID",
+  /** A rewrite made a path routing cannot take (a "." or ".." segment, "//"): 500, the rule
+   *  in the log. */
+  REWRITE_INVALID: "REWRITE_INVALID",
   /** auth_basic: no credentials were sent (a browser then asks for them): 401. */
   AUTH_REQUIRED: "AUTH_REQUIRED",
   /** auth_basic: the user is unknown or the password does not match: 401. */

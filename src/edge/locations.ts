@@ -30,7 +30,9 @@ export function parseLocationMatch(match: string): ParsedMatch {
   const s = match.trim();
   if (s === "") return { problem: "the match is empty" };
   if (s.startsWith("@")) {
-    return { problem: "named locations (@name) only serve internal redirects, which edgepass does not have" };
+    // A named route: reached only from the end of a try_files, never by a request's path.
+    if (!/^@[A-Za-z0-9_-]+$/.test(s)) return { problem: "a named route is @ and a name of letters, digits, _ and -" };
+    return { kind: "named", pattern: s };
   }
   for (const [mod, kind] of MODIFIERS) {
     if (!s.startsWith(mod)) continue;

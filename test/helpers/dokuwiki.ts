@@ -42,7 +42,7 @@ $conf['savedir'] = ${JSON.stringify(data)};
 $conf['useacl'] = 1;
 $conf['superuser'] = '@admin';
 $conf['xsendfile'] = 3;
-$conf['userewrite'] = 0;
+$conf['userewrite'] = 1;
 `,
   );
   const user = "editor";

@@ -96,6 +96,27 @@ describe.each(["dev", "serve"] as const)("DokuWiki behind edgepass %s (examples/
     expect(await data.text()).not.toContain("This wiki runs behind edgepass.");
   });
 
+  it("nice URLs ($conf['userewrite'] = 1), through the @dokuwiki route's rewrites: pages, their raw export, a missing page, and links written the same way", async () => {
+    const start = await browse("/start");
+    expect(start.status).toBe(200);
+    const html = await start.text();
+    expect(html).toContain("This wiki runs behind edgepass.");
+    // DokuWiki writes its own links in the form the rewrites read back.
+    expect(html).toMatch(/href="\/start\?do=login/);
+    expect(html).not.toContain("doku.php?id=");
+    const raw = await browse("/_export/raw/start");
+    expect([raw.status, raw.headers.get("content-type")]).toEqual([200, "text/plain; charset=utf-8"]);
+    expect(await raw.text()).toBe("====== Welcome ======\n\nThis wiki runs behind edgepass.\n");
+    // (DokuWiki answers a missing page 200 unless $conf['send404'] is set.)
+    const missing = await browse("/no:such:page");
+    expect(missing.status).toBe(200);
+    expect(await missing.text()).toContain("This topic does not exist yet");
+    // A file on disk is still the file (try_files $uri), never a page.
+    const logo = await browse("/lib/tpl/dokuwiki/images/logo.png");
+    expect([logo.status, logo.headers.get("content-type")]).toEqual([200, "image/png"]);
+    await logo.arrayBuffer();
+  });
+
   it("log in, save an edit, upload a picture and download it back", async () => {
     const loginPage = await (await browse("/doku.php?id=start&do=login")).text();
     const login = formFields(loginPage, "dw__login");
@@ -138,5 +159,12 @@ describe.each(["dev", "serve"] as const)("DokuWiki behind edgepass %s (examples/
     // file, written after start, from the docroot; /data/ itself is internal.
     await waitFor(run!, new RegExp(`"event":"accel","request_id":"[^"]+","header":"x-accel-redirect","path":"/data/media/wiki/edgepass-dot-${host}\\.png","status":200`), 5000);
     expect((await fetch(`${base}/data/media/wiki/${picture}`)).status).toBe(404);
+    // The same picture by its nice URL (rewritten to fetch.php), and its detail page.
+    const nice = await browse(`/_media/wiki:${picture}`);
+    expect([nice.status, nice.headers.get("content-type")]).toEqual([200, "image/png"]);
+    expect(Buffer.compare(Buffer.from(await nice.arrayBuffer()), PNG)).toBe(0);
+    const detail = await browse(`/_detail/wiki:${picture}?id=start`);
+    expect(detail.status).toBe(200);
+    expect(await detail.text()).toContain(picture);
   });
 });

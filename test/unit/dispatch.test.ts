@@ -180,3 +180,34 @@ describe("the shipped examples route like the nginx server blocks they replace",
     expect(forward((await runExample(dj, "/admin/login/?next=/admin/")).out)).toMatchObject({ path: "/admin/login/", rewritten: false });
   });
 });
+
+describe("rewrite and named routes", () => {
+  it("break keeps the route with the new URI; the origin is sent the rewritten target", async () => {
+    const { out, state } = await run(`\n[[routes]]\nmatch = "/app/"\nupstream = "php"\nrewrite = ["^/app/(.*)$ /v2/$1 break"]\n`, "/app/x?a=1");
+    expect(forward(out)).toMatchObject({ path: "/v2/x", query: "a=1", rewritten: true });
+    expect(forward(out).route.match).toBe("/app/");
+    expect(state.rewritten).toBe(true);
+  });
+
+  it("a route with upstream reached from try_files by name forwards with the URI unchanged", async () => {
+    const { out } = await run(`\n[[routes]]\nmatch = "/"\ntry_files = ["$uri", "@app"]\n\n[[routes]]\nmatch = "@app"\nupstream = "php"\n`, "/pretty/url?q=1");
+    expect(forward(out)).toMatchObject({ path: "/pretty/url", query: "q=1" });
+    expect(forward(out).route.match).toBe("@app");
+  });
+
+  it("a rewrite that routes back to itself stops after 10 rounds: 500 INTERNAL_REDIRECT_CYCLE", async () => {
+    const { error } = await run(`\n[[routes]]\nmatch = "/"\nrewrite = ["^/(.*)$ /x/$1 last"]\nupstream = "php"\n`, "/a");
+    expect([error?.status, error?.code]).toEqual([500, "INTERNAL_REDIRECT_CYCLE"]);
+  });
+
+  it("a rewrite to a dot segment is refused (500 REWRITE_INVALID), never routed", async () => {
+    const { error } = await run(`\n[[routes]]\nmatch = "/"\nrewrite = ["^/go/(.*)$ /$args/$1 break"]\nupstream = "php"\n`, "/go/x?..");
+    expect([error?.status, error?.code]).toEqual([500, "REWRITE_INVALID"]);
+    expect(error?.detail).toContain('made "/../x"');
+  });
+
+  it("access is checked on the route the rewrites end on, not the one they start from", async () => {
+    const routes = `\n[[routes]]\nmatch = "/old/"\naccess = ["deny all"]\nrewrite = ["^/old/(.*)$ /new/$1 last"]\n\n[[routes]]\nmatch = "/new/"\nreturn = "200 new"\n`;
+    expect((await answer((await run(routes, "/old/a")).out).text())).toBe("new");
+  });
+});

@@ -1,0 +1,47 @@
+// rewrite and named routes in the config: what loads, and what is refused with a reason.
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config/load.js";
+
+const UP = `[assets]\ndirectory = "public"\n[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:9000"]\n`;
+const load = (routes: string) => loadConfig(UP + routes, "s.toml");
+function messageOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message;
+    throw e;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("rewrite", () => {
+  it("each rule is compiled with its flag; a named route is never matched by a path", () => {
+    const cfg = load(`[[routes]]\nmatch = "/"\ntry_files = ["$uri", "@app"]\nupstream = "php"\n[[routes]]\nmatch = "@app"\nrewrite = ["^/(.*)$ /index.php?q=$1 last", "^/x /y"]\nupstream = "php"\n`);
+    const named = cfg.routes[1];
+    expect([named.kind, named.pattern]).toEqual(["named", "@app"]);
+    expect(named.rewrites!.map((r) => [r.regex.source, r.replacement, r.flag ?? null])).toEqual([
+      ["^\\/(.*)$", "/index.php?q=$1", "last"],
+      ["^\\/x", "/y", null],
+    ]);
+  });
+
+  it.each([
+    ['rewrite = ["^/a"]', "a regex, a replacement and an optional flag"],
+    ['rewrite = ["^/a /b last extra"]', "a regex, a replacement and an optional flag"],
+    ['rewrite = ["^/a /b forever"]', 'unknown flag "forever"'],
+    ['rewrite = ["^/(a /b"]', "a valid regular expression"],
+    ['rewrite = ["^/(?i)a /b"]', "a regex JavaScript reads the way PCRE does"],
+    ['rewrite = ["^/a /b/$2"]', "$2: the regex has 0 capture groups"],
+    ['rewrite = ["^/(a) b/$1"]', 'a replacement starting with "/"'],
+    ['rewrite = ["^/a /b?$nope"]', "unknown variable $nope"],
+    ['try_files = ["$uri", "@missing"]', 'add [[routes]] with match = "@missing"'],
+    ['try_files = ["@first", "$uri"]', 'a named route ("@name") only as the last entry'],
+  ])("%s is refused, saying %s", (line, says) => {
+    expect(messageOf(() => load(`[[routes]]\nmatch = "/"\nupstream = "php"\n${line}\n`))).toContain(says);
+  });
+
+  it("a named route's name is checked, and appears once", () => {
+    expect(messageOf(() => load(`[[routes]]\nmatch = "@a b"\nupstream = "php"\n`))).toContain("a named route is @ and a name");
+    expect(messageOf(() => load(`[[routes]]\nmatch = "@a"\nupstream = "php"\n[[routes]]\nmatch = "@a"\nupstream = "php"\n`))).toContain("routes[0] has it already");
+  });
+});
