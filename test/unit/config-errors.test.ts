@@ -432,7 +432,7 @@ describe("[[routes]]", () => {
     ["/a//b", "could never match"],
     ["/a/../b", "could never match"],
     ["= /x/./", "could never match"],
-    ["@fallback", "named locations"],
+    ["@fall back", "a named route is @ and a name"],
     ["=", 'the "=" modifier needs a path after it'],
   ])("match %j is refused", (m, says) => {
     expectError(UPSTREAM + `[[routes]]\nmatch = ${JSON.stringify(m)}\nupstream = "php"\n`, {

@@ -89,7 +89,7 @@ describe("route keys", () => {
   it.each([
     [`try_files = ["$uri"]`, "routes[0].try_files", "at least one file and a last URI"],
     [`try_files = ["=404", "$uri"]`, "routes[0].try_files[0]", "=CODE only as the last entry"],
-    [`try_files = ["$uri", "@app"]`, "routes[0].try_files[1]", "named locations"],
+    [`try_files = ["$uri", "@app"]`, "routes[0].try_files[1]", 'add [[routes]] with match = "@app"'],
     [`try_files = ["$url", "=404"]`, "routes[0].try_files[0]", "unknown variable $url"],
     [`access = ["deny 10.0.0.1/8"]`, "routes[0].access[0]", "the network is 10.0.0.0/8"],
     [`access = ["permit 10.0.0.0/8"]`, "routes[0].access[0]", "is not \"allow ADDRESS\""],

@@ -143,10 +143,11 @@ describe("parseLocationMatch", () => {
     expect(parseLocationMatch("~\\.php$")).toEqual({ kind: "regex", pattern: "\\.php$" });
   });
 
-  it("reports a modifier without argument, an empty match and named locations", () => {
+  it("reports a modifier without argument, an empty match and a named route's bad name; reads a named route", () => {
     expect(parseLocationMatch("=")).toHaveProperty("problem", 'the "=" modifier needs a path after it');
     expect(parseLocationMatch("~* ")).toHaveProperty("problem", 'the "~*" modifier needs a regex after it');
     expect(parseLocationMatch("  ")).toHaveProperty("problem", "the match is empty");
-    expect(parseLocationMatch("@fallback")).toHaveProperty("problem");
+    expect(parseLocationMatch("@fall/back")).toHaveProperty("problem");
+    expect(parseLocationMatch("@fallback")).toEqual({ kind: "named", pattern: "@fallback" });
   });
 });
