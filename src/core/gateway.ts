@@ -86,7 +86,7 @@ export interface RequestInfo extends ClientInfo {
   protocol?: string;
   /** Set by a gateway that already dispatched the request and hands it on (to the pool
    *  object): forward this URI through its route, as is, with no file or policy step. */
-  dispatched?: { path: string; query: string; rewritten: boolean; route: number };
+  dispatched?: { path: string; query: string; rewritten: boolean; route: number; match: string };
   /** The client's own Accept-Encoding where the platform replaced the header (Cloudflare:
    *  request.cf.clientAcceptEncoding); absent: the request's header is the client's. */
   acceptEncoding?: string | null;
@@ -251,8 +251,10 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       let plan: ClientResponse | Forward;
       if (info.dispatched) {
         const d = info.dispatched;
-        // The route the front chose (a rewrite or a named route may not be the path's own).
-        const route = config.routes[d.route] ?? matchRoute(config.routes, d.path);
+        // The route the front chose (a rewrite or a named route may not be the path's own),
+        // if this object's config has it in that place (a deploy may be half done).
+        const chosen = config.routes[d.route];
+        const route = chosen?.match === d.match ? chosen : matchRoute(config.routes, d.path);
         if (!route || route.upstream === undefined) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${d.path}.`);
         state.route = route;
         plan = { route, path: d.path, query: d.query, rewritten: d.rewritten };
@@ -328,7 +330,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         }
         granted = verdict.allow;
       }
-      const dispatched = { path: plan.path, query: plan.query, rewritten: plan.rewritten, route: config.routes.indexOf(route) };
+      const dispatched = { path: plan.path, query: plan.query, rewritten: plan.rewritten, route: config.routes.indexOf(route), match: route.match };
       const hashKey = upstream.balance.hashKey;
       // The pool object reserves a place on the server this key picks (pool-client.ts).
       const balanceKey = hashKey ? hashKeyOf(hashKey, forwardReq) : null;
