@@ -98,3 +98,160 @@ export function sha1(data: Uint8Array): Uint8Array {
   h.forEach((x, i) => out.setUint32(i * 4, x));
   return new Uint8Array(out.buffer);
 }
+
+// SHA-256 and SHA-512 (FIPS 180-4), for SHA-crypt ($5$, $6$). Their constants are the
+// fractional parts of the square and cube roots of the first primes, computed here once with
+// integer roots rather than copied in as tables.
+
+const PRIMES = (() => {
+  const out: number[] = [];
+  for (let n = 2; out.length < 80; n++) if (out.every((p) => n % p !== 0)) out.push(n);
+  return out;
+})();
+
+/** floor(x^(1/k)) for a BigInt x (Newton's method on integers). */
+function iroot(x: bigint, k: bigint): bigint {
+  let r = 1n << (BigInt(x.toString(2).length) / k + 1n);
+  for (;;) {
+    const next = ((k - 1n) * r + x / r ** (k - 1n)) / k;
+    if (next >= r) return r;
+    r = next;
+  }
+}
+
+/** The first `bits` bits of the fractional part of the k-th root of `p`. */
+const rootBits = (p: number, k: bigint, bits: bigint) => iroot(BigInt(p) << (bits * k), k) & ((1n << bits) - 1n);
+
+const SHA256_K = PRIMES.slice(0, 64).map((p) => Number(rootBits(p, 3n, 32n)));
+const SHA256_H = PRIMES.slice(0, 8).map((p) => Number(rootBits(p, 2n, 32n)));
+// SHA-512's 64-bit words as high and low 32-bit halves.
+const SHA512_K = PRIMES.map((p) => rootBits(p, 3n, 64n)).flatMap((v) => [Number(v >> 32n), Number(v & 0xffffffffn)]);
+const SHA512_H = PRIMES.slice(0, 8).map((p) => rootBits(p, 2n, 64n)).flatMap((v) => [Number(v >> 32n), Number(v & 0xffffffffn)]);
+
+export function sha256(data: Uint8Array): Uint8Array {
+  const view = padded(data, false);
+  const h = SHA256_H.slice();
+  const w = new Array<number>(64);
+  const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n));
+  for (let off = 0; off < view.byteLength; off += 64) {
+    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + i * 4);
+    for (let i = 16; i < 64; i++) {
+      const s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >>> 3);
+      const s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10);
+      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
+    }
+    let a = h[0];
+    let b = h[1];
+    let c = h[2];
+    let d = h[3];
+    let e = h[4];
+    let f = h[5];
+    let g = h[6];
+    let hh = h[7];
+    for (let i = 0; i < 64; i++) {
+      const t1 = (hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + SHA256_K[i] + w[i]) | 0;
+      const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+      hh = g;
+      g = f;
+      f = e;
+      e = (d + t1) | 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) | 0;
+    }
+    const v = [a, b, c, d, e, f, g, hh];
+    for (let i = 0; i < 8; i++) h[i] = (h[i] + v[i]) | 0;
+  }
+  const out = new DataView(new ArrayBuffer(32));
+  h.forEach((x, i) => out.setUint32(i * 4, x));
+  return new Uint8Array(out.buffer);
+}
+
+/** The message padded for SHA-512: to a multiple of 128 bytes, with a 128-bit length. */
+function padded128(data: Uint8Array): DataView {
+  const len = Math.ceil((data.length + 17) / 128) * 128;
+  const buf = new Uint8Array(len);
+  buf.set(data);
+  buf[data.length] = 0x80;
+  const view = new DataView(buf.buffer);
+  const bits = data.length * 8;
+  view.setUint32(len - 8, Math.floor(bits / 2 ** 32));
+  view.setUint32(len - 4, bits >>> 0);
+  return view;
+}
+
+/** The message schedule, one for every call (the function never yields while it is in use). */
+const W512 = new Int32Array(160);
+
+export function sha512(data: Uint8Array): Uint8Array {
+  const view = padded128(data);
+  const h = SHA512_H.slice();
+  const w = W512;
+  // 64-bit values as (hi, lo) pairs of 32-bit integers; sums carry from lo to hi.
+  for (let off = 0; off < view.byteLength; off += 128) {
+    for (let i = 0; i < 32; i++) w[i] = view.getUint32(off + i * 4);
+    for (let i = 16; i < 80; i++) {
+      const xh = w[(i - 15) * 2];
+      const xl = w[(i - 15) * 2 + 1];
+      // σ0 = rotr1 ^ rotr8 ^ shr7
+      const s0h = ((xh >>> 1) | (xl << 31)) ^ ((xh >>> 8) | (xl << 24)) ^ (xh >>> 7);
+      const s0l = ((xl >>> 1) | (xh << 31)) ^ ((xl >>> 8) | (xh << 24)) ^ ((xl >>> 7) | (xh << 25));
+      const yh = w[(i - 2) * 2];
+      const yl = w[(i - 2) * 2 + 1];
+      // σ1 = rotr19 ^ rotr61 ^ shr6
+      const s1h = ((yh >>> 19) | (yl << 13)) ^ ((yl >>> 29) | (yh << 3)) ^ (yh >>> 6);
+      const s1l = ((yl >>> 19) | (yh << 13)) ^ ((yh >>> 29) | (yl << 3)) ^ ((yl >>> 6) | (yh << 26));
+      let lo = (w[(i - 16) * 2 + 1] >>> 0) + (s0l >>> 0) + (w[(i - 7) * 2 + 1] >>> 0) + (s1l >>> 0);
+      const hi = w[(i - 16) * 2] + s0h + w[(i - 7) * 2] + s1h + Math.floor(lo / 2 ** 32);
+      lo >>>= 0;
+      w[i * 2] = hi | 0;
+      w[i * 2 + 1] = lo | 0;
+    }
+    let [ah, al, bh, bl, ch, cl, dh, dl, eh, el, fh, fl, gh, gl, hh, hl] = h;
+    for (let i = 0; i < 80; i++) {
+      // Σ1(e) = rotr14 ^ rotr18 ^ rotr41
+      const S1h = ((eh >>> 14) | (el << 18)) ^ ((eh >>> 18) | (el << 14)) ^ ((el >>> 9) | (eh << 23));
+      const S1l = ((el >>> 14) | (eh << 18)) ^ ((el >>> 18) | (eh << 14)) ^ ((eh >>> 9) | (el << 23));
+      const chh = (eh & fh) ^ (~eh & gh);
+      const chl = (el & fl) ^ (~el & gl);
+      let t1l = (hl >>> 0) + (S1l >>> 0) + (chl >>> 0) + (SHA512_K[i * 2 + 1] >>> 0) + (w[i * 2 + 1] >>> 0);
+      const t1h = (hh + S1h + chh + SHA512_K[i * 2] + w[i * 2] + Math.floor(t1l / 2 ** 32)) | 0;
+      t1l >>>= 0;
+      // Σ0(a) = rotr28 ^ rotr34 ^ rotr39
+      const S0h = ((ah >>> 28) | (al << 4)) ^ ((al >>> 2) | (ah << 30)) ^ ((al >>> 7) | (ah << 25));
+      const S0l = ((al >>> 28) | (ah << 4)) ^ ((ah >>> 2) | (al << 30)) ^ ((ah >>> 7) | (al << 25));
+      const majh = (ah & bh) ^ (ah & ch) ^ (bh & ch);
+      const majl = (al & bl) ^ (al & cl) ^ (bl & cl);
+      const t2l = (S0l >>> 0) + (majl >>> 0);
+      const t2h = (S0h + majh + Math.floor(t2l / 2 ** 32)) | 0;
+      hh = gh;
+      hl = gl;
+      gh = fh;
+      gl = fl;
+      fh = eh;
+      fl = el;
+      const el2 = (dl >>> 0) + t1l;
+      eh = (dh + t1h + Math.floor(el2 / 2 ** 32)) | 0;
+      el = el2 | 0;
+      dh = ch;
+      dl = cl;
+      ch = bh;
+      cl = bl;
+      bh = ah;
+      bl = al;
+      const al2 = t1l + (t2l >>> 0);
+      ah = (t1h + t2h + Math.floor(al2 / 2 ** 32)) | 0;
+      al = al2 | 0;
+    }
+    const v = [ah, al, bh, bl, ch, cl, dh, dl, eh, el, fh, fl, gh, gl, hh, hl];
+    for (let i = 0; i < 16; i += 2) {
+      const lo = (h[i + 1] >>> 0) + (v[i + 1] >>> 0);
+      h[i] = (h[i] + v[i] + Math.floor(lo / 2 ** 32)) | 0;
+      h[i + 1] = lo | 0;
+    }
+  }
+  const out = new DataView(new ArrayBuffer(64));
+  h.forEach((x, i) => out.setUint32(i * 4, x >>> 0));
+  return new Uint8Array(out.buffer);
+}

@@ -1,9 +1,10 @@
 // The password hashes of an htpasswd file, as nginx's auth_basic_user_file reads them:
 // bcrypt ($2y$, `htpasswd -B`), Apache's MD5 ($apr1$, `htpasswd -m`, its default) and the
-// MD5-crypt it derives from ($1$), SHA-1 ({SHA}, `htpasswd -s`), salted SHA-1 ({SSHA}) and
-// {PLAIN}. Formats that cannot be checked safely here are refused when the file is read.
+// MD5-crypt it derives from ($1$), SHA-crypt ($5$, $6$: `openssl passwd -5` / `-6`, glibc's
+// crypt), SHA-1 ({SHA}, `htpasswd -s`), salted SHA-1 ({SSHA}) and {PLAIN}. DES crypt, which
+// keeps 8 characters of a password, is refused when the file is read.
 import bcrypt from "bcryptjs";
-import { md5, sha1 } from "./digests.js";
+import { md5, sha1, sha256, sha512 } from "./digests.js";
 import { concatBytes } from "../core/bytes.js";
 
 const encoder = new TextEncoder();
@@ -14,9 +15,12 @@ export function hashProblem(hash: string): string | null {
   if (/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash)) return null;
   if (/^\$(apr1|1)\$[^$]{0,8}\$[./0-9A-Za-z]{22}$/.test(hash)) return null;
   if (/^\{SHA\}[A-Za-z0-9+/]{27}=$/.test(hash) || /^\{SSHA\}[A-Za-z0-9+/=]{28,}$/.test(hash) || hash.startsWith("{PLAIN}")) return null;
-  if (/^\$[56]\$/.test(hash)) return "SHA-crypt ($5$, $6$) is not read here: write the password again with htpasswd -B (bcrypt)";
+  if (/^\$[56]\$(rounds=\d{1,9}\$)?[^$]{0,16}\$[./0-9A-Za-z]+$/.test(hash)) {
+    const len = hash.slice(hash.lastIndexOf("$") + 1).length;
+    return len === (hash[1] === "5" ? 43 : 86) ? null : "a SHA-crypt hash of the wrong length";
+  }
   if (/^[./0-9A-Za-z]{13}$/.test(hash)) return "DES crypt keeps only the first 8 characters of a password: write it again with htpasswd -B (bcrypt)";
-  return "not a password hash htpasswd writes (bcrypt $2y$, MD5 $apr1$, {SHA}, {SSHA} or {PLAIN})";
+  return "not a password hash htpasswd or openssl passwd writes (bcrypt $2y$, MD5 $apr1$ or $1$, SHA-crypt $5$ or $6$, {SHA}, {SSHA} or {PLAIN})";
 }
 
 /** Whether `password` (UTF-8 bytes) matches `hash`, which hashProblem accepted. */
@@ -27,6 +31,7 @@ export function passwordMatches(password: Uint8Array, hash: string): boolean {
     const salt = hash.slice(magic.length, hash.indexOf("$", magic.length));
     return same(md5Crypt(password, salt, magic), hash);
   }
+  if (hash.startsWith("$5$") || hash.startsWith("$6$")) return same(shaCrypt(password, hash), hash);
   if (hash.startsWith("{SHA}")) return same(`{SHA}${base64(sha1(password))}`, hash);
   if (hash.startsWith("{SSHA}")) {
     const raw = fromBase64(hash.slice(6));
@@ -70,4 +75,56 @@ function same(a: string, b: string): boolean {
   let diff = a.length ^ b.length;
   for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
   return diff === 0;
+}
+
+/** SHA-crypt (Ulrich Drepper's, glibc's $5$ and $6$): `setting` is a hash or its
+ *  "$6$[rounds=N$]salt" start; the whole hash comes back. */
+export function shaCrypt(pw: Uint8Array, setting: string): string {
+  const five = setting[1] === "5";
+  const H = five ? sha256 : sha512;
+  const m = /^\$[56]\$(?:rounds=(\d+)\$)?([^$]{0,16})/.exec(setting)!;
+  const custom = m[1] !== undefined;
+  const rounds = custom ? Math.min(999_999_999, Math.max(1000, Number(m[1]))) : 5000;
+  const salt = encoder.encode(m[2]);
+  const repeat = (block: Uint8Array, n: number) => {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = block[i % block.length];
+    return out;
+  };
+  const b = H(concatBytes([pw, salt, pw]));
+  const a: Uint8Array[] = [pw, salt, repeat(b, pw.length)];
+  for (let i = pw.length; i > 0; i >>= 1) a.push(i & 1 ? b : pw);
+  let acc = H(concatBytes(a));
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < pw.length; i++) parts.push(pw);
+  const p = repeat(H(concatBytes(parts)), pw.length);
+  const sparts: Uint8Array[] = [];
+  for (let i = 0; i < 16 + acc[0]; i++) sparts.push(salt);
+  const s = repeat(H(concatBytes(sparts)), salt.length);
+  for (let r = 0; r < rounds; r++) {
+    const c: Uint8Array[] = [r & 1 ? p : acc];
+    if (r % 3) c.push(s);
+    if (r % 7) c.push(p);
+    c.push(r & 1 ? acc : p);
+    acc = H(concatBytes(c));
+  }
+  let out = "";
+  const to64 = (v: number, n: number) => {
+    for (; n > 0; n--, v >>= 6) out += ITOA64[v & 0x3f];
+  };
+  // The spec's order: each group of three bytes taken from across the digest.
+  if (five) {
+    for (let i = 0; i < 10; i++) {
+      const [x, y, z] = [(i * 21) % 30, (i * 21 + 10) % 30, (i * 21 + 20) % 30];
+      to64((acc[x] << 16) | (acc[y] << 8) | acc[z], 4);
+    }
+    to64((acc[31] << 8) | acc[30], 3);
+  } else {
+    for (let i = 0; i < 21; i++) {
+      const [x, y, z] = [(i * 22) % 63, (i * 22 + 21) % 63, (i * 22 + 42) % 63];
+      to64((acc[x] << 16) | (acc[y] << 8) | acc[z], 4);
+    }
+    to64(acc[63], 2);
+  }
+  return `$${five ? 5 : 6}$${custom ? `rounds=${rounds}$` : ""}${m[2]}$${out}`;
 }

@@ -4,7 +4,9 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config/load.js";
 import { basicAuthUser } from "../../src/edge/basic-auth.js";
-import { hashProblem, md5Crypt, passwordMatches } from "../../src/edge/htpasswd.js";
+import { hashProblem, md5Crypt, passwordMatches, shaCrypt } from "../../src/edge/htpasswd.js";
+import { md5, sha1, sha256, sha512 } from "../../src/edge/digests.js";
+import { createHash } from "node:crypto";
 import type { AuthBasicConfig } from "../../src/config/types.js";
 
 const enc = new TextEncoder();
@@ -38,9 +40,33 @@ describe("htpasswd formats", () => {
     expect(passwordMatches(enc.encode("pw"), "{PLAIN}pw")).toBe(true);
   });
 
+  it("SHA-crypt ($5$, $6$) is openssl's and glibc's, the default rounds and others", () => {
+    for (const alg of ["-5", "-6"]) {
+      for (const [pw, salt] of [["pw", "saltstring"], ["a password of more than sixty-four bytes, with ü, to cross a block", "1234567890123456"], ["x", "s"]]) {
+        const ref = run("openssl", ["passwd", alg, "-salt", salt, pw]);
+        expect(hashProblem(ref)).toBeNull();
+        expect(shaCrypt(enc.encode(pw), ref)).toBe(ref);
+        expect(passwordMatches(enc.encode(`${pw}!`), ref)).toBe(false);
+      }
+    }
+    // Debian's Python still has crypt (glibc's), which writes a rounds= setting.
+    const glibc = run("/usr/bin/python3", ["-W", "ignore", "-c", "import crypt; print(crypt.crypt('pw', '$6$rounds=2000$salty'))"]);
+    expect(glibc.startsWith("$6$rounds=2000$salty$")).toBe(true);
+    expect(passwordMatches(enc.encode("pw"), glibc)).toBe(true);
+  });
+
+  it("SHA-256 and SHA-512 are node:crypto's at every length across the block edges", () => {
+    for (let n = 0; n < 300; n += 7) {
+      const data = Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + n) & 0xff));
+      expect(Buffer.from(sha256(data)).toString("hex")).toBe(createHash("sha256").update(data).digest("hex"));
+      expect(Buffer.from(sha512(data)).toString("hex")).toBe(createHash("sha512").update(data).digest("hex"));
+      expect(Buffer.from(md5(data)).toString("hex")).toBe(createHash("md5").update(data).digest("hex"));
+      expect(Buffer.from(sha1(data)).toString("hex")).toBe(createHash("sha1").update(data).digest("hex"));
+    }
+  });
+
   it.each([
-    [run("openssl", ["passwd", "-6", "pw"]), "SHA-crypt"],
-    [run("openssl", ["passwd", "-5", "pw"]), "SHA-crypt"],
+    ["$6$salt$short", "a SHA-crypt hash of the wrong length"],
     [run("htpasswd", ["-nbd", "u", "pw"]).slice(2), "DES crypt keeps only the first 8 characters"],
     ["pw", "not a password hash htpasswd writes"],
     ["", "not a password hash htpasswd writes"],
