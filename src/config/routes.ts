@@ -139,6 +139,8 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
     needsAssets("try_files", "try_files looks for files, and no [assets] are configured");
   }
 
+  if (route.regex) checkCaptures(c, at, route);
+
   const defined = upstreamNames.length ? upstreamNames.map((n) => JSON.stringify(n)).join(", ") : "none are defined";
   const upstreamExpected = `the name of an upstream defined under [upstreams] (${defined})`;
   if (t.upstream === undefined) {
@@ -272,6 +274,25 @@ function checkSplit(c: Checker, at: Array<string | number>, v: unknown): string[
     if (!out.includes(e)) out.push(e);
   });
   return out;
+}
+
+/** $1…$9 in a regex route's try_files, return and add_headers are its regex's groups (nginx's
+ *  location captures): the route keeps them for its values, and a group the regex does not
+ *  have is refused (it could only ever be empty). */
+function checkCaptures(c: Checker, at: Array<string | number>, route: RouteConfig): void {
+  const groups = new RegExp(`${route.regex!.source}|`).exec("")!.length - 1;
+  const values: Array<[Array<string | number>, string]> = [
+    ...(route.tryFiles ?? []).map((v, i): [Array<string | number>, string] => [[...at, "try_files", i], v]),
+    ...(route.return?.text !== undefined ? [[[...at, "return"], route.return.text] as [Array<string | number>, string]] : []),
+    ...route.addHeaders.map(([name, v]): [Array<string | number>, string] => [[...at, "add_headers", name], v]),
+  ];
+  for (const [where, text] of values) {
+    for (const m of text.matchAll(/\$(?:\{(\d)\}|(\d))/g)) {
+      const n = Number(m[1] ?? m[2]);
+      if (n > groups) c.fail(where, `captures $1 to $${groups || 1} of the route's regex`, { got: text, problem: `$${n}: the regex ${route.match} has ${groups} capture group${groups === 1 ? "" : "s"}` });
+      route.usesCaptures = true;
+    }
+  }
 }
 
 function checkParams(c: Checker, at: Array<string | number>, v: unknown): Record<string, string> {

@@ -141,6 +141,8 @@ export interface RouteConfig {
   pattern: string;
   /** Compiled once at load for regex kinds. */
   regex?: RegExp;
+  /** The route's try_files, return or add_headers name its regex's groups ($1…$9). */
+  usesCaptures?: boolean;
   /** Absent: the route serves files from [assets] (or only returns / denies). */
   upstream?: string;
   /** DOCUMENT_ROOT; absent means "app mode": SCRIPT_NAME "", PATH_INFO = decoded path. */

@@ -109,6 +109,8 @@ function routeFor(site: Site, request: GatewayRequest, state: DispatchState, nam
     if (next === "stay") route = found;
     else if (next !== "again") return next;
   }
+  // $1…$9 in the route's values are its own match's groups (nginx's location captures).
+  vars.captures = route.usesCaptures ? (route.regex!.exec(vars.uri) ?? undefined) : undefined;
   if (!accessAllows(route.access, state.clientAddr)) {
     throw new GatewayError(Codes.ACCESS_DENIED, 403, "Access to this path is denied.", `route ${route.match} client ${state.clientAddr ?? "unknown"}`);
   }

@@ -25,15 +25,15 @@ export function rewrite(route: RouteConfig, vars: RequestVars, changed: () => vo
     // was escaped ("%", "+"): it was decoded into $uri, and goes out in URL form again.
     const quoted = /[%+]/.test(vars.requestUri.split("?")[0]);
     const q = rule.replacement.indexOf("?");
-    const fill = (part: string, escaped: boolean) => part.replace(/\$\{?(\d)\}?/g, (_, d: string) => (escaped && quoted ? escapeArg(m[Number(d)] ?? "") : (m[Number(d)] ?? "")));
-    const template = q < 0 ? fill(rule.replacement, redirect) : fill(rule.replacement.slice(0, q), redirect) + "?" + fill(rule.replacement.slice(q + 1), true);
-    let out = expandVariables(template, vars);
+    const own = { ...vars, captures: m };
+    const fill = (part: string, escaped: boolean) => expandVariables(part, own, escaped && quoted ? escapeArg : undefined);
+    let out = q < 0 ? fill(rule.replacement, redirect) : `${fill(rule.replacement.slice(0, q), redirect)}?${fill(rule.replacement.slice(q + 1), true)}`;
     const noArgs = out.endsWith("?");
     if (noArgs) out = out.slice(0, -1);
     const at = out.indexOf("?");
-    const own = at < 0 ? null : out.slice(at + 1);
+    const given = at < 0 ? null : out.slice(at + 1);
     const path = at < 0 ? out : out.slice(0, at);
-    const args = noArgs ? (own ?? "") : own === null ? vars.args : vars.args ? `${own}&${vars.args}` : own;
+    const args = noArgs ? (given ?? "") : given === null ? vars.args : vars.args ? `${given}&${vars.args}` : given;
     if (redirect) {
       const location = args ? `${path}?${args}` : path;
       return ownAnswer(rule.flag === "permanent" ? 301 : 302, fieldsOf([["location", location]]));

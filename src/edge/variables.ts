@@ -24,6 +24,8 @@ export interface RequestVars {
   tls?: ClientTls;
   /** $remote_user: the user auth_basic accepted on the route. */
   remoteUser?: string;
+  /** $1…$9: the groups of the regex route that matched, where its values name them. */
+  captures?: ArrayLike<string | undefined>;
 }
 
 const NAMES: Record<string, (v: RequestVars) => string> = {
@@ -63,10 +65,23 @@ export function unknownVariable(template: string): string | null {
   return null;
 }
 
-export function expandVariables(template: string, vars: RequestVars): string {
+/** A variable or a capture ($1 to $9, ${1}), read in one pass so that no value put in is
+ *  read again (a URI holding "$host" stays that text). */
+const TOKEN_RE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*|\d)\}|([A-Za-z_][A-Za-z0-9_]*|\d))/g;
+
+/** `capture` shapes a capture's text where it goes out in URL form (rewrite's escaping). */
+export function expandVariables(template: string, vars: RequestVars, capture?: (text: string) => string): string {
   if (!template.includes("$")) return template;
-  return template.replace(VAR_RE, (whole, braced: string | undefined, bare: string) => {
-    const f = NAMES[braced ?? bare];
+  const captures = vars.captures;
+  return template.replace(TOKEN_RE, (whole, braced: string | undefined, bare: string) => {
+    const name = braced ?? bare;
+    if (name.length === 1 && name >= "0" && name <= "9") {
+      // Without a regex's groups, "$5" stays text, as it always has here.
+      if (!captures) return whole;
+      const text = captures[Number(name)] ?? "";
+      return capture ? capture(text) : text;
+    }
+    const f = NAMES[name];
     return f ? f(vars) : whole;
   });
 }

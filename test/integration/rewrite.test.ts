@@ -40,6 +40,12 @@ const TARGETS = [
   "/perm/%C3%A9t%C3%A9",
   "/out/direct?d=1",
   "/nothing/matches",
+  // A regex route's own groups in its return and try_files (nginx's location captures).
+  "/cap/word/42",
+  "/cap/word/4x2",
+  "/tf/some/thing?y=1",
+  "/tf/sp%20ace",
+  "/tf/%24host",
 ];
 
 let nginx: Server & { dir: string };
@@ -56,7 +62,9 @@ beforeAll(async () => {
 ${RULES.map((r) => `      rewrite ${r};`).join("\n")}
       return 404;
     }
-    location /out/ { return 200 "uri=$uri args=$args"; }`,
+    location /out/ { return 200 "uri=$uri args=$args"; }
+    location ~ ^/cap/(\\w+)/(\\d+)$ { return 200 "first=$1 second=$2"; }
+    location ~ ^/tf/(.*)$ { try_files /nope/$1 /out/tf/$1?x=$1; }`,
   );
 }, 60_000);
 
@@ -80,6 +88,14 @@ return = "404"
 [[routes]]
 match = "/out/"
 return = "200 uri=$uri args=$args"
+
+[[routes]]
+match = "~ ^/cap/(\\\\w+)/(\\\\d+)$"
+return = "200 first=$1 second=$2"
+
+[[routes]]
+match = "~ ^/tf/(.*)$"
+try_files = ["/nope/$1", "/out/tf/$1?x=$1"]
 `;
 
 /** The status, the body when 200, and the Location of a redirect. */

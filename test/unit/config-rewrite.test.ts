@@ -40,6 +40,12 @@ describe("rewrite", () => {
     expect(messageOf(() => load(`[[routes]]\nmatch = "/"\nupstream = "php"\n${line}\n`))).toContain(says);
   });
 
+  it("a regex route's values name its groups; a group it does not have is refused", () => {
+    const cfg = load(`[[routes]]\nmatch = "~ ^/u/(\\\\d+)$"\nreturn = "301 /user/$1"\n[[routes]]\nmatch = "/"\nreturn = "200 costs $5"\n`);
+    expect([cfg.routes[0].usesCaptures, cfg.routes[1].usesCaptures]).toEqual([true, undefined]);
+    expect(messageOf(() => load(`[[routes]]\nmatch = "~ ^/u/(\\\\d+)$"\nreturn = "301 /user/$2"\n`))).toContain("$2: the regex ~ ^/u/(\\d+)$ has 1 capture group");
+  });
+
   it("a named route's name is checked, and appears once", () => {
     expect(messageOf(() => load(`[[routes]]\nmatch = "@a b"\nupstream = "php"\n`))).toContain("a named route is @ and a name");
     expect(messageOf(() => load(`[[routes]]\nmatch = "@a"\nupstream = "php"\n[[routes]]\nmatch = "@a"\nupstream = "php"\n`))).toContain("routes[0] has it already");

@@ -25,6 +25,17 @@ describe("expansion", () => {
     expect(expandVariables("$is_args", { ...vars, args: "" })).toBe("");
   });
 
+  it("captures $1…$9 and ${1} from a regex's groups; without any, \"$5\" stays text", () => {
+    const captures = ["/cap/a/7", "a", "7"];
+    expect(expandVariables("first=$1 second=${2} none=$3 whole=$0 $uri", { ...vars, captures })).toBe("first=a second=7 none= whole=/cap/a/7 /a/b");
+    expect(expandVariables("costs $5", vars)).toBe("costs $5");
+    expect(expandVariables("$1$1", { ...vars, captures }, (t) => `[${t}]`)).toBe("[a][a]");
+  });
+
+  it("one pass: a value put in is never read again as a variable (a URI or group holding \"$host\")", () => {
+    expect(expandVariables("$uri|$1", { ...vars, uri: "/$host/$args", captures: ["", "$request_uri$2"] })).toBe("/$host/$args|$request_uri$2");
+  });
+
   it("an unknown variable is named (the config refuses it at load)", () => {
     expect(unknownVariable("/index.php?$args")).toBeNull();
     expect(unknownVariable("$uri/$remote_addr")).toBe("remote_addr");
