@@ -72,6 +72,7 @@ export function dispatch(site: Site, request: GatewayRequest, state: DispatchSta
   const route = routeFor(site, request, state);
   if ("status" in route) return route;
   const guarded = state.guard?.(route);
+  if (!guarded) authenticate(route, request, state);
   if (!guarded && !route.tryFiles) {
     if (route.return) return answerReturn(route, vars);
     if (route.upstream !== undefined) return { route, path: vars.uri, query: vars.args, rewritten: state.rewritten === true };
@@ -118,13 +119,17 @@ function routeFor(site: Site, request: GatewayRequest, state: DispatchState, nam
     const refused = routeRefusal(state.vars.tls, route.match);
     if (refused) throw refused;
   }
-  if (route.authBasic) {
-    basicAuthUser(route.authBasic, request.headers.get("authorization"), route.match, (user) => {
-      state.vars.remoteUser = user;
-      if (state.record) state.record.remote_user = user;
-    });
-  }
   return route;
+}
+
+/** auth_basic, once the route's limits have let the request through (nginx's order: a guess
+ *  at a password counts against limit_req like any request, so a limit slows guessing). */
+function authenticate(route: RouteConfig, request: GatewayRequest, state: DispatchState): void {
+  if (!route.authBasic) return;
+  basicAuthUser(route.authBasic, request.headers.get("authorization"), route.match, (user) => {
+    state.vars.remoteUser = user;
+    if (state.record) state.record.remote_user = user;
+  });
 }
 
 /** dispatch from its first route on, already matched and guarded (`guarded`: the guard's wait). */
@@ -142,6 +147,7 @@ async function dispatchFrom(site: Site, request: GatewayRequest, state: Dispatch
     named = undefined;
     const wait = hops === 0 ? guarded : state.guard?.(route);
     if (wait) await wait;
+    if (hops > 0 || wait) authenticate(route, request, state);
     if (route.return) return answerReturn(route, vars);
 
     let path = vars.uri;

@@ -94,6 +94,12 @@ root = "${www}"
 error_pages = { 401 = "/401.html" }
 
 [[routes]]
+match = "= /guarded"
+auth_basic = { realm = "Admin area", ${users} }
+limit_req = { key = "route", rate = "1r/m", burst = 2, nodelay = true }
+return = "200 in"
+
+[[routes]]
 match = "/"
 auth_basic = false
 return = "200 open"
@@ -129,6 +135,12 @@ describe.each(BOTH_HOSTS)("auth_basic on %s", (_name, start) => {
     expect(await ask(dev.base, "/_pools")).toEqual({ status: 401, user: null, realm: "Site" });
     const stats = await fetch(`${dev.base}/_pools`, { headers: { authorization: basic("carol", "carol-pw") } });
     expect([stats.status, Object.keys((await stats.json()) as object)]).toEqual([200, expect.arrayContaining(["upstreams"])]);
+  });
+
+  it("limit_req counts every guess before the password is checked: past its burst, wrong passwords get 429, not another try", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await ask(dev.base, "/guarded", basic("alice", `guess ${i}`))).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
   });
 
   it("php-fpm is told REMOTE_USER and AUTH_TYPE (and PHP reads the user from the Authorization field too); the request line has remote_user", async () => {
