@@ -68,8 +68,8 @@ describe("htpasswd formats", () => {
   it.each([
     ["$6$salt$short", "a SHA-crypt hash of the wrong length"],
     [run("htpasswd", ["-nbd", "u", "pw"]).slice(2), "DES crypt keeps only the first 8 characters"],
-    ["pw", "not a password hash htpasswd writes"],
-    ["", "not a password hash htpasswd writes"],
+    ["pw", "not a password hash htpasswd or openssl passwd writes"],
+    ["", "not a password hash htpasswd or openssl passwd writes"],
   ])("%s is refused: %s", (hash, says) => {
     expect(hashProblem(hash)).toContain(says);
   });
@@ -109,7 +109,7 @@ describe("auth_basic in the config", () => {
     [`auth_basic = { users = ["${alice}"], user_file = "f" }`, "users or user_file (one of them)"],
     ["auth_basic = { users = [] }", 'a list of "user:hash" lines'],
     ['auth_basic = { users = ["alice"] }', "not user:hash"],
-    ['auth_basic = { users = ["alice:pw"] }', 'user "alice": not a password hash htpasswd writes'],
+    ['auth_basic = { users = ["alice:pw"] }', 'user "alice": not a password hash htpasswd or openssl passwd writes'],
     [`auth_basic = { realm = "a\\nb", users = ["${alice}"] }`, "a realm of printable characters"],
     ['auth_basic = { user_file = "htpasswd" }', "the Worker cannot read files"],
     ['auth_basic = "on"', "or false"],
