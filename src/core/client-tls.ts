@@ -58,6 +58,23 @@ function invalid(verify: string): GatewayError {
   return new GatewayError(Codes.CLIENT_CERT_INVALID, 400, "The client certificate was not accepted.", verify);
 }
 
+/** A verified certificate's facts: mod_ssl's CGI name, then the X-SSL-Client-* field's. */
+const CERT_FIELDS: ReadonlyArray<readonly [string, string, keyof ClientCert]> = [
+  ["SSL_CLIENT_S_DN", "X-SSL-Client-S-DN", "subject"],
+  ["SSL_CLIENT_I_DN", "X-SSL-Client-I-DN", "issuer"],
+  ["SSL_CLIENT_M_SERIAL", "X-SSL-Client-Serial", "serial"],
+  ["SSL_CLIENT_FINGERPRINT", "X-SSL-Client-Fingerprint", "fingerprint"],
+  ["SSL_CLIENT_V_START", "X-SSL-Client-V-Start", "notBefore"],
+  ["SSL_CLIENT_V_END", "X-SSL-Client-V-End", "notAfter"],
+];
+
+/** The verification result and, once verified, the certificate's facts, by one naming. */
+function certFacts(verify: string, cert: ClientCert | undefined, name: 0 | 1, verifyName: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [[verifyName, verify]];
+  if (cert) for (const f of CERT_FIELDS) out.push([f[name], cert[f[2]]]);
+  return out;
+}
+
 /** The CGI variables of the connection, with mod_ssl's names (which PHP apps read from
  *  $_SERVER): the protocol and cipher always, the verification result where the host asks for
  *  certificates, and the certificate's facts once verified. */
@@ -66,19 +83,7 @@ export function tlsParams(tls: ClientTls): Array<[string, string]> {
     ["SSL_PROTOCOL", tls.protocol],
     ["SSL_CIPHER", tls.cipher],
   ];
-  if (tls.verify === undefined) return out;
-  out.push(["SSL_CLIENT_VERIFY", tls.verify]);
-  const c = tls.cert;
-  if (c) {
-    out.push(
-      ["SSL_CLIENT_S_DN", c.subject],
-      ["SSL_CLIENT_I_DN", c.issuer],
-      ["SSL_CLIENT_M_SERIAL", c.serial],
-      ["SSL_CLIENT_FINGERPRINT", c.fingerprint],
-      ["SSL_CLIENT_V_START", c.notBefore],
-      ["SSL_CLIENT_V_END", c.notAfter],
-    );
-  }
+  if (tls.verify !== undefined) out.push(...certFacts(tls.verify, tls.cert, 0, "SSL_CLIENT_VERIFY"));
   return out;
 }
 
@@ -88,20 +93,7 @@ export const TLS_HEADER_PREFIX = "x-ssl-client-";
 /** The X-SSL-Client-* fields for an HTTP origin where the host asks for certificates (the
  *  client's own fields of these names are dropped then: see requestHeaders); none otherwise. */
 export function tlsHeaders(tls: ClientTls | undefined): Array<[string, string]> {
-  if (tls?.verify === undefined) return [];
-  const out: Array<[string, string]> = [["X-SSL-Client-Verify", tls.verify]];
-  const c = tls.cert;
-  if (c) {
-    out.push(
-      ["X-SSL-Client-S-DN", c.subject],
-      ["X-SSL-Client-I-DN", c.issuer],
-      ["X-SSL-Client-Serial", c.serial],
-      ["X-SSL-Client-Fingerprint", c.fingerprint],
-      ["X-SSL-Client-V-Start", c.notBefore],
-      ["X-SSL-Client-V-End", c.notAfter],
-    );
-  }
-  return out;
+  return tls?.verify === undefined ? [] : certFacts(tls.verify, tls.cert, 1, "X-SSL-Client-Verify");
 }
 
 /** Cloudflare's view of the client's TLS (request.cf): its version and cipher, and with mTLS

@@ -7,9 +7,11 @@ const MD5_SHIFT = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 /** RFC 1321's table: the integer part of 2^32 × |sin(i + 1)|. */
 const MD5_K = Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) >>> 0);
 
-/** The message padded to a multiple of 64 bytes with its bit length, little- or big-endian. */
-function padded(data: Uint8Array, littleEndian: boolean): DataView {
-  const len = Math.ceil((data.length + 9) / 64) * 64;
+/** The message padded to a multiple of `block` bytes (64, or SHA-512's 128) and ended with its
+ *  bit length, little-endian (MD5) or big-endian (the SHAs, whose 128-bit length field holds
+ *  it in its last 8 bytes). */
+function padded(data: Uint8Array, block: 64 | 128, littleEndian: boolean): DataView {
+  const len = Math.ceil((data.length + 1 + block / 8) / block) * block;
   const buf = new Uint8Array(len);
   buf.set(data);
   buf[data.length] = 0x80;
@@ -27,7 +29,7 @@ function padded(data: Uint8Array, littleEndian: boolean): DataView {
 }
 
 export function md5(data: Uint8Array): Uint8Array {
-  const view = padded(data, true);
+  const view = padded(data, 64, true);
   let [a0, b0, c0, d0] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
   const m = new Array<number>(16);
   for (let off = 0; off < view.byteLength; off += 64) {
@@ -68,7 +70,7 @@ export function md5(data: Uint8Array): Uint8Array {
 }
 
 export function sha1(data: Uint8Array): Uint8Array {
-  const view = padded(data, false);
+  const view = padded(data, 64, false);
   const h = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
   const w = new Array<number>(80);
   for (let off = 0; off < view.byteLength; off += 64) {
@@ -129,7 +131,7 @@ const SHA512_K = PRIMES.map((p) => rootBits(p, 3n, 64n)).flatMap((v) => [Number(
 const SHA512_H = PRIMES.slice(0, 8).map((p) => rootBits(p, 2n, 64n)).flatMap((v) => [Number(v >> 32n), Number(v & 0xffffffffn)]);
 
 export function sha256(data: Uint8Array): Uint8Array {
-  const view = padded(data, false);
+  const view = padded(data, 64, false);
   const h = SHA256_H.slice();
   const w = new Array<number>(64);
   const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n));
@@ -168,24 +170,11 @@ export function sha256(data: Uint8Array): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
-/** The message padded for SHA-512: to a multiple of 128 bytes, with a 128-bit length. */
-function padded128(data: Uint8Array): DataView {
-  const len = Math.ceil((data.length + 17) / 128) * 128;
-  const buf = new Uint8Array(len);
-  buf.set(data);
-  buf[data.length] = 0x80;
-  const view = new DataView(buf.buffer);
-  const bits = data.length * 8;
-  view.setUint32(len - 8, Math.floor(bits / 2 ** 32));
-  view.setUint32(len - 4, bits >>> 0);
-  return view;
-}
-
 /** The message schedule, one for every call (the function never yields while it is in use). */
 const W512 = new Int32Array(160);
 
 export function sha512(data: Uint8Array): Uint8Array {
-  const view = padded128(data);
+  const view = padded(data, 128, false);
   const h = SHA512_H.slice();
   const w = W512;
   // 64-bit values as (hi, lo) pairs of 32-bit integers; sums carry from lo to hi.

@@ -2,7 +2,8 @@
 // htpasswd, openssl passwd), the config's shapes and refusals, and the check itself.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config/load.js";
+import { loadConfig } from "../../src/config/load.js";
+import { messageOf } from "../helpers/config-message.js";
 import { basicAuthUser } from "../../src/edge/basic-auth.js";
 import { hashProblem, md5Crypt, passwordMatches, shaCrypt } from "../../src/edge/htpasswd.js";
 import { md5, sha1, sha256, sha512 } from "../../src/edge/digests.js";
@@ -78,15 +79,6 @@ describe("htpasswd formats", () => {
 const UP = `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:9000"]\n`;
 const alice = run("htpasswd", ["-nbm", "alice", "pw"]);
 const load = (text: string, read?: (p: string) => string) => loadConfig(UP + text, "s.toml", "/srv", read ? "server" : "edge", read);
-function messageOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("auth_basic in the config", () => {
   it("[gateway]'s applies to every route but one with its own, or with false", () => {

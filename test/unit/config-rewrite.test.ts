@@ -1,18 +1,10 @@
 // rewrite and named routes in the config: what loads, and what is refused with a reason.
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config/load.js";
+import { loadConfig } from "../../src/config/load.js";
+import { messageOf } from "../helpers/config-message.js";
 
 const UP = `[assets]\ndirectory = "public"\n[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:9000"]\n`;
 const load = (routes: string) => loadConfig(UP + routes, "s.toml");
-function messageOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("rewrite", () => {
   it("each rule is compiled with its flag; a named route is never matched by a path", () => {

@@ -2,20 +2,12 @@
 // upstream with no Cloudflare per-object cap, and the [serve] table of client limits. The same
 // texts loaded for the edge keep the edge's rules.
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config/load.js";
+import { loadConfig } from "../../src/config/load.js";
+import { messageOf } from "../helpers/config-message.js";
 
 const ROUTE = `[[routes]]\nmatch = "/"\nupstream = "php"\n`;
 const up = (servers: string, extra = "") => `[upstreams.php]\nprotocol = "fastcgi"\nservers = [${servers}]\n${extra}` + ROUTE;
 
-function messageOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("servers on the plain server host", () => {
   it('"unix:/path" is a Unix socket there', () => {
