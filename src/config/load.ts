@@ -5,6 +5,7 @@
 import { parse, TomlError } from "smol-toml";
 import type { ConfigHost, GatewayConfig, GatewaySettings, HttpUpstreamOptions, Protocol, ServerAddress, UpstreamConfig, UpstreamServer } from "./types.js";
 import { applyAuthBasic } from "./auth-basic.js";
+import { checkRewrites } from "./rewrite.js";
 import { Checker, CONTROL_RE, type Table } from "./checker.js";
 import { ConfigError } from "./error.js";
 import { checkPool, POOL_ALIASES, POOL_KEYS } from "./pool.js";
@@ -22,7 +23,7 @@ export { ConfigError } from "./error.js";
 const TOP_KEYS = ["gateway", "upstreams", "routes", "assets", "serve"] as const;
 const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway", static: "assets", files: "assets", listen: "serve" };
 const GATEWAY_KEYS = ["max_body", "max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path", "error_pages",
-  "log", "server_timing", "auth_basic"] as const;
+  "log", "server_timing", "auth_basic", "rewrite"] as const;
 const GATEWAY_ALIASES: Record<string, string> = {
   error_page: "error_pages",
   client_max_body_size: "max_body",
@@ -113,6 +114,7 @@ function checkGateway(c: Checker, raw: unknown): GatewaySettings {
   const t = c.table(at, raw, "a table ([gateway])");
   c.onlyKeys(at, t, GATEWAY_KEYS, GATEWAY_ALIASES);
 
+  if (t.rewrite !== undefined) settings.rewrites = checkRewrites(c, [...at, "rewrite"], t.rewrite);
   if (t.max_body !== undefined) settings.maxBody = size(c, [...at, "max_body"], t.max_body, 0);
   if (t.max_body_buffer !== undefined) settings.maxBodyBuffer = size(c, [...at, "max_body_buffer"], t.max_body_buffer, 0);
   if (t.response_head_limit !== undefined) {

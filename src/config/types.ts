@@ -285,6 +285,8 @@ export interface GatewaySettings {
   /** admin_path, default "" (off): a path such as "/_edgepass/pools" where GET answers the
    *  pools' statistics as JSON. */
   adminPath: string;
+  /** rewrite on [gateway]: nginx's server-level rules, before any route is looked for. */
+  rewrites?: RewriteRule[];
   /** auth_basic on [gateway]: every route's unless it has its own, and admin_path's. */
   authBasic?: AuthBasicConfig;
   /** error_pages, default {}: status → a page in the assets, for the gateway's own errors and

@@ -69,6 +69,13 @@ export function dispatch(site: Site, request: GatewayRequest, state: DispatchSta
   if (isInternal(site.config, vars.uri)) {
     throw new GatewayError(Codes.FILE_NOT_FOUND, 404, `Nothing is served at ${vars.uri}.`, "internal path requested directly");
   }
+  // [gateway] rewrite: nginx's server-level rules, run once before any route is looked for
+  // (last and break both go on to routing there).
+  const siteRewrites = site.config.gateway.rewrites;
+  if (siteRewrites) {
+    const r = rewrite(siteRewrites, "[gateway]", vars, () => (state.rewritten = true));
+    if (typeof r !== "string") return r;
+  }
   const route = routeFor(site, request, state);
   if ("status" in route) return route;
   const guarded = state.guard?.(route);
@@ -106,7 +113,7 @@ function routeFor(site: Site, request: GatewayRequest, state: DispatchState, nam
     named = undefined;
     if (!found) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${vars.uri}.`);
     state.route = found;
-    const next = found.rewrites ? rewrite(found, vars, () => (state.rewritten = true)) : "stay";
+    const next = found.rewrites ? rewrite(found.rewrites, `route ${found.match}`, vars, () => (state.rewritten = true)) : "stay";
     if (next === "stay") route = found;
     else if (next !== "again") return next;
   }

@@ -3,7 +3,7 @@
 // (last), stays on this route (break) or answers a redirect (redirect 302, permanent 301; a
 // replacement that is a URL redirects too). A query in the replacement becomes $args with the
 // request's own appended, unless the replacement ends in "?" (nginx's rule).
-import type { RouteConfig } from "../config/types.js";
+import type { RewriteRule } from "../config/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import { ownAnswer, type ClientResponse } from "../core/respond.js";
 import { fieldsOf } from "../core/response-fields.js";
@@ -14,10 +14,11 @@ import { expandVariables, type RequestVars } from "./variables.js";
 const UNSAFE_PATH = /\/\.\.?(?:\/|$)|\/\/|[\x00-\x1f\x7f]/;
 
 /** "again": the URI changed, route it again; "stay": keep this route (with the URI as the
- *  rules left it); or the redirect to answer. `changed` hears of a changed URI. */
-export function rewrite(route: RouteConfig, vars: RequestVars, changed: () => void): "again" | "stay" | ClientResponse {
+ *  rules left it); or the redirect to answer. `where` names the rules' place for the log
+ *  ("route /x", "[gateway]"); `changed` hears of a changed URI. */
+export function rewrite(rules: readonly RewriteRule[], where: string, vars: RequestVars, changed: () => void): "again" | "stay" | ClientResponse {
   let moved = false;
-  for (const rule of route.rewrites!) {
+  for (const rule of rules) {
     const m = rule.regex.exec(vars.uri);
     if (!m) continue;
     const redirect = rule.flag === "redirect" || rule.flag === "permanent" || /^(https?:\/\/|\$scheme)/.test(rule.replacement);
@@ -39,7 +40,7 @@ export function rewrite(route: RouteConfig, vars: RequestVars, changed: () => vo
       return ownAnswer(rule.flag === "permanent" ? 301 : 302, fieldsOf([["location", location]]));
     }
     if (UNSAFE_PATH.test(path)) {
-      throw new GatewayError(Codes.REWRITE_INVALID, 500, "The configuration rewrote this request to a path it cannot serve.", `route ${route.match} rewrite ${JSON.stringify(rule.text)} made ${JSON.stringify(path)}`);
+      throw new GatewayError(Codes.REWRITE_INVALID, 500, "The configuration rewrote this request to a path it cannot serve.", `${where} rewrite ${JSON.stringify(rule.text)} made ${JSON.stringify(path)}`);
     }
     vars.uri = path;
     vars.args = args;

@@ -21,6 +21,9 @@ const RULES = [
   "^/two/([^/]+)/(.*)$ /out/two?first=$2&second=$1&u=$uri last",
 ];
 
+/** Server-level rules (nginx's server block; edgepass's [gateway]), before any location. */
+const SITE_RULES = ["^/legacy/(.*)$ /out/legacy/$1", "^/gone$ /out/new?from=gone permanent", "^/site/(.*)$ /a/$1 last"];
+
 /** Requests both answer (fetch sends each target as written, escapes kept). */
 const TARGETS = [
   "/a/b/c",
@@ -40,6 +43,10 @@ const TARGETS = [
   "/perm/%C3%A9t%C3%A9",
   "/out/direct?d=1",
   "/nothing/matches",
+  // [gateway] rules first; "/site/x" is then rewritten again by the route's own rules.
+  "/legacy/x?y=1",
+  "/gone?q=1",
+  "/site/b/c",
   // A regex route's own groups in its return and try_files (nginx's location captures).
   "/cap/word/42",
   "/cap/word/4x2",
@@ -57,6 +64,7 @@ beforeAll(async () => {
   nginx = await startNginx(
     () => `    absolute_redirect off;
     root ${path.join(empty, "site")};
+${SITE_RULES.map((r) => `    rewrite ${r};`).join("\n")}
     location / { try_files $uri @rw; }
     location @rw {
 ${RULES.map((r) => `      rewrite ${r};`).join("\n")}
@@ -73,7 +81,10 @@ afterAll(async () => {
   rmSync(empty, { recursive: true, force: true });
 });
 
-const site = () => `[assets]
+const site = () => `[gateway]
+rewrite = [${SITE_RULES.map((r) => JSON.stringify(r)).join(", ")}]
+
+[assets]
 directory = "${path.join(empty, "site")}"
 
 [[routes]]
