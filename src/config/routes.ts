@@ -16,7 +16,7 @@ const ROUTE_KEYS = [
   "match", "upstream", "root", "index", "split", "script", "params",
   "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static",
   "limit_req", "limit_conn", "max_body", "strip_prefix",
-  "authorizer", "require_client_cert", "auth_basic", "rewrite",
+  "authorizer", "require_client_cert", "auth_basic", "rewrite", "server_name",
 ] as const;
 /** params a route may set although the gateway has a value of its own: WordPress offers pretty
  *  permalinks only when SERVER_SOFTWARE names nginx or Apache (wp-includes/vars.php). */
@@ -69,7 +69,8 @@ export function checkRoutes(c: Checker, raw: unknown, upstreamNames: readonly st
   raw.forEach((r, i) => {
     const route = checkRoute(c, r, i, upstreamNames, hasAssets);
     if (route.kind === "exact" || route.kind === "prefix" || route.kind === "prefix-stop" || route.kind === "named") {
-      const key = `${route.kind === "exact" ? "=" : ""}${route.pattern}`;
+      // Each server (a server_name list, or none) has its own locations.
+      const key = `${(route.serverNames ?? []).join(",")} ${route.kind === "exact" ? "=" : ""}${route.pattern}`;
       const first = seen.get(key);
       if (first !== undefined) {
         c.fail(["routes", i, "match"], "each exact or prefix location to appear once", {
@@ -109,6 +110,7 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
     gzipStatic: t.gzip_static === undefined ? true : checkBool(c, [...at, "gzip_static"], t.gzip_static),
   };
   if (regex) route.regex = regex;
+  if (t.server_name !== undefined) route.serverNames = checkServerNames(c, [...at, "server_name"], t.server_name);
   if (t.limit_req !== undefined) route.limitReq = checkLimitReq(c, [...at, "limit_req"], t.limit_req);
   if (t.limit_conn !== undefined) route.limitConn = checkLimitConn(c, [...at, "limit_conn"], t.limit_conn);
   if (t.max_body !== undefined) {
@@ -274,6 +276,20 @@ function checkSplit(c: Checker, at: Array<string | number>, v: unknown): string[
     if (!out.includes(e)) out.push(e);
   });
   return out;
+}
+
+/** server_name: a host name, "*.example.com", or a list of them. */
+function checkServerNames(c: Checker, at: Array<string | number>, raw: unknown): string[] {
+  const expected = 'a host name such as "example.com", "*.example.com" for the names under it, or a list of them';
+  const list = typeof raw === "string" ? [raw] : raw;
+  if (!Array.isArray(list) || list.length === 0) c.fail(at, expected, { got: raw });
+  return list.map((v, i) => {
+    const where = typeof raw === "string" ? at : [...at, i];
+    if (typeof v !== "string" || !/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(v)) {
+      c.fail(where, expected, { got: v, hint: typeof v === "string" && v.includes(":") ? "without the port: routes see the Host's name ($host)" : undefined });
+    }
+    return v.toLowerCase();
+  });
 }
 
 /** $1…$9 in a regex route's try_files, return and add_headers are its regex's groups (nginx's

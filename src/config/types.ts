@@ -141,6 +141,9 @@ export interface RouteConfig {
   pattern: string;
   /** Compiled once at load for regex kinds. */
   regex?: RegExp;
+  /** server_name: the Hosts this route serves (nginx's server block for them), lower-case;
+   *  "*.example.com" for any name under it. Absent: the default server, for every other Host. */
+  serverNames?: string[];
   /** The route's try_files, return or add_headers name its regex's groups ($1…$9). */
   usesCaptures?: boolean;
   /** Absent: the route serves files from [assets] (or only returns / denies). */

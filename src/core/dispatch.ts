@@ -9,7 +9,7 @@ import type { RequestRecord } from "./access-log.js";
 import type { ExcludeMatcher } from "../edge/exclude.js";
 import type { FileStore } from "../edge/file-store.js";
 import { accessAllows } from "../edge/access.js";
-import { matchRoute } from "../edge/locations.js";
+import { matchRoute, serverNameOf } from "../edge/locations.js";
 import { directoryExists, fileExists, serveStatic } from "../edge/static.js";
 import { expandVariables, type RequestVars } from "../edge/variables.js";
 import { Codes, GatewayError } from "./errors.js";
@@ -109,7 +109,7 @@ function routeFor(site: Site, request: GatewayRequest, state: DispatchState, nam
     if (hops > MAX_INTERNAL_REDIRECTS) {
       throw new GatewayError(Codes.INTERNAL_REDIRECT_CYCLE, 500, "The configuration routes this request in a cycle (rewrite).", vars.uri);
     }
-    const found = named ?? matchRoute(site.config.routes, vars.uri);
+    const found = named ?? matchRoute(site.config.routes, vars.uri, vars.host);
     named = undefined;
     if (!found) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${vars.uri}.`);
     state.route = found;
@@ -117,6 +117,8 @@ function routeFor(site: Site, request: GatewayRequest, state: DispatchState, nam
     if (next === "stay") route = found;
     else if (next !== "again") return next;
   }
+  // A route of a named server: $server_name (and SERVER_NAME) is that server's first name.
+  vars.serverName = serverNameOf(route) ?? vars.serverName;
   // $1…$9 in the route's values are its own match's groups (nginx's location captures).
   vars.captures = route.usesCaptures ? (route.regex!.exec(vars.uri) ?? undefined) : undefined;
   if (!accessAllows(route.access, state.clientAddr)) {

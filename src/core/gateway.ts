@@ -8,7 +8,7 @@ import type { Codec } from "../codec/types.js";
 import type { GatewayConfig, UpstreamConfig } from "../config/types.js";
 import { excludeMatcher } from "../edge/exclude.js";
 import type { FileStore } from "../edge/file-store.js";
-import { matchRoute } from "../edge/locations.js";
+import { matchRoute, serverNameOf } from "../edge/locations.js";
 import { normalizePath, splitScript, stripPrefix } from "../edge/script-path.js";
 import { requestVars } from "../edge/variables.js";
 import type { RequestUrl } from "../edge/request-url.js";
@@ -254,7 +254,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         // The route the front chose (a rewrite or a named route may not be the path's own),
         // if this object's config has it in that place (a deploy may be half done).
         const chosen = config.routes[d.route];
-        const route = chosen?.match === d.match ? chosen : matchRoute(config.routes, d.path);
+        const route = chosen?.match === d.match ? chosen : matchRoute(config.routes, d.path, state.vars.host);
         if (!route || route.upstream === undefined) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${d.path}.`);
         state.route = route;
         plan = { route, path: d.path, query: d.query, rewritten: d.rewritten };
@@ -297,7 +297,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
           contentType: request.headers.get("content-type"),
           contentLength,
           protocol: info.protocol ?? "HTTP/1.1",
-          serverName: config.gateway.serverName || url.hostname,
+          serverName: serverNameOf(route) ?? (config.gateway.serverName || url.hostname),
           client: info,
           software: SOFTWARE,
           remoteUser: state.vars.remoteUser ?? info.remoteUser,

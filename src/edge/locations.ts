@@ -97,16 +97,48 @@ function statelessRegex(route: RouteConfig): RegExp {
   return new RegExp(re ? re.source : route.pattern, flags);
 }
 
+/** The routes as nginx's server blocks: those a route's `server_name` lists (an exact name,
+ *  or "*.example.com" for any name under it), and the rest, the default server for any other
+ *  Host. Each block has its own locations. */
+interface Servers {
+  fallback: LocationMatcher;
+  exact: Map<string, LocationMatcher>;
+  /** ".example.com" suffixes, longest first (nginx prefers the longest wildcard). */
+  wild: Array<[string, LocationMatcher]>;
+}
+
+function compileServers(routes: readonly RouteConfig[]): Servers {
+  const named = new Map<string, RouteConfig[]>();
+  for (const r of routes) for (const n of r.serverNames ?? []) named.set(n, [...(named.get(n) ?? []), r]);
+  const servers: Servers = { fallback: compileLocations(routes.filter((r) => !r.serverNames)), exact: new Map(), wild: [] };
+  for (const [name, list] of named) {
+    if (name.startsWith("*.")) servers.wild.push([name.slice(1), compileLocations(list)]);
+    else servers.exact.set(name, compileLocations(list));
+  }
+  servers.wild.sort((a, b) => b[0].length - a[0].length);
+  return servers;
+}
+
+/** nginx's $server_name on a route of a named server: the server's first name as written
+ *  (a wildcard too, as nginx gives it: put the real name first); undefined on the default
+ *  server. */
+export function serverNameOf(route: RouteConfig): string | undefined {
+  return route.serverNames?.[0];
+}
+
 // One matcher per route array. Routes come from loadConfig() and are never mutated, so the
 // array itself is a sound cache key; a WeakMap lets a replaced config be collected.
-const cache = new WeakMap<readonly RouteConfig[], LocationMatcher>();
+const cache = new WeakMap<readonly RouteConfig[], Servers>();
 
-/** The route nginx would pick for `path` (normalized and decoded), or null. */
-export function matchRoute(routes: RouteConfig[], path: string): RouteConfig | null {
-  let m = cache.get(routes);
-  if (!m) {
-    m = compileLocations(routes);
-    cache.set(routes, m);
+/** The route nginx would pick for `path` (normalized and decoded) on the server `host` names
+ *  ($host: lower-case, no port), or null. */
+export function matchRoute(routes: RouteConfig[], path: string, host = ""): RouteConfig | null {
+  let s = cache.get(routes);
+  if (!s) {
+    s = compileServers(routes);
+    cache.set(routes, s);
   }
-  return m.match(path);
+  if (s.exact.size === 0 && s.wild.length === 0) return s.fallback.match(path);
+  const server = s.exact.get(host) ?? s.wild.find(([suffix]) => host.endsWith(suffix) && host.length > suffix.length)?.[1] ?? s.fallback;
+  return server.match(path);
 }

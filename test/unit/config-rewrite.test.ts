@@ -43,3 +43,23 @@ describe("rewrite", () => {
     expect(messageOf(() => load(`[[routes]]\nmatch = "@a"\nupstream = "php"\n[[routes]]\nmatch = "@a"\nupstream = "php"\n`))).toContain("routes[0] has it already");
   });
 });
+
+describe("server_name on a route", () => {
+  it("names, lower-cased; each server has its own locations, so two sites may both have \"/\"", () => {
+    const cfg = load(`[[routes]]\nmatch = "/"\nupstream = "php"\n[[routes]]\nserver_name = ["Example.TEST", "*.apps.test"]\nmatch = "/"\nupstream = "php"\n[[routes]]\nserver_name = "b.test"\nmatch = "/"\nupstream = "php"\n`);
+    expect(cfg.routes.map((r) => r.serverNames ?? null)).toEqual([null, ["example.test", "*.apps.test"], ["b.test"]]);
+  });
+
+  it.each([
+    ['server_name = "example.test:8080"', "without the port"],
+    ['server_name = "*"', 'a host name such as "example.com"'],
+    ["server_name = []", 'a host name such as "example.com"'],
+    ['server_name = "a_b.test"', 'a host name such as "example.com"'],
+  ])("%s is refused, saying %s", (line, says) => {
+    expect(messageOf(() => load(`[[routes]]\nmatch = "/"\nupstream = "php"\n${line}\n`))).toContain(says);
+  });
+
+  it("the same location twice in one server is still refused", () => {
+    expect(messageOf(() => load(`[[routes]]\nserver_name = "a.test"\nmatch = "/"\nupstream = "php"\n[[routes]]\nserver_name = "a.test"\nmatch = "/"\nupstream = "php"\n`))).toContain("routes[0] has it already");
+  });
+});

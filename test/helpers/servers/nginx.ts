@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { freePort } from "../php-fpm.js";
 import { findProgram, launch, type Server } from "./launch.js";
 
-/** `server` holds the lines of the server block after `listen`; `dir` is where its files may go. */
-export async function startNginx(server: (dir: string) => string): Promise<Server & { dir: string }> {
+/** `server` holds the lines of the server block after `listen`; `dir` is where its files may go
+ *  (more server blocks may follow, closing this one: they listen on `port` too). */
+export async function startNginx(server: (dir: string, port: number) => string): Promise<Server & { dir: string }> {
   const bin = findProgram("nginx", "nginx");
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "edgepass-nginx-"));
@@ -24,7 +25,7 @@ export async function startNginx(server: (dir: string) => string): Promise<Serve
     ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${join(dir, t)};`),
     "  server {",
     `    listen 127.0.0.1:${port};`,
-    server(dir),
+    server(dir, port),
     "  }",
     "}",
     "",
