@@ -20,6 +20,7 @@ import { requestLogger, type LogSink } from "../../core/log.js";
 import { memoryLimitStore, type LimitStore } from "../../edge/limits.js";
 import { matchRoute } from "../../edge/locations.js";
 import { normalizePath } from "../../edge/script-path.js";
+import { hostVariable } from "../../edge/variables.js";
 import { replayHold } from "../../core/replay.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { adoptAll, checkedUpstreams, HealthChecks, healthTimer, type Verdicts } from "../../balance/health.js";
@@ -167,13 +168,16 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const config = gens.current.config;
     if (labels?.config !== config || labels.byPath.size >= 1024) labels = { config, byPath: new Map() };
     const pathname = request.parsed.pathname;
-    let label = labels.byPath.get(pathname);
+    // The site (server_name) as well as the path decides the route.
+    const host = hostVariable(request.headers.get("host"), "");
+    const key = `${host} ${pathname}`;
+    let label = labels.byPath.get(key);
     if (label === undefined) {
       const norm = normalizePath(pathname);
       if (config.gateway.adminPath && pathname === config.gateway.adminPath) label = "(admin)";
       else if ("error" in norm) label = "(bad path)";
-      else label = matchRoute(config.routes, norm.path)?.match ?? "(no route)";
-      labels.byPath.set(pathname, label);
+      else label = matchRoute(config.routes, norm.path, host)?.match ?? "(no route)";
+      labels.byPath.set(key, label);
     }
     return label;
   };
