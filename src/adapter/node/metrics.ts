@@ -3,6 +3,11 @@
 // upstream pools (src/pool/stats.ts) per upstream and server. Counted per process; with several
 // worker processes the primary asks each and labels every sample with its `pid`.
 import type { PoolStats } from "../../pool/stats.js";
+import type { GatewayConfig } from "../../config/types.js";
+import { matchRoute } from "../../edge/locations.js";
+import { normalizePath } from "../../edge/script-path.js";
+import { hostVariable } from "../../edge/variables.js";
+import type { ServeRequest } from "./request.js";
 
 export interface Sample {
   name: string;
@@ -97,4 +102,29 @@ export function renderMetrics(samples: Sample[]): string {
 
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/** The route label of a request: the route its site and path match (before try_files), or
+ *  what it was. A label depends only on the config, the Host and the path, and a site's traffic
+ *  is mostly a few paths: labels are remembered per config (a bounded number, forgotten all at
+ *  once). */
+export function routeLabels(current: () => GatewayConfig): (request: ServeRequest | null) => string {
+  let labels: { config: GatewayConfig; byKey: Map<string, string> } | null = null;
+  return (request) => {
+    if (!request) return "(unparsed)";
+    const config = current();
+    if (labels?.config !== config || labels.byKey.size >= 1024) labels = { config, byKey: new Map() };
+    const pathname = request.parsed.pathname;
+    const host = hostVariable(request.headers.get("host"), "");
+    const key = `${host} ${pathname}`;
+    let label = labels.byKey.get(key);
+    if (label === undefined) {
+      const norm = normalizePath(pathname);
+      if (config.gateway.adminPath && pathname === config.gateway.adminPath) label = "(admin)";
+      else if ("error" in norm) label = "(bad path)";
+      else label = matchRoute(config.routes, norm.path, host)?.match ?? "(no route)";
+      labels.byKey.set(key, label);
+    }
+    return label;
+  };
 }

@@ -18,9 +18,6 @@ import { Codes, GatewayError } from "../../core/errors.js";
 import { hostPort, listen } from "./listen-defaults.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { memoryLimitStore, type LimitStore } from "../../edge/limits.js";
-import { matchRoute } from "../../edge/locations.js";
-import { normalizePath } from "../../edge/script-path.js";
-import { hostVariable } from "../../edge/variables.js";
 import { replayHold } from "../../core/replay.js";
 import { PoolRegistry } from "../../pool/registry.js";
 import { adoptAll, checkedUpstreams, HealthChecks, healthTimer, type Verdicts } from "../../balance/health.js";
@@ -32,7 +29,7 @@ import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
 import { Generations, type Generation } from "./generations.js";
 import { listenMetrics } from "./metrics-listener.js";
-import { renderMetrics, ServeMetrics, type Sample } from "./metrics.js";
+import { renderMetrics, routeLabels, ServeMetrics, type Sample } from "./metrics.js";
 import { respondNode } from "./respond.js";
 import type { ServeRequest } from "./request.js";
 import type { RequestInfo } from "../../core/gateway.js";
@@ -159,28 +156,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         },
       }
     : undefined;
-  // The route label: the route the request's path matches (before try_files), or what it was.
-  // A label depends only on the config and the path, and a site's traffic is mostly a few
-  // paths: labels are remembered per config (a bounded number, forgotten all at once).
-  let labels: { config: GatewayConfig; byPath: Map<string, string> } | null = null;
-  const routeOf = (request: ServeRequest | null): string => {
-    if (!request) return "(unparsed)";
-    const config = gens.current.config;
-    if (labels?.config !== config || labels.byPath.size >= 1024) labels = { config, byPath: new Map() };
-    const pathname = request.parsed.pathname;
-    // The site (server_name) as well as the path decides the route.
-    const host = hostVariable(request.headers.get("host"), "");
-    const key = `${host} ${pathname}`;
-    let label = labels.byPath.get(key);
-    if (label === undefined) {
-      const norm = normalizePath(pathname);
-      if (config.gateway.adminPath && pathname === config.gateway.adminPath) label = "(admin)";
-      else if ("error" in norm) label = "(bad path)";
-      else label = matchRoute(config.routes, norm.path, host)?.match ?? "(no route)";
-      labels.byPath.set(key, label);
-    }
-    return label;
-  };
+  const routeOf = routeLabels(() => gens.current.config);
   let draining = false;
   /** [gateway] log is on in the config of the moment. */
   const requestLog = () => gens.current.config.gateway.log === "json";
