@@ -90,6 +90,11 @@ export function loadConfig(text: string, source: string, baseDir?: string, host:
   const assets = checkAssets(c, doc.assets, baseDir, host);
   const routes = checkRoutes(c, doc.routes, Object.keys(upstreams), assets !== undefined);
   checkAuthorizers(c, routes, upstreams);
+  routes.forEach((r, i) => {
+    if (r.requestHeaders && r.upstream !== undefined && upstreams[r.upstream].protocol !== "http") {
+      c.fail(["routes", i, "request_headers"], "a route to an HTTP upstream", { problem: `${r.upstream} speaks ${upstreams[r.upstream].protocol}`, hint: "FastCGI, SCGI and uwsgi apps read params = { NAME = \"value\" }" });
+    }
+  });
   applyAuthBasic(c, doc, gateway, routes, { baseDir, host, read });
   const serve = checkServe(c, doc.serve, baseDir);
   const config: GatewayConfig = { source, gateway, serve, upstreams, routes };

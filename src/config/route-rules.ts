@@ -121,6 +121,25 @@ export function checkAddHeaders(c: Checker, at: At, v: unknown): Array<[string, 
   return out;
 }
 
+/** Request fields edgepass frames or routes by itself, which request_headers may not set. */
+const FRAMED = ["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer", "expect", "proxy-connection"];
+
+/** request_headers (nginx's proxy_set_header): fields set on the request to an HTTP origin,
+ *  replacing the client's; "" sends none. */
+export function checkRequestHeaders(c: Checker, at: At, v: unknown): Array<[string, string]> {
+  const headers = checkAddHeaders(c, at, v);
+  for (const [name] of headers) {
+    const l = name.toLowerCase();
+    if (FRAMED.includes(l)) {
+      c.fail([...at, name], "a field edgepass does not frame or route by", {
+        got: name,
+        hint: l === "host" ? "the client's Host passes by default; the upstream's host = \"…\" sets another" : undefined,
+      });
+    }
+  }
+  return headers;
+}
+
 export function checkHideHeaders(c: Checker, at: At, v: unknown): string[] {
   return stringList(c, at, v, 'an array of header names, e.g. ["X-Powered-By"]', (s) => (HEADER_NAME_RE.test(s) ? null : "a header name (letters, digits, -)")).map((s) =>
     s.toLowerCase(),

@@ -193,6 +193,9 @@ export interface RouteConfig {
   expires?: number | "epoch" | "max";
   /** add_headers, set on every response of the route (nginx's add_header … always). */
   addHeaders: Array<[string, string]>;
+  /** request_headers (nginx's proxy_set_header): fields set on the request to an HTTP origin,
+   *  variables expanded, replacing the client's; an empty value sends none. */
+  requestHeaders?: Array<[string, string]>;
   /** hide_headers, lower-case: removed from the route's responses. */
   hideHeaders: string[];
   /** gzip_static, default true: a .br or .gz sibling is served to a client that accepts it. */

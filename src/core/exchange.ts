@@ -46,6 +46,9 @@ export interface ForwardRequest {
   clientAddr?: string;
   /** The client's TLS connection, when the host knows it (X-SSL-Client-*). */
   tls?: ClientTls;
+  /** The route's request_headers, expanded: set on an HTTP origin's request, replacing the
+   *  client's fields and the gateway's own X-Forwarded-*; an empty value sends none. */
+  setHeaders?: Array<[string, string]>;
   /** Client headers as received (names as the platform gives them, repeats allowed). */
   headers: Array<[string, string]>;
   /** null when the request has no body. */

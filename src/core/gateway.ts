@@ -10,7 +10,7 @@ import { excludeMatcher } from "../edge/exclude.js";
 import type { FileStore } from "../edge/file-store.js";
 import { matchRoute, serverNameOf } from "../edge/locations.js";
 import { normalizePath, splitScript, stripPrefix } from "../edge/script-path.js";
-import { requestVars } from "../edge/variables.js";
+import { expandVariables, requestVars } from "../edge/variables.js";
 import type { RequestUrl } from "../edge/request-url.js";
 import { dispatch, type DispatchState, type Forward, type Site } from "./dispatch.js";
 import { finish, type FinishContext } from "./finish.js";
@@ -177,7 +177,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     const record = newRecord(requestId, request.method, url.pathname, info.remoteAddr);
     const state: DispatchState = {
       acceptEncoding: info.acceptEncoding !== undefined ? info.acceptEncoding : request.headers.get("accept-encoding"),
-      vars: requestVars(request, url, config.gateway.serverName, info.tls),
+      vars: requestVars(request, url, config.gateway.serverName, info.tls, info.remoteAddr),
       record,
       clientAddr: info.remoteAddr,
     };
@@ -312,6 +312,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         scheme: url.protocol.slice(0, -1),
         clientAddr: info.remoteAddr,
         tls: info.tls,
+        setHeaders: route.requestHeaders?.map(([n, v]) => [n, expandVariables(v, state.vars)]),
         headers,
         signal: request.signal,
         record,

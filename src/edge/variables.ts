@@ -22,6 +22,8 @@ export interface RequestVars {
   serverName: string;
   /** The client's TLS connection ($https, $ssl_*), where the host knows it. */
   tls?: ClientTls;
+  /** $remote_addr: the client's address as access rules see it. */
+  remoteAddr?: string;
   /** $remote_user: the user auth_basic accepted on the route. */
   remoteUser?: string;
   /** $1…$9: the groups of the regex route that matched, where its values name them. */
@@ -40,6 +42,7 @@ const NAMES: Record<string, (v: RequestVars) => string> = {
   request_method: (v) => v.method,
   server_name: (v) => v.serverName,
   remote_user: (v) => v.remoteUser ?? "",
+  remote_addr: (v) => v.remoteAddr ?? "",
   https: (v) => (v.scheme === "https" ? "on" : ""),
   ssl_protocol: (v) => v.tls?.protocol ?? "",
   ssl_cipher: (v) => v.tls?.cipher ?? "",
@@ -95,7 +98,7 @@ export function hostVariable(hostHeader: string | null, fallback: string): strin
 }
 
 /** The variables of a request as it arrived; $uri is set once the path is normalized. */
-export function requestVars(request: { method: string; headers: RequestFields }, url: RequestUrl, serverNameSetting: string, tls?: ClientTls): RequestVars {
+export function requestVars(request: { method: string; headers: RequestFields }, url: RequestUrl, serverNameSetting: string, tls?: ClientTls, remoteAddr?: string): RequestVars {
   const host = hostVariable(request.headers.get("host") ?? url.host, serverNameSetting || url.hostname);
   return {
     uri: "",
@@ -106,5 +109,6 @@ export function requestVars(request: { method: string; headers: RequestFields },
     method: request.method,
     serverName: serverNameSetting || host,
     tls,
+    remoteAddr,
   };
 }

@@ -63,3 +63,27 @@ describe("server_name on a route", () => {
     expect(messageOf(() => load(`[[routes]]\nserver_name = "a.test"\nmatch = "/"\nupstream = "php"\n[[routes]]\nserver_name = "a.test"\nmatch = "/"\nupstream = "php"\n`))).toContain("routes[0] has it already");
   });
 });
+
+describe("request_headers", () => {
+  const HTTP = `[upstreams.web]\nprotocol = "http"\nservers = ["127.0.0.1:8000"]\n`;
+  it("loads on a route to an HTTP upstream, variables checked", () => {
+    const cfg = load(HTTP + `[[routes]]\nmatch = "/"\nupstream = "web"\nrequest_headers = { "X-Real-IP" = "$remote_addr", "X-Debug" = "" }\n`);
+    expect(cfg.routes[0].requestHeaders).toEqual([
+      ["X-Real-IP", "$remote_addr"],
+      ["X-Debug", ""],
+    ]);
+  });
+
+  it.each([
+    [`request_headers = { Host = "$host" }`, "the upstream's host"],
+    [`request_headers = { "Content-Length" = "1" }`, "a field edgepass does not frame or route by"],
+    [`request_headers = { "X-A" = "$nope" }`, "unknown variable $nope"],
+    [`proxy_set_header = { "X-A" = "b" }`, 'edgepass calls this "request_headers"'],
+  ])("%s is refused, saying %s", (line, says) => {
+    expect(messageOf(() => load(HTTP + `[[routes]]\nmatch = "/"\nupstream = "web"\n${line}\n`))).toContain(says);
+  });
+
+  it("on a FastCGI route it is refused, pointing at params", () => {
+    expect(messageOf(() => load(`[[routes]]\nmatch = "/"\nupstream = "php"\nrequest_headers = { "X-A" = "b" }\n`))).toContain("params = { NAME");
+  });
+});

@@ -58,3 +58,33 @@ describe("the request head to an HTTP origin", () => {
     expect(() => encodeRequestHead(request({ target: "/a b" }), { connection: "close" })).toThrow(/forbidden bytes/);
   });
 });
+
+describe("request_headers (nginx's proxy_set_header)", () => {
+  it("set fields replace the client's and the gateway's own; an empty one sends none", () => {
+    const head = latin1(
+      encodeRequestHead(
+        request({
+          clientAddr: "192.0.2.7",
+          headers: [
+            ["host", "site.example"],
+            ["X-Real-IP", "6.6.6.6"],
+            ["x-debug", "1"],
+            ["accept", "*/*"],
+          ],
+          setHeaders: [
+            ["X-Real-IP", "192.0.2.7"],
+            ["X-Forwarded-For", "192.0.2.7"],
+            ["x-debug", ""],
+            ["Via", ""],
+          ],
+        }),
+        { connection: "keep-alive" },
+      ),
+    );
+    expect(head).toContain("\r\nX-Real-IP: 192.0.2.7\r\n");
+    expect(head).not.toContain("6.6.6.6");
+    expect(head.match(/X-Forwarded-For/gi)).toHaveLength(1);
+    expect(head).not.toMatch(/x-debug|\r\nVia:/i);
+    expect(head).toContain("\r\naccept: */*\r\n");
+  });
+});

@@ -38,7 +38,7 @@ describe("expansion", () => {
 
   it("an unknown variable is named (the config refuses it at load)", () => {
     expect(unknownVariable("/index.php?$args")).toBeNull();
-    expect(unknownVariable("$uri/$remote_addr")).toBe("remote_addr");
+    expect(unknownVariable("$uri/$http_cookie")).toBe("http_cookie");
     expect(unknownVariable("${http_host}")).toBe("http_host");
   });
 });

@@ -50,18 +50,23 @@ export function requestHeaders(req: ForwardRequest, opts: { host?: string }): Ar
   if (host !== "") out.push(["Host", host]);
   // Where the gateway asks for client certificates, the origin hears of one only from it.
   const certs = req.tls?.verify !== undefined;
+  // The route's request_headers replace the client's fields and the gateway's own.
+  const set = req.setHeaders?.length ? new Set(req.setHeaders.map(([n]) => n.toLowerCase())) : null;
   for (let i = 0; i < fields.length; i++) {
     const l = lower[i];
     if (DROP.has(l) || named?.has(l) || l === "x-forwarded-for" || l === "via" || fields[i][1] === "") continue;
-    if (certs && l.startsWith(TLS_HEADER_PREFIX)) continue;
+    if ((certs && l.startsWith(TLS_HEADER_PREFIX)) || set?.has(l)) continue;
     out.push(fields[i]);
   }
   if (certs) out.push(...tlsHeaders(req.tls));
-  const forwardedFor = req.clientAddr ? (xff ? `${xff}, ${req.clientAddr}` : req.clientAddr) : xff;
-  if (forwardedFor !== "") out.push(["X-Forwarded-For", forwardedFor]);
-  if (req.scheme !== "") out.push(["X-Forwarded-Proto", req.scheme]);
-  if (clientHost !== "") out.push(["X-Forwarded-Host", clientHost]);
-  out.push(["Via", via + VIA]);
+  const own = (name: string, value: string) => {
+    if (value !== "" && !set?.has(name.toLowerCase())) out.push([name, value]);
+  };
+  own("X-Forwarded-For", req.clientAddr ? (xff ? `${xff}, ${req.clientAddr}` : req.clientAddr) : xff);
+  own("X-Forwarded-Proto", req.scheme);
+  own("X-Forwarded-Host", clientHost);
+  own("Via", via + VIA);
+  for (const [n, v] of req.setHeaders ?? []) if (v !== "") out.push([n, v]);
   return out;
 }
 
