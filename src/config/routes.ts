@@ -294,15 +294,16 @@ function checkServerNames(c: Checker, at: Array<string | number>, raw: unknown):
   });
 }
 
-/** $1…$9 in a regex route's try_files, return and add_headers are its regex's groups (nginx's
- *  location captures): the route keeps them for its values, and a group the regex does not
- *  have is refused (it could only ever be empty). */
+/** $1…$9 in a regex route's try_files, return, add_headers and request_headers are its
+ *  regex's groups (nginx's location captures): the route keeps them for its values, and a
+ *  group the regex does not have is refused (it could only ever be empty). */
 function checkCaptures(c: Checker, at: Array<string | number>, route: RouteConfig): void {
   const groups = new RegExp(`${route.regex!.source}|`).exec("")!.length - 1;
   const values: Array<[Array<string | number>, string]> = [
     ...(route.tryFiles ?? []).map((v, i): [Array<string | number>, string] => [[...at, "try_files", i], v]),
     ...(route.return?.text !== undefined ? [[[...at, "return"], route.return.text] as [Array<string | number>, string]] : []),
     ...route.addHeaders.map(([name, v]): [Array<string | number>, string] => [[...at, "add_headers", name], v]),
+    ...(route.requestHeaders ?? []).map(([name, v]): [Array<string | number>, string] => [[...at, "request_headers", name], v]),
   ];
   for (const [where, text] of values) {
     for (const m of text.matchAll(/\$(?:\{(\d)\}|(\d))/g)) {

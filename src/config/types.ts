@@ -144,7 +144,7 @@ export interface RouteConfig {
   /** server_name: the Hosts this route serves (nginx's server block for them), lower-case;
    *  "*.example.com" for any name under it. Absent: the default server, for every other Host. */
   serverNames?: string[];
-  /** The route's try_files, return or add_headers name its regex's groups ($1…$9). */
+  /** The route's try_files, return, add_headers or request_headers name its regex's groups. */
   usesCaptures?: boolean;
   /** Absent: the route serves files from [assets] (or only returns / denies). */
   upstream?: string;

@@ -257,6 +257,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         const route = chosen?.match === d.match ? chosen : matchRoute(config.routes, d.path, state.vars.host);
         if (!route || route.upstream === undefined) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${d.path}.`);
         state.route = route;
+        // What routing told the front, for this route's values (request_headers).
+        Object.assign(state.vars, { remoteUser: info.remoteUser, serverName: serverNameOf(route) ?? state.vars.serverName, captures: route.usesCaptures ? (route.regex!.exec(d.path) ?? undefined) : undefined });
         plan = { route, path: d.path, query: d.query, rewritten: d.rewritten };
       } else {
         const d = dispatch(site, request, state);
