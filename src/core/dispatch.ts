@@ -50,7 +50,7 @@ export interface DispatchState {
   guard?: (route: RouteConfig) => Promise<void> | undefined;
   /** The request's log line in the making: a limit that decides sets `limit` on it. */
   record?: RequestRecord;
-  /** A rewrite changed the URI (the origin then gets the new one, as after try_files). */
+  /** A rewrite, try_files or an index changed the URI: the origin then gets the new one. */
   rewritten?: boolean;
 }
 
@@ -58,6 +58,18 @@ const MAX_INTERNAL_REDIRECTS = 10;
 const noExclude: ExcludeMatcher = () => false;
 
 type Dispatched = ClientResponse | Forward;
+
+/** What a front gateway that dispatched a request tells the pool object it hands it to: the
+ *  URI to forward, the route it chose (its place in the config, and its match to check that),
+ *  and the user its auth_basic accepted. */
+export interface HandedOn {
+  path: string;
+  query: string;
+  rewritten: boolean;
+  route: number;
+  match: string;
+  remoteUser?: string;
+}
 
 /** Where the request goes. A route that answers or forwards at once (no try_files, no files,
  *  no limit to wait for: most requests) is decided without a promise; the rest with one. */
@@ -78,8 +90,7 @@ export function dispatch(site: Site, request: GatewayRequest, state: DispatchSta
   }
   const route = routeFor(site, request, state);
   if ("status" in route) return route;
-  const guarded = state.guard?.(route);
-  if (!guarded) authenticate(route, request, state);
+  const guarded = enter(route, request, state);
   if (!guarded && !route.tryFiles) {
     if (route.return) return answerReturn(route, vars);
     if (route.upstream !== undefined) return { route, path: vars.uri, query: vars.args, rewritten: state.rewritten === true };
@@ -117,10 +128,7 @@ function routeFor(site: Site, request: GatewayRequest, state: DispatchState, nam
     if (next === "stay") route = found;
     else if (next !== "again") return next;
   }
-  // A route of a named server: $server_name (and SERVER_NAME) is that server's first name.
-  vars.serverName = serverNameOf(route) ?? vars.serverName;
-  // $1…$9 in the route's values are its own match's groups (nginx's location captures).
-  vars.captures = route.usesCaptures ? (route.regex!.exec(vars.uri) ?? undefined) : undefined;
+  routeVars(route, vars, vars.uri);
   if (!accessAllows(route.access, state.clientAddr)) {
     throw new GatewayError(Codes.ACCESS_DENIED, 403, "Access to this path is denied.", `route ${route.match} client ${state.clientAddr ?? "unknown"}`);
   }
@@ -131,20 +139,45 @@ function routeFor(site: Site, request: GatewayRequest, state: DispatchState, nam
   return route;
 }
 
-/** auth_basic, once the route's limits have let the request through (nginx's order: a guess
- *  at a password counts against limit_req like any request, so a limit slows guessing). */
-function authenticate(route: RouteConfig, request: GatewayRequest, state: DispatchState): void {
-  if (!route.authBasic) return;
-  basicAuthUser(route.authBasic, request.headers.get("authorization"), route.match, (user) => {
-    state.vars.remoteUser = user;
-    if (state.record) state.record.remote_user = user;
-  });
+/** The route's limits, then its password (nginx's order: a guess at a password counts against
+ *  limit_req like any request, so a limit slows guessing); a promise only when a limit makes
+ *  the request wait. */
+function enter(route: RouteConfig, request: GatewayRequest, state: DispatchState): Promise<void> | undefined {
+  const wait = state.guard?.(route);
+  if (!route.authBasic) return wait;
+  const auth = route.authBasic;
+  const check = () =>
+    void basicAuthUser(auth, request.headers.get("authorization"), route.match, (user) => {
+      state.vars.remoteUser = user;
+      if (state.record) state.record.remote_user = user;
+    });
+  if (!wait) return check();
+  return wait.then(check);
+}
+
+/** The values a route's own texts read: its regex's groups in `uri` ($1…$9, nginx's location
+ *  captures) and its site's $server_name. */
+function routeVars(route: RouteConfig, vars: RequestVars, uri: string): void {
+  vars.serverName = serverNameOf(route) ?? vars.serverName;
+  vars.captures = route.usesCaptures ? (route.regex!.exec(uri) ?? undefined) : undefined;
+}
+
+/** The route a front gateway chose and handed on to a pool object, which does not route again
+ *  (a rewrite or a named route may not be the path's own): taken only if this object's config
+ *  has the same route in that place (a deploy may be half done), else the path's; the values
+ *  routing set (the user, $server_name, $1…) set again from it. */
+export function handedOnRoute(config: GatewayConfig, d: HandedOn, vars: RequestVars): RouteConfig {
+  const chosen = config.routes[d.route];
+  const route = chosen?.match === d.match ? chosen : matchRoute(config.routes, d.path, vars.host);
+  if (!route || route.upstream === undefined) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${d.path}.`);
+  routeVars(route, vars, d.path);
+  vars.remoteUser = d.remoteUser;
+  return route;
 }
 
 /** dispatch from its first route on, already matched and guarded (`guarded`: the guard's wait). */
 async function dispatchFrom(site: Site, request: GatewayRequest, state: DispatchState, first: RouteConfig, guarded: Promise<void> | undefined): Promise<Dispatched> {
   const vars = state.vars;
-  let rewritten = false;
   let named: RouteConfig | undefined;
   for (let hops = 0; ; hops++) {
     if (hops > MAX_INTERNAL_REDIRECTS) {
@@ -154,9 +187,8 @@ async function dispatchFrom(site: Site, request: GatewayRequest, state: Dispatch
     if ("status" in next) return next;
     const route = next;
     named = undefined;
-    const wait = hops === 0 ? guarded : state.guard?.(route);
+    const wait = hops === 0 ? guarded : enter(route, request, state);
     if (wait) await wait;
-    if (hops > 0 || wait) authenticate(route, request, state);
     if (route.return) return answerReturn(route, vars);
 
     let path = vars.uri;
@@ -169,12 +201,12 @@ async function dispatchFrom(site: Site, request: GatewayRequest, state: Dispatch
       }
       if ("uri" in t) {
         [vars.uri, vars.args] = [t.uri, t.args];
-        rewritten = true;
+        state.rewritten = true;
         continue;
       }
       path = t.found;
     }
-    if (route.upstream !== undefined) return { route, path, query: vars.args, rewritten: rewritten || state.rewritten === true || path !== vars.uri };
+    if (route.upstream !== undefined) return { route, path, query: vars.args, rewritten: state.rewritten === true || path !== vars.uri };
 
     const files = needFiles(site);
     const search = vars.args ? `?${vars.args}` : "";
@@ -188,7 +220,7 @@ async function dispatchFrom(site: Site, request: GatewayRequest, state: Dispatch
         return out.response;
       case "reroute":
         vars.uri = out.path;
-        rewritten = true;
+        state.rewritten = true;
         continue;
       case "missing":
         throw new GatewayError(Codes.FILE_NOT_FOUND, 404, `Nothing is served at ${vars.uri}.`);

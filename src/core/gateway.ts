@@ -8,11 +8,10 @@ import type { Codec } from "../codec/types.js";
 import type { GatewayConfig, UpstreamConfig } from "../config/types.js";
 import { excludeMatcher } from "../edge/exclude.js";
 import type { FileStore } from "../edge/file-store.js";
-import { matchRoute, serverNameOf } from "../edge/locations.js";
 import { normalizePath, splitScript, stripPrefix } from "../edge/script-path.js";
 import { expandVariables, requestVars } from "../edge/variables.js";
 import type { RequestUrl } from "../edge/request-url.js";
-import { dispatch, type DispatchState, type Forward, type Site } from "./dispatch.js";
+import { dispatch, handedOnRoute, type DispatchState, type Forward, type HandedOn, type Site } from "./dispatch.js";
 import { finish, type FinishContext } from "./finish.js";
 import { exchanges } from "../protocol/index.js";
 import { prepareBody, type BodySpool } from "./body.js";
@@ -20,7 +19,7 @@ import { cgiEnv, type ClientInfo } from "./cgi-env.js";
 import { dropUnread } from "./drain.js";
 import type { ReplayHold } from "./replay.js";
 import { errorAnswer } from "./error-response.js";
-import { Codes, GatewayError, isGatewayError } from "./errors.js";
+import { GatewayError, isGatewayError } from "./errors.js";
 import { randomId } from "./random-id.js";
 import type { ClientSignal, Connections, ForwardRequest } from "./exchange.js";
 import { requestLogger, type LogSink } from "./log.js";
@@ -86,15 +85,13 @@ export interface RequestInfo extends ClientInfo {
   protocol?: string;
   /** Set by a gateway that already dispatched the request and hands it on (to the pool
    *  object): forward this URI through its route, as is, with no file or policy step. */
-  dispatched?: { path: string; query: string; rewritten: boolean; route: number; match: string };
+  dispatched?: HandedOn;
   /** The client's own Accept-Encoding where the platform replaced the header (Cloudflare:
    *  request.cf.clientAcceptEncoding); absent: the request's header is the client's. */
   acceptEncoding?: string | null;
   /** Parameters a front gateway's authorizer granted (Variable-* headers), for the pool
    *  object to pass on. */
   authorized?: Array<[string, string]>;
-  /** The user a front gateway's auth_basic accepted, for the pool object to pass on. */
-  remoteUser?: string;
   /** Keeps the host running for work that outlives the response (the Worker's ctx.waitUntil). */
   waitUntil?: (p: Promise<unknown>) => void;
   /** The request's URL, parsed, where the host already parsed it (read, never changed). */
@@ -251,14 +248,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       let plan: ClientResponse | Forward;
       if (info.dispatched) {
         const d = info.dispatched;
-        // The route the front chose (a rewrite or a named route may not be the path's own),
-        // if this object's config has it in that place (a deploy may be half done).
-        const chosen = config.routes[d.route];
-        const route = chosen?.match === d.match ? chosen : matchRoute(config.routes, d.path, state.vars.host);
-        if (!route || route.upstream === undefined) throw new GatewayError(Codes.ROUTE_NOT_FOUND, 404, `No route matches ${d.path}.`);
-        state.route = route;
-        // What routing told the front, for this route's values (request_headers).
-        Object.assign(state.vars, { remoteUser: info.remoteUser, serverName: serverNameOf(route) ?? state.vars.serverName, captures: route.usesCaptures ? (route.regex!.exec(d.path) ?? undefined) : undefined });
+        const route = (state.route = handedOnRoute(config, d, state.vars));
         plan = { route, path: d.path, query: d.query, rewritten: d.rewritten };
       } else {
         const d = dispatch(site, request, state);
@@ -299,10 +289,10 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
           contentType: request.headers.get("content-type"),
           contentLength,
           protocol: info.protocol ?? "HTTP/1.1",
-          serverName: serverNameOf(route) ?? (config.gateway.serverName || url.hostname),
+          serverName: state.vars.serverName,
           client: info,
           software: SOFTWARE,
-          remoteUser: state.vars.remoteUser ?? info.remoteUser,
+          remoteUser: state.vars.remoteUser,
         });
       const forwardReq: ForwardRequest = {
         requestId,
@@ -333,14 +323,14 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         }
         granted = verdict.allow;
       }
-      const dispatched = { path: plan.path, query: plan.query, rewritten: plan.rewritten, route: config.routes.indexOf(route), match: route.match };
+      const dispatched: HandedOn = { path: plan.path, query: plan.query, rewritten: plan.rewritten, route: config.routes.indexOf(route), match: route.match, remoteUser: state.vars.remoteUser };
       const hashKey = upstream.balance.hashKey;
       // The pool object reserves a place on the server this key picks (pool-client.ts).
       const balanceKey = hashKey ? hashKeyOf(hashKey, forwardReq) : null;
       const onEnd = held.length ? ((hooked.yes = true), release) : undefined;
       // Only the Worker hands off, and the Worker's gateway is given the platform's Requests.
       // A handshake is forwarded from here: the switched connection is this request's own.
-      const handed = upgrade ? null : deps.handOff?.(request as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey, remoteUser: state.vars.remoteUser }, onEnd);
+      const handed = upgrade ? null : deps.handOff?.(request as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
       if (handed) {
         const res = await handed;
         // The pool object's own error page is no answer from the origin.
