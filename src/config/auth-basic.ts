@@ -42,7 +42,7 @@ function checkAuthBasic(c: Checker, at: Array<string | number>, raw: unknown, fi
   if ((t.users === undefined) === (t.user_file === undefined)) {
     c.fail(at, "users or user_file (one of them)", { got: raw, hint: t.users === undefined ? 'users = ["alice:$2y$05$…"] (a line of `htpasswd -nB alice`), or user_file = "htpasswd"' : undefined });
   }
-  const auth: AuthBasicConfig = { realm, users: new Map(), decoy: "" };
+  const auth: AuthBasicConfig = { realm, users: new Map() };
   if (t.users !== undefined) {
     const expected = 'a list of "user:hash" lines, as `htpasswd -nB USER` prints them';
     if (!Array.isArray(t.users) || t.users.length === 0) c.fail([...at, "users"], expected, { got: t.users });
@@ -82,6 +82,5 @@ function addLine(auth: AuthBasicConfig, line: string): string | null {
   const problem = hashProblem(hash);
   if (problem) return `user ${JSON.stringify(user)}: ${problem}`;
   if (!auth.users.has(user)) auth.users.set(user, hash);
-  auth.decoy ||= hash;
   return null;
 }

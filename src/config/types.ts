@@ -373,10 +373,9 @@ export interface ServeSettings {
 export interface AuthBasicConfig {
   /** realm, default "Restricted": the name a browser shows when it asks. */
   realm: string;
-  /** User → password hash; a user listed twice keeps the first line, as nginx reads it. */
+  /** User → password hash; a user listed twice keeps the first line, as nginx reads it. An
+   *  unknown user's password is checked against the first, so it costs what a known one does. */
   users: Map<string, string>;
-  /** A hash an unknown user's password is checked against, so it costs what a known one does. */
-  decoy: string;
   /** user_file, resolved against the config file's folder (serve reads it at load and reload). */
   userFile?: string;
 }

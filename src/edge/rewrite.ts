@@ -7,6 +7,7 @@ import type { RewriteRule } from "../config/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import { ownAnswer, type ClientResponse } from "../core/respond.js";
 import { fieldsOf } from "../core/response-fields.js";
+import { escapeBytes } from "./uri.js";
 import { expandVariables, type RequestVars } from "./variables.js";
 
 /** A path a rewrite made that routing must not take: dot segments (which would climb out of a
@@ -52,16 +53,6 @@ export function rewrite(rules: readonly RewriteRule[], where: string, vars: Requ
   return moved ? "again" : "stay";
 }
 
-const encoder = new TextEncoder();
-
 /** nginx's NGX_ESCAPE_ARGS: space and controls, "#", "%", "&", "+", "?" and every byte past
  *  ASCII, as %XX of their UTF-8 bytes. */
-function escapeArg(s: string): string {
-  if (!/[\x00-\x20#%&+?\x7f-\uffff]/.test(s)) return s;
-  let out = "";
-  for (const b of encoder.encode(s)) {
-    const ch = String.fromCharCode(b);
-    out += b <= 0x20 || b >= 0x7f || "#%&+?".includes(ch) ? `%${b.toString(16).toUpperCase().padStart(2, "0")}` : ch;
-  }
-  return out;
-}
+const escapeArg = (s: string) => escapeBytes(s, /[\x00-\x20#%&+?\x7f-\uffff]/, (b) => b <= 0x20 || b >= 0x7f || b === 0x23 || b === 0x25 || b === 0x26 || b === 0x2b || b === 0x3f, "%");

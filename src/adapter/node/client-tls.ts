@@ -5,6 +5,7 @@ import type net from "node:net";
 import tls from "node:tls";
 import type { ServeSettings } from "../../config/types.js";
 import type { ClientCert, ClientTls } from "../../core/client-tls.js";
+import { escapeBytes } from "../../edge/uri.js";
 
 /** The connection's TLS facts, or undefined on a plain connection. */
 export function clientTlsOf(sock: net.Socket, certs: ServeSettings["clientCerts"]): ClientTls | undefined {
@@ -69,15 +70,9 @@ export function rfc2253(nodeText: string): string {
   // OpenSSL walks the entries from the last: within a multi-valued RDN too.
   return rdns
     .reverse()
-    .map((line) => line.split(/(?<!\\) \+ /).reverse().map(escapeBytes).join("+"))
+    .map((line) => line.split(/(?<!\\) \+ /).reverse().map(escapeNonAscii).join("+"))
     .join(",");
 }
 
-const encoder = new TextEncoder();
-
-function escapeBytes(s: string): string {
-  if (/^[\x20-\x7e]*$/.test(s)) return s;
-  let out = "";
-  for (const b of encoder.encode(s)) out += b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : `\\${b.toString(16).toUpperCase().padStart(2, "0")}`;
-  return out;
-}
+/** Every byte outside printable ASCII as \XX (OpenSSL's ASN1_STRFLGS_ESC_MSB and _CTRL). */
+const escapeNonAscii = (s: string) => escapeBytes(s, /[^\x20-\x7e]/, (b) => b < 0x20 || b > 0x7e, "\\");

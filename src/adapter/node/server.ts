@@ -266,7 +266,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let certificates = first.tls;
   const SNICallback = (name: string, cb: (e: Error | null, ctx?: tls.SecureContext) => void) => cb(null, certificates?.forName(name));
   // client_ca: the gateway judges the certificate (a bad one gets an HTTP answer, as in nginx).
-  const askCerts = first.tls?.asksForCerts ? { requestCert: true, rejectUnauthorized: false } : {};
+  const askCerts = first.gen.config.serve.clientCerts ? { requestCert: true, rejectUnauthorized: false } : {};
   const secure = first.tls ? tls.createServer({ ...first.tls.first, ...askCerts, SNICallback, ALPNProtocols, allowHalfOpen: true, handshakeTimeout: headerTimeoutMs }, onConnection) : null;
   // [serve] h2c: a plain connection that opens with HTTP/2's preface is served HTTP/2.
   const plain = first.gen.config.serve.h2c ? (s: net.Socket) => routeByFirstBytes(s, headerTimeoutMs, h2OrH1(onH2, onConnection)) : onConnection;
@@ -328,7 +328,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] metrics_listen cannot be changed by a reload; restart edgepass serve for that`);
       }
       // Whether the listener asks for client certificates is set when it starts, too.
-      const turned = !next.tls !== !first.tls ? ["tls", next.tls] : next.tls && next.tls.asksForCerts !== first.tls!.asksForCerts ? ["client_ca", next.tls.asksForCerts] : null;
+      const [was, now] = [first.gen.config.serve.clientCerts, next.gen.config.serve.clientCerts];
+      const turned = !next.tls !== !first.tls ? ["tls", next.tls] : !was !== !now ? ["client_ca", now] : null;
       if (turned) {
         next.gen.pools.dispose();
         return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] ${turned[0]} cannot be turned ${turned[1] ? "on" : "off"} by a reload; restart edgepass serve for that`);

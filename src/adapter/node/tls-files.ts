@@ -21,8 +21,6 @@ export interface TlsSet {
   first: TlsFiles;
   /** The context for `servername` (SNI), or undefined for the first pair's. */
   forName(servername: string): tls.SecureContext | undefined;
-  /** [serve] client_ca: the listener asks clients for a certificate. */
-  asksForCerts: boolean;
 }
 
 export function readTlsFiles(settings: ServeSettings, source: string): TlsSet | GatewayError | undefined {
@@ -75,7 +73,7 @@ export function readTlsFiles(settings: ServeSettings, source: string): TlsSet | 
   // One pair needs no choosing; with more, the first whose names (subjectAltName, else the
   // subject's CN; a wildcard covers one label) match what the client asked for.
   const forName = (servername: string) => (sites.length > 1 ? sites.find((s) => s.x509.checkHost(servername) !== undefined)?.context : undefined);
-  return { first: first!, forName, asksForCerts: certs !== undefined };
+  return { first: first!, forName };
 }
 
 /** Which setting OpenSSL refused: the cipher list, the revocation list or the pair. */
