@@ -4,7 +4,7 @@
 import type { AuthBasicConfig } from "../config/types.js";
 import { Codes, GatewayError } from "../core/errors.js";
 import { sha1 } from "./digests.js";
-import { passwordMatches } from "./htpasswd.js";
+import { fromBase64, passwordMatches } from "./htpasswd.js";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -30,7 +30,7 @@ export function basicAuthUser(auth: AuthBasicConfig, header: string | null, matc
   }
   let raw: Uint8Array;
   try {
-    raw = Uint8Array.from(atob(m[1]), (ch) => ch.charCodeAt(0));
+    raw = fromBase64(m[1]);
   } catch {
     throw challenge(auth, Codes.AUTH_REQUIRED, "This path needs a user name and password.", `route ${match}: Basic credentials that are not base64`);
   }

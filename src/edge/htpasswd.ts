@@ -67,7 +67,7 @@ export function md5Crypt(pw: Uint8Array, salt: string, magic: "$1$" | "$apr1$"):
 }
 
 const base64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
-const fromBase64 = (s: string) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
+export const fromBase64 = (s: string) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
 
 /** Compares without stopping at the first difference, so the time taken tells nothing of
  *  how much of a guess was right. */
