@@ -171,6 +171,16 @@ describe("user_file on edgepass serve", () => {
     await expect.poll(() => linesLike(serve.run.stderr, { request_id: "auth-basic-mismatch", code: "AUTH_FAILED" }), { timeout: 5_000 }).toEqual([expect.objectContaining({ detail: 'route = /ok.txt: user "bob": password mismatch' })]);
   });
 
+  it("a request without credentials is no warning (every browser's first visit is one): its line is written, and the refusal logged at debug, not on stderr", async () => {
+    const res = await fetch(`${serve.base}/ok.txt`, { headers: { "x-request-id": "auth-basic-first-visit" } });
+    expect(res.status).toBe(401);
+    await res.arrayBuffer();
+    await expect.poll(() => linesLike(serve.run.stdout, { request_id: "auth-basic-first-visit", event: "request" }), { timeout: 5_000 }).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(serve.run.stderr).not.toContain("auth-basic-first-visit");
+    expect(linesLike(serve.run.stdout, { request_id: "auth-basic-first-visit", code: "AUTH_REQUIRED" }).map((l) => l.level)).toEqual(["debug"]);
+  });
+
   it("SIGHUP reads it again (a user added can log in); a file with a line it cannot use is refused, the running list kept", async () => {
     writeFileSync(path.join(serve.dir, "htpasswd"), [...lines, htpasswd("B", "dave", "dave-pw")].join("\n"));
     process.kill(serve.run.child.pid!, "SIGHUP");

@@ -105,6 +105,16 @@ match = "~ ^/cap/(\\\\w+)/(\\\\d+)$"
 return = "200 first=$1 second=$2"
 
 [[routes]]
+match = "/loop/"
+rewrite = ["^/loop/(.*)$ /loop/x$1 last"]
+return = "200 never"
+
+[[routes]]
+match = "/climb/"
+rewrite = ["^/climb/(.*)$ /$args/$1 break"]
+return = "200 never"
+
+[[routes]]
 match = "~ ^/tf/(.*)$"
 try_files = ["/nope/$1", "/out/tf/$1?x=$1"]
 `;
@@ -123,6 +133,14 @@ describe.each(BOTH_HOSTS)("rewrite on %s", (_name, start) => {
   });
   afterAll(async () => {
     await dev?.stop();
+  });
+
+  it("a rewrite that loops is 500 INTERNAL_REDIRECT_CYCLE, one that makes a \"..\" segment 500 REWRITE_INVALID, never routed", async () => {
+    for (const [target, code] of [["/loop/a", "INTERNAL_REDIRECT_CYCLE"], ["/climb/a?..", "REWRITE_INVALID"]]) {
+      const res = await fetch(`${dev.base}${target}`);
+      expect([res.status, res.headers.get("x-edgepass-error")], target).toEqual([500, code]);
+      expect(await res.text()).not.toContain("never");
+    }
   });
 
   it.each(TARGETS)("%s: answered as nginx answers it", async (target) => {
