@@ -17,18 +17,21 @@ import { checkErrorPages } from "./route-rules.js";
 import { checkServe } from "./serve.js";
 import { didYouMean } from "./suggest.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
+import { applyCache } from "./cache.js";
 
 export { ConfigError } from "./error.js";
 
 const TOP_KEYS = ["gateway", "upstreams", "routes", "assets", "serve"] as const;
 const TOP_ALIASES: Record<string, string> = { upstream: "upstreams", route: "routes", location: "routes", server: "gateway", static: "assets", files: "assets", listen: "serve" };
 const GATEWAY_KEYS = ["max_body", "max_body_buffer", "response_head_limit", "underscores_in_headers", "server_name", "admin_path", "error_pages",
-  "log", "server_timing", "auth_basic", "rewrite"] as const;
+  "log", "server_timing", "auth_basic", "rewrite", "cache_size"] as const;
 const GATEWAY_ALIASES: Record<string, string> = {
   error_page: "error_pages",
   client_max_body_size: "max_body",
   client_body_buffer_size: "max_body_buffer",
   fastcgi_buffer_size: "response_head_limit",
+  fastcgi_cache_path: "cache_size",
+  proxy_cache_path: "cache_size",
 };
 const UPSTREAM_KEYS = ["protocol", "servers", "connect_timeout", "send_timeout", "read_timeout", "modifier1", "modifier2", "host", "via", "url", "request_buffering", ...POOL_KEYS, ...BALANCE_KEYS] as const;
 const PROTOCOLS = ["fastcgi", "scgi", "uwsgi", "http"] as const;
@@ -96,6 +99,7 @@ export function loadConfig(text: string, source: string, baseDir?: string, host:
     }
   });
   applyAuthBasic(c, doc, gateway, routes, { baseDir, host, read });
+  applyCache(c, doc, routes);
   const serve = checkServe(c, doc.serve, baseDir);
   const config: GatewayConfig = { source, gateway, serve, upstreams, routes };
   if (assets) config.assets = assets;
@@ -113,6 +117,7 @@ function checkGateway(c: Checker, raw: unknown): GatewaySettings {
     errorPages: Object.create(null) as GatewaySettings["errorPages"],
     log: "json",
     serverTiming: false,
+    cacheSize: 64 * 1024 * 1024,
   };
   if (raw === undefined) return settings;
   const at = ["gateway"];
@@ -161,6 +166,7 @@ function checkGateway(c: Checker, raw: unknown): GatewaySettings {
     if (typeof t.server_timing !== "boolean") c.fail([...at, "server_timing"], "true or false", { got: t.server_timing });
     settings.serverTiming = t.server_timing;
   }
+  if (t.cache_size !== undefined) settings.cacheSize = size(c, [...at, "cache_size"], t.cache_size, 0);
   return settings;
 }
 

@@ -16,7 +16,7 @@ const ROUTE_KEYS = [
   "match", "upstream", "root", "index", "split", "script", "params",
   "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static",
   "limit_req", "limit_conn", "max_body", "strip_prefix",
-  "authorizer", "require_client_cert", "auth_basic", "rewrite", "server_name", "request_headers",
+  "authorizer", "require_client_cert", "auth_basic", "rewrite", "server_name", "request_headers", "cache",
 ] as const;
 /** params a route may set although the gateway has a value of its own: WordPress offers pretty
  *  permalinks only when SERVER_SOFTWARE names nginx or Apache (wp-includes/vars.php). */
@@ -45,6 +45,8 @@ const ROUTE_ALIASES: Record<string, string> = {
   client_max_body_size: "max_body",
   auth_basic_user_file: "auth_basic",
   proxy_set_header: "request_headers",
+  fastcgi_cache: "cache",
+  proxy_cache: "cache",
 };
 
 const MATCH_EXPECTED =

@@ -210,6 +210,29 @@ export interface RouteConfig {
   /** require_client_cert, default false: a request without a verified client certificate
    *  ([serve] client_ca, or Cloudflare's mTLS on the edge) is answered 403. */
   requireClientCert?: boolean;
+  /** cache (nginx's fastcgi_cache / proxy_cache): the origin's cacheable answers kept and
+   *  served again (core/cache.ts); absent: none. */
+  cache?: CacheRule;
+}
+
+export interface CacheRule {
+  /** key, variables expanded: what one entry answers for. */
+  key: string;
+  /** valid: seconds an answer of a status ("any": every other) is kept when the origin's
+   *  head says nothing of it; empty: only what the head says. */
+  valid: Map<number | "any", number>;
+  /** bypass: texts with variables; any that is not empty or "0" sends the request to the
+   *  origin and keeps its answer out of the cache. */
+  bypass: string[];
+  /** lock, default true: one request per key asks the origin, the others wait for its answer. */
+  lock: boolean;
+  lockTimeoutMs: number;
+  /** use_stale: when an expired answer may be served instead of the origin's. */
+  useStale: Set<string>;
+  /** ignore_headers, lower-case: origin fields whose word on caching is not taken. */
+  ignore: Set<string>;
+  /** max_entry: a longer answer passes through uncached. */
+  maxEntry: number;
 }
 
 export interface AuthorizerConfig {
@@ -303,6 +326,9 @@ export interface GatewaySettings {
   log: "json" | "off";
   /** server_timing, default false: a Server-Timing header with what is known at head time. */
   serverTiming: boolean;
+  /** cache_size, default 64 MiB: what the routes' cached answers may hold in memory, per
+   *  process (`edgepass serve`; the Worker keeps them in Cloudflare's cache). */
+  cacheSize: number;
 }
 
 /** [serve]: how `edgepass serve` treats client connections (nginx's client_* directives).

@@ -29,8 +29,11 @@ export interface RequestRecord {
   retries: number;
   /** Set by whatever limit decided about this request (its name, key and outcome). */
   limit?: unknown;
-  /** "gateway" for answers the gateway made itself (static files, errors, return). */
-  from?: "origin" | "gateway";
+  /** "gateway" for answers the gateway made itself (static files, errors, return); "cache"
+   *  for a route's cached answer. */
+  from?: "origin" | "gateway" | "cache";
+  /** $upstream_cache_status on a route with a cache: HIT, MISS, EXPIRED, STALE, UPDATING. */
+  cache?: string;
   /** The error code when the gateway refused or failed the request. */
   error?: string;
 }
@@ -62,6 +65,7 @@ export function newRecord(requestId: string, method: string, path: string, remot
     retries: 0,
     limit: undefined,
     from: undefined,
+    cache: undefined,
     error: undefined,
   };
 }

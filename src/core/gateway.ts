@@ -37,6 +37,8 @@ import { forwardBalanced } from "../balance/next-upstream.js";
 import { hashKeyOf } from "../balance/hash.js";
 import type { Peers } from "../balance/peers.js";
 import { peersFor } from "../balance/registry.js";
+import { throughCache, usesCache, withoutValidators, type Answer, type CacheLocks, type CacheStore } from "./cache.js";
+import { memoryCacheStore } from "./cache-memory.js";
 
 export const SOFTWARE = "edgepass/0.1.0";
 
@@ -74,6 +76,9 @@ export interface GatewayDeps<Out = Response> {
   /** The host can join a switched origin connection to its client (core/tunnel.ts), and
    *  how; absent: a WebSocket handshake reaches the origin as a plain GET. */
   tunnels?: TunnelKind;
+  /** Where routes with a cache keep answers (the Worker: Cloudflare's cache); absent: this
+   *  process's memory, [gateway] cache_size. */
+  cache?: CacheStore;
   /** A pool object's count of a streamed body it hands back to the front gateway, which asks
    *  for it by `handOff` (RequestInfo.handOff) when its relay could not count (PoolHost.sent). */
   hopMeter?: (handOff: string, length: number | null) => BodyMeter;
@@ -138,6 +143,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
   const respond = (deps.respond ?? plainRespond) as Respond<Out>;
   const site: Site = { config, files: deps.files ?? null, exclude: excludeMatcher(config.assets?.exclude ?? []) };
   const limits = config.routes.some(hasLimits) ? (deps.limits ?? memoryLimitStore()) : null;
+  const cacheStore = config.routes.some((r) => r.cache) ? (deps.cache ?? memoryCacheStore(config.gateway.cacheSize)) : null;
+  const cacheLocks: CacheLocks = new Map();
   const noop = () => {};
   // Without limits nothing is held: no promise around the pipeline's own.
   return (request, info = {}) => (limits ? limited(request, info) : handle(request, info, [], noop, { yes: false }));
@@ -267,6 +274,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       // A WebSocket handshake this host carries on (core/tunnel.ts), or null.
       const handshake = handshakeFor(deps.tunnels, upstream, request, info.protocol);
       const upgrade = handshake !== null;
+      // A pool object forwards what its front gateway did not find in the cache.
+      const cache = cacheStore && route.cache && !info.dispatched && !upgrade && usesCache(route.cache, request, state.vars) ? route.cache : null;
       // The origin must see what the client accepts, not the platform's rewrite of it, or it
       // sends codings the client cannot read; and the request id this line carries.
       const headers: Array<[string, string]> = [];
@@ -305,7 +314,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         clientAddr: info.remoteAddr,
         tls: info.tls,
         setHeaders: route.requestHeaders?.map(([n, v]) => [n, expandVariables(v, state.vars)]),
-        headers,
+        headers: cache ? withoutValidators(headers) : headers,
         signal: request.signal,
         record,
         upgrade,
@@ -330,61 +339,67 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const onEnd = held.length ? ((hooked.yes = true), release) : undefined;
       // Only the Worker hands off, and the Worker's gateway is given the platform's Requests.
       // A handshake is forwarded from here: the switched connection is this request's own.
-      const handed = upgrade ? null : deps.handOff?.(request as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
-      if (handed) {
-        const res = await handed;
-        // The pool object's own error page is no answer from the origin.
-        const failed = res.headers.get("x-edgepass-error");
-        if (failed === null) record.first_byte_ms = since(start);
-        else Object.assign(record, { error: failed, from: "gateway" });
-        mergeHopRecord(record, res.headers);
-        return await done(res, failed === null);
-      }
-      const exchange = exchanges[upstream.protocol];
-      // A body of unknown length is counted here, by the gateway that forwards it: before it
-      // is buffered for its length, or as it streams to an HTTP origin, whose connection is
-      // then cut short of the body's end. (In the Worker setup a pooled request is counted by
-      // the pool object: it sees a body the Worker cut short as one that ended.)
-      const maxBody = maxBodyFor(route.maxBody, config.gateway.maxBody);
-      if (maxBody > 0 && request.body && request.headers.get("content-length") === null) {
-        cap = capBody(request.body, maxBody, route.match);
-      }
-      const prepared = request.body
-        ? await prepareBody(cap ? cap.stream : request.body, request.headers.get("content-length"), config.gateway.maxBodyBuffer, exchange.needsLength(upstream), deps.spool)
-        : null;
-      // The platform's fetch() keeps a body's length only on the stream the platform made, so
-      // a body to a via = "fetch" origin is counted as declared; every other one as it flows.
-      const viaFetch = upstream.http?.via === "fetch";
-      if (prepared && viaFetch) record.bytes_in = prepared.length ?? 0;
-      if (prepared && !viaFetch) prepared.count = (n: number) => (record.bytes_in += n);
-      forwardReq.body = prepared;
-      // An HTTP origin reads the request's own head, not CGI variables.
-      forwardReq.cgi = exchange.cgi ? cgiFor(prepared ? prepared.length : null) : [];
-      if (granted.length) forwardReq.cgi.push(...granted);
-      const res = await forwardBalanced(
-        exchange,
-        forwardReq,
-        { upstream, settings: config.gateway, codec, dial, connections: deps.connections?.(upstream, requestId), plan: undefined, replay: deps.replay },
-        (deps.peers ?? peersFor)(upstream),
-      );
-      record.first_byte_ms = since(start);
-      let client: ClientResponse;
-      try {
-        client = toClient(res, state.acceptEncoding, upstream.name, log);
-      } catch (e) {
-        res.tunnel?.close();
-        throw e;
-      }
-      client.tunnel = res.tunnel;
-      if (held.length) {
-        hooked.yes = true;
-        // A limit_conn place is held as long as a switched connection is open, as nginx
-        // counts a WebSocket for as long as it lasts.
-        if (res.tunnel) res.tunnel.onClose(release);
-        else client.body = onBodyEnd(client.body, release);
-      }
+      const toOrigin = async (): Promise<Answer> => {
+        const handed = upgrade ? null : deps.handOff?.(request as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
+        if (handed) {
+          const res = await handed;
+          // The pool object's own error page is no answer from the origin.
+          const failed = res.headers.get("x-edgepass-error");
+          if (failed === null) record.first_byte_ms = since(start);
+          else Object.assign(record, { error: failed, from: "gateway" });
+          mergeHopRecord(record, res.headers);
+          return { res, fromOrigin: failed === null };
+        }
+        const exchange = exchanges[upstream.protocol];
+        // A body of unknown length is counted here, by the gateway that forwards it: before it
+        // is buffered for its length, or as it streams to an HTTP origin, whose connection is
+        // then cut short of the body's end. (In the Worker setup a pooled request is counted by
+        // the pool object: it sees a body the Worker cut short as one that ended.)
+        const maxBody = maxBodyFor(route.maxBody, config.gateway.maxBody);
+        if (maxBody > 0 && request.body && request.headers.get("content-length") === null) {
+          cap = capBody(request.body, maxBody, route.match);
+        }
+        const prepared = request.body
+          ? await prepareBody(cap ? cap.stream : request.body, request.headers.get("content-length"), config.gateway.maxBodyBuffer, exchange.needsLength(upstream), deps.spool)
+          : null;
+        // The platform's fetch() keeps a body's length only on the stream the platform made, so
+        // a body to a via = "fetch" origin is counted as declared; every other one as it flows.
+        const viaFetch = upstream.http?.via === "fetch";
+        if (prepared && viaFetch) record.bytes_in = prepared.length ?? 0;
+        if (prepared && !viaFetch) prepared.count = (n: number) => (record.bytes_in += n);
+        forwardReq.body = prepared;
+        // An HTTP origin reads the request's own head, not CGI variables.
+        forwardReq.cgi = exchange.cgi ? cgiFor(prepared ? prepared.length : null) : [];
+        if (granted.length) forwardReq.cgi.push(...granted);
+        const res = await forwardBalanced(
+          exchange,
+          forwardReq,
+          { upstream, settings: config.gateway, codec, dial, connections: deps.connections?.(upstream, requestId), plan: undefined, replay: deps.replay },
+          (deps.peers ?? peersFor)(upstream),
+        );
+        record.first_byte_ms = since(start);
+        let client: ClientResponse;
+        try {
+          client = toClient(res, state.acceptEncoding, upstream.name, log);
+        } catch (e) {
+          res.tunnel?.close();
+          throw e;
+        }
+        client.tunnel = res.tunnel;
+        if (held.length) {
+          hooked.yes = true;
+          // A limit_conn place is held as long as a switched connection is open, as nginx
+          // counts a WebSocket for as long as it lasts.
+          if (res.tunnel) res.tunnel.onClose(release);
+          else client.body = onBodyEnd(client.body, release);
+        }
+        return { res: client, fromOrigin: true };
+      };
+      const answer = cache ? await throughCache({ rule: cache, store: cacheStore!, locks: cacheLocks, vars: state.vars, request, acceptEncoding: state.acceptEncoding, log, record, waitUntil: info.waitUntil }, toOrigin) : await toOrigin();
+      // A cached answer leaves the client's body (if any) unread.
+      if (record.from === "cache") await dropUnread(request, info);
       // Awaited only when it is a promise, and here, so its failure is this try's.
-      const d = done(client, true);
+      const d = done(answer.res, answer.fromOrigin);
       return d instanceof Promise ? await d : d;
     } catch (e) {
       // The answer is this error page, not a streamed body: limit_conn places come back now.
@@ -392,7 +407,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       // An unread body left behind would cost the client its connection (drain.ts).
       await dropUnread(request, info);
       // A body cut at max_body fails the exchange in its own way; the client hears why.
-      const why = cap?.tripped ?? e;
+      const why = (cap as BodyCap | null)?.tripped ?? e;
       if (isGatewayError(why)) record.error = why.code;
       return await done(errorAnswer(why, requestId, log), false);
     }

@@ -134,26 +134,32 @@ export function toClient(res: ForwardResponse, acceptEncoding: string | null | u
   // A whole body the origin gave no length for has one now.
   if (body instanceof Uint8Array && length !== null && body.byteLength !== length) body = streamOf(body);
   else if (body instanceof Uint8Array) length = body.byteLength;
-  let encoded = false;
-  const coding = contentCoding(headers.get("content-encoding"));
-  if (coding !== "") {
-    const format = coding === null ? null : decoderFor(coding);
-    if (coding !== null && format && !acceptsCoding(acceptEncoding, coding)) {
-      // nginx's gunzip: the client cannot read this coding, so it gets the decoded body. Its
-      // length is unknown until the end; a strong validator no longer matches the bytes.
-      headers.delete("content-encoding");
-      headers.delete("content-length");
-      const etag = headers.get("etag");
-      if (etag && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
-      if (body) body = streamOf(body).pipeThrough(new DecompressionStream(format));
-      length = null;
-      log.log("debug", "response_decoded", { coding });
-    } else {
-      encoded = true;
-    }
-  }
   const overrun = () => log.log("warn", "response_longer_than_declared", { origin, length });
-  return clientResponse(res.status, res.statusText, headers, body, length, encoded, overrun);
+  return inClientCoding(clientResponse(res.status, res.statusText, headers, body, length, false, overrun), acceptEncoding, log);
+}
+
+/** `r` (its body not read yet) in a coding the client reads: an origin's content coding is
+ *  kept (`encoded`), or decoded for a client that cannot read it. */
+export function inClientCoding(r: ClientResponse, acceptEncoding: string | null | undefined, log: Logger): ClientResponse {
+  const headers = r.headers;
+  const coding = contentCoding(headers.get("content-encoding"));
+  if (coding === "") return r;
+  const format = coding === null ? null : decoderFor(coding);
+  if (coding === null || !format || acceptsCoding(acceptEncoding, coding)) {
+    r.encoded = true;
+    return r;
+  }
+  // nginx's gunzip: the client cannot read this coding, so it gets the decoded body. Its
+  // length is unknown until the end; a strong validator no longer matches the bytes.
+  headers.delete("content-encoding");
+  headers.delete("content-length");
+  const etag = headers.get("etag");
+  if (etag && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
+  if (r.body) r.body = streamOf(r.body).pipeThrough(new DecompressionStream(format));
+  r.length = null;
+  r.encoded = false;
+  log.log("debug", "response_decoded", { coding });
+  return r;
 }
 
 const DECIMAL_LENGTH = /^\d{1,15}$/;

@@ -28,6 +28,10 @@ export interface RequestVars {
   remoteUser?: string;
   /** $1…$9: the groups of the regex route that matched, where its values name them. */
   captures?: ArrayLike<string | undefined>;
+  /** The request's fields, for $http_NAME and $cookie_NAME. */
+  headers?: RequestFields;
+  /** $upstream_cache_status: HIT, MISS, BYPASS… once a route's cache decided (core/cache.ts). */
+  cacheStatus?: string;
 }
 
 const NAMES: Record<string, (v: RequestVars) => string> = {
@@ -53,9 +57,48 @@ const NAMES: Record<string, (v: RequestVars) => string> = {
   ssl_client_fingerprint: (v) => v.tls?.cert?.fingerprint ?? "",
   ssl_client_v_start: (v) => v.tls?.cert?.notBefore ?? "",
   ssl_client_v_end: (v) => v.tls?.cert?.notAfter ?? "",
+  upstream_cache_status: (v) => v.cacheStatus ?? "",
 };
 
-export const KNOWN_VARIABLES: readonly string[] = Object.keys(NAMES);
+/** nginx's families of variables named by what follows their prefix: a request field
+ *  ($http_x_api_key: X-Api-Key), a cookie ($cookie_sessionid), a query argument ($arg_page). */
+const FAMILIES: Record<string, (v: RequestVars, rest: string) => string> = {
+  http_: (v, rest) => v.headers?.get(rest.replace(/_/g, "-")) ?? "",
+  cookie_: (v, rest) => cookieValue(v.headers?.get("cookie") ?? null, rest),
+  arg_: (v, rest) => argValue(v.args, rest),
+};
+
+export const KNOWN_VARIABLES: readonly string[] = [...Object.keys(NAMES), ...Object.keys(FAMILIES).map((p) => p + "NAME")];
+
+function familyOf(name: string): ((v: RequestVars) => string) | null {
+  for (const prefix in FAMILIES) {
+    if (name.length > prefix.length && name.startsWith(prefix)) {
+      const rest = name.slice(prefix.length);
+      return (v) => FAMILIES[prefix](v, rest);
+    }
+  }
+  return null;
+}
+
+/** The value of the cookie named exactly `name` in a Cookie field, or "" (nginx's $cookie_). */
+export function cookieValue(cookie: string | null, name: string): string {
+  if (!cookie) return "";
+  for (const part of cookie.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return "";
+}
+
+/** The first argument named `name` (case-insensitive, as nginx's $arg_), as sent, or "". */
+function argValue(args: string, name: string): string {
+  const want = name.toLowerCase();
+  for (const part of args.split("&")) {
+    const eq = part.indexOf("=");
+    if ((eq < 0 ? part : part.slice(0, eq)).toLowerCase() === want) return eq < 0 ? "" : part.slice(eq + 1);
+  }
+  return "";
+}
 
 const VAR_RE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
 
@@ -63,7 +106,7 @@ const VAR_RE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
 export function unknownVariable(template: string): string | null {
   for (const m of template.matchAll(VAR_RE)) {
     const name = m[1] ?? m[2];
-    if (!Object.hasOwn(NAMES, name)) return name;
+    if (!Object.hasOwn(NAMES, name) && !familyOf(name)) return name;
   }
   return null;
 }
@@ -84,7 +127,7 @@ export function expandVariables(template: string, vars: RequestVars, capture?: (
       const text = captures[Number(name)] ?? "";
       return capture ? capture(text) : text;
     }
-    const f = NAMES[name];
+    const f = Object.hasOwn(NAMES, name) ? NAMES[name] : familyOf(name);
     return f ? f(vars) : whole;
   });
 }
@@ -110,5 +153,6 @@ export function requestVars(request: { method: string; headers: RequestFields },
     serverName: serverNameSetting || host,
     tls,
     remoteAddr,
+    headers: request.headers,
   };
 }

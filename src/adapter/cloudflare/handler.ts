@@ -3,6 +3,7 @@
 // A configuration error answers every request with 500 and the validation message, so a bad
 // deploy is obvious rather than silent. With the UPSTREAM_POOL binding, requests for pooled
 // upstreams go to their pool object (pool-client.ts); without it everything is direct.
+import { cloudflareCacheStore } from "./cache-store.js";
 import { createCodec } from "../../codec/index.js";
 import type { GatewayConfig } from "../../config/types.js";
 import { loadConfig } from "../../config/load.js";
@@ -94,6 +95,7 @@ function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string)
             files: filesFor(config, env),
             handOff: pool ? handOffTo(pool) : undefined,
             limits: env.LIMITS ? durableLimitStore(env.LIMITS) : undefined,
+            cache: config.routes.some((r) => r.cache) ? cloudflareCacheStore() : undefined,
           }),
           loaderFor(env),
         ),

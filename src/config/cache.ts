@@ -1,0 +1,119 @@
+// A route's cache (nginx's fastcgi_cache / proxy_cache with their _valid, _key, _bypass,
+// _no_cache, _lock, _use_stale and _ignore_headers), checked at load.
+import type { CacheRule, RouteConfig } from "./types.js";
+import { isTable, type Checker, type Table } from "./checker.js";
+import { checkVariables } from "./route-rules.js";
+import { stringList } from "./assets.js";
+import { parseDuration, parseSize, DURATION_EXPECTED, SIZE_EXPECTED } from "./units.js";
+
+type At = Array<string | number>;
+
+/** nginx's fastcgi_cache_key as most PHP sites write it; GET and HEAD are kept apart. */
+export const DEFAULT_CACHE_KEY = "$scheme$request_method$host$request_uri";
+/** The statuses a bare `valid = "10m"` covers, as nginx's fastcgi_cache_valid with no code. */
+const DEFAULT_VALID_STATUSES = [200, 301, 302];
+const STALE_CASES = ["error", "timeout", "updating", "http_500", "http_502", "http_503", "http_504", "http_403", "http_404", "http_429"] as const;
+const IGNORABLE = ["x-accel-expires", "cache-control", "expires", "set-cookie", "vary"];
+const KEYS = ["valid", "key", "bypass", "lock", "lock_timeout", "use_stale", "ignore_headers", "max_entry"] as const;
+const ALIASES: Record<string, string> = {
+  fastcgi_cache_valid: "valid",
+  proxy_cache_valid: "valid",
+  fastcgi_cache_key: "key",
+  proxy_cache_key: "key",
+  fastcgi_cache_bypass: "bypass",
+  no_cache: "bypass",
+  fastcgi_no_cache: "bypass",
+  cache_lock: "lock",
+  fastcgi_cache_lock: "lock",
+  fastcgi_cache_use_stale: "use_stale",
+  proxy_cache_use_stale: "use_stale",
+  fastcgi_ignore_headers: "ignore_headers",
+  proxy_ignore_headers: "ignore_headers",
+};
+const EXPECTED = 'true, or a table such as { valid = "10m", bypass = ["$cookie_session"] }';
+
+/** Sets each route's cache from its own `cache` key. */
+export function applyCache(c: Checker, doc: Table, routes: RouteConfig[]): void {
+  const raw = Array.isArray(doc.routes) ? (doc.routes as unknown[]) : [];
+  routes.forEach((route, i) => {
+    const own = isTable(raw[i]) ? raw[i].cache : undefined;
+    if (own === undefined) return;
+    const rule = checkCache(c, ["routes", i, "cache"], own, route);
+    if (rule) route.cache = rule;
+  });
+}
+
+function checkCache(c: Checker, at: At, raw: unknown, route: RouteConfig): CacheRule | undefined {
+  if (raw === false) return undefined;
+  if (route.upstream === undefined) {
+    c.fail(at, "a route with an upstream", { problem: "only an origin's answers are cached", hint: "files are served from disk already; expires sets what browsers keep" });
+  }
+  const rule: CacheRule = {
+    key: DEFAULT_CACHE_KEY,
+    valid: new Map(),
+    bypass: [],
+    lock: true,
+    lockTimeoutMs: 5000,
+    useStale: new Set(),
+    ignore: new Set(),
+    maxEntry: 1024 * 1024,
+  };
+  if (raw === true) return rule;
+  const t = c.table(at, raw, EXPECTED);
+  c.onlyKeys(at, t, KEYS, ALIASES);
+  if (t.valid !== undefined) rule.valid = checkValid(c, [...at, "valid"], t.valid);
+  if (t.key !== undefined) {
+    rule.key = c.string([...at, "key"], t.key, `a text with variables, e.g. "${DEFAULT_CACHE_KEY}"`);
+    if (rule.key === "") c.fail([...at, "key"], "a text that is not empty", { got: t.key });
+    checkVariables(c, [...at, "key"], rule.key);
+  }
+  if (t.bypass !== undefined) {
+    rule.bypass = stringList(c, [...at, "bypass"], t.bypass, 'a list of texts with variables, e.g. ["$cookie_nocache", "$arg_nocache"]', () => null);
+    rule.bypass.forEach((b, i) => checkVariables(c, [...at, "bypass", i], b));
+  }
+  if (t.lock !== undefined) {
+    if (typeof t.lock !== "boolean") c.fail([...at, "lock"], "true or false", { got: t.lock });
+    rule.lock = t.lock;
+  }
+  if (t.lock_timeout !== undefined) rule.lockTimeoutMs = duration(c, [...at, "lock_timeout"], t.lock_timeout);
+  if (t.use_stale !== undefined) {
+    const cases = stringList(c, [...at, "use_stale"], t.use_stale, `a list of ${STALE_CASES.join(", ")}`, (s) =>
+      (STALE_CASES as readonly string[]).includes(s) ? null : `one of ${STALE_CASES.join(", ")}`,
+    );
+    rule.useStale = new Set(cases);
+  }
+  if (t.ignore_headers !== undefined) {
+    const names = stringList(c, [...at, "ignore_headers"], t.ignore_headers, 'a list of X-Accel-Expires, Cache-Control, Expires, Set-Cookie, Vary', (s) =>
+      IGNORABLE.includes(s.toLowerCase()) ? null : "one of X-Accel-Expires, Cache-Control, Expires, Set-Cookie, Vary",
+    );
+    rule.ignore = new Set(names.map((n) => n.toLowerCase()));
+  }
+  if (t.max_entry !== undefined) {
+    const r = parseSize(t.max_entry);
+    if (!r.ok || r.value === 0) c.fail([...at, "max_entry"], SIZE_EXPECTED, { got: t.max_entry, problem: r.ok ? "an entry must be allowed some bytes" : r.reason });
+    rule.maxEntry = r.value;
+  }
+  return rule;
+}
+
+/** valid: one duration for 200, 301 and 302, or a table of status (or "any") → duration. */
+function checkValid(c: Checker, at: At, v: unknown): Map<number | "any", number> {
+  const out = new Map<number | "any", number>();
+  if (typeof v === "string" || typeof v === "number") {
+    const s = duration(c, at, v) / 1000;
+    for (const status of DEFAULT_VALID_STATUSES) out.set(status, s);
+    return out;
+  }
+  const t = c.table(at, v, 'a duration such as "10m", or a table such as { 200 = "10m", 404 = "1m", any = "1m" }');
+  for (const [k, d] of Object.entries(t)) {
+    if (k !== "any" && !/^[1-5]\d\d$/.test(k)) c.fail([...at, k], 'a status code (200…599) or "any"', { got: k });
+    out.set(k === "any" ? "any" : Number(k), duration(c, [...at, k], d) / 1000);
+  }
+  return out;
+}
+
+function duration(c: Checker, at: At, v: unknown): number {
+  const r = parseDuration(v);
+  if (!r.ok) c.fail(at, DURATION_EXPECTED, { got: v, problem: r.reason });
+  return r.value;
+}

@@ -1,0 +1,352 @@
+// A route's cache: nginx's fastcgi_cache / proxy_cache. An origin's answer to GET or HEAD is
+// kept when its head allows (X-Accel-Expires, then Cache-Control, then Expires, then the
+// route's `valid`), never with Set-Cookie or Vary: *, and served again until it expires; one
+// request per key asks the origin while the others wait for its answer (the lock), and an
+// expired answer may stand in when the origin fails (use_stale). A hit answers conditional
+// and range requests itself, so the origin is asked without them (nginx drops them too).
+// The entries live in the host's store: memory on `edgepass serve`, Cloudflare's cache in the
+// Worker.
+import type { CacheRule } from "../config/types.js";
+import { preconditionStatus, rangeFor } from "../edge/conditional.js";
+import { expandVariables, type RequestVars } from "../edge/variables.js";
+import { noBodyFor } from "../edge/headers.js";
+import type { RequestRecord } from "./access-log.js";
+import { concatBytes } from "./bytes.js";
+import type { GatewayRequest } from "./gateway.js";
+import type { Logger } from "./log.js";
+import { piecesOf, PiecesBody, type Pieces } from "./pieces.js";
+import { cancelBody, clientResponse, inClientCoding, type ClientResponse } from "./respond.js";
+import { ResponseFields } from "./response-fields.js";
+
+export interface CacheEntry {
+  status: number;
+  statusText: string;
+  /** The answer's fields as the client gets them before the route's header policy
+   *  (Set-Cookie never among them). */
+  headers: Array<[string, string]>;
+  /** null: the answer to a HEAD, or a status without a body. */
+  body: Uint8Array | null;
+  /** Date.now() when stored, and until when it is fresh. */
+  stored: number;
+  fresh: number;
+  /** Set on an entry that only says which request fields (lower-case) the answer varies by:
+   *  the answer itself is under the key with their values (variantKey). */
+  vary?: string[];
+}
+
+/** Where a host keeps entries; `keepMs`: how long an entry may be kept at all (fresh, then
+ *  stale for use_stale). */
+export interface CacheStore {
+  get(key: string): CacheEntry | null | Promise<CacheEntry | null>;
+  put(key: string, entry: CacheEntry, keepMs: number): void | Promise<void>;
+}
+
+/** How long an expired entry is kept for use_stale (nginx's `inactive` default). */
+export const STALE_KEEP_MS = 10 * 60_000;
+
+/** The request fields a cached answer is looked up without: a hit answers them itself. */
+const VALIDATORS = new Set(["if-modified-since", "if-unmodified-since", "if-none-match", "if-match", "range", "if-range"]);
+/** Statuses whose stale entry the origin's answer may give way to (use_stale "http_…"). */
+const STALE_STATUSES = new Set([500, 502, 503, 504, 403, 404, 429]);
+
+export interface Answer {
+  res: ClientResponse;
+  fromOrigin: boolean;
+}
+
+/** A key's lock: settles once the request holding it has its answer stored (true) or knows it
+ *  will not be (false). Per gateway (process or isolate). */
+export type CacheLocks = Map<string, Promise<boolean>>;
+
+export interface CacheContext {
+  rule: CacheRule;
+  store: CacheStore;
+  locks: CacheLocks;
+  vars: RequestVars;
+  request: GatewayRequest;
+  acceptEncoding: string | null;
+  log: Logger;
+  record: RequestRecord;
+  /** Keeps the host running for the store's write (the Worker's waitUntil). */
+  waitUntil?: (p: Promise<unknown>) => void;
+}
+
+/** Whether this request may use the route's cache: GET or HEAD, without credentials (a
+ *  shared cache must not answer one user with another's page) and with no bypass text set.
+ *  Sets $upstream_cache_status to BYPASS when a bypass text decided. */
+export function usesCache(rule: CacheRule, request: GatewayRequest, vars: RequestVars): boolean {
+  if (request.method !== "GET" && request.method !== "HEAD") return false;
+  const bypass = request.headers.has("authorization") || rule.bypass.some((b) => {
+    const v = expandVariables(b, vars);
+    return v !== "" && v !== "0";
+  });
+  if (bypass) vars.cacheStatus = "BYPASS";
+  return !bypass;
+}
+
+/** The forwarded request's fields without the validators and ranges a hit answers itself. */
+export function withoutValidators(headers: Array<[string, string]>): Array<[string, string]> {
+  return headers.filter(([n]) => !VALIDATORS.has(n));
+}
+
+/** The request's answer from the cache, else from `origin` (kept for the next request when
+ *  its head allows). */
+export async function throughCache(ctx: CacheContext, origin: () => Promise<Answer>): Promise<Answer> {
+  const { rule, store, locks, vars } = ctx;
+  const key = expandVariables(rule.key, vars);
+  let found = await lookup(store, key, ctx.request);
+  if (found && found.entry.fresh > Date.now()) return hit(ctx, found.entry, "HIT");
+  let release: ((stored: boolean) => void) | undefined;
+  let mayStore = true;
+  if (rule.lock) {
+    const deadline = Date.now() + rule.lockTimeoutMs;
+    for (;;) {
+      const held = locks.get(key);
+      if (!held) {
+        let settle!: (stored: boolean) => void;
+        const p = new Promise<boolean>((r) => (settle = r));
+        locks.set(key, p);
+        release = (stored) => {
+          if (locks.get(key) === p) locks.delete(key);
+          settle(stored);
+        };
+        break;
+      }
+      // Another request is asking the origin: an expired answer may stand in meanwhile.
+      if (found && rule.useStale.has("updating")) return hit(ctx, found.entry, "UPDATING");
+      const stored = await Promise.race([held, sleep(deadline - Date.now()).then(() => "late" as const)]);
+      if (stored === "late") {
+        // nginx's lock_timeout: ask the origin, and keep its answer out of the cache.
+        mayStore = false;
+        break;
+      }
+      found = await lookup(store, key, ctx.request);
+      if (found && found.entry.fresh > Date.now()) return hit(ctx, found.entry, "HIT");
+      // The answer was not one to keep: every waiter asks the origin itself, at once.
+      if (!stored) break;
+    }
+  }
+  const stale = found?.entry;
+  let answer: Answer;
+  try {
+    answer = await origin();
+  } catch (e) {
+    release?.(false);
+    const why = (e as { status?: number }).status === 504 ? "timeout" : "error";
+    if (stale && rule.useStale.has(why)) return staleFor(ctx, stale, why, e);
+    throw e;
+  }
+  const status = answer.res.status;
+  if (stale && answer.fromOrigin && STALE_STATUSES.has(status) && rule.useStale.has(`http_${status}`)) {
+    release?.(false);
+    cancelBody(answer.res.body);
+    return staleFor(ctx, stale, `http_${status}`);
+  }
+  if (stale && !answer.fromOrigin && status >= 500) {
+    const why = status === 504 ? "timeout" : "error";
+    if (rule.useStale.has(why)) {
+      release?.(false);
+      cancelBody(answer.res.body);
+      return staleFor(ctx, stale, why);
+    }
+  }
+  ctx.vars.cacheStatus = stale ? "EXPIRED" : "MISS";
+  ctx.record.cache = ctx.vars.cacheStatus;
+  const now = Date.now();
+  const lifetime = mayStore && answer.fromOrigin ? lifetimeOf(rule, answer.res, now) : null;
+  if (lifetime === null || (answer.res.length !== null && answer.res.length > rule.maxEntry)) {
+    release?.(false);
+    return answer;
+  }
+  keepWhenRead(answer.res, rule.maxEntry, (body) => {
+    if (body === null) return release?.(false);
+    const entry: CacheEntry = {
+      status,
+      statusText: answer.res.statusText,
+      headers: [...answer.res.headers].filter(([n]) => n !== "set-cookie"),
+      body,
+      stored: now,
+      fresh: now + lifetime,
+    };
+    const done = put(store, key, entry, ctx.request).then(
+      () => release?.(true),
+      (e) => {
+        ctx.log.log("warn", "cache_store_failed", { key, error: e });
+        release?.(false);
+      },
+    );
+    ctx.waitUntil?.(done);
+  });
+  return answer;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}
+
+function staleFor(ctx: CacheContext, entry: CacheEntry, why: string, error?: unknown): Answer {
+  ctx.log.log("warn", "cache_stale_served", { why, error });
+  return hit(ctx, entry, "STALE");
+}
+
+/** The entry for this request, following a Vary entry to the request's variant. */
+async function lookup(store: CacheStore, key: string, request: GatewayRequest): Promise<{ entry: CacheEntry } | null> {
+  const first = await store.get(key);
+  if (!first?.vary) return first && { entry: first };
+  const variant = await store.get(variantKey(key, first.vary, request));
+  return variant && { entry: variant };
+}
+
+async function put(store: CacheStore, key: string, entry: CacheEntry, request: GatewayRequest): Promise<void> {
+  const keep = entry.fresh - entry.stored + STALE_KEEP_MS;
+  const vary = varyNames(entry.headers);
+  if (vary.length === 0) return store.put(key, entry, keep);
+  await store.put(key, { status: 0, statusText: "", headers: [], body: null, stored: entry.stored, fresh: entry.fresh, vary }, keep);
+  await store.put(variantKey(key, vary, request), entry, keep);
+}
+
+function variantKey(key: string, names: string[], request: GatewayRequest): string {
+  return `${key}\n${names.map((n) => `${n}:${request.headers.get(n) ?? ""}`).join("\n")}`;
+}
+
+function varyNames(headers: Array<[string, string]>): string[] {
+  const names: string[] = [];
+  for (const [n, v] of headers) if (n === "vary") for (const t of v.split(",")) if (t.trim()) names.push(t.trim().toLowerCase());
+  return [...new Set(names)].sort();
+}
+
+/** How long (ms) the origin's answer may be kept, or null for not at all. nginx's order:
+ *  X-Accel-Expires, then Cache-Control, then Expires, then the route's `valid` for the
+ *  status; Set-Cookie and Vary: * keep it out, as does any X-Accel-Redirect (the answer is a
+ *  file, served fresh each time). */
+export function lifetimeOf(rule: CacheRule, res: ClientResponse, now: number): number | null {
+  const h = res.headers;
+  const ignored = (n: string) => rule.ignore.has(n);
+  if (res.status === 206 || res.status < 200 || res.tunnel) return null;
+  if (h.has("x-accel-redirect") || h.has("x-sendfile")) return null;
+  if (!ignored("set-cookie") && h.has("set-cookie")) return null;
+  if (!ignored("vary") && varyNames([["vary", h.get("vary") ?? ""]]).includes("*")) return null;
+  const accel = ignored("x-accel-expires") ? null : h.get("x-accel-expires");
+  if (accel !== null) {
+    const v = accel.trim();
+    if (/^@\d+$/.test(v)) return positive(Number(v.slice(1)) * 1000 - now);
+    if (/^\d+$/.test(v)) return positive(Number(v) * 1000);
+  }
+  const cc = ignored("cache-control") ? null : h.get("cache-control");
+  if (cc !== null) {
+    const d = directives(cc);
+    if (d.has("no-store") || d.has("no-cache") || d.has("private")) return null;
+    const age = d.get("s-maxage") ?? d.get("max-age");
+    if (age !== undefined) return /^\d+$/.test(age) ? positive(Number(age) * 1000) : null;
+  }
+  const expires = ignored("expires") ? null : h.get("expires");
+  if (expires !== null) {
+    const at = Date.parse(expires);
+    return Number.isNaN(at) ? null : positive(at - now);
+  }
+  const valid = rule.valid.get(res.status) ?? rule.valid.get("any");
+  return valid === undefined ? null : positive(valid * 1000);
+}
+
+function positive(ms: number): number | null {
+  return ms > 0 ? ms : null;
+}
+
+function directives(cc: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of cc.split(",")) {
+    const eq = part.indexOf("=");
+    const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (name) out.set(name, eq < 0 ? "" : part.slice(eq + 1).trim().replace(/^"|"$/g, ""));
+  }
+  return out;
+}
+
+/** An entry as this request's answer: its Age, a 304 or 412 for a conditional request, one
+ *  byte range of a 200, its coding as the client reads it. */
+function hit(ctx: CacheContext, entry: CacheEntry, status: string): Answer {
+  ctx.vars.cacheStatus = status;
+  ctx.record.cache = status;
+  ctx.record.from = "cache";
+  const { request } = ctx;
+  const headers = new ResponseFields();
+  for (const [n, v] of entry.headers) headers.append(n, v);
+  headers.set("age", String(Math.max(0, Math.floor((Date.now() - entry.stored) / 1000))));
+  const head = request.method === "HEAD";
+  let body = entry.body;
+  if (entry.status === 200 && body) {
+    const lastModified = headers.get("last-modified");
+    const validators = { etag: headers.get("etag") ?? undefined, lastModified: lastModified ? new Date(lastModified) : undefined };
+    const pre = preconditionStatus(request.method, request.headers, validators);
+    if (pre !== null) {
+      // As a file's 304 or 412 (edge/static.ts): the validators, no body.
+      headers.delete("content-length");
+      if (pre === 304) headers.delete("content-type");
+      return { res: clientResponse(pre, "", headers, null, null, false), fromOrigin: true };
+    }
+    const range = rangeFor(request.headers, body.byteLength, validators);
+    if (range.kind === "unsatisfiable") {
+      headers.set("content-range", `bytes */${body.byteLength}`);
+      headers.set("content-length", "0");
+      return { res: clientResponse(416, "", headers, null, 0, false), fromOrigin: true };
+    }
+    if (range.kind === "partial") {
+      const { start, end } = range.range;
+      headers.set("content-range", `bytes ${start}-${end}/${body.byteLength}`);
+      headers.set("content-length", String(end - start + 1));
+      body = body.subarray(start, end + 1);
+      return { res: clientResponse(206, "", headers, head ? null : body, end - start + 1, headers.has("content-encoding")), fromOrigin: true };
+    }
+  }
+  const length = body ? body.byteLength : null;
+  const out = clientResponse(entry.status, entry.statusText, headers, head || noBodyFor(request.method, entry.status) ? null : body, length, false);
+  return { res: inClientCoding(out, ctx.acceptEncoding, ctx.log), fromOrigin: true };
+}
+
+/** `res`'s body as it is read, copied aside up to `max` bytes; `done` is told the whole body
+ *  once it ended complete (the declared length, if any), else null. */
+function keepWhenRead(res: ClientResponse, max: number, done: (body: Uint8Array | null) => void): void {
+  const body = res.body;
+  if (body === null) return done(new Uint8Array(0));
+  if (body instanceof Uint8Array) return done(body.byteLength <= max ? body.slice() : null);
+  const src: Pieces = piecesOf(body);
+  const kept: Uint8Array[] = [];
+  let size = 0;
+  let over = false;
+  let told = false;
+  const tell = (b: Uint8Array | null) => {
+    if (!told) {
+      told = true;
+      done(b);
+    }
+  };
+  // The Worker's relay of a pool object's body is read here now, not piped past JavaScript.
+  res.relayed = undefined;
+  res.body = new PiecesBody({
+    own: src.own,
+    async next() {
+      let got: Uint8Array[] | null;
+      try {
+        got = await src.next();
+      } catch (e) {
+        tell(null);
+        throw e;
+      }
+      if (got === null) tell(over || (res.length !== null && size !== res.length) ? null : concatBytes(kept));
+      else {
+        for (const p of got) {
+          size += p.byteLength;
+          if (size > max) over = true;
+          // A copy: a writer may give an origin's read memory back once it wrote it.
+          else kept.push(p.slice());
+        }
+        if (over) kept.length = 0;
+      }
+      return got;
+    },
+    cancel(reason) {
+      tell(null);
+      src.cancel(reason);
+    },
+  });
+}
