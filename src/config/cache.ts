@@ -14,7 +14,7 @@ export const DEFAULT_CACHE_KEY = "$scheme$request_method$host$request_uri";
 const DEFAULT_VALID_STATUSES = [200, 301, 302];
 const STALE_CASES = ["error", "timeout", "updating", "http_500", "http_502", "http_503", "http_504", "http_403", "http_404", "http_429"] as const;
 const IGNORABLE = ["x-accel-expires", "cache-control", "expires", "set-cookie", "vary"];
-const KEYS = ["valid", "key", "bypass", "lock", "lock_timeout", "use_stale", "ignore_headers", "max_entry"] as const;
+const KEYS = ["valid", "key", "bypass", "bypass_cookies", "lock", "lock_timeout", "use_stale", "ignore_headers", "max_entry"] as const;
 const ALIASES: Record<string, string> = {
   fastcgi_cache_valid: "valid",
   proxy_cache_valid: "valid",
@@ -70,6 +70,13 @@ function checkCache(c: Checker, at: At, raw: unknown, route: RouteConfig): Cache
   if (t.bypass !== undefined) {
     rule.bypass = stringList(c, [...at, "bypass"], t.bypass, 'a list of texts with variables, e.g. ["$cookie_nocache", "$arg_nocache"]', () => null);
     rule.bypass.forEach((b, i) => checkVariables(c, [...at, "bypass", i], b));
+  }
+  if (t.bypass_cookies !== undefined) {
+    const names = stringList(c, [...at, "bypass_cookies"], t.bypass_cookies, 'a list of cookie names, "*" for any characters, e.g. ["wordpress_logged_in_*"]', (s) =>
+      /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(s) ? null : "a cookie name (a token), with * for any characters",
+    );
+    const globs = names.map((n) => n.replace(/[.+^$|\\]/g, "\\$&").replace(/\*/g, ".*"));
+    rule.bypassCookies = new RegExp(`^(?:${globs.join("|")})$`);
   }
   if (t.lock !== undefined) {
     if (typeof t.lock !== "boolean") c.fail([...at, "lock"], "true or false", { got: t.lock });

@@ -224,6 +224,9 @@ export interface CacheRule {
   /** bypass: texts with variables; any that is not empty or "0" sends the request to the
    *  origin and keeps its answer out of the cache. */
   bypass: string[];
+  /** bypass_cookies: cookie names ("*" for any run of characters); a request carrying one
+   *  bypasses the cache as a bypass text would (WordPress's wordpress_logged_in_…). */
+  bypassCookies?: RegExp;
   /** lock, default true: one request per key asks the origin, the others wait for its answer. */
   lock: boolean;
   lockTimeoutMs: number;

@@ -76,12 +76,23 @@ export interface CacheContext {
  *  Sets $upstream_cache_status to BYPASS when a bypass text decided. */
 export function usesCache(rule: CacheRule, request: GatewayRequest, vars: RequestVars): boolean {
   if (request.method !== "GET" && request.method !== "HEAD") return false;
-  const bypass = request.headers.has("authorization") || rule.bypass.some((b) => {
-    const v = expandVariables(b, vars);
-    return v !== "" && v !== "0";
-  });
+  const bypass =
+    request.headers.has("authorization") ||
+    rule.bypass.some((b) => {
+      const v = expandVariables(b, vars);
+      return v !== "" && v !== "0";
+    }) ||
+    (rule.bypassCookies !== undefined && carriesCookie(request.headers.get("cookie"), rule.bypassCookies));
   if (bypass) vars.cacheStatus = "BYPASS";
   return !bypass;
+}
+
+function carriesCookie(cookie: string | null, names: RegExp): boolean {
+  if (!cookie) return false;
+  return cookie.split(";").some((part) => {
+    const eq = part.indexOf("=");
+    return eq > 0 && names.test(part.slice(0, eq).trim());
+  });
 }
 
 /** The forwarded request's fields without the validators and ranges a hit answers itself. */
@@ -158,8 +169,11 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
     release?.(false);
     return answer;
   }
-  keepWhenRead(answer.res, rule.maxEntry, (body) => {
-    if (body === null) return release?.(false);
+  const keep = (body: Uint8Array | null): CacheEntry | null => {
+    if (body === null) {
+      release?.(false);
+      return null;
+    }
     const entry: CacheEntry = {
       status,
       statusText: answer.res.statusText,
@@ -176,8 +190,60 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
       },
     );
     ctx.waitUntil?.(done);
-  });
+    return entry;
+  };
+  // A conditional or range request gets its answer from the entry being made, as from a hit
+  // (nginx answers it so on a miss too): the origin was asked without them.
+  if (status === 200 && [...VALIDATORS].some((n) => ctx.request.headers.has(n))) {
+    let whole: Uint8Array | null;
+    try {
+      whole = await readUpTo(answer.res, rule.maxEntry);
+    } catch (e) {
+      release?.(false);
+      throw e;
+    }
+    if (whole) {
+      const entry = keep(whole);
+      if (entry) return hit(ctx, entry, ctx.vars.cacheStatus, false);
+    } else release?.(false);
+    return answer;
+  }
+  keepWhenRead(answer.res, rule.maxEntry, keep);
   return answer;
+}
+
+/** `res`'s whole body if it is at most `max` bytes (read now); else null, and `res` keeps a
+ *  body that gives what was read and then the rest. */
+async function readUpTo(res: ClientResponse, max: number): Promise<Uint8Array | null> {
+  const body = res.body;
+  if (body === null) return new Uint8Array(0);
+  if (body instanceof Uint8Array) return body.byteLength <= max ? body : null;
+  res.relayed = undefined;
+  const src = piecesOf(body);
+  const read: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const got = await src.next();
+    if (got === null) {
+      if (res.length !== null && size !== res.length) throw new Error(`the body ended after ${size} of ${res.length} declared bytes`);
+      return concatBytes(read);
+    }
+    for (const p of got) {
+      read.push(src.own ? p.slice() : p);
+      size += p.byteLength;
+    }
+    if (size > max) break;
+  }
+  let first: Uint8Array[] | null = read;
+  res.body = new PiecesBody({
+    async next() {
+      const out = first;
+      first = null;
+      return out ?? src.next();
+    },
+    cancel: (reason) => src.cancel(reason),
+  });
+  return null;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -264,14 +330,14 @@ function directives(cc: string): Map<string, string> {
 
 /** An entry as this request's answer: its Age, a 304 or 412 for a conditional request, one
  *  byte range of a 200, its coding as the client reads it. */
-function hit(ctx: CacheContext, entry: CacheEntry, status: string): Answer {
+function hit(ctx: CacheContext, entry: CacheEntry, status: string | undefined, cached = true): Answer {
   ctx.vars.cacheStatus = status;
   ctx.record.cache = status;
-  ctx.record.from = "cache";
+  if (cached) ctx.record.from = "cache";
   const { request } = ctx;
   const headers = new ResponseFields();
   for (const [n, v] of entry.headers) headers.append(n, v);
-  headers.set("age", String(Math.max(0, Math.floor((Date.now() - entry.stored) / 1000))));
+  if (cached) headers.set("age", String(Math.max(0, Math.floor((Date.now() - entry.stored) / 1000))));
   const head = request.method === "HEAD";
   let body = entry.body;
   if (entry.status === 200 && body) {
@@ -284,7 +350,8 @@ function hit(ctx: CacheContext, entry: CacheEntry, status: string): Answer {
       if (pre === 304) headers.delete("content-type");
       return { res: clientResponse(pre, "", headers, null, null, false), fromOrigin: true };
     }
-    const range = rangeFor(request.headers, body.byteLength, validators);
+    // As nginx: ranges of an answer whose origin said it takes them.
+    const range = headers.get("accept-ranges")?.toLowerCase() === "bytes" ? rangeFor(request.headers, body.byteLength, validators) : ({ kind: "full" } as const);
     if (range.kind === "unsatisfiable") {
       headers.set("content-range", `bytes */${body.byteLength}`);
       headers.set("content-length", "0");

@@ -28,6 +28,7 @@ describe("defaults", () => {
       errorPages: {},
       log: "json",
       serverTiming: false,
+      cacheSize: 64 * 1024 * 1024,
     });
   });
 
@@ -122,6 +123,7 @@ describe("gateway settings", () => {
       errorPages: {},
       log: "json",
       serverTiming: false,
+      cacheSize: 64 * 1024 * 1024,
     });
   });
 });

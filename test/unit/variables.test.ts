@@ -38,7 +38,18 @@ describe("expansion", () => {
 
   it("an unknown variable is named (the config refuses it at load)", () => {
     expect(unknownVariable("/index.php?$args")).toBeNull();
-    expect(unknownVariable("$uri/$http_cookie")).toBe("http_cookie");
-    expect(unknownVariable("${http_host}")).toBe("http_host");
+    expect(unknownVariable("$uri/$upstream_addr")).toBe("upstream_addr");
+    expect(unknownVariable("${sent_http_host}")).toBe("sent_http_host");
+    // A family's prefix needs a name after it.
+    expect(unknownVariable("$http_")).toBe("http_");
+    expect(unknownVariable("$cookie_sid$arg_page$http_x_api_key")).toBeNull();
+  });
+
+  it("nginx's families: $http_NAME reads a request field (_ for -), $cookie_NAME a cookie by its exact name, $arg_NAME a query argument (any case) as sent", () => {
+    const headers = new Headers({ "x-api-key": "k1", cookie: "a=1; wordpress_logged_in_abc=me; sid = s 2 ;b=" });
+    const v = { ...vars, headers, args: "Page=2&q=a%20b&flag&page=9" };
+    expect(expandVariables("$http_x_api_key|$http_missing", v)).toBe("k1|");
+    expect(expandVariables("$cookie_sid|$cookie_b|$cookie_wordpress_logged_in|$cookie_a", v)).toBe("s 2|||1");
+    expect(expandVariables("$arg_page|$arg_q|$arg_flag|$arg_none", v)).toBe("2|a%20b||");
   });
 });

@@ -7,8 +7,9 @@ import { freePort } from "../php-fpm.js";
 import { findProgram, launch, type Server } from "./launch.js";
 
 /** `server` holds the lines of the server block after `listen`; `dir` is where its files may go
- *  (more server blocks may follow, closing this one: they listen on `port` too). */
-export async function startNginx(server: (dir: string, port: number) => string): Promise<Server & { dir: string }> {
+ *  (more server blocks may follow, closing this one: they listen on `port` too). `http`: lines
+ *  of the http block before the server (fastcgi_cache_path). */
+export async function startNginx(server: (dir: string, port: number) => string, http?: (dir: string) => string): Promise<Server & { dir: string }> {
   const bin = findProgram("nginx", "nginx");
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "edgepass-nginx-"));
@@ -23,6 +24,7 @@ export async function startNginx(server: (dir: string, port: number) => string):
     "http {",
     `  access_log off;`,
     ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${join(dir, t)};`),
+    ...(http ? [http(dir)] : []),
     "  server {",
     `    listen 127.0.0.1:${port};`,
     server(dir, port),

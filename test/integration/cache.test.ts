@@ -1,0 +1,205 @@
+// A route's cache through both hosts, on the wire, with nginx's fastcgi_cache as the reference:
+// the same php-fpm script (test/fixtures/apps/php/cache.php answers every run with a body no
+// other run gives, and the caching fields its query asks for) behind nginx and behind edgepass
+// with the same rules, the same requests sent to each, and the answers compared: status,
+// $upstream_cache_status (X-Cache), and which bodies were the same run.
+import http from "node:http";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BOTH_HOSTS, repoRoot, type Dev } from "../helpers/process.js";
+import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { startNginx } from "../helpers/servers/nginx.js";
+import type { Server } from "../helpers/servers/launch.js";
+import { linesLike } from "../helpers/log-lines.js";
+
+let fpm: PhpFpm;
+let www: string;
+let nginx: Server & { dir: string };
+
+beforeAll(async () => {
+  fpm = await startPhpFpm({ maxChildren: 12 });
+  www = publicCopy(path.join(repoRoot, "test/fixtures/apps/php"));
+  nginx = await startNginx(
+    () => `    location ~ \\.php$ {
+      root ${www};
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_pass 127.0.0.1:${fpm.port};
+      fastcgi_cache app;
+      fastcgi_cache_key "$scheme$request_method$host$request_uri";
+      fastcgi_cache_valid 200 301 302 1m;
+      fastcgi_cache_bypass $cookie_session $arg_nocache;
+      fastcgi_no_cache $cookie_session $arg_nocache;
+      fastcgi_cache_lock on;
+      fastcgi_cache_use_stale http_500 updating;
+      add_header X-Cache $upstream_cache_status always;
+    }`,
+    (dir) => `  fastcgi_cache_path ${dir}/cache levels=1:2 keys_zone=app:1m inactive=10m;`,
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([nginx?.stop(), fpm?.stop()]);
+});
+
+const SITE = () => `[upstreams.php]
+protocol = "fastcgi"
+servers = ["127.0.0.1:${fpm.port}"]
+
+[[routes]]
+match = "~ \\\\.php$"
+upstream = "php"
+root = "${www}"
+cache = { valid = "1m", bypass = ["$cookie_session", "$arg_nocache"], use_stale = ["http_500", "updating"] }
+add_headers = { "X-Cache" = "$upstream_cache_status" }
+`;
+
+interface Got {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+function get(base: string, target: string, headers: Record<string, string> = {}, method = "GET"): Promise<Got> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: target, method, headers: { host: "cache.test", ...headers }, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("latin1");
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+type Step = { target: string; headers?: Record<string, string>; method?: string; waitMs?: number };
+
+/** Each answer as "status X-Cache body", the body named by the order its run first appeared
+ *  (A, B…), so two gateways' sequences compare although their runs differ. `tag` goes on every
+ *  target: nginx is asked once per host, each time with keys of its own. */
+async function sequence(base: string, steps: Step[], tag: string): Promise<string[]> {
+  const names = new Map<string, string>();
+  const out: string[] = [];
+  for (const s of steps) {
+    if (s.waitMs) await new Promise((r) => setTimeout(r, s.waitMs));
+    const r = await get(base, `${s.target}&on=${tag}`, s.headers, s.method);
+    let name = "(head)";
+    if (s.method !== "HEAD") {
+      const run = /run [0-9a-f]+/.exec(r.body)?.[0] ?? r.body.trim();
+      if (!names.has(run)) names.set(run, String.fromCharCode(65 + names.size));
+      name = names.get(run)!;
+    }
+    out.push(`${r.status} ${r.headers["x-cache"] ?? "-"} ${name}`);
+  }
+  return out;
+}
+
+const NGINX = () => `http://127.0.0.1:${nginx.port}`;
+const twice = (target: string): Step[] => [{ target }, { target }];
+
+/** What nginx answers, then each host; every scenario names the answer it expects as well. */
+const SCENARIOS: Array<[string, Step[], string[]]> = [
+  ["valid: a 200 with no caching fields is kept for `valid`", twice("/cache.php?t=valid"), ["200 MISS A", "200 HIT A"]],
+  ["Cache-Control: no-store is not kept", twice("/cache.php?cc=no-store"), ["200 MISS A", "200 MISS B"]],
+  ["Cache-Control: private is not kept, whatever its max-age", twice("/cache.php?cc=private,max-age=60"), ["200 MISS A", "200 MISS B"]],
+  ["Set-Cookie is not kept", twice("/cache.php?cookie=1"), ["200 MISS A", "200 MISS B"]],
+  ["X-Accel-Expires: 0 is not kept", twice("/cache.php?xae=0"), ["200 MISS A", "200 MISS B"]],
+  ["X-Accel-Expires wins over Cache-Control: no-store", twice("/cache.php?xae=60&cc=no-store"), ["200 MISS A", "200 HIT A"]],
+  ["a 404 is not among valid's statuses", twice("/cache.php?status=404"), ["404 MISS A", "404 MISS B"]],
+  ["a 404 with max-age is kept", twice("/cache.php?status=404&cc=max-age=60"), ["404 MISS A", "404 HIT A"]],
+  ["Expires in the future is kept", twice("/cache.php?expires=60&t=exp"), ["200 MISS A", "200 HIT A"]],
+  ["Vary: each variant is kept apart", [
+    { target: "/cache.php?vary=X-Lang", headers: { "x-lang": "en" } },
+    { target: "/cache.php?vary=X-Lang", headers: { "x-lang": "fr" } },
+    { target: "/cache.php?vary=X-Lang", headers: { "x-lang": "en" } },
+  ], ["200 MISS A", "200 MISS B", "200 HIT A"]],
+  ["a bypass cookie goes to the origin and keeps its answer out", [
+    { target: "/cache.php?t=bypass", headers: { cookie: "session=1" } },
+    { target: "/cache.php?t=bypass" },
+    { target: "/cache.php?t=bypass", headers: { cookie: "session=1" } },
+    { target: "/cache.php?t=bypass" },
+  ], ["200 BYPASS A", "200 MISS B", "200 BYPASS C", "200 HIT B"]],
+  ["HEAD and GET are kept apart by the key's $request_method", [
+    { target: "/cache.php?t=head", method: "HEAD" },
+    { target: "/cache.php?t=head" },
+    { target: "/cache.php?t=head", method: "HEAD" },
+    { target: "/cache.php?t=head" },
+  ], ["200 MISS (head)", "200 MISS A", "200 HIT (head)", "200 HIT A"]],
+  ["an expired answer stands in for the origin's 500 (use_stale http_500), then the next run replaces it", [
+    { target: "/cache.php?cc=max-age=1" },
+    { target: "/cache.php?cc=max-age=1", headers: { cookie: "fail=1" }, waitMs: 2100 },
+    { target: "/cache.php?cc=max-age=1" },
+    { target: "/cache.php?cc=max-age=1" },
+  ], ["200 MISS A", "200 STALE A", "200 EXPIRED B", "200 HIT B"]],
+];
+
+describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
+  const tag = name.split(" ")[1];
+  let dev: Dev;
+  beforeAll(async () => {
+    dev = await start(SITE());
+  });
+  afterAll(async () => {
+    await dev?.stop();
+  });
+
+  it.each(SCENARIOS)("as nginx: %s", async (_name, steps, expected) => {
+    const [theirs, ours] = await Promise.all([sequence(NGINX(), steps, tag), sequence(dev.base, steps, tag)]);
+    expect(ours).toEqual(theirs);
+    expect(ours).toEqual(expected);
+  });
+
+  it("a hit answers If-None-Match with 304 and a byte range with 206 itself (where the origin said Accept-Ranges), as nginx does (the origin is asked without them)", async () => {
+    for (const base of [NGINX(), dev.base]) {
+      const t = `/cache.php?etag=1&ranges=1&on=${tag}`;
+      // On the miss too: the origin's answer (asked without the validators) is matched here.
+      const first = await get(base, t, { "if-none-match": '"v1"' });
+      expect([first.status, first.headers["x-cache"], first.body, first.headers.etag]).toEqual([304, "MISS", "", '"v1"']);
+      const whole = await get(base, t);
+      expect([whole.status, whole.headers["x-cache"], whole.body.startsWith("run ")]).toEqual([200, "HIT", true]);
+      const notModified = await get(base, t, { "if-modified-since": "Mon, 02 Nov 2026 10:00:00 GMT" });
+      expect([notModified.status, notModified.headers["x-cache"], notModified.body]).toEqual([304, "HIT", ""]);
+      const part = await get(base, t, { range: "bytes=4-7" });
+      expect([part.status, part.headers["x-cache"], part.body, part.headers["content-range"]]).toEqual([206, "HIT", whole.body.slice(4, 8), `bytes 4-7/${whole.body.length}`]);
+      const missPart = await get(base, `${t}&miss`, { range: "bytes=0-2" });
+      expect([missPart.status, missPart.headers["x-cache"], missPart.body]).toEqual([206, "MISS", "run"]);
+      // Without Accept-Ranges from the origin, a range is answered with the whole page.
+      const plain = `/cache.php?t=noranges&on=${tag}`;
+      await get(base, plain);
+      const full = await get(base, plain, { range: "bytes=0-2" });
+      expect([full.status, full.headers["x-cache"], full.body.length > 3]).toEqual([200, "HIT", true]);
+    }
+  });
+
+  it("twelve requests at once for a cold page: the origin runs once and the rest wait for its answer (lock), as behind nginx", async () => {
+    for (const base of [NGINX(), dev.base]) {
+      const all = await Promise.all(Array.from({ length: 12 }, () => get(base, `/cache.php?sleep=300&on=${tag}`)));
+      expect(new Set(all.map((r) => r.body)).size).toBe(1);
+      expect(all.map((r) => r.headers["x-cache"]).sort()).toEqual([...Array(11).fill("HIT"), "MISS"]);
+    }
+  });
+
+  it("past nginx: a request with credentials is neither answered from the cache nor kept (BYPASS), where nginx would answer it with another user's page", async () => {
+    const authorization = `Basic ${Buffer.from("a:b").toString("base64")}`;
+    const a = await get(dev.base, "/cache.php?t=auth");
+    const b = await get(dev.base, "/cache.php?t=auth", { authorization });
+    const c = await get(dev.base, "/cache.php?t=auth");
+    expect([a.headers["x-cache"], b.headers["x-cache"], c.headers["x-cache"]]).toEqual(["MISS", "BYPASS", "HIT"]);
+    expect(b.body).not.toBe(a.body);
+    expect(c.body).toBe(a.body);
+    const n = await get(NGINX(), `/cache.php?t=auth&on=${tag}`);
+    const m = await get(NGINX(), `/cache.php?t=auth&on=${tag}`, { authorization });
+    expect([n.headers["x-cache"], m.headers["x-cache"], m.body]).toEqual(["MISS", "HIT", n.body]);
+  });
+
+  it("a hit carries Age, and the request line says cache HIT with from \"cache\"", async () => {
+    await get(dev.base, "/cache.php?t=age");
+    await new Promise((r) => setTimeout(r, 1100));
+    const hit = await get(dev.base, "/cache.php?t=age");
+    expect(hit.headers["x-cache"]).toBe("HIT");
+    expect(Number(hit.headers.age)).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => linesLike(dev.run.stdout, { path: "/cache.php", cache: "HIT", from: "cache", status: 200 }).length).toBeGreaterThan(0);
+  });
+});
