@@ -29,6 +29,8 @@ export interface CacheEntry {
   /** Date.now() when stored, and until when it is fresh. */
   stored: number;
   fresh: number;
+  /** Made from a HEAD's answer (no body): it answers HEAD only, whatever the key. */
+  head?: boolean;
   /** Set on an entry that only says which request fields (lower-case) the answer varies by:
    *  the answer itself is under the key with their values (variantKey). */
   vary?: string[];
@@ -125,7 +127,7 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
       }
       // Another request is asking the origin: an expired answer may stand in meanwhile.
       if (found && rule.useStale.has("updating")) return hit(ctx, found.entry, "UPDATING");
-      const stored = await Promise.race([held, sleep(deadline - Date.now()).then(() => "late" as const)]);
+      const stored = await within(held, deadline - Date.now());
       if (stored === "late") {
         // nginx's lock_timeout: ask the origin, and keep its answer out of the cache.
         mayStore = false;
@@ -182,6 +184,7 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
       stored: now,
       fresh: now + lifetime,
     };
+    if (ctx.request.method === "HEAD") entry.head = true;
     const done = put(store, key, entry, ctx.request).then(
       () => release?.(true),
       (e) => {
@@ -246,8 +249,11 @@ async function readUpTo(res: ClientResponse, max: number): Promise<Uint8Array | 
   return null;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+/** `p`'s value, or "late" once `ms` passed (its timer cleared when `p` settles first). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | "late"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), Math.max(0, ms))));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 function staleFor(ctx: CacheContext, entry: CacheEntry, why: string, error?: unknown): Answer {
@@ -257,10 +263,11 @@ function staleFor(ctx: CacheContext, entry: CacheEntry, why: string, error?: unk
 
 /** The entry for this request, following a Vary entry to the request's variant. */
 async function lookup(store: CacheStore, key: string, request: GatewayRequest): Promise<{ entry: CacheEntry } | null> {
-  const first = await store.get(key);
-  if (!first?.vary) return first && { entry: first };
-  const variant = await store.get(variantKey(key, first.vary, request));
-  return variant && { entry: variant };
+  let entry = await store.get(key);
+  if (entry?.vary) entry = await store.get(variantKey(key, entry.vary, request));
+  // A key without $request_method would give a GET the empty answer a HEAD left.
+  if (!entry || (entry.head && request.method !== "HEAD")) return null;
+  return { entry };
 }
 
 async function put(store: CacheStore, key: string, entry: CacheEntry, request: GatewayRequest): Promise<void> {
