@@ -1,0 +1,100 @@
+// What a client receives from a route with a cache when the origin misbehaves or encodes, on
+// the wire, through both hosts: a body cut short stays cut (and is never kept, so the next
+// client does not get the cut copy), a gzip answer passes byte for byte to a client that reads
+// gzip and is decoded from the cache for one that does not, and a kept text page is compressed
+// for a client that asks, as any answer is. The origin here (a node:http server in the test)
+// counts what reaches it.
+import http from "node:http";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BOTH_HOSTS, type Dev } from "../helpers/process.js";
+import { rawRequest } from "../helpers/raw-http.js";
+
+const TEXT = "a line of the page that compresses well\n".repeat(100);
+const GZ = gzipSync(Buffer.from(TEXT));
+let origin: http.Server;
+let port = 0;
+const arrived = new Map<string, number>();
+
+beforeAll(async () => {
+  origin = http.createServer((req, res) => {
+    const path = req.url!.replace(/\?.*/, "");
+    arrived.set(req.url!, (arrived.get(req.url!) ?? 0) + 1);
+    res.setHeader("cache-control", "max-age=60");
+    if (path === "/cut") {
+      // 100 bytes declared, 10 sent, then the connection drops.
+      res.writeHead(200, { "content-length": "100", "content-type": "text/plain" });
+      res.write("0123456789");
+      setTimeout(() => res.socket?.destroy(), 50);
+    } else if (path === "/gz") {
+      res.writeHead(200, { "content-encoding": "gzip", "content-length": String(GZ.length), "content-type": "text/plain" });
+      res.end(GZ);
+    } else {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(TEXT);
+    }
+  });
+  await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
+  port = (origin.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  origin.closeAllConnections();
+  await new Promise((r) => origin.close(r));
+});
+
+const SITE = () => `[upstreams.app]
+protocol = "http"
+servers = ["127.0.0.1:${port}"]
+
+[[routes]]
+match = "/"
+upstream = "app"
+cache = true
+add_headers = { "X-Cache" = "$upstream_cache_status" }
+`;
+
+describe.each(BOTH_HOSTS)("a route's cache on the wire, %s", (name, start) => {
+  const tag = name.split(" ")[1];
+  let dev: Dev;
+  beforeAll(async () => {
+    dev = await start(SITE());
+  });
+  afterAll(async () => {
+    await dev?.stop();
+  });
+
+  it("a body cut short reaches the client cut (its declared length, the connection closed early) and is not kept: the next client is sent to the origin", async () => {
+    const target = `/cut?on=${tag}`;
+    for (const _ of [1, 2]) {
+      const res = await rawRequest(dev.base, { path: target });
+      expect([res.status, res.framing, res.get("content-length"), res.complete, res.get("x-cache")]).toEqual([200, "length", "100", false, "MISS"]);
+      expect(res.body.toString()).toBe("0123456789");
+    }
+    expect(arrived.get(target)).toBe(2);
+  });
+
+  it("gzip from the origin: byte for byte to a client that reads it, then from the cache decoded for one that does not", async () => {
+    const target = `/gz?on=${tag}`;
+    const first = await rawRequest(dev.base, { path: target, headers: { "accept-encoding": "gzip" } });
+    expect([first.status, first.get("x-cache"), first.get("content-encoding")]).toEqual([200, "MISS", "gzip"]);
+    expect(first.body.equals(GZ)).toBe(true);
+    const plain = await rawRequest(dev.base, { path: target });
+    expect([plain.status, plain.get("x-cache"), plain.get("content-encoding"), plain.complete]).toEqual([200, "HIT", null, true]);
+    expect(plain.body.toString()).toBe(TEXT);
+    const again = await rawRequest(dev.base, { path: target, headers: { "accept-encoding": "gzip" } });
+    expect([again.get("x-cache"), again.get("content-encoding")]).toEqual(["HIT", "gzip"]);
+    expect(again.body.equals(GZ)).toBe(true);
+    expect(arrived.get(target)).toBe(1);
+  });
+
+  it("a kept text page is compressed for a client that asks, whole, with the same bytes inside", async () => {
+    const target = `/text?on=${tag}`;
+    const first = await rawRequest(dev.base, { path: target });
+    expect([first.get("x-cache"), first.body.toString()]).toEqual(["MISS", TEXT]);
+    const hit = await rawRequest(dev.base, { path: target, headers: { "accept-encoding": "gzip" } });
+    expect([hit.status, hit.get("x-cache"), hit.get("content-encoding"), hit.complete]).toEqual([200, "HIT", "gzip", true]);
+    expect(gunzipSync(hit.body).toString()).toBe(TEXT);
+    expect(arrived.get(target)).toBe(1);
+  });
+});
