@@ -103,6 +103,22 @@ describe("WordPress behind edgepass dev (examples/wordpress.toml)", () => {
     }
   });
 
+  it("the example's microcache: a visitor's page is made once and served again; a logged-in user always reaches PHP and sees their own page", async () => {
+    const first = await fetch(base + "/hello-world/");
+    const firstText = await first.text();
+    const again = await fetch(base + "/hello-world/");
+    expect([first.headers.get("x-cache"), again.headers.get("x-cache")]).toEqual(["MISS", "HIT"]);
+    expect(await again.text()).toBe(firstText);
+    expect(firstText).not.toContain("wp-admin-bar");
+    // The browser holds the login cookies from the test above.
+    const mine = await browse("/hello-world/");
+    expect(mine.headers.get("x-cache")).toBe("BYPASS");
+    expect(await mine.text()).toContain("wp-admin-bar");
+    const admin = await browse("/wp-admin/");
+    expect(admin.headers.get("x-cache")).toBe("BYPASS");
+    await admin.arrayBuffer();
+  });
+
   it("upload a picture from the dashboard; it is served back from wp-content/uploads", async () => {
     const page = await (await browse("/wp-admin/media-new.php?browser-uploader")).text();
     const form = new FormData();
