@@ -161,6 +161,8 @@ describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
       expect([whole.status, whole.headers["x-cache"], whole.body.startsWith("run ")]).toEqual([200, "HIT", true]);
       const notModified = await get(base, t, { "if-modified-since": "Mon, 02 Nov 2026 10:00:00 GMT" });
       expect([notModified.status, notModified.headers["x-cache"], notModified.body]).toEqual([304, "HIT", ""]);
+      const failed = await get(base, t, { "if-match": '"other"' });
+      expect([failed.status, failed.headers["x-cache"]]).toEqual([412, "HIT"]);
       const part = await get(base, t, { range: "bytes=4-7" });
       expect([part.status, part.headers["x-cache"], part.body, part.headers["content-range"]]).toEqual([206, "HIT", whole.body.slice(4, 8), `bytes 4-7/${whole.body.length}`]);
       const missPart = await get(base, `${t}&miss`, { range: "bytes=0-2" });
