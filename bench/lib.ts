@@ -105,20 +105,45 @@ ${http}
  *  request (nginx's default, and edgepass's), buffered as edgepass buffers its request lines
  *  (64 KiB or 10 ms), else none. `listen`: what follows the address ("ssl http2"); `server`:
  *  more directives for the server block. */
-export function nginxPhpConfig(o: { dir: string; port: number; www: string; fpmPort: number; keepalive?: number; returnPath?: string; accessLog?: boolean; listen?: string; server?: string[] }): string {
+export function nginxPhpConfig(o: {
+  dir: string;
+  port: number;
+  www: string;
+  fpmPort: number;
+  keepalive?: number;
+  returnPath?: string;
+  accessLog?: boolean;
+  listen?: string;
+  server?: string[];
+  cachedPrefix?: string;
+}): string {
   const pool = o.keepalive ? `upstream php { server 127.0.0.1:${o.fpmPort}; keepalive ${o.keepalive}; keepalive_timeout 1s; }` : "";
+  const pass = o.keepalive ? "fastcgi_keep_conn on;\n      fastcgi_pass php;" : `fastcgi_pass 127.0.0.1:${o.fpmPort};`;
+  // With `cachedPrefix`: PHP under it is kept a minute in fastcgi_cache (in memory and a file).
+  const cache = o.cachedPrefix ? `  fastcgi_cache_path ${o.dir}/cache levels=1:2 keys_zone=bench:4m inactive=10m;\n` : "";
+  const cachedLocation = o.cachedPrefix
+    ? `\n    location ^~ ${o.cachedPrefix} {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_cache bench;
+      fastcgi_cache_key "$scheme$request_method$host$request_uri";
+      fastcgi_cache_valid 200 1m;
+      fastcgi_cache_lock on;
+      ${pass}
+    }`
+    : "";
   return nginxConfig(
     o.dir,
-    `  ${pool}
+    `${cache}  ${pool}
   server {
     listen 127.0.0.1:${o.port}${o.listen ? ` ${o.listen}` : ""};${(o.server ?? []).map((l) => `\n    ${l}`).join("")}
-    root ${o.www};${o.returnPath ? `\n    location = ${o.returnPath} { default_type text/plain; return 200 "ok\\n"; }` : ""}
+    root ${o.www};${o.returnPath ? `\n    location = ${o.returnPath} { default_type text/plain; return 200 "ok\\n"; }` : ""}${cachedLocation}
     location ~ [^/]\\.php(/|$) {
       fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
       include /etc/nginx/fastcgi_params;
       fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
       fastcgi_param PATH_INFO $fastcgi_path_info;
-      ${o.keepalive ? "fastcgi_keep_conn on;\n      fastcgi_pass php;" : `fastcgi_pass 127.0.0.1:${o.fpmPort};`}
+      ${pass}
     }
   }
 `,

@@ -2,7 +2,8 @@
 // with no gateway in it, in the same run on the same php-fpm: wrk -t1 -c32 → edgepass serve
 // (pooled, one process) → php-fpm, → nginx (one worker; fastcgi_keep_conn and an upstream
 // keepalive pool) → php-fpm, → HAProxy (fcgi-app, keep-conn, one thread) → php-fpm, and → the
-// Node relay floor (serve/floor.mjs) → php-fpm; a small page, a 1 KiB form POST to it, a
+// Node relay floor (serve/floor.mjs) → php-fpm; a small page, the same page cached by each
+// (no floor row), a 1 KiB form POST to it, a
 // 256 KiB upload (no floor row for either: the floor relays GETs only) and a 4 MiB page; and a
 // path each answers itself with no origin (`return`), which shows the client side apart from
 // forwarding. Each row: requests/s, p50 and p99 as wrk
@@ -14,10 +15,10 @@
 // every request); HAProxy logs nothing (it logs only to a syslog server it is given).
 // Not part of `npm test`: `npm run bench serve`. Needs nginx, haproxy and wrk (npm run setup:bench).
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
+import { chmodTree, freePort, publicCopy, startPhpFpm, waitForPort } from "../test/helpers/php-fpm.js";
 import { discardStdout, repoRoot, startServe } from "../test/helpers/process.js";
 import { findProgram } from "../test/helpers/servers/launch.js";
 import { medianCells, msText, nginxPhpConfig, preEncoded, table, wrkRun, type WrkResult } from "./lib.js";
@@ -43,7 +44,17 @@ const nginxPort = await freePort();
 // A path each gateway answers itself, with no origin: what its client side and its own answer
 // cost, apart from forwarding.
 const RETURN_PATH = "/__return";
-writeFileSync(path.join(dir, "nginx.conf"), nginxPhpConfig({ dir, port: nginxPort, www, fpmPort: fpm.port, keepalive: CONNECTIONS, returnPath: RETURN_PATH, accessLog: true }));
+// The small page again under a prefix each gateway caches (nginx's fastcgi_cache, HAProxy's
+// cache, edgepass's route cache), kept a minute: what a cache hit costs each.
+const CACHED = "/cached/";
+mkdirSync(path.join(www, CACHED));
+// Its answer says how long it may be kept: HAProxy keeps nothing whose head does not.
+writeFileSync(path.join(www, CACHED, "status.php"), `<?php\nheader('Cache-Control: max-age=60');\nheader('Content-Type: text/plain');\necho "status 200 from php\\n";\n`);
+chmodTree(www, false);
+writeFileSync(
+  path.join(dir, "nginx.conf"),
+  nginxPhpConfig({ dir, port: nginxPort, www, fpmPort: fpm.port, keepalive: CONNECTIONS, returnPath: RETURN_PATH, accessLog: true, cachedPrefix: CACHED }),
+);
 
 const haproxyPort = await freePort();
 writeFileSync(
@@ -61,11 +72,16 @@ fcgi-app php
   index index.php
   path-info ^(/.+\\.php)(/.*)?$
   option keep-conn
+cache small
+  total-max-size 64
+  max-age 60
 frontend web
   bind 127.0.0.1:${haproxyPort}
   http-request return status 200 content-type text/plain string "ok" if { path ${RETURN_PATH} }
   default_backend php
 backend php
+  http-request cache-use small if { path_beg ${CACHED} }
+  http-response cache-store small
   use-fcgi-app php
   http-reuse always
   server fpm 127.0.0.1:${fpm.port} proto fcgi maxconn ${CONNECTIONS} pool-purge-delay 1s
@@ -76,6 +92,7 @@ const serveConfig =
   `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\n` +
   `max_connections = ${CONNECTIONS}\nidle_timeout = "1s"\n\n` +
   `[[routes]]\nmatch = "= ${RETURN_PATH}"\nreturn = "200 ok"\n\n` +
+  `[[routes]]\nmatch = "^~ ${CACHED}"\nupstream = "php"\nroot = "${www}"\ncache = { valid = "1m" }\n\n` +
   `[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
 
 // A form post as a browser sends one: 1 KiB of urlencoded fields to the small page, which
@@ -87,11 +104,12 @@ writeFileSync(formPost, `wrk.method = "POST"\nwrk.body = string.rep("a=1&b=2&", 
 const upload = path.join(dir, "upload.lua");
 writeFileSync(upload, `wrk.method = "POST"\nwrk.body = string.rep("abcdefgh", 32768)\nwrk.headers["Content-Type"] = "application/octet-stream"\n`);
 
-// BENCH_PAGES=return, small, big, post or upload runs those pages only. The floor relays one
+// BENCH_PAGES=return, small, cached, big, post or upload runs those pages only. The floor relays one
 // pre-encoded request per client request, whatever it carries, so it has no row for a POST.
 const PAGES = [
   { key: "return", page: "no origin (a return)", target: RETURN_PATH, script: "", query: "", lua: undefined, floor: true },
   { key: "small", page: "small page (status.php)", target: "/status.php?code=200", script: "status.php", query: "code=200", lua: undefined, floor: true },
+  { key: "cached", page: "small page, cached", target: `${CACHED}status.php?code=200`, script: "", query: "", lua: undefined, floor: false },
   { key: "post", page: "1 KiB form POST (status.php)", target: "/status.php?code=200", script: "status.php", query: "code=200", lua: formPost, floor: false },
   { key: "upload", page: "256 KiB upload (echo.php)", target: "/echo.php", script: "echo.php", query: "", lua: upload, floor: false },
   { key: "big", page: "4 MiB page (big.php)", target: "/big.php", script: "big.php", query: "", lua: undefined, floor: true },

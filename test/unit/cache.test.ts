@@ -87,7 +87,7 @@ describe("what an answer's head lets the cache keep (nginx's order)", () => {
     expect(life([["expires", "0"]])).toBeNull();
     expect(life([])).toBe(60_000);
     expect(life([], {}, 404)).toBeNull();
-    expect(life([], { valid: new Map([[200, 60], ["any", 5]]) }, 404)).toBe(5000);
+    expect(life([], { valid: new Map<number | "any", number>([[200, 60], ["any", 5]]) }, 404)).toBe(5000);
   });
 
   it("never: no-store, no-cache, private, max-age=0, Set-Cookie, Vary: *, a 206, an X-Accel-Redirect; ignore_headers lifts a field's word", () => {
@@ -180,7 +180,7 @@ describe("the cache in front of an origin", () => {
     };
     expect(await through(r, store, locks, refused)).toMatchObject({ status: "STALE", body: "old" });
     const timedOut = async (): Promise<Answer> => {
-      throw new GatewayError(Codes.UPSTREAM_TIMEOUT, 504, "slow");
+      throw new GatewayError(Codes.UPSTREAM_READ_TIMEOUT, 504, "slow");
     };
     expect(await through(r, store, locks, timedOut)).toMatchObject({ status: "STALE", body: "old" });
     expect(await through(r, store, locks, async () => answer(503, [], "busy"))).toMatchObject({ status: "STALE", body: "old" });
