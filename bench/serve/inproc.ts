@@ -7,7 +7,7 @@
 // With --origin tcp the records go over a real loopback connection to a scripted responder
 // in another process, which adds the origin's socket back.
 //
-//   npx tsx bench/serve/inproc.ts [--path /status.php?code=200 | /ret] [--requests 100000]
+//   npx tsx bench/serve/inproc.ts [--path /status.php?code=200 | /ret | /cached/status.php] [--requests 100000]
 //                                  [--concurrency 32] [--rounds 4] [--origin inproc|tcp]
 //                                  [--max-connections 32] [--cpu-prof DIR] [--heap FILE]
 //
@@ -162,7 +162,9 @@ async function main(): Promise<void> {
   const codec = createCodec(loadWasmModuleFromDisk());
   const config =
     `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${port}"]\nmax_connections = ${Number(o["max-connections"])}\nidle_timeout = "1s"\n\n` +
-    `[[routes]]\nmatch = "= /ret"\nreturn = "200 ok"\n\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "/srv/www"\n`;
+    `[[routes]]\nmatch = "= /ret"\nreturn = "200 ok"\n\n` +
+    `[[routes]]\nmatch = "^~ /cached/"\nupstream = "php"\nroot = "/srv/www"\ncache = { valid = "1h" }\n\n` +
+    `[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "/srv/www"\n`;
   const pools = new PoolRegistry(() => {});
   // The request lines go to serve's own sink, which gathers them in bytes and writes them out
   // together, here to a stream that drops them.

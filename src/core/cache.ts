@@ -16,6 +16,7 @@ import type { GatewayRequest } from "./gateway.js";
 import type { Logger } from "./log.js";
 import { piecesOf, PiecesBody, type Pieces } from "./pieces.js";
 import { cancelBody, clientResponse, inClientCoding, type ClientResponse } from "./respond.js";
+import { acceptsCoding } from "./encoding.js";
 import { ResponseFields } from "./response-fields.js";
 
 export interface CacheEntry {
@@ -105,9 +106,9 @@ export function withoutValidators(headers: Array<[string, string]>): Array<[stri
 /** The request's answer from the cache, else from `origin` (kept for the next request when
  *  its head allows). */
 export async function throughCache(ctx: CacheContext, origin: () => Promise<Answer>): Promise<Answer> {
-  const { rule, store, locks, vars } = ctx;
+  const { rule, locks, vars } = ctx;
   const key = expandVariables(rule.key, vars);
-  let found = await lookup(store, key, ctx.request);
+  let found = await lookup(ctx, key);
   if (found && found.entry.fresh > Date.now()) return hit(ctx, found.entry, "HIT");
   let release: ((stored: boolean) => void) | undefined;
   let mayStore = true;
@@ -133,7 +134,7 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
         mayStore = false;
         break;
       }
-      found = await lookup(store, key, ctx.request);
+      found = await lookup(ctx, key);
       if (found && found.entry.fresh > Date.now()) return hit(ctx, found.entry, "HIT");
       // The answer was not one to keep: every waiter asks the origin itself, at once.
       if (!stored) break;
@@ -145,23 +146,16 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
     answer = await origin();
   } catch (e) {
     release?.(false);
-    const why = (e as { status?: number }).status === 504 ? "timeout" : "error";
-    if (stale && rule.useStale.has(why)) return staleFor(ctx, stale, why, e);
+    const why = staleCase((e as { status?: number }).status ?? 500, false);
+    if (stale && why && rule.useStale.has(why)) return staleFor(ctx, stale, why, e);
     throw e;
   }
   const status = answer.res.status;
-  if (stale && answer.fromOrigin && STALE_STATUSES.has(status) && rule.useStale.has(`http_${status}`)) {
+  const why = staleCase(status, answer.fromOrigin);
+  if (stale && why && rule.useStale.has(why)) {
     release?.(false);
     cancelBody(answer.res.body);
-    return staleFor(ctx, stale, `http_${status}`);
-  }
-  if (stale && !answer.fromOrigin && status >= 500) {
-    const why = status === 504 ? "timeout" : "error";
-    if (rule.useStale.has(why)) {
-      release?.(false);
-      cancelBody(answer.res.body);
-      return staleFor(ctx, stale, why);
-    }
+    return staleFor(ctx, stale, why);
   }
   ctx.vars.cacheStatus = stale ? "EXPIRED" : "MISS";
   ctx.record.cache = ctx.vars.cacheStatus;
@@ -185,7 +179,7 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
       fresh: now + lifetime,
     };
     if (ctx.request.method === "HEAD") entry.head = true;
-    const done = put(store, key, entry, ctx.request).then(
+    const done = put(ctx, key, entry).then(
       () => release?.(true),
       (e) => {
         ctx.log.log("warn", "cache_store_failed", { key, error: e });
@@ -256,23 +250,40 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | "late"> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
+/** The use_stale case an answer is: the gateway's own failure ("error", or "timeout" for a
+ *  504), or the origin's status ("http_503"); null for none. */
+function staleCase(status: number, fromOrigin: boolean): string | null {
+  if (fromOrigin) return STALE_STATUSES.has(status) ? `http_${status}` : null;
+  if (status < 500) return null;
+  return status === 504 ? "timeout" : "error";
+}
+
 function staleFor(ctx: CacheContext, entry: CacheEntry, why: string, error?: unknown): Answer {
   ctx.log.log("warn", "cache_stale_served", { why, error });
   return hit(ctx, entry, "STALE");
 }
 
-/** The entry for this request, following a Vary entry to the request's variant. */
-async function lookup(store: CacheStore, key: string, request: GatewayRequest): Promise<{ entry: CacheEntry } | null> {
-  let entry = await store.get(key);
-  if (entry?.vary) entry = await store.get(variantKey(key, entry.vary, request));
+/** The entry for this request, following a Vary entry to the request's variant. A store that
+ *  fails (Cloudflare's cache can) is a miss, logged: the origin still answers. */
+async function lookup(ctx: CacheContext, key: string): Promise<{ entry: CacheEntry } | null> {
+  const { store, request } = ctx;
+  let entry: CacheEntry | null;
+  try {
+    entry = await store.get(key);
+    if (entry?.vary) entry = await store.get(variantKey(key, entry.vary, request));
+  } catch (e) {
+    ctx.log.log("warn", "cache_read_failed", { key, error: e });
+    return null;
+  }
   // A key without $request_method would give a GET the empty answer a HEAD left.
   if (!entry || (entry.head && request.method !== "HEAD")) return null;
   return { entry };
 }
 
-async function put(store: CacheStore, key: string, entry: CacheEntry, request: GatewayRequest): Promise<void> {
+async function put(ctx: CacheContext, key: string, entry: CacheEntry): Promise<void> {
+  const { store, request } = ctx;
   const keep = entry.fresh - entry.stored + STALE_KEEP_MS;
-  const vary = varyNames(entry.headers);
+  const vary = ctx.rule.ignore.has("vary") ? [] : varyNames(entry.headers);
   if (vary.length === 0) return store.put(key, entry, keep);
   await store.put(key, { status: 0, statusText: "", headers: [], body: null, stored: entry.stored, fresh: entry.fresh, vary }, keep);
   await store.put(variantKey(key, vary, request), entry, keep);
@@ -357,8 +368,11 @@ function hit(ctx: CacheContext, entry: CacheEntry, status: string | undefined, c
       if (pre === 304) headers.delete("content-type");
       return { res: clientResponse(pre, "", headers, null, null, false), fromOrigin: true };
     }
-    // As nginx: ranges of an answer whose origin said it takes them.
-    const range = headers.get("accept-ranges")?.toLowerCase() === "bytes" ? rangeFor(request.headers, body.byteLength, validators) : ({ kind: "full" } as const);
+    // As nginx: ranges of an answer whose origin said it takes them; and only of bytes the
+    // client reads as they are (a gzip answer it cannot read is decoded whole, below).
+    const coding = headers.get("content-encoding");
+    const ranges = headers.get("accept-ranges")?.toLowerCase() === "bytes" && (coding === null || acceptsCoding(ctx.acceptEncoding, coding.trim().toLowerCase()));
+    const range = ranges ? rangeFor(request.headers, body.byteLength, validators) : ({ kind: "full" } as const);
     if (range.kind === "unsatisfiable") {
       headers.set("content-range", `bytes */${body.byteLength}`);
       headers.set("content-length", "0");
@@ -369,7 +383,7 @@ function hit(ctx: CacheContext, entry: CacheEntry, status: string | undefined, c
       headers.set("content-range", `bytes ${start}-${end}/${body.byteLength}`);
       headers.set("content-length", String(end - start + 1));
       body = body.subarray(start, end + 1);
-      return { res: clientResponse(206, "", headers, head ? null : body, end - start + 1, headers.has("content-encoding")), fromOrigin: true };
+      return { res: clientResponse(206, "", headers, head ? null : body, end - start + 1, coding !== null), fromOrigin: true };
     }
   }
   const length = body ? body.byteLength : null;

@@ -115,21 +115,46 @@ export function unknownVariable(template: string): string | null {
  *  read again (a URI holding "$host" stays that text). */
 const TOKEN_RE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*|\d)\}|([A-Za-z_][A-Za-z0-9_]*|\d))/g;
 
-/** `capture` shapes a capture's text where it goes out in URL form (rewrite's escaping). */
+/** A template read once into its pieces: text, and what each variable or capture reads. */
+type Piece = string | ((v: RequestVars, capture?: (text: string) => string) => string);
+const compiled = new Map<string, Piece[]>();
+
+function compile(template: string): Piece[] {
+  const pieces: Piece[] = [];
+  let last = 0;
+  for (const m of template.matchAll(TOKEN_RE)) {
+    if (m.index > last) pieces.push(template.slice(last, m.index));
+    last = m.index + m[0].length;
+    const whole = m[0];
+    const name = m[1] ?? m[2];
+    if (name.length === 1 && name >= "0" && name <= "9") {
+      const n = Number(name);
+      // Without a regex's groups, "$5" stays text, as it always has here.
+      pieces.push((v, capture) => {
+        if (!v.captures) return whole;
+        const text = v.captures[n] ?? "";
+        return capture ? capture(text) : text;
+      });
+    } else {
+      pieces.push((Object.hasOwn(NAMES, name) ? NAMES[name] : familyOf(name)) ?? whole);
+    }
+  }
+  if (last < template.length) pieces.push(template.slice(last));
+  return pieces;
+}
+
+/** `capture` shapes a capture's text where it goes out in URL form (rewrite's escaping). The
+ *  templates are the config's, so few: each is read into pieces once. */
 export function expandVariables(template: string, vars: RequestVars, capture?: (text: string) => string): string {
   if (!template.includes("$")) return template;
-  const captures = vars.captures;
-  return template.replace(TOKEN_RE, (whole, braced: string | undefined, bare: string) => {
-    const name = braced ?? bare;
-    if (name.length === 1 && name >= "0" && name <= "9") {
-      // Without a regex's groups, "$5" stays text, as it always has here.
-      if (!captures) return whole;
-      const text = captures[Number(name)] ?? "";
-      return capture ? capture(text) : text;
-    }
-    const f = Object.hasOwn(NAMES, name) ? NAMES[name] : familyOf(name);
-    return f ? f(vars) : whole;
-  });
+  let pieces = compiled.get(template);
+  if (pieces === undefined) {
+    if (compiled.size >= 4096) compiled.clear();
+    compiled.set(template, (pieces = compile(template)));
+  }
+  let out = "";
+  for (const p of pieces) out += typeof p === "string" ? p : p(vars, capture);
+  return out;
 }
 
 /** nginx's $host: the Host header's name part, lower-cased, without the port. */

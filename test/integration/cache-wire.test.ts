@@ -97,4 +97,16 @@ describe.each(BOTH_HOSTS)("a route's cache on the wire, %s", (name, start) => {
     expect(gunzipSync(hit.body).toString()).toBe(TEXT);
     expect(arrived.get(target)).toBe(1);
   });
+
+  // Only serve reads its config again on SIGHUP (dev restarts workerd on a change).
+  if (name === "edgepass serve") it("a reload (SIGHUP) keeps what is cached, as nginx's cache outlives its reload", async () => {
+    const target = `/text?on=reload`;
+    expect((await rawRequest(dev.base, { path: target })).get("x-cache")).toBe("MISS");
+    const before = dev.run.stdout.match(/reloaded config/g)?.length ?? 0;
+    dev.run.child.kill("SIGHUP");
+    await expect.poll(() => dev.run.stdout.match(/reloaded config/g)?.length ?? 0, { timeout: 10_000 }).toBe(before + 1);
+    const after = await rawRequest(dev.base, { path: target });
+    expect([after.get("x-cache"), after.body.toString()]).toEqual(["HIT", TEXT]);
+    expect(arrived.get(target)).toBe(1);
+  });
 });

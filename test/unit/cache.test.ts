@@ -234,6 +234,35 @@ describe("the cache in front of an origin", () => {
   });
 });
 
+describe("a hit's answer", () => {
+  it("a range of a gzip answer only for a client that reads gzip; one that does not gets it decoded, whole", async () => {
+    const store = memoryCacheStore(1 << 20);
+    const locks: CacheLocks = new Map();
+    const { gzipSync } = await import("node:zlib");
+    const gz = gzipSync(Buffer.from("hello, ranges"));
+    const o = async (): Promise<Answer> => ({ res: clientResponse(200, "", fieldsOf([["content-encoding", "gzip"], ["accept-ranges", "bytes"]]), new Uint8Array(gz), gz.length, true), fromOrigin: true });
+    await through(rule(), store, locks, o, request("/g", { "accept-encoding": "gzip" }));
+    const reads = (accept: string | null) => {
+      const req = request("/g", { range: "bytes=0-3", ...(accept ? { "accept-encoding": accept } : {}) });
+      const { ctx } = call(rule(), store, locks, req);
+      return throughCache({ ...ctx, acceptEncoding: accept }, o);
+    };
+    const part = await reads("gzip");
+    expect([part.res.status, part.res.encoded, part.res.length]).toEqual([206, true, 4]);
+    const plain = await reads(null);
+    expect([plain.res.status, plain.res.encoded, plain.res.headers.get("content-encoding"), await text(plain.res)]).toEqual([200, false, null, "hello, ranges"]);
+  });
+
+  it("a store that fails to read is a miss, logged; the origin answers", async () => {
+    const lines: string[] = [];
+    const broken: CacheStore = { get: () => Promise.reject(new Error("cache down")), put: () => {} };
+    const { ctx } = call(rule(), broken, new Map());
+    const a = await throughCache({ ...ctx, log: requestLogger("t", (_l, line) => lines.push(line)) }, async () => answer(200, [], "from origin"));
+    expect([ctx.vars.cacheStatus, await text(a.res)]).toEqual(["MISS", "from origin"]);
+    expect(lines.join("\n")).toMatch(/cache_read_failed.*cache down/);
+  });
+});
+
 describe("who may use the cache", () => {
   const uses = (r: CacheRule, req: GatewayRequest) => {
     const { vars } = call(r, memoryCacheStore(1), new Map(), req);

@@ -1,6 +1,8 @@
 // `edgepass serve`'s server: the one composition (core/compose.ts) with the Node pieces — the
 // node:net dial, the socket response writer, and the pools (src/pool) held in this process,
 // where connections outlive requests without a Durable Object to keep them.
+import { memoryCacheStore } from "../../core/cache-memory.js";
+import type { CacheStore } from "../../core/cache.js";
 import type http from "node:http";
 import type http2 from "node:http2";
 import net from "node:net";
@@ -90,6 +92,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // one does instead of costing a new one, and may move on to another server. nginx holds a
   // whole body (client_body_buffer_size in memory, the rest in a temporary file) for this.
   const replay = replayHold(REPLAY_HOLD_LIMIT, REPLAY_HOLD_BUDGET);
+  // The routes' cached answers outlive a reload too, as nginx's cache does (a new cache_size
+  // starts a new store).
+  let cache: { size: number; store: CacheStore } | null = null;
+  const cacheFor = (size: number) => (cache?.size === size ? cache : (cache = { size, store: memoryCacheStore(size) })).store;
   const spoolDir = defaultSpoolDir();
   // One builder (and so one set of pools) per generation: a reload never shares a pool with
   // the gateway it replaces.
@@ -110,6 +116,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         spool: fileSpool(config.serve.bodyTemp ?? spoolDir),
         sink: o.sink,
         limits,
+        cache: config.routes.some((r) => r.cache) ? cacheFor(config.gateway.cacheSize) : undefined,
         connections: (upstream, requestId) => pools.connections({ upstream, codec, dial: dialNode }, requestId),
         peers: (u) => pools.peers.get(u),
       }),
