@@ -47,8 +47,9 @@ export interface CacheStore {
 /** How long an expired entry is kept for use_stale (nginx's `inactive` default). */
 export const STALE_KEEP_MS = 10 * 60_000;
 
-/** The request fields a cached answer is looked up without: a hit answers them itself. */
-const VALIDATORS = new Set(["if-modified-since", "if-unmodified-since", "if-none-match", "if-match", "range", "if-range"]);
+/** The request fields the origin is asked without where a route caches: a hit answers them
+ *  itself, and the entry is made from the whole answer. */
+export const CACHE_VALIDATORS: ReadonlySet<string> = new Set(["if-modified-since", "if-unmodified-since", "if-none-match", "if-match", "range", "if-range"]);
 /** Statuses whose stale entry the origin's answer may give way to (use_stale "http_…"). */
 const STALE_STATUSES = new Set([500, 502, 503, 504, 403, 404, 429]);
 
@@ -96,11 +97,6 @@ function carriesCookie(cookie: string | null, names: RegExp): boolean {
     const eq = part.indexOf("=");
     return eq > 0 && names.test(part.slice(0, eq).trim());
   });
-}
-
-/** The forwarded request's fields without the validators and ranges a hit answers itself. */
-export function withoutValidators(headers: Array<[string, string]>): Array<[string, string]> {
-  return headers.filter(([n]) => !VALIDATORS.has(n));
 }
 
 /** The request's answer from the cache, else from `origin` (kept for the next request when
@@ -191,7 +187,7 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
   };
   // A conditional or range request gets its answer from the entry being made, as from a hit
   // (nginx answers it so on a miss too): the origin was asked without them.
-  if (status === 200 && [...VALIDATORS].some((n) => ctx.request.headers.has(n))) {
+  if (status === 200 && [...CACHE_VALIDATORS].some((n) => ctx.request.headers.has(n))) {
     let whole: Uint8Array | null;
     try {
       whole = await readUpTo(answer.res, rule.maxEntry);

@@ -4,6 +4,7 @@
 import type { RouteConfig } from "../config/types.js";
 import type { RequestUrl } from "../edge/request-url.js";
 import { tlsParams, type ClientTls } from "./client-tls.js";
+import type { GatewayRequest } from "./gateway.js";
 
 export interface ScriptSplit {
   scriptName: string;
@@ -84,4 +85,20 @@ export function cgiEnv(i: CgiEnvInput): Array<[string, string]> {
 export function cgiProtocol(p: string | undefined): string {
   if (p === undefined) return "HTTP/1.1";
   return /^HTTP\/\d$/.test(p) ? `${p}.0` : p;
+}
+
+/** The client's request fields as the origin gets them (an HTTP origin's head, the CGI
+ *  protocols' HTTP_* variables): the Accept-Encoding the client sent, not a platform's rewrite
+ *  of it (or the origin sends codings the client cannot read); this request's id; a Host
+ *  where the request had none (a Request built in code), since apps need one. `leave`: names
+ *  not passed on. */
+export function forwardedFields(request: GatewayRequest, acceptEncoding: string | null, requestId: string, host: string, leave?: ReadonlySet<string>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  request.headers.forEach((v, k) => {
+    if (k !== "accept-encoding" && k !== "x-request-id" && !leave?.has(k)) out.push([k, v]);
+  });
+  if (acceptEncoding) out.push(["accept-encoding", acceptEncoding]);
+  out.push(["x-request-id", requestId]);
+  if (!request.headers.has("host")) out.push(["host", host]);
+  return out;
 }

@@ -15,7 +15,7 @@ import { dispatch, handedOnRoute, type DispatchState, type Forward, type HandedO
 import { finish, type FinishContext } from "./finish.js";
 import { exchanges } from "../protocol/index.js";
 import { prepareBody, type BodySpool } from "./body.js";
-import { cgiEnv, type ClientInfo } from "./cgi-env.js";
+import { cgiEnv, forwardedFields, type ClientInfo } from "./cgi-env.js";
 import { dropUnread } from "./drain.js";
 import type { ReplayHold } from "./replay.js";
 import { errorAnswer } from "./error-response.js";
@@ -31,13 +31,13 @@ import { authorize } from "./authorizer.js";
 import type { Dial } from "./transport.js";
 import { encodePath } from "../edge/uri.js";
 import { memoryLimitStore, type ConnLease, type LimitStore } from "../edge/limits.js";
-import { applyLimits, hasLimits, onBodyEnd } from "./limit-check.js";
+import { applyLimits, hasLimits, holdingPlaces, onBodyEnd } from "./limit-check.js";
 import { capBody, checkDeclaredLength, maxBodyFor, type BodyCap } from "./body-limit.js";
 import { forwardBalanced } from "../balance/next-upstream.js";
 import { hashKeyOf } from "../balance/hash.js";
 import type { Peers } from "../balance/peers.js";
 import { peersFor } from "../balance/registry.js";
-import { throughCache, usesCache, withoutValidators, type Answer, type CacheLocks, type CacheStore } from "./cache.js";
+import { CACHE_VALIDATORS, throughCache, usesCache, type Answer, type CacheLocks, type CacheStore } from "./cache.js";
 import { memoryCacheStore } from "./cache-memory.js";
 
 export const SOFTWARE = "edgepass/0.1.0";
@@ -147,29 +147,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
   const cacheLocks: CacheLocks = new Map();
   const noop = () => {};
   // Without limits nothing is held: no promise around the pipeline's own.
-  return (request, info = {}) => (limits ? limited(request, info) : handle(request, info, [], noop, { yes: false }));
-
-  async function limited(request: GatewayRequest, info: RequestInfo): Promise<Out> {
-    // limit_conn places this request holds: given back when its response body ends, or at
-    // once for an answer of the gateway's own.
-    const held: ConnLease[] = [];
-    const release = () => {
-      for (const l of held.splice(0)) l.release();
-    };
-    const hooked = { yes: false };
-    // A client that leaves while the origin still works (no response body yet to cancel)
-    // gives its place back at once. Only limit_conn holds places, and a listener costs a
-    // native call per request in workerd: requests without limits never come here.
-    request.signal?.addEventListener("abort", release, { once: true });
-    try {
-      const res = await handle(request, info, held, release, hooked);
-      if (!hooked.yes) release();
-      return res;
-    } catch (e) {
-      release();
-      throw e;
-    }
-  }
+  return (request, info = {}) => (limits ? holdingPlaces(request, (held, release, hooked) => handle(request, info, held, release, hooked)) : handle(request, info, [], noop, { yes: false }));
 
   async function handle(request: GatewayRequest, info: RequestInfo, held: ConnLease[], release: () => void, hooked: { yes: boolean }): Promise<Out> {
     const start = performance.now();
@@ -276,17 +254,9 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const upgrade = handshake !== null;
       // A pool object forwards what its front gateway did not find in the cache.
       const cache = cacheStore && route.cache && !info.dispatched && !upgrade && usesCache(route.cache, request, state.vars) ? route.cache : null;
-      // The origin must see what the client accepts, not the platform's rewrite of it, or it
-      // sends codings the client cannot read; and the request id this line carries.
-      const headers: Array<[string, string]> = [];
-      request.headers.forEach((v, k) => {
-        if (k !== "accept-encoding" && k !== "x-request-id") headers.push([k, v]);
-      });
+      // A hit answers validators and ranges itself: the origin is asked without them.
+      const headers = forwardedFields(request, state.acceptEncoding, requestId, url.host, cache ? CACHE_VALIDATORS : undefined);
       if (handshake === "messages") dropExtensions(headers);
-      if (state.acceptEncoding) headers.push(["accept-encoding", state.acceptEncoding]);
-      headers.push(["x-request-id", requestId]);
-      // HTTP/1.1 requests always carry Host; a Request built in code may not. Apps need it.
-      if (!request.headers.has("host")) headers.push(["host", url.host]);
       const cgiFor = (contentLength: number | null) =>
         cgiEnv({
           method: request.method,
@@ -314,7 +284,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         clientAddr: info.remoteAddr,
         tls: info.tls,
         setHeaders: route.requestHeaders?.map(([n, v]) => [n, expandVariables(v, state.vars)]),
-        headers: cache ? withoutValidators(headers) : headers,
+        headers,
         signal: request.signal,
         record,
         upgrade,

@@ -84,3 +84,25 @@ export function onBodyEnd(body: StreamBody | Uint8Array | null, done: () => void
   }
   return meteredBody(body, { count: () => {}, end: done });
 }
+
+/** Runs a request that may take limit_conn places (`held`): they are given back when its
+ *  response body ends (`release`, hooked there when `hooked.yes`), else once `run` settles,
+ *  or at once when the client leaves while the origin still works (no body yet to cancel).
+ *  Only limit_conn holds places, and a listener costs a native call per request in workerd:
+ *  requests without limits never come here. */
+export async function holdingPlaces<T>(request: GatewayRequest, run: (held: ConnLease[], release: () => void, hooked: { yes: boolean }) => Promise<T>): Promise<T> {
+  const held: ConnLease[] = [];
+  const release = () => {
+    for (const l of held.splice(0)) l.release();
+  };
+  const hooked = { yes: false };
+  request.signal?.addEventListener("abort", release, { once: true });
+  try {
+    const res = await run(held, release, hooked);
+    if (!hooked.yes) release();
+    return res;
+  } catch (e) {
+    release();
+    throw e;
+  }
+}

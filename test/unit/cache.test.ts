@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import type { CacheRule } from "../../src/config/types.js";
-import { lifetimeOf, throughCache, usesCache, withoutValidators, type Answer, type CacheLocks, type CacheStore } from "../../src/core/cache.js";
+import { CACHE_VALIDATORS, lifetimeOf, throughCache, usesCache, type Answer, type CacheLocks, type CacheStore } from "../../src/core/cache.js";
+import { forwardedFields } from "../../src/core/cgi-env.js";
 import { memoryCacheStore } from "../../src/core/cache-memory.js";
 import { newRecord } from "../../src/core/access-log.js";
 import { GatewayError, Codes } from "../../src/core/errors.js";
@@ -284,8 +285,9 @@ describe("who may use the cache", () => {
     expect(uses(wp, request("/", { cookie: "wordpress_test_cookie=1" }))).toEqual([true, null]);
   });
 
-  it("the origin is asked without validators and ranges", () => {
-    expect(withoutValidators([["accept", "*/*"], ["if-none-match", '"a"'], ["range", "bytes=0-1"], ["if-modified-since", "x"], ["if-range", "y"], ["if-match", "z"], ["if-unmodified-since", "w"]])).toEqual([["accept", "*/*"]]);
+  it("the origin is asked without validators and ranges (and with its own Accept-Encoding and request id)", () => {
+    const req = request("/", { accept: "*/*", "if-none-match": '"a"', range: "bytes=0-1", "if-modified-since": "x", "if-range": "y", "if-match": "z", "if-unmodified-since": "w" });
+    expect(forwardedFields(req, "gzip", "id1", "site.test", CACHE_VALIDATORS)).toEqual([["accept", "*/*"], ["host", "site.test"], ["accept-encoding", "gzip"], ["x-request-id", "id1"]]);
   });
 });
 
