@@ -43,21 +43,17 @@ export function applyCache(c: Checker, doc: Table, routes: RouteConfig[]): void 
   });
 }
 
+/** `cache = true`: what the origin's head allows, under nginx's usual key, with the lock. */
+export function defaultCacheRule(): CacheRule {
+  return { key: DEFAULT_CACHE_KEY, valid: new Map(), bypass: [], lock: true, lockTimeoutMs: 5000, useStale: new Set(), ignore: new Set(), maxEntry: 1024 * 1024 };
+}
+
 function checkCache(c: Checker, at: At, raw: unknown, route: RouteConfig): CacheRule | undefined {
   if (raw === false) return undefined;
   if (route.upstream === undefined) {
     c.fail(at, "a route with an upstream", { problem: "only an origin's answers are cached", hint: "files are served from disk already; expires sets what browsers keep" });
   }
-  const rule: CacheRule = {
-    key: DEFAULT_CACHE_KEY,
-    valid: new Map(),
-    bypass: [],
-    lock: true,
-    lockTimeoutMs: 5000,
-    useStale: new Set(),
-    ignore: new Set(),
-    maxEntry: 1024 * 1024,
-  };
+  const rule = defaultCacheRule();
   if (raw === true) return rule;
   const t = c.table(at, raw, EXPECTED);
   c.onlyKeys(at, t, KEYS, ALIASES);

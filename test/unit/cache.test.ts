@@ -4,6 +4,7 @@
 // test/integration/cache.test.ts; here `origin` is the function the gateway would call.
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
+import { defaultCacheRule } from "../../src/config/cache.js";
 import type { CacheRule } from "../../src/config/types.js";
 import { CACHE_VALIDATORS, lifetimeOf, throughCache, usesCache, type Answer, type CacheLocks, type CacheStore } from "../../src/core/cache.js";
 import { forwardedFields } from "../../src/core/cgi-env.js";
@@ -17,17 +18,8 @@ import { requestVars } from "../../src/edge/variables.js";
 import type { GatewayRequest } from "../../src/core/gateway.js";
 import { messageOf } from "../helpers/config-message.js";
 
-const rule = (over: Partial<CacheRule> = {}): CacheRule => ({
-  key: "$scheme$request_method$host$request_uri",
-  valid: new Map([[200, 60]]),
-  bypass: [],
-  lock: true,
-  lockTimeoutMs: 5000,
-  useStale: new Set(),
-  ignore: new Set(),
-  maxEntry: 1024 * 1024,
-  ...over,
-});
+/** The defaults, and valid = { 200 = "60s" }. */
+const rule = (over: Partial<CacheRule> = {}): CacheRule => ({ ...defaultCacheRule(), valid: new Map([[200, 60]]), ...over });
 
 function request(target = "/p", headers: Record<string, string> = {}, method = "GET"): GatewayRequest {
   return { method, url: `http://site.test${target}`, headers: new Headers({ host: "site.test", ...headers }), body: null, signal: undefined as never };
