@@ -210,7 +210,9 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
 async function readUpTo(res: ClientResponse, max: number): Promise<Uint8Array | null> {
   const body = res.body;
   if (body === null) return new Uint8Array(0);
-  if (body instanceof Uint8Array) return body.byteLength <= max ? body : null;
+  // A copy: the answer made from the entry goes to a writer that may give the bytes it is
+  // handed back as read memory (read-slabs.ts), to be read into again.
+  if (body instanceof Uint8Array) return body.byteLength <= max ? body.slice() : null;
   res.relayed = undefined;
   const src = piecesOf(body);
   const read: Uint8Array[] = [];
@@ -222,7 +224,7 @@ async function readUpTo(res: ClientResponse, max: number): Promise<Uint8Array | 
       return concatBytes(read);
     }
     for (const p of got) {
-      read.push(src.own ? p.slice() : p);
+      read.push(p.slice());
       size += p.byteLength;
     }
     if (size > max) break;

@@ -26,6 +26,13 @@ beforeAll(async () => {
       res.writeHead(200, { "content-length": "100", "content-type": "text/plain" });
       res.write("0123456789");
       setTimeout(() => res.socket?.destroy(), 50);
+    } else if (path === "/etag" || path === "/other") {
+      // Small answers, each read whole with its head from one read of the origin's socket.
+      const fill = path === "/etag" ? "E" : "O";
+      if (path === "/etag") res.setHeader("etag", '"e1"');
+      else res.setHeader("cache-control", "no-store");
+      res.writeHead(200, { "content-type": "text/plain", "content-length": "2000" });
+      res.end(fill.repeat(2000));
     } else if (path === "/gz") {
       res.writeHead(200, { "content-encoding": "gzip", "content-length": String(GZ.length), "content-type": "text/plain" });
       res.end(GZ);
@@ -72,6 +79,16 @@ describe.each(BOTH_HOSTS)("a route's cache on the wire, %s", (name, start) => {
       expect(res.body.toString()).toBe("0123456789");
     }
     expect(arrived.get(target)).toBe(2);
+  });
+
+  it("an entry made from an answer read whole (a conditional miss) is a copy: answers read after it into the same memory do not change it", async () => {
+    const target = `/etag?on=${tag}`;
+    const first = await rawRequest(dev.base, { path: target, headers: { "if-none-match": '"e1"' } });
+    expect([first.status, first.get("x-cache")]).toEqual([304, "MISS"]);
+    // Many more answers read from the origin, into whatever memory reads reuse.
+    for (let i = 0; i < 40; i++) expect((await rawRequest(dev.base, { path: `/other?i=${i}&on=${tag}` })).body.toString()).toBe("O".repeat(2000));
+    const hit = await rawRequest(dev.base, { path: target });
+    expect([hit.status, hit.get("x-cache"), hit.body.toString() === "E".repeat(2000)]).toEqual([200, "HIT", true]);
   });
 
   it("gzip from the origin: byte for byte to a client that reads it, then from the cache decoded for one that does not", async () => {

@@ -246,6 +246,28 @@ describe("a hit's answer", () => {
     expect([plain.res.status, plain.res.encoded, plain.res.headers.get("content-encoding"), await text(plain.res)]).toEqual([200, false, null, "hello, ranges"]);
   });
 
+  it("an entry is a copy, never an origin's read memory that the writer gives back for reuse (on a miss answered from the entry, and when kept as it streams)", async () => {
+    const { lend, settle, slabMemory, giveBack } = await import("../../src/core/read-slabs.js");
+    // An answer read whole from an origin's socket: a view of slab memory, lent to the reader.
+    const slabAnswer = (fill: number): Answer => {
+      const read = lend(slabMemory().subarray(0, 100));
+      read.fill(fill);
+      settle(read, [read]);
+      return { res: clientResponse(200, "", fieldsOf([["etag", '"s"']]), read, 100, false), fromOrigin: true };
+    };
+    for (const headers of [{ "if-none-match": '"other"' }, {}]) {
+      const store = memoryCacheStore(1 << 20);
+      const locks: CacheLocks = new Map();
+      const req = request("/slab", headers);
+      const first = await throughCache(call(rule(), store, locks, req).ctx, async () => slabAnswer(0x41));
+      // The writer wrote what it was given and gives it back; the memory is read into again.
+      if (first.res.body instanceof Uint8Array) giveBack([first.res.body]);
+      for (let i = 0; i < 300; i++) slabMemory().fill(0x42);
+      const hit = await through(rule(), store, locks, async () => slabAnswer(0x43), request("/slab"));
+      expect([hit.status, hit.body]).toEqual(["HIT", "A".repeat(100)]);
+    }
+  });
+
   it("a store that fails to read is a miss, logged; the origin answers", async () => {
     const lines: string[] = [];
     const broken: CacheStore = { get: () => Promise.reject(new Error("cache down")), put: () => {} };
