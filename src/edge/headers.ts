@@ -58,7 +58,12 @@ const TEN_YEARS = 315_360_000;
 
 export function applyHeaderPolicy(headers: Fields, status: number, route: RouteConfig, vars: RequestVars, now = Date.now()): void {
   for (const name of route.hideHeaders) headers.delete(name);
-  for (const [name, value] of route.addHeaders) headers.set(name, expandVariables(value, vars));
+  for (const [name, value] of route.addHeaders) {
+    // As nginx's add_header: a value that comes out empty ($upstream_cache_status where
+    // nothing was cached) adds no field.
+    const v = expandVariables(value, vars);
+    if (v !== "") headers.set(name, v);
+  }
   if (route.expires !== undefined && EXPIRES_STATUSES.has(status)) {
     if (route.expires === "epoch") {
       headers.set("expires", new Date(0).toUTCString());

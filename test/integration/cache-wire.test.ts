@@ -21,6 +21,7 @@ beforeAll(async () => {
     const path = req.url!.replace(/\?.*/, "");
     arrived.set(req.url!, (arrived.get(req.url!) ?? 0) + 1);
     res.setHeader("cache-control", "max-age=60");
+    res.setHeader("x-secret", "origin internals");
     if (path === "/cut") {
       // 100 bytes declared, 10 sent, then the connection drops.
       res.writeHead(200, { "content-length": "100", "content-type": "text/plain" });
@@ -59,6 +60,14 @@ match = "/"
 upstream = "app"
 cache = true
 add_headers = { "X-Cache" = "$upstream_cache_status" }
+
+[[routes]]
+match = "^~ /limited/"
+upstream = "app"
+cache = true
+limit_req = { key = "ip", rate = "1r/m", burst = 2, nodelay = true }
+hide_headers = ["X-Secret"]
+add_headers = { "X-Cache" = "$upstream_cache_status" }
 `;
 
 describe.each(BOTH_HOSTS)("a route's cache on the wire, %s", (name, start) => {
@@ -90,6 +99,17 @@ describe.each(BOTH_HOSTS)("a route's cache on the wire, %s", (name, start) => {
     for (let i = 0; i < 40; i++) expect((await rawRequest(dev.base, { path: `/other?i=${i}&on=${tag}` })).body.toString()).toBe("O".repeat(2000));
     const hit = await rawRequest(dev.base, { path: target });
     expect([hit.status, hit.get("x-cache"), hit.body.toString() === "E".repeat(2000)]).toEqual([200, "HIT", true]);
+  });
+
+  it("a hit is a request of the route like any: limit_req counts it (past the burst, 429 although the answer is at hand), hide_headers and add_headers apply", async () => {
+    const target = `/limited/page?on=${tag}`;
+    const got = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await rawRequest(dev.base, { path: target, headers: { "cf-connecting-ip": `198.51.100.${tag === "serve" ? 1 : 2}` } });
+      got.push(`${r.status} ${r.get("x-cache") ?? "-"} ${r.get("x-secret") ?? "-"}`);
+    }
+    expect(got).toEqual(["200 MISS -", "200 HIT -", "200 HIT -", "429 - -"]);
+    expect(arrived.get(target)).toBe(1);
   });
 
   it("gzip from the origin: byte for byte to a client that reads it, then from the cache decoded for one that does not", async () => {

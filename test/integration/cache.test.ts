@@ -127,6 +127,10 @@ const SCENARIOS: Array<[string, Step[], string[]]> = [
     { target: "/cache.php?t=head", method: "HEAD" },
     { target: "/cache.php?t=head" },
   ], ["200 MISS (head)", "200 MISS A", "200 HIT (head)", "200 HIT A"]],
+  ["a POST is never cached, and $upstream_cache_status is empty: add_header adds no X-Cache", [
+    { target: "/cache.php?t=post", method: "POST" },
+    { target: "/cache.php?t=post", method: "POST" },
+  ], ["200 - A", "200 - B"]],
   ["an expired answer stands in for the origin's 500 (use_stale http_500), then the next run replaces it", [
     { target: "/cache.php?cc=max-age=1" },
     { target: "/cache.php?cc=max-age=1", headers: { cookie: "fail=1" }, waitMs: 2100 },

@@ -255,7 +255,7 @@ describe("a hit's answer", () => {
       settle(read, [read]);
       return { res: clientResponse(200, "", fieldsOf([["etag", '"s"']]), read, 100, false), fromOrigin: true };
     };
-    for (const headers of [{ "if-none-match": '"other"' }, {}]) {
+    for (const headers of [{ "if-none-match": '"other"' }, {}] as Array<Record<string, string>>) {
       const store = memoryCacheStore(1 << 20);
       const locks: CacheLocks = new Map();
       const req = request("/slab", headers);
