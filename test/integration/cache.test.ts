@@ -13,11 +13,13 @@ import type { Server } from "../helpers/servers/launch.js";
 import { linesLike } from "../helpers/log-lines.js";
 
 let fpm: PhpFpm;
+/** A second php-fpm, stopped by the use_stale test to play an origin that went away. */
+let gone: PhpFpm;
 let www: string;
 let nginx: Server & { dir: string };
 
 beforeAll(async () => {
-  fpm = await startPhpFpm({ maxChildren: 12 });
+  [fpm, gone] = await Promise.all([startPhpFpm({ maxChildren: 12 }), startPhpFpm({ maxChildren: 2 })]);
   www = publicCopy(path.join(repoRoot, "test/fixtures/apps/php"));
   nginx = await startNginx(
     () => `    location ~ \\.php$ {
@@ -33,13 +35,23 @@ beforeAll(async () => {
       fastcgi_cache_lock on;
       fastcgi_cache_use_stale http_500 updating;
       add_header X-Cache $upstream_cache_status always;
+    }
+    location ^~ /gone/ {
+      root ${www};
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME ${www}/cache.php;
+      fastcgi_pass 127.0.0.1:${gone.port};
+      fastcgi_cache app;
+      fastcgi_cache_key "$scheme$request_method$host$request_uri";
+      fastcgi_cache_use_stale error timeout;
+      add_header X-Cache $upstream_cache_status always;
     }`,
     (dir) => `  fastcgi_cache_path ${dir}/cache levels=1:2 keys_zone=app:1m inactive=10m;`,
   );
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([nginx?.stop(), fpm?.stop()]);
+  await Promise.all([nginx?.stop(), fpm?.stop(), gone?.stop()]);
 });
 
 const SITE = () => `[upstreams.php]
@@ -51,6 +63,18 @@ match = "~ \\\\.php$"
 upstream = "php"
 root = "${www}"
 cache = { valid = "1m", bypass = ["$cookie_session", "$arg_nocache"], use_stale = ["http_500", "updating"] }
+add_headers = { "X-Cache" = "$upstream_cache_status" }
+
+[upstreams.gone]
+protocol = "fastcgi"
+servers = ["127.0.0.1:${gone.port}"]
+
+[[routes]]
+match = "^~ /gone/"
+upstream = "gone"
+root = "${www}"
+script = "/cache.php"
+cache = { use_stale = ["error", "timeout"] }
 add_headers = { "X-Cache" = "$upstream_cache_status" }
 `;
 
@@ -207,5 +231,26 @@ describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
     expect(hit.headers["x-cache"]).toBe("HIT");
     expect(Number(hit.headers.age)).toBeGreaterThanOrEqual(1);
     await expect.poll(() => linesLike(dev.run.stdout, { path: "/cache.php", cache: "HIT", from: "cache", status: 200 }).length).toBeGreaterThan(0);
+  });
+});
+
+describe("use_stale error: the origin went away", () => {
+  it("an expired answer stands in when php-fpm cannot be reached, on nginx and on both hosts alike (pooled on the edge: the pool object's 502)", async () => {
+    const [serve, dev] = await Promise.all(BOTH_HOSTS.map(([, start]) => start(SITE())));
+    try {
+      const bases = [NGINX(), serve.base, dev.base];
+      const target = "/gone/x?cc=max-age=1";
+      const first = await Promise.all(bases.map((b) => get(b, target)));
+      expect(first.map((r) => `${r.status} ${r.headers["x-cache"]}`)).toEqual(["200 MISS", "200 MISS", "200 MISS"]);
+      await gone.stop();
+      await new Promise((r) => setTimeout(r, 2100));
+      const later = await Promise.all(bases.map((b) => get(b, target)));
+      expect(later.map((r) => `${r.status} ${r.headers["x-cache"]}`)).toEqual(["200 STALE", "200 STALE", "200 STALE"]);
+      expect(later.map((r) => r.body)).toEqual(first.map((r) => r.body));
+      // Past its answer the failure is logged, with the request's id, as a warning.
+      await expect.poll(() => /cache_stale_served/.test(serve.run.stderr)).toBe(true);
+    } finally {
+      await Promise.all([serve.stop(), dev.stop()]);
+    }
   });
 });
