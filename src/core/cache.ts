@@ -154,7 +154,6 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
     return staleFor(ctx, stale, why);
   }
   ctx.vars.cacheStatus = stale ? "EXPIRED" : "MISS";
-  ctx.record.cache = ctx.vars.cacheStatus;
   const now = Date.now();
   const lifetime = mayStore && answer.fromOrigin ? lifetimeOf(rule, answer.res, now) : null;
   if (lifetime === null || (answer.res.length !== null && answer.res.length > rule.maxEntry)) {
@@ -348,7 +347,6 @@ function directives(cc: string): Map<string, string> {
  *  byte range of a 200, its coding as the client reads it. */
 function hit(ctx: CacheContext, entry: CacheEntry, status: string | undefined, cached = true): Answer {
   ctx.vars.cacheStatus = status;
-  ctx.record.cache = status;
   if (cached) ctx.record.from = "cache";
   const { request } = ctx;
   const headers = new ResponseFields();

@@ -79,6 +79,8 @@ export interface GatewayDeps<Out = Response> {
   /** Where routes with a cache keep answers (the Worker: Cloudflare's cache); absent: this
    *  process's memory, [gateway] cache_size. */
   cache?: CacheStore;
+  /** Told each answer's $upstream_cache_status on a route with a cache (serve's metrics). */
+  cacheCounted?: (status: string) => void;
   /** A pool object's count of a streamed body it hands back to the front gateway, which asks
    *  for it by `handOff` (RequestInfo.handOff) when its relay could not count (PoolHost.sent). */
   hopMeter?: (handOff: string, length: number | null) => BodyMeter;
@@ -205,6 +207,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     const meter = (c: ClientResponse, fromOrigin: boolean): Out => {
       record.status = c.status;
       record.from ??= fromOrigin ? "origin" : "gateway";
+      const cached = (record.cache = state.vars.cacheStatus);
+      if (cached) deps.cacheCounted?.(cached);
       c.headers.set("x-request-id", requestId);
       if (config.gateway.serverTiming) c.headers.set("server-timing", serverTiming(record));
       let ended = false;

@@ -29,6 +29,13 @@ directory = "site"
 
 ${phpSite(fpm.port, www)}
 [[routes]]
+match = "^~ /cached/"
+upstream = "php"
+root = "${www}"
+script = "/status.php"
+cache = { valid = "1m" }
+
+[[routes]]
 match = "/"
 `,
     { "site/hello.txt": "hello\n" },
@@ -118,6 +125,15 @@ describe("edgepass serve: metrics_listen", () => {
     expect(m.value("edgepass_pool_served_total", { upstream: "php" })).toBe(3);
     expect(m.value("edgepass_pool_server_served_total", { upstream: "php", server: `127.0.0.1:${fpm.port}` })).toBe(3);
     expect(m.value("edgepass_pool_server_connect_failures_total", { upstream: "php", server: `127.0.0.1:${fpm.port}` })).toBe(0);
+  });
+
+  it("counts a route's cache by $upstream_cache_status, and what the process's cache holds", async () => {
+    for (const p of ["/cached/a", "/cached/a", "/cached/a", "/cached/b"]) expect((await rawRequest(serve.base, { path: p })).status).toBe(200);
+    const m = parseExposition((await scrape()).body);
+    expect(m.types.get("edgepass_cache_requests_total")).toBe("counter");
+    expect([m.value("edgepass_cache_requests_total", { status: "MISS" }), m.value("edgepass_cache_requests_total", { status: "HIT" })]).toEqual([2, 2]);
+    expect(m.value("edgepass_cache_entries")).toBe(2);
+    expect(m.value("edgepass_cache_bytes")).toBeGreaterThan(2 * 256);
   });
 
   it("answers /metrics only, GET or HEAD", async () => {

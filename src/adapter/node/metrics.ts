@@ -32,11 +32,15 @@ const FAMILIES: Record<string, { type: "counter" | "gauge"; help: string }> = {
   edgepass_pool_server_connect_failures_total: { type: "counter", help: "Failed connection attempts per upstream server." },
   edgepass_pool_server_closed_total: { type: "counter", help: "Upstream connections closed, by who closed them." },
   edgepass_worker_restarts_total: { type: "counter", help: "Worker processes started again after one died (--workers)." },
+  edgepass_cache_requests_total: { type: "counter", help: "Answers on routes with a cache, by $upstream_cache_status." },
+  edgepass_cache_entries: { type: "gauge", help: "Answers held in this process's cache." },
+  edgepass_cache_bytes: { type: "gauge", help: "Bytes held in this process's cache (of [gateway] cache_size)." },
 };
 
 export class ServeMetrics {
   /** By route label, then by status class (index 1 for 1xx … 5xx): no key made per request. */
   private requests = new Map<string, number[]>();
+  private cached = new Map<string, number>();
   bytesIn = 0;
   bytesOut = 0;
   inFlight = 0;
@@ -51,7 +55,12 @@ export class ServeMetrics {
     this.bytesOut += bytesOut;
   }
 
-  samples(pools: PoolStats[]): Sample[] {
+  cacheCounted(status: string): void {
+    this.cached.set(status, (this.cached.get(status) ?? 0) + 1);
+  }
+
+  /** `cache`: the process's cache store, where a route has a cache. */
+  samples(pools: PoolStats[], cache?: { bytes: number; count: number } | null): Sample[] {
     const out: Sample[] = [];
     const add = (name: string, value: number, labels: Record<string, string> = {}) => out.push({ name, labels, value });
     for (const [route, byClass] of this.requests) {
@@ -62,6 +71,11 @@ export class ServeMetrics {
     add("edgepass_requests_in_flight", this.inFlight);
     add("edgepass_connections_open", this.connectionsOpen);
     add("edgepass_connections_total", this.connectionsTotal);
+    for (const [status, n] of this.cached) add("edgepass_cache_requests_total", n, { status });
+    if (cache) {
+      add("edgepass_cache_entries", cache.count);
+      add("edgepass_cache_bytes", cache.bytes);
+    }
     for (const p of pools) {
       const u = { upstream: p.upstream };
       add("edgepass_pool_connections", p.busy, { ...u, state: "busy" });

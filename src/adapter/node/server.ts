@@ -2,7 +2,6 @@
 // node:net dial, the socket response writer, and the pools (src/pool) held in this process,
 // where connections outlive requests without a Durable Object to keep them.
 import { memoryCacheStore } from "../../core/cache-memory.js";
-import type { CacheStore } from "../../core/cache.js";
 import type http from "node:http";
 import type http2 from "node:http2";
 import net from "node:net";
@@ -94,7 +93,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const replay = replayHold(REPLAY_HOLD_LIMIT, REPLAY_HOLD_BUDGET);
   // The routes' cached answers outlive a reload too, as nginx's cache does (a new cache_size
   // starts a new store).
-  let cache: { size: number; store: CacheStore } | null = null;
+  let cache: { size: number; store: ReturnType<typeof memoryCacheStore> } | null = null;
   const cacheFor = (size: number) => (cache?.size === size ? cache : (cache = { size, store: memoryCacheStore(size) })).store;
   const spoolDir = defaultSpoolDir();
   // One builder (and so one set of pools) per generation: a reload never shares a pool with
@@ -117,6 +116,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         sink: o.sink,
         limits,
         cache: config.routes.some((r) => r.cache) ? cacheFor(config.gateway.cacheSize) : undefined,
+        cacheCounted: (status) => metrics.cacheCounted(status),
         connections: (upstream, requestId) => pools.connections({ upstream, codec, dial: dialNode }, requestId),
         peers: (u) => pools.peers.get(u),
       }),
@@ -305,7 +305,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       throw e;
     }
   }
-  const metricsSamples = () => metrics.samples(gens.current.pools.stats());
+  const metricsSamples = () => metrics.samples(gens.current.pools.stats(), cache?.store);
   const metricsAt = o.metricsListener === false ? undefined : first.gen.config.serve.metricsListen;
   let metricsServer: http.Server | null = null;
   try {
