@@ -310,10 +310,12 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       const hashKey = upstream.balance.hashKey;
       // The pool object reserves a place on the server this key picks (pool-client.ts).
       const balanceKey = hashKey ? hashKeyOf(hashKey, forwardReq) : null;
-      const onEnd = held.length ? ((hooked.yes = true), release) : undefined;
       // Only the Worker hands off, and the Worker's gateway is given the platform's Requests.
       // A handshake is forwarded from here: the switched connection is this request's own.
+      // limit_conn's places then come back when the relayed body ends (not on a cache hit,
+      // which never asks: they come back as the answer goes).
       const toOrigin = async (): Promise<Answer> => {
+        const onEnd = held.length ? ((hooked.yes = true), release) : undefined;
         const handed = upgrade ? null : deps.handOff?.(request as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
         if (handed) {
           const res = await handed;

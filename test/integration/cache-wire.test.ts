@@ -62,6 +62,13 @@ cache = true
 add_headers = { "X-Cache" = "$upstream_cache_status" }
 
 [[routes]]
+match = "^~ /one-at-a-time/"
+upstream = "app"
+cache = true
+limit_conn = { key = "ip", max = 1 }
+add_headers = { "X-Cache" = "$upstream_cache_status" }
+
+[[routes]]
 match = "^~ /limited/"
 upstream = "app"
 cache = true
@@ -110,6 +117,16 @@ describe.each(BOTH_HOSTS)("a route's cache on the wire, %s", (name, start) => {
     }
     expect(got).toEqual(["200 MISS -", "200 HIT -", "200 HIT -", "429 - -"]);
     expect(arrived.get(target)).toBe(1);
+  });
+
+  it("limit_conn: a hit gives its place back as its answer goes (one at a time, one after another, none refused)", async () => {
+    const target = `/one-at-a-time/page?on=${tag}`;
+    const got = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await rawRequest(dev.base, { path: target, headers: { "cf-connecting-ip": `198.51.100.${tag === "serve" ? 3 : 4}` } });
+      got.push(`${r.status} ${r.get("x-cache") ?? "-"}`);
+    }
+    expect(got).toEqual(["200 MISS", "200 HIT", "200 HIT", "200 HIT"]);
   });
 
   it("gzip from the origin: byte for byte to a client that reads it, then from the cache decoded for one that does not", async () => {
