@@ -103,20 +103,21 @@ function checkCache(c: Checker, at: At, raw: unknown, route: RouteConfig): Cache
 function checkValid(c: Checker, at: At, v: unknown): Map<number | "any", number> {
   const out = new Map<number | "any", number>();
   if (typeof v === "string" || typeof v === "number") {
-    const s = duration(c, at, v) / 1000;
+    const s = duration(c, at, v, Number.MAX_SAFE_INTEGER) / 1000;
     for (const status of DEFAULT_VALID_STATUSES) out.set(status, s);
     return out;
   }
   const t = c.table(at, v, 'a duration such as "10m", or a table such as { 200 = "10m", 404 = "1m", any = "1m" }');
   for (const [k, d] of Object.entries(t)) {
     if (k !== "any" && !/^[1-5]\d\d$/.test(k)) c.fail([...at, k], 'a status code (200…599) or "any"', { got: k });
-    out.set(k === "any" ? "any" : Number(k), duration(c, [...at, k], d) / 1000);
+    out.set(k === "any" ? "any" : Number(k), duration(c, [...at, k], d, Number.MAX_SAFE_INTEGER) / 1000);
   }
   return out;
 }
 
-function duration(c: Checker, at: At, v: unknown): number {
-  const r = parseDuration(v);
+/** `max`: a lifetime is no timer and may pass the 24 days a timeout may not. */
+function duration(c: Checker, at: At, v: unknown, max?: number): number {
+  const r = parseDuration(v, max);
   if (!r.ok) c.fail(at, DURATION_EXPECTED, { got: v, problem: r.reason });
   return r.value;
 }

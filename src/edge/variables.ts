@@ -81,7 +81,7 @@ function familyOf(name: string): ((v: RequestVars) => string) | null {
 }
 
 /** The value of the cookie named exactly `name` in a Cookie field, or "" (nginx's $cookie_). */
-export function cookieValue(cookie: string | null, name: string): string {
+function cookieValue(cookie: string | null, name: string): string {
   if (!cookie) return "";
   for (const part of cookie.split(";")) {
     const eq = part.indexOf("=");

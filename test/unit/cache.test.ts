@@ -343,6 +343,8 @@ describe("the config", () => {
     const v = loadConfig(site(`upstream = "php"\ncache = { valid = { 200 = "10m", 404 = "1m", any = "5s" }, max_entry = "4m" }`, `[gateway]\ncache_size = "256m"\n`), "t.toml");
     expect([...v.routes[0].cache!.valid]).toEqual([[200, 600], [404, 60], ["any", 5]]);
     expect(v.gateway.cacheSize).toBe(256 << 20);
+    // A lifetime is no timer: a year is fine where a timeout stops at 24 days.
+    expect(loadConfig(site(`upstream = "php"\ncache = { valid = "365d" }`), "t.toml").routes[0].cache!.valid.get(200)).toBe(365 * 86400);
   });
 
   it.each([
