@@ -156,6 +156,8 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
   ctx.vars.cacheStatus = stale ? "EXPIRED" : "MISS";
   const now = Date.now();
   const lifetime = mayStore && answer.fromOrigin ? lifetimeOf(rule, answer.res, now) : null;
+  // Said to the cache, not the client (nginx hides it too), and not kept with the entry.
+  answer.res.headers.delete("x-accel-expires");
   if (lifetime === null || (answer.res.length !== null && answer.res.length > rule.maxEntry)) {
     release?.(false);
     return answer;

@@ -203,6 +203,14 @@ describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
     }
   });
 
+  it("X-Accel-Expires is for the cache: the client never sees it, on a miss or a hit, as behind nginx", async () => {
+    for (const base of [NGINX(), dev.base]) {
+      const t = `/cache.php?xae=60&t=hidden&on=${tag}`;
+      const [miss, hit] = [await get(base, t), await get(base, t)];
+      expect([miss.headers["x-cache"], miss.headers["x-accel-expires"], hit.headers["x-cache"], hit.headers["x-accel-expires"]]).toEqual(["MISS", undefined, "HIT", undefined]);
+    }
+  });
+
   it("twelve requests at once for a cold page: the origin runs once and the rest wait for its answer (lock), as behind nginx", async () => {
     for (const base of [NGINX(), dev.base]) {
       const all = await Promise.all(Array.from({ length: 12 }, () => get(base, `/cache.php?sleep=300&on=${tag}`)));
