@@ -3,7 +3,6 @@
 // A configuration error answers every request with 500 and the validation message, so a bad
 // deploy is obvious rather than silent. With the UPSTREAM_POOL binding, requests for pooled
 // upstreams go to their pool object (pool-client.ts); without it everything is direct.
-import { cloudflareCacheStore } from "./cache-store.js";
 import { createCodec } from "../../codec/index.js";
 import type { GatewayConfig } from "../../config/types.js";
 import { loadConfig } from "../../config/load.js";
@@ -21,6 +20,7 @@ import { handOffTo, poolStatsResponse, type PoolNamespace } from "./pool-client.
 import { durableLimitStore, type LimitNamespace } from "./limit-client.js";
 import { clientTlsFromCf } from "../../core/client-tls.js";
 import { adminRefusal } from "../../core/dispatch.js";
+import { cloudflareCacheStore } from "./cache-store.js";
 
 export interface GatewayEnv {
   EDGEPASS_CONFIG?: string;

@@ -1,7 +1,6 @@
 // `edgepass serve`'s server: the one composition (core/compose.ts) with the Node pieces — the
 // node:net dial, the socket response writer, and the pools (src/pool) held in this process,
 // where connections outlive requests without a Durable Object to keep them.
-import { memoryCacheStore } from "../../core/cache-memory.js";
 import type http from "node:http";
 import type http2 from "node:http2";
 import net from "node:net";
@@ -38,6 +37,7 @@ import type { ClientResponse } from "../../core/respond.js";
 import { readTlsFiles } from "./tls-files.js";
 import { redirectServer } from "./https-redirect.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
+import { memoryCacheStore } from "../../core/cache-memory.js";
 
 export interface ServeOptions {
   configText: string;
