@@ -4,9 +4,20 @@
 // config error with its line, not a user who can never log in.
 import type { Checker, Table } from "./checker.js";
 import { isTable } from "./checker.js";
-import type { AuthBasicConfig, ConfigHost, GatewaySettings, RouteConfig } from "./types.js";
+import type { ConfigHost, GatewaySettings, RouteConfig } from "./types.js";
 import { hashProblem } from "../edge/htpasswd.js";
 import { besideConfig } from "./serve-tls.js";
+
+/** A list of users and password hashes a route asks for (the lines of an htpasswd file). */
+export interface AuthBasicConfig {
+  /** realm, default "Restricted": the name a browser shows when it asks. */
+  realm: string;
+  /** User → password hash; a user listed twice keeps the first line, as nginx reads it. An
+   *  unknown user's password is checked against the first, so it costs what a known one does. */
+  users: Map<string, string>;
+  /** user_file, resolved against the config file's folder (serve reads it at load and reload). */
+  userFile?: string;
+}
 
 export interface AuthFiles {
   baseDir?: string;

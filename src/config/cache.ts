@@ -1,12 +1,36 @@
 // A route's cache (nginx's fastcgi_cache / proxy_cache with their _valid, _key, _bypass,
 // _no_cache, _lock, _use_stale and _ignore_headers), checked at load.
-import type { CacheRule, RouteConfig } from "./types.js";
+import type { RouteConfig } from "./types.js";
 import { isTable, type Checker, type Table } from "./checker.js";
 import { checkVariables } from "./route-rules.js";
 import { stringList } from "./assets.js";
 import { parseDuration, parseSize, DURATION_EXPECTED, SIZE_EXPECTED } from "./units.js";
 
 type At = Array<string | number>;
+
+/** A route's cache, as its `cache` key set it. */
+export interface CacheRule {
+  /** key, variables expanded: what one entry answers for. */
+  key: string;
+  /** valid: seconds an answer of a status ("any": every other) is kept when the origin's
+   *  head says nothing of it; empty: only what the head says. */
+  valid: Map<number | "any", number>;
+  /** bypass: texts with variables; any that is not empty or "0" sends the request to the
+   *  origin and keeps its answer out of the cache. */
+  bypass: string[];
+  /** bypass_cookies: cookie names ("*" for any run of characters); a request carrying one
+   *  bypasses the cache as a bypass text would (WordPress's wordpress_logged_in_…). */
+  bypassCookies?: RegExp;
+  /** lock, default true: one request per key asks the origin, the others wait for its answer. */
+  lock: boolean;
+  lockTimeoutMs: number;
+  /** use_stale: when an expired answer may be served instead of the origin's. */
+  useStale: Set<string>;
+  /** ignore_headers, lower-case: origin fields whose word on caching is not taken. */
+  ignore: Set<string>;
+  /** max_entry: a longer answer passes through uncached. */
+  maxEntry: number;
+}
 
 /** nginx's fastcgi_cache_key as most PHP sites write it; GET and HEAD are kept apart. */
 export const DEFAULT_CACHE_KEY = "$scheme$request_method$host$request_uri";

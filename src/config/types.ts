@@ -2,6 +2,10 @@
 // Produced only by loadConfig() (src/config/load.ts); durations are milliseconds, sizes bytes.
 import type { AccessRule } from "../edge/access.js";
 import type { Cidr } from "../edge/cidr.js";
+import type { AuthBasicConfig } from "./auth-basic.js";
+import type { CacheRule } from "./cache.js";
+
+export type { AuthBasicConfig, CacheRule };
 
 export type Protocol = "fastcgi" | "scgi" | "uwsgi" | "http";
 
@@ -215,29 +219,6 @@ export interface RouteConfig {
   cache?: CacheRule;
 }
 
-export interface CacheRule {
-  /** key, variables expanded: what one entry answers for. */
-  key: string;
-  /** valid: seconds an answer of a status ("any": every other) is kept when the origin's
-   *  head says nothing of it; empty: only what the head says. */
-  valid: Map<number | "any", number>;
-  /** bypass: texts with variables; any that is not empty or "0" sends the request to the
-   *  origin and keeps its answer out of the cache. */
-  bypass: string[];
-  /** bypass_cookies: cookie names ("*" for any run of characters); a request carrying one
-   *  bypasses the cache as a bypass text would (WordPress's wordpress_logged_in_…). */
-  bypassCookies?: RegExp;
-  /** lock, default true: one request per key asks the origin, the others wait for its answer. */
-  lock: boolean;
-  lockTimeoutMs: number;
-  /** use_stale: when an expired answer may be served instead of the origin's. */
-  useStale: Set<string>;
-  /** ignore_headers, lower-case: origin fields whose word on caching is not taken. */
-  ignore: Set<string>;
-  /** max_entry: a longer answer passes through uncached. */
-  maxEntry: number;
-}
-
 export interface AuthorizerConfig {
   upstream: string;
   /** script: SCRIPT_FILENAME for the authorizer (php-fpm runs that file); absent: the
@@ -396,17 +377,6 @@ export interface ServeSettings {
   /** metrics_listen: "host:port" of a separate listener answering GET /metrics (Prometheus
    *  text format). Absent: no metrics listener. */
   metricsListen?: { host: string; port: number };
-}
-
-/** A list of users and password hashes a route asks for (the lines of an htpasswd file). */
-export interface AuthBasicConfig {
-  /** realm, default "Restricted": the name a browser shows when it asks. */
-  realm: string;
-  /** User → password hash; a user listed twice keeps the first line, as nginx reads it. An
-   *  unknown user's password is checked against the first, so it costs what a known one does. */
-  users: Map<string, string>;
-  /** user_file, resolved against the config file's folder (serve reads it at load and reload). */
-  userFile?: string;
 }
 
 /** The TLS versions `edgepass serve` offers; older ones are refused at load. */

@@ -8,13 +8,14 @@
 // Worker.
 import type { CacheRule } from "../config/types.js";
 import { preconditionStatus, rangeFor } from "../edge/conditional.js";
-import { expandVariables, type RequestVars } from "../edge/variables.js";
+import { cookies, expandVariables, type RequestVars } from "../edge/variables.js";
 import { noBodyFor } from "../edge/headers.js";
 import type { RequestRecord } from "./access-log.js";
-import { concatBytes } from "./bytes.js";
 import type { GatewayRequest } from "./gateway.js";
 import type { Logger } from "./log.js";
-import { piecesOf, PiecesBody, type Pieces } from "./pieces.js";
+import { within } from "./deadline.js";
+import { keepWhenRead, readWhole } from "./cache-body.js";
+import { lifetimeOf, varyNames } from "./cache-lifetime.js";
 import { cancelBody, clientResponse, inClientCoding, type ClientResponse } from "./respond.js";
 import { acceptsCoding } from "./encoding.js";
 import { ResponseFields } from "./response-fields.js";
@@ -92,11 +93,14 @@ export function usesCache(rule: CacheRule, request: GatewayRequest, vars: Reques
 }
 
 function carriesCookie(cookie: string | null, names: RegExp): boolean {
-  if (!cookie) return false;
-  return cookie.split(";").some((part) => {
-    const eq = part.indexOf("=");
-    return eq > 0 && names.test(part.slice(0, eq).trim());
-  });
+  for (const [n] of cookies(cookie)) if (names.test(n)) return true;
+  return false;
+}
+
+/** The request carries a validator or a range (CACHE_VALIDATORS). */
+function asksConditionally(request: GatewayRequest): boolean {
+  for (const n of CACHE_VALIDATORS) if (request.headers.has(n)) return true;
+  return false;
 }
 
 /** The request's answer from the cache, else from `origin` (kept for the next request when
@@ -124,8 +128,8 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
       }
       // Another request is asking the origin: an expired answer may stand in meanwhile.
       if (found && rule.useStale.has("updating")) return hit(ctx, found.entry, "UPDATING");
-      const stored = await within(held, deadline - Date.now());
-      if (stored === "late") {
+      const stored = await within(held, Math.max(0, deadline - Date.now()));
+      if (stored === undefined) {
         // nginx's lock_timeout: ask the origin, and keep its answer out of the cache.
         mayStore = false;
         break;
@@ -188,10 +192,10 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
   };
   // A conditional or range request gets its answer from the entry being made, as from a hit
   // (nginx answers it so on a miss too): the origin was asked without them.
-  if (status === 200 && [...CACHE_VALIDATORS].some((n) => ctx.request.headers.has(n))) {
+  if (status === 200 && asksConditionally(ctx.request)) {
     let whole: Uint8Array | null;
     try {
-      whole = await readUpTo(answer.res, rule.maxEntry);
+      whole = await readWhole(answer.res, rule.maxEntry);
     } catch (e) {
       release?.(false);
       throw e;
@@ -204,49 +208,6 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
   }
   keepWhenRead(answer.res, rule.maxEntry, keep);
   return answer;
-}
-
-/** `res`'s whole body if it is at most `max` bytes (read now); else null, and `res` keeps a
- *  body that gives what was read and then the rest. */
-async function readUpTo(res: ClientResponse, max: number): Promise<Uint8Array | null> {
-  const body = res.body;
-  if (body === null) return new Uint8Array(0);
-  // A copy: the answer made from the entry goes to a writer that may give the bytes it is
-  // handed back as read memory (read-slabs.ts), to be read into again.
-  if (body instanceof Uint8Array) return body.byteLength <= max ? body.slice() : null;
-  res.relayed = undefined;
-  const src = piecesOf(body);
-  const read: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const got = await src.next();
-    if (got === null) {
-      if (res.length !== null && size !== res.length) throw new Error(`the body ended after ${size} of ${res.length} declared bytes`);
-      return concatBytes(read);
-    }
-    for (const p of got) {
-      read.push(p.slice());
-      size += p.byteLength;
-    }
-    if (size > max) break;
-  }
-  let first: Uint8Array[] | null = read;
-  res.body = new PiecesBody({
-    async next() {
-      const out = first;
-      first = null;
-      return out ?? src.next();
-    },
-    cancel: (reason) => src.cancel(reason),
-  });
-  return null;
-}
-
-/** `p`'s value, or "late" once `ms` passed (its timer cleared when `p` settles first). */
-function within<T>(p: Promise<T>, ms: number): Promise<T | "late"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), Math.max(0, ms))));
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** The use_stale case an answer is: the gateway's own failure ("error", or "timeout" for a
@@ -282,7 +243,7 @@ async function lookup(ctx: CacheContext, key: string): Promise<{ entry: CacheEnt
 async function put(ctx: CacheContext, key: string, entry: CacheEntry): Promise<void> {
   const { store, request } = ctx;
   const keep = entry.fresh - entry.stored + STALE_KEEP_MS;
-  const vary = ctx.rule.ignore.has("vary") ? [] : varyNames(entry.headers);
+  const vary = ctx.rule.ignore.has("vary") ? [] : varyNames(entry.headers.find(([n]) => n === "vary")?.[1] ?? null);
   if (vary.length === 0) return store.put(key, entry, keep);
   await store.put(key, { status: 0, statusText: "", headers: [], body: null, stored: entry.stored, fresh: entry.fresh, vary }, keep);
   await store.put(variantKey(key, vary, request), entry, keep);
@@ -290,59 +251,6 @@ async function put(ctx: CacheContext, key: string, entry: CacheEntry): Promise<v
 
 function variantKey(key: string, names: string[], request: GatewayRequest): string {
   return `${key}\n${names.map((n) => `${n}:${request.headers.get(n) ?? ""}`).join("\n")}`;
-}
-
-function varyNames(headers: Array<[string, string]>): string[] {
-  const names: string[] = [];
-  for (const [n, v] of headers) if (n === "vary") for (const t of v.split(",")) if (t.trim()) names.push(t.trim().toLowerCase());
-  return [...new Set(names)].sort();
-}
-
-/** How long (ms) the origin's answer may be kept, or null for not at all. nginx's order:
- *  X-Accel-Expires, then Cache-Control, then Expires, then the route's `valid` for the
- *  status; Set-Cookie and Vary: * keep it out, as does any X-Accel-Redirect (the answer is a
- *  file, served fresh each time). */
-export function lifetimeOf(rule: CacheRule, res: ClientResponse, now: number): number | null {
-  const h = res.headers;
-  const ignored = (n: string) => rule.ignore.has(n);
-  if (res.status === 206 || res.status < 200 || res.tunnel) return null;
-  if (h.has("x-accel-redirect") || h.has("x-sendfile")) return null;
-  if (!ignored("set-cookie") && h.has("set-cookie")) return null;
-  if (!ignored("vary") && varyNames([["vary", h.get("vary") ?? ""]]).includes("*")) return null;
-  const accel = ignored("x-accel-expires") ? null : h.get("x-accel-expires");
-  if (accel !== null) {
-    const v = accel.trim();
-    if (/^@\d+$/.test(v)) return positive(Number(v.slice(1)) * 1000 - now);
-    if (/^\d+$/.test(v)) return positive(Number(v) * 1000);
-  }
-  const cc = ignored("cache-control") ? null : h.get("cache-control");
-  if (cc !== null) {
-    const d = directives(cc);
-    if (d.has("no-store") || d.has("no-cache") || d.has("private")) return null;
-    const age = d.get("s-maxage") ?? d.get("max-age");
-    if (age !== undefined) return /^\d+$/.test(age) ? positive(Number(age) * 1000) : null;
-  }
-  const expires = ignored("expires") ? null : h.get("expires");
-  if (expires !== null) {
-    const at = Date.parse(expires);
-    return Number.isNaN(at) ? null : positive(at - now);
-  }
-  const valid = rule.valid.get(res.status) ?? rule.valid.get("any");
-  return valid === undefined ? null : positive(valid * 1000);
-}
-
-function positive(ms: number): number | null {
-  return ms > 0 ? ms : null;
-}
-
-function directives(cc: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of cc.split(",")) {
-    const eq = part.indexOf("=");
-    const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
-    if (name) out.set(name, eq < 0 ? "" : part.slice(eq + 1).trim().replace(/^"|"$/g, ""));
-  }
-  return out;
 }
 
 /** An entry as this request's answer: its Age, a 304 or 412 for a conditional request, one
@@ -387,52 +295,4 @@ function hit(ctx: CacheContext, entry: CacheEntry, status: string | undefined, c
   const length = body ? body.byteLength : null;
   const out = clientResponse(entry.status, entry.statusText, headers, head || noBodyFor(request.method, entry.status) ? null : body, length, false);
   return { res: inClientCoding(out, ctx.acceptEncoding, ctx.log), fromOrigin: true };
-}
-
-/** `res`'s body as it is read, copied aside up to `max` bytes; `done` is told the whole body
- *  once it ended complete (the declared length, if any), else null. */
-function keepWhenRead(res: ClientResponse, max: number, done: (body: Uint8Array | null) => void): void {
-  const body = res.body;
-  if (body === null) return done(new Uint8Array(0));
-  if (body instanceof Uint8Array) return done(body.byteLength <= max ? body.slice() : null);
-  const src: Pieces = piecesOf(body);
-  const kept: Uint8Array[] = [];
-  let size = 0;
-  let over = false;
-  let told = false;
-  const tell = (b: Uint8Array | null) => {
-    if (!told) {
-      told = true;
-      done(b);
-    }
-  };
-  // The Worker's relay of a pool object's body is read here now, not piped past JavaScript.
-  res.relayed = undefined;
-  res.body = new PiecesBody({
-    own: src.own,
-    async next() {
-      let got: Uint8Array[] | null;
-      try {
-        got = await src.next();
-      } catch (e) {
-        tell(null);
-        throw e;
-      }
-      if (got === null) tell(over || (res.length !== null && size !== res.length) ? null : concatBytes(kept));
-      else {
-        for (const p of got) {
-          size += p.byteLength;
-          if (size > max) over = true;
-          // A copy: a writer may give an origin's read memory back once it wrote it.
-          else kept.push(p.slice());
-        }
-        if (over) kept.length = 0;
-      }
-      return got;
-    },
-    cancel(reason) {
-      tell(null);
-      src.cancel(reason);
-    },
-  });
 }

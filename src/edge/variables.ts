@@ -82,12 +82,17 @@ function familyOf(name: string): ((v: RequestVars) => string) | null {
 
 /** The value of the cookie named exactly `name` in a Cookie field, or "" (nginx's $cookie_). */
 function cookieValue(cookie: string | null, name: string): string {
-  if (!cookie) return "";
+  for (const [n, v] of cookies(cookie)) if (n === name) return v;
+  return "";
+}
+
+/** A Cookie field's name=value pairs, trimmed, in order (a part without "=" is none). */
+export function* cookies(cookie: string | null): Generator<[string, string]> {
+  if (!cookie) return;
   for (const part of cookie.split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    if (eq > 0) yield [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
   }
-  return "";
 }
 
 /** The first argument named `name` (case-insensitive, as nginx's $arg_), as sent, or "". */
