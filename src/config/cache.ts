@@ -26,6 +26,13 @@ export interface CacheRule {
   lockTimeoutMs: number;
   /** use_stale: when an expired answer may be served instead of the origin's. */
   useStale: Set<string>;
+  /** background_update: the request that finds an answer expired, where one may stand in
+   *  while it is updated (use_stale "updating", or the answer's stale-while-revalidate), gets
+   *  it at once, and the origin is asked with no client waiting. */
+  backgroundUpdate: boolean;
+  /** revalidate: an expired answer with an ETag or Last-Modified is asked for again with
+   *  If-None-Match / If-Modified-Since; the origin's 304 renews it. */
+  revalidate: boolean;
   /** ignore_headers, lower-case: origin fields whose word on caching is not taken. */
   ignore: Set<string>;
   /** max_entry: a longer answer passes through uncached. */
@@ -38,7 +45,7 @@ export const DEFAULT_CACHE_KEY = "$scheme$request_method$host$request_uri";
 const DEFAULT_VALID_STATUSES = [200, 301, 302];
 const STALE_CASES = ["error", "timeout", "updating", "http_500", "http_502", "http_503", "http_504", "http_403", "http_404", "http_429"] as const;
 const IGNORABLE = ["x-accel-expires", "cache-control", "expires", "set-cookie", "vary"];
-const KEYS = ["valid", "key", "bypass", "bypass_cookies", "lock", "lock_timeout", "use_stale", "ignore_headers", "max_entry"] as const;
+const KEYS = ["valid", "key", "bypass", "bypass_cookies", "lock", "lock_timeout", "use_stale", "background_update", "revalidate", "ignore_headers", "max_entry"] as const;
 const ALIASES: Record<string, string> = {
   fastcgi_cache_valid: "valid",
   proxy_cache_valid: "valid",
@@ -51,6 +58,10 @@ const ALIASES: Record<string, string> = {
   fastcgi_cache_lock: "lock",
   fastcgi_cache_use_stale: "use_stale",
   proxy_cache_use_stale: "use_stale",
+  fastcgi_cache_background_update: "background_update",
+  proxy_cache_background_update: "background_update",
+  fastcgi_cache_revalidate: "revalidate",
+  proxy_cache_revalidate: "revalidate",
   fastcgi_ignore_headers: "ignore_headers",
   proxy_ignore_headers: "ignore_headers",
 };
@@ -69,7 +80,7 @@ export function applyCache(c: Checker, doc: Table, routes: RouteConfig[]): void 
 
 /** `cache = true`: what the origin's head allows, under nginx's usual key, with the lock. */
 export function defaultCacheRule(): CacheRule {
-  return { key: DEFAULT_CACHE_KEY, valid: new Map(), bypass: [], lock: true, lockTimeoutMs: 5000, useStale: new Set(), ignore: new Set(), maxEntry: 1024 * 1024 };
+  return { key: DEFAULT_CACHE_KEY, valid: new Map(), bypass: [], lock: true, lockTimeoutMs: 5000, useStale: new Set(), backgroundUpdate: false, revalidate: false, ignore: new Set(), maxEntry: 1024 * 1024 };
 }
 
 function checkCache(c: Checker, at: At, raw: unknown, route: RouteConfig): CacheRule | undefined {
@@ -98,10 +109,9 @@ function checkCache(c: Checker, at: At, raw: unknown, route: RouteConfig): Cache
     const globs = names.map((n) => n.replace(/[.+^$|\\]/g, "\\$&").replace(/\*/g, ".*"));
     rule.bypassCookies = new RegExp(`^(?:${globs.join("|")})$`);
   }
-  if (t.lock !== undefined) {
-    if (typeof t.lock !== "boolean") c.fail([...at, "lock"], "true or false", { got: t.lock });
-    rule.lock = t.lock;
-  }
+  if (t.lock !== undefined) rule.lock = flag(c, [...at, "lock"], t.lock);
+  if (t.background_update !== undefined) rule.backgroundUpdate = flag(c, [...at, "background_update"], t.background_update);
+  if (t.revalidate !== undefined) rule.revalidate = flag(c, [...at, "revalidate"], t.revalidate);
   if (t.lock_timeout !== undefined) rule.lockTimeoutMs = duration(c, [...at, "lock_timeout"], t.lock_timeout);
   if (t.use_stale !== undefined) {
     const cases = stringList(c, [...at, "use_stale"], t.use_stale, `a list of ${STALE_CASES.join(", ")}`, (s) =>
@@ -137,6 +147,11 @@ function checkValid(c: Checker, at: At, v: unknown): Map<number | "any", number>
     out.set(k === "any" ? "any" : Number(k), duration(c, [...at, k], d, Number.MAX_SAFE_INTEGER) / 1000);
   }
   return out;
+}
+
+function flag(c: Checker, at: At, v: unknown): boolean {
+  if (typeof v !== "boolean") c.fail(at, "true or false", { got: v });
+  return v as boolean;
 }
 
 /** `max`: a lifetime is no timer and may pass the 24 days a timeout may not. */

@@ -14,7 +14,7 @@ export function varyNames(vary: string | null): string[] {
  *  X-Accel-Expires, then Cache-Control, then Expires, then the route's `valid` for the
  *  status; Set-Cookie and Vary: * keep it out, as does any X-Accel-Redirect (the answer is a
  *  file, served fresh each time). */
-export function lifetimeOf(rule: CacheRule, res: ClientResponse, now: number): number | null {
+export function lifetimeOf(rule: CacheRule, res: Pick<ClientResponse, "status" | "headers" | "tunnel">, now: number): number | null {
   const h = res.headers;
   const ignored = (n: string) => rule.ignore.has(n);
   if (res.status === 206 || res.status < 200 || res.tunnel) return null;
@@ -41,6 +41,17 @@ export function lifetimeOf(rule: CacheRule, res: ClientResponse, now: number): n
   }
   const valid = rule.valid.get(res.status) ?? rule.valid.get("any");
   return valid === undefined ? null : positive(valid * 1000);
+}
+
+/** How long (ms) past its lifetime the origin lets an answer stand in: while it is updated
+ *  (Cache-Control's stale-while-revalidate) and when the origin cannot be reached
+ *  (stale-if-error); nginx takes both, unless Cache-Control is ignored. */
+export function staleWindows(rule: CacheRule, res: Pick<ClientResponse, "headers">): { updating: number; error: number } {
+  const cc = rule.ignore.has("cache-control") ? null : res.headers.get("cache-control");
+  if (cc === null) return { updating: 0, error: 0 };
+  const d = directives(cc);
+  const seconds = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) * 1000 : 0);
+  return { updating: seconds(d.get("stale-while-revalidate")), error: seconds(d.get("stale-if-error")) };
 }
 
 function positive(ms: number): number | null {

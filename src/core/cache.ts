@@ -7,18 +7,16 @@
 // The entries live in the host's store: memory on `edgepass serve`, Cloudflare's cache in the
 // Worker.
 import type { CacheRule } from "../config/types.js";
-import { preconditionStatus, rangeFor } from "../edge/conditional.js";
 import { cookies, expandVariables, type RequestVars } from "../edge/variables.js";
-import { noBodyFor } from "../edge/headers.js";
 import type { RequestRecord } from "./access-log.js";
 import type { GatewayRequest } from "./gateway.js";
+import type { ClientSignal } from "./exchange.js";
 import type { Logger } from "./log.js";
 import { within } from "./deadline.js";
 import { keepWhenRead, readWhole } from "./cache-body.js";
-import { lifetimeOf, varyNames } from "./cache-lifetime.js";
-import { cancelBody, clientResponse, inClientCoding, type ClientResponse } from "./respond.js";
-import { acceptsCoding } from "./encoding.js";
-import { ResponseFields } from "./response-fields.js";
+import { lifetimeOf, staleWindows, varyNames } from "./cache-lifetime.js";
+import { cancelBody, type ClientResponse } from "./respond.js";
+import { hit } from "./cache-hit.js";
 
 export interface CacheEntry {
   status: number;
@@ -33,6 +31,10 @@ export interface CacheEntry {
   fresh: number;
   /** Made from a HEAD's answer (no body): it answers HEAD only, whatever the key. */
   head?: boolean;
+  /** How long (ms) past `fresh` the origin let it stand in while it is updated
+   *  (stale-while-revalidate) and when the origin cannot be reached (stale-if-error). */
+  updatingMs?: number;
+  errorMs?: number;
   /** Set on an entry that only says which request fields (lower-case) the answer varies by:
    *  the answer itself is under the key with their values (variantKey). */
   vary?: string[];
@@ -59,9 +61,32 @@ export interface Answer {
   fromOrigin: boolean;
 }
 
+/** How the cache asks the origin (gateway.ts): `fields` go with the request (an entry's
+ *  validators); a `background` request is one no client waits for, so it has a record of its
+ *  own, holds no limit_conn place and goes on when the client leaves. */
+export interface OriginAsk {
+  fields?: Array<[string, string]>;
+  background?: boolean;
+}
+export type Origin = (ask?: OriginAsk) => Promise<Answer>;
+
+/** The signal of a request no client waits for. */
+export const NEVER_ABORTED: ClientSignal = { aborted: false, addEventListener() {}, removeEventListener() {} };
+
+/** The request as handed to a pool object (the Worker's): without the fields in `leave`, with
+ *  `add`. */
+export function withFields(request: Request, leave: ReadonlySet<string>, add: Array<[string, string]> = []): Request {
+  const headers = new Headers(request.headers);
+  for (const n of leave) headers.delete(n);
+  for (const [n, v] of add) headers.set(n, v);
+  return new Request(request, { headers });
+}
+
 /** A key's lock: settles once the request holding it has its answer stored (true) or knows it
- *  will not be (false). Per gateway (process or isolate). */
+ *  will not be (false). Per gateway (process or isolate). Held by whichever request asks the
+ *  origin for a key, with or without the `lock` rule: the others then know it is updating. */
 export type CacheLocks = Map<string, Promise<boolean>>;
+type Release = (stored: boolean) => void;
 
 export interface CacheContext {
   rule: CacheRule;
@@ -72,7 +97,8 @@ export interface CacheContext {
   acceptEncoding: string | null;
   log: Logger;
   record: RequestRecord;
-  /** Keeps the host running for the store's write (the Worker's waitUntil). */
+  /** Keeps the host running for the store's write and a background update (the Worker's
+   *  waitUntil). */
   waitUntil?: (p: Promise<unknown>) => void;
 }
 
@@ -103,96 +129,97 @@ function asksConditionally(request: GatewayRequest): boolean {
   return false;
 }
 
+function hold(locks: CacheLocks, key: string): Release {
+  let settle!: Release;
+  const p = new Promise<boolean>((r) => (settle = r));
+  locks.set(key, p);
+  return (stored) => {
+    if (locks.get(key) === p) locks.delete(key);
+    settle(stored);
+  };
+}
+
+/** An expired entry may stand in while another request updates it: use_stale "updating", or
+ *  within the origin's stale-while-revalidate. */
+function standsInWhileUpdating(rule: CacheRule, entry: CacheEntry): boolean {
+  return rule.useStale.has("updating") || Date.now() < entry.fresh + (entry.updatingMs ?? 0);
+}
+
 /** The request's answer from the cache, else from `origin` (kept for the next request when
  *  its head allows). */
-export async function throughCache(ctx: CacheContext, origin: () => Promise<Answer>): Promise<Answer> {
-  const { rule, locks, vars } = ctx;
-  const key = expandVariables(rule.key, vars);
+export async function throughCache(ctx: CacheContext, origin: Origin): Promise<Answer> {
+  const { rule, locks } = ctx;
+  const key = expandVariables(rule.key, ctx.vars);
+  // The lock held as the entry was read: let go by the time the read is done, its answer may
+  // have been stored after the read, so the entry is read again.
+  let seen = locks.get(key);
   let found = await lookup(ctx, key);
-  if (found && found.entry.fresh > Date.now()) return hit(ctx, found.entry, "HIT");
-  let release: ((stored: boolean) => void) | undefined;
+  if (found && found.fresh > Date.now()) return hit(ctx, found, "HIT");
+  let release: Release | undefined;
   let mayStore = true;
-  if (rule.lock) {
-    const deadline = Date.now() + rule.lockTimeoutMs;
-    for (;;) {
-      const held = locks.get(key);
-      if (!held) {
-        let settle!: (stored: boolean) => void;
-        const p = new Promise<boolean>((r) => (settle = r));
-        locks.set(key, p);
-        release = (stored) => {
-          if (locks.get(key) === p) locks.delete(key);
-          settle(stored);
-        };
-        break;
-      }
-      // Another request is asking the origin: an expired answer may stand in meanwhile.
-      if (found && rule.useStale.has("updating")) return hit(ctx, found.entry, "UPDATING");
-      const stored = await within(held, Math.max(0, deadline - Date.now()));
-      if (stored === undefined) {
-        // nginx's lock_timeout: ask the origin, and keep its answer out of the cache.
-        mayStore = false;
-        break;
-      }
+  const deadline = Date.now() + rule.lockTimeoutMs;
+  for (;;) {
+    const held = locks.get(key);
+    if (!held && seen) {
+      seen = undefined;
       found = await lookup(ctx, key);
-      if (found && found.entry.fresh > Date.now()) return hit(ctx, found.entry, "HIT");
-      // The answer was not one to keep: every waiter asks the origin itself, at once.
-      if (!stored) break;
+      if (found && found.fresh > Date.now()) return hit(ctx, found, "HIT");
+      continue;
     }
+    if (!held) {
+      release = hold(locks, key);
+      break;
+    }
+    // Another request is asking the origin: an expired answer may stand in meanwhile.
+    if (found && standsInWhileUpdating(rule, found)) return hit(ctx, found, "UPDATING");
+    if (!rule.lock) break;
+    const stored = await within(held, Math.max(0, deadline - Date.now()));
+    if (stored === undefined) {
+      // nginx's lock_timeout: ask the origin, and keep its answer out of the cache.
+      mayStore = false;
+      break;
+    }
+    seen = locks.get(key);
+    found = await lookup(ctx, key);
+    if (found && found.fresh > Date.now()) return hit(ctx, found, "HIT");
+    // The answer was not one to keep: every waiter asks the origin itself, at once.
+    if (!stored) break;
   }
-  const stale = found?.entry;
+  const stale = found ?? undefined;
+  const fields = stale && rule.revalidate ? validatorsOf(stale) : undefined;
+  if (stale && release && rule.backgroundUpdate && standsInWhileUpdating(rule, stale)) {
+    const done = update(ctx, key, stale, origin, fields, release);
+    ctx.waitUntil?.(done);
+    return hit(ctx, stale, "STALE");
+  }
+  ctx.vars.cacheStatus = stale ? "EXPIRED" : "MISS";
   let answer: Answer;
   try {
-    answer = await origin();
+    answer = await origin(fields && { fields });
   } catch (e) {
     release?.(false);
     const why = staleCase((e as { status?: number }).status ?? 500, false);
-    if (stale && why && rule.useStale.has(why)) return staleFor(ctx, stale, why, e);
+    if (stale && why && mayStandIn(rule, stale, why)) return staleFor(ctx, stale, why, e);
     throw e;
   }
-  const status = answer.res.status;
-  const why = staleCase(status, answer.fromOrigin);
-  if (stale && why && rule.useStale.has(why)) {
+  const now = Date.now();
+  const verdict = judge(ctx, stale, answer, fields !== undefined, mayStore, now);
+  // Said to the cache, not the client (nginx hides it too).
+  answer.res.headers.delete("x-accel-expires");
+  if (verdict.kind === "stale") {
     release?.(false);
     cancelBody(answer.res.body);
-    return staleFor(ctx, stale, why);
+    return staleFor(ctx, stale!, verdict.why);
   }
-  ctx.vars.cacheStatus = stale ? "EXPIRED" : "MISS";
-  const now = Date.now();
-  const lifetime = mayStore && answer.fromOrigin ? lifetimeOf(rule, answer.res, now) : null;
-  // Said to the cache, not the client (nginx hides it too), and not kept with the entry.
-  answer.res.headers.delete("x-accel-expires");
-  if (lifetime === null || (answer.res.length !== null && answer.res.length > rule.maxEntry)) {
+  if (verdict.kind === "renewed") return hit(ctx, await renew(ctx, key, stale!, answer, now, release), "REVALIDATED");
+  if (verdict.kind === "pass") {
     release?.(false);
     return answer;
   }
-  const keep = (body: Uint8Array | null): CacheEntry | null => {
-    if (body === null) {
-      release?.(false);
-      return null;
-    }
-    const entry: CacheEntry = {
-      status,
-      statusText: answer.res.statusText,
-      headers: [...answer.res.headers].filter(([n]) => n !== "set-cookie"),
-      body,
-      stored: now,
-      fresh: now + lifetime,
-    };
-    if (ctx.request.method === "HEAD") entry.head = true;
-    const done = put(ctx, key, entry).then(
-      () => release?.(true),
-      (e) => {
-        ctx.log.log("warn", "cache_store_failed", { key, error: e });
-        release?.(false);
-      },
-    );
-    ctx.waitUntil?.(done);
-    return entry;
-  };
+  const keep = keeper(ctx, key, answer, verdict.lifetime, now, release);
   // A conditional or range request gets its answer from the entry being made, as from a hit
   // (nginx answers it so on a miss too): the origin was asked without them.
-  if (status === 200 && asksConditionally(ctx.request)) {
+  if (answer.res.status === 200 && asksConditionally(ctx.request)) {
     let whole: Uint8Array | null;
     try {
       whole = await readWhole(answer.res, rule.maxEntry);
@@ -200,14 +227,109 @@ export async function throughCache(ctx: CacheContext, origin: () => Promise<Answ
       release?.(false);
       throw e;
     }
-    if (whole) {
-      const entry = keep(whole);
-      if (entry) return hit(ctx, entry, ctx.vars.cacheStatus, false);
-    } else release?.(false);
-    return answer;
+    const entry = keep(whole);
+    return entry ? hit(ctx, entry, ctx.vars.cacheStatus, false) : answer;
   }
   keepWhenRead(answer.res, rule.maxEntry, keep);
   return answer;
+}
+
+/** What becomes of the origin's answer to a request for a missing or expired entry: the
+ *  expired one stands in for it (use_stale), renews it (a 304 to its validators), passes
+ *  uncached, or is kept for `lifetime` ms. */
+type Verdict = { kind: "stale"; why: string } | { kind: "renewed" } | { kind: "pass" } | { kind: "keep"; lifetime: number };
+
+function judge(ctx: CacheContext, stale: CacheEntry | undefined, answer: Answer, revalidating: boolean, mayStore: boolean, now: number): Verdict {
+  const { rule } = ctx;
+  const status = answer.res.status;
+  const why = staleCase(status, answer.fromOrigin);
+  if (stale && why && mayStandIn(rule, stale, why)) return { kind: "stale", why };
+  if (stale && revalidating && answer.fromOrigin && status === 304) return { kind: "renewed" };
+  const lifetime = mayStore && answer.fromOrigin ? lifetimeOf(rule, answer.res, now) : null;
+  if (lifetime === null || (answer.res.length !== null && answer.res.length > rule.maxEntry)) return { kind: "pass" };
+  return { kind: "keep", lifetime };
+}
+
+/** Makes the entry from the answer's body once it is read whole (null: cut short or too
+ *  long, so nothing is kept), stores it, and releases the key's lock either way. */
+function keeper(ctx: CacheContext, key: string, answer: Answer, lifetime: number, now: number, release?: Release): (body: Uint8Array | null) => CacheEntry | null {
+  return (body) => {
+    if (body === null) {
+      release?.(false);
+      return null;
+    }
+    const { updating, error } = staleWindows(ctx.rule, answer.res);
+    const entry: CacheEntry = {
+      status: answer.res.status,
+      statusText: answer.res.statusText,
+      headers: [...answer.res.headers].filter(([n]) => n !== "set-cookie" && n !== "x-accel-expires"),
+      body,
+      stored: now,
+      fresh: now + lifetime,
+    };
+    if (updating) entry.updatingMs = updating;
+    if (error) entry.errorMs = error;
+    if (ctx.request.method === "HEAD") entry.head = true;
+    stored(ctx, key, entry, release);
+    return entry;
+  };
+}
+
+function stored(ctx: CacheContext, key: string, entry: CacheEntry, release?: Release): Promise<void> {
+  const done = put(ctx, key, entry).then(
+    () => release?.(true),
+    (e) => {
+      ctx.log.log("warn", "cache_store_failed", { key, error: e });
+      release?.(false);
+    },
+  );
+  ctx.waitUntil?.(done);
+  return done;
+}
+
+/** The entry's validators, for asking the origin whether it changed (revalidate). */
+function validatorsOf(entry: CacheEntry): Array<[string, string]> | undefined {
+  const out: Array<[string, string]> = [];
+  for (const [n, v] of entry.headers) {
+    if (n === "etag") out.push(["if-none-match", v]);
+    else if (n === "last-modified") out.push(["if-modified-since", v]);
+  }
+  return out.length ? out : undefined;
+}
+
+/** The origin's 304 to an expired entry's validators: the entry again, fresh for as long as
+ *  the 304 says, else its status's `valid` (nginx keeps the entry's fields and body). One
+ *  the 304 gives no lifetime stays expired, and is asked for again next time. */
+async function renew(ctx: CacheContext, key: string, stale: CacheEntry, answer: Answer, now: number, release?: Release): Promise<CacheEntry> {
+  cancelBody(answer.res.body);
+  const lifetime = lifetimeOf(ctx.rule, { status: stale.status, headers: answer.res.headers, tunnel: undefined }, now);
+  if (lifetime === null) {
+    release?.(false);
+    return stale;
+  }
+  const entry: CacheEntry = { ...stale, stored: now, fresh: now + lifetime };
+  await stored(ctx, key, entry, release);
+  return entry;
+}
+
+/** A background update (background_update): the origin is asked as for a client, and its
+ *  answer read whole here and kept when it may be, or dropped. Its failures are logged; the
+ *  expired entry stays. */
+async function update(ctx: CacheContext, key: string, stale: CacheEntry, origin: Origin, fields: Array<[string, string]> | undefined, release: Release): Promise<void> {
+  try {
+    const answer = await origin({ fields, background: true });
+    const now = Date.now();
+    const verdict = judge(ctx, stale, answer, fields !== undefined, true, now);
+    if (verdict.kind === "renewed") await renew(ctx, key, stale, answer, now, release);
+    else if (verdict.kind === "keep") keeper(ctx, key, answer, verdict.lifetime, now, release)(await readWhole(answer.res, ctx.rule.maxEntry));
+    else {
+      release(false);
+      cancelBody(answer.res.body);
+    }
+  } catch (e) {
+    release(false);
+    ctx.log.log("warn", "cache_update_failed", { key, error: e });
+  }
 }
 
 /** The use_stale case an answer is: the gateway's own failure ("error", or "timeout" for a
@@ -218,6 +340,14 @@ function staleCase(status: number, fromOrigin: boolean): string | null {
   return status === 504 ? "timeout" : "error";
 }
 
+/** An expired entry may be served in the origin's stead for this case: use_stale, or within
+ *  the origin's stale-if-error when it could not be reached (nginx takes stale-if-error for
+ *  no status: the origin's 500 is its answer). */
+function mayStandIn(rule: CacheRule, entry: CacheEntry, why: string): boolean {
+  if (rule.useStale.has(why)) return true;
+  return (why === "error" || why === "timeout") && Date.now() < entry.fresh + (entry.errorMs ?? 0);
+}
+
 function staleFor(ctx: CacheContext, entry: CacheEntry, why: string, error?: unknown): Answer {
   ctx.log.log("warn", "cache_stale_served", { why, error });
   return hit(ctx, entry, "STALE");
@@ -225,7 +355,7 @@ function staleFor(ctx: CacheContext, entry: CacheEntry, why: string, error?: unk
 
 /** The entry for this request, following a Vary entry to the request's variant. A store that
  *  fails (Cloudflare's cache can) is a miss, logged: the origin still answers. */
-async function lookup(ctx: CacheContext, key: string): Promise<{ entry: CacheEntry } | null> {
+async function lookup(ctx: CacheContext, key: string): Promise<CacheEntry | null> {
   const { store, request } = ctx;
   let entry: CacheEntry | null;
   try {
@@ -237,12 +367,12 @@ async function lookup(ctx: CacheContext, key: string): Promise<{ entry: CacheEnt
   }
   // A key without $request_method would give a GET the empty answer a HEAD left.
   if (!entry || (entry.head && request.method !== "HEAD")) return null;
-  return { entry };
+  return entry;
 }
 
 async function put(ctx: CacheContext, key: string, entry: CacheEntry): Promise<void> {
   const { store, request } = ctx;
-  const keep = entry.fresh - entry.stored + STALE_KEEP_MS;
+  const keep = entry.fresh - entry.stored + Math.max(STALE_KEEP_MS, entry.updatingMs ?? 0, entry.errorMs ?? 0);
   const vary = ctx.rule.ignore.has("vary") ? [] : varyNames(entry.headers.find(([n]) => n === "vary")?.[1] ?? null);
   if (vary.length === 0) return store.put(key, entry, keep);
   await store.put(key, { status: 0, statusText: "", headers: [], body: null, stored: entry.stored, fresh: entry.fresh, vary }, keep);
@@ -251,48 +381,4 @@ async function put(ctx: CacheContext, key: string, entry: CacheEntry): Promise<v
 
 function variantKey(key: string, names: string[], request: GatewayRequest): string {
   return `${key}\n${names.map((n) => `${n}:${request.headers.get(n) ?? ""}`).join("\n")}`;
-}
-
-/** An entry as this request's answer: its Age, a 304 or 412 for a conditional request, one
- *  byte range of a 200, its coding as the client reads it. */
-function hit(ctx: CacheContext, entry: CacheEntry, status: string | undefined, cached = true): Answer {
-  ctx.vars.cacheStatus = status;
-  if (cached) ctx.record.from = "cache";
-  const { request } = ctx;
-  const headers = new ResponseFields();
-  for (const [n, v] of entry.headers) headers.append(n, v);
-  if (cached) headers.set("age", String(Math.max(0, Math.floor((Date.now() - entry.stored) / 1000))));
-  const head = request.method === "HEAD";
-  let body = entry.body;
-  if (entry.status === 200 && body) {
-    const lastModified = headers.get("last-modified");
-    const validators = { etag: headers.get("etag") ?? undefined, lastModified: lastModified ? new Date(lastModified) : undefined };
-    const pre = preconditionStatus(request.method, request.headers, validators);
-    if (pre !== null) {
-      // As a file's 304 or 412 (edge/static.ts): the validators, no body.
-      headers.delete("content-length");
-      if (pre === 304) headers.delete("content-type");
-      return { res: clientResponse(pre, "", headers, null, null, false), fromOrigin: true };
-    }
-    // As nginx: ranges of an answer whose origin said it takes them; and only of bytes the
-    // client reads as they are (a gzip answer it cannot read is decoded whole, below).
-    const coding = headers.get("content-encoding");
-    const ranges = headers.get("accept-ranges")?.toLowerCase() === "bytes" && (coding === null || acceptsCoding(ctx.acceptEncoding, coding.trim().toLowerCase()));
-    const range = ranges ? rangeFor(request.headers, body.byteLength, validators) : ({ kind: "full" } as const);
-    if (range.kind === "unsatisfiable") {
-      headers.set("content-range", `bytes */${body.byteLength}`);
-      headers.set("content-length", "0");
-      return { res: clientResponse(416, "", headers, null, 0, false), fromOrigin: true };
-    }
-    if (range.kind === "partial") {
-      const { start, end } = range.range;
-      headers.set("content-range", `bytes ${start}-${end}/${body.byteLength}`);
-      headers.set("content-length", String(end - start + 1));
-      body = body.subarray(start, end + 1);
-      return { res: clientResponse(206, "", headers, head ? null : body, end - start + 1, coding !== null), fromOrigin: true };
-    }
-  }
-  const length = body ? body.byteLength : null;
-  const out = clientResponse(entry.status, entry.statusText, headers, head || noBodyFor(request.method, entry.status) ? null : body, length, false);
-  return { res: inClientCoding(out, ctx.acceptEncoding, ctx.log), fromOrigin: true };
 }

@@ -37,7 +37,7 @@ import { forwardBalanced } from "../balance/next-upstream.js";
 import { hashKeyOf } from "../balance/hash.js";
 import type { Peers } from "../balance/peers.js";
 import { peersFor } from "../balance/registry.js";
-import { CACHE_VALIDATORS, throughCache, usesCache, type Answer, type CacheLocks, type CacheStore } from "./cache.js";
+import { CACHE_VALIDATORS, NEVER_ABORTED, throughCache, usesCache, withFields, type Answer, type CacheLocks, type CacheStore, type OriginAsk } from "./cache.js";
 import { memoryCacheStore } from "./cache-memory.js";
 
 export const SOFTWARE = "edgepass/0.1.0";
@@ -314,16 +314,25 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       // A handshake is forwarded from here: the switched connection is this request's own.
       // limit_conn's places then come back when the relayed body ends (not on a cache hit,
       // which never asks: they come back as the answer goes).
-      const toOrigin = async (): Promise<Answer> => {
-        const onEnd = held.length ? ((hooked.yes = true), release) : undefined;
-        const handed = upgrade ? null : deps.handOff?.(request as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
+      const toOrigin = async (ask: OriginAsk = {}): Promise<Answer> => {
+        // A background update (cache.ts) writes no line of its own and holds no place.
+        const rec = ask.background ? { ...record } : record;
+        const holds = held.length > 0 && !ask.background;
+        forwardReq.record = rec;
+        if (ask.background) forwardReq.signal = NEVER_ABORTED;
+        if (ask.fields) forwardReq.headers = [...headers, ...ask.fields];
+        const onEnd = holds ? ((hooked.yes = true), release) : undefined;
+        // The pool object is handed the fields the origin is to get: on a route with a cache,
+        // not the client's validators and ranges.
+        const sent = cache && deps.handOff ? withFields(request as Request, CACHE_VALIDATORS, ask.fields) : request;
+        const handed = upgrade ? null : deps.handOff?.(sent as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
         if (handed) {
           const res = await handed;
           // The pool object's own error page is no answer from the origin.
           const failed = res.headers.get("x-edgepass-error");
-          if (failed === null) record.first_byte_ms = since(start);
-          else Object.assign(record, { error: failed, from: "gateway" });
-          mergeHopRecord(record, res.headers);
+          if (failed === null) rec.first_byte_ms = since(start);
+          else Object.assign(rec, { error: failed, from: "gateway" });
+          mergeHopRecord(rec, res.headers);
           return { res, fromOrigin: failed === null };
         }
         const exchange = exchanges[upstream.protocol];
@@ -341,8 +350,8 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         // The platform's fetch() keeps a body's length only on the stream the platform made, so
         // a body to a via = "fetch" origin is counted as declared; every other one as it flows.
         const viaFetch = upstream.http?.via === "fetch";
-        if (prepared && viaFetch) record.bytes_in = prepared.length ?? 0;
-        if (prepared && !viaFetch) prepared.count = (n: number) => (record.bytes_in += n);
+        if (prepared && viaFetch) rec.bytes_in = prepared.length ?? 0;
+        if (prepared && !viaFetch) prepared.count = (n: number) => (rec.bytes_in += n);
         forwardReq.body = prepared;
         // An HTTP origin reads the request's own head, not CGI variables.
         forwardReq.cgi = exchange.cgi ? cgiFor(prepared ? prepared.length : null) : [];
@@ -353,7 +362,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
           { upstream, settings: config.gateway, codec, dial, connections: deps.connections?.(upstream, requestId), plan: undefined, replay: deps.replay },
           (deps.peers ?? peersFor)(upstream),
         );
-        record.first_byte_ms = since(start);
+        rec.first_byte_ms = since(start);
         let client: ClientResponse;
         try {
           client = toClient(res, state.acceptEncoding, upstream.name, log);
@@ -362,7 +371,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
           throw e;
         }
         client.tunnel = res.tunnel;
-        if (held.length) {
+        if (holds) {
           hooked.yes = true;
           // A limit_conn place is held as long as a switched connection is open, as nginx
           // counts a WebSocket for as long as it lasts.

@@ -46,6 +46,37 @@ beforeAll(async () => {
       fastcgi_ignore_headers Set-Cookie;
       add_header X-Cache $upstream_cache_status always;
     }
+    location ^~ /bg/ {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME ${www}/cache.php;
+      fastcgi_pass 127.0.0.1:${fpm.port};
+      fastcgi_cache app;
+      fastcgi_cache_key "$scheme$request_method$host$request_uri";
+      fastcgi_cache_valid 200 1m;
+      fastcgi_cache_use_stale updating;
+      fastcgi_cache_background_update on;
+      add_header X-Cache $upstream_cache_status always;
+    }
+    location ^~ /swr/ {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME ${www}/cache.php;
+      fastcgi_pass 127.0.0.1:${fpm.port};
+      fastcgi_cache app;
+      fastcgi_cache_key "$scheme$request_method$host$request_uri";
+      fastcgi_cache_valid 200 1m;
+      fastcgi_cache_background_update on;
+      add_header X-Cache $upstream_cache_status always;
+    }
+    location ^~ /reval/ {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME ${www}/cache.php;
+      fastcgi_pass 127.0.0.1:${fpm.port};
+      fastcgi_cache app;
+      fastcgi_cache_key "$scheme$request_method$host$request_uri";
+      fastcgi_cache_valid 200 1m;
+      fastcgi_cache_revalidate on;
+      add_header X-Cache $upstream_cache_status always;
+    }
     location ^~ /gone/ {
       root ${www};
       include /etc/nginx/fastcgi_params;
@@ -54,6 +85,14 @@ beforeAll(async () => {
       fastcgi_cache app;
       fastcgi_cache_key "$scheme$request_method$host$request_uri";
       fastcgi_cache_use_stale error timeout;
+      add_header X-Cache $upstream_cache_status always;
+    }
+    location ^~ /gone-sie/ {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME ${www}/cache.php;
+      fastcgi_pass 127.0.0.1:${gone.port};
+      fastcgi_cache app;
+      fastcgi_cache_key "$scheme$request_method$host$request_uri";
       add_header X-Cache $upstream_cache_status always;
     }`,
     (dir) => `  fastcgi_cache_path ${dir}/cache levels=1:2 keys_zone=app:1m inactive=10m;`,
@@ -83,6 +122,30 @@ script = "/cache.php"
 cache = { valid = "1m", ignore_headers = ["Set-Cookie"] }
 add_headers = { "X-Cache" = "$upstream_cache_status" }
 
+[[routes]]
+match = "^~ /bg/"
+upstream = "php"
+root = "${www}"
+script = "/cache.php"
+cache = { valid = "1m", use_stale = ["updating"], background_update = true }
+add_headers = { "X-Cache" = "$upstream_cache_status" }
+
+[[routes]]
+match = "^~ /swr/"
+upstream = "php"
+root = "${www}"
+script = "/cache.php"
+cache = { valid = "1m", background_update = true }
+add_headers = { "X-Cache" = "$upstream_cache_status" }
+
+[[routes]]
+match = "^~ /reval/"
+upstream = "php"
+root = "${www}"
+script = "/cache.php"
+cache = { valid = "1m", revalidate = true }
+add_headers = { "X-Cache" = "$upstream_cache_status" }
+
 [upstreams.gone]
 protocol = "fastcgi"
 servers = ["127.0.0.1:${gone.port}"]
@@ -93,6 +156,14 @@ upstream = "gone"
 root = "${www}"
 script = "/cache.php"
 cache = { use_stale = ["error", "timeout"] }
+add_headers = { "X-Cache" = "$upstream_cache_status" }
+
+[[routes]]
+match = "^~ /gone-sie/"
+upstream = "gone"
+root = "${www}"
+script = "/cache.php"
+cache = true
 add_headers = { "X-Cache" = "$upstream_cache_status" }
 `;
 
@@ -179,6 +250,49 @@ const SCENARIOS: Array<[string, Step[], string[]]> = [
     { target: "/cache.php?cc=max-age=1" },
     { target: "/cache.php?cc=max-age=1" },
   ], ["200 MISS A", "200 STALE A", "200 EXPIRED B", "200 HIT B"]],
+  ["background_update: the request that finds the answer expired gets it at once (STALE), the next one while it is updated too (UPDATING), then the new one", [
+    { target: "/bg/x?cc=max-age=1&sleep=500" },
+    { target: "/bg/x?cc=max-age=1&sleep=500", waitMs: 2100 },
+    { target: "/bg/x?cc=max-age=1&sleep=500" },
+    { target: "/bg/x?cc=max-age=1&sleep=500", waitMs: 900 },
+  ], ["200 MISS A", "200 STALE A", "200 UPDATING A", "200 HIT B"]],
+  ["the origin's stale-while-revalidate lets an expired answer stand in while it is updated, without use_stale", [
+    { target: "/swr/x?cc=max-age=1,stale-while-revalidate=30&sleep=500" },
+    { target: "/swr/x?cc=max-age=1,stale-while-revalidate=30&sleep=500", waitMs: 2100 },
+    { target: "/swr/x?cc=max-age=1,stale-while-revalidate=30&sleep=500" },
+    { target: "/swr/x?cc=max-age=1,stale-while-revalidate=30&sleep=500", waitMs: 900 },
+  ], ["200 MISS A", "200 STALE A", "200 UPDATING A", "200 HIT B"]],
+  ["past its stale-while-revalidate an expired answer waits for the origin", [
+    { target: "/swr/x?cc=max-age=1,stale-while-revalidate=1&t=past" },
+    { target: "/swr/x?cc=max-age=1,stale-while-revalidate=1&t=past", waitMs: 3100 },
+  ], ["200 MISS A", "200 EXPIRED B"]],
+  ["revalidate: the origin's 304 to the entry's validators renews it for as long as the 304 says", [
+    { target: "/reval/x?cc=max-age=1&reval=1" },
+    { target: "/reval/x?cc=max-age=1&reval=1", waitMs: 2100 },
+    { target: "/reval/x?cc=max-age=1&reval=1" },
+  ], ["200 MISS A", "200 REVALIDATED A", "200 HIT A"]],
+  ["revalidate: a 304 that says nothing renews the entry for its status's `valid`", [
+    { target: "/reval/x?cc=max-age=1&reval=2" },
+    { target: "/reval/x?cc=max-age=1&reval=2", waitMs: 2100 },
+    { target: "/reval/x?cc=max-age=1&reval=2" },
+  ], ["200 MISS A", "200 REVALIDATED A", "200 HIT A"]],
+  ["revalidate: a client's own If-Modified-Since is answered from the renewed entry", [
+    { target: "/reval/x?cc=max-age=1&reval=1&t=ims" },
+    { target: "/reval/x?cc=max-age=1&reval=1&t=ims", headers: { "if-modified-since": "Mon, 02 Nov 2026 10:00:00 GMT" }, waitMs: 2100 },
+    { target: "/reval/x?cc=max-age=1&reval=1&t=ims" },
+  ], ["200 MISS A", "304 REVALIDATED B", "200 HIT A"]],
+  ["revalidate: an entry without validators is asked for anew", [
+    { target: "/reval/x?cc=max-age=1&t=none" },
+    { target: "/reval/x?cc=max-age=1&t=none", waitMs: 2100 },
+  ], ["200 MISS A", "200 EXPIRED B"]],
+  ["a client's validators never reach the origin: its 304 would be no answer to keep", [
+    { target: "/reval/x?cc=max-age=60&reval=1&t=client", headers: { "if-none-match": '"r1"' } },
+    { target: "/reval/x?cc=max-age=60&reval=1&t=client" },
+  ], ["304 MISS A", "200 HIT B"]],
+  ["stale-if-error is not taken for the origin's 500: that is its answer", [
+    { target: "/reval/x?cc=max-age=1,stale-if-error=60&t=sie" },
+    { target: "/reval/x?cc=max-age=1,stale-if-error=60&t=sie", headers: { cookie: "fail=1" }, waitMs: 2100 },
+  ], ["200 MISS A", "500 EXPIRED B"]],
 ];
 
 describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
@@ -269,18 +383,21 @@ describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
 });
 
 describe("use_stale error: the origin went away", () => {
-  it("an expired answer stands in when php-fpm cannot be reached, on nginx and on both hosts alike (pooled on the edge: the pool object's 502)", async () => {
+  it("an expired answer stands in when php-fpm cannot be reached (use_stale error, or within the origin's stale-if-error), on nginx and on both hosts alike (pooled on the edge: the pool object's 502)", async () => {
     const [serve, dev] = await Promise.all(BOTH_HOSTS.map(([, start]) => start(SITE())));
     try {
       const bases = [NGINX(), serve.base, dev.base];
-      const target = "/gone/x?cc=max-age=1";
-      const first = await Promise.all(bases.map((b) => get(b, target)));
-      expect(first.map((r) => `${r.status} ${r.headers["x-cache"]}`)).toEqual(["200 MISS", "200 MISS", "200 MISS"]);
+      // use_stale error; the origin's stale-if-error of 60 s; and of 1 s, which has passed.
+      const targets = ["/gone/x?cc=max-age=1", "/gone-sie/x?cc=max-age=1,stale-if-error=60", "/gone-sie/y?cc=max-age=1,stale-if-error=1"];
+      const ask = () => Promise.all(bases.flatMap((b) => targets.map((t) => get(b, t))));
+      const first = await ask();
+      expect(first.map((r) => `${r.status} ${r.headers["x-cache"]}`)).toEqual(Array(9).fill("200 MISS"));
       await gone.stop();
-      await new Promise((r) => setTimeout(r, 2100));
-      const later = await Promise.all(bases.map((b) => get(b, target)));
-      expect(later.map((r) => `${r.status} ${r.headers["x-cache"]}`)).toEqual(["200 STALE", "200 STALE", "200 STALE"]);
-      expect(later.map((r) => r.body)).toEqual(first.map((r) => r.body));
+      // nginx counts whole seconds: 3.1 s is past a 1 s max-age and 1 s of stale-if-error.
+      await new Promise((r) => setTimeout(r, 3100));
+      const later = await ask();
+      expect(later.map((r) => `${r.status} ${r.headers["x-cache"]}`)).toEqual(Array(3).fill(["200 STALE", "200 STALE", "502 EXPIRED"]).flat());
+      expect(later.filter((r) => r.status === 200).map((r) => r.body)).toEqual(first.filter((_, i) => i % 3 !== 2).map((r) => r.body));
       // Past its answer the failure is logged, with the request's id, as a warning.
       await expect.poll(() => /cache_stale_served/.test(serve.run.stderr)).toBe(true);
     } finally {

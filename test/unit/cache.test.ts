@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { defaultCacheRule } from "../../src/config/cache.js";
 import type { CacheRule } from "../../src/config/types.js";
-import { CACHE_VALIDATORS, throughCache, usesCache, type Answer, type CacheLocks, type CacheStore } from "../../src/core/cache.js";
-import { lifetimeOf } from "../../src/core/cache-lifetime.js";
+import { CACHE_VALIDATORS, throughCache, usesCache, type Answer, type CacheLocks, type CacheStore, type Origin, type OriginAsk } from "../../src/core/cache.js";
+import { lifetimeOf, staleWindows } from "../../src/core/cache-lifetime.js";
 import { forwardedFields } from "../../src/core/cgi-env.js";
 import { memoryCacheStore } from "../../src/core/cache-memory.js";
 import { newRecord } from "../../src/core/access-log.js";
@@ -60,9 +60,9 @@ function counting(headers: Array<[string, string]> = [], delayMs = 0) {
   return Object.assign(o, { fn });
 }
 
-async function through(r: CacheRule, store: CacheStore, locks: CacheLocks, origin: () => Promise<Answer>, req = request()) {
+async function through(r: CacheRule, store: CacheStore, locks: CacheLocks, origin: Origin, req = request(), log = quiet) {
   const { ctx, vars } = call(r, store, locks, req);
-  const a = await throughCache(ctx, origin);
+  const a = await throughCache({ ...ctx, log }, origin);
   return { status: vars.cacheStatus, code: a.res.status, body: await text(a.res), headers: a.res.headers };
 }
 
@@ -184,6 +184,96 @@ describe("the cache in front of an origin", () => {
     expect(await through(r, store, locks, async () => answer(200, [], "never asked"))).toMatchObject({ status: "UPDATING", body: "old" });
     expect(await updater).toMatchObject({ status: "EXPIRED", body: "run 1" });
     clock = 0;
+  });
+
+  it("background_update: the request that finds the answer expired gets it at once (STALE) and the origin is asked with no client waiting; others meanwhile get UPDATING; a failed update is logged and the old answer stays", async () => {
+    const store = memoryCacheStore(1 << 20);
+    const locks: CacheLocks = new Map();
+    const r = rule({ useStale: new Set(["updating"]), backgroundUpdate: true, valid: new Map([[200, 1]]) });
+    await through(r, store, locks, async () => answer(200, [], "old"));
+    await new Promise((res) => setTimeout(res, 1100));
+    const asks: OriginAsk[] = [];
+    const failing: Origin = async (ask) => {
+      asks.push(ask!);
+      throw new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, "refused");
+    };
+    const lines: unknown[] = [];
+    const log = requestLogger("t", (_level, line) => lines.push(line));
+    expect(await through(r, store, locks, failing, request(), log)).toMatchObject({ status: "STALE", body: "old" });
+    await expect.poll(() => JSON.stringify(lines)).toContain("cache_update_failed");
+    expect(asks).toEqual([{ fields: undefined, background: true }]);
+    // The lock came back: the next request starts an update of its own.
+    let done!: () => void;
+    const slow: Origin = () => new Promise((ok) => (done = () => ok(answer(200, [], "new"))));
+    expect(await through(r, store, locks, slow)).toMatchObject({ status: "STALE", body: "old" });
+    expect(await through(r, store, locks, async () => answer(200, [], "never asked"))).toMatchObject({ status: "UPDATING", body: "old" });
+    done();
+    await expect.poll(async () => (await through(r, store, locks, async () => answer(200, [], "never asked"))).body).toBe("new");
+  });
+
+  it("the origin's stale-while-revalidate and stale-if-error: an expired answer stands in while updated and when the origin cannot be reached, within their seconds; stale-if-error is not for the origin's own 500", async () => {
+    let clock = 0;
+    const store = memoryCacheStore(1 << 20, () => Date.now() + clock);
+    const locks: CacheLocks = new Map();
+    const r = rule({ backgroundUpdate: true });
+    const refused: Origin = async () => Promise.reject(new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, "refused"));
+    await through(r, store, locks, async () => answer(200, [["cache-control", "max-age=1, stale-if-error=2"]], "old"));
+    await new Promise((res) => setTimeout(res, 1100));
+    expect(await through(r, store, locks, async () => answer(500, [], "broke"))).toMatchObject({ status: "EXPIRED", code: 500 });
+    expect(await through(r, store, locks, refused)).toMatchObject({ status: "STALE", body: "old" });
+    await new Promise((res) => setTimeout(res, 2000));
+    await expect(through(r, store, locks, refused)).rejects.toThrow("refused");
+    // stale-while-revalidate, with background_update: STALE at once while it lasts.
+    const swr = request("/swr");
+    await through(r, store, locks, async () => answer(200, [["cache-control", "max-age=1, stale-while-revalidate=1"]], "old"), swr);
+    await new Promise((res) => setTimeout(res, 1100));
+    const o = counting([], 50);
+    expect(await through(r, store, locks, o.fn, swr)).toMatchObject({ status: "STALE", body: "old" });
+    await expect.poll(() => o.runs).toBe(1);
+    // Past the window the expired answer waits for the origin.
+    const late = request("/late");
+    await through(r, store, locks, async () => answer(200, [["cache-control", "max-age=1, stale-while-revalidate=1"]], "old"), late);
+    await new Promise((res) => setTimeout(res, 2100));
+    expect(await through(r, store, locks, o.fn, late)).toMatchObject({ status: "EXPIRED", body: "run 2" });
+    // Cache-Control ignored: neither counts.
+    const windows = (cc: string, ignore: string[] = []) => staleWindows(rule({ ignore: new Set(ignore) }), { headers: fieldsOf([["cache-control", cc]]) });
+    expect(windows("max-age=1, stale-while-revalidate=30, stale-if-error=86400")).toEqual({ updating: 30_000, error: 86_400_000 });
+    expect(windows("max-age=1, stale-while-revalidate=30", ["cache-control"])).toEqual({ updating: 0, error: 0 });
+    expect(windows("stale-while-revalidate=x")).toEqual({ updating: 0, error: 0 });
+    clock = 0;
+  });
+
+  it("revalidate: an expired entry is asked for with its validators; a 304 renews it (for what the 304 says, else the status's valid, else not at all) and the client gets the entry", async () => {
+    const store = memoryCacheStore(1 << 20);
+    const locks: CacheLocks = new Map();
+    const r = rule({ revalidate: true, valid: new Map() });
+    const validators: Array<[string, string]> = [["etag", '"e1"'], ["last-modified", "Mon, 02 Nov 2026 10:00:00 GMT"]];
+    await through(r, store, locks, async () => answer(200, [["cache-control", "max-age=1"], ...validators], "kept"));
+    await new Promise((res) => setTimeout(res, 1100));
+    const asks: Array<OriginAsk | undefined> = [];
+    const notModified = (headers: Array<[string, string]>): Origin => async (ask) => {
+      asks.push(ask);
+      return answer(304, headers, null);
+    };
+    // A bare 304 and no valid for 200: the client gets the entry, which stays expired.
+    expect(await through(r, store, locks, notModified([]))).toMatchObject({ status: "REVALIDATED", code: 200, body: "kept" });
+    expect(asks[0]).toEqual({ fields: [["if-none-match", '"e1"'], ["if-modified-since", "Mon, 02 Nov 2026 10:00:00 GMT"]] });
+    expect(await through(r, store, locks, notModified([["cache-control", "max-age=60"]]))).toMatchObject({ status: "REVALIDATED", body: "kept" });
+    expect(await through(r, store, locks, notModified([]))).toMatchObject({ status: "HIT", body: "kept" });
+    expect(asks.length).toBe(2);
+    // A bare 304 where valid covers the entry's status.
+    const v = rule({ revalidate: true, valid: new Map([[200, 60]]) });
+    const p = request("/v");
+    await through(v, store, locks, async () => answer(200, [["cache-control", "max-age=1"], ["etag", '"e2"']], "kept"), p);
+    await new Promise((res) => setTimeout(res, 1100));
+    expect(await through(v, store, locks, notModified([]), p)).toMatchObject({ status: "REVALIDATED", body: "kept" });
+    expect(await through(v, store, locks, notModified([]), p)).toMatchObject({ status: "HIT", body: "kept" });
+    // A 304 is no answer to a request without validators (one kept without any is asked anew).
+    const plain = request("/plain");
+    await through(r, store, locks, async () => answer(200, [["cache-control", "max-age=1"]], "first"), plain);
+    await new Promise((res) => setTimeout(res, 1100));
+    const o = counting([]);
+    expect(await through(r, store, locks, o.fn, plain)).toMatchObject({ status: "EXPIRED", body: "run 1" });
   });
 
   it("without use_stale the failure is the answer", async () => {
@@ -338,7 +428,8 @@ describe("the config", () => {
   const site = (route: string, gateway = "") => `${gateway}[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:9000"]\n[[routes]]\nmatch = "/"\n${route}\n`;
   it("defaults: cache = true keeps what the origin's head allows, under nginx's usual key, with the lock", () => {
     const c = loadConfig(site(`upstream = "php"\ncache = true`), "t.toml");
-    expect(c.routes[0].cache).toMatchObject({ key: "$scheme$request_method$host$request_uri", lock: true, lockTimeoutMs: 5000, maxEntry: 1 << 20 });
+    expect(c.routes[0].cache).toMatchObject({ key: "$scheme$request_method$host$request_uri", lock: true, lockTimeoutMs: 5000, maxEntry: 1 << 20, backgroundUpdate: false, revalidate: false });
+    expect(loadConfig(site(`upstream = "php"\ncache = { background_update = true, revalidate = true }`), "t.toml").routes[0].cache).toMatchObject({ backgroundUpdate: true, revalidate: true });
     expect(c.routes[0].cache!.valid.size).toBe(0);
     expect(c.gateway.cacheSize).toBe(64 << 20);
     const v = loadConfig(site(`upstream = "php"\ncache = { valid = { 200 = "10m", 404 = "1m", any = "5s" }, max_entry = "4m" }`, `[gateway]\ncache_size = "256m"\n`), "t.toml");
@@ -358,6 +449,8 @@ describe("the config", () => {
     [`upstream = "php"\ncache = { bypass = "$cookie_x" }`, 'write ["$cookie_x"]'],
     [`upstream = "php"\ncache = { bypass_cookies = ["a;b"] }`, "a cookie name"],
     [`upstream = "php"\ncache = { max_entry = 0 }`, "an entry must be allowed some bytes"],
+    [`upstream = "php"\ncache = { background_update = "on" }`, "true or false"],
+    [`upstream = "php"\ncache = { fastcgi_cache_revalidate = true }`, 'edgepass calls this "revalidate"'],
   ])("refuses %s", (route, message) => {
     expect(messageOf(() => loadConfig(site(route), "t.toml"))).toContain(message);
   });
