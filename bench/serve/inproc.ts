@@ -195,7 +195,7 @@ async function main(): Promise<void> {
   }
   const raw = new TextEncoder().encode(`GET ${o.path} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: inproc\r\n\r\n`);
   const hopOnly = new Set(["transfer-encoding", "expect"]);
-  const silent = { log() {} };
+  const silent = { log() {}, line() {} };
   // What serveConnection does for each request, less the socket: parse, the request object,
   // the gateway, the answer written.
   async function one(client: ScriptedClient): Promise<void> {

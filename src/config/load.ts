@@ -13,7 +13,7 @@ import { BALANCE_ALIASES, BALANCE_KEYS, checkBalance, serverOptions, splitServer
 import { checkRoutes } from "./routes.js";
 import { checkAuthorizers } from "./authorizer.js";
 import { checkAssets } from "./assets.js";
-import { checkErrorPages } from "./route-rules.js";
+import { checkErrorPages, checkLogFormat } from "./route-rules.js";
 import { checkServe } from "./serve.js";
 import { didYouMean } from "./suggest.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
@@ -156,12 +156,7 @@ function checkGateway(c: Checker, raw: unknown): GatewaySettings {
     settings.adminPath = p;
   }
   if (t.error_pages !== undefined) settings.errorPages = checkErrorPages(c, [...at, "error_pages"], t.error_pages);
-  if (t.log !== undefined) {
-    const expected = '"json" (one JSON line per request on stdout) or "off"';
-    const v = c.string([...at, "log"], t.log, expected);
-    if (v !== "json" && v !== "off") c.fail([...at, "log"], expected, { got: v });
-    settings.log = v;
-  }
+  if (t.log !== undefined) settings.log = checkLogFormat(c, [...at, "log"], t.log);
   if (t.server_timing !== undefined) {
     if (typeof t.server_timing !== "boolean") c.fail([...at, "server_timing"], "true or false", { got: t.server_timing });
     settings.serverTiming = t.server_timing;

@@ -4,6 +4,7 @@
 import type { ErrorPages, ReturnRule, RouteConfig } from "./types.js";
 import { parseAccessRule, type AccessRule } from "../edge/access.js";
 import { KNOWN_VARIABLES, unknownVariable } from "../edge/variables.js";
+import { LOG_VARIABLES } from "../core/log-format.js";
 import { stringList } from "./assets.js";
 import { Checker, CONTROL_RE, type Table } from "./checker.js";
 import { parseDuration } from "./units.js";
@@ -18,6 +19,22 @@ export function checkVariables(c: Checker, at: At, s: string): void {
   if (unknown !== null) {
     c.fail(at, `only the variables ${KNOWN_VARIABLES.map((v) => "$" + v).join(", ")}`, { problem: `unknown variable $${unknown}`, got: s });
   }
+}
+
+/** [gateway] log: "json", "off", "combined", or a template of variables (nginx's log_format),
+ *  the request's and the line's own ($status, $request_time…). */
+export function checkLogFormat(c: Checker, at: At, v: unknown): string {
+  const expected = '"json" (one JSON line per request), "off", "combined" (nginx\'s), or a template such as "$remote_addr [$time_local] \\"$request\\" $status $request_time"';
+  const s = c.string(at, v, expected);
+  if (s === "json" || s === "off" || s === "combined") return s;
+  if (!s.includes("$")) c.fail(at, expected, { got: v, problem: "a template names at least one variable" });
+  if (CONTROL_RE.test(s)) c.fail(at, expected, { got: v, problem: "a line cannot hold control characters" });
+  const unknown = unknownVariable(s, LOG_VARIABLES);
+  if (unknown !== null) {
+    const known = [...Object.keys(LOG_VARIABLES), ...KNOWN_VARIABLES].map((n) => "$" + n).join(", ");
+    c.fail(at, `only the variables ${known}`, { problem: `unknown variable $${unknown}`, got: s });
+  }
+  return s;
 }
 
 export function checkTryFiles(c: Checker, at: At, v: unknown): string[] {

@@ -306,8 +306,9 @@ export interface GatewaySettings {
    *  (with intercept_errors) the origin's. */
   errorPages: ErrorPages;
   /** log, default "json": one JSON line per request on stdout; "off" writes none (warnings
-   *  and errors are still logged). */
-  log: "json" | "off";
+   *  and errors are still logged); "combined" or a template of variables: nginx's text
+   *  formats (core/log-format.ts). */
+  log: string;
   /** server_timing, default false: a Server-Timing header with what is known at head time. */
   serverTiming: boolean;
   /** cache_size, default 64 MiB: what the routes' cached answers may hold in memory, per

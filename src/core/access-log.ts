@@ -5,6 +5,8 @@
 // that really flowed.
 import type { Logger } from "./log.js";
 import type { Fields } from "./response-fields.js";
+import type { RequestVars } from "../edge/variables.js";
+import { textLine } from "./log-format.js";
 
 export interface RequestRecord {
   request_id: string;
@@ -116,6 +118,14 @@ export function serverTiming(r: RequestRecord): string {
   if (r.connect_ms !== undefined) parts.push(`connect;dur=${r.connect_ms}`);
   if (r.first_byte_ms !== undefined) parts.push(`origin;dur=${r.first_byte_ms}`);
   return parts.join(", ");
+}
+
+/** The request's line as [gateway] log asks: "json", "off", or a text format (nginx's
+ *  "combined" or a template); `vars`: the request's variables, where it was read. */
+export function writeRequestLine(setting: string, log: Logger, r: RequestRecord, vars?: RequestVars, fieldsUtf8?: boolean): void {
+  if (setting === "off") return;
+  if (setting === "json") writeRecord(log, r);
+  else log.line(textLine(setting, r, vars, fieldsUtf8));
 }
 
 /** Writes the line, always at info: one stream (stdout) holds every request. */

@@ -26,7 +26,7 @@ import { requestLogger, type LogSink } from "./log.js";
 import { meteredBody, type StreamBody } from "./pieces.js";
 import { dropExtensions, handshakeFor, type TunnelKind } from "./tunnel.js";
 import { fromResponse, plainRespond, toClient, type BodyMeter, type ClientResponse, type Respond } from "./respond.js";
-import { hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRecord } from "./access-log.js";
+import { hopRecord, mergeHopRecord, newRecord, RECORD_HEADER, serverTiming, since, validRequestId, writeRequestLine } from "./access-log.js";
 import { authorize } from "./authorizer.js";
 import type { Dial } from "./transport.js";
 import { encodePath } from "../edge/uri.js";
@@ -67,6 +67,8 @@ export interface GatewayDeps<Out = Response> {
    *  (ClientResponse.meter: the Node host's socket writer, workerd's respond); otherwise the
    *  body is wrapped in a stream that counts them. */
   countsBytes?: boolean;
+  /** Request fields come decoded as UTF-8 (workerd), else a character a byte (log-format.ts). */
+  fieldsUtf8?: boolean;
   /** Room to hold request bodies over 64 KiB for a resend (core/replay.ts); absent: none. */
   replay?: ReplayHold;
   /** Where a body held to learn its length goes past 64 KiB; absent: memory (core/body.ts). */
@@ -161,7 +163,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
     const record = newRecord(requestId, request.method, url.pathname, info.remoteAddr);
     const state: DispatchState = {
       acceptEncoding: info.acceptEncoding !== undefined ? info.acceptEncoding : request.headers.get("accept-encoding"),
-      vars: requestVars(request, url, config.gateway.serverName, info.tls, info.remoteAddr),
+      vars: requestVars(request, url, config.gateway.serverName, info.tls, info.remoteAddr, info.protocol),
       record,
       clientAddr: info.remoteAddr,
     };
@@ -216,7 +218,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         if (ended) return;
         ended = true;
         record.total_ms = since(start, at);
-        if (config.gateway.log === "json") writeRecord(log, record);
+        writeRequestLine(config.gateway.log, log, record, state.vars, deps.fieldsUtf8);
       };
       const count = (n: number) => (record.bytes_out += n);
       if (c.tunnel) {
@@ -316,14 +318,12 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       // which never asks: they come back as the answer goes).
       const toOrigin = async (ask: OriginAsk = {}): Promise<Answer> => {
         // A background update (cache.ts) writes no line of its own and holds no place.
-        const rec = ask.background ? { ...record } : record;
+        const rec = (forwardReq.record = ask.background ? { ...record } : record);
         const holds = held.length > 0 && !ask.background;
-        forwardReq.record = rec;
         if (ask.background) forwardReq.signal = NEVER_ABORTED;
         if (ask.fields) forwardReq.headers = [...headers, ...ask.fields];
         const onEnd = holds ? ((hooked.yes = true), release) : undefined;
-        // The pool object is handed the fields the origin is to get: on a route with a cache,
-        // not the client's validators and ranges.
+        // On a route with a cache the pool object gets no validators or ranges of the client's.
         const sent = cache && deps.handOff ? withFields(request as Request, CACHE_VALIDATORS, ask.fields) : request;
         const handed = upgrade ? null : deps.handOff?.(sent as Request, upstream, { ...info, requestId, dispatched, authorized: granted, balanceKey }, onEnd);
         if (handed) {

@@ -9,6 +9,8 @@ export type Level = "debug" | "info" | "warn" | "error";
 
 export interface Logger {
   log(level: Level, event: string, fields?: Record<string, unknown>): void;
+  /** A request line in a text format (core/log-format.ts), written as it is, at info. */
+  line(text: string): void;
 }
 
 export type LogSink = (level: Level, line: string) => void;
@@ -109,6 +111,9 @@ export function requestLogger(requestId: string, sink: LogSink = consoleSink): L
   return {
     log(level, event, fields) {
       sink(level, formatLine(level, event, requestId, fields));
+    },
+    line(text) {
+      sink("info", text);
     },
   };
 }

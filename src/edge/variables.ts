@@ -32,6 +32,8 @@ export interface RequestVars {
   headers?: RequestFields;
   /** $upstream_cache_status: HIT, MISS, BYPASS… once a route's cache decided (core/cache.ts). */
   cacheStatus?: string;
+  /** $server_protocol: "HTTP/1.1", "HTTP/2.0". */
+  protocol?: string;
 }
 
 const NAMES: Record<string, (v: RequestVars) => string> = {
@@ -58,6 +60,7 @@ const NAMES: Record<string, (v: RequestVars) => string> = {
   ssl_client_v_start: (v) => v.tls?.cert?.notBefore ?? "",
   ssl_client_v_end: (v) => v.tls?.cert?.notAfter ?? "",
   upstream_cache_status: (v) => v.cacheStatus ?? "",
+  server_protocol: (v) => v.protocol ?? "HTTP/1.1",
 };
 
 /** nginx's families of variables named by what follows their prefix: a request field
@@ -107,13 +110,19 @@ function argValue(args: string, name: string): string {
 
 const VAR_RE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
 
-/** The first variable `template` names that edgepass does not know, or null. */
-export function unknownVariable(template: string): string | null {
+/** The first variable `template` names that edgepass does not know, or null; `also`: names
+ *  known where the template is used (the request line's $status…). */
+export function unknownVariable(template: string, also?: Readonly<Record<string, unknown>>): string | null {
   for (const m of template.matchAll(VAR_RE)) {
     const name = m[1] ?? m[2];
-    if (!Object.hasOwn(NAMES, name) && !familyOf(name)) return name;
+    if (!(also && Object.hasOwn(also, name)) && !variableReader(name)) return name;
   }
   return null;
+}
+
+/** What a request's variable reads, or null for a name edgepass does not know. */
+export function variableReader(name: string): ((v: RequestVars) => string) | null {
+  return Object.hasOwn(NAMES, name) ? NAMES[name] : familyOf(name);
 }
 
 /** A variable or a capture ($1 to $9, ${1}), read in one pass so that no value put in is
@@ -141,7 +150,7 @@ function compile(template: string): Piece[] {
         return capture ? capture(text) : text;
       });
     } else {
-      pieces.push((Object.hasOwn(NAMES, name) ? NAMES[name] : familyOf(name)) ?? whole);
+      pieces.push(variableReader(name) ?? whole);
     }
   }
   if (last < template.length) pieces.push(template.slice(last));
@@ -171,7 +180,7 @@ export function hostVariable(hostHeader: string | null, fallback: string): strin
 }
 
 /** The variables of a request as it arrived; $uri is set once the path is normalized. */
-export function requestVars(request: { method: string; headers: RequestFields }, url: RequestUrl, serverNameSetting: string, tls?: ClientTls, remoteAddr?: string): RequestVars {
+export function requestVars(request: { method: string; headers: RequestFields }, url: RequestUrl, serverNameSetting: string, tls?: ClientTls, remoteAddr?: string, protocol?: string): RequestVars {
   const host = hostVariable(request.headers.get("host") ?? url.host, serverNameSetting || url.hostname);
   return {
     uri: "",
@@ -184,5 +193,6 @@ export function requestVars(request: { method: string; headers: RequestFields },
     tls,
     remoteAddr,
     headers: request.headers,
+    protocol,
   };
 }

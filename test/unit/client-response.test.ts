@@ -8,7 +8,7 @@ import type { Logger } from "../../src/core/log.js";
 import type { Body } from "../../src/core/exchange.js";
 
 const lines: Array<[string, Record<string, unknown> | undefined]> = [];
-const log: Logger = { log: (_level, event, fields) => void lines.push([event, fields]) };
+const log: Logger = { log: (_level, event, fields) => void lines.push([event, fields]), line: () => {} };
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = async (b: Body | null) => (b === null ? null : new TextDecoder().decode(b instanceof Uint8Array ? b : new Uint8Array(await new Response(streamOf(b)).arrayBuffer())));
 

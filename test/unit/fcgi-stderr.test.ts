@@ -12,7 +12,7 @@ const enc = new TextEncoder();
 
 function response() {
   const lines: Array<Record<string, unknown>> = [];
-  const log: Logger = { log: (_level, event, fields) => event === "origin_stderr" && lines.push(fields ?? {}) };
+  const log: Logger = { log: (_level, event, fields) => event === "origin_stderr" && lines.push(fields ?? {}), line: () => {} };
   return { res: new FcgiResponse(codec, null, 1, 8192, log, "php"), lines };
 }
 const stderr = (text: string): FcgiEvent => ({ kind: "stream", type: FcgiType.STDERR, requestId: 1, data: enc.encode(text) }) as FcgiEvent;
@@ -68,7 +68,7 @@ describe("origin stderr in the log", () => {
       },
       release: () => {},
     };
-    await expect(fcgiAnswer(res, src, "GET", { log: () => {} }, "php")).rejects.toThrow("closed");
+    await expect(fcgiAnswer(res, src, "GET", { log: () => {}, line: () => {} }, "php")).rejects.toThrow("closed");
     expect(lines.map((l) => l.text)).toEqual(["PHP Fatal error: out of memory"]);
   });
 });

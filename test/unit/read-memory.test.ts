@@ -174,7 +174,7 @@ describe("serve's writer and a body at hand", () => {
         const body = chunk.subarray(100, 100 + size);
         settle(chunk, [body]);
         const res: ClientResponse = { status: 200, statusText: "", headers: new ResponseFields(), body, length: size, encoded: false };
-        const w = writeResponse(sock, res, { method: "GET", version: 11, keepAlive: true, sendTimeoutMs: 5_000, log: { log: () => {} } });
+        const w = writeResponse(sock, res, { method: "GET", version: 11, keepAlive: true, sendTimeoutMs: 5_000, log: { log: () => {}, line: () => {} } });
         // Sent as it is, it waits in the socket until this turn's writes go out together: its
         // memory must not be read into before then.
         if (size > 16 * 1024) expect(nextSlab(9).buffer, "given back before it was written").not.toBe(chunk.buffer);
@@ -239,7 +239,7 @@ function fcgiRecord(type: number, content: Uint8Array): Uint8Array {
 // The record that carries the CGI head and the body's first bytes: read into a slab, its head
 // parsed, its body part handed on. The slab may come back only with that body part.
 describe("a FastCGI answer's first read", () => {
-  const log = { log: () => {} };
+  const log = { log: () => {}, line: () => {} };
 
   it("lends the slab until the body part it handed on comes back", () => {
     const body = new Uint8Array(6000).fill(0x61);

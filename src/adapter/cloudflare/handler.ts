@@ -90,6 +90,7 @@ function build(env: GatewayEnv, wasm: WebAssembly.Module, defaultConfig: string)
             respond: respondWorkerd,
             // respondWorkerd counts what it hands on for the log, without a stream for it.
             countsBytes: true,
+            fieldsUtf8: true,
             // workerd speaks WebSocket to the client; messages go to the origin as frames.
             tunnels: "messages",
             files: filesFor(config, env),

@@ -13,7 +13,7 @@ import type { RequestInfo } from "../../core/gateway.js";
 import { requestLogger, type Logger, type LogSink } from "../../core/log.js";
 import { realClientAddress } from "../../edge/real-ip.js";
 import { requestUrl, type RequestUrl } from "../../edge/request-url.js";
-import { newRecord, since, writeRecord } from "../../core/access-log.js";
+import { newRecord, since, writeRequestLine } from "../../core/access-log.js";
 import { within } from "../../core/deadline.js";
 import { drainUnread } from "../../core/drain.js";
 import type { PiecesBody } from "../../core/pieces.js";
@@ -45,7 +45,8 @@ export interface ConnectionDeps {
    *  last answer on this connection (metrics). */
   observe?: Observer;
   /** [gateway] log is on (the request line for requests refused before the gateway). */
-  requestLog: () => boolean;
+  /** [gateway] log of the running config: "json", "off" or a text format. */
+  requestLog: () => string;
   /** Answer the connection's first request with this error, unparsed, and close: a client
    *  that spoke plain HTTP to the HTTPS listener. */
   refuse?: GatewayError;
@@ -106,7 +107,7 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
       const bytes = res.length ?? 0;
       await writeResponse(sock, res, { method: "GET", version: 11, keepAlive: false, sendTimeoutMs: s.sendTimeoutMs, log });
       answered(null, head.status);
-      if (deps.requestLog()) logRefused(log, requestId, peer, head, bytes, started);
+      logRefused(deps.requestLog(), log, requestId, peer, head, bytes, started);
       break;
     }
     deps.observe?.started();
@@ -197,8 +198,8 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
 
 /** The request line of a request refused before the gateway (which writes every other one):
  *  its head could not be read, so its method and path are "-", and its address the peer's. */
-export function logRefused(log: Logger, requestId: string, peer: string | undefined, e: GatewayError, bytesOut: number, started: number): void {
-  writeRecord(log, { ...newRecord(requestId, "-", "-", peer), status: e.status, error: e.code, from: "gateway", bytes_out: bytesOut, total_ms: since(started) });
+export function logRefused(setting: string, log: Logger, requestId: string, peer: string | undefined, e: GatewayError, bytesOut: number, started: number): void {
+  writeRequestLine(setting, log, { ...newRecord(requestId, "-", "-", peer), status: e.status, error: e.code, from: "gateway", bytes_out: bytesOut, total_ms: since(started) });
 }
 
 /** The head at the start of the buffer when it is whole there (or already refused); null

@@ -38,7 +38,7 @@ export interface H2Deps {
   idle: (idle: boolean) => void;
   sink?: LogSink;
   observe?: Observer;
-  requestLog: () => boolean;
+  requestLog: () => string;
 }
 
 /** Streams one connection may have open at once (nginx's http2_max_concurrent_streams). */
@@ -152,7 +152,7 @@ async function serveStream(stream: http2.ServerHttp2Stream, endStream: boolean, 
     const res = errorAnswer(head, requestId, log);
     await writeH2Response(stream, res, { method: "GET", sendTimeoutMs: s.sendTimeoutMs, log });
     deps.observe?.answered(null, head.status, 0, res.length ?? 0);
-    if (deps.requestLog()) logRefused(log, requestId, conn.peer, head, res.length ?? 0, started);
+    logRefused(deps.requestLog(), log, requestId, conn.peer, head, res.length ?? 0, started);
     return;
   }
   const awaitsContinue = head.expectContinue && !endStream;

@@ -6,7 +6,7 @@
 import net from "node:net";
 import type { Codec } from "../../codec/types.js";
 import type { ServeSettings } from "../../config/types.js";
-import { newRecord, since, writeRecord } from "../../core/access-log.js";
+import { newRecord, since, writeRequestLine } from "../../core/access-log.js";
 import { requestLogger, type LogSink } from "../../core/log.js";
 import { ownAnswer, type ClientResponse } from "../../core/respond.js";
 import { serveConnection } from "./connection.js";
@@ -18,7 +18,7 @@ export interface RedirectDeps {
   settings: () => ServeSettings;
   draining: () => boolean;
   sink?: LogSink;
-  requestLog: () => boolean;
+  requestLog: () => string;
   /** The server's open connections, each with whether it waits for a request (a stop ends
    *  those at once). */
   sockets: Map<net.Socket, { idle: boolean }>;
@@ -39,7 +39,7 @@ export function redirectServer(httpsPort: number, d: RedirectDeps): net.Server {
       idle: (yes) => (state.idle = yes),
       sink: d.sink,
       requestLog: d.requestLog,
-      handle: async (request, info) => httpsRedirect(request, info, httpsPort, { sink: d.sink, on: d.requestLog() }),
+      handle: async (request, info) => httpsRedirect(request, info, httpsPort, { sink: d.sink, setting: d.requestLog() }),
     })
       .catch(d.failed)
       .finally(() => {
@@ -49,8 +49,8 @@ export function redirectServer(httpsPort: number, d: RedirectDeps): net.Server {
   });
 }
 
-/** The answer to `request` on the redirect port, its request line written when `log.on`. */
-function httpsRedirect(request: ServeRequest, info: { requestId: string; remoteAddr?: string }, httpsPort: number, log: { sink?: LogSink; on: boolean }): ClientResponse {
+/** The answer to `request` on the redirect port, its request line written as [gateway] log says. */
+function httpsRedirect(request: ServeRequest, info: { requestId: string; remoteAddr?: string }, httpsPort: number, log: { sink?: LogSink; setting: string }): ClientResponse {
   const { requestId } = info;
   const started = performance.now();
   const u = request.parsed;
@@ -58,6 +58,6 @@ function httpsRedirect(request: ServeRequest, info: { requestId: string; remoteA
   const status = request.method === "GET" || request.method === "HEAD" ? 301 : 308;
   const text = `${status} ${status === 301 ? "Moved Permanently" : "Permanent Redirect"}\n\nThis site is served over HTTPS: ${location}\n`;
   const res = ownAnswer(status, new Headers({ location, "content-type": "text/plain; charset=utf-8" }), text);
-  if (log.on) writeRecord(requestLogger(requestId, log.sink), { ...newRecord(requestId, request.method, u.pathname, info.remoteAddr), status, from: "gateway", bytes_out: res.length ?? 0, total_ms: since(started) });
+  writeRequestLine(log.setting, requestLogger(requestId, log.sink), { ...newRecord(requestId, request.method, u.pathname, info.remoteAddr), status, from: "gateway", bytes_out: res.length ?? 0, total_ms: since(started) });
   return res;
 }

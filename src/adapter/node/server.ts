@@ -166,7 +166,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const routeOf = routeLabels(() => gens.current.config);
   let draining = false;
   /** [gateway] log is on in the config of the moment. */
-  const requestLog = () => gens.current.config.gateway.log === "json";
+  const requestLog = () => gens.current.config.gateway.log;
   /** A request answered on `gen`: the admin path's statistics, or the gateway's answer. */
   const answer = (gen: Generation, request: ServeRequest, info: RequestInfo & { requestId: string }): Promise<ClientResponse> => {
     const admin = gen.config.gateway.adminPath;

@@ -1,0 +1,116 @@
+// The request line in nginx's text formats ([gateway] log = "combined", or a template of nginx
+// variables, as log_format): what log readers built for nginx (fail2ban, GoAccess, AWStats)
+// read without change. A template is read into pieces once; each line only joins them.
+import type { RequestRecord } from "./access-log.js";
+import { variableReader, type RequestVars } from "../edge/variables.js";
+
+/** nginx's predefined format. */
+export const COMBINED = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
+
+type Reader = (r: RequestRecord, v: RequestVars) => string;
+
+const seconds = (ms: number | undefined): string => (ms === undefined ? "" : (ms / 1000).toFixed(3));
+
+/** The variables known only once the request is answered (nginx's log-time ones). */
+export const LOG_VARIABLES: Readonly<Record<string, Reader>> = {
+  status: (r) => String(r.status ?? 0),
+  body_bytes_sent: (r) => String(r.bytes_out),
+  request_time: (r) => seconds(r.total_ms),
+  request: (r, v) => (r.method === "-" ? "" : `${r.method} ${v.requestUri} ${v.protocol ?? "HTTP/1.1"}`),
+  request_id: (r) => r.request_id,
+  time_local: () => timeLocal(),
+  time_iso8601: () => timeIso(),
+  msec: () => (Date.now() / 1000).toFixed(3),
+  upstream_addr: (r) => r.server ?? "",
+  upstream_connect_time: (r) => seconds(r.connect_ms),
+  upstream_header_time: (r) => seconds(r.first_byte_ms),
+};
+
+/** A line's text for `format` ("combined" or a template), `vars` the request's variables
+ *  (absent for a head that could not be read); `utf8`: the fields' text was decoded from
+ *  UTF-8, else each character is a byte the client sent. */
+export function textLine(format: string, r: RequestRecord, vars: RequestVars | undefined, utf8 = false): string {
+  let pieces = compiled.get(format);
+  if (pieces === undefined) {
+    if (compiled.size >= 64) compiled.clear();
+    compiled.set(format, (pieces = compile(format === "combined" ? COMBINED : format)));
+  }
+  const v = vars ?? { uri: r.path, args: "", requestUri: r.path, host: "", scheme: "", method: r.method, serverName: "", remoteAddr: r.remote_addr };
+  let out = "";
+  for (const p of pieces) out += typeof p === "string" ? p : escaped(p(r, v), utf8);
+  return out;
+}
+
+const compiled = new Map<string, Array<string | Reader>>();
+const TOKEN_RE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+
+function compile(template: string): Array<string | Reader> {
+  const pieces: Array<string | Reader> = [];
+  let last = 0;
+  for (const m of template.matchAll(TOKEN_RE)) {
+    if (m.index > last) pieces.push(template.slice(last, m.index));
+    last = m.index + m[0].length;
+    const name = m[1] ?? m[2];
+    const own = Object.hasOwn(LOG_VARIABLES, name) ? LOG_VARIABLES[name] : null;
+    const request = own ? null : variableReader(name);
+    // The config refuses unknown names; one here stays text.
+    pieces.push(own ?? (request ? (_r, v) => request(v) : m[0]));
+  }
+  if (last < template.length) pieces.push(template.slice(last));
+  return pieces;
+}
+
+/** As nginx's default escaping: an empty value is "-"; `"`, `\`, control characters and
+ *  bytes past ASCII become \xHH, so a value cannot end a quoted field or start a line of its
+ *  own. The bytes are the client's: a character past U+00FF, or any past ASCII in `utf8`
+ *  text, is its UTF-8 bytes. */
+function escaped(s: string, utf8: boolean): string {
+  if (s === "") return "-";
+  let clean = true;
+  for (let i = 0; i < s.length && clean; i++) {
+    const c = s.charCodeAt(i);
+    clean = c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c;
+  }
+  if (clean) return s;
+  let out = "";
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c) out += ch;
+    else for (const b of c <= 0xff && !utf8 ? [c] : encoder.encode(ch)) out += `\\x${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+const encoder = new TextEncoder();
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const two = (n: number) => String(n).padStart(2, "0");
+/** The process's offset from UTC as nginx writes it: "+0100", or "+01:00" with `colon`. */
+function offset(d: Date, colon: boolean): string {
+  const m = -d.getTimezoneOffset();
+  const a = Math.abs(m);
+  return `${m < 0 ? "-" : "+"}${two(Math.floor(a / 60))}${colon ? ":" : ""}${two(a % 60)}`;
+}
+
+/** The time texts change once a second: each is made once for that second. */
+let localAt = -1;
+let localText = "";
+function timeLocal(): string {
+  const now = Math.floor(Date.now() / 1000);
+  if (now !== localAt) {
+    const d = new Date(now * 1000);
+    localText = `${two(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${offset(d, false)}`;
+    localAt = now;
+  }
+  return localText;
+}
+let isoAt = -1;
+let isoText = "";
+function timeIso(): string {
+  const now = Math.floor(Date.now() / 1000);
+  if (now !== isoAt) {
+    const d = new Date(now * 1000);
+    isoText = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}${offset(d, true)}`;
+    isoAt = now;
+  }
+  return isoText;
+}
