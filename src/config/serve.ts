@@ -9,7 +9,7 @@ import { checkCompress, COMPRESS_ALIASES, COMPRESS_DEFAULTS, COMPRESS_KEYS } fro
 import { besideConfig, checkTlsSettings, TLS_ALIASES, TLS_KEYS } from "./serve-tls.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
-const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", ...TLS_KEYS, "http2", "h2c", "http2_window", "real_ip_from", "body_temp", ...COMPRESS_KEYS] as const;
+const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", ...TLS_KEYS, "http2", "h2c", "http2_window", "real_ip_from", "body_temp", "access_log", ...COMPRESS_KEYS] as const;
 const SERVE_ALIASES: Record<string, string> = {
   client_header_timeout: "header_timeout",
   client_body_timeout: "body_timeout",
@@ -75,6 +75,11 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
     const v = c.string([...at, "body_temp"], t.body_temp, "a directory path");
     if (v.trim() === "") c.fail([...at, "body_temp"], "a directory path", { got: v });
     s.bodyTemp = besideConfig(v, baseDir);
+  }
+  if (t.access_log !== undefined) {
+    const v = c.string([...at, "access_log"], t.access_log, "a file path");
+    if (v.trim() === "" || v.endsWith("/")) c.fail([...at, "access_log"], "a file path", { got: v, hint: "the request log goes to stdout without it; [gateway] log sets its format" });
+    s.accessLog = besideConfig(v, baseDir);
   }
   if (t.http2 !== undefined) {
     if (typeof t.http2 !== "boolean") c.fail([...at, "http2"], "true or false", { got: t.http2 });

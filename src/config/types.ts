@@ -378,6 +378,9 @@ export interface ServeSettings {
   /** metrics_listen: "host:port" of a separate listener answering GET /metrics (Prometheus
    *  text format). Absent: no metrics listener. */
   metricsListen?: { host: string; port: number };
+  /** access_log: a file the request lines are appended to instead of stdout, opened again on
+   *  SIGUSR1 or SIGHUP (after logrotate moved it). Absent: stdout. */
+  accessLog?: string;
 }
 
 /** The TLS versions `edgepass serve` offers; older ones are refused at load. */

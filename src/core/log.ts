@@ -13,7 +13,8 @@ export interface Logger {
   line(text: string): void;
 }
 
-export type LogSink = (level: Level, line: string) => void;
+/** `request`: the line is a request's (the access log), not an event. */
+export type LogSink = (level: Level, line: string, request?: boolean) => void;
 
 const consoleSink: LogSink = (level, line) => {
   if (level === "error") console.error(line);
@@ -110,10 +111,10 @@ export function formatLine(level: Level, event: string, requestId: string, field
 export function requestLogger(requestId: string, sink: LogSink = consoleSink): Logger {
   return {
     log(level, event, fields) {
-      sink(level, formatLine(level, event, requestId, fields));
+      sink(level, formatLine(level, event, requestId, fields), event === "request");
     },
     line(text) {
-      sink("info", text);
+      sink("info", text, true);
     },
   };
 }

@@ -37,6 +37,17 @@ describe("bufferedStdioSink", () => {
     expect(err.writes).toEqual([]);
   });
 
+  it("with an access stream ([serve] access_log), request lines go there in their own batches; other info lines stay on out, warnings on err", async () => {
+    const [out, err, access] = [stream(), stream(), stream()];
+    const sink = bufferedStdioSink(out.s, err.s, access.s);
+    sink("info", "r1", true);
+    sink("info", "event");
+    sink("info", "r2", true);
+    sink("warn", "careful");
+    await vi.advanceTimersByTimeAsync(20);
+    expect([access.writes, out.writes, err.writes]).toEqual([["r1\nr2\n"], ["event\n"], ["careful\n"]]);
+  });
+
   it("writes warnings and errors at the end of the turn, before the request lines waiting", async () => {
     const out = stream();
     const err = stream();

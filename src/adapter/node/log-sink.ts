@@ -46,15 +46,43 @@ function bounded(s: LogStream): (chunk: string | Uint8Array, lines: number) => b
   };
 }
 
-export function bufferedStdioSink(out: LogStream = process.stdout, err: LogStream = process.stderr): LogSink {
+/** Request lines gathered into one buffer and written together (see above). */
+function batch(write: (chunk: Uint8Array | string, lines: number) => boolean, before: () => void) {
+  let buf = Buffer.allocUnsafe(INFO_MAX_BYTES);
+  let used = 0;
+  let lines = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const flush = () => {
+    if (timer !== null) (clearTimeout(timer), (timer = null));
+    if (used === 0) return;
+    // The stream may hold the bytes until they are written: the next lines go to new memory.
+    // Refused, the batch's memory is used again.
+    if (write(buf.subarray(0, used), lines)) buf = Buffer.allocUnsafe(INFO_MAX_BYTES);
+    used = 0;
+    lines = 0;
+  };
+  const add = (line: string) => {
+    // A UTF-16 unit takes at most 3 bytes in UTF-8; a line longer than a batch goes alone.
+    if (used + 3 * line.length + 1 > INFO_MAX_BYTES) {
+      before();
+      flush();
+      if (3 * line.length + 1 > INFO_MAX_BYTES) return void write(line + "\n", 1);
+    }
+    used += buf.write(line, used);
+    buf[used++] = 0x0a;
+    lines++;
+    if (timer === null) timer = setTimeout(flush, INFO_DELAY_MS);
+  };
+  return { add, flush };
+}
+
+/** `access`: where request lines go instead of `out` ([serve] access_log), asked at each
+ *  write since SIGUSR1 may open it again. */
+export function bufferedStdioSink(out: LogStream = process.stdout, err: LogStream = process.stderr, access?: LogStream): LogSink {
   const toOut = bounded(out);
   const toErr = bounded(err);
-  let info = Buffer.allocUnsafe(INFO_MAX_BYTES);
-  let used = 0;
-  let infoLines = 0;
   let errors = "";
   let errorLines = 0;
-  let infoTimer: ReturnType<typeof setTimeout> | null = null;
   let errorsScheduled = false;
   const flushErrors = () => {
     errorsScheduled = false;
@@ -63,22 +91,16 @@ export function bufferedStdioSink(out: LogStream = process.stdout, err: LogStrea
     errors = "";
     errorLines = 0;
   };
-  const flushInfo = () => {
-    if (infoTimer !== null) (clearTimeout(infoTimer), (infoTimer = null));
-    if (used === 0) return;
-    // The stream may hold the bytes until they are written: the next lines go to new memory.
-    // Refused, the batch's memory is used again.
-    if (toOut(info.subarray(0, used), infoLines)) info = Buffer.allocUnsafe(INFO_MAX_BYTES);
-    used = 0;
-    infoLines = 0;
-  };
+  // Errors first: a warning about a request is written before its response line would be.
+  const info = batch(toOut, flushErrors);
+  const requests = access ? batch((chunk) => access.write(chunk), flushErrors) : info;
   const flush = () => {
-    // Errors first: a warning about a request is written before its response line would be.
     flushErrors();
-    flushInfo();
+    info.flush();
+    requests.flush();
   };
   process.once("exit", flush);
-  return (level: Level, line: string) => {
+  return (level: Level, line: string, request?: boolean) => {
     if (level === "error" || level === "warn") {
       errors += line + "\n";
       errorLines++;
@@ -88,14 +110,6 @@ export function bufferedStdioSink(out: LogStream = process.stdout, err: LogStrea
       }
       return;
     }
-    // A UTF-16 unit takes at most 3 bytes in UTF-8; a line longer than a batch goes alone.
-    if (used + 3 * line.length + 1 > INFO_MAX_BYTES) {
-      flush();
-      if (3 * line.length + 1 > INFO_MAX_BYTES) return void toOut(line + "\n", 1);
-    }
-    used += info.write(line, used);
-    info[used++] = 0x0a;
-    infoLines++;
-    if (infoTimer === null) infoTimer = setTimeout(flushInfo, INFO_DELAY_MS);
+    (request ? requests : info).add(line);
   };
 }

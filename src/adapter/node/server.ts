@@ -331,8 +331,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     reload: (text, source) => {
       const next = build(text, source);
       if (next instanceof GatewayError) return next;
-      if (JSON.stringify(next.gen.config.serve.metricsListen) !== JSON.stringify(first.gen.config.serve.metricsListen)) {
-        return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] metrics_listen cannot be changed by a reload; restart edgepass serve for that`);
+      // What a listener or file opened at start holds changes only with a restart.
+      const fixed = next.gen.config.serve.accessLog !== first.gen.config.serve.accessLog ? "access_log" : JSON.stringify(next.gen.config.serve.metricsListen) !== JSON.stringify(first.gen.config.serve.metricsListen) ? "metrics_listen" : null;
+      if (fixed) {
+        next.gen.pools.dispose();
+        return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] ${fixed} cannot be changed by a reload; restart edgepass serve for that`);
       }
       // Whether the listener asks for client certificates is set when it starts, too.
       const [was, now] = [first.gen.config.serve.clientCerts, next.gen.config.serve.clientCerts];

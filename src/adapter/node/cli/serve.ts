@@ -1,13 +1,14 @@
 // `edgepass serve --config FILE [--port N] [--host H]`: validate FILE for the plain server
 // host, then serve it from this process until SIGINT or SIGTERM (which drains first). SIGHUP
 // reads FILE again: a config that validates serves new requests, one that does not is refused
-// on stderr and the running one kept.
+// on stderr and the running one kept. SIGUSR1 opens [serve] access_log again (logrotate).
 import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import v8 from "node:v8";
 import { GatewayError } from "../../../core/errors.js";
 import { bufferedStdioSink } from "../log-sink.js";
+import { openAccessFile, type AccessFile } from "../access-file.js";
 import { startServer, type RunningServer } from "../server.js";
 import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, readValidConfig, UsageError } from "./args.js";
 import { serveUntilSignal } from "./until-signal.js";
@@ -41,16 +42,26 @@ export async function serve(argv: string[]): Promise<number | "help"> {
   // 1.9 KB per request promoted and then collected as garbage, 1.8x the young-collection
   // time; without it, 0.3 KB. Read by V8 at each collection, so setting it here takes hold.
   v8.setFlagsFromString("--no-allocation-site-pretenuring");
+  let access: AccessFile | undefined;
+  const accessLog = valid.config.serve.accessLog;
+  try {
+    if (accessLog) access = openAccessFile(accessLog, (m) => process.stderr.write(`edgepass: ${m}\n`));
+  } catch (err) {
+    process.stderr.write(`${file}: [serve] access_log: cannot open ${accessLog}: ${(err as Error).message}\n`);
+    tell({ edgepass: "start-failed", exitCode: EXIT_USAGE });
+    return EXIT_USAGE;
+  }
   let server: RunningServer;
   try {
     // A worker counts limits in its primary, with its fellow workers.
     const limits = isWorker ? primaryLimitStore({ send: (m) => process.send?.(m), on: (e, f) => process.on(e, f) }) : undefined;
-    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port, redirectPort, metricsListener: !isWorker, sink: bufferedStdioSink(), limits, healthFromPrimary: isWorker });
+    server = await startServer({ configText: text, configSource: file, configDir: path.dirname(path.resolve(file)), host, port, redirectPort, metricsListener: !isWorker, sink: bufferedStdioSink(process.stdout, process.stderr, access), limits, healthFromPrimary: isWorker });
   } catch (err) {
     // What only starting can find (a [serve] tls file that cannot be read) is a config error.
     if (!(err instanceof GatewayError)) throw err;
     process.stderr.write(`${err.message}\n`);
     tell({ edgepass: "start-failed", exitCode: EXIT_USAGE });
+    access?.close();
     return EXIT_USAGE;
   }
   if (isWorker) {
@@ -77,11 +88,20 @@ export async function serve(argv: string[]): Promise<number | "help"> {
     const refused = server.reload(next, file);
     if (refused) process.stderr.write(`edgepass: SIGHUP: ${refused.message}; keeping the running config\n`);
     else process.stdout.write(`edgepass: reloaded config ${file}\n`);
+    // As nginx, a reload opens the log files again too.
+    reopen("SIGHUP");
   };
+  const reopen = (signal: string) => {
+    const failed = access?.reopen();
+    if (failed) process.stderr.write(`edgepass: ${signal}: ${failed}\n`);
+  };
+  const onUsr1 = () => reopen("SIGUSR1");
   process.on("SIGHUP", reload);
+  process.on("SIGUSR1", onUsr1);
   try {
     return await serveUntilSignal([server.stop]);
   } finally {
     process.off("SIGHUP", reload);
+    process.off("SIGUSR1", onUsr1);
   }
 }

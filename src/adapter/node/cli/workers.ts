@@ -122,7 +122,12 @@ export async function runPrimary(file: string, text: string, count: number): Pro
     process.stderr.write(`edgepass: ${sig}, stopping ${workers.size} workers\n`);
     stop();
   };
+  // [serve] access_log is each worker's to open again.
+  const onUsr1 = () => {
+    for (const w of workers) w.process.kill("SIGUSR1");
+  };
   process.on("SIGHUP", onHup);
+  process.on("SIGUSR1", onUsr1);
   process.on("SIGINT", onStop);
   process.on("SIGTERM", onStop);
   for (let i = 0; i < count; i++) fork();
@@ -130,6 +135,7 @@ export async function runPrimary(file: string, text: string, count: number): Pro
   await allGone;
   health.stop();
   process.off("SIGHUP", onHup);
+  process.off("SIGUSR1", onUsr1);
   process.off("SIGINT", onStop);
   process.off("SIGTERM", onStop);
   await new Promise<void>((r) => (metrics ? metrics.close(() => r()) : r()));
