@@ -35,8 +35,9 @@ describe("a text line", () => {
     expect(line).toBe("200 1234 0.005 r1 127.0.0.1:9000 0.000 0.003 HTTP/2.0");
     expect(textLine("$msec", record(), request("/p"))).toMatch(/^\d{10}\.\d{3}$/);
     expect(textLine("$time_iso8601", record(), request("/p"))).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$/);
+    expect(textLine("$upstream_status $upstream_response_time", { ...record(), from: "origin" as const }, request("/p"))).toBe("200 0.005");
     // A request the gateway answered itself has no upstream.
-    expect(textLine("$upstream_addr $upstream_connect_time", newRecord("r2", "GET", "/"), request("/"))).toBe("- -");
+    expect(textLine("$upstream_addr $upstream_connect_time $upstream_status $upstream_response_time", { ...newRecord("r2", "GET", "/"), status: 404, from: "gateway" as const }, request("/"))).toBe("- - - -");
   });
 
   it("a head that could not be read: its request is -, its address the record's", () => {
@@ -66,7 +67,7 @@ describe("the config", () => {
 
   it.each([
     ["main", "a template names at least one variable"],
-    ["$status $upstream_response_time", "unknown variable $upstream_response_time"],
+    ["$status $bytes_sent", "unknown variable $bytes_sent"],
     ["$status\n$request", "control characters"],
   ])("refuses %j", (v, message) => {
     expect(messageOf(() => loadConfig(site(v), "t.toml"))).toContain(message);

@@ -15,6 +15,10 @@ const USAGE = `usage:
       parser and keeps the upstream pools in process. Unix-socket upstreams
       ("unix:/run/php/php-fpm.sock") work here. With --workers, that many processes share
       the port (auto: one per core).
+  edgepass check --config FILE [--for serve|edge]
+      Validate FILE as its host would on start (nginx -t), and start nothing: for serve
+      (the default) the TLS files, body_temp and access_log too; for edge, what the Worker
+      refuses. Exit 0 when it would be taken, 2 with the reason otherwise.
   edgepass demo [--port N] [--host H]
       Start a built-in FastCGI demo app (no PHP needed) and the gateway in front of it.
   edgepass inspect FILE [--protocol P] [--as SIDE] [--format F]
@@ -43,6 +47,7 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./serve.js")).serve,
   demo: async () => (await import("./demo.js")).demo,
   inspect: async () => (await import("./inspect.js")).inspect,
+  check: async () => (await import("./check.js")).check,
 };
 
 async function main(argv: string[]): Promise<number> {
