@@ -95,26 +95,15 @@ function offset(d: Date, colon: boolean): string {
   return `${m < 0 ? "-" : "+"}${two(Math.floor(a / 60))}${colon ? ":" : ""}${two(a % 60)}`;
 }
 
-/** The time texts change once a second: each is made once for that second. */
-let localAt = -1;
-let localText = "";
-function timeLocal(): string {
-  const now = Math.floor(Date.now() / 1000);
-  if (now !== localAt) {
-    const d = new Date(now * 1000);
-    localText = `${two(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${offset(d, false)}`;
-    localAt = now;
-  }
-  return localText;
+/** A text that changes once a second, made once for each second. */
+function perSecond(make: (d: Date) => string): () => string {
+  let at = -1;
+  let text = "";
+  return () => {
+    const now = Math.floor(Date.now() / 1000);
+    if (now !== at) [text, at] = [make(new Date(now * 1000)), now];
+    return text;
+  };
 }
-let isoAt = -1;
-let isoText = "";
-function timeIso(): string {
-  const now = Math.floor(Date.now() / 1000);
-  if (now !== isoAt) {
-    const d = new Date(now * 1000);
-    isoText = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}${offset(d, true)}`;
-    isoAt = now;
-  }
-  return isoText;
-}
+const timeLocal = perSecond((d) => `${two(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${offset(d, false)}`);
+const timeIso = perSecond((d) => `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}${offset(d, true)}`);

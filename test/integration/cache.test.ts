@@ -18,6 +18,27 @@ let gone: PhpFpm;
 let www: string;
 let nginx: Server & { dir: string };
 
+/** The locations beside the .php one: cache.php under a prefix, with the same rules written
+ *  as nginx's directives and as edgepass's cache table. */
+const PREFIXED: Array<{ prefix: string; upstream: "php" | "gone"; nginx: string; cache: string }> = [
+  { prefix: "/cookie/", upstream: "php", nginx: "fastcgi_cache_valid 200 1m; fastcgi_ignore_headers Set-Cookie;", cache: '{ valid = "1m", ignore_headers = ["Set-Cookie"] }' },
+  { prefix: "/bg/", upstream: "php", nginx: "fastcgi_cache_valid 200 1m; fastcgi_cache_use_stale updating; fastcgi_cache_background_update on;", cache: '{ valid = "1m", use_stale = ["updating"], background_update = true }' },
+  { prefix: "/swr/", upstream: "php", nginx: "fastcgi_cache_valid 200 1m; fastcgi_cache_background_update on;", cache: '{ valid = "1m", background_update = true }' },
+  { prefix: "/reval/", upstream: "php", nginx: "fastcgi_cache_valid 200 1m; fastcgi_cache_revalidate on;", cache: '{ valid = "1m", revalidate = true }' },
+  { prefix: "/gone/", upstream: "gone", nginx: "fastcgi_cache_use_stale error timeout;", cache: '{ use_stale = ["error", "timeout"] }' },
+  { prefix: "/gone-sie/", upstream: "gone", nginx: "", cache: "true" },
+];
+
+const nginxLocation = (p: (typeof PREFIXED)[number]) => `    location ^~ ${p.prefix} {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME ${www}/cache.php;
+      fastcgi_pass 127.0.0.1:${(p.upstream === "php" ? fpm : gone).port};
+      fastcgi_cache app;
+      fastcgi_cache_key "$scheme$request_method$host$request_uri";
+      ${p.nginx}
+      add_header X-Cache $upstream_cache_status always;
+    }`;
+
 beforeAll(async () => {
   [fpm, gone] = await Promise.all([startPhpFpm({ maxChildren: 12 }), startPhpFpm({ maxChildren: 2 })]);
   www = publicCopy(path.join(repoRoot, "test/fixtures/apps/php"));
@@ -36,65 +57,7 @@ beforeAll(async () => {
       fastcgi_cache_use_stale http_500 updating;
       add_header X-Cache $upstream_cache_status always;
     }
-    location ^~ /cookie/ {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME ${www}/cache.php;
-      fastcgi_pass 127.0.0.1:${fpm.port};
-      fastcgi_cache app;
-      fastcgi_cache_key "$scheme$request_method$host$request_uri";
-      fastcgi_cache_valid 200 1m;
-      fastcgi_ignore_headers Set-Cookie;
-      add_header X-Cache $upstream_cache_status always;
-    }
-    location ^~ /bg/ {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME ${www}/cache.php;
-      fastcgi_pass 127.0.0.1:${fpm.port};
-      fastcgi_cache app;
-      fastcgi_cache_key "$scheme$request_method$host$request_uri";
-      fastcgi_cache_valid 200 1m;
-      fastcgi_cache_use_stale updating;
-      fastcgi_cache_background_update on;
-      add_header X-Cache $upstream_cache_status always;
-    }
-    location ^~ /swr/ {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME ${www}/cache.php;
-      fastcgi_pass 127.0.0.1:${fpm.port};
-      fastcgi_cache app;
-      fastcgi_cache_key "$scheme$request_method$host$request_uri";
-      fastcgi_cache_valid 200 1m;
-      fastcgi_cache_background_update on;
-      add_header X-Cache $upstream_cache_status always;
-    }
-    location ^~ /reval/ {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME ${www}/cache.php;
-      fastcgi_pass 127.0.0.1:${fpm.port};
-      fastcgi_cache app;
-      fastcgi_cache_key "$scheme$request_method$host$request_uri";
-      fastcgi_cache_valid 200 1m;
-      fastcgi_cache_revalidate on;
-      add_header X-Cache $upstream_cache_status always;
-    }
-    location ^~ /gone/ {
-      root ${www};
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME ${www}/cache.php;
-      fastcgi_pass 127.0.0.1:${gone.port};
-      fastcgi_cache app;
-      fastcgi_cache_key "$scheme$request_method$host$request_uri";
-      fastcgi_cache_use_stale error timeout;
-      add_header X-Cache $upstream_cache_status always;
-    }
-    location ^~ /gone-sie/ {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME ${www}/cache.php;
-      fastcgi_pass 127.0.0.1:${gone.port};
-      fastcgi_cache app;
-      fastcgi_cache_key "$scheme$request_method$host$request_uri";
-      add_header X-Cache $upstream_cache_status always;
-    }`,
+${PREFIXED.map(nginxLocation).join("\n")}`,
     (dir) => `  fastcgi_cache_path ${dir}/cache levels=1:2 keys_zone=app:1m inactive=10m;`,
   );
 }, 60_000);
@@ -107,65 +70,27 @@ const SITE = () => `[upstreams.php]
 protocol = "fastcgi"
 servers = ["127.0.0.1:${fpm.port}"]
 
+[upstreams.gone]
+protocol = "fastcgi"
+servers = ["127.0.0.1:${gone.port}"]
+
 [[routes]]
 match = "~ \\\\.php$"
 upstream = "php"
 root = "${www}"
 cache = { valid = "1m", bypass = ["$cookie_session", "$arg_nocache"], use_stale = ["http_500", "updating"] }
 add_headers = { "X-Cache" = "$upstream_cache_status" }
-
+${PREFIXED.map(
+  (p) => `
 [[routes]]
-match = "^~ /cookie/"
-upstream = "php"
+match = "^~ ${p.prefix}"
+upstream = "${p.upstream}"
 root = "${www}"
 script = "/cache.php"
-cache = { valid = "1m", ignore_headers = ["Set-Cookie"] }
+cache = ${p.cache}
 add_headers = { "X-Cache" = "$upstream_cache_status" }
-
-[[routes]]
-match = "^~ /bg/"
-upstream = "php"
-root = "${www}"
-script = "/cache.php"
-cache = { valid = "1m", use_stale = ["updating"], background_update = true }
-add_headers = { "X-Cache" = "$upstream_cache_status" }
-
-[[routes]]
-match = "^~ /swr/"
-upstream = "php"
-root = "${www}"
-script = "/cache.php"
-cache = { valid = "1m", background_update = true }
-add_headers = { "X-Cache" = "$upstream_cache_status" }
-
-[[routes]]
-match = "^~ /reval/"
-upstream = "php"
-root = "${www}"
-script = "/cache.php"
-cache = { valid = "1m", revalidate = true }
-add_headers = { "X-Cache" = "$upstream_cache_status" }
-
-[upstreams.gone]
-protocol = "fastcgi"
-servers = ["127.0.0.1:${gone.port}"]
-
-[[routes]]
-match = "^~ /gone/"
-upstream = "gone"
-root = "${www}"
-script = "/cache.php"
-cache = { use_stale = ["error", "timeout"] }
-add_headers = { "X-Cache" = "$upstream_cache_status" }
-
-[[routes]]
-match = "^~ /gone-sie/"
-upstream = "gone"
-root = "${www}"
-script = "/cache.php"
-cache = true
-add_headers = { "X-Cache" = "$upstream_cache_status" }
-`;
+`,
+).join("")}`;
 
 interface Got {
   status: number;
@@ -212,6 +137,10 @@ async function sequence(base: string, steps: Step[], tag: string): Promise<strin
 const NGINX = () => `http://127.0.0.1:${nginx.port}`;
 const twice = (target: string): Step[] => [{ target }, { target }];
 
+/** Kept for 1 s; asked for once it expired, again while its update (a 500 ms run) is under
+ *  way, and once that is done. */
+const updatedMeanwhile = (target: string): Step[] => [{ target }, { target, waitMs: 2100 }, { target }, { target, waitMs: 900 }];
+
 /** What nginx answers, then each host; every scenario names the answer it expects as well. */
 const SCENARIOS: Array<[string, Step[], string[]]> = [
   ["valid: a 200 with no caching fields is kept for `valid`", twice("/cache.php?t=valid"), ["200 MISS A", "200 HIT A"]],
@@ -251,17 +180,9 @@ const SCENARIOS: Array<[string, Step[], string[]]> = [
     { target: "/cache.php?cc=max-age=1" },
   ], ["200 MISS A", "200 STALE A", "200 EXPIRED B", "200 HIT B"]],
   ["background_update: the request that finds the answer expired gets it at once (STALE), the next one while it is updated too (UPDATING), then the new one", [
-    { target: "/bg/x?cc=max-age=1&sleep=500" },
-    { target: "/bg/x?cc=max-age=1&sleep=500", waitMs: 2100 },
-    { target: "/bg/x?cc=max-age=1&sleep=500" },
-    { target: "/bg/x?cc=max-age=1&sleep=500", waitMs: 900 },
-  ], ["200 MISS A", "200 STALE A", "200 UPDATING A", "200 HIT B"]],
+  ...updatedMeanwhile("/bg/x?cc=max-age=1&sleep=500")], ["200 MISS A", "200 STALE A", "200 UPDATING A", "200 HIT B"]],
   ["the origin's stale-while-revalidate lets an expired answer stand in while it is updated, without use_stale", [
-    { target: "/swr/x?cc=max-age=1,stale-while-revalidate=30&sleep=500" },
-    { target: "/swr/x?cc=max-age=1,stale-while-revalidate=30&sleep=500", waitMs: 2100 },
-    { target: "/swr/x?cc=max-age=1,stale-while-revalidate=30&sleep=500" },
-    { target: "/swr/x?cc=max-age=1,stale-while-revalidate=30&sleep=500", waitMs: 900 },
-  ], ["200 MISS A", "200 STALE A", "200 UPDATING A", "200 HIT B"]],
+  ...updatedMeanwhile("/swr/x?cc=max-age=1,stale-while-revalidate=30&sleep=500")], ["200 MISS A", "200 STALE A", "200 UPDATING A", "200 HIT B"]],
   ["past its stale-while-revalidate an expired answer waits for the origin", [
     { target: "/swr/x?cc=max-age=1,stale-while-revalidate=1&t=past" },
     { target: "/swr/x?cc=max-age=1,stale-while-revalidate=1&t=past", waitMs: 3100 },
