@@ -4,7 +4,7 @@ import type { RouteConfig } from "./types.js";
 import { checkLimitConn, checkLimitReq, checkZones } from "./limits.js";
 import { deniesAll } from "../edge/access.js";
 import { parseSize, SIZE_EXPECTED } from "./units.js";
-import { checkAccess, checkStripPrefix, checkAddHeaders, checkRequestHeaders, checkBool, checkErrorPages, checkExpires, checkHideHeaders, checkIndexList, checkReturn, checkTryFiles } from "./route-rules.js";
+import { checkAccess, checkStripPrefix, checkAddHeaders, checkRequestHeaders, checkBool, checkErrorPages, checkExpires, checkHideHeaders, checkIndexList, checkLogFormat, checkReturn, checkTryFiles } from "./route-rules.js";
 import { parseLocationMatch } from "../edge/locations.js";
 import { isOwnedParam } from "../edge/owned-params.js";
 import { Checker, CONTROL_RE, isTable, type Table } from "./checker.js";
@@ -16,13 +16,14 @@ const ROUTE_KEYS = [
   "match", "upstream", "root", "index", "split", "script", "params",
   "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static",
   "limit_req", "limit_conn", "max_body", "strip_prefix",
-  "authorizer", "require_client_cert", "auth_basic", "rewrite", "server_name", "request_headers", "cache",
+  "authorizer", "require_client_cert", "auth_basic", "rewrite", "server_name", "request_headers", "cache", "log",
 ] as const;
 /** params a route may set although the gateway has a value of its own: WordPress offers pretty
  *  permalinks only when SERVER_SOFTWARE names nginx or Apache (wp-includes/vars.php). */
 const OVERRIDABLE_PARAMS = ["SERVER_SOFTWARE"];
 const ROUTE_ALIASES: Record<string, string> = {
   location: "match",
+  access_log: "log",
   pass: "upstream",
   fastcgi_pass: "upstream",
   backend: "upstream",
@@ -114,6 +115,7 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
   };
   if (regex) route.regex = regex;
   if (t.server_name !== undefined) route.serverNames = checkServerNames(c, [...at, "server_name"], t.server_name);
+  if (t.log !== undefined) route.log = checkLogFormat(c, [...at, "log"], t.log);
   if (t.request_headers !== undefined) route.requestHeaders = checkRequestHeaders(c, [...at, "request_headers"], t.request_headers);
   if (t.limit_req !== undefined) route.limitReq = checkLimitReq(c, [...at, "limit_req"], t.limit_req);
   if (t.limit_conn !== undefined) route.limitConn = checkLimitConn(c, [...at, "limit_conn"], t.limit_conn);

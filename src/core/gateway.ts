@@ -218,7 +218,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         if (ended) return;
         ended = true;
         record.total_ms = since(start, at);
-        writeRequestLine(config.gateway.log, log, record, state.vars, deps.fieldsUtf8);
+        writeRequestLine(state.route?.log ?? config.gateway.log, log, record, state.vars, deps.fieldsUtf8);
       };
       const count = (n: number) => (record.bytes_out += n);
       if (c.tunnel) {

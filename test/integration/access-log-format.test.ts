@@ -75,6 +75,19 @@ describe.each(BOTH_HOSTS)("the request line in nginx's formats on %s", (_name, s
     await d.stop();
     dev = undefined;
   });
+
+  it("a route's own log: \"off\" writes no line for its requests (nginx's access_log off in a location), another format its own", async () => {
+    const routes = `[[routes]]\nmatch = "= /range.txt"\nlog = "off"\ntry_files = ["$uri", "=404"]\n\n[[routes]]\nmatch = "^~ /css/"\nlog = "css $status $request_id"\ntry_files = ["$uri", "=404"]\n\n`;
+    const d = (dev = await start(`[gateway]\nlog = "combined"\n\n[assets]\ndirectory = "${site}"\n\n${routes}[[routes]]\nmatch = "/"\ntry_files = ["$uri", "=404"]\n`));
+    expect((await rawRequest(d.base, { path: "/range.txt?quiet" })).status).toBe(200);
+    await rawRequest(d.base, { path: "/css/none.css", headers: { "x-request-id": "css-1" } });
+    expect((await rawRequest(d.base, { path: "/index.html?loud" })).status).toBe(200);
+    await expect.poll(() => d.run.stdout).toMatch(/"GET \/index\.html\?loud HTTP\/1\.1" 200/);
+    expect(d.run.stdout).toMatch(/^css 404 css-1$/m);
+    expect(d.run.stdout).not.toMatch(/quiet/);
+    await d.stop();
+    dev = undefined;
+  });
 });
 
 describe("on edgepass serve, a head that cannot be read", () => {

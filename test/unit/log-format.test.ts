@@ -65,6 +65,13 @@ describe("the config", () => {
     }
   });
 
+  it("a route may set its own (access_log off in a location), checked the same way", () => {
+    const route = (log: string) => `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:9000"]\n[[routes]]\nmatch = "/"\nupstream = "php"\nlog = ${JSON.stringify(log)}\n`;
+    expect(loadConfig(route("off"), "t.toml").routes[0].log).toBe("off");
+    expect(messageOf(() => loadConfig(route("$nope"), "t.toml"))).toContain("routes[0].log");
+    expect(messageOf(() => loadConfig(route("off").replace("log =", "access_log ="), "t.toml"))).toContain('edgepass calls this "log"');
+  });
+
   it.each([
     ["main", "a template names at least one variable"],
     ["$status $bytes_sent", "unknown variable $bytes_sent"],
