@@ -217,8 +217,7 @@ export interface RouteConfig {
   /** cache (nginx's fastcgi_cache / proxy_cache): the origin's cacheable answers kept and
    *  served again (core/cache.ts); absent: none. */
   cache?: CacheRule;
-  /** log: this route's request line, as [gateway] log ("off" for nginx's `access_log off` in a
-   *  location); absent: the gateway's. */
+  /** log: this route's request line, as [gateway] log ("off": nginx's `access_log off`). */
   log?: string;
 }
 
