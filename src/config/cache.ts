@@ -5,6 +5,8 @@ import { isTable, type Checker, type Table } from "./checker.js";
 import { checkVariables } from "./route-rules.js";
 import { stringList } from "./assets.js";
 import { parseDuration, parseSize, DURATION_EXPECTED, SIZE_EXPECTED } from "./units.js";
+import { checkCidrList } from "./serve.js";
+import type { Cidr } from "../edge/cidr.js";
 
 type At = Array<string | number>;
 
@@ -37,6 +39,9 @@ export interface CacheRule {
   ignore: Set<string>;
   /** max_entry: a longer answer passes through uncached. */
   maxEntry: number;
+  /** purge_from: the client addresses whose PURGE removes this route's entries for the URL
+   *  (core/cache-purge.ts); absent: PURGE is forwarded as any method. */
+  purgeFrom?: Cidr[];
 }
 
 /** nginx's fastcgi_cache_key as most PHP sites write it; GET and HEAD are kept apart. */
@@ -45,7 +50,7 @@ export const DEFAULT_CACHE_KEY = "$scheme$request_method$host$request_uri";
 const DEFAULT_VALID_STATUSES = [200, 301, 302];
 const STALE_CASES = ["error", "timeout", "updating", "http_500", "http_502", "http_503", "http_504", "http_403", "http_404", "http_429"] as const;
 const IGNORABLE = ["x-accel-expires", "cache-control", "expires", "set-cookie", "vary"];
-const KEYS = ["valid", "key", "bypass", "bypass_cookies", "lock", "lock_timeout", "use_stale", "background_update", "revalidate", "ignore_headers", "max_entry"] as const;
+const KEYS = ["valid", "key", "bypass", "bypass_cookies", "lock", "lock_timeout", "use_stale", "background_update", "revalidate", "ignore_headers", "max_entry", "purge_from"] as const;
 const ALIASES: Record<string, string> = {
   fastcgi_cache_valid: "valid",
   proxy_cache_valid: "valid",
@@ -62,6 +67,9 @@ const ALIASES: Record<string, string> = {
   proxy_cache_background_update: "background_update",
   fastcgi_cache_revalidate: "revalidate",
   proxy_cache_revalidate: "revalidate",
+  fastcgi_cache_purge: "purge_from",
+  proxy_cache_purge: "purge_from",
+  purge: "purge_from",
   fastcgi_ignore_headers: "ignore_headers",
   proxy_ignore_headers: "ignore_headers",
 };
@@ -125,6 +133,7 @@ function checkCache(c: Checker, at: At, raw: unknown, route: RouteConfig): Cache
     );
     rule.ignore = new Set(names.map((n) => n.toLowerCase()));
   }
+  if (t.purge_from !== undefined) rule.purgeFrom = checkCidrList(c, [...at, "purge_from"], t.purge_from, 'the addresses that may purge, as CIDR blocks or addresses, e.g. ["127.0.0.1", "::1"]');
   if (t.max_entry !== undefined) {
     const r = parseSize(t.max_entry);
     if (!r.ok || r.value === 0) c.fail([...at, "max_entry"], SIZE_EXPECTED, { got: t.max_entry, problem: r.ok ? "an entry must be allowed some bytes" : r.reason });

@@ -102,7 +102,11 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
 
 /** The proxies whose X-Forwarded-For names the client: CIDR blocks or single addresses. */
 function checkRealIpFrom(c: Checker, at: string[], raw: unknown): Cidr[] {
-  const expected = 'an array of proxy addresses or CIDR blocks, e.g. ["10.0.0.0/8", "::1"]';
+  return checkCidrList(c, at, raw, 'an array of proxy addresses or CIDR blocks, e.g. ["10.0.0.0/8", "::1"]');
+}
+
+/** A list of CIDR blocks or single addresses. */
+export function checkCidrList(c: Checker, at: Array<string | number>, raw: unknown, expected: string): Cidr[] {
   return stringList(c, at, raw, expected, () => null).map((s, i) => {
     const r = parseCidr(s.trim());
     if ("problem" in r) c.fail([...at, i], "an IPv4 or IPv6 address or CIDR block", { got: s, problem: r.problem, hint: r.hint });

@@ -57,5 +57,10 @@ export function memoryCacheStore(maxBytes: number, now: () => number = Date.now)
       held.set(key, { entry, size, until: now() + keepMs, read: false });
       bytes += size;
     },
+    delete(key) {
+      const h = held.get(key);
+      if (h) drop(key, h);
+      return h !== undefined;
+    },
   };
 }

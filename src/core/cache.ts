@@ -17,6 +17,7 @@ import { keepWhenRead, readWhole } from "./cache-body.js";
 import { lifetimeOf, staleWindows, varyNames } from "./cache-lifetime.js";
 import { cancelBody, type ClientResponse } from "./respond.js";
 import { hit } from "./cache-hit.js";
+import { purge, PURGE_METHOD } from "./cache-purge.js";
 
 export interface CacheEntry {
   status: number;
@@ -38,6 +39,8 @@ export interface CacheEntry {
   /** Set on an entry that only says which request fields (lower-case) the answer varies by:
    *  the answer itself is under the key with their values (variantKey). */
   vary?: string[];
+  /** On such an entry: the keys of the variants kept under it, for a purge (cache-purge.ts). */
+  variants?: string[];
 }
 
 /** Where a host keeps entries; `keepMs`: how long an entry may be kept at all (fresh, then
@@ -45,7 +48,11 @@ export interface CacheEntry {
 export interface CacheStore {
   get(key: string): CacheEntry | null | Promise<CacheEntry | null>;
   put(key: string, entry: CacheEntry, keepMs: number): void | Promise<void>;
+  /** Removes the entry under `key`; true when there was one. */
+  delete(key: string): boolean | Promise<boolean>;
 }
+
+const MAX_VARIANTS = 64;
 
 /** How long an expired entry is kept for use_stale (nginx's `inactive` default). */
 export const STALE_KEEP_MS = 10 * 60_000;
@@ -103,10 +110,11 @@ export interface CacheContext {
 }
 
 /** Whether this request may use the route's cache: GET or HEAD, without credentials (a
- *  shared cache must not answer one user with another's page) and with no bypass text set.
+ *  shared cache must not answer one user with another's page) and with no bypass text set;
+ *  or a PURGE where the route takes one.
  *  Sets $upstream_cache_status to BYPASS when a bypass text decided. */
 export function usesCache(rule: CacheRule, request: GatewayRequest, vars: RequestVars): boolean {
-  if (request.method !== "GET" && request.method !== "HEAD") return false;
+  if (request.method !== "GET" && request.method !== "HEAD") return request.method === PURGE_METHOD && rule.purgeFrom !== undefined;
   const bypass =
     request.headers.has("authorization") ||
     rule.bypass.some((b) => {
@@ -149,6 +157,7 @@ function standsInWhileUpdating(rule: CacheRule, entry: CacheEntry): boolean {
  *  its head allows). */
 export async function throughCache(ctx: CacheContext, origin: Origin): Promise<Answer> {
   const { rule, locks } = ctx;
+  if (ctx.request.method === PURGE_METHOD) return { res: await purge(rule, ctx.store, ctx.vars), fromOrigin: false };
   const key = expandVariables(rule.key, ctx.vars);
   // The lock held as the entry was read: let go by the time the read is done, its answer may
   // have been stored after the read, so the entry is read again.
@@ -375,8 +384,13 @@ async function put(ctx: CacheContext, key: string, entry: CacheEntry): Promise<v
   const keep = entry.fresh - entry.stored + Math.max(STALE_KEEP_MS, entry.updatingMs ?? 0, entry.errorMs ?? 0);
   const vary = ctx.rule.ignore.has("vary") ? [] : varyNames(entry.headers.find(([n]) => n === "vary")?.[1] ?? null);
   if (vary.length === 0) return store.put(key, entry, keep);
-  await store.put(key, { status: 0, statusText: "", headers: [], body: null, stored: entry.stored, fresh: entry.fresh, vary }, keep);
-  await store.put(variantKey(key, vary, request), entry, keep);
+  const variant = variantKey(key, vary, request);
+  // The variants kept so far, so a purge finds every one (a bounded list: past it, the oldest
+  // are forgotten and may outlive a purge until they expire).
+  const before = (await store.get(key))?.variants ?? [];
+  const variants = [...before.filter((v) => v !== variant).slice(-(MAX_VARIANTS - 1)), variant];
+  await store.put(key, { status: 0, statusText: "", headers: [], body: null, stored: entry.stored, fresh: entry.fresh, vary, variants }, keep);
+  await store.put(variant, entry, keep);
 }
 
 function variantKey(key: string, names: string[], request: GatewayRequest): string {

@@ -27,6 +27,9 @@ const PREFIXED: Array<{ prefix: string; upstream: "php" | "gone"; nginx: string;
   { prefix: "/reval/", upstream: "php", nginx: "fastcgi_cache_valid 200 1m; fastcgi_cache_revalidate on;", cache: '{ valid = "1m", revalidate = true }' },
   { prefix: "/gone/", upstream: "gone", nginx: "fastcgi_cache_use_stale error timeout;", cache: '{ use_stale = ["error", "timeout"] }' },
   { prefix: "/gone-sie/", upstream: "gone", nginx: "", cache: "true" },
+  // PURGE (stock nginx has no purge: edgepass alone is asked).
+  { prefix: "/purge/", upstream: "php", nginx: "", cache: '{ valid = "1m", purge_from = ["127.0.0.1", "::1"] }' },
+  { prefix: "/no-purge/", upstream: "php", nginx: "", cache: '{ valid = "1m", purge_from = ["10.0.0.0/8"] }' },
 ];
 
 const nginxLocation = (p: (typeof PREFIXED)[number]) => `    location ^~ ${p.prefix} {
@@ -291,6 +294,22 @@ describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
     const n = await get(NGINX(), `/cache.php?t=auth&on=${tag}`);
     const m = await get(NGINX(), `/cache.php?t=auth&on=${tag}`, { authorization });
     expect([n.headers["x-cache"], m.headers["x-cache"], m.body]).toEqual(["MISS", "HIT", n.body]);
+  });
+
+  it("PURGE from a purge_from address removes the URL's entries (200, then 404); from another, 403 and the entry stays", async () => {
+    const t = `/purge/x?t=purge&on=${tag}`;
+    const first = await get(dev.base, t);
+    expect((await get(dev.base, t)).headers["x-cache"]).toBe("HIT");
+    const purged = await get(dev.base, t, {}, "PURGE");
+    expect([purged.status, purged.body]).toEqual([200, `Purged ${t} (1 entry).\n`]);
+    const after = await get(dev.base, t);
+    expect([after.headers["x-cache"], after.body === first.body]).toEqual(["MISS", false]);
+    expect((await get(dev.base, `/purge/never?on=${tag}`, {}, "PURGE")).status).toBe(404);
+    const kept = `/no-purge/x?on=${tag}`;
+    await get(dev.base, kept);
+    const refused = await get(dev.base, kept, {}, "PURGE");
+    expect([refused.status, refused.headers["x-edgepass-error"]]).toEqual([403, "ACCESS_DENIED"]);
+    expect((await get(dev.base, kept)).headers["x-cache"]).toBe("HIT");
   });
 
   it("a hit carries Age, and the request line says cache HIT with from \"cache\"", async () => {

@@ -18,6 +18,7 @@ import { fieldsOf } from "../../src/core/response-fields.js";
 import { requestVars } from "../../src/edge/variables.js";
 import type { GatewayRequest } from "../../src/core/gateway.js";
 import { messageOf } from "../helpers/config-message.js";
+import { parseCidr, type Cidr } from "../../src/edge/cidr.js";
 
 /** The defaults, and valid = { 200 = "60s" }. */
 const rule = (over: Partial<CacheRule> = {}): CacheRule => ({ ...defaultCacheRule(), valid: new Map([[200, 60]]), ...over });
@@ -361,11 +362,47 @@ describe("a hit's answer", () => {
 
   it("a store that fails to read is a miss, logged; the origin answers", async () => {
     const lines: string[] = [];
-    const broken: CacheStore = { get: () => Promise.reject(new Error("cache down")), put: () => {} };
+    const broken: CacheStore = { get: () => Promise.reject(new Error("cache down")), put: () => {}, delete: () => false };
     const { ctx } = call(rule(), broken, new Map());
     const a = await throughCache({ ...ctx, log: requestLogger("t", (_l, line) => lines.push(line)) }, async () => answer(200, [], "from origin"));
     expect([ctx.vars.cacheStatus, await text(a.res)]).toEqual(["MISS", "from origin"]);
     expect(lines.join("\n")).toMatch(/cache_read_failed.*cache down/);
+  });
+});
+
+describe("PURGE (purge_from)", () => {
+  const purgeRule = (from = "127.0.0.0/8") => rule({ purgeFrom: [parseCidr(from) as Cidr] });
+  const purgeReq = (target: string, addr = "127.0.0.1", headers: Record<string, string> = {}) => {
+    const req = request(target, headers, "PURGE");
+    const c = call(purgeRule(), memoryCacheStore(1), new Map(), req);
+    c.vars.remoteAddr = addr;
+    return c;
+  };
+
+  it("removes the URL's answers to GET and HEAD, every Vary variant with them; 404 when nothing was kept", async () => {
+    const store = memoryCacheStore(1 << 20);
+    const locks: CacheLocks = new Map();
+    const r = purgeRule();
+    const o = counting([["vary", "X-Lang"]]);
+    await through(r, store, locks, o.fn, request("/v", { "x-lang": "en" }));
+    await through(r, store, locks, o.fn, request("/v", { "x-lang": "fr" }));
+    await through(r, store, locks, async () => answer(200, [], "head"), request("/v", {}, "HEAD"));
+    expect(await through(r, store, locks, o.fn, request("/v", { "x-lang": "fr" }))).toMatchObject({ status: "HIT", body: "run 2" });
+    const { ctx } = purgeReq("/v");
+    const purged = await throughCache({ ...ctx, store, locks }, o.fn);
+    expect([purged.res.status, await text(purged.res), purged.fromOrigin]).toEqual([200, "Purged /v (3 entries).\n", false]);
+    expect(await through(r, store, locks, o.fn, request("/v", { "x-lang": "en" }))).toMatchObject({ status: "MISS", body: "run 3" });
+    expect(await through(r, store, locks, o.fn, request("/v", { "x-lang": "fr" }))).toMatchObject({ status: "MISS", body: "run 4" });
+    const again = await throughCache({ ...purgeReq("/nothing").ctx, store, locks }, o.fn);
+    expect(again.res.status).toBe(404);
+    expect(o.runs).toBe(4);
+  });
+
+  it("only from purge_from's addresses (403 ACCESS_DENIED otherwise); without purge_from a PURGE is no cache's business", async () => {
+    const { ctx } = purgeReq("/p", "203.0.113.9");
+    await expect(throughCache(ctx, counting().fn)).rejects.toMatchObject({ status: 403, code: "ACCESS_DENIED" });
+    expect(usesCache(rule(), request("/p", {}, "PURGE"), call(rule(), memoryCacheStore(1), new Map()).vars)).toBe(false);
+    expect(usesCache(purgeRule(), request("/p", {}, "PURGE"), call(rule(), memoryCacheStore(1), new Map()).vars)).toBe(true);
   });
 });
 
@@ -450,6 +487,8 @@ describe("the config", () => {
     [`upstream = "php"\ncache = { bypass_cookies = ["a;b"] }`, "a cookie name"],
     [`upstream = "php"\ncache = { max_entry = 0 }`, "an entry must be allowed some bytes"],
     [`upstream = "php"\ncache = { background_update = "on" }`, "true or false"],
+    [`upstream = "php"\ncache = { purge_from = ["everyone"] }`, "an IPv4 or IPv6 address or CIDR block"],
+    [`upstream = "php"\ncache = { fastcgi_cache_purge = ["127.0.0.1"] }`, 'edgepass calls this "purge_from"'],
     [`upstream = "php"\ncache = { fastcgi_cache_revalidate = true }`, 'edgepass calls this "revalidate"'],
   ])("refuses %s", (route, message) => {
     expect(messageOf(() => loadConfig(site(route), "t.toml"))).toContain(message);

@@ -25,6 +25,9 @@ export function cloudflareCacheStore(open: () => Promise<Cache> = () => caches.o
       });
       await (await get()).put(urlOf(key), res);
     },
+    async delete(key) {
+      return (await get()).delete(urlOf(key));
+    },
   };
 }
 
