@@ -66,6 +66,8 @@ need tcpdump has tcpdump
 # (auth_basic); htpasswd writes the password files both read.
 need nginx has nginx
 need apache2-utils has htpasswd
+# HAProxy is the load balancer in front of edgepass serve that sends the PROXY protocol.
+need haproxy has haproxy
 # openssl makes the certificates edgepass serve's TLS test listens with.
 need openssl has openssl
 # systemd-analyze checks examples/edgepass.service; setpriv (util-linux, above) runs serve as

@@ -9,7 +9,7 @@ import { checkCompress, COMPRESS_ALIASES, COMPRESS_DEFAULTS, COMPRESS_KEYS } fro
 import { besideConfig, checkTlsSettings, TLS_ALIASES, TLS_KEYS } from "./serve-tls.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
-const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", ...TLS_KEYS, "http2", "h2c", "http2_window", "real_ip_from", "body_temp", "access_log", ...COMPRESS_KEYS] as const;
+const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", ...TLS_KEYS, "http2", "h2c", "http2_window", "real_ip_from", "body_temp", "access_log", "proxy_protocol", ...COMPRESS_KEYS] as const;
 const SERVE_ALIASES: Record<string, string> = {
   client_header_timeout: "header_timeout",
   client_body_timeout: "body_timeout",
@@ -75,6 +75,13 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
     const v = c.string([...at, "body_temp"], t.body_temp, "a directory path");
     if (v.trim() === "") c.fail([...at, "body_temp"], "a directory path", { got: v });
     s.bodyTemp = besideConfig(v, baseDir);
+  }
+  if (t.proxy_protocol !== undefined) {
+    if (typeof t.proxy_protocol !== "boolean") c.fail([...at, "proxy_protocol"], "true or false", { got: t.proxy_protocol });
+    if (t.proxy_protocol && s.realIpFrom.length === 0) {
+      c.fail([...at, "proxy_protocol"], "real_ip_from beside it: the balancers whose PROXY header names the client", { got: t.proxy_protocol, hint: 'real_ip_from = ["10.0.0.5"]: a header from any other peer is read and not believed' });
+    }
+    s.proxyProtocol = t.proxy_protocol;
   }
   if (t.access_log !== undefined) {
     const v = c.string([...at, "access_log"], t.access_log, "a file path");

@@ -383,6 +383,9 @@ export interface ServeSettings {
   /** access_log: a file the request lines are appended to instead of stdout, opened again on
    *  SIGUSR1 or SIGHUP (after logrotate moved it). Absent: stdout. */
   accessLog?: string;
+  /** proxy_protocol: every connection opens with a PROXY protocol header, whose client is
+   *  believed from real_ip_from's balancers (adapter/node/proxy-protocol.ts). */
+  proxyProtocol?: boolean;
 }
 
 /** The TLS versions `edgepass serve` offers; older ones are refused at load. */

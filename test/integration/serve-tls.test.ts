@@ -131,7 +131,8 @@ describe("--redirect-port: plain HTTP sent to https://", () => {
     const site = await startServe(TOML, { "tls/cert.pem": pair.cert, "tls/key.pem": pair.key }, [], ["--redirect-port", String(redirectPort)]);
     try {
       const httpsPort = new URL(site.base).port;
-      expect(site.run.stdout).toContain(`edgepass: redirecting http://127.0.0.1:${redirectPort} to https://`);
+      // Its own line, written after the "listening on" one that told the test it started.
+      await expect.poll(() => site.run.stdout).toContain(`edgepass: redirecting http://127.0.0.1:${redirectPort} to https://`);
       const { raw } = await rawExchange(`http://127.0.0.1:${redirectPort}`, [
         "GET /scheme?x=1&y=%20 HTTP/1.1\r\nHost: shop.example:80\r\n\r\n",
         "POST /cart HTTP/1.1\r\nHost: shop.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\nitem=42",

@@ -3,6 +3,7 @@
 // same connection (keep-alive; pipelined requests wait in the reader, answered in order).
 // Anything that leaves the framing in doubt (a malformed head, a body that broke, a response
 // that was cut) ends the connection: a misread boundary is how requests get smuggled.
+import { peerOf } from "./proxy-protocol.js";
 import type net from "node:net";
 import { CodecError, type Codec, type HttpRequestHead } from "../../codec/types.js";
 import type { ServeSettings } from "../../config/types.js";
@@ -65,8 +66,9 @@ export async function serveConnection(sock: net.Socket, deps: ConnectionDeps): P
   const reader = new ConnReader(sock);
   const local = { addr: sock.localAddress ?? "", port: sock.localPort ?? 0 };
   // The connection's ends, read once (each read of them asks the kernel).
-  const peer = plainAddress(sock.remoteAddress);
-  const peerPort = sock.remotePort === undefined ? undefined : String(sock.remotePort);
+  const ends = peerOf(sock);
+  const peer = plainAddress(ends.addr);
+  const peerPort = ends.port === undefined ? undefined : String(ends.port);
   const serverAddr = plainAddress(local.addr);
   const tls = clientTlsOf(sock, s.clientCerts);
   let seenIn = 0;

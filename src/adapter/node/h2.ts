@@ -7,6 +7,7 @@
 // and read by the Wasm request parser, so what nghttp2 lets through meets the same rules as
 // HTTP/1.1 (the target's bytes, Host, max_header) and gets the same answer; that head is only
 // read, never sent anywhere.
+import { peerOf } from "./proxy-protocol.js";
 import http2 from "node:http2";
 import type net from "node:net";
 import type { Codec, HttpRequestHead } from "../../codec/types.js";
@@ -91,7 +92,8 @@ export function serveH2(sock: net.Socket, server: http2.Http2Server, deps: H2Dep
   // connection shared 64 KiB a round trip.
   h2.setLocalWindowSize(Math.min(MAX_STREAMS * s.http2Window, MAX_WINDOW));
   const local = { addr: sock.localAddress ?? "", port: sock.localPort ?? 0 };
-  const conn = { peer: plainAddress(sock.remoteAddress), peerPort: sock.remotePort === undefined ? undefined : String(sock.remotePort), serverAddr: plainAddress(local.addr), local, tls: clientTlsOf(sock, s.clientCerts) };
+  const ends = peerOf(sock);
+  const conn = { peer: plainAddress(ends.addr), peerPort: ends.port === undefined ? undefined : String(ends.port), serverAddr: plainAddress(local.addr), local, tls: clientTlsOf(sock, s.clientCerts) };
   // No stream open: the wait for the next is keepalive_timeout, the first header_timeout (a
   // client that opens a connection and asks nothing), after which the connection goes.
   let open = 0;

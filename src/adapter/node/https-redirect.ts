@@ -23,12 +23,14 @@ export interface RedirectDeps {
    *  those at once). */
   sockets: Map<net.Socket, { idle: boolean }>;
   failed: (e: unknown) => void;
+  /** Reads what comes before HTTP on a new connection ([serve] proxy_protocol's header). */
+  accept?: (sock: net.Socket, next: (sock: net.Socket) => void) => void;
 }
 
 /** The listener: each connection read as any plain HTTP/1.1 one (keep-alive, timeouts, a
  *  body read and dropped), every request answered by httpsRedirect. */
 export function redirectServer(httpsPort: number, d: RedirectDeps): net.Server {
-  return net.createServer({ allowHalfOpen: true }, (sock) => {
+  const take = (sock: net.Socket) => {
     const state = { idle: false };
     d.sockets.set(sock, state);
     void serveConnection(sock, {
@@ -46,7 +48,8 @@ export function redirectServer(httpsPort: number, d: RedirectDeps): net.Server {
         sock.destroy();
         d.sockets.delete(sock);
       });
-  });
+  };
+  return net.createServer({ allowHalfOpen: true }, d.accept ? (sock) => d.accept!(sock, take) : take);
 }
 
 /** The answer to `request` on the redirect port, its request line written as [gateway] log says. */

@@ -23,6 +23,7 @@ import { PoolRegistry } from "../../pool/registry.js";
 import { adoptAll, checkedUpstreams, HealthChecks, healthTimer, type Verdicts } from "../../balance/health.js";
 import { serveConnection } from "./connection.js";
 import { h2OrH1, routeByFirstBytes, tlsOrPlain } from "./first-bytes.js";
+import { takeProxyHeader } from "./proxy-protocol.js";
 import { h2Server, serveH2 } from "./h2.js";
 import { checkSpoolDir, defaultSpoolDir, fileSpool } from "./body-spool.js";
 import { dialNode } from "./dial.js";
@@ -277,9 +278,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const secure = first.tls ? tls.createServer({ ...first.tls.first, ...askCerts, SNICallback, ALPNProtocols, allowHalfOpen: true, handshakeTimeout: headerTimeoutMs }, onConnection) : null;
   // [serve] h2c: a plain connection that opens with HTTP/2's preface is served HTTP/2.
   const plain = first.gen.config.serve.h2c ? (s: net.Socket) => routeByFirstBytes(s, headerTimeoutMs, h2OrH1(onH2, onConnection)) : onConnection;
-  const server = secure
-    ? net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => routeByFirstBytes(s, headerTimeoutMs, tlsOrPlain(secure, (p) => onConnection(p, PLAIN_TO_TLS))))
-    : net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, plain);
+  const take = secure ? (s: net.Socket) => routeByFirstBytes(s, headerTimeoutMs, tlsOrPlain(secure, (p) => onConnection(p, PLAIN_TO_TLS))) : plain;
+  // [serve] proxy_protocol: a balancer's header comes first, before TLS (proxy-protocol.ts).
+  const accept = first.gen.config.serve.proxyProtocol ? (s: net.Socket, next: (s: net.Socket) => void) => takeProxyHeader(s, headerTimeoutMs, gens.current.config.serve.realIpFrom, next) : undefined;
+  const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, accept ? (s) => accept(s, take) : take);
   // Every TCP connection, a TLS one still in its handshake too, so a stop can end them all.
   const raw = new Set<net.Socket>();
   const tracked = (l: net.Server) =>
@@ -293,7 +295,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const redirect =
     o.redirectPort === undefined
       ? null
-      : tracked(redirectServer(addr.port, { codec, settings: () => gens.current.config.serve, draining: () => draining, sink: o.sink, requestLog, sockets, failed }));
+      : tracked(redirectServer(addr.port, { codec, settings: () => gens.current.config.serve, draining: () => draining, sink: o.sink, requestLog, sockets, failed, accept }));
   let redirectOrigin: string | null = null;
   if (redirect) {
     try {
@@ -331,24 +333,20 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     reload: (text, source) => {
       const next = build(text, source);
       if (next instanceof GatewayError) return next;
-      // What a listener or file opened at start holds changes only with a restart.
-      const fixed = next.gen.config.serve.accessLog !== first.gen.config.serve.accessLog ? "access_log" : JSON.stringify(next.gen.config.serve.metricsListen) !== JSON.stringify(first.gen.config.serve.metricsListen) ? "metrics_listen" : null;
+      // What a listener or file opened at start holds changes only with a restart: what the
+      // listener offers among them (http2 matters only with tls).
+      const [was, is] = [first.gen.config.serve, next.gen.config.serve];
+      const offers = next.tls ? "http2" : "h2c";
+      const fixed = is.accessLog !== was.accessLog ? "access_log" : !is.proxyProtocol !== !was.proxyProtocol ? "proxy_protocol" : JSON.stringify(is.metricsListen) !== JSON.stringify(was.metricsListen) ? "metrics_listen" : is[offers] !== was[offers] ? offers : null;
       if (fixed) {
         next.gen.pools.dispose();
         return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] ${fixed} cannot be changed by a reload; restart edgepass serve for that`);
       }
       // Whether the listener asks for client certificates is set when it starts, too.
-      const [was, now] = [first.gen.config.serve.clientCerts, next.gen.config.serve.clientCerts];
-      const turned = !next.tls !== !first.tls ? ["tls", next.tls] : !was !== !now ? ["client_ca", now] : null;
+      const turned = !next.tls !== !first.tls ? ["tls", next.tls] : !was.clientCerts !== !is.clientCerts ? ["client_ca", is.clientCerts] : null;
       if (turned) {
         next.gen.pools.dispose();
         return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] ${turned[0]} cannot be turned ${turned[1] ? "on" : "off"} by a reload; restart edgepass serve for that`);
-      }
-      // What the listener offers is set when it starts (http2 matters only with tls).
-      for (const key of next.tls ? (["http2"] as const) : (["h2c"] as const)) {
-        if (next.gen.config.serve[key] === first.gen.config.serve[key]) continue;
-        next.gen.pools.dispose();
-        return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] ${key} cannot be changed by a reload; restart edgepass serve for that`);
       }
       if (next.tls) {
         secure!.setSecureContext(next.tls.first);
