@@ -10,6 +10,7 @@
 //   npx tsx bench/serve/inproc.ts [--path /status.php?code=200 | /ret | /cached/status.php] [--requests 100000]
 //                                  [--concurrency 32] [--rounds 4] [--origin inproc|tcp]
 //                                  [--max-connections 32] [--cpu-prof DIR] [--heap FILE]
+//                                  [--log json|combined|off|TEMPLATE]   ([gateway] log)
 //
 // --heap writes a sampled allocation profile (young collections included) of 20,000 requests.
 // The pipeline runs bundled (esbuild, as the edgepass command does), not through a TypeScript
@@ -47,6 +48,7 @@ const { values: o } = parseArgs({
     heap: { type: "string" },
     responder: { type: "string" },
     "max-connections": { type: "string", default: "32" },
+    log: { type: "string", default: "json" },
   },
 });
 
@@ -161,6 +163,7 @@ async function main(): Promise<void> {
 
   const codec = createCodec(loadWasmModuleFromDisk());
   const config =
+    `[gateway]\nlog = ${JSON.stringify(o.log)}\n\n` +
     `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${port}"]\nmax_connections = ${Number(o["max-connections"])}\nidle_timeout = "1s"\n\n` +
     `[[routes]]\nmatch = "= /ret"\nreturn = "200 ok"\n\n` +
     `[[routes]]\nmatch = "^~ /cached/"\nupstream = "php"\nroot = "/srv/www"\ncache = { valid = "1h" }\n\n` +

@@ -88,6 +88,7 @@ describe("[serve] proxy_protocol", () => {
     const direct = Number(new URL(plain.base).port);
     expect(await ask(direct, "127.0.0.10", { first: "PROXY TCP4 203.0.113.1 127.0.0.1 1234 80\r\n" })).toBe("127.0.0.10 HTTP/1.1");
     expect(await ask(direct, "127.0.0.11")).toBe("closed");
+    await expect.poll(() => plain.run.stderr).toMatch(/"event":"proxy_header_refused".*did not open with a PROXY protocol header \(from [:f]*127\.0\.0\.11\)/);
   });
 
   it("is refused without real_ip_from, and cannot be turned off by a reload", async () => {

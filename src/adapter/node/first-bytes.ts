@@ -4,12 +4,21 @@
 import type net from "node:net";
 import type tls from "node:tls";
 
-type Take = (sock: net.Socket) => void;
+export type Take = (sock: net.Socket) => void;
 
 /** Hands `sock` to what `route` picks from the bytes seen so far (null: they cannot tell yet,
  *  wait for more). A client that sends nothing is dropped after `waitMs` (header_timeout, as a
  *  handshake or head that never ends is). */
 export function routeByFirstBytes(sock: net.Socket, waitMs: number, route: (seen: Buffer) => Take | null): void {
+  onFirstBytes(sock, waitMs, (seen) => {
+    const take = route(seen);
+    return take && [take, 0];
+  });
+}
+
+/** As routeByFirstBytes, where what decides may also consume the bytes before `from` (a PROXY
+ *  header): the taker reads from there on. */
+export function onFirstBytes(sock: net.Socket, waitMs: number, decide: (seen: Buffer) => [Take, number] | null): void {
   // A reset before the first byte ends the connection; whoever takes it attaches its own.
   sock.on("error", () => sock.destroy());
   const timer = setTimeout(() => sock.destroy(), waitMs);
@@ -17,14 +26,15 @@ export function routeByFirstBytes(sock: net.Socket, waitMs: number, route: (seen
   let seen: Buffer | null = null;
   const onData = (d: Buffer) => {
     seen = seen ? Buffer.concat([seen, d]) : d;
-    const take = route(seen);
-    if (!take) return;
+    const decided = decide(seen);
+    if (!decided) return;
+    const [take, from] = decided;
     sock.off("data", onData);
     clearTimeout(timer);
     sock.pause();
     // Read again by whoever takes the connection (a TLS socket feeds what is buffered to its
     // handshake first; Node's http2 session reads what is buffered before the socket).
-    sock.unshift(seen);
+    if (from < seen.length) sock.unshift(from ? seen.subarray(from) : seen);
     take(sock);
   };
   sock.on("data", onData);

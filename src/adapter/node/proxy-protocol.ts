@@ -7,6 +7,7 @@
 // cannot claim another's address. A connection without a valid header is closed.
 import net from "node:net";
 import { inAny, type Cidr } from "../../edge/cidr.js";
+import { onFirstBytes, type Take } from "./first-bytes.js";
 
 export interface Peer {
   addr: string;
@@ -80,29 +81,22 @@ export function peerOf(sock: net.Socket): { addr: string | undefined; port: numb
 
 /** Reads the header off `sock`, then hands it on with the bytes after it unread; a connection
  *  without one, or silent past `waitMs`, is closed. */
-export function takeProxyHeader(sock: net.Socket, waitMs: number, trusted: readonly Cidr[], next: (sock: net.Socket) => void, refused?: (why: string) => void): void {
-  sock.on("error", () => sock.destroy());
-  const timer = setTimeout(() => sock.destroy(), waitMs);
-  sock.once("close", () => clearTimeout(timer));
-  let seen: Buffer | null = null;
-  const onData = (d: Buffer) => {
-    seen = seen ? Buffer.concat([seen, d]) : d;
+export function takeProxyHeader(sock: net.Socket, waitMs: number, trusted: readonly Cidr[], next: Take, refused?: (why: string) => void): void {
+  onFirstBytes(sock, waitMs, (seen) => {
     const h = parseProxyHeader(seen);
-    if (h.kind === "more") return;
-    sock.off("data", onData);
-    clearTimeout(timer);
+    if (h.kind === "more") return null;
     if (h.kind === "bad") {
-      refused?.(`${h.why} (from ${sock.remoteAddress})`);
-      sock.destroy();
-      return;
+      return [
+        (s) => {
+          refused?.(`${h.why} (from ${s.remoteAddress})`);
+          s.destroy();
+        },
+        seen.length,
+      ];
     }
     if (h.source && inAny(trusted, plain(sock.remoteAddress))) proxied.set(sock, h.source);
-    sock.pause();
-    if (seen.length > h.length) sock.unshift(seen.subarray(h.length));
-    next(sock);
-  };
-  sock.on("data", onData);
-  sock.resume();
+    return [next, h.length];
+  });
 }
 
 const plain = (a: string | undefined) => (a?.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a);

@@ -280,7 +280,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const plain = first.gen.config.serve.h2c ? (s: net.Socket) => routeByFirstBytes(s, headerTimeoutMs, h2OrH1(onH2, onConnection)) : onConnection;
   const take = secure ? (s: net.Socket) => routeByFirstBytes(s, headerTimeoutMs, tlsOrPlain(secure, (p) => onConnection(p, PLAIN_TO_TLS))) : plain;
   // [serve] proxy_protocol: a balancer's header comes first, before TLS (proxy-protocol.ts).
-  const accept = first.gen.config.serve.proxyProtocol ? (s: net.Socket, next: (s: net.Socket) => void) => takeProxyHeader(s, headerTimeoutMs, gens.current.config.serve.realIpFrom, next) : undefined;
+  const accept = first.gen.config.serve.proxyProtocol ? (s: net.Socket, next: (s: net.Socket) => void) => takeProxyHeader(s, headerTimeoutMs, gens.current.config.serve.realIpFrom, next, (detail) => requestLogger("-", o.sink).log("warn", "proxy_header_refused", { detail })) : undefined;
   const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, accept ? (s) => accept(s, take) : take);
   // Every TCP connection, a TLS one still in its handshake too, so a stop can end them all.
   const raw = new Set<net.Socket>();
