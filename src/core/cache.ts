@@ -2,10 +2,13 @@
 // kept when its head allows (X-Accel-Expires, then Cache-Control, then Expires, then the
 // route's `valid`), never with Set-Cookie or Vary: *, and served again until it expires; one
 // request per key asks the origin while the others wait for its answer (the lock), and an
-// expired answer may stand in when the origin fails (use_stale). A hit answers conditional
-// and range requests itself, so the origin is asked without them (nginx drops them too).
-// The entries live in the host's store: memory on `edgepass serve`, Cloudflare's cache in the
-// Worker.
+// expired answer may stand in when the origin fails or while another request updates it
+// (use_stale, or the origin's stale-if-error / stale-while-revalidate), the update itself
+// running with no client waiting (background_update); an expired answer with validators may
+// be renewed by the origin's 304 (revalidate). A hit answers conditional and range requests
+// itself, so the origin is asked without them (nginx drops them too). A PURGE removes a URL's
+// entries (cache-purge.ts). The entries live in the host's store: memory on `edgepass serve`,
+// Cloudflare's cache in the Worker.
 import type { CacheRule } from "../config/types.js";
 import { cookies, expandVariables, type RequestVars } from "../edge/variables.js";
 import type { RequestRecord } from "./access-log.js";
@@ -80,8 +83,7 @@ export type Origin = (ask?: OriginAsk) => Promise<Answer>;
 /** The signal of a request no client waits for. */
 export const NEVER_ABORTED: ClientSignal = { aborted: false, addEventListener() {}, removeEventListener() {} };
 
-/** The request as handed to a pool object (the Worker's): without the fields in `leave`, with
- *  `add`. */
+/** The request as handed to a pool object (the Worker's): without `leave`'s fields, with `add`. */
 export function withFields(request: Request, leave: ReadonlySet<string>, add: Array<[string, string]> = []): Request {
   const headers = new Headers(request.headers);
   for (const n of leave) headers.delete(n);

@@ -3,7 +3,7 @@
 // upstream's Exchange → stream the answer back → finish (X-Accel-Redirect, error pages, header
 // policy; finish.ts). Every failure becomes a status, a body that says what was wrong, and one
 // log line carrying the request id. Every request, answered by whoever, gets its X-Request-Id
-// back and one JSON line (access-log.ts) once the client's body has ended.
+// back and one request line (access-log.ts) once the client's body has ended.
 import type { Codec } from "../codec/types.js";
 import type { GatewayConfig, UpstreamConfig } from "../config/types.js";
 import { excludeMatcher } from "../edge/exclude.js";
