@@ -4,6 +4,7 @@
 // connection without one is closed unanswered. Clients bind addresses of their own in
 // 127.0.0.0/8, so the address the balancer names differs from the balancer's.
 import { mkdtempSync, writeFileSync } from "node:fs";
+import http2 from "node:http2";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -77,6 +78,25 @@ describe("[serve] proxy_protocol", () => {
 
   it("through TLS the balancer passes on: the header comes before the handshake", async () => {
     expect(await ask(ports.tlsV2, "127.0.0.9", { tls: true })).toBe("127.0.0.9 HTTP/1.1");
+  });
+
+  it("over HTTP/2 on that TLS connection as well", async () => {
+    const session = http2.connect("https://proxied.test", {
+      createConnection: () => tls.connect({ socket: net.connect({ host: "127.0.0.1", port: ports.tlsV2, localAddress: "127.0.0.14" }), servername: "proxied.test", ALPNProtocols: ["h2"], rejectUnauthorized: false }),
+    });
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = session.request({ ":path": "/" });
+        let got = "";
+        req.setEncoding("utf8");
+        req.on("data", (d) => (got += d));
+        req.on("end", () => resolve(got.trim()));
+        req.on("error", reject);
+      });
+      expect(body).toBe("127.0.0.14 HTTP/2.0");
+    } finally {
+      session.close();
+    }
   });
 
   it("on the --redirect-port listener too: the redirect's request line has the named client", async () => {
