@@ -9,6 +9,9 @@ import { startNginx } from "../helpers/servers/nginx.js";
 import type { Server } from "../helpers/servers/launch.js";
 import { rawExchange, rawRequest, type WireRequest } from "../helpers/raw-http.js";
 
+/** How long a poll waits: a reload or a log line may lag far behind under a loaded CI run. */
+const WAIT = { timeout: 20_000 };
+
 const site = path.join(repoRoot, "test/fixtures/site");
 let nginx: Server & { dir: string };
 
@@ -55,7 +58,7 @@ describe.each(BOTH_HOSTS)("the request line in nginx's formats on %s", (_name, s
     const d = (dev = await start(`[gateway]\nlog = "combined"\n\n[assets]\ndirectory = "${site}"\n\n[[routes]]\nmatch = "/"\ntry_files = ["$uri", "=404"]\n`));
     await Promise.all([ask(d.base), ask(`http://127.0.0.1:${nginx.port}`)]);
     const theirs = () => combinedLines(readFileSync(path.join(nginx.dir, "access.log"), "latin1"));
-    await expect.poll(() => combinedLines(d.run.stdout).length).toBeGreaterThanOrEqual(REQUESTS.length);
+    await expect.poll(() => combinedLines(d.run.stdout).length, WAIT).toBeGreaterThanOrEqual(REQUESTS.length);
     const ours = combinedLines(d.run.stdout);
     expect(ours).toEqual(theirs().slice(-REQUESTS.length));
     expect(ours[0]).toBe(String.raw`127.0.0.1 - - [T] "GET /range.txt?x=1 HTTP/1.1" 200 ${readFileSync(path.join(site, "range.txt")).length} "https://ref.test/a\x22b" "agent \x22q\x22 \x5C back \xC3\xA9"`);
@@ -67,7 +70,7 @@ describe.each(BOTH_HOSTS)("the request line in nginx's formats on %s", (_name, s
     const d = (dev = await start(`[gateway]\nlog = '$request_id $status $body_bytes_sent $request_time "$request" $http_x_tag "$upstream_addr"'\n\n[assets]\ndirectory = "${site}"\n\n[[routes]]\nmatch = "/"\ntry_files = ["$uri", "=404"]\n`));
     await rawRequest(d.base, { path: "/range.txt?a=b", headers: { "x-request-id": "tpl-1", "x-tag": "one" } });
     await rawRequest(d.base, { path: "/none", headers: { "x-request-id": "tpl-2" } });
-    await expect.poll(() => d.run.stdout).toMatch(/^tpl-2 /m);
+    await expect.poll(() => d.run.stdout, WAIT).toMatch(/^tpl-2 /m);
     expect(d.run.stdout).toMatch(/^tpl-1 200 \d+ \d+\.\d{3} "GET \/range\.txt\?a=b HTTP\/1\.1" one "-"$/m);
     expect(d.run.stdout).toMatch(/^tpl-2 404 \d+ \d+\.\d{3} "GET \/none HTTP\/1\.1" - "-"$/m);
     // No JSON request line beside it.
@@ -82,7 +85,7 @@ describe.each(BOTH_HOSTS)("the request line in nginx's formats on %s", (_name, s
     expect((await rawRequest(d.base, { path: "/range.txt?quiet" })).status).toBe(200);
     await rawRequest(d.base, { path: "/css/none.css", headers: { "x-request-id": "css-1" } });
     expect((await rawRequest(d.base, { path: "/index.html?loud" })).status).toBe(200);
-    await expect.poll(() => d.run.stdout).toMatch(/"GET \/index\.html\?loud HTTP\/1\.1" 200/);
+    await expect.poll(() => d.run.stdout, WAIT).toMatch(/"GET \/index\.html\?loud HTTP\/1\.1" 200/);
     expect(d.run.stdout).toMatch(/^css 404 css-1$/m);
     expect(d.run.stdout).not.toMatch(/quiet/);
     await d.stop();
@@ -95,7 +98,7 @@ describe("on edgepass serve, a head that cannot be read", () => {
     const dev = await BOTH_HOSTS[0][1](`[gateway]\nlog = "combined"\n\n[assets]\ndirectory = "${site}"\n\n[[routes]]\nmatch = "/"\ntry_files = ["$uri", "=404"]\n`);
     try {
       await rawExchange(dev.base, "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
-      await expect.poll(() => dev.run.stdout).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "-" 400 \d+ "-" "-"$/m);
+      await expect.poll(() => dev.run.stdout, WAIT).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "-" 400 \d+ "-" "-"$/m);
     } finally {
       await dev.stop();
     }

@@ -7,6 +7,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { edgepass, repoRoot, startServe, type Dev } from "../helpers/process.js";
 import { rawRequest } from "../helpers/raw-http.js";
 
+/** How long a poll waits: a reload or a log line may lag far behind under a loaded CI run. */
+const WAIT = { timeout: 20_000 };
+
 const site = path.join(repoRoot, "test/fixtures/site");
 const SITE = (extra = "") => `[gateway]
 log = "combined"
@@ -36,15 +39,15 @@ describe("[serve] access_log", () => {
     const d = (dev = await startServe(SITE(), { "logs/.keep": "" }));
     const file = path.join(d.dir, "logs/access.log");
     expect(await ask(d.base, "one")).toBe(200);
-    await expect.poll(() => lines(file).length).toBe(1);
+    await expect.poll(() => lines(file).length, WAIT).toBe(1);
     expect(lines(file)[0]).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "GET \/range\.txt\?one HTTP\/1\.1" 200 \d+ "-" "-"$/);
     expect(d.run.stdout).not.toMatch(/range\.txt/);
     // logrotate: rename, then the signal; a request in between still goes to the moved file.
     renameSync(file, `${file}.1`);
     expect(await ask(d.base, "two")).toBe(200);
-    await expect.poll(() => lines(`${file}.1`).length).toBe(2);
+    await expect.poll(() => lines(`${file}.1`).length, WAIT).toBe(2);
     d.run.child.kill("SIGUSR1");
-    await expect.poll(async () => (await ask(d.base, "three"), lines(file).length), { timeout: 5000 }).toBeGreaterThan(0);
+    await expect.poll(async () => (await ask(d.base, "three"), lines(file).length), WAIT).toBeGreaterThan(0);
     expect(lines(`${file}.1`).map((l) => /\?(\w+)/.exec(l)?.[1])).toEqual(["one", "two"]);
     expect(lines(file).every((l) => l.includes("?three"))).toBe(true);
     expect(d.run.child.exitCode).toBeNull();
@@ -63,12 +66,12 @@ describe("[serve] access_log", () => {
     const d = (dev = await startServe(SITE(), { "logs/.keep": "" }, [], ["--workers", "2"]));
     const file = path.join(d.dir, "logs/access.log");
     for (let i = 0; i < 10; i++) await ask(d.base, `w${i}`);
-    await expect.poll(() => lines(file).length).toBe(10);
+    await expect.poll(() => lines(file).length, WAIT).toBe(10);
     renameSync(file, `${file}.1`);
     d.run.child.kill("SIGUSR1");
     // Each worker opens the path again; a request that reached a worker that had not yet is
     // in the old file, so the count across both is what is checked.
-    await expect.poll(async () => (await ask(d.base, "after"), lines(file).length), { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(async () => (await ask(d.base, "after"), lines(file).length), WAIT).toBeGreaterThanOrEqual(2);
     const all = [...lines(`${file}.1`), ...lines(file)];
     expect(all.filter((l) => /\?w\d/.test(l)).length).toBe(10);
     expect(all.every((l) => /^127\.0\.0\.1 - - \[/.test(l))).toBe(true);
@@ -78,9 +81,9 @@ describe("[serve] access_log", () => {
     const d = (dev = await startServe(SITE(), { "logs/.keep": "" }));
     writeFileSync(path.join(d.dir, "site.toml"), SITE().replace("logs/access.log", "logs/other.log"));
     d.run.child.kill("SIGHUP");
-    await expect.poll(() => d.run.stderr).toMatch(/access_log cannot be changed by a reload/);
+    await expect.poll(() => d.run.stderr, WAIT).toMatch(/access_log cannot be changed by a reload/);
     expect(await ask(d.base, "kept")).toBe(200);
-    await expect.poll(() => lines(path.join(d.dir, "logs/access.log")).some((l) => l.includes("?kept"))).toBe(true);
+    await expect.poll(() => lines(path.join(d.dir, "logs/access.log")).some((l) => l.includes("?kept")), WAIT).toBe(true);
 
     writeFileSync(path.join(d.dir, "bad.toml"), SITE().replace("logs/access.log", "missing/dir/access.log"));
     const r = edgepass(["serve", "--config", "bad.toml", "--port", "0"], d.dir);

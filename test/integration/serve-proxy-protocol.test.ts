@@ -15,6 +15,9 @@ import { startServe, type Dev } from "../helpers/process.js";
 import { findProgram, launch, type Server } from "../helpers/servers/launch.js";
 import { selfSigned } from "../helpers/tls.js";
 
+/** How long a poll waits: a reload or a log line may lag far behind under a loaded CI run. */
+const WAIT = { timeout: 20_000 };
+
 let plain: Dev;
 let secure: Dev;
 let haproxy: Server;
@@ -101,14 +104,14 @@ describe("[serve] proxy_protocol", () => {
 
   it("on the --redirect-port listener too: the redirect's request line has the named client", async () => {
     await ask(ports.redirectV1, "127.0.0.13");
-    await expect.poll(() => secure.run.stdout).toMatch(/"remote_addr":"127\.0\.0\.13"[^\n]*"status":301/);
+    await expect.poll(() => secure.run.stdout, WAIT).toMatch(/"remote_addr":"127\.0\.0\.13"[^\n]*"status":301/);
   });
 
   it("a header from a peer outside real_ip_from is not believed; a connection without one is closed unanswered", async () => {
     const direct = Number(new URL(plain.base).port);
     expect(await ask(direct, "127.0.0.10", { first: "PROXY TCP4 203.0.113.1 127.0.0.1 1234 80\r\n" })).toBe("127.0.0.10 HTTP/1.1");
     expect(await ask(direct, "127.0.0.11")).toBe("closed");
-    await expect.poll(() => plain.run.stderr).toMatch(/"event":"proxy_header_refused".*did not open with a PROXY protocol header \(from [:f]*127\.0\.0\.11\)/);
+    await expect.poll(() => plain.run.stderr, WAIT).toMatch(/"event":"proxy_header_refused".*did not open with a PROXY protocol header \(from [:f]*127\.0\.0\.11\)/);
   });
 
   it("is refused without real_ip_from, and cannot be turned off by a reload", async () => {
@@ -116,7 +119,7 @@ describe("[serve] proxy_protocol", () => {
     await expect(started).rejects.toThrow(/proxy_protocol.*real_ip_from/s);
     writeFileSync(path.join(plain.dir, "site.toml"), SITE().replace("proxy_protocol = true", "proxy_protocol = false"));
     plain.run.child.kill("SIGHUP");
-    await expect.poll(() => plain.run.stderr).toMatch(/proxy_protocol cannot be changed by a reload/);
+    await expect.poll(() => plain.run.stderr, WAIT).toMatch(/proxy_protocol cannot be changed by a reload/);
     expect(await ask(ports.v1, "127.0.0.12")).toBe("127.0.0.12 HTTP/1.1");
   });
 });
