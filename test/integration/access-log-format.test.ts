@@ -3,7 +3,7 @@
 // reader built for nginx (fail2ban, GoAccess) must find the same line.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BOTH_HOSTS, repoRoot, type Dev } from "../helpers/process.js";
 import { startNginx } from "../helpers/servers/nginx.js";
 import type { Server } from "../helpers/servers/launch.js";
@@ -49,9 +49,11 @@ async function ask(base: string): Promise<void> {
 }
 
 describe.each(BOTH_HOSTS)("the request line in nginx's formats on %s", (_name, start) => {
+  // Each test's gateway, stopped after it whether it passed or not.
   let dev: Dev | undefined;
-  afterAll(async () => {
+  afterEach(async () => {
     await dev?.stop();
+    dev = undefined;
   });
 
   it('log = "combined": the same lines nginx writes for the same requests (escapes, HEAD, a range)', async () => {
@@ -62,8 +64,6 @@ describe.each(BOTH_HOSTS)("the request line in nginx's formats on %s", (_name, s
     const ours = combinedLines(d.run.stdout);
     expect(ours).toEqual(theirs().slice(-REQUESTS.length));
     expect(ours[0]).toBe(String.raw`127.0.0.1 - - [T] "GET /range.txt?x=1 HTTP/1.1" 200 ${readFileSync(path.join(site, "range.txt")).length} "https://ref.test/a\x22b" "agent \x22q\x22 \x5C back \xC3\xA9"`);
-    await d.stop();
-    dev = undefined;
   });
 
   it("a template of variables, the line's own ($status, $request_time, $request_id…) and the request's", async () => {
@@ -75,8 +75,6 @@ describe.each(BOTH_HOSTS)("the request line in nginx's formats on %s", (_name, s
     expect(d.run.stdout).toMatch(/^tpl-2 404 \d+ \d+\.\d{3} "GET \/none HTTP\/1\.1" - "-"$/m);
     // No JSON request line beside it.
     expect(d.run.stdout).not.toMatch(/"event":"request"/);
-    await d.stop();
-    dev = undefined;
   });
 
   it("a route's own log: \"off\" writes no line for its requests (nginx's access_log off in a location), another format its own", async () => {
@@ -88,8 +86,6 @@ describe.each(BOTH_HOSTS)("the request line in nginx's formats on %s", (_name, s
     await expect.poll(() => d.run.stdout, WAIT).toMatch(/"GET \/index\.html\?loud HTTP\/1\.1" 200/);
     expect(d.run.stdout).toMatch(/^css 404 css-1$/m);
     expect(d.run.stdout).not.toMatch(/quiet/);
-    await d.stop();
-    dev = undefined;
   });
 });
 
