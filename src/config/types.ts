@@ -307,9 +307,8 @@ export interface GatewaySettings {
   /** error_pages, default {}: status → a page in the assets, for the gateway's own errors and
    *  (with intercept_errors) the origin's. */
   errorPages: ErrorPages;
-  /** log, default "json": one JSON line per request on stdout; "off" writes none (warnings
-   *  and errors are still logged); "combined" or a template of variables: nginx's text
-   *  formats (core/log-format.ts). */
+  /** log, default "json": one JSON line per request on stdout; "off" none (warnings and errors
+   *  stay); "combined" or a template of variables: nginx's text lines (core/log-format.ts). */
   log: string;
   /** server_timing, default false: a Server-Timing header with what is known at head time. */
   serverTiming: boolean;
@@ -380,11 +379,9 @@ export interface ServeSettings {
   /** metrics_listen: "host:port" of a separate listener answering GET /metrics (Prometheus
    *  text format). Absent: no metrics listener. */
   metricsListen?: { host: string; port: number };
-  /** access_log: a file the request lines are appended to instead of stdout, opened again on
-   *  SIGUSR1 or SIGHUP (after logrotate moved it). Absent: stdout. */
+  /** access_log: the request lines' file instead of stdout (adapter/node/access-file.ts). */
   accessLog?: string;
-  /** proxy_protocol: every connection opens with a PROXY protocol header, whose client is
-   *  believed from real_ip_from's balancers (adapter/node/proxy-protocol.ts). */
+  /** proxy_protocol: a PROXY header opens every connection (adapter/node/proxy-protocol.ts). */
   proxyProtocol?: boolean;
 }
 

@@ -222,7 +222,7 @@ export async function throughCache(ctx: CacheContext, origin: Origin): Promise<A
     cancelBody(answer.res.body);
     return staleFor(ctx, stale!, verdict.why);
   }
-  if (verdict.kind === "renewed") return hit(ctx, await renew(ctx, key, stale!, answer, now, release), "REVALIDATED");
+  if (verdict.kind === "renewed") return hit(ctx, renew(ctx, key, stale!, answer, now, release), "REVALIDATED");
   if (verdict.kind === "pass") {
     release?.(false);
     return answer;
@@ -286,7 +286,8 @@ function keeper(ctx: CacheContext, key: string, answer: Answer, lifetime: number
   };
 }
 
-function stored(ctx: CacheContext, key: string, entry: CacheEntry, release?: Release): Promise<void> {
+/** Puts the entry in the store, letting go of the key's lock once it is there. */
+function stored(ctx: CacheContext, key: string, entry: CacheEntry, release?: Release): void {
   const done = put(ctx, key, entry).then(
     () => release?.(true),
     (e) => {
@@ -295,7 +296,6 @@ function stored(ctx: CacheContext, key: string, entry: CacheEntry, release?: Rel
     },
   );
   ctx.waitUntil?.(done);
-  return done;
 }
 
 /** The entry's validators, for asking the origin whether it changed (revalidate). */
@@ -311,7 +311,7 @@ function validatorsOf(entry: CacheEntry): Array<[string, string]> | undefined {
 /** The origin's 304 to an expired entry's validators: the entry again, fresh for as long as
  *  the 304 says, else its status's `valid` (nginx keeps the entry's fields and body). One
  *  the 304 gives no lifetime stays expired, and is asked for again next time. */
-async function renew(ctx: CacheContext, key: string, stale: CacheEntry, answer: Answer, now: number, release?: Release): Promise<CacheEntry> {
+function renew(ctx: CacheContext, key: string, stale: CacheEntry, answer: Answer, now: number, release?: Release): CacheEntry {
   cancelBody(answer.res.body);
   const lifetime = lifetimeOf(ctx.rule, { status: stale.status, headers: answer.res.headers, tunnel: undefined }, now);
   if (lifetime === null) {
@@ -319,7 +319,7 @@ async function renew(ctx: CacheContext, key: string, stale: CacheEntry, answer: 
     return stale;
   }
   const entry: CacheEntry = { ...stale, stored: now, fresh: now + lifetime };
-  await stored(ctx, key, entry, release);
+  stored(ctx, key, entry, release);
   return entry;
 }
 
@@ -331,7 +331,7 @@ async function update(ctx: CacheContext, key: string, stale: CacheEntry, origin:
     const answer = await origin({ fields, background: true });
     const now = Date.now();
     const verdict = judge(ctx, stale, answer, fields !== undefined, true, now);
-    if (verdict.kind === "renewed") await renew(ctx, key, stale, answer, now, release);
+    if (verdict.kind === "renewed") renew(ctx, key, stale, answer, now, release);
     else if (verdict.kind === "keep") keeper(ctx, key, answer, verdict.lifetime, now, release)(await readWhole(answer.res, ctx.rule.maxEntry));
     else {
       release(false);

@@ -2,7 +2,8 @@
 // variables, as log_format): what log readers built for nginx (fail2ban, GoAccess, AWStats)
 // read without change. A template is read into pieces once; each line only joins them.
 import type { RequestRecord } from "./access-log.js";
-import { variableReader, type RequestVars } from "../edge/variables.js";
+import { templatePieces, variableReader, type RequestVars } from "../edge/variables.js";
+import { plain } from "./log.js";
 
 /** nginx's predefined format. */
 export const COMBINED = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
@@ -46,22 +47,14 @@ export function textLine(format: string, r: RequestRecord, vars: RequestVars | u
 }
 
 const compiled = new Map<string, Array<string | Reader>>();
-const TOKEN_RE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
 
 function compile(template: string): Array<string | Reader> {
-  const pieces: Array<string | Reader> = [];
-  let last = 0;
-  for (const m of template.matchAll(TOKEN_RE)) {
-    if (m.index > last) pieces.push(template.slice(last, m.index));
-    last = m.index + m[0].length;
-    const name = m[1] ?? m[2];
-    const own = Object.hasOwn(LOG_VARIABLES, name) ? LOG_VARIABLES[name] : null;
-    const request = own ? null : variableReader(name);
-    // The config refuses unknown names; one here stays text.
-    pieces.push(own ?? (request ? (_r, v) => request(v) : m[0]));
-  }
-  if (last < template.length) pieces.push(template.slice(last));
-  return pieces;
+  // The config refuses unknown names; one here (or a capture's $1) stays text.
+  return templatePieces<Reader>(template, (name) => {
+    if (Object.hasOwn(LOG_VARIABLES, name)) return LOG_VARIABLES[name];
+    const request = variableReader(name);
+    return request && ((_r, v) => request(v));
+  });
 }
 
 /** As nginx's default escaping: an empty value is "-"; `"`, `\`, control characters and
@@ -70,12 +63,7 @@ function compile(template: string): Array<string | Reader> {
  *  text, is its UTF-8 bytes. */
 function escaped(s: string, utf8: boolean): string {
   if (s === "") return "-";
-  let clean = true;
-  for (let i = 0; i < s.length && clean; i++) {
-    const c = s.charCodeAt(i);
-    clean = c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c;
-  }
-  if (clean) return s;
+  if (plain(s)) return s;
   let out = "";
   for (const ch of s) {
     const c = ch.codePointAt(0)!;

@@ -26,9 +26,9 @@ const consoleSink: LogSink = (level, line) => {
 const MAX_VALUE = 2048;
 
 /** Printable ASCII but `"` and the backslash: such a string is its own JSON text between
- *  quotes. A loop, not a regular expression: a line tests a dozen short strings, and each call
+ *  quotes, and its own text in nginx's escaped log fields (log-format.ts). A loop, not a regular expression: a line tests a dozen short strings, and each call
  *  into the regexp engine cost more than the loop does. */
-function plain(s: string): boolean {
+export function plain(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;

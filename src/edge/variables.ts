@@ -133,28 +133,31 @@ const TOKEN_RE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*|\d)\}|([A-Za-z_][A-Za-z0-9_]*|\
 type Piece = string | ((v: RequestVars, capture?: (text: string) => string) => string);
 const compiled = new Map<string, Piece[]>();
 
-function compile(template: string): Piece[] {
-  const pieces: Piece[] = [];
+/** A template's pieces: its text, and for each variable or capture what `read` makes of its
+ *  name (null: the token stays text). Also the request line's formats (core/log-format.ts). */
+export function templatePieces<R>(template: string, read: (name: string, whole: string) => R | null): Array<string | R> {
+  const pieces: Array<string | R> = [];
   let last = 0;
   for (const m of template.matchAll(TOKEN_RE)) {
     if (m.index > last) pieces.push(template.slice(last, m.index));
     last = m.index + m[0].length;
-    const whole = m[0];
-    const name = m[1] ?? m[2];
-    if (name.length === 1 && name >= "0" && name <= "9") {
-      const n = Number(name);
-      // Without a regex's groups, "$5" stays text, as it always has here.
-      pieces.push((v, capture) => {
-        if (!v.captures) return whole;
-        const text = v.captures[n] ?? "";
-        return capture ? capture(text) : text;
-      });
-    } else {
-      pieces.push(variableReader(name) ?? whole);
-    }
+    pieces.push(read(m[1] ?? m[2], m[0]) ?? m[0]);
   }
   if (last < template.length) pieces.push(template.slice(last));
   return pieces;
+}
+
+function compile(template: string): Piece[] {
+  return templatePieces<Piece>(template, (name, whole) => {
+    if (!(name.length === 1 && name >= "0" && name <= "9")) return variableReader(name);
+    const n = Number(name);
+    // Without a regex's groups, "$5" stays text, as it always has here.
+    return (v, capture) => {
+      if (!v.captures) return whole;
+      const text = v.captures[n] ?? "";
+      return capture ? capture(text) : text;
+    };
+  });
 }
 
 /** `capture` shapes a capture's text where it goes out in URL form (rewrite's escaping). The

@@ -15,9 +15,13 @@ export interface AccessFile extends LogStream {
   close(): void;
 }
 
+/** What starting says of an access_log it cannot open (`edgepass check` says the same). */
+export const cannotOpen = (source: string, path: string, e: unknown): string => `${source}: [serve] access_log: cannot open ${path}: ${(e as Error).message}`;
+
 /** Opens `path` for appending (created 0644 when missing); throws when it cannot be. */
 export function openAccessFile(path: string, onError: (message: string) => void): AccessFile {
-  let fd = openSync(path, "a", 0o644);
+  const open = () => openSync(path, "a", 0o644);
+  let fd = open();
   let failing = false;
   return {
     path,
@@ -36,7 +40,7 @@ export function openAccessFile(path: string, onError: (message: string) => void)
     reopen() {
       let next: number;
       try {
-        next = openSync(path, "a", 0o644);
+        next = open();
       } catch (e) {
         return `cannot open the access log ${path}: ${(e as Error).message}; still writing to the file open before`;
       }

@@ -94,9 +94,8 @@ export function takeProxyHeader(sock: net.Socket, waitMs: number, trusted: reado
         seen.length,
       ];
     }
-    if (h.source && inAny(trusted, plain(sock.remoteAddress))) proxied.set(sock, h.source);
+    // inAny reads an IPv4 peer as IPv4 whether or not the socket wrote it "::ffff:"-mapped.
+    if (h.source && inAny(trusted, sock.remoteAddress)) proxied.set(sock, h.source);
     return [next, h.length];
   });
 }
-
-const plain = (a: string | undefined) => (a?.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a);

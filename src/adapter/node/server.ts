@@ -25,7 +25,7 @@ import { serveConnection } from "./connection.js";
 import { h2OrH1, routeByFirstBytes, tlsOrPlain } from "./first-bytes.js";
 import { takeProxyHeader } from "./proxy-protocol.js";
 import { h2Server, serveH2 } from "./h2.js";
-import { checkSpoolDir, defaultSpoolDir, fileSpool } from "./body-spool.js";
+import { defaultSpoolDir, fileSpool } from "./body-spool.js";
 import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
 import { Generations, type Generation } from "./generations.js";
@@ -35,7 +35,7 @@ import { respondNode } from "./respond.js";
 import type { ServeRequest } from "./request.js";
 import type { RequestInfo } from "../../core/gateway.js";
 import type { ClientResponse } from "../../core/respond.js";
-import { readTlsFiles } from "./tls-files.js";
+import { readStartFiles } from "./start-files.js";
 import { redirectServer } from "./https-redirect.js";
 import { loadWasmModuleFromDisk } from "./wasm.js";
 import { memoryCacheStore } from "../../core/cache-memory.js";
@@ -124,11 +124,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       (t, src) => loadConfig(t, src, o.configDir, "server", (p) => readFileSync(p, "utf8")),
     )(text, source);
     if (built instanceof GatewayError) return built;
-    const files = readTlsFiles(built.config.serve, source);
+    const files = readStartFiles(built.config.serve, source);
     if (files instanceof GatewayError) return files;
-    const temp = built.config.serve.bodyTemp;
-    const unwritable = temp === undefined ? null : checkSpoolDir(temp);
-    if (unwritable !== null) return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] body_temp: ${unwritable}`);
     // Active health checks on a timer; the pools of this generation and its direct upstreams
     // share the same balancer state (pools.peers), so what the checks find is what requests see.
     // A worker's checks are its primary's: it adopts what they found, now and when told.

@@ -3,9 +3,9 @@
 // TLS files, body_temp and access_log as well; for the edge, what the Worker refuses (Unix
 // sockets…). Exit 0 with a line on stdout, else 2 with the reason on stderr, so
 // `edgepass check … && systemctl reload edgepass` reloads only a config that will be taken.
-import { closeSync, openSync } from "node:fs";
-import { checkSpoolDir } from "../body-spool.js";
-import { readTlsFiles } from "../tls-files.js";
+import type { ServeSettings } from "../../../config/types.js";
+import { cannotOpen, openAccessFile } from "../access-file.js";
+import { readStartFiles } from "../start-files.js";
 import { EXIT_USAGE, parseFlags, readValidConfig, UsageError } from "./args.js";
 
 export async function check(argv: string[]): Promise<number | "help"> {
@@ -29,17 +29,15 @@ export async function check(argv: string[]): Promise<number | "help"> {
 }
 
 /** What only `serve`'s start reads: the TLS files, body_temp, access_log. */
-function serveProblem(s: Parameters<typeof readTlsFiles>[0], file: string): string | null {
-  const tls = readTlsFiles(s, file);
-  if (tls instanceof Error) return tls.message;
-  const temp = s.bodyTemp === undefined ? null : checkSpoolDir(s.bodyTemp);
-  if (temp !== null) return `${file}: [serve] body_temp: ${temp}`;
+function serveProblem(s: ServeSettings, file: string): string | null {
+  const files = readStartFiles(s, file);
+  if (files instanceof Error) return files.message;
   if (s.accessLog) {
     try {
       // As nginx -t, which opens its log files: created when missing, nothing written.
-      closeSync(openSync(s.accessLog, "a", 0o644));
+      openAccessFile(s.accessLog, () => {}).close();
     } catch (e) {
-      return `${file}: [serve] access_log: cannot open ${s.accessLog}: ${(e as Error).message}`;
+      return cannotOpen(file, s.accessLog, e);
     }
   }
   return null;

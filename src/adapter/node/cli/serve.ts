@@ -8,7 +8,7 @@ import path from "node:path";
 import v8 from "node:v8";
 import { GatewayError } from "../../../core/errors.js";
 import { bufferedStdioSink } from "../log-sink.js";
-import { openAccessFile, type AccessFile } from "../access-file.js";
+import { cannotOpen, openAccessFile, type AccessFile } from "../access-file.js";
 import { startServer, type RunningServer } from "../server.js";
 import { EXIT_USAGE, listenOptions, parseFlags, parseHost, parsePort, readValidConfig, UsageError } from "./args.js";
 import { serveUntilSignal } from "./until-signal.js";
@@ -47,7 +47,7 @@ export async function serve(argv: string[]): Promise<number | "help"> {
   try {
     if (accessLog) access = openAccessFile(accessLog, (m) => process.stderr.write(`edgepass: ${m}\n`));
   } catch (err) {
-    process.stderr.write(`${file}: [serve] access_log: cannot open ${accessLog}: ${(err as Error).message}\n`);
+    process.stderr.write(`${cannotOpen(file, accessLog!, err)}\n`);
     tell({ edgepass: "start-failed", exitCode: EXIT_USAGE });
     return EXIT_USAGE;
   }
