@@ -1,7 +1,7 @@
 // `edgepass check`: nginx -t for edgepass. The same refusals starting would meet, with nothing
 // started, for each host: the config's own errors, what only serve reads at its start (TLS
 // files, access_log), and what only the Worker refuses (a Unix socket).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -29,10 +29,11 @@ async function check(toml: string, ...args: string[]) {
 }
 
 describe("edgepass check", () => {
-  it("a config serve would take: exit 0 and says so, starting nothing", async () => {
-    const r = await check(SITE("127.0.0.1:9000"));
+  it("a config serve would take: exit 0 and says so, starting nothing; its access_log is made, as nginx -t makes its logs", async () => {
+    const r = await check(SITE("127.0.0.1:9000", `[serve]\naccess_log = "made.log"\n`));
     expect(r).toMatchObject({ code: 0, stderr: "" });
     expect(r.stdout).toMatch(/the config is valid for edgepass serve/);
+    expect(readFileSync(path.join(dir, "made.log"), "utf8")).toBe("");
   });
 
   it("a config error: exit 2 with the file, line and what was expected, as starting would say", async () => {

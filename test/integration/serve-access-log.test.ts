@@ -1,7 +1,7 @@
 // [serve] access_log: the request lines in a file, as nginx's access_log, and logrotate's way
 // of moving it (rename, then SIGUSR1: nginx's `kill -USR1`), on one process and under
 // --workers 2; no line lost across the rotation or at exit.
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { edgepass, repoRoot, startServe, type Dev } from "../helpers/process.js";
@@ -40,6 +40,8 @@ describe("[serve] access_log", () => {
     const file = path.join(d.dir, "logs/access.log");
     expect(await ask(d.base, "one")).toBe(200);
     await expect.poll(() => lines(file).length, WAIT).toBe(1);
+    // Made as nginx makes its log: 0644, less what the umask takes.
+    expect(statSync(file).mode & 0o777).toBe(0o644 & ~process.umask());
     expect(lines(file)[0]).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "GET \/range\.txt\?one HTTP\/1\.1" 200 \d+ "-" "-"$/);
     expect(d.run.stdout).not.toMatch(/range\.txt/);
     // logrotate: rename, then the signal; a request in between still goes to the moved file.

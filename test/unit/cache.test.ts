@@ -2,7 +2,7 @@
 // answer's head lets it keep, the lock, use_stale, bodies that end short or run long, the
 // memory store's bounds, and the config's refusals. The wire tests against nginx are
 // test/integration/cache.test.ts; here `origin` is the function the gateway would call.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { defaultCacheRule } from "../../src/config/cache.js";
 import type { CacheRule } from "../../src/config/types.js";
@@ -242,6 +242,23 @@ describe("the cache in front of an origin", () => {
     expect(windows("max-age=1, stale-while-revalidate=30", ["cache-control"])).toEqual({ updating: 0, error: 0 });
     expect(windows("stale-while-revalidate=x")).toEqual({ updating: 0, error: 0 });
     clock = 0;
+  });
+
+  it("an answer whose stale-if-error outlasts the 10 minutes expired answers are kept is kept that long", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const store = memoryCacheStore(1 << 20);
+      const locks: CacheLocks = new Map();
+      const r = rule();
+      const refused: Origin = async () => Promise.reject(new GatewayError(Codes.UPSTREAM_CONNECT_FAILED, 502, "refused"));
+      await through(r, store, locks, async () => answer(200, [["cache-control", "max-age=1, stale-if-error=1200"]], "old"));
+      vi.setSystemTime(Date.now() + 11 * 60_000);
+      expect(await through(r, store, locks, refused)).toMatchObject({ status: "STALE", body: "old" });
+      vi.setSystemTime(Date.now() + 10 * 60_000);
+      await expect(through(r, store, locks, refused)).rejects.toThrow("refused");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("revalidate: an expired entry is asked for with its validators; a 304 renews it (for what the 304 says, else the status's valid, else not at all) and the client gets the entry", async () => {
