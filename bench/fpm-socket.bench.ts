@@ -34,7 +34,7 @@ const tcp = await startPhpFpm({ maxChildren: CONNECTIONS });
 const unix = await startPhpFpm({ maxChildren: CONNECTIONS, unixSocket: true });
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-bench-fpm-socket-"));
 const nginxPort = await freePort();
-writeFileSync(path.join(dir, "nginx.conf"), nginxPhpConfig({ dir, port: nginxPort, www, fpmPort: tcp.port, keepalive: CONNECTIONS }));
+writeFileSync(path.join(dir, "nginx.conf"), nginxPhpConfig({ dir, port: nginxPort, www, fpmAddress: `127.0.0.1:${tcp.port}`, keepalive: CONNECTIONS }));
 
 const route = `[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
 const pooled = (server: string) => `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["${server}"]\nmax_connections = ${CONNECTIONS}\nidle_timeout = "1s"\n\n${route}`;

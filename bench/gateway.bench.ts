@@ -22,7 +22,7 @@ const fpm = await startPhpFpm({ maxChildren: PHP_WORKERS });
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-bench-"));
 
 const nginxPort = await freePort();
-writeFileSync(path.join(dir, "nginx.conf"), nginxPhpConfig({ dir, port: nginxPort, www, fpmPort: fpm.port }));
+writeFileSync(path.join(dir, "nginx.conf"), nginxPhpConfig({ dir, port: nginxPort, www, fpmAddress: `127.0.0.1:${fpm.port}` }));
 const nginx = spawn(nginxBin, ["-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "inherit" });
 await waitForPort(nginxPort, 10_000, nginx, "nginx");
 

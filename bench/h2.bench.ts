@@ -41,7 +41,7 @@ writeFileSync(
     dir,
     port: nginxPort,
     www,
-    fpmPort: fpm.port,
+    fpmAddress: `127.0.0.1:${fpm.port}`,
     keepalive: CONNECTIONS,
     returnPath: RETURN_PATH,
     accessLog: true,

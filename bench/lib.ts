@@ -109,7 +109,8 @@ export function nginxPhpConfig(o: {
   dir: string;
   port: number;
   www: string;
-  fpmPort: number;
+  /** php-fpm's address as nginx names it: "127.0.0.1:PORT" or "unix:/path". */
+  fpmAddress: string;
   keepalive?: number;
   returnPath?: string;
   accessLog?: boolean;
@@ -117,8 +118,8 @@ export function nginxPhpConfig(o: {
   server?: string[];
   cachedPrefix?: string;
 }): string {
-  const pool = o.keepalive ? `upstream php { server 127.0.0.1:${o.fpmPort}; keepalive ${o.keepalive}; keepalive_timeout 1s; }` : "";
-  const pass = o.keepalive ? "fastcgi_keep_conn on;\n      fastcgi_pass php;" : `fastcgi_pass 127.0.0.1:${o.fpmPort};`;
+  const pool = o.keepalive ? `upstream php { server ${o.fpmAddress}; keepalive ${o.keepalive}; keepalive_timeout 1s; }` : "";
+  const pass = o.keepalive ? "fastcgi_keep_conn on;\n      fastcgi_pass php;" : `fastcgi_pass ${o.fpmAddress};`;
   // With `cachedPrefix`: PHP under it is kept a minute in fastcgi_cache (in memory and a file).
   const cache = o.cachedPrefix ? `  fastcgi_cache_path ${o.dir}/cache levels=1:2 keys_zone=bench:4m inactive=10m;\n` : "";
   const cachedLocation = o.cachedPrefix

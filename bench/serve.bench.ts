@@ -34,7 +34,14 @@ const wrk = findProgram("wrk", "wrk");
 const nginxBin = findProgram("nginx", "nginx-light");
 const haproxyBin = findProgram("haproxy", "haproxy");
 const www = publicCopy(path.join(repoRoot, "test/fixtures/www"));
-const fpm = await startPhpFpm({ maxChildren: PHP_CHILDREN });
+// BENCH_FPM=unix: php-fpm on a Unix socket (what the README advises, and Debian's default)
+// instead of a loopback port, for every gateway.
+const UNIX = process.env.BENCH_FPM === "unix";
+const fpm = await startPhpFpm({ maxChildren: PHP_CHILDREN, unixSocket: UNIX });
+/** php-fpm's address as edgepass and nginx name it ("unix:/path" or "127.0.0.1:port"). */
+const fpmAddress = fpm.socket ? `unix:${fpm.socket}` : `127.0.0.1:${fpm.port}`;
+// nginx's workers (nobody, when the bench runs as root) must reach the socket's directory.
+if (fpm.socket) chmodSync(path.dirname(fpm.socket), 0o755);
 const dir = mkdtempSync(path.join(tmpdir(), "edgepass-bench-serve-"));
 // nginx's workers (nobody, when the bench runs as root) write an upload over 16 KiB to a
 // temporary file under this directory, as nginx does by default.
@@ -53,7 +60,7 @@ writeFileSync(path.join(www, CACHED, "status.php"), `<?php\nheader('Cache-Contro
 chmodTree(www, false);
 writeFileSync(
   path.join(dir, "nginx.conf"),
-  nginxPhpConfig({ dir, port: nginxPort, www, fpmPort: fpm.port, keepalive: CONNECTIONS, returnPath: RETURN_PATH, accessLog: true, cachedPrefix: CACHED }),
+  nginxPhpConfig({ dir, port: nginxPort, www, fpmAddress, keepalive: CONNECTIONS, returnPath: RETURN_PATH, accessLog: true, cachedPrefix: CACHED }),
 );
 
 const haproxyPort = await freePort();
@@ -84,12 +91,12 @@ backend php
   http-response cache-store small
   use-fcgi-app php
   http-reuse always
-  server fpm 127.0.0.1:${fpm.port} proto fcgi maxconn ${CONNECTIONS} pool-purge-delay 1s
+  server fpm ${fpm.socket ?? `127.0.0.1:${fpm.port}`} proto fcgi maxconn ${CONNECTIONS} pool-purge-delay 1s
 `,
 );
 
 const serveConfig =
-  `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\n` +
+  `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["${fpmAddress}"]\n` +
   `max_connections = ${CONNECTIONS}\nidle_timeout = "1s"\n\n` +
   `[[routes]]\nmatch = "= ${RETURN_PATH}"\nreturn = "200 ok"\n\n` +
   `[[routes]]\nmatch = "^~ ${CACHED}"\nupstream = "php"\nroot = "${www}"\ncache = { valid = "1m" }\n\n` +
@@ -134,7 +141,7 @@ try {
   const haproxy = daemon(haproxyBin, ["-db", "-f", path.join(dir, "haproxy.cfg")]);
   await waitForPort(nginxPort, 10_000, nginx, "nginx");
   await waitForPort(haproxyPort, 10_000, haproxy, "haproxy");
-  const floor = daemon(process.execPath, [path.join(repoRoot, "bench/serve/floor.mjs"), String(floorPort), String(fpm.port)], { REQUESTS: floorRequests, RETURN_PATH });
+  const floor = daemon(process.execPath, [path.join(repoRoot, "bench/serve/floor.mjs"), String(floorPort), fpm.socket ?? String(fpm.port)], { REQUESTS: floorRequests, RETURN_PATH });
   await waitForPort(floorPort, 10_000, floor, "the Node relay floor");
   // `settle`: how long its kept php-fpm connections take to close once idle, so none is held
   // when the next gateway's turn starts. HAProxy closes half of its idle connections per
@@ -166,7 +173,7 @@ try {
       rows.push({ page, gateway: g.name, ...medianCells(results.get(g.name)!, "gateway CPU/req") });
     }
   }
-  table(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} alternating rounds, one php-fpm (pm = static, ${PHP_CHILDREN} children), one gateway process each, 2 cores shared by all`, rows);
+  table(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} alternating rounds, one php-fpm (pm = static, ${PHP_CHILDREN} children, ${UNIX ? "on a Unix socket" : "on a loopback port"}), one gateway process each, 2 cores shared by all`, rows);
   // What edgepass serve itself said went wrong (its warn and error lines, by event).
   const events = new Map<string, number>();
   for (const line of serve.run.stderr.split("\n")) {

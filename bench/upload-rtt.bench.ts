@@ -37,7 +37,7 @@ writeFileSync(
     dir,
     port: nginxPort,
     www,
-    fpmPort: fpm.port,
+    fpmAddress: `127.0.0.1:${fpm.port}`,
     keepalive: 8,
     listen: "http2", // cleartext HTTP/2 on Debian 12's nginx 1.22; later ones write "http2 on;"
     server: ["client_max_body_size 100m;"],

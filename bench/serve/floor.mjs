@@ -3,12 +3,15 @@
 // and the origin's bytes (records, CGI head and all) sent back unparsed as a chunked body. It
 // finds the end of each request head and the end of each FastCGI answer, nothing more: no
 // routing, no request parsing, no limits, no log. Anything `edgepass serve` does costs more.
-// Usage: node floor.mjs PORT FPM_PORT, with REQUESTS={"/path?query": "<base64 request>"}; with
+// Usage: node floor.mjs PORT FPM (a port on 127.0.0.1 or a Unix socket's path), with REQUESTS={"/path?query": "<base64 request>"}; with
 // RETURN_PATH=/path it answers that path itself, a fixed 200 "ok" (what Node costs a request
 // that no origin answers).
 import net from "node:net";
 
-const [port, fpmPort] = process.argv.slice(2).map(Number);
+const port = Number(process.argv[2]);
+// FPM: a port on 127.0.0.1, or the path of php-fpm's Unix socket.
+const fpm = process.argv[3];
+const dialFpm = () => (fpm.startsWith("/") ? net.connect(fpm) : net.connect(Number(fpm), "127.0.0.1").setNoDelay(true));
 const requests = new Map(Object.entries(JSON.parse(process.env.REQUESTS)).map(([k, b64]) => [k, Buffer.from(b64, "base64")]));
 const HEAD = Buffer.from("HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ntransfer-encoding: chunked\r\n\r\n");
 const NOT_FOUND = Buffer.from("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
@@ -29,7 +32,7 @@ function closeIdle() {
 
 /** Sends `encoded` on a kept (or new) php-fpm connection and relays the answer to `client`. */
 function relay(client, encoded, done) {
-  const up = idle.pop() ?? net.connect(fpmPort, "127.0.0.1").setNoDelay(true).on("timeout", closeIdle);
+  const up = idle.pop() ?? dialFpm().on("timeout", closeIdle);
   up.setTimeout(0);
   let header = Buffer.alloc(0); // a record header split across reads
   let left = 0; // content + padding still to come in the current record

@@ -21,6 +21,7 @@ import { lifetimeOf, staleWindows, varyNames } from "./cache-lifetime.js";
 import { cancelBody, type ClientResponse } from "./respond.js";
 import { hit } from "./cache-hit.js";
 import { purge, PURGE_METHOD } from "./cache-purge.js";
+import { putVariant, variantKey } from "./cache-vary.js";
 
 export interface CacheEntry {
   status: number;
@@ -54,8 +55,6 @@ export interface CacheStore {
   /** Removes the entry under `key`; true when there was one. */
   delete(key: string): boolean | Promise<boolean>;
 }
-
-const MAX_VARIANTS = 64;
 
 /** How long an expired entry is kept for use_stale (nginx's `inactive` default). */
 export const STALE_KEEP_MS = 10 * 60_000;
@@ -386,15 +385,5 @@ async function put(ctx: CacheContext, key: string, entry: CacheEntry): Promise<v
   const keep = entry.fresh - entry.stored + Math.max(STALE_KEEP_MS, entry.updatingMs ?? 0, entry.errorMs ?? 0);
   const vary = ctx.rule.ignore.has("vary") ? [] : varyNames(entry.headers.find(([n]) => n === "vary")?.[1] ?? null);
   if (vary.length === 0) return store.put(key, entry, keep);
-  const variant = variantKey(key, vary, request);
-  // The variants kept so far, so a purge finds every one (a bounded list: past it, the oldest
-  // are forgotten and may outlive a purge until they expire).
-  const before = (await store.get(key))?.variants ?? [];
-  const variants = [...before.filter((v) => v !== variant).slice(-(MAX_VARIANTS - 1)), variant];
-  await store.put(key, { status: 0, statusText: "", headers: [], body: null, stored: entry.stored, fresh: entry.fresh, vary, variants }, keep);
-  await store.put(variant, entry, keep);
-}
-
-function variantKey(key: string, names: string[], request: GatewayRequest): string {
-  return `${key}\n${names.map((n) => `${n}:${request.headers.get(n) ?? ""}`).join("\n")}`;
+  await putVariant(store, key, vary, request, entry, keep);
 }

@@ -415,6 +415,23 @@ describe("PURGE (purge_from)", () => {
     expect(o.runs).toBe(4);
   });
 
+  it("two variants stored at once without the lock are both listed, and both purged", async () => {
+    // A store that answers a moment later, as Cloudflare's does: both pointer writes start
+    // before either is done.
+    const memory = memoryCacheStore(1 << 20);
+    const later = <T>(v: T | Promise<T>) => new Promise<T>((r) => setTimeout(() => r(v), 5));
+    const store: CacheStore = { get: (k) => later(memory.get(k)), put: (k, e, ms) => later(memory.put(k, e, ms)), delete: (k) => later(memory.delete(k)) };
+    const locks: CacheLocks = new Map();
+    const r = { ...purgeRule(), lock: false };
+    const o = counting([["vary", "X-Lang"]]);
+    await Promise.all(["en", "fr", "de"].map((lang) => through(r, store, locks, o.fn, request("/v", { "x-lang": lang }))));
+    expect(o.runs).toBe(3);
+    // The answers go to the store after their clients have them.
+    await new Promise((r) => setTimeout(r, 100));
+    const purged = await throughCache({ ...purgeReq("/v").ctx, store, locks }, o.fn);
+    expect(await text(purged.res)).toBe("Purged /v (3 entries).\n");
+  });
+
   it("only from purge_from's addresses (403 ACCESS_DENIED otherwise); without purge_from a PURGE is no cache's business", async () => {
     const { ctx } = purgeReq("/p", "203.0.113.9");
     await expect(throughCache(ctx, counting().fn)).rejects.toMatchObject({ status: 403, code: "ACCESS_DENIED" });
