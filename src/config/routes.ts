@@ -15,7 +15,7 @@ import { checkNamedTargets, checkRewrites } from "./rewrite.js";
 const ROUTE_KEYS = [
   "match", "upstream", "root", "index", "split", "script", "params",
   "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static",
-  "limit_req", "limit_conn", "max_body", "strip_prefix",
+  "limit_req", "limit_conn", "limit_rate", "limit_rate_after", "max_body", "strip_prefix",
   "authorizer", "require_client_cert", "auth_basic", "rewrite", "server_name", "request_headers", "cache", "log",
 ] as const;
 /** params a route may set although the gateway has a value of its own: WordPress offers pretty
@@ -123,6 +123,17 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
     const r = parseSize(t.max_body);
     if (!r.ok) c.fail([...at, "max_body"], `${SIZE_EXPECTED}; 0 for no limit`, { got: t.max_body, problem: r.reason });
     route.maxBody = r.value;
+  }
+  if (t.limit_rate !== undefined || t.limit_rate_after !== undefined) {
+    const size = (key: "limit_rate" | "limit_rate_after", expected: string): number => {
+      const r = parseSize(t[key] ?? 0);
+      if (!r.ok) c.fail([...at, key], expected, { got: t[key], problem: r.reason });
+      return r.ok ? r.value : 0;
+    };
+    route.limitRate = {
+      rate: size("limit_rate", 'bytes a second: an integer, or a string like "100k" or "1m"; 0 for no limit'),
+      after: size("limit_rate_after", `${SIZE_EXPECTED}: how much goes at full speed first`),
+    };
   }
   if (t.strip_prefix !== undefined) route.stripPrefix = checkStripPrefix(c, [...at, "strip_prefix"], t.strip_prefix, route);
   if (t.authorizer !== undefined) route.authorizer = checkAuthorizerShape(c, [...at, "authorizer"], t.authorizer);

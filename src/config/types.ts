@@ -157,8 +157,7 @@ export interface RouteConfig {
   /** Appended to paths ending in "/" before splitting (default "index.php" when root is set). */
   index?: string;
   /** index, as a list: tried in order for a directory URL on a files route (default
-   *  ["index.html"]); a name the exclude list keeps from being served ("index.php") is routed
-   *  again as <dir>/<name>, query kept. */
+   *  ["index.html"]); an excluded name ("index.php") is routed again as <dir>/<name>. */
   indexFiles: string[];
   /** Script extensions (default [".php"] when root is set). */
   split: string[];
@@ -179,8 +178,7 @@ export interface RouteConfig {
   limitReq?: LimitReqConfig;
   /** limit_conn: how many of this route's requests one key may have in flight. */
   limitConn?: LimitConnConfig;
-  /** max_body (nginx's client_max_body_size) for this route; absent: [gateway] max_body.
-   *  0: unlimited. */
+  /** max_body (client_max_body_size) for this route; absent: [gateway] max_body; 0: none. */
   maxBody?: number;
   /** strip_prefix: removed from the path the origin sees (SCRIPT_NAME, PATH_INFO,
    *  DOCUMENT_URI, an HTTP origin's request-target); REQUEST_URI stays the client's. */
@@ -195,6 +193,8 @@ export interface RouteConfig {
   /** expires: seconds for Cache-Control max-age / Expires; "epoch" = -1 (no-cache);
    *  "max" = 10 years; absent = no header. */
   expires?: number | "epoch" | "max";
+  /** limit_rate and limit_rate_after (bytes; rate a second, 0 none): core/limit-rate.ts. */
+  limitRate?: { rate: number; after: number };
   /** add_headers, set on every response of the route (nginx's add_header … always). */
   addHeaders: Array<[string, string]>;
   /** request_headers (nginx's proxy_set_header): fields set on the request to an HTTP origin,

@@ -1,5 +1,6 @@
 // The last step for every answer, whoever made it: an origin's X-Accel-Redirect / X-Sendfile
-// becomes the file, errors get their error page, and the route's header policy applies.
+// becomes the file, errors get their error page, the route's header policy applies, and the
+// body goes out no faster than limit_rate says.
 import { accelTarget, KEPT_ON_REDIRECT, type AccelTarget } from "../edge/accel.js";
 import { errorPagePath, withErrorPage } from "../edge/error-pages.js";
 import { applyHeaderPolicy } from "../edge/headers.js";
@@ -10,6 +11,7 @@ import { errorAnswer } from "./error-response.js";
 import { Codes, GatewayError } from "./errors.js";
 import type { GatewayRequest } from "./gateway.js";
 import { cancelBody, type ClientResponse } from "./respond.js";
+import { paced, takeRateLimit } from "./limit-rate.js";
 import type { Logger } from "./log.js";
 
 export interface FinishContext {
@@ -40,7 +42,9 @@ async function finishSlowly(ctx: FinishContext, res: ClientResponse, fromOrigin:
 function policy(ctx: FinishContext, out: ClientResponse): ClientResponse {
   const route = ctx.state.route;
   // The headers are the pipeline's own (toClient, fromResponse, respondWithFile): changed in place.
+  const limit = takeRateLimit(out.headers, route?.limitRate);
   if (route && (route.addHeaders.length || route.hideHeaders.length || route.expires !== undefined)) applyHeaderPolicy(out.headers, out.status, route, ctx.state.vars);
+  if (limit && out.body !== null) out.body = paced(out.body, limit);
   return out;
 }
 
