@@ -8,6 +8,7 @@ import { LOG_VARIABLES } from "../core/log-format.js";
 import { stringList } from "./assets.js";
 import { Checker, CONTROL_RE, type Table } from "./checker.js";
 import { parseDuration } from "./units.js";
+import type { AutoindexOptions } from "../edge/autoindex.js";
 
 type At = Array<string | number>;
 
@@ -177,4 +178,20 @@ export function checkIndexList(c: Checker, at: At, v: unknown): string[] {
     if (n === "" || n === "." || n === ".." || /[\\/]/.test(n) || CONTROL_RE.test(n)) c.fail(typeof v === "string" ? at : [...at, i], expected, { got: n });
   });
   return names;
+}
+
+/** autoindex: true (nginx's `autoindex on`, HTML), false, or a table with format ("html",
+ *  "json", "xml"), exact_size and localtime (nginx's autoindex_format, _exact_size, _localtime). */
+export function checkAutoindex(c: Checker, at: At, v: unknown): AutoindexOptions | undefined {
+  const on: AutoindexOptions = { format: "html", exactSize: true, localtime: false };
+  if (typeof v === "boolean") return v ? on : undefined;
+  const t = c.table(at, v, 'true, or a table such as { format = "json" }');
+  c.onlyKeys(at, t, ["format", "exact_size", "localtime"], { autoindex_format: "format", autoindex_exact_size: "exact_size", autoindex_localtime: "localtime" });
+  if (t.format !== undefined) {
+    if (t.format !== "html" && t.format !== "json" && t.format !== "xml") c.fail([...at, "format"], '"html", "json" or "xml"', { got: t.format });
+    on.format = t.format;
+  }
+  if (t.exact_size !== undefined) on.exactSize = checkBool(c, [...at, "exact_size"], t.exact_size);
+  if (t.localtime !== undefined) on.localtime = checkBool(c, [...at, "localtime"], t.localtime);
+  return on;
 }

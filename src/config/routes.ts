@@ -4,7 +4,7 @@ import type { RouteConfig } from "./types.js";
 import { checkLimitConn, checkLimitReq, checkZones } from "./limits.js";
 import { deniesAll } from "../edge/access.js";
 import { parseSize, SIZE_EXPECTED } from "./units.js";
-import { checkAccess, checkStripPrefix, checkAddHeaders, checkRequestHeaders, checkBool, checkErrorPages, checkExpires, checkHideHeaders, checkIndexList, checkLogFormat, checkReturn, checkTryFiles } from "./route-rules.js";
+import { checkAccess, checkStripPrefix, checkAddHeaders, checkRequestHeaders, checkBool, checkErrorPages, checkExpires, checkHideHeaders, checkAutoindex, checkIndexList, checkLogFormat, checkReturn, checkTryFiles } from "./route-rules.js";
 import { parseLocationMatch } from "../edge/locations.js";
 import { isOwnedParam } from "../edge/owned-params.js";
 import { Checker, CONTROL_RE, isTable, type Table } from "./checker.js";
@@ -14,7 +14,7 @@ import { checkNamedTargets, checkRewrites } from "./rewrite.js";
 
 const ROUTE_KEYS = [
   "match", "upstream", "root", "index", "split", "script", "params",
-  "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static",
+  "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static", "autoindex",
   "limit_req", "limit_conn", "limit_rate", "limit_rate_after", "max_body", "strip_prefix",
   "authorizer", "require_client_cert", "auth_basic", "rewrite", "server_name", "request_headers", "cache", "log",
 ] as const;
@@ -172,6 +172,10 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
       }
     }
     if (t.index !== undefined) route.indexFiles = checkIndexList(c, [...at, "index"], t.index);
+    if (t.autoindex !== undefined) {
+      route.autoindex = checkAutoindex(c, [...at, "autoindex"], t.autoindex);
+      needsAssets("autoindex", "autoindex lists directories of [assets], and no [assets] are configured");
+    }
     if (route.return === undefined && !deniesAll(route.access) && route.tryFiles === undefined && !hasAssets) {
       c.fail([...at, "upstream"], `${upstreamExpected}, or an [assets] table for the route to serve files from`, {
         problem: "missing: a route without an upstream serves files, and no [assets] are configured",
@@ -180,6 +184,9 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
     return route;
   }
 
+  if (t.autoindex !== undefined) {
+    c.fail([...at, "autoindex"], "no autoindex on a route with an upstream", { problem: "autoindex lists directories of [assets]; this route forwards to an upstream", hint: "put it on a route without upstream" });
+  }
   const upstream = c.string([...at, "upstream"], t.upstream, upstreamExpected);
   if (!upstreamNames.includes(upstream)) {
     c.fail([...at, "upstream"], upstreamExpected, { got: upstream });

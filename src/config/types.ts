@@ -2,6 +2,7 @@
 // Produced only by loadConfig() (src/config/load.ts); durations are milliseconds, sizes bytes.
 import type { AccessRule } from "../edge/access.js";
 import type { Cidr } from "../edge/cidr.js";
+import type { AutoindexOptions } from "../edge/autoindex.js";
 import type { AuthBasicConfig } from "./auth-basic.js";
 import type { CacheRule } from "./cache.js";
 
@@ -171,8 +172,7 @@ export interface RouteConfig {
   /** try_files, nginx's: every entry but the last is a file (or, ending in "/", a directory)
    *  to look for; the last is a URI routed again, or "=CODE". Variables are expanded. */
   tryFiles?: string[];
-  /** access, nginx's allow/deny in order (first match wins; none matching allows): a refused
-   *  client is answered 403, nothing forwarded. Empty: everyone. */
+  /** access, nginx's allow/deny in order (first match wins; none matching allows): 403. */
   access: AccessRule[];
   /** limit_req: the leaky bucket this route's requests go through. */
   limitReq?: LimitReqConfig;
@@ -185,13 +185,11 @@ export interface RouteConfig {
   stripPrefix?: string;
   /** return, nginx's: a status with an optional text or (3xx) URL, variables expanded. */
   return?: ReturnRule;
-  /** error_pages on this route; replaces [gateway] error_pages entirely when set (nginx's
-   *  inheritance). */
+  /** error_pages on this route; replaces [gateway]'s entirely when set (nginx's inheritance). */
   errorPages?: ErrorPages;
   /** intercept_errors, default false: the origin's 4xx/5xx answers get the error pages too. */
   interceptErrors: boolean;
-  /** expires: seconds for Cache-Control max-age / Expires; "epoch" = -1 (no-cache);
-   *  "max" = 10 years; absent = no header. */
+  /** expires: seconds for max-age / Expires; "epoch" = -1 (no-cache); "max" = 10 years. */
   expires?: number | "epoch" | "max";
   /** limit_rate and limit_rate_after (bytes; rate a second, 0 none): core/limit-rate.ts. */
   limitRate?: { rate: number; after: number };
@@ -204,6 +202,8 @@ export interface RouteConfig {
   hideHeaders: string[];
   /** gzip_static, default true: a .br or .gz sibling is served to a client that accepts it. */
   gzipStatic: boolean;
+  /** autoindex (files routes): a directory without an index file is listed, as nginx lists it. */
+  autoindex?: AutoindexOptions;
   /** authorizer: a FastCGI upstream asked first, in the AUTHORIZER role (FastCGI spec 6.3). */
   authorizer?: AuthorizerConfig;
   /** auth_basic (nginx's auth_basic and auth_basic_user_file): the route's own, else

@@ -214,6 +214,7 @@ async function dispatchFrom(site: Site, request: GatewayRequest, state: Dispatch
       exclude: site.exclude,
       indexFiles: route.indexFiles,
       gzipStatic: route.gzipStatic,
+      autoindex: route.autoindex,
     });
     switch (out.kind) {
       case "response":

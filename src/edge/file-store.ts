@@ -32,6 +32,17 @@ export interface FileStore {
    *  A store that cannot see directories (Workers Static Assets) answers null for them; the
    *  caller then recognizes a directory by its index file. */
   open(path: string, opts?: OpenOptions): Promise<StoredFile | "dir" | null>;
+  /** What the directory `path` ("/a/b/") holds, or null when it is no directory; absent on a
+   *  store that cannot list (Workers Static Assets). For autoindex. */
+  list?(path: string): Promise<DirEntry[] | null>;
+}
+
+export interface DirEntry {
+  name: string;
+  /** "other": neither (a socket, a link to nothing). */
+  type: "directory" | "file" | "other";
+  size: number;
+  mtime: Date;
 }
 
 export interface OpenOptions {
@@ -44,7 +55,18 @@ export interface OpenOptions {
  *  run-time uploads in R2). */
 export function layeredStore(stores: readonly FileStore[]): FileStore {
   if (stores.length === 1) return stores[0];
+  const listing = stores.filter((s) => s.list);
   return {
+    // The first store that lists the directory lists it.
+    list: listing.length
+      ? async (path) => {
+          for (const s of listing) {
+            const entries = await s.list!(path);
+            if (entries) return entries;
+          }
+          return null;
+        }
+      : undefined,
     async open(path, opts) {
       let dir = false;
       for (const s of stores) {

@@ -1,8 +1,10 @@
 // Serving one request from a FileStore the way nginx's static module does: index files for
 // directory URLs, "/dir" → 301 "/dir/", Content-Type by extension, ETag and Last-Modified with
 // the conditional requests they allow, one byte range, HEAD, and a precompressed .br/.gz
-// sibling for a client that accepts it (gzip_static). Paths the exclude list matches are never
-// served: a docroot holding the app's source can be used as the assets directory as it is.
+// sibling for a client that accepts it (gzip_static), and with autoindex a directory's list.
+// Paths the exclude list matches are never served, nor listed: a docroot holding the app's
+// source can be used as the assets directory as it is.
+import { autoindexAnswer, type AutoindexOptions } from "./autoindex.js";
 import { preconditionStatus, rangeFor } from "./conditional.js";
 import type { ExcludeMatcher } from "./exclude.js";
 import type { FileStore, StoredFile } from "./file-store.js";
@@ -16,6 +18,8 @@ export interface StaticOptions {
   exclude: ExcludeMatcher;
   indexFiles: readonly string[];
   gzipStatic: boolean;
+  /** A directory with no index file is listed (on a store that can list). */
+  autoindex?: AutoindexOptions;
 }
 
 export interface StaticRequest {
@@ -85,7 +89,20 @@ async function serveIndex(store: FileStore, req: StaticRequest, opts: StaticOpti
     }
     return { kind: "response", response: await respondWithFile(store, hit, candidate, req, opts.gzipStatic) };
   }
+  if (opts.autoindex && store.list) return listing(store, req, opts, opts.autoindex);
   return (await directoryExists(store, req.path, [])) ? { kind: "forbidden" } : { kind: "missing" };
+}
+
+async function listing(store: FileStore, req: StaticRequest, opts: StaticOptions, o: AutoindexOptions): Promise<StaticOutcome> {
+  const entries = await store.list!(req.path);
+  if (entries === null) return { kind: "missing" };
+  if (req.method !== "GET" && req.method !== "HEAD") return { kind: "response", response: notAllowed() };
+  const shown = entries.filter((e) => !opts.exclude(req.path + e.name + (e.type === "directory" ? "/" : "")));
+  return { kind: "response", response: autoindexAnswer(req.path, shown, o, req.method === "HEAD") };
+}
+
+function notAllowed(): ClientResponse {
+  return ownAnswer(405, fieldsOf([["allow", "GET, HEAD"], ["content-type", "text/plain; charset=utf-8"]]), "405 Method Not Allowed\n\nFiles answer GET and HEAD only.\n");
 }
 
 function redirect(location: string): ClientResponse {
@@ -104,7 +121,7 @@ const ENCODINGS: ReadonlyArray<[token: string, suffix: string]> = [
 export async function respondWithFile(store: FileStore | null, file: StoredFile, name: string, req: StaticRequest, gzipStatic: boolean): Promise<ClientResponse> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     file.discard();
-    return ownAnswer(405, fieldsOf([["allow", "GET, HEAD"], ["content-type", "text/plain; charset=utf-8"]]), "405 Method Not Allowed\n\nFiles answer GET and HEAD only.\n");
+    return notAllowed();
   }
   const headers = fieldsOf([["content-type", file.contentType ?? contentTypeFor(name)]]);
   let chosen = file;

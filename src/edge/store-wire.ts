@@ -5,8 +5,9 @@
 //   HEAD /<encoded path>            → 200 with X-Edgepass-Kind: file | dir, Content-Length,
 //                                     ETag, Last-Modified, Content-Type (when the store knows)
 //   GET  /<encoded path> [+ Range]  → the bytes (206 for a range)
+//   GET  /<encoded path>?list       → the directory's entries as JSON (autoindex)
 //   404                             → nothing there
-import type { ByteRange, FileStore, StoredFile } from "./file-store.js";
+import type { ByteRange, DirEntry, FileStore, StoredFile } from "./file-store.js";
 import { encodePath } from "./uri.js";
 import { platformBody } from "../core/respond.js";
 
@@ -14,6 +15,16 @@ const KIND = "x-edgepass-kind";
 
 export function storeOverFetch(fetcher: (request: Request) => Promise<Response>, base = "http://files.internal"): FileStore {
   return {
+    async list(path) {
+      const res = await fetcher(new Request(`${base}${encodePath(path)}?list`));
+      if (res.status === 404) {
+        await res.body?.cancel().catch(() => {});
+        return null;
+      }
+      if (!res.ok) throw new Error(`file store answered ${res.status} listing ${path}`);
+      const entries = (await res.json()) as Array<Omit<DirEntry, "mtime"> & { mtime: number }>;
+      return entries.map((e) => ({ ...e, mtime: new Date(e.mtime) }));
+    },
     async open(path) {
       const head = await fetcher(new Request(base + encodePath(path), { method: "HEAD" }));
       await head.body?.cancel().catch(() => {});
@@ -47,6 +58,11 @@ export async function serveStoreRequest(store: FileStore, request: Request): Pro
     path = decodeURIComponent(new URL(request.url).pathname);
   } catch {
     return new Response(null, { status: 400 });
+  }
+  if (new URL(request.url).search === "?list") {
+    const entries = store.list ? await store.list(path) : null;
+    if (entries === null) return new Response(null, { status: 404 });
+    return Response.json(entries.map((e) => ({ ...e, mtime: e.mtime.getTime() })));
   }
   const hit = await store.open(path);
   if (hit === null) return new Response(null, { status: 404 });

@@ -45,8 +45,6 @@ export function findPhpFpm(): string {
   );
 }
 
-/** The config a new user writes for the PHP app under `www` on php-fpm at `fpmPort`: one
- *  FastCGI upstream with every default, and every path to a .php script routed to it. */
 /** What test/fixtures/www/noise.php sends for `seed`: KiB number i is the raw MD5 of "seed:i"
  *  64 times over, so a byte of another body shows. */
 export function noiseBody(seed: string, kib: number): Buffer {
@@ -55,6 +53,8 @@ export function noiseBody(seed: string, kib: number): Buffer {
   return Buffer.concat(parts);
 }
 
+/** The config a new user writes for the PHP app under `www` on php-fpm at `fpmPort`: one
+ *  FastCGI upstream with every default, and every path to a .php script routed to it. */
 export const phpSite = (fpmPort: number, www: string, upstreamKeys = ""): string =>
   `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpmPort}"]\n${upstreamKeys}\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n`;
 

@@ -8,9 +8,9 @@
 // request (stat, open, read, close) held a small file to a thirtieth of nginx's requests/s. As
 // for an nginx worker, a slow disk (a network mount) holds back the whole process. The host's
 // writer takes the pieces straight from here (PiecesBody), not through a web stream.
-import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, lstatSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import path from "node:path";
-import { nginxEtag, type ByteRange, type FileStore } from "../../edge/file-store.js";
+import { nginxEtag, type ByteRange, type DirEntry, type FileStore } from "../../edge/file-store.js";
 import { PiecesBody, type Pieces } from "../../core/pieces.js";
 import { lend, settle, slabMemory, unused } from "../../core/read-slabs.js";
 import { bytesToFill } from "./read-slabs.js";
@@ -22,13 +22,42 @@ const PIECE = 128 * 1024;
 
 export function diskStore(directory: string): FileStore {
   const root = path.resolve(directory);
+  // Paths come normalized ("/a/b", no dot-segments); refusing anything else keeps a caller's
+  // mistake from reaching outside the directory.
+  const inside = (p: string): string | null => {
+    if (!p.startsWith("/") || p.includes("\0") || p.split("/").some((s) => s === "..")) return null;
+    const file = path.join(root, p);
+    return file === root || file.startsWith(root + path.sep) ? file : null;
+  };
   return {
+    async list(p) {
+      const dir = inside(p);
+      if (dir === null) return null;
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return null;
+      }
+      const entries: DirEntry[] = [];
+      for (const name of names) {
+        // As nginx: a link is what it points to; one to nothing is itself; one not allowed to be
+        // looked at is left out.
+        let st;
+        try {
+          st = statSync(path.join(dir, name), { throwIfNoEntry: false }) ?? lstatSync(path.join(dir, name), { throwIfNoEntry: false });
+        } catch {
+          continue;
+        }
+        if (!st) continue;
+        const type = st.isDirectory() ? "directory" : st.isFile() ? "file" : "other";
+        entries.push({ name, type, size: st.size, mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000) });
+      }
+      return entries;
+    },
     async open(p) {
-      // Paths come normalized ("/a/b", no dot-segments); refusing anything else keeps a
-      // caller's mistake from reaching outside the directory.
-      if (!p.startsWith("/") || p.includes("\0") || p.split("/").some((s) => s === "..")) return null;
-      const file = path.join(root, p);
-      if (file !== root && !file.startsWith(root + path.sep)) return null;
+      const file = inside(p);
+      if (file === null) return null;
       let st;
       try {
         st = statSync(file, { throwIfNoEntry: false });
