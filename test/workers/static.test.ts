@@ -173,6 +173,27 @@ describe("files added at run time, from R2", () => {
   });
 });
 
+describe("autoindex over the R2 bucket", () => {
+  const listing = harness(config('\n[[routes]]\nmatch = "^~ /shelf/"\nautoindex = { format = "json" }\n'), bindings);
+
+  it("a prefix with no index is listed as nginx lists a directory: its prefixes first (R2 keeps them no time), then its objects; hidden ones left out", async () => {
+    await bindings.UPLOADS.put("shelf/b.txt", "bee\n");
+    await bindings.UPLOADS.put("shelf/a.txt", "aa\n");
+    await bindings.UPLOADS.put("shelf/.hidden", "no\n");
+    await bindings.UPLOADS.put("shelf/inner/c.txt", "c\n");
+    const uploaded = (await bindings.UPLOADS.head("shelf/a.txt"))!.uploaded;
+    const res = await listing.fetch("/shelf/");
+    expect([res.status, res.headers.get("content-type")]).toEqual([200, "application/json"]);
+    const list = JSON.parse(await res.text()) as Array<Record<string, unknown>>;
+    expect(list).toEqual([
+      { name: "inner", type: "directory", mtime: "Thu, 01 Jan 1970 00:00:00 GMT" },
+      { name: "a.txt", type: "file", mtime: uploaded.toUTCString(), size: 3 },
+      { name: "b.txt", type: "file", mtime: (await bindings.UPLOADS.head("shelf/b.txt"))!.uploaded.toUTCString(), size: 4 },
+    ]);
+    expect((await listing.fetch("/shelf/nothing-here/")).status).toBe(404);
+  });
+});
+
 describe("X-Accel-Redirect and X-Sendfile", () => {
   it("the body comes from the assets; the origin's Content-Type, Content-Disposition, Cache-Control and cookies stay", async () => {
     const res = await gw.fetch("/accel.php");

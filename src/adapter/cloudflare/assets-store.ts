@@ -2,7 +2,7 @@
 // Worker, fixed at deploy) and an R2 bucket (files added at run time, such as uploads).
 // The platform's own conditional and range handling is not used: static.ts does it once for
 // every host. Assets have no modification time, so they carry their ETag only.
-import type { FileStore, StoredFile } from "../../edge/file-store.js";
+import type { DirEntry, FileStore, StoredFile } from "../../edge/file-store.js";
 import { encodePath } from "../../edge/uri.js";
 
 /** env.ASSETS, with html_handling = "none" and not_found_handling = "none" (wrangler.toml), so
@@ -61,10 +61,26 @@ function sliced(body: ReadableStream<Uint8Array> | ArrayBuffer, size: number, ra
   return fixed.readable;
 }
 
+/** Entries one R2 listing shows at most: a Worker's memory and time are bounded, nginx's are not. */
+const MAX_LISTED = 10_000;
+
 /** An R2 bucket: keys are paths without the leading "/". A prefix with objects under it is a
  *  directory. */
 export function r2Store(bucket: R2Bucket): FileStore {
   return {
+    async list(path) {
+      const prefix = path.slice(1);
+      const entries: DirEntry[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await bucket.list({ prefix, delimiter: "/", cursor });
+        for (const o of page.objects) entries.push({ name: o.key.slice(prefix.length), type: "file", size: o.size, mtime: o.uploaded });
+        // R2 keeps no time for a prefix: its directories show the epoch.
+        for (const p of page.delimitedPrefixes) entries.push({ name: p.slice(prefix.length, -1), type: "directory", size: 0, mtime: new Date(0) });
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor !== undefined && entries.length < MAX_LISTED);
+      return entries.length === 0 && prefix !== "" ? null : entries;
+    },
     async open(path, opts) {
       const key = path.slice(1);
       if (key === "" || key.endsWith("/")) return !opts?.fileOnly && (await isPrefix(bucket, key)) ? "dir" : null;
