@@ -11,7 +11,7 @@ import { errorAnswer } from "./error-response.js";
 import { Codes, GatewayError } from "./errors.js";
 import type { GatewayRequest } from "./gateway.js";
 import { cancelBody, type ClientResponse } from "./respond.js";
-import { paced, takeRateLimit } from "./limit-rate.js";
+import { paced, takeRateLimit, type RateLimit } from "./limit-rate.js";
 import type { Logger } from "./log.js";
 
 export interface FinishContext {
@@ -27,22 +27,24 @@ export interface FinishContext {
 export function finish(ctx: FinishContext, res: ClientResponse, fromOrigin: boolean): ClientResponse | Promise<ClientResponse> {
   // Most answers need neither a file nor an error page: those are finished without a wait
   // (a promise and a turn per step, on every request, were a share of its cost).
+  // The headers are the pipeline's own (toClient, fromResponse, respondWithFile): changed in
+  // place. The origin's rate is read before an X-Accel-Redirect replaces its answer: it is
+  // nginx's way to slow a download a script allowed (both fields on one answer).
+  const limit = takeRateLimit(res.headers, ctx.state.route?.limitRate);
   const target = fromOrigin ? accelTarget(res.headers, ctx.site.config.assets) : null;
-  if (target === null && !mayGetErrorPage(ctx, res, fromOrigin)) return policy(ctx, res);
-  return finishSlowly(ctx, res, fromOrigin, target);
+  if (target === null && !mayGetErrorPage(ctx, res, fromOrigin)) return policy(ctx, res, limit);
+  return finishSlowly(ctx, res, fromOrigin, target, limit);
 }
 
-async function finishSlowly(ctx: FinishContext, res: ClientResponse, fromOrigin: boolean, target: AccelTarget): Promise<ClientResponse> {
+async function finishSlowly(ctx: FinishContext, res: ClientResponse, fromOrigin: boolean, target: AccelTarget, limit: RateLimit | undefined): Promise<ClientResponse> {
   let out = res;
   if (target !== null) out = await accel(ctx, out, target);
   out = await errorPage(ctx, out, fromOrigin);
-  return policy(ctx, out);
+  return policy(ctx, out, limit);
 }
 
-function policy(ctx: FinishContext, out: ClientResponse): ClientResponse {
+function policy(ctx: FinishContext, out: ClientResponse, limit: RateLimit | undefined): ClientResponse {
   const route = ctx.state.route;
-  // The headers are the pipeline's own (toClient, fromResponse, respondWithFile): changed in place.
-  const limit = takeRateLimit(out.headers, route?.limitRate);
   if (route && (route.addHeaders.length || route.hideHeaders.length || route.expires !== undefined)) applyHeaderPolicy(out.headers, out.status, route, ctx.state.vars);
   if (limit && out.body !== null) out.body = paced(out.body, limit);
   return out;

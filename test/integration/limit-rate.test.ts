@@ -22,12 +22,16 @@ let nginx: Server & { dir: string };
 
 beforeAll(async () => {
   files = mkdtempSync(path.join(tmpdir(), "edgepass-limit-rate-files-"));
-  mkdirSync(path.join(files, "files"));
-  writeFileSync(path.join(files, "files/big.bin"), FILE);
+  for (const d of ["files", "protected"]) {
+    mkdirSync(path.join(files, d));
+    writeFileSync(path.join(files, d, "big.bin"), FILE);
+  }
   www = mkdtempSync(path.join(tmpdir(), "edgepass-limit-rate-www-"));
   // 192 KiB at 64 KiB a second, in the origin's word. (Not with X-Accel-Buffering: no, which
   // makes nginx send the answer as it comes, and then it lifts any limit.)
   writeFileSync(path.join(www, "rate.php"), `<?php\nheader('X-Accel-Limit-Rate: 65536');\nheader('Content-Type: application/octet-stream');\necho str_repeat('r', 192 * 1024);\n`);
+  // A download a script allows: the file from disk, at the rate the script says.
+  writeFileSync(path.join(www, "send.php"), `<?php\nheader('X-Accel-Redirect: /protected/big.bin');\nheader('X-Accel-Limit-Rate: 65536');\n`);
   // Every X-Accel field nginx takes from an origin and keeps from the client.
   writeFileSync(
     path.join(www, "fields.php"),
@@ -41,6 +45,10 @@ beforeAll(async () => {
       root ${files};
       limit_rate 64k;
       limit_rate_after 64k;
+    }
+    location ^~ /protected/ {
+      internal;
+      root ${files};
     }
     location ~ \\.php$ {
       root ${www};
@@ -58,6 +66,7 @@ afterAll(async () => {
 
 const SITE = () => `[assets]
 directory = "${files}"
+internal = ["/protected/"]
 
 ${phpSite(fpm.port, www)}
 [[routes]]
@@ -103,13 +112,16 @@ const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const accelFields = (h: http.IncomingHttpHeaders) => Object.keys(h).filter((k) => k.startsWith("x-accel-"));
 
 describe("nginx, the reference", () => {
-  it("limit_rate 64k after 64k: a 256 KiB file takes at least a second (nginx counts whole seconds); the origin's X-Accel-Limit-Rate paces its page; no X-Accel field reaches the client", async () => {
+  it("limit_rate 64k after 64k: a 256 KiB file takes at least a second (nginx counts whole seconds); the origin's X-Accel-Limit-Rate paces its page, and the file its X-Accel-Redirect names; no X-Accel field reaches the client", async () => {
     const file = await timedGet(`http://127.0.0.1:${nginx.port}`, "/files/big.bin");
     expect([file.status, sha(file.body)]).toEqual([200, sha(FILE)]);
     expect(file.ms).toBeGreaterThanOrEqual(950);
     const page = await timedGet(`http://127.0.0.1:${nginx.port}`, "/rate.php");
     expect([page.status, page.body.length, accelFields(page.headers)]).toEqual([200, 192 * KIB, []]);
     expect(page.ms).toBeGreaterThanOrEqual(950);
+    const sent = await timedGet(`http://127.0.0.1:${nginx.port}`, "/send.php");
+    expect([sent.status, sha(sent.body)]).toEqual([200, sha(FILE)]);
+    expect(sent.ms).toBeGreaterThanOrEqual(1950);
     const fields = await timedGet(`http://127.0.0.1:${nginx.port}`, "/fields.php");
     expect([fields.status, fields.headers["x-kept"], accelFields(fields.headers)]).toEqual([200, "yes", []]);
   });
@@ -140,5 +152,12 @@ describe.each(BOTH_HOSTS)("limit_rate on %s", (_name, start) => {
     expect(r.ms).toBeGreaterThanOrEqual(1900);
     const fields = await timedGet(dev.base, "/fields.php");
     expect([fields.status, fields.headers["x-kept"], accelFields(fields.headers), fields.body.toString()]).toEqual([200, "yes", [], "fields\n"]);
+  });
+
+  it("X-Accel-Limit-Rate beside X-Accel-Redirect: the file the script names, from disk, at the rate it says", async () => {
+    const r = await timedGet(dev.base, "/send.php");
+    expect([r.status, r.headers["content-length"], sha(r.body), accelFields(r.headers)]).toEqual([200, String(FILE.length), sha(FILE), []]);
+    // 64 KiB × (1 + t): 256 KiB not before 3 s.
+    expect(r.ms).toBeGreaterThanOrEqual(2900);
   });
 });
