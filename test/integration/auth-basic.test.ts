@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gatewayForSuite } from "../helpers/suite.js";
 import { BOTH_HOSTS, edgepass, repoRoot, startServe, waitFor, type Dev } from "../helpers/process.js";
 import { linesLike } from "../helpers/log-lines.js";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
@@ -108,50 +109,44 @@ return = "200 open"
 const inline = () => `users = [${lines.map((l) => JSON.stringify(l)).join(", ")}]`;
 
 describe.each(BOTH_HOSTS)("auth_basic on %s", (_name, start) => {
-  let dev: Dev;
-  beforeAll(async () => {
-    dev = await start(site(inline()));
-  });
-  afterAll(async () => {
-    await dev?.stop();
-  });
+  const suite = gatewayForSuite(start, () => site(inline()));
 
   it.each(CASES)("%s: answered as nginx answers it", async (_what, authorization) => {
     const theirs = await ask(`http://127.0.0.1:${nginx.port}`, "/ok.txt", authorization);
-    const ours = await ask(dev.base, "/ok.txt", authorization);
+    const ours = await ask(suite.dev.base, "/ok.txt", authorization);
     // nginx names no user on a refusal (an empty X-User); edgepass sends no empty field.
     expect({ ...ours, user: ours.user || null }).toEqual({ ...theirs, user: theirs.user || null });
     expect([200, 401]).toContain(ours.status);
   });
 
   it("the refusal says which it was (AUTH_REQUIRED, AUTH_FAILED) and asks in UTF-8; a route with auth_basic = false is open; admin_path asks with [gateway]'s", async () => {
-    const none = await fetch(`${dev.base}/ok.txt`);
+    const none = await fetch(`${suite.dev.base}/ok.txt`);
     expect([none.status, none.headers.get("x-edgepass-error"), none.headers.get("www-authenticate")]).toEqual([401, "AUTH_REQUIRED", 'Basic realm="Admin area", charset="UTF-8"']);
     expect(await none.text()).toContain("needs a user name and password");
-    const wrong = await fetch(`${dev.base}/ok.txt`, { headers: { authorization: basic("alice", "nope") } });
+    const wrong = await fetch(`${suite.dev.base}/ok.txt`, { headers: { authorization: basic("alice", "nope") } });
     expect([wrong.status, wrong.headers.get("x-edgepass-error")]).toEqual([401, "AUTH_FAILED"]);
     expect(await wrong.text()).toContain("was not accepted");
-    expect((await ask(dev.base, "/elsewhere")).status).toBe(200);
-    expect(await ask(dev.base, "/_pools")).toEqual({ status: 401, user: null, realm: "Site" });
-    const stats = await fetch(`${dev.base}/_pools`, { headers: { authorization: basic("carol", "carol-pw") } });
+    expect((await ask(suite.dev.base, "/elsewhere")).status).toBe(200);
+    expect(await ask(suite.dev.base, "/_pools")).toEqual({ status: 401, user: null, realm: "Site" });
+    const stats = await fetch(`${suite.dev.base}/_pools`, { headers: { authorization: basic("carol", "carol-pw") } });
     expect([stats.status, Object.keys((await stats.json()) as object)]).toEqual([200, expect.arrayContaining(["upstreams"])]);
   });
 
   it("limit_req counts every guess before the password is checked: past its burst, wrong passwords get 429, not another try", async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await ask(dev.base, "/guarded", basic("alice", `guess ${i}`))).status);
+    for (let i = 0; i < 5; i++) statuses.push((await ask(suite.dev.base, "/guarded", basic("alice", `guess ${i}`))).status);
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
   });
 
   it("php-fpm is told REMOTE_USER and AUTH_TYPE (and PHP reads the user from the Authorization field too); the request line has remote_user", async () => {
-    const res = await fetch(`${dev.base}/info.php`, { headers: { authorization: basic("alice", "pässwort 1"), "x-request-id": "auth-basic-line" } });
+    const res = await fetch(`${suite.dev.base}/info.php`, { headers: { authorization: basic("alice", "pässwort 1"), "x-request-id": "auth-basic-line" } });
     expect(res.status).toBe(200);
     const server = ((await res.json()) as { server: Record<string, string> }).server;
     expect(server).toMatchObject({ REMOTE_USER: "alice", AUTH_TYPE: "Basic", PHP_AUTH_USER: "alice" });
     // The route's error page for 401 keeps the challenge, or a browser would never ask.
-    const refused = await fetch(`${dev.base}/info.php`);
+    const refused = await fetch(`${suite.dev.base}/info.php`);
     expect([refused.status, refused.headers.get("www-authenticate"), await refused.text()]).toEqual([401, 'Basic realm="Admin area", charset="UTF-8"', "<p>Please log in.</p>\n"]);
-    await expect.poll(() => linesLike(dev.run.stdout, { request_id: "auth-basic-line" }), { timeout: 10_000 }).toEqual([expect.objectContaining({ remote_user: "alice", status: 200 })]);
+    await expect.poll(() => linesLike(suite.dev.run.stdout, { request_id: "auth-basic-line" }), { timeout: 10_000 }).toEqual([expect.objectContaining({ remote_user: "alice", status: 200 })]);
   });
 });
 

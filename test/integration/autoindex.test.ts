@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chmodTree } from "../helpers/php-fpm.js";
-import { BOTH_HOSTS, type Dev } from "../helpers/process.js";
+import { BOTH_HOSTS } from "../helpers/process.js";
+import { gatewayForSuite } from "../helpers/suite.js";
 import { startNginx } from "../helpers/servers/nginx.js";
 import type { Server } from "../helpers/servers/launch.js";
 
@@ -122,13 +123,7 @@ function get(base: string, target: string, method = "GET"): Promise<Got> {
 const NGINX = () => `http://127.0.0.1:${nginx.port}`;
 
 describe.each(BOTH_HOSTS)("autoindex on %s, beside nginx", (_name, start) => {
-  let dev: Dev;
-  beforeAll(async () => {
-    dev = await start(SITE());
-  }, 60_000);
-  afterAll(async () => {
-    await dev?.stop();
-  });
+  const suite = gatewayForSuite(start, SITE);
 
   it.each([
     ["HTML, exact sizes", "/html/"],
@@ -139,13 +134,13 @@ describe.each(BOTH_HOSTS)("autoindex on %s, beside nginx", (_name, start) => {
     ["an empty directory, in JSON", "/json/nothing-in-here/"],
     ["an empty directory, in XML", "/xml/zdir/"],
   ])("%s: the same list, byte for byte", async (_what, target) => {
-    const [theirs, ours] = await Promise.all([get(NGINX(), target), get(dev.base, target)]);
+    const [theirs, ours] = await Promise.all([get(NGINX(), target), get(suite.dev.base, target)]);
     expect(theirs.status).toBe(200);
     expect(ours).toEqual(theirs);
   });
 
   it("the list's shape, said without nginx: directories first, hidden files left out, a long name cut", async () => {
-    const html = (await get(dev.base, "/html/")).body;
+    const html = (await get(suite.dev.base, "/html/")).body;
     const names = [...html.matchAll(/<a href="([^"]*)">/g)].map((m) => m[1]);
     expect(names.slice(0, 6)).toEqual(["../", `${"d".repeat(50)}/`, `${"e".repeat(49)}/`, "nothing-in-here/", "sub%20dir/", "zdir/"]);
     expect(html).not.toContain(".hidden");
@@ -153,9 +148,9 @@ describe.each(BOTH_HOSTS)("autoindex on %s, beside nginx", (_name, start) => {
   });
 
   it("a route without autoindex still answers a directory with no index 403; a missing directory is 404; HEAD gets the head only", async () => {
-    expect((await get(dev.base, "/html/zdir/", "HEAD")).body).toBe("");
-    expect((await get(dev.base, "/html/zdir/", "HEAD")).status).toBe(200);
-    expect((await get(dev.base, "/html/no-such-dir/")).status).toBe(404);
-    expect((await get(dev.base, "/")).status).toBe(403);
+    expect((await get(suite.dev.base, "/html/zdir/", "HEAD")).body).toBe("");
+    expect((await get(suite.dev.base, "/html/zdir/", "HEAD")).status).toBe(200);
+    expect((await get(suite.dev.base, "/html/no-such-dir/")).status).toBe(404);
+    expect((await get(suite.dev.base, "/")).status).toBe(403);
   });
 });

@@ -7,7 +7,8 @@
 import http from "node:http";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BOTH_HOSTS, type Dev } from "../helpers/process.js";
+import { gatewayForSuite } from "../helpers/suite.js";
+import { BOTH_HOSTS } from "../helpers/process.js";
 import { rawRequest } from "../helpers/raw-http.js";
 
 const TEXT = "a line of the page that compresses well\n".repeat(100);
@@ -79,18 +80,12 @@ add_headers = { "X-Cache" = "$upstream_cache_status" }
 
 describe.each(BOTH_HOSTS)("a route's cache on the wire, %s", (name, start) => {
   const tag = name.split(" ")[1];
-  let dev: Dev;
-  beforeAll(async () => {
-    dev = await start(SITE());
-  });
-  afterAll(async () => {
-    await dev?.stop();
-  });
+  const suite = gatewayForSuite(start, () => SITE());
 
   it("a body cut short reaches the client cut (its declared length, the connection closed early) and is not kept: the next client is sent to the origin", async () => {
     const target = `/cut?on=${tag}`;
     for (const _ of [1, 2]) {
-      const res = await rawRequest(dev.base, { path: target });
+      const res = await rawRequest(suite.dev.base, { path: target });
       expect([res.status, res.framing, res.get("content-length"), res.complete, res.get("x-cache")]).toEqual([200, "length", "100", false, "MISS"]);
       expect(res.body.toString()).toBe("0123456789");
     }
@@ -100,11 +95,11 @@ describe.each(BOTH_HOSTS)("a route's cache on the wire, %s", (name, start) => {
   it("an entry made from an answer read whole (a conditional miss) is a copy: answers read after it into the same memory do not change it", async () => {
     const target = `/etag?on=${tag}`;
     // A validator that does not match: the whole answer, made from the new entry.
-    const first = await rawRequest(dev.base, { path: target, headers: { "if-none-match": '"other"' } });
+    const first = await rawRequest(suite.dev.base, { path: target, headers: { "if-none-match": '"other"' } });
     expect([first.status, first.get("x-cache"), first.body.toString() === "E".repeat(2000)]).toEqual([200, "MISS", true]);
     // Many more answers read from the origin, into whatever memory reads reuse.
-    for (let i = 0; i < 40; i++) expect((await rawRequest(dev.base, { path: `/other?i=${i}&on=${tag}` })).body.toString()).toBe("O".repeat(2000));
-    const hit = await rawRequest(dev.base, { path: target });
+    for (let i = 0; i < 40; i++) expect((await rawRequest(suite.dev.base, { path: `/other?i=${i}&on=${tag}` })).body.toString()).toBe("O".repeat(2000));
+    const hit = await rawRequest(suite.dev.base, { path: target });
     expect([hit.status, hit.get("x-cache"), hit.body.toString() === "E".repeat(2000)]).toEqual([200, "HIT", true]);
   });
 
@@ -112,7 +107,7 @@ describe.each(BOTH_HOSTS)("a route's cache on the wire, %s", (name, start) => {
     const target = `/limited/page?on=${tag}`;
     const got = [];
     for (let i = 0; i < 4; i++) {
-      const r = await rawRequest(dev.base, { path: target, headers: { "cf-connecting-ip": `198.51.100.${tag === "serve" ? 1 : 2}` } });
+      const r = await rawRequest(suite.dev.base, { path: target, headers: { "cf-connecting-ip": `198.51.100.${tag === "serve" ? 1 : 2}` } });
       got.push(`${r.status} ${r.get("x-cache") ?? "-"} ${r.get("x-secret") ?? "-"}`);
     }
     expect(got).toEqual(["200 MISS -", "200 HIT -", "200 HIT -", "429 - -"]);
@@ -123,7 +118,7 @@ describe.each(BOTH_HOSTS)("a route's cache on the wire, %s", (name, start) => {
     const target = `/one-at-a-time/page?on=${tag}`;
     const got = [];
     for (let i = 0; i < 4; i++) {
-      const r = await rawRequest(dev.base, { path: target, headers: { "cf-connecting-ip": `198.51.100.${tag === "serve" ? 3 : 4}` } });
+      const r = await rawRequest(suite.dev.base, { path: target, headers: { "cf-connecting-ip": `198.51.100.${tag === "serve" ? 3 : 4}` } });
       got.push(`${r.status} ${r.get("x-cache") ?? "-"}`);
     }
     expect(got).toEqual(["200 MISS", "200 HIT", "200 HIT", "200 HIT"]);
@@ -131,13 +126,13 @@ describe.each(BOTH_HOSTS)("a route's cache on the wire, %s", (name, start) => {
 
   it("gzip from the origin: byte for byte to a client that reads it, then from the cache decoded for one that does not", async () => {
     const target = `/gz?on=${tag}`;
-    const first = await rawRequest(dev.base, { path: target, headers: { "accept-encoding": "gzip" } });
+    const first = await rawRequest(suite.dev.base, { path: target, headers: { "accept-encoding": "gzip" } });
     expect([first.status, first.get("x-cache"), first.get("content-encoding")]).toEqual([200, "MISS", "gzip"]);
     expect(first.body.equals(GZ)).toBe(true);
-    const plain = await rawRequest(dev.base, { path: target });
+    const plain = await rawRequest(suite.dev.base, { path: target });
     expect([plain.status, plain.get("x-cache"), plain.get("content-encoding"), plain.complete]).toEqual([200, "HIT", null, true]);
     expect(plain.body.toString()).toBe(TEXT);
-    const again = await rawRequest(dev.base, { path: target, headers: { "accept-encoding": "gzip" } });
+    const again = await rawRequest(suite.dev.base, { path: target, headers: { "accept-encoding": "gzip" } });
     expect([again.get("x-cache"), again.get("content-encoding")]).toEqual(["HIT", "gzip"]);
     expect(again.body.equals(GZ)).toBe(true);
     expect(arrived.get(target)).toBe(1);
@@ -145,22 +140,22 @@ describe.each(BOTH_HOSTS)("a route's cache on the wire, %s", (name, start) => {
 
   it("a kept text page is compressed for a client that asks, whole, with the same bytes inside", async () => {
     const target = `/text?on=${tag}`;
-    const first = await rawRequest(dev.base, { path: target });
+    const first = await rawRequest(suite.dev.base, { path: target });
     expect([first.get("x-cache"), first.body.toString()]).toEqual(["MISS", TEXT]);
-    const hit = await rawRequest(dev.base, { path: target, headers: { "accept-encoding": "gzip" } });
+    const hit = await rawRequest(suite.dev.base, { path: target, headers: { "accept-encoding": "gzip" } });
     expect([hit.status, hit.get("x-cache"), hit.get("content-encoding"), hit.complete]).toEqual([200, "HIT", "gzip", true]);
     expect(gunzipSync(hit.body).toString()).toBe(TEXT);
     expect(arrived.get(target)).toBe(1);
   });
 
-  // Only serve reads its config again on SIGHUP (dev restarts workerd on a change).
+  // Only serve reads its config again on SIGHUP (suite.dev restarts workerd on a change).
   if (name === "edgepass serve") it("a reload (SIGHUP) keeps what is cached, as nginx's cache outlives its reload", async () => {
     const target = `/text?on=reload`;
-    expect((await rawRequest(dev.base, { path: target })).get("x-cache")).toBe("MISS");
-    const before = dev.run.stdout.match(/reloaded config/g)?.length ?? 0;
-    dev.run.child.kill("SIGHUP");
-    await expect.poll(() => dev.run.stdout.match(/reloaded config/g)?.length ?? 0, { timeout: 10_000 }).toBe(before + 1);
-    const after = await rawRequest(dev.base, { path: target });
+    expect((await rawRequest(suite.dev.base, { path: target })).get("x-cache")).toBe("MISS");
+    const before = suite.dev.run.stdout.match(/reloaded config/g)?.length ?? 0;
+    suite.dev.run.child.kill("SIGHUP");
+    await expect.poll(() => suite.dev.run.stdout.match(/reloaded config/g)?.length ?? 0, { timeout: 10_000 }).toBe(before + 1);
+    const after = await rawRequest(suite.dev.base, { path: target });
     expect([after.get("x-cache"), after.body.toString()]).toEqual(["HIT", TEXT]);
     expect(arrived.get(target)).toBe(1);
   });

@@ -6,7 +6,8 @@
 import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BOTH_HOSTS, repoRoot, type Dev } from "../helpers/process.js";
+import { gatewayForSuite } from "../helpers/suite.js";
+import { BOTH_HOSTS, repoRoot } from "../helpers/process.js";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { startNginx } from "../helpers/servers/nginx.js";
 import type { Server } from "../helpers/servers/launch.js";
@@ -226,16 +227,10 @@ const SCENARIOS: Array<[string, Step[], string[]]> = [
 
 describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
   const tag = name.split(" ")[1];
-  let dev: Dev;
-  beforeAll(async () => {
-    dev = await start(SITE());
-  });
-  afterAll(async () => {
-    await dev?.stop();
-  });
+  const suite = gatewayForSuite(start, () => SITE());
 
   it.each(SCENARIOS)("as nginx: %s", async (_name, steps, expected) => {
-    const [theirs, ours] = await Promise.all([sequence(NGINX(), steps, tag), sequence(dev.base, steps, tag)]);
+    const [theirs, ours] = await Promise.all([sequence(NGINX(), steps, tag), sequence(suite.dev.base, steps, tag)]);
     expect(ours).toEqual(theirs);
     expect(ours).toEqual(expected);
   });
@@ -243,7 +238,7 @@ describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
   it("background_update: the client given the expired answer leaves mid-body (4 MiB), and the update goes on; nginx's ends with that client", async () => {
     const target = "/bg/x?cc=max-age=1&sleep=500&pad=4096&t=leave";
     const steps: Step[] = [{ target }, { target, waitMs: 2100, leave: true }, { target, waitMs: 900 }];
-    const [theirs, ours] = await Promise.all([sequence(NGINX(), steps, tag), sequence(dev.base, steps, tag)]);
+    const [theirs, ours] = await Promise.all([sequence(NGINX(), steps, tag), sequence(suite.dev.base, steps, tag)]);
     expect(ours).toEqual(["200 MISS A", "200 STALE (left)", "200 HIT B"]);
     // nginx runs the update as a subrequest of the request that found the entry expired, and
     // it is finalized with it: the next client gets the old answer again (and starts another).
@@ -251,7 +246,7 @@ describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
   });
 
   it("a hit answers If-None-Match with 304 and a byte range with 206 itself (where the origin said Accept-Ranges), as nginx does (the origin is asked without them)", async () => {
-    for (const base of [NGINX(), dev.base]) {
+    for (const base of [NGINX(), suite.dev.base]) {
       const t = `/cache.php?etag=1&ranges=1&on=${tag}`;
       // On the miss too: the origin's answer (asked without the validators) is matched here.
       const first = await get(base, t, { "if-none-match": '"v1"' });
@@ -276,14 +271,14 @@ describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
 
   it("past nginx: with Set-Cookie in ignore_headers the answer is kept but its cookie is not, where nginx hands the first visitor's cookie to the next", async () => {
     const t = `/cookie/x?cookie=1&on=${tag}`;
-    const [miss, hit] = [await get(dev.base, t), await get(dev.base, t)];
+    const [miss, hit] = [await get(suite.dev.base, t), await get(suite.dev.base, t)];
     expect([miss.headers["x-cache"], Boolean(miss.headers["set-cookie"]), hit.headers["x-cache"], hit.headers["set-cookie"], hit.body === miss.body]).toEqual(["MISS", true, "HIT", undefined, true]);
     const [theirMiss, theirHit] = [await get(NGINX(), t), await get(NGINX(), t)];
     expect([theirMiss.headers["x-cache"], theirHit.headers["x-cache"], theirHit.headers["set-cookie"]]).toEqual(["MISS", "HIT", theirMiss.headers["set-cookie"]]);
   });
 
   it("X-Accel-Expires is for the cache: the client never sees it, on a miss or a hit, as behind nginx", async () => {
-    for (const base of [NGINX(), dev.base]) {
+    for (const base of [NGINX(), suite.dev.base]) {
       const t = `/cache.php?xae=60&t=hidden&on=${tag}`;
       const [miss, hit] = [await get(base, t), await get(base, t)];
       expect([miss.headers["x-cache"], miss.headers["x-accel-expires"], hit.headers["x-cache"], hit.headers["x-accel-expires"]]).toEqual(["MISS", undefined, "HIT", undefined]);
@@ -291,7 +286,7 @@ describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
   });
 
   it("twelve requests at once for a cold page: the origin runs once and the rest wait for its answer (lock), as behind nginx", async () => {
-    for (const base of [NGINX(), dev.base]) {
+    for (const base of [NGINX(), suite.dev.base]) {
       const all = await Promise.all(Array.from({ length: 12 }, () => get(base, `/cache.php?sleep=300&on=${tag}`)));
       expect(new Set(all.map((r) => r.body)).size).toBe(1);
       expect(all.map((r) => r.headers["x-cache"]).sort()).toEqual([...Array(11).fill("HIT"), "MISS"]);
@@ -300,9 +295,9 @@ describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
 
   it("past nginx: a request with credentials is neither answered from the cache nor kept (BYPASS), where nginx would answer it with another user's page", async () => {
     const authorization = `Basic ${Buffer.from("a:b").toString("base64")}`;
-    const a = await get(dev.base, "/cache.php?t=auth");
-    const b = await get(dev.base, "/cache.php?t=auth", { authorization });
-    const c = await get(dev.base, "/cache.php?t=auth");
+    const a = await get(suite.dev.base, "/cache.php?t=auth");
+    const b = await get(suite.dev.base, "/cache.php?t=auth", { authorization });
+    const c = await get(suite.dev.base, "/cache.php?t=auth");
     expect([a.headers["x-cache"], b.headers["x-cache"], c.headers["x-cache"]]).toEqual(["MISS", "BYPASS", "HIT"]);
     expect(b.body).not.toBe(a.body);
     expect(c.body).toBe(a.body);
@@ -313,27 +308,27 @@ describe.each(BOTH_HOSTS)("a route's cache on %s", (name, start) => {
 
   it("PURGE from a purge_from address removes the URL's entries (200, then 404); from another, 403 and the entry stays", async () => {
     const t = `/purge/x?t=purge&on=${tag}`;
-    const first = await get(dev.base, t);
-    expect((await get(dev.base, t)).headers["x-cache"]).toBe("HIT");
-    const purged = await get(dev.base, t, {}, "PURGE");
+    const first = await get(suite.dev.base, t);
+    expect((await get(suite.dev.base, t)).headers["x-cache"]).toBe("HIT");
+    const purged = await get(suite.dev.base, t, {}, "PURGE");
     expect([purged.status, purged.body]).toEqual([200, `Purged ${t} (1 entry).\n`]);
-    const after = await get(dev.base, t);
+    const after = await get(suite.dev.base, t);
     expect([after.headers["x-cache"], after.body === first.body]).toEqual(["MISS", false]);
-    expect((await get(dev.base, `/purge/never?on=${tag}`, {}, "PURGE")).status).toBe(404);
+    expect((await get(suite.dev.base, `/purge/never?on=${tag}`, {}, "PURGE")).status).toBe(404);
     const kept = `/no-purge/x?on=${tag}`;
-    await get(dev.base, kept);
-    const refused = await get(dev.base, kept, {}, "PURGE");
+    await get(suite.dev.base, kept);
+    const refused = await get(suite.dev.base, kept, {}, "PURGE");
     expect([refused.status, refused.headers["x-edgepass-error"]]).toEqual([403, "ACCESS_DENIED"]);
-    expect((await get(dev.base, kept)).headers["x-cache"]).toBe("HIT");
+    expect((await get(suite.dev.base, kept)).headers["x-cache"]).toBe("HIT");
   });
 
   it("a hit carries Age, and the request line says cache HIT with from \"cache\"", async () => {
-    await get(dev.base, "/cache.php?t=age");
+    await get(suite.dev.base, "/cache.php?t=age");
     await new Promise((r) => setTimeout(r, 1100));
-    const hit = await get(dev.base, "/cache.php?t=age");
+    const hit = await get(suite.dev.base, "/cache.php?t=age");
     expect(hit.headers["x-cache"]).toBe("HIT");
     expect(Number(hit.headers.age)).toBeGreaterThanOrEqual(1);
-    await expect.poll(() => linesLike(dev.run.stdout, { path: "/cache.php", cache: "HIT", from: "cache", status: 200 }).length).toBeGreaterThan(0);
+    await expect.poll(() => linesLike(suite.dev.run.stdout, { path: "/cache.php", cache: "HIT", from: "cache", status: 200 }).length).toBeGreaterThan(0);
   });
 });
 

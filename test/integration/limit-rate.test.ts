@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chmodTree, phpSite, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
-import { BOTH_HOSTS, type Dev } from "../helpers/process.js";
+import { BOTH_HOSTS } from "../helpers/process.js";
+import { gatewayForSuite } from "../helpers/suite.js";
 import { startNginx } from "../helpers/servers/nginx.js";
 import type { Server } from "../helpers/servers/launch.js";
 
@@ -128,16 +129,10 @@ describe("nginx, the reference", () => {
 });
 
 describe.each(BOTH_HOSTS)("limit_rate on %s", (_name, start) => {
-  let dev: Dev;
-  beforeAll(async () => {
-    dev = await start(SITE());
-  }, 60_000);
-  afterAll(async () => {
-    await dev?.stop();
-  });
+  const suite = gatewayForSuite(start, SITE);
 
   it("limit_rate 64k after 64k: 128 KiB at once (64k, then the first second's worth), then 64 KiB a second; the file whole, its length declared", async () => {
-    const r = await timedGet(dev.base, "/files/big.bin");
+    const r = await timedGet(suite.dev.base, "/files/big.bin");
     expect([r.status, r.headers["content-length"], sha(r.body)]).toEqual([200, String(FILE.length), sha(FILE)]);
     // 64 KiB + 64 KiB × (1 + t) by t seconds: all 256 KiB not before 2 s.
     expect(r.ms).toBeGreaterThanOrEqual(1900);
@@ -146,16 +141,16 @@ describe.each(BOTH_HOSTS)("limit_rate on %s", (_name, start) => {
   });
 
   it("the origin's X-Accel-Limit-Rate (bytes a second) paces its own answer on a route with no limit, and no X-Accel field reaches the client", async () => {
-    const r = await timedGet(dev.base, "/rate.php");
+    const r = await timedGet(suite.dev.base, "/rate.php");
     expect([r.status, r.body.length, accelFields(r.headers)]).toEqual([200, 192 * KIB, []]);
     // 64 KiB × (1 + t): 192 KiB not before 2 s.
     expect(r.ms).toBeGreaterThanOrEqual(1900);
-    const fields = await timedGet(dev.base, "/fields.php");
+    const fields = await timedGet(suite.dev.base, "/fields.php");
     expect([fields.status, fields.headers["x-kept"], accelFields(fields.headers), fields.body.toString()]).toEqual([200, "yes", [], "fields\n"]);
   });
 
   it("X-Accel-Limit-Rate beside X-Accel-Redirect: the file the script names, from disk, at the rate it says", async () => {
-    const r = await timedGet(dev.base, "/send.php");
+    const r = await timedGet(suite.dev.base, "/send.php");
     expect([r.status, r.headers["content-length"], sha(r.body), accelFields(r.headers)]).toEqual([200, String(FILE.length), sha(FILE), []]);
     // 64 KiB × (1 + t): 256 KiB not before 3 s.
     expect(r.ms).toBeGreaterThanOrEqual(2900);

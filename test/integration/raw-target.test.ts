@@ -7,7 +7,8 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
-import { BOTH_HOSTS, repoRoot, type Dev } from "../helpers/process.js";
+import { gatewayForSuite } from "../helpers/suite.js";
+import { BOTH_HOSTS, repoRoot } from "../helpers/process.js";
 import { parseWire, rawRequest } from "../helpers/raw-http.js";
 
 let fpm: PhpFpm;
@@ -30,15 +31,11 @@ function sendBytes(base: string, head: Buffer): Promise<ReturnType<typeof parseW
 }
 
 describe.each(BOTH_HOSTS)("%s", (host, start) => {
-  let gw: Dev;
-  beforeAll(async () => {
-    gw = await start(`[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\n\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n\n[[routes]]\nmatch = "/"\nreturn = "200 uri=$uri request_uri=$request_uri"\n`);
-  });
-  afterAll(() => gw?.stop());
+  const suite = gatewayForSuite(start, () => `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\n\n[[routes]]\nmatch = "~ [^/]\\\\.php(/|$)"\nupstream = "php"\nroot = "${www}"\n\n[[routes]]\nmatch = "/"\nreturn = "200 uri=$uri request_uri=$request_uri"\n`);
 
   it("a raw UTF-8 path and query reach the app percent-encoded in REQUEST_URI, decoded in PATH_INFO and $_GET", async () => {
     // rawRequest writes the head as UTF-8: the é goes out as the two raw bytes C3 A9.
-    const res = await rawRequest(gw.base, { path: "/info.php/café?q=é" });
+    const res = await rawRequest(suite.dev.base, { path: "/info.php/café?q=é" });
     expect(res.raw.subarray(0, 12).toString()).toBe("HTTP/1.1 200");
     const j = JSON.parse(res.body.toString()) as { server: Record<string, string>; get: Record<string, string> };
     expect(j.server).toMatchObject({ REQUEST_URI: "/info.php/caf%C3%A9?q=%C3%A9", SCRIPT_NAME: "/info.php", PATH_INFO: "/café", QUERY_STRING: "q=%C3%A9" });
@@ -46,16 +43,16 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
   });
 
   it("$uri is the decoded path, $request_uri the percent-encoded one", async () => {
-    const res = await rawRequest(gw.base, { path: "/café/x?q=é" });
+    const res = await rawRequest(suite.dev.base, { path: "/café/x?q=é" });
     expect(res.status).toBe(200);
     expect(res.body.toString()).toBe("uri=/café/x request_uri=/caf%C3%A9/x?q=%C3%A9");
   });
 
   it("a raw byte that is not UTF-8", async () => {
-    const res = await sendBytes(gw.base, Buffer.from("GET /a\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "latin1"));
+    const res = await sendBytes(suite.dev.base, Buffer.from("GET /a\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "latin1"));
     if (host === "edgepass serve") {
       expect([res.status, res.get("x-edgepass-error")]).toEqual([400, "PATH_BAD_UTF8"]);
-      const encoded = await sendBytes(gw.base, Buffer.from("GET /a%FF HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+      const encoded = await sendBytes(suite.dev.base, Buffer.from("GET /a%FF HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
       expect([encoded.status, encoded.get("x-edgepass-error")]).toEqual([400, "PATH_BAD_UTF8"]);
     } else {
       expect(res.status).toBe(200);
@@ -64,14 +61,14 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
   });
 
   it("whitespace and control bytes in the target are still refused", async () => {
-    const res = await sendBytes(gw.base, Buffer.from("GET /a\x01b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "latin1"));
+    const res = await sendBytes(suite.dev.base, Buffer.from("GET /a\x01b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "latin1"));
     expect(res.status).toBe(400);
   });
 
   if (host === "edgepass serve") {
     it("DEL, and a raw byte in an absolute-form target's host, are refused by the parser", async () => {
       for (const target of ["/a\x7f", "http://caf\xc3\xa9.example/"]) {
-        const res = await sendBytes(gw.base, Buffer.from(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, "latin1"));
+        const res = await sendBytes(suite.dev.base, Buffer.from(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, "latin1"));
         expect([res.status, res.get("x-edgepass-error")], target).toEqual([400, "HTTP_BAD_TARGET"]);
       }
     });

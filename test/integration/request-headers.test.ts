@@ -6,7 +6,8 @@ import { writeFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BOTH_HOSTS, repoRoot, type Dev } from "../helpers/process.js";
+import { gatewayForSuite } from "../helpers/suite.js";
+import { BOTH_HOSTS, repoRoot } from "../helpers/process.js";
 import { startGunicorn } from "../helpers/servers/gunicorn.js";
 import { startNginx } from "../helpers/servers/nginx.js";
 import type { Server } from "../helpers/servers/launch.js";
@@ -79,17 +80,11 @@ function seen(base: string, headers: Record<string, string>, target = "/p?q=1"):
 const FIELDS = ["HTTP_X_REAL_IP", "HTTP_X_SITE", "HTTP_X_DEBUG", "HTTP_X_FORWARDED_PROTO", "HTTP_X_KEEP"];
 
 describe.each(BOTH_HOSTS)("request_headers on %s", (_name, start) => {
-  let dev: Dev;
-  beforeAll(async () => {
-    dev = await start(SITE());
-  });
-  afterAll(async () => {
-    await dev?.stop();
-  });
+  const suite = gatewayForSuite(start, () => SITE());
 
   it("the app sees the fields nginx's proxy_set_header gives it: set, replaced, removed with \"\", and the client's others kept", async () => {
     const client = { "x-real-ip": "6.6.6.6", "x-debug": "on", "x-forwarded-proto": "http", "x-keep": "yes" };
-    const ours = await seen(dev.base, client);
+    const ours = await seen(suite.dev.base, client);
     const theirs = await seen(`http://127.0.0.1:${nginx.port}`, client);
     const pick = (o: Record<string, string>) => Object.fromEntries(FIELDS.map((f) => [f, o[f] ?? null]));
     expect(pick(ours)).toEqual(pick(theirs));
@@ -98,7 +93,7 @@ describe.each(BOTH_HOSTS)("request_headers on %s", (_name, start) => {
 
   it("values routing decided: the user auth_basic accepted, the site's $server_name, the regex route's $1 (on the edge the pool object builds this request)", async () => {
     const authorization = `Basic ${Buffer.from("ann:pw").toString("base64")}`;
-    const ours = await seen(dev.base, { authorization }, "/who/abc");
+    const ours = await seen(suite.dev.base, { authorization }, "/who/abc");
     const theirs = await seen(`http://127.0.0.1:${nginx.port}`, { authorization }, "/who/abc");
     const pick = (o: Record<string, string>) => ({ user: o.HTTP_X_USER, server: o.HTTP_X_SERVER, cap: o.HTTP_X_CAP });
     expect(pick(ours)).toEqual(pick(theirs));

@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BOTH_HOSTS, type Dev } from "../helpers/process.js";
+import { gatewayForSuite } from "../helpers/suite.js";
+import { BOTH_HOSTS } from "../helpers/process.js";
 import { startNginx } from "../helpers/servers/nginx.js";
 import type { Server } from "../helpers/servers/launch.js";
 
@@ -127,17 +128,11 @@ async function answer(base: string, target: string): Promise<{ status: number; b
 }
 
 describe.each(BOTH_HOSTS)("rewrite on %s", (_name, start) => {
-  let dev: Dev;
-  beforeAll(async () => {
-    dev = await start(site());
-  });
-  afterAll(async () => {
-    await dev?.stop();
-  });
+  const suite = gatewayForSuite(start, () => site());
 
   it("a rewrite that loops is 500 INTERNAL_REDIRECT_CYCLE, one that makes a \"..\" segment 500 REWRITE_INVALID, never routed", async () => {
     for (const [target, code] of [["/loop/a", "INTERNAL_REDIRECT_CYCLE"], ["/climb/a?..", "REWRITE_INVALID"]]) {
-      const res = await fetch(`${dev.base}${target}`);
+      const res = await fetch(`${suite.dev.base}${target}`);
       expect([res.status, res.headers.get("x-edgepass-error")], target).toEqual([500, code]);
       expect(await res.text()).not.toContain("never");
     }
@@ -145,6 +140,6 @@ describe.each(BOTH_HOSTS)("rewrite on %s", (_name, start) => {
 
   it.each(TARGETS)("%s: answered as nginx answers it", async (target) => {
     const theirs = await answer(`http://127.0.0.1:${nginx.port}`, target);
-    expect(await answer(dev.base, target)).toEqual(theirs);
+    expect(await answer(suite.dev.base, target)).toEqual(theirs);
   });
 });

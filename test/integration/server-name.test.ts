@@ -4,7 +4,8 @@
 // fields, and each answer compared with nginx's.
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BOTH_HOSTS, type Dev } from "../helpers/process.js";
+import { gatewayForSuite } from "../helpers/suite.js";
+import { BOTH_HOSTS } from "../helpers/process.js";
 import { startNginx } from "../helpers/servers/nginx.js";
 import type { Server } from "../helpers/servers/launch.js";
 
@@ -88,15 +89,9 @@ const CASES: Array<[string, string]> = [
 ];
 
 describe.each(BOTH_HOSTS)("server_name on %s", (_name, start) => {
-  let dev: Dev;
-  beforeAll(async () => {
-    dev = await start(SITE);
-  });
-  afterAll(async () => {
-    await dev?.stop();
-  });
+  const suite = gatewayForSuite(start, () => SITE);
 
   it.each(CASES)("Host %s, %s: answered as nginx answers it", async (host, target) => {
-    expect(await get(dev.base, host, target)).toEqual(await get(`http://127.0.0.1:${nginx.port}`, host, target));
+    expect(await get(suite.dev.base, host, target)).toEqual(await get(`http://127.0.0.1:${nginx.port}`, host, target));
   });
 });

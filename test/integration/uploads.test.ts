@@ -15,7 +15,8 @@ import path from "node:path";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { noiseBody, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
-import { BOTH_HOSTS, repoRoot, type Dev } from "../helpers/process.js";
+import { gatewayForSuite } from "../helpers/suite.js";
+import { BOTH_HOSTS, repoRoot } from "../helpers/process.js";
 
 let fpm: PhpFpm;
 let www: string;
@@ -120,11 +121,7 @@ function upload(base: string, path: string, body: Buffer, chunked: boolean): Pro
 const digest = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 describe.each(BOTH_HOSTS)("%s", (_host, start) => {
-  let gw: Dev;
-  beforeAll(async () => {
-    gw = await start(site);
-  }, 60_000);
-  afterAll(() => gw?.stop());
+  const suite = gatewayForSuite(start, () => site);
 
   describe.each([
     ["php-fpm, kept connections", "/echo.php"],
@@ -135,7 +132,7 @@ describe.each(BOTH_HOSTS)("%s", (_host, start) => {
     it.each([false, true])("24 uploads at once, 3 KB to 1 MB (chunked from the client: %s), each whole", async (chunked) => {
       const sizes = [3000, 4096, 70_000, 300_001, 1_000_000, 65_535];
       const bodies = Array.from({ length: 24 }, (_, i) => noiseBody(`${target}:${chunked}:${i}`, 1024).subarray(0, sizes[i % sizes.length]));
-      const got = await Promise.all(bodies.map((b) => upload(gw.base, target, b, chunked)));
+      const got = await Promise.all(bodies.map((b) => upload(suite.dev.base, target, b, chunked)));
       for (const [i, r] of got.entries()) {
         expect(r.status, `upload ${i}`).toBe(200);
         expect(r.json, `upload ${i}`).toMatchObject({ length: bodies[i]!.length, sha256: digest(bodies[i]!) });

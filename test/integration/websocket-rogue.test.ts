@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { connect as netConnect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { gatewayForSuite } from "../helpers/suite.js";
 import { BOTH_HOSTS, startDev, startServe, type Dev } from "../helpers/process.js";
 import { scriptedServer, type ScriptedServer } from "../helpers/scripted-server.js";
 
@@ -156,15 +157,11 @@ describe("through the Worker (edgepass dev)", () => {
 });
 
 describe.each(BOTH_HOSTS)("%s", (host, start) => {
-  let gw: Dev;
-  beforeAll(async () => {
-    gw = await start(site());
-  }, 60_000);
-  afterAll(() => gw?.stop());
+  const suite = gatewayForSuite(start, () => site());
 
   it("a 101 to a protocol the client did not ask for is a 502", async () => {
     const res = await new Promise<{ status: number; body: string }>((resolve) => {
-      const ws = new WebSocket(gw.base.replace(/^http/, "ws") + "/h2c");
+      const ws = new WebSocket(suite.dev.base.replace(/^http/, "ws") + "/h2c");
       ws.on("error", () => {});
       ws.once("unexpected-response", (_q, r) => {
         let body = "";
@@ -178,7 +175,7 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
   }, 30_000);
 
   it("a 101 to a request that did not ask to switch is a 502", async () => {
-    const res = await fetch(`${gw.base}/unasked`);
+    const res = await fetch(`${suite.dev.base}/unasked`);
     expect(res.status).toBe(502);
     const body = await res.text();
     expect(body).toContain("UPSTREAM_BAD_RESPONSE");
@@ -186,7 +183,7 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
   }, 30_000);
 
   it("an origin that stops reading is given up after its send_timeout, and the client's side closed", async () => {
-    const c = connect(gw.base, "/deaf");
+    const c = connect(suite.dev.base, "/deaf");
     expect(await c.opened).toBe(101);
     // 40 MB toward an origin that reads none of it: more than the buffers on the way hold.
     for (let i = 0; i < 8; i++) c.ws.send(Buffer.alloc(5_000_000));
@@ -195,7 +192,7 @@ describe.each(BOTH_HOSTS)("%s", (host, start) => {
   }, 60_000);
 
   it("an origin that vanishes ends the client's connection, after what it sent", async () => {
-    const c = connect(gw.base, "/vanish");
+    const c = connect(suite.dev.base, "/vanish");
     expect(await c.opened).toBe(101);
     const closed = await c.closed;
     expect(c.got).toEqual(["bye"]);

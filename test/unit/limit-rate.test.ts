@@ -2,22 +2,15 @@
 // goes out under, and the pace of its body on a clock the test moves. The same on the wire,
 // beside nginx: test/integration/limit-rate.test.ts.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config/load.js";
+import { loadConfig } from "../../src/config/load.js";
+import { messageOf } from "../helpers/config-message.js";
 import { paced, takeRateLimit } from "../../src/core/limit-rate.js";
 import { fieldsOf } from "../../src/core/response-fields.js";
 
 const UP = `[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:9000"]\n`;
 const route = (lines: string) => loadConfig(`${UP}[[routes]]\nmatch = "/dl/"\nupstream = "php"\n${lines}\n`, "site.toml").routes[0];
 
-function refusal(lines: string): string {
-  try {
-    route(lines);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
-}
+const refusal = (lines: string): string => messageOf(() => route(lines));
 
 describe("the keys", () => {
   it("sizes as nginx writes them; limit_rate_after alone waits for an origin's rate", () => {
