@@ -263,6 +263,9 @@ function judge(ctx: CacheContext, stale: CacheEntry | undefined, answer: Answer,
 /** Makes the entry from the answer's body once it is read whole (null: cut short or too
  *  long, so nothing is kept), stores it, and releases the key's lock either way. */
 function keeper(ctx: CacheContext, key: string, answer: Answer, lifetime: number, now: number, release?: Release): (body: Uint8Array | null) => CacheEntry | null {
+  // Its fields as they are now: by the time the body is read, the answer's own have had the
+  // route's header policy, and the X-Accel fields a hit takes again (limit-rate.ts) are gone.
+  const headers = [...answer.res.headers].filter(([n]) => n !== "set-cookie" && n !== "x-accel-expires");
   return (body) => {
     if (body === null) {
       release?.(false);
@@ -272,7 +275,7 @@ function keeper(ctx: CacheContext, key: string, answer: Answer, lifetime: number
     const entry: CacheEntry = {
       status: answer.res.status,
       statusText: answer.res.statusText,
-      headers: [...answer.res.headers].filter(([n]) => n !== "set-cookie" && n !== "x-accel-expires"),
+      headers,
       body,
       stored: now,
       fresh: now + lifetime,

@@ -25,12 +25,12 @@ export interface FinishContext {
 /** `fromOrigin`: the answer came from the upstream (X-Accel-Redirect and intercept_errors
  *  apply); otherwise the gateway made it. */
 export function finish(ctx: FinishContext, res: ClientResponse, fromOrigin: boolean): ClientResponse | Promise<ClientResponse> {
-  // Most answers need neither a file nor an error page: those are finished without a wait
-  // (a promise and a turn per step, on every request, were a share of its cost).
   // The headers are the pipeline's own (toClient, fromResponse, respondWithFile): changed in
   // place. The origin's rate is read before an X-Accel-Redirect replaces its answer: it is
   // nginx's way to slow a download a script allowed (both fields on one answer).
   const limit = takeRateLimit(res.headers, ctx.state.route?.limitRate);
+  // Most answers need neither a file nor an error page: those are finished without a wait
+  // (a promise and a turn per step, on every request, were a share of its cost).
   const target = fromOrigin ? accelTarget(res.headers, ctx.site.config.assets) : null;
   if (target === null && !mayGetErrorPage(ctx, res, fromOrigin)) return policy(ctx, res, limit);
   return finishSlowly(ctx, res, fromOrigin, target, limit);

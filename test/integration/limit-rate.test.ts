@@ -71,6 +71,14 @@ internal = ["/protected/"]
 
 ${phpSite(fpm.port, www)}
 [[routes]]
+match = "^~ /cached/"
+upstream = "php"
+root = "${www}"
+script = "/rate.php"
+cache = { valid = "1m" }
+add_headers = { "X-Cache" = "$upstream_cache_status" }
+
+[[routes]]
 match = "^~ /files/"
 limit_rate = "64k"
 limit_rate_after = "64k"
@@ -147,6 +155,14 @@ describe.each(BOTH_HOSTS)("limit_rate on %s", (_name, start) => {
     expect(r.ms).toBeGreaterThanOrEqual(1900);
     const fields = await timedGet(suite.dev.base, "/fields.php");
     expect([fields.status, fields.headers["x-kept"], accelFields(fields.headers), fields.body.toString()]).toEqual([200, "yes", [], "fields\n"]);
+  });
+
+  it("a cache hit goes out at the rate its origin said, as the answer that was kept", async () => {
+    for (const status of ["MISS", "HIT"]) {
+      const r = await timedGet(suite.dev.base, "/cached/page");
+      expect([r.status, r.headers["x-cache"], r.body.length, accelFields(r.headers)]).toEqual([200, status, 192 * KIB, []]);
+      expect(r.ms).toBeGreaterThanOrEqual(1900);
+    }
   });
 
   it("X-Accel-Limit-Rate beside X-Accel-Redirect: the file the script names, from disk, at the rate it says", async () => {
