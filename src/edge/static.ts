@@ -95,7 +95,8 @@ async function serveIndex(store: FileStore, req: StaticRequest, opts: StaticOpti
 
 async function listing(store: FileStore, req: StaticRequest, opts: StaticOptions, o: AutoindexOptions): Promise<StaticOutcome> {
   const entries = await store.list!(req.path);
-  if (entries === null) return { kind: "missing" };
+  // A store that cannot list may still hold it (Workers Static Assets beside R2).
+  if (entries === null) return (await directoryExists(store, req.path, [])) ? { kind: "forbidden" } : { kind: "missing" };
   if (req.method !== "GET" && req.method !== "HEAD") return { kind: "response", response: notAllowed() };
   const shown = entries.filter((e) => !opts.exclude(req.path + e.name + (e.type === "directory" ? "/" : "")));
   return { kind: "response", response: autoindexAnswer(req.path, shown, o, req.method === "HEAD") };

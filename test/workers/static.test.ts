@@ -174,7 +174,7 @@ describe("files added at run time, from R2", () => {
 });
 
 describe("autoindex over the R2 bucket", () => {
-  const listing = harness(config('\n[[routes]]\nmatch = "^~ /shelf/"\nautoindex = { format = "json" }\n'), bindings);
+  const listing = harness(config('\n[[routes]]\nmatch = "^~ /shelf/"\nautoindex = { format = "json" }\n\n[[routes]]\nmatch = "^~ /errors/"\nautoindex = true\n'), bindings);
 
   it("a prefix with no index is listed as nginx lists a directory: its prefixes first (R2 keeps them no time), then its objects; hidden ones left out", async () => {
     await bindings.UPLOADS.put("shelf/b.txt", "bee\n");
@@ -191,6 +191,11 @@ describe("autoindex over the R2 bucket", () => {
       { name: "b.txt", type: "file", mtime: (await bindings.UPLOADS.head("shelf/b.txt"))!.uploaded.toUTCString(), size: 4 },
     ]);
     expect((await listing.fetch("/shelf/nothing-here/")).status).toBe(404);
+  });
+
+  it("a directory only Workers Static Assets hold cannot be listed: answered as without autoindex (they cannot tell a directory without an index from nothing)", async () => {
+    const res = await listing.fetch("/errors/");
+    expect([res.status, res.headers.get("x-edgepass-error")]).toEqual([404, "FILE_NOT_FOUND"]);
   });
 });
 
