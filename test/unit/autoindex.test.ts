@@ -1,8 +1,10 @@
-// autoindex at load (config/route-rules.ts): what each form means and what is refused. The lists
-// themselves are compared with nginx's on the wire: test/integration/autoindex.test.ts.
+// autoindex at load (config/route-rules.ts): what each form means and what is refused; and
+// localtime, which the wire test cannot set. The lists themselves are compared with nginx's on
+// the wire: test/integration/autoindex.test.ts.
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { messageOf } from "../helpers/config-message.js";
+import { autoindexAnswer } from "../../src/edge/autoindex.js";
 
 const site = (route: string, assets = '[assets]\ndirectory = "public"\n') =>
   loadConfig(`${assets}[upstreams.php]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:9000"]\n\n[[routes]]\nmatch = "/files/"\n${route}\n`, "site.toml").routes[0];
@@ -21,5 +23,21 @@ describe("autoindex", () => {
     expect(messageOf(() => site('autoindex = { autoindex_format = "json" }'))).toMatch(/edgepass calls this "format"/);
     expect(messageOf(() => site('upstream = "php"\nautoindex = true'))).toMatch(/routes\[0\]\.autoindex[\s\S]*forwards to an upstream/);
     expect(messageOf(() => site("autoindex = true", ""))).toMatch(/routes\[0\]\.autoindex[\s\S]*no \[assets\]/);
+  });
+});
+
+describe("autoindex's localtime", () => {
+  it("shows the host's time instead of GMT (nginx's autoindex_localtime)", () => {
+    const tz = process.env.TZ;
+    process.env.TZ = "Asia/Tokyo";
+    try {
+      const entries = [{ name: "a.txt", type: "file" as const, size: 1, mtime: new Date("2026-11-03T04:05:06Z") }];
+      const text = (localtime: boolean) => new TextDecoder().decode(autoindexAnswer("/d/", entries, { format: "html", exactSize: true, localtime }, false).body as Uint8Array);
+      expect(text(false)).toContain(" 03-Nov-2026 04:05 ");
+      expect(text(true)).toContain(" 03-Nov-2026 13:05 ");
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
   });
 });
