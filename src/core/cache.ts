@@ -214,8 +214,6 @@ export async function throughCache(ctx: CacheContext, origin: Origin): Promise<A
   }
   const now = Date.now();
   const verdict = judge(ctx, stale, answer, fields !== undefined, mayStore, now);
-  // Said to the cache, not the client (nginx hides it too).
-  answer.res.headers.delete("x-accel-expires");
   if (verdict.kind === "stale") {
     release?.(false);
     cancelBody(answer.res.body);

@@ -27,8 +27,10 @@ export interface FinishContext {
 export function finish(ctx: FinishContext, res: ClientResponse, fromOrigin: boolean): ClientResponse | Promise<ClientResponse> {
   // The headers are the pipeline's own (toClient, fromResponse, respondWithFile): changed in
   // place. The origin's rate is read before an X-Accel-Redirect replaces its answer: it is
-  // nginx's way to slow a download a script allowed (both fields on one answer).
-  const limit = takeRateLimit(res.headers, ctx.state.route?.limitRate);
+  // nginx's way to slow a download a script allowed (both fields on one answer). Only a route
+  // with an upstream has an origin's fields to take, or a limit of its own.
+  const route = ctx.state.route;
+  const limit = route && (route.upstream !== undefined || route.limitRate) ? takeRateLimit(res.headers, route.limitRate) : undefined;
   // Most answers need neither a file nor an error page: those are finished without a wait
   // (a promise and a turn per step, on every request, were a share of its cost).
   const target = fromOrigin ? accelTarget(res.headers, ctx.site.config.assets) : null;

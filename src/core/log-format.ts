@@ -74,8 +74,9 @@ function escaped(s: string, utf8: boolean): string {
 }
 const encoder = new TextEncoder();
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const two = (n: number) => String(n).padStart(2, "0");
+/** Month names and two-digit numbers as nginx writes dates (here and in autoindex's lists). */
+export const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+export const two = (n: number) => String(n).padStart(2, "0");
 /** The process's offset from UTC as nginx writes it: "+0100", or "+01:00" with `colon`. */
 function offset(d: Date, colon: boolean): string {
   const m = -d.getTimezoneOffset();

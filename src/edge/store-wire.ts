@@ -53,13 +53,14 @@ export function storeOverFetch(fetcher: (request: Request) => Promise<Response>,
 }
 
 export async function serveStoreRequest(store: FileStore, request: Request): Promise<Response> {
+  const url = new URL(request.url);
   let path: string;
   try {
-    path = decodeURIComponent(new URL(request.url).pathname);
+    path = decodeURIComponent(url.pathname);
   } catch {
     return new Response(null, { status: 400 });
   }
-  if (new URL(request.url).search === "?list") {
+  if (url.search === "?list") {
     const entries = store.list ? await store.list(path) : null;
     if (entries === null) return new Response(null, { status: 404 });
     return Response.json(entries.map((e) => ({ ...e, mtime: e.mtime.getTime() })));

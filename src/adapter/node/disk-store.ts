@@ -43,9 +43,10 @@ export function diskStore(directory: string): FileStore {
       for (const name of names) {
         // As nginx: a link is what it points to; one to nothing is itself; one not allowed to be
         // looked at is left out.
+        const at = path.join(dir, name);
         let st;
         try {
-          st = statSync(path.join(dir, name), { throwIfNoEntry: false }) ?? lstatSync(path.join(dir, name), { throwIfNoEntry: false });
+          st = statSync(at, { throwIfNoEntry: false }) ?? lstatSync(at, { throwIfNoEntry: false });
         } catch {
           continue;
         }
