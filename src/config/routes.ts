@@ -4,6 +4,7 @@ import type { RouteConfig } from "./types.js";
 import { checkLimitConn, checkLimitReq, checkZones } from "./limits.js";
 import { deniesAll } from "../edge/access.js";
 import { parseSize, SIZE_EXPECTED } from "./units.js";
+import { DEFAULT_MAX_TEMP_FILE } from "../core/read-ahead.js";
 import { checkAccess, checkStripPrefix, checkAddHeaders, checkRequestHeaders, checkBool, checkErrorPages, checkExpires, checkHideHeaders, checkAutoindex, checkIndexList, checkLogFormat, checkReturn, checkTryFiles } from "./route-rules.js";
 import { parseLocationMatch } from "../edge/locations.js";
 import { isOwnedParam } from "../edge/owned-params.js";
@@ -15,7 +16,7 @@ import { checkNamedTargets, checkRewrites } from "./rewrite.js";
 const ROUTE_KEYS = [
   "match", "upstream", "root", "index", "split", "script", "params",
   "try_files", "access", "return", "error_pages", "intercept_errors", "expires", "add_headers", "hide_headers", "gzip_static", "autoindex",
-  "limit_req", "limit_conn", "limit_rate", "limit_rate_after", "max_body", "strip_prefix",
+  "limit_req", "limit_conn", "limit_rate", "limit_rate_after", "buffering", "max_temp_file_size", "max_body", "strip_prefix",
   "authorizer", "require_client_cert", "auth_basic", "rewrite", "server_name", "request_headers", "cache", "log",
 ] as const;
 /** params a route may set although the gateway has a value of its own: WordPress offers pretty
@@ -48,6 +49,14 @@ const ROUTE_ALIASES: Record<string, string> = {
   proxy_set_header: "request_headers",
   fastcgi_cache: "cache",
   proxy_cache: "cache",
+  proxy_buffering: "buffering",
+  fastcgi_buffering: "buffering",
+  scgi_buffering: "buffering",
+  uwsgi_buffering: "buffering",
+  proxy_max_temp_file_size: "max_temp_file_size",
+  fastcgi_max_temp_file_size: "max_temp_file_size",
+  scgi_max_temp_file_size: "max_temp_file_size",
+  uwsgi_max_temp_file_size: "max_temp_file_size",
 };
 
 const MATCH_EXPECTED =
@@ -134,6 +143,11 @@ function checkRoute(c: Checker, raw: unknown, i: number, upstreamNames: readonly
       rate: size("limit_rate", 'bytes a second: an integer, or a string like "100k" or "1m"; 0 for no limit'),
       after: size("limit_rate_after", `${SIZE_EXPECTED}: how much goes at full speed first`),
     };
+  }
+  if (t.buffering !== undefined || t.max_temp_file_size !== undefined) {
+    const max = parseSize(t.max_temp_file_size ?? DEFAULT_MAX_TEMP_FILE);
+    if (!max.ok) c.fail([...at, "max_temp_file_size"], `${SIZE_EXPECTED}; 0 to keep an answer in memory only`, { got: t.max_temp_file_size, problem: max.reason });
+    route.buffering = { on: t.buffering === undefined ? true : checkBool(c, [...at, "buffering"], t.buffering), maxTempFile: max.ok ? max.value : 0 };
   }
   if (t.strip_prefix !== undefined) route.stripPrefix = checkStripPrefix(c, [...at, "strip_prefix"], t.strip_prefix, route);
   if (t.authorizer !== undefined) route.authorizer = checkAuthorizerShape(c, [...at, "authorizer"], t.authorizer);

@@ -9,7 +9,7 @@ import { checkCompress, COMPRESS_ALIASES, COMPRESS_DEFAULTS, COMPRESS_KEYS } fro
 import { besideConfig, checkTlsSettings, TLS_ALIASES, TLS_KEYS } from "./serve-tls.js";
 import { DURATION_EXPECTED, parseDuration, parseSize, SIZE_EXPECTED } from "./units.js";
 
-const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", ...TLS_KEYS, "http2", "h2c", "http2_window", "real_ip_from", "body_temp", "access_log", "proxy_protocol", ...COMPRESS_KEYS] as const;
+const SERVE_KEYS = ["header_timeout", "body_timeout", "send_timeout", "keepalive_timeout", "max_header", "drain_timeout", "tls", ...TLS_KEYS, "http2", "h2c", "http2_window", "real_ip_from", "body_temp", "response_temp", "access_log", "proxy_protocol", ...COMPRESS_KEYS] as const;
 const SERVE_ALIASES: Record<string, string> = {
   client_header_timeout: "header_timeout",
   client_body_timeout: "body_timeout",
@@ -18,6 +18,10 @@ const SERVE_ALIASES: Record<string, string> = {
   idle_timeout: "keepalive_timeout",
   set_real_ip_from: "real_ip_from",
   client_body_temp_path: "body_temp",
+  proxy_temp_path: "response_temp",
+  fastcgi_temp_path: "response_temp",
+  scgi_temp_path: "response_temp",
+  uwsgi_temp_path: "response_temp",
   http2_body_preread_size: "http2_window",
   trusted_proxies: "real_ip_from",
   ...TLS_ALIASES,
@@ -41,7 +45,7 @@ export const SERVE_DEFAULTS: ServeSettings = {
 /** The Wasm request parser's head buffer is bounded; a bigger head is a config mistake. */
 const MAX_HEADER_LIMIT = 1024 * 1024;
 
-/** `baseDir`, the config file's folder, resolves relative tls file and body_temp paths (left
+/** `baseDir`, the config file's folder, resolves relative tls file and *_temp paths (left
  *  relative, to the working directory, without one). */
 export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSettings {
   const s: ServeSettings = { ...SERVE_DEFAULTS, compress: [...SERVE_DEFAULTS.compress], compressTypes: [...SERVE_DEFAULTS.compressTypes] };
@@ -71,11 +75,14 @@ export function checkServe(c: Checker, raw: unknown, baseDir?: string): ServeSet
   if (t.real_ip_from !== undefined) s.realIpFrom = checkRealIpFrom(c, [...at, "real_ip_from"], t.real_ip_from);
   checkCompress(c, at, t, s);
   checkTlsSettings(c, at, t, s, baseDir);
-  if (t.body_temp !== undefined) {
-    const v = c.string([...at, "body_temp"], t.body_temp, "a directory path");
-    if (v.trim() === "") c.fail([...at, "body_temp"], "a directory path", { got: v });
-    s.bodyTemp = besideConfig(v, baseDir);
-  }
+  const dir = (key: "body_temp" | "response_temp"): string | undefined => {
+    if (t[key] === undefined) return undefined;
+    const v = c.string([...at, key], t[key], "a directory path");
+    if (v.trim() === "") c.fail([...at, key], "a directory path", { got: v });
+    return besideConfig(v, baseDir);
+  };
+  s.bodyTemp = dir("body_temp");
+  s.responseTemp = dir("response_temp");
   if (t.proxy_protocol !== undefined) {
     if (typeof t.proxy_protocol !== "boolean") c.fail([...at, "proxy_protocol"], "true or false", { got: t.proxy_protocol });
     if (t.proxy_protocol && s.realIpFrom.length === 0) {

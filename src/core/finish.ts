@@ -1,6 +1,6 @@
-// The last step for every answer, whoever made it: an origin's X-Accel-Redirect / X-Sendfile
-// becomes the file, errors get their error page, the route's header policy applies, and the
-// body goes out no faster than limit_rate says.
+// The last step for every answer, whoever made it: an origin's answer is read ahead of a slow
+// client, its X-Accel-Redirect / X-Sendfile becomes the file, errors get their error page, the
+// route's header policy applies, and the body goes out no faster than limit_rate says.
 import { accelTarget, KEPT_ON_REDIRECT, type AccelTarget } from "../edge/accel.js";
 import { errorPagePath, withErrorPage } from "../edge/error-pages.js";
 import { applyHeaderPolicy } from "../edge/headers.js";
@@ -13,6 +13,8 @@ import type { GatewayRequest } from "./gateway.js";
 import { cancelBody, type ClientResponse } from "./respond.js";
 import { paced, takeRateLimit, type RateLimit } from "./limit-rate.js";
 import type { Logger } from "./log.js";
+import type { StreamBody } from "./pieces.js";
+import { buffersAnswer, DEFAULT_MAX_TEMP_FILE, readAhead, type AheadStore } from "./read-ahead.js";
 
 export interface FinishContext {
   site: Site;
@@ -20,6 +22,8 @@ export interface FinishContext {
   state: DispatchState;
   requestId: string;
   log: Logger;
+  /** GatewayDeps.ahead. */
+  ahead?: AheadStore;
 }
 
 /** `fromOrigin`: the answer came from the upstream (X-Accel-Redirect and intercept_errors
@@ -30,10 +34,14 @@ export function finish(ctx: FinishContext, res: ClientResponse, fromOrigin: bool
   // nginx's way to slow a download a script allowed (both fields on one answer). Only a route
   // with an upstream has an origin's fields to take, or a limit of its own.
   const route = ctx.state.route;
+  // An answer that streams is read ahead of its client (read-ahead.ts), as asked before its
+  // X-Accel fields go; a whole one is in hand already.
+  const ahead = fromOrigin && ctx.ahead && res.body !== null && !(res.body instanceof Uint8Array) && buffersAnswer(route, res.headers.get("x-accel-buffering")) ? ctx.ahead : undefined;
   const limit = route && (route.upstream !== undefined || route.limitRate) ? takeRateLimit(res.headers, route.limitRate) : undefined;
   // Most answers need neither a file nor an error page: those are finished without a wait
   // (a promise and a turn per step, on every request, were a share of its cost).
   const target = fromOrigin ? accelTarget(res.headers, ctx.site.config.assets) : null;
+  if (ahead && target === null) res.body = readAhead(res.body as StreamBody, ahead, route?.buffering?.maxTempFile ?? DEFAULT_MAX_TEMP_FILE, ctx.log);
   if (target === null && !mayGetErrorPage(ctx, res, fromOrigin)) return policy(ctx, res, limit);
   return finishSlowly(ctx, res, fromOrigin, target, limit);
 }

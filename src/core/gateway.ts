@@ -15,6 +15,7 @@ import { dispatch, handedOnRoute, type DispatchState, type Forward, type HandedO
 import { finish, type FinishContext } from "./finish.js";
 import { exchanges } from "../protocol/index.js";
 import { prepareBody, type BodySpool } from "./body.js";
+import type { AheadStore } from "./read-ahead.js";
 import { cgiEnv, forwardedFields, type ClientInfo } from "./cgi-env.js";
 import { dropUnread } from "./drain.js";
 import type { ReplayHold } from "./replay.js";
@@ -73,6 +74,9 @@ export interface GatewayDeps<Out = Response> {
   replay?: ReplayHold;
   /** Where a body held to learn its length goes past 64 KiB; absent: memory (core/body.ts). */
   spool?: BodySpool;
+  /** Where an origin's answer is read ahead of a slow client past memory (core/read-ahead.ts:
+   *  `edgepass serve`'s files); absent: the origin goes at its client's pace. */
+  ahead?: AheadStore;
   /** The balancer state of an upstream (health, load); default: one per isolate. */
   peers?: (upstream: UpstreamConfig) => Peers;
   /** The host can join a switched origin connection to its client (core/tunnel.ts), and
@@ -185,7 +189,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       }
     };
     let cap: BodyCap | null = null;
-    const fin: FinishContext = { site, request, state, requestId, log };
+    const fin: FinishContext = { site, request, state, requestId, log, ahead: deps.ahead };
     // Every answer ends here, as a ClientResponse: an origin's as toClient made it, the
     // gateway's own (a Response from dispatch, an error) with its length.
     // A promise only when something on the way waits (a platform Response read, a file or

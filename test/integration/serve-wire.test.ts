@@ -24,7 +24,7 @@ beforeAll(async () => {
   serve = await startServe(
     `[upstreams.count]\nprotocol = "http"\nservers = ["127.0.0.1:${origin.port}"]\n\n` +
       `[upstreams.rogue]\nprotocol = "http"\nservers = ["127.0.0.1:${rogue.port}"]\nread_timeout = "1s"\npool = "direct"\n\n` +
-      `[[routes]]\nmatch = "^~ /count/"\nupstream = "count"\n\n` +
+      `[[routes]]\nmatch = "^~ /count/"\nupstream = "count"\nmax_temp_file_size = "16m"\n\n` +
       `[[routes]]\nmatch = "^~ /rogue/"\nupstream = "rogue"\n\n` +
       // The same origins on kept connections (the default pool): read_timeout there is one
       // timer per connection or request, not one per read.
@@ -218,7 +218,8 @@ describe("slow and cautious clients", () => {
     };
     await until(() => (serve.run.stdout + serve.run.stderr).slice(logged).includes("send_timeout"), "the send_timeout log line");
     await until(() => origin.huge.closed, "the origin's connection to close");
-    // Backpressure all the way: the origin got to write what the socket buffers on the way
+    // Read ahead of the client only as far as max_temp_file_size, then backpressure all the
+    // way: the origin got to write what the answer's file and the socket buffers on the way
     // hold, not the 256 MiB it declared.
     expect(origin.huge.sent).toBeLessThan(64 * 1024 * 1024);
     // What the client finds when it does read: the declared length, less than it, the end.

@@ -1,10 +1,10 @@
 // Where `edgepass serve` keeps a request body it holds to learn its length (core/body.ts), past
 // its first 64 KiB: a temporary file of its own, as nginx writes client_body_temp_path, so the
 // memory a request takes stays small however many upload at once. The file's name is removed
-// as soon as it is open, so nothing is left behind, not even by a crash; its blocks go when the
-// descriptor closes. Its writes and reads block, as nginx's do without aio: each is a copy to or
-// from the page cache, and a trip through libuv's thread pool for each piece would cost more
-// than the copy.
+// as soon as it is open (unnamedFile), so nothing is left behind, not even by a crash; its
+// blocks go when the descriptor closes. Its writes and reads block, as nginx's do without aio:
+// each is a copy to or from the page cache, and a trip through libuv's thread pool for each
+// piece would cost more than the copy.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -48,19 +48,31 @@ export function checkSpoolDir(dir: string): string | null {
   }
 }
 
-function spoolFile(dir: string, room?: SpoolRoom): SpooledBody {
-  const file = path.join(dir, `edgepass-body-${randomId()}`);
+/** A new file in `dir`, open for reading and writing, its name already removed (so nothing is
+ *  left behind, even by a crash); throws an Error that says what failed. */
+export function unnamedFile(dir: string, kind: string): number {
+  const file = path.join(dir, `edgepass-${kind}-${randomId()}`);
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
   } catch (e) {
-    throw failed(`cannot create a file in ${dir}: ${String(e)}`);
+    throw new Error(`cannot create a file in ${dir}: ${String(e)}`);
   }
   try {
     fs.unlinkSync(file);
   } catch (e) {
     fs.closeSync(fd);
-    throw failed(`cannot remove ${file} once open: ${String(e)}`);
+    throw new Error(`cannot remove ${file} once open: ${String(e)}`);
+  }
+  return fd;
+}
+
+function spoolFile(dir: string, room?: SpoolRoom): SpooledBody {
+  let fd: number;
+  try {
+    fd = unnamedFile(dir, "body");
+  } catch (e) {
+    throw failed((e as Error).message);
   }
   let size = 0;
   let open = true;

@@ -26,6 +26,7 @@ import { h2OrH1, routeByFirstBytes, tlsOrPlain } from "./first-bytes.js";
 import { takeProxyHeader } from "./proxy-protocol.js";
 import { h2Server, serveH2 } from "./h2.js";
 import { defaultSpoolDir, fileSpool } from "./body-spool.js";
+import { aheadStore } from "./ahead-file.js";
 import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
 import { Generations, type Generation } from "./generations.js";
@@ -114,6 +115,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         tunnels: "bytes",
         replay,
         spool: fileSpool(config.serve.bodyTemp ?? spoolDir),
+        ahead: aheadStore(config.serve.responseTemp ?? spoolDir),
         sink: o.sink,
         limits,
         cache: config.routes.some((r) => r.cache) ? cacheFor(config.gateway.cacheSize) : undefined,

@@ -1,5 +1,5 @@
 // What `edgepass serve` reads beside its config, at the start and on each reload (the TLS
-// files, body_temp's directory), and `edgepass check` reads the same way: a problem there is
+// files, body_temp's and response_temp's directories), and `edgepass check` reads the same way: a problem there is
 // a config error like any other.
 import type { ServeSettings } from "../../config/types.js";
 import { Codes, GatewayError } from "../../core/errors.js";
@@ -9,7 +9,9 @@ import { readTlsFiles, type TlsSet } from "./tls-files.js";
 export function readStartFiles(s: ServeSettings, source: string): TlsSet | undefined | GatewayError {
   const files = readTlsFiles(s, source);
   if (files instanceof GatewayError) return files;
-  const unwritable = s.bodyTemp === undefined ? null : checkSpoolDir(s.bodyTemp);
-  if (unwritable !== null) return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] body_temp: ${unwritable}`);
+  for (const [key, dir] of [["body_temp", s.bodyTemp], ["response_temp", s.responseTemp]] as const) {
+    const unwritable = dir === undefined ? null : checkSpoolDir(dir);
+    if (unwritable !== null) return new GatewayError(Codes.CONFIG_INVALID, 500, `${source}: [serve] ${key}: ${unwritable}`);
+  }
   return files;
 }

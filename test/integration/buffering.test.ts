@@ -1,0 +1,214 @@
+// An origin's answer read ahead of a client that reads slowly, on the wire, beside nginx: one
+// php-fpm worker, a PHP page of 64 MiB (far past what the kernel's socket buffers hold) asked
+// for by a client that then takes nothing. With buffering (the default) PHP finishes while the
+// client waits, and the one worker serves another client meanwhile; the slow client later
+// gets every byte in order. With buffering off (the route's key, or the page's
+// X-Accel-Buffering: no) PHP waits for the client, as it does behind nginx with it off.
+// `edgepass dev` does not read ahead (the Worker has no disk): the README says so.
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import http2 from "node:http2";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chmodTree, phpSite, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { startServe } from "../helpers/process.js";
+import { gatewayForSuite } from "../helpers/suite.js";
+import { parseWire } from "../helpers/raw-http.js";
+import { startNginx } from "../helpers/servers/nginx.js";
+import type { Server } from "../helpers/servers/launch.js";
+
+const BLOCKS = 1024;
+/** Block i: "%07d " of i, 8,192 times (64 KiB): a block out of place shows. */
+const block = (i: number) => `${String(i).padStart(7, "0")} `.repeat(8192);
+const EXPECTED = createHash("sha256");
+for (let i = 0; i < BLOCKS; i++) EXPECTED.update(block(i));
+const EXPECTED_SHA = EXPECTED.digest("hex");
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+let www: string;
+let marks: string;
+let fpm: PhpFpm;
+let nginx: Server & { dir: string };
+
+const bigPhp = (marksDir: string) => `<?php
+header('Content-Type: application/octet-stream');
+if (isset($_GET['unbuffered'])) header('X-Accel-Buffering: no');
+for ($i = 0; $i < ${BLOCKS}; $i++) echo str_repeat(sprintf('%07d ', $i), 8192);
+file_put_contents('${marksDir}/' . basename($_GET['id']), 'done');
+`;
+
+beforeAll(async () => {
+  www = mkdtempSync(path.join(tmpdir(), "edgepass-buffering-www-"));
+  marks = mkdtempSync(path.join(tmpdir(), "edgepass-buffering-marks-"));
+  writeFileSync(path.join(www, "big.php"), bigPhp(marks));
+  writeFileSync(path.join(www, "unbuffered.php"), bigPhp(marks));
+  writeFileSync(path.join(www, "small.php"), `<?php\necho "small page\\n";\n`);
+  chmodTree(www, false);
+  chmodTree(marks, true);
+  // One worker: a client it waits for would keep everyone else waiting.
+  fpm = await startPhpFpm({ maxChildren: 1 });
+  nginx = await startNginx(
+    () => `    location ~ \\.php$ {
+      root ${www};
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_pass 127.0.0.1:${fpm.port};
+    }`,
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([nginx?.stop(), fpm?.stop()]);
+  for (const d of [www, marks]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+/** A client that sends its request and then reads nothing until told to. */
+interface Stalled {
+  /** Reads the rest: the whole answer, framing and all. */
+  finish(): Promise<Buffer>;
+  close(): void;
+}
+
+function stalledGet(base: string, target: string): Promise<Stalled> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: u.hostname, port: Number(u.port) }, () => {
+      sock.pause();
+      sock.write(`GET ${target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n`);
+      const chunks: Buffer[] = [];
+      const ended = new Promise<Buffer>((done, fail) => {
+        sock.on("data", (d: Buffer) => chunks.push(d));
+        sock.on("end", () => done(Buffer.concat(chunks)));
+        sock.on("error", fail);
+      });
+      resolve({
+        finish: () => (sock.resume(), ended),
+        close: () => sock.destroy(),
+      });
+    });
+    sock.once("error", reject);
+  });
+}
+
+/** The same over HTTP/2 (cleartext, prior knowledge): the stream read nothing of. */
+function stalledH2(base: string, target: string): Promise<Stalled> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(base);
+    session.once("error", reject);
+    const req = session.request({ ":path": target });
+    req.pause();
+    const chunks: Buffer[] = [];
+    let status = 0;
+    const ended = new Promise<Buffer>((done, fail) => {
+      req.on("response", (h) => (status = Number(h[":status"])));
+      req.on("data", (d: Buffer) => chunks.push(d));
+      req.on("end", () => {
+        session.close();
+        // As HTTP/1.1 would frame it, so both are read alike.
+        const body = Buffer.concat(chunks);
+        done(Buffer.concat([Buffer.from(`HTTP/1.1 ${status} \r\ncontent-length: ${body.length}\r\n\r\n`), body]));
+      });
+      req.on("error", fail);
+    });
+    resolve({ finish: () => (req.resume(), ended), close: () => session.destroy() });
+  });
+}
+
+async function markAppears(id: string, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (existsSync(path.join(marks, id))) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return existsSync(path.join(marks, id));
+}
+
+async function small(base: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${base}/small.php`, { signal: AbortSignal.timeout(20_000) });
+  return { status: res.status, text: await res.text() };
+}
+
+function expectWhole(raw: Buffer): void {
+  const r = parseWire(raw, "GET");
+  expect(r.status).toBe(200);
+  expect(r.complete).toBe(true);
+  expect(r.body.length).toBe(BLOCKS * 64 * 1024);
+  expect(sha(r.body)).toBe(EXPECTED_SHA);
+}
+
+let next = 0;
+const id = (what: string) => `${what}-${++next}`;
+
+describe("edgepass serve (defaults)", () => {
+  const suite = gatewayForSuite(
+    (toml) => startServe(toml, { "answers/README": "where answers wait for slow clients\n" }),
+    () => `[serve]\nh2c = true\nresponse_temp = "answers"\n\n${phpSite(fpm.port, www)}\n[[routes]]\nmatch = "= /unbuffered.php"\nupstream = "php"\nroot = "${www}"\nbuffering = false\n`,
+  );
+
+  it.each([
+    ["HTTP/1.1", stalledGet],
+    ["HTTP/2", stalledH2],
+  ] as const)("%s: PHP finishes while the client reads nothing, its worker serves another client, and the slow one gets every byte in order", async (_name, stalled) => {
+    const mark = id("serve");
+    const client = await stalled(suite.dev.base, `/big.php?id=${mark}`);
+    try {
+      expect(await markAppears(mark, 30_000)).toBe(true);
+      // The answer waits in a file in response_temp, whose name was removed once it was open.
+      const dir = path.join(suite.dev.dir, "answers");
+      expect(readdirSync(dir)).toEqual(["README"]);
+      const open = readdirSync(`/proc/${suite.dev.run.child.pid}/fd`).map((fd) => {
+        try {
+          return readlinkSync(`/proc/${suite.dev.run.child.pid}/fd/${fd}`);
+        } catch {
+          return "";
+        }
+      });
+      expect(open.some((l) => l.startsWith(path.join(dir, "edgepass-answer-")) && l.endsWith("(deleted)"))).toBe(true);
+      expect(await small(suite.dev.base)).toEqual({ status: 200, text: "small page\n" });
+      expectWhole(await client.finish());
+    } finally {
+      client.close();
+    }
+  });
+
+  it.each([
+    ["the route's buffering = false", "/unbuffered.php"],
+    ["the page's X-Accel-Buffering: no", "/big.php?unbuffered=1"],
+  ])("with %s, PHP waits for the client, and finishes once it reads", async (_name, target) => {
+    const mark = id("off");
+    const client = await stalledGet(suite.dev.base, `${target}${target.includes("?") ? "&" : "?"}id=${mark}`);
+    try {
+      expect(await markAppears(mark, 3_000)).toBe(false);
+      expectWhole(await client.finish());
+      expect(await markAppears(mark, 10_000)).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe("nginx, for reference", () => {
+  it("PHP finishes while the client reads nothing; with X-Accel-Buffering: no it waits", async () => {
+    const base = `http://127.0.0.1:${nginx.port}`;
+    const mark = id("nginx");
+    const client = await stalledGet(base, `/big.php?id=${mark}`);
+    try {
+      expect(await markAppears(mark, 30_000)).toBe(true);
+      expect(await small(base)).toEqual({ status: 200, text: "small page\n" });
+      expectWhole(await client.finish());
+    } finally {
+      client.close();
+    }
+    const off = id("nginx-off");
+    const waiting = await stalledGet(base, `/big.php?unbuffered=1&id=${off}`);
+    try {
+      expect(await markAppears(off, 3_000)).toBe(false);
+      expectWhole(await waiting.finish());
+      expect(await markAppears(off, 10_000)).toBe(true);
+    } finally {
+      waiting.close();
+    }
+  });
+});
