@@ -144,7 +144,8 @@ const id = (what: string) => `${what}-${++next}`;
 describe("edgepass serve (defaults)", () => {
   const suite = gatewayForSuite(
     (toml) => startServe(toml, { "answers/README": "where answers wait for slow clients\n" }),
-    () => `[serve]\nh2c = true\nresponse_temp = "answers"\n\n${phpSite(fpm.port, www)}\n[[routes]]\nmatch = "= /unbuffered.php"\nupstream = "php"\nroot = "${www}"\nbuffering = false\n`,
+    () => `[serve]\nh2c = true\nresponse_temp = "answers"\n\n${phpSite(fpm.port, www)}\n[[routes]]\nmatch = "= /unbuffered.php"\nupstream = "php"\nroot = "${www}"\nbuffering = false\n\n` +
+      `[[routes]]\nmatch = "= /paced.php"\nupstream = "php"\nroot = "${www}"\nscript = "/big.php"\nlimit_rate = "1m"\n`,
   );
 
   it.each([
@@ -170,6 +171,26 @@ describe("edgepass serve (defaults)", () => {
       expectWhole(await client.finish());
     } finally {
       client.close();
+    }
+  });
+
+  it("an answer paced by limit_rate: PHP finishes while the client is still getting it at 1 MiB a second", async () => {
+    const mark = id("paced");
+    const u = new URL(suite.dev.base);
+    const sock = net.connect({ host: u.hostname, port: Number(u.port) });
+    let got = 0;
+    sock.on("data", (d: Buffer) => (got += d.length));
+    sock.on("error", () => {});
+    try {
+      sock.write(`GET /paced.php?id=${mark} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n`);
+      expect(await markAppears(mark, 30_000)).toBe(true);
+      expect(got).toBeGreaterThan(0);
+      // The limit holds: the first second's worth at once, then 1 MiB a second (and a
+      // loaded machine only makes it less).
+      expect(got).toBeLessThan(32 * 1024 * 1024);
+      expect(await small(suite.dev.base)).toEqual({ status: 200, text: "small page\n" });
+    } finally {
+      sock.destroy();
     }
   });
 
