@@ -27,6 +27,9 @@ export interface RequestRecord {
   connect_ms?: number;
   first_byte_ms?: number;
   total_ms?: number;
+  /** When the origin's answer was all read, where that was before the client had it (read
+   *  ahead on `edgepass serve`); otherwise total_ms tells. */
+  upstream_ms?: number;
   /** Attempts beyond the first (another server after a connect failure, a stale connection). */
   retries: number;
   /** Set by whatever limit decided about this request (its name, key and outcome). */
@@ -64,6 +67,7 @@ export function newRecord(requestId: string, method: string, path: string, remot
     connect_ms: undefined,
     first_byte_ms: undefined,
     total_ms: undefined,
+    upstream_ms: undefined,
     retries: 0,
     limit: undefined,
     from: undefined,

@@ -13,6 +13,7 @@ import type { GatewayRequest } from "./gateway.js";
 import { cancelBody, type ClientResponse } from "./respond.js";
 import { paced, takeRateLimit, type RateLimit } from "./limit-rate.js";
 import type { Logger } from "./log.js";
+import { since } from "./access-log.js";
 import type { StreamBody } from "./pieces.js";
 import { buffersAnswer, DEFAULT_MAX_TEMP_FILE, readAhead, type AheadStore } from "./read-ahead.js";
 
@@ -24,6 +25,8 @@ export interface FinishContext {
   log: Logger;
   /** GatewayDeps.ahead. */
   ahead?: AheadStore;
+  /** When the request arrived (performance.now()). */
+  start: number;
 }
 
 /** `fromOrigin`: the answer came from the upstream (X-Accel-Redirect and intercept_errors
@@ -41,7 +44,12 @@ export function finish(ctx: FinishContext, res: ClientResponse, fromOrigin: bool
   // Most answers need neither a file nor an error page: those are finished without a wait
   // (a promise and a turn per step, on every request, were a share of its cost).
   const target = fromOrigin ? accelTarget(res.headers, ctx.site.config.assets) : null;
-  if (ahead && target === null) res.body = readAhead(res.body as StreamBody, ahead, route?.buffering?.maxTempFile ?? DEFAULT_MAX_TEMP_FILE, ctx.log);
+  if (ahead && target === null) {
+    const read = () => {
+      if (ctx.state.record) ctx.state.record.upstream_ms = since(ctx.start);
+    };
+    res.body = readAhead(res.body as StreamBody, ahead, route?.buffering?.maxTempFile ?? DEFAULT_MAX_TEMP_FILE, ctx.log, read);
+  }
   if (target === null && !mayGetErrorPage(ctx, res, fromOrigin)) return policy(ctx, res, limit);
   return finishSlowly(ctx, res, fromOrigin, target, limit);
 }

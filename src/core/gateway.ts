@@ -61,12 +61,10 @@ export interface GatewayDeps<Out = Response> {
   limits?: LimitStore;
   /** The files [assets] serves (static routes, try_files, X-Accel-Redirect, error pages). */
   files?: FileStore | null;
-  /** Turns the client's response into what the host answers with, the host's way (lengths
-   *  kept, encoded bodies untouched); absent: a plain Response. */
+  /** Makes the client's response the host's way (lengths kept); absent: a plain Response. */
   respond?: Respond<Out>;
-  /** The host's `respond` reports the response body's bytes and end itself
-   *  (ClientResponse.meter: the Node host's socket writer, workerd's respond); otherwise the
-   *  body is wrapped in a stream that counts them. */
+  /** The host's `respond` reports the body's bytes and end itself (ClientResponse.meter);
+   *  otherwise the body is wrapped in a stream that counts them. */
   countsBytes?: boolean;
   /** Request fields come decoded as UTF-8 (workerd), else a character a byte (log-format.ts). */
   fieldsUtf8?: boolean;
@@ -74,16 +72,14 @@ export interface GatewayDeps<Out = Response> {
   replay?: ReplayHold;
   /** Where a body held to learn its length goes past 64 KiB; absent: memory (core/body.ts). */
   spool?: BodySpool;
-  /** Where an origin's answer is read ahead of a slow client past memory (core/read-ahead.ts:
-   *  `edgepass serve`'s files); absent: the origin goes at its client's pace. */
+  /** Where answers are read ahead of slow clients (read-ahead.ts); absent: the client's pace. */
   ahead?: AheadStore;
   /** The balancer state of an upstream (health, load); default: one per isolate. */
   peers?: (upstream: UpstreamConfig) => Peers;
   /** The host can join a switched origin connection to its client (core/tunnel.ts), and
    *  how; absent: a WebSocket handshake reaches the origin as a plain GET. */
   tunnels?: TunnelKind;
-  /** Where routes with a cache keep answers (the Worker: Cloudflare's cache); absent: this
-   *  process's memory, [gateway] cache_size. */
+  /** Where cached answers are kept (the Worker: Cloudflare's cache); absent: memory. */
   cache?: CacheStore;
   /** Told each answer's $upstream_cache_status on a route with a cache (serve's metrics). */
   cacheCounted?: (status: string) => void;
@@ -189,7 +185,7 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
       }
     };
     let cap: BodyCap | null = null;
-    const fin: FinishContext = { site, request, state, requestId, log, ahead: deps.ahead };
+    const fin: FinishContext = { site, request, state, requestId, log, ahead: deps.ahead, start };
     // Every answer ends here, as a ClientResponse: an origin's as toClient made it, the
     // gateway's own (a Response from dispatch, an error) with its length.
     // A promise only when something on the way waits (a platform Response read, a file or

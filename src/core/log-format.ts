@@ -26,9 +26,10 @@ export const LOG_VARIABLES: Readonly<Record<string, Reader>> = {
   upstream_connect_time: (r) => seconds(r.connect_ms),
   upstream_header_time: (r) => seconds(r.first_byte_ms),
   // Where the origin answered: its status, and the time to the end of its answer's body (from
-  // the request's arrival: the routing before the origin is asked takes microseconds).
+  // the request's arrival: the routing before the origin is asked takes microseconds), read
+  // ahead of a slow client or, where it was not, with the client's last byte.
   upstream_status: (r) => (r.from === "origin" && r.status !== undefined ? String(r.status) : ""),
-  upstream_response_time: (r) => (r.from === "origin" ? seconds(r.total_ms) : ""),
+  upstream_response_time: (r) => (r.from === "origin" ? seconds(r.upstream_ms ?? r.total_ms) : ""),
 };
 
 /** A line's text for `format` ("combined" or a template), `vars` the request's variables

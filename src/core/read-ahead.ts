@@ -44,8 +44,8 @@ type Held = { pieces: Uint8Array[]; n: number } | number;
  *  (0: memory only); past both, the origin waits for the client. Reading starts at the first
  *  read. A failure reaches the reader after every byte that came before it; a file that
  *  fails is logged and given up (the answer goes on, at its client's pace). */
-export function readAhead(body: StreamBody, store: AheadStore, maxFile: number, log: Logger): PiecesBody {
-  return new PiecesBody(aheadPieces(piecesOf(body), store, maxFile, log));
+export function readAhead(body: StreamBody, store: AheadStore, maxFile: number, log: Logger, read?: () => void): PiecesBody {
+  return new PiecesBody(aheadPieces(piecesOf(body), store, maxFile, log, read));
 }
 
 /** Whether an origin's answer is read ahead on `route`: its X-Accel-Buffering ("yes" or "no",
@@ -59,7 +59,8 @@ export function buffersAnswer(route: RouteConfig | undefined, field: string | nu
   return route?.buffering?.on ?? true;
 }
 
-export function aheadPieces(src: Pieces, store: AheadStore, maxFile: number, log: Logger): Pieces {
+/** `read`: told once the origin's answer is all read. */
+export function aheadPieces(src: Pieces, store: AheadStore, maxFile: number, log: Logger, read?: () => void): Pieces {
   const queue: Held[] = [];
   let inMemory = 0;
   let file: AheadFile | null = null;
@@ -115,7 +116,7 @@ export function aheadPieces(src: Pieces, store: AheadStore, maxFile: number, log
     inMemory += n;
     blocked = inMemory > store.memory;
   };
-  const read = async () => {
+  const readOn = async () => {
     reading = true;
     try {
       while (!blocked && !stopped) {
@@ -126,6 +127,7 @@ export function aheadPieces(src: Pieces, store: AheadStore, maxFile: number, log
         }
         if (got === null) {
           ended = true;
+          read?.();
           break;
         }
         hold(got);
@@ -157,7 +159,7 @@ export function aheadPieces(src: Pieces, store: AheadStore, maxFile: number, log
     // Reading goes on once memory has room again (a file at its largest empties first).
     if (blocked && inMemory <= store.memory) {
       blocked = false;
-      if (!reading && !ended && failure === null) void read();
+      if (!reading && !ended && failure === null) void readOn();
     }
     return out;
   };
@@ -174,7 +176,7 @@ export function aheadPieces(src: Pieces, store: AheadStore, maxFile: number, log
           close();
           return null;
         }
-        if (!reading) void read();
+        if (!reading) void readOn();
         await new Promise<void>((resolve) => (wake = resolve));
       }
     },

@@ -71,12 +71,13 @@ interface Stalled {
   close(): void;
 }
 
-function stalledGet(base: string, target: string): Promise<Stalled> {
+/** `id`: the request's X-Request-Id, which its log line keeps. */
+function stalledGet(base: string, target: string, id = "-"): Promise<Stalled> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: u.hostname, port: Number(u.port) }, () => {
       sock.pause();
-      sock.write(`GET ${target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n`);
+      sock.write(`GET ${target} HTTP/1.1\r\nHost: test\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n`);
       const chunks: Buffer[] = [];
       const ended = new Promise<Buffer>((done, fail) => {
         sock.on("data", (d: Buffer) => chunks.push(d));
@@ -93,11 +94,11 @@ function stalledGet(base: string, target: string): Promise<Stalled> {
 }
 
 /** The same over HTTP/2 (cleartext, prior knowledge): the stream read nothing of. */
-function stalledH2(base: string, target: string): Promise<Stalled> {
+function stalledH2(base: string, target: string, id = "-"): Promise<Stalled> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(base);
     session.once("error", reject);
-    const req = session.request({ ":path": target });
+    const req = session.request({ ":path": target, "x-request-id": id });
     req.pause();
     const chunks: Buffer[] = [];
     let status = 0;
@@ -153,7 +154,8 @@ describe("edgepass serve (defaults)", () => {
     ["HTTP/2", stalledH2],
   ] as const)("%s: PHP finishes while the client reads nothing, its worker serves another client, and the slow one gets every byte in order", async (_name, stalled) => {
     const mark = id("serve");
-    const client = await stalled(suite.dev.base, `/big.php?id=${mark}`);
+    const asked = performance.now();
+    const client = await stalled(suite.dev.base, `/big.php?id=${mark}`, mark);
     try {
       expect(await markAppears(mark, 30_000)).toBe(true);
       // The answer waits in a file in response_temp, whose name was removed once it was open.
@@ -168,11 +170,24 @@ describe("edgepass serve (defaults)", () => {
       });
       expect(open.some((l) => l.startsWith(path.join(dir, "edgepass-answer-")) && l.endsWith("(deleted)"))).toBe(true);
       expect(await small(suite.dev.base)).toEqual({ status: 200, text: "small page\n" });
+      await new Promise((r) => setTimeout(r, 200));
+      const resumed = performance.now();
       expectWhole(await client.finish());
+      // The request's line: the origin's answer was all read before the client took any.
+      const line = await requestLine(mark);
+      expect(line.upstream_ms).toBeLessThan(resumed - asked);
+      expect(line.total_ms).toBeGreaterThan(line.upstream_ms);
     } finally {
       client.close();
     }
   });
+
+  /** The JSON request line of the request for `mark`'s page, once it is written. */
+  async function requestLine(mark: string): Promise<{ upstream_ms: number; total_ms: number }> {
+    const find = () => suite.dev.run.stdout.split("\n").find((l) => l.includes(`"event":"request"`) && l.includes(`"request_id":"${mark}"`));
+    await expect.poll(find, { timeout: 10_000 }).toBeTruthy();
+    return JSON.parse(find()!) as { upstream_ms: number; total_ms: number };
+  }
 
   it("an answer paced by limit_rate: PHP finishes while the client is still getting it at 1 MiB a second", async () => {
     const mark = id("paced");

@@ -36,6 +36,8 @@ describe("a text line", () => {
     expect(textLine("$msec", record(), request("/p"))).toMatch(/^\d{10}\.\d{3}$/);
     expect(textLine("$time_iso8601", record(), request("/p"))).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$/);
     expect(textLine("$upstream_status $upstream_response_time", { ...record(), from: "origin" as const }, request("/p"))).toBe("200 0.005");
+    // An answer read ahead of its client: the origin was done before the client was.
+    expect(textLine("$request_time $upstream_response_time", { ...record(), from: "origin" as const, upstream_ms: 2.5 }, request("/p"))).toBe("0.005 0.003");
     // A request the gateway answered itself has no upstream.
     expect(textLine("$upstream_addr $upstream_connect_time $upstream_status $upstream_response_time", { ...newRecord("r2", "GET", "/"), status: 404, from: "gateway" as const }, request("/"))).toBe("- - - -");
   });
