@@ -36,7 +36,7 @@ const GATEWAY_ALIASES: Record<string, string> = {
 const UPSTREAM_KEYS = ["protocol", "servers", "connect_timeout", "send_timeout", "read_timeout", "modifier1", "modifier2", "host", "via", "url", "request_buffering", ...POOL_KEYS, ...BALANCE_KEYS] as const;
 const PROTOCOLS = ["fastcgi", "scgi", "uwsgi", "http"] as const;
 /** Keys that belong to one protocol only. */
-const PROTOCOL_KEYS: Record<string, (typeof PROTOCOLS)[number]> = { modifier1: "uwsgi", modifier2: "uwsgi", host: "http", via: "http", url: "http", request_buffering: "http" };
+const PROTOCOL_KEYS: Record<string, (typeof PROTOCOLS)[number]> = { modifier1: "uwsgi", modifier2: "uwsgi", host: "http", via: "http", url: "http" };
 const UPSTREAM_ALIASES: Record<string, string> = {
   server: "servers",
   address: "servers",
@@ -49,6 +49,9 @@ const UPSTREAM_ALIASES: Record<string, string> = {
   uwsgi_modifier1: "modifier1",
   uwsgi_modifier2: "modifier2",
   proxy_request_buffering: "request_buffering",
+  fastcgi_request_buffering: "request_buffering",
+  scgi_request_buffering: "request_buffering",
+  uwsgi_request_buffering: "request_buffering",
   ...POOL_ALIASES,
   ...BALANCE_ALIASES,
 };
@@ -224,6 +227,10 @@ function checkUpstreams(c: Checker, raw: unknown, host: ConfigHost): Record<stri
       };
     }
     if (proto === "http") out[name].http = httpOptions(c, at, u, via);
+    if (u.request_buffering !== undefined) {
+      if (typeof u.request_buffering !== "boolean") c.fail([...at, "request_buffering"], "true or false", { got: u.request_buffering });
+      out[name].requestBuffering = u.request_buffering;
+    }
   }
   return out;
 }
@@ -235,11 +242,7 @@ function byte(c: Checker, at: string[], v: unknown, fallback: number): number {
 }
 
 function httpOptions(c: Checker, at: string[], u: Table, via: "socket" | "fetch"): HttpUpstreamOptions {
-  const opts: HttpUpstreamOptions = { via, requestBuffering: false };
-  if (u.request_buffering !== undefined) {
-    if (typeof u.request_buffering !== "boolean") c.fail([...at, "request_buffering"], "true or false", { got: u.request_buffering });
-    opts.requestBuffering = u.request_buffering;
-  }
+  const opts: HttpUpstreamOptions = { via };
   if (u.host !== undefined) {
     const expected = 'the Host header to send, e.g. "app.internal" or "app.internal:8080"';
     const host = c.string([...at, "host"], u.host, expected);

@@ -84,6 +84,12 @@ export interface UpstreamConfig {
   uwsgi?: { modifier1: number; modifier2: number };
   /** protocol = "http". */
   http?: HttpUpstreamOptions;
+  /** request_buffering (nginx's *_request_buffering); absent: the host's default. True: a
+   *  request body is read whole before the origin is asked and goes with its length
+   *  (`edgepass serve`'s default: a slow upload never holds an app's worker). False: it
+   *  streams as it arrives, a body of unknown length chunked to an HTTP origin (the Worker's
+   *  default for HTTP; the CGI protocols always get a length). */
+  requestBuffering?: boolean;
   /** How connections to the origin are held (src/pool, the UpstreamPool Durable Object). */
   pool: PoolConfig;
 }
@@ -117,10 +123,6 @@ export interface HttpUpstreamOptions {
   via: "socket" | "fetch";
   /** url, with via = "fetch": the origin's base URL, e.g. "https://app.example.com". */
   url?: string;
-  /** request_buffering (nginx's proxy_request_buffering), default false: a body of unknown
-   *  length streams chunked; true buffers it to max_body_buffer and sends Content-Length, for
-   *  origins that refuse chunked requests (Apache mod_wsgi and mod_python answer 411). */
-  requestBuffering: boolean;
 }
 
 /** nginx location modifiers: "= /x" exact, "^~ /x" prefix that stops the regex search,

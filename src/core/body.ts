@@ -7,7 +7,7 @@
 // memory with no bound, each request's 8 MiB is multiplied by every connection, and by up to
 // 128 streams on each HTTP/2 connection.
 import type { RequestBody } from "./exchange.js";
-import { Codes, GatewayError } from "./errors.js";
+import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import { atLeastReader } from "./upstream-io.js";
 import { heldPieces, PiecesBody, streamPieces, type Pieces, type StreamBody } from "./pieces.js";
 
@@ -68,10 +68,14 @@ export function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
-/** Where a host keeps a body held to learn its length, past SPOOL_AFTER bytes. */
+/** Where a host keeps a body it holds (to learn its length, or whole before the origin is
+ *  asked), past SPOOL_AFTER bytes. */
 export interface BodySpool {
-  /** Room for one body; throws a GatewayError when there is none. */
-  open(): SpooledBody;
+  /** Room for one body, `reserve` bytes of it taken at once (a declared length); throws a
+   *  GatewayError when there is none. */
+  open(reserve?: number): SpooledBody;
+  /** Bodies are held whole by default (request_buffering): the host has a disk for them. */
+  readonly holds?: boolean;
 }
 
 export interface SpooledBody {
@@ -94,18 +98,16 @@ export const SPOOL_AFTER = 64 * 1024;
 export function memorySpool(budget: number): BodySpool {
   const room = spoolRoom(budget);
   return {
-    open(): SpooledBody {
+    open(reserve = 0): SpooledBody {
       let held: Uint8Array[] | null = [];
-      let size = 0;
+      const taken = roomTaken(room, reserve);
       const giveBack = () => {
-        room.give(size);
-        size = 0;
+        taken.giveBack();
         held = null;
       };
       return {
         write(piece) {
-          room.take(piece.byteLength);
-          size += piece.byteLength;
+          taken.grow(piece.byteLength);
           held!.push(piece);
         },
         pieces(): Pieces {
@@ -126,6 +128,31 @@ export function memorySpool(budget: number): BodySpool {
 export interface SpoolRoom {
   take(n: number): void;
   give(n: number): void;
+}
+
+/** One body's share of `room`: `reserve` bytes taken at once (throws when there is no room),
+ *  more as the body grows past them, all given back once. */
+export function roomTaken(room: SpoolRoom | undefined, reserve: number) {
+  if (reserve > 0) room?.take(reserve);
+  let taken = reserve;
+  let size = 0;
+  return {
+    get size() {
+      return size;
+    },
+    /** `n` more bytes; throws when there is no room for them (nothing is taken). */
+    grow(n: number) {
+      if (size + n > taken) {
+        room?.take(size + n - taken);
+        taken = size + n;
+      }
+      size += n;
+    },
+    giveBack() {
+      room?.give(taken);
+      taken = size = 0;
+    },
+  };
 }
 
 /** Room for `budget` bytes in all: `take` throws 503 BODY_BUFFER_BUSY (retry in a second) when
@@ -155,12 +182,17 @@ export function spoolRoom(budget: number): SpoolRoom {
 /** The memory spool of this isolate or process, for a gateway given no spool of its own. */
 const HELD_IN_MEMORY = memorySpool(32 * 1024 * 1024);
 
+/** The body as it goes to the origin. `needsLength`: one of unknown length is held to learn
+ *  it (up to `maxBuffer`, else 413). `hold` (request_buffering): any body is held whole before
+ *  the origin is asked, so a slow upload takes the gateway's time, never an app worker's; a
+ *  declared one the spool has no room for streams instead, as without. */
 export async function prepareBody(
   body: StreamBody | null,
   declaredLength: string | null,
   maxBuffer: number,
   needsLength = true,
   spool: BodySpool = HELD_IN_MEMORY,
+  hold = false,
 ): Promise<RequestBody | null> {
   if (body === null) return null;
   if (declaredLength !== null) {
@@ -169,17 +201,38 @@ export async function prepareBody(
     if (!/^[0-9]{1,15}$/.test(declaredLength) || !Number.isSafeInteger(length)) {
       throw new GatewayError(Codes.REQUEST_INVALID, 400, `The Content-Length header "${declaredLength}" is not a valid length.`);
     }
-    return { length, stream: body, count: undefined };
+    if (!hold) return { length, stream: body, count: undefined };
+    let spooled: SpooledBody | null = null;
+    if (length > SPOOL_AFTER) {
+      try {
+        spooled = spool.open(length);
+      } catch (e) {
+        if (isGatewayError(e) && e.code === Codes.BODY_BUFFER_BUSY) return { length, stream: body, count: undefined };
+        throw e;
+      }
+    }
+    const held = await holdWhole(body, spooled, spool, null);
+    if (held.length !== length) {
+      held.stream.cancel();
+      throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The request body could not be read to its end.", `${held.length} of ${length} declared bytes`);
+    }
+    return { length, stream: held.stream, count: undefined };
   }
-  if (!needsLength) return { length: null, stream: body, count: undefined };
+  if (!needsLength && !hold) return { length: null, stream: body, count: undefined };
+  const held = await holdWhole(body, null, spool, maxBuffer);
+  return { length: held.length, stream: held.stream, count: undefined };
+}
+
+/** Reads `body` to its end: in memory up to SPOOL_AFTER, then into `spooled` (or a new one
+ *  from `spool`); `maxBuffer`: the most a body of unknown length may be (413 past it). */
+async function holdWhole(body: StreamBody, spooled: SpooledBody | null, spool: BodySpool, maxBuffer: number | null): Promise<{ length: number; stream: PiecesBody }> {
   const chunks: Uint8Array[] = [];
   let total = 0;
-  let spooled: SpooledBody | null = null;
   const pieces = streamPieces(body);
   try {
     for (let got = await pieces.next(); got !== null; got = await pieces.next()) {
       for (const p of got) total += p.byteLength;
-      if (total > maxBuffer) {
+      if (maxBuffer !== null && total > maxBuffer) {
         throw new GatewayError(
           Codes.BODY_TOO_LARGE,
           413,
@@ -201,5 +254,5 @@ export async function prepareBody(
     if (e instanceof GatewayError) throw e;
     throw new GatewayError(Codes.BODY_READ_FAILED, 400, "The request body could not be read to its end.", String(e));
   }
-  return { length: total, stream: new PiecesBody(spooled ? spooled.pieces() : heldPieces(chunks)), count: undefined };
+  return { length: total, stream: new PiecesBody(spooled ? spooled.pieces() : heldPieces(chunks)) };
 }

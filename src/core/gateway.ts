@@ -70,7 +70,7 @@ export interface GatewayDeps<Out = Response> {
   fieldsUtf8?: boolean;
   /** Room to hold request bodies over 64 KiB for a resend (core/replay.ts); absent: none. */
   replay?: ReplayHold;
-  /** Where a body held to learn its length goes past 64 KiB; absent: memory (core/body.ts). */
+  /** Where a held body goes past 64 KiB (core/body.ts); absent: memory, none held whole. */
   spool?: BodySpool;
   /** Where answers are read ahead of slow clients (read-ahead.ts); absent: the client's pace. */
   ahead?: AheadStore;
@@ -337,15 +337,15 @@ export function createGateway<Out = Response>(deps: GatewayDeps<Out>): Gateway<O
         }
         const exchange = exchanges[upstream.protocol];
         // A body of unknown length is counted here, by the gateway that forwards it: before it
-        // is buffered for its length, or as it streams to an HTTP origin, whose connection is
-        // then cut short of the body's end. (In the Worker setup a pooled request is counted by
-        // the pool object: it sees a body the Worker cut short as one that ended.)
+        // is held, or as it streams to an HTTP origin, whose connection is then cut short of its
+        // end. (The Worker's pool object counts a pooled one: it sees a cut body as ended.)
         const maxBody = maxBodyFor(route.maxBody, config.gateway.maxBody);
         if (maxBody > 0 && request.body && request.headers.get("content-length") === null) {
           cap = capBody(request.body, maxBody, route.match);
         }
+        const hold = upstream.requestBuffering ?? deps.spool?.holds === true; // request_buffering
         const prepared = request.body
-          ? await prepareBody(cap ? cap.stream : request.body, request.headers.get("content-length"), config.gateway.maxBodyBuffer, exchange.needsLength(upstream), deps.spool)
+          ? await prepareBody(cap ? cap.stream : request.body, request.headers.get("content-length"), config.gateway.maxBodyBuffer, exchange.needsLength(upstream), deps.spool, hold)
           : null;
         // The platform's fetch() keeps a body's length only on the stream the platform made, so
         // a body to a via = "fetch" origin is counted as declared; every other one as it flows.

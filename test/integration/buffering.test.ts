@@ -1,12 +1,14 @@
-// An origin's answer read ahead of a client that reads slowly, on the wire, beside nginx: one
-// php-fpm worker, a PHP page of 64 MiB (far past what the kernel's socket buffers hold) asked
-// for by a client that then takes nothing. With buffering (the default) PHP finishes while the
-// client waits, and the one worker serves another client meanwhile; the slow client later
-// gets every byte in order. With buffering off (the route's key, or the page's
-// X-Accel-Buffering: no) PHP waits for the client, as it does behind nginx with it off.
-// `edgepass dev` does not read ahead (the Worker has no disk): the README says so.
+// Slow clients on the wire, beside nginx, with one php-fpm worker that a slow client must not
+// hold. An answer read ahead: a PHP page of 64 MiB (far past what the kernel's socket buffers
+// hold) asked for by a client that then takes nothing. With buffering (the default) PHP
+// finishes while the client waits, and the one worker serves another client meanwhile; the
+// slow client later gets every byte in order. With buffering off (the route's key, or the
+// page's X-Accel-Buffering: no) PHP waits for the client, as it does behind nginx with it off.
+// An upload held: a POST that stops halfway does not reach php-fpm until its last byte came
+// (request_buffering, on by default on serve); with it off, it holds the worker.
+// `edgepass dev` does neither (the Worker has no disk): the README says so.
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import http2 from "node:http2";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -45,6 +47,7 @@ beforeAll(async () => {
   writeFileSync(path.join(www, "big.php"), bigPhp(marks));
   writeFileSync(path.join(www, "unbuffered.php"), bigPhp(marks));
   writeFileSync(path.join(www, "small.php"), `<?php\necho "small page\\n";\n`);
+  writeFileSync(path.join(www, "upload.php"), `<?php\n$b = file_get_contents('php://input');\necho strlen($b), ' ', hash('sha256', $b), "\\n";\n`);
   chmodTree(www, false);
   chmodTree(marks, true);
   // One worker: a client it waits for would keep everyone else waiting.
@@ -225,7 +228,99 @@ describe("edgepass serve (defaults)", () => {
   });
 });
 
+/** A POST of UPLOAD bytes that sends the first half and waits for `rest()`; the answer. */
+const UPLOAD = 512 * 1024;
+const uploadBytes = Buffer.alloc(UPLOAD, "upload, slowly. ");
+async function halfUpload(base: string, target: string): Promise<{ rest(): Promise<string>; close(): void }> {
+  const u = new URL(base);
+  const sock = net.connect({ host: u.hostname, port: Number(u.port) });
+  await new Promise((r) => sock.once("connect", r));
+  const chunks: Buffer[] = [];
+  const ended = new Promise<Buffer>((done, fail) => {
+    sock.on("data", (d: Buffer) => chunks.push(d));
+    sock.on("end", () => done(Buffer.concat(chunks)));
+    sock.on("error", fail);
+  });
+  sock.write(`POST ${target} HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\nContent-Length: ${UPLOAD}\r\nConnection: close\r\n\r\n`);
+  sock.write(uploadBytes.subarray(0, UPLOAD / 2));
+  return {
+    rest: async () => {
+      sock.write(uploadBytes.subarray(UPLOAD / 2));
+      const r = parseWire(await ended, "POST");
+      expect(r.status).toBe(200);
+      return r.body.toString();
+    },
+    close: () => sock.destroy(),
+  };
+}
+const UPLOAD_ANSWER = `${UPLOAD} ${sha(uploadBytes)}\n`;
+
+/** Established TCP connections to 127.0.0.1:`port` from this machine's side (/proc/net/tcp). */
+function connectionsTo(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  return readFileSync("/proc/net/tcp", "utf8")
+    .split("\n")
+    .slice(1)
+    .filter((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[2] === `0100007F:${hex}` && f[3] === "01";
+    }).length;
+}
+
+/** Whether `base`'s small page is answered within `ms` (false: still waiting). */
+async function answeredWithin(base: string, ms: number): Promise<boolean> {
+  return fetch(`${base}/small.php`, { signal: AbortSignal.timeout(ms) }).then(
+    async (r) => (await r.text()) === "small page\n",
+    () => false,
+  );
+}
+
+describe("edgepass serve: an upload that stops halfway", () => {
+  const suite = gatewayForSuite(
+    (toml) => startServe(toml),
+    // A connection per request: a kept one would keep php-fpm's one worker to itself between
+    // requests, and this is about what an upload does to it.
+    () =>
+      `${phpSite(fpm.port, www, 'pool = "direct"\n')}\n[upstreams.unheld]\nprotocol = "fastcgi"\nservers = ["127.0.0.1:${fpm.port}"]\npool = "direct"\nrequest_buffering = false\n\n` +
+      `[[routes]]\nmatch = "^~ /unheld/"\nupstream = "unheld"\nroot = "${www}"\nscript = "/upload.php"\n`,
+  );
+
+  it("is held by the gateway: php-fpm's one worker answers another client meanwhile, and the upload arrives whole once its last byte came", async () => {
+    const upload = await halfUpload(suite.dev.base, "/upload.php");
+    try {
+      expect(await small(suite.dev.base)).toEqual({ status: 200, text: "small page\n" });
+      expect(await upload.rest()).toBe(UPLOAD_ANSWER);
+    } finally {
+      upload.close();
+    }
+  });
+
+  it("with request_buffering = false it streams to php-fpm, whose one worker waits for it: nobody else is answered until it is whole", async () => {
+    const upload = await halfUpload(suite.dev.base, "/unheld/upload.php");
+    try {
+      // Its connection to php-fpm is open before the next one: the one worker takes it first.
+      await expect.poll(() => connectionsTo(fpm.port), { timeout: 10_000 }).toBe(1);
+      expect(await answeredWithin(suite.dev.base, 2_000)).toBe(false);
+      expect(await upload.rest()).toBe(UPLOAD_ANSWER);
+      expect(await answeredWithin(suite.dev.base, 20_000)).toBe(true);
+    } finally {
+      upload.close();
+    }
+  });
+});
+
 describe("nginx, for reference", () => {
+  it("an upload that stops halfway is held: php-fpm's one worker answers another client meanwhile", async () => {
+    const base = `http://127.0.0.1:${nginx.port}`;
+    const upload = await halfUpload(base, "/upload.php");
+    try {
+      expect(await small(base)).toEqual({ status: 200, text: "small page\n" });
+      expect(await upload.rest()).toBe(UPLOAD_ANSWER);
+    } finally {
+      upload.close();
+    }
+  });
+
   it("PHP finishes while the client reads nothing; with X-Accel-Buffering: no it waits", async () => {
     const base = `http://127.0.0.1:${nginx.port}`;
     const mark = id("nginx");

@@ -120,7 +120,7 @@ function upload(base: string, path: string, body: Buffer, chunked: boolean): Pro
 
 const digest = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-describe.each(BOTH_HOSTS)("%s", (_host, start) => {
+describe.each(BOTH_HOSTS)("%s", (host, start) => {
   const suite = gatewayForSuite(start, () => site);
 
   describe.each([
@@ -136,8 +136,10 @@ describe.each(BOTH_HOSTS)("%s", (_host, start) => {
       for (const [i, r] of got.entries()) {
         expect(r.status, `upload ${i}`).toBe(200);
         expect(r.json, `upload ${i}`).toMatchObject({ length: bodies[i]!.length, sha256: digest(bodies[i]!) });
-        // A body of unknown length goes on to an HTTP origin in chunks of its own.
-        if (target.startsWith("/web")) expect((r.json as { chunked?: boolean }).chunked, `upload ${i}`).toBe(chunked);
+        // A body of unknown length goes on to an HTTP origin in chunks of its own, where it
+        // streams (the Worker); `edgepass serve` holds every body whole before the origin is
+        // asked (request_buffering's default there, as nginx's) and sends its length.
+        if (target.startsWith("/web")) expect((r.json as { chunked?: boolean }).chunked, `upload ${i}`).toBe(chunked && host === "edgepass dev");
       }
     }, 60_000);
   });

@@ -194,3 +194,75 @@ describe("a body held to learn its length, in memory within a budget (a host wit
     expect((await readAll(prepared.stream)).equals(bytes)).toBe(true);
   });
 });
+
+describe("a body with a Content-Length held whole before the origin is asked (request_buffering)", () => {
+  const declared = (spool: BodySpool, bytes: Buffer, o: { sizes?: number[]; failAfter?: number; length?: number } = {}) =>
+    prepareBody(streamOf(bytes, o.sizes ?? [40_000], o.failAfter), String(o.length ?? bytes.length), 8 << 20, false, spool, true);
+
+  it("is read to its end before prepareBody returns: memory up to 64 KiB, then a file reserved for its whole length", async () => {
+    const room = spoolRoom(1 << 30);
+    const taken: number[] = [];
+    const spool: BodySpool = { open: (reserve) => (taken.push(reserve ?? 0), fileSpool(dir, room).open(reserve)), holds: true };
+    const small = randomBytes(SPOOL_AFTER);
+    const a = (await declared(spool, small))!;
+    expect(taken).toEqual([]);
+    expect((await readAll(a.stream)).equals(small)).toBe(true);
+    const big = randomBytes(3 * 1024 * 1024 + 17);
+    let pulled = 0;
+    const source = streamOf(big, [40_000]);
+    const counting = source.pipeThrough(new TransformStream({ transform: (c, ctl) => ((pulled += c.byteLength), ctl.enqueue(c)) }));
+    const b = (await prepareBody(counting, String(big.length), 8 << 20, false, spool, true))!;
+    // Every byte was read before the body was handed on: the origin is asked only now.
+    expect(pulled).toBe(big.length);
+    expect(taken).toEqual([big.length]);
+    expect(b.length).toBe(big.length);
+    expect(openInDir()).toBe(1);
+    expect((await readAll(b.stream)).equals(big)).toBe(true);
+    expect(openInDir()).toBe(0);
+  });
+
+  it("without room for its whole length it streams as it comes, as with request_buffering = false, and takes no room", async () => {
+    const room = spoolRoom(1024 * 1024);
+    const spool = fileSpool(dir, room);
+    const keep = (await prepareBody(streamOf(randomBytes(900_000), [40_000]), null, 8 << 20, true, spool))!;
+    const big = randomBytes(500_000);
+    const body = streamOf(big, [40_000]);
+    const r = (await prepareBody(body, String(big.length), 8 << 20, false, spool, true))!;
+    expect(r.stream).toBe(body);
+    expect(openInDir()).toBe(1);
+    expect((await readAll(r.stream)).equals(big)).toBe(true);
+    piecesOf(keep.stream).cancel();
+    // The room is whole again: a body of the full budget is held.
+    const whole = (await declared(spool, randomBytes(1024 * 1024)))!;
+    expect(openInDir()).toBe(1);
+    piecesOf(whole.stream).cancel();
+    expect(openInDir()).toBe(0);
+  });
+
+  it("a client that leaves before its declared length: 400 BODY_READ_FAILED, and its file and room are let go", async () => {
+    const room = spoolRoom(1 << 30);
+    const spool = fileSpool(dir, room);
+    const bytes = randomBytes(400_000);
+    const broken = await declared(spool, bytes, { failAfter: 200_000 }).catch((e: GatewayError) => e);
+    expect([broken.status, broken.code]).toEqual([400, "BODY_READ_FAILED"]);
+    expect(openInDir()).toBe(0);
+    const short = await declared(spool, bytes.subarray(0, 300_000), { length: 400_000 }).catch((e: GatewayError) => e);
+    expect([short.status, short.code]).toEqual([400, "BODY_READ_FAILED"]);
+    expect(openInDir()).toBe(0);
+    // Nothing of either is still taken: the whole budget is there for one body.
+    const whole = (await declared(fileSpool(dir, spoolRoom(400_000)), bytes))!;
+    piecesOf(whole.stream).cancel();
+  });
+
+  it("the memory spool (a Worker told request_buffering = true) holds it the same way, within its budget", async () => {
+    const spool = memorySpool(1024 * 1024);
+    const bytes = randomBytes(700_000);
+    const a = (await declared(spool, bytes))!;
+    expect((await readAll(a.stream)).equals(bytes)).toBe(true);
+    const first = (await declared(spool, bytes))!;
+    const second = randomBytes(700_000);
+    const body = streamOf(second, [40_000]);
+    expect((await prepareBody(body, String(second.length), 8 << 20, false, spool, true))!.stream).toBe(body);
+    piecesOf(first.stream).cancel();
+  });
+});

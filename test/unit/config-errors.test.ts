@@ -214,16 +214,23 @@ describe("[upstreams]", () => {
     });
   });
 
-  it("request_buffering is a boolean, for http upstreams only", () => {
+  it("request_buffering is a boolean, on any upstream; absent, the host's default", () => {
     expectError(UPSTREAM.replace('"fastcgi"', '"http"') + 'request_buffering = "yes"\n' + ROUTE, {
       line: 4,
       key: "upstreams.php.request_buffering",
       says: ["expected true or false"],
     });
-    expectError(UPSTREAM + "request_buffering = true\n" + ROUTE, {
+    expectError(UPSTREAM + 'request_buffering = "on"\n' + ROUTE, {
       line: 4,
       key: "upstreams.php.request_buffering",
-      says: ['request_buffering applies to protocol "http" only'],
+      says: ["expected true or false"],
+    });
+    expect(loadConfig(UPSTREAM + "request_buffering = false\n" + ROUTE, "t.toml").upstreams.php.requestBuffering).toBe(false);
+    expect(loadConfig(UPSTREAM + ROUTE, "t.toml").upstreams.php.requestBuffering).toBeUndefined();
+    expectError(UPSTREAM + "fastcgi_request_buffering = false\n" + ROUTE, {
+      line: 4,
+      key: "upstreams.php.fastcgi_request_buffering",
+      says: ['edgepass calls this "request_buffering"'],
     });
   });
 

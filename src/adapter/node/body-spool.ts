@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spoolRoom, type BodySpool, type SpooledBody, type SpoolRoom } from "../../core/body.js";
+import { roomTaken, spoolRoom, type BodySpool, type SpooledBody, type SpoolRoom } from "../../core/body.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import type { Pieces } from "../../core/pieces.js";
 import { randomId } from "../../core/random-id.js";
@@ -33,7 +33,7 @@ export const SPOOL_BUDGET = 1024 * 1024 * 1024;
 /** A spool in `dir`, within `room` for all of them (one per process: a reload's spool shares
  *  its predecessor's). */
 export function fileSpool(dir: string, room: SpoolRoom = PROCESS_ROOM): BodySpool {
-  return { open: () => spoolFile(dir, room) };
+  return { open: (reserve = 0) => spoolFile(dir, room, reserve), holds: true };
 }
 const PROCESS_ROOM = spoolRoom(SPOOL_BUDGET);
 
@@ -67,11 +67,14 @@ export function unnamedFile(dir: string, kind: string): number {
   return fd;
 }
 
-function spoolFile(dir: string, room?: SpoolRoom): SpooledBody {
+function spoolFile(dir: string, room?: SpoolRoom, reserve = 0): SpooledBody {
+  // The room first: a body refused for it leaves no file to remove.
+  const taken = roomTaken(room, reserve);
   let fd: number;
   try {
     fd = unnamedFile(dir, "body");
   } catch (e) {
+    taken.giveBack();
     throw failed((e as Error).message);
   }
   let size = 0;
@@ -80,13 +83,13 @@ function spoolFile(dir: string, room?: SpoolRoom): SpooledBody {
     if (open) {
       open = false;
       fs.closeSync(fd);
-      room?.give(size);
+      taken.giveBack();
     }
   };
   return {
     write(piece) {
       try {
-        room?.take(piece.byteLength);
+        taken.grow(piece.byteLength);
       } catch (e) {
         close();
         throw e;
@@ -94,7 +97,6 @@ function spoolFile(dir: string, room?: SpoolRoom): SpooledBody {
       try {
         for (let done = 0; done < piece.byteLength; ) done += fs.writeSync(fd, piece, done, piece.byteLength - done, size + done);
       } catch (e) {
-        room?.give(piece.byteLength);
         close();
         throw failed(`cannot write to a file in ${dir}: ${String(e)}`);
       }
@@ -129,5 +131,5 @@ function spoolFile(dir: string, room?: SpoolRoom): SpooledBody {
 }
 
 function failed(detail: string): GatewayError {
-  return new GatewayError(Codes.BODY_SPOOL_FAILED, 500, "The request body could not be stored while its length was learned.", detail);
+  return new GatewayError(Codes.BODY_SPOOL_FAILED, 500, "The request body could not be stored before it was sent on.", detail);
 }

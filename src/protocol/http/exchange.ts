@@ -18,7 +18,7 @@ import { FetchedWebSocket } from "../../core/tunnel.js";
 
 export const httpExchange: Exchange = {
   cgi: false,
-  needsLength: (u) => u.http?.requestBuffering === true,
+  needsLength: (u) => u.requestBuffering === true,
   forward(req, ctx) {
     return ctx.upstream.http?.via === "fetch" ? viaFetch(req, ctx) : viaSocket(req, ctx);
   },
