@@ -31,10 +31,11 @@ protocol = "http"
 servers = ["127.0.0.1:${origin.port}"]
 request_buffering = true
 
-# The same origin taking bodies as they stream (request_buffering off, the default).
+# The same origin taking bodies as they stream (the Worker's default; serve holds them).
 [upstreams.streamed]
 protocol = "http"
 servers = ["127.0.0.1:${origin.port}"]
+request_buffering = false
 
 ${["private", "app", "conn", "conn1", "req", "dry", "delay"].map((p) => `[[routes]]\nmatch = "^~ /${p}/"\nupstream = "php"\nroot = "${www}"\nstrip_prefix = "/${p}"\n${ROUTE_EXTRA[p] ?? ""}`).join("\n")}
 [[routes]]
