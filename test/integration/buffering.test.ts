@@ -8,7 +8,7 @@
 // (request_buffering, on by default on serve); with it off, it holds the worker.
 // `edgepass dev` does neither (the Worker has no disk): the README says so.
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import http2 from "node:http2";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -18,8 +18,9 @@ import { chmodTree, phpSite, startPhpFpm, type PhpFpm } from "../helpers/php-fpm
 import { startServe } from "../helpers/process.js";
 import { gatewayForSuite } from "../helpers/suite.js";
 import { parseWire } from "../helpers/raw-http.js";
-import { startNginx } from "../helpers/servers/nginx.js";
+import { phpLocation, startNginx } from "../helpers/servers/nginx.js";
 import type { Server } from "../helpers/servers/launch.js";
+import { connectionsTo } from "../helpers/tcp.js";
 
 const BLOCKS = 1024;
 /** Block i: "%07d " of i, 8,192 times (64 KiB): a block out of place shows. */
@@ -53,12 +54,7 @@ beforeAll(async () => {
   // One worker: a client it waits for would keep everyone else waiting.
   fpm = await startPhpFpm({ maxChildren: 1 });
   nginx = await startNginx(
-    () => `    location ~ \\.php$ {
-      root ${www};
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_pass 127.0.0.1:${fpm.port};
-    }`,
+    () => `${phpLocation(www, `127.0.0.1:${fpm.port}`)}`,
   );
 }, 60_000);
 
@@ -255,17 +251,6 @@ async function halfUpload(base: string, target: string): Promise<{ rest(): Promi
 }
 const UPLOAD_ANSWER = `${UPLOAD} ${sha(uploadBytes)}\n`;
 
-/** Established TCP connections to 127.0.0.1:`port` from this machine's side (/proc/net/tcp). */
-function connectionsTo(port: number): number {
-  const hex = port.toString(16).toUpperCase().padStart(4, "0");
-  return readFileSync("/proc/net/tcp", "utf8")
-    .split("\n")
-    .slice(1)
-    .filter((l) => {
-      const f = l.trim().split(/\s+/);
-      return f[2] === `0100007F:${hex}` && f[3] === "01";
-    }).length;
-}
 
 /** Whether `base`'s small page is answered within `ms` (false: still waiting). */
 async function answeredWithin(base: string, ms: number): Promise<boolean> {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gatewayForSuite } from "../helpers/suite.js";
 import { BOTH_HOSTS, repoRoot } from "../helpers/process.js";
 import { publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
-import { startNginx } from "../helpers/servers/nginx.js";
+import { phpLocation, startNginx } from "../helpers/servers/nginx.js";
 import type { Server } from "../helpers/servers/launch.js";
 import { linesLike } from "../helpers/log-lines.js";
 
@@ -47,12 +47,7 @@ beforeAll(async () => {
   [fpm, gone] = await Promise.all([startPhpFpm({ maxChildren: 12 }), startPhpFpm({ maxChildren: 2 })]);
   www = publicCopy(path.join(repoRoot, "test/fixtures/apps/php"));
   nginx = await startNginx(
-    () => `    location ~ \\.php$ {
-      root ${www};
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_pass 127.0.0.1:${fpm.port};
-      fastcgi_cache app;
+    () => `${phpLocation(www, `127.0.0.1:${fpm.port}`, `      fastcgi_cache app;
       fastcgi_cache_key "$scheme$request_method$host$request_uri";
       fastcgi_cache_valid 200 301 302 1m;
       fastcgi_cache_bypass $cookie_session $arg_nocache;
@@ -60,7 +55,7 @@ beforeAll(async () => {
       fastcgi_cache_lock on;
       fastcgi_cache_use_stale http_500 updating;
       add_header X-Cache $upstream_cache_status always;
-    }
+`)}
 ${PREFIXED.map(nginxLocation).join("\n")}`,
     (dir) => `  fastcgi_cache_path ${dir}/cache levels=1:2 keys_zone=app:1m inactive=10m;`,
   );

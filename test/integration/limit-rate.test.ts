@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chmodTree, phpSite, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { BOTH_HOSTS } from "../helpers/process.js";
 import { gatewayForSuite } from "../helpers/suite.js";
-import { startNginx } from "../helpers/servers/nginx.js";
+import { phpLocation, startNginx } from "../helpers/servers/nginx.js";
 import type { Server } from "../helpers/servers/launch.js";
 
 const KIB = 1024;
@@ -51,12 +51,7 @@ beforeAll(async () => {
       internal;
       root ${files};
     }
-    location ~ \\.php$ {
-      root ${www};
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_pass 127.0.0.1:${fpm.port};
-    }`,
+${phpLocation(www, `127.0.0.1:${fpm.port}`)}`,
   );
 }, 60_000);
 

@@ -2,11 +2,12 @@
 // validate is refused on stderr and the old one keeps serving, a good one serves new requests
 // while a request in flight finishes on the gateway it started on, and reloads under load
 // fail no request. Real php-fpm behind it, real clients.
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, publicCopy, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { repoRoot, startServe, type Dev } from "../helpers/process.js";
+import { connectionsTo } from "../helpers/tcp.js";
 
 let php: PhpFpm;
 let www: string;
@@ -41,17 +42,6 @@ async function reload(toml: string): Promise<void> {
   }
 }
 
-/** Established TCP connections whose far end is 127.0.0.1:port (Linux /proc/net/tcp). */
-function connectionsTo(port: number): number {
-  const hex = port.toString(16).toUpperCase().padStart(4, "0");
-  return readFileSync("/proc/net/tcp", "utf8")
-    .split("\n")
-    .slice(1)
-    .filter((l) => {
-      const f = l.trim().split(/\s+/);
-      return f[2] === `0100007F:${hex}` && f[3] === "01";
-    }).length;
-}
 
 async function until(ok: () => boolean, why: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;

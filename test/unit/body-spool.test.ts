@@ -243,10 +243,10 @@ describe("a body with a Content-Length held whole before the origin is asked (re
     const room = spoolRoom(1 << 30);
     const spool = fileSpool(dir, room);
     const bytes = randomBytes(400_000);
-    const broken = await declared(spool, bytes, { failAfter: 200_000 }).catch((e: GatewayError) => e);
+    const broken = (await declared(spool, bytes, { failAfter: 200_000 }).catch((e: unknown) => e)) as GatewayError;
     expect([broken.status, broken.code]).toEqual([400, "BODY_READ_FAILED"]);
     expect(openInDir()).toBe(0);
-    const short = await declared(spool, bytes.subarray(0, 300_000), { length: 400_000 }).catch((e: GatewayError) => e);
+    const short = (await declared(spool, bytes.subarray(0, 300_000), { length: 400_000 }).catch((e: unknown) => e)) as GatewayError;
     expect([short.status, short.code]).toEqual([400, "BODY_READ_FAILED"]);
     expect(openInDir()).toBe(0);
     // Nothing of either is still taken: the whole budget is there for one body.

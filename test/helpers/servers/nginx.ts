@@ -36,3 +36,14 @@ export async function startNginx(server: (dir: string, port: number) => string, 
   const s = await launch({ name: "nginx", command: bin, args: ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], port, dir, logFiles: [join(dir, "error.log")] });
   return { ...s, dir };
 }
+
+/** nginx's usual PHP location: every .php script under `root` to php-fpm at `fpm`
+ *  ("127.0.0.1:PORT" or "unix:PATH"), with `extra` lines inside. */
+export function phpLocation(root: string, fpm: string, extra = ""): string {
+  return `    location ~ \\.php$ {
+      root ${root};
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_pass ${fpm};
+${extra}    }`;
+}
