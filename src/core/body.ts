@@ -128,6 +128,8 @@ export function memorySpool(budget: number): BodySpool {
 export interface SpoolRoom {
   take(n: number): void;
   give(n: number): void;
+  /** Bytes taken now. */
+  readonly used: number;
 }
 
 /** One body's share of `room`: `reserve` bytes taken at once (throws when there is no room),
@@ -175,6 +177,9 @@ export function spoolRoom(budget: number): SpoolRoom {
     },
     give(n) {
       used -= n;
+    },
+    get used() {
+      return used;
     },
   };
 }

@@ -14,7 +14,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chmodTree, phpSite, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
+import { chmodTree, freePort, phpSite, startPhpFpm, type PhpFpm } from "../helpers/php-fpm.js";
 import { startServe } from "../helpers/process.js";
 import { gatewayForSuite } from "../helpers/suite.js";
 import { parseWire } from "../helpers/raw-http.js";
@@ -34,6 +34,7 @@ let www: string;
 let marks: string;
 let fpm: PhpFpm;
 let nginx: Server & { dir: string };
+let metricsPort: number;
 
 const bigPhp = (marksDir: string) => `<?php
 header('Content-Type: application/octet-stream');
@@ -53,6 +54,7 @@ beforeAll(async () => {
   chmodTree(marks, true);
   // One worker: a client it waits for would keep everyone else waiting.
   fpm = await startPhpFpm({ maxChildren: 1 });
+  metricsPort = await freePort();
   nginx = await startNginx(
     () => `${phpLocation(www, `127.0.0.1:${fpm.port}`)}`,
   );
@@ -144,7 +146,7 @@ const id = (what: string) => `${what}-${++next}`;
 describe("edgepass serve (defaults)", () => {
   const suite = gatewayForSuite(
     (toml) => startServe(toml, { "answers/README": "where answers wait for slow clients\n" }),
-    () => `[serve]\nh2c = true\nresponse_temp = "answers"\n\n${phpSite(fpm.port, www)}\n[[routes]]\nmatch = "= /unbuffered.php"\nupstream = "php"\nroot = "${www}"\nbuffering = false\n\n` +
+    () => `[serve]\nh2c = true\nresponse_temp = "answers"\nmetrics_listen = "127.0.0.1:${metricsPort}"\n\n${phpSite(fpm.port, www)}\n[[routes]]\nmatch = "= /unbuffered.php"\nupstream = "php"\nroot = "${www}"\nbuffering = false\n\n` +
       `[[routes]]\nmatch = "= /paced.php"\nupstream = "php"\nroot = "${www}"\nscript = "/big.php"\nlimit_rate = "1m"\n`,
   );
 
@@ -168,6 +170,8 @@ describe("edgepass serve (defaults)", () => {
         }
       });
       expect(open.some((l) => l.startsWith(path.join(dir, "edgepass-answer-")) && l.endsWith("(deleted)"))).toBe(true);
+      // Most of the page waits there, and the metrics say how much.
+      expect(await answerFileBytes()).toBeGreaterThan(32 * 1024 * 1024);
       expect(await small(suite.dev.base)).toEqual({ status: 200, text: "small page\n" });
       await new Promise((r) => setTimeout(r, 200));
       const resumed = performance.now();
@@ -176,10 +180,20 @@ describe("edgepass serve (defaults)", () => {
       const line = await requestLine(mark);
       expect(line.upstream_ms).toBeLessThan(resumed - asked);
       expect(line.total_ms).toBeGreaterThan(line.upstream_ms);
+      // Read back to the client, the file is gone.
+      await expect.poll(answerFileBytes, { timeout: 10_000 }).toBe(0);
     } finally {
       client.close();
     }
   });
+
+  /** edgepass_temp_file_bytes{kind="answers"} from the metrics listener. */
+  async function answerFileBytes(): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const m = /^edgepass_temp_file_bytes\{kind="answers"\} (\d+)$/m.exec(text);
+    if (!m) throw new Error(`no edgepass_temp_file_bytes in:\n${text}`);
+    return Number(m[1]);
+  }
 
   /** The JSON request line of the request for `mark`'s page, once it is written. */
   async function requestLine(mark: string): Promise<{ upstream_ms: number; total_ms: number }> {

@@ -24,6 +24,9 @@ export class AheadRoom {
 }
 const PROCESS_ROOM = new AheadRoom(AHEAD_BUDGET);
 
+/** Bytes this process's answers take in their files now (serve's metrics). */
+export const aheadBytes = (): number => PROCESS_ROOM.used;
+
 /** Files in `dir`, within `room` for all of them. */
 export function aheadStore(dir: string, room: AheadRoom = PROCESS_ROOM): AheadStore {
   return {

@@ -37,6 +37,9 @@ export function fileSpool(dir: string, room: SpoolRoom = PROCESS_ROOM): BodySpoo
 }
 const PROCESS_ROOM = spoolRoom(SPOOL_BUDGET);
 
+/** Bytes this process's held request bodies take in their files now (serve's metrics). */
+export const spooledBytes = (): number => PROCESS_ROOM.used;
+
 /** Refuses a directory the spool could not write a file in (checked when a config is loaded,
  *  as the TLS files are). */
 export function checkSpoolDir(dir: string): string | null {

@@ -35,6 +35,7 @@ const FAMILIES: Record<string, { type: "counter" | "gauge"; help: string }> = {
   edgepass_cache_requests_total: { type: "counter", help: "Answers on routes with a cache, by $upstream_cache_status." },
   edgepass_cache_entries: { type: "gauge", help: "Answers held in this process's cache." },
   edgepass_cache_bytes: { type: "gauge", help: "Bytes held in this process's cache (of [gateway] cache_size)." },
+  edgepass_temp_file_bytes: { type: "gauge", help: "Bytes in temporary files: answers read ahead of slow clients, request bodies held." },
 };
 
 export class ServeMetrics {
@@ -59,8 +60,9 @@ export class ServeMetrics {
     this.cached.set(status, (this.cached.get(status) ?? 0) + 1);
   }
 
-  /** `cache`: the process's cache store, where a route has a cache. */
-  samples(pools: PoolStats[], cache?: { bytes: number; count: number } | null): Sample[] {
+  /** `cache`: the process's cache store, where a route has a cache; `temp`: the bytes in
+   *  temporary files, of answers and of request bodies. */
+  samples(pools: PoolStats[], cache?: { bytes: number; count: number } | null, temp?: { answers: number; bodies: number }): Sample[] {
     const out: Sample[] = [];
     const add = (name: string, value: number, labels: Record<string, string> = {}) => out.push({ name, labels, value });
     for (const [route, byClass] of this.requests) {
@@ -72,6 +74,10 @@ export class ServeMetrics {
     add("edgepass_connections_open", this.connectionsOpen);
     add("edgepass_connections_total", this.connectionsTotal);
     for (const [status, n] of this.cached) add("edgepass_cache_requests_total", n, { status });
+    if (temp) {
+      add("edgepass_temp_file_bytes", temp.answers, { kind: "answers" });
+      add("edgepass_temp_file_bytes", temp.bodies, { kind: "bodies" });
+    }
     if (cache) {
       add("edgepass_cache_entries", cache.count);
       add("edgepass_cache_bytes", cache.bytes);

@@ -25,8 +25,8 @@ import { serveConnection } from "./connection.js";
 import { h2OrH1, routeByFirstBytes, tlsOrPlain } from "./first-bytes.js";
 import { takeProxyHeader } from "./proxy-protocol.js";
 import { h2Server, serveH2 } from "./h2.js";
-import { defaultSpoolDir, fileSpool } from "./body-spool.js";
-import { aheadStore } from "./ahead-file.js";
+import { defaultSpoolDir, fileSpool, spooledBytes } from "./body-spool.js";
+import { aheadBytes, aheadStore } from "./ahead-file.js";
 import { dialNode } from "./dial.js";
 import { diskStore } from "./disk-store.js";
 import { Generations, type Generation } from "./generations.js";
@@ -306,7 +306,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       throw e;
     }
   }
-  const metricsSamples = () => metrics.samples(gens.current.pools.stats(), cache?.store);
+  const metricsSamples = () => metrics.samples(gens.current.pools.stats(), cache?.store, { answers: aheadBytes(), bodies: spooledBytes() });
   const metricsAt = o.metricsListener === false ? undefined : first.gen.config.serve.metricsListen;
   let metricsServer: http.Server | null = null;
   try {
