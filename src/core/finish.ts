@@ -37,9 +37,13 @@ export function finish(ctx: FinishContext, res: ClientResponse, fromOrigin: bool
   // nginx's way to slow a download a script allowed (both fields on one answer). Only a route
   // with an upstream has an origin's fields to take, or a limit of its own.
   const route = ctx.state.route;
-  // An answer that streams is read ahead of its client (read-ahead.ts), as asked before its
-  // X-Accel fields go; a whole one is in hand already.
-  const ahead = fromOrigin && ctx.ahead && res.body !== null && !(res.body instanceof Uint8Array) && buffersAnswer(route, res.headers.get("x-accel-buffering")) ? ctx.ahead : undefined;
+  // An origin's answer that streams is read ahead of its client (read-ahead.ts) unless it or
+  // its route says not to (X-Accel-Buffering, read before the X-Accel fields go). A whole one
+  // is in hand already, and a cache hit holds no origin.
+  const ahead =
+    fromOrigin && ctx.ahead && res.body !== null && !(res.body instanceof Uint8Array) && ctx.state.record?.from !== "cache" && buffersAnswer(route, res.headers.get("x-accel-buffering"))
+      ? ctx.ahead
+      : undefined;
   const limit = route && (route.upstream !== undefined || route.limitRate) ? takeRateLimit(res.headers, route.limitRate) : undefined;
   // Most answers need neither a file nor an error page: those are finished without a wait
   // (a promise and a turn per step, on every request, were a share of its cost).
