@@ -209,12 +209,10 @@ export async function prepareBody(
     if (!hold) return { length, stream: body, count: undefined };
     let spooled: SpooledBody | null = null;
     if (length > SPOOL_AFTER) {
-      try {
-        spooled = spool.open(length);
-      } catch (e) {
-        if (isGatewayError(e) && e.code === Codes.BODY_BUFFER_BUSY) return { length, stream: body, count: undefined };
-        throw e;
-      }
+      // Up to 1 MiB in memory while the process's room for it lasts (a file costs a write and
+      // a read of every byte), else the spool.
+      spooled = (length <= HOLD_IN_MEMORY_MAX && spool !== HELD_IN_MEMORY ? roomFor(HELD_IN_MEMORY, length) : null) ?? roomFor(spool, length);
+      if (spooled === null) return { length, stream: body, count: undefined };
     }
     const held = await holdWhole(body, spooled, spool, null);
     if (held.length !== length) {
@@ -226,6 +224,19 @@ export async function prepareBody(
   if (!needsLength && !hold) return { length: null, stream: body, count: undefined };
   const held = await holdWhole(body, null, spool, maxBuffer);
   return { length: held.length, stream: held.stream, count: undefined };
+}
+
+/** A declared body held whole stays in memory up to this (within HELD_IN_MEMORY's budget). */
+const HOLD_IN_MEMORY_MAX = 1024 * 1024;
+
+/** `spool`'s room for `length` bytes, or null when it has none (503 BODY_BUFFER_BUSY). */
+function roomFor(spool: BodySpool, length: number): SpooledBody | null {
+  try {
+    return spool.open(length);
+  } catch (e) {
+    if (isGatewayError(e) && e.code === Codes.BODY_BUFFER_BUSY) return null;
+    throw e;
+  }
 }
 
 /** Reads `body` to its end: in memory up to SPOOL_AFTER, then into `spooled` (or a new one
