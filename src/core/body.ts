@@ -5,7 +5,9 @@
 // goes to the host's spool (edgepass serve: a temporary file, as nginx writes
 // client_body_temp_path; a Worker: memory, within a budget for all its requests): held in
 // memory with no bound, each request's 8 MiB is multiplied by every connection, and by up to
-// 128 streams on each HTTP/2 connection.
+// 128 streams on each HTTP/2 connection. Where request_buffering asks, any body is held whole
+// before the origin is asked (nginx's default): a slow upload then costs the gateway a
+// connection and some memory or a file, never one of the app's few workers.
 import type { RequestBody } from "./exchange.js";
 import { Codes, GatewayError, isGatewayError } from "./errors.js";
 import { atLeastReader } from "./upstream-io.js";
@@ -139,9 +141,6 @@ export function roomTaken(room: SpoolRoom | undefined, reserve: number) {
   let taken = reserve;
   let size = 0;
   return {
-    get size() {
-      return size;
-    },
     /** `n` more bytes; throws when there is no room for them (nothing is taken). */
     grow(n: number) {
       if (size + n > taken) {
