@@ -140,6 +140,19 @@ function expectWhole(raw: Buffer): void {
   expect(sha(r.body)).toBe(EXPECTED_SHA);
 }
 
+/** The page at `target` + `mark`, asked for by a client that reads nothing for 3 s: PHP has
+ *  not finished by then, and finishes once the client reads. */
+async function expectPhpWaits(base: string, target: string, mark: string): Promise<void> {
+  const client = await stalledGet(base, target + mark);
+  try {
+    expect(await markAppears(mark, 3_000)).toBe(false);
+    expectWhole(await client.finish());
+    expect(await markAppears(mark, 10_000)).toBe(true);
+  } finally {
+    client.close();
+  }
+}
+
 let next = 0;
 const id = (what: string) => `${what}-${++next}`;
 
@@ -226,15 +239,7 @@ describe("edgepass serve (defaults)", () => {
     ["the route's buffering = false", "/unbuffered.php"],
     ["the page's X-Accel-Buffering: no", "/big.php?unbuffered=1"],
   ])("with %s, PHP waits for the client, and finishes once it reads", async (_name, target) => {
-    const mark = id("off");
-    const client = await stalledGet(suite.dev.base, `${target}${target.includes("?") ? "&" : "?"}id=${mark}`);
-    try {
-      expect(await markAppears(mark, 3_000)).toBe(false);
-      expectWhole(await client.finish());
-      expect(await markAppears(mark, 10_000)).toBe(true);
-    } finally {
-      client.close();
-    }
+    await expectPhpWaits(suite.dev.base, `${target}${target.includes("?") ? "&" : "?"}id=`, id("off"));
   });
 });
 
@@ -331,14 +336,6 @@ describe("nginx, for reference", () => {
     } finally {
       client.close();
     }
-    const off = id("nginx-off");
-    const waiting = await stalledGet(base, `/big.php?unbuffered=1&id=${off}`);
-    try {
-      expect(await markAppears(off, 3_000)).toBe(false);
-      expectWhole(await waiting.finish());
-      expect(await markAppears(off, 10_000)).toBe(true);
-    } finally {
-      waiting.close();
-    }
+    await expectPhpWaits(base, "/big.php?unbuffered=1&id=", id("nginx-off"));
   });
 });
