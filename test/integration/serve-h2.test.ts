@@ -444,14 +444,14 @@ describe("bodies held to learn their length, 32 at once on one connection", () =
     }
   });
 
-  it("a body_temp the process cannot write in stops the command with exit 2, naming the directory", async () => {
+  it.each(["body_temp", "response_temp"])("a %s the process cannot write in stops the command with exit 2, naming the directory", async (key) => {
     const dir = mkdtempSync(path.join(tmpdir(), "edgepass-spool-bad-"));
     try {
-      writeFileSync(path.join(dir, "site.toml"), site('body_temp = "missing"'));
+      writeFileSync(path.join(dir, "site.toml"), site(`${key} = "missing"`));
       for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
       const run = edgepass(["serve", "--config", "site.toml", "--port", "0"], dir);
       expect(await run.exit).toBe(2);
-      expect(run.stderr).toContain(`site.toml: [serve] body_temp: cannot create a file in ${dir}/missing`);
+      expect(run.stderr).toContain(`site.toml: [serve] ${key}: cannot create a file in ${dir}/missing`);
       expect(run.stdout).not.toMatch(/listening/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

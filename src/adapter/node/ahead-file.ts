@@ -10,7 +10,7 @@ import type { AheadFile, AheadStore } from "../../core/read-ahead.js";
 import { lend, settle, slabMemory, SLAB_BYTES } from "../../core/read-slabs.js";
 import { unnamedFile } from "./body-spool.js";
 
-/** Bytes an answer keeps in memory before its file (nginx's proxy_buffers: 8 × 8 KiB). */
+/** Bytes an answer keeps in memory before its file (nginx's proxy_buffers: 8 of 4 or 8 KiB). */
 export const AHEAD_MEMORY = 64 * 1024;
 
 /** Bytes all of a process's answers may keep in files together: past it an answer waits for

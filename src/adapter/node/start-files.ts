@@ -1,6 +1,6 @@
 // What `edgepass serve` reads beside its config, at the start and on each reload (the TLS
-// files, body_temp's and response_temp's directories), and `edgepass check` reads the same way: a problem there is
-// a config error like any other.
+// files, body_temp's and response_temp's directories), and `edgepass check` reads the same
+// way: a problem there is a config error like any other.
 import type { ServeSettings } from "../../config/types.js";
 import { Codes, GatewayError } from "../../core/errors.js";
 import { checkSpoolDir } from "./body-spool.js";

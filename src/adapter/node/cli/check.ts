@@ -1,7 +1,7 @@
 // `edgepass check --config FILE [--for serve|edge]`: nginx's `nginx -t`. Everything that
 // starting would find wrong is found here, and nothing is started: for serve, the config, its
-// TLS files, body_temp and access_log as well; for the edge, what the Worker refuses (Unix
-// sockets…). Exit 0 with a line on stdout, else 2 with the reason on stderr, so
+// TLS files, body_temp, response_temp and access_log as well; for the edge, what the Worker
+// refuses (Unix sockets…). Exit 0 with a line on stdout, else 2 with the reason on stderr, so
 // `edgepass check … && systemctl reload edgepass` reloads only a config that will be taken.
 import type { ServeSettings } from "../../../config/types.js";
 import { cannotOpen, openAccessFile } from "../access-file.js";
@@ -28,7 +28,7 @@ export async function check(argv: string[]): Promise<number | "help"> {
   return 0;
 }
 
-/** What only `serve`'s start reads: the TLS files, body_temp, access_log. */
+/** What only `serve`'s start reads: the TLS files, body_temp, response_temp, access_log. */
 function serveProblem(s: ServeSettings, file: string): string | null {
   const files = readStartFiles(s, file);
   if (files instanceof Error) return files.message;

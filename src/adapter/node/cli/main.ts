@@ -17,8 +17,8 @@ const USAGE = `usage:
       the port (auto: one per core).
   edgepass check --config FILE [--for serve|edge]
       Validate FILE as its host would on start (nginx -t), and start nothing: for serve
-      (the default) the TLS files, body_temp and access_log too; for edge, what the Worker
-      refuses. Exit 0 when it would be taken, 2 with the reason otherwise.
+      (the default) the TLS files, body_temp, response_temp and access_log too; for edge,
+      what the Worker refuses. Exit 0 when it would be taken, 2 with the reason otherwise.
   edgepass demo [--port N] [--host H]
       Start a built-in FastCGI demo app (no PHP needed) and the gateway in front of it.
   edgepass inspect FILE [--protocol P] [--as SIDE] [--format F]
