@@ -130,8 +130,9 @@ export function memorySpool(budget: number): BodySpool {
 export interface SpoolRoom {
   take(n: number): void;
   give(n: number): void;
-  /** Bytes taken now. */
+  /** Bytes taken now, of `budget`. */
   readonly used: number;
+  readonly budget: number;
 }
 
 /** One body's share of `room`: `reserve` bytes taken at once (throws when there is no room),
@@ -180,6 +181,7 @@ export function spoolRoom(budget: number): SpoolRoom {
     get used() {
       return used;
     },
+    budget,
   };
 }
 

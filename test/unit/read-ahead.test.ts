@@ -8,7 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { aheadPieces, buffersAnswer, DEFAULT_MAX_TEMP_FILE } from "../../src/core/read-ahead.js";
-import { AHEAD_MEMORY, AheadRoom, aheadStore } from "../../src/adapter/node/ahead-file.js";
+import { AHEAD_MEMORY, aheadStore } from "../../src/adapter/node/ahead-file.js";
+import { spoolRoom } from "../../src/core/body.js";
 import { requestLogger } from "../../src/core/log.js";
 import type { Pieces } from "../../src/core/pieces.js";
 import { loadConfig } from "../../src/config/load.js";
@@ -65,7 +66,7 @@ const settle = async (turns = 50) => {
 
 describe("an answer read ahead of its reader", () => {
   it("is read to its end while the reader takes nothing, past memory into the file, and comes out whole and in order", async () => {
-    const room = new AheadRoom(1 << 30);
+    const room = spoolRoom(1 << 30);
     const { src, seen } = origin(64); // 1 MiB: 64 KiB in memory, the rest in the file
     const ahead = aheadPieces(src, aheadStore(dir, room), DEFAULT_MAX_TEMP_FILE, quiet);
     const first = await ahead.next();
@@ -82,7 +83,7 @@ describe("an answer read ahead of its reader", () => {
   });
 
   it("keeps memory only with max_temp_file_size 0: reading stops past it and goes on as the reader takes", async () => {
-    const room = new AheadRoom(1 << 30);
+    const room = spoolRoom(1 << 30);
     const { src, seen } = origin(32);
     const ahead = aheadPieces(src, aheadStore(dir, room), 0, quiet);
     const first = await ahead.next();
@@ -95,7 +96,7 @@ describe("an answer read ahead of its reader", () => {
   });
 
   it("holds no more than the file's largest size and memory while the reader waits; the file starts over once read", async () => {
-    const room = new AheadRoom(1 << 30);
+    const room = spoolRoom(1 << 30);
     const { src, seen } = origin(64);
     const max = 8 * PIECE;
     const ahead = aheadPieces(src, aheadStore(dir, room), max, quiet);
@@ -118,7 +119,7 @@ describe("an answer read ahead of its reader", () => {
   });
 
   it("waits for its reader, with no error, when the process's room for files is used up", async () => {
-    const room = new AheadRoom(4 * PIECE);
+    const room = spoolRoom(4 * PIECE);
     const { src, seen } = origin(32);
     const ahead = aheadPieces(src, aheadStore(dir, room), DEFAULT_MAX_TEMP_FILE, quiet);
     const first = await ahead.next();
@@ -132,7 +133,7 @@ describe("an answer read ahead of its reader", () => {
 
   it("hands on every byte that came before the origin failed, then the failure", async () => {
     const { src } = origin(64, 40);
-    const ahead = aheadPieces(src, aheadStore(dir, new AheadRoom(1 << 30)), DEFAULT_MAX_TEMP_FILE, quiet);
+    const ahead = aheadPieces(src, aheadStore(dir, spoolRoom(1 << 30)), DEFAULT_MAX_TEMP_FILE, quiet);
     const got: Uint8Array[] = [];
     const err = await (async () => {
       try {
@@ -150,7 +151,7 @@ describe("an answer read ahead of its reader", () => {
   });
 
   it("a reader that leaves stops the origin's read and frees the file's room", async () => {
-    const room = new AheadRoom(1 << 30);
+    const room = spoolRoom(1 << 30);
     const { src, seen } = origin(1000);
     const ahead = aheadPieces(src, aheadStore(dir, room), DEFAULT_MAX_TEMP_FILE, quiet);
     await ahead.next();
@@ -168,7 +169,7 @@ describe("an answer read ahead of its reader", () => {
     const lines: string[] = [];
     const log = requestLogger("req-7", (_level, line) => lines.push(line));
     const { src, seen } = origin(32);
-    const ahead = aheadPieces(src, aheadStore(path.join(dir, "missing"), new AheadRoom(1 << 30)), DEFAULT_MAX_TEMP_FILE, log);
+    const ahead = aheadPieces(src, aheadStore(path.join(dir, "missing"), spoolRoom(1 << 30)), DEFAULT_MAX_TEMP_FILE, log);
     const first = await ahead.next();
     await settle(100);
     expect(seen.ended).toBe(false);

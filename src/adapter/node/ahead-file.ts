@@ -9,6 +9,7 @@ import fs from "node:fs";
 import type { AheadFile, AheadStore } from "../../core/read-ahead.js";
 import { lend, settle, slabMemory, SLAB_BYTES } from "../../core/read-slabs.js";
 import { unnamedFile } from "./body-spool.js";
+import { spoolRoom, type SpoolRoom } from "../../core/body.js";
 
 /** Bytes an answer keeps in memory before its file (nginx's proxy_buffers: 8 of 4 or 8 KiB). */
 export const AHEAD_MEMORY = 64 * 1024;
@@ -17,25 +18,22 @@ export const AHEAD_MEMORY = 64 * 1024;
  *  its client, as without buffering. */
 export const AHEAD_BUDGET = 1024 * 1024 * 1024;
 
-/** Room for the files' bytes, shared by all of a process's answers. */
-export class AheadRoom {
-  used = 0;
-  constructor(readonly budget: number) {}
-}
-const PROCESS_ROOM = new AheadRoom(AHEAD_BUDGET);
+/** Room for the files' bytes, shared by all of a process's answers (the request bodies' kind
+ *  of room, asked before it is taken: a full one means waiting, not an error). */
+const PROCESS_ROOM = spoolRoom(AHEAD_BUDGET);
 
 /** Bytes this process's answers take in their files now (serve's metrics). */
 export const aheadBytes = (): number => PROCESS_ROOM.used;
 
 /** Files in `dir`, within `room` for all of them. */
-export function aheadStore(dir: string, room: AheadRoom = PROCESS_ROOM): AheadStore {
+export function aheadStore(dir: string, room: SpoolRoom = PROCESS_ROOM): AheadStore {
   return {
     memory: AHEAD_MEMORY,
     open: (max) => (room.used >= room.budget ? null : aheadFile(unnamedFile(dir, "answer"), max, room)),
   };
 }
 
-function aheadFile(fd: number, max: number, room: AheadRoom): AheadFile {
+function aheadFile(fd: number, max: number, room: SpoolRoom): AheadFile {
   let start = 0;
   let end = 0;
   let open = true;
@@ -47,7 +45,7 @@ function aheadFile(fd: number, max: number, room: AheadRoom): AheadFile {
         for (let done = 0; done < p.byteLength; ) done += fs.writeSync(fd, p, done, p.byteLength - done, at + done);
         at += p.byteLength;
       }
-      room.used += n;
+      room.take(n);
       end = at;
       return true;
     },
@@ -71,13 +69,13 @@ function aheadFile(fd: number, max: number, room: AheadRoom): AheadFile {
     close() {
       if (!open) return;
       open = false;
-      room.used -= end;
+      room.give(end);
       fs.closeSync(fd);
     },
   };
   function empty() {
     fs.ftruncateSync(fd, 0);
-    room.used -= end;
+    room.give(end);
     start = end = 0;
   }
 }
