@@ -39,6 +39,7 @@ let metricsPort: number;
 const bigPhp = (marksDir: string) => `<?php
 header('Content-Type: application/octet-stream');
 if (isset($_GET['unbuffered'])) header('X-Accel-Buffering: no');
+if (isset($_GET['buffered'])) header('X-Accel-Buffering: yes');
 for ($i = 0; $i < ${BLOCKS}; $i++) echo str_repeat(sprintf('%07d ', $i), 8192);
 file_put_contents('${marksDir}/' . basename($_GET['id']), 'done');
 `;
@@ -73,25 +74,25 @@ interface Stalled {
 }
 
 /** `id`: the request's X-Request-Id, which its log line keeps. */
-function stalledGet(base: string, target: string, id = "-"): Promise<Stalled> {
+async function stalledGet(base: string, target: string, id = "-"): Promise<Stalled> {
+  const { sock, ended } = await connected(base);
+  sock.pause();
+  sock.write(`GET ${target} HTTP/1.1\r\nHost: test\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n`);
+  return { finish: () => (sock.resume(), ended), close: () => sock.destroy() };
+}
+
+/** A raw connection to `base`, and everything it will have received once the server ends it. */
+async function connected(base: string): Promise<{ sock: net.Socket; ended: Promise<Buffer> }> {
   const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: u.hostname, port: Number(u.port) }, () => {
-      sock.pause();
-      sock.write(`GET ${target} HTTP/1.1\r\nHost: test\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n`);
-      const chunks: Buffer[] = [];
-      const ended = new Promise<Buffer>((done, fail) => {
-        sock.on("data", (d: Buffer) => chunks.push(d));
-        sock.on("end", () => done(Buffer.concat(chunks)));
-        sock.on("error", fail);
-      });
-      resolve({
-        finish: () => (sock.resume(), ended),
-        close: () => sock.destroy(),
-      });
-    });
-    sock.once("error", reject);
+  const sock = net.connect({ host: u.hostname, port: Number(u.port) });
+  await new Promise((resolve, reject) => sock.once("connect", resolve).once("error", reject));
+  const chunks: Buffer[] = [];
+  const ended = new Promise<Buffer>((done, fail) => {
+    sock.on("data", (d: Buffer) => chunks.push(d));
+    sock.on("end", () => done(Buffer.concat(chunks)));
+    sock.on("error", fail);
   });
+  return { sock, ended };
 }
 
 /** The same over HTTP/2 (cleartext, prior knowledge): the stream read nothing of. */
@@ -215,6 +216,17 @@ describe("edgepass serve (defaults)", () => {
     return JSON.parse(find()!) as { upstream_ms: number; total_ms: number };
   }
 
+  it("the page's X-Accel-Buffering: yes reads it ahead on a route with buffering = false", async () => {
+    const mark = id("yes");
+    const client = await stalledGet(suite.dev.base, `/unbuffered.php?buffered=1&id=${mark}`);
+    try {
+      expect(await markAppears(mark, 30_000)).toBe(true);
+      expectWhole(await client.finish());
+    } finally {
+      client.close();
+    }
+  });
+
   it("an answer paced by limit_rate: PHP finishes while the client is still getting it at 1 MiB a second", async () => {
     const mark = id("paced");
     const u = new URL(suite.dev.base);
@@ -247,15 +259,7 @@ describe("edgepass serve (defaults)", () => {
 const UPLOAD = 512 * 1024;
 const uploadBytes = Buffer.alloc(UPLOAD, "upload, slowly. ");
 async function halfUpload(base: string, target: string): Promise<{ rest(): Promise<string>; close(): void }> {
-  const u = new URL(base);
-  const sock = net.connect({ host: u.hostname, port: Number(u.port) });
-  await new Promise((r) => sock.once("connect", r));
-  const chunks: Buffer[] = [];
-  const ended = new Promise<Buffer>((done, fail) => {
-    sock.on("data", (d: Buffer) => chunks.push(d));
-    sock.on("end", () => done(Buffer.concat(chunks)));
-    sock.on("error", fail);
-  });
+  const { sock, ended } = await connected(base);
   sock.write(`POST ${target} HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\nContent-Length: ${UPLOAD}\r\nConnection: close\r\n\r\n`);
   sock.write(uploadBytes.subarray(0, UPLOAD / 2));
   return {
@@ -269,7 +273,6 @@ async function halfUpload(base: string, target: string): Promise<{ rest(): Promi
   };
 }
 const UPLOAD_ANSWER = `${UPLOAD} ${sha(uploadBytes)}\n`;
-
 
 /** Whether `base`'s small page is answered within `ms` (false: still waiting). */
 async function answeredWithin(base: string, ms: number): Promise<boolean> {
